@@ -28,9 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry: fatal errors become one line on stderr and a non-zero exit, no traceback."""
     _register_subcommands()
     try:
-        cli.main(args=argv, prog_name="triage", standalone_mode=False)
-    except click.exceptions.Exit as e:
-        return e.exit_code
+        rv = cli.main(args=argv, prog_name="triage", standalone_mode=False)
     except click.ClickException as e:
         e.show()
         return e.exit_code
@@ -42,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FATAL
     except BrokenPipeError:
         return 0
-    return 0
+    return rv if isinstance(rv, int) else 0  # ctx.exit(code) comes back as the return value
 
 
 if __name__ == "__main__":
