@@ -1,0 +1,58 @@
+"""Android SMS from the telephony provider's mmssms.db (`sms` table; schemas.md §3.1)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Iterator
+
+from parsers.base import ParseContext, SqliteParser, table_columns
+from triage.records import Base, Message, times
+from triage.timeutil import decode
+
+# Telephony.TextBasedSmsColumns.type -> (direction, status)
+SMS_TYPES: dict[int, tuple[str, str]] = {
+    1: ("incoming", "inbox"),
+    2: ("outgoing", "sent"),
+    3: ("draft", "draft"),
+    4: ("outgoing", "outbox"),
+    5: ("outgoing", "failed"),
+    6: ("outgoing", "queued"),
+}
+OPTIONAL_COLUMNS = ("thread_id", "date_sent", "read", "subject", "service_center", "sub_id", "locked", "seen")
+
+
+class AndroidSmsParser(SqliteParser):
+    name = "android_sms"
+    description = "Android SMS (telephony provider mmssms.db)"
+    path_patterns = ("*/com.android.providers.telephony/databases/mmssms.db", "*/mmssms.db")
+    required = {"sms": {"_id", "address", "date", "type", "body"}}
+
+    def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
+        present = table_columns(db, "sms")
+        optional = [c for c in OPTIONAL_COLUMNS if c in present]
+        columns = ", ".join(["_id", "address", "date", "type", "body", *optional])
+        for row in db.execute(f"SELECT {columns} FROM sms ORDER BY _id"):
+            yield self._message(dict(row), ctx)
+
+    def _message(self, row: dict, ctx: ParseContext) -> Message:
+        direction, status = SMS_TYPES.get(row["type"], ("unknown", f"type {row['type']}"))
+        if row["type"] not in SMS_TYPES:
+            ctx.warn(f"sms._id={row['_id']}: unknown type code {row['type']!r}, direction left unknown")
+        sent = decode(row.get("date_sent"), "unix_ms")
+        extra = {k: row[k] for k in ("subject", "service_center", "sub_id", "locked", "seen") if row.get(k) is not None}
+        address = row["address"]
+        return Message(
+            app="sms",
+            thread=None if row.get("thread_id") is None else str(row["thread_id"]),
+            direction=direction,
+            counterpart=address,
+            sender=address if direction == "incoming" else None,
+            body=row["body"],
+            **times("time", decode(row["date"], "unix_ms")),
+            **(times("sent", sent) if sent.utc else {}),
+            status=status,
+            read=None if row.get("read") is None else bool(row["read"]),
+            extra=extra,
+            source_table="sms",
+            source_row=str(row["_id"]),
+        )

@@ -1,0 +1,111 @@
+"""The parser contract: a parser declares what it reads (path patterns and, for databases, the
+tables and columns it needs) and yields records. It knows nothing of storage, rules or reports.
+"""
+
+from __future__ import annotations
+
+import abc
+import fnmatch
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+from triage.evidence import FileEntry
+from triage.records import Base
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass
+class ParseContext:
+    """What a parser gets for one file: its entry, a way to read it, and a place for warnings."""
+
+    entry: FileEntry
+    open: Callable[[], BinaryIO]  # a fresh read-only stream of the file
+    sha256: str | None
+    header: bytes  # the first bytes of the file (for format checks)
+    sqlite_copy: Callable[[], Path] | None = None  # a private copy (with -wal/-journal) to open with sqlite3
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+class Parser(abc.ABC):
+    """One artifact family. Subclasses set the class attributes and implement `parse`."""
+
+    name: str = ""
+    description: str = ""
+    path_patterns: tuple[str, ...] = ()  # fnmatch patterns on the file's path (case-insensitive)
+
+    def path_matches(self, entry: FileEntry) -> bool:
+        path = entry.path.lower()
+        return any(fnmatch.fnmatchcase(path, p.lower()) for p in self.path_patterns)
+
+    def accepts(self, entry: FileEntry, header: bytes) -> bool:
+        """Cheap test on path and first bytes: should this parser look at the file at all?"""
+        return self.path_matches(entry)
+
+    @abc.abstractmethod
+    def parse(self, ctx: ParseContext) -> Iterator[Base]:
+        """Yield records; put `source_table`/`source_row` (or `source_offset`) on each."""
+
+
+class SqliteParser(Parser):
+    """A parser of one SQLite schema family, selected by structure, not by file name.
+
+    `required` maps table -> columns that must exist. A file that matches by path but lacks them is
+    refused with a warning (a look-alike or an unknown schema generation), never guessed at.
+    """
+
+    required: dict[str, set[str]] = {}
+
+    def accepts(self, entry: FileEntry, header: bytes) -> bool:
+        # any SQLite file is a candidate: the structural check decides (renamed/moved databases)
+        return header.startswith(SQLITE_MAGIC)
+
+    def missing_structure(self, db: sqlite3.Connection) -> list[str]:
+        """Tables/columns this parser needs that the database lacks (empty list = recognised)."""
+        missing: list[str] = []
+        for table, columns in self.required.items():
+            present = table_columns(db, table)
+            if not present:
+                missing.append(f"table {table}")
+            else:
+                missing.extend(f"{table}.{c}" for c in sorted(columns - present))
+        return missing
+
+    def parse(self, ctx: ParseContext) -> Iterator[Base]:
+        assert ctx.sqlite_copy is not None
+        with open_sqlite(ctx.sqlite_copy()) as db:
+            yield from self.parse_db(db, ctx)
+
+    @abc.abstractmethod
+    def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
+        """Yield records from an opened, structurally checked database."""
+
+
+def table_columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({quote_ident(table)})")}
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class open_sqlite:
+    """Open the pipeline's private working copy of a database (never the evidence itself: the copy
+    may be written when SQLite replays its -wal). Rows come back as sqlite3.Row."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db = sqlite3.connect(self.path)
+        self.db.row_factory = sqlite3.Row
+        self.db.text_factory = lambda b: b.decode("utf-8", errors="replace")
+        return self.db
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()

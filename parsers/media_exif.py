@@ -1,0 +1,195 @@
+"""Photos: EXIF metadata and GPS position (exifread) into MediaFile and Location records.
+
+GPS rules kept here because they decide what a position is worth in court:
+- hemisphere references make S and W negative; a missing reference is recorded as a warning;
+- rationals with a zero denominator make the coordinate unusable (no fix, with a warning);
+- 0/0 is a placeholder written by some cameras, not a position in the Gulf of Guinea: no fix;
+- altitude with reference 1 is below sea level (negative).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+from typing import Any, Iterator
+
+import exifread
+
+from parsers.base import ParseContext, Parser
+from triage.records import Base, Location, MediaFile, times
+from triage.timeutil import Timestamp, decode_exif
+
+IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
+JPEG_MAGIC = b"\xff\xd8\xff"
+MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
+
+logging.getLogger("exifread").setLevel(logging.ERROR)  # its own chatter; we record our own warnings
+
+
+class PhotoExifParser(Parser):
+    name = "photo_exif"
+    description = "Photo EXIF metadata and GPS (JPEG, TIFF, PNG, WebP, HEIC)"
+    path_patterns = IMAGE_EXTENSIONS
+
+    def accepts(self, entry: Any, header: bytes) -> bool:
+        return self.path_matches(entry) or header.startswith(JPEG_MAGIC)
+
+    def parse(self, ctx: ParseContext) -> Iterator[Base]:
+        with ctx.open() as stream:
+            try:
+                tags = exifread.process_file(stream, details=False)
+            except Exception as e:  # exifread raises many types on malformed input
+                ctx.warn(f"EXIF could not be read ({type(e).__name__}: {e}); file recorded without metadata")
+                tags = {}
+        media = self._media_file(ctx, tags)
+        yield media
+        location = self._location(ctx, tags, media)
+        if location is not None:
+            yield location
+
+    def _media_file(self, ctx: ParseContext, tags: dict) -> MediaFile:
+        taken = capture_time(tags)
+        return MediaFile(
+            path=ctx.entry.path,
+            name=ctx.entry.name,
+            size=ctx.entry.size,
+            sha256=ctx.sha256,
+            mime=next((m for magic, m in MIME_BY_MAGIC if ctx.header.startswith(magic)), None),
+            make=text(tags, "Image Make"),
+            model=text(tags, "Image Model"),
+            software=text(tags, "Image Software"),
+            width=integer(tags, "EXIF ExifImageWidth"),
+            height=integer(tags, "EXIF ExifImageLength"),
+            **(times("taken", taken) if taken else {}),
+            extra={"exif_tags": len(tags)},
+            source_offset=0,
+        )
+
+    def _location(self, ctx: ParseContext, tags: dict, media: MediaFile) -> Location | None:
+        fix = gps_fix(tags)
+        if fix.status != "ok":
+            media.extra["gps_status"] = fix.status
+            if fix.status not in ("no GPS", "no coordinates"):
+                ctx.warn(f"GPS present but unusable: {fix.status}")
+            return None
+        media.extra["gps_status"] = "ok"
+        when = fix.time or (media_time(media))
+        return Location(
+            origin="photo EXIF GPS",
+            latitude=fix.latitude,
+            longitude=fix.longitude,
+            altitude_m=fix.altitude,
+            **(times("time", when) if when else {}),
+            label=ctx.entry.name,
+            media_file=media,
+            extra={"raw": fix.raw, "time_source": "GPS time stamp" if fix.time else "capture time"},
+            source_offset=0,
+        )
+
+
+@dataclass
+class GpsFix:
+    status: str  # "ok" or why there is no usable position
+    latitude: float = 0.0
+    longitude: float = 0.0
+    altitude: float | None = None
+    time: Timestamp | None = None
+    raw: dict = field(default_factory=dict)  # the GPS tags as printed, for the record
+
+
+def gps_fix(tags: dict) -> GpsFix:
+    """Decimal WGS84 degrees from the GPS IFD, or a status saying why there is no usable fix."""
+    if not any(k.startswith("GPS ") for k in tags):
+        return GpsFix("no GPS")
+    raw = {k: str(v) for k, v in tags.items() if k.startswith("GPS ")}
+    if "GPS GPSLatitude" not in tags or "GPS GPSLongitude" not in tags:
+        return GpsFix("no coordinates", raw=raw)
+    lat = dms_to_degrees(tags["GPS GPSLatitude"].values)
+    lon = dms_to_degrees(tags["GPS GPSLongitude"].values)
+    if lat is None or lon is None:
+        return GpsFix("invalid coordinate rationals (zero denominator or wrong count)", raw=raw)
+    lat_ref, lon_ref = text(tags, "GPS GPSLatitudeRef"), text(tags, "GPS GPSLongitudeRef")
+    if lat_ref is None or lon_ref is None:
+        return GpsFix("hemisphere reference missing: sign of the position unknown", raw=raw)
+    lat = -lat if lat_ref.upper().startswith("S") else lat
+    lon = -lon if lon_ref.upper().startswith("W") else lon
+    if lat == 0 and lon == 0:
+        return GpsFix("0/0 placeholder (no fix)", raw=raw)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return GpsFix(f"out of range ({lat}, {lon})", raw=raw)
+    return GpsFix("ok", lat, lon, gps_altitude(tags), gps_time(tags), raw)
+
+
+def ratio(value: Any) -> Fraction | None:
+    num, den = getattr(value, "numerator", value), getattr(value, "denominator", 1)
+    if den == 0:
+        return None
+    return Fraction(int(num), int(den))
+
+
+def dms_to_degrees(values: list) -> float | None:
+    parts = [ratio(v) for v in values]
+    if len(parts) != 3 or any(p is None for p in parts):
+        return None
+    d, m, s = parts
+    return float(d + m / 60 + s / 3600)
+
+
+def gps_altitude(tags: dict) -> float | None:
+    if "GPS GPSAltitude" not in tags:
+        return None
+    alt = ratio(tags["GPS GPSAltitude"].values[0])
+    if alt is None:
+        return None
+    ref = tags.get("GPS GPSAltitudeRef")
+    below = ref is not None and ref.values and ref.values[0] == 1
+    return float(-alt if below else alt)
+
+
+def gps_time(tags: dict) -> Timestamp | None:
+    """GPSDateStamp + GPSTimeStamp: the satellite clock, always UTC."""
+    date, clock = text(tags, "GPS GPSDateStamp"), tags.get("GPS GPSTimeStamp")
+    if not date or clock is None or len(clock.values) != 3:
+        return None
+    h, m, s = (ratio(v) for v in clock.values)
+    if h is None or m is None or s is None:
+        return None
+    raw = f"{date} {float(h):02.0f}:{float(m):02.0f}:{float(s):06.3f}"
+    try:
+        y, mo, d = (int(x) for x in date.replace("-", ":").split(":"))
+        base = datetime(y, mo, d, tzinfo=timezone.utc)
+        seconds = float(h) * 3600 + float(m) * 60 + float(s)
+        return Timestamp(raw, "exif_gps_utc", base + timedelta(seconds=seconds))
+    except ValueError:
+        return None
+
+
+def capture_time(tags: dict) -> Timestamp | None:
+    raw = text(tags, "EXIF DateTimeOriginal") or text(tags, "Image DateTime")
+    if not raw:
+        return None
+    return decode_exif(raw, text(tags, "EXIF OffsetTimeOriginal"))
+
+
+def media_time(media: MediaFile) -> Timestamp | None:
+    if media.taken_raw is None:
+        return None
+    return Timestamp(media.taken_raw, media.taken_encoding or "", media.taken_utc)
+
+
+def text(tags: dict, key: str) -> str | None:
+    value = tags.get(key)
+    if value is None:
+        return None
+    s = str(value.printable if hasattr(value, "printable") else value).strip().strip("\x00").strip()
+    return s or None
+
+
+def integer(tags: dict, key: str) -> int | None:
+    value = tags.get(key)
+    try:
+        return int(value.values[0]) if value is not None and value.values else None
+    except (TypeError, ValueError, IndexError):
+        return None

@@ -1,0 +1,278 @@
+"""The record vocabulary, defined once: parsers build these, the store persists them, rules read
+them and the report prints them (SQLAlchemy 2.x typed dataclass mappings).
+
+Conventions
+- Every evidential record carries provenance: `source_file_id` (the SourceFile with its layer chain
+  and SHA-256) plus `source_table` / `source_row` (or `source_offset`) inside that file.
+- Every time is three columns: `<name>_utc` (aware UTC datetime or None), `<name>_raw` (the value as
+  stored) and `<name>_encoding` (see triage.timeutil). Use `times(name, ts)` to fill them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedAsDataclass, mapped_column, relationship
+
+from triage.timeutil import Timestamp
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite stores naive text; PostgreSQL timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def times(name: str, ts: Timestamp) -> dict[str, Any]:
+    """Keyword arguments filling the <name>_utc / _raw / _encoding columns from a decoded Timestamp."""
+    return {f"{name}_utc": ts.utc, f"{name}_raw": ts.raw, f"{name}_encoding": ts.encoding}
+
+
+class Base(MappedAsDataclass, DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+    # the `type` value of this record in JSONL exports and finding references
+    record_type: ClassVar[str] = ""
+
+
+class SourceFile(Base):
+    """A file inside the evidence that a parser read: the anchor of every record's provenance."""
+
+    __tablename__ = "source_file"
+    record_type = "source_file"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    path: Mapped[str] = mapped_column(Text)
+    layers: Mapped[list[Any]]
+    provenance: Mapped[str] = mapped_column(Text)  # "EWF x.E01 → GPT partition 2 'userdata' → ext4 → /path"
+    volume: Mapped[str] = mapped_column(String(32), default="")
+    inode: Mapped[str | None] = mapped_column(String(64), default=None)
+    size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    parser: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(32), default="parsed")  # parsed / parsed with warnings / not parsed
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    mtime: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Provenanced(MappedAsDataclass):
+    """Columns every evidential record has; set by the pipeline from the parser's SourceFile."""
+
+    source_table: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
+    source_row: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
+    source_offset: Mapped[int | None] = mapped_column(BigInteger, default=None, kw_only=True)
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"), default=None, kw_only=True)
+
+
+class EvidenceItem(Base):
+    """The exhibit as received: container files, media hashes before and after the run."""
+
+    __tablename__ = "evidence_item"
+    record_type = "evidence_item"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    source: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    container_files: Mapped[list[Any]]
+    media: Mapped[dict[str, Any]]  # MediaHashes.to_json() at the start of the run
+    files_sha256_before: Mapped[dict[str, Any]]
+    files_sha256_after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    unchanged: Mapped[bool | None] = mapped_column(default=None)
+
+
+class Device(Base, Provenanced):
+    __tablename__ = "device"
+    record_type = "device"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    manufacturer: Mapped[str | None] = mapped_column(String(128), default=None)
+    model: Mapped[str | None] = mapped_column(String(128), default=None)
+    os_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    os_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    serial: Mapped[str | None] = mapped_column(String(128), default=None)
+    imei: Mapped[list[Any]] = mapped_column(JSON, default_factory=list)
+    phone_numbers: Mapped[list[Any]] = mapped_column(JSON, default_factory=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
+
+
+class Account(Base, Provenanced):
+    __tablename__ = "account"
+    record_type = "account"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    app: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(256))  # phone number, user id, handle
+    display_name: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Contact(Base, Provenanced):
+    __tablename__ = "contact"
+    record_type = "contact"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    app: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(Text, default=None)
+    phone_numbers: Mapped[list[Any]] = mapped_column(JSON, default_factory=list)
+    emails: Mapped[list[Any]] = mapped_column(JSON, default_factory=list)
+    handles: Mapped[list[Any]] = mapped_column(JSON, default_factory=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
+
+
+class Message(Base, Provenanced):
+    __tablename__ = "message"
+    record_type = "message"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    app: Mapped[str] = mapped_column(String(64))  # "sms", "mms", "whatsapp", "telegram" …
+    thread: Mapped[str | None] = mapped_column(String(256))
+    direction: Mapped[str] = mapped_column(String(16))  # incoming / outgoing / draft / unknown
+    counterpart: Mapped[str | None] = mapped_column(String(256))  # the other party's address / id
+    sender: Mapped[str | None] = mapped_column(String(256))  # None = the device owner for outgoing
+    body: Mapped[str | None] = mapped_column(Text)
+    time_utc: Mapped[datetime | None]
+    time_raw: Mapped[Any] = mapped_column(JSON)
+    time_encoding: Mapped[str] = mapped_column(String(32))
+    sent_utc: Mapped[datetime | None] = mapped_column(default=None)
+    sent_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    sent_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str | None] = mapped_column(String(64), default=None)  # app status as read (type, box …)
+    read: Mapped[bool | None] = mapped_column(default=None)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
+
+
+class Call(Base, Provenanced):
+    __tablename__ = "call"
+    record_type = "call"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    app: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(16))  # incoming / outgoing / missed / rejected …
+    counterpart: Mapped[str | None] = mapped_column(String(256))
+    time_utc: Mapped[datetime | None]
+    time_raw: Mapped[Any] = mapped_column(JSON)
+    time_encoding: Mapped[str] = mapped_column(String(32))
+    duration_s: Mapped[float | None] = mapped_column(Float, default=None)
+    video: Mapped[bool | None] = mapped_column(default=None)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
+
+
+class MediaFile(Base, Provenanced):
+    __tablename__ = "media_file"
+    record_type = "media_file"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    path: Mapped[str] = mapped_column(Text)  # on-device path
+    name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    mime: Mapped[str | None] = mapped_column(String(64), default=None)
+    make: Mapped[str | None] = mapped_column(String(128), default=None)
+    model: Mapped[str | None] = mapped_column(String(128), default=None)
+    software: Mapped[str | None] = mapped_column(String(128), default=None)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    taken_utc: Mapped[datetime | None] = mapped_column(default=None)
+    taken_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    taken_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
+
+
+class Location(Base, Provenanced):
+    """A position the device holds, WGS84 decimal degrees, with where it came from."""
+
+    __tablename__ = "location"
+    record_type = "location"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    origin: Mapped[str] = mapped_column(String(64))  # "exif", "whatsapp message", "photos.sqlite" …
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    altitude_m: Mapped[float | None] = mapped_column(Float, default=None)
+    accuracy_m: Mapped[float | None] = mapped_column(Float, default=None)
+    time_utc: Mapped[datetime | None] = mapped_column(default=None)
+    time_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    time_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
+    label: Mapped[str | None] = mapped_column(Text, default=None)  # file name, venue title …
+    media_file_id: Mapped[int | None] = mapped_column(ForeignKey("media_file.id"), default=None)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), default=None)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
+    # parsers link a position to the photo or message it came from before either has an id
+    media_file: Mapped[MediaFile | None] = relationship(default=None, repr=False)
+    message: Mapped[Message | None] = relationship(default=None, repr=False)
+
+
+class Payment(Base, Provenanced):
+    __tablename__ = "payment"
+    record_type = "payment"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    method: Mapped[str] = mapped_column(String(64))  # identifier kind: iban, btc, mtcn, app …
+    identifier: Mapped[str | None] = mapped_column(String(256), default=None)
+    amount: Mapped[float | None] = mapped_column(Float, default=None)
+    currency: Mapped[str | None] = mapped_column(String(8), default=None)
+    direction: Mapped[str | None] = mapped_column(String(16), default=None)
+    counterpart: Mapped[str | None] = mapped_column(String(256), default=None)
+    context: Mapped[str | None] = mapped_column(Text, default=None)
+    time_utc: Mapped[datetime | None] = mapped_column(default=None)
+    time_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    time_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), default=None)
+    message: Mapped[Message | None] = relationship(default=None, repr=False)
+
+
+class Finding(Base):
+    """An indicator for a human to weigh — never a conclusion. Cites the records it rests on."""
+
+    __tablename__ = "finding"
+    record_type = "finding"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    rule_id: Mapped[str] = mapped_column(String(32))
+    rule_version: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]]  # [{"type": "location", "id": 3, "provenance": "…", "sha256": "…"}]
+    time_utc: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ParseWarning(Base):
+    """Something that could not be read, or was read only in part: listed in the report."""
+
+    __tablename__ = "parse_warning"
+    record_type = "parse_warning"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    stage: Mapped[str] = mapped_column(String(32))  # evidence / parser / rules / report
+    component: Mapped[str] = mapped_column(String(64))  # parser or reader name
+    level: Mapped[str] = mapped_column(String(16))  # warning / not parsed / error
+    message: Mapped[str] = mapped_column(Text)
+    provenance: Mapped[str | None] = mapped_column(Text, default=None)
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"), default=None)
+
+
+class CustodyEvent(Base):
+    """A copy of each custody-log entry, so the case store carries its own examination record."""
+
+    __tablename__ = "custody_event"
+    record_type = "custody_event"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    time_utc: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]]
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+# record types exported as records/<type>.jsonl, in report order
+EXPORTED_RECORDS: tuple[type[Base], ...] = (
+    EvidenceItem, Device, Account, Contact, Message, Call, MediaFile, Location, Payment,
+    SourceFile, ParseWarning, CustodyEvent,
+)
