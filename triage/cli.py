@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,6 +17,51 @@ EXIT_FATAL = 2
 @click.version_option(__version__, prog_name="triage")
 def cli() -> None:
     """Forensic triage of seized phones (mobile-triage)."""
+
+
+@cli.command("run")
+@click.argument("evidence", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="New folder for the results.")
+@click.option("--case", default="", help="Case reference.")
+@click.option("--exhibit", default="", help="Exhibit reference of the device.")
+@click.option("--examiner", default=None, help="Operator name for the examination record (default: login name).")
+@click.option("--db", "db_url", default=None, help="SQLAlchemy URL of the case store (default: DIR/case.sqlite).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: str | None,
+                db_url: str | None, quiet: bool) -> None:
+    """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
+    from triage.pipeline import RunOptions, run
+    from triage.progress import Reporter, RichReporter
+
+    opts = RunOptions(evidence=evidence, out=out, case=case, exhibit=exhibit, db_url=db_url)
+    if examiner:
+        opts.examiner = examiner
+    result = run(opts, Reporter() if quiet else RichReporter())
+    verified = {True: "verified", False: "NOT VERIFIED", None: "no stored hash"}[result.verified]
+    click.echo(f"findings: {result.findings}  warnings: {result.warnings}  acquisition hash: {verified}  "
+               f"evidence unchanged: {'yes' if result.unchanged else 'NO'}", err=True)
+    click.echo(f"report: {result.report}")
+
+
+@cli.group()
+def custody() -> None:
+    """Chain-of-custody log tools."""
+
+
+@custody.command("verify")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def custody_verify(ctx: click.Context, log: Path) -> None:
+    """Check the hash chain of a custody.jsonl; exit 1 and name the first broken entry."""
+    from triage.custody import verify_chain
+
+    check = verify_chain(log)
+    if check.ok:
+        click.echo(f"OK: {check.entries} entries, chain intact")
+        return
+    click.echo(f"BROKEN at entry {check.broken_line} (line {check.broken_line}): {check.reason}; "
+               f"{check.entries} entries before it are intact")
+    ctx.exit(1)
 
 
 def _register_subcommands() -> None:

@@ -1,0 +1,60 @@
+"""findings.json: the machine-readable result of a run (versioned schema, documented in README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.engine import RulePack
+from triage import TOOL_NAME, __version__
+from triage.records import EvidenceItem, Finding, ParseWarning
+from triage.store import CaseStore
+from triage.timeutil import iso
+
+SCHEMA_VERSION = "1.0"
+SCORED = ("HIGH", "MEDIUM", "LOW")
+
+
+def assessment(findings: list[Finding]) -> dict[str, Any]:
+    """Red/amber/green triage priority from scored severities (INFO and flags never score)."""
+    by_severity = {s: [f for f in findings if f.severity == s] for s in SCORED}
+    if by_severity["HIGH"]:
+        level = "red"
+    elif by_severity["MEDIUM"] or by_severity["LOW"]:
+        level = "amber"
+    else:
+        level = "green"
+    reasons = [f"{f.severity} {f.rule_id}: {f.title}" for s in SCORED for f in by_severity[s]]
+    note = ("Priority for examination, not a finding of fact. Green means no rule fired on what could be "
+            "read; it does not clear the device.")
+    return {"level": level, "reasons": reasons, "note": note}
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "id": f.id, "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
+        "title": f.title, "explanation": f.explanation, "time_utc": iso(f.time_utc), "evidence": f.evidence,
+    }
+
+
+def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
+                   run: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
+    findings = list(store.all(Finding))
+    items = list(store.all(EvidenceItem))
+    return {
+        "schema": "mobile-triage/findings",
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "rule_pack": pack.identity(),
+        "case": case,
+        "run": run,
+        "evidence": [
+            {"source": i.source, "kind": i.kind, "container_files": i.container_files, "media": i.media,
+             "files_sha256_before": i.files_sha256_before, "files_sha256_after": i.files_sha256_after,
+             "unchanged": i.unchanged}
+            for i in items
+        ],
+        "assessment": assessment(findings),
+        "findings": [finding_json(f) for f in findings],
+        "record_counts": counts,
+        "warnings": store.count(ParseWarning),
+    }
