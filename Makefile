@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make demo` and `make test` (see README).
+VENV     ?= .venv
+PYTHON   ?= python3
+PY       := $(VENV)/bin/python
+TRIAGE   := $(VENV)/bin/triage
+STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# Debian tools the tests use to build real images and to cross-check results (installed when root).
+APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl
+APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool
+
+.PHONY: demo test venv test-deps clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+demo: $(STAMP)
+	rm -rf out/demo
+	$(TRIAGE) run fixtures/demo/demo.E01 --out out/demo \
+	    --case DEMO-CASE-001 --exhibit EXH-DEMO-1 --examiner "Demo Examiner"
+
+test-deps:
+	@missing=$$(for t in $(APT_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages for: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "note: missing tools ($$missing); tests that need them are skipped. As root: apt-get install $(APT_PACKAGES)"; \
+	  fi; \
+	fi
+
+test: $(STAMP) test-deps
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
