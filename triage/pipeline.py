@@ -118,6 +118,11 @@ class Examination:
             report = write_report(self.store, self.opts, pack, self.custody)
             self.custody.record("run finished", warnings=self.warnings, findings=self.store.count(Finding))
             self.store.commit()
+        except Exception as e:
+            # the examination record must say the run did not complete, and why
+            self.custody.record("run failed", reason=f"{type(e).__name__}: {e}")
+            self.store.commit()
+            raise
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)  # private SQLite copies: nothing left behind
         return RunResult(
