@@ -144,10 +144,10 @@ class Examination:
     def _hash_containers(self, files: list[Path], when: str) -> dict[str, str]:
         hashes = {}
         total = sum(p.stat().st_size for p in files)
-        with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as advance:
+        with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
             for path in files:
                 hashes[str(path)] = sha256_file(path)
-                advance(path.stat().st_size)
+                bar.advance(path.stat().st_size)
         self.custody.record(f"evidence files hashed ({when})", sha256=hashes)
         return hashes
 
@@ -155,8 +155,8 @@ class Examination:
         self.custody.record("evidence opened", kind=evidence.kind, container_files=[str(p) for p in evidence.container_files])
         for message in getattr(evidence, "warnings", []):
             self.warn("evidence", "evidence reader", "warning", message)
-        with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as advance:
-            media = evidence.media_hashes(progress=lambda done, total: advance(0))
+        with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
+            media = evidence.media_hashes(progress=bar.update)
         self.custody.record("media hashed", **media.to_json())
         if media.verified is False:
             self.warn("evidence", "acquisition hash", "error",
@@ -172,18 +172,18 @@ class Examination:
         candidates, sidecars = self._select(evidence)
         self.custody.record("files selected for parsing", files=len(candidates),
                             by_parser={p.name: sum(p in c.parsers for c in candidates) for p in ALL_PARSERS})
-        with self.progress.stage("Parsing", len(candidates)) as advance:
+        with self.progress.stage("Parsing", len(candidates)) as bar:
             for cand in candidates:
                 self._parse_file(evidence, cand, sidecars)
-                advance(1)
+                bar.advance()
         self.store.flush()
         self.custody.record("parsing finished", records=report_counts(self.store), warnings=self.warnings)
 
     def _select(self, evidence: Evidence) -> tuple[list[Candidate], dict[tuple[str, str], FileEntry]]:
         candidates, sidecars = [], {}
-        with self.progress.stage("Listing files", None) as advance:
+        with self.progress.stage("Listing files", None) as bar:
             for entry in evidence.walk():
-                advance(1)
+                bar.advance()
                 if entry.type != "file" or not entry.allocated or not entry.size:
                     continue
                 if entry.path.endswith(SQLITE_SIDECARS):

@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-Advance = Callable[[int], None]
+
+class Tracker:
+    """Handed to the work inside a stage: advance by n, or report absolute progress."""
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def update(self, done: int, total: int | None = None) -> None:
+        pass
 
 
 class Reporter:
-    """Stages with a total; `stage()` yields a function that advances the bar."""
+    """Silent by default; `stage()` yields a Tracker."""
 
     @contextmanager
-    def stage(self, description: str, total: int | None = None, unit: str = "items") -> Iterator[Advance]:
-        yield lambda n=1: None
+    def stage(self, description: str, total: int | None = None, unit: str = "items") -> Iterator[Tracker]:
+        yield Tracker()
 
-    def note(self, text: str) -> None:
-        pass
+
+class _RichTracker(Tracker):
+    def __init__(self, bar: Progress, task: int) -> None:
+        self.bar, self.task = bar, task
+
+    def advance(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+    def update(self, done: int, total: int | None = None) -> None:
+        self.bar.update(self.task, completed=done, total=total)
 
 
 class RichReporter(Reporter):
@@ -27,13 +43,9 @@ class RichReporter(Reporter):
         self.console = Console(stderr=True)
 
     @contextmanager
-    def stage(self, description: str, total: int | None = None, unit: str = "items") -> Iterator[Advance]:
+    def stage(self, description: str, total: int | None = None, unit: str = "items") -> Iterator[Tracker]:
         amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
         columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeRemainingColumn())
-        with Progress(*columns, console=self.console, transient=False) as bar:
+        with Progress(*columns, console=self.console) as bar:
             task = bar.add_task(description, total=total)
-            yield lambda n=1: bar.advance(task, n)
-            bar.update(task, completed=total) if total is not None else None
-
-    def note(self, text: str) -> None:
-        self.console.print(text)
+            yield _RichTracker(bar, task)
