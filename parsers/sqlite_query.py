@@ -1,0 +1,41 @@
+"""Helpers for schema-tolerant SQL: build SELECT lists and joins from the columns a database has,
+so a column added or dropped by an app version never breaks a query (and absence is visible)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from parsers.base import quote_ident, table_columns
+
+
+def tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+
+
+def present(db: sqlite3.Connection, table: str, wanted: list[str]) -> list[str]:
+    cols = table_columns(db, table)
+    return [c for c in wanted if c in cols]
+
+
+def select_list(alias: str, columns: list[str], prefix: str = "") -> list[str]:
+    return [f"{alias}.{quote_ident(c)} AS {quote_ident(prefix + c)}" for c in columns]
+
+
+def satellite_joins(db: sqlite3.Connection, base_alias: str, satellites: dict[str, tuple[str, list[str]]],
+                    key: str = "message_row_id") -> tuple[list[str], list[str]]:
+    """LEFT JOINs for the one-row-per-message tables that exist: (select items, join clauses).
+
+    satellites: table -> (column prefix in the result, wanted columns).
+    """
+    items, joins = [], []
+    existing = tables(db)
+    for i, (table, (prefix, wanted)) in enumerate(satellites.items()):
+        if table not in existing:
+            continue
+        cols = present(db, table, wanted)
+        if not cols or key not in table_columns(db, table):
+            continue
+        alias = f"s{i}"
+        items += select_list(alias, cols, prefix)
+        joins.append(f"LEFT JOIN {quote_ident(table)} {alias} ON {alias}.{key} = {base_alias}._id")
+    return items, joins
