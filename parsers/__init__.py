@@ -1,12 +1,18 @@
 """Artifact parsers: one module per artifact family. `ALL_PARSERS` is the registry the pipeline uses."""
 
+from parsers.android_calls import AndroidCallLogParser
+from parsers.android_contacts import AndroidContactsParser
 from parsers.android_sms import AndroidSmsParser
 from parsers.base import ParseContext, Parser, SqliteParser
+from parsers.ios_sms import IosSmsParser
 from parsers.media_exif import PhotoExifParser
 from parsers.whatsapp_android import WhatsAppContactsParser, WhatsAppMsgstoreParser
 
 ALL_PARSERS: tuple[Parser, ...] = (
     AndroidSmsParser(),
+    AndroidContactsParser(),
+    AndroidCallLogParser(),
+    IosSmsParser(),
     WhatsAppMsgstoreParser(),
     WhatsAppContactsParser(),
     PhotoExifParser(),
