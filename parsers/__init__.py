@@ -7,6 +7,7 @@ from parsers.base import ParseContext, Parser, SqliteParser
 from parsers.ios_sms import IosSmsParser
 from parsers.media_exif import PhotoExifParser
 from parsers.whatsapp_android import WhatsAppContactsParser, WhatsAppMsgstoreParser
+from parsers.whatsapp_ios import WhatsAppIosContactsParser, WhatsAppIosParser
 
 ALL_PARSERS: tuple[Parser, ...] = (
     AndroidSmsParser(),
@@ -15,6 +16,8 @@ ALL_PARSERS: tuple[Parser, ...] = (
     IosSmsParser(),
     WhatsAppMsgstoreParser(),
     WhatsAppContactsParser(),
+    WhatsAppIosParser(),
+    WhatsAppIosContactsParser(),
     PhotoExifParser(),
 )
 
