@@ -165,7 +165,7 @@ class LegacyMsgstore:
             app=APP, thread=chat_jid, direction=_direction(from_me, code, row.get("status")),
             counterpart=chat_jid, sender=sender, body=row.get("data") or row.get("media_caption"),
             **times("time", decode(row["timestamp"], "unix_ms")), status=_status(row.get("status")),
-            deleted=deleted, extra={k: v for k, v in extra.items() if v not in (None, False)},
+            deleted=deleted, extra={k: v for k, v in extra.items() if v is not None and v is not False},
             source_table="messages", source_row=str(row["_id"]),
         )
         yield message

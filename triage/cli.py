@@ -43,6 +43,31 @@ def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: st
     click.echo(f"report: {result.report}")
 
 
+@cli.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one record a line, with a `type` field.")
+def parse_command(file: Path, as_json: bool) -> None:
+    """Parse one loose database or file (its -wal/-journal beside it are used) and print its records."""
+    from triage.loose_parse import parse_loose_file
+
+    records, warnings = parse_loose_file(file)
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    if as_json:
+        from triage.report.export import dumps
+
+        for record in records:
+            click.echo(dumps(record))
+        return
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record["type"]] = counts.get(record["type"], 0) + 1
+    if not counts:
+        click.echo(f"{file.name}: no parser recognised this file (see warnings, if any)")
+    for kind, n in counts.items():
+        click.echo(f"{kind}: {n}")
+
+
 @cli.group()
 def custody() -> None:
     """Chain-of-custody log tools."""

@@ -11,23 +11,18 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
-from parsers.base import open_sqlite
+from parsers import ALL_PARSERS
 from rules.engine import DEFAULT_PACK, RulePack, evaluate, load_pack
 from triage import TOOL_NAME, __version__
 from triage.citation import describe
 from triage.custody import CustodyLog
 from triage.errors import TriageError
-from triage.evidence import Evidence, FileEntry, open_evidence
+from triage.evidence import Evidence, open_evidence
+from triage.parsing import ParseRunner
 from triage.progress import Reporter
-from triage.records import CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
+from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.store import CaseStore
-from triage.timeutil import iso
-
-HEADER_BYTES = 64
-SQLITE_SIDECARS = ("-wal", "-journal")  # -shm is rebuilt by SQLite; the WAL carries the data
 
 
 @dataclass
@@ -39,13 +34,6 @@ class RunOptions:
     examiner: str = field(default_factory=getpass.getuser)
     db_url: str | None = None
     pack: Path = DEFAULT_PACK
-
-
-@dataclass
-class Candidate:
-    entry: FileEntry
-    header: bytes
-    parsers: list[Parser]
 
 
 @dataclass
@@ -169,97 +157,30 @@ class Examination:
         return item
 
     def _parse_all(self, evidence: Evidence) -> None:
-        candidates, sidecars = self._select(evidence)
+        runner = ParseRunner(evidence, self.workdir, on_source=self._store_source,
+                             on_record=self._store_record, on_warning=self._parse_warning)
+        with self.progress.stage("Listing files", None) as bar:
+            candidates = runner.select(tick=bar.advance)
         self.custody.record("files selected for parsing", files=len(candidates),
                             by_parser={p.name: sum(p in c.parsers for c in candidates) for p in ALL_PARSERS})
         with self.progress.stage("Parsing", len(candidates)) as bar:
             for cand in candidates:
-                self._parse_file(evidence, cand, sidecars)
+                runner.parse(cand)
                 bar.advance()
         self.store.flush()
         self.custody.record("parsing finished", records=report_counts(self.store), warnings=self.warnings)
 
-    def _select(self, evidence: Evidence) -> tuple[list[Candidate], dict[tuple[str, str], FileEntry]]:
-        candidates, sidecars = [], {}
-        with self.progress.stage("Listing files", None) as bar:
-            for entry in evidence.walk():
-                bar.advance()
-                if entry.type != "file" or not entry.allocated or not entry.size:
-                    continue
-                if entry.path.endswith(SQLITE_SIDECARS):
-                    sidecars[(entry.volume, entry.path)] = entry
-                    continue
-                header = self._header(evidence, entry)
-                chosen = [p for p in ALL_PARSERS if p.accepts(entry, header)]
-                if chosen:
-                    candidates.append(Candidate(entry, header, chosen))
-        return candidates, sidecars
+    def _store_source(self, source: SourceFile) -> None:
+        self.store.add(source)
+        self.store.flush()  # records need its id
 
-    def _header(self, evidence: Evidence, entry: FileEntry) -> bytes:
-        try:
-            with evidence.open(entry) as f:
-                return f.read(HEADER_BYTES)
-        except Exception as e:  # an unreadable file is reported, the run goes on
-            self.warn("evidence", "file reader", "warning", f"cannot read: {e}", entry.provenance)
-            return b""
+    def _store_record(self, record: Base, source: SourceFile) -> None:
+        record.source_file_id = source.id
+        self.store.add(record)
 
-    def _parse_file(self, evidence: Evidence, cand: Candidate, sidecars: dict) -> None:
-        entry = cand.entry
-        source = SourceFile(path=entry.path, layers=list(entry.layers), provenance=entry.provenance,
-                            volume=entry.volume, inode=entry.inode, size=entry.size, mtime=entry.mtime)
-        try:
-            source.sha256 = self._sha256_entry(evidence, entry)
-        except Exception as e:
-            self.warn("parser", "file reader", "not parsed", f"cannot read file: {e}", entry.provenance)
-            return
-        copy = SqliteCopy(evidence, entry, sidecars, self.workdir)
-        parsed_by = []
-        for parser in cand.parsers:
-            if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry):
-                continue
-            ctx = ParseContext(entry=entry, open=lambda: evidence.open(entry), sha256=source.sha256,
-                              header=cand.header, sqlite_copy=copy.path)
-            if not parsed_by:
-                self.store.add(source)
-                self.store.flush()
-            parsed_by.append(parser.name)
-            self._run_parser(parser, ctx, source)
-        copy.remove()
-        source.parser = ", ".join(parsed_by) or None
-
-    def _structure_ok(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry) -> bool:
-        try:
-            with open_sqlite(copy.path()) as db:
-                missing = parser.missing_structure(db)
-        except Exception as e:
-            if parser.path_matches(entry):
-                self.warn("parser", parser.name, "not parsed", f"database cannot be opened: {e}", entry.provenance)
-            return False
-        if missing and parser.path_matches(entry):
-            # named like ours but shaped differently: an unknown generation or a look-alike
-            self.warn("parser", parser.name, "not parsed",
-                      f"unknown schema: missing {', '.join(missing)}", entry.provenance)
-        return not missing
-
-    def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile) -> None:
-        count = 0
-        try:
-            for record in parser.parse(ctx):
-                record.source_file_id = source.id
-                self.store.add(record)
-                count += 1
-        except Exception as e:  # a parser bug or hostile file: keep what was read, say what was not
-            ctx.warn(f"stopped after {count} record(s): {type(e).__name__}: {e}")
-            source.status = "parsed in part" if count else "not parsed"
-        source.record_count += count
-        for message in ctx.warnings:
-            self.warn("parser", parser.name, "warning", message, source.provenance, source.id)
-        if ctx.warnings and source.status == "parsed":
-            source.status = "parsed with warnings"
-
-    def _sha256_entry(self, evidence: Evidence, entry: FileEntry) -> str:
-        with evidence.open(entry) as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
+    def _parse_warning(self, stage: str, component: str, level: str, message: str,
+                       provenance: str | None, source: SourceFile | None) -> None:
+        self.warn(stage, component, level, message, provenance, source.id if source else None)
 
     def _apply_rules(self, pack: RulePack) -> None:
         findings = evaluate(pack, self.store.all, lambda r: describe(r, self.store))
@@ -281,32 +202,6 @@ class Examination:
         self.warnings += 1
         self.store.add(ParseWarning(stage=stage, component=component, level=level, message=message,
                                     provenance=provenance, source_file_id=source_file_id))
-
-
-class SqliteCopy:
-    """A private copy of a database and its -wal/-journal, made on first use (evidence stays untouched)."""
-
-    def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path) -> None:
-        self.evidence, self.entry, self.sidecars, self.workdir = evidence, entry, sidecars, workdir
-        self._dir: Path | None = None
-
-    def path(self) -> Path:
-        if self._dir is None:
-            self._dir = Path(tempfile.mkdtemp(dir=self.workdir))
-            self._copy(self.entry, self._dir / "db")
-            for suffix in SQLITE_SIDECARS:
-                side = self.sidecars.get((self.entry.volume, self.entry.path + suffix))
-                if side is not None:
-                    self._copy(side, self._dir / f"db{suffix}")
-        return self._dir / "db"
-
-    def _copy(self, entry: FileEntry, target: Path) -> None:
-        with self.evidence.open(entry) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-
-    def remove(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def report_counts(store: CaseStore) -> dict[str, int]:

@@ -140,10 +140,10 @@ class Message(Base, Provenanced):
     sender: Mapped[str | None] = mapped_column(String(256))  # None = the device owner for outgoing
     body: Mapped[str | None] = mapped_column(Text)
     time_utc: Mapped[datetime | None]
-    time_raw: Mapped[Any] = mapped_column(JSON)
+    time_raw: Mapped[Any] = mapped_column(JSON, nullable=True)
     time_encoding: Mapped[str] = mapped_column(String(32))
     sent_utc: Mapped[datetime | None] = mapped_column(default=None)
-    sent_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    sent_raw: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     sent_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
     status: Mapped[str | None] = mapped_column(String(64), default=None)  # app status as read (type, box …)
     read: Mapped[bool | None] = mapped_column(default=None)
@@ -159,7 +159,7 @@ class Call(Base, Provenanced):
     direction: Mapped[str] = mapped_column(String(16))  # incoming / outgoing / missed / rejected …
     counterpart: Mapped[str | None] = mapped_column(String(256))
     time_utc: Mapped[datetime | None]
-    time_raw: Mapped[Any] = mapped_column(JSON)
+    time_raw: Mapped[Any] = mapped_column(JSON, nullable=True)
     time_encoding: Mapped[str] = mapped_column(String(32))
     duration_s: Mapped[float | None] = mapped_column(Float, default=None)
     video: Mapped[bool | None] = mapped_column(default=None)
@@ -181,7 +181,7 @@ class MediaFile(Base, Provenanced):
     width: Mapped[int | None] = mapped_column(Integer, default=None)
     height: Mapped[int | None] = mapped_column(Integer, default=None)
     taken_utc: Mapped[datetime | None] = mapped_column(default=None)
-    taken_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    taken_raw: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     taken_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
 
@@ -198,7 +198,7 @@ class Location(Base, Provenanced):
     altitude_m: Mapped[float | None] = mapped_column(Float, default=None)
     accuracy_m: Mapped[float | None] = mapped_column(Float, default=None)
     time_utc: Mapped[datetime | None] = mapped_column(default=None)
-    time_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    time_raw: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     time_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
     label: Mapped[str | None] = mapped_column(Text, default=None)  # file name, venue title …
     media_file_id: Mapped[int | None] = mapped_column(ForeignKey("media_file.id"), default=None)
@@ -221,7 +221,7 @@ class Payment(Base, Provenanced):
     counterpart: Mapped[str | None] = mapped_column(String(256), default=None)
     context: Mapped[str | None] = mapped_column(Text, default=None)
     time_utc: Mapped[datetime | None] = mapped_column(default=None)
-    time_raw: Mapped[Any] = mapped_column(JSON, default=None)
+    time_raw: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     time_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), default=None)
     message: Mapped[Message | None] = relationship(default=None, repr=False)

@@ -1,0 +1,50 @@
+"""One loose file as evidence (an examiner handed a single database or photo): it is presented at
+`/<name>`, with its SQLite sidecars (`-wal`, `-journal`) beside it when they exist."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+
+SIDECAR_SUFFIXES = ("-wal", "-journal", "-shm")
+CHUNK = 4 << 20
+
+
+class LooseFileEvidence(Evidence):
+    kind = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.source = path
+        self.warnings: list[str] = []
+
+    @property
+    def container_files(self) -> list[Path]:
+        sidecars = [self.source.with_name(self.source.name + s) for s in SIDECAR_SUFFIXES]
+        return [self.source] + [p for p in sidecars if p.is_file()]
+
+    def walk(self) -> Iterator[FileEntry]:
+        for path in self.container_files:
+            st = path.stat()
+            yield FileEntry(path="/" + path.name, layers=(f"file {self.source.name}",), type="file", size=st.st_size,
+                            inode=str(st.st_ino), mtime=datetime.fromtimestamp(st.st_mtime, timezone.utc),
+                            atime=datetime.fromtimestamp(st.st_atime, timezone.utc),
+                            ctime=datetime.fromtimestamp(st.st_ctime, timezone.utc), handle=path)
+
+    def open(self, entry: FileEntry) -> BinaryIO:
+        return open(entry.handle, "rb")
+
+    def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
+        md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+        size, total = 0, self.source.stat().st_size
+        with open(self.source, "rb") as f:
+            while chunk := f.read(CHUNK):
+                for h in (md5, sha1, sha256):
+                    h.update(chunk)
+                size += len(chunk)
+                if progress:
+                    progress(size, total)
+        return MediaHashes(size=size, md5=md5.hexdigest(), sha1=sha1.hexdigest(), sha256=sha256.hexdigest())

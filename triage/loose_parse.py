@@ -1,0 +1,48 @@
+"""`triage parse FILE`: the parsers on one loose file, records as plain dicts (nothing written beside it)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from triage.evidence.loose import LooseFileEvidence
+from triage.parsing import ParseRunner
+from triage.records import EXPORTED_RECORDS, Base, ParseWarning, SourceFile
+from triage.report.export import record_json
+from triage.store import CaseStore
+
+SKIPPED_TYPES = {"evidence_item", "source_file", "parse_warning", "custody_event"}
+
+
+def parse_loose_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    store = CaseStore("sqlite://")  # in memory: links between records (photo → position) resolved as in a run
+    warnings: list[str] = []
+    workdir = Path(tempfile.mkdtemp(prefix="triage-parse-"))
+
+    def on_source(source: SourceFile) -> None:
+        store.add(source)
+        store.flush()
+
+    def on_record(record: Base, source: SourceFile) -> None:
+        record.source_file_id = source.id
+        store.add(record)
+
+    def on_warning(stage: str, component: str, level: str, message: str, provenance: str | None,
+                   source: SourceFile | None) -> None:
+        warnings.append(f"{component} ({level}): {message}")
+        store.add(ParseWarning(stage=stage, component=component, level=level, message=message, provenance=provenance))
+
+    try:
+        runner = ParseRunner(LooseFileEvidence(path), workdir, on_source, on_record, on_warning)
+        for candidate in runner.select():
+            runner.parse(candidate)
+        store.flush()
+        sources = {s.id: s for s in store.all(SourceFile)}
+        records = [record_json(r, sources) for cls in EXPORTED_RECORDS if cls.record_type not in SKIPPED_TYPES
+                   for r in store.all(cls)]
+    finally:
+        store.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return records, warnings

@@ -1,0 +1,154 @@
+"""Choosing and running parsers on the files of an evidence item. Shared by `triage run` (records go to
+the case store) and `triage parse` (records go to stdout); storage is the caller's business."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
+from parsers.base import open_sqlite
+from triage.evidence import Evidence, FileEntry
+from triage.records import Base, SourceFile
+
+HEADER_BYTES = 64
+SQLITE_SIDECARS = ("-wal", "-journal")  # -shm is rebuilt by SQLite; the WAL carries the data
+
+# (stage, component, level, message, provenance, source) -> None
+WarningSink = Callable[[str, str, str, str, "str | None", "SourceFile | None"], None]
+
+
+@dataclass
+class Candidate:
+    entry: FileEntry
+    header: bytes
+    parsers: list[Parser]
+
+
+class ParseRunner:
+    """Selects the files parsers want and runs the parsers, reporting records and warnings by callback."""
+
+    def __init__(self, evidence: Evidence, workdir: Path, on_source: Callable[[SourceFile], None],
+                 on_record: Callable[[Base, SourceFile], None], on_warning: WarningSink,
+                 parsers: Iterable[Parser] = ALL_PARSERS) -> None:
+        self.evidence, self.workdir = evidence, workdir
+        self.on_source, self.on_record, self.warn = on_source, on_record, on_warning
+        self.parsers = tuple(parsers)
+        self.sidecars: dict[tuple[str, str], FileEntry] = {}
+
+    def select(self, tick: Callable[[], None] = lambda: None) -> list[Candidate]:
+        """One pass over the listing: files some parser accepts, and the SQLite sidecars beside them."""
+        candidates = []
+        for entry in self.evidence.walk():
+            tick()
+            if entry.type != "file" or not entry.allocated or not entry.size:
+                continue
+            if entry.path.endswith(SQLITE_SIDECARS):
+                self.sidecars[(entry.volume, entry.path)] = entry
+                continue
+            header = self._header(entry)
+            chosen = [p for p in self.parsers if p.accepts(entry, header)]
+            if chosen:
+                candidates.append(Candidate(entry, header, chosen))
+        return candidates
+
+    def parse(self, cand: Candidate) -> SourceFile | None:
+        """Run every accepting parser on one file; the SourceFile is announced before its first record."""
+        entry = cand.entry
+        source = SourceFile(path=entry.path, layers=list(entry.layers), provenance=entry.provenance,
+                            volume=entry.volume, inode=entry.inode, size=entry.size, mtime=entry.mtime)
+        try:
+            source.sha256 = self._sha256(entry)
+        except Exception as e:
+            self.warn("parser", "file reader", "not parsed", f"cannot read file: {e}", entry.provenance, None)
+            return None
+        copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir)
+        parsed_by: list[str] = []
+        try:
+            for parser in cand.parsers:
+                if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry):
+                    continue
+                if not parsed_by:
+                    self.on_source(source)
+                parsed_by.append(parser.name)
+                ctx = ParseContext(entry=entry, open=lambda: self.evidence.open(entry), sha256=source.sha256,
+                                   header=cand.header, sqlite_copy=copy.path)
+                self._run_parser(parser, ctx, source)
+        finally:
+            copy.remove()
+        source.parser = ", ".join(parsed_by) or None
+        return source if parsed_by else None
+
+    def _header(self, entry: FileEntry) -> bytes:
+        try:
+            with self.evidence.open(entry) as f:
+                return f.read(HEADER_BYTES)
+        except Exception as e:  # an unreadable file is reported, the run goes on
+            self.warn("evidence", "file reader", "warning", f"cannot read: {e}", entry.provenance, None)
+            return b""
+
+    def _sha256(self, entry: FileEntry) -> str:
+        with self.evidence.open(entry) as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+
+    def _structure_ok(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry) -> bool:
+        try:
+            with open_sqlite(copy.path()) as db:
+                missing = parser.missing_structure(db)
+        except Exception as e:
+            if parser.path_matches(entry):
+                self.warn("parser", parser.name, "not parsed", f"database cannot be opened: {e}",
+                          entry.provenance, None)
+            return False
+        if missing and parser.path_matches(entry):
+            # named like ours but shaped differently: an unknown generation or a look-alike
+            self.warn("parser", parser.name, "not parsed", f"unknown schema: missing {', '.join(missing)}",
+                      entry.provenance, None)
+        return not missing
+
+    def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile) -> None:
+        count = 0
+        try:
+            for record in parser.parse(ctx):
+                self.on_record(record, source)
+                count += 1
+        except Exception as e:  # a parser bug or hostile file: keep what was read, say what was not
+            ctx.warn(f"stopped after {count} record(s): {type(e).__name__}: {e}")
+            source.status = "parsed in part" if count else "not parsed"
+        source.record_count += count
+        for message in ctx.warnings:
+            self.warn("parser", parser.name, "warning", message, source.provenance, source)
+        if ctx.warnings and source.status == "parsed":
+            source.status = "parsed with warnings"
+
+
+class SqliteCopy:
+    """A private copy of a database and its -wal/-journal, made on first use (evidence stays untouched)."""
+
+    def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path) -> None:
+        self.evidence, self.entry, self.sidecars, self.workdir = evidence, entry, sidecars, workdir
+        self._dir: Path | None = None
+
+    def path(self) -> Path:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(dir=self.workdir))
+            self._copy(self.entry, self._dir / "db")
+            for suffix in SQLITE_SIDECARS:
+                side = self.sidecars.get((self.entry.volume, self.entry.path + suffix))
+                if side is not None:
+                    self._copy(side, self._dir / f"db{suffix}")
+        return self._dir / "db"
+
+    def _copy(self, entry: FileEntry, target: Path) -> None:
+        with self.evidence.open(entry) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+    def remove(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
