@@ -1,0 +1,165 @@
+"""A plain folder as evidence (a logical extraction copied to disk).
+
+Symbolic links are listed (type "link") but never followed, so nothing outside the folder is read
+or listed; files are opened read-only ('rb' with O_NOFOLLOW) and special files (FIFOs, devices,
+sockets) are listed as "other" and never opened, because opening a FIFO would block the run.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from triage.errors import EvidenceError
+from triage.evidence.hashing import TripleHasher, sha256_of_stream
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+
+MANIFEST_NOTE = ("SHA-256 manifest of the folder: one '<sha256>  <path>' line per regular file, sorted by "
+                 "path (code point order), paths relative to the folder with a leading '/', UTF-8, '\\n' line "
+                 "ends; md5/sha1/sha256 are of that manifest")
+
+
+class DirectoryEvidence(Evidence):
+    """Files under one folder, addressed as `directory <folder name> → /relative/path`."""
+
+    kind = "directory"
+
+    def __init__(self, root: Path) -> None:
+        self.source = root
+        self.root = root.resolve()
+        self.layer = f"directory {self.root.name or str(self.root)}"
+        self.warnings: list[str] = []
+        self._warned: set[str] = set()
+
+    @property
+    def container_files(self) -> list[Path]:
+        """Every regular file in the folder (what the pipeline hashes before and after a run)."""
+        return sorted((Path(e.handle) for e in self.walk() if e.type == "file"), key=lambda p: os.fsencode(p))
+
+    # -- listing ------------------------------------------------------------------------------------
+    def walk(self) -> Iterator[FileEntry]:
+        stack: list[Iterator[FileEntry]] = [iter(self._children(self.root, ""))]
+        while stack:
+            entry = next(stack[-1], None)
+            if entry is None:
+                stack.pop()
+                continue
+            yield entry
+            if entry.type == "dir":  # a real directory: symlinks are type "link", never descended
+                stack.append(iter(self._children(Path(entry.handle), entry.path)))
+
+    def _children(self, folder: Path, rel: str) -> list[FileEntry]:
+        try:
+            with os.scandir(folder) as it:
+                dirents = sorted(it, key=lambda d: d.name)
+        except OSError as e:
+            self._warn(f"cannot read directory {self.layer} → {rel or '/'}: {e.strerror or e}")
+            return []
+        entries = []
+        for d in dirents:
+            entry = self._entry(d, rel)
+            if entry is not None:
+                entries.append(entry)
+        return entries
+
+    def _entry(self, d: os.DirEntry, rel: str) -> FileEntry | None:
+        path = f"{rel}/{_display(d.name)}"
+        try:
+            st = d.stat(follow_symlinks=False)
+        except OSError as e:
+            self._warn(f"cannot stat {self.layer} → {path}: {e.strerror or e}")
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            etype = "dir"
+        elif stat.S_ISREG(st.st_mode):
+            etype = "file"
+        elif stat.S_ISLNK(st.st_mode):
+            etype = "link"
+        else:
+            etype = "other"
+        return FileEntry(path=path, layers=(self.layer,), type=etype, size=st.st_size, inode=str(st.st_ino),
+                         handle=d.path, **self._times(st, path))
+
+    def _times(self, st: os.stat_result, path: str) -> dict[str, datetime | None]:
+        # st_ctime is the inode change time on Unix; creation time exists only where st_birthtime_ns does
+        raw = {"mtime": st.st_mtime_ns, "atime": st.st_atime_ns, "ctime": st.st_ctime_ns,
+               "crtime": getattr(st, "st_birthtime_ns", 0)}
+        times: dict[str, datetime | None] = {}
+        for field, ns in raw.items():
+            try:
+                times[field] = _utc(ns)
+            except (OverflowError, OSError, ValueError):
+                self._warn(f"{self.layer} → {path}: {field} value {ns} ns is out of range and is left empty")
+                times[field] = None
+        return times
+
+    def _warn(self, message: str) -> None:
+        if message not in self._warned:  # walk() may run several times; say each problem once
+            self._warned.add(message)
+            self.warnings.append(message)
+
+    # -- reading ------------------------------------------------------------------------------------
+    def open(self, entry: FileEntry) -> BinaryIO:
+        if entry.type != "file":
+            raise EvidenceError(f"{entry.provenance} is a {entry.type}, not a regular file; it is not opened "
+                                f"(links are never followed out of the evidence folder)")
+        path = Path(entry.handle)
+        self._check_inside(path, entry)
+        try:
+            return open(path, "rb", opener=_open_nofollow)  # type: ignore[return-value]
+        except OSError as e:
+            raise EvidenceError(f"cannot open {entry.provenance}: {e.strerror or e}") from e
+
+    def _check_inside(self, path: Path, entry: FileEntry) -> None:
+        # a directory on the way may have been swapped for a symlink since the listing
+        real = Path(os.path.realpath(path))
+        if real != self.root and self.root not in real.parents:
+            raise EvidenceError(f"{entry.provenance} now resolves outside the evidence folder ({real}); "
+                                f"not opened")
+
+    # -- hashing ------------------------------------------------------------------------------------
+    def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
+        files = sorted((e for e in self.walk() if e.type == "file"), key=lambda e: e.path)
+        total = sum(e.size or 0 for e in files)
+        hasher, errors, done, size = TripleHasher(), [], 0, 0
+        try:
+            for entry in files:
+                line = self._manifest_line(entry, errors)
+                hasher.update(line)
+                size += len(line)
+                done += entry.size or 0
+                if progress:
+                    progress(done, total)
+        finally:
+            digests = hasher.finish()
+        return MediaHashes(size=size, md5=digests["md5"], sha1=digests["sha1"], sha256=digests["sha256"],
+                           headers={"method": MANIFEST_NOTE, "files": str(len(files))}, read_errors=errors)
+
+    def _manifest_line(self, entry: FileEntry, errors: list[str]) -> bytes:
+        try:
+            with self.open(entry) as f:
+                digest = sha256_of_stream(f.read)
+        except (OSError, EvidenceError) as e:
+            errors.append(f"cannot read {entry.path}: {e}")
+            digest = "UNREADABLE"
+        name = entry.path.replace("\\", "\\\\").replace("\n", "\\n")
+        return f"{digest}  {name}\n".encode("utf-8")
+
+
+def _open_nofollow(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
+
+
+def _display(name: str) -> str:
+    """File names that are not valid UTF-8 keep their bytes visible as \\x escapes."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
+
+
+def _utc(ns: int) -> datetime | None:
+    if not ns:
+        return None
+    seconds = datetime.fromtimestamp(ns // 1_000_000_000, timezone.utc)
+    return seconds.replace(microsecond=(ns % 1_000_000_000) // 1000)

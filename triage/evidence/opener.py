@@ -1,0 +1,77 @@
+"""`open_evidence(path)`: recognise what the examiner pointed at and open it read-only.
+
+Recognition is by content first: a file that starts with the EWF signature is an E01 whatever its
+name. Names matter only where content cannot tell: split raw segments (`.000`/`.001`/`.aa`) are
+headerless slices of one disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage.errors import EvidenceError
+from triage.evidence.directory import DirectoryEvidence
+from triage.evidence.hashing import hash_image
+from triage.evidence.images import EwfImage, ImageStream, SegmentedRawImage, is_ewf, split_raw_segments
+from triage.evidence.model import Evidence, MediaHashes, ProgressCallback
+
+
+@dataclass
+class MediaReport:
+    """The acquisition hashes of evidence, and what they were computed over."""
+
+    source: Path
+    kind: str
+    container_files: list[Path]
+    hashes: MediaHashes
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_evidence(path: Path) -> Evidence:
+    """A folder → DirectoryEvidence; an E01, split raw or raw image → TskEvidence (volumes, file systems).
+
+    The returned object has a `warnings: list[str]` attribute: problems that did not stop the opening
+    (a partition without a readable file system, an unreadable directory …), to be recorded.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return DirectoryEvidence(path)
+    stream = open_image_stream(path)
+    from triage.evidence.tsk import TskEvidence  # pytsk3 is needed only for images
+
+    try:
+        return TskEvidence(path, stream)
+    except BaseException:
+        stream.close()
+        raise
+
+
+def hash_evidence(path: Path, progress: ProgressCallback | None = None) -> MediaReport:
+    """MD5/SHA-1/SHA-256 of the media, without needing a file system in it.
+
+    A corrupt E01 or a disk whose file system TSK cannot read still has media bytes to verify.
+    """
+    path = Path(path)
+    if path.is_dir():
+        folder = DirectoryEvidence(path)
+        hashes = folder.media_hashes(progress)
+        return MediaReport(path, folder.kind, folder.container_files, hashes, folder.warnings)
+    with open_image_stream(path) as stream:
+        return MediaReport(path, stream.kind, stream.files, hash_image(stream, progress))
+
+
+def open_image_stream(path: Path) -> ImageStream:
+    """The media bytes of an image file: EWF by signature, else split raw by name, else raw."""
+    if not path.exists():
+        raise EvidenceError(f"{path} does not exist")
+    if not path.is_file():
+        raise EvidenceError(f"{path} is neither a regular file nor a folder; give an image file or a folder")
+    try:
+        ewf = is_ewf(path)
+    except OSError as e:
+        raise EvidenceError(f"cannot read {path.name}: {e.strerror or e}; check the path and permissions") from e
+    if ewf:
+        return EwfImage(path)
+    segments = split_raw_segments(path)
+    return SegmentedRawImage(segments or [path])
