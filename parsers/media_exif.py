@@ -23,6 +23,7 @@ from triage.timeutil import Timestamp, decode_exif
 
 IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
 JPEG_MAGIC = b"\xff\xd8\xff"
+EXIF_APP1 = b"Exif\x00\x00"  # identifier at the start of a JPEG APP1 EXIF segment
 MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
 
 logging.getLogger("exifread").setLevel(logging.ERROR)  # its own chatter; we record our own warnings
@@ -43,6 +44,9 @@ class PhotoExifParser(Parser):
             except Exception as e:  # exifread raises many types on malformed input
                 ctx.warn(f"EXIF could not be read ({type(e).__name__}: {e}); file recorded without metadata")
                 tags = {}
+        if not tags and EXIF_APP1 in ctx.header:
+            ctx.warn("the file carries an EXIF segment but no tag could be read from it (corrupt or truncated "
+                     "metadata); recorded without capture time or position")
         media = self._media_file(ctx, tags)
         yield media
         location = self._location(ctx, tags, media)
@@ -150,7 +154,9 @@ def gps_altitude(tags: dict) -> float | None:
 
 def gps_time(tags: dict) -> Timestamp | None:
     """GPSDateStamp + GPSTimeStamp: the satellite clock, always UTC."""
-    date, clock = text(tags, "GPS GPSDateStamp"), tags.get("GPS GPSTimeStamp")
+    # exifread 3.5 names tag 0x001D "GPS GPSDate"; older releases "GPS GPSDateStamp".
+    date = text(tags, "GPS GPSDate") or text(tags, "GPS GPSDateStamp")
+    clock = tags.get("GPS GPSTimeStamp")
     if not date or clock is None or len(clock.values) != 3:
         return None
     h, m, s = (ratio(v) for v in clock.values)

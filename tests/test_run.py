@@ -13,6 +13,7 @@ from triage.custody import verify_chain
 ROOT = Path(__file__).parent.parent
 DEMO = ROOT / "fixtures" / "demo"
 DEMO_E01 = DEMO / "demo.E01"
+DEMO_MANIFEST = DEMO / "demo.json"
 THIRD = ROOT / "fixtures" / "third_party"
 
 
@@ -108,7 +109,15 @@ def test_demo_report_lists_sms_gps_and_finding(demo_run):
 def test_demo_bad_photo_is_a_warning_not_a_crash(demo_run):
     out, _, _ = demo_run
     warnings = read_jsonl(out / "records" / "parse_warning.jsonl")
-    assert any(w["component"] == "photo_exif" for w in warnings)
+    manifest = json.loads(DEMO_MANIFEST.read_text())
+    by_path = {w["provenance"]["path"].rsplit(" → ", 1)[-1]: w["message"] for w in warnings
+               if w["component"] == "photo_exif"}
+    corrupt = [p["path"] for p in manifest["photos"] if p.get("gps") == "corrupt"]
+    assert corrupt and all("EXIF segment but no tag" in by_path[path] for path in corrupt)
+    placeholder = [p["path"] for p in manifest["photos"] if p.get("gps") == "zero"]
+    assert all("0/0 placeholder" in by_path[path] for path in placeholder)
+    media = {m["path"] for m in read_jsonl(out / "records" / "media_file.jsonl")}
+    assert set(corrupt) <= media  # recorded, not dropped
 
 
 def test_demo_custody_chain_is_intact_and_complete(demo_run):

@@ -88,6 +88,7 @@ class Examination:
         self.opts, self.store, self.custody, self.progress = opts, store, custody, progress
         self.workdir = Path(tempfile.mkdtemp(prefix="triage-work-"))
         self.warnings = 0
+        self._evidence_warnings_seen = 0
 
     def run(self) -> RunResult:
         from triage.report import write_report
@@ -141,8 +142,7 @@ class Examination:
 
     def _acquire(self, evidence: Evidence, before: dict[str, str]) -> EvidenceItem:
         self.custody.record("evidence opened", kind=evidence.kind, container_files=[str(p) for p in evidence.container_files])
-        for message in getattr(evidence, "warnings", []):
-            self.warn("evidence", "evidence reader", "warning", message)
+        self._record_evidence_warnings(evidence)
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
             media = evidence.media_hashes(progress=bar.update)
         self.custody.record("media hashed", **media.to_json())
@@ -167,8 +167,16 @@ class Examination:
             for cand in candidates:
                 runner.parse(cand)
                 bar.advance()
+        self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
         self.store.flush()
         self.custody.record("parsing finished", records=report_counts(self.store), warnings=self.warnings)
+
+    def _record_evidence_warnings(self, evidence: Evidence) -> None:
+        """Record the reader's warnings not yet recorded (the list only grows while the evidence is read)."""
+        messages = getattr(evidence, "warnings", [])
+        for message in messages[self._evidence_warnings_seen:]:
+            self.warn("evidence", "evidence reader", "warning", message)
+        self._evidence_warnings_seen = len(messages)
 
     def _store_source(self, source: SourceFile) -> None:
         self.store.add(source)

@@ -30,9 +30,10 @@ def record_json(record: Base, sources: dict[int, SourceFile]) -> dict[str, Any]:
             "source_file_id": columns["source_file_id"],
             "path": src.provenance if src else None,
             "sha256": src.sha256 if src else None,
-            "table": columns["source_table"],
-            "row": columns["source_row"],
-            "offset": columns["source_offset"],
+            # A ParseWarning names its file but has no table/row: those keys are then null.
+            "table": columns.get("source_table"),
+            "row": columns.get("source_row"),
+            "offset": columns.get("source_offset"),
         }
     return out
 
