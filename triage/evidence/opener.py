@@ -7,8 +7,10 @@ headerless slices of one disk.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from triage.errors import EvidenceError
 from triage.evidence.directory import DirectoryEvidence
@@ -28,13 +30,35 @@ class MediaReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def open_evidence(path: Path) -> Evidence:
-    """A folder → DirectoryEvidence; an E01, split raw or raw image → TskEvidence (volumes, file systems).
+@dataclass(frozen=True)
+class OpenOptions:
+    """What the examiner may tell the readers: passwords and safety limits for hostile containers."""
+
+    # Password of an encrypted iTunes backup or Android .ab; default from the environment.
+    backup_password: str | None = field(default_factory=lambda: os.environ.get("TRIAGE_BACKUP_PASSWORD"))
+    max_expansion_ratio: float = 200.0  # an archive member larger than this times its packed size is a bomb
+    max_total_bytes: int = 64 * 2**30  # total unpacked bytes an archive may claim before it is refused
+    max_nesting: int = 3  # archives inside archives are opened no deeper than this
+
+
+# A recogniser looks at what the examiner pointed at and returns opened Evidence, or None when the
+# format is not its own. Tried in order; the first that answers wins; images are the fall-back.
+Recogniser = Callable[[Path, OpenOptions], "Evidence | None"]
+RECOGNISERS: list[Recogniser] = []
+
+
+def open_evidence(path: Path, options: OpenOptions | None = None) -> Evidence:
+    """A folder, an archive, a backup or a disk image (E01, split raw, raw) → opened Evidence.
 
     The returned object has a `warnings: list[str]` attribute: problems that did not stop the opening
     (a partition without a readable file system, an unreadable directory …), to be recorded.
     """
     path = Path(path)
+    options = options or OpenOptions()
+    for recognise in RECOGNISERS:
+        evidence = recognise(path, options)
+        if evidence is not None:
+            return evidence
     if path.is_dir():
         return DirectoryEvidence(path)
     stream = open_image_stream(path)
@@ -47,12 +71,21 @@ def open_evidence(path: Path) -> Evidence:
         raise
 
 
-def hash_evidence(path: Path, progress: ProgressCallback | None = None) -> MediaReport:
+def hash_evidence(path: Path, progress: ProgressCallback | None = None,
+                  options: OpenOptions | None = None) -> MediaReport:
     """MD5/SHA-1/SHA-256 of the media, without needing a file system in it.
 
     A corrupt E01 or a disk whose file system TSK cannot read still has media bytes to verify.
     """
     path = Path(path)
+    options = options or OpenOptions()
+    for recognise in RECOGNISERS:
+        evidence = recognise(path, options)
+        if evidence is not None:
+            with evidence:
+                hashes = evidence.media_hashes(progress)
+                return MediaReport(path, evidence.kind, evidence.container_files, hashes,
+                                   list(getattr(evidence, "warnings", [])))
     if path.is_dir():
         folder = DirectoryEvidence(path)
         hashes = folder.media_hashes(progress)
@@ -75,3 +108,7 @@ def open_image_stream(path: Path) -> ImageStream:
         return EwfImage(path)
     segments = split_raw_segments(path)
     return SegmentedRawImage(segments or [path])
+
+
+# -- formats beyond plain images and folders (most specific first) ------------------------------------
+# Each module owns one container format and exposes `recognise(path, options) -> Evidence | None`.
