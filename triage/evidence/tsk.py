@@ -20,6 +20,7 @@ from typing import BinaryIO, Callable, Iterator
 import pytsk3
 
 from triage.errors import EvidenceError
+from triage.evidence.filesystems import FileSystem, Region, probe_region
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import ImageStream, short_reason
 from triage.evidence.model import LAYER_SEPARATOR, Evidence, FileEntry, MediaHashes, ProgressCallback
@@ -88,8 +89,9 @@ class Volume:
 
     id: str  # "" when the image holds a bare file system, "p<n>" for the n-th allocated partition
     layers: tuple[str, ...]
-    fs: pytsk3.FS_Info
+    fs: pytsk3.FS_Info | None  # None when the file system is read by a probe (`other`) instead of TSK
     ntfs: bool
+    other: FileSystem | None = None  # APFS, F2FS …: see triage/evidence/filesystems.py
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,10 @@ class TskEvidence(Evidence):
     # -- listing --------------------------------------------------------------------------------
     def walk(self) -> Iterator[FileEntry]:
         for index, volume in enumerate(self.volumes):
-            yield from _VolumeWalker(index, volume, self._warn).walk()
+            if volume.other is not None:
+                yield from volume.other.walk(volume.id, volume.layers, self._warn)
+            else:
+                yield from _VolumeWalker(index, volume, self._warn).walk()
         self._note_image_errors()
 
     def _warn(self, message: str) -> None:
@@ -147,6 +152,9 @@ class TskEvidence(Evidence):
 
     # -- reading ----------------------------------------------------------------------------------
     def open(self, entry: FileEntry) -> BinaryIO:
+        other = next((v.other for v in self.volumes if v.id == entry.volume and v.other is not None), None)
+        if other is not None:
+            return other.open(entry)
         handle = entry.handle
         if not isinstance(handle, TskHandle):
             raise EvidenceError(f"{entry.provenance}: this deleted name has no metadata left, or its inode now "
@@ -168,6 +176,9 @@ class TskEvidence(Evidence):
         return hash_image(self.stream, progress)
 
     def close(self) -> None:
+        for volume in self.volumes:
+            if volume.other is not None:
+                volume.other.close()
         self.volumes = []
         self.stream.close()
 
@@ -264,15 +275,27 @@ def open_volumes(img: TskImage, container_layer: str, warnings: list[str]) -> li
     if not volumes:
         bare = _open_fs(img, 0)
         if isinstance(bare, pytsk3.FS_Info):
+            volumes = [Volume("", (container_layer, fs_name(bare)), bare, int(bare.info.ftype) == _NTFS)]
+        else:
+            region = Region(img.read, 0, img.get_size(), container_layer)
+            volumes = _probed_volumes("", (container_layer,), probe_region(region, warnings.append))
+        if volumes:
             if vs is not None:
                 warnings.append(f"{container_layer}: a partition table was found but no partition holds a file "
                                 f"system; reading the file system at offset 0 instead")
-            volumes = [Volume("", (container_layer, fs_name(bare)), bare, int(bare.info.ftype) == _NTFS)]
             failures = []
     warnings.extend(failures)
     for volume in volumes:
-        _check_fits(volume, warnings)
+        if volume.fs is not None:
+            _check_fits(volume, warnings)
     return volumes
+
+
+def _probed_volumes(volume_id: str, layers: tuple[str, ...], found: list[FileSystem]) -> list[Volume]:
+    """Volumes for file systems found by a probe; several in one place (APFS) get ids `<id>v<k>`."""
+    if len(found) == 1:
+        return [Volume(volume_id, (*layers, found[0].name), None, False, found[0])]
+    return [Volume(f"{volume_id}v{k}", (*layers, fs.name), None, False, fs) for k, fs in enumerate(found, 1)]
 
 
 def _check_fits(volume: Volume, warnings: list[str]) -> None:
@@ -297,13 +320,18 @@ def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: s
         desc = _text(part.desc)
         layer = f"{scheme} partition {number} '{desc}'"
         fs = _open_fs(img, part.start * block)
+        probed: list[Volume] = []
         if isinstance(fs, pytsk3.FS_Info):
             volumes.append(Volume(f"p{number}", (container_layer, layer, fs_name(fs)), fs,
                                   int(fs.info.ftype) == _NTFS))
         else:
+            region = Region(img.read, part.start * block, part.len * block, f"{container_layer}{LAYER_SEPARATOR}{layer}")
+            probed = _probed_volumes(f"p{number}", (container_layer, layer), probe_region(region, failures.append))
+            volumes.extend(probed)
+        if not isinstance(fs, pytsk3.FS_Info) and not probed:
             sectors = f"sectors {part.start}-{part.start + part.len - 1}"
-            failures.append(f"{container_layer}{LAYER_SEPARATOR}{layer} ({sectors}): no file system The Sleuth Kit "
-                            f"can open ({fs}); its files are not listed")
+            failures.append(f"{container_layer}{LAYER_SEPARATOR}{layer} ({sectors}): no file system that The "
+                            f"Sleuth Kit or this tool can open ({fs}); its files are not listed")
     return volumes, failures
 
 

@@ -1,0 +1,69 @@
+"""File systems The Sleuth Kit cannot read (APFS containers, F2FS), found inside disk images.
+
+TSK is tried first on every partition (and on the bare image); when it finds nothing, each probe in
+`PROBES` looks at the same bytes. A probe that recognises its format returns one or more
+`FileSystem` objects (an APFS container holds several volumes), each listed and read through the same
+`Evidence` interface as a TSK file system, so parsers never know the difference.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterator
+
+from triage.evidence.model import FileEntry
+
+ReadAt = Callable[[int, int], bytes]  # (offset in the image, size) -> bytes; short only at the end
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where a candidate file system lies in the image, and how to read the image."""
+
+    read_at: ReadAt
+    offset: int  # byte offset of the partition (0 for a bare file system)
+    size: int  # bytes in the partition (or image)
+    where: str  # layer chain so far, for messages: "EWF x.E01 → GPT partition 2 'userdata'"
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Bytes at `offset` inside the region (never past its end)."""
+        if offset < 0 or offset >= self.size:
+            return b""
+        return self.read_at(self.offset + offset, min(size, self.size - offset))
+
+
+class FileSystem(abc.ABC):
+    """One file system (or APFS volume) read by our own code or a non-TSK library."""
+
+    name: str  # its layer label, e.g. "F2FS" or "APFS volume 'Data'"
+
+    @abc.abstractmethod
+    def walk(self, volume_id: str, layers: tuple[str, ...], warn: Warn) -> Iterator[FileEntry]:
+        """Every entry, depth first in name order, with `volume=volume_id` and these `layers`."""
+
+    @abc.abstractmethod
+    def open(self, entry: FileEntry) -> BinaryIO:
+        """A read-only, seekable stream of a regular file listed by `walk`."""
+
+    def close(self) -> None:
+        pass
+
+
+# A probe returns the file systems it recognises in the region, None when the format is not its own,
+# and reports problems (an encrypted APFS volume, a damaged superblock) through `warn`.
+Probe = Callable[[Region, Warn], "list[FileSystem] | None"]
+PROBES: list[Probe] = []
+
+
+def probe_region(region: Region, warn: Warn) -> list[FileSystem]:
+    """The first probe's answer for this region, or [] when no probe knows it."""
+    for probe in PROBES:
+        found = probe(region, warn)
+        if found is not None:
+            return found
+    return []
+
+
+# -- registered probes (one module per format) ---------------------------------------------------------
