@@ -179,3 +179,14 @@ def test_db_option_takes_any_sqlalchemy_url(tmp_path):
         assert con.execute("select count(*) from message").fetchone()[0] > 0
     # a store that already holds a run is refused rather than mixed
     assert main(["run", str(DEMO_E01), "--out", str(tmp_path / "o2"), "--db", f"sqlite:///{db}", "--quiet"]) == 2
+
+
+def test_demo_parties_link_each_sms_number(demo_run):
+    out, _, _ = demo_run
+    manifest = json.loads(DEMO_MANIFEST.read_text())
+    parties = read_jsonl(out / "records" / "party.jsonl")
+    addresses = {sms["address"] for sms in manifest["sms"]}
+    assert {p["key"] for p in parties} == addresses  # the demo's SMS numbers are all international
+    for party in parties:
+        rows = sorted(r["id"] for r in party["refs"] if r["type"] == "message")
+        assert len(rows) == sum(sms["address"] == party["key"] for sms in manifest["sms"])

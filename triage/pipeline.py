@@ -20,6 +20,7 @@ from triage.custody import CustodyLog
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
 from triage.parsing import ParseRunner
+from triage.parties import link_parties
 from triage.progress import Reporter
 from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.store import CaseStore
@@ -101,6 +102,7 @@ class Examination:
                 files = evidence.container_files
                 item = self._acquire(evidence, self._hash_containers(files, "before"))
                 self._parse_all(evidence)
+            self._link_parties()
             self._apply_rules(pack)
             self._verify_unchanged(item, files)
             self.store.commit()
@@ -189,6 +191,15 @@ class Examination:
     def _parse_warning(self, stage: str, component: str, level: str, message: str,
                        provenance: str | None, source: SourceFile | None) -> None:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
+
+    def _link_parties(self) -> None:
+        parties = link_parties(self.store.all)
+        for party in parties:
+            self.store.add(party)
+        self.store.flush()
+        self.custody.record("parties linked", parties=len(parties),
+                            ambiguous=sum(p.ambiguous for p in parties),
+                            without_country=sum(p.e164 is None for p in parties))
 
     def _apply_rules(self, pack: RulePack) -> None:
         findings = evaluate(pack, self.store.all, lambda r: describe(r, self.store))

@@ -227,6 +227,28 @@ class Payment(Base, Provenanced):
     message: Mapped[Message | None] = relationship(default=None, repr=False)
 
 
+class Party(Base):
+    """One person or number seen across sources (contacts, messages, calls), linked by phone number.
+
+    Derived after parsing (triage/parties.py), never parsed: `refs` names every record it is linked
+    from, with the raw string each stored, so a link can always be checked against the evidence.
+    """
+
+    __tablename__ = "party"
+    record_type = "party"
+    id: Mapped[int] = mapped_column(primary_key=True, init=False)
+    key: Mapped[str] = mapped_column(String(64))  # E.164, or "national:<digits>" when the country is unknown
+    e164: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(8))
+    basis: Mapped[str | None] = mapped_column(Text)  # why the country is known (or why not)
+    ambiguous: Mapped[bool] = mapped_column()
+    candidates: Mapped[list[Any]]  # every E.164 reading when the national number fits several countries
+    names: Mapped[list[Any]]  # display names seen, sorted
+    apps: Mapped[list[Any]]  # apps it appears in, sorted
+    raw_forms: Mapped[list[Any]]  # the strings as stored, sorted
+    refs: Mapped[list[Any]]  # [{"type": "message", "id": 3, "field": "counterpart", "raw": "+44…"}]
+
+
 class Finding(Base):
     """An indicator for a human to weigh — never a conclusion. Cites the records it rests on."""
 
@@ -273,6 +295,6 @@ class CustodyEvent(Base):
 
 # record types exported as records/<type>.jsonl, in report order
 EXPORTED_RECORDS: tuple[type[Base], ...] = (
-    EvidenceItem, Device, Account, Contact, Message, Call, MediaFile, Location, Payment,
+    EvidenceItem, Device, Account, Contact, Message, Call, MediaFile, Location, Payment, Party,
     SourceFile, ParseWarning, CustodyEvent,
 )

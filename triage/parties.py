@@ -1,0 +1,165 @@
+"""Link the people in the records: one Party per phone number, across contacts, messages and calls.
+
+Runs after parsing. Country hints come from the Device records (SIM ICCID/MCC, network, the phone's
+own number, the device locale) and, for a contact, from that contact's other numbers. A number whose
+country stays unknown is linked by its national digits, so `07501234567` in the SMS and in the
+contacts is still one party, marked ambiguous with its candidate countries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from triage.phones import Hint, NumberReading, read_number, region_of_iccid, region_of_locale, region_of_mcc
+from triage.records import Account, Base, Call, Contact, Device, Message, Party
+
+LINKED_KINDS = ("number", "whatsapp-jid")
+
+
+@dataclass
+class _PartyDraft:
+    reading: NumberReading
+    names: set[str] = field(default_factory=set)
+    apps: set[str] = field(default_factory=set)
+    raw_forms: set[str] = field(default_factory=set)
+    refs: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_record(self, key: str) -> Party:
+        r = self.reading
+        return Party(key=key, e164=r.e164, region=r.region, basis=r.basis, ambiguous=r.ambiguous,
+                     candidates=list(r.candidates), names=sorted(self.names), apps=sorted(self.apps),
+                     raw_forms=sorted(self.raw_forms),
+                     refs=sorted(self.refs, key=lambda x: (x["type"], x["id"], x["field"], x["raw"])))
+
+
+def device_hints(devices: Iterable[Device]) -> list[Hint]:
+    """Country hints from device facts, strongest first: SIM, then network, then locale."""
+    sim, network, locale = [], [], []
+    for device in devices:
+        for number in device.phone_numbers or []:
+            reading = read_number(str(number))
+            if reading and reading.e164 and reading.region:
+                sim.append(Hint(reading.region, f"the device's own number {reading.e164}"))
+        for key, value in _flatten(device.extra or {}):
+            sim, network, locale = _hint_from_fact(key, str(value), sim, network, locale)
+    return _dedupe([*sim, *network, *locale])
+
+
+def _hint_from_fact(key: str, value: str, sim: list[Hint], network: list[Hint], locale: list[Hint]
+                    ) -> tuple[list[Hint], list[Hint], list[Hint]]:
+    name = key.lower()
+    if "iccid" in name or "icc_id" in name:
+        region = region_of_iccid(value)
+        if region:
+            sim.append(Hint(region, f"SIM country from ICCID {value[:6]}…"))
+    elif name.endswith("mcc") or name.endswith("mcc_string"):
+        region = region_of_mcc(value)
+        if region:
+            sim.append(Hint(region, f"SIM country from MCC {value}"))
+    elif "sim" in name and "iso-country" in name or name in ("sim_country", "sim_country_iso"):
+        if len(value.strip()) == 2:
+            sim.append(Hint(value.strip().upper(), f"SIM country ({key}={value})"))
+    elif "operator.iso-country" in name or name in ("network_country", "network_country_iso"):
+        if len(value.strip()) == 2:
+            network.append(Hint(value.strip().upper(), f"network country ({key}={value})"))
+    elif "locale" in name or name in ("persist.sys.country", "ro.product.country"):
+        region = region_of_locale(value) if "locale" in name else value.strip().upper()[:2] or None
+        if region:
+            locale.append(Hint(region, f"device locale ({key}={value})"))
+    return sim, network, locale
+
+
+def _flatten(data: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _flatten(v, str(k))
+    elif isinstance(data, list):
+        for v in data:
+            yield from _flatten(v, prefix)
+    elif data not in (None, ""):
+        yield prefix, data
+
+
+def _dedupe(hints: list[Hint]) -> list[Hint]:
+    seen, out = set(), []
+    for hint in hints:
+        if hint.region not in seen:
+            seen.add(hint.region)
+            out.append(hint)
+    return out
+
+
+def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
+    """Party records (not yet stored), one per number key, in key order (deterministic)."""
+    hints = device_hints(fetch(Device))
+    drafts: dict[str, _PartyDraft] = {}
+
+    def mention(raw: Any, record: Base, field_name: str, app: str, name: str | None = None,
+                extra_hints: list[Hint] | None = None) -> None:
+        reading = read_number(None if raw is None else str(raw), [*(extra_hints or []), *hints])
+        if reading is None or reading.kind not in LINKED_KINDS or reading.key is None:
+            return
+        draft = drafts.setdefault(reading.key, _PartyDraft(reading))
+        if reading.e164 and not draft.reading.e164:
+            draft.reading = reading
+        draft.apps.add(app)
+        draft.raw_forms.add(str(raw))
+        if name:
+            draft.names.add(name)
+        draft.refs.append({"type": record.record_type, "id": record.id, "field": field_name, "raw": str(raw)})
+
+    for device in fetch(Device):
+        for number in device.phone_numbers or []:
+            mention(number, device, "phone_numbers", "device", "device owner")
+    for contact in fetch(Contact):
+        own = _contact_hints(contact)
+        for number in [*(contact.phone_numbers or []), *(contact.handles or [])]:
+            mention(number, contact, "phone_numbers", contact.app, contact.name, own)
+    for message in fetch(Message):
+        mention(message.counterpart, message, "counterpart", message.app)
+        if message.sender and message.sender != message.counterpart:
+            mention(message.sender, message, "sender", message.app)
+    for call in fetch(Call):
+        mention(call.counterpart, call, "counterpart", call.app)
+    for account in fetch(Account):
+        mention(account.identifier, account, "identifier", account.app, account.display_name)
+    _merge_national_into_known(drafts)
+    return [drafts[key].to_record(key) for key in sorted(drafts)]
+
+
+def _merge_national_into_known(drafts: dict[str, _PartyDraft]) -> None:
+    """A national number whose one candidate is a number seen elsewhere in full joins that party.
+
+    The evidence itself then resolves the country (`basis` says so); with two or more such candidates
+    the number stays on its own, ambiguous.
+    """
+    known = {key for key, d in drafts.items() if d.reading.e164}
+    for key in [k for k in drafts if k.startswith("national:")]:
+        draft = drafts[key]
+        candidates = {c.split(" ", 1)[0] for c in draft.reading.candidates}
+        matches = sorted(candidates & known)
+        if len(matches) != 1:
+            continue
+        target = drafts[matches[0]]
+        target.names |= draft.names
+        target.apps |= draft.apps
+        target.raw_forms |= draft.raw_forms
+        target.refs += draft.refs
+        note = f"national form {', '.join(sorted(draft.raw_forms))} linked: the only candidate seen in full"
+        target.reading = NumberReading(**{**target.reading.__dict__,
+                                          "basis": f"{target.reading.basis}; {note}",
+                                          "ambiguous": target.reading.ambiguous or draft.reading.ambiguous,
+                                          "candidates": tuple(sorted(set(target.reading.candidates)
+                                                                     | set(draft.reading.candidates)))})
+        del drafts[key]
+
+
+def _contact_hints(contact: Contact) -> list[Hint]:
+    """A contact's international numbers say which country its national numbers belong to."""
+    hints = []
+    for number in [*(contact.phone_numbers or []), *(contact.handles or [])]:
+        reading = read_number(str(number))
+        if reading and reading.e164 and reading.region:
+            hints.append(Hint(reading.region, f"the same contact's other number {reading.e164}"))
+    return _dedupe(hints)

@@ -1,0 +1,166 @@
+"""Phone numbers: the raw string as stored, and E.164 only when the evidence says which country.
+
+A national-format number such as `07501234567` is a valid UK mobile *and* a valid Iraqi one;
+`0612345678` is French and Dutch. Guessing a default country would silently attribute a number to the
+wrong person, so a national number gets an E.164 form only from a hint found in the evidence (the SIM's
+country, the network's, the device locale, the same contact's other numbers), the hint is named in
+`basis`, and a number valid in several regions of interest stays marked `ambiguous` with every candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+# Regions of the Channel-crossing routes (origin, transit, destination; see reference/domain.md §4.1):
+# a national number valid in more than one of them is ambiguous.
+REGIONS_OF_INTEREST = ("GB", "FR", "BE", "NL", "DE", "IQ", "IR", "TR", "AL", "AF", "VN", "SY", "ER", "SD",
+                       "ET", "SO", "EG", "PK", "YE", "KW")
+
+MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+WHATSAPP_USER = re.compile(r"^(\d{6,15})(?:\.\d+)?(?::\d+)?@(?:s\.whatsapp\.net|c\.us)$")  # device suffixes dropped
+SEPARATORS = re.compile(r"[\s().\-/\u00a0\u200e\u200f\u202a-\u202e]")
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A country suggested by the evidence, with what suggested it."""
+
+    region: str  # ISO 3166 alpha-2, e.g. "GB"
+    basis: str  # e.g. "SIM country (ICCID 8944…)", "device locale en-GB"
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """What one stored phone number string means."""
+
+    raw: str
+    kind: str  # "number", "whatsapp-jid", "short-code", "alphanumeric", "group", "not-a-number"
+    e164: str | None = None
+    region: str | None = None
+    basis: str | None = None  # why the country is known: "international format", a Hint's basis …
+    ambiguous: bool = False
+    candidates: tuple[str, ...] = field(default=())  # "+44 … (GB)" style E.164 candidates, sorted
+    national_digits: str | None = None  # for linking national numbers that could not be resolved
+
+    @property
+    def key(self) -> str | None:
+        """What identifies the party: E.164 when known, else the national digits."""
+        if self.e164:
+            return self.e164
+        return f"national:{self.national_digits}" if self.national_digits else None
+
+
+def read_number(raw: str | None, hints: list[Hint] | tuple[Hint, ...] = ()) -> NumberReading | None:
+    """Interpret one stored number; None for empty input."""
+    if raw is None or not str(raw).strip():
+        return None
+    raw = str(raw).strip()
+    if "@" in raw:
+        return _read_address(raw)
+    cleaned = SEPARATORS.sub("", raw)
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    digits = cleaned.lstrip("+")
+    if not digits.isdigit():
+        return NumberReading(raw, "alphanumeric" if any(c.isalpha() for c in raw) else "not-a-number")
+    if not cleaned.startswith("+") and len(digits) <= 6:
+        return NumberReading(raw, "short-code", national_digits=digits)
+    if cleaned.startswith("+"):
+        return _international(raw, cleaned, "international format")
+    return _national(raw, cleaned, list(hints))
+
+
+def _read_address(raw: str) -> NumberReading:
+    match = WHATSAPP_USER.match(raw)
+    if match:
+        reading = _international(raw, "+" + match.group(1), "WhatsApp JID (always international)")
+        return NumberReading(**{**reading.__dict__, "kind": "whatsapp-jid"})
+    if raw.endswith("@g.us") or raw.endswith("@broadcast"):
+        return NumberReading(raw, "group")
+    return NumberReading(raw, "not-a-number")  # e-mail handles, @lid identifiers that hide the number
+
+
+def _international(raw: str, cleaned: str, basis: str) -> NumberReading:
+    try:
+        number = phonenumbers.parse(cleaned, None)
+    except NumberParseException:
+        return NumberReading(raw, "not-a-number")
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code)
+    if not phonenumbers.is_valid_number(number):
+        basis += "; not a valid number for its country code"
+    return NumberReading(raw, "number", e164, region, basis)
+
+
+def _national(raw: str, cleaned: str, hints: list[Hint]) -> NumberReading:
+    candidates = _valid_in(cleaned, [*REGIONS_OF_INTEREST, *(h.region for h in hints)])
+    distinct = {e164 for e164, _ in candidates}
+    listed = tuple(sorted(f"{e164} ({region})" for e164, region in candidates))
+    national = cleaned.lstrip("0") or cleaned
+    for hint in hints:
+        chosen = next((e164 for e164, region in candidates if region == hint.region), None)
+        if chosen:
+            return NumberReading(raw, "number", chosen, hint.region, hint.basis, len(distinct) > 1, listed,
+                                 national)
+    basis = ("no country hint in the evidence" if not hints else
+             f"not valid in the hinted countries ({', '.join(h.region for h in hints)})")
+    return NumberReading(raw, "number", None, None, basis, len(distinct) > 1, listed, national)
+
+
+def _valid_in(cleaned: str, regions: list[str]) -> list[tuple[str, str]]:
+    """(E.164, region) for every region in which the national number is valid (deduplicated, ordered).
+
+    When the number is a mobile number somewhere, only the mobile readings count: German and Vietnamese
+    landline plans accept almost any digit string, and a phone seized at the coast holds mobile numbers.
+    """
+    found: list[tuple[str, str, bool]] = []
+    for region in dict.fromkeys(regions):
+        try:
+            number = phonenumbers.parse(cleaned, region)
+        except NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region:
+            mobile = phonenumbers.number_type(number) in MOBILE_TYPES
+            found.append((phonenumbers.format_number(number, PhoneNumberFormat.E164), region, mobile))
+    if any(mobile for *_, mobile in found):
+        found = [f for f in found if f[2]]
+    return [(e164, region) for e164, region, _ in found]
+
+
+# -- hints from device facts -------------------------------------------------------------------------
+def region_of_iccid(iccid: str) -> str | None:
+    """ICCIDs start 89 + the country calling code (ITU-T E.118): 8944… is the UK, 89964… Iraq."""
+    digits = re.sub(r"\D", "", iccid)
+    if not digits.startswith("89"):
+        return None
+    for length in (1, 2, 3):
+        code = digits[2:2 + length]
+        if code and code[0] != "0":
+            region = phonenumbers.region_code_for_country_code(int(code))
+            if region not in ("ZZ", "001"):
+                return region
+    return None
+
+
+def region_of_mcc(mcc: str) -> str | None:
+    """The country of a mobile country code (E.212), e.g. 234 → GB, 418 → IQ."""
+    import mobile_codes
+
+    try:
+        countries = mobile_codes.mcc(str(mcc).strip()[:3])
+    except KeyError:
+        return None
+    # Several territories share an MCC (234: GB, GG, IM, JE); the one whose own MCC list holds it leads.
+    main = [c for c in countries if isinstance(c.mcc, list)]
+    return (main or countries or [None])[0].alpha2 if countries else None
+
+
+def region_of_locale(locale: str) -> str | None:
+    """`en-GB`, `fr_FR`, `ar-IQ` → the region part; None when the locale names no region."""
+    match = re.search(r"[-_]([A-Za-z]{2})(?:$|[-_@.])", locale.strip())
+    return match.group(1).upper() if match else None
