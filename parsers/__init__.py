@@ -4,6 +4,8 @@ from parsers.android_calls import AndroidCallLogParser
 from parsers.android_contacts import AndroidContactsParser
 from parsers.android_sms import AndroidSmsParser
 from parsers.base import ParseContext, Parser, SqliteParser
+from parsers.ios_calls import IosCallHistoryParser
+from parsers.ios_contacts import IosContactsParser
 from parsers.ios_sms import IosSmsParser
 from parsers.media_exif import PhotoExifParser
 from parsers.whatsapp_android import WhatsAppContactsParser, WhatsAppMsgstoreParser
@@ -14,6 +16,8 @@ ALL_PARSERS: tuple[Parser, ...] = (
     AndroidContactsParser(),
     AndroidCallLogParser(),
     IosSmsParser(),
+    IosContactsParser(),
+    IosCallHistoryParser(),
     WhatsAppMsgstoreParser(),
     WhatsAppContactsParser(),
     WhatsAppIosParser(),

@@ -113,3 +113,11 @@ def test_one_person_linked_across_contacts_sms_whatsapp_and_calls() -> None:
     assert "07501234567" in karwan.basis
     stranger = parties["national:612345678"]
     assert stranger.e164 is None and stranger.ambiguous and "+33612345678 (FR)" in stranger.candidates
+
+
+def test_call_log_country_resolves_a_national_number() -> None:
+    store = _store_with([Call(app="phone", direction="incoming", counterpart="0612345678", time_utc=None,
+                              time_raw=None, time_encoding="unix_ms", extra={"countryiso": "NL"})])
+    (party,) = link_parties(store.all)
+    assert (party.e164, party.region, party.basis) == ("+31612345678", "NL", "call log country (countryiso=NL)")
+    assert party.ambiguous  # FR reads it too: the resolution is the phone's, and it is shown as such

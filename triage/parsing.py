@@ -77,7 +77,7 @@ class ParseRunner:
                 parsed_by.append(parser.name)
                 ctx = ParseContext(entry=entry, open=lambda: self.evidence.open(entry), sha256=source.sha256,
                                    header=cand.header, sqlite_copy=copy.path)
-                self._run_parser(parser, ctx, source)
+                self._run_parser(parser, ctx, source, copy)
         finally:
             copy.remove()
         source.parser = ", ".join(parsed_by) or None
@@ -110,10 +110,13 @@ class ParseRunner:
                       entry.provenance, None)
         return not missing
 
-    def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile) -> None:
+    def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
+                    copy: "SqliteCopy | None" = None) -> None:
         count = 0
         try:
             for record in parser.parse(ctx):
+                if copy is not None and isinstance(parser, SqliteParser):
+                    copy.mark_wal_only(record)
                 self.on_record(record, source)
                 count += 1
         except Exception as e:  # a parser bug or hostile file: keep what was read, say what was not
@@ -132,6 +135,9 @@ class SqliteCopy:
     def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path) -> None:
         self.evidence, self.entry, self.sidecars, self.workdir = evidence, entry, sidecars, workdir
         self._dir: Path | None = None
+        self._main_rows: dict[str, set[str]] | None = None
+        self._has_wal = False
+        self._tables_with_wal: set[str] = set()
 
     def path(self) -> Path:
         if self._dir is None:
@@ -142,6 +148,51 @@ class SqliteCopy:
                 if side is not None:
                     self._copy(side, self._dir / f"db{suffix}")
         return self._dir / "db"
+
+    def mark_wal_only(self, record: Base) -> None:
+        """Flag a record whose row exists only in the -wal: not yet checkpointed into the database file.
+
+        Such rows are the newest, and a tool that reads the main file alone would not see them; the
+        flag (`extra["wal_only"]`) lets an examiner explain why another tool's count differs.
+        """
+        table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
+        if table is None or row is None or not isinstance(getattr(record, "extra", None), dict):
+            return
+        main = self._main_file_rows()
+        if main is None or table not in self._tables_with_wal:
+            return  # no -wal, or a label that is not a table name: nothing to compare
+        if row not in main.get(table, set()):
+            record.extra["wal_only"] = True
+
+    def _main_file_rows(self) -> dict[str, set[str]] | None:
+        """Row ids per table in the database file without its -wal (None when there is no -wal)."""
+        if self._main_rows is None:
+            self.path()
+            wal = self.sidecars.get((self.entry.volume, self.entry.path + "-wal"))
+            if wal is None:
+                self._main_rows = {}
+                self._has_wal = False
+            else:
+                self._has_wal = True
+                self._main_rows = self._rows_without_wal()
+                with open_sqlite(self._dir / "db") as db:
+                    self._tables_with_wal = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+        return self._main_rows if self._has_wal else None
+
+    def _rows_without_wal(self) -> dict[str, set[str]]:
+        assert self._dir is not None
+        alone = self._dir / "main-only"
+        alone.mkdir()
+        self._copy(self.entry, alone / "db")
+        rows: dict[str, set[str]] = {}
+        with open_sqlite(alone / "db") as db:
+            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for name in names:
+                try:
+                    rows[name] = {str(r[0]) for r in db.execute(f'SELECT rowid FROM "{name.replace(chr(34), chr(34) * 2)}"')}
+                except Exception:  # WITHOUT ROWID tables, damaged pages: not comparable, never flagged
+                    continue
+        return rows
 
     def _copy(self, entry: FileEntry, target: Path) -> None:
         with self.evidence.open(entry) as src, open(target, "wb") as dst:

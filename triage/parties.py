@@ -121,7 +121,7 @@ def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
         if message.sender and message.sender != message.counterpart:
             mention(message.sender, message, "sender", message.app)
     for call in fetch(Call):
-        mention(call.counterpart, call, "counterpart", call.app)
+        mention(call.counterpart, call, "counterpart", call.app, extra_hints=_call_hints(call))
     for account in fetch(Account):
         mention(account.identifier, account, "identifier", account.app, account.display_name)
     _merge_national_into_known(drafts)
@@ -153,6 +153,15 @@ def _merge_national_into_known(drafts: dict[str, _PartyDraft]) -> None:
                                           "candidates": tuple(sorted(set(target.reading.candidates)
                                                                      | set(draft.reading.candidates)))})
         del drafts[key]
+
+
+def _call_hints(call: Call) -> list[Hint]:
+    """The call log's own country for the number (Android `countryiso`, iOS `ZISO_COUNTRY_CODE`)."""
+    for key in ("countryiso", "ZISO_COUNTRY_CODE"):
+        value = str((call.extra or {}).get(key) or "").strip()
+        if len(value) == 2 and value.isalpha():
+            return [Hint(value.upper(), f"call log country ({key}={value})")]
+    return []
 
 
 def _contact_hints(contact: Contact) -> list[Hint]:
