@@ -2,6 +2,7 @@
 
 from parsers.android_calls import AndroidCallLogParser
 from parsers.android_contacts import AndroidContactsParser
+from parsers.android_mms import AndroidMmsParser
 from parsers.android_sms import AndroidSmsParser
 from parsers.base import ParseContext, Parser, SqliteParser
 from parsers.ios_calls import IosCallHistoryParser
@@ -13,6 +14,7 @@ from parsers.whatsapp_ios import WhatsAppIosContactsParser, WhatsAppIosParser
 
 ALL_PARSERS: tuple[Parser, ...] = (
     AndroidSmsParser(),
+    AndroidMmsParser(),
     AndroidContactsParser(),
     AndroidCallLogParser(),
     IosSmsParser(),

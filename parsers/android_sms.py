@@ -1,4 +1,5 @@
-"""Android SMS from the telephony provider's mmssms.db (`sms` table; schemas.md §3.1)."""
+"""Android SMS from the telephony provider's mmssms.db (`sms` table, and Samsung's `spam_sms` of
+messages the phone filtered as spam; schemas.md §3.1). MMS are in parsers/android_mms.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ SMS_TYPES: dict[int, tuple[str, str]] = {
     5: ("outgoing", "failed"),
     6: ("outgoing", "queued"),
 }
+SPAM_REQUIRED = {"_id", "address", "date", "type", "body"}
 OPTIONAL_COLUMNS = ("thread_id", "date_sent", "read", "subject", "service_center", "sub_id", "locked", "seen")
 
 
@@ -28,18 +30,27 @@ class AndroidSmsParser(SqliteParser):
     required = {"sms": {"_id", "address", "date", "type", "body"}}
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
-        present = table_columns(db, "sms")
+        yield from self._table(db, "sms", ctx)
+        if SPAM_REQUIRED <= table_columns(db, "spam_sms"):
+            yield from self._table(db, "spam_sms", ctx)
+        elif table_columns(db, "spam_sms"):
+            ctx.warn(f"spam_sms has an unknown layout (columns {sorted(table_columns(db, 'spam_sms'))}); not read")
+
+    def _table(self, db: sqlite3.Connection, table: str, ctx: ParseContext) -> Iterator[Message]:
+        present = table_columns(db, table)
         optional = [c for c in OPTIONAL_COLUMNS if c in present]
         columns = ", ".join(["_id", "address", "date", "type", "body", *optional])
-        for row in db.execute(f"SELECT {columns} FROM sms ORDER BY _id"):
-            yield self._message(dict(row), ctx)
+        for row in db.execute(f"SELECT {columns} FROM {table} ORDER BY _id"):
+            yield self._message(dict(row), ctx, table)
 
-    def _message(self, row: dict, ctx: ParseContext) -> Message:
+    def _message(self, row: dict, ctx: ParseContext, table: str = "sms") -> Message:
         direction, status = SMS_TYPES.get(row["type"], ("unknown", f"type {row['type']}"))
         if row["type"] not in SMS_TYPES:
-            ctx.warn(f"sms._id={row['_id']}: unknown type code {row['type']!r}, direction left unknown")
+            ctx.warn(f"{table}._id={row['_id']}: unknown type code {row['type']!r}, direction left unknown")
         sent = decode(row.get("date_sent"), "unix_ms")
         extra = {k: row[k] for k in ("subject", "service_center", "sub_id", "locked", "seen") if row.get(k) is not None}
+        if table == "spam_sms":
+            extra["filtered_as_spam"] = True  # kept by the phone's spam filter, out of the inbox view
         address = row["address"]
         return Message(
             app="sms",
@@ -53,6 +64,6 @@ class AndroidSmsParser(SqliteParser):
             status=status,
             read=None if row.get("read") is None else bool(row["read"]),
             extra=extra,
-            source_table="sms",
+            source_table=table,
             source_row=str(row["_id"]),
         )
