@@ -11,16 +11,19 @@ Rows are read from the tables, not the app's views, so messages hidden by "clear
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any, Iterator
 
 from parsers.base import ParseContext, SqliteParser, table_columns
 from parsers.sqlite_query import present, satellite_joins, select_list, tables
 from parsers.whatsapp_codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
+from parsers.vcard import read_vcards
 from triage.records import Base, Call, Contact, Location, Message, times
 from triage.timeutil import decode
 
 APP = "whatsapp"
+VCARD_TYPE = 4  # message_type / media_wa_type of a shared contact card
 PATHS = ("*/com.whatsapp/databases/msgstore.db", "*/com.whatsapp.w4b/databases/msgstore.db")
 MODERN = {"message": {"_id", "chat_row_id", "from_me", "key_id", "timestamp"}, "chat": {"_id", "jid_row_id"},
           "jid": {"_id", "raw_string"}}
@@ -65,6 +68,8 @@ class WhatsAppMsgstoreParser(SqliteParser):
             yield from LegacyMsgstore(db, ctx).read(seen)
         if "call_log" in names and "jid" in names:
             yield from ModernMsgstore(db, ctx).calls()
+        if "message_vcard" in names and {"message", "chat", "jid"} <= names:
+            yield from ModernMsgstore(db, ctx).vcards()
 
 
 class ModernMsgstore:
@@ -87,11 +92,15 @@ class ModernMsgstore:
         items, joins = satellite_joins(self.db, "m", SATELLITES)
         sql = (f"SELECT {', '.join(select_list('m', ['_id', 'chat_row_id', 'from_me', 'key_id', 'timestamp'] + cols) + items)} "
                f"FROM message m {' '.join(joins)} WHERE m.key_id <> '-1' ORDER BY m._id")
+        visible = visible_in_app(self.db, self.ctx, "message")
         for row in self.db.execute(sql):
             row = dict(row)
             chat_jid, subject = self.chats.get(row["chat_row_id"], (None, None))
             seen.add((chat_jid or "", int(row["from_me"] or 0), row["key_id"]))
+            if visible is not None and row["_id"] not in visible:
+                row["hidden_by_app"] = True
             yield from self._records(row, chat_jid, subject)
+
 
     def _records(self, row: dict, chat_jid: str | None, subject: str | None) -> Iterator[Base]:
         code = row.get("message_type")
@@ -107,6 +116,19 @@ class ModernMsgstore:
         )
         yield message
         yield from _locations(row, code, message, "message_location", "loc_", self.ctx)
+
+    def vcards(self) -> Iterator[Base]:
+        """Contact cards shared in chats (`message_vcard`), one Contact per card, tied to its message."""
+        if not {"_id", "message_row_id", "vcard"} <= table_columns(self.db, "message_vcard"):
+            self.ctx.warn("message_vcard has an unknown layout; shared contact cards not read")
+            return
+        sql = ("SELECT v._id, v.message_row_id, v.vcard, m.chat_row_id, m.key_id FROM message_vcard v "
+               "LEFT JOIN message m ON m._id = v.message_row_id ORDER BY v._id")
+        for row in self.db.execute(sql):
+            chat_jid = self.chats.get(row["chat_row_id"], (None, None))[0]
+            yield from vcard_contacts(row["vcard"], self.ctx, "message_vcard", row["_id"],
+                                      {"shared_in_chat": chat_jid, "message_row_id": row["message_row_id"],
+                                       "message_key_id": row["key_id"]})
 
     def calls(self) -> Iterator[Base]:
         wanted = ["jid_row_id", "from_me", "call_id", "timestamp", "video_call", "duration", "call_result",
@@ -135,6 +157,7 @@ class LegacyMsgstore:
 
     def read(self, seen: set[tuple[str, int, str]]) -> Iterator[Base]:
         cols = present(self.db, "messages", LEGACY_COLUMNS)
+        visible = visible_in_app(self.db, self.ctx, "messages")
         sql = (f"SELECT {', '.join(['_id', 'key_remote_jid', 'key_from_me', 'key_id', 'timestamp'] + cols)} "
                "FROM messages WHERE key_remote_jid <> '-1' ORDER BY _id")
         for row in self.db.execute(sql):
@@ -142,6 +165,7 @@ class LegacyMsgstore:
             key = (row["key_remote_jid"], int(row["key_from_me"] or 0), row["key_id"])
             if key in seen:
                 continue  # transitional database: already read from the modern table
+            row["hidden_by_app"] = visible is not None and row["_id"] not in visible
             yield from self._records(row)
 
     def _records(self, row: dict) -> Iterator[Base]:
@@ -155,7 +179,8 @@ class LegacyMsgstore:
         extra = {"generation": "legacy", "message_type": code, "message_type_name": type_name(code),
                  "key_id": row["key_id"], "group_subject": self.subjects.get(chat_jid) if is_group(chat_jid) else None,
                  "starred": bool(row.get("starred")), "forwarded": bool(row.get("forwarded")),
-                 "quoted_row_id": row.get("quoted_row_id") or None, "media": media or None}
+                 "quoted_row_id": row.get("quoted_row_id") or None, "media": media or None,
+                 "hidden_by_app": row.get("hidden_by_app")}
         received = decode(row.get("received_timestamp"), "unix_ms")
         if received.utc:
             extra["received"] = {"raw": received.raw, "utc": received.utc.isoformat()}
@@ -170,6 +195,39 @@ class LegacyMsgstore:
         )
         yield message
         yield from _locations(row, code, message, "messages", "", self.ctx)
+        if code == VCARD_TYPE and row.get("data"):
+            yield from vcard_contacts(row["data"], self.ctx, "messages", row["_id"],
+                                      {"shared_in_chat": chat_jid, "message_row_id": row["_id"],
+                                       "message_key_id": row["key_id"]})
+
+
+def visible_in_app(db: sqlite3.Connection, ctx: ParseContext, table: str) -> set[int] | None:
+    """Row ids of `table` that the app itself still shows, through its own `available_message_view`.
+
+    "Clear chat" leaves rows in the table and hides them with `deleted_chat_job`; reading the table
+    reports them, and comparing with the app's view flags them, by the app's own definition. The view
+    reads `message` in modern databases and `messages` in transitional ones: None when it is not over
+    `table` (or absent, or unreadable — then with a warning).
+    """
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'available_message_view'").fetchone()
+    if row is None or not re.search(rf"\bFROM\s+{table}\b", row[0] or "", re.IGNORECASE):
+        return None
+    try:
+        return {r[0] for r in db.execute("SELECT _id FROM available_message_view")}
+    except sqlite3.Error as e:
+        ctx.warn(f"available_message_view cannot be read ({e}); messages hidden by 'clear chat' are reported "
+                 "but not flagged")
+        return None
+
+
+def vcard_contacts(text: Any, ctx: ParseContext, table: str, row_id: int, context: dict) -> Iterator[Contact]:
+    cards, problem = read_vcards(str(text))
+    if problem:
+        ctx.warn(f"{table}._id={row_id}: {problem}")
+    for card in cards:
+        extra = {k: v for k, v in {**context, "organisation": card.organisation}.items() if v is not None}
+        yield Contact(app="whatsapp vcard", name=card.name, phone_numbers=card.phone_numbers, emails=card.emails,
+                      extra=extra, source_table=table, source_row=str(row_id))
 
 
 def _direction(from_me: bool, code: int | None, status: Any) -> str:
@@ -207,6 +265,8 @@ def _extra(row: dict, code: int | None, generation: str, subject: str | None) ->
     if row.get("edit_edited_timestamp"):
         edited = decode(row["edit_edited_timestamp"], "unix_ms")
         extra["edited"] = {"raw": edited.raw, "utc": edited.utc.isoformat() if edited.utc else None}
+    if row.get("hidden_by_app"):
+        extra["hidden_by_app"] = True  # still in the database, no longer shown (cleared chat)
     if row.get("system_action_type") is not None:
         extra["system_action_type"] = row["system_action_type"]  # labels disagree between sources: raw only
     media = {k[len("media_"):]: v for k, v in row.items() if k.startswith("media_") and v not in (None, "")}

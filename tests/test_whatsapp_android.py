@@ -3,7 +3,7 @@ from pathlib import Path
 
 from parsers.whatsapp_android import WhatsAppContactsParser, WhatsAppMsgstoreParser
 from tests.parser_context import parse_file
-from triage.records import Message
+from triage.records import Contact, Message
 from triage.timeutil import iso
 
 THIRD = Path(__file__).parent.parent / "fixtures" / "third_party"
@@ -39,6 +39,11 @@ def test_transitional_msgstore_reads_legacy_rows_once(tmp_path):
     assert len({m.extra["key_id"] for m in messages}) == len(messages)
     vcard = next(m for m in messages if m.source_row == "17")
     assert vcard.extra["message_type_name"] == "vcard" and vcard.body.startswith("BEGIN:VCARD")
+    (card,) = [r for r in records if isinstance(r, Contact)]  # the shared card, as a contact of its own
+    assert card.app == "whatsapp vcard" and card.name == "Tizio Caio WhatsApp Root Tesi"
+    assert card.phone_numbers == ["+1 (949) 842-0957", "+19498420957"]  # as written, and its WhatsApp id
+    assert (card.source_table, card.source_row) == ("messages", "17")
+    assert card.extra["shared_in_chat"] == "393482606211@s.whatsapp.net"
 
 
 def test_wa_contacts(tmp_path):
@@ -47,3 +52,22 @@ def test_wa_contacts(tmp_path):
     first = records[0]
     assert first.name == "Leonardo Nery" and first.phone_numbers[0] == "+5511991880126"
     assert first.handles == ["5511991880126@s.whatsapp.net"]
+
+
+def test_cleared_chat_rows_are_reported_and_flagged_by_the_apps_own_view(tmp_path):
+    """'Clear chat' on a copy of a real database: WhatsApp's available_message_view hides the rows."""
+    import shutil
+    import sqlite3
+
+    db = tmp_path / "copy" / "msgstore.db"
+    db.parent.mkdir()
+    shutil.copyfile(THIRD / "er-simon/msgstore.db", db)
+    con = sqlite3.connect(db)  # chat 2 = 393482606211@s.whatsapp.net, cleared up to row 12
+    con.execute("INSERT INTO deleted_chat_job (chat_row_id, deleted_message_row_id) VALUES (2, 12)")
+    con.commit()
+    con.close()  # the database is in WAL mode: closing checkpoints the change into the file
+    records, _ = parse_file(WhatsAppMsgstoreParser(), db, tmp_path)
+    messages = {int(r.source_row): r for r in records if isinstance(r, Message)}
+    hidden = {row for row, m in messages.items() if m.extra.get("hidden_by_app")}
+    assert hidden == {9, 10, 11, 12}  # the cleared ones are still reported, and flagged
+    assert len(messages) == 19
