@@ -14,7 +14,7 @@ from parsers.attributed_body import attributed_text
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present, tables
 from triage.records import Base, Message, times
-from triage.timeutil import Timestamp, decode
+from triage.timeutil import Timestamp, decode, iso
 
 NANOSECOND_THRESHOLD = 1_000_000_000_000  # Cocoa seconds stay below 1e12 until the year 33,700
 MESSAGE_COLUMNS = ["guid", "text", "attributedBody", "handle_id", "service", "date", "date_read", "date_delivered",
@@ -60,7 +60,7 @@ class IosSmsParser(SqliteParser):
         for name in ("date_read", "date_delivered", "date_edited", "date_retracted"):
             ts = cocoa(row.get(name))
             if ts.utc:
-                extra[name] = {"raw": ts.raw, "encoding": ts.encoding, "utc": ts.utc.isoformat()}
+                extra[name] = {"raw": ts.raw, "encoding": ts.encoding, "utc": iso(ts.utc)}
         return Message(
             app=(row.get("service") or "sms").lower(), thread=chats.get(row["ROWID"]) or party,
             direction="outgoing" if from_me else "incoming", counterpart=party,

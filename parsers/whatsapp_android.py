@@ -20,7 +20,7 @@ from parsers.sqlite_query import present, satellite_joins, select_list, tables
 from parsers.whatsapp_codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
 from parsers.vcard import read_vcards
 from triage.records import Base, Call, Contact, Location, Message, times
-from triage.timeutil import decode
+from triage.timeutil import decode, iso
 
 APP = "whatsapp"
 VCARD_TYPE = 4  # message_type / media_wa_type of a shared contact card
@@ -183,7 +183,7 @@ class LegacyMsgstore:
                  "hidden_by_app": row.get("hidden_by_app")}
         received = decode(row.get("received_timestamp"), "unix_ms")
         if received.utc:
-            extra["received"] = {"raw": received.raw, "utc": received.utc.isoformat()}
+            extra["received"] = {"raw": received.raw, "utc": iso(received.utc)}
         # WCE heuristic for messages deleted for everyone in the legacy schema
         deleted = code in DELETED_TYPES or row.get("edit_version") == 7
         message = Message(
@@ -264,7 +264,7 @@ def _extra(row: dict, code: int | None, generation: str, subject: str | None) ->
         extra["revoked"] = True
     if row.get("edit_edited_timestamp"):
         edited = decode(row["edit_edited_timestamp"], "unix_ms")
-        extra["edited"] = {"raw": edited.raw, "utc": edited.utc.isoformat() if edited.utc else None}
+        extra["edited"] = {"raw": edited.raw, "utc": iso(edited.utc)}
     if row.get("hidden_by_app"):
         extra["hidden_by_app"] = True  # still in the database, no longer shown (cleared chat)
     if row.get("system_action_type") is not None:
@@ -274,7 +274,7 @@ def _extra(row: dict, code: int | None, generation: str, subject: str | None) ->
         extra["media"] = media
     received = decode(row.get("received_timestamp"), "unix_ms")
     if received.utc:
-        extra["received"] = {"raw": received.raw, "utc": received.utc.isoformat()}
+        extra["received"] = {"raw": received.raw, "utc": iso(received.utc)}
     return extra
 
 

@@ -14,7 +14,7 @@ EXPECTED_COUNTS = {
     "plaso/test_data/sqlite/imessage_chat.db": {"message": 10},
     "lab-whatsapp/msgstore.db": {"message": 46},
     "lab-whatsapp/wa.db": {"contact": 11},
-    "er-simon/msgstore.db": {"message": 19},
+    "er-simon/msgstore.db": {"message": 19, "contact": 1},  # the contact card shared in message 17
     "ileapp-whatsapp-ios/ChatStorage.sqlite": {"message": 32, "location": 4},
     "ileapp-whatsapp-ios/ContactsV2.sqlite": {"contact": 9},
     "exif-samples/jpg/gps/DSCN0010.jpg": {"media_file": 1, "location": 1},
