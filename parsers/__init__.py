@@ -5,6 +5,7 @@ from parsers.android_contacts import AndroidContactsParser
 from parsers.android_mms import AndroidMmsParser
 from parsers.android_sms import AndroidSmsParser
 from parsers.base import ParseContext, Parser, SqliteParser
+from parsers.google_messages import GoogleMessagesParser
 from parsers.ios_calls import IosCallHistoryParser
 from parsers.ios_contacts import IosContactsParser
 from parsers.ios_sms import IosSmsParser
@@ -15,6 +16,7 @@ from parsers.whatsapp_ios import WhatsAppIosContactsParser, WhatsAppIosParser
 ALL_PARSERS: tuple[Parser, ...] = (
     AndroidSmsParser(),
     AndroidMmsParser(),
+    GoogleMessagesParser(),
     AndroidContactsParser(),
     AndroidCallLogParser(),
     IosSmsParser(),
