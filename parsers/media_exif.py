@@ -4,7 +4,13 @@ GPS rules kept here because they decide what a position is worth in court:
 - hemisphere references make S and W negative; a missing reference is recorded as a warning;
 - rationals with a zero denominator make the coordinate unusable (no fix, with a warning);
 - 0/0 is a placeholder written by some cameras, not a position in the Gulf of Guinea: no fix;
-- altitude with reference 1 is below sea level (negative).
+- altitude with reference 1 is below sea level (negative);
+- GPSHPositioningError (tag 0x001F) is the horizontal accuracy in metres.
+
+Besides EXIF, each photo gets a JPEG structure check (damaged image data is a warning even when the
+EXIF reads fine) and the classification hints of triage.media_hints (pHash, origin by folder,
+screenshot). This parser only needs the file's bytes, so the pipeline may run it in parallel workers
+(triage/parallel_media.py).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any, Iterator
 import exifread
 
 from parsers.base import ParseContext, Parser
+from parsers.jpeg_structure import check_jpeg
+from triage.media_hints import PHASH_MAX_BYTES, image_hints, path_hints, screenshot_hint
 from triage.records import Base, Location, MediaFile, times
 from triage.timeutil import Timestamp, decode_exif
 
@@ -25,6 +33,10 @@ IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.w
 JPEG_MAGIC = b"\xff\xd8\xff"
 EXIF_APP1 = b"Exif\x00\x00"  # identifier at the start of a JPEG APP1 EXIF segment
 MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
+# ISO-BMFF major brands (bytes 8-12 after "ftyp") of still-image files
+MIME_BY_BRAND = {b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
+                 b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif"}
+JPEG_CHECK_MAX_BYTES = 64 << 20
 
 logging.getLogger("exifread").setLevel(logging.ERROR)  # its own chatter; we record our own warnings
 
@@ -39,35 +51,79 @@ class PhotoExifParser(Parser):
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         with ctx.open() as stream:
-            try:
-                tags = exifread.process_file(stream, details=False)
-            except Exception as e:  # exifread raises many types on malformed input
-                ctx.warn(f"EXIF could not be read ({type(e).__name__}: {e}); file recorded without metadata")
-                tags = {}
+            tags, reader = self._read_tags(ctx, stream)
+            hints = self._file_hints(ctx, stream)
+            if reader:
+                hints["exif_reader"] = reader
         if not tags and EXIF_APP1 in ctx.header:
             ctx.warn("the file carries an EXIF segment but no tag could be read from it (corrupt or truncated "
                      "metadata); recorded without capture time or position")
-        media = self._media_file(ctx, tags)
+        media = self._media_file(ctx, tags, hints)
         yield media
         location = self._location(ctx, tags, media)
         if location is not None:
             yield location
 
-    def _media_file(self, ctx: ParseContext, tags: dict) -> MediaFile:
-        taken = capture_time(tags)
+    def _read_tags(self, ctx: ParseContext, stream: Any) -> tuple[dict, str | None]:
+        """exifread's tags; for HEIF whose item locations exifread misreads (it ignores the iloc base
+        offset that libheif writes), the Exif item as libheif locates it, read again by exifread."""
+        try:
+            tags = exifread.process_file(stream, details=False)
+            error = None
+        except Exception as e:  # exifread raises many types on malformed input
+            tags, error = {}, f"{type(e).__name__}: {e}"
+        if not tags and ctx.header[4:8] == b"ftyp":
+            heif_tags = heif_exif_tags(stream)
+            if heif_tags:
+                return heif_tags, "libheif Exif item (pillow-heif), tags decoded by exifread"
+        if error:
+            ctx.warn(f"EXIF could not be read ({error}); file recorded without metadata")
+        return tags, None
+
+    def _file_hints(self, ctx: ParseContext, stream: Any) -> dict[str, Any]:
+        """JPEG structure, pHash and pixel size (each a bounded read of the file)."""
+        hints: dict[str, Any] = {}
+        size = ctx.entry.size or 0
+        if ctx.header.startswith(JPEG_MAGIC) and size <= JPEG_CHECK_MAX_BYTES:
+            stream.seek(0)
+            check = check_jpeg(stream.read())
+            for problem in check.problems:
+                ctx.warn(f"JPEG image data: {problem}")
+            if check.problems:
+                hints["jpeg_problems"] = check.problems
+            if check.trailing_bytes:
+                hints["bytes_after_eoi"] = check.trailing_bytes
+        if size <= PHASH_MAX_BYTES:
+            stream.seek(0)
+            hints.update(image_hints(stream))
+        if "phash_error" in hints:
+            ctx.warn(f"image could not be decoded for a perceptual hash ({hints['phash_error']})")
+        return hints
+
+    def _media_file(self, ctx: ParseContext, tags: dict, hints: dict[str, Any]) -> MediaFile:
+        taken, taken_source = capture_time_and_source(tags)
+        make = text(tags, "Image Make")
+        width = integer(tags, "EXIF ExifImageWidth") or hints.get("pixel_width")
+        height = integer(tags, "EXIF ExifImageLength") or hints.get("pixel_height")
+        extra: dict[str, Any] = {"exif_tags": len(tags), **hints, **path_hints(ctx.entry.path)}
+        if taken_source:
+            extra["taken_source"] = taken_source
+        shot = screenshot_hint(ctx.entry.path, width, height, make)
+        if shot:
+            extra["screenshot_hint"] = shot
         return MediaFile(
             path=ctx.entry.path,
             name=ctx.entry.name,
             size=ctx.entry.size,
             sha256=ctx.sha256,
-            mime=next((m for magic, m in MIME_BY_MAGIC if ctx.header.startswith(magic)), None),
-            make=text(tags, "Image Make"),
+            mime=sniff_mime(ctx.header),
+            make=make,
             model=text(tags, "Image Model"),
             software=text(tags, "Image Software"),
-            width=integer(tags, "EXIF ExifImageWidth"),
-            height=integer(tags, "EXIF ExifImageLength"),
+            width=width,
+            height=height,
             **(times("taken", taken) if taken else {}),
-            extra={"exif_tags": len(tags)},
+            extra=extra,
             source_offset=0,
         )
 
@@ -85,6 +141,7 @@ class PhotoExifParser(Parser):
             latitude=fix.latitude,
             longitude=fix.longitude,
             altitude_m=fix.altitude,
+            accuracy_m=fix.accuracy,
             **(times("time", when) if when else {}),
             label=ctx.entry.name,
             media_file=media,
@@ -99,8 +156,28 @@ class GpsFix:
     latitude: float = 0.0
     longitude: float = 0.0
     altitude: float | None = None
+    accuracy: float | None = None  # horizontal positioning error, metres
     time: Timestamp | None = None
     raw: dict = field(default_factory=dict)  # the GPS tags as printed, for the record
+
+
+def heif_exif_tags(stream: Any) -> dict:
+    import io
+
+    import pillow_heif
+
+    try:
+        stream.seek(0)
+        exif = pillow_heif.open_heif(stream).info.get("exif") or b""
+    except Exception:  # not decodable by libheif either: the caller reports the exifread failure
+        return {}
+    starts = [i for i in (exif.find(b"MM\x00*"), exif.find(b"II*\x00")) if 0 <= i <= 16]
+    if not starts:
+        return {}
+    try:
+        return exifread.process_file(io.BytesIO(exif[min(starts):]), details=False)
+    except Exception:
+        return {}
 
 
 def gps_fix(tags: dict) -> GpsFix:
@@ -123,7 +200,7 @@ def gps_fix(tags: dict) -> GpsFix:
         return GpsFix("0/0 placeholder (no fix)", raw=raw)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return GpsFix(f"out of range ({lat}, {lon})", raw=raw)
-    return GpsFix("ok", lat, lon, gps_altitude(tags), gps_time(tags), raw)
+    return GpsFix("ok", lat, lon, gps_altitude(tags), gps_accuracy(tags), gps_time(tags), raw)
 
 
 def ratio(value: Any) -> Fraction | None:
@@ -152,6 +229,15 @@ def gps_altitude(tags: dict) -> float | None:
     return float(-alt if below else alt)
 
 
+def gps_accuracy(tags: dict) -> float | None:
+    # exifread 3.5 has no name for tag 0x001F (GPSHPositioningError, EXIF 2.31) yet
+    value = tags.get("GPS GPSHPositioningError") or tags.get("GPS Tag 0x001F")
+    if value is None or not getattr(value, "values", None):
+        return None
+    r = ratio(value.values[0])
+    return float(r) if r is not None else None
+
+
 def gps_time(tags: dict) -> Timestamp | None:
     """GPSDateStamp + GPSTimeStamp: the satellite clock, always UTC."""
     # exifread 3.5 names tag 0x001D "GPS GPSDate"; older releases "GPS GPSDateStamp".
@@ -173,10 +259,30 @@ def gps_time(tags: dict) -> Timestamp | None:
 
 
 def capture_time(tags: dict) -> Timestamp | None:
-    raw = text(tags, "EXIF DateTimeOriginal") or text(tags, "Image DateTime")
-    if not raw:
-        return None
-    return decode_exif(raw, text(tags, "EXIF OffsetTimeOriginal"))
+    return capture_time_and_source(tags)[0]
+
+
+def capture_time_and_source(tags: dict) -> tuple[Timestamp | None, str | None]:
+    """DateTimeOriginal with OffsetTimeOriginal; failing that IFD0 DateTime with OffsetTime, named as such
+    (it is the time the file was last written by the camera or an editor, not necessarily the shot)."""
+    raw = text(tags, "EXIF DateTimeOriginal")
+    if raw:
+        return decode_exif(raw, text(tags, "EXIF OffsetTimeOriginal")), "DateTimeOriginal"
+    raw = text(tags, "Image DateTime")
+    if raw:
+        return decode_exif(raw, text(tags, "EXIF OffsetTime")), "DateTime (IFD0; no DateTimeOriginal)"
+    return None, None
+
+
+def sniff_mime(header: bytes) -> str | None:
+    for magic, mime in MIME_BY_MAGIC:
+        if header.startswith(magic):
+            return mime
+    if header[4:8] == b"ftyp":
+        return MIME_BY_BRAND.get(header[8:12])
+    if header[:4] == b"RIFF" and header[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def media_time(media: MediaFile) -> Timestamp | None:

@@ -1,0 +1,190 @@
+"""Per-file media work across the cores, with output in the original file order.
+
+Photo parsing (EXIF, JPEG check, perceptual hash, SHA-256) needs only the file's bytes and is CPU-bound
+Python, so it runs in a process pool. The main process keeps everything that touches the evidence
+reader or the store: it reads each photo's bytes (readers such as pytsk3 are not shared across
+processes), hands them to a worker, and feeds the returned records to `ParseRunner.parse` in the
+order the files were listed. Other files are parsed in the main process when their turn comes, so
+the records, their ids and the report are the same as a sequential run.
+
+One bad file is one warning: a parser exception in a worker is carried back and reported exactly as
+the sequential runner reports it; a worker that dies takes the rest of the run back to sequential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import multiprocessing
+import os
+import pickle
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator
+
+from parsers import ParseContext
+from triage.evidence import FileEntry
+from triage.parsing import Candidate, ParseRunner
+from triage.records import Base
+
+PARALLEL_PARSERS = frozenset({"photo_exif"})  # parsers that need nothing but the file's bytes
+MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
+MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
+WINDOW_PER_WORKER = 4  # batches queued per worker
+BATCH_FILES = 32  # files per task: one round trip to a worker carries many small photos
+BATCH_BYTES = 16 << 20
+
+
+@dataclass
+class ParserOutput:
+    records: list[Base]
+    warnings: list[str]
+    error: BaseException | None = None
+
+
+@dataclass
+class PreparedFile:
+    sha256: str
+    outputs: dict[str, ParserOutput] = field(default_factory=dict)
+
+    def replay(self, parser_name: str, ctx: ParseContext) -> Iterator[Base] | None:
+        out = self.outputs.get(parser_name)
+        return None if out is None else _replay(out, ctx)
+
+
+def _replay(out: ParserOutput, ctx: ParseContext) -> Iterator[Base]:
+    ctx.warnings.extend(out.warnings)
+    yield from out.records
+    if out.error is not None:
+        raise out.error  # reported by the runner as "stopped after N record(s): …", as in a sequential run
+
+
+@dataclass
+class ParallelStats:
+    workers: int
+    parallel_files: int = 0
+    sequential_files: int = 0
+    fallbacks: list[str] = field(default_factory=list)
+
+
+def default_workers() -> int:
+    """Usable cores. The pool gets one less; with fewer than 3 cores the default run stays sequential,
+    which measured faster on 2 cores (bench/RESULTS.md): the main process is then the bottleneck."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def parse_in_order(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[], None] = lambda: None,
+                   workers: int | None = None) -> ParallelStats:
+    """Parse every candidate; photos in worker processes, results stored in the original order."""
+    # one core stays with the main process: it reads the evidence, unpickles results and stores records
+    stats = ParallelStats(workers if workers is not None else default_workers() - 1)
+    too_few = stats.workers < 1 or (workers is None and stats.workers < 2)
+    if too_few or not any(_eligible(c) for c in candidates):
+        for cand in candidates:
+            runner.parse(cand)
+            stats.sequential_files += 1
+            advance()
+        return stats
+    context = multiprocessing.get_context("forkserver")
+    # imported once in the fork server, not in every worker
+    context.set_forkserver_preload(["parsers", "triage.parallel_media", "imagehash", "PIL.Image", "pillow_heif"])
+    with ProcessPoolExecutor(stats.workers, mp_context=context) as pool:
+        _run(runner, candidates, advance, pool, stats)
+    return stats
+
+
+def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[], None],
+         pool: ProcessPoolExecutor, stats: ParallelStats) -> None:
+    # each entry: [candidate, future of its batch (None until submitted), index in the batch, bytes]
+    pending: deque[list] = deque()
+    batch: list[tuple[list, tuple]] = []  # entries and worker arguments waiting to be sent
+    inflight = 0
+    window = stats.workers * WINDOW_PER_WORKER * BATCH_FILES
+    broken = False
+
+    def submit_batch() -> None:
+        if batch:
+            future = pool.submit(prepare_batch, [args for _, args in batch])
+            for index, (entry, _) in enumerate(batch):
+                entry[1], entry[2] = future, index
+            batch.clear()
+
+    def finish_head() -> None:
+        nonlocal inflight, broken
+        cand, future, index, size = pending.popleft()
+        inflight -= size
+        prepared = None
+        if future is not None:
+            try:
+                prepared = future.result()[index]
+                stats.parallel_files += 1
+            except Exception as e:  # a dead worker or an unpicklable result: this file goes sequential
+                broken = broken or type(e).__name__ == "BrokenProcessPool"
+                stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
+        if prepared is None:
+            stats.sequential_files += 1
+        runner.parse(cand, prepared)
+        advance()
+
+    for cand in candidates:
+        entry = [cand, None, 0, 0]
+        data = _read(runner, cand.entry) if not broken and _eligible(cand) else None
+        pending.append(entry)
+        if data is not None:
+            entry[3] = len(data)
+            inflight += len(data)
+            batch.append((entry, (replace(cand.entry, handle=None), cand.header, data,
+                                  tuple(p.name for p in cand.parsers))))
+            if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
+                submit_batch()
+        while pending and (len(pending) > window or inflight > MAX_INFLIGHT_BYTES
+                           or (pending[0][3] == 0) or (pending[0][1] is not None and pending[0][1].done())):
+            if pending[0][3] and pending[0][1] is None:
+                submit_batch()  # the head waits on its own batch: send it now
+            finish_head()
+    submit_batch()
+    while pending:
+        finish_head()
+
+
+def _eligible(cand: Candidate) -> bool:
+    return all(p.name in PARALLEL_PARSERS for p in cand.parsers) and (cand.entry.size or 0) <= MAX_FILE_BYTES
+
+
+def _read(runner: ParseRunner, entry: FileEntry) -> bytes | None:
+    try:
+        with runner.evidence.open(entry) as f:
+            return f.read()
+    except Exception:
+        return None  # the sequential path reads it again and records the failure as a warning
+
+
+def prepare_batch(items: list[tuple]) -> list[PreparedFile]:
+    return [prepare_file(*item) for item in items]
+
+
+def prepare_file(entry: FileEntry, header: bytes, data: bytes, parser_names: tuple[str, ...]) -> PreparedFile:
+    """Worker side: hash the bytes and run the named parsers on them."""
+    from parsers import ALL_PARSERS
+
+    by_name = {p.name: p for p in ALL_PARSERS}
+    prepared = PreparedFile(hashlib.sha256(data).hexdigest())
+    for name in parser_names:
+        ctx = ParseContext(entry=entry, open=lambda: io.BytesIO(data), sha256=prepared.sha256, header=header)
+        out = ParserOutput([], ctx.warnings)
+        try:
+            for record in by_name[name].parse(ctx):
+                out.records.append(record)
+        except Exception as e:  # carried back; the runner reports it as it would in a sequential run
+            out.error = e if _picklable(e) else RuntimeError(f"{type(e).__name__}: {e}")
+        prepared.outputs[name] = out
+    return prepared
+
+
+def _picklable(e: BaseException) -> bool:
+    try:
+        pickle.loads(pickle.dumps(e))
+        return True
+    except Exception:
+        return False
