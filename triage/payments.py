@@ -1,0 +1,159 @@
+"""Payments found in text: a pass over the stored records after parsing (like triage/parties.py).
+
+Every message body, contact field and media caption/description is read for payment identifiers
+(triage/payment_ids.py) and amounts with a currency (triage/amounts.py). Each becomes a Payment:
+- `method` = the identifier kind (iban, card, btc, eth, tron, uk_account, mtcn, moneygram, paypal,
+  revolut, wise) or "amount" for a price or sum named without an identifier;
+- `direction` = "sent" for an outgoing message, "received" for an incoming one (the direction of
+  the message that carries it: who wrote the words, not who paid);
+- `context` = the words around it (card numbers masked), `time_*` = the message's time;
+- the provenance (file, table, row) of the record it was read from, and `extra.source` naming that
+  record, so the finding can always be checked against the evidence;
+- `extra.validation` = what was checked ("IBAN mod-97 ok …", "format only …").
+The same sum named twice in one text (a bilingual message) is one record (`extra.repeated_as`).
+When a message names exactly one amount and one or more identifiers, the amount is put on the
+identifier records (`extra.amount_text`) instead of a separate "amount" record, so a sum is not
+counted twice for one instruction ("send £2,500 to sort code … account …").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from triage.amounts import Amount, find_amounts
+from triage.payment_ids import Identifier, find_identifiers, mask_card
+from triage.records import Base, Contact, MediaFile, Message, Payment
+
+CONTEXT_CHARS = 60
+DIRECTIONS = {"outgoing": "sent", "incoming": "received"}
+CAPTION_KEYS = ("caption", "description", "comment", "title", "note", "subject", "usercomment", "imagedescription")
+
+
+@dataclass
+class TextSource:
+    """One piece of text and what a Payment read from it inherits."""
+
+    record: Base
+    field: str
+    text: str
+    direction: str | None = None
+    counterpart: str | None = None
+    message: Message | None = None
+
+
+def extract_payments(fetch: Callable[[type[Base]], Iterable[Base]]) -> list[Payment]:
+    """Payment records (not yet stored) for every identifier and amount in the stored texts."""
+    payments: list[Payment] = []
+    for source in _texts(fetch):
+        payments.extend(payments_in(source))
+    return payments
+
+
+def _texts(fetch: Callable[[type[Base]], Iterable[Base]]) -> Iterator[TextSource]:
+    for message in fetch(Message):
+        if message.body:
+            who = message.sender if message.direction == "incoming" and message.sender else message.counterpart
+            yield TextSource(message, "body", message.body, DIRECTIONS.get(message.direction), who, message)
+    for contact in fetch(Contact):
+        label = contact.name or next(iter(contact.phone_numbers or []), None)
+        for field_name, value in [("name", contact.name), *[(f"handles[{i}]", h) for i, h in
+                                                            enumerate(contact.handles or [])],
+                                  *_strings(contact.extra or {}, "extra")]:
+            if isinstance(value, str) and value:
+                yield TextSource(contact, field_name, value, None, label)
+    for media in fetch(MediaFile):
+        for field_name, value in _strings(media.extra or {}, "extra"):
+            if any(key in field_name.lower() for key in CAPTION_KEYS):
+                yield TextSource(media, field_name, value, None, None)
+
+
+def _strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(data, dict):
+        for key in sorted(data, key=str):
+            yield from _strings(data[key], f"{path}.{key}")
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _strings(value, f"{path}[{i}]")
+    elif isinstance(data, str) and data:
+        yield path, data
+
+
+def payments_in(source: TextSource) -> list[Payment]:
+    identifiers = find_identifiers(source.text)
+    amounts, repeats = _distinct([a for a in find_amounts(source.text)
+                                  if not any(a.start < i.end and i.start < a.end for i in identifiers)])
+    shared = amounts[0] if len(amounts) == 1 and identifiers else None
+    out = [_payment(source, ident.kind, ident, shared) for ident in identifiers]
+    if shared is None:
+        out += [_payment(source, "amount", None, amount) for amount in amounts]
+    for payment in out:
+        again = repeats.get((payment.amount, payment.extra.get("amount_high"), payment.currency))
+        if again and payment.amount is not None:
+            payment.extra["repeated_as"] = again
+    return sorted(out, key=lambda p: p.extra["span"])
+
+
+def _distinct(amounts: list[Amount]) -> tuple[list[Amount], dict[tuple, list[str]]]:
+    """One record per sum: a bilingual message that names "£2,500" twice quotes one price, not two."""
+    first: dict[tuple, Amount] = {}
+    repeats: dict[tuple, list[str]] = {}
+    for amount in amounts:
+        key = (amount.value, amount.high, amount.currency)
+        if key in first:
+            repeats.setdefault(key, []).append(amount.raw)
+        else:
+            first[key] = amount
+    return list(first.values()), repeats
+
+
+def _payment(source: TextSource, method: str, ident: Identifier | None, amount: Amount | None) -> Payment:
+    span = (ident or amount).start, (ident or amount).end  # type: ignore[union-attr]
+    record = source.record
+    extra: dict[str, Any] = {
+        "source": {"type": record.record_type, "id": record.id, "field": source.field},
+        "raw": source.text[span[0]:span[1]],
+        "span": list(span),
+    }
+    if ident is not None:
+        extra["validation"] = ident.evidence
+        if amount is not None:
+            extra["amount_text"] = amount.raw
+    if amount is not None and amount.high is not None:
+        extra["amount_high"] = amount.high
+    message = source.message
+    return Payment(
+        method=method,
+        identifier=ident.value if ident else None,
+        amount=amount.value if amount else None,
+        currency=amount.currency if amount else None,
+        direction=source.direction,
+        counterpart=source.counterpart,
+        context=context(source.text, span[0], span[1], find_identifiers(source.text)),
+        time_utc=message.time_utc if message else None,
+        time_raw=message.time_raw if message else None,
+        time_encoding=message.time_encoding if message else None,
+        message_id=message.id if message else None,
+        extra=extra,
+        source_file_id=getattr(record, "source_file_id", None),
+        source_table=getattr(record, "source_table", None),
+        source_row=getattr(record, "source_row", None),
+        source_offset=getattr(record, "source_offset", None),
+    )
+
+
+def context(text: str, start: int, end: int, identifiers: list[Identifier]) -> str:
+    """The words around [start, end): whole words only, '…' where cut; card numbers masked."""
+    left = max(0, start - CONTEXT_CHARS)
+    right = min(len(text), end + CONTEXT_CHARS)
+    if left > 0:
+        space = text.find(" ", left, start)
+        left = space + 1 if space != -1 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space != -1 else right
+    snippet = text[left:right]
+    for ident in identifiers:
+        if ident.kind == "card" and ident.raw in snippet:
+            snippet = snippet.replace(ident.raw, mask_card(ident.value))
+    return ("…" if left > 0 else "") + " ".join(snippet.split()) + ("…" if right < len(text) else "")
