@@ -1,146 +1,281 @@
-"""The rules engine: rule packs are data (YAML); primitives turn records into hits; hits become
-Findings that name the rule, its version, the evidence and why the rule fired.
+"""The rules engine: a pack's rules over the stored records, into Findings that explain themselves.
+
+Scopes (rules/packs/*.yaml, `scope`):
+- record: every record the rule reads that meets the condition is a hit; hits are grouped into one
+  finding per thread (messages) or one per rule (positions);
+- thread: messages of one conversation; each part of an `all_of` must be met by some message, all of
+  them within `window_hours` of each other (co-occurrence in a thread, domain.md §3);
+- device: aggregate conditions over all records (`sequence` of positions, composites over `rules`).
+`counterparts: {min: N, within_hours: H}` asks for hits sent to N distinct counterparts within H hours.
+
+Guardrails applied here for every rule: a facilitation rule whose evidence the user only *received* is
+capped at the rule's `received_severity` (received ≠ authored); every explanation ends by saying the
+finding is an indicator for review; protected characteristics are refused when the pack is loaded.
 """
 
 from __future__ import annotations
 
-import hashlib
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time
-from pathlib import Path
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from rules.pack import DEFAULT_PACK, SEVERITIES, Rule, RulePack, load_pack
+from rules.primitives import Context, fmt_latlon, in_window, match, message_of, needs, record_time
+from rules.watchlist import Watchlists
 from rules.zones import Zone, ZoneSet
 from triage.citation import Citation
-from triage.records import Base, Finding, Location
+from triage.records import Base, Call, Contact, Finding, Location, MediaFile, Message, Payment
 
-PACKS_DIR = Path(__file__).parent / "packs"
-DEFAULT_PACK = PACKS_DIR / "channel_crossing.yaml"
-SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "SAFEGUARDING", "DISCLOSURE")
+__all__ = ["DEFAULT_PACK", "RulePack", "load_pack", "evaluate", "geofence_hits", "escalated_severity",
+           "fmt_latlon", "INDICATOR_NOTE"]
+
 INDICATOR_NOTE = "This is an indicator for the examiner to assess, not a conclusion."
+READS = {"message": Message, "location": Location, "payment": Payment, "contact": Contact, "call": Call,
+         "media_file": MediaFile}
+MAX_CITED_IN_TEXT = 5
+NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
 
-
-@dataclass
-class Rule:
-    id: str
-    version: str
-    title: str
-    severity: str
-    reads: list[str]
-    condition: dict[str, Any]
-    role_hint: str = ""
-    escalate: dict[str, Any] | None = None
-    rationale: str = ""
-    sources: list[str] = field(default_factory=list)
-    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-
-@dataclass
-class RulePack:
-    name: str
-    version: str
-    path: Path
-    sha256: str
-    rules: list[Rule]
-    zones: ZoneSet
-
-    def identity(self) -> dict[str, Any]:
-        """Versions and hashes that go into every report (repeatability)."""
-        return {
-            "pack": self.name,
-            "version": self.version,
-            "file": self.path.name,
-            "sha256": self.sha256,
-            "data": {self.zones.path.name: self.zones.sha256},
-            "rules": {r.id: r.version for r in self.rules},
-        }
-
-
-def load_pack(path: Path = DEFAULT_PACK) -> RulePack:
-    raw = path.read_bytes()
-    doc = yaml.safe_load(raw)
-    rules = [Rule(**r) for r in doc["rules"]]
-    for rule in rules:
-        if rule.severity not in SEVERITIES:
-            raise ValueError(f"{path.name}: rule {rule.id} has unknown severity {rule.severity!r}")
-    zones = ZoneSet.load((path.parent / doc["data"]["zones"]).resolve())
-    return RulePack(doc["pack"], str(doc["version"]), path, hashlib.sha256(raw).hexdigest(), rules, zones)
-
-
-# A record reader: given a record class, yield its stored records (the store supplies it).
 RecordReader = Callable[[type[Base]], Iterable[Base]]
-# How a record is described in an explanation and cited as evidence (the pipeline supplies it).
 Describer = Callable[[Base], Citation]
 
 
 @dataclass
-class GeofenceHit:
-    record: Location
-    zone: Zone
+class Hit:
+    """Records that together meet a rule, with the notes that say why."""
+
+    records: list[Base]
+    notes: dict[int, list[str]] = field(default_factory=dict)  # index in records -> notes
 
 
-def evaluate(pack: RulePack, read: RecordReader, describe: Describer) -> list[Finding]:
+def evaluate(pack: RulePack, read: RecordReader, describe: Describer,
+             watchlists: Watchlists | None = None) -> list[Finding]:
+    """Every rule of the pack, in pack order (composites see the findings of the rules before them)."""
+    records = {name: list(read(cls)) for name, cls in READS.items()}
+    ctx = Context(pack.zones, pack.lexicon, watchlists or Watchlists(), _payments_by_message(records["payment"]))
     findings: list[Finding] = []
+    fired: dict[str, list[Finding]] = {}
     for rule in pack.rules:
-        if "geofence" in rule.condition:
-            findings.extend(_geofence_rule(rule, pack.zones, read, describe))
-        else:
-            raise ValueError(f"rule {rule.id}: no supported primitive in condition {sorted(rule.condition)}")
+        produced = _evaluate_rule(rule, records, ctx, describe, fired)
+        fired[rule.id] = produced
+        findings.extend(produced)
     return findings
 
 
-def geofence_hits(rule: Rule, zones: ZoneSet, locations: Iterable[Location]) -> list[GeofenceHit]:
-    spec = rule.condition["geofence"]
-    max_accuracy = spec.get("max_accuracy_m")
+def _payments_by_message(payments: list[Base]) -> dict[int, list[Payment]]:
+    by_message: dict[int, list[Payment]] = defaultdict(list)
+    for p in payments:
+        source = (p.extra or {}).get("source") or {}
+        if source.get("type") == "message" and source.get("id") is not None:
+            by_message[int(source["id"])].append(p)
+    return by_message
+
+
+def _evaluate_rule(rule: Rule, records: dict[str, list[Base]], ctx: Context, describe: Describer,
+                   fired: dict[str, list[Finding]]) -> list[Finding]:
+    if "rules" in rule.condition:
+        return _composite(rule, fired)
+    reads = tuple(rule.reads)
+    if reads not in ctx.pools:  # built once per set of record types, already in time order
+        ctx.pools[reads] = sorted((r for name in reads for r in records.get(name, [])),
+                                  key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id))
+    pool = ctx.pools[reads]
+    if "sequence" in rule.condition:
+        hits = _sequence_hits(rule, pool, ctx)
+    elif rule.scope == "thread":
+        hits = _thread_hits(rule, pool, ctx)
+    else:
+        hits = _record_hits(rule, pool, ctx)
+    if "counterparts" in rule.condition:
+        hits = _enough_counterparts(rule.condition["counterparts"], hits)
+    if "span" in rule.condition:
+        hits = [h for h in hits if _span_hours(h) >= rule.condition["span"].get("min_hours", 0)]
+    return [_finding(rule, hit, describe) for hit in hits]
+
+
+# -- scopes ----------------------------------------------------------------------------------------
+def _prefilter(rule: Rule, pool: list[Base], ctx: Context) -> list[Base]:
+    """Only records that can meet the rule: most messages carry no crossing word and no payment."""
+    if needs(rule.condition, "lexicon"):
+        pool = [r for r in pool if ctx.lexicon_hits(r)]
+    if needs(rule.condition, "payment"):
+        pool = [r for r in pool if isinstance(r, Payment) or ctx.payments_by_message.get(r.id)]
+    if needs(rule.condition, "watchlist") and not ctx.watchlists.entries:
+        pool = []
+    return pool
+
+
+def _prefilter_part(part: dict[str, Any], pool: list[Base], ctx: Context) -> list[Base]:
+    if needs(part, "lexicon"):
+        pool = [r for r in pool if ctx.lexicon_hits(r)]
+    if needs(part, "payment"):
+        pool = [r for r in pool if ctx.payments_by_message.get(r.id)]
+    return pool
+
+
+def _record_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
+    pool = _prefilter(rule, pool, ctx)
+    matched = [(r, notes) for r in pool if (notes := match(rule.condition, r, ctx)) is not None]
+    if not matched:
+        return []
+    if all(isinstance(r, Location) for r, _ in matched):
+        return [Hit([r for r, _ in matched], {i: n for i, (_, n) in enumerate(matched)})]
+    groups: dict[str, list[tuple[Base, list[str]]]] = defaultdict(list)
+    for r, notes in matched:
+        groups[thread_key(r)].append((r, notes))
+    return [Hit([r for r, _ in g], {i: n for i, (_, n) in enumerate(g)}) for _, g in sorted(groups.items())]
+
+
+def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
+    parts = rule.condition.get("all_of") or [rule.condition]
+    window = timedelta(hours=rule.window_hours or 48)
+    # a thread can only qualify when it holds a message with crossing words (when a part needs them)
+    keep = ctx.threads_with_hits(pool, thread_key) if any(needs(p, "lexicon") for p in parts) else None
+    by_thread: dict[str, list[Base]] = defaultdict(list)
+    for r in pool:  # the pool is in time order
+        key = thread_key(r)
+        if keep is None or key in keep:
+            by_thread[key].append(r)
     hits = []
-    for loc in locations:
-        if max_accuracy is not None and loc.accuracy_m is not None and loc.accuracy_m > max_accuracy:
-            continue  # too coarse to place on a beach
-        for zone in zones.containing(loc.latitude, loc.longitude, spec["zone"]):
-            hits.append(GeofenceHit(loc, zone))
-            break
+    for key in sorted(by_thread):
+        messages = by_thread[key]  # in time order
+        per_part = [[(m, n) for m in _prefilter_part(part, messages, ctx) if (n := match(part, m, ctx)) is not None]
+                    for part in parts]
+        if any(not found for found in per_part):
+            continue
+        chosen = _within_window(per_part, window)
+        if chosen:
+            unique: dict[int, tuple[Base, list[str]]] = {}
+            for m, notes in chosen:
+                unique.setdefault(m.id, (m, []))[1].extend(notes)
+            ordered = sorted(unique.values(), key=lambda x: x[0].id)
+            hits.append(Hit([m for m, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)}))
     return hits
 
 
-def _geofence_rule(rule: Rule, zones: ZoneSet, read: RecordReader, describe: Describer) -> list[Finding]:
-    hits = geofence_hits(rule, zones, read(Location))
-    if not hits:
+def _within_window(per_part: list[list[tuple[Base, list[str]]]], window: timedelta
+                   ) -> list[tuple[Base, list[str]]] | None:
+    """One match per part, all within `window` of the earliest (records without a time are not placed)."""
+    timed = [[(m, n) for m, n in part if record_time(m) is not None] for part in per_part]
+    if any(not part for part in timed):
+        return None
+    times = [[record_time(m) for m, _ in part] for part in timed]
+    for anchor in sorted(t for part in times for t in part):
+        chosen = []
+        for part, part_times in zip(timed, times):
+            i = bisect_left(part_times, anchor)
+            j = bisect_right(part_times, anchor + window)
+            if i >= j:
+                break
+            chosen.append(part[i])
+        else:
+            return chosen
+    return None
+
+
+def _sequence_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
+    spec = rule.condition["sequence"]
+    within = timedelta(hours=spec.get("within_hours", 6))
+    at_least = timedelta(hours=spec.get("min_hours", 0))
+    timed = sorted((r for r in pool if record_time(r) is not None), key=lambda r: (record_time(r), r.id))
+    firsts = [(r, n) for r in timed if (n := match(spec["first"], r, ctx)) is not None]
+    thens = [(r, n) for r in timed if (n := match(spec["then"], r, ctx)) is not None]
+    pairs: list[tuple[Base, list[str], Base, list[str]]] = []
+    for a, notes_a in firsts:
+        for b, notes_b in thens:
+            delta = record_time(b) - record_time(a)
+            if b.id != a.id and timedelta(0) < delta <= within and delta >= at_least:
+                pairs.append((a, notes_a, b, notes_b))
+    if not pairs:
         return []
-    severity, why_escalated = escalated_severity(rule, [h.record.time_utc for h in hits])
-    citations = [describe(h.record) for h in hits]
-    lines = [
-        f"{c.text}, at {fmt_latlon(h.record.latitude, h.record.longitude)}, is inside the "
-        f"{rule.condition['geofence']['zone']} zone '{h.zone.name}' (zone confidence {h.zone.confidence})."
-        for c, h in zip(citations, hits)
-    ]
-    explanation = " ".join(
-        [f"{len(hits)} position(s) on the device fall in a known Channel launch area."]
-        + lines
-        + ([why_escalated] if why_escalated else [])
-        + [rule.rationale.strip(), INDICATOR_NOTE]
-    )
-    times = sorted(t for t in (h.record.time_utc for h in hits) if t is not None)
-    return [
-        Finding(
-            rule_id=rule.id,
-            rule_version=rule.version,
-            severity=severity,
-            title=rule.title,
-            explanation=explanation,
-            evidence=[c.ref for c in citations],
-            time_utc=times[0] if times else None,
-        )
-    ]
+    unique: dict[tuple[str, int], tuple[Base, list[str]]] = {}
+    for a, na, b, nb in pairs:
+        unique.setdefault((a.record_type, a.id), (a, na))
+        unique.setdefault((b.record_type, b.id), (b, nb))
+    ordered = sorted(unique.values(), key=lambda x: (record_time(x[0]), x[0].id))
+    return [Hit([r for r, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)})]
 
 
-def escalated_severity(rule: Rule, instants: list[datetime | None]) -> tuple[str, str]:
+def _enough_counterparts(spec: dict[str, Any], hits: list[Hit]) -> list[Hit]:
+    """Keep the hits only when, together, they reach `min` distinct counterparts within `within_hours`."""
+    records = sorted((r for h in hits for r in h.records if record_time(r)), key=lambda r: record_time(r))
+    window = timedelta(hours=spec.get("within_hours", 24 * 365 * 100))
+    for i, first in enumerate(records):
+        group = [r for r in records[i:] if record_time(r) - record_time(first) <= window]
+        if len({getattr(message_of(r), "counterpart", None) for r in group} - {None}) >= spec.get("min", 1):
+            notes = {k: [] for k in range(len(group))}
+            return [Hit(group, notes)]
+    return []
+
+
+def _span_hours(hit: Hit) -> float:
+    times = sorted(t for t in (record_time(r) for r in hit.records) if t is not None)
+    return (times[-1] - times[0]).total_seconds() / 3600 if times else 0.0
+
+
+def _composite(rule: Rule, fired: dict[str, list[Finding]]) -> list[Finding]:
+    spec = rule.condition["rules"]
+    floor = SEVERITIES.index(spec.get("min_severity", "LOW"))
+    used = [f for rid in spec.get("any_of", []) for f in fired.get(rid, [])
+            if f.severity in SEVERITIES[:4] and SEVERITIES.index(f.severity) >= floor]
+    families = sorted({f.family for f in used})
+    rule_ids = {f.rule_id for f in used}
+    if len(families) < spec.get("min_families", 1) or len(rule_ids) < spec.get("min_rules", 1):
+        return []
+    if spec.get("require_any") and not rule_ids & set(spec["require_any"]):
+        return []
+    evidence = [ref for f in used for ref in f.evidence]
+    lines = list(dict.fromkeys(f"{f.rule_id} ({f.severity}, {f.family}): {f.title}" for f in used))
+    explanation = (f"Indicators from {len(families)} independent families ({', '.join(families)}) point the "
+                   f"same way: " + "; ".join(lines) + ". " + rule.rationale.strip() + " " + INDICATOR_NOTE)
+    times = sorted(f.time_utc for f in used if f.time_utc)
+    return [Finding(rule_id=rule.id, rule_version=rule.version, severity=rule.severity, title=rule.title,
+                    explanation=explanation, evidence=evidence, time_utc=times[0] if times else None,
+                    family=rule.family, extra={"based_on": [f"{f.rule_id}#{i}" for i, f in enumerate(used)]})]
+
+
+# -- findings --------------------------------------------------------------------------------------
+def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
+    citations = [describe(r) for r in hit.records]
+    severity, adjustments = _severity(rule, hit.records)
+    lines = []
+    for i, (c, r) in enumerate(zip(citations, hit.records)):
+        if i == MAX_CITED_IN_TEXT:
+            lines.append(f"… and {len(citations) - MAX_CITED_IN_TEXT} more (all listed as evidence).")
+            break
+        notes = "; ".join(hit.notes.get(i, []))
+        lines.append(f"{c.text}{': ' + notes if notes else ''}.")
+    explanation = " ".join([f"{rule.title}: {len(hit.records)} record(s)."] + lines + adjustments
+                           + [rule.rationale.strip(), INDICATOR_NOTE])
+    times = sorted(t for t in (record_time(r) for r in hit.records) if t is not None)
+    extra: dict[str, Any] = {"role_hint": rule.role_hint}
+    if any("received" in a for a in adjustments):
+        extra["received_only"] = True
+    return Finding(rule_id=rule.id, rule_version=rule.version, severity=severity, title=rule.title,
+                   explanation=explanation, evidence=[c.ref for c in citations],
+                   time_utc=times[0] if times else None, family=rule.family, extra=extra)
+
+
+def _severity(rule: Rule, records: list[Base]) -> tuple[str, list[str]]:
+    severity, notes = escalated_severity(rule, [record_time(r) for r in records], records)
+    messages = [m for m in (message_of(r) for r in records) if isinstance(m, Message)]
+    if rule.facilitation and messages and all(m.direction == "incoming" for m in messages):
+        capped = rule.received_severity
+        if SEVERITIES.index(capped) < SEVERITIES.index(severity):
+            notes = [f"The device user only received this content: severity held at {capped} "
+                     f"(received content is not authored content)."]
+            severity = capped
+    return severity, notes
+
+
+def escalated_severity(rule: Rule, instants: list[datetime | None], records: list[Base] | None = None
+                       ) -> tuple[str, list[str] | str]:
     """The rule's severity, raised when its escalation conditions hold (with the reason)."""
     spec = rule.escalate
     if not spec:
-        return rule.severity, ""
+        return rule.severity, [] if records is not None else ""
     tz = ZoneInfo(spec.get("timezone", "UTC"))
     local = [t.astimezone(tz) for t in instants if t is not None]
     reasons = []
@@ -148,22 +283,43 @@ def escalated_severity(rule: Rule, instants: list[datetime | None]) -> tuple[str
     if "distinct_local_dates" in conditions:
         dates = sorted({t.date() for t in local})
         if len(dates) >= conditions["distinct_local_dates"]:
-            reasons.append(f"positions on {len(dates)} different days ({', '.join(map(str, dates))})")
+            reasons.append(f"records on {len(dates)} different days ({', '.join(map(str, dates))})")
     if "local_hours_between" in conditions:
         start, end = (time.fromisoformat(x) for x in conditions["local_hours_between"])
-        night = [t for t in local if _in_window(t.time(), start, end)]
+        night = [t for t in local if in_window(t.time(), start, end)]
         if night:
-            reasons.append(
-                f"{len(night)} position(s) between {start:%H:%M} and {end:%H:%M} local time ({tz.key})"
-            )
+            reasons.append(f"{len(night)} record(s) between {start:%H:%M} and {end:%H:%M} local time ({tz.key})")
+    if "sent_to_distinct_counterparts" in conditions and records is not None:
+        sent = {m.counterpart for m in records if isinstance(m, Message) and m.direction == "outgoing"} - {None}
+        if len(sent) >= conditions["sent_to_distinct_counterparts"]:
+            reasons.append(f"sent by the device user to {len(sent)} different counterparts")
     if not reasons:
-        return rule.severity, ""
-    return spec["severity"], f"Severity raised to {spec['severity']}: " + "; ".join(reasons) + "."
+        return rule.severity, [] if records is not None else ""
+    text = f"Severity raised to {spec['severity']}: " + "; ".join(reasons) + "."
+    return spec["severity"], [text] if records is not None else text
 
 
-def _in_window(t: time, start: time, end: time) -> bool:
-    return start <= t or t < end if start > end else start <= t < end
+def thread_key(record: Base) -> str:
+    if isinstance(record, Message):
+        return f"{record.app}:{record.thread or record.counterpart or ''}"
+    return f"{record.record_type}"
 
 
-def fmt_latlon(lat: float, lon: float) -> str:
-    return f"{abs(lat):.5f} {'N' if lat >= 0 else 'S'} {abs(lon):.5f} {'E' if lon >= 0 else 'W'}"
+# -- kept for callers of the first engine (GEO-01 tests, report) ---------------------------------
+@dataclass
+class GeofenceHit:
+    record: Location
+    zone: Zone
+
+
+def geofence_hits(rule: Rule, zones: ZoneSet, locations: Iterable[Location]) -> list[GeofenceHit]:
+    spec = rule.condition["geofence"]
+    limit = spec.get("max_accuracy_m")
+    hits = []
+    for loc in locations:
+        if limit is not None and loc.accuracy_m is not None and loc.accuracy_m > limit:
+            continue
+        found = zones.containing(loc.latitude, loc.longitude, spec["zone"])
+        if found:
+            hits.append(GeofenceHit(loc, found[0]))
+    return hits

@@ -36,5 +36,7 @@ def test_night_or_second_day_raises_severity():
 
 def test_pack_identity_names_data_hashes():
     ident = PACK.identity()
-    assert ident["rules"]["GEO-01"] == "1.0" and len(ident["data"]["zones.geojson"]) == 64
+    assert ident["rules"]["GEO-01"] == "1.1" and len(ident["data"]["zones.geojson"]) == 64
+    lexicon = Path(DEFAULT_PACK).parent.parent / "data" / "lexicon.yaml"
+    assert ident["data"]["lexicon.yaml"] == __import__("hashlib").sha256(lexicon.read_bytes()).hexdigest()
     assert ident["sha256"] == __import__("hashlib").sha256(Path(DEFAULT_PACK).read_bytes()).hexdigest()

@@ -12,10 +12,15 @@ from triage.timeutil import iso
 
 SCHEMA_VERSION = "1.0"
 SCORED = ("HIGH", "MEDIUM", "LOW")
+FLAGS = ("SAFEGUARDING", "DISCLOSURE")
 
 
 def assessment(findings: list[Finding]) -> dict[str, Any]:
-    """Red/amber/green triage priority from scored severities (INFO and flags never score)."""
+    """Red/amber/green triage priority from scored severities; flags are listed, never scored.
+
+    red: any HIGH indicator; amber: any MEDIUM or LOW; green: none. SAFEGUARDING and DISCLOSURE
+    findings (pointing to a victim, or away from the user) are listed under `flags` whatever the level.
+    """
     by_severity = {s: [f for f in findings if f.severity == s] for s in SCORED}
     if by_severity["HIGH"]:
         level = "red"
@@ -23,16 +28,19 @@ def assessment(findings: list[Finding]) -> dict[str, Any]:
         level = "amber"
     else:
         level = "green"
-    reasons = [f"{f.severity} {f.rule_id}: {f.title}" for s in SCORED for f in by_severity[s]]
+    reasons = list(dict.fromkeys(f"{f.severity} {f.rule_id}: {f.title}" for s in SCORED for f in by_severity[s]))
+    flags = list(dict.fromkeys(f"{f.severity} {f.rule_id}: {f.title}" for f in findings if f.severity in FLAGS))
     note = ("Priority for examination, not a finding of fact. Green means no rule fired on what could be "
-            "read; it does not clear the device.")
-    return {"level": level, "reasons": reasons, "note": note}
+            "read; it does not clear the device. Indicators are machine output for review by an examiner.")
+    return {"level": level, "reasons": reasons, "flags": flags, "note": note}
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
     return {
         "id": f.id, "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
-        "title": f.title, "explanation": f.explanation, "time_utc": iso(f.time_utc), "evidence": f.evidence,
+        "family": f.family, "title": f.title, "explanation": f.explanation, "time_utc": iso(f.time_utc),
+        "role_hint": (f.extra or {}).get("role_hint"), "received_only": bool((f.extra or {}).get("received_only")),
+        "indicator_only": True, "evidence": f.evidence,
     }
 
 

@@ -1,0 +1,225 @@
+"""Record-level primitives of the rule language: does one record meet one condition, and why.
+
+Each primitive returns None (no match) or a list of plain-English notes naming what matched, so the
+finding's explanation can say exactly why a rule fired. `Context` holds what the primitives look up:
+zones, the lexicon (hits cached per message), payments by message and the watch-lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rules.lexicon import CONFIDENCE_ORDER, Lexicon, LexiconHit
+from rules.watchlist import Watchlists
+from rules.zones import ZoneSet
+from triage.records import Base, Location, MediaFile, Message, Payment
+
+Notes = list[str]
+AGGREGATES = ("counterparts", "rules", "sequence", "span")  # applied by the engine over many records
+
+
+@dataclass
+class Context:
+    zones: ZoneSet
+    lexicon: Lexicon
+    watchlists: Watchlists
+    payments_by_message: dict[int, list[Payment]] = field(default_factory=dict)
+    _lexicon_cache: dict[int, list[LexiconHit]] = field(default_factory=dict)
+
+    _threads_with_hits: set[str] | None = None
+    pools: dict[tuple[str, ...], list[Base]] = field(default_factory=dict)  # records by the types a rule reads
+
+    def threads_with_hits(self, pool: list[Base], key: Any) -> set[str]:
+        """Threads holding at least one message with a lexicon hit (computed once per evaluation)."""
+        if self._threads_with_hits is None:
+            self._threads_with_hits = {key(r) for r in pool if self.lexicon_hits(r)}
+        return self._threads_with_hits
+
+    def lexicon_hits(self, record: Base) -> list[LexiconHit]:
+        key = id(record)  # records live for the whole evaluation: identity is a cheap, safe key
+        hits = self._lexicon_cache.get(key)
+        if hits is None:
+            hits = self._lexicon_cache[key] = self.lexicon.match(text_of(record))
+        return hits
+
+
+def needs(condition: dict[str, Any], primitive: str) -> bool:
+    """True when no record can meet `condition` without meeting `primitive` (used to skip records early)."""
+    if primitive in condition:
+        return True
+    if any(needs(part, primitive) for part in condition.get("all_of", [])):
+        return True
+    parts = condition.get("any_of", [])
+    return bool(parts) and all(needs(part, primitive) for part in parts)
+
+
+def text_of(record: Base) -> str | None:
+    if isinstance(record, Message):
+        return record.body
+    if isinstance(record, MediaFile):
+        return (record.extra or {}).get("caption")
+    return None
+
+
+def match(condition: dict[str, Any], record: Base, ctx: Context) -> Notes | None:
+    """Notes when every primitive of `condition` holds for `record`, else None."""
+    notes: Notes = []
+    for key, spec in condition.items():
+        if key in AGGREGATES:
+            continue  # aggregate primitives: applied by the engine over many records
+        found = PRIMITIVE_FUNCTIONS[key](spec, record, ctx)
+        if found is None:
+            return None
+        notes.extend(found)
+    return notes
+
+
+def _all_of(spec: list[dict], record: Base, ctx: Context) -> Notes | None:
+    notes: Notes = []
+    for part in spec:
+        found = match(part, record, ctx)
+        if found is None:
+            return None
+        notes.extend(found)
+    return notes
+
+
+def _any_of(spec: list[dict], record: Base, ctx: Context) -> Notes | None:
+    for part in spec:
+        found = match(part, record, ctx)
+        if found is not None:
+            return found
+    return None
+
+
+def _geofence(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    if not isinstance(record, Location):
+        return None
+    limit = spec.get("max_accuracy_m")
+    if limit is not None and record.accuracy_m is not None and record.accuracy_m > limit:
+        return None  # too coarse to place in a zone
+    zones = ctx.zones.containing(record.latitude, record.longitude, spec["zone"])
+    if not zones:
+        return None
+    for other in spec.get("exclude", []):  # coarse sea polygons hug the coast: a beach is not "at sea"
+        if ctx.zones.containing(record.latitude, record.longitude, other):
+            return None
+    zone = zones[0]
+    return [f"at {fmt_latlon(record.latitude, record.longitude)}, inside the {spec['zone']} zone '{zone.name}' "
+            f"(zone confidence {zone.confidence})"]
+
+
+def _lexicon(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    hits = ctx.lexicon_hits(record)
+    if not hits:
+        return None
+    wanted = set(spec.get("concepts", []))
+    floor = CONFIDENCE_ORDER[spec.get("min_confidence", "M")]
+    strong = [h for h in hits if CONFIDENCE_ORDER[h.confidence] >= CONFIDENCE_ORDER["M"]]
+    usable = [h for h in hits if h.concept in wanted and CONFIDENCE_ORDER[h.confidence] >= floor]
+    # a low-confidence term counts only next to another, stronger indicator in the same text
+    usable = [h for h in usable if h.confidence != "L" or any(s.concept != h.concept for s in strong)]
+    concepts = sorted({h.concept for h in usable})
+    if len(concepts) < spec.get("min_concepts", 1):
+        return None
+    text = ctx.lexicon.normalised(text_of(record) or "")
+    words = ", ".join(f"'{text[h.start:h.end]}' ({h.concept}, {h.confidence})" for h in _distinct(usable))
+    return [f"words {words}"]
+
+
+def _distinct(hits: list[LexiconHit]) -> list[LexiconHit]:
+    seen, out = set(), []
+    for h in hits:
+        if h.concept not in seen:
+            seen.add(h.concept)
+            out.append(h)
+    return out
+
+
+def message_of(record: Base) -> Base:
+    """A position shared in a message speaks with that message's direction and counterpart."""
+    if isinstance(record, Location) and record.message is not None:
+        return record.message
+    return record
+
+
+def _direction(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    direction = getattr(message_of(record), "direction", None)
+    wanted = spec.get("is")
+    if direction != wanted:
+        return None
+    return [f"{'sent by the device user' if wanted == 'outgoing' else 'received'}"]
+
+
+def _payment(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    payments = [record] if isinstance(record, Payment) else ctx.payments_by_message.get(record.id, []) \
+        if isinstance(record, Message) else []
+    notes = []
+    for p in payments:
+        if spec.get("methods") and p.method not in spec["methods"]:
+            continue
+        if "min_amount" in spec and (p.amount is None or p.amount < spec["min_amount"]):
+            continue
+        if "max_amount" in spec and (p.amount is None or p.amount > spec["max_amount"]):
+            continue
+        if spec.get("currencies") and p.currency not in spec["currencies"]:
+            continue
+        value = f"{p.amount:g} {p.currency or ''}".strip() if p.amount is not None else (p.identifier or "")
+        notes.append(f"{p.method} {value}".strip())
+    return [f"payment details: {'; '.join(notes)}"] if notes else None
+
+
+def _watchlist(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    if not ctx.watchlists.entries:
+        return None
+    values = [getattr(record, name, None) for name in ("counterpart", "sender", "identifier")]
+    if isinstance(record, Message):
+        values += [p.identifier for p in ctx.payments_by_message.get(record.id, [])]
+    for value in values:
+        hit = ctx.watchlists.lookup(value, spec.get("kinds"))
+        if hit:
+            return [f"'{value}' is on watch-list {hit}"]
+    return None
+
+
+def _from_media(spec: bool, record: Base, ctx: Context) -> Notes | None:
+    """Positions from the device's own photos/videos (MED-01), not from messages or location stores."""
+    is_media = isinstance(record, Location) and record.media_file_id is not None
+    return ["from the metadata of a photo or video on the device"] if is_media == bool(spec) else None
+
+
+def _local_hours(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    when = getattr(record, "time_utc", None)
+    if when is None:
+        return None
+    tz = ZoneInfo(spec.get("timezone", "UTC"))
+    start, end = (time.fromisoformat(x) for x in spec["between"])
+    local = when.astimezone(tz)
+    if not in_window(local.time(), start, end):
+        return None
+    return [f"at {local:%H:%M} local time ({tz.key})"]
+
+
+def in_window(t: time, start: time, end: time) -> bool:
+    return start <= t or t < end if start > end else start <= t < end
+
+
+def fmt_latlon(lat: float, lon: float) -> str:
+    return f"{abs(lat):.5f} {'N' if lat >= 0 else 'S'} {abs(lon):.5f} {'E' if lon >= 0 else 'W'}"
+
+
+def record_time(record: Base) -> datetime | None:
+    """The record's own time; a shared position without one takes its message's."""
+    own = getattr(record, "time_utc", None) or getattr(record, "taken_utc", None)
+    if own is None and isinstance(record, Location) and record.message is not None:
+        return record.message.time_utc
+    return own
+
+
+PRIMITIVE_FUNCTIONS = {
+    "geofence": _geofence, "lexicon": _lexicon, "direction": _direction, "payment": _payment,
+    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "all_of": _all_of, "any_of": _any_of,
+}
