@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -17,6 +19,9 @@ import pytest
 from tests.evidence_guard import sha256_of, unchanged  # noqa: F401 - `unchanged` is a fixture
 
 THIRD_PARTY = Path(__file__).parent.parent / "fixtures" / "third_party"
+
+# Runs in tests never sign with (or create) the examiner's real key in the home folder.
+os.environ["TRIAGE_KEY_DIR"] = tempfile.mkdtemp(prefix="triage-test-keys-")
 
 
 @pytest.fixture(scope="session", autouse=True)

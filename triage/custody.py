@@ -85,8 +85,12 @@ class ChainCheck:
 
 def verify_chain(path: Path) -> ChainCheck:
     """Walk the log; report the first entry whose link to its predecessor does not hold."""
+    return verify_chain_lines(path.read_text(encoding="utf-8").splitlines())
+
+
+def verify_chain_lines(lines: list[str]) -> ChainCheck:
+    """The same check on lines already read (a log inside a zip)."""
     prev, expected_seq = GENESIS, 1
-    lines = path.read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, start=1):
         problem = _check_entry(line, prev, expected_seq)
         if problem:
