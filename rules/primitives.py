@@ -185,6 +185,25 @@ def _watchlist(spec: dict, record: Base, ctx: Context) -> Notes | None:
     return None
 
 
+def _known_media(spec: bool, record: Base, ctx: Context) -> Notes | None:
+    """A photo or video on a media watch-list (--media-watchlist: SHA-256 or perceptual hash) or whose
+    SHA-256 is on a --watchlist as kind sha256."""
+    if not isinstance(record, MediaFile):
+        return None
+    listed = (record.extra or {}).get("watchlist")
+    if listed:
+        hits = listed if isinstance(listed, list) else [listed]
+        return [f"{record.name} matches media watch-list " + "; ".join(_listed(h) for h in hits if isinstance(h, dict))]
+    hit = ctx.watchlists.lookup(record.sha256, ["sha256"]) if record.sha256 else None
+    return [f"{record.name} (SHA-256 {record.sha256[:12]}…) is on watch-list {hit}"] if hit else None
+
+
+def _listed(hit: dict) -> str:
+    label = f" '{hit['label']}'" if hit.get("label") else ""
+    distance = f", distance {hit['distance']}" if hit.get("distance") else ""
+    return f"{hit.get('list')} row {hit.get('row')}{label} ({hit.get('match')} match{distance})"
+
+
 def _from_media(spec: bool, record: Base, ctx: Context) -> Notes | None:
     """Positions from the device's own photos/videos (MED-01), not from messages or location stores."""
     is_media = isinstance(record, Location) and record.media_file_id is not None
@@ -221,5 +240,5 @@ def record_time(record: Base) -> datetime | None:
 
 PRIMITIVE_FUNCTIONS = {
     "geofence": _geofence, "lexicon": _lexicon, "direction": _direction, "payment": _payment,
-    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "all_of": _all_of, "any_of": _any_of,
+    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,
 }

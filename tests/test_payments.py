@@ -254,3 +254,27 @@ def test_demo_payments_in_report_and_custody(demo_payment_run) -> None:
                                                               "uk_account": 1}}
     warnings = read_jsonl(demo_payment_run / "records" / "parse_warning.jsonl")
     assert any(re.search(r"PayPal_encrypted\.xml: not readable", w["message"]) for w in warnings)
+
+
+def test_telegram_payment_service_messages_become_payments():
+    from triage.payments import service_payments
+    from triage.records import Message
+
+    sent = Message(app="telegram", thread="u1", direction="outgoing", counterpart="user:777", sender=None, body=None,
+                   time_utc=None, time_raw=1747051200, time_encoding="unix_s",
+                   extra={"action": {"name": "messageActionPaymentSent", "constructor": "0x96163f56",
+                                     "currency": "EUR", "total_amount": 150000, "invoice_slug": "seat-42"}})
+    kuwait = Message(app="telegram", thread="u2", direction="incoming", counterpart="user:778", sender=None, body=None,
+                     time_utc=None, time_raw=1747051260, time_encoding="unix_s",
+                     extra={"action": {"name": "messageActionPaymentSentMe", "currency": "KWD",
+                                       "total_amount": 1250500}})
+    other = Message(app="telegram", thread="u3", direction="incoming", counterpart="user:779", sender=None,
+                    body=None, time_utc=None, time_raw=None, time_encoding="unix_s",
+                    extra={"action": {"name": "messageActionChatJoinedByLink"}})
+    sent.id, kuwait.id, other.id = 1, 2, 3
+    payments = service_payments([sent, kuwait, other])
+    assert [(p.method, p.amount, p.currency, p.direction, p.identifier) for p in payments] == [
+        ("telegram payment", 1500.0, "EUR", "sent", "seat-42"),
+        ("telegram payment", 1250.5, "KWD", "received", None),  # KWD has 3 minor units
+    ]
+    assert payments[0].extra["source"] == {"type": "message", "id": 1, "field": "extra.action"}

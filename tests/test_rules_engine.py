@@ -163,3 +163,13 @@ def test_pack_identity_carries_lexicon_and_zone_hashes() -> None:
     assert ident["lexicon"]["sha256"] == hashlib.sha256(lexicon_path.read_bytes()).hexdigest()
     assert set(ident["data"]) == {"zones.geojson", "lexicon.yaml"}
     assert isinstance(Lexicon(lexicon_path).version, str)
+
+
+def test_media_on_a_watch_list_is_a_finding() -> None:
+    hit = {"list": "adverts.csv", "list_sha256": "ab" * 32, "row": 3, "label": "boat advert May 2025",
+           "match": "phash", "distance": 2}
+    findings = run_pack(PACK, [{"type": "media_file", "path": "/media/0/WhatsApp/Media/WhatsApp Images/IMG-9.jpg",
+                                "name": "IMG-9.jpg", "sha256": "cd" * 32, "extra": {"watchlist": [hit]}}])
+    (f,) = [f for f in findings if f.rule_id == "MED-06"]
+    assert "adverts.csv row 3 'boat advert May 2025' (phash match, distance 2)" in f.explanation
+    assert f.severity == "MEDIUM" and f.evidence[0]["type"] == "media_file"

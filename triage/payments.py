@@ -47,7 +47,41 @@ def extract_payments(fetch: Callable[[type[Base]], Iterable[Base]]) -> list[Paym
     payments: list[Payment] = []
     for source in _texts(fetch):
         payments.extend(payments_in(source))
+    payments.extend(service_payments(fetch(Message)))
     return payments
+
+
+# Telegram payment service actions (schemas.md §2): total_amount is in the currency's smallest unit.
+TELEGRAM_PAYMENT_ACTIONS = {"messageActionPaymentSent": "sent", "messageActionPaymentSentMe": "received",
+                            "messageActionPaymentRefunded": "refunded"}
+# ISO 4217 minor units that are not 2 (Telegram follows ISO 4217; "XTR" is Telegram Stars, whole units).
+MINOR_UNITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "JPY": 0, "KRW": 0,
+               "VND": 0, "XTR": 0, "ISK": 0, "CLP": 0, "UGX": 0, "XAF": 0, "XOF": 0}
+
+
+def service_payments(messages: Iterable[Base]) -> list[Payment]:
+    """Payments made inside an app (Telegram payment service messages), not read from text."""
+    out = []
+    for message in messages:
+        action = (message.extra or {}).get("action") or {}
+        direction = TELEGRAM_PAYMENT_ACTIONS.get(action.get("name") or "")
+        if direction is None or action.get("total_amount") is None:
+            continue
+        currency = str(action.get("currency") or "").upper() or None
+        amount = int(action["total_amount"]) / 10 ** MINOR_UNITS.get(currency or "", 2)
+        out.append(Payment(
+            method="telegram payment", identifier=action.get("invoice_slug"), amount=amount, currency=currency,
+            direction=direction, counterpart=message.counterpart,
+            context=f"{action['name']}: {action['total_amount']} (smallest units of {currency})",
+            time_utc=message.time_utc, time_raw=message.time_raw, time_encoding=message.time_encoding,
+            message_id=message.id,
+            extra={"source": {"type": "message", "id": message.id, "field": "extra.action"},
+                   "validation": "app payment record (service message), amount converted with ISO 4217 minor units",
+                   "raw": {k: v for k, v in action.items() if k in ("name", "constructor", "currency",
+                                                                     "total_amount", "invoice_slug")}},
+            source_file_id=message.source_file_id, source_table=message.source_table,
+            source_row=message.source_row, source_offset=message.source_offset))
+    return out
 
 
 def _texts(fetch: Callable[[type[Base]], Iterable[Base]]) -> Iterator[TextSource]:
