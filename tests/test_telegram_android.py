@@ -266,3 +266,24 @@ def test_blob_bytes_follow_the_published_order(tmp_path: Path) -> None:
     flags = (1 << 1)
     expected = struct.pack("<IIIiIqi", 0x94345242, flags, 0, 5, 0x59511722, 42, T0) + b"\x02hi\x00" + b"\x01 \x00\x00"
     assert blob == expected
+
+
+def test_run_reports_how_telegram_messages_were_decoded(tmp_path):
+    """findings.json counts full / partial / none decodes (issue 6 item 4)."""
+    import json
+    import shutil
+    from collections import Counter
+
+    from triage.cli import main
+    from triage.loose_parse import parse_loose_file
+
+    source = Path(__file__).parent.parent / "fixtures" / "telegram" / "cache4.db"
+    phone = tmp_path / "phone"
+    (phone / "data/org.telegram.messenger/files").mkdir(parents=True)
+    shutil.copyfile(source, phone / "data/org.telegram.messenger/files/cache4.db")
+    records, _ = parse_loose_file(source)
+    expected = Counter(r["extra"]["decoded"] for r in records if r["type"] == "message")
+    assert main(["run", str(phone), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    decoding = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))["decoding"]
+    (app,) = decoding
+    assert {k: v for k, v in decoding[app].items() if v} == dict(expected) and expected["partial"] >= 1
