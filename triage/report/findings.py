@@ -64,5 +64,19 @@ def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
         "assessment": assessment(findings),
         "findings": [finding_json(f) for f in findings],
         "record_counts": counts,
+        "decoding": decoding_summary(store),
         "warnings": store.count(ParseWarning),
     }
+
+
+def decoding_summary(store: CaseStore) -> dict[str, dict[str, int]]:
+    """How completely serialised messages were decoded, per app (Telegram: full / partial / none)."""
+    from triage.records import Message
+
+    summary: dict[str, dict[str, int]] = {}
+    for message in store.all(Message):
+        state = (message.extra or {}).get("decoded")
+        if state:
+            counts = summary.setdefault(message.app, {"full": 0, "partial": 0, "none": 0})
+            counts[state] = counts.get(state, 0) + 1
+    return summary
