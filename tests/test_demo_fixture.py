@@ -2,8 +2,8 @@
 (fixtures/build_demo.py) makes the same bytes again.
 
 The checks use tools independent of the code under test where they can: ewfverify/ewfinfo for the
-E01, exifread for GPS (decoded here, not by parsers/media_exif.py), the sqlite3 module for the schema,
-a few lines of struct for the GPT.
+E01, exifread for GPS (decoded here, not by parsers/media_exif.py), the sqlite3 module for the schemas
+and rows (SMS, contacts, calls, WhatsApp), a few lines of struct for the GPT.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ DEMO = ROOT / "fixtures" / "demo"
 E01 = DEMO / "demo.E01"
 MANIFEST = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
 TEMPLATE = ROOT / "fixtures" / "third_party" / "teleshoes-smsimporter" / "mmssms.db"
+CONTACTS_TEMPLATE = ROOT / "fixtures" / "third_party" / "plaso" / "test_data" / "android" / "contacts2.db"
 PHOTOS = MANIFEST["photos"]
 BUILD_TOOLS = ("mkfs.ext4", "debugfs", "sgdisk")
 
@@ -261,7 +262,7 @@ def test_sms_rows_are_as_in_the_manifest(sms_db):
     rows = sms_db.execute("SELECT _id, thread_id, address, type, date, date_sent, read, body FROM sms ORDER BY _id")
     keys = ("rowid", "thread_id", "address", "type", "date", "date_sent", "read", "body")
     assert [dict(zip(keys, r)) for r in rows] == MANIFEST["sms"]
-    assert MANIFEST["sms_db"]["count"] == len(MANIFEST["sms"]) == 14
+    assert MANIFEST["sms_db"]["count"] == len(MANIFEST["sms"]) == 14 + 4  # the story's SMS and the payment SMS
     threads = sms_db.execute("SELECT t._id, c.address, t.message_count FROM threads t "
                              "JOIN canonical_addresses c ON c._id = CAST(t.recipient_ids AS INTEGER) ORDER BY t._id")
     assert [dict(zip(("thread_id", "address", "messages"), r)) for r in threads] == MANIFEST["sms_db"]["threads"]
@@ -276,7 +277,174 @@ def test_sms_cover_what_the_demo_needs():
     assert all(may_2025[0] <= m["date"] < may_2025[1] for m in messages)
     assert all(may_2025[0] <= m["date_sent"] < may_2025[1] if m["type"] == 1 else m["date_sent"] == 0
                for m in messages)
+    assert [m["rowid"] for m in messages] == sorted(m["rowid"] for m in messages)
+    assert [m["date"] for m in messages] == sorted(m["date"] for m in messages)  # rowids in arrival order
     for address in {m["address"] for m in messages}:
         number = phonenumbers.parse(address)
-        assert phonenumbers.is_valid_number(number), address
-        assert not address.startswith("+447700900"), "Ofcom drama numbers are not real numbers"
+        # valid, or in Ofcom's drama range (07700 900xxx: never a subscriber, so not "valid")
+        assert phonenumbers.is_valid_number(number) or address.startswith("+447700900"), address
+
+
+def test_payment_sms_are_in_the_sms_table(sms_db):
+    from fixtures.payment_messages import DEMO_PAYMENT_RECORDS, DEMO_PAYMENT_SMS
+
+    payments = MANIFEST["payments"]
+    assert len(payments["sms_rowids"]) == len(DEMO_PAYMENT_SMS) == 4
+    for rowid, (address, kind, _, body, _), expected in zip(payments["sms_rowids"], DEMO_PAYMENT_SMS,
+                                                            payments["expected"]):
+        row = sms_db.execute("SELECT address, type, body FROM sms WHERE _id = ?", (rowid,)).fetchone()
+        assert row == (address, kind, body)
+        assert expected["sms_rowid"] == rowid and expected["counterpart"] == address
+    assert [{k: v for k, v in e.items() if k != "sms_rowid"} for e in payments["expected"]] == \
+        list(DEMO_PAYMENT_RECORDS)
+
+
+# -- contacts and calls --------------------------------------------------------------------------------
+def open_db(e01_files: dict, path: str, tmp_path: Path) -> sqlite3.Connection:
+    copy = tmp_path / Path(path).name
+    copy.write_bytes(e01_files[("userdata", path)])
+    return sqlite3.connect(f"file:{copy}?mode=ro&immutable=1", uri=True)
+
+
+def test_contacts_db_has_the_template_schema_and_raw_contacts(e01_files, tmp_path, unchanged):
+    unchanged(CONTACTS_TEMPLATE)
+    info = MANIFEST["contacts_db"]
+    assert info["template"]["sha256"] == sha256(CONTACTS_TEMPLATE.read_bytes())
+    db = open_db(e01_files, info["path"], tmp_path)
+    template = sqlite3.connect(f"file:{CONTACTS_TEMPLATE}?mode=ro&immutable=1", uri=True)
+    try:
+        built, original = schema(db), schema(template)
+        assert built[:len(original)] == original  # every object of the real database, in its order
+        assert [(t, n) for t, n, _, _ in built[len(original):]] == [("table", "raw_contacts")]
+        assert "raw_contacts" not in {n for _, n, _, _ in original}  # why it had to be added
+        version = "PRAGMA user_version"
+        assert db.execute(version).fetchone() == template.execute(version).fetchone() == (info["user_version"],)
+        assert db.execute("SELECT count(*) FROM calls").fetchone() == (0,)  # calls live in calllog.db
+    finally:
+        template.close()
+        db.close()
+
+
+def test_contacts_rows_are_as_in_the_manifest(e01_files, tmp_path):
+    db = open_db(e01_files, MANIFEST["contacts_db"]["path"], tmp_path)
+    try:
+        found = []
+        for rid, name, starred, times, account, kind in db.execute(
+                "SELECT r._id, r.display_name, r.starred, r.times_contacted, a.account_name, a.account_type "
+                "FROM raw_contacts r JOIN accounts a ON a._id = r.account_id ORDER BY r._id"):
+            phones = db.execute("SELECT d.data1, d.data4 FROM data d JOIN mimetypes m ON m._id = d.mimetype_id "
+                                "WHERE d.raw_contact_id = ? AND m.mimetype = 'vnd.android.cursor.item/phone_v2' "
+                                "ORDER BY d._id", (rid,)).fetchall()
+            found.append({"raw_contact_id": rid, "name": name, "account_name": account, "account_type": kind,
+                          "starred": starred, "times_contacted": times,
+                          "phones": [{"number": n, "data4": e} for n, e in phones]})
+    finally:
+        db.close()
+    assert found == MANIFEST["contacts"] and len(found) == MANIFEST["contacts_db"]["count"] == 3
+    numbers = [p["number"] for c in found for p in c["phones"]]
+    assert "+964 750 123 4567" in numbers and "07501234567" in numbers  # one person, international and national
+    for national in ("07501234567",):  # valid in the UK and in Iraq: the ambiguity the demo must show
+        assert phonenumbers.is_valid_number(phonenumbers.parse(national, "GB"))
+        assert phonenumbers.is_valid_number(phonenumbers.parse(national, "IQ"))
+
+
+def test_calllog_db_uses_the_template_calls_table(e01_files, tmp_path):
+    info = MANIFEST["calllog_db"]
+    db = open_db(e01_files, info["path"], tmp_path)
+    template = sqlite3.connect(f"file:{CONTACTS_TEMPLATE}?mode=ro&immutable=1", uri=True)
+    try:
+        wanted = [row for row in schema(template) if row[1] in ("android_metadata", "calls")]
+        built = schema(db)
+        assert [row for row in built if row[1] != "sqlite_sequence"] == wanted  # the real statements, verbatim
+        assert [row[1] for row in built] == ["android_metadata", "calls", "sqlite_sequence"]  # AUTOINCREMENT's
+        rows = db.execute("SELECT _id, number, type, date, duration, name, countryiso, geocoded_location, "
+                          "normalized_number FROM calls ORDER BY _id").fetchall()
+    finally:
+        template.close()
+        db.close()
+    keys = ("rowid", "number", "type", "date", "duration", "name", "countryiso", "geocoded_location",
+            "normalized_number")
+    expected = [{k: c[k] for k in keys} for c in MANIFEST["calls"]]
+    assert [dict(zip(keys, r)) for r in rows] == expected and len(rows) == info["count"]
+    assert {c["direction"] for c in MANIFEST["calls"]} == {"incoming", "outgoing", "missed"}
+    assert all(c["countryiso"] for c in MANIFEST["calls"])
+
+
+def test_a_call_on_the_crossing_night_before_the_photo_at_sea():
+    at_sea = next(p for p in PHOTOS if p["zone_kind"] == "channel_waters")["taken_utc"]
+    beach = [p["taken_utc"] for p in PHOTOS if p["zone"] == "Wissant / Cap Gris-Nez / Tardinghen" and p["lat"]]
+    night = [c for c in MANIFEST["calls"] if beach[0] < c["time_utc"] < at_sea]
+    assert len(night) == 1 and night[0]["countryiso"] == "FR"
+
+
+# -- WhatsApp and Telegram -----------------------------------------------------------------------------
+def test_whatsapp_databases_are_the_builder_s(e01_files, tmp_path):
+    from fixtures import build_whatsapp_android as wa
+
+    skip_unless_same_tools()
+    wa.build_msgstore(tmp_path / "msgstore.db")
+    wa.build_wa(tmp_path / "wa.db")
+    for key, name in (("msgstore", "msgstore.db"), ("wa", "wa.db")):
+        assert e01_files[("userdata", MANIFEST["whatsapp"][key]["path"])] == (tmp_path / name).read_bytes(), name
+
+
+def test_whatsapp_rows_are_as_in_the_manifest(e01_files, tmp_path):
+    from fixtures import build_whatsapp_android as wa
+
+    info = MANIFEST["whatsapp"]
+    db = open_db(e01_files, info["msgstore"]["path"], tmp_path)
+    try:
+        rows = db.execute("SELECT m._id, j.raw_string, m.from_me, m.timestamp, m.text_data FROM message m "
+                          "JOIN chat c ON c._id = m.chat_row_id JOIN jid j ON j._id = c.jid_row_id "
+                          "WHERE m._id > 1 ORDER BY m._id").fetchall()
+        visible = {r[0] for r in db.execute("SELECT _id FROM available_message_view")}
+        calls = db.execute("SELECT count(*) FROM call_log").fetchone()[0]
+    finally:
+        db.close()
+    assert [(m["rowid"], m["chat"], m["from_me"], m["timestamp"], m["text"]) for m in info["messages"]] == rows
+    assert info["message_count"] == len(rows) == len(wa.MESSAGES) == 12
+    assert info["hidden_by_app"] == sorted(r[0] for r in rows if r[0] not in visible) == [10]
+    assert calls == len(info["calls"]) == len(wa.CALLS)
+    lat, lon, name, _ = wa.STATIC_LOCATION
+    assert {(x["latitude"], x["longitude"], x["place_name"]) for x in info["locations"]} >= {(lat, lon, name)}
+    assert [(c["jid"], c["display_name"]) for c in info["contacts"]][:2] == [
+        (wa.ORGANISER, "Abu Jamal"), (wa.PASSENGER, "Karwan")]
+
+
+def test_telegram_account_is_the_builder_s(e01_files, tmp_path):
+    from fixtures.build_telegram import demo_account
+
+    account = demo_account(tmp_path)
+    info = MANIFEST["telegram"]
+    assert {k: v for k, v in account.items() if k not in ("cache4_db", "userconfig")} == \
+        {k: v for k, v in info.items() if k not in ("cache4_db", "userconfig", "builder")}
+    for key in ("cache4_db", "userconfig"):
+        on_disk = e01_files[("userdata", info[key]["path"])]
+        assert info[key]["path"] == "/" + account[key]
+        if key == "userconfig" or builder.tool_versions() == MANIFEST["tools"]:
+            assert on_disk == (tmp_path / account[key]).read_bytes(), key
+    assert info["locations"] and info["channel"]["username"] == "uk_crossing_now"
+
+
+def test_app_folders_belong_to_their_app():
+    owners = {"com.android.providers.telephony": 1001, "com.android.providers.contacts": builder.CONTACTS_UID,
+              "com.whatsapp": builder.WHATSAPP_UID, "org.telegram.messenger": builder.TELEGRAM_UID}
+    entries = [e for e in MANIFEST["files"] + MANIFEST["directories"] if e["partition"] == "userdata"]
+    for package, uid in owners.items():
+        mine = [e for e in entries if e["path"].startswith(f"/data/{package}")]
+        assert mine and all(e["uid"] == e["gid"] == uid for e in mine), package
+        top = next(e for e in mine if e["path"] == f"/data/{package}")
+        assert top["mode"] == "0700"
+
+
+def test_people_are_named_in_every_source():
+    """The manifest's `people` are what the party linking must join (tests/test_run.py checks it does)."""
+    people = {p["name"]: p for p in MANIFEST["people"]}
+    sms = {m["rowid"]: m["address"] for m in MANIFEST["sms"]}
+    calls = {c["rowid"]: c["normalized_number"] for c in MANIFEST["calls"]}
+    for person in people.values():
+        assert person["sms_rowids"] and person["call_rowids"] and person["contact_raw_id"]
+        assert all(sms[r] == person["e164"] for r in person["sms_rowids"])
+        assert all(calls[r] == person["e164"] for r in person["call_rowids"])
+    assert people["Karwan"]["whatsapp_jid"] and people["Abu Jamal"]["whatsapp_jid"]
+    assert people["Dara London"]["e164"] == "+447911123456"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,16 @@ THIRD = ROOT / "fixtures" / "third_party"
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def manifest() -> dict:
+    return json.loads(DEMO_MANIFEST.read_text(encoding="utf-8"))
+
+
+def by_source(records: list[dict], app: str, table: str) -> dict[int, dict]:
+    """Records of one app read from one table, keyed by their source row."""
+    return {int(r["provenance"]["row"]): r for r in records
+            if r.get("app") == app and r["provenance"]["table"] == table}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +58,7 @@ def test_demo_run_completes_and_prints_report(demo_run):
 def test_demo_sms_are_all_extracted_with_provenance(demo_run):
     out, _, _ = demo_run
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
-    messages = read_jsonl(out / "records" / "message.jsonl")
+    messages = [m for m in read_jsonl(out / "records" / "message.jsonl") if m["app"] == "sms"]
     expected = manifest["sms"]
     assert len(messages) == len(expected)
     by_row = {m["provenance"]["row"]: m for m in messages}
@@ -66,7 +77,7 @@ def test_demo_gps_points_are_locations(demo_run):
     out, _, _ = demo_run
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
     with_gps = [p for p in manifest["photos"] if p.get("lat") is not None]
-    locations = read_jsonl(out / "records" / "location.jsonl")
+    locations = [loc for loc in read_jsonl(out / "records" / "location.jsonl") if loc["origin"] == "photo EXIF GPS"]
     assert len(locations) == len(with_gps)
     got = {loc["label"]: loc for loc in locations}
     for photo in with_gps:
@@ -79,14 +90,22 @@ def test_demo_finding_cites_its_evidence(demo_run):
     out, _, _ = demo_run
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert findings["schema_version"] == "1.0" and findings["rule_pack"]["rules"]["GEO-01"] == "1.0"
+    assert findings["schema_version"] == "1.0" and findings["rule_pack"]["rules"]["GEO-01"] == "1.2"
     (geo,) = [f for f in findings["findings"] if f["rule_id"] == "GEO-01"]
     in_zone = sorted(Path(p["path"]).name for p in manifest["photos"] if p.get("zone_kind") == "embarkation")
-    cited = sorted(e["provenance"].rsplit("/", 1)[-1] for e in geo["evidence"])
+    photos = [e for e in geo["evidence"] if "/media/0/DCIM/" in e["provenance"]]
+    cited = sorted(e["provenance"].rsplit("/", 1)[-1] for e in photos)
     assert cited == in_zone and len(in_zone) >= 3
     assert all(e["type"] == "location" and len(e["sha256"]) == 64 for e in geo["evidence"])
-    for name in in_zone:
-        assert name in geo["explanation"]
+    # beach pins that others sent (WhatsApp, Telegram) are not where the phone was: not cited by GEO-01
+    assert shared_in_zone(manifest, "embarkation") and manifest["telegram"]["locations"]
+    assert [e for e in geo["evidence"] if e not in photos] == []
+    # the explanation names the first records and counts the rest (all are in `evidence`)
+    more = re.search(r"… and (\d+) more \(all listed as evidence\)", geo["explanation"])
+    named = geo["explanation"].count("[source: ")
+    assert named + (int(more.group(1)) if more else 0) == len(geo["evidence"])
+    assert f"{len(geo['evidence'])} record(s)" in geo["explanation"]
+    assert any(name in geo["explanation"] for name in in_zone)
     assert "not a conclusion" in geo["explanation"]
     assert findings["assessment"]["level"] in ("amber", "red")
     assert findings["evidence"][0]["unchanged"] is True
@@ -181,12 +200,158 @@ def test_db_option_takes_any_sqlalchemy_url(tmp_path):
     assert main(["run", str(DEMO_E01), "--out", str(tmp_path / "o2"), "--db", f"sqlite:///{db}", "--quiet"]) == 2
 
 
+def shared_in_zone(manifest: dict, kind: str) -> int:
+    """WhatsApp positions (static pins, live-location starts) inside a zone of that kind."""
+    from rules.zones import ZoneSet
+
+    zones = ZoneSet.load(ROOT / manifest["zones_file"]["path"])
+    return sum(any(z.kind == kind for z in zones.containing(loc["latitude"], loc["longitude"]))
+               for loc in manifest["whatsapp"]["locations"])
+
+
 def test_demo_parties_link_each_sms_number(demo_run):
     out, _, _ = demo_run
     manifest = json.loads(DEMO_MANIFEST.read_text())
-    parties = read_jsonl(out / "records" / "party.jsonl")
-    addresses = {sms["address"] for sms in manifest["sms"]}
-    assert {p["key"] for p in parties} == addresses  # the demo's SMS numbers are all international
-    for party in parties:
-        rows = sorted(r["id"] for r in party["refs"] if r["type"] == "message")
-        assert len(rows) == sum(sms["address"] == party["key"] for sms in manifest["sms"])
+    parties = {p["key"]: p for p in read_jsonl(out / "records" / "party.jsonl")}
+    sms = by_source(read_jsonl(out / "records" / "message.jsonl"), "sms", "sms")
+    ids = {m["id"]: row for row, m in sms.items()}
+    addresses = {s["address"] for s in manifest["sms"]}
+    assert addresses <= set(parties)  # the demo's SMS numbers are all international
+    for address in addresses:
+        rows = sorted(ids[r["id"]] for r in parties[address]["refs"] if r["type"] == "message" and r["id"] in ids)
+        assert rows == [s["rowid"] for s in manifest["sms"] if s["address"] == address]
+
+
+def person_refs(out: Path, person: dict) -> dict[str, set[int]]:
+    """The record ids the party of `person` must cite, source by source, from the manifest's rows."""
+    messages = read_jsonl(out / "records" / "message.jsonl")
+    calls = read_jsonl(out / "records" / "call.jsonl")
+    contacts = read_jsonl(out / "records" / "contact.jsonl")
+    pick = lambda records, rows: {records[r]["id"] for r in rows}  # noqa: E731
+    return {
+        "sms": pick(by_source(messages, "sms", "sms"), person["sms_rowids"]),
+        "whatsapp messages": pick(by_source(messages, "whatsapp", "message"), person["whatsapp_message_rowids"]),
+        "whatsapp calls": pick(by_source(calls, "whatsapp", "call_log"), person["whatsapp_call_ids"]),
+        "contacts": pick(by_source(contacts, "contacts", "raw_contacts"), [person["contact_raw_id"]]),
+        "calls": pick(by_source(calls, "phone", "calls"), person["call_rowids"]),
+    }
+
+
+def test_demo_parties_link_one_person_across_sms_whatsapp_contacts_and_calls(demo_run):
+    out, _, _ = demo_run
+    calls = {c["rowid"]: c for c in manifest()["calls"]}
+    parties = {p["key"]: p for p in read_jsonl(out / "records" / "party.jsonl")}
+    for person in manifest()["people"]:
+        party = parties[person["e164"]]
+        cited = {r["id"] for r in party["refs"]}
+        wanted = person_refs(out, {**person, "call_rowids": [r for r in person["call_rowids"]
+                                                             if calls[r]["number"].startswith("+")]})
+        for source, ids in wanted.items():
+            assert ids <= cited, (person["name"], source)
+        assert person["name"] in party["names"]
+        assert set(person["raw_forms"]) <= set(party["raw_forms"])
+    karwan = parties[next(p["e164"] for p in manifest()["people"] if p["name"] == "Karwan")]
+    assert {"sms", "whatsapp", "contacts", "phone"} <= set(karwan["apps"])
+    assert "07501234567" in karwan["raw_forms"]  # the national form joined the Iraqi number (same contact)
+
+
+def test_demo_party_with_a_national_form_is_marked_ambiguous(demo_run):
+    out, _, _ = demo_run
+    parties = {p["key"]: p for p in read_jsonl(out / "records" / "party.jsonl")}
+    karwan = parties["+9647501234567"]
+    assert karwan["ambiguous"] is True
+    assert {"+447501234567 (GB)", "+9647501234567 (IQ)"} <= set(karwan["candidates"])
+
+
+def test_demo_national_form_call_joins_its_party_by_countryiso(demo_run):
+    out, _, _ = demo_run
+    national = [c for c in manifest()["calls"] if not c["number"].startswith("+")]
+    assert national and all(c["countryiso"] == "GB" for c in national)
+    parties = {p["key"]: p for p in read_jsonl(out / "records" / "party.jsonl")}
+    calls = by_source(read_jsonl(out / "records" / "call.jsonl"), "phone", "calls")
+    for call in national:
+        cited = {r["id"] for r in parties[call["normalized_number"]]["refs"]}
+        assert calls[call["rowid"]]["id"] in cited
+
+
+def test_demo_whatsapp_records_are_as_in_the_manifest(demo_run):
+    out, _, _ = demo_run
+    info = manifest()["whatsapp"]
+    messages = by_source(read_jsonl(out / "records" / "message.jsonl"), "whatsapp", "message")
+    assert sorted(messages) == [m["rowid"] for m in info["messages"]] and len(messages) == info["message_count"]
+    for m in info["messages"]:
+        got = messages[m["rowid"]]
+        assert (got["counterpart"], got["time_raw"], got["body"] or None) == (m["chat"], m["timestamp"], m["text"])
+        assert got["direction"] == "outgoing" if m["from_me"] else got["direction"] in ("incoming", "system")
+        assert bool(got["extra"].get("hidden_by_app")) == m["hidden_by_app"]
+        assert got["provenance"]["path"].endswith(info["msgstore"]["path"])
+    locations = [loc for loc in read_jsonl(out / "records" / "location.jsonl") if loc["origin"].startswith("whatsapp")]
+    for loc in info["locations"]:
+        linked = [x for x in locations if x["message_id"] == messages[loc["message_row_id"]]["id"]]
+        assert (loc["latitude"], loc["longitude"]) in {(x["latitude"], x["longitude"]) for x in linked}
+        if loc["live_location_final_latitude"] is not None:
+            assert (loc["live_location_final_latitude"], loc["live_location_final_longitude"]) in \
+                {(x["latitude"], x["longitude"]) for x in linked}
+    calls = by_source(read_jsonl(out / "records" / "call.jsonl"), "whatsapp", "call_log")
+    assert [(calls[c["rowid"]]["counterpart"], calls[c["rowid"]]["time_raw"], calls[c["rowid"]]["duration_s"])
+            for c in info["calls"]] == [(c["jid"], c["timestamp"], c["duration"]) for c in info["calls"]]
+    contacts = by_source(read_jsonl(out / "records" / "contact.jsonl"), "whatsapp", "wa_contacts")
+    assert [contacts[c["_id"]]["name"] for c in info["contacts"]] == \
+        [c["display_name"] or c["wa_name"] for c in info["contacts"]]  # no address-book name: the WhatsApp name
+    (card,) = [c for c in read_jsonl(out / "records" / "contact.jsonl") if c["app"] == "whatsapp vcard"]
+    assert card["extra"]["message_row_id"] == info["vcards"][0]["message_row_id"]
+
+
+def test_demo_telegram_records_are_as_in_the_manifest(demo_run):
+    out, _, _ = demo_run
+    info = manifest()["telegram"]
+    messages = {m["extra"]["message_id"]: m for m in read_jsonl(out / "records" / "message.jsonl")
+                if m["app"] == "telegram"}
+    assert sorted(messages) == sorted(m["mid"] for m in info["messages"])
+    for m in info["messages"]:
+        got = messages[m["mid"]]
+        assert (got["time_utc"], got["time_raw"], got["direction"], got["body"] or None, got["thread"]) == \
+            (m["time_utc"], m["time_raw"], m["direction"], m["text"], m["thread"])
+        assert got["provenance"]["path"].endswith(info["cache4_db"]["path"])
+    locations = [loc for loc in read_jsonl(out / "records" / "location.jsonl") if loc["origin"].startswith("telegram")]
+    assert sorted((loc["latitude"], loc["longitude"], loc["time_utc"]) for loc in locations) == \
+        sorted((loc["latitude"], loc["longitude"], loc["time_utc"]) for loc in info["locations"])
+    (account,) = [a for a in read_jsonl(out / "records" / "account.jsonl") if a["app"] == "telegram"]
+    assert account["identifier"] == info["owner"]["phone"]
+    assert account["provenance"]["path"].endswith(info["userconfig"]["path"])
+
+
+def test_demo_contacts_and_calls_are_as_in_the_manifest(demo_run):
+    out, _, _ = demo_run
+    info = manifest()
+    contacts = by_source(read_jsonl(out / "records" / "contact.jsonl"), "contacts", "raw_contacts")
+    assert sorted(contacts) == [c["raw_contact_id"] for c in info["contacts"]]
+    for c in info["contacts"]:
+        got = contacts[c["raw_contact_id"]]
+        assert got["name"] == c["name"] and got["phone_numbers"] == [p["number"] for p in c["phones"]]
+        assert got["extra"]["normalized_numbers"] == [p["data4"] for p in c["phones"]]
+        assert got["provenance"]["path"].endswith(info["contacts_db"]["path"])
+    calls = by_source(read_jsonl(out / "records" / "call.jsonl"), "phone", "calls")
+    assert sorted(calls) == [c["rowid"] for c in info["calls"]]
+    for c in info["calls"]:
+        got = calls[c["rowid"]]
+        assert (got["direction"], got["counterpart"], got["time_raw"], got["time_utc"], got["duration_s"]) == \
+            (c["direction"], c["number"], c["date"], c["time_utc"], c["duration"])
+        assert got["extra"]["countryiso"] == c["countryiso"]
+        assert got["provenance"]["path"].endswith(info["calllog_db"]["path"])
+
+
+def test_demo_payment_sms_give_the_manifest_payments(demo_run):
+    out, _, _ = demo_run
+    expected = manifest()["payments"]["expected"]
+    sms = by_source(read_jsonl(out / "records" / "message.jsonl"), "sms", "sms")
+    payments = read_jsonl(out / "records" / "payment.jsonl")
+    for want in expected:
+        source = sms[want["sms_rowid"]]
+        (got,) = [p for p in payments if p["message_id"] == source["id"]]
+        assert {k: got[k] for k in want if k != "sms_rowid"} == {k: v for k, v in want.items() if k != "sms_rowid"}
+        assert got["provenance"] == source["provenance"]
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    mtcn_row = str(next(w["sms_rowid"] for w in expected if w["method"] == "mtcn"))
+    pay02 = [f for f in findings["findings"] if f["rule_id"] == "PAY-02"]  # the rule reads messages and payments
+    assert pay02 and all(e["table"] == "sms" and e["row"] == mtcn_row for f in pay02 for e in f["evidence"])
