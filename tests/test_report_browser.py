@@ -1,0 +1,115 @@
+"""index.html in Debian's Chromium (Playwright, no browser download): offline, no errors, map, cards open."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.report_demo import ROOT, demo_bundle, gps_photos, positions_on_map, read_jsonl
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "out" / "test-artifacts"
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed "
+                                                                   "(pip install -e '.[test]')")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
+    return demo_bundle(tmp_path_factory, evidence_guard)
+
+
+def messages(bundle) -> list[dict]:  # noqa: ANN001
+    return read_jsonl(bundle[0] / "records" / "message.jsonl")
+
+
+@pytest.fixture()
+def browser_page(tmp_path: Path):  # noqa: ANN201 - (page, requests, errors)
+    with playwright_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            viewport={"width": 1280, "height": 900}, offline=True)
+        requests: list[str] = []
+        errors: list[str] = []
+
+        def route(r) -> None:  # noqa: ANN001 - every request is recorded; only local ones may proceed
+            requests.append(r.request.url)
+            if r.request.url.startswith(("file:", "data:")):
+                r.continue_()
+            else:
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        try:
+            yield page, requests, errors
+        finally:
+            context.close()
+
+
+def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
+    page, requests, errors = browser_page
+    index = bundle[0] / "index.html"
+    page.goto(index.as_uri(), wait_until="load")
+
+    # offline: nothing but the page itself and its local thumbnails, and nothing went wrong
+    assert requests and requests[0] == index.as_uri()
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+    assert all(u.startswith((bundle[0] / "thumbs").as_uri()) for u in requests[1:]), requests
+    assert errors == []
+
+    # the map shows the demo's positions, one point each, the photos with GPS among them
+    assert page.locator("svg.map circle.pt").count() == len(positions_on_map(bundle[0]))
+    assert page.locator('svg.map circle.pt[data-origin="photo EXIF GPS"]').count() == len(gps_photos()) == 6
+    assert page.locator("svg.map path.land").count() == 1
+
+    # a finding opens on click and shows its evidence cards, a photo's thumbnail loaded
+    finding = page.locator("details.finding", has=page.locator(".card img")).first
+    assert finding.get_attribute("open") is None and not finding.locator(".card").first.is_visible()
+    finding.locator("summary").click()
+    assert finding.get_attribute("open") is not None
+    card = finding.locator(".card", has=page.locator("img")).first
+    assert card.is_visible() and "position" in card.inner_text()
+    assert card.locator("img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    # the script filters: findings by severity, messages by text
+    page.locator('#finding-filter input[data-severity="LOW"]').uncheck()
+    assert page.locator('details.finding[data-severity="LOW"]:visible').count() == 0
+    assert page.locator('details.finding[data-severity="MEDIUM"]:visible').count() > 0
+    hits = sum("gravelines" in (m["body"] or "").lower() for m in messages(bundle))
+    page.locator("#message-text").fill("Gravelines")
+    assert hits >= 1 and page.locator("#message-count").inner_text() == str(hits)
+    assert page.locator(".thread .bubble:visible").count() == hits
+    assert errors == []
+
+    shot = tmp_path / "index.png"
+    finding.scroll_into_view_if_needed()
+    page.screenshot(path=str(shot), full_page=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, ARTIFACTS / "report_index.png")
+    print(f"screenshot: {shot} (copy: {ARTIFACTS / 'report_index.png'})")
+
+
+def test_report_page_reads_without_javascript(bundle, tmp_path: Path) -> None:
+    with playwright_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
+            java_script_enabled=False, offline=True)
+        try:
+            page = context.new_page()
+            page.goto((bundle[0] / "index.html").as_uri())
+            assert not page.locator("#finding-filter").is_visible()  # filters only appear with the script
+            assert page.locator(".thread .bubble:visible").count() == len(messages(bundle))
+            finding = page.locator("details.finding").first
+            finding.locator("summary").click()  # <details> opens without script
+            assert finding.locator(".card").first.is_visible()
+        finally:
+            context.close()

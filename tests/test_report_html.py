@@ -1,0 +1,264 @@
+"""index.html without a browser: every section checked against the demo manifest and the run's records."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+from PIL import Image
+
+from rules.engine import load_pack
+from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, Elements, Text, demo_bundle,
+                               gps_photos, positions_on_map, read_jsonl, run_demo, section)
+from triage.report.basemap import FRAME, MapPoint, Projection, land, render_map
+from triage.report.html import local_times
+from triage.report.thumbs import MAX_SIDE, shrink
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
+    return demo_bundle(tmp_path_factory, evidence_guard)
+
+
+@pytest.fixture(scope="module")
+def page(bundle) -> str:
+    return (bundle[0] / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def findings(bundle) -> dict:
+    return json.loads((bundle[0] / "findings.json").read_text(encoding="utf-8"))
+
+
+def records(bundle, kind: str) -> list[dict]:
+    return read_jsonl(bundle[0] / "records" / f"{kind}.jsonl")
+
+
+def test_page_is_self_contained(page: str) -> None:
+    tags = Elements(page)
+    # nothing external: no linked stylesheet or script file, no remote image or URL in CSS
+    assert not tags.select("link") and all(not s.get("src") for s in tags.select("script"))
+    assert not re.search(r"""(src|href)\s*=\s*["'](https?:|//)""", page) and "url(http" not in page
+    assert all(img["src"].startswith(("thumbs/", "data:")) for img in tags.select("img"))
+    csp = tags.select("meta", http_equiv="Content-Security-Policy")
+    assert csp and "default-src 'none'" in csp[0]["content"]
+    assert "<style>" in page and "<script>" in page  # inline CSS and the small filter script
+
+
+def test_header_case_tool_rule_pack_and_key(bundle, page: str, findings: dict) -> None:
+    head = Text(section(page, "case")).text
+    for value in (CASE, EXHIBIT, EXAMINER, f"mobile-triage {findings['tool']['version']}",
+                  findings["rule_pack"]["sha256"], findings["rule_pack"]["lexicon"]["sha256"],
+                  DEMO_MANIFEST["zones_file"]["sha256"], "EWF/E01"):
+        assert value in head, value
+    assert bundle[2] in head  # the examiner's key fingerprint, as `triage keys init` gave it
+    # run times in UTC and in local time
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GMT|BST)", head)
+
+
+def test_device_and_evidence_hashes_acquired_vs_verified(bundle, page: str) -> None:
+    device = records(bundle, "device")[0]
+    header = page.split("<h2>Device</h2>", 1)[1].split("<h2", 1)[0]
+    assert device["model"] in header and device["serial"] in header and "build.prop" in header
+    evidence = Text(section(page, "evidence")).text
+    disk, e01 = DEMO_MANIFEST["disk"], DEMO_MANIFEST["e01"]
+    for value in (disk["md5"], disk["sha1"], disk["sha256"], e01["stored_md5"], e01["stored_sha1"], e01["sha256"]):
+        assert value in evidence, value
+    assert "yes — matches" in evidence and "unchanged" in evidence
+
+
+def test_assessment_reasons_and_flags_are_shown(page: str, findings: dict) -> None:
+    part = section(page, "assessment")
+    text = Text(part).text
+    assert findings["assessment"]["level"].upper() in text
+    for reason in findings["assessment"]["reasons"]:
+        assert reason in text
+    # the flags box is always there, even empty, and says so
+    assert 'id="flags"' in part and f"SAFEGUARDING and DISCLOSURE flags ({len(findings['assessment']['flags'])})" in text
+    for flag in findings["assessment"]["flags"]:
+        assert flag in text
+
+
+def test_each_finding_has_its_evidence_cards(bundle, page: str, findings: dict) -> None:
+    tags = Elements(page)
+    details = tags.select("details", "finding")
+    assert [d["id"] for d in details] == [f"finding-{x['id']}" for x in findings["findings"]]
+    assert [d["data-severity"] for d in details] == [x["severity"] for x in findings["findings"]]
+    messages = {m["id"]: m for m in records(bundle, "message")}
+    locations = {loc["id"]: loc for loc in records(bundle, "location")}
+    blocks = page.split('<details class="finding')[1:]
+    for x, block in zip(findings["findings"], blocks):
+        block = block.split("</details>", 1)[0]
+        assert block.count('<div class="card card-') == len(x["evidence"])
+        for ref in x["evidence"]:
+            assert ref["provenance"] in Text(block).text
+            if ref["type"] == "message":
+                assert str(escape(messages[ref["id"]]["body"])) in block
+                assert "not translated" in block
+            if ref["type"] == "location":
+                loc = locations[ref["id"]]
+                assert f"{loc['latitude']:.6f}, {loc['longitude']:.6f}" in block
+                assert f'href="#map-L{loc["id"]}"' in block and '<img src="thumbs/' in block
+
+
+def test_map_draws_land_zones_and_every_gps_photo(bundle, page: str) -> None:
+    part = section(page, "map")
+    tags = Elements(part)
+    points = tags.select("circle", "pt")
+    assert len(points) == len(positions_on_map(bundle[0])) == len(records(bundle, "location"))
+    photos = gps_photos()
+    photo_points = [p for p in points if p["data-origin"] == "photo EXIF GPS"]
+    assert len(photo_points) == len(photos) == 6
+    assert len(tags.select("path", "land")) == 1
+    kinds = {z["data-kind"] for z in tags.select("path", "zone")}
+    assert {"embarkation", "uk_landing", "channel_waters", "staging_camps"} <= kinds
+    assert len(tags.select("polyline", "track")) == 1
+    # each photo's point sits where the projection puts the photo's coordinates
+    proj = Projection()
+    drawn = sorted((float(p["cx"]), float(p["cy"])) for p in photo_points)
+    assert drawn == sorted(proj.xy(p["lon"], p["lat"]) for p in photos)
+    for photo in photos:
+        assert f"{photo['lat']:.6f}" in part and f"{photo['lon']:.6f}" in part
+
+
+def test_timeline_is_utc_ordered_with_london_and_paris_times(bundle, page: str) -> None:
+    part = section(page, "timeline")
+    rows = re.findall(r'<tr><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td>', part)
+    timed = (sum(1 for m in records(bundle, "message") if m["time_utc"])
+             + sum(1 for loc in records(bundle, "location") if loc["time_utc"])
+             + sum(1 for m in records(bundle, "media_file") if m["taken_utc"])
+             + sum(1 for p in records(bundle, "payment") if p["time_utc"])
+             + sum(1 for c in records(bundle, "call") if c["time_utc"]))
+    assert len(rows) == timed > 0
+    instants = [datetime.fromisoformat(utc.replace("Z", "+00:00")) for utc, _, _ in rows]
+    assert instants == sorted(instants)
+    sms3 = next(s for s in DEMO_MANIFEST["sms"] if s["rowid"] == 3)
+    assert sms3["date"] == 1747242131530  # 2025-05-14T17:02:11.530Z
+    assert ("2025-05-14T17:02:11.530Z", "2025-05-14 18:02:11 BST", "2025-05-14 19:02:11 CEST") in rows
+    assert local_times("2025-01-10T12:00:00Z") == ["2025-01-10 12:00:00 GMT", "2025-01-10 13:00:00 CET"]
+
+
+def test_people_are_the_linked_parties(bundle, page: str) -> None:
+    text = Text(section(page, "people")).text
+    parties = records(bundle, "party")
+    assert {t["address"] for t in DEMO_MANIFEST["sms_db"]["threads"]} <= {p["e164"] for p in parties}
+    for p in parties:
+        assert (p["e164"] or p["key"]) in text and (p["region"] or "unknown") in text
+        for name in p["names"]:
+            assert name in text
+        for ref in p["refs"]:
+            assert f"message #{ref['id']}" in text
+
+
+def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -> None:
+    part = section(page, "conversations")
+    threads = re.split(r'<div class="thread" id="thread-\d+">', part)[1:]
+    messages = records(bundle, "message")
+    assert len(threads) == len({(m["app"], m["thread"]) for m in messages})
+    assert part.count('<div class="bubble ') == len(messages)
+    sms_threads = {}
+    for block in threads:
+        head = re.match(r"\s*<h3>sms · thread \d+ · (\+\d+) ·", block)
+        if head:
+            sms_threads[head.group(1)] = block
+    expected = {t["address"]: t["messages"] for t in DEMO_MANIFEST["sms_db"]["threads"]}
+    assert {a: b.count('<div class="bubble ') for a, b in sms_threads.items()} == expected
+    for sms in DEMO_MANIFEST["sms"]:
+        block = sms_threads[sms["address"]]
+        side = {1: "in", 2: "out"}[sms["type"]]
+        bubble = re.search(rf'<div class="bubble (in|out)" id="msg-\d+">((?:(?!<div class="bubble).)*?table sms row {sms["rowid"]}</span>)',
+                           block, re.S)
+        assert bubble and bubble.group(1) == side, sms["rowid"]
+        if sms["body"]:
+            assert str(escape(sms["body"])) in bubble.group(2)
+    for block in threads:  # chronological inside each thread
+        times = re.findall(r'class="mono">(\d{4}-\d\d-\d\dT[\d:.]+Z)</span>', block)
+        assert times == sorted(times, key=lambda t: datetime.fromisoformat(t.replace("Z", "+00:00")))
+
+
+def test_media_gallery_thumbnails_are_the_evidence_photos(bundle, page: str) -> None:
+    out = bundle[0]
+    media = records(bundle, "media_file")
+    part = section(page, "media")
+    tags = Elements(part)
+    assert len(tags.select("figure")) == len(media) >= len(DEMO_MANIFEST["photos"])
+    shas = {m["sha256"] for m in media}
+    thumbs = [img["src"] for img in tags.select("img")]
+    images = [m for m in media if (m["mime"] or "").startswith("image/")]
+    assert len(thumbs) == len(images)
+    for src in thumbs:
+        path = out / src
+        assert path.parent.name == "thumbs" and path.stem in shas  # named by the photo's SHA-256
+        with Image.open(path) as im:
+            assert im.format == "JPEG" and max(im.size) <= MAX_SIDE and not im.info.get("exif")
+    assert f"{len(images)} of {len(images)} image file(s) shown as thumbnails" in Text(part).text
+
+
+def test_payments_warnings_not_parsed_and_examination_record(bundle, page: str) -> None:
+    payments = page.split("<h2>Payments", 1)[1].split("<h2", 1)[0]
+    assert payments.count('<tr id="pay-') == len(records(bundle, "payment"))
+    for p in records(bundle, "payment"):
+        if p["amount"] is not None:
+            assert f"{p['amount']:,.2f}" in payments
+    warnings = Text(section(page, "warnings")).text
+    for w in records(bundle, "parse_warning"):
+        assert w["message"] in warnings
+    for s in records(bundle, "source_file"):
+        if s["status"] != "parsed":
+            assert s["provenance"] in warnings
+    record = Text(section(page, "record")).text
+    assert "intact" in record
+    custody = [e for e in read_jsonl(bundle[0] / "custody.jsonl")]
+    written = next(i for i, e in enumerate(custody) if e["action"] == "report written")
+    for entry in custody[:written]:  # every entry made before the page was written is on it
+        assert entry["action"] in record and entry["time_utc"] in record
+
+
+def test_same_evidence_same_page_but_for_run_times(bundle, tmp_path: Path) -> None:
+    first, key, _ = bundle
+    again = run_demo(tmp_path, key)
+
+    def masked(folder: Path) -> str:
+        text = (folder / "index.html").read_text(encoding="utf-8").replace(str(folder), "OUT")
+        return re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z?( UTC| GMT| BST| CET| CEST)?", "TIME", text)
+
+    # the run's own times (started, written, custody entries) are the only differences
+    assert masked(first) == masked(again)
+    assert sorted(p.name for p in (first / "thumbs").iterdir()) == sorted(p.name for p in (again / "thumbs").iterdir())
+    for p in (first / "thumbs").iterdir():
+        assert p.read_bytes() == (again / "thumbs" / p.name).read_bytes()
+
+
+def test_map_frame_land_and_points_outside() -> None:
+    proj = Projection()
+    assert proj.xy(FRAME[0], FRAME[3]) == (0.0, 0.0)
+    assert proj.xy(FRAME[2], FRAME[1]) == (proj.width, proj.height)
+    # Dover is on land, mid-Strait is not (land data: Natural Earth 1:10m)
+    from shapely.geometry import Point
+    assert land().contains(Point(1.2, 51.15)) and not land().contains(Point(1.5, 51.0))
+    view = render_map([MapPoint("L1", 1, 51.0, 1.5, "at sea", 1.0), MapPoint("L2", 2, 33.3, 44.4, "Baghdad", 2.0)],
+                      load_pack().zones)
+    assert [p.key for p in view.drawn] == ["L1"] and [p.key for p in view.outside] == ["L2"]
+    assert view.svg.count('class="pt"') == 1 and "<polyline" not in view.svg  # one drawn point: no track
+
+
+def test_thumbnail_is_small_upright_and_deterministic() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 400), (10, 120, 200)).save(buf, "JPEG", exif=_exif_rotated())
+    small = shrink(buf.getvalue())
+    assert small == shrink(buf.getvalue())
+    with Image.open(io.BytesIO(small)) as im:
+        assert im.size == (120, MAX_SIDE)  # orientation 6: turned upright, longest side 240
+    assert hashlib.sha256(small).hexdigest() == hashlib.sha256(shrink(buf.getvalue())).hexdigest()
+
+
+def _exif_rotated() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    return exif.tobytes()

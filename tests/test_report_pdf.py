@@ -1,0 +1,141 @@
+"""report.pdf: renders with poppler, first page carries the SFR1-style summary, same input gives same bytes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, demo_bundle, positions_on_map, read_jsonl,
+                               run_demo)
+from triage.report.pdf import pdf_unavailable
+
+POPPLER = [shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfinfo")]
+pytestmark = [
+    pytest.mark.skipif(pdf_unavailable() is not None, reason=f"report.pdf is not written here: {pdf_unavailable()}"),
+    pytest.mark.skipif(not all(POPPLER), reason="poppler-utils (pdftoppm, pdftotext, pdfinfo) not installed: "
+                                                "apt-get install poppler-utils"),
+]
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
+    return demo_bundle(tmp_path_factory, evidence_guard)
+
+
+def pdftotext(pdf: Path, first: int, last: int) -> str:
+    text = subprocess.run(["pdftotext", "-f", str(first), "-l", str(last), "-layout", str(pdf), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    return " ".join(text.split())
+
+
+def pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+def test_pdf_renders_every_page_with_pdftoppm(bundle, tmp_path: Path) -> None:
+    pdf = bundle[0] / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    n = pages(pdf)
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert len(rendered) == n > 3
+    assert all(p.stat().st_size > 1000 for p in rendered)
+    print(f"report.pdf: {n} pages rendered to {tmp_path}")
+
+
+def test_first_page_is_the_sfr1_summary(bundle) -> None:
+    out, _, fingerprint = bundle
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    page1 = pdftotext(out / "report.pdf", 1, 1)
+    assert "SFR1" in page1
+    for value in (f"Exhibit reference {EXHIBIT}", f"Examiner (operator) {EXAMINER}", CASE,
+                  f"mobile-triage version {findings['tool']['version']}", findings["rule_pack"]["sha256"],
+                  DEMO_MANIFEST["disk"]["sha256"], DEMO_MANIFEST["disk"]["md5"], DEMO_MANIFEST["e01"]["stored_md5"],
+                  "verified: yes, matches", "SM-A536B", "R5CT21DEMO7", "EWF/E01"):
+        assert value in page1, value
+    assert fingerprint.replace(":", "")[:20] in page1.replace(":", "").replace(" ", "")
+    assert re.search(r"Examination \(UTC and local\) started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC "
+                     r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GMT|BST)", page1)
+    # the findings as facts, with their locations in the evidence, start on page 1
+    assert f"Findings stated as facts ({len(findings['findings'])})" in page1
+    first = findings["findings"][0]
+    assert f"F1. {first['rule_id']} v{first['rule_version']} ({first['severity']} indicator): {first['title']}" in page1
+    assert first["evidence"][0]["provenance"] in page1
+
+
+def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
+    out = bundle[0]
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    messages = {m["id"]: m for m in read_jsonl(out / "records" / "message.jsonl")}
+    end = next(i for i in range(1, pages(out / "report.pdf") + 1)
+               if "Full report" in pdftotext(out / "report.pdf", i, i))
+    summary = pdftotext(out / "report.pdf", 1, end - 1)
+    for n, x in enumerate(findings["findings"], start=1):
+        assert f"F{n}. {x['rule_id']} v{x['rule_version']}" in summary
+        for ref in x["evidence"]:
+            if ref["type"] == "message":
+                m = messages[ref["id"]]
+                prov = m["provenance"]
+                assert f"message #{m['id']}" in summary and f"table {prov['table']} row {prov['row']}" in summary
+    assert "text as stored (not translated)" in summary
+    for field in ("Declarations (to be completed by the examiner)", "Accreditation status",
+                  "Forensic Science Regulator Code of Practice", "Code requirement not met", "Mitigation",
+                  "Statement of truth", "Signature"):
+        assert field in summary, field
+
+
+def test_full_report_follows_with_map_and_conversations(bundle) -> None:
+    out = bundle[0]
+    pdf = out / "report.pdf"
+    text = pdftotext(pdf, 1, pages(pdf))
+    messages = read_jsonl(out / "records" / "message.jsonl")
+    threads = len({(m["app"], m["thread"]) for m in messages})
+    for heading in ("Full report", "Case and exhibit", "Assessment", f"Map ({len(positions_on_map(out))} position(s))",
+                    "Timeline", "People", f"Conversations ({threads} threads)",
+                    f"Media ({len(read_jsonl(out / 'records' / 'media_file.jsonl'))})",
+                    f"Payments ({len(read_jsonl(out / 'records' / 'payment.jsonl'))})", "Examination record"):
+        assert heading in text, heading
+    raw = pdf.read_bytes()
+    assert b"/URI (http" not in raw and b"/URI(http" not in raw  # no link out of the document
+
+
+def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from rules.engine import load_pack
+    from triage.report.html import build_report
+    from triage.report.pdf import render_pdf
+    from triage.store import CaseStore
+
+    out = bundle[0]
+    shutil.copy(out / "case.sqlite", tmp_path / "case.sqlite")  # never open the sealed bundle's store
+    shutil.copytree(out / "thumbs", tmp_path / "thumbs")
+    store = CaseStore.__new__(CaseStore)  # read a finished store (the constructor refuses a used one)
+    store.engine = create_engine(f"sqlite:///{tmp_path / 'case.sqlite'}")
+    store.session, store._pending = Session(store.engine), 0
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    report = build_report(store, findings, out / "custody.jsonl", tmp_path, load_pack().zones, None)
+    assert render_pdf(report, tmp_path / "a.pdf") == []
+    assert render_pdf(report, tmp_path / "b.pdf") == []
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    store.session.close()
+
+
+def test_run_without_pdf_engine_records_a_warning_and_goes_on(bundle, tmp_path: Path, monkeypatch) -> None:
+    import triage.report.pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "pdf_unavailable", lambda: "WeasyPrint cannot be loaded (OSError: no pango)")
+    out = run_demo(tmp_path, bundle[1])
+    assert not (out / "report.pdf").exists() and (out / "index.html").is_file()
+    warnings = [w["message"] for w in read_jsonl(out / "records" / "parse_warning.jsonl")]
+    assert any(w.startswith("report.pdf not written: WeasyPrint cannot be loaded") for w in warnings)
+    assert "report.pdf not written" in (out / "index.html").read_text(encoding="utf-8")
+    custody = [e["action"] for e in read_jsonl(out / "custody.jsonl")]
+    assert "report.pdf not written" in custody and custody[-1] == "run finished"

@@ -1,0 +1,241 @@
+"""report.pdf: the report for print (WeasyPrint), opening with an SFR1-style summary of the exhibit.
+
+The first part states, per exhibit, the identifiers, tool and rule-pack versions with hashes, the times
+of the examination in UTC and local time, the operator, the evidence hashes and the findings as facts
+with their locations in the evidence, then the declarations (accreditation, FSR Code compliance or the
+mitigation table, statement of truth) as fields for the examiner. The rest is the same content as
+index.html (`_sections.html.j2`), with every finding open.
+
+WeasyPrint needs Pango from the system. When it cannot be loaded the run goes on: a warning
+"report.pdf not written: …" is recorded (before the other outputs are written, so they all list it).
+Rendering fetches nothing from the network: only data: URIs and files inside the output folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from triage.records import ParseWarning
+from triage.report.html import NOT_TRANSLATED, Card, Report, environment, local_times, utc_text
+
+if TYPE_CHECKING:
+    from triage.custody import CustodyLog
+    from triage.store import CaseStore
+
+PDF_NAME = "report.pdf"
+PRINT_ROWS = 2000  # per long list in print (findings are never cut): a whole phone does not fit on paper
+INSTALL_HINT = ("install the Python package weasyprint and its Debian libraries "
+                "(apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)")
+
+
+@lru_cache(maxsize=1)
+def pdf_unavailable() -> str | None:
+    """Why WeasyPrint cannot be used here, or None when it can (it loads Pango when imported)."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as e:
+        return f"WeasyPrint cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    return None
+
+
+def note_if_unavailable(store: "CaseStore") -> None:
+    """Record the missing PDF as a warning before the records are exported, so every output lists it."""
+    reason = pdf_unavailable()
+    if reason:
+        store.add(ParseWarning(stage="report", component="report.pdf", level="warning",
+                               message=f"report.pdf not written: {reason}; {INSTALL_HINT}"))
+        store.flush()
+
+
+def write_pdf(report: Report, store: "CaseStore", custody: "CustodyLog") -> list[Path]:
+    """Write out/report.pdf; on failure record why and return [] (the run goes on)."""
+    target = report.out / PDF_NAME
+    reason = pdf_unavailable()
+    if reason is None:
+        try:
+            problems = render_pdf(report, target)
+            if problems:  # e.g. a picture that could not be embedded: the PDF is kept, the record says so
+                custody.record("report.pdf written with problems", problems=problems)
+            return [target]
+        except Exception as e:  # a rendering failure must not lose the rest of the bundle
+            target.unlink(missing_ok=True)
+            reason = f"rendering failed ({type(e).__name__}: {e})"
+            store.add(ParseWarning(stage="report", component="report.pdf", level="error",
+                                   message=f"report.pdf not written: {reason}"))
+            store.flush()
+    custody.record("report.pdf not written", reason=reason)
+    return []
+
+
+def render_pdf(report: Report, target: Path) -> list[str]:
+    """Render; returns WeasyPrint's complaints about resources it could not load (normally none)."""
+    from weasyprint import HTML
+
+    page = render_print_html(report)
+    with _captured_weasyprint_log() as messages:
+        HTML(string=page, base_url=str(report.out) + "/", url_fetcher=_local_fetcher(report.out)).write_pdf(target)
+    return sorted({m for m in messages if "fetch" in m.lower() or "failed" in m.lower()})
+
+
+def render_print_html(report: Report) -> str:
+    context = dict(print_limited(report.context), sfr1=sfr1(report))
+    return environment().get_template("report_pdf.html.j2").render(print=True, **context)
+
+
+def print_limited(context: dict[str, Any]) -> dict[str, Any]:
+    """The context with long lists cut to PRINT_ROWS; `cut` names each list shortened (shown, of total)."""
+    ctx, cut = dict(context), {}
+    for key in ("timeline", "locations", "parties", "contacts", "accounts", "calls", "media", "payments", "warnings",
+                "not_parsed"):
+        if len(context[key]) > PRINT_ROWS:
+            ctx[key], cut[key] = context[key][:PRINT_ROWS], (PRINT_ROWS, len(context[key]))
+    if len(context["sources"]) > PRINT_ROWS:
+        ctx["sources"] = dict(list(context["sources"].items())[:PRINT_ROWS])
+        cut["files parsed"] = (PRINT_ROWS, len(context["sources"]))
+    total = sum(len(t.messages) for t in context["threads"])
+    if total > PRINT_ROWS:
+        budget, threads = PRINT_ROWS, []
+        for t in context["threads"]:
+            if budget <= 0:
+                break
+            threads.append(replace(t, messages=t.messages[:budget]))
+            budget -= len(threads[-1].messages)
+        ctx["threads"], cut["messages"] = threads, (PRINT_ROWS, total)
+    ctx["cut"] = cut
+    return ctx
+
+
+# -- the SFR1-style summary ----------------------------------------------------------------------
+
+def sfr1(report: Report) -> dict[str, Any]:
+    c = report.context
+    f = c["f"]
+    return {
+        "facts": [{"f": v["f"], "lines": [fact(card) for card in v["cards"]]} for v in c["finding_views"]],
+        "started": _both(f["run"]["started_utc"]),
+        "written": _both(f["run"]["report_utc"]),
+        "device": _device_summary(c["device_facts"]),
+        "limitations": _limitations(c),
+    }
+
+
+def _both(value: str | None) -> str:
+    if not value:
+        return "—"
+    return f"{utc_text(value)} ({'; '.join(local_times(value))})"
+
+
+def _device_summary(facts: list[Any]) -> list[tuple[str, str]]:
+    wanted = ("Manufacturer", "Model", "IMEI", "Serial number", "ICCID (SIM)", "Phone number", "Operating system")
+    rows: dict[str, list[str]] = {}
+    for fct in facts:
+        if fct.label in wanted:
+            rows.setdefault(fct.label, []).append(fct.value)
+    return [(label, ", ".join(rows[label]) if label in rows else "not found in the evidence") for label in wanted]
+
+
+def _limitations(c: dict[str, Any]) -> list[str]:
+    out = [f"Message texts are quoted as stored: {NOT_TRANSLATED}.",
+           f"{len(c['warnings'])} parse warning(s); {len(c['not_parsed'])} file(s) not parsed or parsed with "
+           "warnings (listed in the report under 'Parse warnings and what was not parsed').",
+           "Positions are as recorded by the device or in photo metadata; their accuracy is not known unless stated.",
+           "Findings are indicators produced by rules for review; they are not conclusions and draw no inference "
+           "about any person's role.",
+           "Only the file types the tool parses were examined; other material in the extraction was not reviewed."]
+    if c["untimed"]:
+        out.append(f"{len(c['untimed'])} time(s) could not be placed in UTC and are given as stored.")
+    return out
+
+
+def fact(card: Card) -> str:
+    """One evidence item stated as a fact with its location in the evidence."""
+    where = _where(card.ref)
+    r = card.record
+    if r is None:
+        return f"{card.ref['type']} #{card.ref['id']}: {where}."
+    if card.kind == "message":
+        verb = "received from" if r.direction == "incoming" else "sent to"
+        return (f"{r.app.upper()} message #{r.id} {verb} {r.counterpart or 'an unknown party'} {_at(r.time_utc)}; "
+                f"text as stored (not translated): \u201c{r.body or ''}\u201d. Location: {where}.")
+    if card.kind == "location":
+        zones = f"; inside {', '.join(card.zones)}" if card.zones else ""
+        photo = f" of photo {card.media.name}" if card.media is not None else ""
+        return (f"Position {r.latitude:.6f}, {r.longitude:.6f} ({r.origin}{photo}) {_at(r.time_utc)}{zones}. "
+                f"Location: {where}.")
+    if card.kind == "media_file":
+        taken = _at(r.taken_utc) if r.taken_utc else f"camera time {r.taken_raw or 'unknown'} (not placed in UTC)"
+        position = (f", position {card.location.latitude:.6f}, {card.location.longitude:.6f}"
+                    if card.location is not None else ", no position")
+        return f"File {r.path}, {r.size} bytes, SHA-256 {r.sha256}, taken {taken}{position}. Location: {where}."
+    if card.kind == "payment":
+        amount = f" {r.amount:,.2f} {r.currency or ''}" if r.amount is not None else ""
+        return (f"Payment detail ({r.method}){amount} in content {r.direction or ''} {r.counterpart or ''} "
+                f"{_at(r.time_utc)}. Location: {where}.")
+    return f"{card.ref['type']} #{card.ref['id']}. Location: {where}."
+
+
+def _at(t: Any) -> str:
+    if t is None:
+        return "at an unknown time"
+    return f"at {utc_text(t)} ({'; '.join(local_times(t))})"
+
+
+def _where(ref: dict[str, Any]) -> str:
+    text = ref.get("provenance") or "source not recorded"
+    if ref.get("table"):
+        text += f", table {ref['table']} row {ref['row']}"
+    elif ref.get("offset") is not None:
+        text += f", byte offset {ref['offset']}"
+    return text
+
+
+# -- WeasyPrint plumbing --------------------------------------------------------------------------
+
+def _local_fetcher(out: Path):  # noqa: ANN202 - a weasyprint URLFetcher
+    """Only data: URIs and files inside the output folder; anything else is refused (no network)."""
+    from weasyprint.urls import URLFetcher
+
+    root = out.resolve()
+
+    class LocalOnly(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parsed = urlparse(url)
+            if parsed.scheme == "file":
+                path = Path(unquote(parsed.path)).resolve()
+                if path != root and root not in path.parents:
+                    raise ValueError(f"refused: {url} is outside the output folder")
+            elif parsed.scheme != "data":
+                raise ValueError(f"refused: {url} (the report loads nothing from the network)")
+            return super().fetch(url, headers)
+
+    return LocalOnly(allowed_protocols=("file", "data"))
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _captured_weasyprint_log:  # noqa: N801 - used as a context manager
+    """Collect WeasyPrint's warnings instead of letting them reach the examiner's terminal."""
+
+    def __enter__(self) -> list[str]:
+        self.logger = logging.getLogger("weasyprint")
+        self.handler = _ListHandler()
+        self.propagate = self.logger.propagate
+        self.logger.addHandler(self.handler)
+        self.logger.propagate = False
+        return self.handler.messages
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self.propagate

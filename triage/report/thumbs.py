@@ -1,0 +1,141 @@
+"""Thumbnails of the photos in the evidence, for the report (out/thumbs/<sha256>.jpg).
+
+The evidence is opened again, read-only, after the run's own reading and hashing; a thumbnail is made
+only when the bytes read hash to the MediaFile's recorded SHA-256, so every picture in the report is
+provably of the file it is shown for. Thumbnails are small JPEGs without metadata, named by that
+SHA-256 and encoded with fixed settings: the same evidence gives the same bytes. A file that cannot be
+read or decoded gets no thumbnail and a reason, shown next to it in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from triage.records import MediaFile, SourceFile
+
+if TYPE_CHECKING:
+    from triage.evidence.opener import OpenOptions
+
+THUMB_DIR = "thumbs"
+MAX_SIDE = 240  # pixels, longest side
+MAX_THUMBS = 1000  # a gallery larger than this lists every file but pictures only the first ones
+MAX_SOURCE_BYTES = 64 * 1024 * 1024  # larger files are listed without a picture
+_IMAGE_MIMES = ("image/",)
+
+
+@dataclass
+class Thumbnails:
+    made: dict[int, str] = field(default_factory=dict)  # media id -> path relative to the out folder
+    missing: dict[int, str] = field(default_factory=dict)  # media id -> why there is no picture
+    note: str = ""  # one line for the report: what was done, or why nothing was
+
+    @property
+    def files(self) -> list[str]:
+        return sorted(set(self.made.values()))
+
+
+def make_thumbnails(media: Iterable[MediaFile], sources: dict[int, SourceFile], evidence_path: Path | None,
+                    options: "OpenOptions | None", out: Path, first: Iterable[int] = ()) -> Thumbnails:
+    """Thumbnails for image MediaFiles; `first` names media ids that must come before the cap (cited ones)."""
+    result = Thumbnails()
+    images = [m for m in media if (m.mime or "").startswith(_IMAGE_MIMES)]
+    if not images:
+        result.note = "no image files were recorded"
+        return result
+    if evidence_path is None:
+        result.note = "thumbnails not made: the evidence was not available to the report"
+        return result
+    priority = set(first)
+    images.sort(key=lambda m: (m.id not in priority, m.id))
+    wanted, capped = images[:MAX_THUMBS], images[MAX_THUMBS:]
+    for m in capped:
+        result.missing[m.id] = f"no thumbnail: past the limit of {MAX_THUMBS} pictures per report"
+    try:
+        _read_and_shrink(wanted, sources, evidence_path, options, out, result)
+    except Exception as e:  # the report must still be written: say why there are no pictures
+        result.note = f"thumbnails not made: evidence could not be reopened ({type(e).__name__}: {e})"
+        for m in wanted:
+            result.missing.setdefault(m.id, "no thumbnail: evidence could not be reopened")
+        return result
+    result.note = (f"{len(result.made)} of {len(images)} image file(s) shown as thumbnails, read again from the "
+                   f"evidence and checked against their recorded SHA-256")
+    return result
+
+
+def _read_and_shrink(wanted: list[MediaFile], sources: dict[int, SourceFile], evidence_path: Path,
+                     options: "OpenOptions | None", out: Path, result: Thumbnails) -> None:
+    from triage.evidence import open_evidence
+
+    by_place: dict[tuple[str, str], list[tuple[MediaFile, str | None]]] = {}
+    for m in wanted:
+        source = sources.get(m.source_file_id)
+        if source is None:
+            result.missing[m.id] = "no thumbnail: the file's source record is missing"
+            continue
+        by_place.setdefault((source.volume, source.path), []).append((m, source.inode))
+    found: set[int] = set()
+    with open_evidence(evidence_path, options) as evidence:
+        for entry in evidence.walk():
+            group = by_place.get((entry.volume, entry.path))
+            if not group or entry.type != "file":
+                continue
+            for m, inode in group:
+                if m.id in result.made or (inode is not None and entry.inode != inode):
+                    continue  # a deleted namesake or another file at the same path
+                found.add(m.id)
+                _thumb_one(evidence, entry, m, out, result)
+    for group in by_place.values():
+        for m, _ in group:
+            if m.id not in found:
+                result.missing.setdefault(m.id, "no thumbnail: the file was not found again in the evidence")
+
+
+def _thumb_one(evidence, entry, media: MediaFile, out: Path, result: Thumbnails) -> None:  # noqa: ANN001
+    if entry.size and entry.size > MAX_SOURCE_BYTES:
+        result.missing[media.id] = f"no thumbnail: file larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB"
+        return
+    try:
+        data = evidence.read_bytes(entry)
+    except Exception as e:
+        result.missing[media.id] = f"no thumbnail: file not readable ({type(e).__name__}: {e})"
+        return
+    if media.sha256 and hashlib.sha256(data).hexdigest() != media.sha256:
+        result.missing[media.id] = "no thumbnail: bytes read again do not match the recorded SHA-256"
+        return
+    name = f"{THUMB_DIR}/{hashlib.sha256(data).hexdigest()}.jpg"
+    target = out / name
+    if not target.exists():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(shrink(data))
+        except Exception as e:  # corrupt or unsupported image: listed without a picture
+            result.missing[media.id] = f"no thumbnail: image not decodable ({type(e).__name__}: {e})"
+            return
+    result.made[media.id] = name
+    result.missing.pop(media.id, None)
+
+
+def shrink(data: bytes) -> bytes:
+    """A small RGB JPEG without metadata, upright as the camera's orientation tag says."""
+    from PIL import Image, ImageOps
+
+    _register_heif()
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale (fast for camera photos)
+        image = ImageOps.exif_transpose(image)
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, "JPEG", quality=80, optimize=False, progressive=False)
+    return buf.getvalue()
+
+
+def _register_heif() -> None:
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # HEIC photos are then listed without a picture (decode error named)
+        return
+    register_heif_opener()
