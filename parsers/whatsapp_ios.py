@@ -114,10 +114,17 @@ class WhatsAppIosContactsParser(SqliteParser):
                                                       "ZIDENTIFIER"])
         for row in db.execute(f"SELECT Z_PK, ZFULLNAME, ZPHONENUMBER{''.join(', ' + c for c in cols)} "
                               "FROM ZWAADDRESSBOOKCONTACT ORDER BY Z_PK"):
-            row = dict(row)
+            row = {k: text_value(v) for k, v in dict(row).items()}  # some stores keep text as BLOB
             jid = row.get("ZWHATSAPPID")
             numbers = [n for n in dict.fromkeys([row.get("ZPHONENUMBER"), jid_phone(jid)]) if n]
             yield Contact(app=APP, name=row.get("ZFULLNAME"), phone_numbers=numbers,
                           handles=[h for h in (jid, row.get("ZLID")) if h],
                           extra={k: row[k] for k in ("ZPHONENUMBERLABEL", "ZABOUTTEXT", "ZIDENTIFIER") if row.get(k)},
                           source_table="ZWAADDRESSBOOKCONTACT", source_row=str(row["Z_PK"]))
+
+
+def text_value(value: object) -> object:
+    """Text columns stored with BLOB affinity (seen in real ContactsV2 copies) read as UTF-8 text."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value

@@ -204,6 +204,12 @@ def _listed(hit: dict) -> str:
     return f"{hit.get('list')} row {hit.get('row')}{label} ({hit.get('match')} match{distance})"
 
 
+def _own_position(spec: bool, record: Base, ctx: Context) -> Notes | None:
+    """A position of the device itself, not one that someone else sent to it (a pin in a received message)."""
+    received = isinstance(record, Location) and record.message is not None and record.message.direction == "incoming"
+    return [] if (not received) == bool(spec) else None
+
+
 def _from_media(spec: bool, record: Base, ctx: Context) -> Notes | None:
     """Positions from the device's own photos/videos (MED-01), not from messages or location stores."""
     is_media = isinstance(record, Location) and record.media_file_id is not None
@@ -240,5 +246,5 @@ def record_time(record: Base) -> datetime | None:
 
 PRIMITIVE_FUNCTIONS = {
     "geofence": _geofence, "lexicon": _lexicon, "direction": _direction, "payment": _payment,
-    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,
+    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "own_position": _own_position, "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,
 }

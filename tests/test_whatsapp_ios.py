@@ -48,3 +48,12 @@ def test_contacts_v2(tmp_path):
     records, _ = parse_file(WhatsAppIosContactsParser(), THIRD / "ileapp-whatsapp-ios/ContactsV2.sqlite", tmp_path)
     assert len(records) == EXPECTED["ileapp-whatsapp-ios/ContactsV2.sqlite"]["sqlite"]["main_tables"]["ZWAADDRESSBOOKCONTACT"]
     assert all(r.app == "whatsapp" for r in records)
+
+
+def test_contacts_v2_with_text_stored_as_blob(tmp_path):
+    """MVT's ContactsV2 keeps its text columns with BLOB affinity: still read as text, every row a contact."""
+    db = THIRD / "mvt/tests/artifacts/ios_backup/b8/b8548dc30aa1030df0ce18ef08b882cf7ab5212f"
+    records, warnings = parse_file(WhatsAppIosContactsParser(), db, tmp_path)
+    assert warnings == [] and len(records) == 2  # expected_mvt_backups.json: rows ZWAADDRESSBOOKCONTACT=2
+    assert (records[0].name, records[0].phone_numbers) == ("Alice Example", ["+14155550100"])
+    assert records[0].handles == ["14155550100@s.whatsapp.net", "100000000000001@lid"]

@@ -103,6 +103,11 @@ def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
         draft = drafts.setdefault(reading.key, _PartyDraft(reading))
         if reading.e164 and not draft.reading.e164:
             draft.reading = reading
+        elif reading.ambiguous and not draft.reading.ambiguous:
+            # any form of the number that fits several countries makes the party ambiguous, whichever came first
+            draft.reading = NumberReading(**{**draft.reading.__dict__, "ambiguous": True, "candidates": tuple(
+                sorted(set(draft.reading.candidates) | set(reading.candidates))),
+                "basis": f"{draft.reading.basis}; the form {reading.raw!r} also fits {', '.join(reading.candidates)}"})
         draft.apps.add(app)
         draft.raw_forms.add(str(raw))
         if name:

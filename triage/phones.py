@@ -20,6 +20,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 REGIONS_OF_INTEREST = ("GB", "FR", "BE", "NL", "DE", "IQ", "IR", "TR", "AL", "AF", "VN", "SY", "ER", "SD",
                        "ET", "SO", "EG", "PK", "YE", "KW")
 
+SHARED_CODE_TERRITORIES = ("GG", "JE", "IM")  # +44 numbers that libphonenumber places outside GB itself
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 WHATSAPP_USER = re.compile(r"^(\d{6,15})(?:\.\d+)?(?::\d+)?@(?:s\.whatsapp\.net|c\.us)$")  # device suffixes dropped
 SEPARATORS = re.compile(r"[\s().\-/\u00a0\u200e\u200f\u202a-\u202e]")
@@ -98,14 +99,17 @@ def _international(raw: str, cleaned: str, basis: str) -> NumberReading:
 
 
 def _national(raw: str, cleaned: str, hints: list[Hint]) -> NumberReading:
-    candidates = _valid_in(cleaned, [*REGIONS_OF_INTEREST, *(h.region for h in hints)])
+    candidates = _valid_in(cleaned, [*REGIONS_OF_INTEREST, *(h.region for h in hints), *SHARED_CODE_TERRITORIES])
     distinct = {e164 for e164, _ in candidates}
     listed = tuple(sorted(f"{e164} ({region})" for e164, region in candidates))
     national = cleaned.lstrip("0") or cleaned
     for hint in hints:
-        chosen = next((e164 for e164, region in candidates if region == hint.region), None)
+        # a hint names a country; numbers of territories sharing its calling code (GB: GG, JE, IM) fit it too
+        code = phonenumbers.country_code_for_region(hint.region)
+        chosen = next((c for c in candidates if c[1] == hint.region), None) or next(
+            (c for c in candidates if code and phonenumbers.country_code_for_region(c[1]) == code), None)
         if chosen:
-            return NumberReading(raw, "number", chosen, hint.region, hint.basis, len(distinct) > 1, listed,
+            return NumberReading(raw, "number", chosen[0], chosen[1], hint.basis, len(distinct) > 1, listed,
                                  national)
     basis = ("no country hint in the evidence" if not hints else
              f"not valid in the hinted countries ({', '.join(h.region for h in hints)})")
