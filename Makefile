@@ -5,8 +5,8 @@ PY       := $(VENV)/bin/python
 TRIAGE   := $(VENV)/bin/triage
 STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # Debian tools the tests use to build real images and to cross-check results (installed when root).
-APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl
-APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool
+APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl android-sdk-libsparse-utils exfatprogs apfsprogs f2fs-tools chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool img2simg simg2img mkfs.exfat mkapfs mkfs.f2fs sload.f2fs dump.f2fs chromium pdftoppm pdftotext
 
 .PHONY: demo test venv test-deps clean
 
@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
+# The demo signs its bundle with a demo key kept in out/keys (a real examiner runs `triage keys init` once).
 demo: $(STAMP)
-	rm -rf out/demo
-	$(TRIAGE) run fixtures/demo/demo.E01 --out out/demo \
+	rm -rf out/demo out/demo.zip
+	TRIAGE_KEY_DIR=out/keys $(TRIAGE) keys init --if-missing >/dev/null
+	TRIAGE_KEY_DIR=out/keys $(TRIAGE) run fixtures/demo/demo.E01 --out out/demo \
 	    --case DEMO-CASE-001 --exhibit EXH-DEMO-1 --examiner "Demo Examiner"
 
 test-deps:

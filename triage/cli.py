@@ -27,20 +27,47 @@ def cli() -> None:
 @click.option("--examiner", default=None, help="Operator name for the examination record (default: login name).")
 @click.option("--db", "db_url", default=None, help="SQLAlchemy URL of the case store (default: DIR/case.sqlite).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Ed25519 key that signs the bundle (default: the key made by `triage keys init`).")
+@click.option("--watchlist", "watchlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV watch-list (kind,value[,label]): phone numbers, usernames, wallets, IBANs. Repeatable.")
+@click.option("--media-watchlist", "media_watchlist", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV hash list (sha256 and/or phash[,label,max_distance]) marking known images.")
+@click.option("--backup-password", envvar="TRIAGE_BACKUP_PASSWORD", default=None,
+              help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).")
+@click.option("--max-expansion-ratio", type=click.FloatRange(min=1), default=None,
+              help="Archive members that would inflate more than this times their packed size are refused (200).")
+@click.option("--max-total-bytes", type=click.IntRange(min=1), default=None,
+              help="Archive content past this many declared bytes is refused (64 GiB).")
 def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: str | None,
-                db_url: str | None, quiet: bool) -> None:
+                db_url: str | None, quiet: bool, signing_key: Path | None = None, watchlists: tuple[Path, ...] = (),
+                media_watchlist: Path | None = None, backup_password: str | None = None,
+                max_expansion_ratio: float | None = None, max_total_bytes: int | None = None) -> None:
     """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
+    from triage.evidence.opener import OpenOptions
     from triage.pipeline import RunOptions, run
     from triage.progress import Reporter, RichReporter
 
-    opts = RunOptions(evidence=evidence, out=out, case=case, exhibit=exhibit, db_url=db_url)
+    opts = RunOptions(evidence=evidence, out=out, case=case, exhibit=exhibit, db_url=db_url,
+                      watchlists=list(watchlists), signing_key=signing_key, media_watchlist=media_watchlist,
+                      open_options=OpenOptions(backup_password=backup_password, **_limits(max_expansion_ratio,
+                                                                                          max_total_bytes)))
     if examiner:
         opts.examiner = examiner
     result = run(opts, Reporter() if quiet else RichReporter())
     verified = {True: "verified", False: "NOT VERIFIED", None: "no stored hash"}[result.verified]
     click.echo(f"findings: {result.findings}  warnings: {result.warnings}  acquisition hash: {verified}  "
                f"evidence unchanged: {'yes' if result.unchanged else 'NO'}", err=True)
+    click.echo(f"bundle: {result.bundle} ({'signed' if result.signed else 'NOT signed: run `triage keys init`'})",
+               err=True)
     click.echo(f"report: {result.report}")
+
+
+def _limits(max_expansion_ratio: float | None, max_total_bytes: int | None) -> dict:
+    """Archive limits given on the command line (the OpenOptions defaults otherwise)."""
+    given = {"max_expansion_ratio": max_expansion_ratio, "max_total_bytes": max_total_bytes}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @cli.command("parse")
@@ -90,9 +117,14 @@ def custody_verify(ctx: click.Context, log: Path) -> None:
 
 
 def _register_subcommands() -> None:
+    from rules.cli import rules
+    from triage.bundle.cli import keys, verify_command
     from triage.evidence.cli import evidence
 
     cli.add_command(evidence)
+    cli.add_command(keys)
+    cli.add_command(verify_command)
+    cli.add_command(rules)
 
 
 def main(argv: list[str] | None = None) -> int:

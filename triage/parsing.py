@@ -8,12 +8,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
 from parsers.base import open_sqlite
 from triage.evidence import Evidence, FileEntry
 from triage.records import Base, SourceFile
+
+if TYPE_CHECKING:
+    from triage.parallel_media import PreparedFile
 
 HEADER_BYTES = 64
 SQLITE_SIDECARS = ("-wal", "-journal")  # -shm is rebuilt by SQLite; the WAL carries the data
@@ -56,13 +59,15 @@ class ParseRunner:
                 candidates.append(Candidate(entry, header, chosen))
         return candidates
 
-    def parse(self, cand: Candidate) -> SourceFile | None:
-        """Run every accepting parser on one file; the SourceFile is announced before its first record."""
+    def parse(self, cand: Candidate, prepared: "PreparedFile | None" = None) -> SourceFile | None:
+        """Run every accepting parser on one file; the SourceFile is announced before its first record.
+
+        `prepared`: the file's hash and parser output computed ahead in a worker (triage.parallel_media)."""
         entry = cand.entry
         source = SourceFile(path=entry.path, layers=list(entry.layers), provenance=entry.provenance,
                             volume=entry.volume, inode=entry.inode, size=entry.size, mtime=entry.mtime)
         try:
-            source.sha256 = self._sha256(entry)
+            source.sha256 = prepared.sha256 if prepared is not None else self._sha256(entry)
         except Exception as e:
             self.warn("parser", "file reader", "not parsed", f"cannot read file: {e}", entry.provenance, None)
             return None
@@ -77,7 +82,8 @@ class ParseRunner:
                 parsed_by.append(parser.name)
                 ctx = ParseContext(entry=entry, open=lambda: self.evidence.open(entry), sha256=source.sha256,
                                    header=cand.header, sqlite_copy=copy.path)
-                self._run_parser(parser, ctx, source, copy)
+                done = prepared.replay(parser.name, ctx) if prepared is not None else None
+                self._run_parser(parser, ctx, source, copy, done)
         finally:
             copy.remove()
         source.parser = ", ".join(parsed_by) or None
@@ -111,10 +117,10 @@ class ParseRunner:
         return not missing
 
     def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
-                    copy: "SqliteCopy | None" = None) -> None:
+                    copy: "SqliteCopy | None" = None, done: "Iterator[Base] | None" = None) -> None:
         count = 0
         try:
-            for record in parser.parse(ctx):
+            for record in (done if done is not None else parser.parse(ctx)):
                 if copy is not None and isinstance(parser, SqliteParser):
                     copy.mark_wal_only(record)
                 self.on_record(record, source)

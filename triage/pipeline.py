@@ -11,19 +11,30 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parsers import ALL_PARSERS
 from rules.engine import DEFAULT_PACK, RulePack, evaluate, load_pack
+from rules.watchlist import Watchlists
 from triage import TOOL_NAME, __version__
 from triage.citation import describe
+from triage.bundle.seal import seal
 from triage.custody import CustodyLog
+from triage.media_hints import group_media
+from triage.watchlist_media import load_watchlist, mark_watchlisted
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
+from triage.evidence.partition_roles import volume_roles
+from triage.parallel_media import parse_in_order
 from triage.parsing import ParseRunner
 from triage.parties import link_parties
+from triage.payments import extract_payments
 from triage.progress import Reporter
 from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.store import CaseStore
+
+if TYPE_CHECKING:
+    from triage.evidence.opener import OpenOptions
 
 
 @dataclass
@@ -35,6 +46,10 @@ class RunOptions:
     examiner: str = field(default_factory=getpass.getuser)
     db_url: str | None = None
     pack: Path = DEFAULT_PACK
+    watchlists: list[Path] = field(default_factory=list)  # CSV kind,value[,label] (rules/watchlist.py)
+    signing_key: Path | None = None  # Ed25519 PEM; default: the examiner's key from `triage keys init`
+    media_watchlist: Path | None = None  # CSV sha256/phash hash list (triage/watchlist_media.py)
+    open_options: "OpenOptions | None" = None  # backup password, archive limits (None: defaults + environment)
 
 
 @dataclass
@@ -46,6 +61,8 @@ class RunResult:
     records: dict[str, int]
     verified: bool | None
     unchanged: bool
+    bundle: Path | None = None  # the zip beside the folder
+    signed: bool = False
 
 
 def run(opts: RunOptions, progress: Reporter | None = None) -> RunResult:
@@ -53,10 +70,25 @@ def run(opts: RunOptions, progress: Reporter | None = None) -> RunResult:
     _prepare_out(opts.out)
     store = CaseStore(opts.db_url) if opts.db_url else CaseStore.in_folder(opts.out)
     custody = CustodyLog(opts.out / "custody.jsonl", actor=opts.examiner, on_entry=_mirror_into(store))
+    key = _signing_key(opts)
     try:
-        return Examination(opts, store, custody, progress).run()
+        result = Examination(opts, store, custody, progress, key).run()
     finally:
         store.close()
+    # sealed last: the manifest covers every file, the closed case store and the full custody log
+    result.bundle = seal(opts.out, key)
+    result.signed = key is not None
+    return result
+
+
+def _signing_key(opts: RunOptions):  # noqa: ANN202 - Ed25519PrivateKey | None
+    """The explicit key, else the examiner's default key when one exists, else None (unsigned)."""
+    from triage.bundle.keys import PRIVATE_NAME, key_dir, load_private
+
+    if opts.signing_key is not None:
+        return load_private(opts.signing_key)
+    default = key_dir() / PRIVATE_NAME
+    return load_private(default) if default.exists() else None
 
 
 def _prepare_out(out: Path) -> None:
@@ -85,8 +117,10 @@ def sha256_file(path: Path) -> str:
 class Examination:
     """The steps of one run, in order. Each step leaves its trace in the custody log."""
 
-    def __init__(self, opts: RunOptions, store: CaseStore, custody: CustodyLog, progress: Reporter) -> None:
+    def __init__(self, opts: RunOptions, store: CaseStore, custody: CustodyLog, progress: Reporter,
+                 key=None) -> None:  # noqa: ANN001 - Ed25519PrivateKey | None
         self.opts, self.store, self.custody, self.progress = opts, store, custody, progress
+        self.key = key
         self.workdir = Path(tempfile.mkdtemp(prefix="triage-work-"))
         self.warnings = 0
         self._evidence_warnings_seen = 0
@@ -98,15 +132,24 @@ class Examination:
             self.custody.record("run started", **self._run_parameters())
             pack = load_pack(self.opts.pack)
             self.custody.record("rule pack loaded", **pack.identity())
-            with open_evidence(self.opts.evidence) as evidence:
+            self.watchlists = Watchlists.load(self.opts.watchlists)
+            if self.opts.watchlists:
+                self.custody.record("watch-lists loaded", sha256=self.watchlists.files,
+                                    entries=len(self.watchlists.entries))
+            # a bad media watch-list stops the run before parsing, not after
+            self.media_watchlist = load_watchlist(self.opts.media_watchlist) if self.opts.media_watchlist else None
+            with open_evidence(self.opts.evidence, self.opts.open_options) as evidence:
                 files = evidence.container_files
                 item = self._acquire(evidence, self._hash_containers(files, "before"))
                 self._parse_all(evidence)
             self._link_parties()
+            self._group_media()
+            self._extract_payments()
             self._apply_rules(pack)
             self._verify_unchanged(item, files)
             self.store.commit()
             report = write_report(self.store, self.opts, pack, self.custody)
+            self._announce_seal()
             self.custody.record("run finished", warnings=self.warnings, findings=self.store.count(Finding))
             self.store.commit()
         except Exception as e:
@@ -122,7 +165,23 @@ class Examination:
         )
 
     # -- steps ---------------------------------------------------------------------------------
+    def _announce_seal(self) -> None:
+        """Say in the record how the bundle will be sealed (the seal itself comes after the last entry)."""
+        from triage.bundle.keys import fingerprint
+
+        if self.key is None:
+            self.warn("bundle", "signature", "warning", "no examiner signing key: the bundle is sealed with a SHA-256 "
+                      "manifest but not signed; create a key with `triage keys init`")
+            self.custody.record("bundle to be sealed", signed=False)
+        else:
+            self.custody.record("bundle to be sealed", signed=True, key_fingerprint=fingerprint(self.key.public_key()))
+
     def _run_parameters(self) -> dict:
+        from triage.evidence.opener import OpenOptions
+
+        # the backup password is recorded as given or not, never its value
+        open_options = self.opts.open_options or OpenOptions()
+        password = open_options.backup_password
         return {
             "tool": TOOL_NAME, "tool_version": __version__,
             "python": sys.version.split()[0], "platform": platform.platform(), "host": socket.gethostname(),
@@ -130,6 +189,9 @@ class Examination:
             "evidence": str(self.opts.evidence.resolve()), "output": str(self.opts.out.resolve()),
             "store": self.store.engine.url.render_as_string(hide_password=True),
             "parsers": [p.name for p in ALL_PARSERS], "scope": "all files",
+            "backup_password": "given (not recorded)" if password else "none",
+            "archive_limits": {"max_expansion_ratio": open_options.max_expansion_ratio,
+                               "max_total_bytes": open_options.max_total_bytes},
         }
 
     def _hash_containers(self, files: list[Path], when: str) -> dict[str, str]:
@@ -143,7 +205,8 @@ class Examination:
         return hashes
 
     def _acquire(self, evidence: Evidence, before: dict[str, str]) -> EvidenceItem:
-        self.custody.record("evidence opened", kind=evidence.kind, container_files=[str(p) for p in evidence.container_files])
+        self.custody.record("evidence opened", kind=evidence.kind, container_files=[str(p) for p in evidence.container_files],
+                            volume_roles=volume_roles(evidence))  # which volume is userdata, system …
         self._record_evidence_warnings(evidence)
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
             media = evidence.media_hashes(progress=bar.update)
@@ -166,12 +229,14 @@ class Examination:
         self.custody.record("files selected for parsing", files=len(candidates),
                             by_parser={p.name: sum(p in c.parsers for c in candidates) for p in ALL_PARSERS})
         with self.progress.stage("Parsing", len(candidates)) as bar:
-            for cand in candidates:
-                runner.parse(cand)
-                bar.advance()
+            # photos are parsed in worker processes; records are still stored in listing order
+            parallel = parse_in_order(runner, candidates, bar.advance)
+        for fallback in parallel.fallbacks:
+            self.warn("parser", "parallel media", "warning", f"worker failed, parsed in the main process: {fallback}")
         self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
         self.store.flush()
-        self.custody.record("parsing finished", records=report_counts(self.store), warnings=self.warnings)
+        self.custody.record("parsing finished", records=report_counts(self.store), warnings=self.warnings,
+                            workers=parallel.workers, files_parsed_in_workers=parallel.parallel_files)
 
     def _record_evidence_warnings(self, evidence: Evidence) -> None:
         """Record the reader's warnings not yet recorded (the list only grows while the evidence is read)."""
@@ -201,8 +266,27 @@ class Examination:
                             ambiguous=sum(p.ambiguous for p in parties),
                             without_country=sum(p.e164 is None for p in parties))
 
+    def _group_media(self) -> None:
+        groups = group_media(self.store.all)
+        self.custody.record("media grouped", duplicate_groups=groups.duplicate_groups,
+                            duplicate_files=groups.duplicate_files, near_duplicate_groups=groups.near_groups,
+                            near_duplicate_files=groups.near_files)
+        if self.media_watchlist is not None:
+            marked = mark_watchlisted(self.store.all, self.media_watchlist)
+            self.custody.record("media watch-list applied", **self.media_watchlist.identity(), files_marked=marked)
+        self.store.flush()
+
+    def _extract_payments(self) -> None:
+        payments = extract_payments(self.store.all)
+        for payment in payments:
+            self.store.add(payment)
+        self.store.flush()
+        self.custody.record("payments extracted", from_text=len(payments),
+                            by_method={m: sum(p.method == m for p in payments)
+                                       for m in sorted({p.method for p in payments})})
+
     def _apply_rules(self, pack: RulePack) -> None:
-        findings = evaluate(pack, self.store.all, lambda r: describe(r, self.store))
+        findings = evaluate(pack, self.store.all, lambda r: describe(r, self.store), self.watchlists)
         for finding in findings:
             self.store.add(finding)
         self.store.flush()

@@ -224,6 +224,8 @@ class Payment(Base, Provenanced):
     time_raw: Mapped[Any] = mapped_column(JSON, nullable=True, default=None)
     time_encoding: Mapped[str | None] = mapped_column(String(32), default=None)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"), default=None)
+    # source record {"type", "id", "field"}, validation evidence, raw text, app-specific fields
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)
     message: Mapped[Message | None] = relationship(default=None, repr=False)
 
 
@@ -262,6 +264,8 @@ class Finding(Base):
     explanation: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list[Any]]  # [{"type": "location", "id": 3, "provenance": "…", "sha256": "…"}]
     time_utc: Mapped[datetime | None] = mapped_column(default=None)
+    family: Mapped[str] = mapped_column(String(32), default="")  # geo / comms / payments / … (composites)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default_factory=dict)  # role hint, received-only …
 
 
 class ParseWarning(Base):

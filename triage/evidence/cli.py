@@ -11,10 +11,13 @@ import click
 
 from triage.errors import EvidenceError
 from triage.evidence.model import Evidence, FileEntry
-from triage.evidence.opener import MediaReport, hash_evidence, open_evidence
+from triage.evidence.opener import MediaReport, OpenOptions, hash_evidence, open_evidence
 
 CAT_CHUNK = 1 << 20
 EVIDENCE_ARG = click.Path(exists=True, path_type=Path)
+backup_password_option = click.option(
+    "--backup-password", envvar="TRIAGE_BACKUP_PASSWORD", default=None,
+    help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).")
 
 
 @click.group()
@@ -25,9 +28,10 @@ def evidence() -> None:
 @evidence.command("ls")
 @click.argument("source", metavar="EVIDENCE", type=EVIDENCE_ARG)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per file or directory.")
-def ls_command(source: Path, as_json: bool) -> None:
+@backup_password_option
+def ls_command(source: Path, as_json: bool, backup_password: str | None = None) -> None:
     """Every file and directory, deleted ones included (allocated=false), in a stable order."""
-    with open_evidence(source) as ev:
+    with open_evidence(source, OpenOptions(backup_password=backup_password)) as ev:
         for entry in ev.walk():
             click.echo(json.dumps(entry.to_json(), ensure_ascii=False) if as_json else _row(entry))
         _echo_warnings(ev)
@@ -37,10 +41,11 @@ def ls_command(source: Path, as_json: bool) -> None:
 @click.argument("source", metavar="EVIDENCE", type=EVIDENCE_ARG)
 @click.argument("path")
 @click.option("--volume", default=None, help="Volume id from `ls` (p1, p2 …) when the path is in several.")
-def cat_command(source: Path, path: str, volume: str | None) -> None:
+@backup_password_option
+def cat_command(source: Path, path: str, volume: str | None, backup_password: str | None = None) -> None:
     """Write the bytes of the file at PATH (NTFS streams as PATH:STREAM) to stdout."""
     out = sys.stdout.buffer  # bytes as they are: no newline or encoding translation
-    with open_evidence(source) as ev:
+    with open_evidence(source, OpenOptions(backup_password=backup_password)) as ev:
         entry = ev.find(path, volume)
         written = 0
         with ev.open(entry) as f:
@@ -57,10 +62,11 @@ def cat_command(source: Path, path: str, volume: str | None) -> None:
 @evidence.command("hash")
 @click.argument("source", metavar="EVIDENCE", type=EVIDENCE_ARG)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@backup_password_option
 @click.pass_context
-def hash_command(ctx: click.Context, source: Path, as_json: bool) -> None:
+def hash_command(ctx: click.Context, source: Path, as_json: bool, backup_password: str | None = None) -> None:
     """MD5, SHA-1 and SHA-256 of the media in one pass; exit 1 if a stored hash differs or a read failed."""
-    report = hash_evidence(source)
+    report = hash_evidence(source, options=OpenOptions(backup_password=backup_password))
     media = report.hashes
     if as_json:
         doc = {**media.to_json(), "kind": report.kind, "container_files": _container_names(report)}

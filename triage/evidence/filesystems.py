@@ -67,3 +67,10 @@ def probe_region(region: Region, warn: Warn) -> list[FileSystem]:
 
 
 # -- registered probes (one module per format) ---------------------------------------------------------
+from triage.evidence.apfs import probe_apfs  # noqa: E402 - registered after the definitions it uses
+
+PROBES.append(probe_apfs)
+
+from triage.evidence.f2fs import probe_f2fs  # noqa: E402
+
+PROBES.append(probe_f2fs)

@@ -17,6 +17,7 @@ from triage.evidence.directory import DirectoryEvidence
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import EwfImage, ImageStream, SegmentedRawImage, is_ewf, split_raw_segments
 from triage.evidence.model import Evidence, MediaHashes, ProgressCallback
+from triage.evidence.sparse_image import SparseImage, is_sparse
 
 
 @dataclass
@@ -65,10 +66,12 @@ def open_evidence(path: Path, options: OpenOptions | None = None) -> Evidence:
     from triage.evidence.tsk import TskEvidence  # pytsk3 is needed only for images
 
     try:
-        return TskEvidence(path, stream)
+        evidence = TskEvidence(path, stream)
     except BaseException:
         stream.close()
         raise
+    evidence.warnings[:0] = getattr(stream, "warnings", [])  # container damage (sparse chunks) comes first
+    return evidence
 
 
 def hash_evidence(path: Path, progress: ProgressCallback | None = None,
@@ -91,11 +94,12 @@ def hash_evidence(path: Path, progress: ProgressCallback | None = None,
         hashes = folder.media_hashes(progress)
         return MediaReport(path, folder.kind, folder.container_files, hashes, folder.warnings)
     with open_image_stream(path) as stream:
-        return MediaReport(path, stream.kind, stream.files, hash_image(stream, progress))
+        return MediaReport(path, stream.kind, stream.files, hash_image(stream, progress),
+                           list(getattr(stream, "warnings", [])))
 
 
 def open_image_stream(path: Path) -> ImageStream:
-    """The media bytes of an image file: EWF by signature, else split raw by name, else raw."""
+    """The media bytes of an image file: EWF or Android sparse by signature, else split raw by name, else raw."""
     if not path.exists():
         raise EvidenceError(f"{path} does not exist")
     if not path.is_file():
@@ -106,9 +110,18 @@ def open_image_stream(path: Path) -> ImageStream:
         raise EvidenceError(f"cannot read {path.name}: {e.strerror or e}; check the path and permissions") from e
     if ewf:
         return EwfImage(path)
+    if is_sparse(path):  # Android simg: expanded on the fly, as simg2img would
+        return SparseImage(path)
     segments = split_raw_segments(path)
     return SegmentedRawImage(segments or [path])
 
 
 # -- formats beyond plain images and folders (most specific first) ------------------------------------
 # Each module owns one container format and exposes `recognise(path, options) -> Evidence | None`.
+from triage.evidence import ios_backup  # noqa: E402 - a backup is a folder: before the archive recognisers
+RECOGNISERS.append(ios_backup.recognise)
+from triage.evidence import android_backup  # noqa: E402 - .ab by its first line; unpacked .ab folders
+RECOGNISERS.append(android_backup.recognise)
+from triage.evidence import archive_tar, archive_zip  # noqa: E402 - zip and tar by signature, extension second
+RECOGNISERS.append(archive_zip.recognise)
+RECOGNISERS.append(archive_tar.recognise)

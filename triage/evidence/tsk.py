@@ -23,10 +23,10 @@ from triage.errors import EvidenceError
 from triage.evidence.filesystems import FileSystem, Region, probe_region
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import ImageStream, short_reason
+from triage.evidence.streams import SeekableReader
 from triage.evidence.model import LAYER_SEPARATOR, Evidence, FileEntry, MediaHashes, ProgressCallback
 
 SECTOR = 512
-READ_CHUNK = 4 << 20  # file reads through read_random: big enough that EWF chunks decompress once
 MAX_IMAGE_READ_ERRORS = 10  # image read errors kept verbatim in warnings; the rest are counted
 
 VS_NAMES = {
@@ -183,29 +183,12 @@ class TskEvidence(Evidence):
         self.stream.close()
 
 
-class TskFileStream(io.RawIOBase):
+class TskFileStream(SeekableReader):
     """A file's (or NTFS stream's) content as a seekable, read-only raw stream over read_random."""
 
     def __init__(self, tsk_file: pytsk3.File, handle: TskHandle, size: int, where: str) -> None:
-        super().__init__()
-        self._file, self._handle, self._size, self._where = tsk_file, handle, size, where
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError(f"negative seek position {base + offset}")
-        self._pos = base + offset
-        return self._pos
+        super().__init__(size)
+        self._file, self._handle, self._where = tsk_file, handle, where
 
     def _read_at(self, offset: int, size: int) -> bytes:
         size = min(size, self._size - offset)
@@ -224,19 +207,6 @@ class TskFileStream(io.RawIOBase):
             raise OSError(f"{self._where}: only {len(data)} of {size} bytes readable at byte {offset} of "
                           f"{self._size} (sparse, uninitialised or damaged content)")
         return data
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._read_at(self._pos, len(buffer))
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def readall(self) -> bytes:
-        parts = []
-        while chunk := self._read_at(self._pos, READ_CHUNK):
-            parts.append(chunk)
-            self._pos += len(chunk)
-        return b"".join(parts)
 
 
 def no_file_system_message(name: str, img: TskImage) -> str:

@@ -1,4 +1,4 @@
-"""The run's outputs in the --out folder: findings.json, records/*.jsonl, index.html."""
+"""The run's outputs in the --out folder: findings.json, records/*.jsonl, index.html, report.pdf."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import TYPE_CHECKING
 
 from triage.report.export import write_records
 from triage.report.findings import build_findings
-from triage.report.html import write_html
+from triage.report.case_export import write_case
+from triage.report.geo_export import write_geo
+from triage.report.html import build_report, write_html
+from triage.report.pdf import note_if_unavailable, write_pdf
+from triage.report.tables import write_record_tables, write_schedules
 from triage.timeutil import iso, now_utc
 
 if TYPE_CHECKING:
@@ -23,6 +27,7 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     from triage.pipeline import report_counts
 
     out = opts.out
+    note_if_unavailable(store)  # a missing PDF engine is a warning every output lists
     counts = report_counts(store)
     records = write_records(store, out / "records")
     case = {"case": opts.case, "exhibit": opts.exhibit, "examiner": opts.examiner}
@@ -31,8 +36,13 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     findings = build_findings(store, case, pack, run, counts)
     findings_path = out / "findings.json"
     findings_path.write_text(json.dumps(findings, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    index = write_html(store, findings, custody.path, out / "index.html")
-    outputs = [findings_path, index, *records.values()]
+    report = build_report(store, findings, custody.path, out, pack.zones, opts)
+    index = write_html(report, out / "index.html")
+    pages = [index, *write_pdf(report, store, custody), *report.files]
+    tables = write_record_tables(store, out / "records") + write_schedules(store, out)
+    geo = write_geo(store, out)
+    case_graph = write_case(store, case, out / "case.jsonld")
+    outputs = [findings_path, *pages, *records.values(), *tables, *geo, case_graph]
     custody.record("report written", files={str(p.relative_to(out)): _sha256(p) for p in outputs})
     return index
 
