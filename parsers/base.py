@@ -60,6 +60,8 @@ class SqliteParser(Parser):
     """
 
     required: dict[str, set[str]] = {}
+    # alternatively: several schema generations, any one of which is enough (first one named when none fits)
+    required_any: tuple[dict[str, set[str]], ...] = ()
 
     def accepts(self, entry: FileEntry, header: bytes) -> bool:
         # any SQLite file is a candidate: the structural check decides (renamed/moved databases)
@@ -67,14 +69,10 @@ class SqliteParser(Parser):
 
     def missing_structure(self, db: sqlite3.Connection) -> list[str]:
         """Tables/columns this parser needs that the database lacks (empty list = recognised)."""
-        missing: list[str] = []
-        for table, columns in self.required.items():
-            present = table_columns(db, table)
-            if not present:
-                missing.append(f"table {table}")
-            else:
-                missing.extend(f"{table}.{c}" for c in sorted(columns - present))
-        return missing
+        if self.required_any:
+            gaps = [_missing(db, structure) for structure in self.required_any]
+            return [] if any(not gap for gap in gaps) else gaps[0]
+        return _missing(db, self.required)
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         assert ctx.sqlite_copy is not None
@@ -84,6 +82,18 @@ class SqliteParser(Parser):
     @abc.abstractmethod
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         """Yield records from an opened, structurally checked database."""
+
+
+def _missing(db: sqlite3.Connection, required: dict[str, set[str]]) -> list[str]:
+    """Tables/columns of `required` that the database lacks."""
+    missing: list[str] = []
+    for table, columns in required.items():
+        present = table_columns(db, table)
+        if not present:
+            missing.append(f"table {table}")
+        else:
+            missing.extend(f"{table}.{c}" for c in sorted(columns - present))
+    return missing
 
 
 def table_columns(db: sqlite3.Connection, table: str) -> set[str]:

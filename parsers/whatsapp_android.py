@@ -52,12 +52,7 @@ class WhatsAppMsgstoreParser(SqliteParser):
     description = "WhatsApp Android msgstore.db (legacy, transitional, modern and LID schemas)"
     path_patterns = PATHS
 
-    def missing_structure(self, db: sqlite3.Connection) -> list[str]:
-        self.required = MODERN
-        modern = super().missing_structure(db)
-        self.required = LEGACY
-        legacy = super().missing_structure(db)
-        return [] if not modern or not legacy else modern
+    required_any = (MODERN, LEGACY)  # any generation of msgstore.db
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         names = tables(db)

@@ -36,12 +36,7 @@ class WhatsAppPaymentsParser(SqliteParser):
     description = "WhatsApp Pay transactions in msgstore.db (pay_transaction, legacy pay_transactions, message_payment)"
     path_patterns = ()  # structure decides: see the module docstring
 
-    def missing_structure(self, db: sqlite3.Connection) -> list[str]:
-        self.required = MODERN
-        modern = super().missing_structure(db)
-        self.required = LEGACY
-        legacy = super().missing_structure(db)
-        return [] if not modern or not legacy else modern
+    required_any = (MODERN, LEGACY)  # any generation of msgstore.db
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         names = tables(db)
