@@ -13,6 +13,7 @@ from parsers.ios_contacts import IosContactsParser
 from parsers.ios_device_info import IosDeviceInfoParser
 from parsers.ios_device_info_fs import IosDeviceInfoFsParser
 from parsers.ios_sms import IosSmsParser
+from parsers.ios_sms_legacy import IosLegacySmsParser
 from parsers.media_exif import PhotoExifParser
 from parsers.media_stores import AndroidMediaStoreParser, GooglePhotosParser, IosPhotosParser
 from parsers.media_video import VideoParser
@@ -30,6 +31,7 @@ ALL_PARSERS: tuple[Parser, ...] = (
     AndroidContactsParser(),
     AndroidCallLogParser(),
     IosSmsParser(),
+    IosLegacySmsParser(),
     IosContactsParser(),
     IosCallHistoryParser(),
     WhatsAppMsgstoreParser(),

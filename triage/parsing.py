@@ -73,9 +73,10 @@ class ParseRunner:
             return None
         copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir)
         parsed_by: list[str] = []
+        misfits: list[tuple[str, str]] = []  # (parser, why) for parsers named for this file that could not read it
         try:
             for parser in cand.parsers:
-                if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry):
+                if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry, misfits):
                     continue
                 if not parsed_by:
                     self.on_source(source)
@@ -86,6 +87,9 @@ class ParseRunner:
                 self._run_parser(parser, ctx, source, copy, done)
         finally:
             copy.remove()
+        if not parsed_by:  # one generation's parser not fitting is normal when another one read the file
+            for name, why in misfits:
+                self.warn("parser", name, "not parsed", why, entry.provenance, None)
         source.parser = ", ".join(parsed_by) or None
         return source if parsed_by else None
 
@@ -101,19 +105,18 @@ class ParseRunner:
         with self.evidence.open(entry) as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
 
-    def _structure_ok(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry) -> bool:
+    def _structure_ok(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry,
+                      misfits: list[tuple[str, str]]) -> bool:
         try:
             with open_sqlite(copy.path()) as db:
                 missing = parser.missing_structure(db)
         except Exception as e:
             if parser.path_matches(entry):
-                self.warn("parser", parser.name, "not parsed", f"database cannot be opened: {e}",
-                          entry.provenance, None)
+                misfits.append((parser.name, f"database cannot be opened: {e}"))
             return False
         if missing and parser.path_matches(entry):
             # named like ours but shaped differently: an unknown generation or a look-alike
-            self.warn("parser", parser.name, "not parsed", f"unknown schema: missing {', '.join(missing)}",
-                      entry.provenance, None)
+            misfits.append((parser.name, f"unknown schema: missing {', '.join(missing)}"))
         return not missing
 
     def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
