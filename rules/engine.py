@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from rules.entities import entities, model_name
 from rules.pack import DEFAULT_PACK, SEVERITIES, Rule, RulePack, load_pack
 from rules.primitives import Context, fmt_latlon, in_window, match, message_of, needs, record_time
 from rules.watchlist import Watchlists
@@ -245,7 +246,7 @@ def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
         if i == MAX_CITED_IN_TEXT:
             lines.append(f"… and {len(citations) - MAX_CITED_IN_TEXT} more (all listed as evidence).")
             break
-        notes = "; ".join(hit.notes.get(i, []))
+        notes = "; ".join(hit.notes.get(i, []) + _named(r))
         lines.append(f"{c.text}{': ' + notes if notes else ''}.")
     explanation = " ".join([f"{rule.title}: {len(hit.records)} record(s)."] + lines + adjustments
                            + [rule.rationale.strip(), INDICATOR_NOTE])
@@ -256,6 +257,17 @@ def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
     return Finding(rule_id=rule.id, rule_version=rule.version, severity=severity, title=rule.title,
                    explanation=explanation, evidence=[c.ref for c in citations],
                    time_utc=times[0] if times else None, family=rule.family, extra=extra)
+
+
+def _named(record: Base) -> list[str]:
+    """Optional NER note for a cited message (machine output; never affects firing or severity)."""
+    if not isinstance(record, Message):
+        return []
+    found = entities(record.body)
+    if not found:
+        return []
+    listed = ", ".join(f"{label} '{text}'" for text, label in found)
+    return [f"named in the text ({model_name()}, machine output for review): {listed}"]
 
 
 def _severity(rule: Rule, records: list[Base]) -> tuple[str, list[str]]:

@@ -173,3 +173,27 @@ def test_media_on_a_watch_list_is_a_finding() -> None:
     (f,) = [f for f in findings if f.rule_id == "MED-06"]
     assert "adverts.csv row 3 'boat advert May 2025' (phash match, distance 2)" in f.explanation
     assert f.severity == "MEDIUM" and f.evidence[0]["type"] == "media_file"
+
+
+def test_named_entities_are_notes_only() -> None:
+    """With an English spaCy model installed, cited English messages get NER notes; firing never changes."""
+    from rules import entities
+
+    if entities.model() is None:
+        pytest.skip("no spaCy English model installed (optional: pip install mobile-triage[ner])")
+    body = "Boat tonight from Gravelines, meet at the beach at 2"
+    findings = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
+                                "body": body, "time": "2025-05-17T18:00:00Z"}])
+    (f,) = [f for f in findings if f.rule_id == "TXT-01"]
+    assert "named in the text (spaCy" in f.explanation and "TIME 'tonight'" in f.explanation  # labels are statistical
+    assert entities.entities("بەلەم بۆ ئینگلتەرا") == []  # the English model only reads Latin-script text
+    entities.model.cache_clear()
+    try:
+        original, entities.MODEL_NAMES = entities.MODEL_NAMES, ("no_such_model",)
+        without = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
+                                   "body": body, "time": "2025-05-17T18:00:00Z"}])
+    finally:
+        entities.MODEL_NAMES = original
+        entities.model.cache_clear()
+    assert [(g.rule_id, g.severity) for g in without] == [(g.rule_id, g.severity) for g in findings]
+    assert not any("named in the text" in g.explanation for g in without)

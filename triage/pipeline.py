@@ -290,7 +290,10 @@ class Examination:
         for finding in findings:
             self.store.add(finding)
         self.store.flush()
-        self.custody.record("rules evaluated", pack=pack.name, version=pack.version, findings=len(findings))
+        from rules.entities import model_name
+
+        self.custody.record("rules evaluated", pack=pack.name, version=pack.version, findings=len(findings),
+                            named_entities=model_name() or "not used (no spaCy English model installed)")
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[Path]) -> None:
         after = self._hash_containers(files, "after")

