@@ -40,14 +40,19 @@ def model_name() -> str | None:
 
 def entities(text: str | None) -> list[tuple[str, str]]:
     """(text, label) pairs of the useful kinds, in order, without repeats; [] without a model."""
-    nlp = model()
-    if nlp is None or not text or not _latin(text):
+    if not text or not _latin(text) or model() is None:
         return []
+    return list(_entities(text[:MAX_CHARS]))
+
+
+@lru_cache(maxsize=65536)  # a message cited by several findings (or a forwarded advert) is read once
+def _entities(text: str) -> tuple[tuple[str, str], ...]:
+    nlp = model()
     seen: dict[tuple[str, str], None] = {}
-    for ent in nlp(text[:MAX_CHARS]).ents:
+    for ent in nlp(text).ents:
         if ent.label_ in LABELS:
             seen.setdefault((ent.text, ent.label_), None)
-    return list(seen)
+    return tuple(seen)
 
 
 def _latin(text: str) -> bool:

@@ -188,6 +188,7 @@ def test_named_entities_are_notes_only() -> None:
     assert "named in the text (spaCy" in f.explanation and "TIME 'tonight'" in f.explanation  # labels are statistical
     assert entities.entities("بەلەم بۆ ئینگلتەرا") == []  # the English model only reads Latin-script text
     entities.model.cache_clear()
+    entities._entities.cache_clear()
     try:
         original, entities.MODEL_NAMES = entities.MODEL_NAMES, ("no_such_model",)
         without = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
@@ -195,5 +196,6 @@ def test_named_entities_are_notes_only() -> None:
     finally:
         entities.MODEL_NAMES = original
         entities.model.cache_clear()
+        entities._entities.cache_clear()
     assert [(g.rule_id, g.severity) for g in without] == [(g.rule_id, g.severity) for g in findings]
     assert not any("named in the text" in g.explanation for g in without)
