@@ -97,27 +97,20 @@ def _evaluate_rule(rule: Rule, records: dict[str, list[Base]], ctx: Context, des
 
 
 # -- scopes ----------------------------------------------------------------------------------------
-def _prefilter(rule: Rule, pool: list[Base], ctx: Context) -> list[Base]:
-    """Only records that can meet the rule: most messages carry no crossing word and no payment."""
-    if needs(rule.condition, "lexicon"):
+def _prefilter(condition: dict[str, Any], pool: list[Base], ctx: Context) -> list[Base]:
+    """Only records that can meet `condition` (a rule's, or one part of a thread rule's): most messages
+    carry no crossing word and no payment, and an empty watch-list matches nothing."""
+    if needs(condition, "lexicon"):
         pool = [r for r in pool if ctx.lexicon_hits(r)]
-    if needs(rule.condition, "payment"):
+    if needs(condition, "payment"):
         pool = [r for r in pool if isinstance(r, Payment) or ctx.payments_by_message.get(r.id)]
-    if needs(rule.condition, "watchlist") and not ctx.watchlists.entries:
+    if needs(condition, "watchlist") and not ctx.watchlists.entries:
         pool = []
     return pool
 
 
-def _prefilter_part(part: dict[str, Any], pool: list[Base], ctx: Context) -> list[Base]:
-    if needs(part, "lexicon"):
-        pool = [r for r in pool if ctx.lexicon_hits(r)]
-    if needs(part, "payment"):
-        pool = [r for r in pool if ctx.payments_by_message.get(r.id)]
-    return pool
-
-
 def _record_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
-    pool = _prefilter(rule, pool, ctx)
+    pool = _prefilter(rule.condition, pool, ctx)
     matched = [(r, notes) for r in pool if (notes := match(rule.condition, r, ctx)) is not None]
     if not matched:
         return []
@@ -142,7 +135,7 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     hits = []
     for key in sorted(by_thread):
         messages = by_thread[key]  # in time order
-        per_part = [[(m, n) for m in _prefilter_part(part, messages, ctx) if (n := match(part, m, ctx)) is not None]
+        per_part = [[(m, n) for m in _prefilter(part, messages, ctx) if (n := match(part, m, ctx)) is not None]
                     for part in parts]
         if any(not found for found in per_part):
             continue

@@ -29,14 +29,14 @@ class Context:
     payments_by_message: dict[int, list[Payment]] = field(default_factory=dict)
     _lexicon_cache: dict[int, list[LexiconHit]] = field(default_factory=dict)
 
-    _threads_with_hits: set[str] | None = None
     pools: dict[tuple[str, ...], list[Base]] = field(default_factory=dict)  # records by the types a rule reads
+    _threads_with_hits: dict[int, set[str]] = field(default_factory=dict)  # by id() of a pool in `pools`
 
     def threads_with_hits(self, pool: list[Base], key: Any) -> set[str]:
-        """Threads holding at least one message with a lexicon hit (computed once per evaluation)."""
-        if self._threads_with_hits is None:
-            self._threads_with_hits = {key(r) for r in pool if self.lexicon_hits(r)}
-        return self._threads_with_hits
+        """Threads of `pool` holding at least one record with a lexicon hit (once per pool)."""
+        if id(pool) not in self._threads_with_hits:
+            self._threads_with_hits[id(pool)] = {key(r) for r in pool if self.lexicon_hits(r)}
+        return self._threads_with_hits[id(pool)]
 
     def lexicon_hits(self, record: Base) -> list[LexiconHit]:
         key = id(record)  # records live for the whole evaluation: identity is a cheap, safe key
