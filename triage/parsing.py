@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
-from parsers.base import open_sqlite
+from parsers.base import open_sqlite, quote_ident
 from triage.evidence import Evidence, FileEntry
 from triage.records import Base, SourceFile
 
@@ -144,8 +144,8 @@ class SqliteCopy:
     def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path) -> None:
         self.evidence, self.entry, self.sidecars, self.workdir = evidence, entry, sidecars, workdir
         self._dir: Path | None = None
-        self._main_rows: dict[str, set[str]] | None = None
-        self._has_wal = False
+        self._wal = sidecars.get((entry.volume, entry.path + "-wal"))
+        self._main_rows: dict[str, set[str]] | None = None  # row ids per table without the -wal (made once)
         self._tables_with_wal: set[str] = set()
 
     def path(self) -> Path:
@@ -167,26 +167,21 @@ class SqliteCopy:
         table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
         if table is None or row is None or not isinstance(getattr(record, "extra", None), dict):
             return
+        if self._wal is None:
+            return  # no -wal: every row is in the database file
         main = self._main_file_rows()
-        if main is None or table not in self._tables_with_wal:
-            return  # no -wal, or a label that is not a table name: nothing to compare
+        if table not in self._tables_with_wal:
+            return  # a label that is not a table name: nothing to compare
         if row not in main.get(table, set()):
             record.extra["wal_only"] = True
 
-    def _main_file_rows(self) -> dict[str, set[str]] | None:
-        """Row ids per table in the database file without its -wal (None when there is no -wal)."""
+    def _main_file_rows(self) -> dict[str, set[str]]:
+        """Row ids per table in the database file without its -wal (read once)."""
         if self._main_rows is None:
-            self.path()
-            wal = self.sidecars.get((self.entry.volume, self.entry.path + "-wal"))
-            if wal is None:
-                self._main_rows = {}
-                self._has_wal = False
-            else:
-                self._has_wal = True
-                self._main_rows = self._rows_without_wal()
-                with open_sqlite(self._dir / "db") as db:
-                    self._tables_with_wal = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-        return self._main_rows if self._has_wal else None
+            with open_sqlite(self.path()) as db:
+                self._tables_with_wal = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            self._main_rows = self._rows_without_wal()
+        return self._main_rows
 
     def _rows_without_wal(self) -> dict[str, set[str]]:
         assert self._dir is not None
@@ -198,7 +193,7 @@ class SqliteCopy:
             names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             for name in names:
                 try:
-                    rows[name] = {str(r[0]) for r in db.execute(f'SELECT rowid FROM "{name.replace(chr(34), chr(34) * 2)}"')}
+                    rows[name] = {str(r[0]) for r in db.execute(f"SELECT rowid FROM {quote_ident(name)}")}
                 except Exception:  # WITHOUT ROWID tables, damaged pages: not comparable, never flagged
                     continue
         return rows
