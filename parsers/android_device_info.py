@@ -71,9 +71,8 @@ class AndroidBuildPropParser(Parser):
                      "*/system_ext/build.prop", "*/odm/build.prop", "*/odm/etc/build.prop")
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
-        with ctx.open() as f:
-            raw = f.read(MAX_PROP_BYTES + 1)
-        if len(raw) > MAX_PROP_BYTES:
+        raw, longer = ctx.read_head(MAX_PROP_BYTES)
+        if longer:
             ctx.warn(f"{ctx.entry.path} is over {MAX_PROP_BYTES} bytes: not a build.prop; not read")
             return
         props, bad = parse_build_prop(raw.decode("utf-8", errors="replace"))

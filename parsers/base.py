@@ -31,6 +31,13 @@ class ParseContext:
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
+    def read_head(self, limit: int) -> tuple[bytes, bool]:
+        """The file's first `limit` bytes, and whether it is longer (a small-file parser never reads
+        a huge look-alike whole; what to do with a longer one is the parser's decision)."""
+        with self.open() as f:
+            data = f.read(limit + 1)
+        return data[:limit], len(data) > limit
+
 
 class Parser(abc.ABC):
     """One artifact family. Subclasses set the class attributes and implement `parse`."""

@@ -42,9 +42,8 @@ class IosDeviceInfoFsParser(Parser):
                      "*/mobile/Library/Preferences/.GlobalPreferences.plist")
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
-        with ctx.open() as f:
-            data = f.read(MAX_PLIST_BYTES + 1)
-        if len(data) > MAX_PLIST_BYTES:
+        data, longer = ctx.read_head(MAX_PLIST_BYTES)
+        if longer:
             ctx.warn(f"over {MAX_PLIST_BYTES} bytes: not a preferences property list; not read")
             return
         try:

@@ -114,11 +114,9 @@ class WalletStoresParser(Parser):
                 ctx.warn(f"{ctx.entry.path}: {reason}")
                 return
         app = next(a for p, a in WALLET_TEXT_STORES.items() if _match(path, p))
-        with ctx.open() as f:
-            data = f.read(MAX_SCAN_BYTES + 1)
-        if len(data) > MAX_SCAN_BYTES:
+        data, longer = ctx.read_head(MAX_SCAN_BYTES)
+        if longer:
             ctx.warn(f"{ctx.entry.path}: only the first {MAX_SCAN_BYTES} bytes scanned for wallet addresses")
-            data = data[:MAX_SCAN_BYTES]
         seen: set[str] = set()
         for m in ADDRESS.finditer(data):
             yield from self._address(m, app, seen)
