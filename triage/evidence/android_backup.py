@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from triage.errors import EvidenceError
-from triage.evidence.streams import SeekableReader
+from triage.evidence.streams import SeekableReader, buffered
 from triage.evidence.directory import DirectoryEvidence
 from triage.evidence.hashing import TripleHasher
 from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
@@ -318,7 +318,7 @@ class AndroidBackupEvidence(Evidence):
         m: Member = entry.handle
         if entry.type != "file" or self._tar is None:
             raise EvidenceError(f"{entry.provenance} is a {entry.type}, not a regular file")
-        return io.BufferedReader(_Slice(self._tar, self._lock, m.data_offset, m.available))  # type: ignore[return-value]
+        return buffered(_Slice(self._tar, self._lock, m.data_offset, m.available))
 
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         """MD5/SHA-1/SHA-256 of the .ab file as acquired (the encrypted/compressed bytes)."""

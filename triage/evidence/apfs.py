@@ -11,7 +11,6 @@ APFS stores times as nanoseconds since 1970 UTC; entries carry them to the micro
 
 from __future__ import annotations
 
-import io
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, Iterator
@@ -19,7 +18,7 @@ from typing import BinaryIO, Iterator
 from triage.errors import EvidenceError
 from triage.evidence.filesystems import FileSystem, Region, Warn
 from triage.evidence.model import LAYER_SEPARATOR, FileEntry
-from triage.evidence.streams import SeekableReader
+from triage.evidence.streams import SeekableReader, buffered
 
 CONTAINER_MAGIC = b"NXSB"  # nx_superblock_t.nx_magic, after the 32-byte object header
 _TYPES = {0o100000: "file", 0o040000: "dir", 0o120000: "link"}
@@ -155,7 +154,7 @@ class ApfsVolume(FileSystem):
         except (OSError, TypeError) as e:
             raise EvidenceError(f"cannot open {entry.provenance} (inode {entry.inode}): {_one_line(e)}") from e
         raw = ApfsFileStream(node, entry.size or 0, self._lock, entry.provenance)
-        return io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[return-value]
+        return buffered(raw, 1 << 20)
 
 
 class ApfsFileStream(SeekableReader):

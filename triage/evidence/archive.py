@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import io
 import os
 import threading
 import unicodedata
@@ -347,6 +346,3 @@ class SegmentStream(SeekableReader):
         return bytes(want)  # past the last mapped range: a trailing hole
 
 
-def buffered(raw: io.RawIOBase, size: int = 1 << 16) -> BinaryIO:
-    """A buffered reader over a raw member stream (cheap small reads, e.g. parsers' header sniffing)."""
-    return io.BufferedReader(raw, buffer_size=size)  # type: ignore[return-value]

@@ -34,10 +34,10 @@ from triage.evidence.archive import (
     Handle,
     Member,
     SegmentStream,
-    buffered,
 )
 from triage.evidence.archive_gzip import GzipRandomAccess
 from triage.evidence.model import FileEntry
+from triage.evidence.streams import buffered
 
 if TYPE_CHECKING:  # the opener imports this module to register it
     from triage.evidence.opener import OpenOptions

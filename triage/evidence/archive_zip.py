@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from triage.errors import EvidenceError
-from triage.evidence.archive import ArchiveEvidence, Handle, Member, ReadAt, SegmentStream, buffered
+from triage.evidence.archive import ArchiveEvidence, Handle, Member, ReadAt, SegmentStream
 from triage.evidence.model import FileEntry
-from triage.evidence.streams import SeekableReader
+from triage.evidence.streams import SeekableReader, buffered
 
 if TYPE_CHECKING:  # the opener imports this module to register it
     from triage.evidence.opener import OpenOptions

@@ -8,6 +8,7 @@ member) overrides `readinto` instead.
 from __future__ import annotations
 
 import io
+from typing import BinaryIO
 
 READALL_CHUNK = 4 << 20
 
@@ -51,3 +52,8 @@ class SeekableReader(io.RawIOBase):
         while chunk := self.read(READALL_CHUNK):
             parts.append(chunk)
         return b"".join(parts)
+
+
+def buffered(raw: io.RawIOBase, size: int = 1 << 16) -> BinaryIO:
+    """The buffered, read-only stream readers hand out (cheap small reads, e.g. parsers' header sniffing)."""
+    return io.BufferedReader(raw, buffer_size=size)  # type: ignore[return-value]

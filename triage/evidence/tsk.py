@@ -11,7 +11,6 @@ data stream (`name`, `name:stream`) and per named index ($Secure:$SDH), as fls d
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,7 +22,7 @@ from triage.errors import EvidenceError
 from triage.evidence.filesystems import FileSystem, Region, probe_region
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import ImageStream, short_reason
-from triage.evidence.streams import SeekableReader
+from triage.evidence.streams import SeekableReader, buffered
 from triage.evidence.model import LAYER_SEPARATOR, Evidence, FileEntry, MediaHashes, ProgressCallback
 
 SECTOR = 512
@@ -170,7 +169,7 @@ class TskEvidence(Evidence):
             target = _text(tsk_file.info.meta.link) if tsk_file.info.meta else ""
             raise EvidenceError(f"{entry.provenance} is a symbolic link to '{target}'; links are not followed")
         raw = TskFileStream(tsk_file, handle, entry.size or 0, entry.provenance)
-        return io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[return-value]
+        return buffered(raw, 1 << 20)
 
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         return hash_image(self.stream, progress)

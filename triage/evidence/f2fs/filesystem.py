@@ -7,7 +7,6 @@ directory met twice (a loop) is not descended again.
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
@@ -24,6 +23,7 @@ from triage.evidence.f2fs.layout import (
 from triage.evidence.f2fs.nat import Device, NodeTable
 from triage.evidence.filesystems import FileSystem, Region, Warn
 from triage.evidence.model import LAYER_SEPARATOR, FileEntry
+from triage.evidence.streams import buffered
 
 MAX_DEPTH = 512  # deeper than any real tree; guards against loops through distinct directory inodes
 EXAMPLES = 5
@@ -104,7 +104,7 @@ class F2fsFileSystem(FileSystem):
             raw = F2fsFile(self.device, BlockMap(self.nodes, inode), inode, entry.provenance)
         except F2fsError as e:
             raise EvidenceError(f"cannot open {entry.provenance} (inode {nid}): {e}") from e
-        return io.BufferedReader(raw, buffer_size=BUFFER)  # type: ignore[return-value]
+        return buffered(raw, BUFFER)
 
     def _nid(self, entry: FileEntry) -> int:
         if not isinstance(entry.handle, F2fsHandle):
