@@ -148,8 +148,8 @@ class Examination:
             self._apply_rules(pack)
             self._verify_unchanged(item, files)
             self.store.commit()
+            self._announce_seal()  # before the report, which shows the key from this entry
             report = write_report(self.store, self.opts, pack, self.custody)
-            self._announce_seal()
             self.custody.record("run finished", warnings=self.warnings, findings=self.store.count(Finding))
             self.store.commit()
         except Exception as e:

@@ -132,7 +132,7 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
     keys = {p.location_id: p.key for p in map_view.drawn + map_view.outside}
     context = {
         "f": findings,
-        "header": _header(findings, custody, run_options),
+        "header": _header(findings, custody),
         "device_facts": device_facts(store.all(Device), sources),
         "flags": findings["assessment"].get("flags", []),
         "severities": [s for s in SEVERITY_ORDER if any(x["severity"] == s for x in findings["findings"])],
@@ -189,45 +189,29 @@ def _cited_media(findings: dict[str, Any], records: dict[str, dict[int, Any]]) -
     return list(dict.fromkeys(ids))
 
 
-def _header(findings: dict[str, Any], custody: list[dict], run_options: "RunOptions | None") -> dict[str, Any]:
+def _header(findings: dict[str, Any], custody: list[dict]) -> dict[str, Any]:
     started = custody[0] if custody else {}
     params = started.get("details", {}) if started.get("action") == "run started" else {}
     return {
         "extraction": [EXTRACTION_TYPES.get(e["kind"], e["kind"]) for e in findings["evidence"]],
         "local_offset": started.get("local_offset", ""),
         "params": params,
-        "key": _examiner_key(custody, run_options),
+        "key": _examiner_key(custody),
     }
 
 
-def _examiner_key(custody: list[dict], run_options: "RunOptions | None") -> dict[str, Any]:
-    """The key that seals the bundle: from the custody entry once written, else the run's own key."""
+def _examiner_key(custody: list[dict]) -> dict[str, Any]:
+    """The key that seals the bundle, from the custody entry the run writes before the report."""
     for entry in reversed(custody):
         if entry.get("action") == "bundle to be sealed":
             details = entry.get("details", {})
-            return {"signed": bool(details.get("signed")), "fingerprint": details.get("key_fingerprint"),
-                    "basis": f"custody entry {entry.get('seq')} 'bundle to be sealed'"}
-    if run_options is None:
-        return {"signed": None, "fingerprint": None, "basis": "not known when this page was written"}
-    try:
-        key = _run_key(run_options)
-    except Exception as e:  # a bad key stops the run elsewhere; the page says what it saw
-        return {"signed": None, "fingerprint": None, "basis": f"signing key not readable ({e})"}
-    if key is None:
-        return {"signed": False, "fingerprint": None, "basis": "no examiner signing key: the bundle is not signed"}
-    from triage.bundle.keys import fingerprint
-
-    return {"signed": True, "fingerprint": fingerprint(key.public_key()),
-            "basis": "the key this run's bundle is sealed with (examiner_public_key.pem in the bundle)"}
-
-
-def _run_key(run_options: "RunOptions"):  # noqa: ANN202 - Ed25519PrivateKey | None
-    from triage.bundle.keys import PRIVATE_NAME, key_dir, load_private
-
-    if run_options.signing_key is not None:
-        return load_private(run_options.signing_key)
-    default = key_dir() / PRIVATE_NAME
-    return load_private(default) if default.exists() else None
+            if not details.get("signed"):
+                return {"signed": False, "fingerprint": None,
+                        "basis": "no examiner signing key: the bundle is not signed"}
+            return {"signed": True, "fingerprint": details.get("key_fingerprint"),
+                    "basis": f"custody entry {entry.get('seq')} 'bundle to be sealed' (examiner_public_key.pem "
+                             f"in the bundle)"}
+    return {"signed": None, "fingerprint": None, "basis": "not known when this page was written"}
 
 
 def _finding_view(finding: dict[str, Any], records: dict[str, dict[int, Any]], thumbs: Thumbnails,
