@@ -22,6 +22,7 @@ from triage.evidence.android_backup import AndroidBackupEvidence, UnpackedAndroi
 from triage.evidence.opener import OpenOptions
 from triage.loose_parse import parse_loose_file
 from triage.parsing import ParseRunner
+from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 FOLDER = ROOT / "fixtures/third_party/mvt/tests/artifacts/android_backup"
@@ -239,7 +240,7 @@ def test_run_on_backup_ab_gives_message_records(tmp_path):
     with redirect_stdout(io.StringIO()):
         assert main(["run", str(FOLDER / "backup2.ab"), "--out", str(out), "--quiet", "--backup-password",
                      PASSWORD]) == 0
-    messages = [json.loads(line) for line in (out / "records/message.jsonl").read_text().splitlines()]
+    messages = [json.loads(line) for line in (payload(out) / "records/message.jsonl").read_text().splitlines()]
     assert [(m["app"], m["provenance"]["table"], m["provenance"]["row"]) for m in messages] == \
         [("sms", "sms_backup", "0")]
     assert messages[0]["provenance"]["path"] == \

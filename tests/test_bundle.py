@@ -1,8 +1,10 @@
-"""The sealed bundle: manifest, Ed25519 signature, zip; `triage verify` and what it catches."""
+"""The sealed bundle of a real `triage run` on the demo image: a signed BagIt bag, its zip, the custody
+log's seal entry, and what `triage verify` catches (hand-made bundles: tests/test_verify_*.py)."""
 
 from __future__ import annotations
 
-import base64
+import hashlib
+import json
 import os
 import shutil
 import stat
@@ -10,10 +12,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from triage.bundle.keys import fingerprint, init_key, load_private
-from triage.bundle.seal import MANIFEST, PUBLIC_KEY, SIGNATURE
+from tests.bundle_factory import verify_cli
+from tests.bundle_layout import payload
+from triage.bundle.keys import fingerprint, fingerprint_der, init_key, load_private
+from triage.bundle.layout import MANIFEST, PUBLIC_KEY, SIGNATURE, TAG_MANIFEST
 from triage.cli import main
 from triage.errors import TriageError
 
@@ -34,10 +37,9 @@ def sealed(tmp_path_factory, key_dir: Path) -> Path:
     return out
 
 
-def verify(target: Path, capsys) -> tuple[int, str]:  # noqa: ANN001
-    code = main(["verify", str(target)])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+@pytest.fixture(scope="module")
+def examiner_fp(key_dir: Path, sealed: Path) -> str:
+    return fingerprint(load_private(key_dir / "signing_key.pem").public_key())
 
 
 def test_keys_init_private_key_is_owner_only_and_never_overwritten(tmp_path: Path) -> None:
@@ -49,16 +51,41 @@ def test_keys_init_private_key_is_owner_only_and_never_overwritten(tmp_path: Pat
     assert init_key(tmp_path, if_missing=True) == (path, fp)
 
 
-def test_sealed_folder_and_zip_verify(sealed: Path, key_dir: Path, capsys) -> None:
+def test_run_folder_is_a_bagit_bag_with_the_report_under_data(sealed: Path) -> None:
+    top = {p.name for p in sealed.iterdir()}
+    assert top == {"data", "bagit.txt", "bag-info.txt", MANIFEST, TAG_MANIFEST, SIGNATURE, PUBLIC_KEY, "VERIFY.txt"}
+    for name in ("index.html", "findings.json", "custody.jsonl", "case.sqlite", "records/message.jsonl"):
+        assert (payload(sealed) / name).is_file(), name
+    listed = {line.split("  ", 1)[1] for line in (sealed / MANIFEST).read_text().splitlines()}
+    assert {"data/findings.json", "data/index.html", "data/custody.jsonl", "data/case.sqlite"} <= listed
+    assert all(name.startswith("data/") for name in listed)
+    tags = {line.split("  ", 1)[1] for line in (sealed / TAG_MANIFEST).read_text().splitlines()}
+    assert tags == {"bagit.txt", "bag-info.txt", MANIFEST, "VERIFY.txt", PUBLIC_KEY}
+    assert len((sealed / SIGNATURE).read_bytes()) == 64
+    with zipfile.ZipFile(sealed.with_name("EXH1.zip")) as z:
+        assert sorted(n.removeprefix("EXH1/") for n in z.namelist()) == sorted(
+            p.relative_to(sealed).as_posix() for p in sealed.rglob("*") if p.is_file())
+
+
+def test_custody_log_seal_entry_names_the_key_and_the_reports(sealed: Path, key_dir: Path) -> None:
+    entries = [json.loads(line) for line in (payload(sealed) / "custody.jsonl").read_text().splitlines()]
+    assert [e["action"] for e in entries[-2:]] == ["seal", "run finished"]
+    seal = entries[-2]["details"]
+    key = load_private(key_dir / "signing_key.pem").public_key()
+    assert seal["signed"] is True
+    assert seal["key_fingerprint"] == fingerprint(key) and seal["key_fingerprint_der"] == fingerprint_der(key)
+    assert {"index.html", "findings.json", "case.jsonld"} <= set(seal["reports"])
+    for name, digest in seal["reports"].items():
+        assert hashlib.sha256((payload(sealed) / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_sealed_folder_and_zip_verify_against_the_examiners_key(sealed: Path, examiner_fp: str, capsys) -> None:
     for target in (sealed, sealed.with_name("EXH1.zip")):
-        code, text = verify(target, capsys)
-        assert code == 0 and "INTACT" in text, text
-        assert fingerprint(load_private(key_dir / "signing_key.pem").public_key()) in text
-        assert "custody chain intact" in text
-    listed = (sealed / MANIFEST).read_text().splitlines()
-    names = {line.split("  ", 1)[1] for line in listed}
-    assert {"findings.json", "index.html", "custody.jsonl", "case.sqlite", PUBLIC_KEY} <= names
-    assert MANIFEST not in names and SIGNATURE not in names
+        code, out = verify_cli(capsys, target, "--trust", examiner_fp)
+        assert code == 0 and out.splitlines()[-1] == "INTACT", out
+        assert "custody chain intact" in out and "the custody log's seal entry names this signing key" in out
+        code, out = verify_cli(capsys, target)
+        assert code == 3 and examiner_fp in out and "the signer was NOT checked" in out
 
 
 def _copy(sealed: Path, tmp_path: Path) -> Path:
@@ -68,39 +95,20 @@ def _copy(sealed: Path, tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("tamper, message", [
-    (lambda b: _flip_byte(b / "records" / "message.jsonl"), "file changed: records/message.jsonl"),
-    (lambda b: _flip_byte(b / "case.sqlite"), "file changed: case.sqlite"),
-    (lambda b: (b / "findings.json").unlink(), "file missing: findings.json"),
-    (lambda b: (b / "notes.txt").write_text("added later"), "file added after sealing: notes.txt"),
-    (lambda b: _edit_custody(b / "custody.jsonl"), "custody chain broken at entry 3"),
-    (lambda b: _swap_signature(b), "signature does not verify"),
-    (lambda b: _swap_key_and_signature(b), "file changed: examiner_public_key.pem"),
-    (lambda b: (b / SIGNATURE).unlink(), "not signed"),
+    (lambda b: _flip_byte(b / "data" / "records" / "message.jsonl"), "file changed: data/records/message.jsonl"),
+    (lambda b: _flip_byte(b / "data" / "case.sqlite"), "file changed: data/case.sqlite"),
+    (lambda b: (b / "data" / "findings.json").unlink(), "file missing: data/findings.json"),
+    (lambda b: (b / "data" / "notes.txt").write_text("added later"), "file added after sealing: data/notes.txt"),
+    (lambda b: _edit_custody(b / "data" / "custody.jsonl"), "custody chain broken at entry 3"),
+    (lambda b: _flip_byte(b / SIGNATURE), "signature does not verify"),
+    (lambda b: _flip_byte(b / PUBLIC_KEY), "tag file changed: examiner_public_key.pem"),
 ])
-def test_tampering_is_named(sealed: Path, tmp_path: Path, tamper, message: str, capsys) -> None:  # noqa: ANN001
+def test_tampering_is_named(sealed: Path, tmp_path: Path, examiner_fp: str, tamper, message: str,  # noqa: ANN001
+                            capsys) -> None:
     bundle = _copy(sealed, tmp_path)
     tamper(bundle)
-    code, text = verify(bundle, capsys)
-    assert code == 1 and message in text, text
-
-
-def test_tampered_zip_member(sealed: Path, tmp_path: Path, capsys) -> None:
-    original = sealed.with_name("EXH1.zip")
-    tampered = tmp_path / "EXH1.zip"
-    with zipfile.ZipFile(original) as src, zipfile.ZipFile(tampered, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith("records/location.jsonl"):
-                data = data.replace(b"51.00731", b"51.10731")
-            dst.writestr(info, data)
-    code, text = verify(tampered, capsys)
-    assert code == 1 and "file changed: records/location.jsonl" in text
-
-
-def test_not_a_bundle_cannot_be_checked(tmp_path: Path, capsys) -> None:
-    (tmp_path / "x.txt").write_text("x")
-    code, text = verify(tmp_path, capsys)
-    assert code == 2 and "not a sealed bundle" in text
+    code, out = verify_cli(capsys, bundle, "--trust", examiner_fp)
+    assert code == 1 and message in out, out
 
 
 def test_same_evidence_gives_the_same_bundle_but_for_times_and_signature(sealed: Path, tmp_path: Path,
@@ -115,11 +123,11 @@ def test_same_evidence_gives_the_same_bundle_but_for_times_and_signature(sealed:
     first, second = listing(sealed), listing(again)
     assert set(first) == set(second)
     # files that carry run times: the custody log (and its copies), the report pages and the case store
-    timed = {"custody.jsonl", "records/custody_event.jsonl", "records/custody_event.csv", "case.sqlite", "findings.json", "index.html",
-             "report.pdf", "case.jsonld"}
+    timed = {f"data/{name}" for name in ("custody.jsonl", "records/custody_event.jsonl", "records/custody_event.csv",
+                                         "case.sqlite", "findings.json", "index.html", "report.pdf", "case.jsonld")}
     differing = {name for name in first if first[name] != second[name]}
     assert differing <= timed, differing - timed
-    assert "records/message.jsonl" in first and first["records/message.jsonl"] == second["records/message.jsonl"]
+    assert first["data/records/message.jsonl"] == second["data/records/message.jsonl"]
 
 
 def _flip_byte(path: Path) -> None:
@@ -132,16 +140,3 @@ def _edit_custody(path: Path) -> None:
     lines = path.read_text().splitlines()
     lines[1] = lines[1].replace('"actor":"A. Examiner"', '"actor":"Someone Else"')
     path.write_text("\n".join(lines) + "\n")
-
-
-def _swap_signature(bundle: Path) -> None:
-    other = Ed25519PrivateKey.generate()
-    (bundle / SIGNATURE).write_text(base64.b64encode(other.sign((bundle / MANIFEST).read_bytes())).decode() + "\n")
-
-
-def _swap_key_and_signature(bundle: Path) -> None:
-    from triage.bundle.keys import public_pem
-
-    other = Ed25519PrivateKey.generate()
-    (bundle / PUBLIC_KEY).write_bytes(public_pem(other.public_key()))
-    (bundle / SIGNATURE).write_text(base64.b64encode(other.sign((bundle / MANIFEST).read_bytes())).decode() + "\n")

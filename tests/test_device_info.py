@@ -17,6 +17,7 @@ from parsers.android_device_info import (AndroidBuildPropParser, AndroidSettings
 from parsers.base import ParseContext
 from parsers.ios_device_info_fs import IosDeviceInfoFsParser
 from tests.parser_context import parse_file
+from tests.bundle_layout import payload
 from triage.cli import main
 from triage.evidence import open_evidence
 
@@ -128,7 +129,7 @@ def test_ios_file_system_plists(tmp_path):
 def _run(evidence: Path, out: Path) -> list[dict]:
     code = main(["run", str(evidence), "--out", str(out), "--quiet"])
     assert code == 0
-    return [json.loads(line) for line in (out / "records" / "device.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in (payload(out) / "records" / "device.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def test_demo_run_device_record_roles_and_report_header(tmp_path, unchanged):
@@ -137,10 +138,10 @@ def test_demo_run_device_record_roles_and_report_header(tmp_path, unchanged):
     assert [(d["manufacturer"], d["model"], d["os_version"], d["serial"]) for d in devices] == \
            [("samsung", "SM-A536B", "14", "R5CT21DEMO7")]
     assert devices[0]["provenance"]["path"] == "EWF demo.E01 → GPT partition 1 'system' → ext4 → /system/build.prop"
-    opened = [json.loads(line) for line in (tmp_path / "out" / "custody.jsonl").read_text().splitlines()
+    opened = [json.loads(line) for line in (payload(tmp_path / "out") / "custody.jsonl").read_text().splitlines()
               if '"evidence opened"' in line]
     assert opened[0]["details"]["volume_roles"] == {"p1": "system", "p2": "userdata"}
-    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    html = (payload(tmp_path / "out") / "index.html").read_text(encoding="utf-8")
     assert "<th>Model</th><td class=\"mono\">SM-A536B</td>" in html
 
 
@@ -161,7 +162,7 @@ def test_device_facts_from_several_files_are_shown_merged_with_sources(tmp_path,
     devices = _run(phone, tmp_path / "out")
     assert sorted(d["provenance"]["path"].rsplit("/", 1)[-1] for d in devices) == \
            ["build.prop", "settings_global.xml", "settings_secure.xml", "telephony.db", "telephony.db"]
-    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    html = (payload(tmp_path / "out") / "index.html").read_text(encoding="utf-8")
     header = html.split("<h2>Device</h2>", 1)[1].split("<h2>", 1)[0]
     for sim in MANIFEST["sims"]:
         assert sim["icc_id"] in header and sim["number"] in header

@@ -19,6 +19,7 @@ from triage.evidence.archive_tar import TarEvidence
 from triage.evidence.archive_zip import ZipEvidence
 from triage.evidence.opener import OpenOptions, hash_evidence
 from triage.parsing import SqliteCopy
+from tests.bundle_layout import payload
 
 HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile"
 
@@ -401,8 +402,8 @@ def test_triage_run_on_hostile_archives_completes_and_writes_only_its_output(nam
     written = {p.name for p in tmp_path.iterdir()} - {name}
     assert written <= {"out", "out.zip"} and "out" in written  # the results folder and its bundle zip only
     assert not any(p.name in ("evil.txt", "passwd", "win.ini", "b.txt") for p in tmp_path.rglob("*"))
-    lines = (tmp_path / "out" / "records" / "parse_warning.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (payload(tmp_path / "out") / "records" / "parse_warning.jsonl").read_text(encoding="utf-8").splitlines()
     reader = [w["message"] for w in map(json.loads, lines) if w["component"] == "evidence reader"]
     assert reader and all(m.startswith(("zip ", "tar ", "tar.gz ")) for m in reader)  # the reader's own words
-    started = json.loads((tmp_path / "out" / "custody.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    started = json.loads((payload(tmp_path / "out") / "custody.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert started["details"]["archive_limits"] == {"max_expansion_ratio": 500.0, "max_total_bytes": 64 << 30}

@@ -24,6 +24,7 @@ import pytest
 from triage.cli import main
 from triage.evidence import open_evidence
 from triage.evidence.images import EwfImage
+from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"
@@ -98,7 +99,7 @@ def run_records(evidence: Path, out: Path) -> dict[str, list[dict]]:
                      "--examiner", "Test Examiner", "--quiet"])
     assert code == 0, evidence
     records = {}
-    for path in sorted((out / "records").glob("*.jsonl")):
+    for path in sorted((payload(out) / "records").glob("*.jsonl")):
         if path.name in CONTAINER_RECORDS:
             continue
         rows = [strip(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from triage.cli import main
+from tests.bundle_layout import payload
 
 DEMO_E01 = Path(__file__).parent.parent / "fixtures" / "demo" / "demo.E01"
 DEMO_MANIFEST = Path(__file__).parent.parent / "fixtures" / "demo" / "demo.json"
@@ -35,7 +36,7 @@ def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("exports") / "out"
     assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", "CASE-7", "--exhibit", "EXH-7",
                  "--examiner", "A. Examiner"]) == 0
-    return out
+    return payload(out)
 
 
 def test_case_jsonld_passes_case_validate(run: Path) -> None:

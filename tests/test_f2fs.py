@@ -30,6 +30,7 @@ from triage.evidence.f2fs.filesystem import F2fsFileSystem
 from triage.evidence.f2fs.layout import f2fs_crc32
 from triage.evidence.model import FileEntry
 from triage.evidence.opener import open_evidence
+from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 F2FS = ROOT / "fixtures" / "f2fs"
@@ -387,7 +388,7 @@ def _run(evidence: Path, out: Path) -> dict[str, list[dict]]:
                      "--examiner", "Test Examiner", "--quiet"])
     assert code == 0
     records = {}
-    for path in sorted((out / "records").glob("*.jsonl")):
+    for path in sorted((payload(out) / "records").glob("*.jsonl")):
         rows = [_without_ids(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
         records[path.stem] = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
     return records

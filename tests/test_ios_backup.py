@@ -21,6 +21,7 @@ from triage.evidence import open_evidence
 from triage.evidence.ios_backup import IosBackupEvidence, device_path
 from triage.evidence.opener import OpenOptions
 from triage.parsing import ParseRunner
+from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 MVT = ROOT / "fixtures/third_party/mvt/tests/artifacts/ios_backup"
@@ -117,7 +118,7 @@ def test_mvt_backup_run_gives_device_sms_and_whatsapp_records(tmp_path, unchange
     out = tmp_path / "out"
     code, _ = run_cli(["run", str(MVT), "--out", str(out), "--quiet"])
     assert code == 0
-    records = out / "records"
+    records = payload(out) / "records"
     messages = [json.loads(line) for line in (records / "message.jsonl").read_text().splitlines()]
     sms = [m for m in messages if m["app"] == "sms"]
     whatsapp = [m for m in messages if m["app"] == "whatsapp"]
@@ -228,9 +229,9 @@ def test_run_on_encrypted_backup_records_password_as_given_only(tmp_path):
     out = tmp_path / "out"
     code, _ = run_cli(["run", str(ENCRYPTED), "--out", str(out), "--quiet", "--backup-password", PASSWORD])
     assert code == 0
-    messages = [json.loads(line) for line in (out / "records/message.jsonl").read_text().splitlines()]
+    messages = [json.loads(line) for line in (payload(out) / "records/message.jsonl").read_text().splitlines()]
     assert [m["body"] for m in messages if m["app"] == "sms"] == ["Please click here https://badbadbad.example.org/"]
-    custody = (out / "custody.jsonl").read_text()
+    custody = (payload(out) / "custody.jsonl").read_text()
     assert '"backup_password":"given (not recorded)"' in custody and PASSWORD not in custody
 
 

@@ -17,6 +17,7 @@ from triage.records import Location, MediaFile
 from triage.report.export import dumps, record_json
 from triage.store import CaseStore
 from triage.watchlist_media import load_watchlist, mark_watchlisted
+from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 MEDIA = ROOT / "fixtures" / "media"
@@ -161,9 +162,9 @@ def test_run_groups_media_and_applies_the_watchlist(phone, tmp_path):
     lst.write_text(f"sha256,label\n{hashlib.sha256((MEDIA / 'sw_rio.jpg').read_bytes()).hexdigest()},advert\n")
     out = tmp_path / "out"
     assert main(["run", str(phone), "--out", str(out), "--quiet", "--media-watchlist", str(lst)]) == 0
-    media = [json.loads(line) for line in (out / "records" / "media_file.jsonl").read_text().splitlines()]
+    media = [json.loads(line) for line in (payload(out) / "records" / "media_file.jsonl").read_text().splitlines()]
     marked = [m for m in media if m["extra"].get("watchlist")]
     assert [m["path"].rsplit("/", 1)[-1] for m in marked] == ["sw.jpg"]
     assert sum("near_duplicate_group" in m["extra"] for m in media) == 3
-    actions = [json.loads(line)["action"] for line in (out / "custody.jsonl").read_text().splitlines()]
+    actions = [json.loads(line)["action"] for line in (payload(out) / "custody.jsonl").read_text().splitlines()]
     assert "media grouped" in actions and "media watch-list applied" in actions

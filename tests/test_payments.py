@@ -18,6 +18,7 @@ from fixtures.build_whatsapp_android import MIN, T0
 from fixtures.payment_messages import DEMO_PAYMENT_RECORDS, DEMO_PAYMENT_SMS, PAYMENT_CASES
 from parsers.payment_apps import WalletStoresParser
 from tests.parser_context import parse_file
+from tests.bundle_layout import payload
 from triage.loose_parse import parse_loose_file
 from triage.payments import TextSource, payments_in
 from triage.records import Message
@@ -220,7 +221,7 @@ def demo_payment_run(tmp_path_factory) -> Path:
     out = work / "out"
     with redirect_stdout(io.StringIO()):
         assert main(["run", str(evidence), "--out", str(out), "--quiet"]) == 0
-    return out
+    return payload(out)
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.report_demo import ROOT, demo_bundle, gps_photos, positions_on_map, read_jsonl
+from tests.bundle_layout import payload
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,7 +26,7 @@ def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
 
 
 def messages(bundle) -> list[dict]:  # noqa: ANN001
-    return read_jsonl(bundle[0] / "records" / "message.jsonl")
+    return read_jsonl(payload(bundle[0]) / "records" / "message.jsonl")
 
 
 @pytest.fixture()
@@ -57,17 +58,17 @@ def browser_page(tmp_path: Path):  # noqa: ANN201 - (page, requests, errors)
 
 def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
     page, requests, errors = browser_page
-    index = bundle[0] / "index.html"
+    index = payload(bundle[0]) / "index.html"
     page.goto(index.as_uri(), wait_until="load")
 
     # offline: nothing but the page itself and its local thumbnails, and nothing went wrong
     assert requests and requests[0] == index.as_uri()
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
-    assert all(u.startswith((bundle[0] / "thumbs").as_uri()) for u in requests[1:]), requests
+    assert all(u.startswith((payload(bundle[0]) / "thumbs").as_uri()) for u in requests[1:]), requests
     assert errors == []
 
     # the map shows the demo's positions, one point each, the photos with GPS among them
-    assert page.locator("svg.map circle.pt").count() == len(positions_on_map(bundle[0]))
+    assert page.locator("svg.map circle.pt").count() == len(positions_on_map(payload(bundle[0])))
     assert page.locator('svg.map circle.pt[data-origin="photo EXIF GPS"]').count() == len(gps_photos()) == 6
     assert page.locator("svg.map path.land").count() == 1
 
@@ -105,7 +106,7 @@ def test_report_page_reads_without_javascript(bundle, tmp_path: Path) -> None:
             java_script_enabled=False, offline=True)
         try:
             page = context.new_page()
-            page.goto((bundle[0] / "index.html").as_uri())
+            page.goto((payload(bundle[0]) / "index.html").as_uri())
             assert not page.locator("#finding-filter").is_visible()  # filters only appear with the script
             assert page.locator(".thread .bubble:visible").count() == len(messages(bundle))
             finding = page.locator("details.finding").first

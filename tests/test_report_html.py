@@ -16,6 +16,7 @@ from PIL import Image
 from rules.engine import load_pack
 from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, Elements, Text, demo_bundle,
                                gps_photos, positions_on_map, read_jsonl, run_demo, section)
+from tests.bundle_layout import payload
 from triage.report.basemap import FRAME, MapPoint, Projection, land, render_map
 from triage.report.html import local_times
 from triage.report.thumbs import MAX_SIDE, shrink
@@ -28,16 +29,16 @@ def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
 
 @pytest.fixture(scope="module")
 def page(bundle) -> str:
-    return (bundle[0] / "index.html").read_text(encoding="utf-8")
+    return (payload(bundle[0]) / "index.html").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def findings(bundle) -> dict:
-    return json.loads((bundle[0] / "findings.json").read_text(encoding="utf-8"))
+    return json.loads((payload(bundle[0]) / "findings.json").read_text(encoding="utf-8"))
 
 
 def records(bundle, kind: str) -> list[dict]:
-    return read_jsonl(bundle[0] / "records" / f"{kind}.jsonl")
+    return read_jsonl(payload(bundle[0]) / "records" / f"{kind}.jsonl")
 
 
 def test_page_is_self_contained(page: str) -> None:
@@ -111,7 +112,7 @@ def test_map_draws_land_zones_and_every_gps_photo(bundle, page: str) -> None:
     part = section(page, "map")
     tags = Elements(part)
     points = tags.select("circle", "pt")
-    assert len(points) == len(positions_on_map(bundle[0])) == len(records(bundle, "location"))
+    assert len(points) == len(positions_on_map(payload(bundle[0]))) == len(records(bundle, "location"))
     photos = gps_photos()
     photo_points = [p for p in points if p["data-origin"] == "photo EXIF GPS"]
     assert len(photo_points) == len(photos) == 6
@@ -183,7 +184,7 @@ def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -
 
 
 def test_media_gallery_thumbnails_are_the_evidence_photos(bundle, page: str) -> None:
-    out = bundle[0]
+    out = payload(bundle[0])
     media = records(bundle, "media_file")
     part = section(page, "media")
     tags = Elements(part)
@@ -214,7 +215,7 @@ def test_payments_warnings_not_parsed_and_examination_record(bundle, page: str) 
             assert s["provenance"] in warnings
     record = Text(section(page, "record")).text
     assert "intact" in record
-    custody = [e for e in read_jsonl(bundle[0] / "custody.jsonl")]
+    custody = [e for e in read_jsonl(payload(bundle[0]) / "custody.jsonl")]
     written = next(i for i, e in enumerate(custody) if e["action"] == "report written")
     for entry in custody[:written]:  # every entry made before the page was written is on it
         assert entry["action"] in record and entry["time_utc"] in record
@@ -225,14 +226,14 @@ def test_same_evidence_same_page_but_for_run_times(bundle, tmp_path: Path) -> No
     again = run_demo(tmp_path, key)
 
     def masked(folder: Path) -> str:
-        text = (folder / "index.html").read_text(encoding="utf-8").replace(str(folder), "OUT")
+        text = (payload(folder) / "index.html").read_text(encoding="utf-8").replace(str(folder), "OUT")
         return re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z?( UTC| GMT| BST| CET| CEST)?", "TIME", text)
 
     # the run's own times (started, written, custody entries) are the only differences
     assert masked(first) == masked(again)
-    assert sorted(p.name for p in (first / "thumbs").iterdir()) == sorted(p.name for p in (again / "thumbs").iterdir())
-    for p in (first / "thumbs").iterdir():
-        assert p.read_bytes() == (again / "thumbs" / p.name).read_bytes()
+    assert sorted(p.name for p in (payload(first) / "thumbs").iterdir()) == sorted(p.name for p in (payload(again) / "thumbs").iterdir())
+    for p in (payload(first) / "thumbs").iterdir():
+        assert p.read_bytes() == (payload(again) / "thumbs" / p.name).read_bytes()
 
 
 def test_map_frame_land_and_points_outside() -> None:

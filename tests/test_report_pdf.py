@@ -12,6 +12,7 @@ import pytest
 
 from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, demo_bundle, positions_on_map, read_jsonl,
                                run_demo)
+from tests.bundle_layout import payload
 from triage.report.pdf import pdf_unavailable
 
 POPPLER = [shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfinfo")]
@@ -39,7 +40,7 @@ def pages(pdf: Path) -> int:
 
 
 def test_pdf_renders_every_page_with_pdftoppm(bundle, tmp_path: Path) -> None:
-    pdf = bundle[0] / "report.pdf"
+    pdf = payload(bundle[0]) / "report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-")
     n = pages(pdf)
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "page")], check=True)
@@ -51,6 +52,7 @@ def test_pdf_renders_every_page_with_pdftoppm(bundle, tmp_path: Path) -> None:
 
 def test_first_page_is_the_sfr1_summary(bundle) -> None:
     out, _, fingerprint = bundle
+    out = payload(out)
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     page1 = pdftotext(out / "report.pdf", 1, 1)
     assert "SFR1" in page1
@@ -70,7 +72,7 @@ def test_first_page_is_the_sfr1_summary(bundle) -> None:
 
 
 def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
-    out = bundle[0]
+    out = payload(bundle[0])
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     messages = {m["id"]: m for m in read_jsonl(out / "records" / "message.jsonl")}
     end = next(i for i in range(1, pages(out / "report.pdf") + 1)
@@ -91,7 +93,7 @@ def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
 
 
 def test_full_report_follows_with_map_and_conversations(bundle) -> None:
-    out = bundle[0]
+    out = payload(bundle[0])
     pdf = out / "report.pdf"
     text = pdftotext(pdf, 1, pages(pdf))
     messages = read_jsonl(out / "records" / "message.jsonl")
@@ -114,7 +116,7 @@ def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
     from triage.report.pdf import render_pdf
     from triage.store import CaseStore
 
-    out = bundle[0]
+    out = payload(bundle[0])
     shutil.copy(out / "case.sqlite", tmp_path / "case.sqlite")  # never open the sealed bundle's store
     shutil.copytree(out / "thumbs", tmp_path / "thumbs")
     store = CaseStore.__new__(CaseStore)  # read a finished store (the constructor refuses a used one)
@@ -132,7 +134,7 @@ def test_run_without_pdf_engine_records_a_warning_and_goes_on(bundle, tmp_path: 
     import triage.report.pdf as pdf_module
 
     monkeypatch.setattr(pdf_module, "pdf_unavailable", lambda: "WeasyPrint cannot be loaded (OSError: no pango)")
-    out = run_demo(tmp_path, bundle[1])
+    out = payload(run_demo(tmp_path, bundle[1]))
     assert not (out / "report.pdf").exists() and (out / "index.html").is_file()
     warnings = [w["message"] for w in read_jsonl(out / "records" / "parse_warning.jsonl")]
     assert any(w.startswith("report.pdf not written: WeasyPrint cannot be loaded") for w in warnings)

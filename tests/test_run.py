@@ -10,6 +10,7 @@ import pytest
 
 from triage.cli import main
 from triage.custody import verify_chain
+from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 DEMO = ROOT / "fixtures" / "demo"
@@ -44,7 +45,7 @@ def demo_run(tmp_path_factory) -> tuple[Path, int, str]:
         code = main(["run", str(DEMO_E01), "--out", str(out), "--case", "DEMO-CASE-001",
                      "--exhibit", "EXH-DEMO-1", "--examiner", "Test Examiner", "--quiet"])
     assert DEMO_E01.read_bytes() == before
-    return out, code, buf.getvalue()
+    return payload(out), code, buf.getvalue()  # the sealed run's files are under data/
 
 
 def test_demo_run_completes_and_prints_report(demo_run):
@@ -156,15 +157,15 @@ def test_demo_run_is_deterministic(demo_run, tmp_path):
                  "--exhibit", "EXH-DEMO-1", "--examiner", "Test Examiner", "--quiet"]) == 0
     for path in sorted((out / "records").glob("*.jsonl")):
         if path.name != "custody_event.jsonl":  # run times by design
-            assert path.read_bytes() == (again / "records" / path.name).read_bytes(), path.name
-    first, second = (json.loads((d / "findings.json").read_text()) for d in (out, again))
+            assert path.read_bytes() == (payload(again) / "records" / path.name).read_bytes(), path.name
+    first, second = (json.loads((d / "findings.json").read_text()) for d in (out, payload(again)))
     first.pop("run"), second.pop("run")
     assert first == second
 
 
 def test_output_folder_is_never_overwritten(demo_run, capsys):
     out, _, _ = demo_run
-    assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet"]) == 2
+    assert main(["run", str(DEMO_E01), "--out", str(out.parent), "--quiet"]) == 2
     assert "not empty" in capsys.readouterr().err
 
 
@@ -191,7 +192,7 @@ def test_db_option_takes_any_sqlalchemy_url(tmp_path):
     db = tmp_path / "elsewhere.sqlite"
     out = tmp_path / "out"
     assert main(["run", str(DEMO_E01), "--out", str(out), "--db", f"sqlite:///{db}", "--quiet"]) == 0
-    assert db.is_file() and not (out / "case.sqlite").exists()
+    assert db.is_file() and not (payload(out) / "case.sqlite").exists()
     import sqlite3
 
     with sqlite3.connect(db) as con:

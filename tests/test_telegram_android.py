@@ -14,6 +14,7 @@ from fixtures.build_telegram import (
     build_legacy_cache4, demo_account, userconfig_xml,
 )
 from triage.loose_parse import parse_loose_file
+from tests.bundle_layout import payload
 
 K = KARWAN["id"]
 USER_K = f"user:{K}"
@@ -284,6 +285,6 @@ def test_run_reports_how_telegram_messages_were_decoded(tmp_path):
     records, _ = parse_loose_file(source)
     expected = Counter(r["extra"]["decoded"] for r in records if r["type"] == "message")
     assert main(["run", str(phone), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    decoding = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))["decoding"]
+    decoding = json.loads((payload(tmp_path / "out") / "findings.json").read_text(encoding="utf-8"))["decoding"]
     (app,) = decoding
     assert {k: v for k, v in decoding[app].items() if v} == dict(expected) and expected["partial"] >= 1

@@ -2,6 +2,10 @@
 the previous entry's line, so any edit, insertion or deletion breaks the chain at that point.
 
 Entry fields: seq, time_utc, local_offset, actor, action, details, prev_sha256.
+
+A complete examination record ends with a closing entry, "run finished" or "run failed" (with its
+reason), and a finished run records "seal" (signing key, report hashes) before "run finished". A cut
+tail leaves every remaining link intact, so `verify_chain` also requires that end.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from triage.timeutil import iso, now_utc
 
 GENESIS = "0" * 64
+RUN_FINISHED, RUN_FAILED = "run finished", "run failed"
+CLOSING_ACTIONS = (RUN_FINISHED, RUN_FAILED)  # the last entry of a complete examination record
+SEAL_ACTION = "seal"  # names the signing key and the report hashes; comes before "run finished"
 
 
 def canonical_json(obj: Any) -> str:
@@ -49,8 +56,12 @@ class CustodyLog:
     def _tail(path: Path) -> tuple[int, str]:
         if not path.exists() or path.stat().st_size == 0:
             return 0, GENESIS
-        last = path.read_text(encoding="utf-8").splitlines()[-1]
-        return json.loads(last)["seq"], line_sha256(last)
+        with open(path, "rb") as f:  # entries end at b"\n" only (a U+2028 in a value is not an end)
+            last = b""
+            for last in f:
+                pass
+        text = last.decode("utf-8").removesuffix("\n")
+        return json.loads(text)["seq"], line_sha256(text)
 
     def record(self, action: str, **details: Any) -> dict:
         t = now_utc()
@@ -79,37 +90,85 @@ class CustodyLog:
 class ChainCheck:
     ok: bool
     entries: int
-    broken_line: int | None = None  # 1-based line number of the first bad entry
+    broken_line: int | None = None  # 1-based line number of the first bad entry (or where the missing one belongs)
     reason: str = ""
+    linked: bool = True  # every entry carries the SHA-256 of the one before (no edit, insertion or removal)
+    closed: bool = False  # the last entry is a closing one ("run finished" / "run failed")
+    outcome: str = ""  # that closing action, "" when the log is not closed
+    failure: str = ""  # the reason a "run failed" entry gives
+    seal: dict | None = None  # details of the last "seal" entry: signing key and report hashes
 
 
-def verify_chain(path: Path) -> ChainCheck:
-    """Walk the log; report the first entry whose link to its predecessor does not hold."""
-    return verify_chain_lines(path.read_text(encoding="utf-8").splitlines())
+def verify_chain(path: Path, require_closed: bool = True) -> ChainCheck:
+    """Walk the log; report the first entry whose link to its predecessor does not hold, and (with
+    require_closed, the default) a log that does not end with its closing entry: a tail cut off an
+    append-only log leaves every remaining link intact, so only the missing end shows it."""
+    with open(path, "rb") as f:  # split on b"\n" only: U+2028 inside a value is not a line end
+        return verify_chain_lines(f, require_closed)
 
 
-def verify_chain_lines(lines: list[str]) -> ChainCheck:
-    """The same check on lines already read (a log inside a zip)."""
-    prev, expected_seq = GENESIS, 1
-    for number, line in enumerate(lines, start=1):
-        problem = _check_entry(line, prev, expected_seq)
+def verify_chain_lines(lines: Iterable[str | bytes], require_closed: bool = True) -> ChainCheck:
+    """The same check on lines already read or streamed (a log inside a zip); a trailing newline is ignored.
+
+    require_closed=False is for a log still being written (the report's "chain check when this page was
+    written") or a log of another kind; `triage custody verify` and `triage verify` keep the default."""
+    prev, seq, last, seal = GENESIS, 0, None, None
+    for number, raw in enumerate(lines, start=1):
+        text, problem = _decoded(raw)
+        entry, problem = (None, problem) if problem else _check_entry(text, prev, seq + 1)
         if problem:
-            return ChainCheck(False, number - 1, number, problem)
-        prev, expected_seq = line_sha256(line), expected_seq + 1
-    return ChainCheck(True, len(lines))
+            return ChainCheck(False, number - 1, number, problem, linked=False)
+        prev, seq, last = line_sha256(text), seq + 1, entry
+        if entry.get("action") == SEAL_ACTION:
+            seal = entry.get("details")
+    check = _closing(seq, last, seal)
+    problem = _closing_problem(check, last)
+    if require_closed and problem:
+        check.ok, check.broken_line, check.reason = False, seq + 1, problem
+    return check
 
 
-def _check_entry(line: str, prev: str, expected_seq: int) -> str:
+def _decoded(raw: str | bytes) -> tuple[str, str]:
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return "", f"not valid UTF-8 ({e.reason} at byte {e.start})"
+    return raw.removesuffix("\n"), ""
+
+
+def _closing(entries: int, last: dict | None, seal: dict | None) -> ChainCheck:
+    action = (last or {}).get("action")
+    closed = action in CLOSING_ACTIONS
+    details = (last or {}).get("details") if closed else None
+    failure = str(details.get("reason", "")) if isinstance(details, dict) and action == RUN_FAILED else ""
+    return ChainCheck(True, entries, closed=closed, outcome=action if closed else "", failure=failure,
+                      seal=seal if isinstance(seal, dict) else None)
+
+
+def _closing_problem(check: ChainCheck, last: dict | None) -> str:
+    if last is None:
+        return "the log is empty: an examination record has at least its opening and closing entries"
+    if not check.closed:
+        return (f"the log ends at entry {check.entries} ('{last.get('action')}') without a closing entry "
+                f"('{RUN_FINISHED}' or '{RUN_FAILED}'): its tail was cut off, or the run never finished")
+    if check.outcome == RUN_FINISHED and check.seal is None:
+        return (f"'{RUN_FINISHED}' without a '{SEAL_ACTION}' entry before it: the entry naming the signing key "
+                "and the report hashes is missing")
+    return ""
+
+
+def _check_entry(line: str, prev: str, expected_seq: int) -> tuple[dict | None, str]:
     try:
         entry = json.loads(line)
     except json.JSONDecodeError as e:
-        return f"not valid JSON ({e.msg})"
+        return None, f"not valid JSON ({e.msg})"
     if not isinstance(entry, dict):
-        return "not a JSON object"
+        return None, "not a JSON object"
     if entry.get("prev_sha256") != prev:
-        return "prev_sha256 does not match the SHA-256 of the previous entry (edited, inserted or removed entry)"
+        return None, "prev_sha256 does not match the SHA-256 of the previous entry (edited, inserted or removed entry)"
     if entry.get("seq") != expected_seq:
-        return f"sequence number {entry.get('seq')} where {expected_seq} was expected"
+        return None, f"sequence number {entry.get('seq')} where {expected_seq} was expected"
     if canonical_json(entry) != line:
-        return "entry is not in canonical form (it was re-serialised or edited)"
-    return ""
+        return None, "entry is not in canonical form (it was re-serialised or edited)"
+    return entry, ""

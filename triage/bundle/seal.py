@@ -1,67 +1,153 @@
-"""Seal a finished run folder: SHA-256 manifest of every file, Ed25519 signature, zip beside it.
+"""Seal a finished run folder into a BagIt 1.0 bag, sign it, and zip it beside the folder.
 
-`manifest-sha256.txt` uses the BagIt manifest line format ("<sha256>  <path>", paths relative to the
-folder with '/' separators, sorted, %-encoding of CR, LF and %). It lists every file, the examiner's
-public key included; only the manifest and its signature (`manifest-sha256.txt.sig`, base64) are not
-listed. The zip holds the folder under its own name, with fixed timestamps so that the same folder
-always gives the same zip.
+`triage run` writes its files at the top of --out; `seal` moves them into `data/` and writes the tag
+files (layout in triage/bundle/layout.py). Nothing is ever overwritten: `data/`, every tag file and the
+zip are created exclusively, and a zip path that already exists stops the seal before anything moves.
+The zip holds `<folder>/...` with fixed timestamps, so the same folder always gives the same zip.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
+import os
+import shutil
+import stat
 import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from triage.bundle.keys import public_pem
+from triage import TOOL_NAME, __version__
+from triage.bundle.keys import fingerprint, fingerprint_der, public_pem
+from triage.bundle.layout import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PAYLOAD_DIR, PUBLIC_KEY,
+                                  REPORT_FILES, SIGNATURE, TAG_MANIFEST, VERIFY_TXT, manifest_line)
+from triage.bundle.recipe import verify_recipe
+from triage.bundle.tree import open_regular, walk
+from triage.errors import TriageError
+from triage.exclusive import ExistingFileError, create_exclusive, write_bytes_exclusive
+from triage.output_location import bundle_zip_path  # beside the folder, named after it
 
-MANIFEST = "manifest-sha256.txt"
-SIGNATURE = MANIFEST + ".sig"
-PUBLIC_KEY = "examiner_public_key.pem"
-UNLISTED = {MANIFEST, SIGNATURE}
+__all__ = ["PAYLOAD_DIR", "seal", "seal_entry_details", "bundle_zip_path"]
+
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+ALREADY_COMPRESSED = {".jpg", ".jpeg", ".png", ".pdf", ".zip", ".gz", ".heic", ".mp4", ".webp"}
+CHUNK = 1 << 20
 
 
-def encode_path(rel: str) -> str:
-    return rel.replace("%", "%25").replace("\n", "%0A").replace("\r", "%0D")
+@dataclass(frozen=True)
+class PayloadFile:
+    rel: str  # 'data/...'
+    path: Path
+    sha256: str
+    size: int
 
 
-def decode_path(text: str) -> str:
-    return text.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
-
-
-def manifest_text(folder: Path) -> str:
-    lines = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        rel = path.relative_to(folder).as_posix()
-        if rel in UNLISTED:
-            continue
-        with open(path, "rb") as f:
-            lines.append(f"{hashlib.file_digest(f, 'sha256').hexdigest()}  {encode_path(rel)}")
-    return "\n".join(lines) + "\n"
+def seal_entry_details(folder: Path, key: Ed25519PrivateKey | None) -> dict:
+    """What the custody log's "seal" entry records, computed on the unsealed folder (after the report is
+    written): whether and by which key the bundle is signed, and the SHA-256 of each report file, so that
+    `triage verify` ties the examination record to the key and to the report a reader opens."""
+    public = key.public_key() if key is not None else None
+    return {
+        "signed": key is not None,
+        "key_fingerprint": fingerprint(public) if public else None,
+        "key_fingerprint_der": fingerprint_der(public) if public else None,
+        "reports": {name: sha256_of(folder / name) for name in REPORT_FILES if (folder / name).is_file()},
+    }
 
 
 def seal(folder: Path, key: Ed25519PrivateKey | None) -> Path:
-    """Write the manifest (and the signature when there is a key), then the zip; returns the zip."""
-    if key is not None:
-        (folder / PUBLIC_KEY).write_bytes(public_pem(key.public_key()))
-    manifest = manifest_text(folder).encode("utf-8")
-    (folder / MANIFEST).write_bytes(manifest)
-    if key is not None:
-        (folder / SIGNATURE).write_text(base64.b64encode(key.sign(manifest)).decode("ascii") + "\n", encoding="ascii")
-    return write_zip(folder)
+    """Turn the finished run folder into a signed BagIt bag and write `<folder>.zip` beside it; returns the zip."""
+    target = bundle_zip_path(folder)
+    if os.path.lexists(target):  # before anything moves: a refused seal leaves the folder as it was
+        raise ExistingFileError(f"{target} already exists; mobile-triage never replaces a file "
+                                "(move it away, or choose another --out)")
+    move_into_payload(folder)
+    payload = hash_payload(folder)
+    write_tag_files(folder, payload, key)
+    return write_zip(folder, target)
 
 
-def write_zip(folder: Path) -> Path:
-    target = folder.with_name(folder.name + ".zip")
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f"{folder.name}/{path.relative_to(folder).as_posix()}", ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            with open(path, "rb") as f:
-                z.writestr(info, f.read())
+def move_into_payload(folder: Path) -> None:
+    """Every top-level entry of the run folder into `data/` (a rename: nothing is copied)."""
+    entries = sorted(os.listdir(folder))
+    try:
+        os.mkdir(folder / PAYLOAD_DIR)
+    except FileExistsError:
+        raise ExistingFileError(f"{folder / PAYLOAD_DIR} already exists: the folder is already sealed, or holds "
+                                f"a '{PAYLOAD_DIR}' entry the run did not write") from None
+    for name in entries:
+        os.rename(folder / name, folder / PAYLOAD_DIR / name)
+
+
+def hash_payload(folder: Path) -> list[PayloadFile]:
+    tree = walk(folder / PAYLOAD_DIR)
+    if tree.problems:  # the run writes regular files only; anything else must not be sealed silently
+        raise TriageError(f"cannot seal {folder}: {'; '.join(tree.problems)}")
+    files = []
+    for rel, path in sorted(tree.files.items()):
+        with open_regular(path) as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+            size = os.fstat(f.fileno()).st_size
+        files.append(PayloadFile(f"{PAYLOAD_DIR}/{rel}", path, digest, size))
+    return files
+
+
+def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519PrivateKey | None) -> None:
+    tags = {
+        BAGIT_TXT: BAGIT_DECLARATION.encode("utf-8"),
+        BAG_INFO: bag_info(payload).encode("utf-8"),
+        MANIFEST: "".join(manifest_line(p.sha256, p.rel) for p in payload).encode("utf-8"),
+        VERIFY_TXT: verify_recipe(folder.name, key.public_key() if key else None).encode("utf-8"),
+    }
+    if key is not None:
+        tags[PUBLIC_KEY] = public_pem(key.public_key())
+    for name, data in tags.items():
+        write_bytes_exclusive(folder / name, data)
+    tag_manifest = "".join(manifest_line(hashlib.sha256(data).hexdigest(), name)
+                           for name, data in sorted(tags.items())).encode("utf-8")
+    write_bytes_exclusive(folder / TAG_MANIFEST, tag_manifest)
+    if key is not None:
+        # raw 64 bytes, so `openssl pkeyutl -verify -rawin -sigfile` reads it as it is
+        write_bytes_exclusive(folder / SIGNATURE, key.sign(tag_manifest))
+
+
+def bag_info(payload: list[PayloadFile]) -> str:
+    octets = sum(p.size for p in payload)
+    return (f"Bag-Software-Agent: {TOOL_NAME} {__version__}\n"
+            f"Bagging-Date: {datetime.now(timezone.utc).date().isoformat()}\n"
+            f"Payload-Oxum: {octets}.{len(payload)}\n")
+
+
+def write_zip(folder: Path, target: Path) -> Path:
+    """The bag as one zip, created exclusively; a zip left unfinished (full disk) is removed, never kept."""
+    tree = walk(folder)
+    if tree.problems:
+        raise TriageError(f"cannot zip {folder}: {'; '.join(tree.problems)}")
+    with create_exclusive(target, "wb") as raw:
+        try:
+            with zipfile.ZipFile(raw, "w") as z:
+                for rel, path in sorted(tree.files.items()):
+                    add_member(z, f"{folder.name}/{rel}", path)
+        except BaseException:
+            raw.close()
+            target.unlink(missing_ok=True)  # ours: created exclusively a moment ago
+            raise
     return target
+
+
+def add_member(z: zipfile.ZipFile, name: str, path: Path) -> None:
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.create_system = 3  # Unix, so the mode bits below say "regular file" to every unzip
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    info.compress_type = zipfile.ZIP_STORED if path.suffix.lower() in ALREADY_COMPRESSED else zipfile.ZIP_DEFLATED
+    with open_regular(path) as src:
+        info.file_size = os.fstat(src.fileno()).st_size  # lets zipfile choose zip64 for large files
+        with z.open(info, "w") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+
+
+def sha256_of(path: Path) -> str:
+    with open_regular(path) as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
