@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from triage import __version__
 from triage.errors import TriageError
@@ -128,10 +129,24 @@ def _register_subcommands() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry: fatal errors become one line on stderr and a non-zero exit, no traceback."""
+    """Console-script entry: fatal errors become one line on stderr and a non-zero exit, no traceback.
+
+    Every command runs inside the process's private work folder (triage/workdir.py), removed on exit,
+    Ctrl-C and SIGTERM, so decrypted or copied evidence never stays behind.
+    """
+    from triage.workdir import Terminated, private_workdir
+
     _register_subcommands()
     try:
-        rv = cli.main(args=argv, prog_name="triage", standalone_mode=False)
+        with private_workdir() as work:
+            if work.stale_removed:
+                click.echo(f"note: removed {len(work.stale_removed)} work folder(s) left by runs that no longer "
+                           f"exist: {', '.join(work.stale_removed)}", err=True)
+            rv = cli.main(args=argv, prog_name="triage", standalone_mode=False)
+    except Terminated as e:
+        click.echo(f"triage: {e}; the work folder was removed and the examination record says the run failed",
+                   err=True)
+        return 128 + e.signum
     except click.ClickException as e:
         e.show()
         return e.exit_code
@@ -143,7 +158,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FATAL
     except BrokenPipeError:
         return 0
+    except OSError as e:  # disk full, permission denied, a folder that vanished: one line, what to do
+        click.echo(f"triage: error: {_os_error_line(e)}", err=True)
+        return EXIT_FATAL
+    except DBAPIError as e:  # the case store could not be written (full disk, read-only, server gone)
+        click.echo(f"triage: error: case store: {e.orig} (is the disk full or read-only? is --db reachable?)",
+                   err=True)
+        return EXIT_FATAL
     return rv if isinstance(rv, int) else 0  # ctx.exit(code) comes back as the return value
+
+
+def _os_error_line(e: OSError) -> str:
+    where = f": {e.filename}" if e.filename else ""
+    hint = {28: " (free some space or choose --out on another disk)", 27: " (the file size limit was reached)",
+            13: " (check the permissions of the output folder)", 30: " (the output location is read-only)"}
+    return f"{e.strerror or e}{where}{hint.get(e.errno or 0, '')}"
 
 
 if __name__ == "__main__":

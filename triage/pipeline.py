@@ -18,11 +18,16 @@ from rules.engine import DEFAULT_PACK, RulePack, evaluate, load_pack
 from rules.watchlist import Watchlists
 from triage import TOOL_NAME, __version__
 from triage.citation import describe
-from triage.bundle.seal import seal
+from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
 from triage.custody import CustodyLog
 from triage.media_hints import group_media
 from triage.watchlist_media import load_watchlist, mark_watchlisted
+from sqlalchemy.exc import DBAPIError
+
 from triage.errors import TriageError
+from triage.exclusive import ExistingFileError
+from triage.output_location import bundle_zip_path, check_output_location
+from triage.workdir import WorkArea, private_workdir
 from triage.evidence import Evidence, open_evidence
 from triage.evidence.partition_roles import volume_roles
 from triage.parallel_media import parse_in_order
@@ -67,18 +72,73 @@ class RunResult:
 
 def run(opts: RunOptions, progress: Reporter | None = None) -> RunResult:
     progress = progress or Reporter()
-    _prepare_out(opts.out)
-    store = CaseStore(opts.db_url) if opts.db_url else CaseStore.in_folder(opts.out)
-    custody = CustodyLog(opts.out / "custody.jsonl", actor=opts.examiner, on_entry=_mirror_into(store))
+    # every refusal comes before the first byte is written: nothing to clean up, nothing replaced
+    check_output_location(opts.evidence, opts.out, opts.db_url)
     key = _signing_key(opts)
-    try:
-        result = Examination(opts, store, custody, progress, key).run()
-    finally:
-        store.close()
-    # sealed last: the manifest covers every file, the closed case store and the full custody log
-    result.bundle = seal(opts.out, key)
+    with private_workdir() as work:
+        _prepare_out(opts.out)
+        custody = CustodyLog(opts.out / "custody.jsonl", actor=opts.examiner)
+        store = _open_store(opts, custody)
+        custody.on_entry = _mirror_into(store)
+        try:
+            result = Examination(opts, store, custody, progress, key, work).run()
+        finally:
+            store.close()
+        # sealed last: the manifest covers every file, the closed case store and the full custody log
+        result.bundle = _seal_or_record_failure(opts, key)
     result.signed = key is not None
+    result.report = opts.out / PAYLOAD_DIR / result.report.relative_to(opts.out)
     return result
+
+
+def _open_store(opts: RunOptions, custody: CustodyLog) -> CaseStore:
+    """The case store; when it cannot be made (disk full, bad URL, a used database) the log says so."""
+    try:
+        return CaseStore(opts.db_url) if opts.db_url else CaseStore.in_folder(opts.out)
+    except BaseException as e:
+        try:
+            custody.record("run failed", reason=f"the case store could not be opened: {_reason(e)}")
+        except OSError:
+            pass  # the disk is full or gone: the caller's one-line error still says why
+        raise
+
+
+def _seal_or_record_failure(opts: RunOptions, key) -> Path:  # noqa: ANN001 - Ed25519PrivateKey | None
+    """Seal the folder; if sealing fails (disk full …), the custody log ends with "run failed" and no
+    partial zip is left that a reader could take for a bundle."""
+    try:
+        return seal(opts.out, key)
+    except ExistingFileError:
+        raise  # someone else's file: never touched
+    except BaseException as e:
+        _close_custody_as_failed(opts, f"sealing the bundle failed: {_reason(e)}")
+        partial = bundle_zip_path(opts.out)
+        if partial.is_file() and not partial.is_symlink():
+            partial.unlink()  # ours: created exclusively by seal() a moment ago
+        raise
+
+
+def _close_custody_as_failed(opts: RunOptions, reason: str) -> None:
+    """Append the closing "run failed" entry to the log wherever sealing left it (top level or payload)."""
+    for path in (opts.out / PAYLOAD_DIR / "custody.jsonl", opts.out / "custody.jsonl"):
+        if path.is_file():
+            try:
+                CustodyLog(path, actor=opts.examiner).record("run failed", reason=reason)
+            except OSError:
+                pass  # the disk is full or gone: the caller's one-line error still says why
+            return
+
+
+def _reason(e: BaseException) -> str:
+    """One line for the record: what failed, in words an examiner can act on."""
+    if isinstance(e, OSError) and e.strerror:
+        where = f" ({e.filename})" if e.filename else ""
+        return f"{e.strerror}{where}"
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(e, DBAPIError):  # the database's own words, without the SQL statement
+        return f"case store: {e.orig}"
+    return f"{type(e).__name__}: {e}"
 
 
 def _signing_key(opts: RunOptions):  # noqa: ANN202 - Ed25519PrivateKey | None
@@ -92,9 +152,10 @@ def _signing_key(opts: RunOptions):  # noqa: ANN202 - Ed25519PrivateKey | None
 
 
 def _prepare_out(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        raise TriageError(f"output folder {out} is not empty; choose a new folder (results are never overwritten)")
+    """Make the output folder (check_output_location has refused files, non-empty folders and overlaps)."""
     out.mkdir(parents=True, exist_ok=True)
+    if any(out.iterdir()):  # filled between the check and now
+        raise TriageError(f"output folder {out} is not empty; choose a new folder (results are never overwritten)")
 
 
 def _mirror_into(store: CaseStore):
@@ -118,10 +179,12 @@ class Examination:
     """The steps of one run, in order. Each step leaves its trace in the custody log."""
 
     def __init__(self, opts: RunOptions, store: CaseStore, custody: CustodyLog, progress: Reporter,
-                 key=None) -> None:  # noqa: ANN001 - Ed25519PrivateKey | None
+                 key=None, work: WorkArea | None = None) -> None:  # noqa: ANN001 - Ed25519PrivateKey | None
         self.opts, self.store, self.custody, self.progress = opts, store, custody, progress
         self.key = key
-        self.workdir = Path(tempfile.mkdtemp(prefix="triage-work-"))
+        self.work = work
+        # private SQLite copies: inside the run's 0700 work folder when there is one (removed with it)
+        self.workdir = Path(tempfile.mkdtemp(prefix="sqlite-copies-"))
         self.warnings = 0
         self._evidence_warnings_seen = 0
 
@@ -130,6 +193,9 @@ class Examination:
 
         try:
             self.custody.record("run started", **self._run_parameters())
+            if self.work is not None and self.work.stale_removed:
+                self.custody.record("stale work folders removed", folders=self.work.stale_removed,
+                                    why="left by runs whose process no longer exists")
             pack = load_pack(self.opts.pack)
             self.custody.record("rule pack loaded", **pack.identity())
             self.watchlists = Watchlists.load(self.opts.watchlists)
@@ -150,12 +216,12 @@ class Examination:
             self.store.commit()
             self._announce_seal()  # before the report, which shows the key from this entry
             report = write_report(self.store, self.opts, pack, self.custody)
+            self.custody.record("seal", **seal_entry_details(self.opts.out, self.key))
             self.custody.record("run finished", warnings=self.warnings, findings=self.store.count(Finding))
             self.store.commit()
-        except Exception as e:
-            # the examination record must say the run did not complete, and why
-            self.custody.record("run failed", reason=f"{type(e).__name__}: {e}")
-            self.store.commit()
+        except BaseException as e:
+            # the examination record must say the run did not complete, and why (Ctrl-C and SIGTERM too)
+            self._record_failure(e)
             raise
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)  # private SQLite copies: nothing left behind
@@ -163,6 +229,14 @@ class Examination:
             out=self.opts.out, report=report, findings=self.store.count(Finding), warnings=self.warnings,
             records=report_counts(self.store), verified=item.media.get("verified"), unchanged=bool(item.unchanged),
         )
+
+    def _record_failure(self, e: BaseException) -> None:
+        """Close the log with "run failed"; a second failure here (disk full) must not hide the first."""
+        try:
+            self.custody.record("run failed", reason=_reason(e))
+            self.store.commit()
+        except Exception:  # noqa: BLE001 - the original error is the one the examiner must see
+            pass
 
     # -- steps ---------------------------------------------------------------------------------
     def _announce_seal(self) -> None:
@@ -251,7 +325,7 @@ class Examination:
 
     def _store_record(self, record: Base, source: SourceFile) -> None:
         record.source_file_id = source.id
-        self.store.add(record)
+        self.store.insert(record)
 
     def _parse_warning(self, stage: str, component: str, level: str, message: str,
                        provenance: str | None, source: SourceFile | None) -> None:
