@@ -142,7 +142,7 @@ def test_demo_run_device_record_roles_and_report_header(tmp_path, unchanged):
               if '"evidence opened"' in line]
     assert opened[0]["details"]["volume_roles"] == {"p1": "system", "p2": "userdata"}
     html = (payload(tmp_path / "out") / "index.html").read_text(encoding="utf-8")
-    assert "<th>Model</th><td class=\"mono\">SM-A536B</td>" in html
+    assert "<th>Model</th><td class=\"mono\"><bdi>SM-A536B</bdi></td>" in html  # isolated (bidi-safe)
 
 
 def test_device_facts_from_several_files_are_shown_merged_with_sources(tmp_path, unchanged):

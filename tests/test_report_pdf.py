@@ -122,6 +122,7 @@ def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
     store = CaseStore.__new__(CaseStore)  # read a finished store (the constructor refuses a used one)
     store.engine = create_engine(f"sqlite:///{tmp_path / 'case.sqlite'}")
     store.session, store._pending = Session(store.engine), 0
+    store._objects, store._buffered_ids = {}, set()
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     report = build_report(store, findings, out / "custody.jsonl", tmp_path, load_pack().zones, None)
     assert render_pdf(report, tmp_path / "a.pdf") == []

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from triage.exclusive import write_text_exclusive
+from triage.report.display import DISPLAY_LIMITS
 from triage.report.export import write_records
 from triage.report.findings import build_findings
 from triage.report.case_export import write_case
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 
 def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custody: "CustodyLog") -> Path:
+    """Write every output of the report step into opts.out, each file created exclusively (an existing
+    file is never replaced: ExistingFileError), and record their SHA-256 and the display limits."""
     from triage.pipeline import report_counts
 
     out = opts.out
@@ -31,11 +35,11 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     counts = report_counts(store)
     records = write_records(store, out / "records")
     case = {"case": opts.case, "exhibit": opts.exhibit, "examiner": opts.examiner}
-    started = json.loads(custody.path.read_text(encoding="utf-8").splitlines()[0])["time_utc"]
-    run = {"started_utc": started, "report_utc": iso(now_utc())}
-    findings = build_findings(store, case, pack, run, counts)
+    entries = _custody_entries(custody.path)
+    run = {"started_utc": entries[0]["time_utc"], "report_utc": iso(now_utc())}
+    findings = build_findings(store, case, pack, run, counts, files_selected=_files_selected(entries))
     findings_path = out / "findings.json"
-    findings_path.write_text(json.dumps(findings, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_text_exclusive(findings_path, json.dumps(findings, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     report = build_report(store, findings, custody.path, out, pack.zones, opts)
     index = write_html(report, out / "index.html")
     pages = [index, *write_pdf(report, store, custody), *report.files]
@@ -43,9 +47,24 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     geo = write_geo(store, out)
     case_graph = write_case(store, case, out / "case.jsonld")
     outputs = [findings_path, *pages, *records.values(), *tables, *geo, case_graph]
-    custody.record("report written", files={str(p.relative_to(out)): _sha256(p) for p in outputs})
+    custody.record("report written", files={str(p.relative_to(out)): _sha256(p) for p in outputs},
+                   display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"])
     return index
 
 
+def _custody_entries(path: Path) -> list[dict]:
+    # entries end at "\n" only: splitlines() would also cut at a U+2028 inside a value
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+def _files_selected(entries: list[dict]) -> int | None:
+    """How many files the run chose for parsing, as its custody entry says (None when not recorded)."""
+    for entry in entries:
+        if entry.get("action") == "files selected for parsing":
+            return entry.get("details", {}).get("files")
+    return None
+
+
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as f:  # streamed: record exports can be large
+        return hashlib.file_digest(f, "sha256").hexdigest()

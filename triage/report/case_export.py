@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from triage import TOOL_NAME, __version__
+from triage.exclusive import write_text_exclusive
 from triage.records import Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, Message
 from triage.store import CaseStore
 from triage.timeutil import iso
@@ -190,6 +191,5 @@ def _finding_record(g: Graph, finding: Finding, records: dict[tuple[str, int], s
 
 
 def write_case(store: CaseStore, case: dict[str, str], path: Path) -> Path:
-    path.write_text(json.dumps(build_case(store, case), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    write_text_exclusive(path, json.dumps(build_case(store, case), ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return path

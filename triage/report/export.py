@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import inspect
 
+from triage.exclusive import create_exclusive
 from triage.records import EXPORTED_RECORDS, Base, SourceFile
 from triage.store import CaseStore
 from triage.timeutil import iso
@@ -49,7 +50,7 @@ def write_records(store: CaseStore, folder: Path) -> dict[str, Path]:
     written = {}
     for cls in EXPORTED_RECORDS:
         path = folder / f"{cls.record_type}.jsonl"
-        with open(path, "w", encoding="utf-8") as f:
+        with create_exclusive(path, "w", encoding="utf-8") as f:
             for record in store.all(cls):
                 f.write(dumps(record_json(record, sources)) + "\n")
         written[cls.record_type] = path

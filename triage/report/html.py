@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any, Iterable
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from triage.custody import verify_chain
+from triage.exclusive import write_text_exclusive
 from triage.payment_ids import mask_card
 from triage.records import (Account, Call, Contact, Device, Location, MediaFile, Message, ParseWarning, Party,
                             Payment, SourceFile)
 from triage.report.basemap import MapPoint, render_map
 from triage.report.device_header import device_facts
+from triage.report.display import display_text, finalize, isolated, left_to_right, listed, shown
 from triage.report.thumbs import Thumbnails, make_thumbnails
 from triage.store import CaseStore
 from triage.timeutil import iso
@@ -78,7 +81,19 @@ def shown_identifier(payment: Payment) -> str:
     return payment.identifier or ""
 
 
-_env = Environment(loader=PackageLoader("triage.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+def record_json(details: Any) -> Markup:
+    """Custody details as compact JSON (non-ASCII escaped, so no control acts), capped for display."""
+    return shown(json.dumps(details, sort_keys=True, ensure_ascii=True, default=str), "record_json", "custody.jsonl")
+
+
+# finalize: every {{ … }} that no display filter shaped is capped and its controls made visible (display.py)
+_env = Environment(loader=PackageLoader("triage.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                   finalize=finalize)
+_env.filters["shown"] = shown
+_env.filters["bdi"] = isolated
+_env.filters["ltr"] = left_to_right
+_env.filters["listed"] = listed
+_env.filters["record_json"] = record_json
 _env.filters["iso"] = iso
 _env.filters["shown_identifier"] = shown_identifier
 _env.filters["local_times"] = local_times
@@ -127,7 +142,8 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
     thumbs = make_thumbnails(records["media_file"].values(), sources,
                              run_options.evidence if run_options else None,
                              run_options.open_options if run_options else None, out, first=cited_media)
-    custody = [json.loads(line) for line in custody_path.read_text(encoding="utf-8").splitlines()]
+    # entries end at "\n" only: splitlines() would also cut at a U+2028 inside a value
+    custody = [json.loads(line) for line in custody_path.read_text(encoding="utf-8").split("\n") if line]
     map_view = render_map(_map_points(records, sources), zones)
     keys = {p.location_id: p.key for p in map_view.drawn + map_view.outside}
     context = {
@@ -155,7 +171,7 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
         "sources": sources,
         "not_parsed": [s for s in sources.values() if s.status != "parsed"],
         "custody": custody,
-        "chain": verify_chain(custody_path),
+        "chain": verify_chain(custody_path, require_closed=False),  # the run is still writing it
         "not_translated": NOT_TRANSLATED,
         "local_zone_names": [name for name, _ in LOCAL_ZONES],
     }
@@ -164,7 +180,7 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
 
 def write_html(report: Report, target: Path) -> Path:
     page = _env.get_template("index.html.j2").render(print=False, **report.context)
-    target.write_text(page, encoding="utf-8")
+    write_text_exclusive(target, page)
     return target
 
 
@@ -246,44 +262,61 @@ def _map_points(records: dict[str, dict[int, Any]], sources: dict[int, SourceFil
     points = []
     for loc in records["location"].values():
         source = sources.get(loc.source_file_id)
-        where = source.path if source else "source not recorded"
+        where = display_text(source.path, "path") if source else "source not recorded"
         when = utc_text(loc.time_utc) or "time unknown"
+        # the SVG title is plain text: evidence parts capped, their controls made visible (display.py)
+        label = display_text(loc.label or loc.origin, "name")
         points.append(MapPoint(key=f"L{loc.id}", location_id=loc.id, latitude=loc.latitude, longitude=loc.longitude,
-                               title=f"{loc.label or loc.origin} ({loc.origin}), {when}, {where}",
-                               time_sort=loc.time_utc.timestamp() if loc.time_utc else None, origin=loc.origin))
+                               title=f"{label} ({display_text(loc.origin, 'name')}), {when}, {where}",
+                               time_sort=loc.time_utc.timestamp() if loc.time_utc else None,
+                               origin=display_text(loc.origin, "name")))
     return points
 
 
 def _timeline(records: dict[str, dict[int, Any]], sources: dict[int, SourceFile]) -> list[dict[str, Any]]:
-    """Every record placed in UTC, in time order (ties: type, then id)."""
+    """Every record placed in UTC, in time order (ties: type, then id).
+
+    `what`, `detail` and `where` are markup made here: evidence text in them is capped and isolated."""
     rows = []
     for m in records["message"].values():
         verb = "from" if m.direction == "incoming" else "to"
-        rows.append(_row(m.time_utc, "message", m.id, f"{m.app} {m.direction} {verb} {m.counterpart or '?'}",
-                         m.body or "", m, sources, f"msg-{m.id}"))
+        what = _words(m.app, m.direction, verb) + isolated(m.counterpart or "?", "name", "records/message.jsonl")
+        rows.append(_row(m.time_utc, "message", m.id, what, shown(m.body or "", "text", "records/message.jsonl"),
+                         m, sources, f"msg-{m.id}"))
     for c in records["call"].values():
-        rows.append(_row(c.time_utc, "call", c.id, f"{c.app} {c.direction} call {c.counterpart or '?'}",
-                         f"{c.duration_s:g} s" if c.duration_s is not None else "", c, sources, None))
+        what = _words(c.app, c.direction, "call") + left_to_right(c.counterpart or "?", "name")
+        rows.append(_row(c.time_utc, "call", c.id, what,
+                         shown(f"{c.duration_s:g} s" if c.duration_s is not None else ""), c, sources, None))
     for loc in records["location"].values():
-        rows.append(_row(loc.time_utc, "location", loc.id, f"position L{loc.id} ({loc.origin})",
-                         f"{loc.latitude:.6f}, {loc.longitude:.6f} {loc.label or ''}", loc, sources, f"loc-{loc.id}"))
+        detail = (left_to_right(f"{loc.latitude:.6f}, {loc.longitude:.6f}") + Markup(" ")
+                  + isolated(loc.label, "name", "records/location.jsonl"))
+        rows.append(_row(loc.time_utc, "location", loc.id, _words(f"position L{loc.id}", f"({loc.origin})"),
+                         detail, loc, sources, f"loc-{loc.id}"))
     for m in records["media_file"].values():
-        rows.append(_row(m.taken_utc, "media_file", m.id, f"photo/video taken: {m.name}",
-                         f"{m.make or ''} {m.model or ''}".strip(), m, sources, f"media-{m.id}"))
+        what = Markup("photo/video taken: ") + isolated(m.name, "name", "records/media_file.jsonl")
+        detail = _words(*(x for x in (m.make, m.model) if x)) if (m.make or m.model) else Markup("")
+        rows.append(_row(m.taken_utc, "media_file", m.id, what, detail, m, sources, f"media-{m.id}"))
     for p in records["payment"].values():
-        amount = f"{p.amount:,.2f} {p.currency or ''}" if p.amount is not None else ""
-        rows.append(_row(p.time_utc, "payment", p.id, f"payment detail ({p.method}) {p.direction or ''}",
+        amount = Markup("")
+        if p.amount is not None:
+            amount = left_to_right(f"{p.amount:,.2f}") + Markup(" ") + shown(p.currency or "")
+        rows.append(_row(p.time_utc, "payment", p.id, _words("payment detail", f"({p.method})", p.direction or ""),
                          amount, p, sources, f"pay-{p.id}"))
     timed = [r for r in rows if r["utc"] is not None]
     return sorted(timed, key=lambda r: (r["utc"], r["type"], r["id"]))
 
 
-def _row(t: datetime | None, kind: str, rid: int, what: str, detail: str, record: Any,
+def _words(*parts: str) -> Markup:
+    """Words of the report around evidence values, each capped like a name, joined by spaces."""
+    return Markup(" ").join(shown(p, "name") for p in parts) + Markup(" ")
+
+
+def _row(t: datetime | None, kind: str, rid: int, what: Markup, detail: Markup, record: Any,
          sources: dict[int, SourceFile], anchor: str | None) -> dict[str, Any]:
     source = sources.get(getattr(record, "source_file_id", None))
-    where = source.path if source else ""
+    where = isolated(source.path, "path", "records/source_file.jsonl") if source else Markup("")
     if getattr(record, "source_table", None):
-        where += f" {record.source_table}#{record.source_row}"
+        where += Markup(" {}#{}").format(shown(record.source_table, "name"), left_to_right(record.source_row, "name"))
     return {"utc": t, "type": kind, "id": rid, "what": what, "detail": detail, "where": where, "anchor": anchor}
 
 

@@ -17,10 +17,15 @@ import logging
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
+from markupsafe import Markup
+
+from triage.errors import TriageError
+from triage.exclusive import create_exclusive
 from triage.records import ParseWarning
+from triage.report.display import isolated, left_to_right, shown
 from triage.report.html import NOT_TRANSLATED, Card, Report, environment, local_times, utc_text
 
 if TYPE_CHECKING:
@@ -53,33 +58,73 @@ def note_if_unavailable(store: "CaseStore") -> None:
 
 
 def write_pdf(report: Report, store: "CaseStore", custody: "CustodyLog") -> list[Path]:
-    """Write out/report.pdf; on failure record why and return [] (the run goes on)."""
-    target = report.out / PDF_NAME
+    """Write out/report.pdf; when the engine cannot make it, record why and return [] (the run goes on).
+
+    Laid out first, written after: a document that fails to lay out leaves no file behind. The file is
+    created exclusively (an existing report.pdf is never replaced: ExistingFileError), and a failure of
+    the disk while writing it (no space, no permission) is not the engine's: it ends the run."""
     reason = pdf_unavailable()
-    if reason is None:
-        try:
-            problems = render_pdf(report, target)
-            if problems:  # e.g. a picture that could not be embedded: the PDF is kept, the record says so
-                custody.record("report.pdf written with problems", problems=problems)
-            return [target]
-        except Exception as e:  # a rendering failure must not lose the rest of the bundle
-            target.unlink(missing_ok=True)
-            reason = f"rendering failed ({type(e).__name__}: {e})"
-            store.add(ParseWarning(stage="report", component="report.pdf", level="error",
-                                   message=f"report.pdf not written: {reason}"))
-            store.flush()
+    if reason is not None:
+        return _not_written(reason, custody)
+    try:
+        document, problems = layout_pdf(report)
+    except Exception as e:  # an engine failure must not lose the rest of the bundle
+        return _not_written(f"rendering failed ({type(e).__name__}: {e})", custody, store)
+    target = report.out / PDF_NAME
+    try:
+        problems = sorted(set(problems + _write_document(document, target)))
+    except (OSError, TriageError):
+        raise
+    except Exception as e:
+        return _not_written(f"writing failed ({type(e).__name__}: {e})", custody, store)
+    if problems:  # e.g. a picture that could not be embedded: the PDF is kept, the record says so
+        custody.record("report.pdf written with problems", problems=problems)
+    return [target]
+
+
+def _not_written(reason: str, custody: "CustodyLog", store: "CaseStore | None" = None) -> list[Path]:
+    if store is not None:  # a missing engine was recorded before the exports (note_if_unavailable)
+        store.add(ParseWarning(stage="report", component="report.pdf", level="error",
+                               message=f"report.pdf not written: {reason}"))
+        store.flush()
     custody.record("report.pdf not written", reason=reason)
     return []
 
 
-def render_pdf(report: Report, target: Path) -> list[str]:
-    """Render; returns WeasyPrint's complaints about resources it could not load (normally none)."""
+def _write_document(document: Any, target: Path) -> list[str]:
+    f = create_exclusive(target, "wb")  # an existing file stops here, before anything is written
+    try:
+        with f, _captured_weasyprint_log() as messages:
+            document.write_pdf(f)
+    except BaseException:
+        target.unlink(missing_ok=True)  # ours, created above: a truncated report.pdf must not look like one
+        raise
+    return _problems(messages)
+
+
+def _problems(messages: list[str]) -> list[str]:
+    return sorted({m for m in messages if "fetch" in m.lower() or "failed" in m.lower()})
+
+
+def render_pdf(report: Report, target: "Path | BinaryIO") -> list[str]:
+    """Render into `target` (a new path, created exclusively, or an open binary file); returns WeasyPrint's
+    complaints about resources it could not load (normally none)."""
+    document, problems = layout_pdf(report)
+    if isinstance(target, Path):
+        return sorted(set(problems + _write_document(document, target)))
+    with _captured_weasyprint_log() as messages:
+        document.write_pdf(target)
+    return sorted(set(problems + _problems(messages)))
+
+
+def layout_pdf(report: Report) -> "tuple[Any, list[str]]":
+    """The laid-out document (weasyprint.Document) and the resources it could not load."""
     from weasyprint import HTML
 
     page = render_print_html(report)
     with _captured_weasyprint_log() as messages:
-        HTML(string=page, base_url=str(report.out) + "/", url_fetcher=_local_fetcher(report.out)).write_pdf(target)
-    return sorted({m for m in messages if "fetch" in m.lower() or "failed" in m.lower()})
+        document = HTML(string=page, base_url=str(report.out) + "/", url_fetcher=_local_fetcher(report.out)).render()
+    return document, _problems(messages)
 
 
 def render_print_html(report: Report) -> str:
@@ -152,31 +197,44 @@ def _limitations(c: dict[str, Any]) -> list[str]:
     return out
 
 
-def fact(card: Card) -> str:
-    """One evidence item stated as a fact with its location in the evidence."""
+def fact(card: Card) -> Markup:
+    """One evidence item stated as a fact with its location in the evidence.
+
+    Markup: evidence text in it is capped, its controls made visible, names and paths isolated from
+    the hashes and numbers beside them (display.py)."""
     where = _where(card.ref)
     r = card.record
     if r is None:
-        return f"{card.ref['type']} #{card.ref['id']}: {where}."
+        return Markup("{} #{}: {}.").format(card.ref["type"], card.ref["id"], where)
     if card.kind == "message":
         verb = "received from" if r.direction == "incoming" else "sent to"
-        return (f"{r.app.upper()} message #{r.id} {verb} {r.counterpart or 'an unknown party'} {_at(r.time_utc)}; "
-                f"text as stored (not translated): \u201c{r.body or ''}\u201d. Location: {where}.")
+        who = isolated(r.counterpart, "name", "records/message.jsonl") if r.counterpart else "an unknown party"
+        return Markup("{} message #{} {} {} {}; text as stored (not translated): \u201c{}\u201d. Location: {}.").format(
+            shown(r.app.upper(), "name"), r.id, verb, who, _at(r.time_utc),
+            shown(r.body or "", "message_body", "records/message.jsonl"), where)
     if card.kind == "location":
-        zones = f"; inside {', '.join(card.zones)}" if card.zones else ""
-        photo = f" of photo {card.media.name}" if card.media is not None else ""
-        return (f"Position {r.latitude:.6f}, {r.longitude:.6f} ({r.origin}{photo}) {_at(r.time_utc)}{zones}. "
-                f"Location: {where}.")
+        zones = Markup("; inside {}").format(shown(", ".join(card.zones))) if card.zones else ""
+        photo = (Markup(" of photo {}").format(isolated(card.media.name, "name", "records/media_file.jsonl"))
+                 if card.media is not None else "")
+        return Markup("Position {} ({}{}) {}{}. Location: {}.").format(
+            left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}"), shown(r.origin, "name"), photo, _at(r.time_utc),
+            zones, where)
     if card.kind == "media_file":
-        taken = _at(r.taken_utc) if r.taken_utc else f"camera time {r.taken_raw or 'unknown'} (not placed in UTC)"
-        position = (f", position {card.location.latitude:.6f}, {card.location.longitude:.6f}"
+        taken = (_at(r.taken_utc) if r.taken_utc else
+                 Markup("camera time {} (not placed in UTC)").format(left_to_right(r.taken_raw or "unknown", "name")))
+        position = (Markup(", position {}").format(
+            left_to_right(f"{card.location.latitude:.6f}, {card.location.longitude:.6f}"))
                     if card.location is not None else ", no position")
-        return f"File {r.path}, {r.size} bytes, SHA-256 {r.sha256}, taken {taken}{position}. Location: {where}."
+        return Markup("File {}, {} bytes, SHA-256 {}, taken {}{}. Location: {}.").format(
+            isolated(r.path, "path", "records/media_file.jsonl"), left_to_right(r.size), left_to_right(r.sha256),
+            taken, position, where)
     if card.kind == "payment":
-        amount = f" {r.amount:,.2f} {r.currency or ''}" if r.amount is not None else ""
-        return (f"Payment detail ({r.method}){amount} in content {r.direction or ''} {r.counterpart or ''} "
-                f"{_at(r.time_utc)}. Location: {where}.")
-    return f"{card.ref['type']} #{card.ref['id']}. Location: {where}."
+        amount = (Markup(" {} {}").format(left_to_right(f"{r.amount:,.2f}"), shown(r.currency or ""))
+                  if r.amount is not None else "")
+        return Markup("Payment detail ({}){} in content {} {} {}. Location: {}.").format(
+            shown(r.method, "name"), amount, shown(r.direction or ""),
+            isolated(r.counterpart, "name", "records/payment.jsonl"), _at(r.time_utc), where)
+    return Markup("{} #{}. Location: {}.").format(card.ref["type"], card.ref["id"], where)
 
 
 def _at(t: Any) -> str:
@@ -185,12 +243,12 @@ def _at(t: Any) -> str:
     return f"at {utc_text(t)} ({'; '.join(local_times(t))})"
 
 
-def _where(ref: dict[str, Any]) -> str:
-    text = ref.get("provenance") or "source not recorded"
+def _where(ref: dict[str, Any]) -> Markup:
+    text = isolated(ref.get("provenance") or "source not recorded", "path", "findings.json")
     if ref.get("table"):
-        text += f", table {ref['table']} row {ref['row']}"
+        text += Markup(", table {} row {}").format(shown(ref["table"], "name"), left_to_right(ref["row"], "name"))
     elif ref.get("offset") is not None:
-        text += f", byte offset {ref['offset']}"
+        text += Markup(", byte offset {}").format(left_to_right(ref["offset"]))
     return text
 
 

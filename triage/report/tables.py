@@ -1,16 +1,40 @@
 """Spreadsheet and disclosure exports: records/<type>.csv beside each .jsonl, and CSV schedules of the
-material examined (every source file read) and of the findings (CPIA-friendly: one row each)."""
+material examined (every source file read) and of the findings (CPIA-friendly: one row each).
+
+Every cell a spreadsheet would read as a formula is defused (`defuse`, docs/report_safety.md): text
+from a phone such as `=HYPERLINK(…)` or `@SUM(…)` must not run in the examiner's or the court's
+spreadsheet. The JSON Lines beside each CSV keep the values exactly as read.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from triage.exclusive import create_exclusive
 from triage.records import EXPORTED_RECORDS, Finding, SourceFile
 from triage.report.export import record_json
 from triage.store import CaseStore
+
+
+# OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice or
+# Google Sheets (TAB and CR because some programs skip them before looking; LF likewise, as a precaution).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# A number or a phone number: digits, spaces, dots, brackets and hyphens, one leading sign. Without a letter,
+# `!`, `|`, `:` or a quote no function, cell reference, external link or DDE call can be written in it: at
+# worst a spreadsheet reads it as a number (+447700900123, -12.5), which is what it is. It stays as stored.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9 ().-]*[0-9][0-9 ().-]*")
+DEFUSE_PREFIX = "'"  # what OWASP advises: shown as text, the apostrophe visible in some programs
+
+
+def defuse(cell: str) -> str:
+    """The cell as written to CSV: a would-be formula gets a leading apostrophe; numbers stay as they are."""
+    if cell.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell):
+        return DEFUSE_PREFIX + cell
+    return cell
 
 
 def flat(record: dict[str, Any]) -> dict[str, str]:
@@ -30,10 +54,10 @@ def flat(record: dict[str, Any]) -> dict[str, str]:
 def write_csv(path: Path, rows: Iterable[dict[str, str]], columns: list[str] | None = None) -> Path:
     rows = list(rows)
     columns = columns or sorted({k for row in rows for k in row})
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: spreadsheet programs read UTF-8
+    with create_exclusive(path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: spreadsheets read UTF-8
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: defuse(value) for key, value in row.items()} for row in rows)
     return path
 
 

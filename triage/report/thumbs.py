@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from triage.exclusive import ExistingFileError, write_bytes_exclusive
 from triage.records import MediaFile, SourceFile
 
 if TYPE_CHECKING:
@@ -25,6 +26,14 @@ MAX_SIDE = 240  # pixels, longest side
 MAX_THUMBS = 1000  # a gallery larger than this lists every file but pictures only the first ones
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # larger files are listed without a picture
 _IMAGE_MIMES = ("image/",)
+
+
+class OutputFailed(Exception):
+    """Writing a thumbnail failed (no space, a file already there): not the evidence's fault, not a warning."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -56,6 +65,8 @@ def make_thumbnails(media: Iterable[MediaFile], sources: dict[int, SourceFile], 
         result.missing[m.id] = f"no thumbnail: past the limit of {MAX_THUMBS} pictures per report"
     try:
         _read_and_shrink(wanted, sources, evidence_path, options, out, result)
+    except OutputFailed as e:  # the output folder, not the evidence, failed: the bundle cannot be complete
+        raise e.error from None
     except Exception as e:  # the report must still be written: say why there are no pictures
         result.note = f"thumbnails not made: evidence could not be reopened ({type(e).__name__}: {e})"
         for m in wanted:
@@ -107,14 +118,17 @@ def _thumb_one(evidence, entry, media: MediaFile, out: Path, result: Thumbnails)
         result.missing[media.id] = "no thumbnail: bytes read again do not match the recorded SHA-256"
         return
     name = f"{THUMB_DIR}/{hashlib.sha256(data).hexdigest()}.jpg"
-    target = out / name
-    if not target.exists():
+    if name not in result.made.values():  # the same picture at two paths is drawn once
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(shrink(data))
+            small = shrink(data)
         except Exception as e:  # corrupt or unsupported image: listed without a picture
             result.missing[media.id] = f"no thumbnail: image not decodable ({type(e).__name__}: {e})"
             return
+        try:
+            (out / THUMB_DIR).mkdir(exist_ok=True)
+            write_bytes_exclusive(out / name, small)  # a file already there is never replaced: the run stops
+        except (OSError, ExistingFileError) as e:
+            raise OutputFailed(e) from e
     result.made[media.id] = name
     result.missing.pop(media.id, None)
 
