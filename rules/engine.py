@@ -54,8 +54,9 @@ class Hit:
 def evaluate(pack: RulePack, read: RecordReader, describe: Describer,
              watchlists: Watchlists | None = None) -> list[Finding]:
     """Every rule of the pack, in pack order (composites see the findings of the rules before them)."""
-    records = {name: list(read(cls)) for name, cls in READS.items()}
-    ctx = Context(pack.zones, pack.lexicon, watchlists or Watchlists(), _payments_by_message(records["payment"]))
+    payments = list(read(Payment))  # payments are few next to messages, and every message rule asks for them
+    ctx = Context(pack.zones, pack.lexicon, watchlists or Watchlists(), _payments_by_message(payments))
+    records = load_candidates(pack, read, ctx, payments)
     findings: list[Finding] = []
     fired: dict[str, list[Finding]] = {}
     for rule in pack.rules:
@@ -63,6 +64,90 @@ def evaluate(pack: RulePack, read: RecordReader, describe: Describer,
         fired[rule.id] = produced
         findings.extend(produced)
     return findings
+
+
+# -- candidates: stream the store once (twice for thread rules), keep only what a rule could use --------
+SELECTIVE = ("lexicon", "geofence", "payment", "known_media", "watchlist")  # primitives a record must meet
+
+
+def load_candidates(pack: RulePack, read: RecordReader, ctx: Context, payments: list[Base]
+                    ) -> dict[str, list[Base]]:
+    """Per record type, the records some rule could use. A type read by a rule with no selective
+    primitive is kept whole; otherwise a record is kept when it meets a record rule's condition (or a
+    sequence's step), or belongs to a thread holding crossing words when a thread rule needs them.
+    Memory then grows with what the rules can use, not with the phone's size."""
+    records: dict[str, list[Base]] = {"payment": payments}
+    for name, cls in READS.items():
+        if name == "payment":
+            continue
+        rules = [r for r in pack.rules if name in r.reads and "rules" not in r.condition]
+        if not rules:
+            records[name] = []
+        elif not all(_selective(rule) for rule in rules):
+            records[name] = list(read(cls))
+        else:
+            records[name] = _candidates(rules, read, cls, ctx)
+    return records
+
+
+def _selectors(rule: Rule) -> list[dict[str, Any]]:
+    """The conditions one record must meet to take part in `rule` (thread rules: see _thread_rule)."""
+    if "sequence" in rule.condition:
+        return [rule.condition["sequence"]["first"], rule.condition["sequence"]["then"]]
+    return [rule.condition]
+
+
+def _thread_rule(rule: Rule) -> bool:
+    """A thread rule whose threads must hold crossing words: its other parts apply inside those threads."""
+    parts = rule.condition.get("all_of") or [rule.condition]
+    return rule.scope == "thread" and "sequence" not in rule.condition and any(needs(p, "lexicon") for p in parts)
+
+
+def _selective(rule: Rule) -> bool:
+    if rule.scope == "thread" and "sequence" not in rule.condition:
+        return _thread_rule(rule)
+    return all(any(needs(c, p) for p in SELECTIVE) for c in _selectors(rule))
+
+
+def _candidates(rules: list[Rule], read: RecordReader, cls: type[Base], ctx: Context) -> list[Base]:
+    record_rules = [r for r in rules if not _thread_rule(r)]
+    by_threads = any(_thread_rule(r) for r in rules)
+    kept: dict[int, Base] = {}
+    threads: set[str] = set()
+    for record in read(cls):
+        if by_threads and ctx.lexicon_hits(record):
+            threads.add(thread_key(record))
+        if any(_could_meet(c, record, ctx) for rule in record_rules for c in _selectors(rule)):
+            kept[_identity(record)] = record
+    if threads:  # a second pass: every message of a thread with crossing words
+        for record in read(cls):
+            if thread_key(record) in threads:
+                kept.setdefault(_identity(record), record)
+    return list(kept.values())
+
+
+def _identity(record: Base) -> int:
+    return record.id if getattr(record, "id", None) is not None else id(record)
+
+
+def _could_meet(condition: dict[str, Any], record: Base, ctx: Context) -> bool:
+    """Cheap necessary checks first (no text match, no zone, no payment: no), then the exact match."""
+    for primitive in SELECTIVE:
+        if needs(condition, primitive) and not _may_have(primitive, record, ctx):
+            return False
+    return match(condition, record, ctx) is not None
+
+
+def _may_have(primitive: str, record: Base, ctx: Context) -> bool:
+    if primitive == "lexicon":
+        return bool(ctx.lexicon_hits(record))
+    if primitive == "geofence":
+        return isinstance(record, Location) and bool(ctx.zones.containing(record.latitude, record.longitude))
+    if primitive == "payment":
+        return isinstance(record, Payment) or bool(ctx.payments_by_message.get(record.id))
+    if primitive == "known_media":
+        return isinstance(record, MediaFile)
+    return bool(ctx.watchlists.entries)
 
 
 def _payments_by_message(payments: list[Base]) -> dict[int, list[Payment]]:

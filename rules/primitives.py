@@ -27,7 +27,7 @@ class Context:
     lexicon: Lexicon
     watchlists: Watchlists
     payments_by_message: dict[int, list[Payment]] = field(default_factory=dict)
-    _lexicon_cache: dict[int, list[LexiconHit]] = field(default_factory=dict)
+    _lexicon_cache: dict[Any, list[LexiconHit]] = field(default_factory=dict)
 
     pools: dict[tuple[str, ...], list[Base]] = field(default_factory=dict)  # records by the types a rule reads
     _threads_with_hits: dict[int, set[str]] = field(default_factory=dict)  # by id() of a pool in `pools`
@@ -39,10 +39,14 @@ class Context:
         return self._threads_with_hits[id(pool)]
 
     def lexicon_hits(self, record: Base) -> list[LexiconHit]:
-        key = id(record)  # records live for the whole evaluation: identity is a cheap, safe key
+        # keyed by the stored id: the engine streams records and may read one again as a new object;
+        # only non-empty results are kept, so the cache grows with the hits, not with the messages
+        key = (type(record).__name__, record.id) if getattr(record, "id", None) is not None else id(record)
         hits = self._lexicon_cache.get(key)
         if hits is None:
-            hits = self._lexicon_cache[key] = self.lexicon.match(text_of(record))
+            hits = self.lexicon.match(text_of(record))
+            if hits:
+                self._lexicon_cache[key] = hits
         return hits
 
 

@@ -23,14 +23,14 @@ class _PartyDraft:
     names: set[str] = field(default_factory=set)
     apps: set[str] = field(default_factory=set)
     raw_forms: set[str] = field(default_factory=set)
-    refs: list[dict[str, Any]] = field(default_factory=list)
+    refs: list[tuple[str, int, str, str]] = field(default_factory=list)  # (type, id, field, raw): tuples stay small
 
     def to_record(self, key: str) -> Party:
         r = self.reading
         return Party(key=key, e164=r.e164, region=r.region, basis=r.basis, ambiguous=r.ambiguous,
                      candidates=list(r.candidates), names=sorted(self.names), apps=sorted(self.apps),
                      raw_forms=sorted(self.raw_forms),
-                     refs=sorted(self.refs, key=lambda x: (x["type"], x["id"], x["field"], x["raw"])))
+                     refs=[{"type": t, "id": i, "field": f, "raw": raw} for t, i, f, raw in sorted(self.refs)])
 
 
 def device_hints(devices: Iterable[Device]) -> list[Hint]:
@@ -94,10 +94,19 @@ def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
     """Party records (not yet stored), one per number key, in key order (deterministic)."""
     hints = device_hints(fetch(Device))
     drafts: dict[str, _PartyDraft] = {}
+    # a phone repeats a few hundred numbers across hundreds of thousands of messages: read each form once
+    readings: dict[tuple[str | None, tuple[tuple[str, str], ...]], NumberReading | None] = {}
+
+    def read_once(raw: Any, extra_hints: list[Hint] | None) -> NumberReading | None:
+        text = None if raw is None else str(raw)
+        key = (text, tuple((h.region, h.basis) for h in extra_hints or ()))
+        if key not in readings:
+            readings[key] = read_number(text, [*(extra_hints or []), *hints])
+        return readings[key]
 
     def mention(raw: Any, record: Base, field_name: str, app: str, name: str | None = None,
                 extra_hints: list[Hint] | None = None) -> None:
-        reading = read_number(None if raw is None else str(raw), [*(extra_hints or []), *hints])
+        reading = read_once(raw, extra_hints)
         if reading is None or reading.kind not in LINKED_KINDS or reading.key is None:
             return
         draft = drafts.setdefault(reading.key, _PartyDraft(reading))
@@ -112,7 +121,7 @@ def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
         draft.raw_forms.add(str(raw))
         if name:
             draft.names.add(name)
-        draft.refs.append({"type": record.record_type, "id": record.id, "field": field_name, "raw": str(raw)})
+        draft.refs.append((record.record_type, record.id, field_name, str(raw)))
 
     for device in fetch(Device):
         for number in device.phone_numbers or []:

@@ -334,7 +334,7 @@ class Examination:
     def _link_parties(self) -> None:
         parties = link_parties(self.store.all)
         for party in parties:
-            self.store.add(party)
+            self.store.insert(party)
         self.store.flush()
         self.custody.record("parties linked", parties=len(parties),
                             ambiguous=sum(p.ambiguous for p in parties),
@@ -353,7 +353,7 @@ class Examination:
     def _extract_payments(self) -> None:
         payments = extract_payments(self.store.all)
         for payment in payments:
-            self.store.add(payment)
+            self.store.insert(payment)
         self.store.flush()
         self.custody.record("payments extracted", from_text=len(payments),
                             by_method={m: sum(p.method == m for p in payments)

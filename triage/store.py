@@ -5,24 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator, TypeVar
 
-from sqlalchemy import create_engine, func, inspect, select
+from typing import Any
+
+from sqlalchemy import JSON, create_engine, event, func, insert, inspect, null, select
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
 from triage.records import Base, SourceFile
 
 R = TypeVar("R", bound=Base)
-FLUSH_EVERY = 2000  # bulk inserts: flush in batches, never hold a whole database in memory
+FLUSH_EVERY = 2000  # ORM objects: flush in batches, never hold a whole database in memory
+INSERT_BATCH = 5000  # bulk rows: one executemany per table and batch
+# A case file is written once by one process and sealed after: no rollback journal on disk and no fsync
+# per transaction (a run that dies is recorded as failed and its store is not evidence of anything).
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF", "PRAGMA temp_store=MEMORY",
+                  "PRAGMA cache_size=-65536")
 
 
 class CaseStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _write_once_pragmas)
         self._refuse_used_database()
         Base.metadata.create_all(self.engine)
         self.session = Session(self.engine, expire_on_commit=False, autoflush=False)
         self._pending = 0
+        self._objects: dict[type[Base], list[Base]] = {}  # records not yet inserted, per record type
+        self._buffered_ids: set[int] = set()
 
     @classmethod
     def in_folder(cls, folder: Path) -> "CaseStore":
@@ -44,11 +55,39 @@ class CaseStore:
         if self._pending >= FLUSH_EVERY:
             self.flush()
 
+    def insert(self, record: Base) -> None:
+        """Store a record nobody will change afterwards (parser output, pass results): buffered and
+        inserted with one multi-row INSERT per table and batch instead of one ORM object each. Records
+        it points at (a Location's message or photo) are inserted first, as the ORM would cascade."""
+        for target in _related(record):
+            if getattr(target, "id", None) is None and id(target) not in self._buffered_ids:
+                self.insert(target)
+        self._objects.setdefault(type(record), []).append(record)
+        self._buffered_ids.add(id(record))
+        if len(self._buffered_ids) >= INSERT_BATCH:
+            self.flush()
+
     def flush(self) -> None:
-        self.session.flush()
+        self.session.flush()  # ORM objects first: bulk rows may refer to them (source_file_id)
+        if self._objects:
+            self._insert_buffered()
         self._pending = 0
 
+    def _insert_buffered(self) -> None:
+        """Tables in dependency order, so a row's foreign keys point at rows that already have ids."""
+        by_table = {cls.__table__: objects for cls, objects in self._objects.items()}
+        self._objects, self._buffered_ids = {}, set()
+        for table in Base.metadata.sorted_tables:
+            objects = by_table.get(table)
+            if not objects:
+                continue
+            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids = self.session.execute(statement, [_row_of(o) for o in objects]).scalars().all()
+            for record, new_id in zip(objects, ids, strict=True):
+                record.id = new_id  # later records (in this batch or the next) may point at it
+
     def commit(self) -> None:
+        self.flush()
         self.session.commit()
         self._pending = 0
 
@@ -67,3 +106,36 @@ class CaseStore:
     def close(self) -> None:
         self.session.close()
         self.engine.dispose()
+
+
+def _write_once_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _row_of(record: Base) -> dict[str, Any]:
+    """Column values of a record, keyed as the table's columns (the primary key left to the database);
+    a relationship's target fills its foreign key."""
+    mapper = inspect(type(record))
+    row = {}
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if not column.primary_key:
+            value = getattr(record, attr.key)
+            # None in a JSON column is SQL NULL, as the ORM stores it, not the JSON text 'null'
+            row[column.key] = null() if value is None and isinstance(column.type, JSON) else value
+    for relation in mapper.relationships:
+        target = getattr(record, relation.key)
+        if target is not None:
+            for local, remote in relation.local_remote_pairs:
+                row[local.key] = getattr(target, remote.key)
+    return row
+
+
+def _related(record: Base) -> Iterator[Base]:
+    for relation in inspect(type(record)).relationships:
+        target = getattr(record, relation.key)
+        if target is not None:
+            yield target
