@@ -215,3 +215,22 @@ def test_folders_of_dead_runs_are_removed_and_said(tmp_path):
     assert f"removed 1 work folder(s) left by runs that no longer exist: {stale}" in done.stderr
     removed = [e for e in custody_entries(out) if e["action"] == "stale work folders removed"]
     assert removed and removed[0]["details"]["folders"] == [str(stale)]
+
+
+# -- limits are run options in the examination record ---------------------------------------------------
+def test_limits_are_options_recorded_in_the_custody_log(tmp_path):
+    evidence = tiny_phone(tmp_path / "src")
+    out = tmp_path / "out"
+    assert main(["run", str(evidence), "--out", str(out), "--quiet", "--sqlite-rows", "1",
+                 "--sqlite-seconds", "30"]) == 0
+    started = custody_entries(out)[0]
+    assert started["action"] == "run started"
+    assert started["details"]["parse_limits"] == {"sqlite_seconds_per_file": 30.0, "sqlite_rows_per_file": 1}
+    assert started["details"]["display_limits"]["message_body"] == 4000
+    findings = json.loads((payload(out) / "findings.json").read_text(encoding="utf-8"))
+    assert findings["warnings"] >= 1
+    import sqlite3 as sql
+
+    with sql.connect(payload(out) / "case.sqlite") as con:
+        warnings = [m for (m,) in con.execute("SELECT message FROM parse_warning")]
+    assert any("--sqlite-rows" in w for w in warnings), warnings

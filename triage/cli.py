@@ -41,19 +41,28 @@ def cli() -> None:
               help="Archive members that would inflate more than this times their packed size are refused (200).")
 @click.option("--max-total-bytes", type=click.IntRange(min=1), default=None,
               help="Archive content past this many declared bytes is refused (64 GiB).")
+@click.option("--sqlite-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="SQLite time budget per evidence database; a parser stops there and keeps what it read (120).")
+@click.option("--sqlite-rows", type=click.IntRange(min=1), default=None,
+              help="Rows all parsers may read from one evidence database (20,000,000).")
 def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: str | None,
                 db_url: str | None, quiet: bool, signing_key: Path | None = None, watchlists: tuple[Path, ...] = (),
                 media_watchlist: Path | None = None, backup_password: str | None = None,
-                max_expansion_ratio: float | None = None, max_total_bytes: int | None = None) -> None:
+                max_expansion_ratio: float | None = None, max_total_bytes: int | None = None,
+                sqlite_seconds: float | None = None, sqlite_rows: int | None = None) -> None:
     """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
     from triage.evidence.opener import OpenOptions
+    from triage.limits import ParseLimits
     from triage.pipeline import RunOptions, run
     from triage.progress import Reporter, RichReporter
 
+    parse_limits = ParseLimits(**_given(sqlite_seconds_per_file=sqlite_seconds, sqlite_rows_per_file=sqlite_rows))
     opts = RunOptions(evidence=evidence, out=out, case=case, exhibit=exhibit, db_url=db_url,
                       watchlists=list(watchlists), signing_key=signing_key, media_watchlist=media_watchlist,
-                      open_options=OpenOptions(backup_password=backup_password, **_limits(max_expansion_ratio,
-                                                                                          max_total_bytes)))
+                      open_options=OpenOptions(backup_password=backup_password,
+                                               **_given(max_expansion_ratio=max_expansion_ratio,
+                                                        max_total_bytes=max_total_bytes)),
+                      parse_limits=parse_limits)
     if examiner:
         opts.examiner = examiner
     result = run(opts, Reporter() if quiet else RichReporter())
@@ -65,10 +74,9 @@ def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: st
     click.echo(f"report: {result.report}")
 
 
-def _limits(max_expansion_ratio: float | None, max_total_bytes: int | None) -> dict:
-    """Archive limits given on the command line (the OpenOptions defaults otherwise)."""
-    given = {"max_expansion_ratio": max_expansion_ratio, "max_total_bytes": max_total_bytes}
-    return {k: v for k, v in given.items() if v is not None}
+def _given(**options: float | int | None) -> dict:
+    """The limits given on the command line (the defaults of their dataclass otherwise)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 @cli.command("parse")

@@ -25,6 +25,8 @@ from triage.watchlist_media import load_watchlist, mark_watchlisted
 from sqlalchemy.exc import DBAPIError
 
 from triage.errors import TriageError
+from triage.limits import ParseLimits
+from triage.report.display import DISPLAY_LIMITS
 from triage.exclusive import ExistingFileError
 from triage.output_location import bundle_zip_path, check_output_location
 from triage.workdir import WorkArea, private_workdir
@@ -55,6 +57,7 @@ class RunOptions:
     signing_key: Path | None = None  # Ed25519 PEM; default: the examiner's key from `triage keys init`
     media_watchlist: Path | None = None  # CSV sha256/phash hash list (triage/watchlist_media.py)
     open_options: "OpenOptions | None" = None  # backup password, archive limits (None: defaults + environment)
+    parse_limits: ParseLimits = field(default_factory=ParseLimits)  # per-file SQLite time/row budgets
 
 
 @dataclass
@@ -266,6 +269,10 @@ class Examination:
             "backup_password": "given (not recorded)" if password else "none",
             "archive_limits": {"max_expansion_ratio": open_options.max_expansion_ratio,
                                "max_total_bytes": open_options.max_total_bytes},
+            # every limit that can cut what is read or shown is a parameter of the run (triage/limits.py,
+            # triage/report/display.py): another examiner repeats the run with the same values
+            "parse_limits": self.opts.parse_limits.to_json(),
+            "display_limits": dict(DISPLAY_LIMITS),
         }
 
     def _hash_containers(self, files: list[Path], when: str) -> dict[str, str]:
@@ -297,7 +304,8 @@ class Examination:
 
     def _parse_all(self, evidence: Evidence) -> None:
         runner = ParseRunner(evidence, self.workdir, on_source=self._store_source,
-                             on_record=self._store_record, on_warning=self._parse_warning)
+                             on_record=self._store_record, on_warning=self._parse_warning,
+                             limits=self.opts.parse_limits)
         with self.progress.stage("Listing files", None) as bar:
             candidates = runner.select(tick=bar.advance)
         self.custody.record("files selected for parsing", files=len(candidates),
