@@ -13,6 +13,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from triage.evidence import FileEntry
 from triage.records import Base
+from triage.sqlite_budget import SqliteBudget, active_budget
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -54,6 +55,10 @@ class Parser(abc.ABC):
         """Cheap test on path and first bytes: should this parser look at the file at all?"""
         return self.path_matches(entry)
 
+    def refusal(self, entry: FileEntry, header: bytes) -> str:
+        """Why `accepts` said no to a file at one of this parser's paths (said in its "not parsed" warning)."""
+        return f"not the format this parser reads (first bytes: {header[:16].hex(' ') or 'none'})"
+
     @abc.abstractmethod
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         """Yield records; put `source_table`/`source_row` (or `source_offset`) on each."""
@@ -74,6 +79,9 @@ class SqliteParser(Parser):
         # any SQLite file is a candidate: the structural check decides (renamed/moved databases)
         return header.startswith(SQLITE_MAGIC)
 
+    def refusal(self, entry: FileEntry, header: bytes) -> str:
+        return f"not a SQLite database (first bytes: {header[:16].hex(' ') or 'none'}, not {SQLITE_MAGIC!r})"
+
     def missing_structure(self, db: sqlite3.Connection) -> list[str]:
         """Tables/columns this parser needs that the database lacks (empty list = recognised)."""
         if self.required_any:
@@ -92,19 +100,38 @@ class SqliteParser(Parser):
 
 
 def _missing(db: sqlite3.Connection, required: dict[str, set[str]]) -> list[str]:
-    """Tables/columns of `required` that the database lacks."""
+    """Tables/columns of `required` that the database lacks (a view of the name does not count)."""
     missing: list[str] = []
     for table, columns in required.items():
         present = table_columns(db, table)
         if not present:
-            missing.append(f"table {table}")
+            kind = schema_kind(db, table)
+            missing.append(f"table {table}" + (f" (there is a {kind} of that name; only tables are read)"
+                                               if kind else ""))
         else:
             missing.extend(f"{table}.{c}" for c in sorted(columns - present))
     return missing
 
 
 def table_columns(db: sqlite3.Connection, table: str) -> set[str]:
+    """The columns of `table` if it is an ordinary table; empty for a view, a virtual table or nothing.
+
+    Views are never followed: a view runs whatever SQL the database's author wrote (a recursive one
+    never ends), and an app's data lives in its tables. Virtual tables run a module's code likewise.
+    """
+    if schema_kind(db, table) != "table":
+        return set()
     return {row[1] for row in db.execute(f"PRAGMA table_info({quote_ident(table)})")}
+
+
+def schema_kind(db: sqlite3.Connection, name: str) -> str | None:
+    """"table", "view", "virtual table", "index", "trigger" for a schema name (SQLite: case-insensitive)."""
+    row = db.execute("SELECT type, sql FROM sqlite_master WHERE name = ? COLLATE NOCASE "
+                     "ORDER BY type = 'table' DESC LIMIT 1", (name,)).fetchone()
+    if row is None:
+        return None
+    kind, sql = row[0], row[1] or ""
+    return "virtual table" if kind == "table" and sql.lstrip().upper().startswith("CREATE VIRTUAL") else kind
 
 
 def quote_ident(name: str) -> str:
@@ -113,15 +140,21 @@ def quote_ident(name: str) -> str:
 
 class open_sqlite:
     """Open the pipeline's private working copy of a database (never the evidence itself: the copy
-    may be written when SQLite replays its -wal). Rows come back as sqlite3.Row."""
+    may be written when SQLite replays its -wal). Rows come back as sqlite3.Row.
 
-    def __init__(self, path: Path) -> None:
+    Every connection spends a budget (triage/sqlite_budget.py): the one given, else the one of the file
+    being parsed, else a fresh default one, so no read of a copy ever runs without a time limit."""
+
+    def __init__(self, path: Path, budget: SqliteBudget | None = None, count_rows: bool = True) -> None:
         self.path = path
+        self.budget = budget if budget is not None else active_budget()
+        self.count_rows = count_rows
 
     def __enter__(self) -> sqlite3.Connection:
         self.db = sqlite3.connect(self.path)
         self.db.row_factory = sqlite3.Row
         self.db.text_factory = lambda b: b.decode("utf-8", errors="replace")
+        self.budget.attach(self.db, self.count_rows)
         return self.db
 
     def __exit__(self, *exc: object) -> None:

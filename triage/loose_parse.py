@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.evidence.loose import LooseFileEvidence
+from triage.limits import ParseLimits
 from triage.parsing import ParseRunner
 from triage.records import EXPORTED_RECORDS, Base, ParseWarning, SourceFile
 from triage.report.export import record_json
@@ -16,7 +17,7 @@ from triage.store import CaseStore
 SKIPPED_TYPES = {"evidence_item", "source_file", "parse_warning", "custody_event"}
 
 
-def parse_loose_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits()) -> tuple[list[dict[str, Any]], list[str]]:
     store = CaseStore("sqlite://")  # in memory: links between records (photo → position) resolved as in a run
     warnings: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="triage-parse-"))
@@ -35,7 +36,7 @@ def parse_loose_file(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         store.add(ParseWarning(stage=stage, component=component, level=level, message=message, provenance=provenance))
 
     try:
-        runner = ParseRunner(LooseFileEvidence(path), workdir, on_source, on_record, on_warning)
+        runner = ParseRunner(LooseFileEvidence(path), workdir, on_source, on_record, on_warning, limits=limits)
         for candidate in runner.select():
             runner.parse(candidate)
         store.flush()

@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
 from parsers.base import open_sqlite, quote_ident
 from triage.evidence import Evidence, FileEntry
+from triage.limits import ParseLimits
 from triage.records import Base, SourceFile
+from triage.sqlite_budget import SqliteBudget, SqliteBudgetReached, spending
 
 if TYPE_CHECKING:
     from triage.parallel_media import PreparedFile
@@ -30,33 +32,58 @@ class Candidate:
     entry: FileEntry
     header: bytes
     parsers: list[Parser]
+    # (parser, why) for parsers whose paths name this file but that refused it on its first bytes
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ParseRunner:
-    """Selects the files parsers want and runs the parsers, reporting records and warnings by callback."""
+    """Selects the files parsers want and runs the parsers, reporting records and warnings by callback.
+
+    A file at a path some parser claims (`Parser.path_matches`) is never dropped in silence: when no
+    parser can read it (a link, an empty file, a deleted entry, a text file where a database should
+    be, a database of another shape, an encrypted or unreadable member) it gets a SourceFile with
+    status "not parsed" (the report's "files not parsed") and a warning naming the file and why.
+    """
 
     def __init__(self, evidence: Evidence, workdir: Path, on_source: Callable[[SourceFile], None],
                  on_record: Callable[[Base, SourceFile], None], on_warning: WarningSink,
-                 parsers: Iterable[Parser] = ALL_PARSERS) -> None:
+                 parsers: Iterable[Parser] = ALL_PARSERS, limits: ParseLimits = ParseLimits()) -> None:
         self.evidence, self.workdir = evidence, workdir
         self.on_source, self.on_record, self.warn = on_source, on_record, on_warning
         self.parsers = tuple(parsers)
+        self.limits = limits
         self.sidecars: dict[tuple[str, str], FileEntry] = {}
 
     def select(self, tick: Callable[[], None] = lambda: None) -> list[Candidate]:
-        """One pass over the listing: files some parser accepts, and the SQLite sidecars beside them."""
+        """One pass over the listing: files some parser accepts, and the SQLite sidecars beside them.
+
+        Files at a claimed path that cannot be read are reported as "not parsed" here, as they are met."""
         candidates = []
         for entry in self.evidence.walk():
             tick()
-            if entry.type != "file" or not entry.allocated or not entry.size:
-                continue
-            if entry.path.endswith(SQLITE_SIDECARS):
+            if entry.path.endswith(SQLITE_SIDECARS) and entry.type == "file" and entry.allocated and entry.size:
                 self.sidecars[(entry.volume, entry.path)] = entry
                 continue
-            header = self._header(entry)
+            claimed = [p for p in self.parsers if p.path_matches(entry)]
+            unreadable = _why_unreadable(entry)
+            if unreadable:
+                if claimed:
+                    self._not_parsed(entry, [(p.name, unreadable) for p in claimed])
+                continue
+            try:
+                header = self._header(entry)
+            except Exception as e:  # an unreadable file is reported, the run goes on
+                if claimed:
+                    self._not_parsed(entry, [(p.name, f"cannot be read: {_reason(e)}") for p in claimed])
+                else:
+                    self.warn("evidence", "file reader", "warning", f"cannot read: {e}", entry.provenance, None)
+                continue
             chosen = [p for p in self.parsers if p.accepts(entry, header)]
+            refused = [(p.name, p.refusal(entry, header)) for p in claimed if p not in chosen]
             if chosen:
-                candidates.append(Candidate(entry, header, chosen))
+                candidates.append(Candidate(entry, header, chosen, refused))
+            elif refused:
+                self._not_parsed(entry, refused)
         return candidates
 
     def parse(self, cand: Candidate, prepared: "PreparedFile | None" = None) -> SourceFile | None:
@@ -64,55 +91,80 @@ class ParseRunner:
 
         `prepared`: the file's hash and parser output computed ahead in a worker (triage.parallel_media)."""
         entry = cand.entry
-        source = SourceFile(path=entry.path, layers=list(entry.layers), provenance=entry.provenance,
-                            volume=entry.volume, inode=entry.inode, size=entry.size, mtime=entry.mtime)
+        source = source_file(entry)
         try:
             source.sha256 = prepared.sha256 if prepared is not None else self._sha256(entry)
         except Exception as e:
-            self.warn("parser", "file reader", "not parsed", f"cannot read file: {e}", entry.provenance, None)
+            self._not_parsed(entry, [(p.name, f"cannot be read: {_reason(e)}") for p in cand.parsers])
             return None
-        copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir)
+        budget = SqliteBudget(self.limits)  # one per file: every parser and connection spends it
+        copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir, budget)
         parsed_by: list[str] = []
-        misfits: list[tuple[str, str]] = []  # (parser, why) for parsers named for this file that could not read it
+        misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
         try:
-            for parser in cand.parsers:
-                if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry, misfits):
-                    continue
-                if not parsed_by:
-                    self.on_source(source)
-                parsed_by.append(parser.name)
-                ctx = ParseContext(entry=entry, open=lambda: self.evidence.open(entry), sha256=source.sha256,
-                                   header=cand.header, sqlite_copy=copy.path)
-                done = prepared.replay(parser.name, ctx) if prepared is not None else None
-                self._run_parser(parser, ctx, source, copy, done)
+            with spending(budget):
+                for parser in cand.parsers:
+                    if budget.reached:  # spent by an earlier parser, which said so: the others are named
+                        if parsed_by:
+                            self.warn("parser", parser.name, "warning", f"not run on this file: {budget.message()}",
+                                      entry.provenance, source)
+                        continue
+                    if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry, misfits):
+                        continue
+                    if not parsed_by:
+                        self.on_source(source)
+                    parsed_by.append(parser.name)
+                    ctx = ParseContext(entry=entry, open=lambda: self.evidence.open(entry), sha256=source.sha256,
+                                       header=cand.header, sqlite_copy=copy.path)
+                    done = prepared.replay(parser.name, ctx) if prepared is not None else None
+                    self._run_parser(parser, ctx, source, copy, done, budget)
         finally:
             copy.remove()
         if not parsed_by:  # one generation's parser not fitting is normal when another one read the file
-            for name, why in misfits:
-                self.warn("parser", name, "not parsed", why, entry.provenance, None)
-        source.parser = ", ".join(parsed_by) or None
-        return source if parsed_by else None
+            if budget.reached and not misfits:
+                misfits = [(p.name, budget.message()) for p in cand.parsers]
+            self._not_parsed(entry, misfits, source.sha256)
+            return None
+        source.parser = ", ".join(parsed_by)
+        return source
+
+    def _not_parsed(self, entry: FileEntry, why: list[tuple[str, str]], sha256: str | None = None) -> None:
+        """A file a parser claims but none could read: a "not parsed" SourceFile and one warning per parser."""
+        if not why:
+            return
+        source = source_file(entry)
+        source.sha256 = sha256 if sha256 is not None else self._sha256_if_readable(entry)
+        source.parser = ", ".join(dict.fromkeys(name for name, _ in why))
+        source.status = "not parsed"
+        self.on_source(source)
+        for name, reason in why:
+            self.warn("parser", name, "not parsed", reason, entry.provenance, source)
 
     def _header(self, entry: FileEntry) -> bytes:
-        try:
-            with self.evidence.open(entry) as f:
-                return f.read(HEADER_BYTES)
-        except Exception as e:  # an unreadable file is reported, the run goes on
-            self.warn("evidence", "file reader", "warning", f"cannot read: {e}", entry.provenance, None)
-            return b""
+        with self.evidence.open(entry) as f:
+            return f.read(HEADER_BYTES)
 
     def _sha256(self, entry: FileEntry) -> str:
         with self.evidence.open(entry) as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
 
+    def _sha256_if_readable(self, entry: FileEntry) -> str | None:
+        if _why_unreadable(entry) and not (entry.type == "file" and entry.allocated and entry.size == 0):
+            return None
+        try:
+            return self._sha256(entry)
+        except Exception:  # the reason is in the warning already
+            return None
+
     def _structure_ok(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry,
                       misfits: list[tuple[str, str]]) -> bool:
         try:
-            with open_sqlite(copy.path()) as db:
+            with open_sqlite(copy.path(), copy.budget) as db:
                 missing = parser.missing_structure(db)
         except Exception as e:
             if parser.path_matches(entry):
-                misfits.append((parser.name, f"database cannot be opened: {e}"))
+                why = copy.budget.message() if copy.budget.reached else f"database cannot be opened: {e}"
+                misfits.append((parser.name, why))
             return False
         if missing and parser.path_matches(entry):
             # named like ours but shaped differently: an unknown generation or a look-alike
@@ -120,8 +172,10 @@ class ParseRunner:
         return not missing
 
     def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
-                    copy: "SqliteCopy | None" = None, done: "Iterator[Base] | None" = None) -> None:
+                    copy: "SqliteCopy | None" = None, done: "Iterator[Base] | None" = None,
+                    budget: SqliteBudget | None = None) -> None:
         count = 0
+        stopped = False
         try:
             for record in (done if done is not None else parser.parse(ctx)):
                 if copy is not None and isinstance(parser, SqliteParser):
@@ -129,8 +183,15 @@ class ParseRunner:
                 self.on_record(record, source)
                 count += 1
         except Exception as e:  # a parser bug or hostile file: keep what was read, say what was not
-            ctx.warn(f"stopped after {count} record(s): {type(e).__name__}: {e}")
-            source.status = "parsed in part" if count else "not parsed"
+            stopped = True
+            if not (budget is not None and (budget.reached or isinstance(e, SqliteBudgetReached))):
+                ctx.warn(f"stopped after {count} record(s): {type(e).__name__}: {e}")
+        if budget is not None and budget.reached:
+            # the limit, how much was read and the option that raises it; records read so far are kept
+            ctx.warn(f"stopped after {count} record(s): {budget.message()}")
+            stopped = True
+        if stopped:
+            source.status = "parsed in part" if count or source.record_count else "not parsed"
         source.record_count += count
         for message in ctx.warnings:
             self.warn("parser", parser.name, "warning", message, source.provenance, source)
@@ -138,15 +199,44 @@ class ParseRunner:
             source.status = "parsed with warnings"
 
 
-class SqliteCopy:
-    """A private copy of a database and its -wal/-journal, made on first use (evidence stays untouched)."""
+def source_file(entry: FileEntry) -> SourceFile:
+    """The SourceFile of an entry: its path as shown, its stored bytes (hex) when they differ."""
+    return SourceFile(path=entry.path, layers=list(entry.layers), provenance=entry.provenance,
+                      volume=entry.volume, inode=entry.inode, size=entry.size, mtime=entry.mtime,
+                      raw_name_hex=entry.raw_name_hex)
 
-    def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path) -> None:
+
+def _why_unreadable(entry: FileEntry) -> str | None:
+    """Why an entry has no content a parser could read, or None when it is a regular file with bytes."""
+    if entry.type == "link":
+        return "is a symbolic link; links are never followed, so it is not read"
+    if entry.type != "file":
+        return f"is a {'directory' if entry.type == 'dir' else 'special file (device, FIFO, socket …)'}, not a " \
+               f"regular file"
+    if not entry.allocated:
+        return "is a deleted or superseded entry (unallocated); its content is not parsed"
+    if not entry.size:
+        return "is empty (0 bytes)"
+    return None
+
+
+def _reason(e: BaseException) -> str:
+    return str(e) or type(e).__name__
+
+
+class SqliteCopy:
+    """A private copy of a database and its -wal/-journal, made on first use (evidence stays untouched).
+
+    Every read of the copy spends `budget`, the file's SQLite budget (triage/sqlite_budget.py)."""
+
+    def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path,
+                 budget: SqliteBudget | None = None) -> None:
         self.evidence, self.entry, self.sidecars, self.workdir = evidence, entry, sidecars, workdir
+        self.budget = budget if budget is not None else SqliteBudget()
         self._dir: Path | None = None
         self._wal = sidecars.get((entry.volume, entry.path + "-wal"))
-        self._main_rows: dict[str, set[str]] | None = None  # row ids per table without the -wal (made once)
-        self._tables_with_wal: set[str] = set()
+        self._main_rows: dict[str, set[str] | None] = {}  # row ids per table without the -wal (read once each)
+        self._main_tables: set[str] | None = None
 
     def path(self) -> Path:
         if self._dir is None:
@@ -169,34 +259,43 @@ class SqliteCopy:
             return
         if self._wal is None:
             return  # no -wal: every row is in the database file
-        main = self._main_file_rows()
-        if table not in self._tables_with_wal:
-            return  # a label that is not a table name: nothing to compare
-        if row not in main.get(table, set()):
+        main = self._rows_without_wal(table)
+        if main is not None and row not in main:
             record.extra["wal_only"] = True
 
-    def _main_file_rows(self) -> dict[str, set[str]]:
-        """Row ids per table in the database file without its -wal (read once)."""
-        if self._main_rows is None:
-            with open_sqlite(self.path()) as db:
-                self._tables_with_wal = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-            self._main_rows = self._rows_without_wal()
-        return self._main_rows
+    def _rows_without_wal(self, table: str) -> set[str] | None:
+        """Row ids of `table` in the database file without its -wal (read once per table); None when the
+        label is not a table of the file or its rows cannot be compared."""
+        if table not in self._main_rows:
+            self._main_rows[table] = self._read_main_rows(table)
+        return self._main_rows[table]
 
-    def _rows_without_wal(self) -> dict[str, set[str]]:
+    def _read_main_rows(self, table: str) -> set[str] | None:
+        alone = self._main_only()
+        # bookkeeping, not a parser's read: it spends the file's time budget but not its row budget
+        with open_sqlite(alone, self.budget, count_rows=False) as db:
+            if self._main_tables is None:
+                self._main_tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if table not in self._main_tables:  # a table the -wal creates has only -wal rows
+                return set() if table in self._tables_with_wal() else None
+            try:
+                return {str(r[0]) for r in db.execute(f"SELECT rowid FROM {quote_ident(table)}")}
+            except Exception:  # WITHOUT ROWID tables, damaged pages, budget spent: not comparable, never flagged
+                return None
+
+    def _tables_with_wal(self) -> set[str]:
+        with open_sqlite(self.path(), self.budget, count_rows=False) as db:
+            return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def _main_only(self) -> Path:
+        """A second copy of the database file alone, without its -wal (made once)."""
+        self.path()
         assert self._dir is not None
         alone = self._dir / "main-only"
-        alone.mkdir()
-        self._copy(self.entry, alone / "db")
-        rows: dict[str, set[str]] = {}
-        with open_sqlite(alone / "db") as db:
-            names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            for name in names:
-                try:
-                    rows[name] = {str(r[0]) for r in db.execute(f"SELECT rowid FROM {quote_ident(name)}")}
-                except Exception:  # WITHOUT ROWID tables, damaged pages: not comparable, never flagged
-                    continue
-        return rows
+        if not alone.exists():
+            alone.mkdir()
+            self._copy(self.entry, alone / "db")
+        return alone / "db"
 
     def _copy(self, entry: FileEntry, target: Path) -> None:
         with self.evidence.open(entry) as src, open(target, "wb") as dst:
@@ -205,5 +304,3 @@ class SqliteCopy:
     def remove(self) -> None:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
-
-

@@ -65,9 +65,13 @@ class SourceFile(Base):
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
     sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     parser: Mapped[str | None] = mapped_column(String(64), default=None)
-    status: Mapped[str] = mapped_column(String(32), default="parsed")  # parsed / parsed with warnings / not parsed
+    # parsed / parsed with warnings / parsed in part / not parsed (no parser could read it: the reason is a warning)
+    status: Mapped[str] = mapped_column(String(32), default="parsed")
     record_count: Mapped[int] = mapped_column(Integer, default=0)
     mtime: Mapped[datetime | None] = mapped_column(default=None)
+    # the name's bytes as the evidence stores them, hex, when `path` shows them otherwise (not UTF-8:
+    # \xNN escapes; a zip's code page 437): the original name stays recoverable (FileEntry.raw_name_hex)
+    raw_name_hex: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Provenanced(MappedAsDataclass):

@@ -98,9 +98,12 @@ def remove_stale(base: Path) -> list[str]:
         if not match or _alive(int(match.group(1))):
             continue
         path = base / name
-        if path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid():
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(str(path))
+        try:
+            if path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid():
+                shutil.rmtree(path)
+                removed.append(str(path))
+        except Exception:  # noqa: BLE001 - a folder that cannot be removed now is tried again next start
+            continue
     return removed
 
 

@@ -28,7 +28,7 @@ from triage.errors import EvidenceError
 from triage.evidence.streams import SeekableReader, buffered
 from triage.evidence.directory import DirectoryEvidence
 from triage.evidence.hashing import TripleHasher
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name, stored_bytes_hex
 
 if TYPE_CHECKING:
     from triage.evidence.opener import OpenOptions
@@ -296,7 +296,7 @@ class AndroidBackupEvidence(Evidence):
                                  f"members ({type(e).__name__}: {e}); those members are listed")
         for m in members:
             if m.type == "file" and m.available < m.size:
-                self.warnings.append(f"{self.layer}: truncated: tar member {m.name} has {m.available} of its "
+                self.warnings.append(f"{self.layer}: truncated: tar member {_shown(m.name)} has {m.available} of its "
                                      f"{m.size} bytes; only those are read")
         return members
 
@@ -307,12 +307,14 @@ class AndroidBackupEvidence(Evidence):
 
     def walk(self) -> Iterator[FileEntry]:
         for m in self._members:
-            where = place(m.name)
+            raw = m.name.encode("utf-8", errors="surrogateescape")  # bytes that are not UTF-8: kept as hex
+            name = _shown(m.name)
+            where = place(name)
             if where.note:
                 self._warn_once(f"{self.layer}: {where.note}; shown at {where.path} in volume '{where.volume}'")
-            yield FileEntry(path=where.path, layers=(self.layer, f"tar {m.name}"), type=m.type,
+            yield FileEntry(path=where.path, layers=(self.layer, f"tar {name}"), type=m.type,
                             size=m.available if m.type == "file" else None, inode=str(m.header_offset),
-                            volume=where.volume, mtime=m.mtime, handle=m)
+                            volume=where.volume, mtime=m.mtime, handle=m, raw_name_hex=stored_bytes_hex(raw, name))
 
     def open(self, entry: FileEntry) -> BinaryIO:
         m: Member = entry.handle
@@ -425,3 +427,8 @@ def _mtime(value: float) -> datetime | None:
         return datetime.fromtimestamp(value, timezone.utc) if value > 0 else None
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def _shown(name: str) -> str:
+    """A member name from tarfile (surrogate escapes for bytes that are not UTF-8) as text with \\xNN."""
+    return shown_name(name.encode("utf-8", errors="surrogateescape"))

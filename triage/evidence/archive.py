@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from triage.errors import EvidenceError
 from triage.evidence.archive_layout import choose_wrapper, is_above, is_under, wrapper_hint
-from triage.evidence.archive_safety import Limits, safe_name
+from triage.evidence.archive_safety import Limits, display_name, safe_name
 from triage.evidence.hashing import hash_media
 from triage.evidence.streams import SeekableReader
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, stored_bytes_hex
 
 if TYPE_CHECKING:  # the opener imports this module to register it
     from triage.evidence.opener import OpenOptions
@@ -50,7 +50,7 @@ ReadAt = Callable[[int, int], bytes]
 class Member:
     """One member as the format lists it, before any safety rule is applied."""
 
-    name: str  # as stored, decoded (tar: surrogateescape for bytes that are not UTF-8)
+    name: str  # as stored, decoded (tar, flagged zip: surrogateescape for bytes that are not UTF-8)
     kind: str  # "file", "dir", "link", "hardlink", "other"
     size: int | None
     number: int  # 1-based position in the archive, shown as the entry's inode
@@ -59,6 +59,7 @@ class Member:
     refusal: str | None = None  # why the content must not be read (bomb, encrypted, truncated …)
     backslash_separates: bool = False
     times: dict[str, datetime | None] = field(default_factory=dict)
+    raw_name: bytes | None = None  # the name's bytes as stored (kept as hex when the text shown differs)
 
 
 @dataclass(frozen=True)
@@ -260,8 +261,9 @@ class ArchiveEvidence(Evidence):
         if m.kind == "file":  # a hard link adds no stored bytes of its own
             refusal = refusal or self._size_refusal(m, path, size or 0)
         handle = Handle(locator, size or 0, refusal) if kind == "file" else None
+        raw_hex = stored_bytes_hex(m.raw_name, display_name(m.name)) if m.raw_name is not None else None
         return FileEntry(path=path, layers=(self.layer,), type=kind, size=size, inode=inode, handle=handle,
-                         **m.times)
+                         raw_name_hex=raw_hex, **m.times)
 
     def _hard_link_target(self, m: Member, path: str) -> FileEntry | None:
         target_parts = safe_name(m.link_target or "").parts

@@ -32,15 +32,16 @@ def safe_name(name: str, backslash_separates: bool = False) -> SafeName:
     writers sometimes use "\\"; in tar a backslash is an ordinary character of a POSIX name.
     """
     problems: list[str] = []
-    shown = display_name(name)
-    if shown != name:
+    # separators first: the backslash of a \\xNN escape made below is text, never a separator
+    separated = name.replace("\\", "/") if backslash_separates else name
+    shown = display_name(separated)
+    if shown != separated:
         problems.append("name is not valid UTF-8 (bytes shown as \\xNN)")
     if _CONTROL.search(shown):
         problems.append("name contains control characters (shown as \\xNN)")
         shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", shown)
-    if backslash_separates and "\\" in shown:
+    if separated != name:
         problems.append("name uses '\\' as separator (read as '/')")
-        shown = shown.replace("\\", "/")
     raw_parts = shown.split("/")
     if shown.startswith("/"):
         problems.append("absolute name (leading '/' removed)")

@@ -48,6 +48,8 @@ TGZ_SUFFIXES = (".tar.gz", ".tgz")
 MIN_SPACING = 4 << 20
 TAIL_CHECK = 1 << 20  # bytes after the end-of-archive marker that are checked for more (damaged) data
 ReadAt = Callable[[int, int], bytes]
+GNU_DUMPDIR = b"D"  # a directory with its listing as data (GNU incremental dumps)
+GNU_NOT_FILES = {GNU_DUMPDIR, b"V", b"M"}  # + volume label, continuation of a multi-volume file: not files
 
 
 def recognise(path: Path, options: OpenOptions) -> "TarEvidence | None":
@@ -169,7 +171,13 @@ class TarEvidence(ArchiveEvidence):
     def _member(self, info: tarfile.TarInfo, number: int) -> Member:
         times = {"mtime": _utc(info.mtime), "atime": _utc(info.pax_headers.get("atime")),
                  "ctime": _utc(info.pax_headers.get("ctime"))}
-        member = Member(name=info.name, kind=_kind(info), size=None, number=number, times=times)
+        member = Member(name=info.name, kind=_kind(info), size=None, number=number, times=times,
+                        raw_name=info.name.encode("utf-8", errors="surrogateescape"))
+        if _unknown_type(info):
+            # POSIX: an unknown type flag is read as a regular file (GNU tar extracts it so); its data is
+            # there, and listing it as "other" would drop it unseen
+            self.warn(f"{self.layer}: member #{number} {info.name!a} has the unknown type flag {info.type!r}; "
+                      f"read as a regular file, as POSIX says")
         if member.kind == "hardlink":
             member.link_target = info.linkname
         elif member.kind == "file":
@@ -204,8 +212,11 @@ class TarEvidence(ArchiveEvidence):
 
 
 def _kind(info: tarfile.TarInfo) -> str:
-    if info.isreg():
+    """The member's type from its header: tar always names it, so nothing is guessed from the name."""
+    if info.isreg() or _unknown_type(info):
         return "file"
+    if info.type == GNU_DUMPDIR:
+        return "dir"
     if info.isdir():
         return "dir"
     if info.issym():
@@ -213,6 +224,10 @@ def _kind(info: tarfile.TarInfo) -> str:
     if info.islnk():
         return "hardlink"
     return "other"  # devices, FIFOs, and types tarfile does not know
+
+
+def _unknown_type(info: tarfile.TarInfo) -> bool:
+    return info.type not in tarfile.SUPPORTED_TYPES and info.type not in GNU_NOT_FILES
 
 
 def _segments(info: tarfile.TarInfo) -> list[tuple[int, int, int | None]]:

@@ -69,7 +69,12 @@ class ZipEvidence(ArchiveEvidence):
         self._time_missing = 0
         try:
             self._zip = zipfile.ZipFile(self._file)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except UnicodeDecodeError as e:  # zipfile refuses a name flagged UTF-8 that is not UTF-8
+            self.damage.append(f"the central directory names a member in UTF-8 (flag bit 11) with bytes that "
+                               f"are not UTF-8 ({e.object[max(e.start - 16, 0):e.end + 16]!r}), which Python's "
+                               f"zipfile cannot list")
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+            # NotImplementedError: a member needs a newer zip version than zipfile reads (hostile or exotic)
             self.damage.append(f"no readable central directory: {e}")
         try:
             self._start()
@@ -97,8 +102,9 @@ class ZipEvidence(ArchiveEvidence):
             recovered += 1
             yield self._check(member, member.locator.packed)  # type: ignore[union-attr]
         if recovered:
+            why = "" if "flag bit 11" in self.damage[0] else " (truncated zip?)"
             self.warn(f"{self.layer}: {self.damage[0]}; {recovered} member(s) recovered from their local "
-                      f"headers (truncated zip?); anything after the last readable member is missing")
+                      f"headers{why}; anything after the last readable member is missing")
 
     def _member(self, number: int, info: zipfile.ZipInfo) -> Member:
         kind = _kind(info)
@@ -108,7 +114,8 @@ class ZipEvidence(ArchiveEvidence):
         if not times and kind != "dir":
             self._time_missing += 1
         member = Member(name=info.filename, kind=kind, size=info.file_size if kind == "file" else None,
-                        number=number, locator=loc, backslash_separates=True, times=times)
+                        number=number, locator=loc, backslash_separates=True, times=times,
+                        raw_name=_stored_name(info))
         if kind != "file":
             return member
         if info.flag_bits & 0x1:
@@ -152,17 +159,29 @@ class ZipEvidence(ArchiveEvidence):
 
 
 def _kind(info: zipfile.ZipInfo) -> str:
+    """File, dir, link or other, as Info-ZIP's unzip decides it.
+
+    Only a Unix host (create_system 3) puts a file type in the high 16 bits of the external attributes,
+    and many writers (Python's `ZipFile.writestr`, Windows tools, phone extraction tools) leave the
+    type bits empty, writing permissions only or nothing. Without a type the name decides: a trailing
+    "/" is a directory, anything else a regular file, so a whole extraction is never set aside as
+    "other" for want of bits its writer never set.
+    """
     if info.is_dir():
         return "dir"
-    mode = info.external_attr >> 16
-    if info.create_system == _UNIX and mode:
-        if stat.S_ISLNK(mode):
-            return "link"
-        if stat.S_ISDIR(mode):
-            return "dir"
-        if not stat.S_ISREG(mode):
-            return "other"
-    return "file"
+    file_type = stat.S_IFMT(info.external_attr >> 16)
+    if info.create_system != _UNIX or not file_type:
+        return "file"
+    if file_type == stat.S_IFLNK:
+        return "link"
+    if file_type == stat.S_IFDIR:
+        return "dir"
+    return "file" if file_type == stat.S_IFREG else "other"
+
+
+def _stored_name(info: zipfile.ZipInfo) -> bytes:
+    """The name's bytes as the central directory holds them (zipfile decoded them by flag bit 11)."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="surrogateescape")
 
 
 def _extra_times(extra: bytes) -> dict[str, datetime | None]:
@@ -288,7 +307,8 @@ class LocalHeaderScan:
             (_, _, flags, method, _, _, crc, packed, size, n, m) = LOCAL_HEADER.unpack(header)
             raw_name = self.read_at(offset + LOCAL_HEADER.size, n)
             extra = self.read_at(offset + LOCAL_HEADER.size + n, m)
-            name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+            # undecodable bytes of a name flagged UTF-8 stay visible (\\xNN), never U+FFFD
+            name = raw_name.decode("utf-8", "surrogateescape") if flags & 0x800 else raw_name.decode("cp437")
             packed, size = _zip64_sizes(extra, packed, size)
             start = offset + LOCAL_HEADER.size + n + m
             number += 1
@@ -304,7 +324,7 @@ class LocalHeaderScan:
                 refusal = "lies past the end of the archive file (truncated zip); not read"
             loc = ZipLocator(offset, method, packed, size, crc, data_offset=start)
             yield Member(name=name, kind=kind, size=size if kind == "file" else None, number=number, locator=loc,
-                         refusal=refusal, backslash_separates=True, times=_extra_times(extra))
+                         refusal=refusal, backslash_separates=True, times=_extra_times(extra), raw_name=raw_name)
             offset = start + packed + (self._descriptor_length(start + packed) if flags & 0x8 else 0)
 
     def _measure_deflate(self, start: int) -> tuple[int, int, int]:

@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterator
 
 from triage.errors import EvidenceError
 from triage.evidence.hashing import TripleHasher, sha256_of_stream
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name, stored_bytes_hex
 
 MANIFEST_NOTE = ("SHA-256 manifest of the folder: one '<sha256>  <path>' line per regular file, sorted by "
                  "path (code point order), paths relative to the folder with a leading '/', UTF-8, '\\n' line "
@@ -30,6 +30,7 @@ class DirectoryEvidence(Evidence):
     def __init__(self, root: Path) -> None:
         self.source = root
         self.root = root.resolve()
+        self._root_bytes = os.fsencode(self.root).rstrip(b"/")
         self.layer = f"directory {self.root.name or str(self.root)}"
         self.warnings: list[str] = []
         self._warned: set[str] = set()
@@ -66,7 +67,8 @@ class DirectoryEvidence(Evidence):
         return entries
 
     def _entry(self, d: os.DirEntry, rel: str) -> FileEntry | None:
-        path = f"{rel}/{_display(d.name)}"
+        path = f"{rel}/{shown_name(os.fsencode(d.name))}"
+        raw = os.fsencode(d.path)[len(self._root_bytes):]  # the path's bytes below the folder, as on disk
         try:
             st = d.stat(follow_symlinks=False)
         except OSError as e:
@@ -81,7 +83,7 @@ class DirectoryEvidence(Evidence):
         else:
             etype = "other"
         return FileEntry(path=path, layers=(self.layer,), type=etype, size=st.st_size, inode=str(st.st_ino),
-                         handle=d.path, **self._times(st, path))
+                         handle=d.path, raw_name_hex=stored_bytes_hex(raw, path), **self._times(st, path))
 
     def _times(self, st: os.stat_result, path: str) -> dict[str, datetime | None]:
         # st_ctime is the inode change time on Unix; creation time exists only where st_birthtime_ns does
@@ -151,11 +153,6 @@ class DirectoryEvidence(Evidence):
 
 def _open_nofollow(path: str, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0))
-
-
-def _display(name: str) -> str:
-    """File names that are not valid UTF-8 keep their bytes visible as \\x escapes."""
-    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
 
 
 def _utc(ns: int) -> datetime | None:

@@ -175,6 +175,7 @@ class EwfImage(ImageStream):
         import pyewf
 
         self._lock = threading.Lock()  # a libewf handle keeps one read position
+        self.warnings: list[str] = []  # damage that did not stop the opening (recorded by the run)
         names = _ewf_segment_names(first_segment)
         self._files = [Path(n) for n in names]
         self._handle = pyewf.handle()
@@ -191,19 +192,27 @@ class EwfImage(ImageStream):
         self._check_complete(first_segment)
 
     def _check_complete(self, first_segment: Path) -> None:
-        """Refuse a segment set that stops early: libewf opens it, but the missing part reads as errors.
+        """A set with a gap (a later segment beside it, one in between missing) is refused: the examiner
+        has the file and should supply it. A set that stops early (the acquisition was interrupted, the
+        last segment is cut) is opened with a warning: libewf reads the chunks it can find, the rest are
+        read errors (hashed as zeros, files there not parsed), and what is readable is examined.
 
         The last sector lives in the last segment, so reading it proves the set reaches the end.
         """
+        missing = _missing_segments(self._files)
+        if missing:
+            self._handle.close()
+            raise EvidenceError(f"EWF image {first_segment.name} has a gap: segment {missing} is missing while "
+                                f"later segments are present; supply every segment (.E01, .E02, …)")
         tail = min(SECTOR, self.size)
         try:
             self._handle.read_buffer_at_offset(tail, self.size - tail)
         except OSError as e:
             names = ", ".join(p.name for p in self._files)
-            self._handle.close()
-            raise EvidenceError(f"EWF image {first_segment.name} is incomplete: its last sector (media size "
-                                f"{self.size} bytes) cannot be read from the segment(s) found ({names}): "
-                                f"{short_reason(e)}; supply every segment (.E01, .E02, …) complete") from e
+            self.warnings.append(f"{self.layer}: the image is incomplete: its last sector (media size {self.size} "
+                                 f"bytes) cannot be read from the segment(s) found ({names}): {short_reason(e)}; "
+                                 "the readable part is examined, the rest reads as errors (if a segment is missing "
+                                 "or was cut, supply it complete)")
 
     @property
     def files(self) -> list[Path]:
@@ -240,6 +249,21 @@ class EwfImage(ImageStream):
             handle.close()
             self._handle = None
         super().close()
+
+
+def _missing_segments(found: list[Path]) -> str | None:
+    """The first segment name missing before a later one that exists beside the set (None: no gap).
+
+    pyewf.glob stops at the first missing name, so a later segment beside the set means a gap."""
+    last = found[-1]
+    match = re.fullmatch(r"(?P<stem>.*\.)(?P<letter>[EeLl]x?)(?P<num>\d\d)", last.name)
+    if match is None:
+        return None
+    name = lambda n: last.with_name(f"{match['stem']}{match['letter']}{n:02d}")  # noqa: E731
+    after = int(match["num"]) + 1
+    if any(name(n).exists() for n in range(after + 1, 100)):
+        return name(after).name
+    return None
 
 
 def _ewf_segment_names(first_segment: Path) -> list[str]:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 from triage.errors import EvidenceError
 from triage.evidence.directory import DirectoryEvidence
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name, stored_bytes_hex
+from triage.sqlite_budget import SqliteBudget
 
 if TYPE_CHECKING:
     from triage.evidence.opener import OpenOptions
@@ -176,13 +177,21 @@ class IosBackupEvidence(Evidence):
             uri = f"file:{db_path}?mode=ro"
         else:  # immutable: SQLite neither writes nor creates -wal/-shm beside the evidence
             uri = "file:" + _uri_path(self.root / "Manifest.db") + "?mode=ro&immutable=1"
+        budget = SqliteBudget()  # the index is written by whoever made the backup: bounded like any database
         try:
             self._db = sqlite3.connect(uri, uri=True)
+            # a name that is not UTF-8 keeps its bytes (escaped when shown) instead of failing the whole index
+            self._db.text_factory = _text
+            budget.attach(self._db, count_rows=False)
+            kind = self._db.execute("SELECT type FROM sqlite_master WHERE name = 'Files' COLLATE NOCASE").fetchone()
+            if kind is not None and kind[0] != "table":  # a view would run its author's SQL: never followed
+                raise sqlite3.DatabaseError(f"'Files' is a {kind[0]}, not a table")
             cursor = self._db.execute("SELECT fileID, domain, relativePath, flags, file FROM Files "
                                       "ORDER BY domain, relativePath, fileID")
             return [self._row(*values) for values in cursor]
         except sqlite3.Error as e:
-            raise EvidenceError(f"{self.layer}: Manifest.db cannot be read as a backup index ({e}); "
+            why = budget.message() if budget.reached else str(e)
+            raise EvidenceError(f"{self.layer}: Manifest.db cannot be read as a backup index ({why}); "
                                 f"the backup is damaged or not an iTunes backup") from e
 
     def _row(self, file_id: str, domain: str, relative_path: str, flags: int, blob: bytes | None) -> Row:
@@ -191,8 +200,8 @@ class IosBackupEvidence(Evidence):
             try:
                 meta = decode_file_blob(blob)
             except Exception as e:  # a damaged archive blob costs that file's metadata, not the listing
-                self.warnings.append(f"{self.layer}: metadata of {domain}/{relative_path} (fileID {file_id}) "
-                                     f"cannot be decoded ({type(e).__name__}: {e}); size and times left empty")
+                self.warnings.append(_shown(f"{self.layer}: metadata of {domain}/{relative_path} (fileID {file_id}) "
+                                            f"cannot be decoded ({type(e).__name__}: {e}); size and times left empty"))
         return Row(str(file_id), str(domain), str(relative_path or ""), int(flags or 0), meta)
 
     def _decrypted_manifest_db(self) -> Path:
@@ -275,9 +284,11 @@ class IosBackupEvidence(Evidence):
         size = meta.get("Size") if isinstance(meta.get("Size"), int) else None
         if etype == "file" and not self.encrypted:
             size = self._sizes[row.file_id]  # the bytes open() gives, whatever the index said
-        return FileEntry(path=path, layers=(self.layer, layer), type=etype, size=size, inode=row.file_id,
-                         mtime=_utc(meta.get("LastModified")), ctime=_utc(meta.get("LastStatusChange")),
-                         crtime=_utc(meta.get("Birth")), handle=("index", row))
+        raw = path.encode("utf-8", errors="surrogateescape")  # names that are not UTF-8 keep their bytes
+        return FileEntry(path=shown_name(raw), layers=(self.layer, _shown(layer)), type=etype, size=size,
+                         inode=row.file_id, mtime=_utc(meta.get("LastModified")),
+                         ctime=_utc(meta.get("LastStatusChange")), crtime=_utc(meta.get("Birth")),
+                         handle=("index", row), raw_name_hex=stored_bytes_hex(raw, shown_name(raw)))
 
     def _path_for(self, row: Row, unknown: set[str]) -> str:
         relative = row.relative_path.strip("/")
@@ -297,6 +308,7 @@ class IosBackupEvidence(Evidence):
         return path
 
     def _warn_once(self, message: str) -> None:
+        message = _shown(message)
         if message not in self.warnings:  # walk() may run several times
             self.warnings.append(message)
 
@@ -424,6 +436,11 @@ def _mbdb_string(data: bytes, pos: int) -> tuple[bytes, int]:
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="surrogateescape")
+
+
+def _shown(text: str) -> str:
+    """Text that may carry the surrogate escapes of `_text`, with those bytes shown as \\xNN."""
+    return shown_name(text.encode("utf-8", errors="surrogateescape"))
 
 
 # -- encryption (Apple's backup keybag) -------------------------------------------------------------

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback
+from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_path, stored_bytes_hex
 
 SIDECAR_SUFFIXES = ("-wal", "-journal", "-shm")
 CHUNK = 4 << 20
@@ -29,10 +30,13 @@ class LooseFileEvidence(Evidence):
     def walk(self) -> Iterator[FileEntry]:
         for path in self.container_files:
             st = path.stat()
-            yield FileEntry(path="/" + path.name, layers=(f"file {self.source.name}",), type="file", size=st.st_size,
-                            inode=str(st.st_ino), mtime=datetime.fromtimestamp(st.st_mtime, timezone.utc),
+            shown = "/" + shown_path(path.name)  # a name that is not UTF-8: \\xNN, its bytes kept as hex
+            yield FileEntry(path=shown, layers=(f"file {shown_path(self.source.name)}",), type="file",
+                            size=st.st_size, inode=str(st.st_ino),
+                            mtime=datetime.fromtimestamp(st.st_mtime, timezone.utc),
                             atime=datetime.fromtimestamp(st.st_atime, timezone.utc),
-                            ctime=datetime.fromtimestamp(st.st_ctime, timezone.utc), handle=path)
+                            ctime=datetime.fromtimestamp(st.st_ctime, timezone.utc), handle=path,
+                            raw_name_hex=stored_bytes_hex(b"/" + os.fsencode(path.name), shown))
 
     def open(self, entry: FileEntry) -> BinaryIO:
         return open(entry.handle, "rb")

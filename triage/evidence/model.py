@@ -8,6 +8,7 @@ with " → ", is the provenance string every record carries.
 from __future__ import annotations
 
 import abc
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,24 @@ from typing import BinaryIO, Callable, Iterator
 LAYER_SEPARATOR = " → "
 ENTRY_TYPES = ("file", "dir", "link", "other")
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+def shown_name(raw: bytes) -> str:
+    """A stored name as text: UTF-8, any byte that is not UTF-8 shown as a visible \\xNN escape.
+
+    Never a surrogate (which no UTF-8 writer, JSON file or database accepts) and never U+FFFD alone
+    (which would lose the byte); the exact bytes travel beside it as `raw_name_hex`."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def shown_path(path: "os.PathLike[str] | str") -> str:
+    """A path on the examiner's disk as text for logs and records (os.fsencode keeps its real bytes)."""
+    return shown_name(os.fsencode(path))
+
+
+def stored_bytes_hex(raw: bytes, shown: str) -> str | None:
+    """The stored bytes as hex when the text shown is not simply their UTF-8 decoding, else None."""
+    return None if shown.encode("utf-8", errors="surrogatepass") == raw else raw.hex()
 
 
 @dataclass(frozen=True)
@@ -34,10 +53,18 @@ class FileEntry:
     ctime: datetime | None = None
     crtime: datetime | None = None
     handle: object = field(default=None, compare=False, repr=False)  # reader-private locator
+    # the name's bytes as the evidence stores them (file systems: the whole path; archives: the member
+    # name), hex, when `path` shows them differently (not UTF-8: \xNN escapes; zip code page 437)
+    raw_name_hex: str | None = None
 
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def raw_path(self) -> bytes:
+        """The path's bytes as stored (file systems and folders; for archives the stored member name)."""
+        return bytes.fromhex(self.raw_name_hex) if self.raw_name_hex else self.path.encode("utf-8")
 
     @property
     def provenance(self) -> str:
@@ -59,6 +86,7 @@ class FileEntry:
             "atime": iso(self.atime),
             "ctime": iso(self.ctime),
             "crtime": iso(self.crtime),
+            "raw_name_hex": self.raw_name_hex,
         }
 
 

@@ -23,7 +23,8 @@ from triage.evidence.filesystems import FileSystem, Region, probe_region
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import ImageStream, short_reason
 from triage.evidence.streams import SeekableReader, buffered
-from triage.evidence.model import LAYER_SEPARATOR, Evidence, FileEntry, MediaHashes, ProgressCallback
+from triage.evidence.model import (LAYER_SEPARATOR, Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name,
+                                   stored_bytes_hex)
 
 SECTOR = 512
 MAX_IMAGE_READ_ERRORS = 10  # image read errors kept verbatim in warnings; the rest are counted
@@ -339,7 +340,7 @@ class _VolumeWalker:
     def walk(self) -> Iterator[FileEntry]:
         root = self.volume.fs.info.root_inum
         self.visited.add(root)
-        stack: list[Iterator[_Child]] = [iter(self._children(root, ""))]
+        stack: list[Iterator[_Child]] = [iter(self._children(root, "", b""))]
         while stack:
             child = next(stack[-1], None)
             if child is None:
@@ -355,9 +356,9 @@ class _VolumeWalker:
                               f"listed again here")
                 continue
             self.visited.add(child.descend)
-            stack.append(iter(self._children(child.descend, child.entry.path)))
+            stack.append(iter(self._children(child.descend, child.entry.path, child.entry.raw_path)))
 
-    def _children(self, dir_addr: int, dir_path: str) -> list[_Child]:
+    def _children(self, dir_addr: int, dir_path: str, dir_raw: bytes) -> list[_Child]:
         """The entries of one directory, sorted; reading errors become warnings."""
         where = f"{self.where} → {dir_path or '/'}"
         children: list[_Child] = []
@@ -368,26 +369,28 @@ class _VolumeWalker:
             return children
         try:
             for tsk_file in directory:
-                children.extend(self._entries_of(tsk_file, dir_path))
+                children.extend(self._entries_of(tsk_file, dir_path, dir_raw))
         except OSError as e:
             self.warn(f"directory {where} (inode {dir_addr}) read only partly: {_one_line(e)}")
         children.sort(key=lambda c: c.sort_key)
         return children
 
-    def _entries_of(self, tsk_file: pytsk3.File, dir_path: str) -> list[_Child]:
+    def _entries_of(self, tsk_file: pytsk3.File, dir_path: str, dir_raw: bytes) -> list[_Child]:
         name_info = tsk_file.info.name
-        name = _text(name_info.name)
+        raw_name = _raw(name_info.name)
+        name = shown_name(raw_name)
         if name in (".", "..") or int(name_info.type) in _VIRTUAL_NAMES:
             return []
         meta = tsk_file.info.meta
         if meta is not None and int(meta.type) in _VIRTUAL_META:
             return []
         path = f"{dir_path}/{name}"
+        raw_hex = stored_bytes_hex(dir_raw + b"/" + raw_name, path)
         allocated = bool(int(name_info.flags) & _NAME_ALLOC)
         etype = _META_TYPES.get(int(meta.type), "other") if meta is not None else \
             _NAME_TYPES.get(int(name_info.type), "other")
         base = dict(type=etype, volume=self.volume.id, allocated=allocated, layers=self.volume.layers,
-                    **self._times(meta, path))
+                    raw_name_hex=raw_hex, **self._times(meta, path))
         if meta is None:
             entry = FileEntry(path=path, size=None, inode=str(name_info.meta_addr), handle=None, **base)
             return [_Child(entry, None, (path, not allocated, name_info.meta_addr))]
@@ -446,6 +449,13 @@ class _VolumeWalker:
         except (OverflowError, OSError, ValueError):
             self.warn(f"{self.where} → {path}: {field} value {seconds} is out of range and is left empty")
             return None
+
+
+def _raw(value: bytes | str | None) -> bytes:
+    """A TSK name's bytes (pytsk3 gives bytes; a str would be its UTF-8)."""
+    if value is None:
+        return b""
+    return value.encode("utf-8", errors="surrogateescape") if isinstance(value, str) else bytes(value)
 
 
 def _text(value: bytes | str | None) -> str:

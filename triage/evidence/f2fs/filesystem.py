@@ -28,6 +28,7 @@ from triage.evidence.streams import buffered
 MAX_DEPTH = 512  # deeper than any real tree; guards against loops through distinct directory inodes
 EXAMPLES = 5
 BUFFER = 1 << 20
+MAX_LINK_TARGET = BLOCK  # Linux caps a link target at PATH_MAX (4096 bytes); F2FS keeps it in one block
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,17 @@ class F2fsFileSystem(FileSystem):
         return found
 
     def read_link(self, entry: FileEntry) -> str:
-        """A symbolic link's target (as stored; never followed)."""
+        """A symbolic link's target (as stored; never followed); F2fsError when it cannot be read."""
         inode = self.inode(self._nid(entry))
-        with F2fsFile(self.device, BlockMap(self.nodes, inode), inode, entry.provenance) as f:
-            return f.read().decode("utf-8", errors="backslashreplace")
+        if inode.size > MAX_LINK_TARGET:
+            # a damaged size would otherwise be read whole into memory (2 GiB of holes: 6 GB, fuzz/RESULTS.md)
+            raise F2fsError(f"its target is {inode.size} bytes long, more than any link can hold "
+                            f"({MAX_LINK_TARGET}); damaged inode")
+        try:
+            with F2fsFile(self.device, BlockMap(self.nodes, inode), inode, entry.provenance) as f:
+                return f.read().decode("utf-8", errors="backslashreplace")
+        except OSError as e:
+            raise F2fsError(f"its target cannot be read ({e})") from e
 
     # -- FileSystem --------------------------------------------------------------------------------
     def walk(self, volume_id: str, layers: tuple[str, ...], warn: Warn) -> Iterator[FileEntry]:
@@ -93,8 +101,11 @@ class F2fsFileSystem(FileSystem):
         except F2fsError as e:
             raise EvidenceError(f"cannot open {entry.provenance} (inode {nid}): {e}") from e
         if inode.type == "link":
-            raise EvidenceError(f"{entry.provenance} is a symbolic link to '{self.read_link(entry)}'; "
-                                f"links are not followed")
+            try:
+                target = f"to '{self.read_link(entry)}'"
+            except F2fsError as e:
+                target = f"whose target cannot be shown: {e}"
+            raise EvidenceError(f"{entry.provenance} is a symbolic link {target}; links are not followed")
         if inode.encrypted:
             raise EvidenceError(f"{entry.provenance}: content encrypted (F2FS file-based encryption); "
                                 f"it cannot be read without the device's keys")
