@@ -7,6 +7,7 @@ import sqlite3
 from typing import Iterator
 
 from parsers.base import ParseContext, SqliteParser, table_columns
+from parsers.sqlite_salvage import readable_rows
 from triage.records import Base, Message, times
 from triage.timeutil import decode
 
@@ -39,8 +40,8 @@ class AndroidSmsParser(SqliteParser):
     def _table(self, db: sqlite3.Connection, table: str, ctx: ParseContext) -> Iterator[Message]:
         present = table_columns(db, table)
         optional = [c for c in OPTIONAL_COLUMNS if c in present]
-        columns = ", ".join(["_id", "address", "date", "type", "body", *optional])
-        for row in db.execute(f"SELECT {columns} FROM {table} ORDER BY _id"):
+        # _id is the rowid (INTEGER PRIMARY KEY): rows on damaged pages are stepped over, with a warning
+        for row in readable_rows(db, table, ["_id", "address", "date", "type", "body", *optional], ctx.warn):
             yield self._message(dict(row), ctx, table)
 
     def _message(self, row: dict, ctx: ParseContext, table: str = "sms") -> Message:

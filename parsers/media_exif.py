@@ -24,6 +24,9 @@ from typing import Any, Iterator
 import exifread
 
 from parsers.base import ParseContext, Parser
+from parsers.exif_structure import check_exif, jpeg_exif_block
+from parsers.heif_items import heif_exif_block
+from parsers.heif_structure import check_heif
 from parsers.jpeg_structure import check_jpeg
 from triage.media_hints import PHASH_MAX_BYTES, image_hints, path_hints, screenshot_hint
 from triage.records import Base, Location, MediaFile, times
@@ -71,11 +74,18 @@ class PhotoExifParser(Parser):
             tags = exifread.process_file(stream, details=False)
             error = None
         except Exception as e:  # exifread raises many types on malformed input
-            tags, error = {}, f"{type(e).__name__}: {e}"
+            tags, error = {}, describe_error(e)
         if not tags and ctx.header[4:8] == b"ftyp":
             heif_tags = heif_exif_tags(stream)
             if heif_tags:
                 return heif_tags, "libheif Exif item (pillow-heif), tags decoded by exifread"
+            # libheif refuses some damaged files whose Exif item is intact: locate it through iinf/iloc
+            heif_tags = own_heif_exif_tags(stream, ctx.entry.size or 0)
+            if heif_tags:
+                if error:
+                    ctx.warn(f"EXIF read by exifread failed ({error}); the Exif item was located through the "
+                             "file's own iinf/iloc boxes instead")
+                return heif_tags, "Exif item located through iinf/iloc, tags decoded by exifread"
         if error:
             ctx.warn(f"EXIF could not be read ({error}); file recorded without metadata")
         return tags, None
@@ -86,19 +96,36 @@ class PhotoExifParser(Parser):
         size = ctx.entry.size or 0
         if ctx.header.startswith(JPEG_MAGIC) and size <= JPEG_CHECK_MAX_BYTES:
             stream.seek(0)
-            check = check_jpeg(stream.read())
+            data = stream.read()
+            check = check_jpeg(data)
             for problem in check.problems:
                 ctx.warn(f"JPEG image data: {problem}")
             if check.problems:
                 hints["jpeg_problems"] = check.problems
             if check.trailing_bytes:
                 hints["bytes_after_eoi"] = check.trailing_bytes
+            self._check_exif_structure(ctx, data, hints)
+        elif sniff_mime(ctx.header) in ("image/heic", "image/heif", "image/avif"):
+            self._record_problems(ctx, check_heif(stream, size), "heif_problems", hints)
         if size <= PHASH_MAX_BYTES:
             stream.seek(0)
             hints.update(image_hints(stream))
         if "phash_error" in hints:
             ctx.warn(f"image could not be decoded for a perceptual hash ({hints['phash_error']})")
         return hints
+
+    def _check_exif_structure(self, ctx: ParseContext, jpeg: bytes, hints: dict[str, Any]) -> None:
+        """Loops and out-of-range offsets that exifread skips in silence become warnings."""
+        block = jpeg_exif_block(jpeg)
+        if block is not None:
+            self._record_problems(ctx, [f"EXIF structure: {p}" for p in check_exif(block)], "exif_problems", hints)
+
+    @staticmethod
+    def _record_problems(ctx: ParseContext, problems: list[str], key: str, hints: dict[str, Any]) -> None:
+        for problem in problems:
+            ctx.warn(problem)
+        if problems:
+            hints[key] = problems
 
     def _media_file(self, ctx: ParseContext, tags: dict, hints: dict[str, Any]) -> MediaFile:
         taken, taken_source = capture_time_and_source(tags)
@@ -161,6 +188,12 @@ class GpsFix:
     raw: dict = field(default_factory=dict)  # the GPS tags as printed, for the record
 
 
+def describe_error(e: BaseException) -> str:
+    """Exception type and message; several readers raise with no message at all (AssertionError())."""
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text}" if text else f"{type(e).__name__}, no message from the reader"
+
+
 def heif_exif_tags(stream: Any) -> dict:
     import io
 
@@ -177,6 +210,16 @@ def heif_exif_tags(stream: Any) -> dict:
     try:
         return exifread.process_file(io.BytesIO(exif[min(starts):]), details=False)
     except Exception:
+        return {}
+
+
+def own_heif_exif_tags(stream: Any, size: int) -> dict:
+    import io
+
+    try:
+        block = heif_exif_block(stream, size)
+        return exifread.process_file(io.BytesIO(block), details=False) if block else {}
+    except Exception:  # a damaged item: the caller has reported the other readers' failures
         return {}
 
 

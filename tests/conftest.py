@@ -40,3 +40,7 @@ def evidence_guard() -> Iterator[Callable[..., None]]:
     yield guard
     changed = [str(p) for p, digest in before.items() if not p.exists() or sha256_of(p) != digest]
     assert not changed, f"evidence modified during the test session: {changed}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a long test (e.g. 100,000 files through a run); deselect with -m 'not slow'")
