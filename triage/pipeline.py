@@ -13,32 +13,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import DBAPIError
+
 from parsers import ALL_PARSERS
 from rules.engine import DEFAULT_PACK, RulePack, evaluate, load_pack
 from rules.watchlist import Watchlists
 from triage import TOOL_NAME, __version__
-from triage.citation import describe
 from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
+from triage.citation import describe
 from triage.custody import CustodyLog
-from triage.media_hints import group_media
-from triage.watchlist_media import load_watchlist, mark_watchlisted
-from sqlalchemy.exc import DBAPIError
-
 from triage.errors import TriageError
-from triage.limits import ParseLimits
-from triage.report.display import DISPLAY_LIMITS
-from triage.exclusive import ExistingFileError
-from triage.output_location import bundle_zip_path, check_output_location
-from triage.workdir import WorkArea, private_workdir
 from triage.evidence import Evidence, open_evidence
+from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
+from triage.exclusive import ExistingFileError, write_text_exclusive
+from triage.limits import ParseLimits
+from triage.media_hints import group_media
+from triage.output_location import bundle_zip_path, check_output_location
 from triage.parallel_media import parse_in_order
 from triage.parsing import ParseRunner
 from triage.parties import link_parties
 from triage.payments import extract_payments
 from triage.progress import Reporter
 from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
+from triage.report.display import DISPLAY_LIMITS
 from triage.store import CaseStore
+from triage.watchlist_media import load_watchlist, mark_watchlisted
+from triage.workdir import WorkArea, private_workdir
 
 if TYPE_CHECKING:
     from triage.evidence.opener import OpenOptions
@@ -173,6 +174,10 @@ def _mirror_into(store: CaseStore):
     return mirror
 
 
+# a folder extraction's files are its containers: past this many, their hashes go to a list file in the bundle
+INLINE_EVIDENCE_FILES = 64
+
+
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -189,6 +194,7 @@ class Examination:
         # private SQLite copies: inside the run's 0700 work folder when there is one (removed with it)
         self.workdir = Path(tempfile.mkdtemp(prefix="sqlite-copies-"))
         self.warnings = 0
+        self._recorded: dict[str, dict[str, str]] = {}  # evidence file hashes as recorded, "before"/"after"
         self._evidence_warnings_seen = 0
 
     def run(self) -> RunResult:
@@ -263,7 +269,7 @@ class Examination:
             "tool": TOOL_NAME, "tool_version": __version__,
             "python": sys.version.split()[0], "platform": platform.platform(), "host": socket.gethostname(),
             "operator": self.opts.examiner, "case": self.opts.case, "exhibit": self.opts.exhibit,
-            "evidence": str(self.opts.evidence.resolve()), "output": str(self.opts.out.resolve()),
+            "evidence": shown_path(self.opts.evidence.resolve()), "output": shown_path(self.opts.out.resolve()),
             "store": self.store.engine.url.render_as_string(hide_password=True),
             "parsers": [p.name for p in ALL_PARSERS], "scope": "all files",
             "backup_password": "given (not recorded)" if password else "none",
@@ -276,17 +282,35 @@ class Examination:
         }
 
     def _hash_containers(self, files: list[Path], when: str) -> dict[str, str]:
+        """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
+        or, for a folder extraction of many files, through a list file in the bundle and that file's hash."""
         hashes = {}
         total = sum(p.stat().st_size for p in files)
         with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
             for path in files:
-                hashes[str(path)] = sha256_file(path)
+                hashes[shown_path(path)] = sha256_file(path)
                 bar.advance(path.stat().st_size)
-        self.custody.record(f"evidence files hashed ({when})", sha256=hashes)
+        recorded = self._recorded_hashes(hashes, when)
+        self.custody.record(f"evidence files hashed ({when})", sha256=recorded, files=len(hashes), bytes=total)
+        self._recorded[when] = recorded
         return hashes
 
+    def _recorded_hashes(self, hashes: dict[str, str], when: str) -> dict[str, str]:
+        if len(hashes) <= INLINE_EVIDENCE_FILES:
+            return hashes
+        listing = self.opts.out / f"evidence-files-sha256-{when}.txt"  # sha256sum's format, sorted
+        text = "".join(f"{digest}  {path}\n" for path, digest in sorted(hashes.items()))
+        write_text_exclusive(listing, text)
+        return {listing.name: hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+    def _listed(self, files: list[Path]) -> list[str]:
+        if len(files) <= INLINE_EVIDENCE_FILES:
+            return [shown_path(p) for p in files]
+        return [f"{len(files)} files of {shown_path(self.opts.evidence)}, each with its SHA-256 in "
+                "evidence-files-sha256-before.txt and evidence-files-sha256-after.txt"]
+
     def _acquire(self, evidence: Evidence, before: dict[str, str]) -> EvidenceItem:
-        self.custody.record("evidence opened", kind=evidence.kind, container_files=[str(p) for p in evidence.container_files],
+        self.custody.record("evidence opened", kind=evidence.kind, container_files=self._listed(evidence.container_files),
                             volume_roles=volume_roles(evidence))  # which volume is userdata, system …
         self._record_evidence_warnings(evidence)
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
@@ -296,9 +320,10 @@ class Examination:
             self.warn("evidence", "acquisition hash", "error",
                       f"stored acquisition hash does not match the media (stored {media.stored}, computed md5 "
                       f"{media.md5}); read errors: {media.read_errors or 'none'}")
-        item = EvidenceItem(source=str(self.opts.evidence), kind=evidence.kind,
-                            container_files=[str(p) for p in evidence.container_files],
-                            media=media.to_json(), files_sha256_before=before)
+        self._before = before
+        item = EvidenceItem(source=shown_path(self.opts.evidence), kind=evidence.kind,
+                            container_files=self._listed(evidence.container_files),
+                            media=media.to_json(), files_sha256_before=self._recorded["before"])
         self.store.add(item)
         return item
 
@@ -379,8 +404,8 @@ class Examination:
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[Path]) -> None:
         after = self._hash_containers(files, "after")
-        item.files_sha256_after = after
-        item.unchanged = after == item.files_sha256_before
+        item.files_sha256_after = self._recorded["after"]
+        item.unchanged = after == self._before
         if not item.unchanged:
             self.warn("evidence", "integrity", "error", "evidence files changed during the run: "
                       "compare the before/after SHA-256 in the custody log")
