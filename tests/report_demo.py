@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
@@ -93,3 +94,39 @@ def section(page: str, anchor: str) -> str:
     start = page.index(f'<h2 id="{anchor}"')
     end = page.find("<h2", start + 4)
     return page[start:end if end != -1 else len(page)]
+
+
+# -- the paged listings under pages/ (triage/report/pages.py) -----------------------------------------
+
+def listing_pages(out: Path, name: str) -> list[Path]:
+    """The pages of one listing in page order: pages/<name>-1.html, <name>-2.html …"""
+    found = [(int(m.group(1)), p) for p in (out / "pages").iterdir()
+             if (m := re.fullmatch(rf"{re.escape(name)}-(\d+)\.html", p.name))]
+    numbers = sorted(n for n, _ in found)
+    assert numbers == list(range(1, len(numbers) + 1)), f"{name}: pages {numbers}"
+    return [p for _, p in sorted(found)]
+
+
+def listing(out: Path, *names: str) -> str:
+    """The HTML of every page of the named listings, one after the other."""
+    return "\n".join(p.read_text(encoding="utf-8") for name in names for p in listing_pages(out, name))
+
+
+def conversation_numbers(out: Path) -> list[int]:
+    return sorted({int(m.group(1)) for p in (out / "pages").iterdir()
+                   if (m := re.fullmatch(r"conversation-(\d+)-\d+\.html", p.name))})
+
+
+def conversations(out: Path) -> list[str]:
+    """Each conversation's HTML (all its pages), in the report's thread order."""
+    return [listing(out, f"conversation-{n}") for n in conversation_numbers(out)]
+
+
+def day_names(out: Path) -> list[str]:
+    return sorted({m.group(1) for p in (out / "pages").iterdir()
+                   if (m := re.fullmatch(r"(day-\d{4}-\d\d-\d\d)-\d+\.html", p.name))})
+
+
+def timeline(out: Path) -> str:
+    """Every day page of the timeline, days in order."""
+    return listing(out, *day_names(out))

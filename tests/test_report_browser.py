@@ -1,4 +1,5 @@
-"""index.html in Debian's Chromium (Playwright, no browser download): offline, no errors, map, cards open."""
+"""index.html and its pages in Debian's Chromium (Playwright, no browser download): offline, no errors, map,
+cards open, the conversations reached by following the links, filters as a progressive enhancement."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_demo import ROOT, demo_bundle, gps_photos, positions_on_map, read_jsonl
+from tests.report_demo import ROOT, conversation_numbers, demo_bundle, gps_photos, positions_on_map, read_jsonl
 from tests.bundle_layout import payload
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,15 +86,27 @@ def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
     page.locator('#finding-filter input[data-severity="LOW"]').uncheck()
     assert page.locator('details.finding[data-severity="LOW"]:visible').count() == 0
     assert page.locator('details.finding[data-severity="MEDIUM"]:visible').count() > 0
-    hits = sum("gravelines" in (m["body"] or "").lower() for m in messages(bundle))
-    page.locator("#message-text").fill("Gravelines")
-    assert hits >= 1 and page.locator("#message-count").inner_text() == str(hits)
-    assert page.locator(".thread .bubble:visible").count() == hits
-    assert errors == []
-
     shot = tmp_path / "index.png"
     finding.scroll_into_view_if_needed()
     page.screenshot(path=str(shot), full_page=True)
+
+    # the conversations, reached by following the links: the message filter works on each page
+    hits = sum("gravelines" in (m["body"] or "").lower() for m in messages(bundle))
+    page.locator("ul.listings a", has_text="Conversations").first.click()
+    page.wait_for_load_state("load")
+    threads = page.locator("table a[href^='conversation-']")
+    hrefs = [threads.nth(i).get_attribute("href") for i in range(threads.count())]
+    assert len(hrefs) == len(conversation_numbers(payload(bundle[0])))
+    base = page.url.rsplit("/", 1)[0]
+    shown = counted = 0
+    for href in hrefs:
+        page.goto(f"{base}/{href}", wait_until="load")
+        page.locator("#message-text").fill("Gravelines")
+        counted += int(page.locator("#message-count").inner_text())
+        shown += page.locator(".thread .bubble:visible").count()
+    assert hits >= 1 and counted == shown == hits
+    assert all(u.startswith(payload(bundle[0]).as_uri()) for u in requests), requests
+    assert errors == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, ARTIFACTS / "report_index.png")
     print(f"screenshot: {shot} (copy: {ARTIFACTS / 'report_index.png'})")
@@ -108,9 +121,14 @@ def test_report_page_reads_without_javascript(bundle, tmp_path: Path) -> None:
             page = context.new_page()
             page.goto((payload(bundle[0]) / "index.html").as_uri())
             assert not page.locator("#finding-filter").is_visible()  # filters only appear with the script
-            assert page.locator(".thread .bubble:visible").count() == len(messages(bundle))
             finding = page.locator("details.finding").first
             finding.locator("summary").click()  # <details> opens without script
             assert finding.locator(".card").first.is_visible()
+            visible = 0  # every message is shown on its conversation page, without script
+            for n in conversation_numbers(payload(bundle[0])):
+                page.goto((payload(bundle[0]) / "pages" / f"conversation-{n}-1.html").as_uri())
+                assert not page.locator("#message-filter").is_visible()
+                visible += page.locator(".thread .bubble:visible").count()
+            assert visible == len(messages(bundle))
         finally:
             context.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_layout import payload
-from tests.report_demo import Text, section
+from tests.report_demo import Text, listing, section
 from tests.report_store import ReportStore
 from triage.exclusive import ExistingFileError
 from triage.report.display import DISPLAY_LIMITS, display_text, marker, visible_controls
@@ -53,7 +53,7 @@ def read_csv(path: Path) -> list[dict]:
 
 # -- 1. every output created exclusively ------------------------------------------------------------
 
-@pytest.mark.parametrize("planted", ["records/message.jsonl", "findings.json", "index.html", "records/contact.csv",
+@pytest.mark.parametrize("planted", ["records/message.jsonl", "findings.json", "index.html", "pages/people-1.html", "records/contact.csv",
                                      "schedule_findings.csv", "locations.kml", "locations.geojson", "case.jsonld"])
 def test_no_report_file_replaces_an_existing_one(tmp_path: Path, planted: str) -> None:
     rs = ReportStore(tmp_path / "out")
@@ -120,11 +120,13 @@ def test_huge_texts_are_cut_for_display_and_kept_whole_in_the_records(tmp_path: 
                "records/contact.jsonl]"
     page = (out / "index.html").read_text(encoding="utf-8")
     assert len(page) < 1_000_000  # the page is sized by the limits, not by the phone
-    conversations = Text(section(page, "conversations")).text
+    conversations = Text(listing(out, "conversation-1")).text
     assert HEAVY_BODY[:DISPLAY_LIMITS["message_body"]] + " … " + body_cut in conversations
-    people = Text(section(page, "people")).text
+    people = Text(listing(out, "people", "contacts")).text
     assert "N" * DISPLAY_LIMITS["name"] + " … " + name_cut in people
-    assert "N" * (DISPLAY_LIMITS["name"] + 1) not in page
+    for path in [out / "index.html", *(out / "pages").iterdir()]:  # every page is sized by the limits
+        text = path.read_text(encoding="utf-8")
+        assert len(text) < 1_000_000 and "N" * (DISPLAY_LIMITS["name"] + 1) not in text, path.name
 
     (message,) = read_jsonl(out / "records" / "message.jsonl")
     assert message["body"] == HEAVY_BODY
@@ -139,7 +141,8 @@ def test_huge_texts_are_cut_for_display_and_kept_whole_in_the_records(tmp_path: 
     if PDF:
         text = pdftotext(out / "report.pdf")
         assert f"cut: {len(HEAVY_BODY) - DISPLAY_LIMITS['message_body']:,} more characters" in text
-        assert f"cut: {HEAVY_NAME_CHARS - DISPLAY_LIMITS['name']:,} more characters" in text
+        # the statement lists what the findings cite: the contact is not cited, its name is on the pages only
+        assert "N" * (DISPLAY_LIMITS["name"] + 1) not in text
 
 
 def test_display_text_cuts_with_a_marker_and_counts_stored_characters() -> None:

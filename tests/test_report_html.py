@@ -1,4 +1,5 @@
-"""index.html without a browser: every section checked against the demo manifest and the run's records."""
+"""index.html and its pages without a browser: every section checked against the demo manifest and the run's
+records, each where it now lives (the front page, or the paged listings under pages/)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from markupsafe import escape
 from PIL import Image
 
 from rules.engine import load_pack
-from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, Elements, Text, demo_bundle,
-                               gps_photos, positions_on_map, read_jsonl, run_demo, section)
+from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, Elements, Text, conversations, demo_bundle,
+                               gps_photos, listing, positions_on_map, read_jsonl, run_demo, section,
+                               timeline)
 from tests.bundle_layout import payload
 from triage.report.basemap import FRAME, MapPoint, Projection, land, render_map
 from triage.report.html import local_times
@@ -41,15 +43,30 @@ def records(bundle, kind: str) -> list[dict]:
     return read_jsonl(payload(bundle[0]) / "records" / f"{kind}.jsonl")
 
 
-def test_page_is_self_contained(page: str) -> None:
+def test_page_is_self_contained(bundle, page: str) -> None:
+    out = payload(bundle[0])
     tags = Elements(page)
-    # nothing external: no linked stylesheet or script file, no remote image or URL in CSS
-    assert not tags.select("link") and all(not s.get("src") for s in tags.select("script"))
-    assert not re.search(r"""(src|href)\s*=\s*["'](https?:|//)""", page) and "url(http" not in page
     assert all(img["src"].startswith(("thumbs/", "data:")) for img in tags.select("img"))
-    csp = tags.select("meta", http_equiv="Content-Security-Policy")
-    assert csp and "default-src 'none'" in csp[0]["content"]
-    assert "<style>" in page and "<script>" in page  # inline CSS and the small filter script
+    assert "<script>" in page  # the small filter script, inline
+    files = [out / "index.html", *sorted((out / "pages").iterdir())]
+    assert len(files) > 30
+    for path in files:
+        html = path.read_text(encoding="utf-8")
+        tags = Elements(html)
+        # nothing external: no linked stylesheet or script file, no remote image or URL in CSS
+        assert not tags.select("link") and all(not s.get("src") for s in tags.select("script")), path.name
+        assert not re.search(r"""(src|href)\s*=\s*["'](https?:|//)""", html) and "url(http" not in html, path.name
+        csp = tags.select("meta", http_equiv="Content-Security-Policy")
+        assert csp and "default-src 'none'" in csp[0]["content"], path.name
+        assert "<style>" in html, path.name  # inline CSS
+        # every link is relative and leads to a file of the report's own folder, and to an anchor on it
+        for ref in [a["href"] for a in tags.select("a")] + [i["src"] for i in tags.select("img")]:
+            target, _, anchor = ref.partition("#")
+            assert not target.startswith("/") and ":" not in target, (path.name, ref)
+            linked = (path.parent / target).resolve() if target else path
+            assert linked.is_file() and out.resolve() in linked.parents, (path.name, ref)
+            if anchor:
+                assert f'id="{anchor}"' in linked.read_text(encoding="utf-8"), (path.name, ref)
 
 
 def test_header_case_tool_rule_pack_and_key(bundle, page: str, findings: dict) -> None:
@@ -111,6 +128,7 @@ def test_each_finding_has_its_evidence_cards(bundle, page: str, findings: dict) 
 def test_map_draws_land_zones_and_every_gps_photo(bundle, page: str) -> None:
     part = section(page, "map")
     tags = Elements(part)
+    positions = listing(payload(bundle[0]), "locations")
     points = tags.select("circle", "pt")
     assert len(points) == len(positions_on_map(payload(bundle[0]))) == len(records(bundle, "location"))
     photos = gps_photos()
@@ -124,12 +142,14 @@ def test_map_draws_land_zones_and_every_gps_photo(bundle, page: str) -> None:
     proj = Projection()
     drawn = sorted((float(p["cx"]), float(p["cy"])) for p in photo_points)
     assert drawn == sorted(proj.xy(p["lon"], p["lat"]) for p in photos)
-    for photo in photos:
-        assert f"{photo['lat']:.6f}" in part and f"{photo['lon']:.6f}" in part
+    for photo in photos:  # listed on the positions pages, each linked to its point on the map
+        assert f"{photo['lat']:.6f}" in positions and f"{photo['lon']:.6f}" in positions
+    for point in points:
+        assert f'<a href="../index.html#{point["id"]}">' in positions
 
 
 def test_timeline_is_utc_ordered_with_london_and_paris_times(bundle, page: str) -> None:
-    part = section(page, "timeline")
+    part = timeline(payload(bundle[0]))
     rows = re.findall(r'<tr><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td>', part)
     timed = (sum(1 for m in records(bundle, "message") if m["time_utc"])
              + sum(1 for loc in records(bundle, "location") if loc["time_utc"])
@@ -137,6 +157,8 @@ def test_timeline_is_utc_ordered_with_london_and_paris_times(bundle, page: str) 
              + sum(1 for p in records(bundle, "payment") if p["time_utc"])
              + sum(1 for c in records(bundle, "call") if c["time_utc"]))
     assert len(rows) == timed > 0
+    days = Text(listing(payload(bundle[0]), "timeline")).text  # the index of days counts them all
+    assert f"{timed} record(s) with a time placed in UTC" in days
     instants = [datetime.fromisoformat(utc.replace("Z", "+00:00")) for utc, _, _ in rows]
     assert instants == sorted(instants)
     sms3 = next(s for s in DEMO_MANIFEST["sms"] if s["rowid"] == 3)
@@ -146,7 +168,7 @@ def test_timeline_is_utc_ordered_with_london_and_paris_times(bundle, page: str) 
 
 
 def test_people_are_the_linked_parties(bundle, page: str) -> None:
-    text = Text(section(page, "people")).text
+    text = Text(listing(payload(bundle[0]), "people")).text
     parties = records(bundle, "party")
     assert {t["address"] for t in DEMO_MANIFEST["sms_db"]["threads"]} <= {p["e164"] for p in parties}
     for p in parties:
@@ -158,11 +180,12 @@ def test_people_are_the_linked_parties(bundle, page: str) -> None:
 
 
 def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -> None:
-    part = section(page, "conversations")
-    threads = re.split(r'<div class="thread" id="thread-\d+">', part)[1:]
+    threads = [re.split(r'<div class="thread" id="thread-\d+">', c, maxsplit=1)[1] for c in conversations(payload(bundle[0]))]
     messages = records(bundle, "message")
     assert len(threads) == len({(m["app"], m["thread"]) for m in messages})
-    assert part.count('<div class="bubble ') == len(messages)
+    assert sum(t.count('<div class="bubble ') for t in threads) == len(messages)
+    index = Text(listing(payload(bundle[0]), "conversations")).text
+    assert f"{len(threads)} conversation(s), {len(messages)} message(s)" in index
     sms_threads = {}
     for block in threads:
         head = re.match(r"\s*<h3>sms · thread \d+ · (\+\d+) ·", block)
@@ -186,7 +209,7 @@ def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -
 def test_media_gallery_thumbnails_are_the_evidence_photos(bundle, page: str) -> None:
     out = payload(bundle[0])
     media = records(bundle, "media_file")
-    part = section(page, "media")
+    part = listing(out, "media")
     tags = Elements(part)
     assert len(tags.select("figure")) == len(media) >= len(DEMO_MANIFEST["photos"])
     shas = {m["sha256"] for m in media}
@@ -194,7 +217,8 @@ def test_media_gallery_thumbnails_are_the_evidence_photos(bundle, page: str) -> 
     images = [m for m in media if (m["mime"] or "").startswith("image/")]
     assert len(thumbs) == len(images)
     for src in thumbs:
-        path = out / src
+        assert src.startswith("../thumbs/")
+        path = out / "pages" / src
         assert path.parent.name == "thumbs" and path.stem in shas  # named by the photo's SHA-256
         with Image.open(path) as im:
             assert im.format == "JPEG" and max(im.size) <= MAX_SIDE and not im.info.get("exif")
@@ -202,18 +226,21 @@ def test_media_gallery_thumbnails_are_the_evidence_photos(bundle, page: str) -> 
 
 
 def test_payments_warnings_not_parsed_and_examination_record(bundle, page: str) -> None:
-    payments = page.split("<h2>Payments", 1)[1].split("<h2", 1)[0]
+    payments = listing(payload(bundle[0]), "payments")
     assert payments.count('<tr id="pay-') == len(records(bundle, "payment"))
     for p in records(bundle, "payment"):
         if p["amount"] is not None:
             assert f"{p['amount']:,.2f}" in payments
-    warnings = Text(section(page, "warnings")).text
+    warnings = Text(listing(payload(bundle[0]), "warnings", "not-parsed")).text
+    front = Text(section(page, "warnings")).text  # the front page shows the first ones (the demo has few)
     for w in records(bundle, "parse_warning"):
+        assert w["message"] in front
         assert w["message"] in warnings
     for s in records(bundle, "source_file"):
         if s["status"] != "parsed":
             assert s["provenance"] in warnings
-    record = Text(section(page, "record")).text
+    assert "intact" in Text(section(page, "record")).text
+    record = Text(listing(payload(bundle[0]), "record")).text
     assert "intact" in record
     custody = [e for e in read_jsonl(payload(bundle[0]) / "custody.jsonl")]
     written = next(i for i, e in enumerate(custody) if e["action"] == "report written")
@@ -225,13 +252,16 @@ def test_same_evidence_same_page_but_for_run_times(bundle, tmp_path: Path) -> No
     first, key, _ = bundle
     again = run_demo(tmp_path, key)
 
-    def masked(folder: Path) -> str:
+    def masked(folder: Path, name: str) -> str:
         # the custody log names the output root and the zip beside it: mask the folder that holds both
-        text = (payload(folder) / "index.html").read_text(encoding="utf-8").replace(str(folder.parent), "OUT")
+        text = (payload(folder) / name).read_text(encoding="utf-8").replace(str(folder.parent), "OUT")
         return re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z?( UTC| GMT| BST| CET| CEST)?", "TIME", text)
 
-    # the run's own times (started, written, custody entries) are the only differences
-    assert masked(first) == masked(again)
+    # the run's own times (started, written, custody entries) are the only differences, on every page
+    pages = sorted(f"pages/{p.name}" for p in (payload(first) / "pages").iterdir())
+    assert pages == sorted(f"pages/{p.name}" for p in (payload(again) / "pages").iterdir())
+    for name in ["index.html", *pages]:
+        assert masked(first, name) == masked(again, name), name
     assert sorted(p.name for p in (payload(first) / "thumbs").iterdir()) == sorted(p.name for p in (payload(again) / "thumbs").iterdir())
     for p in (payload(first) / "thumbs").iterdir():
         assert p.read_bytes() == (payload(again) / "thumbs" / p.name).read_bytes()

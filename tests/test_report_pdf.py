@@ -1,7 +1,9 @@
-"""report.pdf: renders with poppler, first page carries the SFR1-style summary, same input gives same bytes."""
+"""report.pdf: renders with poppler, first page carries the SFR1-style summary, then the findings, counts and
+exports with their SHA-256, never the record listings; same input gives same bytes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -92,17 +94,31 @@ def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
         assert field in summary, field
 
 
-def test_full_report_follows_with_map_and_conversations(bundle) -> None:
+def test_full_report_follows_with_map_counts_and_exports(bundle) -> None:
     out = payload(bundle[0])
     pdf = out / "report.pdf"
     text = pdftotext(pdf, 1, pages(pdf))
     messages = read_jsonl(out / "records" / "message.jsonl")
     threads = len({(m["app"], m["thread"]) for m in messages})
+    counts = json.loads((out / "findings.json").read_text(encoding="utf-8"))["record_counts"]
     for heading in ("Full report", "Case and exhibit", "Assessment", f"Map ({len(positions_on_map(out))} position(s))",
-                    "Timeline", "People", f"Conversations ({threads} threads)",
-                    f"Media ({len(read_jsonl(out / 'records' / 'media_file.jsonl'))})",
-                    f"Payments ({len(read_jsonl(out / 'records' / 'payment.jsonl'))})", "Examination record"):
+                    f"Records ({sum(counts.values())})", f"message {len(messages)} {threads} conversation(s)",
+                    f"media_file {len(read_jsonl(out / 'records' / 'media_file.jsonl'))}",
+                    f"payment {len(read_jsonl(out / 'records' / 'payment.jsonl'))}", "Examination record"):
         assert heading in text, heading
+    # every export is named with the SHA-256 of the file in the bundle
+    custody = read_jsonl(out / "custody.jsonl")
+    written = next(e for e in custody if e["action"] == "report written")["details"]["files"]
+    exports = [name for name in written if name.startswith("records/") or name.endswith((".jsonld", ".kml", ".geojson"))
+               or name.startswith("schedule_") or name == "findings.json"]
+    assert len(exports) >= 30 and f"Exports ({len(exports)} files)" in text
+    for name in exports:
+        assert f"{name} {hashlib.sha256((out / name).read_bytes()).hexdigest()}" in text, name
+    # the statement never lists the phone's records: a message no finding cites is not in it
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    cited = {ref["id"] for x in findings["findings"] for ref in x["evidence"] if ref["type"] == "message"}
+    uncited = [m for m in messages if m["id"] not in cited and m["body"] and len(m["body"]) > 30]
+    assert uncited and not any(" ".join(m["body"].split()) in text for m in uncited)
     raw = pdf.read_bytes()
     assert b"/URI (http" not in raw and b"/URI(http" not in raw  # no link out of the document
 
@@ -124,7 +140,8 @@ def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
     store.session, store._pending = Session(store.engine), 0
     store._objects, store._buffered_ids = {}, set()
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    report = build_report(store, findings, out / "custody.jsonl", tmp_path, load_pack().zones, None)
+    exports = {"findings.json": hashlib.sha256((out / "findings.json").read_bytes()).hexdigest()}
+    report = build_report(store, findings, out / "custody.jsonl", tmp_path, load_pack().zones, None, exports)
     assert render_pdf(report, tmp_path / "a.pdf") == []
     assert render_pdf(report, tmp_path / "b.pdf") == []
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()

@@ -115,7 +115,9 @@ def test_demo_finding_cites_its_evidence(demo_run):
 
 def test_demo_report_lists_sms_gps_and_finding(demo_run):
     out, _, _ = demo_run
-    html = (out / "index.html").read_text(encoding="utf-8")
+    # the front page holds the findings; every message and position is on the paged listings
+    html = (out / "index.html").read_text(encoding="utf-8") + "".join(
+        p.read_text(encoding="utf-8") for p in sorted((out / "pages").glob("*.html")))
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
     assert "GEO-01" in html
     for sms in manifest["sms"]:

@@ -1,4 +1,6 @@
-"""The run's outputs in the --out folder: findings.json, records/*.jsonl, index.html, report.pdf."""
+"""The run's outputs in the --out folder: findings.json, the exports (records/, schedules, KML/GeoJSON,
+case.jsonld), then index.html with its paged listings under pages/, then report.pdf, which names the
+exports with their SHA-256 (so they are written, and hashed, before it)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from triage.exclusive import write_text_exclusive
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.export import write_records
 from triage.report.findings import build_findings
-from triage.report.case_export import write_case
+from triage.report.case_export import case_records_path, write_case
 from triage.report.geo_export import write_geo
 from triage.report.html import build_report, write_html
+from triage.report.pages import write_pages
 from triage.report.pdf import note_if_unavailable, write_pdf
 from triage.report.tables import write_record_tables, write_schedules
 from triage.timeutil import iso, now_utc
@@ -33,22 +36,27 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     out = opts.out
     note_if_unavailable(store)  # a missing PDF engine is a warning every output lists
     counts = report_counts(store)
-    records = write_records(store, out / "records")
     case = {"case": opts.case, "exhibit": opts.exhibit, "examiner": opts.examiner}
     entries = _custody_entries(custody.path)
     run = {"started_utc": entries[0]["time_utc"], "report_utc": iso(now_utc())}
     findings = build_findings(store, case, pack, run, counts, files_selected=_files_selected(entries))
     findings_path = out / "findings.json"
     write_text_exclusive(findings_path, json.dumps(findings, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-    report = build_report(store, findings, custody.path, out, pack.zones, opts)
-    index = write_html(report, out / "index.html")
-    pages = [index, *write_pdf(report, store, custody), *report.files]
+    records = write_records(store, out / "records")
     tables = write_record_tables(store, out / "records") + write_schedules(store, out)
     geo = write_geo(store, out)
     case_graph = write_case(store, case, out / "case.jsonld")
-    outputs = [findings_path, *pages, *records.values(), *tables, *geo, case_graph]
-    custody.record("report written", files={str(p.relative_to(out)): _sha256(p) for p in outputs},
-                   display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"])
+    written = [findings_path, *records.values(), *tables, *geo, case_graph, case_records_path(case_graph)]
+    exports = {p: _sha256(p) for p in written if p.is_file()}
+    report = build_report(store, findings, custody.path, out, pack.zones, opts,
+                          exports={str(p.relative_to(out)): digest for p, digest in exports.items()})
+    pages, links = write_pages(store, report)
+    index = write_html(report, out / "index.html", links)
+    shown = [index, *pages, *report.files, *write_pdf(report, store, custody)]
+    hashes = {str(p.relative_to(out)): digest for p, digest in exports.items()}
+    hashes.update({str(p.relative_to(out)): _sha256(p) for p in shown})
+    custody.record("report written", files=hashes, display_limits=dict(DISPLAY_LIMITS),
+                   assessment=findings["assessment"]["level"])
     return index
 
 

@@ -2,9 +2,11 @@
 
 Land (its outline is the coastline) comes from `data/channel_land.geojson` (Natural Earth 1:10m, see
 data/README.md); zones from the rule pack's own zones file, so the map shows the areas the rules tested.
-Positions are drawn from the records' coordinates. Colours are SVG presentation attributes (not CSS
-classes) so the browser and WeasyPrint draw the same picture. Output is deterministic: fixed frame,
-fixed rounding, records in the order given.
+Positions are drawn from the records' coordinates: each one as its own point while there are few; past
+MAX_POINTS the positions no finding cites are gathered into grid clusters (one mark per CLUSTER_PX cell with
+its count), so the map keeps a bounded number of marks whatever the phone holds. Colours are SVG
+presentation attributes (not CSS classes) so the browser and WeasyPrint draw the same picture. Output is
+deterministic: fixed frame, fixed rounding, records in the order given.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ ZONE_STYLE = {  # kind: (fill, stroke, label for the legend)
     "supply_storage": ("#bcaaa4", "#6d4c41", "supply / storage"),
 }
 OTHER_ZONE = ("#e0e0e0", "#757575", "other zone")
+MAX_POINTS = 300  # positions drawn one by one; past this, those no finding cites are clustered
+CLUSTER_PX = 24  # cluster cell side in map pixels: at most (960/24) x (632/24) ~ 1,100 cluster marks
+CLUSTER_COLOUR = "#37474f"
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,29 @@ class MapPoint:
     origin: str = ""  # the Location record's origin ("photo EXIF GPS", "whatsapp shared location" …)
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """Positions that fall in one grid cell of the map, drawn as one mark with their count."""
+
+    cell: tuple[int, int]
+    count: int
+    latitude: float  # mean of the positions in the cell: where the mark is drawn
+    longitude: float
+    first_id: int  # lowest location id in the cell (the cell's positions are listed by id on the pages)
+
+
 @dataclass
 class MapView:
     svg: Markup
     drawn: list[MapPoint] = field(default_factory=list)
     outside: list[MapPoint] = field(default_factory=list)  # positions outside the frame (listed, not drawn)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, label) of zone kinds drawn
+    clusters: list[Cluster] = field(default_factory=list)
+    clustered_outside: int = 0  # positions not drawn one by one that lie outside the frame
+
+    @property
+    def clustered(self) -> int:
+        return sum(c.count for c in self.clusters)
 
 
 class Projection:
@@ -83,26 +105,55 @@ def land() -> BaseGeometry:
     return shape(doc["features"][0]["geometry"])
 
 
-def render_map(points: Iterable[MapPoint], zones: "ZoneSet | None") -> MapView:
+def cluster_positions(positions: Iterable[tuple[int, float, float]],
+                      cell_px: float = CLUSTER_PX) -> tuple[list[Cluster], int]:
+    """(clusters in cell order, count outside the frame) of (location id, latitude, longitude) positions,
+    read once as they stream: memory grows with the number of cells, not of positions."""
+    proj = Projection()
+    cells: dict[tuple[int, int], list[float]] = {}  # cell -> [count, sum lat, sum lon, first id]
+    outside = 0
+    for location_id, lat, lon in positions:
+        if not proj.contains(lon, lat):
+            outside += 1
+            continue
+        x, y = proj.xy(lon, lat)
+        cell = (int(x // cell_px), int(y // cell_px))
+        acc = cells.setdefault(cell, [0, 0.0, 0.0, location_id])
+        acc[0] += 1
+        acc[1] += lat
+        acc[2] += lon
+        acc[3] = min(acc[3], location_id)
+    clusters = [Cluster(cell, int(n), round(sum_lat / n, 6), round(sum_lon / n, 6), int(first))
+                for cell, (n, sum_lat, sum_lon, first) in sorted(cells.items())]
+    return clusters, outside
+
+
+def render_map(points: Iterable[MapPoint], zones: "ZoneSet | None", clusters: Iterable[Cluster] = (),
+               clustered_outside: int = 0, cluster_note: str = "") -> MapView:
+    """The map of `points` (each drawn as its own labelled point) and `clusters` (one counted mark each).
+    The time-order track joins the points only when nothing is clustered: it would omit the clustered ones."""
     proj = Projection()
     points = list(points)
+    clusters = list(clusters)
     drawn = [p for p in points if proj.contains(p.longitude, p.latitude)]
     outside = [p for p in points if not proj.contains(p.longitude, p.latitude)]
     zone_svg, legend = _zones(proj, zones)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="map" viewBox="0 0 {proj.width:g} {proj.height:g}" '
-        f'width="100%" role="img" aria-label="Map of the Channel area with {len(drawn)} positions">',
+        f'width="100%" role="img" aria-label="Map of the Channel area with '
+        f'{len(drawn) + sum(c.count for c in clusters)} positions">',
         f'<rect x="0" y="0" width="{proj.width:g}" height="{proj.height:g}" fill="#dceefb"/>',
         f'<path class="land" d="{_path(land(), proj)}" fill="#f3efe3" stroke="#8d8069" stroke-width="0.8" '
         'fill-rule="evenodd"/>',
         _graticule(proj),
         zone_svg,
-        _track(proj, drawn),
+        "" if clusters else _track(proj, drawn),
+        _clusters(proj, clusters, cluster_note),
         _points(proj, drawn),
         _scale_bar(proj),
         "</svg>",
     ]
-    return MapView(Markup("\n".join(p for p in parts if p)), drawn, outside, legend)
+    return MapView(Markup("\n".join(p for p in parts if p)), drawn, outside, legend, clusters, clustered_outside)
 
 
 def _path(geometry: BaseGeometry, proj: Projection) -> str:
@@ -180,6 +231,24 @@ def _points(proj: Projection, points: list[MapPoint]) -> str:
                    f'r="5" fill="#c62828" stroke="#ffffff" stroke-width="1.5"><title>{escape(p.key)}: '
                    f'{escape(p.title)}</title></circle>'
                    f'<text class="pt-label" x="{x + 7:g}" y="{y - 6:g}" fill="#7f0000">{escape(p.key)}</text>')
+    out.append("</g>")
+    return "".join(out)
+
+
+def _clusters(proj: Projection, clusters: list[Cluster], note: str) -> str:
+    """One grey disc per cell, its area growing with the log of its count, the count written on it."""
+    if not clusters:
+        return ""
+    out = ['<g class="clusters" font-family="DejaVu Sans, Arial, sans-serif" font-size="10" font-weight="bold" '
+           'text-anchor="middle">']
+    for c in clusters:
+        x, y = proj.xy(c.longitude, c.latitude)
+        r = round(5 + 3 * math.log10(c.count), 1)
+        title = f"{c.count} position(s) in this area (first: location #{c.first_id}){note}"
+        out.append(f'<circle class="cluster" data-count="{c.count}" cx="{x:g}" cy="{y:g}" r="{r:g}" '
+                   f'fill="{CLUSTER_COLOUR}" fill-opacity="0.75" stroke="#ffffff" stroke-width="1">'
+                   f'<title>{escape(title)}</title></circle>'
+                   f'<text x="{x:g}" y="{y + 3.5:g}" fill="#ffffff">{c.count}</text>')
     out.append("</g>")
     return "".join(out)
 

@@ -1,16 +1,21 @@
-"""records/<type>.jsonl: one line per record, with its `type`, its fields and its provenance."""
+"""records/<type>.jsonl: one line per record, with its `type`, its fields and its provenance.
+
+Written record by record from the store (triage/report/store_rows.py): a phone's 500,000 messages are
+never in memory at once, and the file is the same, byte for byte, as one written from a list.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 
 from sqlalchemy import inspect
 
 from triage.exclusive import create_exclusive
 from triage.records import EXPORTED_RECORDS, Base, SourceFile
+from triage.report.store_rows import SOURCE_PATH, SOURCE_SHA256, has_source, record_columns, records
 from triage.store import CaseStore
 from triage.timeutil import iso
 
@@ -21,22 +26,41 @@ def plain(value: Any) -> Any:
     return iso(value) if isinstance(value, datetime) else value
 
 
-def record_json(record: Base, sources: dict[int, SourceFile]) -> dict[str, Any]:
-    columns = {c.key: plain(getattr(record, c.key)) for c in inspect(type(record)).column_attrs}
-    out: dict[str, Any] = {"type": record.record_type}
-    out.update({k: v for k, v in columns.items() if k not in PROVENANCE_COLUMNS})
+def export_json(record_type: str, columns: Mapping[str, Any], source_path: str | None,
+                source_sha256: str | None) -> dict[str, Any]:
+    """A record as exported: its type, its columns, and its provenance (source file, table, row, offset)."""
+    out: dict[str, Any] = {"type": record_type}
+    out.update({k: plain(v) for k, v in columns.items() if k not in PROVENANCE_COLUMNS})
     if "source_file_id" in columns:
-        src = sources.get(columns["source_file_id"])
         out["provenance"] = {
             "source_file_id": columns["source_file_id"],
-            "path": src.provenance if src else None,
-            "sha256": src.sha256 if src else None,
+            "path": source_path,
+            "sha256": source_sha256,
             # A ParseWarning names its file but has no table/row: those keys are then null.
             "table": columns.get("source_table"),
             "row": columns.get("source_row"),
             "offset": columns.get("source_offset"),
         }
     return out
+
+
+def record_json(record: Base, sources: dict[int, SourceFile]) -> dict[str, Any]:
+    """One ORM record as exported, its source file looked up in `sources` (for callers holding records)."""
+    columns = {c.key: getattr(record, c.key) for c in inspect(type(record)).column_attrs}
+    src = sources.get(columns["source_file_id"]) if "source_file_id" in columns else None
+    return export_json(record.record_type, columns, src.provenance if src else None, src.sha256 if src else None)
+
+
+def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, Any]]:
+    """Every record of one type as exported, in id order, read from the store page by page; the source
+    file's provenance comes from a join in SQL, not from a table of every source file held in memory."""
+    keys = [key for key, _ in record_columns(cls)]
+    with_source = has_source(cls)
+    for row in records(store, cls, with_source=with_source):
+        values = row._mapping
+        yield export_json(cls.record_type, {k: values[k] for k in keys},
+                          values[SOURCE_PATH] if with_source else None,
+                          values[SOURCE_SHA256] if with_source else None)
 
 
 def dumps(obj: Any) -> str:
@@ -46,12 +70,11 @@ def dumps(obj: Any) -> str:
 def write_records(store: CaseStore, folder: Path) -> dict[str, Path]:
     """Write every record type (an empty file when there are none, so absence is explicit)."""
     folder.mkdir(parents=True, exist_ok=True)
-    sources = {s.id: s for s in store.all(SourceFile)}
     written = {}
     for cls in EXPORTED_RECORDS:
         path = folder / f"{cls.record_type}.jsonl"
         with create_exclusive(path, "w", encoding="utf-8") as f:
-            for record in store.all(cls):
-                f.write(dumps(record_json(record, sources)) + "\n")
+            for record in exported_records(store, cls):
+                f.write(dumps(record) + "\n")
         written[cls.record_type] = path
     return written

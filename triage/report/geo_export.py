@@ -1,5 +1,7 @@
 """locations.geojson and locations.kml: every Location record as a point, with its origin, time and
-provenance, for GIS tools and Google Earth (written with the standard library: both are small XML/JSON).
+provenance, for GIS tools and Google Earth (written with the standard library). Both are written position
+by position as the store is read: the bytes are those of one json.dumps / ElementTree call over the whole
+collection, but only one position is in memory at a time.
 
 Labels come from the phone (a venue title, a file name) and may hold markup. Both files are written so
 that no reader turns that text back into live markup (docs/report_safety.md):
@@ -20,10 +22,12 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any, Iterable, Iterator
 
-from triage.exclusive import write_bytes_exclusive, write_text_exclusive
-from triage.records import Location, SourceFile
+from triage.exclusive import create_exclusive
+from triage.records import Location
 from triage.report.display import BIDI_CONTROLS, visible_controls
+from triage.report.store_rows import SOURCE_PATH, SOURCE_SHA256, records
 from triage.store import CaseStore
 from triage.timeutil import iso
 
@@ -33,26 +37,39 @@ KML_NS = "http://www.opengis.net/kml/2.2"
 _JSON_ESCAPED = re.compile("[<>&\u0080-\u009f\u2028\u2029" + "".join(BIDI_CONTROLS) + "]")
 
 
-def _features(store: CaseStore) -> list[dict]:
-    sources = {s.id: s for s in store.all(SourceFile)}
-    features = []
-    for loc in store.all(Location):
-        source = sources.get(loc.source_file_id)
-        features.append({
+def features(store: CaseStore) -> Iterator[dict[str, Any]]:
+    """Every Location as a GeoJSON feature, in id order, read from the store page by page."""
+    for loc in records(store, Location, with_source=True):
+        values = loc._mapping
+        yield {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]
                          + ([loc.altitude_m] if loc.altitude_m is not None else [])},
             "properties": {"id": loc.id, "origin": loc.origin, "label": loc.label, "time_utc": iso(loc.time_utc),
-                           "accuracy_m": loc.accuracy_m, "provenance": source.provenance if source else None,
-                           "sha256": source.sha256 if source else None},
-        })
-    return features
+                           "accuracy_m": loc.accuracy_m, "provenance": values[SOURCE_PATH],
+                           "sha256": values[SOURCE_SHA256]},
+        }
 
 
-def geojson_text(features: list[dict]) -> str:
-    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1,
-                      sort_keys=True)
-    return _JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+def _json_safe(text: str) -> str:
+    return _JSON_ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def geojson_chunks(features: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The FeatureCollection as `json.dumps(…, indent=1, sort_keys=True)` would write it, one feature at a
+    time: the collection's own keys ("features" < "type") around features indented two levels."""
+    yield '{\n "features": ['
+    separator = "\n"
+    for feature in features:
+        text = json.dumps(feature, ensure_ascii=False, indent=1, sort_keys=True)
+        # split at "\n" only: JSON escapes a newline inside a string, but keeps U+2028 and the like raw
+        yield _json_safe(separator + "\n".join("  " + line for line in text.split("\n")))
+        separator = ",\n"
+    yield ("\n ]" if separator == ",\n" else "]") + ',\n "type": "FeatureCollection"\n}\n'
+
+
+def geojson_text(features: Iterable[dict[str, Any]]) -> str:
+    return "".join(geojson_chunks(features))
 
 
 def kml_text(value: object) -> str:
@@ -61,28 +78,39 @@ def kml_text(value: object) -> str:
     return html.escape(visible_controls(str(value)), quote=True)
 
 
-def kml_document(features: list[dict]) -> bytes:
-    ET.register_namespace("", KML_NS)
-    kml = ET.Element(f"{{{KML_NS}}}kml")
-    doc = ET.SubElement(kml, f"{{{KML_NS}}}Document")
-    ET.SubElement(doc, f"{{{KML_NS}}}name").text = "Locations"
+def placemark(f: dict[str, Any]) -> ET.Element:
+    """One position as a KML Placemark (no namespace of its own: it sits in the document's default one)."""
+    p, coords = f["properties"], f["geometry"]["coordinates"]
+    mark = ET.Element("Placemark")
+    ET.SubElement(mark, "name").text = kml_text(p["label"] or p["origin"])
+    ET.SubElement(mark, "description").text = kml_text(
+        f"{p['origin']}; {p['provenance'] or 'no source file'}; SHA-256 {p['sha256'] or '-'}")
+    if p["time_utc"]:
+        stamp = ET.SubElement(mark, "TimeStamp")
+        ET.SubElement(stamp, "when").text = p["time_utc"]
+    point = ET.SubElement(mark, "Point")
+    ET.SubElement(point, "coordinates").text = ",".join(str(c) for c in coords)
+    return mark
+
+
+def kml_chunks(features: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """The KML document, Placemark by Placemark, as ElementTree writes the whole tree in UTF-8."""
+    yield (f"<?xml version='1.0' encoding='utf-8'?>\n<kml xmlns=\"{KML_NS}\"><Document><name>Locations</name>"
+           .encode("utf-8"))
     for f in features:
-        p, coords = f["properties"], f["geometry"]["coordinates"]
-        mark = ET.SubElement(doc, f"{{{KML_NS}}}Placemark")
-        ET.SubElement(mark, f"{{{KML_NS}}}name").text = kml_text(p["label"] or p["origin"])
-        ET.SubElement(mark, f"{{{KML_NS}}}description").text = kml_text(
-            f"{p['origin']}; {p['provenance'] or 'no source file'}; SHA-256 {p['sha256'] or '-'}")
-        if p["time_utc"]:
-            stamp = ET.SubElement(mark, f"{{{KML_NS}}}TimeStamp")
-            ET.SubElement(stamp, f"{{{KML_NS}}}when").text = p["time_utc"]
-        point = ET.SubElement(mark, f"{{{KML_NS}}}Point")
-        ET.SubElement(point, f"{{{KML_NS}}}coordinates").text = ",".join(str(c) for c in coords)
-    return ET.tostring(kml, encoding="utf-8", xml_declaration=True) + b"\n"
+        # what ElementTree does for a character UTF-8 cannot carry (a lone surrogate): a character reference
+        yield ET.tostring(placemark(f), encoding="unicode").encode("utf-8", "xmlcharrefreplace")
+    yield b"</Document></kml>\n"
+
+
+def kml_document(features: Iterable[dict[str, Any]]) -> bytes:
+    return b"".join(kml_chunks(features))
 
 
 def write_geo(store: CaseStore, out: Path) -> list[Path]:
-    features = _features(store)
     geojson, kml = out / "locations.geojson", out / "locations.kml"
-    write_text_exclusive(geojson, geojson_text(features))
-    write_bytes_exclusive(kml, kml_document(features))
+    with create_exclusive(geojson, "w", encoding="utf-8", newline="") as f:
+        f.writelines(geojson_chunks(features(store)))
+    with create_exclusive(kml, "wb") as f:
+        f.writelines(kml_chunks(features(store)))
     return [geojson, kml]

@@ -1,11 +1,16 @@
-"""index.html: the self-contained report page, and the content it shares with report.pdf.
+"""index.html: the report's front page, small whatever the phone's size, and the content it shares with report.pdf.
 
-`build_report` gathers everything both documents show (header, assessment, findings with their evidence
-cards, timeline, map, people, conversations, media, payments, warnings, examination record) into one
-context; `write_html` renders it for the screen (inline CSS and a small inline script for filtering;
-readable without it), `triage.report.pdf` for print. No network: styles and script are inline, the map
-is inline SVG, thumbnails are local files under out/thumbs/. Deterministic: records in store order,
-groups in sorted order, anchors from record ids; only the run times differ between two runs.
+`build_report` gathers what both documents show — case header, device, evidence, assessment (with what
+could be read), findings with their evidence cards, the map of the cited positions and the others
+(clustered past basemap.MAX_POINTS), record counts — into one context. Every part of it is sized by the
+findings, not by the phone: the cited records are read by id, the map and the counts by SQL. The full
+listings (each conversation, the timeline by day, people, media, payments, positions, warnings, files,
+the examination record) are static pages under pages/ (`triage.report.pages`), linked from here.
+
+`write_html` renders the page (inline CSS and a small inline script for filtering findings; readable
+without it), `triage.report.pdf` the statement for print. No network: styles and script are inline, the
+map is inline SVG, thumbnails are local files under out/thumbs/. Deterministic: records in store order,
+anchors from record ids; only the run times differ between two runs.
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import select
 
 from triage.custody import verify_chain
 from triage.exclusive import write_text_exclusive
 from triage.payment_ids import mask_card
-from triage.records import (Account, Call, Contact, Device, Location, MediaFile, Message, ParseWarning, Party,
+from triage.records import (Account, Base, Call, Contact, Device, Location, MediaFile, Message, ParseWarning, Party,
                             Payment, SourceFile)
-from triage.report.basemap import MapPoint, render_map
+from triage.report.basemap import MAX_POINTS, MapPoint, MapView, cluster_positions, render_map
 from triage.report.device_header import device_facts
 from triage.report.display import display_text, finalize, isolated, left_to_right, listed, shown
+from triage.report.stream import all_of, by_ids, count, ensure_indexes, rows, thread_count, untimed
 from triage.report.thumbs import Thumbnails, make_thumbnails
 from triage.store import CaseStore
 from triage.timeutil import iso
@@ -35,6 +42,7 @@ from triage.timeutil import iso
 if TYPE_CHECKING:
     from rules.zones import ZoneSet
     from triage.pipeline import RunOptions
+    from triage.report.pages import Links
 
 LOCAL_ZONES = (("London", ZoneInfo("Europe/London")), ("Paris", ZoneInfo("Europe/Paris")))
 SEVERITY_ORDER = ("SAFEGUARDING", "DISCLOSURE", "HIGH", "MEDIUM", "LOW", "INFO")
@@ -53,6 +61,12 @@ EXTRACTION_TYPES = {  # what the container says about how the data was acquired
     "file": "a single file",
 }
 NOT_TRANSLATED = "original language — not translated (no machine or certified translation made)"
+WARNINGS_ON_INDEX = 20  # the first parse warnings shown on the front page; all are on pages/warnings-*.html
+CARDS_PER_FINDING = 100  # evidence cards per finding on the front page; every item is in findings.json and the PDF
+# record types a finding may cite, by the `type` its evidence items carry
+CITABLE: dict[str, type[Base]] = {cls.record_type: cls for cls in (Message, Location, MediaFile, Payment, Contact,
+                                                                   Call, Party, Account, Device, SourceFile)}
+CLUSTER_NOTE = "; every position is listed on pages/locations-*.html"
 
 
 def _utc(value: datetime | str | None) -> datetime | None:
@@ -74,7 +88,7 @@ def utc_text(value: datetime | str | None) -> str:
     return "" if t is None else t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def shown_identifier(payment: Payment) -> str:
+def shown_identifier(payment: Any) -> str:
     """The identifier as the report shows it: card numbers masked (first 6 and last 4 digits)."""
     if payment.identifier and payment.method == "card":
         return mask_card(payment.identifier)
@@ -119,91 +133,147 @@ class Card:
 
 
 @dataclass
-class Thread:
-    key: str  # anchor id
-    app: str
-    thread: str
-    counterparts: list[str]
-    messages: list[Message]
-
-
-@dataclass
 class Report:
     context: dict[str, Any]
     out: Path
     files: list[Path]  # files written besides the pages (thumbnails)
 
 
+@dataclass
+class Cited:
+    """The records the findings cite, read by id (with the photos of cited positions and the positions of
+    cited photos): all the front page and the PDF show of the phone's records, besides counts and the map."""
+
+    records: dict[str, dict[int, Any]]
+    location_of_media: dict[int, Location]
+
+    def get(self, kind: str, record_id: int) -> Any:
+        return self.records.get(kind, {}).get(record_id)
+
+
 def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path, out: Path,
-                 zones: "ZoneSet | None" = None, run_options: "RunOptions | None" = None) -> Report:
-    sources = {s.id: s for s in store.all(SourceFile)}
-    records = _records(store)
-    cited_media = _cited_media(findings, records)
-    thumbs = make_thumbnails(records["media_file"].values(), sources,
-                             run_options.evidence if run_options else None,
-                             run_options.open_options if run_options else None, out, first=cited_media)
+                 zones: "ZoneSet | None" = None, run_options: "RunOptions | None" = None,
+                 exports: dict[str, str] | None = None) -> Report:
+    """The context of index.html and report.pdf. `exports`: the bundle's export files (relative path →
+    SHA-256), written before, which the PDF names."""
+    store.flush()
+    session = store.session
+    ensure_indexes(session)
+    cited = _cited(session, findings)
+    thumbs = make_thumbnails(session, run_options.evidence if run_options else None,
+                             run_options.open_options if run_options else None, out,
+                             first=_cited_media(findings, cited))
     # entries end at "\n" only: splitlines() would also cut at a U+2028 inside a value
     custody = [json.loads(line) for line in custody_path.read_text(encoding="utf-8").split("\n") if line]
-    map_view = render_map(_map_points(records, sources), zones)
+    map_view = index_map(session, zones, _cited_locations(findings, cited))
     keys = {p.location_id: p.key for p in map_view.drawn + map_view.outside}
+    sources = _sources_of_cited(session, cited)
+    devices = list(store.all(Device))  # one per file that names the device: a handful
+    not_parsed = count(session, SourceFile, SourceFile.status != "parsed")
     context = {
         "f": findings,
         "header": _header(findings, custody),
-        "device_facts": device_facts(store.all(Device), sources),
+        "device_facts": device_facts(devices, by_ids(session, SourceFile, (d.source_file_id for d in devices))),
         "flags": findings["assessment"].get("flags", []),
         "severities": [s for s in SEVERITY_ORDER if any(x["severity"] == s for x in findings["findings"])],
-        "finding_views": [_finding_view(x, records, thumbs, keys, zones) for x in findings["findings"]],
-        "timeline": _timeline(records, sources),
-        "untimed": _untimed(records),
+        "finding_views": [_finding_view(x, cited, thumbs, keys, zones) for x in findings["findings"]],
+        "cards_per_finding": CARDS_PER_FINDING,
         "map": map_view,
         "map_keys": keys,
-        "locations": list(records["location"].values()),
-        "parties": list(records["party"].values()),
-        "contacts": list(records["contact"].values()),
-        "accounts": list(records["account"].values()),
-        "calls": list(records["call"].values()),
-        "threads": _threads(records["message"].values()),
-        "media": list(records["media_file"].values()),
-        "media_locations": {loc.media_file_id: loc for loc in records["location"].values() if loc.media_file_id},
+        "map_max_points": MAX_POINTS,
+        "counts": findings["record_counts"],
+        "thread_count": thread_count(session),
+        "untimed_count": sum(1 for _ in untimed(session)),
         "thumbs": thumbs,
-        "payments": list(records["payment"].values()),
-        "warnings": list(store.all(ParseWarning)),
         "sources": sources,
-        "not_parsed": [s for s in sources.values() if s.status != "parsed"],
+        "warning_count": count(session, ParseWarning),
+        "warnings_head": list(rows(session, select(ParseWarning.__table__).order_by(ParseWarning.id)
+                                   .limit(WARNINGS_ON_INDEX))),
+        "source_count": count(session, SourceFile),
+        "not_parsed_count": not_parsed,
         "custody": custody,
         "chain": verify_chain(custody_path, require_closed=False),  # the run is still writing it
+        "exports": exports or {},
+        "links": None,  # the pages' links (triage.report.pages.Links), once they are written
         "not_translated": NOT_TRANSLATED,
         "local_zone_names": [name for name, _ in LOCAL_ZONES],
+        "up": "",  # from the front page: thumbnails at thumbs/, the map at #map-…
+        "index_href": "",
     }
     return Report(context, out, [out / name for name in thumbs.files])
 
 
-def write_html(report: Report, target: Path) -> Path:
-    page = _env.get_template("index.html.j2").render(print=False, **report.context)
+def write_html(report: Report, target: Path, links: "Links | None" = None) -> Path:
+    """index.html; `links` leads to the paged listings (None: written without them, e.g. a report test)."""
+    context = dict(report.context, links=links.at("pages/") if links is not None else None)
+    page = _env.get_template("index.html.j2").render(print=False, **context)
     write_text_exclusive(target, page)
     return target
 
 
-# -- gathering -----------------------------------------------------------------------------------
+# -- the cited records ------------------------------------------------------------------------------
 
-def _records(store: CaseStore) -> dict[str, dict[int, Any]]:
-    classes = (Message, Location, MediaFile, Payment, Contact, Call, Party, Account, Device)
-    return {cls.record_type: {r.id: r for r in store.all(cls)} for cls in classes}
+def _cited(session: Any, findings: dict[str, Any]) -> Cited:
+    wanted: dict[str, set[int]] = {}
+    for finding in findings["findings"]:
+        for ref in finding["evidence"]:
+            if ref["type"] in CITABLE and isinstance(ref.get("id"), int):
+                wanted.setdefault(ref["type"], set()).add(ref["id"])
+    records = {kind: _orm_by_ids(session, CITABLE[kind], ids) for kind, ids in wanted.items()}
+    # the photo of a cited position, and the position of a cited photo (its first, by id)
+    media_ids = {loc.media_file_id for loc in records.get("location", {}).values() if loc.media_file_id is not None}
+    records.setdefault("media_file", {}).update(_orm_by_ids(session, MediaFile, media_ids - set(records["media_file"])))
+    located: dict[int, Location] = {}
+    photo_ids = sorted(records["media_file"])
+    for start in range(0, len(photo_ids), 500):
+        statement = (select(Location).where(Location.media_file_id.in_(photo_ids[start:start + 500]))
+                     .order_by(Location.id))
+        for loc in session.scalars(statement):
+            located.setdefault(loc.media_file_id, loc)
+    records.setdefault("location", {}).update({loc.id: loc for loc in located.values()})
+    return Cited(records, located)
 
 
-def _cited_media(findings: dict[str, Any], records: dict[str, dict[int, Any]]) -> list[int]:
+def _orm_by_ids(session: Any, cls: type[Base], ids: Iterable[int]) -> dict[int, Any]:
+    wanted = sorted(set(ids))
+    found: dict[int, Any] = {}
+    for start in range(0, len(wanted), 500):
+        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})
+    return found
+
+
+def _cited_media(findings: dict[str, Any], cited: Cited) -> list[int]:
     """Photos a finding cites (directly or through their position): pictured before the thumbnail cap."""
     ids = []
     for finding in findings["findings"]:
         for ref in finding["evidence"]:
             if ref["type"] == "media_file":
                 ids.append(ref["id"])
-            elif ref["type"] == "location" and ref["id"] in records["location"]:
-                media_id = records["location"][ref["id"]].media_file_id
-                if media_id is not None:
-                    ids.append(media_id)
+            elif ref["type"] == "location":
+                loc = cited.get("location", ref["id"])
+                if loc is not None and loc.media_file_id is not None:
+                    ids.append(loc.media_file_id)
     return list(dict.fromkeys(ids))
 
+
+def _cited_locations(findings: dict[str, Any], cited: Cited) -> list[int]:
+    """Positions a finding cites, directly or as the position of a cited photo: always drawn one by one."""
+    ids = []
+    for finding in findings["findings"]:
+        for ref in finding["evidence"]:
+            if ref["type"] == "location":
+                ids.append(ref["id"])
+            elif ref["type"] == "media_file" and ref["id"] in cited.location_of_media:
+                ids.append(cited.location_of_media[ref["id"]].id)
+    return list(dict.fromkeys(ids))
+
+
+def _sources_of_cited(session: Any, cited: Cited) -> dict[int, Any]:
+    ids = {getattr(r, "source_file_id", None) for group in cited.records.values() for r in group.values()}
+    return by_ids(session, SourceFile, ids)
+
+
+# -- header ------------------------------------------------------------------------------------------
 
 def _header(findings: dict[str, Any], custody: list[dict]) -> dict[str, Any]:
     started = custody[0] if custody else {}
@@ -230,25 +300,27 @@ def _examiner_key(custody: list[dict]) -> dict[str, Any]:
     return {"signed": None, "fingerprint": None, "basis": "not known when this page was written"}
 
 
-def _finding_view(finding: dict[str, Any], records: dict[str, dict[int, Any]], thumbs: Thumbnails,
-                  keys: dict[int, str], zones: "ZoneSet | None") -> dict[str, Any]:
-    cards = [_card(ref, records, thumbs, keys, zones) for ref in finding["evidence"]]
+# -- findings ----------------------------------------------------------------------------------------
+
+def _finding_view(finding: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str],
+                  zones: "ZoneSet | None") -> dict[str, Any]:
+    cards = [_card(ref, cited, thumbs, keys, zones) for ref in finding["evidence"]]
     return {"f": finding, "anchor": f"finding-{finding['id']}", "cards": cards}
 
 
-def _card(ref: dict[str, Any], records: dict[str, dict[int, Any]], thumbs: Thumbnails, keys: dict[int, str],
+def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str],
           zones: "ZoneSet | None") -> Card:
     kind = ref["type"] if ref["type"] in ("message", "location", "media_file", "payment") else "record"
-    record = records.get(ref["type"], {}).get(ref["id"])
+    record = cited.get(ref["type"], ref["id"])
     card = Card(ref=ref, kind=kind, record=record)
     if record is None:
         return card
     location = record if isinstance(record, Location) else None
     media = record if isinstance(record, MediaFile) else None
     if location is not None and location.media_file_id is not None:
-        media = records["media_file"].get(location.media_file_id)
+        media = cited.get("media_file", location.media_file_id)
     if media is not None and location is None:
-        location = next((loc for loc in records["location"].values() if loc.media_file_id == media.id), None)
+        location = cited.location_of_media.get(media.id)
     card.media, card.location = media, location
     card.thumb = thumbs.made.get(media.id) if media is not None else None
     if location is not None:
@@ -258,9 +330,29 @@ def _card(ref: dict[str, Any], records: dict[str, dict[int, Any]], thumbs: Thumb
     return card
 
 
-def _map_points(records: dict[str, dict[int, Any]], sources: dict[int, SourceFile]) -> list[MapPoint]:
+# -- map ---------------------------------------------------------------------------------------------
+
+def index_map(session: Any, zones: "ZoneSet | None", cited_locations: list[int]) -> MapView:
+    """Every position when there are at most MAX_POINTS; otherwise the cited ones one by one and the
+    others in clusters (read once, streamed): the number of marks is bounded whatever the phone holds."""
+    total = count(session, Location)
+    if total <= MAX_POINTS:
+        return render_map(map_points(session, all_of(session, Location)), zones)
+    individual = by_ids(session, Location, cited_locations)
+    table = Location.__table__
+    others = ((r.id, r.latitude, r.longitude) for r in
+              rows(session, select(table.c.id, table.c.latitude, table.c.longitude).order_by(table.c.id))
+              if r.id not in individual)
+    clusters, outside = cluster_positions(others)
+    return render_map(map_points(session, (individual[i] for i in cited_locations if i in individual)), zones,
+                      clusters, outside, CLUSTER_NOTE)
+
+
+def map_points(session: Any, locations: Iterable[Any]) -> list[MapPoint]:
+    locations = list(locations)  # at most MAX_POINTS, or the cited ones
+    sources = by_ids(session, SourceFile, (loc.source_file_id for loc in locations))
     points = []
-    for loc in records["location"].values():
+    for loc in locations:
         source = sources.get(loc.source_file_id)
         where = display_text(source.path, "path") if source else "source not recorded"
         when = utc_text(loc.time_utc) or "time unknown"
@@ -271,83 +363,3 @@ def _map_points(records: dict[str, dict[int, Any]], sources: dict[int, SourceFil
                                time_sort=loc.time_utc.timestamp() if loc.time_utc else None,
                                origin=display_text(loc.origin, "name")))
     return points
-
-
-def _timeline(records: dict[str, dict[int, Any]], sources: dict[int, SourceFile]) -> list[dict[str, Any]]:
-    """Every record placed in UTC, in time order (ties: type, then id).
-
-    `what`, `detail` and `where` are markup made here: evidence text in them is capped and isolated."""
-    rows = []
-    for m in records["message"].values():
-        verb = "from" if m.direction == "incoming" else "to"
-        what = _words(m.app, m.direction, verb) + isolated(m.counterpart or "?", "name", "records/message.jsonl")
-        rows.append(_row(m.time_utc, "message", m.id, what, shown(m.body or "", "text", "records/message.jsonl"),
-                         m, sources, f"msg-{m.id}"))
-    for c in records["call"].values():
-        what = _words(c.app, c.direction, "call") + left_to_right(c.counterpart or "?", "name")
-        rows.append(_row(c.time_utc, "call", c.id, what,
-                         shown(f"{c.duration_s:g} s" if c.duration_s is not None else ""), c, sources, None))
-    for loc in records["location"].values():
-        detail = (left_to_right(f"{loc.latitude:.6f}, {loc.longitude:.6f}") + Markup(" ")
-                  + isolated(loc.label, "name", "records/location.jsonl"))
-        rows.append(_row(loc.time_utc, "location", loc.id, _words(f"position L{loc.id}", f"({loc.origin})"),
-                         detail, loc, sources, f"loc-{loc.id}"))
-    for m in records["media_file"].values():
-        what = Markup("photo/video taken: ") + isolated(m.name, "name", "records/media_file.jsonl")
-        detail = _words(*(x for x in (m.make, m.model) if x)) if (m.make or m.model) else Markup("")
-        rows.append(_row(m.taken_utc, "media_file", m.id, what, detail, m, sources, f"media-{m.id}"))
-    for p in records["payment"].values():
-        amount = Markup("")
-        if p.amount is not None:
-            amount = left_to_right(f"{p.amount:,.2f}") + Markup(" ") + shown(p.currency or "")
-        rows.append(_row(p.time_utc, "payment", p.id, _words("payment detail", f"({p.method})", p.direction or ""),
-                         amount, p, sources, f"pay-{p.id}"))
-    timed = [r for r in rows if r["utc"] is not None]
-    return sorted(timed, key=lambda r: (r["utc"], r["type"], r["id"]))
-
-
-def _words(*parts: str) -> Markup:
-    """Words of the report around evidence values, each capped like a name, joined by spaces."""
-    return Markup(" ").join(shown(p, "name") for p in parts) + Markup(" ")
-
-
-def _row(t: datetime | None, kind: str, rid: int, what: Markup, detail: Markup, record: Any,
-         sources: dict[int, SourceFile], anchor: str | None) -> dict[str, Any]:
-    source = sources.get(getattr(record, "source_file_id", None))
-    where = isolated(source.path, "path", "records/source_file.jsonl") if source else Markup("")
-    if getattr(record, "source_table", None):
-        where += Markup(" {}#{}").format(shown(record.source_table, "name"), left_to_right(record.source_row, "name"))
-    return {"utc": t, "type": kind, "id": rid, "what": what, "detail": detail, "where": where, "anchor": anchor}
-
-
-def _untimed(records: dict[str, dict[int, Any]]) -> list[dict[str, Any]]:
-    """Times kept raw because they cannot be placed in UTC (e.g. camera time without an offset)."""
-    rows = []
-    for kind, attr in (("message", "time"), ("call", "time"), ("location", "time"), ("media_file", "taken"),
-                       ("payment", "time")):
-        for r in records[kind].values():
-            raw = getattr(r, f"{attr}_raw", None)
-            if getattr(r, f"{attr}_utc", None) is None and raw not in (None, "", 0):
-                rows.append({"type": kind, "id": r.id, "raw": raw, "encoding": getattr(r, f"{attr}_encoding", None)})
-    return rows
-
-
-def _threads(messages: Iterable[Message]) -> list[Thread]:
-    """Messages grouped by app and thread (or counterpart when the app has no thread id), in time order."""
-    groups: dict[tuple[str, str], list[Message]] = {}
-    for m in messages:
-        groups.setdefault((m.app, m.thread or f"with {m.counterpart or 'unknown'}"), []).append(m)
-    threads = []
-    for (app, thread), items in groups.items():
-        items.sort(key=lambda m: (m.time_utc is None, m.time_utc.timestamp() if m.time_utc else 0.0, m.id))
-        counterparts = sorted({m.counterpart for m in items if m.counterpart})
-        threads.append(Thread(key="", app=app, thread=thread, counterparts=counterparts, messages=items))
-    threads.sort(key=lambda t: (_first_time(t), t.app, t.thread))
-    for i, t in enumerate(threads, start=1):
-        t.key = f"thread-{i}"
-    return threads
-
-
-def _first_time(thread: Thread) -> tuple[bool, float]:
-    first = next((m.time_utc for m in thread.messages if m.time_utc is not None), None)
-    return (first is None, first.timestamp() if first else 0.0)  # untimed threads last

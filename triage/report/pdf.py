@@ -1,10 +1,13 @@
-"""report.pdf: the report for print (WeasyPrint), opening with an SFR1-style summary of the exhibit.
+"""report.pdf: the statement for print (WeasyPrint), opening with an SFR1-style summary of the exhibit.
 
 The first part states, per exhibit, the identifiers, tool and rule-pack versions with hashes, the times
 of the examination in UTC and local time, the operator, the evidence hashes and the findings as facts
 with their locations in the evidence, then the declarations (accreditation, FSR Code compliance or the
-mitigation table, statement of truth) as fields for the examiner. The rest is the same content as
-index.html (`_sections.html.j2`), with every finding open.
+mitigation table, statement of truth) as fields for the examiner. The second part is the front page's
+content (`_sections.html.j2`: case, device, evidence, assessment, every finding open with its cited
+records, the map, the record counts), then the exports named with their SHA-256, the first parse
+warnings and the examination record. It never lists the phone's records: they are in the exports and
+on the pages of index.html. Its size depends on the findings, not on the phone.
 
 WeasyPrint needs Pango from the system. When it cannot be loaded the run goes on: a warning
 "report.pdf not written: …" is recorded (before the other outputs are written, so they all list it).
@@ -14,7 +17,6 @@ Rendering fetches nothing from the network: only data: URIs and files inside the
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from triage.store import CaseStore
 
 PDF_NAME = "report.pdf"
-PRINT_ROWS = 2000  # per long list in print (findings are never cut): a whole phone does not fit on paper
 INSTALL_HINT = ("install the Python package weasyprint and its Debian libraries "
                 "(apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)")
 
@@ -128,31 +129,9 @@ def layout_pdf(report: Report) -> "tuple[Any, list[str]]":
 
 
 def render_print_html(report: Report) -> str:
-    context = dict(print_limited(report.context), sfr1=sfr1(report))
+    context = dict(report.context, sfr1=sfr1(report), export_list=sorted(report.context["exports"].items()),
+                   links=None, up="", index_href="")
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
-
-
-def print_limited(context: dict[str, Any]) -> dict[str, Any]:
-    """The context with long lists cut to PRINT_ROWS; `cut` names each list shortened (shown, of total)."""
-    ctx, cut = dict(context), {}
-    for key in ("timeline", "locations", "parties", "contacts", "accounts", "calls", "media", "payments", "warnings",
-                "not_parsed"):
-        if len(context[key]) > PRINT_ROWS:
-            ctx[key], cut[key] = context[key][:PRINT_ROWS], (PRINT_ROWS, len(context[key]))
-    if len(context["sources"]) > PRINT_ROWS:
-        ctx["sources"] = dict(list(context["sources"].items())[:PRINT_ROWS])
-        cut["files parsed"] = (PRINT_ROWS, len(context["sources"]))
-    total = sum(len(t.messages) for t in context["threads"])
-    if total > PRINT_ROWS:
-        budget, threads = PRINT_ROWS, []
-        for t in context["threads"]:
-            if budget <= 0:
-                break
-            threads.append(replace(t, messages=t.messages[:budget]))
-            budget -= len(threads[-1].messages)
-        ctx["threads"], cut["messages"] = threads, (PRINT_ROWS, total)
-    ctx["cut"] = cut
-    return ctx
 
 
 # -- the SFR1-style summary ----------------------------------------------------------------------
@@ -186,14 +165,17 @@ def _device_summary(facts: list[Any]) -> list[tuple[str, str]]:
 
 def _limitations(c: dict[str, Any]) -> list[str]:
     out = [f"Message texts are quoted as stored: {NOT_TRANSLATED}.",
-           f"{len(c['warnings'])} parse warning(s); {len(c['not_parsed'])} file(s) not parsed or parsed with "
-           "warnings (listed in the report under 'Parse warnings and what was not parsed').",
+           f"{c['warning_count']} parse warning(s); {c['not_parsed_count']} file(s) not parsed or parsed with "
+           "warnings (listed on the pages of index.html under 'Parse warnings' and 'Files not parsed', and in "
+           "records/parse_warning.jsonl and records/source_file.jsonl).",
            "Positions are as recorded by the device or in photo metadata; their accuracy is not known unless stated.",
            "Findings are indicators produced by rules for review; they are not conclusions and draw no inference "
            "about any person's role.",
            "Only the file types the tool parses were examined; other material in the extraction was not reviewed."]
-    if c["untimed"]:
-        out.append(f"{len(c['untimed'])} time(s) could not be placed in UTC and are given as stored.")
+    if c["untimed_count"]:
+        out.append(f"{c['untimed_count']} time(s) could not be placed in UTC and are given as stored.")
+    out.append("This statement lists the records the findings cite, not every record of the phone: all are in the "
+               "exports named below with their SHA-256, and on the pages of index.html.")
     return out
 
 

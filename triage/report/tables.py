@@ -1,5 +1,6 @@
 """Spreadsheet and disclosure exports: records/<type>.csv beside each .jsonl, and CSV schedules of the
 material examined (every source file read) and of the findings (CPIA-friendly: one row each).
+Each is written row by row as the store is read (triage/report/store_rows.py), never from a list.
 
 Every cell a spreadsheet would read as a formula is defused (`defuse`, docs/report_safety.md): text
 from a phone such as `=HYPERLINK(…)` or `@SUM(…)` must not run in the examiner's or the court's
@@ -11,12 +12,16 @@ from __future__ import annotations
 import csv
 import json
 import re
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable
 
+from sqlalchemy import Row
+
 from triage.exclusive import create_exclusive
 from triage.records import EXPORTED_RECORDS, Finding, SourceFile
-from triage.report.export import record_json
+from triage.report.export import exported_records
+from triage.report.store_rows import records
 from triage.store import CaseStore
 
 
@@ -52,37 +57,43 @@ def flat(record: dict[str, Any]) -> dict[str, str]:
 
 
 def write_csv(path: Path, rows: Iterable[dict[str, str]], columns: list[str] | None = None) -> Path:
-    rows = list(rows)
-    columns = columns or sorted({k for row in rows for k in row})
+    """Rows written one by one as they come (a generator is never turned into a list). Without `columns`,
+    the first row's keys, sorted, are the header: the rows of one table share their keys."""
+    rows = iter(rows)
+    first = None if columns is not None else next(rows, None)
+    if columns is None:
+        columns = sorted(first) if first is not None else []  # no rows: an empty header line, as before
     with create_exclusive(path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: spreadsheets read UTF-8
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows({key: defuse(value) for key, value in row.items()} for row in rows)
+        for row in chain([first] if first is not None else [], rows):
+            writer.writerow({key: defuse(value) for key, value in row.items()})
     return path
 
 
 def write_record_tables(store: CaseStore, folder: Path) -> list[Path]:
-    sources = {s.id: s for s in store.all(SourceFile)}
-    written = []
-    for cls in EXPORTED_RECORDS:
-        rows = [flat(record_json(r, sources)) for r in store.all(cls)]
-        written.append(write_csv(folder / f"{cls.record_type}.csv", rows))
-    return written
+    return [write_csv(folder / f"{cls.record_type}.csv", (flat(r) for r in exported_records(store, cls)))
+            for cls in EXPORTED_RECORDS]
+
+
+def examined_row(s: Row[Any]) -> dict[str, str]:
+    return {"source_file_id": str(s.id), "provenance": s.provenance, "path": s.path, "size": str(s.size or ""),
+            "sha256": s.sha256 or "", "parser": s.parser or "", "status": s.status, "records": str(s.record_count)}
+
+
+def finding_row(f: Row[Any]) -> dict[str, str]:
+    return {"finding_id": str(f.id), "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
+            "title": f.title, "time_utc": f.time_utc.isoformat() if f.time_utc else "",
+            "evidence": "; ".join(f"{e.get('type')} #{e.get('id')} {e.get('provenance') or ''}".strip()
+                                  for e in f.evidence),
+            "explanation": f.explanation}
 
 
 def write_schedules(store: CaseStore, out: Path) -> list[Path]:
-    examined = [{"source_file_id": str(s.id), "provenance": s.provenance, "path": s.path, "size": str(s.size or ""),
-                 "sha256": s.sha256 or "", "parser": s.parser or "", "status": s.status,
-                 "records": str(s.record_count)} for s in store.all(SourceFile)]
-    findings = [{"finding_id": str(f.id), "rule_id": f.rule_id, "rule_version": f.rule_version,
-                 "severity": f.severity, "title": f.title, "time_utc": f.time_utc.isoformat() if f.time_utc else "",
-                 "evidence": "; ".join(f"{e.get('type')} #{e.get('id')} {e.get('provenance') or ''}".strip()
-                                       for e in f.evidence),
-                 "explanation": f.explanation} for f in store.all(Finding)]
     return [
-        write_csv(out / "schedule_material_examined.csv", examined,
+        write_csv(out / "schedule_material_examined.csv", map(examined_row, records(store, SourceFile)),
                   ["source_file_id", "provenance", "path", "size", "sha256", "parser", "status", "records"]),
-        write_csv(out / "schedule_findings.csv", findings,
+        write_csv(out / "schedule_findings.csv", map(finding_row, records(store, Finding)),
                   ["finding_id", "rule_id", "rule_version", "severity", "title", "time_utc", "evidence",
                    "explanation"]),
     ]

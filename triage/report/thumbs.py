@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+from sqlalchemy import func, select
+
 from triage.exclusive import ExistingFileError, write_bytes_exclusive
 from triage.records import MediaFile, SourceFile
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+    from sqlalchemy.orm import Session
+
     from triage.evidence.opener import OpenOptions
 
 THUMB_DIR = "thumbs"
 MAX_SIDE = 240  # pixels, longest side
-MAX_THUMBS = 1000  # a gallery larger than this lists every file but pictures only the first ones
+MAX_THUMBS = 1000  # a gallery larger than this lists every file but pictures only the first ones (cited first)
 MAX_SOURCE_BYTES = 64 * 1024 * 1024  # larger files are listed without a picture
 _IMAGE_MIMES = ("image/",)
 
@@ -39,32 +44,42 @@ class OutputFailed(Exception):
 @dataclass
 class Thumbnails:
     made: dict[int, str] = field(default_factory=dict)  # media id -> path relative to the out folder
-    missing: dict[int, str] = field(default_factory=dict)  # media id -> why there is no picture
+    missing: dict[int, str] = field(default_factory=dict)  # media id -> why there is no picture (of those tried)
     note: str = ""  # one line for the report: what was done, or why nothing was
+    tried: set[int] = field(default_factory=set)  # media ids chosen for a picture (at most MAX_THUMBS)
+    capped: bool = False  # more images than MAX_THUMBS: those not tried are past the limit
 
     @property
     def files(self) -> list[str]:
         return sorted(set(self.made.values()))
 
+    def reason(self, media: object) -> str:
+        """Why a media file has no picture (shown in its place): per file, or past the cap, or not an image."""
+        media_id = getattr(media, "id")
+        if media_id in self.missing:
+            return self.missing[media_id]
+        if (getattr(media, "mime", None) or "").startswith(_IMAGE_MIMES) and self.capped and media_id not in self.tried:
+            return f"no thumbnail: past the limit of {MAX_THUMBS} pictures per report"
+        return "no thumbnail: not an image"
 
-def make_thumbnails(media: Iterable[MediaFile], sources: dict[int, SourceFile], evidence_path: Path | None,
-                    options: "OpenOptions | None", out: Path, first: Iterable[int] = ()) -> Thumbnails:
-    """Thumbnails for image MediaFiles; `first` names media ids that must come before the cap (cited ones)."""
+
+def make_thumbnails(session: "Session", evidence_path: Path | None, options: "OpenOptions | None", out: Path,
+                    first: Iterable[int] = ()) -> Thumbnails:
+    """Thumbnails for image MediaFiles, at most MAX_THUMBS: `first` names media ids that come before the cap
+    (cited ones), the rest in id order. Only the chosen files are read from the store (SQL picks them)."""
     result = Thumbnails()
-    images = [m for m in media if (m.mime or "").startswith(_IMAGE_MIMES)]
+    images = _image_count(session)
     if not images:
         result.note = "no image files were recorded"
         return result
     if evidence_path is None:
         result.note = "thumbnails not made: the evidence was not available to the report"
         return result
-    priority = set(first)
-    images.sort(key=lambda m: (m.id not in priority, m.id))
-    wanted, capped = images[:MAX_THUMBS], images[MAX_THUMBS:]
-    for m in capped:
-        result.missing[m.id] = f"no thumbnail: past the limit of {MAX_THUMBS} pictures per report"
+    wanted = _chosen_images(session, list(dict.fromkeys(first)))
+    result.tried = {m.id for m in wanted}
+    result.capped = images > len(wanted)
     try:
-        _read_and_shrink(wanted, sources, evidence_path, options, out, result)
+        _read_and_shrink(wanted, _sources(session, wanted), evidence_path, options, out, result)
     except OutputFailed as e:  # the output folder, not the evidence, failed: the bundle cannot be complete
         raise e.error from None
     except Exception as e:  # the report must still be written: say why there are no pictures
@@ -72,9 +87,40 @@ def make_thumbnails(media: Iterable[MediaFile], sources: dict[int, SourceFile], 
         for m in wanted:
             result.missing.setdefault(m.id, "no thumbnail: evidence could not be reopened")
         return result
-    result.note = (f"{len(result.made)} of {len(images)} image file(s) shown as thumbnails, read again from the "
+    result.note = (f"{len(result.made)} of {images} image file(s) shown as thumbnails, read again from the "
                    f"evidence and checked against their recorded SHA-256")
     return result
+
+
+def _is_image() -> "ColumnElement[bool]":
+    # substr, not LIKE: LIKE ignores case in SQLite, str.startswith (the gallery's test) does not
+    return func.substr(MediaFile.__table__.c.mime, 1, len(_IMAGE_MIMES[0])) == _IMAGE_MIMES[0]
+
+
+def _image_count(session: "Session") -> int:
+    table = MediaFile.__table__
+    return session.scalar(select(func.count()).select_from(table).where(_is_image())) or 0
+
+
+def _chosen_images(session: "Session", first: list[int]) -> list[MediaFile]:
+    """Cited images first (in the order given), then the others by id, MAX_THUMBS in all."""
+    cited = {m.id: m for m in session.scalars(select(MediaFile).where(MediaFile.id.in_(first), _is_image()))}
+    chosen = [cited[i] for i in first if i in cited][:MAX_THUMBS]
+    rest = MAX_THUMBS - len(chosen)
+    if rest > 0:
+        others = (select(MediaFile).where(_is_image(), MediaFile.id.not_in(list(cited)))
+                  .order_by(MediaFile.id).limit(rest))
+        chosen += list(session.scalars(others))
+    return chosen
+
+
+def _sources(session: "Session", media: list[MediaFile]) -> dict[int, SourceFile]:
+    ids = sorted({m.source_file_id for m in media if m.source_file_id is not None})
+    found: dict[int, SourceFile] = {}
+    for start in range(0, len(ids), 500):
+        batch = select(SourceFile).where(SourceFile.id.in_(ids[start:start + 500]))
+        found.update({s.id: s for s in session.scalars(batch)})
+    return found
 
 
 def _read_and_shrink(wanted: list[MediaFile], sources: dict[int, SourceFile], evidence_path: Path,

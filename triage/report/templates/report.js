@@ -1,4 +1,5 @@
-// Filters for the report page. The page is complete without this script; it only hides and shows.
+// Filters for the report's pages (findings on index.html, messages on a conversation page). Each page is
+// complete without this script; it only hides and shows.
 (function () {
   "use strict";
   function all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -28,10 +29,10 @@
     if (!box) { return; }
     box.hidden = false;
     var text = document.getElementById("message-text");
-    var thread = document.getElementById("message-thread");
+    var thread = document.getElementById("message-thread");  // absent on a page of one conversation
     var apply = function () {
       var needle = text.value.trim().toLowerCase();
-      var wanted = thread.value;
+      var wanted = thread ? thread.value : "";
       all("div.thread").forEach(function (t) {
         var inThread = !wanted || t.id === wanted;
         var visible = 0;
@@ -45,7 +46,7 @@
       document.getElementById("message-count").textContent = String(all(".thread .bubble:not(.hidden-by-filter)").length);
     };
     text.addEventListener("input", apply);
-    thread.addEventListener("change", apply);
+    if (thread) { thread.addEventListener("change", apply); }
     apply();
   }
 

@@ -1,0 +1,216 @@
+"""The report that scales (issue 14): a small front page, every record on paged static pages, a clustered map.
+
+Fast tests fill a real case store by hand (tests/report_store.py); the acceptance test (slow) triages a
+generated 50,000-message phone and follows the links in Chromium until it has seen every message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.report_demo import Elements, Text, listing, listing_pages, read_jsonl, section
+from tests.report_store import WHEN, ReportStore
+from triage.records import Message, SourceFile
+from triage.report.basemap import MAX_POINTS
+from triage.report.pages import PER_PAGE
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+INDEX_LIMIT = 5 * 1024 * 1024  # bytes: the front page stays under this whatever the phone holds
+MSG_ID = re.compile(r'<div class="bubble (?:in|out)" id="msg-(\d+)">')
+
+
+def add_messages(rs: ReportStore, source: SourceFile, n: int, thread: str, counterpart: str,
+                 start: int = 0) -> list[Message]:
+    """n messages of one thread, one a minute, stored in bulk as a parser's would be."""
+    made = []
+    for i in range(n):
+        m = Message(app="sms", thread=thread, direction="incoming" if i % 3 else "outgoing", counterpart=counterpart,
+                    sender=counterpart, body=f"message {start + i} of thread {thread}",
+                    time_utc=WHEN + timedelta(minutes=start + i), time_raw=start + i, time_encoding="unix_ms",
+                    source_file_id=source.id, source_table="sms", source_row=str(start + i + 1))
+        rs.store.insert(m)
+        made.append(m)
+    rs.store.flush()
+    return made
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory) -> tuple[Path, dict]:
+    """1,203 messages in two threads (one takes three pages), one untimed, a finding citing a late message."""
+    rs = ReportStore(tmp_path_factory.mktemp("paged") / "out")
+    src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=1204)
+    long = add_messages(rs, src, 1203, "1", "+447700900123")
+    add_messages(rs, src, 1, "2", "+447700900456", start=5000)
+    untimed = rs.add(Message(app="sms", thread="2", direction="incoming", counterpart="+447700900456", sender=None,
+                             body="no time", time_utc=None, time_raw=None, time_encoding="unknown",
+                             source_file_id=src.id, source_table="sms", source_row="9999"))
+    rs.cite(long[1100], src)
+    rs.write(files_selected=1)
+    return rs.out, {"long": [m.id for m in long], "untimed": untimed.id, "cited": long[1100].id}
+
+
+def test_each_conversation_is_paged_with_prev_next_and_an_index(paged) -> None:
+    out, ids = paged
+    pages = listing_pages(out, "conversation-1")
+    assert len(pages) == 3 == -(-1203 // PER_PAGE["conversation"])
+    seen = []
+    for n, page in enumerate(pages, start=1):
+        html = page.read_text(encoding="utf-8")
+        seen += [int(i) for i in MSG_ID.findall(html)]
+        links = {a.get("rel"): a["href"] for a in Elements(html).select("a") if a.get("rel")}
+        assert links.get("prev") == (f"conversation-1-{n - 1}.html" if n > 1 else None)
+        assert links.get("next") == (f"conversation-1-{n + 1}.html" if n < 3 else None)
+        assert f"page {n} of 3" in Text(html).text
+        assert 'href="conversations-1.html#thread-1"' in html  # back to the conversation index
+    assert seen == ids["long"]  # every message once, in time order, across the pages
+    assert len(MSG_ID.findall(listing(out, "conversation-1"))) == 1203
+    # the untimed message comes last in its thread
+    assert [int(i) for i in MSG_ID.findall(listing(out, "conversation-2"))][-1] == ids["untimed"]
+    index = Text(listing(out, "conversations")).text
+    assert "2 conversation(s), 1205 message(s)" in index
+
+
+def test_a_cited_message_links_to_its_page(paged) -> None:
+    out, ids = paged
+    page = (out / "index.html").read_text(encoding="utf-8")
+    target = f"pages/conversation-1-3.html#msg-{ids['cited']}"  # message 1101 of 1203: the third page
+    assert f'href="{target}"' in page
+    assert f'id="msg-{ids["cited"]}"' in (out / target.split("#")[0]).read_text(encoding="utf-8")
+
+
+def test_front_page_has_counts_and_links_not_listings(paged) -> None:
+    out, _ = paged
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count('<div class="bubble ') == 1  # the cited message's card only
+    counts = Text(section(page, "counts")).text
+    assert "message 1205 2 conversation(s)" in counts
+    assert 'href="pages/conversations-1.html"' in page and 'href="pages/timeline-1.html"' in page
+    assert "What could be read: 1 file(s) selected for parsing, 1 opened by a parser, 1 parsed" in \
+        Text(section(page, "assessment")).text
+
+
+def test_timeline_by_day_and_untimed(paged) -> None:
+    out, ids = paged
+    days = Text(listing(out, "timeline")).text
+    # 1,203 messages one a minute from 17:02 UTC run over midnight; thread 2's timed one is days later
+    assert "1204 record(s) with a time placed in UTC, on 3 day(s)" in days
+    first_day = listing(out, "day-2025-05-14")
+    assert first_day.count('<tr><td class="mono">') == 24 * 60 - (17 * 60 + 2) == 418
+    assert listing(out, "day-2025-05-15").count('<tr><td class="mono">') == 1203 - 418
+    assert f"message #{ids['untimed']}" not in listing(out, "day-2025-05-14", "day-2025-05-15", "day-2025-05-18")
+    # a row links to the message on its conversation page
+    assert f'href="conversation-1-1.html#msg-{ids["long"][0]}"' in first_day
+
+
+def test_map_clusters_positions_past_the_limit(tmp_path: Path) -> None:
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
+    positions = [rs.location(src, f"pin {i}", 50.8 + (i % 40) * 0.01, 1.5 + (i // 40) * 0.02)
+                 for i in range(MAX_POINTS + 20)]
+    rs.location(src, "Baghdad", 33.3, 44.4)  # outside the frame: counted, not drawn
+    rs.cite(positions[7], src)
+    rs.write(files_selected=1)
+    page = (rs.out / "index.html").read_text(encoding="utf-8")
+    tags = Elements(section(page, "map"))
+    assert [p["id"] for p in tags.select("circle", "pt")] == [f"map-L{positions[7].id}"]  # the cited one
+    clusters = tags.select("circle", "cluster")
+    assert sum(int(c["data-count"]) for c in clusters) == len(positions) - 1
+    assert 0 < len(clusters) < len(positions) // 2 and not tags.select("polyline", "track")
+    text = Text(section(page, "map")).text
+    assert f"the other {len(positions) - 1} are grouped by area" in text and "1 position(s) lie outside" in text
+    assert listing(rs.out, "locations").count('<tr id="loc-') == len(positions) + 1  # every one listed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
+def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
+    from fixtures.build_large_phone import build_large_phone
+    from triage.bundle.keys import init_key
+    from triage.cli import main
+
+    phone = build_large_phone(tmp_path / "phone", messages=50_000, threads=300, photos=400)
+    key, _ = init_key(tmp_path / "keys")
+    out = tmp_path / "EXH-LARGE"
+    assert main(["run", str(tmp_path / "phone"), "--out", str(out), "--quiet", "--case", "LARGE-1", "--exhibit",
+                 "EXH-LARGE", "--examiner", "Acceptance Test", "--signing-key", str(key)]) == 0
+    data = out / "data"
+    assert len(read_jsonl(data / "records" / "message.jsonl")) == phone["messages"]
+    index = data / "index.html"
+    assert index.stat().st_size < INDEX_LIMIT
+    assert len(Elements(index.read_text(encoding="utf-8")).select("circle")) <= MAX_POINTS + 1200  # bounded marks
+
+    reached: set[str] = set()
+    visited: list[str] = []
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
+                                                       headless=True, args=CHROMIUM_ARGS, offline=True)
+        network: list[str] = []
+        errors: list[str] = []
+
+        def route(r) -> None:  # noqa: ANN001 - any request that is not a local file fails the test
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                network.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+
+        def visit(url: str) -> None:
+            page.goto(url, wait_until="load")
+            visited.append(page.url)
+
+        def follow(rel: str) -> str | None:
+            href = page.locator(f"nav.pager a[rel={rel}]").first
+            return page.url.rsplit("/", 1)[0] + "/" + href.get_attribute("href") if href.count() else None
+
+        try:
+            visit(index.as_uri())
+            conversations = page.locator("ul.listings a", has_text="Conversations").first.get_attribute("href")
+            visit(index.parent.joinpath(conversations).as_uri())
+            threads: list[str] = []
+            while True:  # the conversation index, page by page
+                base = page.url.rsplit("/", 1)[0]
+                threads += [f"{base}/{h}" for h in page.eval_on_selector_all(
+                    "table a[href^='conversation-']", "els => els.map(e => e.getAttribute('href'))")]
+                following = follow("next")
+                if following is None:
+                    break
+                visit(following)
+            assert len(threads) == phone["threads"]
+            for first in threads:  # each conversation, page after page
+                url: str | None = first
+                while url is not None:
+                    visit(url)
+                    reached.update(page.eval_on_selector_all(".bubble[id^='msg-']", "els => els.map(e => e.id)"))
+                    url = follow("next")
+        finally:
+            context.close()
+    assert len(reached) == phone["messages"]
+    assert network == [] and errors == []
+    assert len(visited) > phone["threads"]
+
+    # the statement is sized by the findings, not by the phone
+    if shutil.which("pdfinfo") and (data / "report.pdf").exists():
+        info = subprocess.run(["pdfinfo", str(data / "report.pdf")], check=True, capture_output=True, text=True).stdout
+        findings = json.loads((data / "findings.json").read_text(encoding="utf-8"))["findings"]
+        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+        assert pages <= 20 + 2 * sum(len(f["evidence"]) for f in findings), pages
+    # the sealed bundle verifies: intact (3 = the signer not checked against a trusted key; 0 = trusted)
+    assert main(["verify", str(out)]) in (0, 3)
+    print(f"index.html {index.stat().st_size:,} bytes; {len(list((data / 'pages').iterdir()))} pages; "
+          f"{len(visited)} visited in Chromium")

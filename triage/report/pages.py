@@ -1,0 +1,330 @@
+"""pages/: the report's full listings as static, paged, offline pages linked from index.html.
+
+Each conversation is paged (PER_PAGE messages a page), and so are the conversation index, the timeline
+(an index of days, then each day), people, contacts, calls, accounts, the media gallery, payments,
+positions, times not placed in UTC, parse warnings, files not parsed, files parsed and the examination
+record. Every page has the case line, previous / next links, a window of page numbers and a link back
+to its index; links are relative within the report's folder (`../index.html`, `../thumbs/…`,
+`conversation-3-2.html#msg-17`), so they work from the folder, from the sealed bag's data/ and from
+the unpacked zip. Pages are self-contained (inline CSS), load nothing from the network and read
+without JavaScript; conversation pages carry the message filter as a progressive enhancement.
+
+Pages are written as the store is read (triage.report.stream): one chunk of rows at a time, one page
+per chunk, each file created exclusively. A record's page is found again, for a link, by bisecting the
+first keys of its series' pages: memory grows with the number of pages, not of records.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from markupsafe import Markup
+from sqlalchemy import select
+
+from triage.exclusive import ExistingFileError, write_text_exclusive
+from triage.records import (Account, Call, Contact, Location, MediaFile, Message, ParseWarning, Party, Payment,
+                            SourceFile)
+from triage.report.display import LIST_ITEMS, isolated, left_to_right, shown
+from triage.report.html import Report, environment
+from triage.report.stream import (ThreadInfo, Timed, all_of, by_ids, message_order, rows, sources_of,
+                                  thread_index, thread_messages, thread_of, timeline, timeline_days, untimed)
+from triage.store import CaseStore
+
+PAGES_DIR = "pages"
+PER_PAGE = {  # rows a page, per kind of page: a page stays a few hundred kB whatever the phone holds
+    "conversation": 500, "conversations": 500, "timeline": 500, "day": 1000, "untimed": 1000, "people": 500,
+    "contacts": 1000, "accounts": 1000, "calls": 1000, "media": 200, "payments": 500, "locations": 1000,
+    "warnings": 1000, "not-parsed": 1000, "files": 1000, "record": 500,
+}
+WINDOW = 10  # page numbers linked either side of the current one (plus the first and the last)
+SECTIONS = (  # the pages' navigation bar: series name, label
+    ("conversations", "Conversations"), ("timeline", "Timeline"), ("people", "People"), ("contacts", "Contacts"),
+    ("calls", "Calls"), ("accounts", "Accounts"), ("media", "Media"), ("payments", "Payments"),
+    ("locations", "Positions"), ("untimed", "Untimed"), ("warnings", "Warnings"), ("not-parsed", "Files not parsed"),
+    ("files", "Files parsed"), ("record", "Examination record"),
+)
+
+
+@dataclass
+class Series:
+    """A run of pages: `name`-1.html … `name`-N.html, `per_page` rows each."""
+
+    name: str
+    title: str
+    total: int
+    per_page: int
+    up: tuple[str, str] | None = None  # (href, label) of the index that lists this series
+    starts: list[Any] = field(default_factory=list)  # order key of each page's first row
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def file(self, n: int) -> str:
+        return f"{self.name}-{n}.html"
+
+    def page_of(self, key: Any) -> int:
+        return max(1, bisect_right(self.starts, key))
+
+
+class Links:
+    """Where a record is shown on the pages, as a relative link from the folder `prefix` is relative to."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.series: dict[str, Series] = {}
+        self.threads: dict[tuple[str, str | None, str | None], ThreadInfo] = {}
+
+    def at(self, prefix: str) -> "Links":
+        moved = Links(prefix)
+        moved.series, moved.threads = self.series, self.threads
+        return moved
+
+    def first(self, name: str) -> str | None:
+        series = self.series.get(name)
+        return self.prefix + series.file(1) if series else None
+
+    def total(self, name: str) -> int:
+        series = self.series.get(name)
+        return series.total if series else 0
+
+    def message(self, m: Any) -> str | None:
+        thread = self.threads.get(thread_of(m))
+        series = self.series.get(f"conversation-{thread.number}") if thread else None
+        if series is None:
+            return None
+        return f"{self.prefix}{series.file(series.page_of(message_order(m)))}#msg-{m.id}"
+
+    def thread(self, t: ThreadInfo) -> str:
+        return f"{self.prefix}conversation-{t.number}-1.html"
+
+    def by_id(self, name: str, record_id: int, anchor: str) -> str | None:
+        series = self.series.get(name)
+        if series is None:
+            return None
+        return f"{self.prefix}{series.file(series.page_of(record_id))}#{anchor}-{record_id}"
+
+    def location(self, record_id: int) -> str | None:
+        return self.by_id("locations", record_id, "loc")
+
+    def media(self, record_id: int) -> str | None:
+        return self.by_id("media", record_id, "media")
+
+    def payment(self, record_id: int) -> str | None:
+        return self.by_id("payments", record_id, "pay")
+
+
+def write_pages(store: CaseStore, report: Report) -> tuple[list[Path], Links]:
+    """Write every paged listing under out/pages/; returns the files (in writing order) and their links."""
+    folder = report.out / PAGES_DIR
+    _new_folder(folder)
+    writer = PageWriter(store, report, folder)
+    writer.write_all()
+    return writer.files, writer.links
+
+
+def _new_folder(folder: Path) -> None:
+    """The pages' folder, new: a folder or link already there (planted, or an earlier run's) stops the run."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        raise ExistingFileError(f"{folder} already exists; mobile-triage never replaces a file "
+                                "(choose a new output location)") from None
+
+
+class PageWriter:
+    def __init__(self, store: CaseStore, report: Report, folder: Path) -> None:
+        self.session = store.session
+        self.context = report.context
+        self.folder = folder
+        self.files: list[Path] = []
+        self.links = Links()
+        self.template = environment().get_template("page.html.j2")
+        counts = self.context["counts"]
+        self.base = {
+            "f": self.context["f"], "thumbs": self.context["thumbs"], "map_keys": self.context["map_keys"],
+            "not_translated": self.context["not_translated"], "local_zone_names": self.context["local_zone_names"],
+            "links": self.links, "sections": SECTIONS, "up": "../", "index_href": "../index.html", "print": False,
+        }
+        self.totals = {
+            "people": counts.get("party", 0), "contacts": counts.get("contact", 0), "calls": counts.get("call", 0),
+            "accounts": counts.get("account", 0), "media": counts.get("media_file", 0),
+            "payments": counts.get("payment", 0), "locations": counts.get("location", 0),
+            "untimed": self.context["untimed_count"], "warnings": self.context["warning_count"],
+            "not-parsed": self.context["not_parsed_count"], "files": self.context["source_count"],
+            "record": len(self.context["custody"]),
+        }
+
+    # -- the order matters: a page links to records on series written before it ----------------------
+
+    def write_all(self) -> None:
+        self.conversations()
+        self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
+        self.listing("payments", "Payments", all_of(self.session, Payment), self._sources)
+        self.listing("locations", "Positions", all_of(self.session, Location), self._sources)
+        self.listing("people", "People (numbers linked across sources)", all_of(self.session, Party), self._people)
+        self.listing("contacts", "Contacts", all_of(self.session, Contact), self._sources)
+        self.listing("calls", "Calls", all_of(self.session, Call), self._sources)
+        self.listing("accounts", "Accounts", all_of(self.session, Account), self._sources)
+        self.timeline()
+        self.listing("untimed", "Times not placed in UTC", untimed(self.session), by_id=False)
+        self.listing("warnings", "Parse warnings", all_of(self.session, ParseWarning))
+        self.listing("not-parsed", "Files not parsed, or parsed with warnings",
+                     all_of(self.session, SourceFile, SourceFile.status != "parsed"))
+        self.listing("files", "Files parsed", all_of(self.session, SourceFile))
+        self.listing("record", "Examination record", iter(self.context["custody"]),
+                     lambda _: {"chain": self.context["chain"]}, by_id=False)
+
+    def listing(self, name: str, title: str, items: Iterable[Any],
+                prepare: Callable[[list[Any]], dict[str, Any]] | None = None, by_id: bool = True) -> Series:
+        """A series of store rows in id order (`by_id`: a record's page is then found by its id)."""
+        series = Series(name, title, self.totals[name], PER_PAGE[name])
+        self.links.series[name] = series
+        self.write(series, name, items, key=(lambda r: r.id) if by_id else None, prepare=prepare)
+        return series
+
+    def conversations(self) -> None:
+        threads = thread_index(self.session)
+        index = Series("conversations", "Conversations", len(threads), PER_PAGE["conversations"])
+        self.links.series["conversations"] = index
+        for t in threads:
+            self.links.threads[(t.app, t.thread, t.who)] = t
+        for position, t in enumerate(threads):
+            up = (f"{index.file(position // index.per_page + 1)}#{t.key}", "all conversations")
+            series = Series(f"conversation-{t.number}", f"{t.app} · thread {t.label}", t.messages,
+                            PER_PAGE["conversation"], up)
+            self.links.series[series.name] = series
+            self.write(series, "conversation", thread_messages(self.session, t), key=message_order,
+                       prepare=self._sources, thread=t, script=True)
+        self.write(index, "conversations", iter(threads),
+                   extra={"message_total": sum(t.messages for t in threads)})
+
+    def timeline(self) -> None:
+        days = timeline_days(self.session)
+        index = Series("timeline", "Timeline", len(days), PER_PAGE["timeline"])
+        self.links.series["timeline"] = index
+        day_series = {}
+        for position, (day, n) in enumerate(days.items()):
+            up = (f"{index.file(position // index.per_page + 1)}#day-{day}", "all days")
+            day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
+        for day, records in itertools.groupby(timeline(self.session), key=lambda t: t.utc.strftime("%Y-%m-%d")):
+            if day not in day_series:
+                raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
+            self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
+        if day_series:
+            raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
+        summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
+        self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
+
+    # -- one series ---------------------------------------------------------------------------------
+
+    def write(self, series: Series, kind: str, items: Iterable[Any], key: Callable[[Any], Any] | None = None,
+              prepare: Callable[[list[Any]], dict[str, Any]] | None = None, extra: dict[str, Any] | None = None,
+              **more: Any) -> None:
+        """Pages of `series`, one chunk of `items` each, in order; the count must match the items read."""
+        items = iter(items)
+        written = 0
+        for n in range(1, series.pages + 1):
+            chunk = list(itertools.islice(items, series.per_page))
+            written += len(chunk)
+            if key is not None and chunk:
+                series.starts.append(key(chunk[0]))
+            context = dict(self.base, **(prepare(chunk) if prepare else {}), **(extra or {}), **more)
+            self._render(series, n, kind, chunk, context)
+        if written != series.total or next(items, None) is not None:
+            raise RuntimeError(f"{series.name}: {series.total} record(s) counted but a different number read; "
+                               "the store changed while the report was written")
+
+    def _render(self, series: Series, n: int, kind: str, items: list[Any], context: dict[str, Any]) -> None:
+        page = self.template.render(kind=kind, series=series, page=n, pager=pager(series, n), items=items,
+                                    title=series.title, **context)
+        path = self.folder / series.file(n)
+        write_text_exclusive(path, page)
+        self.files.append(path)
+
+    # -- what a page needs besides its rows ------------------------------------------------------------
+
+    def _sources(self, chunk: list[Any]) -> dict[str, Any]:
+        return {"sources": sources_of(self.session, chunk)}
+
+    def _media_context(self, chunk: list[Any]) -> dict[str, Any]:
+        ids = [m.id for m in chunk]
+        located: dict[int, Any] = {}
+        if ids:
+            table = Location.__table__
+            for loc in rows(self.session, select(table).where(table.c.media_file_id.in_(ids)).order_by(table.c.id)):
+                located.setdefault(loc.media_file_id, loc)
+        return {"sources": sources_of(self.session, chunk), "media_locations": located}
+
+    def _people(self, chunk: list[Any]) -> dict[str, Any]:
+        """Each party's first LIST_ITEMS references, messages linked to their conversation page."""
+        shown_refs = {p.id: list(p.refs or [])[:LIST_ITEMS] for p in chunk}
+        message_ids = {r.get("id") for refs in shown_refs.values() for r in refs if r.get("type") == "message"}
+        messages = by_ids(self.session, Message, message_ids)
+        hrefs = {i: self.links.message(m) for i, m in messages.items()}
+        return {"shown_refs": shown_refs, "message_hrefs": hrefs}
+
+    def _timeline_rows(self, chunk: list[Timed]) -> dict[str, Any]:
+        sources = sources_of(self.session, (t.row for t in chunk))
+        return {"rows": [timeline_row(t, sources, self.links) for t in chunk]}
+
+
+def pager(series: Series, n: int) -> dict[str, Any]:
+    pages = series.pages
+    window = sorted({1, pages, *range(max(1, n - WINDOW), min(pages, n + WINDOW) + 1)})
+    return {"n": n, "pages": pages, "prev": series.file(n - 1) if n > 1 else None,
+            "next": series.file(n + 1) if n < pages else None,
+            "window": [(i, series.file(i)) for i in window], "up": series.up}
+
+
+# -- the timeline's rows --------------------------------------------------------------------------------
+
+def timeline_row(t: Timed, sources: dict[int, Any], links: Links) -> dict[str, Any]:
+    """One timed record as the timeline shows it. `what`, `detail` and `where` are markup made here:
+    evidence text in them is capped and isolated (display.py)."""
+    r = t.row
+    href = None
+    if t.type == "message":
+        verb = "from" if r.direction == "incoming" else "to"
+        what = _words(r.app, r.direction, verb) + isolated(r.counterpart or "?", "name", "records/message.jsonl")
+        detail = shown(r.body or "", "text", "records/message.jsonl")
+        href = links.message(r)
+    elif t.type == "call":
+        what = _words(r.app, r.direction, "call") + left_to_right(r.counterpart or "?", "name")
+        detail = shown(f"{r.duration_s:g} s" if r.duration_s is not None else "")
+    elif t.type == "location":
+        detail = (left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}") + Markup(" ")
+                  + isolated(r.label, "name", "records/location.jsonl"))
+        what = _words(f"position L{r.id}", f"({r.origin})")
+        href = links.location(r.id)
+    elif t.type == "media_file":
+        what = Markup("photo/video taken: ") + isolated(r.name, "name", "records/media_file.jsonl")
+        detail = _words(*(x for x in (r.make, r.model) if x)) if (r.make or r.model) else Markup("")
+        href = links.media(r.id)
+    else:
+        detail = Markup("")
+        if r.amount is not None:
+            detail = left_to_right(f"{r.amount:,.2f}") + Markup(" ") + shown(r.currency or "")
+        what = _words("payment detail", f"({r.method})", r.direction or "")
+        href = links.payment(r.id)
+    return {"utc": t.utc, "type": t.type, "id": t.id, "what": what, "detail": detail,
+            "where": _where(r, sources), "href": href}
+
+
+def _words(*parts: str) -> Markup:
+    """Words of the report around evidence values, each capped like a name, joined by spaces."""
+    return Markup(" ").join(shown(p, "name") for p in parts) + Markup(" ")
+
+
+def _where(record: Any, sources: dict[int, Any]) -> Markup:
+    source = sources.get(getattr(record, "source_file_id", None))
+    where = isolated(source.path, "path", "records/source_file.jsonl") if source else Markup("")
+    if getattr(record, "source_table", None):
+        where += Markup(" {}#{}").format(shown(record.source_table, "name"), left_to_right(record.source_row, "name"))
+    return where
+

@@ -1,0 +1,205 @@
+"""The case store read for the report in bounded chunks: SQL groups and orders, Python holds one chunk.
+
+Nothing here loads "all records of a type": conversations are found with one GROUP BY, each one read
+in time order with a streamed query, the timeline is a merge of five streams ordered by the database,
+and records named by id (a finding's evidence, a page's source files) are fetched in batches. Memory
+depends on the chunk size and on the number of threads and pages, not on the number of messages.
+
+Rows are SQLAlchemy Core rows (attribute access by column name, typed as the ORM types them: aware UTC
+datetimes, decoded JSON): the same fields the ORM records have, without building an object per record.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Select, case, distinct, func, null, select, text
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from triage.records import Call, Location, MediaFile, Message, Payment, SourceFile
+from triage.report.display import LIST_ITEMS
+
+CHUNK = 1000  # rows fetched from the database at a time
+# Indexes the paged report reads by (created if absent, on SQLite and PostgreSQL alike): a thread read in
+# time order and the timeline's five streams are then index scans, not sorts of the whole table.
+REPORT_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_report_message_thread ON message (app, thread, time_utc, id)",
+    "CREATE INDEX IF NOT EXISTS ix_report_message_time ON message (time_utc, id)",
+    "CREATE INDEX IF NOT EXISTS ix_report_call_time ON call (time_utc, id)",
+    "CREATE INDEX IF NOT EXISTS ix_report_location_time ON location (time_utc, id)",
+    "CREATE INDEX IF NOT EXISTS ix_report_location_media ON location (media_file_id)",
+    "CREATE INDEX IF NOT EXISTS ix_report_media_taken ON media_file (taken_utc, id)",
+    "CREATE INDEX IF NOT EXISTS ix_report_payment_time ON payment (time_utc, id)",
+)
+# timeline streams: (record type, table, time column); ties at one instant are broken by type, then id
+TIMED = (("call", Call, "time_utc"), ("location", Location, "time_utc"), ("media_file", MediaFile, "taken_utc"),
+         ("message", Message, "time_utc"), ("payment", Payment, "time_utc"))
+UNTIMED = (("message", Message, "time"), ("call", Call, "time"), ("location", Location, "time"),
+           ("media_file", MediaFile, "taken"), ("payment", Payment, "time"))
+
+
+def ensure_indexes(session: Session) -> None:
+    for statement in REPORT_INDEXES:
+        session.execute(text(statement))
+
+
+def rows(session: Session, statement: Select, chunk: int = CHUNK) -> Iterator[Row]:
+    """The statement's rows, fetched `chunk` at a time from an open cursor."""
+    result = session.execute(statement.execution_options(yield_per=chunk))
+    for part in result.partitions():
+        yield from part
+
+
+def by_ids(session: Session, cls: type, ids: Iterable[int], chunk: int = 500) -> dict[int, Row]:
+    """Rows of one table by id (a page's worth or a finding's evidence), fetched in batches."""
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[int, Row] = {}
+    table = cls.__table__
+    for start in range(0, len(wanted), chunk):
+        for row in session.execute(select(table).where(table.c.id.in_(wanted[start:start + chunk]))):
+            found[row.id] = row
+    return found
+
+
+def sources_of(session: Session, records: Iterable[Any]) -> dict[int, Row]:
+    """The SourceFile rows the given records cite (a page's sources, not the whole evidence's)."""
+    return by_ids(session, SourceFile, (getattr(r, "source_file_id", None) for r in records))
+
+
+def count(session: Session, cls: type, *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(cls.__table__).where(*where)) or 0
+
+
+def all_of(session: Session, cls: type, *where: Any, order: tuple = ()) -> Iterator[Row]:
+    table = cls.__table__
+    return rows(session, select(table).where(*where).order_by(*(order or (table.c.id,))))
+
+
+# -- conversations --------------------------------------------------------------------------------
+
+@dataclass
+class ThreadInfo:
+    """One conversation: messages of one app and thread (or one counterpart, when the app has no thread id)."""
+
+    number: int  # position in the report's order, from 1
+    app: str
+    thread: str | None
+    who: str | None  # the counterpart that groups messages without a thread id
+    messages: int
+    first: datetime | None
+    last: datetime | None
+    counterparts: list[str] = field(default_factory=list)  # the first LIST_ITEMS, sorted
+    counterpart_count: int = 0
+    page_starts: list[tuple] = field(default_factory=list)  # order key of each page's first message
+
+    @property
+    def label(self) -> str:
+        return self.thread if self.thread is not None else f"with {self.who or 'unknown'}"
+
+    @property
+    def key(self) -> str:
+        return f"thread-{self.number}"
+
+
+def _group_key() -> Any:
+    """What groups messages into a conversation besides app and thread: the counterpart, when thread is NULL."""
+    return case((Message.thread.is_(None), Message.counterpart), else_=null())
+
+
+def thread_index(session: Session) -> list[ThreadInfo]:
+    """Every conversation with its counts, times and first counterparts (one GROUP BY), in report order:
+    first message time (untimed threads last), then app, then thread."""
+    who = _group_key().label("who")
+    grouped = (select(Message.app, Message.thread, who, func.count().label("n"), func.min(Message.time_utc),
+                      func.max(Message.time_utc), func.count(distinct(Message.counterpart)))
+               .group_by(Message.app, Message.thread, who))
+    threads = {(r[0], r[1], r[2]): ThreadInfo(0, r[0], r[1], r[2], r[3], r[4], r[5], counterpart_count=r[6])
+               for r in session.execute(grouped)}
+    pairs = (select(Message.app, Message.thread, who, Message.counterpart).distinct()
+             .where(Message.counterpart.is_not(None)).order_by(Message.app, Message.thread, who, Message.counterpart))
+    for app, thread, whom, counterpart in rows(session, pairs):
+        info = threads[(app, thread, whom)]
+        if len(info.counterparts) < LIST_ITEMS:
+            info.counterparts.append(counterpart)
+    ordered = sorted(threads.values(),
+                     key=lambda t: (t.first is None, t.first.timestamp() if t.first else 0.0, t.app, t.label))
+    for number, info in enumerate(ordered, start=1):
+        info.number = number
+    return ordered
+
+
+def thread_count(session: Session) -> int:
+    who = _group_key().label("who")
+    groups = select(Message.app, Message.thread, who).group_by(Message.app, Message.thread, who).subquery()
+    return session.scalar(select(func.count()).select_from(groups)) or 0
+
+
+def message_order(m: Any) -> tuple:
+    """A message's place in its conversation: timed ones by time then id, untimed ones last by id."""
+    return (m.time_utc is None, m.time_utc.timestamp() if m.time_utc else 0.0, m.id)
+
+
+def thread_messages(session: Session, t: ThreadInfo) -> Iterator[Row]:
+    """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed)."""
+    table = Message.__table__
+    where = [table.c.app == t.app]
+    if t.thread is not None:
+        where.append(table.c.thread == t.thread)
+    else:
+        where += [table.c.thread.is_(None),
+                  table.c.counterpart.is_(None) if t.who is None else table.c.counterpart == t.who]
+    yield from rows(session, select(table).where(*where, table.c.time_utc.is_not(None))
+                    .order_by(table.c.time_utc, table.c.id))
+    yield from rows(session, select(table).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
+
+
+def thread_of(m: Any) -> tuple[str, str | None, str | None]:
+    """The conversation key of a message row, as `thread_index` groups them."""
+    return (m.app, m.thread, m.counterpart if m.thread is None else None)
+
+
+# -- timeline --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Timed:
+    utc: datetime
+    type: str
+    id: int
+    row: Row
+
+
+def timeline(session: Session) -> Iterator[Timed]:
+    """Every record with a UTC time, in (time, type, id) order: a merge of one ordered stream per table."""
+    def stream(kind: str, cls: type, column: str) -> Iterator[Timed]:
+        table = cls.__table__
+        col = table.c[column]
+        for row in rows(session, select(table).where(col.is_not(None)).order_by(col, table.c.id)):
+            yield Timed(getattr(row, column), kind, row.id, row)
+
+    return heapq.merge(*(stream(*spec) for spec in TIMED), key=lambda t: (t.utc, t.type, t.id))
+
+
+def timeline_days(session: Session) -> dict[str, int]:
+    """Timed records per UTC day ('YYYY-MM-DD' → count), in day order, reading only the time columns."""
+    days: dict[str, int] = {}
+    for _, cls, column in TIMED:
+        col = cls.__table__.c[column]
+        for (when,) in rows(session, select(col).where(col.is_not(None))):
+            day = when.strftime("%Y-%m-%d")
+            days[day] = days.get(day, 0) + 1
+    return dict(sorted(days.items()))
+
+
+def untimed(session: Session) -> Iterator[dict[str, Any]]:
+    """Times kept raw because they cannot be placed in UTC (e.g. camera time without an offset)."""
+    for kind, cls, attr in UNTIMED:
+        table = cls.__table__
+        statement = (select(table.c.id, table.c[f"{attr}_raw"], table.c[f"{attr}_encoding"])
+                     .where(table.c[f"{attr}_utc"].is_(None)).order_by(table.c.id))
+        for rid, raw, encoding in rows(session, statement):
+            if raw not in (None, "", 0):
+                yield {"type": kind, "id": rid, "raw": raw, "encoding": encoding}
