@@ -15,7 +15,7 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -32,8 +32,16 @@ from triage.output_location import bundle_zip_path  # beside the folder, named a
 __all__ = ["PAYLOAD_DIR", "seal", "seal_entry_details", "bundle_zip_path"]
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-ALREADY_COMPRESSED = {".jpg", ".jpeg", ".png", ".pdf", ".zip", ".gz", ".heic", ".mp4", ".webp"}
-CHUNK = 1 << 20
+# Formats that are compressed already: deflating them again costs time and saves nothing, so they are
+# stored as they are. Everything else (HTML, JSON, JSON Lines, CSV, KML, text) is deflated.
+ALREADY_COMPRESSED = frozenset({
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif",  # pictures
+    ".mp4", ".mov", ".m4a",  # video and sound
+    ".pdf",  # report.pdf: WeasyPrint compresses its streams
+    ".zip", ".gz", ".tgz", ".xz", ".bz2", ".7z",  # archives
+})
+THUMBNAIL_DIR = "thumbs"  # the report's thumbnails (triage/report/thumbs.py): JPEG, whatever their name says
+CHUNK = 1 << 20  # bytes copied into the zip at a time: a member is never read whole
 
 
 @dataclass(frozen=True)
@@ -141,11 +149,20 @@ def add_member(z: zipfile.ZipFile, name: str, path: Path) -> None:
     info = zipfile.ZipInfo(name, ZIP_TIME)
     info.create_system = 3  # Unix, so the mode bits below say "regular file" to every unzip
     info.external_attr = (stat.S_IFREG | 0o644) << 16
-    info.compress_type = zipfile.ZIP_STORED if path.suffix.lower() in ALREADY_COMPRESSED else zipfile.ZIP_DEFLATED
+    info.compress_type = compression_for(name)
     with open_regular(path) as src:
         info.file_size = os.fstat(src.fileno()).st_size  # lets zipfile choose zip64 for large files
         with z.open(info, "w") as dst:
             shutil.copyfileobj(src, dst, CHUNK)
+
+
+def compression_for(name: str) -> int:
+    """ZIP_STORED for a member already compressed (by its extension, or one of the report's thumbnails,
+    `<folder>/data/thumbs/…`), ZIP_DEFLATED otherwise."""
+    member = PurePosixPath(name)
+    if member.suffix.lower() in ALREADY_COMPRESSED or member.parts[1:3] == (PAYLOAD_DIR, THUMBNAIL_DIR):
+        return zipfile.ZIP_STORED
+    return zipfile.ZIP_DEFLATED
 
 
 def sha256_of(path: Path) -> str:
