@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rules.engine import evaluate
 from rules.examples import describer, load_records
 from rules.pack import RulePack
 from rules.watchlist import Watchlists
+from triage.passes import PassInput, run_passes
 from triage.records import Finding
 from triage.report.findings import assessment
 
@@ -40,14 +40,11 @@ def run_pack(pack: RulePack, records: list[dict[str, Any]], watchlists: Watchlis
     """The pack over records written as data; with `extract_payments`, payments are read from the text
     as in a real run (scenarios) instead of being written by hand (rule examples)."""
     store = load_records(records)
-    if extract_payments:
-        from triage.payments import extract_payments as extract
-
-        for payment in extract(store.all):
-            store.add(payment)
-        store.flush()
+    steps = ("payments extracted", "rules evaluated") if extract_payments else ("rules evaluated",)
+    given = PassInput(store, pack, watchlists, describe=describer(store))
     try:
-        return evaluate(pack, store.all, describer(store), watchlists)
+        run_passes(given, only=steps)  # the run's own passes (triage/passes.py), not a second implementation
+        return given.findings
     finally:
         store.close()
 

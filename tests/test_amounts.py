@@ -70,3 +70,9 @@ def test_not_a_range_keeps_the_number_the_currency_touches() -> None:
                                          ("12", 12)])
 def test_number_separators(token: str, value: float) -> None:
     assert parse_number(token) == value
+
+
+def test_a_glued_e_inside_an_identifier_is_not_euro():
+    # an iOS contact's UUID (ContactsV2.sqlite ZIDENTIFIER) once read as "34911 EUR"
+    assert find_amounts("34911E25-1D9A-418C-A116-FF6B30DC66C4") == []
+    assert [(a.value, a.currency) for a in find_amounts("1500e per person, 1500e.")] == [(1500.0, "EUR")] * 2

@@ -67,7 +67,7 @@ _CLITIC = "ە|ی|یە|ه"
 _NOT_IN_WORD = r"(?<![\d.,A-Za-z\u00C0-\u024F])"
 AMOUNT = re.compile(
     rf"(?i){_NOT_IN_WORD}(?P<pcur>{_CUR})\s?{_range('p')}"
-    rf"|{_NOT_IN_WORD}{_range('s')}(?:\s?(?P<scur>{_CUR})(?:{_CLITIC})?(?![^\W\d_])|(?P<bare_e>e)(?![^\W\d_]))"
+    rf"|{_NOT_IN_WORD}{_range('s')}(?:\s?(?P<scur>{_CUR})(?:{_CLITIC})?(?![^\W\d_])|(?P<bare_e>e)(?!\w))"
 )
 
 

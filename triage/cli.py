@@ -83,10 +83,11 @@ def _given(**options: float | int | None) -> dict:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one record a line, with a `type` field.")
 def parse_command(file: Path, as_json: bool) -> None:
-    """Parse one loose database or file (its -wal/-journal beside it are used) and print its records."""
+    """Parse one loose database or file (its -wal/-journal beside it are used) and print its records,
+    with what the run's passes derive from them (parties, payments, findings)."""
     from triage.loose_parse import parse_loose_file
 
-    records, warnings = parse_loose_file(file)
+    records, warnings = parse_loose_file(file, passes=True)  # payments, parties, findings as in a run
     for w in warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:

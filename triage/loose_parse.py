@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from triage.evidence.loose import LooseFileEvidence
+from rules.pack import DEFAULT_PACK, load_pack
 from triage.limits import ParseLimits
+from triage.passes import PassInput, run_passes
 from triage.parsing import ParseRunner
 from triage.records import EXPORTED_RECORDS, Base, ParseWarning, SourceFile
 from triage.report.export import record_json
@@ -17,7 +19,10 @@ from triage.store import CaseStore
 SKIPPED_TYPES = {"evidence_item", "source_file", "parse_warning", "custody_event"}
 
 
-def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits()) -> tuple[list[dict[str, Any]], list[str]]:
+def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits(),
+                     passes: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+    """Records of one loose file; with `passes`, also what the run's passes derive from them (parties,
+    payments, findings of the default rule pack), exactly as `triage run` would."""
     store = CaseStore("sqlite://")  # in memory: links between records (photo → position) resolved as in a run
     warnings: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="triage-parse-"))
@@ -40,6 +45,8 @@ def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits()) -> tuple[l
         for candidate in runner.select():
             runner.parse(candidate)
         store.flush()
+        if passes:
+            run_passes(PassInput(store, load_pack(DEFAULT_PACK)))
         sources = {s.id: s for s in store.all(SourceFile)}
         records = [record_json(r, sources) for cls in EXPORTED_RECORDS if cls.record_type not in SKIPPED_TYPES
                    for r in store.all(cls)]

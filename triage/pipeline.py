@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from parsers import ALL_PARSERS
-from rules.engine import DEFAULT_PACK, RulePack, evaluate, load_pack
+from rules.engine import DEFAULT_PACK, RulePack, load_pack
 from rules.watchlist import Watchlists
 from triage import TOOL_NAME, __version__
 from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
-from triage.citation import describe
 from triage.custody import CustodyLog
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
@@ -28,17 +27,15 @@ from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
 from triage.exclusive import ExistingFileError, write_text_exclusive
 from triage.limits import ParseLimits
-from triage.media_hints import group_media
 from triage.output_location import bundle_zip_path, check_output_location
 from triage.parallel_media import parse_in_order
 from triage.parsing import ParseRunner
-from triage.parties import link_parties
-from triage.payments import extract_payments
+from triage.passes import PASSES, PassInput, run_passes
 from triage.progress import Reporter
 from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.report.display import DISPLAY_LIMITS
 from triage.store import CaseStore
-from triage.watchlist_media import load_watchlist, mark_watchlisted
+from triage.watchlist_media import load_watchlist
 from triage.workdir import WorkArea, private_workdir
 
 if TYPE_CHECKING:
@@ -217,10 +214,7 @@ class Examination:
                 files = evidence.container_files
                 item = self._acquire(evidence, self._hash_containers(files, "before"))
                 self._parse_all(evidence)
-            self._link_parties()
-            self._group_media()
-            self._extract_payments()
-            self._apply_rules(pack)
+            self._run_passes(pack)
             self._verify_unchanged(item, files)
             self.store.commit()
             self._announce_seal()  # before the report, which shows the key from this entry
@@ -364,43 +358,11 @@ class Examination:
                        provenance: str | None, source: SourceFile | None) -> None:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
 
-    def _link_parties(self) -> None:
-        parties = link_parties(self.store.all)
-        for party in parties:
-            self.store.insert(party)
-        self.store.flush()
-        self.custody.record("parties linked", parties=len(parties),
-                            ambiguous=sum(p.ambiguous for p in parties),
-                            without_country=sum(p.e164 is None for p in parties))
-
-    def _group_media(self) -> None:
-        groups = group_media(self.store.all)
-        self.custody.record("media grouped", duplicate_groups=groups.duplicate_groups,
-                            duplicate_files=groups.duplicate_files, near_duplicate_groups=groups.near_groups,
-                            near_duplicate_files=groups.near_files)
-        if self.media_watchlist is not None:
-            marked = mark_watchlisted(self.store.all, self.media_watchlist)
-            self.custody.record("media watch-list applied", **self.media_watchlist.identity(), files_marked=marked)
-        self.store.flush()
-
-    def _extract_payments(self) -> None:
-        payments = extract_payments(self.store.all)
-        for payment in payments:
-            self.store.insert(payment)
-        self.store.flush()
-        self.custody.record("payments extracted", from_text=len(payments),
-                            by_method={m: sum(p.method == m for p in payments)
-                                       for m in sorted({p.method for p in payments})})
-
-    def _apply_rules(self, pack: RulePack) -> None:
-        findings = evaluate(pack, self.store.all, lambda r: describe(r, self.store), self.watchlists)
-        for finding in findings:
-            self.store.add(finding)
-        self.store.flush()
-        from rules.entities import model_name
-
-        self.custody.record("rules evaluated", pack=pack.name, version=pack.version, findings=len(findings),
-                            named_entities=model_name() or "not used (no spaCy English model installed)")
+    def _run_passes(self, pack: RulePack) -> None:
+        """Parties, media, payments, rules: the registered passes (triage/passes.py), each in the record."""
+        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
+        with self.progress.stage("Passes over the records", len(PASSES)) as bar:
+            run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance())
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[Path]) -> None:
         after = self._hash_containers(files, "after")

@@ -1,0 +1,115 @@
+"""The passes over the stored records after parsing, in order: one list for `triage run`, `triage parse`
+and `triage rules` (so a loose database shows its payments and findings exactly as a full run would).
+
+A pass reads the case store (in chunks or in SQL, never a whole record type held in a list), writes
+what it derives back through `CaseStore.insert`, and returns what the examination record should say
+about it (or None when it had nothing to do: a media watch-list that was not given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from triage.citation import Citation, describe
+from triage.media_hints import group_media
+from triage.parties import link_parties
+from triage.payments import extract_payments
+from triage.records import Base, Finding
+from triage.watchlist_media import MediaWatchlist, mark_watchlisted
+
+if TYPE_CHECKING:
+    from rules.pack import RulePack
+    from rules.watchlist import Watchlists
+    from triage.store import CaseStore
+
+Details = dict[str, Any]
+
+
+@dataclass
+class PassInput:
+    """What the passes may use: the store, and the examiner's rule pack and lists when given."""
+
+    store: "CaseStore"
+    pack: "RulePack | None" = None
+    watchlists: "Watchlists | None" = None
+    media_watchlist: MediaWatchlist | None = None
+    describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.citation)
+    findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
+
+
+@dataclass(frozen=True)
+class Pass:
+    action: str  # its entry in the custody log
+    run: Callable[[PassInput], Details | None]
+
+
+def link_parties_pass(given: PassInput) -> Details:
+    parties = link_parties(given.store.all)
+    for party in parties:
+        given.store.insert(party)
+    given.store.flush()
+    return {"parties": len(parties), "ambiguous": sum(p.ambiguous for p in parties),
+            "without_country": sum(p.e164 is None for p in parties)}
+
+
+def group_media_pass(given: PassInput) -> Details:
+    groups = group_media(given.store.all)
+    given.store.flush()
+    return {"duplicate_groups": groups.duplicate_groups, "duplicate_files": groups.duplicate_files,
+            "near_duplicate_groups": groups.near_groups, "near_duplicate_files": groups.near_files}
+
+
+def media_watchlist_pass(given: PassInput) -> Details | None:
+    if given.media_watchlist is None:
+        return None
+    marked = mark_watchlisted(given.store.all, given.media_watchlist)
+    given.store.flush()
+    return {**given.media_watchlist.identity(), "files_marked": marked}
+
+
+def payments_pass(given: PassInput) -> Details:
+    payments = extract_payments(given.store.all)
+    for payment in payments:
+        given.store.insert(payment)
+    given.store.flush()
+    methods = sorted({p.method for p in payments})
+    return {"from_text": len(payments), "by_method": {m: sum(p.method == m for p in payments) for m in methods}}
+
+
+def rules_pass(given: PassInput) -> Details | None:
+    if given.pack is None:
+        return None
+    from rules.engine import evaluate
+    from rules.entities import model_name
+
+    store = given.store
+    cite = given.describe or (lambda record: describe(record, store))
+    given.findings = evaluate(given.pack, store.all, cite, given.watchlists)
+    for finding in given.findings:
+        store.add(finding)
+    store.flush()
+    return {"pack": given.pack.name, "version": given.pack.version, "findings": len(given.findings),
+            "named_entities": model_name() or "not used (no spaCy English model installed)"}
+
+
+PASSES: tuple[Pass, ...] = (
+    Pass("parties linked", link_parties_pass),
+    Pass("media grouped", group_media_pass),
+    Pass("media watch-list applied", media_watchlist_pass),
+    Pass("payments extracted", payments_pass),
+    Pass("rules evaluated", rules_pass),
+)
+
+
+def run_passes(given: PassInput, record: Callable[..., Any] | None = None,
+               only: tuple[str, ...] | None = None, on_start: Callable[[str], Any] | None = None) -> None:
+    """Every registered pass in order (or those named in `only`); `record(action, **details)` logs each."""
+    for step in PASSES:
+        if only is not None and step.action not in only:
+            continue
+        if on_start is not None:
+            on_start(step.action)
+        details = step.run(given)
+        if details is not None and record is not None:
+            record(step.action, **details)
