@@ -41,11 +41,12 @@ class _Reader:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
     def utf(self) -> str:
+        start = self.pos
         raw = self.take(int(self.unpack(">H")))
         try:
             return raw.decode("utf-8")
-        except UnicodeDecodeError:  # Java's modified UTF-8 writes characters beyond U+FFFF as surrogate pairs
-            return raw.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        except UnicodeDecodeError:
+            return _modified_utf8(raw, start)
 
     def interned_utf(self) -> str:
         index = int(self.unpack(">H"))
@@ -81,6 +82,20 @@ class _Reader:
         if vtype in (TYPE_BOOLEAN_TRUE, TYPE_BOOLEAN_FALSE):
             return "true" if vtype == TYPE_BOOLEAN_TRUE else "false"
         raise AbxError(f"unknown ABX value type {vtype} at byte {self.pos - 1}")
+
+
+def _modified_utf8(raw: bytes, start: int) -> str:
+    """Java's modified UTF-8: U+0000 as C0 80, characters beyond U+FFFF as two encoded surrogates.
+
+    Bytes that are not even that (a damaged page, a file that is not ABX past its magic) are damage:
+    AbxError, so the caller warns instead of showing text that was never written.
+    """
+    try:
+        # C0 is never valid in UTF-8, so C0 80 cannot be part of another character
+        text = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as e:
+        raise AbxError(f"ABX string at byte {start} is not (modified) UTF-8 ({e.reason}); damaged file?") from None
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def elements(data: bytes) -> list[tuple[str, dict[str, str | None]]]:
