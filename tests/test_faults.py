@@ -32,10 +32,6 @@ SMS = "/" + faults.SMS_DB
 CAMERA = "/media/0/DCIM/Camera"
 # Pillow (pHash) complains about the damaged EXIF too; the run records its own warnings
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
-NEEDS_SIDECAR_NOTES = ("needs triage/parsing.py: SqliteCopy.path() should call "
-                       "triage.sqlite_sidecars.sidecar_notes(copy, entry.name) after copying the -journal/-wal, and "
-                       "ParseRunner.parse should record each note as a warning naming the database (the helper is "
-                       "tested below)")
 
 
 # -- the results table (one row per case, written when the module ends) ---------------------------------------
@@ -65,7 +61,7 @@ def results_table() -> Iterator[None]:
              "", "    .venv/bin/python -m pytest tests/test_faults.py -p no:cacheprovider", "",
              "The corpus is built by `fixtures/build_faults.py` (committed part in `fixtures/faults/`, big cases "
              "at test time). Records recovered: expected (from how the fixture was built) / got (from the run's "
-             "case store). Notes name a fix still needed where a check is marked xfail.", "",
+             "case store). Notes say what the case shows; \"not run\" rows name why a case was skipped.", "",
              "| case | records recovered (expected / got) | warnings (shortened) | evidence unchanged | notes |",
              "|---|---|---|---|---|"]
     for case in CASES:
@@ -228,16 +224,20 @@ def test_hot_journal_is_rolled_back_to_the_committed_rows(corpus_run, tmp_path):
     run = corpus_run("sqlite")
     got = run.count("message", path)
     record("hot journal", f"{case['sms_expected']} (not the {case['sms_in_file_without_journal']} of the "
-           "uncommitted file)", str(got), run, (path,), "warning: " + NEEDS_SIDECAR_NOTES)
+           "uncommitted file)", str(got), run, (path,), "the rollback is said, with the pages it undid")
     assert_completed(run)
     assert cli_count_with_sidecar(CORPUS / "sqlite" / path.lstrip("/"), tmp_path) == case["sms_expected"]
     assert got == case["sms_expected"] != case["sms_in_file_without_journal"]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_SIDECAR_NOTES)
 def test_hot_journal_is_a_warning(corpus_run):
     path = "/hot_journal" + SMS
-    assert any("hot rollback journal" in w for w in corpus_run("sqlite").warnings(path))
+    run = corpus_run("sqlite")
+    assert run.warnings(path) == [
+        f"hot rollback journal (mmssms.db-journal): an interrupted transaction changed "
+        f"{EXPECTED['sqlite']['hot_journal']['journal_pages']} page(s) of 4096 bytes; SQLite rolls them back to the "
+        "last committed state (32 pages), so the records are that state and the uncommitted changes are not among them"]
+    assert run.status(path) == "parsed with warnings"
 
 
 def test_wal_frames_after_a_bad_checksum_are_ignored_as_sqlite_does(corpus_run, tmp_path):
@@ -246,7 +246,7 @@ def test_wal_frames_after_a_bad_checksum_are_ignored_as_sqlite_does(corpus_run, 
     got = run.count("message", path)
     record("WAL with a bad frame checksum", f"{case['sms_expected']} ({case['sms_in_database_file']} in the file + "
            f"frames 1-{case['frames_kept']}; {case['sms_ignored']} after frame {case['bad_frame']} ignored)", str(got),
-           run, (path,), "warning: " + NEEDS_SIDECAR_NOTES)
+           run, (path,), "frames from the bad one on are ignored, as SQLite does, and said")
     assert_completed(run)
     assert cli_count_with_sidecar(CORPUS / "sqlite" / path.lstrip("/"), tmp_path) == case["sms_expected"]
     assert got == case["sms_expected"]
@@ -254,14 +254,19 @@ def test_wal_frames_after_a_bad_checksum_are_ignored_as_sqlite_does(corpus_run, 
     assert wal_only == case["sms_expected"] - case["sms_in_database_file"]
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_SIDECAR_NOTES)
 def test_wal_bad_checksum_is_a_warning(corpus_run):
-    path = "/wal_bad_checksum" + SMS
-    assert any("bad checksum" in w for w in corpus_run("sqlite").warnings(path))
+    wal, path = EXPECTED["sqlite"]["wal_bad_checksum"], "/wal_bad_checksum" + SMS
+    run = corpus_run("sqlite")
+    assert [w for w in run.warnings(path) if "bad checksum" in w] == [
+        f"write-ahead log (mmssms.db-wal): frame {wal['bad_frame']} of {wal['frames']} has a bad checksum; SQLite "
+        f"ignores it and every frame after it ({wal['frames'] - wal['frames_kept']} frame(s), 2 committed "
+        f"transaction(s) lost), the records come from the database file and the 2 transaction(s) in frames "
+        f"1-{wal['frames_kept']}"]
+    assert run.status(path) == "parsed with warnings"
 
 
 def test_sidecar_notes_name_the_damage():
-    """The helper the pipeline should call (see NEEDS_SIDECAR_NOTES), on the corpus' own sidecars."""
+    """The helper triage/parsing.py calls on its working copy, on the corpus' own sidecars."""
     from triage.sqlite_sidecars import sidecar_notes
 
     base = CORPUS / "sqlite"
@@ -282,19 +287,22 @@ def test_a_jpeg_at_the_database_path_is_read_as_a_photo(corpus_run):
     path = "/jpeg_as_db" + SMS
     run = corpus_run("sqlite")
     got = run.count("media_file", path), run.count("message", path)
-    note = ("warning: needs triage/parsing.py: a file at a path a SQLite parser names (android_sms: */mmssms.db) "
-            "whose header is not SQLite must give that parser's 'not a database (JPEG image)' warning even when "
-            "another parser (photo_exif) reads it")
-    record("database that is a JPEG", "1 photo, 0 SMS", f"{got[0]} photo, {got[1]} SMS", run, (path,), note)
+    record("database that is a JPEG", "1 photo, 0 SMS", f"{got[0]} photo, {got[1]} SMS", run, (path,),
+           "each SQLite parser named for the path says it is not a database but a JPEG image")
     assert_completed(run)
     assert got == (1, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="needs triage/parsing.py: a file at a path a SQLite parser names but whose "
-                   "header is not SQLite must be a warning from that parser ('not a SQLite database: JPEG image') "
-                   "even when another parser (photo_exif) reads the file")
 def test_a_jpeg_at_the_database_path_is_a_warning(corpus_run):
-    assert any("not a" in w and "database" in w for w in corpus_run("sqlite").warnings("/jpeg_as_db" + SMS))
+    path = "/jpeg_as_db" + SMS
+    run = corpus_run("sqlite")
+    said = run.query("SELECT w.component, w.level, w.message FROM parse_warning w JOIN source_file s ON s.id = "
+                     "w.source_file_id WHERE s.path = ? ORDER BY w.id", path)
+    refusals = [(c, level) for c, level, m in said
+                if m.startswith("not a SQLite database (first bytes: ff d8 ff") and
+                m.endswith("): the file is a JPEG image; read by photo_exif instead")]
+    assert refusals == [("android_sms", "warning"), ("android_mms", "warning")]
+    assert run.status(path) == "parsed with warnings"
 
 
 def test_zero_byte_databases_are_warnings_and_the_intact_one_is_read(corpus_run):
@@ -400,21 +408,17 @@ def test_gpt_with_overlapping_partitions(images, tmp_path):
     built = faults.overlapping_gpt(images / "gpt")
     run = triage_run(built["image"], tmp_path / "out")
     got = run.count("message", SMS), run.count("media_file", "/DCIM/Camera/overlap.jpg")
-    note = ("warning: needs triage/evidence/tsk.py: open_volumes should compare the partitions' sector ranges and "
-            "warn 'partitions 1 and 2 overlap (sectors 30720-34815)'")
     record("GPT with overlapping partitions", f"{built['sms_expected']} SMS, {built['media_expected']} photo",
-           f"{got[0]} SMS, {got[1]} photo", run, (), note)
+           f"{got[0]} SMS, {got[1]} photo", run, (), "both partitions examined, the overlap said")
     RESULTS["GPT with overlapping partitions"].warnings = "; ".join(run.evidence_warnings()) or "none"
     assert_completed(run)
     assert got == (built["sms_expected"], built["media_expected"])
+    first, last = built["overlap_sectors"]
+    assert f"raw overlap.raw → GPT: partitions 1 and 2 overlap (sectors {first}-{last}); both are examined, so " \
+        "files in the shared sectors may be listed under both; check the partition table" in run.evidence_warnings()
 
 
-@pytest.mark.xfail(strict=True, reason="needs triage/evidence/tsk.py: open_volumes should compare the partitions' "
-                   "sector ranges and warn that partitions 1 and 2 overlap (naming the sectors)")
-def test_gpt_overlap_is_a_warning(images, tmp_path):
-    built = faults.overlapping_gpt(images / "gpt-warned")
-    run = triage_run(built["image"], tmp_path / "out")
-    assert any("overlap" in w for w in run.evidence_warnings())
+LOST_PHOTO = "/media/0/DCIM/Camera/z_after.jpg"
 
 
 @pytest.fixture(scope="module")
@@ -423,16 +427,12 @@ def e01_run(images, tmp_path_factory) -> tuple[dict, Run]:
     return built, triage_run(built["image"], tmp_path_factory.mktemp("run-e01") / "out")
 
 
-NEEDS_TSK_READ_ERRORS = ("needs triage/evidence/tsk.py: TskFileStream._read_at must raise OSError when TskImage.read "
-                         "recorded an image read error during the read (TSK hands out a buffer for the missing "
-                         "chunks instead of failing): today the lost photo becomes a MediaFile with a wrong SHA-256")
-
-
 def test_truncated_e01(e01_run):
     built, run = e01_run
     got = run.count("message", SMS)
-    record("truncated E01", f"{built['sms_expected']} SMS (first segment)", f"{got} SMS", run, (),
-           "lost photo: " + NEEDS_TSK_READ_ERRORS)
+    record("truncated E01", f"{built['sms_expected']} SMS (first segment), the photo past the cut not parsed",
+           f"{got} SMS, photo {run.status(LOST_PHOTO)}", run, (),
+           "the lost photo is 'not parsed: cannot be read' (image read error), never a record with a wrong hash")
     RESULTS["truncated E01"].warnings = "; ".join(run.evidence_warnings()[:2])
     assert_completed(run)
     assert "data/com.android.providers.telephony/databases/mmssms.db" in built["surely_readable"]
@@ -440,12 +440,15 @@ def test_truncated_e01(e01_run):
     assert any("the image is incomplete" in w and "phone.E02" in w for w in run.evidence_warnings())
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_TSK_READ_ERRORS)
 def test_truncated_e01_lost_photo_is_not_parsed(e01_run):
     built, run = e01_run
-    lost = "/media/0/DCIM/Camera/z_after.jpg"
-    assert lost.lstrip("/") in built["surely_lost"]
-    assert run.count("media_file", lost) == 0 and run.status(lost) in (None, "not parsed")
+    assert LOST_PHOTO.lstrip("/") in built["surely_lost"]
+    assert run.count("media_file", LOST_PHOTO) == 0 and run.status(LOST_PHOTO) == "not parsed"
+    said = run.warnings(LOST_PHOTO)
+    where = f"EWF phone.E01 (+1 segment) → ext4 → {LOST_PHOTO}"
+    assert said and all(w.startswith(f"cannot be read: {where}: bytes ") and
+                        "lie in a part of the image that cannot be read (image read error at byte " in w
+                        for w in said), said
 
 
 # -- big and deep cases (built at test time) ------------------------------------------------------------------
@@ -465,29 +468,24 @@ def test_huge_texts_are_kept_whole(tmp_path):
     assert lengths == built["body_length"] and name == built["name_length"]
 
 
-NEEDS_FILE_MANIFEST = (
-    "needs triage/pipeline.py + triage/report: a folder's 100,001 per-file SHA-256 go verbatim into the custody entry "
-    "'evidence files hashed' and EvidenceItem.files_sha256_before/after, and from there into findings.json (46 MB), "
-    "index.html (31 MB) and the PDF, which had not finished after 20 minutes at 5 GB RSS; write them to a manifest "
-    "file in the bundle and record its SHA-256 and file count instead (not run: too slow to run as an xfail)")
-
-
-NOT_RUN["100,000 tiny files"] = NEEDS_FILE_MANIFEST
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(run=False, reason=NEEDS_FILE_MANIFEST)
 def test_one_hundred_thousand_tiny_files(tmp_path):
     evidence = tmp_path / "phone"
     built = faults.many_tiny_files(evidence)
     run = triage_run(evidence, tmp_path / "out")
     got = run.count("message", SMS)
-    hashed = run.query("SELECT files_sha256_before FROM evidence_item")[0][0]
+    # this many per-file hashes go to a sha256sum-format list in the bundle; the record keeps the list's hash
+    recorded = json.loads(run.query("SELECT files_sha256_before FROM evidence_item")[0][0])
+    listing = payload(run.out) / "evidence-files-sha256-before.txt"
+    lines = listing.read_text(encoding="utf-8").splitlines() if listing.is_file() else []
     record("100,000 tiny files", f"{built['sms_expected']} SMS, {built['tiny_files'] + 1:,} files hashed",
-           f"{got} SMS, {len(json.loads(hashed)):,} files hashed", run, (SMS,), "not damage: no warning expected")
+           f"{got} SMS, {len(lines):,} files hashed", run, (SMS,),
+           f"not damage: no warning expected; the per-file hashes are in {listing.name} in the bundle")
     assert_completed(run)
     assert got == built["sms_expected"]
-    assert len(json.loads(hashed)) == built["tiny_files"] + 1
+    assert recorded == {listing.name: sha256_of(listing)}
+    assert len(lines) == built["tiny_files"] + 1
+    assert f"{sha256_of(evidence / faults.SMS_DB)}  {evidence / faults.SMS_DB}" in lines
 
 
 def test_deep_folder(tmp_path):

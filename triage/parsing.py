@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +14,11 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
 from parsers.base import open_sqlite, quote_ident
 from triage.evidence import Evidence, FileEntry
+from triage.file_signatures import describe
 from triage.limits import ParseLimits
 from triage.records import Base, SourceFile
 from triage.sqlite_budget import SqliteBudget, SqliteBudgetReached, spending
+from triage.sqlite_sidecars import sidecar_notes
 
 if TYPE_CHECKING:
     from triage.parallel_media import PreparedFile
@@ -79,7 +82,7 @@ class ParseRunner:
                     self.warn("evidence", "file reader", "warning", f"cannot read: {e}", entry.provenance, None)
                 continue
             chosen = [p for p in self.parsers if p.accepts(entry, header)]
-            refused = [(p.name, p.refusal(entry, header)) for p in claimed if p not in chosen]
+            refused = [(p.name, refusal(p, entry, header)) for p in claimed if p not in chosen]
             if chosen:
                 candidates.append(Candidate(entry, header, chosen, refused))
             elif refused:
@@ -125,8 +128,31 @@ class ParseRunner:
                 misfits = [(p.name, budget.message()) for p in cand.parsers]
             self._not_parsed(entry, misfits, source.sha256)
             return None
+        self._note_refusals(cand, parsed_by, source)
+        self._note_sidecars(copy, source)
         source.parser = ", ".join(parsed_by)
         return source
+
+    def _note_refusals(self, cand: Candidate, parsed_by: list[str], source: SourceFile) -> None:
+        """Parsers whose path names the file but that refused its first bytes, when another parser read it.
+
+        A JPEG saved as mmssms.db is read as a photo, but the examiner must still learn that the SMS
+        database the path promises is not there (a different generation's schema not fitting is not
+        said: that is normal when the other generation's parser read the file)."""
+        readers = ", ".join(parsed_by)
+        for name, reason in cand.refused:
+            self.warn("parser", name, "warning", f"{reason}; read by {readers} instead",
+                      source.provenance, source)
+        if cand.refused:
+            _mark_warned(source)
+
+    def _note_sidecars(self, copy: "SqliteCopy", source: SourceFile) -> None:
+        """What SQLite did with the -journal/-wal when the copy was opened (rolled back, frames ignored):
+        the records are the database after that, so the examination record says so."""
+        for note in copy.notes:
+            self.warn("parser", "sqlite", "warning", note, source.provenance, source)
+        if copy.notes:
+            _mark_warned(source)
 
     def _not_parsed(self, entry: FileEntry, why: list[tuple[str, str]], sha256: str | None = None) -> None:
         """A file a parser claims but none could read: a "not parsed" SourceFile and one warning per parser."""
@@ -195,8 +221,23 @@ class ParseRunner:
         source.record_count += count
         for message in ctx.warnings:
             self.warn("parser", parser.name, "warning", message, source.provenance, source)
-        if ctx.warnings and source.status == "parsed":
-            source.status = "parsed with warnings"
+        if ctx.warnings:
+            _mark_warned(source)
+
+
+def _mark_warned(source: SourceFile) -> None:
+    if source.status == "parsed":  # "parsed in part" / "not parsed" already say more
+        source.status = "parsed with warnings"
+
+
+def refusal(parser: Parser, entry: FileEntry, header: bytes) -> str:
+    """The parser's reason for refusing a file at its path, and what the first bytes say the file is."""
+    reason = parser.refusal(entry, header)
+    what = describe(header)
+    if what is None:
+        return reason
+    article = "" if what == "text" else "an " if what[0] in "AEIOU" else "a "
+    return f"{reason}: the file is {article}{what}"
 
 
 def source_file(entry: FileEntry) -> SourceFile:
@@ -235,6 +276,7 @@ class SqliteCopy:
         self.budget = budget if budget is not None else SqliteBudget()
         self._dir: Path | None = None
         self._wal = sidecars.get((entry.volume, entry.path + "-wal"))
+        self.notes: list[str] = []  # what SQLite does with the -journal/-wal (triage/sqlite_sidecars.py)
         self._main_rows: dict[str, set[str] | None] = {}  # row ids per table without the -wal (read once each)
         self._main_tables: set[str] | None = None
 
@@ -246,6 +288,12 @@ class SqliteCopy:
                 side = self.sidecars.get((self.entry.volume, self.entry.path + suffix))
                 if side is not None:
                     self._copy(side, self._dir / f"db{suffix}")
+            # read before SQLite opens the copy: opening replays the journal or WAL and removes the evidence of it
+            try:
+                self.notes = sidecar_notes(self._dir / "db", self.entry.name)
+            except (OSError, ValueError, struct.error) as e:  # a hostile sidecar: say so, SQLite decides as usual
+                self.notes = [f"the -journal/-wal beside {self.entry.name} could not be checked ({_reason(e)}); "
+                              "SQLite replays it as it finds it"]
         return self._dir / "db"
 
     def mark_wal_only(self, record: Base) -> None:

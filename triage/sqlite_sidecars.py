@@ -13,6 +13,7 @@ from pathlib import Path
 
 JOURNAL_MAGIC = bytes.fromhex("d9d505f920a163d7")
 WAL_MAGICS = (0x377F0682, 0x377F0683)
+VALID_PAGE_SIZES = frozenset(1 << n for n in range(9, 17))  # 512 … 65536 bytes
 
 
 def sidecar_notes(db: Path, shown_as: str | None = None) -> list[str]:
@@ -45,34 +46,39 @@ def journal_notes(path: Path, name: str) -> list[str]:
 
 
 def wal_notes(path: Path, name: str) -> list[str]:
-    data = path.read_bytes()
-    if len(data) < 32:
-        return [f"write-ahead log ({name}) of {len(data)} bytes is shorter than its header: ignored by SQLite"]
-    magic, _, page_size, _, salt1, salt2, c0, c1 = struct.unpack(">8I", data[:32])
-    if magic not in WAL_MAGICS:
-        return [f"write-ahead log ({name}) has no WAL signature: ignored by SQLite"]
-    big = magic == WAL_MAGICS[1]
-    s0, s1 = _checksum(data[:24], 0, 0, big)
-    if (s0, s1) != (c0, c1):
-        return [f"write-ahead log ({name}) header checksum does not match: SQLite ignores the whole log"]
-    size = 24 + page_size
-    frames = (len(data) - 32) // size
-    commits_before = commits_after = 0
-    bad = None
-    for i in range(frames):
-        off = 32 + i * size
-        page, commit, fs1, fs2, f0, f1 = struct.unpack(">6I", data[off:off + 24])
-        if bad is None:
-            s0, s1 = _checksum(data[off:off + 8], s0, s1, big)
-            s0, s1 = _checksum(data[off + 24:off + size], s0, s1, big)
-            if (fs1, fs2) != (salt1, salt2) or (s0, s1) != (f0, f1):
+    """Read frame by frame (a WAL can hold hundreds of MB), checking salts and the running checksum."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+        if len(head) < 32:
+            return [f"write-ahead log ({name}) of {len(head)} bytes is shorter than its header: ignored by SQLite"]
+        magic, _, page_size, _, salt1, salt2, c0, c1 = struct.unpack(">8I", head)
+        if magic not in WAL_MAGICS:
+            return [f"write-ahead log ({name}) has no WAL signature: ignored by SQLite"]
+        big = magic == WAL_MAGICS[1]
+        s0, s1 = _checksum(head[:24], 0, 0, big)
+        if (s0, s1) != (c0, c1):
+            return [f"write-ahead log ({name}) header checksum does not match: SQLite ignores the whole log"]
+        if page_size not in VALID_PAGE_SIZES:
+            return [f"write-ahead log ({name}) declares page size {page_size}, which SQLite does not have: it "
+                    "ignores the whole log"]
+        size = 24 + page_size
+        frames = (path.stat().st_size - 32) // size
+        commits_before = commits_after = 0
+        bad = None
+        for i in range(frames):
+            frame = f.read(size)
+            _page, commit, fs1, fs2, f0, f1 = struct.unpack(">6I", frame[:24])
+            if bad is None:
                 if (fs1, fs2) != (salt1, salt2):
                     break  # an old frame left from before the log was reset: normal, not damage
-                bad = i
-            elif commit:
-                commits_before += 1
-        if bad is not None and commit:
-            commits_after += 1
+                s0, s1 = _checksum(frame[:8], s0, s1, big)
+                s0, s1 = _checksum(frame[24:], s0, s1, big)
+                if (s0, s1) != (f0, f1):
+                    bad = i
+                elif commit:
+                    commits_before += 1
+            if bad is not None and commit:
+                commits_after += 1
     if bad is None:
         return []
     return [f"write-ahead log ({name}): frame {bad + 1} of {frames} has a bad checksum; SQLite ignores it and "

@@ -66,6 +66,7 @@ class TskImage(pytsk3.Img_Info):
         self._stream = stream
         self.read_errors: list[str] = []
         self.read_error_count = 0
+        self.last_read_error = ""  # the newest, for a file read that met it (TskFileStream)
         super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
     def read(self, offset: int, size: int) -> bytes:
@@ -75,8 +76,9 @@ class TskImage(pytsk3.Img_Info):
             # An exception would surface from pytsk3 as an opaque RuntimeError; an empty read is a
             # plain read error to TSK, and our own record keeps the reason for the warnings.
             self.read_error_count += 1
+            self.last_read_error = f"image read error at byte {offset} ({size} bytes): {short_reason(e)}"
             if len(self.read_errors) < MAX_IMAGE_READ_ERRORS:
-                self.read_errors.append(f"image read error at byte {offset} ({size} bytes): {short_reason(e)}")
+                self.read_errors.append(self.last_read_error)
             return b""
 
     def get_size(self) -> int:
@@ -169,7 +171,7 @@ class TskEvidence(Evidence):
         if entry.type == "link":
             target = _text(tsk_file.info.meta.link) if tsk_file.info.meta else ""
             raise EvidenceError(f"{entry.provenance} is a symbolic link to '{target}'; links are not followed")
-        raw = TskFileStream(tsk_file, handle, entry.size or 0, entry.provenance)
+        raw = TskFileStream(tsk_file, handle, entry.size or 0, entry.provenance, self._img)
         return buffered(raw, 1 << 20)
 
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
@@ -184,17 +186,25 @@ class TskEvidence(Evidence):
 
 
 class TskFileStream(SeekableReader):
-    """A file's (or NTFS stream's) content as a seekable, read-only raw stream over read_random."""
+    """A file's (or NTFS stream's) content as a seekable, read-only raw stream over read_random.
 
-    def __init__(self, tsk_file: pytsk3.File, handle: TskHandle, size: int, where: str) -> None:
+    A read that met an image read error fails, even when TSK hands out a full buffer: for blocks the
+    image cannot give (an E01's missing chunks) TSK fills the buffer with whatever it holds, and a file
+    with those bytes would be parsed and hashed as if they were its content (a wrong SHA-256, wrong
+    records). `img` counts the image read errors; one more after a read means the read was not whole.
+    """
+
+    def __init__(self, tsk_file: pytsk3.File, handle: TskHandle, size: int, where: str,
+                 img: TskImage | None = None) -> None:
         super().__init__(size)
-        self._file, self._handle, self._where = tsk_file, handle, where
+        self._file, self._handle, self._where, self._img = tsk_file, handle, where, img
 
     def _read_at(self, offset: int, size: int) -> bytes:
         size = min(size, self._size - offset)
         if size <= 0:
             return b""
         h = self._handle
+        errors_before = self._img.read_error_count if self._img is not None else 0
         try:
             if h.attr_type is None:
                 data = self._file.read_random(offset, size)
@@ -202,6 +212,10 @@ class TskFileStream(SeekableReader):
                 data = self._file.read_random(offset, size, h.attr_type, h.attr_id)
         except OSError as e:
             raise OSError(f"{self._where}: read error at byte {offset}: {_one_line(e)}") from e
+        if self._img is not None and self._img.read_error_count > errors_before:
+            raise OSError(f"{self._where}: bytes {offset}-{offset + size - 1} lie in a part of the image that "
+                          f"cannot be read ({self._img.last_read_error}); the content there is missing, so the "
+                          f"file is not read (is the image complete?)")
         if len(data) < size:
             # never hand out a silently shortened file: the caller records the failure instead
             raise OSError(f"{self._where}: only {len(data)} of {size} bytes readable at byte {offset} of "
@@ -283,10 +297,12 @@ def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: s
     block = vs.info.block_size or SECTOR
     volumes, failures = [], []
     number = 0
+    extents: list[tuple[int, int, int]] = []  # (number, first sector, last sector) of each allocated partition
     for part in vs:
         if not int(part.flags) & int(pytsk3.TSK_VS_PART_FLAG_ALLOC):
             continue
         number += 1
+        extents.append((number, part.start, part.start + part.len - 1))
         desc = _text(part.desc)
         layer = f"{scheme} partition {number} '{desc}'"
         fs = _open_fs(img, part.start * block)
@@ -302,7 +318,23 @@ def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: s
             sectors = f"sectors {part.start}-{part.start + part.len - 1}"
             failures.append(f"{container_layer}{LAYER_SEPARATOR}{layer} ({sectors}): no file system that The "
                             f"Sleuth Kit or this tool can open ({fs}); its files are not listed")
-    return volumes, failures
+    return volumes, overlap_warnings(extents, f"{container_layer}{LAYER_SEPARATOR}{scheme}") + failures
+
+
+def overlap_warnings(extents: list[tuple[int, int, int]], where: str) -> list[str]:
+    """One warning per pair of partitions whose sector ranges overlap (a damaged or forged table).
+
+    Both are still examined: which one is genuine is for the examiner to decide, and a file in the
+    shared sectors may then be listed in both."""
+    warnings = []
+    for i, (a, a_first, a_last) in enumerate(extents):
+        for b, b_first, b_last in extents[i + 1:]:
+            first, last = max(a_first, b_first), min(a_last, b_last)
+            if first <= last:
+                warnings.append(f"{where}: partitions {a} and {b} overlap (sectors {first}-{last}); both are "
+                                f"examined, so files in the shared sectors may be listed under both; check the "
+                                f"partition table")
+    return warnings
 
 
 def _open_fs(img: TskImage, offset: int) -> pytsk3.FS_Info | str:
