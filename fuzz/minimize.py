@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Shrink a crashing input while it still raises the same exception type at the same place.
 
-    .venv/bin/python fuzz/minimize.py HARNESS CRASH_FILE [OUT_FILE]      e.g.  minimize.py abx /tmp/fuzz-artifacts/abx-crash-…
+    .venv/bin/python fuzz/minimize.py HARNESS[:FUNCTION] CRASH_FILE [OUT_FILE]
+        e.g.  minimize.py abx /tmp/fuzz-artifacts/abx-crash-…
+              minimize.py exif:exifread_only /tmp/fuzz-artifacts/exif-timeout-…   (a function of the harness
+              other than check_one, e.g. one that makes a stall inside a library raise once it is fixed)
 
 (atheris's -minimize_crash re-executes argv[0], which is the script, not the interpreter; this does the
 same job in-process: delete chunks of halving size, then zero bytes, keeping every change that still
@@ -53,9 +56,9 @@ def shrink(check: Callable[[bytes], None], data: bytes) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    harness, crash = argv[0], Path(argv[1])
+    (harness, _, function), crash = argv[0].partition(":"), Path(argv[1])
     out = Path(argv[2]) if len(argv) > 2 else crash.with_name(crash.name + ".min")
-    check = importlib.import_module(f"fuzz_{harness}").check_one
+    check = getattr(importlib.import_module(f"fuzz_{harness}"), function or "check_one")
     data = shrink(check, crash.read_bytes())
     out.write_bytes(data)
     print(f"{len(crash.read_bytes())} -> {len(data)} bytes: {data!r}"[:400])

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import exifread
 
@@ -28,9 +28,10 @@ from parsers.exif_structure import check_exif, jpeg_exif_block
 from parsers.heif_items import heif_exif_block
 from parsers.heif_structure import check_heif
 from parsers.jpeg_structure import check_jpeg
+from parsers.read_budget import BudgetedReader
 from triage.media_hints import PHASH_MAX_BYTES, image_hints, path_hints, screenshot_hint
 from triage.records import Base, Location, MediaFile, times
-from triage.timeutil import Timestamp, decode_exif
+from triage.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
 
 IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -40,6 +41,10 @@ MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x
 MIME_BY_BRAND = {b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
                  b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif"}
 JPEG_CHECK_MAX_BYTES = 64 << 20
+# Reads and seeks exifread may make on one file. The photos of fixtures/ need at most ~1,000 (an iPhone
+# HEIC); a damaged HEIF box can make exifread 3.5.1 loop for ever (fuzz/RESULTS.md, exif 5). 200,000
+# leaves room for files far richer than those and stops a loop in well under a second.
+EXIFREAD_MAX_READS = 200_000
 
 logging.getLogger("exifread").setLevel(logging.ERROR)  # its own chatter; we record our own warnings
 
@@ -71,7 +76,7 @@ class PhotoExifParser(Parser):
         """exifread's tags; for HEIF whose item locations exifread misreads (it ignores the iloc base
         offset that libheif writes), the Exif item as libheif locates it, read again by exifread."""
         try:
-            tags = exifread.process_file(stream, details=False)
+            tags = exifread_tags(stream)
             error = None
         except Exception as e:  # exifread raises many types on malformed input
             tags, error = {}, describe_error(e)
@@ -129,6 +134,10 @@ class PhotoExifParser(Parser):
 
     def _media_file(self, ctx: ParseContext, tags: dict, hints: dict[str, Any]) -> MediaFile:
         taken, taken_source = capture_time_and_source(tags)
+        if taken is not None and taken.utc is None and taken.note != EXIF_LOCAL_NOTE:
+            # a damaged time (bad offset, impossible date) is kept raw; the reason must not be silent
+            ctx.warn(f"capture time {taken.raw!r} ({taken_source}): {taken.note}")
+            hints["taken_note"] = taken.note
         make = text(tags, "Image Make")
         width = integer(tags, "EXIF ExifImageWidth") or hints.get("pixel_width")
         height = integer(tags, "EXIF ExifImageLength") or hints.get("pixel_height")
@@ -162,6 +171,10 @@ class PhotoExifParser(Parser):
                 ctx.warn(f"GPS present but unusable: {fix.status}")
             return None
         media.extra["gps_status"] = "ok"
+        for problem in fix.problems:
+            ctx.warn(f"GPS position kept, but {problem}")
+        if fix.problems:
+            media.extra["gps_problems"] = fix.problems
         when = fix.time or (media_time(media))
         return Location(
             origin="photo EXIF GPS",
@@ -172,7 +185,7 @@ class PhotoExifParser(Parser):
             **(times("time", when) if when else {}),
             label=ctx.entry.name,
             media_file=media,
-            extra={"raw": fix.raw, "time_source": "GPS time stamp" if fix.time else "capture time"},
+            extra={"raw": fix.raw, "time_source": location_time_source(fix.time, when)},
             source_offset=0,
         )
 
@@ -186,12 +199,25 @@ class GpsFix:
     accuracy: float | None = None  # horizontal positioning error, metres
     time: Timestamp | None = None
     raw: dict = field(default_factory=dict)  # the GPS tags as printed, for the record
+    problems: list[str] = field(default_factory=list)  # damaged parts left out of a usable fix
+
+
+def location_time_source(gps_clock: Timestamp | None, when: Timestamp | None) -> str:
+    """Which clock timed a photo's position; "none" rather than naming a capture time the photo lacks."""
+    if gps_clock is not None:
+        return "GPS time stamp"
+    return "capture time" if when is not None else "none (no usable GPS time stamp or capture time)"
 
 
 def describe_error(e: BaseException) -> str:
     """Exception type and message; several readers raise with no message at all (AssertionError())."""
     text = " ".join(str(e).split())
     return f"{type(e).__name__}: {text}" if text else f"{type(e).__name__}, no message from the reader"
+
+
+def exifread_tags(stream: Any) -> dict:
+    """exifread's tags (may raise anything: callers record it), its reads budgeted against loops."""
+    return exifread.process_file(BudgetedReader(stream, EXIFREAD_MAX_READS, "exifread"), details=False)
 
 
 def heif_exif_tags(stream: Any) -> dict:
@@ -208,7 +234,7 @@ def heif_exif_tags(stream: Any) -> dict:
     if not starts:
         return {}
     try:
-        return exifread.process_file(io.BytesIO(exif[min(starts):]), details=False)
+        return exifread_tags(io.BytesIO(exif[min(starts):]))
     except Exception:
         return {}
 
@@ -218,7 +244,7 @@ def own_heif_exif_tags(stream: Any, size: int) -> dict:
 
     try:
         block = heif_exif_block(stream, size)
-        return exifread.process_file(io.BytesIO(block), details=False) if block else {}
+        return exifread_tags(io.BytesIO(block)) if block else {}
     except Exception:  # a damaged item: the caller has reported the other readers' failures
         return {}
 
@@ -243,14 +269,23 @@ def gps_fix(tags: dict) -> GpsFix:
         return GpsFix("0/0 placeholder (no fix)", raw=raw)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return GpsFix(f"out of range ({lat}, {lon})", raw=raw)
-    return GpsFix("ok", lat, lon, gps_altitude(tags), gps_accuracy(tags), gps_time(tags), raw)
+    problems: list[str] = []
+    fix = GpsFix("ok", lat, lon, gps_altitude(tags, problems.append), gps_accuracy(tags, problems.append),
+                 gps_time(tags, problems.append), raw)
+    fix.problems = problems
+    return fix
 
 
 def ratio(value: Any) -> Fraction | None:
+    """A rational (or integer) tag value as a Fraction; None when it is not a number or its denominator is 0."""
     num, den = getattr(value, "numerator", value), getattr(value, "denominator", 1)
+    try:
+        num, den = int(num), int(den)
+    except (TypeError, ValueError):
+        return None  # not a number: a damaged tag stored with another type
     if den == 0:
         return None
-    return Fraction(int(num), int(den))
+    return Fraction(num, den)
 
 
 def dms_to_degrees(values: list) -> float | None:
@@ -261,43 +296,58 @@ def dms_to_degrees(values: list) -> float | None:
     return float(d + m / 60 + s / 3600)
 
 
-def gps_altitude(tags: dict) -> float | None:
+def gps_altitude(tags: dict, problem: Callable[[str], None]) -> float | None:
     if "GPS GPSAltitude" not in tags:
         return None
-    alt = ratio(tags["GPS GPSAltitude"].values[0])
+    values = tags["GPS GPSAltitude"].values
+    if not values:  # a tag with a count of 0
+        problem("its GPSAltitude holds no value: no altitude")
+        return None
+    alt = ratio(values[0])
     if alt is None:
+        problem(f"its GPSAltitude ({tags['GPS GPSAltitude']}) is not a number with a non-zero denominator: "
+                f"no altitude")
         return None
     ref = tags.get("GPS GPSAltitudeRef")
     below = ref is not None and ref.values and ref.values[0] == 1
     return float(-alt if below else alt)
 
 
-def gps_accuracy(tags: dict) -> float | None:
+def gps_accuracy(tags: dict, problem: Callable[[str], None]) -> float | None:
     # exifread 3.5 has no name for tag 0x001F (GPSHPositioningError, EXIF 2.31) yet
     value = tags.get("GPS GPSHPositioningError") or tags.get("GPS Tag 0x001F")
-    if value is None or not getattr(value, "values", None):
+    if value is None:
         return None
-    r = ratio(value.values[0])
-    return float(r) if r is not None else None
+    r = ratio(value.values[0]) if getattr(value, "values", None) else None
+    if r is None:
+        problem(f"its GPSHPositioningError ({value}) is not a number with a non-zero denominator: no accuracy")
+        return None
+    return float(r)
 
 
-def gps_time(tags: dict) -> Timestamp | None:
-    """GPSDateStamp + GPSTimeStamp: the satellite clock, always UTC."""
+def gps_time(tags: dict, problem: Callable[[str], None]) -> Timestamp | None:
+    """GPSDateStamp + GPSTimeStamp: the satellite clock, always UTC.
+
+    A time stamp without a date is common (older cameras) and simply not used; a date and time stamp
+    that cannot make a time are damage, reported through `problem`, and the capture time stands in."""
     # exifread 3.5 names tag 0x001D "GPS GPSDate"; older releases "GPS GPSDateStamp".
     date = text(tags, "GPS GPSDate") or text(tags, "GPS GPSDateStamp")
     clock = tags.get("GPS GPSTimeStamp")
-    if not date or clock is None or len(clock.values) != 3:
+    if not date or clock is None:
         return None
-    h, m, s = (ratio(v) for v in clock.values)
-    if h is None or m is None or s is None:
+    parts = [ratio(v) for v in clock.values] if len(clock.values) == 3 else []
+    if len(parts) != 3 or None in parts:
+        problem(f"its GPS time stamp ({date} {clock}) is not three numbers: no GPS time")
         return None
-    raw = f"{date} {float(h):02.0f}:{float(m):02.0f}:{float(s):06.3f}"
+    h, m, s = parts
     try:
+        raw = f"{date} {float(h):02.0f}:{float(m):02.0f}:{float(s):06.3f}"
         y, mo, d = (int(x) for x in date.replace("-", ":").split(":"))
         base = datetime(y, mo, d, tzinfo=timezone.utc)
         seconds = float(h) * 3600 + float(m) * 60 + float(s)
         return Timestamp(raw, "exif_gps_utc", base + timedelta(seconds=seconds))
-    except ValueError:
+    except (ValueError, OverflowError):  # an impossible date, or a stamp beyond datetime's range
+        problem(f"its GPS time stamp ({date} {clock}) is not a valid date and time: no GPS time")
         return None
 
 

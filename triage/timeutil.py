@@ -24,6 +24,8 @@ _NUMERIC_ENCODINGS: dict[str, tuple[datetime, int, int]] = {
 }
 # EXIF "YYYY:MM:DD HH:MM:SS" with an optional "+HH:MM" offset ("exif_local" when no offset is known)
 EXIF_ENCODINGS = ("exif_local", "exif_offset")
+# The note of an EXIF time without an offset: the ordinary case, not damage (callers need not warn).
+EXIF_LOCAL_NOTE = "local camera time, UTC offset unknown: not converted"
 
 # Plausible device-time window; values outside it are kept raw but not converted (no invented dates).
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -66,6 +68,10 @@ def _decode_numeric(raw: int | float | str, encoding: str) -> Timestamp:
 
 
 _EXIF_RE = re.compile(r"^\s*(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*([+-]\d{2}:?\d{2}|Z)?\s*$")
+# A UTC offset that can be converted: "Z" or ±HH:MM (colon optional), hours < 24 and minutes < 60.
+# Anything else (OffsetTimeOriginal "+", "+25:00", "-12:61") is damage: kept raw, never converted,
+# since folding 61 minutes into the hours would invent a time.
+_OFFSET_RE = re.compile(r"Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d")
 
 
 def _decode_exif(raw: str, offset: str | None = None) -> Timestamp:
@@ -79,10 +85,19 @@ def _decode_exif(raw: str, offset: str | None = None) -> Timestamp:
         naive = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro)
     except ValueError:
         return Timestamp(raw, "exif_local", None, "invalid calendar date")
+    if tz and not _OFFSET_RE.fullmatch(tz):
+        return Timestamp(f"{raw} {offset}" if offset else raw, "exif_local", None,
+                         f"UTC offset {tz!r} is not ±HH:MM (hours < 24, minutes < 60): not converted")
     if tz:
-        return Timestamp(raw if not offset else f"{raw} {offset}", "exif_offset", naive.replace(tzinfo=parse_offset(tz)).astimezone(UTC))
+        stored = f"{raw} {offset}" if offset else raw
+        try:
+            utc = naive.replace(tzinfo=parse_offset(tz)).astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 shifted by the offset leaves datetime's range
+            return Timestamp(stored, "exif_offset", None, "outside the representable dates once the UTC offset "
+                                                          "is applied: not converted")
+        return Timestamp(stored, "exif_offset", utc)
     # A camera clock without an offset is local time in an unknown zone: keep it raw, never guess UTC.
-    return Timestamp(raw, "exif_local", None, "local camera time, UTC offset unknown: not converted")
+    return Timestamp(raw, "exif_local", None, EXIF_LOCAL_NOTE)
 
 
 def decode_exif(raw: str, offset: str | None = None) -> Timestamp:
@@ -91,6 +106,9 @@ def decode_exif(raw: str, offset: str | None = None) -> Timestamp:
 
 
 def parse_offset(text: str) -> timezone:
+    """ "Z" or ±HH:MM / ±HHMM as a timezone; anything else is a ValueError naming the text."""
+    if not _OFFSET_RE.fullmatch(text):
+        raise ValueError(f"UTC offset {text!r} is not ±HH:MM (hours < 24, minutes < 60)")
     if text == "Z":
         return UTC
     sign = -1 if text[0] == "-" else 1

@@ -137,8 +137,17 @@ class ArchiveEvidence(Evidence):
         return hashes
 
     def read_at(self, offset: int, size: int) -> bytes:
-        """Bytes of the archive file (os.pread: no shared file position, safe from several streams)."""
-        return os.pread(self._fd, size, offset)
+        """Bytes of the archive file (os.pread: no shared file position, safe from several streams).
+
+        Offsets and sizes come from the archive's own headers, so they may be damaged: one before the
+        start (a zip cut at its front) or past 2**63 (a zip64 size near 2**64) would make pread fail with
+        EINVAL or OverflowError instead of the reader's own "damaged archive" error. Outside the file
+        there is nothing to read: empty bytes, which every caller already treats as a short read.
+        """
+        if offset < 0 or offset >= self.archive_size or size <= 0:
+            return b""
+        # never ask for more than the file holds: tarfile's read() without a size would allocate 1 GiB
+        return os.pread(self._fd, min(size, self.archive_size - offset), offset)
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -150,7 +150,8 @@ class ZipEvidence(ArchiveEvidence):
             return self._zip.open(loc.info)  # zipfile stops at the declared size and checks the CRC
 
     def _data_offset(self, entry: FileEntry, loc: ZipLocator) -> int:
-        header = self.read_at(loc.header_offset, LOCAL_HEADER.size)
+        # a damaged or cut central directory can put the header before the file's start
+        header = self.read_at(loc.header_offset, LOCAL_HEADER.size) if loc.header_offset >= 0 else b""
         if len(header) < LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
             raise EvidenceError(f"{entry.provenance}: no local header where the central directory points "
                                 f"(offset {loc.header_offset}); damaged zip, not read")
@@ -167,7 +168,7 @@ def _kind(info: zipfile.ZipInfo) -> str:
     "/" is a directory, anything else a regular file, so a whole extraction is never set aside as
     "other" for want of bits its writer never set.
     """
-    if info.is_dir():
+    if info.filename.endswith("/"):  # not ZipInfo.is_dir(): it indexes filename[-1], and a name may be empty
         return "dir"
     file_type = stat.S_IFMT(info.external_attr >> 16)
     if info.create_system != _UNIX or not file_type:
@@ -348,7 +349,9 @@ def _zip64_sizes(extra: bytes, packed: int, size: int) -> tuple[int, int]:
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
         if tag == 0x0001:
-            values = list(struct.unpack_from(f"<{length // 8}Q", extra, pos + 4))
+            # a damaged field may claim more bytes than the extra holds: read the values it does hold
+            count = max(0, min(length, len(extra) - pos - 4)) // 8
+            values = list(struct.unpack_from(f"<{count}Q", extra, pos + 4))
             if size == 0xFFFFFFFF and values:
                 size = values.pop(0)
             if packed == 0xFFFFFFFF and values:
