@@ -2,14 +2,13 @@
 bulk-inserted through CaseStore.insert, as a run's parsers store them. For the exporters' memory test.
 
 `python -m tests.big_store export STORE OUT` reopens such a store and runs every exporter of the report
-step on it, then prints the process's peak RSS (ru_maxrss, KiB) as JSON: the test runs it in a child
+step on it, then prints the process's peak RSS (VmHWM, KiB: tests/peak_memory.py) as JSON: the test runs it in a child
 process so that the peak it measures is the exporters' own.
 """
 
 from __future__ import annotations
 
 import json
-import resource
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from triage.records import (Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, Message,
                             SourceFile)
 from triage.store import CaseStore
+from tests.peak_memory import peak_rss_kib
 
 START = datetime(2024, 3, 1, tzinfo=timezone.utc)
 WORDS = ("boat", "tonight", "beach", "money", "call", "me", "when", "ready", "the", "car", "is", "waiting")
@@ -93,7 +93,7 @@ def export(store_path: Path, out: Path) -> dict[str, int]:
     write_geo(store, out)
     write_case(store, {"case": "BIG", "exhibit": "EXH-BIG", "examiner": "Test"}, out / "case.jsonld")
     store.close()
-    return {"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    return {"max_rss_kib": peak_rss_kib()}
 
 
 if __name__ == "__main__":

@@ -299,7 +299,7 @@ def test_zip_streams_large_members_in_bounded_memory(tmp_path: Path) -> None:
             f.truncate(160 << 20)
     code = ("import json, resource, sys; from pathlib import Path; from triage.bundle.seal import write_zip; "
             "write_zip(Path(sys.argv[1]), Path(sys.argv[2])); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "from tests.peak_memory import peak_rss_kib; print(peak_rss_kib())")
     target = tmp_path / "EXH.zip"
     result = subprocess.run([sys.executable, "-c", code, str(folder), str(target)], capture_output=True, text=True,
                             timeout=600, cwd=Path(__file__).parent.parent)

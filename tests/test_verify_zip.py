@@ -140,7 +140,7 @@ def test_two_gib_member_is_hashed_as_a_stream_in_bounded_memory(genuine_zip: Pat
                     f.write(zeros)
     assert target.stat().st_size < 8 << 20
     probe = ("import resource, sys; from triage.cli import main; code = main(['verify', sys.argv[1]]); "
-             "print('maxrss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)")
+             "from tests.peak_memory import peak_rss_kib; print('maxrss_kib', peak_rss_kib()); sys.exit(code)")
     done = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True,
                           cwd=Path(__file__).parent.parent)
     assert done.returncode == 1, done.stdout + done.stderr
