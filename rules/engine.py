@@ -19,23 +19,27 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from rules.candidates import READS, load_candidates, load_candidates_from_store, thread_key
 from rules.entities import entities, model_name
 from rules.pack import DEFAULT_PACK, SEVERITIES, Rule, RulePack, load_pack
 from rules.primitives import Context, fmt_latlon, in_window, match, message_of, needs, record_time
 from rules.watchlist import Watchlists
 from rules.zones import Zone, ZoneSet
 from triage.citation import Citation
-from triage.records import Base, Call, Contact, Finding, Location, MediaFile, Message, Payment
+from triage.records import Base, Finding, Location, Message, Payment
+
+if TYPE_CHECKING:
+    from triage.store import CaseStore
+    from triage.text_scan import MessageTextScan
 
 __all__ = ["DEFAULT_PACK", "RulePack", "load_pack", "evaluate", "geofence_hits", "escalated_severity",
-           "fmt_latlon", "INDICATOR_NOTE"]
+           "fmt_latlon", "INDICATOR_NOTE", "READS", "thread_key"]
 
 INDICATOR_NOTE = "This is an indicator for the examiner to assess, not a conclusion."
-READS = {"message": Message, "location": Location, "payment": Payment, "contact": Contact, "call": Call,
-         "media_file": MediaFile}
 MAX_CITED_IN_TEXT = 5
 NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -51,12 +55,19 @@ class Hit:
     notes: dict[int, list[str]] = field(default_factory=dict)  # index in records -> notes
 
 
-def evaluate(pack: RulePack, read: RecordReader, describe: Describer,
-             watchlists: Watchlists | None = None) -> list[Finding]:
-    """Every rule of the pack, in pack order (composites see the findings of the rules before them)."""
+def evaluate(pack: RulePack, read: RecordReader, describe: Describer, watchlists: Watchlists | None = None, *,
+             store: "CaseStore | None" = None, scan: "MessageTextScan | None" = None) -> list[Finding]:
+    """Every rule of the pack, in pack order (composites see the findings of the rules before them).
+
+    `read(cls)` gives the records of a type. With the case store they come from (`store`), only the
+    records some rule could use are read whole (rules/candidates.py), reusing the run's scan of the
+    message text when given; the findings are the same either way."""
     payments = list(read(Payment))  # payments are few next to messages, and every message rule asks for them
     ctx = Context(pack.zones, pack.lexicon, watchlists or Watchlists(), _payments_by_message(payments))
-    records = load_candidates(pack, read, ctx, payments)
+    if store is not None:
+        records = load_candidates_from_store(pack, store, ctx, payments, scan)
+    else:
+        records = load_candidates(pack, read, ctx, payments)
     findings: list[Finding] = []
     fired: dict[str, list[Finding]] = {}
     for rule in pack.rules:
@@ -64,90 +75,6 @@ def evaluate(pack: RulePack, read: RecordReader, describe: Describer,
         fired[rule.id] = produced
         findings.extend(produced)
     return findings
-
-
-# -- candidates: stream the store once (twice for thread rules), keep only what a rule could use --------
-SELECTIVE = ("lexicon", "geofence", "payment", "known_media", "watchlist")  # primitives a record must meet
-
-
-def load_candidates(pack: RulePack, read: RecordReader, ctx: Context, payments: list[Base]
-                    ) -> dict[str, list[Base]]:
-    """Per record type, the records some rule could use. A type read by a rule with no selective
-    primitive is kept whole; otherwise a record is kept when it meets a record rule's condition (or a
-    sequence's step), or belongs to a thread holding crossing words when a thread rule needs them.
-    Memory then grows with what the rules can use, not with the phone's size."""
-    records: dict[str, list[Base]] = {"payment": payments}
-    for name, cls in READS.items():
-        if name == "payment":
-            continue
-        rules = [r for r in pack.rules if name in r.reads and "rules" not in r.condition]
-        if not rules:
-            records[name] = []
-        elif not all(_selective(rule) for rule in rules):
-            records[name] = list(read(cls))
-        else:
-            records[name] = _candidates(rules, read, cls, ctx)
-    return records
-
-
-def _selectors(rule: Rule) -> list[dict[str, Any]]:
-    """The conditions one record must meet to take part in `rule` (thread rules: see _thread_rule)."""
-    if "sequence" in rule.condition:
-        return [rule.condition["sequence"]["first"], rule.condition["sequence"]["then"]]
-    return [rule.condition]
-
-
-def _thread_rule(rule: Rule) -> bool:
-    """A thread rule whose threads must hold crossing words: its other parts apply inside those threads."""
-    parts = rule.condition.get("all_of") or [rule.condition]
-    return rule.scope == "thread" and "sequence" not in rule.condition and any(needs(p, "lexicon") for p in parts)
-
-
-def _selective(rule: Rule) -> bool:
-    if rule.scope == "thread" and "sequence" not in rule.condition:
-        return _thread_rule(rule)
-    return all(any(needs(c, p) for p in SELECTIVE) for c in _selectors(rule))
-
-
-def _candidates(rules: list[Rule], read: RecordReader, cls: type[Base], ctx: Context) -> list[Base]:
-    record_rules = [r for r in rules if not _thread_rule(r)]
-    by_threads = any(_thread_rule(r) for r in rules)
-    kept: dict[int, Base] = {}
-    threads: set[str] = set()
-    for record in read(cls):
-        if by_threads and ctx.lexicon_hits(record):
-            threads.add(thread_key(record))
-        if any(_could_meet(c, record, ctx) for rule in record_rules for c in _selectors(rule)):
-            kept[_identity(record)] = record
-    if threads:  # a second pass: every message of a thread with crossing words
-        for record in read(cls):
-            if thread_key(record) in threads:
-                kept.setdefault(_identity(record), record)
-    return list(kept.values())
-
-
-def _identity(record: Base) -> int:
-    return record.id if getattr(record, "id", None) is not None else id(record)
-
-
-def _could_meet(condition: dict[str, Any], record: Base, ctx: Context) -> bool:
-    """Cheap necessary checks first (no text match, no zone, no payment: no), then the exact match."""
-    for primitive in SELECTIVE:
-        if needs(condition, primitive) and not _may_have(primitive, record, ctx):
-            return False
-    return match(condition, record, ctx) is not None
-
-
-def _may_have(primitive: str, record: Base, ctx: Context) -> bool:
-    if primitive == "lexicon":
-        return bool(ctx.lexicon_hits(record))
-    if primitive == "geofence":
-        return isinstance(record, Location) and bool(ctx.zones.containing(record.latitude, record.longitude))
-    if primitive == "payment":
-        return isinstance(record, Payment) or bool(ctx.payments_by_message.get(record.id))
-    if primitive == "known_media":
-        return isinstance(record, MediaFile)
-    return bool(ctx.watchlists.entries)
 
 
 def _payments_by_message(payments: list[Base]) -> dict[int, list[Payment]]:
@@ -194,8 +121,17 @@ def _prefilter(condition: dict[str, Any], pool: list[Base], ctx: Context) -> lis
     return pool
 
 
+def _pool_prefilter(condition: dict[str, Any], pool: list[Base], ctx: Context) -> list[Base]:
+    """`_prefilter` of a whole pool, made once per pool and kind of condition: a dozen rules read the
+    messages, and most of them need crossing words."""
+    kind = (id(pool), *(needs(condition, p) for p in ("lexicon", "payment", "watchlist")))
+    if kind not in ctx.prefiltered:  # (pools live as long as ctx, so their id() stays theirs)
+        ctx.prefiltered[kind] = _prefilter(condition, pool, ctx)
+    return ctx.prefiltered[kind]
+
+
 def _record_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
-    pool = _prefilter(rule.condition, pool, ctx)
+    pool = _pool_prefilter(rule.condition, pool, ctx)
     matched = [(r, notes) for r in pool if (notes := match(rule.condition, r, ctx)) is not None]
     if not matched:
         return []
@@ -345,7 +281,12 @@ def _named(record: Base) -> list[str]:
     if not found:
         return []
     listed = ", ".join(f"{label} '{text}'" for text, label in found)
-    return [f"named in the text ({model_name()}, machine output for review): {listed}"]
+    return [f"named in the text ({_model_label()}, machine output for review): {listed}"]
+
+
+@lru_cache(maxsize=1)
+def _model_label() -> str | None:
+    return model_name()  # (spaCy builds its `meta` anew on each read: once per run, not once per cited message)
 
 
 def _severity(rule: Rule, records: list[Base]) -> tuple[str, list[str]]:
@@ -387,12 +328,6 @@ def escalated_severity(rule: Rule, instants: list[datetime | None], records: lis
         return rule.severity, [] if records is not None else ""
     text = f"Severity raised to {spec['severity']}: " + "; ".join(reasons) + "."
     return spec["severity"], [text] if records is not None else text
-
-
-def thread_key(record: Base) -> str:
-    if isinstance(record, Message):
-        return f"{record.app}:{record.thread or record.counterpart or ''}"
-    return f"{record.record_type}"
 
 
 # -- kept for callers of the first engine (GEO-01 tests, report) ---------------------------------

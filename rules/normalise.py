@@ -44,9 +44,12 @@ def normalise(text: str) -> str:
 
 def _strip_latin_marks(text: str) -> str:
     """Drop the combining marks on Latin letters only (Ethiopic/Indic marks carry meaning)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    if not any(map(unicodedata.combining, decomposed)):
+        return decomposed  # no mark at all (most Arabic-script and emoji text): nothing to drop, no loop
     kept: list[str] = []
     base_is_latin = False
-    for char in unicodedata.normalize("NFD", text):
+    for char in decomposed:
         if unicodedata.combining(char):
             if not base_is_latin:
                 kept.append(char)

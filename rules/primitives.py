@@ -28,8 +28,11 @@ class Context:
     watchlists: Watchlists
     payments_by_message: dict[int, list[Payment]] = field(default_factory=dict)
     _lexicon_cache: dict[Any, list[LexiconHit]] = field(default_factory=dict)
+    _lexicon_complete: set[str] = field(default_factory=set)  # record types whose stored hits are all cached
+    _last_miss: tuple[Any, Any] | None = None  # (key, record) of the last record without hits
 
     pools: dict[tuple[str, ...], list[Base]] = field(default_factory=dict)  # records by the types a rule reads
+    prefiltered: dict[tuple[Any, ...], list[Base]] = field(default_factory=dict)  # by id() of a pool and needs
     _threads_with_hits: dict[int, set[str]] = field(default_factory=dict)  # by id() of a pool in `pools`
 
     def threads_with_hits(self, pool: list[Base], key: Any) -> set[str]:
@@ -41,13 +44,30 @@ class Context:
     def lexicon_hits(self, record: Base) -> list[LexiconHit]:
         # keyed by the stored id: the engine streams records and may read one again as a new object;
         # only non-empty results are kept, so the cache grows with the hits, not with the messages
-        key = (type(record).__name__, record.id) if getattr(record, "id", None) is not None else id(record)
+        stored = getattr(record, "id", None) is not None
+        key = (type(record).__name__, record.id) if stored else id(record)
         hits = self._lexicon_cache.get(key)
         if hits is None:
+            if stored and type(record).__name__ in self._lexicon_complete:
+                return []  # every stored record of its type was matched already: no entry, no hit
+            if self._last_miss is not None and self._last_miss[1] is record and self._last_miss[0] == key:
+                return []  # the rules ask about one record many times in a row: a miss is kept for the next ask
             hits = self.lexicon.match(text_of(record))
             if hits:
                 self._lexicon_cache[key] = hits
+            else:
+                self._last_miss = (key, record)
         return hits
+
+    def seed_lexicon_hits(self, cls: type[Base], hits: dict[int, list[LexiconHit]]) -> None:
+        """Hits already found for every stored record of `cls` (by id; a shared scan of the text)."""
+        for id_, found in hits.items():
+            self._lexicon_cache[(cls.__name__, id_)] = found
+        self._lexicon_complete.add(cls.__name__)
+
+    def lexicon_hits_of(self, cls: type[Base]) -> list[int]:
+        """Ids of the stored records of `cls` with hits (complete once seeded)."""
+        return [key[1] for key in self._lexicon_cache if isinstance(key, tuple) and key[0] == cls.__name__]
 
 
 def needs(condition: dict[str, Any], primitive: str) -> bool:

@@ -88,7 +88,7 @@ def test_parallel_output_equals_sequential(phone, tmp_path):
 
 def test_origin_screenshot_and_groups(phone, tmp_path):
     store, _ = run_parsers(phone, tmp_path, 2)
-    summary = group_media(store.all)
+    summary = group_media(store)
     media = {m.path.split("/media/0/")[-1]: m for m in store.all(MediaFile)}
     assert media["DCIM/Camera/ne_dover.jpg"].extra["origin_hint"] == "camera"
     received = media["WhatsApp/Media/WhatsApp Images/IMG-20240801-WA0001.jpg"].extra
@@ -116,7 +116,7 @@ def test_media_watchlist_marks_by_sha256_and_phash(phone, tmp_path):
                    f"{rio.sha256},,boat advert A\n"
                    f",{dover.extra['phash']},boat advert B\n")
     watchlist = load_watchlist(lst)
-    assert mark_watchlisted(store.all, watchlist) == 4  # rio; dover, its sent copy and the re-sent copy
+    assert mark_watchlisted(store, watchlist) == 4  # rio; dover, its sent copy and the re-sent copy
     assert rio.extra["watchlist"] == [{"list": "adverts", "list_sha256": watchlist.sha256, "row": 3,
                                        "label": "boat advert A", "match": "sha256", "distance": 0}]
     assert dover.extra["watchlist"][0]["match"] == "phash" and dover.extra["watchlist"][0]["row"] == 4

@@ -17,9 +17,13 @@ import re
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from triage.records import MediaFile
+from triage.store_rows import column_rows, load_by_id
+
+if TYPE_CHECKING:
+    from triage.store import CaseStore
 
 NEAR_DISTANCE = 6  # bits of 64; re-encodes of one picture measure 0-4, unrelated photos ~32
 PHASH_MAX_BYTES = 64 << 20  # larger files are not decoded for a hash (a hint is not worth the memory)
@@ -110,35 +114,53 @@ class MediaGroups:
     near_files: int
 
 
-def group_media(all_of: Callable[[type], list]) -> MediaGroups:
-    """Mark duplicates and near-duplicates on the MediaFile records (ids must be assigned: run after flush)."""
-    media = sorted(all_of(MediaFile), key=lambda m: m.id or 0)
-    by_sha: dict[str, list[MediaFile]] = defaultdict(list)
+class MediaKey(NamedTuple):
+    """What grouping needs of a media file (not the whole record: a phone holds tens of thousands)."""
+
+    id: int
+    sha256: str | None
+    phash: str | None
+
+
+def media_keys(store: "CaseStore") -> list[MediaKey]:
+    """Every media file's id, SHA-256 and pHash (when it has one), in id order."""
+    return [MediaKey(row.id, row.sha256, phash if isinstance(phash := (row.extra or {}).get("phash"), str) else None)
+            for row in column_rows(store, MediaFile, ("id", "sha256", "extra"))]
+
+
+def group_media(store: "CaseStore") -> MediaGroups:
+    """Mark duplicates and near-duplicates on the MediaFile records; only the files in a group are loaded
+    and changed."""
+    media = media_keys(store)
+    by_sha: dict[str, list[MediaKey]] = defaultdict(list)
     for m in media:
         if m.sha256:
             by_sha[m.sha256].append(m)
     dup_groups = [g for g in by_sha.values() if len(g) > 1]
+    marks: dict[int, dict[str, Any]] = defaultdict(dict)
     for group in dup_groups:
         for m in group:
-            _set_extra(m, duplicate_group=f"sha256:{m.sha256[:16]}", duplicate_count=len(group))
+            marks[m.id].update(duplicate_group=f"sha256:{m.sha256[:16]}", duplicate_count=len(group))
     near = near_duplicate_groups(media)
     for group in near:
         label = f"near:{group[0].id}"
         for m in group:
-            _set_extra(m, near_duplicate_group=label, near_duplicate_count=len(group))
+            marks[m.id].update(near_duplicate_group=label, near_duplicate_count=len(group))
+    for record in load_by_id(store, MediaFile, marks):
+        _set_extra(record, **marks[record.id])
     return MediaGroups(len(dup_groups), sum(map(len, dup_groups)), len(near), sum(map(len, near)))
 
 
-def near_duplicate_groups(media: list[MediaFile], distance: int = NEAR_DISTANCE) -> list[list[MediaFile]]:
+def near_duplicate_groups(media: list[MediaKey], distance: int = NEAR_DISTANCE) -> list[list[MediaKey]]:
     """Groups of files whose pHashes chain within `distance` bits, with different content (SHA-256).
 
     Candidate pairs come from a pigeonhole index: split the 64 bits into distance+1 chunks; two
     hashes within `distance` bits agree exactly on at least one chunk. So no all-pairs comparison.
     """
-    by_hash: dict[int, list[MediaFile]] = defaultdict(list)  # identical hashes are one node
+    by_hash: dict[int, list[MediaKey]] = defaultdict(list)  # identical hashes are one node
     for m in media:
-        if isinstance((m.extra or {}).get("phash"), str):
-            by_hash[int(m.extra["phash"], 16)].append(m)
+        if m.phash is not None:
+            by_hash[int(m.phash, 16)].append(m)
     values = sorted(by_hash)
     parent = list(range(len(values)))
 
@@ -151,11 +173,11 @@ def near_duplicate_groups(media: list[MediaFile], distance: int = NEAR_DISTANCE)
     for i, j in sorted(_candidate_pairs(values, distance)):
         if (values[i] ^ values[j]).bit_count() <= distance:
             parent[find(j)] = find(i)
-    groups: dict[int, list[MediaFile]] = defaultdict(list)
+    groups: dict[int, list[MediaKey]] = defaultdict(list)
     for i, h in enumerate(values):
         groups[find(i)].extend(by_hash[h])
-    out = [sorted(g, key=lambda m: m.id or 0) for g in groups.values() if len({m.sha256 for m in g}) > 1]
-    return sorted(out, key=lambda g: g[0].id or 0)
+    out = [sorted(g, key=lambda m: m.id) for g in groups.values() if len({m.sha256 for m in g}) > 1]
+    return sorted(out, key=lambda g: g[0].id)
 
 
 def _candidate_pairs(hashes: list[int], distance: int) -> set[tuple[int, int]]:

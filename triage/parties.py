@@ -9,10 +9,14 @@ contacts is still one party, marked ambiguous with its candidate countries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from triage.phones import Hint, NumberReading, read_number, region_of_iccid, region_of_locale, region_of_mcc
 from triage.records import Account, Base, Call, Contact, Device, Message, Party
+from triage.store_rows import column_rows
+
+if TYPE_CHECKING:
+    from triage.store import CaseStore
 
 LINKED_KINDS = ("number", "whatsapp-jid")
 
@@ -90,26 +94,51 @@ def _dedupe(hints: list[Hint]) -> list[Hint]:
     return out
 
 
-def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
-    """Party records (not yet stored), one per number key, in key order (deterministic)."""
+# The columns each record type is linked by: a pass reads these rows, not whole records (triage/store_rows.py).
+PARTY_COLUMNS: dict[type[Base], tuple[str, ...]] = {
+    Contact: ("id", "app", "name", "phone_numbers", "handles"),
+    Message: ("id", "app", "counterpart", "sender"),
+    Call: ("id", "app", "counterpart", "extra"),
+    Account: ("id", "app", "identifier", "display_name"),
+}
+
+
+def link_parties_in(store: "CaseStore") -> list[Party]:
+    """`link_parties` over the case store, reading only the columns that name a number."""
+    return link_parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS
+                        else store.all(cls))
+
+
+def link_parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> list[Party]:
+    """Party records (not yet stored), one per number key, in key order (deterministic). `fetch(cls)` gives
+    the records of a type, or rows holding at least their PARTY_COLUMNS and `record_type`."""
     hints = device_hints(fetch(Device))
     drafts: dict[str, _PartyDraft] = {}
     # a phone repeats a few hundred numbers across hundreds of thousands of messages: read each form once
     readings: dict[tuple[str | None, tuple[tuple[str, str], ...]], NumberReading | None] = {}
+    plain: dict[str, NumberReading | None] = {}  # without any hint: what a contact's own numbers say
 
     def read_once(raw: Any, extra_hints: list[Hint] | None) -> NumberReading | None:
         text = None if raw is None else str(raw)
-        key = (text, tuple((h.region, h.basis) for h in extra_hints or ()))
+        key = (text, tuple((h.region, h.basis) for h in extra_hints) if extra_hints else ())
         if key not in readings:
             readings[key] = read_number(text, [*(extra_hints or []), *hints])
         return readings[key]
 
-    def mention(raw: Any, record: Base, field_name: str, app: str, name: str | None = None,
-                extra_hints: list[Hint] | None = None) -> None:
+    def read_plain(text: str) -> NumberReading | None:
+        if text not in plain:
+            plain[text] = read_number(text)
+        return plain[text]
+
+    def mention(raw: Any, record_type: str, ids: Iterable[int], field_name: str, app: str,
+                name: str | None = None, extra_hints: list[Hint] | None = None) -> None:
+        """`raw` as stored in `field_name` of these records (one record, or every message naming it)."""
         reading = read_once(raw, extra_hints)
         if reading is None or reading.kind not in LINKED_KINDS or reading.key is None:
             return
-        draft = drafts.setdefault(reading.key, _PartyDraft(reading))
+        draft = drafts.get(reading.key)
+        if draft is None:
+            draft = drafts[reading.key] = _PartyDraft(reading)
         if reading.e164 and not draft.reading.e164:
             draft.reading = reading
         elif reading.ambiguous and not draft.reading.ambiguous:
@@ -121,25 +150,46 @@ def link_parties(fetch: Callable[[type[Base]], list[Base]]) -> list[Party]:
         draft.raw_forms.add(str(raw))
         if name:
             draft.names.add(name)
-        draft.refs.append((record.record_type, record.id, field_name, str(raw)))
+        draft.refs.extend((record_type, id_, field_name, str(raw)) for id_ in ids)
 
     for device in fetch(Device):
         for number in device.phone_numbers or []:
-            mention(number, device, "phone_numbers", "device", "device owner")
+            mention(number, device.record_type, (device.id,), "phone_numbers", "device", "device owner")
     for contact in fetch(Contact):
-        own = _contact_hints(contact)
+        own = _contact_hints(contact, read_plain)
         for number in [*(contact.phone_numbers or []), *(contact.handles or [])]:
-            mention(number, contact, "phone_numbers", contact.app, contact.name, own)
-    for message in fetch(Message):
-        mention(message.counterpart, message, "counterpart", message.app)
-        if message.sender and message.sender != message.counterpart:
-            mention(message.sender, message, "sender", message.app)
+            mention(number, contact.record_type, (contact.id,), "phone_numbers", contact.app, contact.name, own)
+    for (field_name, app, raw), ids in _message_mentions(fetch(Message)).items():
+        mention(raw, Message.record_type, ids, field_name, app)
     for call in fetch(Call):
-        mention(call.counterpart, call, "counterpart", call.app, extra_hints=_call_hints(call))
+        mention(call.counterpart, call.record_type, (call.id,), "counterpart", call.app, extra_hints=_call_hints(call))
     for account in fetch(Account):
-        mention(account.identifier, account, "identifier", account.app, account.display_name)
+        mention(account.identifier, account.record_type, (account.id,), "identifier", account.app,
+                account.display_name)
     _merge_national_into_known(drafts)
     return [drafts[key].to_record(key) for key in sorted(drafts)]
+
+
+def _message_mentions(messages: Iterable[Any]) -> dict[tuple[str, str, str | None], list[int]]:
+    """(field, app, number as stored) -> ids of the messages naming it, in order of first appearance.
+
+    A phone has hundreds of thousands of messages but a few thousand numbers: each number is then linked
+    once with all its messages. The order of first appearance is the order a message-by-message reading
+    meets each form, so the first form with a country still decides the party's reading."""
+    mentions: dict[tuple[str, str, str | None], list[int]] = {}
+    for message in messages:
+        key = ("counterpart", message.app, message.counterpart)
+        ids = mentions.get(key)
+        if ids is None:
+            ids = mentions[key] = []
+        ids.append(message.id)
+        if message.sender and message.sender != message.counterpart:
+            key = ("sender", message.app, message.sender)
+            ids = mentions.get(key)
+            if ids is None:
+                ids = mentions[key] = []
+            ids.append(message.id)
+    return mentions
 
 
 def _merge_national_into_known(drafts: dict[str, _PartyDraft]) -> None:
@@ -169,7 +219,7 @@ def _merge_national_into_known(drafts: dict[str, _PartyDraft]) -> None:
         del drafts[key]
 
 
-def _call_hints(call: Call) -> list[Hint]:
+def _call_hints(call: Any) -> list[Hint]:
     """The call log's own country for the number (Android `countryiso`, iOS `ZISO_COUNTRY_CODE`)."""
     for key in ("countryiso", "ZISO_COUNTRY_CODE"):
         value = str((call.extra or {}).get(key) or "").strip()
@@ -178,11 +228,11 @@ def _call_hints(call: Call) -> list[Hint]:
     return []
 
 
-def _contact_hints(contact: Contact) -> list[Hint]:
+def _contact_hints(contact: Any, read: Callable[[str], NumberReading | None] = read_number) -> list[Hint]:
     """A contact's international numbers say which country its national numbers belong to."""
     hints = []
     for number in [*(contact.phone_numbers or []), *(contact.handles or [])]:
-        reading = read_number(str(number))
+        reading = read(str(number))
         if reading and reading.e164 and reading.region:
             hints.append(Hint(reading.region, f"the same contact's other number {reading.e164}"))
     return _dedupe(hints)

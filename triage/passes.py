@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from triage.citation import Citation, describe
 from triage.media_hints import group_media
-from triage.parties import link_parties
+from triage.parties import link_parties_in
 from triage.payments import extract_payments
-from triage.records import Base, Finding
+from triage.records import Base, Finding, SourceFile
+from triage.text_scan import MessageTextScan, scan_message_text
 from triage.watchlist_media import MediaWatchlist, mark_watchlisted
 
 if TYPE_CHECKING:
@@ -36,6 +37,14 @@ class PassInput:
     media_watchlist: MediaWatchlist | None = None
     describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
+    _text_scan: MessageTextScan | None = field(default=None, init=False, repr=False)
+
+    def message_text(self) -> MessageTextScan:
+        """The one scan of the message text (payment prefilter and lexicon hits), made by the first pass
+        that asks and shared with the next: the texts do not change between passes."""
+        if self._text_scan is None:
+            self._text_scan = scan_message_text(self.store, self.pack.lexicon if self.pack else None)
+        return self._text_scan
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class Pass:
 
 
 def link_parties_pass(given: PassInput) -> Details:
-    parties = link_parties(given.store.all)
+    parties = link_parties_in(given.store)
     for party in parties:
         given.store.insert(party)
     given.store.flush()
@@ -54,7 +63,7 @@ def link_parties_pass(given: PassInput) -> Details:
 
 
 def group_media_pass(given: PassInput) -> Details:
-    groups = group_media(given.store.all)
+    groups = group_media(given.store)
     given.store.flush()
     return {"duplicate_groups": groups.duplicate_groups, "duplicate_files": groups.duplicate_files,
             "near_duplicate_groups": groups.near_groups, "near_duplicate_files": groups.near_files}
@@ -63,13 +72,13 @@ def group_media_pass(given: PassInput) -> Details:
 def media_watchlist_pass(given: PassInput) -> Details | None:
     if given.media_watchlist is None:
         return None
-    marked = mark_watchlisted(given.store.all, given.media_watchlist)
+    marked = mark_watchlisted(given.store, given.media_watchlist)
     given.store.flush()
     return {**given.media_watchlist.identity(), "files_marked": marked}
 
 
 def payments_pass(given: PassInput) -> Details:
-    payments = extract_payments(given.store.all)
+    payments = extract_payments(given.store, given.message_text().may_hold_payment)
     for payment in payments:
         given.store.insert(payment)
     given.store.flush()
@@ -84,13 +93,26 @@ def rules_pass(given: PassInput) -> Details | None:
     from rules.entities import model_name
 
     store = given.store
-    cite = given.describe or (lambda record: describe(record, store))
-    given.findings = evaluate(given.pack, store.all, cite, given.watchlists)
+    cite = given.describe or _citer(store)
+    given.findings = evaluate(given.pack, store.all, cite, given.watchlists, store=store, scan=given.message_text())
     for finding in given.findings:
         store.add(finding)
     store.flush()
     return {"pack": given.pack.name, "version": given.pack.version, "findings": len(given.findings),
             "named_entities": model_name() or "not used (no spaCy English model installed)"}
+
+
+def _citer(store: "CaseStore") -> Callable[[Base], Citation]:
+    """triage.citation.describe, with the cited records' source files kept loaded: the session holds records
+    weakly, and a thousand findings citing a dozen files would otherwise read each file's row again."""
+    sources: dict[int, SourceFile | None] = {}
+
+    def cite(record: Base) -> Citation:
+        source_id = getattr(record, "source_file_id", None)
+        if source_id is not None and source_id not in sources:
+            sources[source_id] = store.get(SourceFile, source_id)
+        return describe(record, store)
+    return cite
 
 
 PASSES: tuple[Pass, ...] = (

@@ -1,7 +1,8 @@
 """Payments found in text: a pass over the stored records after parsing (like triage/parties.py).
 
 Every message body, contact field and media caption/description is read for payment identifiers
-(triage/payment_ids.py) and amounts with a currency (triage/amounts.py). Each becomes a Payment:
+(triage/payment_ids.py) and amounts with a currency (triage/amounts.py); a message body only when the
+shared scan of the message text (triage/text_scan.py) found that it may hold one. Each becomes a Payment:
 - `method` = the identifier kind (iban, card, btc, eth, tron, uk_account, mtcn, moneygram, paypal,
   revolut, wise) or "amount" for a price or sum named without an identifier;
 - `direction` = "sent" for an outgoing message, "received" for an incoming one (the direction of
@@ -20,11 +21,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from sqlalchemy import Text, cast
 
 from triage.amounts import Amount, find_amounts
 from triage.payment_ids import Identifier, find_identifiers, mask_card
 from triage.records import Base, Contact, MediaFile, Message, Payment
+from triage.store_rows import column_rows, column_rows_by_id
+
+if TYPE_CHECKING:
+    from triage.store import CaseStore
 
 CONTEXT_CHARS = 60
 DIRECTIONS = {"outgoing": "sent", "incoming": "received"}
@@ -35,7 +42,7 @@ CAPTION_KEYS = ("caption", "description", "comment", "title", "note", "subject",
 class TextSource:
     """One piece of text and what a Payment read from it inherits."""
 
-    record: Base
+    record: Base  # or a row of its columns (triage/store_rows.py)
     field: str
     text: str
     direction: str | None = None
@@ -43,18 +50,37 @@ class TextSource:
     message: Message | None = None
 
 
-def extract_payments(fetch: Callable[[type[Base]], Iterable[Base]]) -> list[Payment]:
-    """Payment records (not yet stored) for every identifier and amount in the stored texts."""
-    payments: list[Payment] = []
-    for source in _texts(fetch):
-        payments.extend(payments_in(source))
-    payments.extend(service_payments(fetch(Message)))
-    return payments
+# The columns each source of text is read with (rows, not ORM objects: see triage/store_rows.py).
+PROVENANCE = ("source_file_id", "source_table", "source_row", "source_offset")
+MESSAGE_COLUMNS = ("id", "body", "direction", "sender", "counterpart", "time_utc", "time_raw", "time_encoding",
+                   *PROVENANCE)
+SERVICE_COLUMNS = (*MESSAGE_COLUMNS, "extra")
+CONTACT_COLUMNS = ("id", "name", "phone_numbers", "handles", "extra", *PROVENANCE)
+MEDIA_COLUMNS = ("id", "extra", *PROVENANCE)
+
+
+def extract_payments(store: "CaseStore", may_hold: Iterable[int]) -> list[Payment]:
+    """Payment records (not yet stored) for every identifier and amount in the stored texts, and the app's
+    own payment records. `may_hold`: the ids of the messages whose body may name a payment (the shared
+    prefilter, triage/text_scan.py); the others cannot yield one, so they are not read again."""
+    messages = column_rows_by_id(store, Message, MESSAGE_COLUMNS, may_hold)
+    contacts = column_rows(store, Contact, CONTACT_COLUMNS)
+    media = column_rows(store, MediaFile, MEDIA_COLUMNS)
+    payments = [p for source in _texts(messages, contacts, media) for p in payments_in(source)]
+    service = column_rows(store, Message, SERVICE_COLUMNS, where=_service_action())
+    return payments + service_payments(service)
+
+
+def _service_action() -> Any:
+    """Messages that may be payment service messages: their stored `extra` names a payment action (a
+    substring test in the database, a fraction of a JSON parse per row; service_payments checks exactly)."""
+    return cast(Message.extra, Text).contains(SERVICE_ACTION_PREFIX, autoescape=True)
 
 
 # Telegram payment service actions (schemas.md §2): total_amount is in the currency's smallest unit.
 TELEGRAM_PAYMENT_ACTIONS = {"messageActionPaymentSent": "sent", "messageActionPaymentSentMe": "received",
                             "messageActionPaymentRefunded": "refunded"}
+SERVICE_ACTION_PREFIX = "messageActionPayment"  # what every name above starts with
 # ISO 4217 minor units that are not 2 (Telegram follows ISO 4217; "XTR" is Telegram Stars, whole units).
 MINOR_UNITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "JPY": 0, "KRW": 0,
                "VND": 0, "XTR": 0, "ISK": 0, "CLP": 0, "UGX": 0, "XAF": 0, "XOF": 0}
@@ -85,19 +111,20 @@ def service_payments(messages: Iterable[Base]) -> list[Payment]:
     return out
 
 
-def _texts(fetch: Callable[[type[Base]], Iterable[Base]]) -> Iterator[TextSource]:
-    for message in fetch(Message):
+def _texts(messages: Iterable[Any], contacts: Iterable[Any], media_files: Iterable[Any]) -> Iterator[TextSource]:
+    """The texts in the order their payments are stored: messages, contacts, media (each by id)."""
+    for message in messages:
         if message.body:
             who = message.sender if message.direction == "incoming" and message.sender else message.counterpart
             yield TextSource(message, "body", message.body, DIRECTIONS.get(message.direction), who, message)
-    for contact in fetch(Contact):
+    for contact in contacts:
         label = contact.name or next(iter(contact.phone_numbers or []), None)
         for field_name, value in [("name", contact.name), *[(f"handles[{i}]", h) for i, h in
                                                             enumerate(contact.handles or [])],
                                   *_strings(contact.extra or {}, "extra")]:
             if isinstance(value, str) and value:
                 yield TextSource(contact, field_name, value, None, label)
-    for media in fetch(MediaFile):
+    for media in media_files:
         for field_name, value in _strings(media.extra or {}, "extra"):
             if any(key in field_name.lower() for key in CAPTION_KEYS):
                 yield TextSource(media, field_name, value, None, None)

@@ -9,6 +9,7 @@ country, the network's, the device locale, the same contact's other numbers), th
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -86,16 +87,28 @@ def _read_address(raw: str) -> NumberReading:
 
 
 def _international(raw: str, cleaned: str, basis: str) -> NumberReading:
+    parsed = _parse_international(cleaned)
+    if parsed is None:
+        return NumberReading(raw, "not-a-number")
+    e164, region, valid = parsed
+    if not valid:
+        basis += "; not a valid number for its country code"
+    return NumberReading(raw, "number", e164, region, basis)
+
+
+# A phone names a few thousand numbers, each in many records and with different hints: libphonenumber's
+# parse (~50 µs, once per region tried) runs once per number, not once per record (issue 14).
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_international(cleaned: str) -> tuple[str, str, bool] | None:
+    """(E.164, region, valid for its country code), or None when libphonenumber cannot parse it."""
     try:
         number = phonenumbers.parse(cleaned, None)
     except NumberParseException:
-        return NumberReading(raw, "not-a-number")
+        return None
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
         number.country_code)
-    if not phonenumbers.is_valid_number(number):
-        basis += "; not a valid number for its country code"
-    return NumberReading(raw, "number", e164, region, basis)
+    return e164, region, phonenumbers.is_valid_number(number)
 
 
 def _national(raw: str, cleaned: str, hints: list[Hint]) -> NumberReading:
@@ -122,18 +135,23 @@ def _valid_in(cleaned: str, regions: list[str]) -> list[tuple[str, str]]:
     When the number is a mobile number somewhere, only the mobile readings count: German and Vietnamese
     landline plans accept almost any digit string, and a phone seized at the coast holds mobile numbers.
     """
-    found: list[tuple[str, str, bool]] = []
-    for region in dict.fromkeys(regions):
-        try:
-            number = phonenumbers.parse(cleaned, region)
-        except NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region:
-            mobile = phonenumbers.number_type(number) in MOBILE_TYPES
-            found.append((phonenumbers.format_number(number, PhoneNumberFormat.E164), region, mobile))
+    found = [r for r in (_reading_in(cleaned, region) for region in dict.fromkeys(regions)) if r is not None]
     if any(mobile for *_, mobile in found):
         found = [f for f in found if f[2]]
     return [(e164, region) for e164, region, _ in found]
+
+
+@functools.lru_cache(maxsize=1 << 18)  # (number, region) pairs: the regions of interest for a few thousand numbers
+def _reading_in(cleaned: str, region: str) -> tuple[str, str, bool] | None:
+    """(E.164, region, mobile) when the national number is valid in `region`, else None."""
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except NumberParseException:
+        return None
+    if phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region:
+        return phonenumbers.format_number(number, PhoneNumberFormat.E164), region, \
+            phonenumbers.number_type(number) in MOBILE_TYPES
+    return None
 
 
 # -- hints from device facts -------------------------------------------------------------------------

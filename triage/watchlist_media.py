@@ -18,10 +18,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from triage.errors import TriageError
+from triage.media_hints import media_keys
 from triage.records import MediaFile
+from triage.store_rows import load_by_id
+
+if TYPE_CHECKING:
+    from triage.store import CaseStore
 
 DEFAULT_MAX_DISTANCE = 4  # conservative: a watch-list hit must hold up as "the same picture"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -85,29 +90,30 @@ def _entry(path: Path, row: int, values: dict[str, str]) -> WatchEntry:
     return WatchEntry(row, sha, int(phash, 16) if phash else None, values.get("label", ""), int(distance))
 
 
-def mark_watchlisted(all_of: Callable[[type], list], watchlist: MediaWatchlist) -> int:
-    """Write hits into MediaFile.extra["watchlist"]; return how many files were marked."""
+def mark_watchlisted(store: "CaseStore", watchlist: MediaWatchlist) -> int:
+    """Write hits into MediaFile.extra["watchlist"]; return how many files were marked. Files are compared
+    by their hashes alone; only the marked ones are loaded and changed."""
     by_sha: dict[str, list[WatchEntry]] = {}
     by_phash = [e for e in watchlist.entries if e.phash is not None]
     for e in watchlist.entries:
         if e.sha256:
             by_sha.setdefault(e.sha256, []).append(e)
-    marked = 0
-    for media in all_of(MediaFile):
+    hits_by_id: dict[int, list[dict[str, Any]]] = {}
+    for media in media_keys(store):
         hits = [_hit(watchlist, e, "sha256", 0) for e in by_sha.get(media.sha256 or "", [])]
-        phash = (media.extra or {}).get("phash")
-        if isinstance(phash, str) and _PHASH.match(phash):
-            value = int(phash, 16)
+        if media.phash is not None and _PHASH.match(media.phash):
+            value = int(media.phash, 16)
             for e in by_phash:
                 d = (value ^ e.phash).bit_count()  # type: ignore[operator]
                 if d <= e.max_distance:
                     hits.append(_hit(watchlist, e, "phash", d))
         if hits:
-            marked += 1
-            previous = list((media.extra or {}).get("watchlist", []))
-            # a new dict, so the store sees the change (JSON columns do not track in-place edits)
-            media.extra = {**(media.extra or {}), "watchlist": previous + hits}
-    return marked
+            hits_by_id[media.id] = hits
+    for record in load_by_id(store, MediaFile, hits_by_id):
+        previous = list((record.extra or {}).get("watchlist", []))
+        # a new dict, so the store sees the change (JSON columns do not track in-place edits)
+        record.extra = {**(record.extra or {}), "watchlist": previous + hits_by_id[record.id]}
+    return len(hits_by_id)
 
 
 def _hit(watchlist: MediaWatchlist, entry: WatchEntry, match: str, distance: int) -> dict[str, Any]:
