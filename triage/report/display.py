@@ -45,6 +45,7 @@ DISPLAY_LIMITS: dict[str, int] = {
     "list_items": LIST_ITEMS,
 }
 DEFAULT_KIND = "text"
+_TEXT_LIMITS = {kind: limit for kind, limit in DISPLAY_LIMITS.items() if kind != "list_items"}  # kinds of text
 FULL_TEXT_IN = "records/ (JSON Lines and CSV exports)"  # where a cut value is whole, when no better place is known
 
 # Named bidi controls (Unicode UAX #9): each shown as ⟦NAME⟧.
@@ -59,6 +60,9 @@ _C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC
 # that were not UTF-8), BOM and non-characters, and the bidi controls.
 _CONTROL_RE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff\ufeff\ufffe\uffff"
                          + "".join(BIDI_CONTROLS) + "]")
+_HTML_SPECIAL = re.compile("[&<>'\"]")  # what HTML escaping changes: most evidence text holds none of it
+# a value with none of these, under its kind's limit, is shown exactly as it is: one search decides
+_NOT_PLAIN = re.compile(_CONTROL_RE.pattern[:-1] + "&<>'\"]")
 
 
 def marker(char: str) -> str:
@@ -106,13 +110,63 @@ def display_text(value: Any, kind: str = DEFAULT_KIND, where: str | None = None)
 
     The limit counts the characters of the value as stored; markers do not use it up."""
     text = value if isinstance(value, str) else str(value)
-    limit = limit_of(kind)
+    limit = DISPLAY_LIMITS.get(kind) if kind != "list_items" else None
+    if limit is None:
+        limit = limit_of(kind)  # raises, naming the kinds there are
     if len(text) <= limit:
-        return visible_controls(text)
+        # the common case, a short value without controls, costs one regular-expression search
+        return text if _CONTROL_RE.search(text) is None else visible_controls(text)
     end = limit
     while end > limit - 32 and end > 1 and unicodedata.combining(text[end]):
         end -= 1  # cut before a letter, not between it and its accents
     return visible_controls(text[:end]) + cut_marker(len(text) - end, where)
+
+
+def html_escape(text: str) -> str:
+    """`text` escaped for HTML exactly as markupsafe.escape writes it (&amp; &lt; &gt; &#39; &#34;), as a
+    plain str: the page renderers (rows.py) build whole rows as text and make one Markup of them."""
+    if _HTML_SPECIAL.search(text) is None:
+        return text
+    return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;")
+            .replace('"', "&#34;"))
+
+
+def shown_html(value: Any, kind: str = DEFAULT_KIND, where: str | None = None) -> str:
+    """`shown` as a plain str."""
+    if type(value) is str and len(value) <= _TEXT_LIMITS.get(kind, -1) and _NOT_PLAIN.search(value) is None:
+        return value  # short, no control, nothing to escape: most of a phone's text
+    if type(value) is int and kind in _TEXT_LIMITS:
+        text = str(value)  # digits and a sign
+        if len(text) <= _TEXT_LIMITS[kind]:
+            return text
+    if value is None:
+        return ""
+    if isinstance(value, Markup):  # markup the report made itself (the map, a join of safe parts)
+        return str(value)
+    return html_escape(display_text(value, kind, where))
+
+
+def isolated_html(value: Any, kind: str = "name", where: str | None = None) -> str:
+    """`isolated` as a plain str."""
+    if value is None or value == "":
+        return ""
+    return "<bdi>" + shown_html(value, kind, where) + "</bdi>"
+
+
+def ltr_html(value: Any, kind: str = "text", where: str | None = None) -> str:
+    """`left_to_right` as a plain str."""
+    if value is None or value == "":
+        return ""
+    return '<span class="ltr" dir="ltr">' + shown_html(value, kind, where) + "</span>"
+
+
+def text_html(value: Any) -> str:
+    """What `{{ value }}` writes in a report template (finalize, then Jinja's escaping), as a plain str."""
+    if type(value) is str:
+        return shown_html(value, DEFAULT_KIND)
+    if value is None or isinstance(value, (bool, int, float)):
+        return str(value)
+    return shown_html(value, DEFAULT_KIND)
 
 
 def shown(value: Any, kind: str = DEFAULT_KIND, where: str | None = None) -> Markup:
@@ -121,30 +175,27 @@ def shown(value: Any, kind: str = DEFAULT_KIND, where: str | None = None) -> Mar
         return Markup("")
     if isinstance(value, Markup):  # markup the report made itself (the map, a join of safe parts)
         return value
-    return Markup(escape(display_text(value, kind, where)))
+    return escape(display_text(value, kind, where))
 
 
 def isolated(value: Any, kind: str = "name", where: str | None = None) -> Markup:
     """Evidence text that may run right to left (names, paths, free text), isolated from its neighbours."""
-    if value is None or value == "":
-        return Markup("")
-    return Markup("<bdi>") + shown(value, kind, where) + Markup("</bdi>")
+    return Markup(isolated_html(value, kind, where))
 
 
 def left_to_right(value: Any, kind: str = "text", where: str | None = None) -> Markup:
     """Hashes, identifiers, phone numbers, amounts: always left to right, and isolated."""
-    if value is None or value == "":
-        return Markup("")
-    return Markup('<span class="ltr" dir="ltr">') + shown(value, kind, where) + Markup("</span>")
+    return Markup(ltr_html(value, kind, where))
 
 
 def finalize(value: Any) -> Any:
     """Jinja's last step for every `{{ … }}`: any text not already shaped by a filter above gets the
     default cap and its controls made visible, so no template expression can bypass them."""
+    if type(value) is str and len(value) <= TEXT_CHARS and _NOT_PLAIN.search(value) is None:
+        return Markup(value)  # short, no control, nothing to escape
     if value is None or isinstance(value, (bool, int, float, Markup)):
         return value
     return shown(value, DEFAULT_KIND)
-
 
 
 def listed(values: Any, kind: str = "name", where: str | None = None, ltr: bool = False) -> Markup:

@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import inspect
+from sqlalchemy import DateTime, inspect
 
 from triage.exclusive import create_exclusive
-from triage.records import EXPORTED_RECORDS, Base, SourceFile
-from triage.report.store_rows import SOURCE_PATH, SOURCE_SHA256, has_source, record_columns, records
+from triage.records import EXPORTED_RECORDS, Base, SourceFile, UTCDateTime
+from triage.report.store_rows import has_source, record_columns, records
 from triage.store import CaseStore
 from triage.timeutil import iso
 
@@ -53,18 +53,42 @@ def record_json(record: Base, sources: dict[int, SourceFile]) -> dict[str, Any]:
 
 def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, Any]]:
     """Every record of one type as exported, in id order, read from the store page by page; the source
-    file's provenance comes from a join in SQL, not from a table of every source file held in memory."""
-    keys = [key for key, _ in record_columns(cls)]
+    file's provenance comes from a join in SQL, not from a table of every source file held in memory.
+    The same dicts as `export_json` makes, built by column position: only time columns hold datetimes."""
+    columns = record_columns(cls)
+    keys = [key for key, _ in columns]
+    width = len(keys)
+    shown = [(key, n) for n, key in enumerate(keys) if key not in PROVENANCE_COLUMNS]
+    times = [key for key, column in columns if isinstance(column.type, (DateTime, UTCDateTime))]
+    where = {key: n for n, key in enumerate(keys) if key in PROVENANCE_COLUMNS}
     with_source = has_source(cls)
+    record_type = cls.record_type
     for row in records(store, cls, with_source=with_source):
-        values = row._mapping
-        yield export_json(cls.record_type, {k: values[k] for k in keys},
-                          values[SOURCE_PATH] if with_source else None,
-                          values[SOURCE_SHA256] if with_source else None)
+        # record_select lists the record's columns in `keys` order, then the source's provenance and SHA-256
+        out: dict[str, Any] = {"type": record_type}
+        for key, n in shown:
+            out[key] = row[n]
+        for key in times:
+            if out[key] is not None:
+                out[key] = iso(out[key])
+        if "source_file_id" in where:
+            out["provenance"] = {
+                "source_file_id": row[where["source_file_id"]],
+                "path": row[width] if with_source else None,
+                "sha256": row[width + 1] if with_source else None,
+                # A ParseWarning names its file but has no table/row: those keys are then null.
+                "table": row[where["source_table"]] if "source_table" in where else None,
+                "row": row[where["source_row"]] if "source_row" in where else None,
+                "offset": row[where["source_offset"]] if "source_offset" in where else None,
+            }
+        yield out
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)  # json.dumps with these options
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+    return _ENCODER.encode(obj)
 
 
 def write_records(store: CaseStore, folder: Path) -> dict[str, Path]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Text, case, cast, func, select
+
 from rules.engine import RulePack
 from triage import TOOL_NAME, __version__
 from triage.records import EvidenceItem, Finding, ParseWarning, SourceFile
@@ -51,10 +53,14 @@ class Coverage:
 
 
 def coverage(store: CaseStore, selected: int | None = None) -> Coverage:
-    sources = list(store.all(SourceFile))
-    return Coverage(selected=selected, sources=len(sources),
-                    parsed=sum(1 for s in sources if s.status not in UNREAD),
-                    records=sum(s.record_count for s in sources), warnings=store.count(ParseWarning))
+    """Counted in SQL: a phone has thousands of source files, none of them is needed here as a record."""
+    store.flush()
+    table = SourceFile.__table__
+    sources, parsed, records = store.session.execute(select(
+        func.count(), func.sum(case((table.c.status.in_(UNREAD), 0), else_=1)),
+        func.sum(table.c.record_count))).one()
+    return Coverage(selected=selected, sources=sources, parsed=parsed or 0, records=records or 0,
+                    warnings=store.count(ParseWarning))
 
 
 def assessment(findings: list[Finding], read: Coverage | None = None) -> dict[str, Any]:
@@ -127,14 +133,20 @@ def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
 
 
 def decoding_summary(store: CaseStore) -> dict[str, dict[str, int]]:
-    """How completely serialised messages were decoded, per app (Telegram: full / partial / none)."""
+    """How completely serialised messages were decoded, per app (Telegram: full / partial / none).
+
+    Only messages whose `extra` mentions "decoded" are read (a filter on the stored JSON text), and only
+    their app and `extra`: the others, most of a phone, are never turned into Python objects."""
     from triage.records import Message
 
+    store.flush()
+    table = Message.__table__
+    statement = (select(table.c.app, table.c.extra).where(cast(table.c.extra, Text).like("%decoded%"))
+                 .order_by(table.c.id).execution_options(yield_per=1000))
     summary: dict[str, dict[str, int]] = {}
-    for message in store.all(Message):
-        state = (message.extra or {}).get("decoded")
+    for app, extra in store.session.execute(statement):
+        state = extra.get("decoded") if isinstance(extra, dict) else None
         if state:
-            counts = summary.setdefault(message.app, {"full": 0, "partial": 0, "none": 0})
+            counts = summary.setdefault(app, {"full": 0, "partial": 0, "none": 0})
             counts[state] = counts.get(state, 0) + 1
     return summary
-

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -35,7 +33,9 @@ from triage.report.basemap import MAX_POINTS, MapPoint, MapView, cluster_positio
 from triage.report.device_header import device_facts
 from triage.report.display import display_text, finalize, isolated, left_to_right, listed, shown
 from triage.report.stream import all_of, by_ids, count, ensure_indexes, rows, thread_count, untimed
+from triage.report.rows import bubble_html, bubbles_html, source_html, when_html
 from triage.report.thumbs import Thumbnails, make_thumbnails
+from triage.report.times import LOCAL_ZONES, local_times, utc_text
 from triage.store import CaseStore
 from triage.timeutil import iso
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from triage.pipeline import RunOptions
     from triage.report.pages import Links
 
-LOCAL_ZONES = (("London", ZoneInfo("Europe/London")), ("Paris", ZoneInfo("Europe/Paris")))
 SEVERITY_ORDER = ("SAFEGUARDING", "DISCLOSURE", "HIGH", "MEDIUM", "LOW", "INFO")
 EXTRACTION_TYPES = {  # what the container says about how the data was acquired
     "ewf": "disk or partition image in EWF/E01 format (physical or file-system level)",
@@ -67,25 +66,6 @@ CARDS_PER_FINDING = 100  # evidence cards per finding on the front page; every i
 CITABLE: dict[str, type[Base]] = {cls.record_type: cls for cls in (Message, Location, MediaFile, Payment, Contact,
                                                                    Call, Party, Account, Device, SourceFile)}
 CLUSTER_NOTE = "; every position is listed on pages/locations-*.html"
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def local_times(value: datetime | str | None) -> list[str]:
-    """The instant in each local zone of the report, e.g. ['2025-05-14 18:02:11 BST', '… 19:02:11 CEST']."""
-    t = _utc(value)
-    if t is None:
-        return []
-    return [t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for _, zone in LOCAL_ZONES]
-
-
-def utc_text(value: datetime | str | None) -> str:
-    t = _utc(value)
-    return "" if t is None else t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def shown_identifier(payment: Any) -> str:
@@ -112,6 +92,15 @@ _env.filters["iso"] = iso
 _env.filters["shown_identifier"] = shown_identifier
 _env.filters["local_times"] = local_times
 _env.filters["utc_text"] = utc_text
+
+
+def _as_markup(render: Callable[..., str]) -> Callable[..., Markup]:
+    """A renderer of rows.py for the templates: its text is already capped, marked and escaped."""
+    return lambda *args: Markup(render(*args))
+
+
+for _render in (when_html, source_html, bubble_html, bubbles_html):
+    _env.globals[_render.__name__] = _as_markup(_render)
 
 
 def environment() -> Environment:

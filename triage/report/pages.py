@@ -29,8 +29,9 @@ from sqlalchemy import select
 from triage.exclusive import ExistingFileError, write_text_exclusive
 from triage.records import (Account, Call, Contact, Location, MediaFile, Message, ParseWarning, Party, Payment,
                             SourceFile)
-from triage.report.display import LIST_ITEMS, isolated, left_to_right, shown
+from triage.report.display import LIST_ITEMS
 from triage.report.html import Report, environment
+from triage.report.rows import TIMELINE_COLUMNS, TimelineRows
 from triage.report.stream import (ThreadInfo, Timed, all_of, by_ids, message_order, rows, sources_of,
                                   thread_index, thread_messages, thread_of, timeline, timeline_days, untimed)
 from triage.store import CaseStore
@@ -41,6 +42,7 @@ PER_PAGE = {  # rows a page, per kind of page: a page stays a few hundred kB wha
     "contacts": 1000, "accounts": 1000, "calls": 1000, "media": 200, "payments": 500, "locations": 1000,
     "warnings": 1000, "not-parsed": 1000, "files": 1000, "record": 500,
 }
+LINK_COLUMNS = ("id", "app", "thread", "counterpart", "time_utc")  # what a link to a message needs (Links.message)
 WINDOW = 10  # page numbers linked either side of the current one (plus the first and the last)
 SECTIONS = (  # the pages' navigation bar: series name, label
     ("conversations", "Conversations"), ("timeline", "Timeline"), ("people", "People"), ("contacts", "Contacts"),
@@ -78,11 +80,11 @@ class Links:
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         self.series: dict[str, Series] = {}
-        self.threads: dict[tuple[str, str | None, str | None], ThreadInfo] = {}
+        self.conversations: dict[tuple[str, str | None, str | None], Series] = {}  # thread key → its pages
 
     def at(self, prefix: str) -> "Links":
         moved = Links(prefix)
-        moved.series, moved.threads = self.series, self.threads
+        moved.series, moved.conversations = self.series, self.conversations
         return moved
 
     def first(self, name: str) -> str | None:
@@ -94,11 +96,10 @@ class Links:
         return series.total if series else 0
 
     def message(self, m: Any) -> str | None:
-        thread = self.threads.get(thread_of(m))
-        series = self.series.get(f"conversation-{thread.number}") if thread else None
+        series = self.conversations.get(thread_of(m))
         if series is None:
             return None
-        return f"{self.prefix}{series.file(series.page_of(message_order(m)))}#msg-{m.id}"
+        return f"{self.prefix}{series.name}-{series.page_of(message_order(m))}.html#msg-{m.id}"
 
     def thread(self, t: ThreadInfo) -> str:
         return f"{self.prefix}conversation-{t.number}-1.html"
@@ -192,14 +193,13 @@ class PageWriter:
         threads = thread_index(self.session)
         index = Series("conversations", "Conversations", len(threads), PER_PAGE["conversations"])
         self.links.series["conversations"] = index
-        for t in threads:
-            self.links.threads[(t.app, t.thread, t.who)] = t
         for position, t in enumerate(threads):
             up = (f"{index.file(position // index.per_page + 1)}#{t.key}", "all conversations")
             series = Series(f"conversation-{t.number}", f"{t.app} · thread {t.label}", t.messages,
                             PER_PAGE["conversation"], up)
             self.links.series[series.name] = series
-            self.write(series, "conversation", thread_messages(self.session, t), key=message_order,
+            self.links.conversations[(t.app, t.thread, t.who)] = series
+            self.write(series, "conversation", thread_messages(self.session, t, bubbles=True), key=message_order,
                        prepare=self._sources, thread=t, script=True)
         self.write(index, "conversations", iter(threads),
                    extra={"message_total": sum(t.messages for t in threads)})
@@ -212,7 +212,8 @@ class PageWriter:
         for position, (day, n) in enumerate(days.items()):
             up = (f"{index.file(position // index.per_page + 1)}#day-{day}", "all days")
             day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
-        for day, records in itertools.groupby(timeline(self.session), key=lambda t: t.utc.strftime("%Y-%m-%d")):
+        for date, records in itertools.groupby(timeline(self.session, TIMELINE_COLUMNS), key=lambda t: t.utc.date()):
+            day = date.strftime("%Y-%m-%d")  # as timeline_days names it
             if day not in day_series:
                 raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
             self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
@@ -265,13 +266,25 @@ class PageWriter:
         """Each party's first LIST_ITEMS references, messages linked to their conversation page."""
         shown_refs = {p.id: list(p.refs or [])[:LIST_ITEMS] for p in chunk}
         message_ids = {r.get("id") for refs in shown_refs.values() for r in refs if r.get("type") == "message"}
-        messages = by_ids(self.session, Message, message_ids)
+        messages = by_ids(self.session, Message, message_ids, only=LINK_COLUMNS)
         hrefs = {i: self.links.message(m) for i, m in messages.items()}
         return {"shown_refs": shown_refs, "message_hrefs": hrefs}
 
     def _timeline_rows(self, chunk: list[Timed]) -> dict[str, Any]:
-        sources = sources_of(self.session, (t.row for t in chunk))
-        return {"rows": [timeline_row(t, sources, self.links) for t in chunk]}
+        rows = TimelineRows(sources_of(self.session, (t.row for t in chunk)))
+        return {"rows": Markup("".join(rows.row(t.utc, t.type, t.id, t.row, self._href(t)) for t in chunk))}
+
+    def _href(self, t: Timed) -> str | None:
+        """Where a timed record is listed: a message on its conversation page, the others on their series."""
+        if t.type == "message":
+            return self.links.message(t.row)
+        if t.type == "location":
+            return self.links.location(t.id)
+        if t.type == "media_file":
+            return self.links.media(t.id)
+        if t.type == "payment":
+            return self.links.payment(t.id)
+        return None
 
 
 def pager(series: Series, n: int) -> dict[str, Any]:
@@ -280,51 +293,3 @@ def pager(series: Series, n: int) -> dict[str, Any]:
     return {"n": n, "pages": pages, "prev": series.file(n - 1) if n > 1 else None,
             "next": series.file(n + 1) if n < pages else None,
             "window": [(i, series.file(i)) for i in window], "up": series.up}
-
-
-# -- the timeline's rows --------------------------------------------------------------------------------
-
-def timeline_row(t: Timed, sources: dict[int, Any], links: Links) -> dict[str, Any]:
-    """One timed record as the timeline shows it. `what`, `detail` and `where` are markup made here:
-    evidence text in them is capped and isolated (display.py)."""
-    r = t.row
-    href = None
-    if t.type == "message":
-        verb = "from" if r.direction == "incoming" else "to"
-        what = _words(r.app, r.direction, verb) + isolated(r.counterpart or "?", "name", "records/message.jsonl")
-        detail = shown(r.body or "", "text", "records/message.jsonl")
-        href = links.message(r)
-    elif t.type == "call":
-        what = _words(r.app, r.direction, "call") + left_to_right(r.counterpart or "?", "name")
-        detail = shown(f"{r.duration_s:g} s" if r.duration_s is not None else "")
-    elif t.type == "location":
-        detail = (left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}") + Markup(" ")
-                  + isolated(r.label, "name", "records/location.jsonl"))
-        what = _words(f"position L{r.id}", f"({r.origin})")
-        href = links.location(r.id)
-    elif t.type == "media_file":
-        what = Markup("photo/video taken: ") + isolated(r.name, "name", "records/media_file.jsonl")
-        detail = _words(*(x for x in (r.make, r.model) if x)) if (r.make or r.model) else Markup("")
-        href = links.media(r.id)
-    else:
-        detail = Markup("")
-        if r.amount is not None:
-            detail = left_to_right(f"{r.amount:,.2f}") + Markup(" ") + shown(r.currency or "")
-        what = _words("payment detail", f"({r.method})", r.direction or "")
-        href = links.payment(r.id)
-    return {"utc": t.utc, "type": t.type, "id": t.id, "what": what, "detail": detail,
-            "where": _where(r, sources), "href": href}
-
-
-def _words(*parts: str) -> Markup:
-    """Words of the report around evidence values, each capped like a name, joined by spaces."""
-    return Markup(" ").join(shown(p, "name") for p in parts) + Markup(" ")
-
-
-def _where(record: Any, sources: dict[int, Any]) -> Markup:
-    source = sources.get(getattr(record, "source_file_id", None))
-    where = isolated(source.path, "path", "records/source_file.jsonl") if source else Markup("")
-    if getattr(record, "source_table", None):
-        where += Markup(" {}#{}").format(shown(record.source_table, "name"), left_to_right(record.source_row, "name"))
-    return where
-

@@ -17,6 +17,7 @@ Rendering fetches nothing from the network: only data: URIs and files inside the
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -58,29 +59,59 @@ def note_if_unavailable(store: "CaseStore") -> None:
         store.flush()
 
 
+@dataclass
+class PdfOutcome:
+    """What became of report.pdf: written (with WeasyPrint's complaints, normally none), or not and why."""
+
+    written: bool
+    problems: list[str] = field(default_factory=list)
+    failure: str | None = None  # why the engine could not make it (the run goes on without it)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"written": self.written, "problems": self.problems, "failure": self.failure}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PdfOutcome":
+        return cls(bool(data["written"]), list(data["problems"]), data["failure"])
+
+
 def write_pdf(report: Report, store: "CaseStore", custody: "CustodyLog") -> list[Path]:
-    """Write out/report.pdf; when the engine cannot make it, record why and return [] (the run goes on).
+    """Write out/report.pdf; when the engine cannot make it, record why and return [] (the run goes on)."""
+    reason = pdf_unavailable()
+    if reason is not None:
+        return _not_written(reason, custody)
+    return record_outcome(make_pdf(render_print_html(report), report.out), report.out, store, custody)
+
+
+def make_pdf(page: str, out: Path) -> PdfOutcome:
+    """Lay out the print HTML and write out/report.pdf (in this process or the report's second one).
 
     Laid out first, written after: a document that fails to lay out leaves no file behind. The file is
     created exclusively (an existing report.pdf is never replaced: ExistingFileError), and a failure of
     the disk while writing it (no space, no permission) is not the engine's: it ends the run."""
-    reason = pdf_unavailable()
-    if reason is not None:
-        return _not_written(reason, custody)
     try:
-        document, problems = layout_pdf(report)
+        document, problems = layout_html(page, out)
     except Exception as e:  # an engine failure must not lose the rest of the bundle
-        return _not_written(f"rendering failed ({type(e).__name__}: {e})", custody, store)
-    target = report.out / PDF_NAME
+        return PdfOutcome(False, failure=f"rendering failed ({type(e).__name__}: {e})")
     try:
-        problems = sorted(set(problems + _write_document(document, target)))
+        problems = sorted(set(problems + _write_document(document, out / PDF_NAME)))
     except (OSError, TriageError):
         raise
     except Exception as e:
-        return _not_written(f"writing failed ({type(e).__name__}: {e})", custody, store)
-    if problems:  # e.g. a picture that could not be embedded: the PDF is kept, the record says so
-        custody.record("report.pdf written with problems", problems=problems)
-    return [target]
+        return PdfOutcome(False, failure=f"writing failed ({type(e).__name__}: {e})")
+    return PdfOutcome(True, problems)
+
+
+def record_outcome(outcome: PdfOutcome | None, out: Path, store: "CaseStore", custody: "CustodyLog") -> list[Path]:
+    """The PDF's outcome in the record: a failure as a warning and a custody entry, complaints as an entry;
+    None: no engine (already a warning, note_if_unavailable)."""
+    if outcome is None:
+        return _not_written(pdf_unavailable() or "no PDF engine", custody)
+    if not outcome.written:
+        return _not_written(outcome.failure or "unknown failure", custody, store)
+    if outcome.problems:  # e.g. a picture that could not be embedded: the PDF is kept, the record says so
+        custody.record("report.pdf written with problems", problems=outcome.problems)
+    return [out / PDF_NAME]
 
 
 def _not_written(reason: str, custody: "CustodyLog", store: "CaseStore | None" = None) -> list[Path]:
@@ -120,18 +151,44 @@ def render_pdf(report: Report, target: "Path | BinaryIO") -> list[str]:
 
 def layout_pdf(report: Report) -> "tuple[Any, list[str]]":
     """The laid-out document (weasyprint.Document) and the resources it could not load."""
+    return layout_html(render_print_html(report), report.out)
+
+
+def layout_html(page: str, out: Path) -> "tuple[Any, list[str]]":
     from weasyprint import HTML
 
-    page = render_print_html(report)
     with _captured_weasyprint_log() as messages:
-        document = HTML(string=page, base_url=str(report.out) + "/", url_fetcher=_local_fetcher(report.out)).render()
+        document = HTML(string=page, base_url=str(out) + "/", url_fetcher=_local_fetcher(out)).render()
     return document, _problems(messages)
 
 
-def render_print_html(report: Report) -> str:
-    context = dict(report.context, sfr1=sfr1(report), export_list=sorted(report.context["exports"].items()),
-                   links=None, up="", index_href="")
+# where the exports go in the print HTML when it is made before they are written (fill_exports puts them in)
+EXPORTS_PLACEHOLDER = "<!-- mobile-triage: the exports with their SHA-256 -->"
+
+
+def render_print_html(report: Report, exports_later: bool = False) -> str:
+    """The statement as HTML. `exports_later`: the exports section is left as EXPORTS_PLACEHOLDER, for
+    `fill_exports` once they are written and hashed (by the report's second process)."""
+    exports = None if exports_later else sorted(report.context["exports"].items())
+    context = dict(report.context, sfr1=sfr1(report), export_list=exports,
+                   exports_placeholder=Markup(EXPORTS_PLACEHOLDER), links=None, up="", index_href="")
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
+
+
+def statement_html(report: Report) -> str | None:
+    """The print HTML with a place for the exports (fill_exports), or None when this machine cannot make
+    report.pdf (no engine: already a warning, note_if_unavailable)."""
+    if pdf_unavailable() is not None:
+        return None
+    return render_print_html(report, exports_later=True)
+
+
+def fill_exports(page: str, exports: dict[str, str]) -> str:
+    """The print HTML with its exports section: each export file with its SHA-256, sorted by name."""
+    if page.count(EXPORTS_PLACEHOLDER) != 1:
+        raise ValueError("the print HTML has no single place for the exports")
+    section = environment().get_template("_exports.html.j2").module.exports_section(sorted(exports.items()))
+    return page.replace(EXPORTS_PLACEHOLDER, str(section))
 
 
 # -- the SFR1-style summary ----------------------------------------------------------------------

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Iterable, Iterator
+from datetime import date, datetime
+from typing import Any, Iterable, Iterator, NamedTuple
 
-from sqlalchemy import Select, case, distinct, func, null, select, text
+from sqlalchemy import Select, case, distinct, func, null, select, text, type_coerce
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from triage.records import Call, Location, MediaFile, Message, Payment, SourceFile
 from triage.report.display import LIST_ITEMS
+from triage.report.store_rows import TranslationOf, readable
 
 CHUNK = 1000  # rows fetched from the database at a time
 # Indexes the paged report reads by (created if absent, on SQLite and PostgreSQL alike): a thread read in
@@ -54,13 +55,29 @@ def rows(session: Session, statement: Select, chunk: int = CHUNK) -> Iterator[Ro
         yield from part
 
 
-def by_ids(session: Session, cls: type, ids: Iterable[int], chunk: int = 500) -> dict[int, Row]:
-    """Rows of one table by id (a page's worth or a finding's evidence), fetched in batches."""
+# what a message bubble shows (rows.Bubbles): conversation pages read only these
+BUBBLE_COLUMNS = ("id", "app", "thread", "direction", "counterpart", "sender", "body", "time_utc", "time_raw",
+                  "time_encoding", "deleted", "extra", "source_file_id", "source_table", "source_row", "source_offset")
+
+
+def _columns(table: Any, only: Iterable[str] | None, session: Session | None = None) -> list[Any]:
+    """The table's columns, or those named in `only` (in table order): JSON and time columns cost most to read.
+    With the session, JSON columns are read the fastest way its database allows (store_rows.readable)."""
+    dialect = session.get_bind().dialect.name if session is not None else None
+    wanted = None if only is None else set(only)
+    return [readable(c, dialect) for c in table.c if wanted is None or c.name in wanted]
+
+
+def by_ids(session: Session, cls: type, ids: Iterable[int], chunk: int = 500,
+           only: Iterable[str] | None = None) -> dict[int, Row]:
+    """Rows of one table by id (a page's worth or a finding's evidence), fetched in batches; `only`: the
+    columns wanted (with "id"; all by default)."""
     wanted = sorted({i for i in ids if i is not None})
     found: dict[int, Row] = {}
     table = cls.__table__
+    columns = _columns(table, only, session)
     for start in range(0, len(wanted), chunk):
-        for row in session.execute(select(table).where(table.c.id.in_(wanted[start:start + chunk]))):
+        for row in session.execute(select(*columns).where(table.c.id.in_(wanted[start:start + chunk]))):
             found[row.id] = row
     return found
 
@@ -76,7 +93,7 @@ def count(session: Session, cls: type, *where: Any) -> int:
 
 def all_of(session: Session, cls: type, *where: Any, order: tuple = ()) -> Iterator[Row]:
     table = cls.__table__
-    return rows(session, select(table).where(*where).order_by(*(order or (table.c.id,))))
+    return rows(session, select(*_columns(table, None, session)).where(*where).order_by(*(order or (table.c.id,))))
 
 
 # -- conversations --------------------------------------------------------------------------------
@@ -143,18 +160,23 @@ def message_order(m: Any) -> tuple:
     return (m.time_utc is None, m.time_utc.timestamp() if m.time_utc else 0.0, m.id)
 
 
-def thread_messages(session: Session, t: ThreadInfo) -> Iterator[Row]:
-    """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed)."""
+def thread_messages(session: Session, t: ThreadInfo, bubbles: bool = False) -> Iterator[Row]:
+    """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed).
+    `bubbles`: only what a bubble shows (BUBBLE_COLUMNS; `extra` reduced to its translation)."""
     table = Message.__table__
+    columns = _columns(table, BUBBLE_COLUMNS if bubbles else None, session)
+    if bubbles and session.get_bind().dialect.name == "sqlite":  # PostgreSQL's driver decodes JSON itself
+        columns = [type_coerce(table.c.extra, TranslationOf()).label("extra") if c.name == "extra" else c
+                   for c in columns]
     where = [table.c.app == t.app]
     if t.thread is not None:
         where.append(table.c.thread == t.thread)
     else:
         where += [table.c.thread.is_(None),
                   table.c.counterpart.is_(None) if t.who is None else table.c.counterpart == t.who]
-    yield from rows(session, select(table).where(*where, table.c.time_utc.is_not(None))
+    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_not(None))
                     .order_by(table.c.time_utc, table.c.id))
-    yield from rows(session, select(table).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
+    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
 
 
 def thread_of(m: Any) -> tuple[str, str | None, str | None]:
@@ -164,34 +186,38 @@ def thread_of(m: Any) -> tuple[str, str | None, str | None]:
 
 # -- timeline --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Timed:
+class Timed(NamedTuple):
+    """A timed record; ordered as the timeline lists them, by (time, type, id) (a tuple: no key to compute)."""
+
     utc: datetime
     type: str
     id: int
     row: Row
 
 
-def timeline(session: Session) -> Iterator[Timed]:
-    """Every record with a UTC time, in (time, type, id) order: a merge of one ordered stream per table."""
+def timeline(session: Session, only: dict[str, Iterable[str]] | None = None) -> Iterator[Timed]:
+    """Every record with a UTC time, in (time, type, id) order: a merge of one ordered stream per table.
+    `only`: per record type, the columns wanted (with its id and time; all by default)."""
     def stream(kind: str, cls: type, column: str) -> Iterator[Timed]:
         table = cls.__table__
         col = table.c[column]
-        for row in rows(session, select(table).where(col.is_not(None)).order_by(col, table.c.id)):
+        statement = (select(*_columns(table, (only or {}).get(kind), session)).where(col.is_not(None))
+                     .order_by(col, table.c.id))
+        for row in rows(session, statement):
             yield Timed(getattr(row, column), kind, row.id, row)
 
-    return heapq.merge(*(stream(*spec) for spec in TIMED), key=lambda t: (t.utc, t.type, t.id))
+    return heapq.merge(*(stream(*spec) for spec in TIMED))  # (type, id) is unique: rows are never compared
 
 
 def timeline_days(session: Session) -> dict[str, int]:
     """Timed records per UTC day ('YYYY-MM-DD' → count), in day order, reading only the time columns."""
-    days: dict[str, int] = {}
+    dates: dict[date, int] = {}
     for _, cls, column in TIMED:
         col = cls.__table__.c[column]
         for (when,) in rows(session, select(col).where(col.is_not(None))):
-            day = when.strftime("%Y-%m-%d")
-            days[day] = days.get(day, 0) + 1
-    return dict(sorted(days.items()))
+            day = when.date()
+            dates[day] = dates.get(day, 0) + 1
+    return dict(sorted((day.strftime("%Y-%m-%d"), n) for day, n in dates.items()))
 
 
 def untimed(session: Session) -> Iterator[dict[str, Any]]:

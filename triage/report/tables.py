@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from itertools import chain
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,7 +20,7 @@ from sqlalchemy import Row
 
 from triage.exclusive import create_exclusive
 from triage.records import EXPORTED_RECORDS, Finding, SourceFile
-from triage.report.export import exported_records
+from triage.report.export import dumps, exported_records
 from triage.report.store_rows import records
 from triage.store import CaseStore
 
@@ -42,38 +42,98 @@ def defuse(cell: str) -> str:
     return cell
 
 
+_NESTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with these options, made once
+
+
 def flat(record: dict[str, Any]) -> dict[str, str]:
     """Nested values (provenance, extra, lists) as compact JSON text in one cell."""
     row: dict[str, str] = {}
     for key, value in record.items():
-        if key == "provenance" and isinstance(value, dict):
+        if value is None:
+            row[key] = ""
+        elif type(value) is str:  # most cells: as they are
+            row[key] = value
+        elif key == "provenance" and isinstance(value, dict):
             for k, v in value.items():
                 row[f"provenance_{k}"] = "" if v is None else str(v)
         elif isinstance(value, (dict, list)):
-            row[key] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            row[key] = _NESTED.encode(value)
         else:
             row[key] = "" if value is None else str(value)
     return row
 
 
+class CsvTable:
+    """One CSV file written row by row as the rows come (never from a list). Without `columns`, the first
+    row's keys, sorted, are the header: the rows of one table share their keys. Every cell is defused."""
+
+    def __init__(self, path: Path, columns: list[str] | None = None) -> None:
+        self.path = path
+        self.columns = columns
+        self.file = create_exclusive(path, "w", encoding="utf-8-sig", newline="")  # BOM: spreadsheets read UTF-8
+        self.writer = csv.writer(self.file)
+        if columns is not None:
+            self.writer.writerow(columns)
+
+    def write(self, row: dict[str, str]) -> None:
+        if self.columns is None:
+            self.columns = sorted(row)
+            self.writer.writerow(self.columns)
+        # what csv.DictWriter(extrasaction="ignore") writes: the header's keys in order, "" for a missing one;
+        # `defuse` inline (a call per cell costs more than the test that almost always says "keep it")
+        self.writer.writerow([DEFUSE_PREFIX + cell if cell.startswith(FORMULA_STARTS)
+                              and not PLAIN_NUMBER.fullmatch(cell) else cell
+                              for cell in map(row.get, self.columns, repeat(""))])
+
+    def close(self) -> Path:
+        if self.columns is None:  # no rows: an empty header line, as before
+            self.writer.writerow([])
+        self.file.close()
+        return self.path
+
+    def __enter__(self) -> "CsvTable":
+        return self
+
+    def __exit__(self, error: type[BaseException] | None, *_: object) -> None:
+        if self.file.closed:
+            return
+        if error is None:
+            self.close()
+        else:  # the rows stop here: the file is closed as it is (the run records the failure)
+            self.file.close()
+
+
 def write_csv(path: Path, rows: Iterable[dict[str, str]], columns: list[str] | None = None) -> Path:
     """Rows written one by one as they come (a generator is never turned into a list). Without `columns`,
     the first row's keys, sorted, are the header: the rows of one table share their keys."""
-    rows = iter(rows)
-    first = None if columns is not None else next(rows, None)
-    if columns is None:
-        columns = sorted(first) if first is not None else []  # no rows: an empty header line, as before
-    with create_exclusive(path, "w", encoding="utf-8-sig", newline="") as f:  # BOM: spreadsheets read UTF-8
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in chain([first] if first is not None else [], rows):
-            writer.writerow({key: defuse(value) for key, value in row.items()})
+    with CsvTable(path, columns) as table:
+        for row in rows:
+            table.write(row)
     return path
 
 
 def write_record_tables(store: CaseStore, folder: Path) -> list[Path]:
     return [write_csv(folder / f"{cls.record_type}.csv", (flat(r) for r in exported_records(store, cls)))
             for cls in EXPORTED_RECORDS]
+
+
+def write_records_and_tables(store: CaseStore, folder: Path) -> tuple[dict[str, Path], list[Path]]:
+    """records/<type>.jsonl and records/<type>.csv in one pass over the store: each record is read and
+    made into its exported form once, then written as a JSON line and as a CSV row. The files are those
+    `export.write_records` and `write_record_tables` write."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines: dict[str, Path] = {}
+    tables: list[Path] = []
+    for cls in EXPORTED_RECORDS:
+        path = folder / f"{cls.record_type}.jsonl"
+        with create_exclusive(path, "w", encoding="utf-8") as f, \
+                CsvTable(folder / f"{cls.record_type}.csv") as table:
+            for record in exported_records(store, cls):
+                f.write(dumps(record) + "\n")
+                table.write(flat(record))
+        lines[cls.record_type] = path
+        tables.append(table.path)
+    return lines, tables
 
 
 def examined_row(s: Row[Any]) -> dict[str, str]:

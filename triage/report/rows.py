@@ -1,0 +1,202 @@
+"""The rows of the report's largest pages, written in Python: message bubbles (conversation pages, and the
+cards of index.html and report.pdf), times with their local zones, a record's source, and timeline rows.
+
+A phone's conversations and timeline are hundreds of thousands of rows. Rendered by template macros, each
+field of each row is a filter call and a Markup object; here a row is one string built from plain text
+helpers (display.py's `*_html`: the same caps, control markers, isolation and escaping as the template
+filters), and a page's rows become one Markup. The macros of _macros.html.j2 call these functions, so
+there is one definition of each row, and the bytes are those the macros wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from triage.report.display import isolated_html, ltr_html, shown_html, text_html
+from triage.report.times import local_times
+from triage.timeutil import iso
+
+IN_MESSAGES = "records/message.jsonl"  # where the full text of a cut value is (display.py's cut marker)
+IN_SOURCES = "records/source_file.jsonl"
+IN_POSITIONS = "records/location.jsonl"
+IN_MEDIA = "records/media_file.jsonl"
+_PROVENANCE = ("source_file_id", "source_table", "source_row", "source_offset")
+# the columns a timeline row shows, per record type, with those its link needs (a message's conversation)
+TIMELINE_COLUMNS = {
+    "call": ("id", "time_utc", "app", "direction", "counterpart", "duration_s", *_PROVENANCE),
+    "location": ("id", "time_utc", "origin", "latitude", "longitude", "label", *_PROVENANCE),
+    "media_file": ("id", "taken_utc", "name", "make", "model", *_PROVENANCE),
+    "message": ("id", "time_utc", "app", "thread", "direction", "counterpart", "body", *_PROVENANCE),
+    "payment": ("id", "time_utc", "amount", "currency", "method", "direction", *_PROVENANCE),
+}
+
+
+def iso_z(t: datetime) -> str:
+    """timeutil.iso for the aware UTC times the store gives (its shortcut: no conversion, no search)."""
+    if t.tzinfo is timezone.utc:
+        return t.isoformat(timespec="milliseconds" if t.microsecond else "seconds")[:-6] + "Z"
+    return iso(t)
+
+
+class Memo:
+    """A text helper that shapes each distinct string once: on a page, most fields repeat from row to row (a
+    thread's counterpart, its app, the file the rows were read from). Other values are shaped each time
+    (1, 1.0 and True are equal keys but different text). Made per page: it holds at most a page's values."""
+
+    def __init__(self, shape: Callable[[Any], str]) -> None:
+        self.shape = shape
+        self.done: dict[str, str] = {}
+
+    def __call__(self, value: Any) -> str:
+        if type(value) is not str:
+            return self.shape(value)
+        text = self.done.get(value)
+        if text is None:
+            text = self.done[value] = self.shape(value)
+        return text
+
+
+def when_html(t: datetime | str | None) -> str:
+    """A time in UTC, then in each local zone; 'time unknown' without one. Times the report formats (digits,
+    separators, a zone's abbreviation) need no escaping; a time given as text is shown like any text."""
+    if not t:
+        return "time unknown"
+    if isinstance(t, str):
+        return '<span class="mono">' + text_html(t) + "</span>" + "".join(" · " + text_html(x) for x in local_times(t))
+    return '<span class="mono">' + iso_z(t) + "</span>" + "".join([" · " + local for local in local_times(t)])
+
+
+def source_html(record: Any, sources: dict[int, Any]) -> str:
+    """Where a record was read: its source file's provenance, then table and row (or byte offset)."""
+    return Bubbles(sources, "").source(record)
+
+
+def _translation(extra: Any) -> Any:
+    return extra.get("translation") if isinstance(extra, dict) else None
+
+
+class Bubbles:
+    """Message bubbles for one page (or one card): received on the left, sent on the right."""
+
+    def __init__(self, sources: dict[int, Any], not_translated: str) -> None:
+        self.sources = sources
+        self.not_translated = text_html(not_translated)
+        self.text = Memo(text_html)
+        self.name = Memo(lambda value: isolated_html(value, "name", IN_MESSAGES))
+        self.row_text = Memo(lambda value: shown_html(value, "name"))
+        self.provenance: dict[Any, str] = {}
+
+    def source(self, record: Any) -> str:
+        """Where a record was read: its source file's provenance, then table and row (or byte offset). Table
+        names and row ids are the parser's, digits and ASCII: capped and marked like any text, not isolated."""
+        source_id = record.source_file_id
+        text = self.provenance.get(source_id)
+        if text is None:
+            text = self.provenance[source_id] = (
+                isolated_html(self.sources[source_id].provenance, "path", IN_SOURCES)
+                if source_id in self.sources else "")
+        if record.source_table:
+            text += ", table " + self.row_text(record.source_table) + " row " + shown_html(record.source_row, "name")
+        elif record.source_offset is not None:
+            text += ", offset " + text_html(record.source_offset)
+        return text
+
+    def bubble(self, m: Any, thread_key: str) -> str:
+        """One message; `thread_key` (on a conversation page) gives it the anchor msg-<id> links point at."""
+        outgoing = m.direction == "outgoing"
+        anchor = f' id="msg-{text_html(m.id)}"' if thread_key else ""
+        who = ("device user → " + self.name(m.counterpart or "?") if outgoing
+               else self.name(m.sender or m.counterpart or "unknown sender"))
+        translation = _translation(m.extra) if m.extra else None
+        status = ("translation: " + isolated_html(translation, "message_body", IN_MESSAGES) if translation
+                  else self.not_translated)
+        deleted = ' · <span class="deleted">deleted</span>' if m.deleted else ""
+        return (f'<div class="bubble {"out" if outgoing else "in"}"{anchor}>\n<div class="meta"><b>{who}</b>\n'
+                f' · {self.text(m.app)} · {self.text(m.direction)} · {when_html(m.time_utc)}</div>\n'
+                f'<div class="text" dir="auto">{shown_html(m.body, "message_body", IN_MESSAGES)}</div>\n'
+                f'<div class="status">{status}\n · message #{text_html(m.id)}{deleted}\n'
+                f' · raw time {ltr_html(m.time_raw, "name")} ({self.text(m.time_encoding)})\n'
+                f' · <span class="mono">{self.source(m)}</span></div>\n</div>')
+
+
+def bubble_html(m: Any, thread_key: str, sources: dict[int, Any], not_translated: str) -> str:
+    """One message as a bubble (a finding's card)."""
+    return Bubbles(sources, not_translated).bubble(m, thread_key)
+
+
+def bubbles_html(messages: Iterable[Any], thread_key: str, sources: dict[int, Any], not_translated: str) -> str:
+    """A page of a conversation."""
+    bubbles = Bubbles(sources, not_translated)
+    return "".join(bubbles.bubble(m, thread_key) for m in messages)
+
+
+# -- the timeline ------------------------------------------------------------------------------------
+
+def _words(*parts: Any) -> str:
+    """Words of the report around evidence values, each capped like a name, joined by spaces."""
+    return " ".join(shown_html(p, "name") for p in parts) + " "
+
+
+class TimelineRows:
+    """The rows of one day page: UTC and local times, the record (linked to where it is listed), what it is,
+    its detail and its source. Evidence text in them is capped and isolated (display.py)."""
+
+    def __init__(self, sources: dict[int, Any]) -> None:
+        self.sources = sources
+        self.text = Memo(text_html)
+        self.counterpart = Memo(lambda value: isolated_html(value, "name", IN_MESSAGES))
+        self.number = Memo(lambda value: ltr_html(value, "name"))
+        self.words: dict[tuple, str] = {}  # (app, direction, verb): text columns, so no 1/True key clash
+        self.files: dict[Any, str] = {}
+
+    def _words(self, *parts: Any) -> str:
+        try:
+            return self.words[parts]
+        except KeyError:
+            text = self.words[parts] = _words(*parts)
+            return text
+        except TypeError:  # a value that cannot be a key
+            return _words(*parts)
+
+    def _where(self, record: Any) -> str:
+        source_id = getattr(record, "source_file_id", None)
+        where = self.files.get(source_id)
+        if where is None:
+            source = self.sources.get(source_id)
+            where = self.files[source_id] = isolated_html(source.path, "path", IN_SOURCES) if source else ""
+        if getattr(record, "source_table", None):
+            where += " " + shown_html(record.source_table, "name") + "#" + ltr_html(record.source_row, "name")
+        return where
+
+    def cells(self, kind: str, r: Any) -> tuple[str, str]:
+        """(what, detail) of one timed record."""
+        if kind == "message":
+            verb = "from" if r.direction == "incoming" else "to"
+            return (self._words(r.app, r.direction, verb) + self.counterpart(r.counterpart or "?"),
+                    shown_html(r.body or "", "text", IN_MESSAGES))
+        if kind == "call":
+            return (self._words(r.app, r.direction, "call") + self.number(r.counterpart or "?"),
+                    shown_html(f"{r.duration_s:g} s" if r.duration_s is not None else ""))
+        if kind == "location":
+            return (_words(f"position L{r.id}", f"({r.origin})"),
+                    ltr_html(f"{r.latitude:.6f}, {r.longitude:.6f}") + " "
+                    + isolated_html(r.label, "name", IN_POSITIONS))
+        if kind == "media_file":
+            detail = _words(*(x for x in (r.make, r.model) if x)) if (r.make or r.model) else ""
+            return "photo/video taken: " + isolated_html(r.name, "name", IN_MEDIA), detail
+        detail = ""
+        if r.amount is not None:
+            detail = ltr_html(f"{r.amount:,.2f}") + " " + shown_html(r.currency or "")
+        return _words("payment detail", f"({r.method})", r.direction or ""), detail
+
+    def row(self, utc: datetime, kind: str, record_id: int, r: Any, href: str | None) -> str:
+        what, detail = self.cells(kind, r)
+        label = self.text(kind) + " #" + text_html(record_id)
+        if href:
+            label = '<a href="' + text_html(href) + '">' + label + "</a>"
+        # times the report formats need no escaping (when_html)
+        return "".join(['<tr><td class="mono">', iso_z(utc), "</td>",
+                        *['<td class="mono">' + local + "</td>" for local in local_times(utc)],
+                        "\n<td>", label, "</td><td>", what, '</td><td dir="auto">', detail, '</td><td class="mono">',
+                        self._where(r), "</td></tr>"])

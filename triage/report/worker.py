@@ -1,0 +1,240 @@
+"""The report step's second process: the record exports, then report.pdf, while this process writes the pages.
+
+At the size of a real phone the report step is three large jobs: the record exports (records/<type>.jsonl and
+.csv, one line and one row per record), the paged listings (pages/, a bubble or a row per record) and the
+statement (report.pdf, laid out by WeasyPrint). Each reads the case store or the report's context and
+writes its own files, so on a machine with two cores they share the work:
+
+    this process:   findings.json, index.html's context, print HTML, schedules, KML/GeoJSON, CASE, pages/, index.html
+    second process: records/*.jsonl and *.csv,  then the SHA-256 of every export and report.pdf
+
+The statement names every export with its SHA-256, so it is laid out once they are all written: its HTML is
+made here (pdf.render_print_html, with a place for the exports) and finished there (pdf.fill_exports).
+
+The second process is `python -m triage.report.worker`. Its requests come on its stdin, never on its command
+line (where a database password would show): first the store's URL and the output folder; then, when this
+process has written its exports, their names and the print HTML (in a private temporary file). It opens the
+store on a connection of its own and only reads it (the report step commits the store before it starts);
+every file it writes is created exclusively, as everywhere else. Its answer is one line of JSON on stdout:
+the files it wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped it,
+which `ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open
+(SQLite in memory) is handled in this process, in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from triage.errors import TriageError
+from triage.exclusive import ExistingFileError
+
+if TYPE_CHECKING:
+    from triage.report.pdf import PdfOutcome
+    from triage.store import CaseStore
+
+
+def write_record_exports(store: Any, out: Path) -> list[Path]:
+    """records/<type>.jsonl, then records/<type>.csv (one pass over the store for both)."""
+    from triage.report.tables import write_records_and_tables
+
+    lines, tables = write_records_and_tables(store, out / "records")
+    return [*lines.values(), *tables]
+
+
+def write_other_exports(store: Any, case: dict[str, str], out: Path) -> list[Path]:
+    """The schedules, locations.geojson and .kml, case.jsonld and case-records.jsonld."""
+    from triage.report.case_export import case_records_path, write_case
+    from triage.report.geo_export import write_geo
+    from triage.report.tables import write_schedules
+
+    case_graph = write_case(store, case, out / "case.jsonld")
+    return [*write_schedules(store, out), *write_geo(store, out), case_graph, case_records_path(case_graph)]
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as f:  # streamed: record exports are large
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def hash_and_print(out: Path, exports: list[str], page: str | None) -> tuple[dict[str, str], "PdfOutcome | None"]:
+    """The SHA-256 of each export (relative names), then report.pdf from the print HTML, which names them."""
+    from triage.report.pdf import fill_exports, make_pdf
+
+    hashes = {name: sha256_of(out / name) for name in exports if (out / name).is_file()}
+    return hashes, (make_pdf(fill_exports(page, hashes), out) if page is not None else None)
+
+
+def shareable(store: "CaseStore") -> bool:
+    """Whether another process can open the store by its URL (not an SQLite database in memory)."""
+    url = store.engine.url
+    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+def _same_code() -> dict[str, str]:
+    """The environment of the second process: this one's, with the folder this `triage` was imported from
+    first on its path, so it runs the same code whatever the installation."""
+    import triage
+
+    root = str(Path(triage.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
+@dataclass
+class Finished:
+    hashes: dict[str, str]  # each export file (relative name) → SHA-256, in the report's order
+    pdf: "PdfOutcome | None"  # None: no PDF was asked for (no engine)
+
+
+class ReportWorker:
+    """The second process, started on the store (or, for a store it cannot open, this process later)."""
+
+    def __init__(self, store: "CaseStore", out: Path) -> None:
+        self.store, self.out = store, out
+        self.child: subprocess.Popen[bytes] | None = None
+        self.errors: IO[bytes] | None = None
+        self.html: Path | None = None
+        self.first: Path = out
+        self.mine: list[Path] = []
+        self.page: str | None = None
+        if shareable(store):
+            self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
+            self.child = subprocess.Popen([sys.executable, "-m", "triage.report.worker"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=self.errors, env=_same_code())
+            url = store.engine.url.render_as_string(hide_password=False)
+            self._send({"url": url, "out": str(out)})
+
+    def _send(self, request: dict[str, Any]) -> None:
+        assert self.child is not None and self.child.stdin is not None
+        self.child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+        self.child.stdin.flush()
+
+    def hand_over(self, first: Path, mine: list[Path], page: str | None) -> None:
+        """Once this process's exports (`first`, then `mine`) are written: the second process may hash every
+        export and make report.pdf from `page` (the print HTML, its exports left to fill; None: no PDF)."""
+        self.first, self.mine, self.page = first, mine, page
+        if self.child is None:
+            return  # done here, in `finish`
+        if page is not None:
+            fd, name = tempfile.mkstemp(prefix="triage-print-", suffix=".html")  # private: mode 0600
+            self.html = Path(name)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(page)
+        names = [str(p.relative_to(self.out)) for p in (first, *mine)]
+        try:
+            self._send({"exports": names, "html": str(self.html) if self.html else None})
+        except BrokenPipeError:
+            pass  # the child has stopped: `finish` says why
+
+    def finish(self) -> Finished:
+        """Every export with its SHA-256, and what became of report.pdf; the second process's error raised."""
+        if self.child is None:  # nobody else can read the store: the same work, here
+            written = [self.first, *write_record_exports(self.store, self.out), *self.mine]
+            return Finished(*hash_and_print(self.out, [str(p.relative_to(self.out)) for p in written], self.page))
+        answer = self._answer()
+        from triage.report.pdf import PdfOutcome
+
+        return Finished(answer["hashes"], PdfOutcome.from_json(answer["pdf"]) if answer["pdf"] is not None else None)
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.child is not None and self.child.stdout is not None and self.child.stdin is not None
+        self.child.stdin.close()
+        text = self.child.stdout.read().decode("utf-8", "replace").strip()
+        code = self.child.wait()
+        self.child.stdout.close()
+        self.child = None
+        errors = self._errors()
+        self.close()
+        try:
+            answer = json.loads(text.split("\n")[-1]) if text else {}
+        except ValueError:
+            answer = {}
+        if code == 0 and "files" in answer:
+            return answer
+        if answer.get("error") == "ExistingFileError":
+            raise ExistingFileError(answer["message"])
+        if "error" in answer:
+            raise TriageError(f"the report's second process failed ({answer['error']}: {answer['message']}); "
+                              "report not written")
+        raise TriageError(f"the report's second process ended with code {code} "
+                          f"({errors or 'it said nothing'}); report not written")
+
+    def _errors(self) -> str:
+        if self.errors is None:
+            return ""
+        self.errors.seek(0)
+        text = self.errors.read().decode("utf-8", "replace").strip()
+        return text.splitlines()[-1] if text else ""
+
+    def close(self) -> None:
+        """Stop the child if it still runs (the report step failed here) and remove the temporary files."""
+        if self.child is not None:
+            self.child.kill()  # the process this object started, by its own handle
+            self.child.wait()
+            for stream in (self.child.stdin, self.child.stdout):
+                if stream is not None and not stream.closed:
+                    stream.close()
+            self.child = None
+        if self.errors is not None:
+            self.errors.close()
+            self.errors = None
+        if self.html is not None:
+            self.html.unlink(missing_ok=True)
+            self.html = None
+
+
+class ReadStore:
+    """The case store as the exporters read it, on this process's own connection (nothing is written)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.session = Session(self.engine, autoflush=False)
+
+    def flush(self) -> None:
+        """Nothing is buffered here: the store was committed before this process started."""
+
+    def close(self) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+
+def serve(requests: IO[str]) -> dict[str, Any]:
+    """The second process's work, request by request; its answer."""
+    first = json.loads(requests.readline())
+    out = Path(first["out"])
+    store = ReadStore(first["url"])
+    try:
+        files = write_record_exports(store, out)
+    finally:
+        store.close()
+    second = json.loads(requests.readline())
+    page = Path(second["html"]).read_text(encoding="utf-8") if second["html"] else None
+    names = [str(p.relative_to(out)) for p in files]
+    exports = second["exports"][:1] + names + second["exports"][1:]
+    hashes, pdf = hash_and_print(out, exports, page)
+    return {"files": names, "hashes": hashes, "pdf": pdf.to_json() if pdf is not None else None}
+
+
+def main() -> int:
+    try:
+        answer = serve(sys.stdin)
+    except Exception as e:  # said to the parent, which raises it in the run
+        print(json.dumps({"error": type(e).__name__, "message": str(e)}), flush=True)
+        return 1
+    print(json.dumps(answer), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
