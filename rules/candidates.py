@@ -74,6 +74,13 @@ def _rules_reading(pack: RulePack, name: str) -> list[Rule]:
 def load_candidates(pack: RulePack, read: RecordReader, ctx: Context, payments: list[Base]
                     ) -> dict[str, list[Base]]:
     """Per record type, the records some rule could use, streaming each type once (twice for thread rules)."""
+    return _per_type(pack, payments, read, lambda rules, cls: _streamed_candidates(rules, read, cls, ctx))
+
+
+def _per_type(pack: RulePack, payments: list[Base], read_all: RecordReader,
+              candidates: Callable[[list[Rule], type[Base]], list[Base]]) -> dict[str, list[Base]]:
+    """For each type the rules read: nothing, everything (a rule with no selective primitive), or the
+    candidates the given strategy finds."""
     records: dict[str, list[Base]] = {"payment": payments}
     for name, cls in READS.items():
         if name == "payment":
@@ -82,9 +89,9 @@ def load_candidates(pack: RulePack, read: RecordReader, ctx: Context, payments: 
         if not rules:
             records[name] = []
         elif not all(selective(rule) for rule in rules):
-            records[name] = list(read(cls))
+            records[name] = list(read_all(cls))
         else:
-            records[name] = _streamed_candidates(rules, read, cls, ctx)
+            records[name] = candidates(rules, cls)
     return records
 
 
@@ -141,18 +148,7 @@ def load_candidates_from_store(pack: RulePack, store: "CaseStore", ctx: Context,
     if scan is None or scan.lexicon is not pack.lexicon:
         scan = scan_message_text(store, pack.lexicon)
     ctx.seed_lexicon_hits(Message, scan.lexicon_hits)  # every message was matched: no hit means none
-    records: dict[str, list[Base]] = {"payment": payments}
-    for name, cls in READS.items():
-        if name == "payment":
-            continue
-        rules = _rules_reading(pack, name)
-        if not rules:
-            records[name] = []
-        elif not all(selective(rule) for rule in rules):
-            records[name] = list(store.all(cls))
-        else:
-            records[name] = _stored_candidates(rules, store, cls, ctx)
-    return records
+    return _per_type(pack, payments, store.all, lambda rules, cls: _stored_candidates(rules, store, cls, ctx))
 
 
 def _stored_candidates(rules: list[Rule], store: "CaseStore", cls: type[Base], ctx: Context) -> list[Base]:
