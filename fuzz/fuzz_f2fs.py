@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from harness import instrumented, main
+from harness import instrumented, main, read_capped
 
 with instrumented(["triage.evidence.f2fs"]):
     from triage.errors import EvidenceError
@@ -24,8 +24,6 @@ with instrumented(["triage.evidence.f2fs"]):
 
 from f2fs_sparse import decode_input
 
-READ_CAP = 1 << 20
-CHUNK = 1 << 16
 MAX_ENTRIES = 5000
 
 
@@ -38,24 +36,7 @@ def check_one(data: bytes) -> None:
             if n >= MAX_ENTRIES:
                 break
             if entry.type in ("file", "link"):
-                read_entry(fs, entry)
-
-
-def read_entry(fs: object, entry: object) -> None:
-    try:
-        stream = fs.open(entry)  # type: ignore[attr-defined]
-    except EvidenceError:
-        return
-    with stream:
-        done = 0
-        try:
-            while done < READ_CAP:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
-                done += len(chunk)
-        except OSError:
-            return
+                read_capped(lambda: fs.open(entry), EvidenceError)
 
 
 if __name__ == "__main__":

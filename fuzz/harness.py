@@ -16,7 +16,7 @@ import contextlib
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -72,3 +72,26 @@ def main(test_one_input: Callable[[bytes], None]) -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--replay":
         sys.exit(replay(test_one_input, sys.argv[2:]))
     fuzz(test_one_input)
+
+
+READ_CAP = 1 << 20  # bytes read from one member or file: enough to reach damage, bounded per input
+READ_CHUNK = 1 << 16
+
+
+def read_capped(open_stream: Callable[[], Any], refused: type[BaseException]) -> None:
+    """Open and read up to READ_CAP bytes; `refused` (the reader's own error) from `open` and OSError
+    while reading are the documented outcomes, anything else propagates as a crash."""
+    try:
+        stream = open_stream()
+    except refused:
+        return
+    with stream:
+        done = 0
+        try:
+            while done < READ_CAP:
+                chunk = stream.read(READ_CHUNK)
+                if not chunk:
+                    break
+                done += len(chunk)
+        except OSError:
+            return
