@@ -25,9 +25,9 @@ from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
 from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
-from triage.exclusive import ExistingFileError, write_text_exclusive
+from triage.exclusive import write_text_exclusive
 from triage.limits import ParseLimits
-from triage.output_location import bundle_zip_path, check_output_location
+from triage.output_location import check_output_location
 from triage.parallel_media import parse_in_order
 from triage.parsing import ParseRunner
 from triage.passes import PASSES, PassInput, run_passes
@@ -97,37 +97,30 @@ def _open_store(opts: RunOptions, custody: CustodyLog) -> CaseStore:
     try:
         return CaseStore(opts.db_url) if opts.db_url else CaseStore.in_folder(opts.out)
     except BaseException as e:
-        try:
-            custody.record("run failed", reason=f"the case store could not be opened: {_reason(e)}")
-        except OSError:
-            pass  # the disk is full or gone: the caller's one-line error still says why
+        _record_run_failed(custody, f"the case store could not be opened: {_reason(e)}")
         raise
 
 
 def _seal_or_record_failure(opts: RunOptions, key) -> Path:  # noqa: ANN001 - Ed25519PrivateKey | None
-    """Seal the folder; if sealing fails (disk full …), the custody log ends with "run failed" and no
-    partial zip is left that a reader could take for a bundle."""
+    """Seal the folder; if sealing fails (disk full …), the custody log ends with "run failed" (seal()
+    itself removes a zip it could not finish, and never touches one it did not create)."""
     try:
         return seal(opts.out, key)
-    except ExistingFileError:
-        raise  # someone else's file: never touched
     except BaseException as e:
-        _close_custody_as_failed(opts, f"sealing the bundle failed: {_reason(e)}")
-        partial = bundle_zip_path(opts.out)
-        if partial.is_file() and not partial.is_symlink():
-            partial.unlink()  # ours: created exclusively by seal() a moment ago
+        # the log is wherever sealing left it: still at the top, or moved into the payload
+        for path in (opts.out / PAYLOAD_DIR / "custody.jsonl", opts.out / "custody.jsonl"):
+            if path.is_file():
+                _record_run_failed(CustodyLog(path, actor=opts.examiner), f"sealing the bundle failed: {_reason(e)}")
+                break
         raise
 
 
-def _close_custody_as_failed(opts: RunOptions, reason: str) -> None:
-    """Append the closing "run failed" entry to the log wherever sealing left it (top level or payload)."""
-    for path in (opts.out / PAYLOAD_DIR / "custody.jsonl", opts.out / "custody.jsonl"):
-        if path.is_file():
-            try:
-                CustodyLog(path, actor=opts.examiner).record("run failed", reason=reason)
-            except OSError:
-                pass  # the disk is full or gone: the caller's one-line error still says why
-            return
+def _record_run_failed(custody: CustodyLog, reason: str) -> None:
+    """Close the log with "run failed"; a second failure here (disk full) must not hide the first."""
+    try:
+        custody.record("run failed", reason=reason)
+    except Exception:  # noqa: BLE001 - disk full, the store's mirror failing: the caller's error is the one to see
+        pass
 
 
 def _reason(e: BaseException) -> str:
@@ -234,9 +227,9 @@ class Examination:
         )
 
     def _record_failure(self, e: BaseException) -> None:
-        """Close the log with "run failed"; a second failure here (disk full) must not hide the first."""
+        """Close the log with "run failed" and keep what the store holds; neither may hide the error."""
+        _record_run_failed(self.custody, _reason(e))
         try:
-            self.custody.record("run failed", reason=_reason(e))
             self.store.commit()
         except Exception:  # noqa: BLE001 - the original error is the one the examiner must see
             pass
