@@ -7,7 +7,7 @@ from typing import Iterator
 
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Call, times
+from triage.records import Base, Call, build, times
 from triage.timeutil import decode
 
 CALL_TYPES = {1: "incoming", 2: "outgoing", 3: "missed", 4: "voicemail", 5: "rejected", 6: "blocked",
@@ -33,7 +33,7 @@ class AndroidCallLogParser(SqliteParser):
             if direction is None:
                 ctx.warn(f"calls._id={row['_id']}: unknown call type {row['type']!r}")
             features = row.get("features")
-            yield Call(
+            yield build(Call, 
                 app="phone", direction=direction or f"type {row['type']}", counterpart=row["number"],
                 **times("time", decode(row["date"], "unix_ms")), duration_s=row["duration"],
                 video=None if features is None else bool(features & VIDEO_FEATURE),

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Contact
+from triage.records import Base, Contact, build
 
 NAME = "vnd.android.cursor.item/name"
 PHONE = "vnd.android.cursor.item/phone_v2"
@@ -42,7 +42,7 @@ class AndroidContactsParser(SqliteParser):
                 extra["deleted"] = True
             if d.get("normalized"):
                 extra["normalized_numbers"] = d["normalized"]
-            yield Contact(app="contacts", name=name, phone_numbers=d.get("phones", []), emails=d.get("emails", []),
+            yield build(Contact, app="contacts", name=name, phone_numbers=d.get("phones", []), emails=d.get("emails", []),
                           extra=extra, source_table="raw_contacts", source_row=str(row["_id"]))
 
     def _raw_columns(self, db: sqlite3.Connection) -> list[str]:

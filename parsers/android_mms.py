@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Message, times
+from triage.records import Base, Message, build, times
 from triage.timeutil import decode
 
 MSG_BOX = {1: ("incoming", "inbox"), 2: ("outgoing", "sent"), 3: ("draft", "draft"), 4: ("outgoing", "outbox"),
@@ -75,7 +75,7 @@ class AndroidMmsParser(SqliteParser):
             extra["attachments"] = attachments
         sent = decode(row.get("date_sent") or None, "unix_s")
         counterpart = sender if direction == "incoming" else (recipients[0] if recipients else None)
-        return Message(
+        return build(Message, 
             app="mms", thread=None if row.get("thread_id") is None else str(row["thread_id"]),
             direction=direction, counterpart=counterpart, sender=sender if direction == "incoming" else None,
             body="\n".join(texts) or None, **times("time", decode(row["date"], "unix_s")),

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from parsers.base import ParseContext, SqliteParser, table_columns
 from parsers.sqlite_salvage import readable_rows
-from triage.records import Base, Message, times
+from triage.records import Base, Message, build, times
 from triage.timeutil import decode
 
 # Telephony.TextBasedSmsColumns.type -> (direction, status)
@@ -53,7 +53,7 @@ class AndroidSmsParser(SqliteParser):
         if table == "spam_sms":
             extra["filtered_as_spam"] = True  # kept by the phone's spam filter, out of the inbox view
         address = row["address"]
-        return Message(
+        return build(Message, 
             app="sms",
             thread=None if row.get("thread_id") is None else str(row["thread_id"]),
             direction=direction,

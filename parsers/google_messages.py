@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Contact, Message, times
+from triage.records import Base, Contact, Message, build, times
 from triage.timeutil import decode
 
 APP = "google messages"
@@ -135,7 +135,7 @@ class BugleReader:
             counterpart = conv.row.get("participant_normalized_destination")
         parts = self.parts.get(row["_id"], [])
         sent = decode(row.get("sent_timestamp") or None, "unix_ms")
-        return Message(
+        return build(Message, 
             app=APP, thread=str(row["conversation_id"]), direction=direction, counterpart=counterpart,
             sender=sender_address, body=_body(parts), **times("time", decode(row["received_timestamp"], "unix_ms")),
             **(times("sent", sent) if sent.utc else {}), status=_status_text(row["message_status"]),
@@ -214,7 +214,7 @@ class BugleReader:
                                        "lookup_key") if p.get(k) not in (None, "")}
             if p.get("blocked"):
                 extra["blocked"] = True
-            yield Contact(app=APP, name=p["full_name"], phone_numbers=[address] if address and not is_email else [],
+            yield build(Contact, app=APP, name=p["full_name"], phone_numbers=[address] if address and not is_email else [],
                           emails=[address] if is_email else [], extra=extra,
                           source_table="participants", source_row=str(pid))
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Call, times
+from triage.records import Base, Call, build, times
 from triage.timeutil import decode
 
 CALL_TYPES = {0: "third-party app", 1: "phone", 8: "FaceTime video", 16: "FaceTime audio"}
@@ -35,7 +35,7 @@ class IosCallHistoryParser(SqliteParser):
                               f"{''.join(', ' + c for c in cols)} FROM ZCALLRECORD ORDER BY Z_PK"):
             row = dict(row)
             call_type = row.get("ZCALLTYPE")
-            yield Call(
+            yield build(Call, 
                 app=self._app(row), direction=direction(row), counterpart=address(row["ZADDRESS"]),
                 **times("time", decode(row["ZDATE"], "cocoa_s")), duration_s=row["ZDURATION"],
                 video=None if call_type is None else call_type in VIDEO_TYPES,

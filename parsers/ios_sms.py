@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from parsers.attributed_body import attributed_text
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Message, times
+from triage.records import Base, Message, build, times
 from triage.timeutil import Timestamp, decode, iso
 
 NANOSECOND_THRESHOLD = 1_000_000_000_000  # Cocoa seconds stay below 1e12 until the year 33,700
@@ -61,7 +61,7 @@ class IosSmsParser(SqliteParser):
             ts = cocoa(row.get(name))
             if ts.utc:
                 extra[name] = {"raw": ts.raw, "encoding": ts.encoding, "utc": iso(ts.utc)}
-        return Message(
+        return build(Message, 
             app=(row.get("service") or "sms").lower(), thread=chats.get(row["ROWID"]) or party,
             direction="outgoing" if from_me else "incoming", counterpart=party,
             sender=None if from_me else party, body=body, **times("time", cocoa(row.get("date"))),

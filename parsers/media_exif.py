@@ -30,7 +30,7 @@ from parsers.heif_structure import check_heif
 from parsers.jpeg_structure import check_jpeg
 from parsers.read_budget import BudgetedReader
 from triage.media_hints import PHASH_MAX_BYTES, image_hints, path_hints, screenshot_hint
-from triage.records import Base, Location, MediaFile, times
+from triage.records import Base, Location, MediaFile, build, times
 from triage.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
 
 IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
@@ -147,7 +147,7 @@ class PhotoExifParser(Parser):
         shot = screenshot_hint(ctx.entry.path, width, height, make)
         if shot:
             extra["screenshot_hint"] = shot
-        return MediaFile(
+        return build(MediaFile, 
             path=ctx.entry.path,
             name=ctx.entry.name,
             size=ctx.entry.size,
@@ -176,7 +176,7 @@ class PhotoExifParser(Parser):
         if fix.problems:
             media.extra["gps_problems"] = fix.problems
         when = fix.time or (media_time(media))
-        return Location(
+        return build(Location, 
             origin="photo EXIF GPS",
             latitude=fix.latitude,
             longitude=fix.longitude,

@@ -19,7 +19,7 @@ from parsers.base import ParseContext, SqliteParser, table_columns
 from parsers.sqlite_query import present, satellite_joins, select_list, tables
 from parsers.whatsapp_codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
 from parsers.vcard import read_vcards
-from triage.records import Base, Call, Contact, Location, Message, times
+from triage.records import Base, Call, Contact, Location, Message, build, times
 from triage.timeutil import decode, iso
 
 APP = "whatsapp"
@@ -102,7 +102,7 @@ class ModernMsgstore:
         from_me = bool(row["from_me"])
         sender = None if from_me else (self.jids.get(row.get("sender_jid_row_id")) if is_group(chat_jid) else chat_jid)
         extra = _extra(row, code, "modern", subject)
-        message = Message(
+        message = build(Message, 
             app=APP, thread=chat_jid, direction=_direction(from_me, code, row.get("status")),
             counterpart=chat_jid, sender=sender, body=row.get("text_data") or row.get("media_media_caption"),
             **times("time", decode(row["timestamp"], "unix_ms")), status=_status(row.get("status")),
@@ -133,7 +133,7 @@ class ModernMsgstore:
             row = dict(row)
             result = row.get("call_result")
             direction = "outgoing" if row.get("from_me") else {2: "missed", 4: "rejected"}.get(result, "incoming")
-            yield Call(
+            yield build(Call, 
                 app=APP, direction=direction, counterpart=self.jids.get(row.get("jid_row_id")),
                 **times("time", decode(row.get("timestamp"), "unix_ms")),
                 duration_s=row.get("duration"), video=None if row.get("video_call") is None else bool(row["video_call"]),
@@ -181,7 +181,7 @@ class LegacyMsgstore:
             extra["received"] = {"raw": received.raw, "utc": iso(received.utc)}
         # WCE heuristic for messages deleted for everyone in the legacy schema
         deleted = code in DELETED_TYPES or row.get("edit_version") == 7
-        message = Message(
+        message = build(Message, 
             app=APP, thread=chat_jid, direction=_direction(from_me, code, row.get("status")),
             counterpart=chat_jid, sender=sender, body=row.get("data") or row.get("media_caption"),
             **times("time", decode(row["timestamp"], "unix_ms")), status=_status(row.get("status")),
@@ -221,7 +221,7 @@ def vcard_contacts(text: Any, ctx: ParseContext, table: str, row_id: int, contex
         ctx.warn(f"{table}._id={row_id}: {problem}")
     for card in cards:
         extra = {k: v for k, v in {**context, "organisation": card.organisation}.items() if v is not None}
-        yield Contact(app="whatsapp vcard", name=card.name, phone_numbers=card.phone_numbers, emails=card.emails,
+        yield build(Contact, app="whatsapp vcard", name=card.name, phone_numbers=card.phone_numbers, emails=card.emails,
                       extra=extra, source_table=table, source_row=str(row_id))
 
 
@@ -284,14 +284,14 @@ def _locations(row: dict, code: int | None, message: Message, table: str, prefix
     live = code == 16 or bool(row.get(f"{prefix}live_location_share_duration"))
     origin = "whatsapp live location (start)" if live else "whatsapp shared location"
     label = row.get(f"{prefix}place_name") or row.get(f"{prefix}place_address")
-    yield Location(origin=origin, latitude=float(lat), longitude=float(lon),
+    yield build(Location, origin=origin, latitude=float(lat), longitude=float(lon),
                    **times("time", decode(message.time_raw, "unix_ms")), label=label, message=message,
                    extra={k: row[f"{prefix}{k}"] for k in ("place_address", "url", "live_location_share_duration")
                           if row.get(f"{prefix}{k}")},
                    source_table=message.source_table, source_row=message.source_row)
     final_lat, final_lon = row.get(f"{prefix}live_location_final_latitude"), row.get(f"{prefix}live_location_final_longitude")
     if live and final_lat and final_lon:
-        yield Location(origin="whatsapp live location (last position)", latitude=float(final_lat),
+        yield build(Location, origin="whatsapp live location (last position)", latitude=float(final_lat),
                        longitude=float(final_lon),
                        **times("time", decode(row.get(f"{prefix}live_location_final_timestamp"), "unix_ms")),
                        label=label, message=message, source_table=message.source_table, source_row=message.source_row)
@@ -313,7 +313,7 @@ class WhatsAppContactsParser(SqliteParser):
                      " ".join(x for x in (row.get("given_name"), row.get("family_name")) if x) or None]
             phone = jid_phone(row["jid"])
             numbers = [n for n in dict.fromkeys([phone, row.get("number")]) if n]
-            yield Contact(
+            yield build(Contact, 
                 app=APP, name=next((n for n in names if n), None), phone_numbers=numbers, handles=[row["jid"]],
                 extra={k: row[k] for k in ("wa_name", "status", "is_whatsapp_user", "nickname", "company",
                                            "raw_contact_id") if row.get(k) not in (None, "")},

@@ -12,7 +12,7 @@ from typing import Iterator
 from parsers.base import ParseContext, SqliteParser
 from parsers.sqlite_query import present, select_list, tables
 from parsers.whatsapp_codes import is_group, jid_phone
-from triage.records import Base, Contact, Location, Message, times
+from triage.records import Base, Contact, Location, Message, build, times
 from triage.timeutil import decode
 
 APP = "whatsapp"
@@ -81,7 +81,7 @@ class WhatsAppIosParser(SqliteParser):
                  "media": {k[len("media_"):]: v for k, v in row.items()
                            if k.startswith("media_") and v not in (None, "") and code != LOCATION_TYPE} or None}
         sent = decode(row.get("ZSENTDATE"), "cocoa_s")
-        return Message(
+        return build(Message, 
             app=APP, thread=chat_jid, direction=direction, counterpart=chat_jid, sender=sender,
             body=row.get("ZTEXT") or row.get("media_ZTITLE"), **times("time", decode(row.get("ZMESSAGEDATE"), "cocoa_s")),
             **(times("sent", sent) if sent.utc else {}),
@@ -97,7 +97,7 @@ class WhatsAppIosParser(SqliteParser):
         if lat is None or lon is None or (lat == 0 and lon == 0) or not (-90 <= lat <= 90 and -180 <= lon <= 180):
             ctx.warn(f"ZWAMESSAGE Z_PK={row['Z_PK']}: location message without a usable position ({lat}, {lon})")
             return None
-        return Location(origin="whatsapp shared location", latitude=float(lat), longitude=float(lon),
+        return build(Location, origin="whatsapp shared location", latitude=float(lat), longitude=float(lon),
                         accuracy_m=row.get("media_ZHACCURACY") or None,
                         **times("time", decode(message.time_raw, "cocoa_s")), label=row.get("media_ZTITLE"),
                         message=message, source_table="ZWAMEDIAITEM", source_row=str(row.get("ZMEDIAITEM")))
@@ -117,7 +117,7 @@ class WhatsAppIosContactsParser(SqliteParser):
             row = {k: text_value(v) for k, v in dict(row).items()}  # some stores keep text as BLOB
             jid = row.get("ZWHATSAPPID")
             numbers = [n for n in dict.fromkeys([row.get("ZPHONENUMBER"), jid_phone(jid)]) if n]
-            yield Contact(app=APP, name=row.get("ZFULLNAME"), phone_numbers=numbers,
+            yield build(Contact, app=APP, name=row.get("ZFULLNAME"), phone_numbers=numbers,
                           handles=[h for h in (jid, row.get("ZLID")) if h],
                           extra={k: row[k] for k in ("ZPHONENUMBERLABEL", "ZABOUTTEXT", "ZIDENTIFIER") if row.get(k)},
                           source_table="ZWAADDRESSBOOKCONTACT", source_row=str(row["Z_PK"]))

@@ -35,7 +35,7 @@ def demo_locations(manifest: dict) -> int:
 def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("exports") / "out"
     assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", "CASE-7", "--exhibit", "EXH-7",
-                 "--examiner", "A. Examiner"]) == 0
+                 "--examiner", "A. Examiner", "--case-records"]) == 0
     return payload(out)
 
 

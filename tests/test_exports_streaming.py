@@ -207,7 +207,7 @@ def kind(node: dict) -> str:
 
 @pytest.fixture
 def case_files(store: CaseStore, tmp_path: Path) -> Path:
-    assert write_case(store, CASE, tmp_path / "case.jsonld") == tmp_path / "case.jsonld"
+    assert write_case(store, CASE, tmp_path / "case.jsonld") == [tmp_path / "case.jsonld", tmp_path / RECORDS_FILE]
     return tmp_path
 
 

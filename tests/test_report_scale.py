@@ -154,9 +154,10 @@ def test_exports_of_the_second_process_equal_those_written_here(tmp_path: Path) 
     here = tmp_path / "here"
     here.mkdir()
     files = write_record_exports(store, here) + write_other_exports(store, {"case": "CASE-H", "exhibit": "EXH-H",
-                                                                          "examiner": rs.custody.actor}, here)
+                                                                          "examiner": rs.custody.actor}, here,
+                                                                  case_records=False)
     store.close()
-    assert len(files) == 2 * 13 + 6
+    assert len(files) == 2 * 13 + 5  # case-records.jsonld only with --case-records
     for path in files:
         name = str(path.relative_to(here))
         assert path.read_bytes() == (rs.out / name).read_bytes(), name
@@ -198,8 +199,8 @@ def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:
                            media={"size": 1, "md5": "0" * 32, "sha1": "1" * 40, "sha256": "ab" * 32, "stored": {},
                                   "headers": {}, "read_errors": [], "verified": None}))
     store.commit()
-    write_report(store, RunOptions(evidence=tmp_path / "none", out=out, examiner="Memory Test"), load_pack(),
-                 custody)
+    write_report(store, RunOptions(evidence=tmp_path / "none", out=out, examiner="Memory Test", case_records=True),
+                 load_pack(), custody)
     store.close()
     assert json.loads((out / "records" / "message.jsonl").read_text(encoding="utf-8"))["body"] == "hello from memory"
     written = json.loads((out / "custody.jsonl").read_text(encoding="utf-8").splitlines()[-1])["details"]["files"]

@@ -152,6 +152,14 @@ def test_demo_custody_chain_is_intact_and_complete(demo_run):
         assert needed in actions
 
 
+def test_full_case_graph_only_when_asked(demo_run):
+    """case-records.jsonld (every record as CASE/UCO, as large as records/) needs --case-records; the run
+    says which it chose (tests/test_exports.py runs with it)."""
+    out, _, _ = demo_run
+    assert (out / "case.jsonld").is_file() and not (out / "case-records.jsonld").exists()
+    assert read_jsonl(out / "custody.jsonl")[0]["details"]["case_records"] is False
+
+
 def test_demo_run_is_deterministic(demo_run, tmp_path):
     out, _, _ = demo_run
     again = tmp_path / "again"

@@ -45,11 +45,13 @@ def cli() -> None:
               help="SQLite time budget per evidence database; a parser stops there and keeps what it read (120).")
 @click.option("--sqlite-rows", type=click.IntRange(min=1), default=None,
               help="Rows all parsers may read from one evidence database (20,000,000).")
+@click.option("--case-records", is_flag=True,
+              help="Also write case-records.jsonld: every record as CASE/UCO nodes (as large as records/*.jsonl).")
 def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: str | None,
                 db_url: str | None, quiet: bool, signing_key: Path | None = None, watchlists: tuple[Path, ...] = (),
                 media_watchlist: Path | None = None, backup_password: str | None = None,
                 max_expansion_ratio: float | None = None, max_total_bytes: int | None = None,
-                sqlite_seconds: float | None = None, sqlite_rows: int | None = None) -> None:
+                sqlite_seconds: float | None = None, sqlite_rows: int | None = None, case_records: bool = False) -> None:
     """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
     from triage.evidence.opener import OpenOptions
     from triage.limits import ParseLimits
@@ -62,7 +64,7 @@ def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: st
                       open_options=OpenOptions(backup_password=backup_password,
                                                **_given(max_expansion_ratio=max_expansion_ratio,
                                                         max_total_bytes=max_total_bytes)),
-                      parse_limits=parse_limits)
+                      parse_limits=parse_limits, case_records=case_records)
     if examiner:
         opts.examiner = examiner
     result = run(opts, Reporter() if quiet else RichReporter())

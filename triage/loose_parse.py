@@ -28,8 +28,7 @@ def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits(),
     workdir = Path(tempfile.mkdtemp(prefix="triage-parse-"))
 
     def on_source(source: SourceFile) -> None:
-        store.add(source)
-        store.flush()
+        store.add_numbered(source)
 
     def on_record(record: Base, source: SourceFile) -> None:
         record.source_file_id = source.id

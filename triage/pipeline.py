@@ -56,6 +56,7 @@ class RunOptions:
     media_watchlist: Path | None = None  # CSV sha256/phash hash list (triage/watchlist_media.py)
     open_options: "OpenOptions | None" = None  # backup password, archive limits (None: defaults + environment)
     parse_limits: ParseLimits = field(default_factory=ParseLimits)  # per-file SQLite time/row budgets
+    case_records: bool = False  # also case-records.jsonld: every record as CASE/UCO (as large as records/*.jsonl)
 
 
 @dataclass
@@ -265,6 +266,7 @@ class Examination:
             # every limit that can cut what is read or shown is a parameter of the run (triage/limits.py,
             # triage/report/display.py): another examiner repeats the run with the same values
             "parse_limits": self.opts.parse_limits.to_json(),
+            "case_records": self.opts.case_records,
             "display_limits": dict(DISPLAY_LIMITS),
         }
 
@@ -340,8 +342,7 @@ class Examination:
         self._evidence_warnings_seen = len(messages)
 
     def _store_source(self, source: SourceFile) -> None:
-        self.store.add(source)
-        self.store.flush()  # records need its id
+        self.store.add_numbered(source)  # its records point at it
 
     def _store_record(self, record: Base, source: SourceFile) -> None:
         record.source_file_id = source.id

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, TypeVar
-
-from typing import Any
+from typing import Any, Callable, Iterator, TypeVar
 
 from sqlalchemy import JSON, Table, create_engine, event, func, insert, inspect, null, select
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
-from triage.records import Base, SourceFile
+from triage.records import Base, SourceFile, UTCDateTime
 
 R = TypeVar("R", bound=Base)
 FLUSH_EVERY = 2000  # ORM objects: flush in batches, never hold a whole database in memory
@@ -35,6 +35,10 @@ class CaseStore:
         self._pending = 0
         self._objects: dict[type[Base], list[Base]] = {}  # records not yet inserted, per record type
         self._buffered_ids: set[int] = set()
+        # SQLite: the store numbers the rows itself (one writer per case file, see _refuse_used_database), so a
+        # record has its id the moment it is stored and nobody waits for a flush to point at it
+        self._numbers = self.engine.dialect.name == "sqlite"
+        self._next_id: dict[Table, int] = {}
 
     @classmethod
     def in_folder(cls, folder: Path) -> "CaseStore":
@@ -51,9 +55,20 @@ class CaseStore:
                                   "a run; give a new, empty database with --db")
 
     def add(self, record: Base) -> None:
+        """Store a record through the ORM (records that change after they are stored: sources, items)."""
+        if self._numbers:
+            for target in (*_related(record), record):
+                self._number(target)
         self.session.add(record)
         self._pending += 1
         if self._pending >= FLUSH_EVERY:
+            self.flush()
+
+    def add_numbered(self, record: Base) -> None:
+        """`add`, and the record has its id when this returns (others point at it): on SQLite the store's
+        own number, elsewhere the database's after a flush."""
+        self.add(record)
+        if record.id is None:
             self.flush()
 
     def insert(self, record: Base) -> None:
@@ -63,12 +78,26 @@ class CaseStore:
         for target in _related(record):
             if getattr(target, "id", None) is None and id(target) not in self._buffered_ids:
                 self.insert(target)
+        if self._numbers:
+            self._number(record)
         self._objects.setdefault(type(record), []).append(record)
         self._buffered_ids.add(id(record))
         if len(self._buffered_ids) >= INSERT_BATCH:
             self.flush()
 
+    def _number(self, record: Base) -> None:
+        if record.__dict__.get("id") is not None:
+            return
+        table = type(record).__table__
+        if table not in self._next_id:
+            self._next_id[table] = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        record.__dict__["id"] = self._next_id[table]  # no ORM bookkeeping: an insert reads the value from here
+        self._next_id[table] += 1
+
     def flush(self) -> None:
+        if self._numbers:  # anything the ORM cascades in (a record's target) gets the store's next number too
+            for pending in list(self.session.new):
+                self._number(pending)
         self.session.flush()  # ORM objects first: bulk rows may refer to them (source_file_id)
         if self._objects:
             self._insert_buffered()
@@ -84,16 +113,11 @@ class CaseStore:
                 self._insert_rows(table, objects)
 
     def _insert_rows(self, table: Table, objects: list[Base]) -> None:
-        if self.engine.dialect.name == "sqlite":
-            # one writer per case file (see _refuse_used_database): ids are the next integers, given here, so
-            # the rows go in with a plain executemany, the fastest path SQLite has
-            start = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
-            rows = []
-            for new_id, record in enumerate(objects, start):
-                row = _row_of(record)
-                row["id"] = record.__dict__["id"] = new_id  # later records (this batch or the next) may point at it
-                rows.append(row)
-            self.session.execute(insert(table), rows)
+        if self._numbers:
+            # ids given already (_number): the rows go in as plain tuples through the driver's executemany, the
+            # fastest path SQLite has; values are turned into the text SQLAlchemy itself would store
+            sql, values_of = _sqlite_plan(type(objects[0]))
+            self.session.connection().exec_driver_sql(sql, [values_of(record) for record in objects])
             return
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = self.session.execute(statement, [_row_of(o) for o in objects]).scalars().all()
@@ -157,6 +181,54 @@ def _layout(cls: type[Base]) -> tuple[tuple[tuple[str, str, bool], ...], tuple[t
     relations = tuple((rel.key, tuple((local.key, remote.key) for local, remote in rel.local_remote_pairs))
                       for rel in mapper.relationships)
     return columns, relations
+
+
+@functools.cache
+def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]]]:
+    """Per record type, once: the INSERT statement with the id first, and a function giving a record's
+    values in its column order, converted as SQLAlchemy binds them on SQLite (UTC datetimes as
+    'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON as json.dumps text, None as NULL). tests/test_store.py checks
+    the rows are the same as an ORM insert's."""
+    table = cls.__table__
+    columns, relations = _layout(cls)
+    converters = {column_key: _sqlite_converter(table.c[column_key].type) for _, column_key, _ in columns}
+    fields = [(attr_key, column_key, converters[column_key]) for attr_key, column_key, _ in columns]
+    foreign = [(relation_key, local_key, remote_key) for relation_key, pairs in relations
+               for local_key, remote_key in pairs]
+    names = ["id"] + [column_key for _, column_key, _ in fields]
+    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
+           f'VALUES ({", ".join("?" for _ in names)})')
+    position = {column_key: i for i, (_, column_key, _) in enumerate(fields)}
+    blank = inspect(cls).class_manager.new_instance()  # what reading an attribute never set gives (its default)
+    plan = [(attr_key, getattr(blank, attr_key), convert) for attr_key, _, convert in fields]
+
+    def values_of(record: Base) -> tuple[Any, ...]:
+        state = record.__dict__
+        values = []
+        for attr_key, default, convert in plan:
+            value = state.get(attr_key, default)
+            values.append(value if value is None or convert is None else convert(value))
+        for relation_key, local_key, remote_key in foreign:  # a relationship's target fills its foreign key
+            target = state.get(relation_key)
+            if target is not None:
+                values[position[local_key]] = getattr(target, remote_key)
+        return (state["id"], *values)
+
+    return sql, values_of
+
+
+def _sqlite_converter(column_type: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column_type, UTCDateTime):
+        return _sqlite_datetime
+    if isinstance(column_type, JSON):
+        return json.dumps  # SQLAlchemy's default JSON serialiser, default arguments
+    return None  # text, numbers and booleans: the driver binds them as SQLAlchemy would
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26]
 
 
 def _related(record: Base) -> Iterator[Base]:

@@ -25,7 +25,7 @@ from parsers.telegram.peers import dialog_key, peer_key
 from parsers.telegram.summary import (CONTACT_MEDIA, DISCARD_REASONS, GEO_MEDIA, action_summary, base_name,
                                       forward_summary, jsonable, media_summary, reply_summary)
 from parsers.telegram.tl import Decoded, Reader, TLError, decode
-from triage.records import Account, Base, Call, Contact, Location, Message, times
+from triage.records import Account, Base, Call, Contact, Location, Message, build, times
 from triage.timeutil import decode as decode_time
 from triage.timeutil import iso
 
@@ -115,7 +115,7 @@ class Cache4:
                 extra["phone_raw"] = phone
             if uid in self.dialogs:
                 extra["dialog"] = self.dialogs[uid]
-            yield Contact(app=APP, name=name, phone_numbers=[_phone(phone)] if phone else [],
+            yield build(Contact, app=APP, name=name, phone_numbers=[_phone(phone)] if phone else [],
                           handles=_handles(f"user:{uid}", user.get("username")), extra=jsonable(extra),
                           source_table="users", source_row=str(row["row_id"]))
 
@@ -143,7 +143,7 @@ class Cache4:
             if dialog:
                 extra["dialog"] = dialog
             prefix = "channel" if kind in ("channel", "megagroup") else "chat"
-            yield Contact(app=APP, name=title or row["name"], handles=_handles(f"{prefix}:{cid}", chat.get("username")),
+            yield build(Contact, app=APP, name=title or row["name"], handles=_handles(f"{prefix}:{cid}", chat.get("username")),
                           extra=jsonable(extra), source_table="chats", source_row=str(row["row_id"]))
 
     def secret_chats(self) -> Iterator[Base]:
@@ -164,7 +164,7 @@ class Cache4:
                      **_decode_state(decoded)}
             if "date" in chat:
                 extra["date"] = _time_json(chat["date"])
-            yield Contact(app=APP, name=row.get("name") or person.get("name"),
+            yield build(Contact, app=APP, name=row.get("name") or person.get("name"),
                           handles=[f"secret:{row['uid']}"] + ([f"user:{user}"] if user else []),
                           extra=jsonable(extra), source_table="enc_chats", source_row=str(row["row_id"]))
 
@@ -178,7 +178,7 @@ class Cache4:
                 phones.setdefault(row["key"], []).append(row["phone"])
         for row in self.db.execute("SELECT rowid AS row_id, key, uid, fname, sname, imported FROM user_contacts_v7 ORDER BY rowid"):
             name = " ".join(x for x in (row["fname"], row["sname"]) if x) or None
-            yield Contact(app="telegram (imported phone contact)", name=name, phone_numbers=phones.get(row["key"], []),
+            yield build(Contact, app="telegram (imported phone contact)", name=name, phone_numbers=phones.get(row["key"], []),
                           extra={"key": row["key"], "device_contact_id": row["uid"], "imported": row["imported"]},
                           source_table="user_contacts_v7", source_row=str(row["row_id"]))
 
@@ -208,7 +208,7 @@ class Cache4:
             body = media["caption"]  # ≤ layer 74: the caption lived in the media
         if body is None and not service and "message" not in msg:
             body = _text_by_date_anchor(blob, row["date"], extra)  # the walk stopped before the text
-        message = Message(
+        message = build(Message, 
             app=APP, thread=thread, direction="system" if service else ("outgoing" if out else "incoming"),
             counterpart=counterpart, sender=sender, body=body, **times("time", decode_time(row["date"], "unix_s")),
             status=None if row.get("send_state") is None else f"send_state {row['send_state']}",
@@ -327,7 +327,7 @@ class Cache4:
                                               "heading", "proximity_notification_radius") if k in summary}
             extra.update({"media_constructor": media.get("_id"), "geo_constructor": (media.get("geo") or {}).get("_id"),
                           "thread": message.thread, "message_id": row["mid"]})
-            yield Location(origin=f"telegram {kind}", latitude=geo["latitude"], longitude=geo["longitude"],
+            yield build(Location, origin=f"telegram {kind}", latitude=geo["latitude"], longitude=geo["longitude"],
                            accuracy_m=geo.get("accuracy_m"), **times("time", decode_time(row["date"], "unix_s")),
                            label=label, message=message, extra=jsonable(extra),
                            source_table=table, source_row=str(row["row_id"]))
@@ -336,7 +336,7 @@ class Cache4:
             phone = media.get("phone_number")
             extra = {"shared_in": message.thread, "message_id": row["mid"], "user_id": media.get("user_id"),
                      "vcard": media.get("vcard") or None, "phone_raw": phone}
-            yield Contact(app="telegram shared contact", name=name_text, phone_numbers=[phone] if phone else [],
+            yield build(Contact, app="telegram shared contact", name=name_text, phone_numbers=[phone] if phone else [],
                           handles=[f"user:{media['user_id']}"] if media.get("user_id") else [],
                           extra={k: v for k, v in extra.items() if v is not None},
                           source_table=table, source_row=str(row["row_id"]))
@@ -347,7 +347,7 @@ class Cache4:
             return
         reason = DISCARD_REASONS.get(base_name(action.get("reason")))
         direction = "outgoing" if out else ("missed" if reason == "missed" else "incoming")
-        yield Call(app=APP, direction=direction, counterpart=counterpart,
+        yield build(Call, app=APP, direction=direction, counterpart=counterpart,
                    **times("time", decode_time(row["date"], "unix_s")), duration_s=action.get("duration"),
                    video=bool(action.get("video")),
                    extra={"call_id": action.get("call_id"), "discard_reason": reason, "message_id": row["mid"],

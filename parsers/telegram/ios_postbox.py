@@ -18,7 +18,7 @@ from parsers.base import SQLITE_MAGIC, ParseContext, Parser, open_sqlite, table_
 from parsers.sqlite_query import tables
 from parsers.telegram.postbox import PostboxError, peer_from_int64, read_entry, read_key, read_object
 from parsers.telegram.summary import jsonable
-from triage.records import Base, Contact, Location, Message, times
+from triage.records import Base, Contact, Location, Message, build, times
 from triage.timeutil import decode as decode_time
 
 APP = "telegram"
@@ -85,7 +85,7 @@ class PostboxReader:
             phone = obj.get("p") if isinstance(obj.get("p"), str) else None
             username = obj.get("un") if isinstance(obj.get("un"), str) else None
             self.counts["peers"] += 1
-            yield Contact(app=APP, name=name, phone_numbers=[("+" + phone) if phone and phone.isdigit() else phone]
+            yield build(Contact, app=APP, name=name, phone_numbers=[("+" + phone) if phone and phone.isdigit() else phone]
                           if phone else [], handles=[peer] + ([f"@{username}"] if username else []),
                           extra=jsonable({"peer_type": peer.split(":")[0], "peer_id_raw": row["key"],
                                           "type_hash": obj.get("_type_hash"), "phone_raw": phone,
@@ -122,13 +122,13 @@ class PostboxReader:
             if name in f:
                 extra[name] = f[name]
         author = f.get("author")
-        message = Message(app=APP, thread=key.peer, direction=direction, counterpart=key.peer,
+        message = build(Message, app=APP, thread=key.peer, direction=direction, counterpart=key.peer,
                           sender=None if direction == "outgoing" else (author or None), body=f.get("text") or None,
                           **times("time", decode_time(key.timestamp, "unix_s")), extra=jsonable(extra),
                           source_table=HISTORY_TABLE, source_row=str(row["row_id"]))
         yield message
         for lat, lon, obj in maps:
-            yield Location(origin="telegram location (iOS)", latitude=lat, longitude=lon,
+            yield build(Location, origin="telegram location (iOS)", latitude=lat, longitude=lon,
                            **times("time", decode_time(key.timestamp, "unix_s")), message=message,
                            extra=jsonable({"thread": key.peer, "message_id": key.id, "type_hash": obj.get("_type_hash"),
                                            "venue": obj.get("v") is not None}),

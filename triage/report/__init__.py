@@ -49,7 +49,7 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     worker = ReportWorker(store, out)  # the record exports, then report.pdf (worker.py)
     try:
         report = build_report(store, findings, custody.path, out, pack.zones, opts)
-        worker.hand_over(findings_path, write_other_exports(store, case, out), statement_html(report))
+        worker.hand_over(findings_path, write_other_exports(store, case, out, opts.case_records), statement_html(report))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         done = worker.finish()

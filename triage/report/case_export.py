@@ -196,12 +196,14 @@ def _finding_record(g: Graph, finding: Row[Any], produced: dict[tuple[str, int],
                          "uco-core:description": finding.explanation, "uco-core:object": _refs(objects)}))
 
 
-def write_case(store: CaseStore, case: dict[str, str], path: Path) -> Path:
-    """Write case.jsonld at `path` and every record as case-records.jsonld beside it (case_records_path);
-    returns the main file's path."""
+def write_case(store: CaseStore, case: dict[str, str], path: Path, with_records: bool = True) -> list[Path]:
+    """Write case.jsonld at `path` and, `with_records`, every record as case-records.jsonld beside it
+    (case_records_path); returns the files written."""
     write_text_exclusive(path, json.dumps(build_case(store, case), ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    if not with_records:
+        return [path]
     write_case_records(store, case, case_records_path(path))
-    return path
+    return [path, case_records_path(path)]
 
 
 def case_records_path(case_path: Path) -> Path:

@@ -52,14 +52,14 @@ def write_record_exports(store: Any, out: Path) -> list[Path]:
     return [*lines.values(), *tables]
 
 
-def write_other_exports(store: Any, case: dict[str, str], out: Path) -> list[Path]:
-    """The schedules, locations.geojson and .kml, case.jsonld and case-records.jsonld."""
-    from triage.report.case_export import case_records_path, write_case
+def write_other_exports(store: Any, case: dict[str, str], out: Path, case_records: bool = True) -> list[Path]:
+    """The schedules, locations.geojson and .kml, case.jsonld and (`case_records`) case-records.jsonld."""
+    from triage.report.case_export import write_case
     from triage.report.geo_export import write_geo
     from triage.report.tables import write_schedules
 
-    case_graph = write_case(store, case, out / "case.jsonld")
-    return [*write_schedules(store, out), *write_geo(store, out), case_graph, case_records_path(case_graph)]
+    return [*write_schedules(store, out), *write_geo(store, out),
+            *write_case(store, case, out / "case.jsonld", with_records=case_records)]
 
 
 def sha256_of(path: Path) -> str:

@@ -1,0 +1,120 @@
+"""The case store's fast SQLite path writes exactly the rows the ORM would, and numbers them itself."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, insert
+from sqlalchemy.orm import Session
+
+from triage.records import Base, Call, Location, Message, SourceFile, build
+from triage.store import CaseStore, _row_of
+
+PARIS = timezone(timedelta(hours=2))
+
+
+def _records() -> list[Base]:
+    """Every kind of value the columns hold: aware times in other zones, whole seconds, year 1, JSON of
+    every shape (unicode, nested, a bare number, a list), None in JSON and text columns, booleans, links."""
+    source = SourceFile(path="/data/msgstore.db", layers=[{"kind": "folder", "name": "x"}], provenance="p")
+    first = Message(app="whatsapp", thread="447700900123@s.whatsapp.net", direction="incoming",
+                    counterpart="+447700900123", sender="+447700900123", body="Rendez-vous à Gravelines ☎",
+                    time_utc=datetime(2024, 6, 1, 23, 59, 59, 999999, tzinfo=PARIS), time_raw=1717279199999,
+                    time_encoding="unix_ms", read=True, extra={"key_id": "3EB0", "nested": {"a": [1, None, "é"]}},
+                    source_table="messages", source_row=7)
+    second = build(Message, app="sms", thread=None, direction="outgoing", counterpart=None, sender=None, body=None,
+                   time_utc=datetime(1, 1, 1, tzinfo=timezone.utc), time_raw="0001-01-01", time_encoding="iso",
+                   sent_utc=datetime(2024, 1, 1, 12, tzinfo=timezone.utc), sent_raw=[1, 2], deleted=True)
+    call = Call(app="phone", direction="missed", counterpart="+33612345678", time_utc=None, time_raw=None,
+                time_encoding="none", duration_s=12.5, video=False)
+    pin = Location(origin="whatsapp message", latitude=50.9870, longitude=2.1280,
+                   time_utc=datetime(2024, 6, 1, 21, 0, tzinfo=timezone.utc), time_encoding="unix_ms", message=first)
+    return [source, first, second, call, pin]
+
+
+def _rows(path: Path, table: str) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+        typed = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
+        return db.execute(f'SELECT {typed} FROM "{table}" ORDER BY id').fetchall()
+
+
+def test_fast_sqlite_rows_equal_the_sqlalchemy_rows(tmp_path: Path) -> None:
+    """Reference: SQLAlchemy Core binding the same rows (the store's path on other databases)."""
+    by_core = tmp_path / "core.sqlite"
+    engine = create_engine(f"sqlite:///{by_core}")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        records = _records()
+        session.add(records[0])
+        session.flush()
+        next_id: dict[str, int] = {}
+        for record in records[1:]:  # ids as the store gives them: 1, 2 … per table
+            record.source_file_id = records[0].id
+            table = type(record).__table__
+            record.__dict__["id"] = next_id[table.name] = next_id.get(table.name, 0) + 1
+            session.execute(insert(table), [{**_row_of(record), "id": record.id}])
+        session.commit()
+    engine.dispose()
+
+    store = CaseStore(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    records = _records()
+    store.add(records[0])
+    for record in records[1:]:
+        record.source_file_id = records[0].id  # known at once: the store numbered the source when it was added
+        store.insert(record)
+    store.commit()
+    store.close()
+
+    assert records[0].id == 1 and records[4].message_id is None and records[4].message.id == 1
+    for table in ("source_file", "message", "call", "location"):
+        assert _rows(tmp_path / "store.sqlite", table) == _rows(by_core, table), table
+    assert _rows(by_core, "message")[1][_column(by_core, "message", "time_utc") * 2] == "0001-01-01 00:00:00.000000"
+
+
+def _column(path: Path, table: str, name: str) -> int:
+    with sqlite3.connect(path) as db:
+        return [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')].index(name)
+
+
+def test_store_numbers_rows_across_batches_and_orm_cascades(tmp_path: Path) -> None:
+    """Ids are given as records are stored; a record the ORM brings in through a link gets the next number
+    too, so a later insert never collides with it."""
+    store = CaseStore(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    messages = [build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender="+1",
+                      body=f"m{i}", time_utc=None, time_raw=None, time_encoding="none") for i in range(12_001)]
+    for message in messages[:6000]:
+        store.insert(message)
+    store.flush()
+    cascaded = Message(app="sms", thread="t", direction="incoming", counterpart="+2", sender="+2", body="linked",
+                       time_utc=None, time_raw=None, time_encoding="none")
+    store.add(Location(origin="whatsapp message", latitude=1.0, longitude=2.0, message=cascaded))
+    for message in messages[6000:]:
+        store.insert(message)
+    store.commit()
+    ids = [m.id for m in messages]
+    assert ids == list(range(1, 6001)) + list(range(6002, 12003)) and cascaded.id == 6001
+    with sqlite3.connect(tmp_path / "c.sqlite") as db:
+        assert db.execute("SELECT count(*), max(id) FROM message").fetchone() == (12_002, 12_002)
+        assert db.execute("SELECT body FROM message WHERE id = 6001").fetchone() == ("linked",)
+    store.close()
+
+
+def test_build_is_the_constructor_without_bookkeeping() -> None:
+    made = build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, body="hi",
+                 time_utc=None, time_raw=5, time_encoding="unix_s")
+    usual = Message(app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, body="hi",
+                    time_utc=None, time_raw=5, time_encoding="unix_s")
+    names = [c.key for c in Message.__table__.columns]
+    assert [getattr(made, n) for n in names] == [getattr(usual, n) for n in names]
+    assert made.extra == {} and made.extra is not build(Message, **{k: getattr(usual, k) for k in (
+        "app", "thread", "direction", "counterpart", "sender", "body", "time_utc", "time_raw", "time_encoding")}).extra
+    with pytest.raises(TypeError, match="bodyy"):
+        build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, bodyy="hi",
+              body="x", time_utc=None, time_raw=5, time_encoding="unix_s")
+    with pytest.raises(TypeError, match="time_encoding"):
+        build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, body="hi",
+              time_utc=None, time_raw=5)
