@@ -30,10 +30,14 @@ from triage.exclusive import ExistingFileError, write_text_exclusive
 from triage.records import (Account, Call, Contact, Location, MediaFile, Message, ParseWarning, Party, Payment,
                             SourceFile)
 from triage.report.display import LIST_ITEMS
-from triage.report.html import Report, environment
+from triage.report.html import Report, environment, shown_identifier
+from triage.report.page_rows import (accounts_rows, calls_rows, contacts_rows, locations_rows, payments_rows,
+                                     people_rows, source_rows, warnings_rows)
+from triage.report.cursor_rows import CursorReader
 from triage.report.rows import TIMELINE_COLUMNS, TimelineRows
-from triage.report.stream import (ThreadInfo, Timed, all_of, by_ids, message_order, rows, sources_of,
-                                  thread_index, thread_messages, thread_of, timeline, timeline_days, untimed)
+from triage.report.stream import (PageSources, ThreadInfo, Timed, all_of, message_order, rows, thread_index,
+                                  thread_messages, thread_of, timeline, timeline_days, untimed)
+from triage.report.times import day_of
 from triage.store import CaseStore
 
 PAGES_DIR = "pages"
@@ -141,6 +145,8 @@ def _new_folder(folder: Path) -> None:
 class PageWriter:
     def __init__(self, store: CaseStore, report: Report, folder: Path) -> None:
         self.session = store.session
+        self.reader = CursorReader(store.session)
+        self.sources = PageSources(self.reader)
         self.context = report.context
         self.folder = folder
         self.files: list[Path] = []
@@ -166,20 +172,41 @@ class PageWriter:
     def write_all(self) -> None:
         self.conversations()
         self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
-        self.listing("payments", "Payments", all_of(self.session, Payment), self._sources)
-        self.listing("locations", "Positions", all_of(self.session, Location), self._sources)
-        self.listing("people", "People (numbers linked across sources)", all_of(self.session, Party), self._people)
-        self.listing("contacts", "Contacts", all_of(self.session, Contact), self._sources)
-        self.listing("calls", "Calls", all_of(self.session, Call), self._sources)
-        self.listing("accounts", "Accounts", all_of(self.session, Account), self._sources)
+        self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
+        self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
+        self.listing("people", "People (numbers linked across sources)", self._records(Party), self._people)
+        self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
+        self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
+        self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
         self.timeline()
         self.listing("untimed", "Times not placed in UTC", untimed(self.session), by_id=False)
-        self.listing("warnings", "Parse warnings", all_of(self.session, ParseWarning))
+        self.listing("warnings", "Parse warnings", self._records(ParseWarning),
+                     lambda chunk: {"rows": Markup(warnings_rows(chunk))})
         self.listing("not-parsed", "Files not parsed, or parsed with warnings",
-                     all_of(self.session, SourceFile, SourceFile.status != "parsed"))
-        self.listing("files", "Files parsed", all_of(self.session, SourceFile))
+                     self._records(SourceFile, SourceFile.status != "parsed"),
+                     lambda chunk: {"rows": Markup(source_rows(chunk, strong=True))})
+        self.listing("files", "Files parsed", self._records(SourceFile),
+                     lambda chunk: {"rows": Markup(source_rows(chunk, strong=False))})
         self.listing("record", "Examination record", iter(self.context["custody"]),
                      lambda _: {"chain": self.context["chain"]}, by_id=False)
+
+    def _records(self, cls: type, *where: Any) -> Iterable[Any]:
+        """Every record of a type (that match `where`), in id order, off the cursor (cursor_rows.py)."""
+        table = cls.__table__
+        return self.reader.rows(select(*self.reader.columns(table)).where(*where).order_by(table.c.id))
+
+    def _rows(self, render: Callable[..., str]) -> Callable[[list[Any]], dict[str, Any]]:
+        """A page's context for a listing of records with sources: its rows, written by `render` (page_rows.py)."""
+        def prepare(chunk: list[Any]) -> dict[str, Any]:
+            sources = self.sources.of(chunk)
+            return {"sources": sources, "rows": Markup(render(chunk, sources))}
+        return prepare
+
+    def _payments(self, chunk: list[Any], sources: dict[int, Any]) -> str:
+        return payments_rows(chunk, sources, shown_identifier)
+
+    def _locations(self, chunk: list[Any], sources: dict[int, Any]) -> str:
+        return locations_rows(chunk, sources, self.context["map_keys"])
 
     def listing(self, name: str, title: str, items: Iterable[Any],
                 prepare: Callable[[list[Any]], dict[str, Any]] | None = None, by_id: bool = True) -> Series:
@@ -199,7 +226,8 @@ class PageWriter:
                             PER_PAGE["conversation"], up)
             self.links.series[series.name] = series
             self.links.conversations[(t.app, t.thread, t.who)] = series
-            self.write(series, "conversation", thread_messages(self.session, t, bubbles=True), key=message_order,
+            self.write(series, "conversation", thread_messages(self.session, t, bubbles=True, reader=self.reader),
+                       key=message_order,
                        prepare=self._sources, thread=t, script=True)
         self.write(index, "conversations", iter(threads),
                    extra={"message_total": sum(t.messages for t in threads)})
@@ -212,8 +240,7 @@ class PageWriter:
         for position, (day, n) in enumerate(days.items()):
             up = (f"{index.file(position // index.per_page + 1)}#day-{day}", "all days")
             day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
-        for date, records in itertools.groupby(timeline(self.session, TIMELINE_COLUMNS), key=lambda t: t.utc.date()):
-            day = date.strftime("%Y-%m-%d")  # as timeline_days names it
+        for day, records in itertools.groupby(timeline(self.session, TIMELINE_COLUMNS), key=lambda t: day_of(t.utc)):
             if day not in day_series:
                 raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
             self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
@@ -251,7 +278,7 @@ class PageWriter:
     # -- what a page needs besides its rows ------------------------------------------------------------
 
     def _sources(self, chunk: list[Any]) -> dict[str, Any]:
-        return {"sources": sources_of(self.session, chunk)}
+        return {"sources": self.sources.of(chunk)}
 
     def _media_context(self, chunk: list[Any]) -> dict[str, Any]:
         ids = [m.id for m in chunk]
@@ -260,18 +287,18 @@ class PageWriter:
             table = Location.__table__
             for loc in rows(self.session, select(table).where(table.c.media_file_id.in_(ids)).order_by(table.c.id)):
                 located.setdefault(loc.media_file_id, loc)
-        return {"sources": sources_of(self.session, chunk), "media_locations": located}
+        return {"sources": self.sources.of(chunk), "media_locations": located}
 
     def _people(self, chunk: list[Any]) -> dict[str, Any]:
         """Each party's first LIST_ITEMS references, messages linked to their conversation page."""
         shown_refs = {p.id: list(p.refs or [])[:LIST_ITEMS] for p in chunk}
         message_ids = {r.get("id") for refs in shown_refs.values() for r in refs if r.get("type") == "message"}
-        messages = by_ids(self.session, Message, message_ids, only=LINK_COLUMNS)
+        messages = self.reader.by_ids(Message.__table__, message_ids, only=LINK_COLUMNS)
         hrefs = {i: self.links.message(m) for i, m in messages.items()}
-        return {"shown_refs": shown_refs, "message_hrefs": hrefs}
+        return {"rows": Markup(people_rows(chunk, shown_refs, hrefs))}
 
     def _timeline_rows(self, chunk: list[Timed]) -> dict[str, Any]:
-        rows = TimelineRows(sources_of(self.session, (t.row for t in chunk)))
+        rows = TimelineRows(self.sources.of(t.row for t in chunk))
         return {"rows": Markup("".join(rows.row(t.utc, t.type, t.id, t.row, self._href(t)) for t in chunk))}
 
     def _href(self, t: Timed) -> str | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from triage.report.display import isolated_html, ltr_html, shown_html, text_html
-from triage.report.times import local_times
+from triage.report.times import StoreTime, iso_text, local_times
 from triage.timeutil import iso
 
 IN_MESSAGES = "records/message.jsonl"  # where the full text of a cut value is (display.py's cut marker)
@@ -32,8 +32,10 @@ TIMELINE_COLUMNS = {
 }
 
 
-def iso_z(t: datetime) -> str:
+def iso_z(t: datetime | StoreTime) -> str:
     """timeutil.iso for the aware UTC times the store gives (its shortcut: no conversion, no search)."""
+    if type(t) is StoreTime:
+        return iso_text(t)
     if t.tzinfo is timezone.utc:
         return t.isoformat(timespec="milliseconds" if t.microsecond else "seconds")[:-6] + "Z"
     return iso(t)
@@ -62,6 +64,8 @@ def when_html(t: datetime | str | None) -> str:
     separators, a zone's abbreviation) need no escaping; a time given as text is shown like any text."""
     if not t:
         return "time unknown"
+    if type(t) is StoreTime:
+        return '<span class="mono">' + iso_text(t) + "</span>" + "".join([" · " + local for local in local_times(t)])
     if isinstance(t, str):
         return '<span class="mono">' + text_html(t) + "</span>" + "".join(" · " + text_html(x) for x in local_times(t))
     return '<span class="mono">' + iso_z(t) + "</span>" + "".join([" · " + local for local in local_times(t)])

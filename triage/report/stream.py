@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from sqlalchemy import Select, case, distinct, func, null, select, text, type_coerce
@@ -21,10 +21,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from triage.records import Call, Location, MediaFile, Message, Payment, SourceFile
+from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
 from triage.report.store_rows import TranslationOf, readable
+from triage.report.times import StoreTime, day_of, store_time
 
 CHUNK = 1000  # rows fetched from the database at a time
+SOURCES_KEPT = 4096  # source files remembered across pages (path and provenance): most pages cite the same few
 # Indexes the paged report reads by (created if absent, on SQLite and PostgreSQL alike): a thread read in
 # time order and the timeline's five streams are then index scans, not sorts of the whole table.
 REPORT_INDEXES = (
@@ -85,6 +88,28 @@ def by_ids(session: Session, cls: type, ids: Iterable[int], chunk: int = 500,
 def sources_of(session: Session, records: Iterable[Any]) -> dict[int, Row]:
     """The SourceFile rows the given records cite (a page's sources, not the whole evidence's)."""
     return by_ids(session, SourceFile, (getattr(r, "source_file_id", None) for r in records))
+
+
+class PageSources:
+    """The source files a page's records cite, as the pages show them (id, path, provenance). A phone's records
+    come from a few database files, so each is read once and kept (at most SOURCES_KEPT at a time)."""
+
+    COLUMNS = ("id", "path", "provenance")
+
+    def __init__(self, reader: CursorReader) -> None:
+        self.reader = reader
+        self.kept: dict[int, Any] = {}
+
+    def of(self, records: Iterable[Any]) -> dict[int, Any]:
+        wanted = {getattr(r, "source_file_id", None) for r in records} - {None}
+        missing = wanted - self.kept.keys()
+        if missing:
+            if len(self.kept) + len(missing) > SOURCES_KEPT:
+                self.kept.clear()
+                missing = wanted
+            self.kept.update(self.reader.by_ids(SourceFile.__table__, missing, self.COLUMNS))
+        kept = self.kept
+        return {i: kept[i] for i in wanted if i in kept}
 
 
 def count(session: Session, cls: type, *where: Any) -> int:
@@ -155,28 +180,49 @@ def thread_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(groups)) or 0
 
 
+def time_key(t: datetime | StoreTime) -> StoreTime:
+    """An instant as text that sorts in time order (the store's own UTC text), from either form of it."""
+    return t if type(t) is StoreTime else store_time(t)
+
+
 def message_order(m: Any) -> tuple:
-    """A message's place in its conversation: timed ones by time then id, untimed ones last by id."""
-    return (m.time_utc is None, m.time_utc.timestamp() if m.time_utc else 0.0, m.id)
+    """A message's place in its conversation: timed ones by time then id, untimed ones last by id. The
+    time is compared as the store's UTC text, the order the database sorts it in."""
+    return (m.time_utc is None, time_key(m.time_utc) if m.time_utc else "", m.id)
 
 
-def thread_messages(session: Session, t: ThreadInfo, bubbles: bool = False) -> Iterator[Row]:
+def thread_messages(session: Session, t: ThreadInfo, bubbles: bool = False,
+                    reader: CursorReader | None = None) -> Iterator[Any]:
     """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed).
-    `bubbles`: only what a bubble shows (BUBBLE_COLUMNS; `extra` reduced to its translation)."""
+    `bubbles`: only what a bubble shows (BUBBLE_COLUMNS; `extra` reduced to its translation). With a
+    `reader`, rows come off its cursor (times as StoreTime, cursor_rows.py)."""
     table = Message.__table__
+    where = _thread_where(table, t)
+    if reader is not None:
+        columns = reader.columns(table, BUBBLE_COLUMNS if bubbles else None)
+        extra = "extra" if bubbles else None
+        yield from reader.rows(select(*columns).where(*where, table.c.time_utc.is_not(None))
+                               .order_by(table.c.time_utc, table.c.id), translation_of=extra)
+        yield from reader.rows(select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id),
+                               translation_of=extra)
+        return
     columns = _columns(table, BUBBLE_COLUMNS if bubbles else None, session)
     if bubbles and session.get_bind().dialect.name == "sqlite":  # PostgreSQL's driver decodes JSON itself
         columns = [type_coerce(table.c.extra, TranslationOf()).label("extra") if c.name == "extra" else c
                    for c in columns]
+    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_not(None))
+                    .order_by(table.c.time_utc, table.c.id))
+    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
+
+
+def _thread_where(table: Any, t: ThreadInfo) -> list[Any]:
     where = [table.c.app == t.app]
     if t.thread is not None:
         where.append(table.c.thread == t.thread)
     else:
         where += [table.c.thread.is_(None),
                   table.c.counterpart.is_(None) if t.who is None else table.c.counterpart == t.who]
-    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_not(None))
-                    .order_by(table.c.time_utc, table.c.id))
-    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
+    return where
 
 
 def thread_of(m: Any) -> tuple[str, str | None, str | None]:
@@ -187,23 +233,26 @@ def thread_of(m: Any) -> tuple[str, str | None, str | None]:
 # -- timeline --------------------------------------------------------------------------------------
 
 class Timed(NamedTuple):
-    """A timed record; ordered as the timeline lists them, by (time, type, id) (a tuple: no key to compute)."""
+    """A timed record; ordered as the timeline lists them, by (time, type, id) (a tuple: no key to compute).
+    The time is the store's UTC text (StoreTime): text order is time order."""
 
-    utc: datetime
+    utc: StoreTime
     type: str
     id: int
-    row: Row
+    row: Any
 
 
 def timeline(session: Session, only: dict[str, Iterable[str]] | None = None) -> Iterator[Timed]:
     """Every record with a UTC time, in (time, type, id) order: a merge of one ordered stream per table.
     `only`: per record type, the columns wanted (with its id and time; all by default)."""
+    reader = CursorReader(session)
+
     def stream(kind: str, cls: type, column: str) -> Iterator[Timed]:
         table = cls.__table__
         col = table.c[column]
-        statement = (select(*_columns(table, (only or {}).get(kind), session)).where(col.is_not(None))
+        statement = (select(*reader.columns(table, (only or {}).get(kind))).where(col.is_not(None))
                      .order_by(col, table.c.id))
-        for row in rows(session, statement):
+        for row in reader.rows(statement):
             yield Timed(getattr(row, column), kind, row.id, row)
 
     return heapq.merge(*(stream(*spec) for spec in TIMED))  # (type, id) is unique: rows are never compared
@@ -211,13 +260,15 @@ def timeline(session: Session, only: dict[str, Iterable[str]] | None = None) -> 
 
 def timeline_days(session: Session) -> dict[str, int]:
     """Timed records per UTC day ('YYYY-MM-DD' → count), in day order, reading only the time columns."""
-    dates: dict[date, int] = {}
+    reader = CursorReader(session)
+    dates: dict[str, int] = {}
     for _, cls, column in TIMED:
         col = cls.__table__.c[column]
-        for (when,) in rows(session, select(col).where(col.is_not(None))):
-            day = when.date()
+        for (when,) in reader.rows(select(col).where(col.is_not(None))):
+            day = when[:10]  # the UTC day as the store writes it: sorts as the days do
             dates[day] = dates.get(day, 0) + 1
-    return dict(sorted((day.strftime("%Y-%m-%d"), n) for day, n in dates.items()))
+    # sorted by the name the pages give the day (a year before 1000 unpadded, as strftime writes it)
+    return dict(sorted((day_of(StoreTime(day + " 00:00:00.000000")), n) for day, n in dates.items()))
 
 
 def untimed(session: Session) -> Iterator[dict[str, Any]]:

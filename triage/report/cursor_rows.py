@@ -1,0 +1,122 @@
+"""Store rows for the paged listings, read off the DB-API cursor: a phone's pages read a million values.
+
+SQLAlchemy still builds and runs each query (so its SQL and bound parameters are those of every other reader,
+on SQLite and PostgreSQL alike), but the rows are taken from the statement's DB-API cursor
+(`CursorResult.cursor`) and only the columns that need it are converted, the ways the report reads them:
+
+- times (UTCDateTime columns) become `StoreTime`, the store's own UTC text, checked digit by digit; a value
+  in any other form (a PostgreSQL datetime, a text SQLAlchemy writes otherwise) goes through the column
+  type's own result processing first, so it is the same instant;
+- JSON columns are decoded as `store_rows.StoredJSON` decodes them (a driver that decodes JSON itself, as
+  PostgreSQL's does, hands them over decoded); a message's `extra` for a bubble as `TranslationOf`;
+- booleans become bool (SQLite hands 0 and 1).
+
+Each row is a named tuple of the columns asked for: attribute access, as Core rows have it.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from functools import lru_cache
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from sqlalchemy import JSON, Boolean, Select, select
+from sqlalchemy.orm import Session
+
+from triage.records import UTCDateTime
+from triage.report.store_rows import StoredJSON, TranslationOf
+from triage.report.times import StoreTime, parse_store_time, store_time
+
+FETCH = 1000  # rows taken from the cursor at a time
+_JSON = StoredJSON()
+_TRANSLATION = TranslationOf()
+
+
+@lru_cache(maxsize=None)
+def _row_class(names: tuple[str, ...]) -> Any:
+    return namedtuple("StoreRow", names, rename=False)
+
+
+class CursorReader:
+    """Reads chosen columns of the store's tables for the pages, converted as the module says."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect
+
+    def columns(self, table: Any, only: Iterable[str] | None = None) -> list[Any]:
+        """The table's columns, or those named in `only`, in table order."""
+        wanted = None if only is None else set(only)
+        return [c for c in table.c if wanted is None or c.name in wanted]
+
+    def rows(self, statement: Select, translation_of: str | None = None) -> Iterator[Any]:
+        """The statement's rows (its selected columns must be plain table columns, or labelled ones whose
+        type says how to read them). `translation_of`: a JSON column read for its translation only."""
+        columns = list(statement.selected_columns)
+        names = tuple(c.key for c in columns)
+        make = _row_class(names)._make
+        convert = [(i, self._converter(c, c.key == translation_of)) for i, c in enumerate(columns)]
+        convert = [(i, f) for i, f in convert if f is not None]
+        result = self.session.connection().execute(statement)
+        try:
+            cursor = result.cursor
+            while True:
+                batch = cursor.fetchmany(FETCH)
+                if not batch:
+                    return
+                if not convert:
+                    yield from map(make, batch)
+                    continue
+                for raw in batch:
+                    values = list(raw)
+                    for i, f in convert:
+                        value = values[i]
+                        if value is not None or f is _translation:
+                            values[i] = f(value)
+                    yield make(values)
+        finally:
+            result.close()
+
+    def _converter(self, column: Any, translation: bool) -> Callable[[Any], Any] | None:
+        kind = column.type
+        if isinstance(kind, UTCDateTime):
+            return self._time_reader(column)
+        if isinstance(kind, JSON):
+            return _translation if translation else _json
+        if isinstance(kind, Boolean):
+            return bool
+        return None
+
+    def _time_reader(self, column: Any) -> Callable[[Any], StoreTime]:
+        process = column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+
+        def read(value: Any) -> StoreTime:
+            if type(value) is str:
+                t = parse_store_time(value)
+                if t is not None:
+                    return t
+            aware = process(value) if process is not None else value
+            return store_time(aware)
+
+        return read
+
+    def by_ids(self, table: Any, ids: Iterable[int], only: Sequence[str] | None = None,
+               chunk: int = 500) -> dict[int, Any]:
+        """Rows of one table by id, fetched in batches; `only`: the columns wanted (with "id")."""
+        wanted = sorted({i for i in ids if i is not None})
+        columns = self.columns(table, only)
+        found: dict[int, Any] = {}
+        for start in range(0, len(wanted), chunk):
+            for row in self.rows(select(*columns).where(table.c.id.in_(wanted[start:start + chunk]))):
+                found[row.id] = row
+        return found
+
+
+def _json(value: Any) -> Any:
+    return _JSON.process_result_value(value, None)
+
+
+def _translation(value: Any) -> Any:
+    if isinstance(value, dict):  # decoded by the driver: a bubble reads its "translation" key alone
+        return value
+    return _TRANSLATION.process_result_value(value, None)
