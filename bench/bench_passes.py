@@ -31,13 +31,6 @@ DUMPS = {"party": "select * from party order by id", "payment": "select * from p
          "finding": "select * from finding order by id", "media_file": "select id, extra from media_file order by id"}
 
 
-class _Reopened(CaseStore):
-    """The store of a finished run, opened again for the passes only (a run refuses a used database)."""
-
-    def _refuse_used_database(self) -> None:
-        return None
-
-
 def fresh_copy(case: Path, work: Path) -> Path:
     target = work / "case.sqlite"
     shutil.copyfile(case, target)
@@ -48,7 +41,7 @@ def fresh_copy(case: Path, work: Path) -> Path:
 
 
 def run(case: Path) -> dict[str, Any]:
-    store = _Reopened(f"sqlite:///{case}")
+    store = CaseStore(f"sqlite:///{case}", finished=True)  # a finished run's store, for the passes only
     given = PassInput(store, load_pack(DEFAULT_PACK), Watchlists())
     seconds: dict[str, tuple[float, float]] = {}  # wall, CPU
     details: dict[str, Any] = {}

@@ -5,7 +5,7 @@ run: lists the evidence, runs the parsers chosen for each file (sequentially, as
 record in a fresh SQLite case store, and prints, per parser, the files, the records and the seconds spent in
 it (store included), then the messages per second of the whole step (the issue's "parse + store" target).
 
-    python bench/parse_rate.py EVIDENCE [--work DIR] [--profile OUT.pstats]
+    python bench/parse_rate.py EVIDENCE [--workers N] [--work DIR] [--profile OUT.pstats]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from triage.evidence.opener import open_evidence
+from triage.parallel_media import parse_in_order
 from triage.parsing import ParseRunner
 from triage.records import Base, Message, SourceFile
 from triage.store import CaseStore
@@ -50,10 +51,15 @@ def main() -> None:
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
-        for candidate in candidates:
+        if args.workers is not None:  # as `triage run`: photos in worker processes, records in listing order
+            stats = parse_in_order(runner, candidates, workers=args.workers)
+            seconds[f"all files, {stats.workers} worker(s), {stats.parallel_files} files in workers"] += \
+                time.perf_counter() - started - listed
+            files[f"all files, {stats.workers} worker(s), {stats.parallel_files} files in workers"] += len(candidates)
+        for candidate in candidates if args.workers is None else ():
             before = time.perf_counter()
             runner.parse(candidate)
-            key = "+".join(p.name for p in candidate.parsers)
+            key = candidate.parsers[0].name if len(candidate.parsers) == 1 else candidate.entry.path.rsplit("/", 1)[-1]
             seconds[key] += time.perf_counter() - before
             files[key] += 1
         before = time.perf_counter()
@@ -80,6 +86,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("evidence", type=Path)
     parser.add_argument("--work", type=Path, help="folder for the case store (default: a temporary one, removed)")
+    parser.add_argument("--workers", type=int, help="parse through triage.parallel_media with this many workers "
+                        "(0: its sequential path); default: each file timed, sequentially")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the parsing to this file")
     return parser.parse_args()
 

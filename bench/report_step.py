@@ -69,8 +69,7 @@ def main() -> None:
         setattr(report, name, timed(times, name, getattr(report, name)))
     report.ReportWorker.finish = timed(times, "wait for the second process", report.ReportWorker.finish)
     # the copy holds a finished run: open it as the run's own store was open when its report began
-    store_module.CaseStore._refuse_used_database = lambda self: None
-    store = store_module.CaseStore.in_folder(work)
+    store = store_module.CaseStore.in_folder(work, finished=True)
     opts = RunOptions(evidence=args.evidence, out=work, case=case["case"], exhibit=case["exhibit"],
                       examiner=case["examiner"])
     wall, cpu = time.perf_counter(), time.process_time()

@@ -29,7 +29,7 @@ from parsers.heif_items import heif_exif_block
 from parsers.heif_structure import check_heif
 from parsers.jpeg_structure import check_jpeg
 from parsers.read_budget import BudgetedReader
-from triage.media_hints import PHASH_MAX_BYTES, image_hints, path_hints, screenshot_hint
+from triage.media_hints import DECODED, PHASH_MAX_BYTES, path_hints, screenshot_hint
 from triage.records import Base, Location, MediaFile, build, times
 from triage.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
 
@@ -114,7 +114,7 @@ class PhotoExifParser(Parser):
             self._record_problems(ctx, check_heif(stream, size), "heif_problems", hints)
         if size <= PHASH_MAX_BYTES:
             stream.seek(0)
-            hints.update(image_hints(stream))
+            hints.update(DECODED.hints_of(ctx.sha256, stream))  # a copy of a picture already seen: not decoded again
         if "phash_error" in hints:
             ctx.warn(f"image could not be decoded for a perceptual hash ({hints['phash_error']})")
         return hints

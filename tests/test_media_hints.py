@@ -1,6 +1,7 @@
 """Media hints, duplicate grouping, the media watch-list, parallel parsing and `triage parse PHOTO --json`."""
 
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -168,3 +169,22 @@ def test_run_groups_media_and_applies_the_watchlist(phone, tmp_path):
     assert sum("near_duplicate_group" in m["extra"] for m in media) == 3
     actions = [json.loads(line)["action"] for line in (payload(out) / "custody.jsonl").read_text().splitlines()]
     assert "media grouped" in actions and "media watch-list applied" in actions
+
+
+def test_a_picture_seen_again_is_not_decoded_again() -> None:
+    """Issue 14: perceptual hashes cached by SHA-256 (a forwarded or re-saved picture decodes once), in a
+    bounded cache (oldest out first)."""
+    from triage.media_hints import DecodedImages
+
+    cache = DecodedImages(entries=2)
+    files = {name: (MEDIA / name).read_bytes() for name in ("ne_dover.jpg", "sw_rio.jpg", "nw_newyork.jpg")}
+    digest = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    first = cache.hints_of(digest["ne_dover.jpg"], io.BytesIO(files["ne_dover.jpg"]))
+    again = cache.hints_of(digest["ne_dover.jpg"], io.BytesIO(b"not read: the content is known"))
+    assert again == first and len(first["phash"]) == 16 and (cache.decoded, cache.reused) == (1, 1)
+    again["phash"] = "changed by a caller"
+    assert cache.hints_of(digest["ne_dover.jpg"], io.BytesIO(b""))["phash"] == first["phash"]  # copies handed out
+    for name in ("sw_rio.jpg", "nw_newyork.jpg"):
+        cache.hints_of(digest[name], io.BytesIO(files[name]))
+    assert list(cache.hints) == [digest["sw_rio.jpg"], digest["nw_newyork.jpg"]]  # ne_dover left: oldest use
+    assert cache.hints_of(None, io.BytesIO(files["sw_rio.jpg"]))["phash"] and cache.decoded == 4  # no hash, no cache

@@ -124,9 +124,6 @@ def test_full_report_follows_with_map_counts_and_exports(bundle) -> None:
 
 
 def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import Session
-
     from rules.engine import load_pack
     from triage.report.html import build_report
     from triage.report.pdf import render_pdf
@@ -135,10 +132,7 @@ def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
     out = payload(bundle[0])
     shutil.copy(out / "case.sqlite", tmp_path / "case.sqlite")  # never open the sealed bundle's store
     shutil.copytree(out / "thumbs", tmp_path / "thumbs")
-    store = CaseStore.__new__(CaseStore)  # read a finished store (the constructor refuses a used one)
-    store.engine = create_engine(f"sqlite:///{tmp_path / 'case.sqlite'}")
-    store.session, store._pending = Session(store.engine), 0
-    store._objects, store._buffered_ids = {}, set()
+    store = CaseStore.in_folder(tmp_path, finished=True)
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     exports = {"findings.json": hashlib.sha256((out / "findings.json").read_bytes()).hexdigest()}
     report = build_report(store, findings, out / "custody.jsonl", tmp_path, load_pack().zones, None, exports)

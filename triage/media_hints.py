@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 NEAR_DISTANCE = 6  # bits of 64; re-encodes of one picture measure 0-4, unrelated photos ~32
 PHASH_MAX_BYTES = 64 << 20  # larger files are not decoded for a hash (a hint is not worth the memory)
 DRAFT_SIZE = (256, 256)  # JPEG decode at reduced scale: pHash works on 32x32 anyway
+DECODED_CACHE_ENTRIES = 65_536  # image hints kept by SHA-256 (a few hundred bytes each)
 
 _heif_registered = False
 
@@ -58,6 +59,33 @@ def image_hints(stream: IO[bytes]) -> dict[str, Any]:
     except Exception as e:  # Pillow raises many types on damaged or hostile input
         return {"phash_error": f"{type(e).__name__}: {e}"}
     return {"phash": digest, "pixel_width": width, "pixel_height": height}
+
+
+class DecodedImages:
+    """`image_hints` once per content: the same picture saved again, forwarded in three chats or backed up
+    twice has one SHA-256 and is decoded once (per process: each parallel worker keeps its own). The
+    oldest entries go first past `DECODED_CACHE_ENTRIES`, so memory stays bounded on any phone."""
+
+    def __init__(self, entries: int = DECODED_CACHE_ENTRIES) -> None:
+        self.entries = entries
+        self.hints: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.decoded = self.reused = 0
+
+    def hints_of(self, sha256: str | None, stream: IO[bytes]) -> dict[str, Any]:
+        if sha256 is not None and sha256 in self.hints:
+            self.hints.move_to_end(sha256)
+            self.reused += 1
+            return dict(self.hints[sha256])
+        hints = image_hints(stream)
+        self.decoded += 1
+        if sha256 is not None:
+            self.hints[sha256] = hints
+            if len(self.hints) > self.entries:
+                self.hints.popitem(last=False)
+        return dict(hints)
+
+
+DECODED = DecodedImages()
 
 
 # (path fragment regex, origin, app). First match wins, so the specific folders come first.

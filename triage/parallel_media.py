@@ -31,7 +31,9 @@ from triage.records import Base
 PARALLEL_PARSERS = frozenset({"photo_exif"})  # parsers that need nothing but the file's bytes
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
-WINDOW_PER_WORKER = 4  # batches queued per worker
+# files read and sent to the workers ahead of the one being stored: while the main process parses a large
+# database, the workers go on with the photos listed after it (the bytes in flight stay under the bound above)
+LOOKAHEAD_FILES = 4096
 BATCH_FILES = 32  # files per task: one round trip to a worker carries many small photos
 BATCH_BYTES = 16 << 20
 
@@ -100,7 +102,6 @@ def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[],
     pending: deque[list] = deque()
     batch: list[tuple[list, tuple]] = []  # entries and worker arguments waiting to be sent
     inflight = 0
-    window = stats.workers * WINDOW_PER_WORKER * BATCH_FILES
     broken = False
 
     def submit_batch() -> None:
@@ -138,10 +139,9 @@ def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[],
                                   tuple(p.name for p in cand.parsers))))
             if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
                 submit_batch()
-        while pending and (len(pending) > window or inflight > MAX_INFLIGHT_BYTES
-                           or (pending[0][3] == 0) or (pending[0][1] is not None and pending[0][1].done())):
-            if pending[0][3] and pending[0][1] is None:
-                submit_batch()  # the head waits on its own batch: send it now
+        while pending and (len(pending) > LOOKAHEAD_FILES or inflight > MAX_INFLIGHT_BYTES
+                           or (pending[0][1] is not None and pending[0][1].done())):
+            submit_batch()  # the workers get what is read before this process parses or waits
             finish_head()
     submit_batch()
     while pending:

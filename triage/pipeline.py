@@ -9,9 +9,10 @@ import shutil
 import socket
 import sys
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy.exc import DBAPIError
 
@@ -171,7 +172,16 @@ INLINE_EVIDENCE_FILES = 64
 
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()  # releases the GIL: other threads go on
+
+
+def sha256_files(files: list[Path], advance: Callable[[int], None] = lambda _: None) -> dict[str, str]:
+    """SHA-256 of each evidence file, by its shown path."""
+    hashes = {}
+    for path in files:
+        hashes[shown_path(path)] = sha256_file(path)
+        advance(path.stat().st_size)
+    return hashes
 
 
 class Examination:
@@ -208,8 +218,11 @@ class Examination:
                 files = evidence.container_files
                 item = self._acquire(evidence, self._hash_containers(files, "before"))
                 self._parse_all(evidence)
-            self._run_passes(pack)
-            self._verify_unchanged(item, files)
+            with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
+                # the evidence is closed: its files are hashed again on the other core while the passes run
+                after = hashing.submit(sha256_files, files)
+                self._run_passes(pack)
+                self._verify_unchanged(item, files, after)
             self.store.commit()
             self._announce_seal()  # before the report, which shows the key from this entry
             report = write_report(self.store, self.opts, pack, self.custody)
@@ -270,15 +283,18 @@ class Examination:
             "display_limits": dict(DISPLAY_LIMITS),
         }
 
-    def _hash_containers(self, files: list[Path], when: str) -> dict[str, str]:
+    def _hash_containers(self, files: list[Path], when: str, computed: "Future[dict[str, str]] | None" = None
+                         ) -> dict[str, str]:
         """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
-        or, for a folder extraction of many files, through a list file in the bundle and that file's hash."""
-        hashes = {}
+        or, for a folder extraction of many files, through a list file in the bundle and that file's hash.
+        `computed`: the hashes being worked out in another thread (the "after" pass overlaps the passes)."""
         total = sum(p.stat().st_size for p in files)
-        with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
-            for path in files:
-                hashes[shown_path(path)] = sha256_file(path)
-                bar.advance(path.stat().st_size)
+        if computed is not None:
+            with self.progress.stage(f"SHA-256 of evidence files ({when})", None, "bytes"):
+                hashes = computed.result()
+        else:
+            with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
+                hashes = sha256_files(files, bar.advance)
         recorded = self._recorded_hashes(hashes, when)
         self.custody.record(f"evidence files hashed ({when})", sha256=recorded, files=len(hashes), bytes=total)
         self._recorded[when] = recorded
@@ -358,8 +374,8 @@ class Examination:
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
             run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance())
 
-    def _verify_unchanged(self, item: EvidenceItem, files: list[Path]) -> None:
-        after = self._hash_containers(files, "after")
+    def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: "Future[dict[str, str]]") -> None:
+        after = self._hash_containers(files, "after", computed)
         item.files_sha256_after = self._recorded["after"]
         item.unchanged = after == self._before
         if not item.unchanged:

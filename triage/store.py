@@ -24,12 +24,14 @@ SQLITE_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF", "PRAGM
 
 
 class CaseStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, finished: bool = False) -> None:
+        """A new run's store; `finished`: a finished run's store opened again to read it (tests, benchmarks)."""
         self.url = url
         self.engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _write_once_pragmas)
-        self._refuse_used_database()
+        if not finished:
+            self._refuse_used_database()
         Base.metadata.create_all(self.engine)
         self.session = Session(self.engine, expire_on_commit=False, autoflush=False)
         self._pending = 0
@@ -41,8 +43,8 @@ class CaseStore:
         self._next_id: dict[Table, int] = {}
 
     @classmethod
-    def in_folder(cls, folder: Path) -> "CaseStore":
-        return cls(f"sqlite:///{(folder / 'case.sqlite').resolve()}")
+    def in_folder(cls, folder: Path, finished: bool = False) -> "CaseStore":
+        return cls(f"sqlite:///{(folder / 'case.sqlite').resolve()}", finished)
 
     def _refuse_used_database(self) -> None:
         """One run, one store: mixing two examinations in one database would corrupt both records."""
