@@ -35,6 +35,7 @@ MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
 # database, the workers go on with the photos listed after it (the bytes in flight stay under the bound above)
 LOOKAHEAD_FILES = 4096
 BATCH_FILES = 32  # files per task: one round trip to a worker carries many small photos
+MIN_POOL_FILES = 256  # photos below which the default run stays in this process
 BATCH_BYTES = 16 << 20
 
 
@@ -71,8 +72,8 @@ class ParallelStats:
 
 
 def default_workers() -> int:
-    """Usable cores. The pool gets one less; with fewer than 3 cores the default run stays sequential,
-    which measured faster on 2 cores (bench/RESULTS.md): the main process is then the bottleneck."""
+    """Usable cores. The pool gets one less: on 2 cores one worker decodes photos while this process parses
+    the databases (200,000-message tree: 18.1 s -> 15.1 s for parse + store, bench/RESULTS.md)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -81,7 +82,8 @@ def parse_in_order(runner: ParseRunner, candidates: list[Candidate], advance: Ca
     """Parse every candidate; photos in worker processes, results stored in the original order."""
     # one core stays with the main process: it reads the evidence, unpickles results and stores records
     stats = ParallelStats(workers if workers is not None else default_workers() - 1)
-    too_few = stats.workers < 1 or (workers is None and stats.workers < 2)
+    # a pool costs a second or so to start: worth it for a phone's photos, not for a handful
+    too_few = stats.workers < 1 or (workers is None and sum(map(_eligible, candidates)) < MIN_POOL_FILES)
     if too_few or not any(_eligible(c) for c in candidates):
         for cand in candidates:
             runner.parse(cand)
