@@ -5,12 +5,14 @@ working data behind (Ctrl-C, SIGTERM, and folders of runs that died)."""
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import resource
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from tests.bundle_layout import payload
 from tests.evidence_guard import sha256_of
 from triage.cli import main
+from triage.parallel_media import MIN_POOL_FILES
 
 ROOT = Path(__file__).parent.parent
 ENCRYPTED_BACKUP = ROOT / "fixtures" / "ios_backup_encrypted"
@@ -173,6 +176,50 @@ def test_a_run_leaves_no_working_copies(tmp_path):
     done = run_cli(["run", str(evidence), "--out", str(tmp_path / "out"), "--quiet"], env={"TMPDIR": str(tmp)})
     assert done.returncode == 0, done.stderr
     assert list(tmp.iterdir()) == []
+
+
+def phone_with_photos(folder: Path) -> Path:
+    """tiny_phone with enough photos for the worker pool."""
+    evidence = tiny_phone(folder)
+    camera = evidence / "media" / "0" / "DCIM" / "Camera"
+    camera.mkdir(parents=True)
+    photo = (ROOT / "fixtures" / "media" / "ne_dover.jpg").read_bytes()
+    for n in range(MIN_POOL_FILES):
+        (camera / f"IMG_{n:04d}.jpg").write_bytes(photo)
+    return evidence
+
+
+def test_a_run_with_a_photo_pool_leaves_nothing_and_says_nothing_more(tmp_path):
+    """Enough photos for the worker pool: multiprocessing's own temp folder is inside the work folder and goes
+    with it, without the traceback its exit-time cleanup would print on finding it gone."""
+    tmp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))  # short: the fork server's socket path must fit
+    try:
+        done = run_cli(["run", str(phone_with_photos(tmp_path / "src")), "--out", str(tmp_path / "out"), "--quiet"],
+                       env={"TMPDIR": str(tmp)})
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
+        assert list(tmp.iterdir()) == []
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    parsed = [e for e in custody_entries(tmp_path / "out") if e["action"] == "parsing finished"][0]["details"]
+    assert parsed["files_parsed_in_workers"] == MIN_POOL_FILES
+
+
+def test_a_pool_that_cannot_start_is_a_warning_and_every_photo_is_parsed(tmp_path):
+    """A deep TMPDIR makes the fork server's socket path too long for AF_UNIX: the run parses every file
+    itself and says why."""
+    tmp = tmp_path / ("deep-" * 12) / "tmp"
+    tmp.mkdir(parents=True)
+    out = tmp_path / "out"
+    done = run_cli(["run", str(phone_with_photos(tmp_path / "src")), "--out", str(out), "--quiet"],
+                   env={"TMPDIR": str(tmp)})
+    assert done.returncode == 0, done.stderr
+    parsed = [e for e in custody_entries(out) if e["action"] == "parsing finished"][0]["details"]
+    assert parsed["files_parsed_in_workers"] == 0
+    with sqlite3.connect(payload(out) / "case.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM media_file").fetchone() == (MIN_POOL_FILES,)
+        warning = db.execute("SELECT message FROM parse_warning WHERE component = 'parallel media'").fetchone()[0]
+    assert "no worker process could be started" in warning and "AF_UNIX path too long" in warning
 
 
 def test_sigterm_during_an_encrypted_backup_removes_the_decrypted_data(tmp_path):

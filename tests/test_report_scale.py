@@ -21,6 +21,7 @@ from tests.report_store import WHEN, ReportStore
 from tests.test_exports_streaming import small_store
 from triage.custody import CustodyLog
 from triage.errors import TriageError
+from triage.exclusive import ExistingFileError
 from triage.records import EvidenceItem, Finding, Message, SourceFile
 from triage.report import display
 from triage.report.case_export import Graph
@@ -31,7 +32,7 @@ from triage.report.pdf import PDF_NAME, pdf_unavailable, render_print_html
 from triage.report.rows import iso_z
 from triage.report.tables import write_record_tables, write_records_and_tables
 from triage.report.times import LOCAL_ZONES, local_times
-from triage.report.worker import ReadStore, write_other_exports, write_record_exports
+from triage.report.worker import ReadStore, ReportWorker, write_other_exports, write_record_exports
 from triage.store import CaseStore
 from triage.timeutil import iso
 
@@ -170,12 +171,33 @@ def test_exports_of_the_second_process_equal_those_written_here(tmp_path: Path) 
 
 
 def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path: Path) -> None:
+    """The second process cannot open the store (its folder moved after this process opened it): the
+    error it met is raised here, by name."""
+    (tmp_path / "a").mkdir()
+    store = CaseStore(f"sqlite:///{tmp_path / 'a' / 'case.sqlite'}")
+    store.commit()
+    (tmp_path / "a").rename(tmp_path / "b")  # this process's connection stays open; a new one finds nothing
+    out = tmp_path / "out"
+    out.mkdir()
+    worker = ReportWorker(store, out)
+    try:
+        worker.hand_over(out / "findings.json", [], None)
+        with pytest.raises(TriageError, match=r"second process failed \(OperationalError: .*unable to open"):
+            worker.finish()
+    finally:
+        worker.close()
+        store.close()
+    assert all(p.stat().st_size == 0 for p in (out / "records").iterdir())  # stopped at its first read
+
+
+def test_an_existing_export_stops_the_second_process_and_is_kept(tmp_path: Path) -> None:
     rs = ReportStore(tmp_path / "out")
     rs.message(rs.source("/data/mmssms.db"), "hello")
-    (rs.out / "records").write_bytes(b"a file where the exports' folder goes")
-    with pytest.raises(TriageError, match=r"second process failed \(FileExistsError: .*records"):
+    (rs.out / "records").mkdir()
+    (rs.out / "records" / "message.jsonl").write_bytes(b"planted")  # written by the second process
+    with pytest.raises(ExistingFileError, match="message.jsonl"):
         rs.write(files_selected=1)
-    assert (rs.out / "records").read_bytes() == b"a file where the exports' folder goes"
+    assert (rs.out / "records" / "message.jsonl").read_bytes() == b"planted"
 
 
 def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:

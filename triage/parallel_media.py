@@ -84,18 +84,33 @@ def parse_in_order(runner: ParseRunner, candidates: list[Candidate], advance: Ca
     stats = ParallelStats(workers if workers is not None else default_workers() - 1)
     # a pool costs a second or so to start: worth it for a phone's photos, not for a handful
     too_few = stats.workers < 1 or (workers is None and sum(map(_eligible, candidates)) < MIN_POOL_FILES)
-    if too_few or not any(_eligible(c) for c in candidates):
+    pool = None if too_few or not any(_eligible(c) for c in candidates) else _start_pool(stats)
+    if pool is None:
         for cand in candidates:
             runner.parse(cand)
             stats.sequential_files += 1
             advance()
         return stats
+    with pool:
+        _run(runner, candidates, advance, pool, stats)
+    return stats
+
+
+def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
+    """The worker pool, started and answering; None (and why, in stats.fallbacks) when this machine cannot
+    start one (the fork server's socket path too long for a deep TMPDIR, no shared memory …)."""
     context = multiprocessing.get_context("forkserver")
     # imported once in the fork server, not in every worker
     context.set_forkserver_preload(["parsers", "triage.parallel_media", "imagehash", "PIL.Image", "pillow_heif"])
-    with ProcessPoolExecutor(stats.workers, mp_context=context) as pool:
-        _run(runner, candidates, advance, pool, stats)
-    return stats
+    pool = ProcessPoolExecutor(stats.workers, mp_context=context)
+    try:
+        pool.submit(os.getpid).result()
+    except Exception as e:  # noqa: BLE001 - any reason: every file is parsed here instead
+        pool.shutdown(cancel_futures=True)
+        stats.fallbacks.append(f"no worker process could be started ({type(e).__name__}: {e}); "
+                               "every file parsed in the main process")
+        return None
+    return pool
 
 
 def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[], None],

@@ -76,10 +76,17 @@ def _forget_multiprocessing_state_in(folder: Path) -> None:
     import multiprocessing.forkserver as forkserver
     import multiprocessing.process as mp_process
 
+    import multiprocessing.util as mp_util
+
     config = mp_process.current_process()._config  # type: ignore[attr-defined]
     cached = config.get("tempdir")
     if cached and Path(cached).is_relative_to(folder):
         config.pop("tempdir", None)
+        # its removal at exit would find it gone with the work folder and print a traceback
+        for finalizer in list(mp_util._finalizer_registry.values()):  # type: ignore[attr-defined]
+            if getattr(finalizer, "_callback", None) is mp_util._remove_temp_dir \
+                    and str(cached) in map(str, getattr(finalizer, "_args", ())):
+                finalizer.cancel()
     server = forkserver._forkserver  # type: ignore[attr-defined]
     address = getattr(server, "_forkserver_address", None)
     if isinstance(address, str) and Path(address).is_relative_to(folder) and hasattr(server, "_stop"):

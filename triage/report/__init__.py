@@ -16,7 +16,7 @@ from triage.report.html import build_report, write_html
 from triage.report.pages import write_pages
 from triage.report.pdf import note_if_unavailable, record_outcome, statement_html
 from triage.report.stream import ensure_indexes
-from triage.report.worker import ReportWorker, sha256_of, write_other_exports
+from triage.report.worker import ReportWorker, record_exports_here, sha256_of, write_other_exports
 from triage.timeutil import iso, now_utc
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     worker = ReportWorker(store, out)  # the record exports, then report.pdf (worker.py)
     try:
         report = build_report(store, findings, custody.path, out, pack.zones, opts)
-        worker.hand_over(findings_path, write_other_exports(store, case, out, opts.case_records), statement_html(report))
+        mine = [*write_other_exports(store, case, out, opts.case_records), *record_exports_here(store, out)]
+        worker.hand_over(findings_path, mine, statement_html(report))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         done = worker.finish()

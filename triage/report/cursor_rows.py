@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from sqlalchemy import JSON, Boolean, Select, select
 from sqlalchemy.orm import Session
 
-from triage.records import UTCDateTime
-from triage.report.store_rows import StoredJSON, TranslationOf
+from triage.records import Base, UTCDateTime
+from triage.report.store_rows import PAGE_ROWS, StoredJSON, TranslationOf, record_select
 from triage.report.times import StoreTime, parse_store_time, store_time
 
 FETCH = 1000  # rows taken from the cursor at a time
@@ -34,7 +34,7 @@ _TRANSLATION = TranslationOf()
 
 @lru_cache(maxsize=None)
 def _row_class(names: tuple[str, ...]) -> Any:
-    return namedtuple("StoreRow", names, rename=False)
+    return namedtuple("StoreRow", names, rename=True)  # "_source_…" labels: by position
 
 
 class CursorReader:
@@ -82,6 +82,8 @@ class CursorReader:
         if isinstance(kind, UTCDateTime):
             return self._time_reader(column)
         if isinstance(kind, JSON):
+            if self.dialect.name != "sqlite":
+                return None  # PostgreSQL's driver decodes JSON itself: a JSON string is already a str
             return _translation if translation else _json
         if isinstance(kind, Boolean):
             return bool
@@ -120,3 +122,22 @@ def _translation(value: Any) -> Any:
     if isinstance(value, dict):  # decoded by the driver: a bubble reads its "translation" key alone
         return value
     return _TRANSLATION.process_result_value(value, None)
+
+
+def record_rows(store: Any, cls: type[Base], with_source: bool = False) -> Iterator[Any]:
+    """Every record of one type, in id order, read one keyset page at a time through the cursor (the exports
+    read a phone's every record): the columns of store_rows.record_select, times as StoreTime."""
+    statement = record_select(cls, with_source)  # no dialect: plain columns, decoded here
+    id_column = cls.__table__.c.id
+    reader = CursorReader(store.session)
+    store.flush()  # records still buffered for insertion are part of the store
+    last: Any = None
+    while True:
+        query = statement if last is None else statement.where(id_column > last)
+        count = 0
+        for row in reader.rows(query.order_by(id_column).limit(PAGE_ROWS)):
+            count += 1
+            last = row.id
+            yield row
+        if count < PAGE_ROWS:
+            return

@@ -15,7 +15,9 @@ from sqlalchemy import DateTime, inspect
 
 from triage.exclusive import create_exclusive
 from triage.records import EXPORTED_RECORDS, Base, SourceFile, UTCDateTime
-from triage.report.store_rows import has_source, record_columns, records
+from triage.report.cursor_rows import record_rows
+from triage.report.store_rows import has_source, record_columns
+from triage.report.times import iso_text
 from triage.store import CaseStore
 from triage.timeutil import iso
 
@@ -63,14 +65,14 @@ def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, An
     where = {key: n for n, key in enumerate(keys) if key in PROVENANCE_COLUMNS}
     with_source = has_source(cls)
     record_type = cls.record_type
-    for row in records(store, cls, with_source=with_source):
+    for row in record_rows(store, cls, with_source=with_source):
         # record_select lists the record's columns in `keys` order, then the source's provenance and SHA-256
         out: dict[str, Any] = {"type": record_type}
         for key, n in shown:
             out[key] = row[n]
         for key in times:
             if out[key] is not None:
-                out[key] = iso(out[key])
+                out[key] = iso_text(out[key])  # the store's UTC text, as timeutil.iso writes the instant
         if "source_file_id" in where:
             out["provenance"] = {
                 "source_file_id": row[where["source_file_id"]],

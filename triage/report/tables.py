@@ -14,7 +14,7 @@ import json
 import re
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from sqlalchemy import Row
 
@@ -117,14 +117,17 @@ def write_record_tables(store: CaseStore, folder: Path) -> list[Path]:
             for cls in EXPORTED_RECORDS]
 
 
-def write_records_and_tables(store: CaseStore, folder: Path) -> tuple[dict[str, Path], list[Path]]:
+def write_records_and_tables(store: CaseStore, folder: Path, types: Collection[str] | None = None
+                             ) -> tuple[dict[str, Path], list[Path]]:
     """records/<type>.jsonl and records/<type>.csv in one pass over the store: each record is read and
     made into its exported form once, then written as a JSON line and as a CSV row. The files are those
-    `export.write_records` and `write_record_tables` write."""
+    `export.write_records` and `write_record_tables` write. `types`: only these record types."""
     folder.mkdir(parents=True, exist_ok=True)
     lines: dict[str, Path] = {}
     tables: list[Path] = []
     for cls in EXPORTED_RECORDS:
+        if types is not None and cls.record_type not in types:
+            continue
         path = folder / f"{cls.record_type}.jsonl"
         with create_exclusive(path, "w", encoding="utf-8") as f, \
                 CsvTable(folder / f"{cls.record_type}.csv") as table:

@@ -5,8 +5,9 @@ At the size of a real phone the report step is three large jobs: the record expo
 statement (report.pdf, laid out by WeasyPrint). Each reads the case store or the report's context and
 writes its own files, so on a machine with two cores they share the work:
 
-    this process:   findings.json, index.html's context, print HTML, schedules, KML/GeoJSON, CASE, pages/, index.html
-    second process: records/*.jsonl and *.csv,  then the SHA-256 of every export and report.pdf
+    this process:   findings.json, index.html's context, print HTML, schedules, KML/GeoJSON, CASE,
+                    records/ of every type but messages, then pages/, index.html
+    second process: records/message.jsonl and .csv, then the SHA-256 of every export and report.pdf
 
 The statement names every export with its SHA-256, so it is laid out once they are all written: its HTML is
 made here (pdf.render_print_html, with a place for the exports) and finished there (pdf.fill_exports).
@@ -31,7 +32,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Collection
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -44,12 +45,26 @@ if TYPE_CHECKING:
     from triage.store import CaseStore
 
 
-def write_record_exports(store: Any, out: Path) -> list[Path]:
-    """records/<type>.jsonl, then records/<type>.csv (one pass over the store for both)."""
+# The record types whose exports the second process writes: a phone's bulk, its messages. This process writes
+# the others before it hands over, so report.pdf (laid out once every export is hashed) starts sooner: on a
+# 200,000-message phone the second process's part was the report step's longest path (bench/RESULTS.md).
+SECOND_PROCESS_TYPES = frozenset({"message"})
+
+
+def write_record_exports(store: Any, out: Path, types: Collection[str] | None = None) -> list[Path]:
+    """records/<type>.jsonl, then records/<type>.csv (one pass over the store for both); `types`: only these."""
     from triage.report.tables import write_records_and_tables
 
-    lines, tables = write_records_and_tables(store, out / "records")
+    lines, tables = write_records_and_tables(store, out / "records", types)
     return [*lines.values(), *tables]
+
+
+def record_exports_here(store: Any, out: Path) -> list[Path]:
+    """This process's share of the record exports (every type but SECOND_PROCESS_TYPES)."""
+    from triage.records import EXPORTED_RECORDS
+
+    return write_record_exports(store, out, [cls.record_type for cls in EXPORTED_RECORDS
+                                             if cls.record_type not in SECOND_PROCESS_TYPES])
 
 
 def write_other_exports(store: Any, case: dict[str, str], out: Path, case_records: bool = True) -> list[Path]:
@@ -140,7 +155,7 @@ class ReportWorker:
     def finish(self) -> Finished:
         """Every export with its SHA-256, and what became of report.pdf; the second process's error raised."""
         if self.child is None:  # nobody else can read the store: the same work, here
-            written = [self.first, *write_record_exports(self.store, self.out), *self.mine]
+            written = [self.first, *write_record_exports(self.store, self.out, SECOND_PROCESS_TYPES), *self.mine]
             return Finished(*hash_and_print(self.out, [str(p.relative_to(self.out)) for p in written], self.page))
         answer = self._answer()
         from triage.report.pdf import PdfOutcome
@@ -215,7 +230,7 @@ def serve(requests: IO[str]) -> dict[str, Any]:
     out = Path(first["out"])
     store = ReadStore(first["url"])
     try:
-        files = write_record_exports(store, out)
+        files = write_record_exports(store, out, SECOND_PROCESS_TYPES)
     finally:
         store.close()
     second = json.loads(requests.readline())
