@@ -153,3 +153,27 @@ def test_run_without_pdf_engine_records_a_warning_and_goes_on(bundle, tmp_path: 
     assert "report.pdf not written" in (out / "index.html").read_text(encoding="utf-8")
     custody = [e["action"] for e in read_jsonl(out / "custody.jsonl")]
     assert "report.pdf not written" in custody and custody[-1] == "run finished"
+
+
+def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_list(tmp_path: Path) -> None:
+    """Issue 14: the statement's size follows the findings, not the phone. A finding citing 230 positions
+    prints the first PDF_CITED_PER_FINDING, says how many more, and where every one is listed."""
+    from tests.report_store import ReportStore
+    from triage.records import Finding
+    from triage.report.pdf import PDF_CITED_PER_FINDING
+
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_android")
+    cited = [rs.location(src, f"pin {n:03d}", latitude=50.95 + n / 10_000) for n in range(PDF_CITED_PER_FINDING + 30)]
+    rs.add(Finding(rule_id="GEO-01", rule_version="1", severity="MEDIUM", title="Many positions",
+                   explanation="cites every position", time_utc=None, family="geo",
+                   evidence=[{"type": "location", "id": loc.id, "provenance": src.provenance, "sha256": src.sha256,
+                              "table": None, "row": None, "offset": None} for loc in cited]))
+    rs.write(files_selected=1)
+    text = pdftotext(rs.out / "report.pdf", 1, pages(rs.out / "report.pdf"))
+    assert f"the first {PDF_CITED_PER_FINDING} of {PDF_CITED_PER_FINDING + 30} cited records are printed here" in text
+    assert "30 further cited record(s) not stated here; findings.json and schedule_findings.csv list every one" in text
+    assert "Position 50.969900, 1.850000" in text  # the 200th
+    assert "50.970000" not in text and "50.972900" not in text  # the 201st and the last
+    findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
+    assert len(findings["findings"][0]["evidence"]) == PDF_CITED_PER_FINDING + 30

@@ -162,6 +162,12 @@ def layout_html(page: str, out: Path) -> "tuple[Any, list[str]]":
     return document, _problems(messages)
 
 
+# Cited records printed per finding. A rule can cite thousands of positions on a large phone (GEO-02 cited 5,351
+# on the 4 GiB bench image: a 1,023-page statement that took WeasyPrint 2.9 GB); the statement prints the
+# first ones and says how many more, all of them in findings.json and schedule_findings.csv, which it names
+# with their SHA-256. Its size then depends on the number of findings, not on the phone (issue 14).
+PDF_CITED_PER_FINDING = 200
+
 # where the exports go in the print HTML when it is made before they are written (fill_exports puts them in)
 EXPORTS_PLACEHOLDER = "<!-- mobile-triage: the exports with their SHA-256 -->"
 
@@ -170,7 +176,7 @@ def render_print_html(report: Report, exports_later: bool = False) -> str:
     """The statement as HTML. `exports_later`: the exports section is left as EXPORTS_PLACEHOLDER, for
     `fill_exports` once they are written and hashed (by the report's second process)."""
     exports = None if exports_later else sorted(report.context["exports"].items())
-    context = dict(report.context, sfr1=sfr1(report), export_list=exports,
+    context = dict(report.context, sfr1=sfr1(report), export_list=exports, cited_printed=PDF_CITED_PER_FINDING,
                    exports_placeholder=Markup(EXPORTS_PLACEHOLDER), links=None, up="", index_href="")
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
 
@@ -197,7 +203,8 @@ def sfr1(report: Report) -> dict[str, Any]:
     c = report.context
     f = c["f"]
     return {
-        "facts": [{"f": v["f"], "lines": [fact(card) for card in v["cards"]]} for v in c["finding_views"]],
+        "facts": [{"f": v["f"], "lines": [fact(card) for card in v["cards"][:PDF_CITED_PER_FINDING]],
+                   "more": max(0, len(v["cards"]) - PDF_CITED_PER_FINDING)} for v in c["finding_views"]],
         "started": _both(f["run"]["started_utc"]),
         "written": _both(f["run"]["report_utc"]),
         "device": _device_summary(c["device_facts"]),

@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 
 # The record types whose exports the second process writes: a phone's bulk, its messages. This process writes
-# the others before it hands over, so report.pdf (laid out once every export is hashed) starts sooner: on a
-# 200,000-message phone the second process's part was the report step's longest path (bench/RESULTS.md).
+# the others before it hands over and then the pages: report.pdf waits for every export to be hashed, and on a
+# 200,000-message phone this split keeps both processes about equally busy (bench/RESULTS.md: report step
+# 28.0 s -> 17.3 s with it and the statement's cap on cited records; moving calls too made it 18.6 s).
 SECOND_PROCESS_TYPES = frozenset({"message"})
 
 
