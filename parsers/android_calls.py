@@ -33,7 +33,7 @@ class AndroidCallLogParser(SqliteParser):
             if direction is None:
                 ctx.warn(f"calls._id={row['_id']}: unknown call type {row['type']!r}")
             features = row.get("features")
-            yield build(Call, 
+            yield build(Call,
                 app="phone", direction=direction or f"type {row['type']}", counterpart=row["number"],
                 **times("time", decode(row["date"], "unix_ms")), duration_s=row["duration"],
                 video=None if features is None else bool(features & VIDEO_FEATURE),

@@ -75,7 +75,7 @@ class AndroidMmsParser(SqliteParser):
             extra["attachments"] = attachments
         sent = decode(row.get("date_sent") or None, "unix_s")
         counterpart = sender if direction == "incoming" else (recipients[0] if recipients else None)
-        return build(Message, 
+        return build(Message,
             app="mms", thread=None if row.get("thread_id") is None else str(row["thread_id"]),
             direction=direction, counterpart=counterpart, sender=sender if direction == "incoming" else None,
             body="\n".join(texts) or None, **times("time", decode(row["date"], "unix_s")),

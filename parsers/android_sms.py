@@ -53,7 +53,7 @@ class AndroidSmsParser(SqliteParser):
         if table == "spam_sms":
             extra["filtered_as_spam"] = True  # kept by the phone's spam filter, out of the inbox view
         address = row["address"]
-        return build(Message, 
+        return build(Message,
             app="sms",
             thread=None if row.get("thread_id") is None else str(row["thread_id"]),
             direction=direction,

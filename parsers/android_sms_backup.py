@@ -82,7 +82,7 @@ class AndroidSmsBackupParser(Parser):
         if recipients:
             extra["recipients"] = recipients
         extra.update({k: v for k, v in item.items() if k not in SMS_KNOWN})  # kept as stored
-        return build(Message, 
+        return build(Message,
             app="sms", thread=None, direction=direction, counterpart=address,
             sender=address if direction == "incoming" else None, body=_text(item.get("body")),
             **times("time", _decode(item.get("date"), "unix_ms", index, "sms_backup", ctx)),
@@ -107,7 +107,7 @@ class AndroidSmsBackupParser(Parser):
         body = _text(item.get("mms_body"))
         if body is None and "mms_body" not in item:
             ctx.warn(f"mms_backup[{index}]: no text part (mms_body) in the backup; attachments are not in this file")
-        return build(Message, 
+        return build(Message,
             app="mms", thread=None, direction=direction,
             counterpart=sender if direction == "incoming" else (recipients[0] if recipients else None),
             sender=sender if direction == "incoming" else None, body=body,

@@ -135,7 +135,7 @@ class BugleReader:
             counterpart = conv.row.get("participant_normalized_destination")
         parts = self.parts.get(row["_id"], [])
         sent = decode(row.get("sent_timestamp") or None, "unix_ms")
-        return build(Message, 
+        return build(Message,
             app=APP, thread=str(row["conversation_id"]), direction=direction, counterpart=counterpart,
             sender=sender_address, body=_body(parts), **times("time", decode(row["received_timestamp"], "unix_ms")),
             **(times("sent", sent) if sent.utc else {}), status=_status_text(row["message_status"]),

@@ -35,7 +35,7 @@ class IosCallHistoryParser(SqliteParser):
                               f"{''.join(', ' + c for c in cols)} FROM ZCALLRECORD ORDER BY Z_PK"):
             row = dict(row)
             call_type = row.get("ZCALLTYPE")
-            yield build(Call, 
+            yield build(Call,
                 app=self._app(row), direction=direction(row), counterpart=address(row["ZADDRESS"]),
                 **times("time", decode(row["ZDATE"], "cocoa_s")), duration_s=row["ZDURATION"],
                 video=None if call_type is None else call_type in VIDEO_TYPES,

@@ -41,7 +41,7 @@ class IosContactsParser(SqliteParser):
         for row in db.execute(f"SELECT ROWID{''.join(', ' + c for c in cols)} FROM ABPerson ORDER BY ROWID"):
             row = dict(row)
             mv = values.get(row["ROWID"], {})
-            yield build(Contact, 
+            yield build(Contact,
                 app="contacts", name=display_name(row), phone_numbers=[v for v, _ in mv.get(PHONE, [])],
                 emails=[v for v, _ in mv.get(EMAIL, [])],
                 handles=[v for p in (IM, SOCIAL) for v, _ in mv.get(p, [])],

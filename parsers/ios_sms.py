@@ -61,7 +61,7 @@ class IosSmsParser(SqliteParser):
             ts = cocoa(row.get(name))
             if ts.utc:
                 extra[name] = {"raw": ts.raw, "encoding": ts.encoding, "utc": iso(ts.utc)}
-        return build(Message, 
+        return build(Message,
             app=(row.get("service") or "sms").lower(), thread=chats.get(row["ROWID"]) or party,
             direction="outgoing" if from_me else "incoming", counterpart=party,
             sender=None if from_me else party, body=body, **times("time", cocoa(row.get("date"))),

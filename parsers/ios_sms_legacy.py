@@ -49,7 +49,7 @@ class IosLegacySmsParser(SqliteParser):
         extra = {k: row[k] for k in ("group_id", "subject", "svc_center", "country", "madrid_flags", "madrid_service")
                  if row.get(k) not in (None, "")}
         extra["service"] = "iMessage" if imessage else "SMS"
-        return build(Message, 
+        return build(Message,
             app="imessage" if imessage else "sms", thread=None if row.get("group_id") is None else str(row["group_id"]),
             direction="outgoing" if sent else "incoming", counterpart=party, sender=None if sent else party,
             body=row["text"], **times("time", stamp), status=status,

@@ -147,7 +147,7 @@ class PhotoExifParser(Parser):
         shot = screenshot_hint(ctx.entry.path, width, height, make)
         if shot:
             extra["screenshot_hint"] = shot
-        return build(MediaFile, 
+        return build(MediaFile,
             path=ctx.entry.path,
             name=ctx.entry.name,
             size=ctx.entry.size,
@@ -176,7 +176,7 @@ class PhotoExifParser(Parser):
         if fix.problems:
             media.extra["gps_problems"] = fix.problems
         when = fix.time or (media_time(media))
-        return build(Location, 
+        return build(Location,
             origin="photo EXIF GPS",
             latitude=fix.latitude,
             longitude=fix.longitude,

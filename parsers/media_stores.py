@@ -61,7 +61,7 @@ class AndroidMediaStoreParser(SqliteParser):
                 continue
             time = _android_time(row, optional)
             extra = {c: row[c] for c in optional if c not in ("datetaken", "date_added") and row[c] is not None}
-            yield build(Location, 
+            yield build(Location,
                 origin=origin, latitude=float(row["latitude"]), longitude=float(row["longitude"]),
                 **(times("time", time) if time else {}),
                 label=row["_data"] or extra.get("_display_name"),
@@ -101,7 +101,7 @@ class GooglePhotosParser(SqliteParser):
             if not usable(row["latitude"], row["longitude"]):
                 continue
             time = decode(row["utc_timestamp"], "unix_ms") if row["utc_timestamp"] else None
-            yield build(Location, 
+            yield build(Location,
                 origin="Google Photos local_media", latitude=float(row["latitude"]),
                 longitude=float(row["longitude"]), **(times("time", time) if time else {}),
                 label=row["filepath"], extra={"path": row["filepath"]},
@@ -135,7 +135,7 @@ class IosPhotosParser(SqliteParser):
             path = "/".join(p for p in (row["dir"], row["name"]) if p)
             accuracy = row["accuracy"] if accuracy_col else None
             time = decode(row["created"], "cocoa_s") if row["created"] is not None else None
-            yield build(Location, 
+            yield build(Location,
                 origin=f"iOS Photos.sqlite {table}", latitude=float(row["lat"]), longitude=float(row["lon"]),
                 accuracy_m=float(accuracy) if isinstance(accuracy, (int, float)) and accuracy >= 0 else None,
                 **(times("time", time) if time else {}),

@@ -86,7 +86,7 @@ class VideoParser(Parser):
         if meta.created is not None and created is not meta.created:
             extra["mvhd_creation_raw"] = meta.created.raw
             extra["mvhd_creation_utc"] = meta.created.utc.isoformat() if meta.created.utc else None
-        return build(MediaFile, 
+        return build(MediaFile,
             path=ctx.entry.path, name=ctx.entry.name, size=ctx.entry.size, sha256=ctx.sha256,
             mime=_mime(meta.brand),
             make=_text_value(meta, "com.apple.quicktime.make", "©mak"),
@@ -115,7 +115,7 @@ class VideoParser(Parser):
             if lat == 0 and lon == 0:
                 ctx.warn(f"{origin}: 0/0 placeholder (no fix)")
                 continue
-            yield build(Location, 
+            yield build(Location,
                 origin=origin, latitude=lat, longitude=lon, altitude_m=alt,
                 accuracy_m=accuracy if origin == "video QuickTime ISO6709" else None,
                 **(times("time", when) if when else {}),

@@ -102,7 +102,7 @@ class ModernMsgstore:
         from_me = bool(row["from_me"])
         sender = None if from_me else (self.jids.get(row.get("sender_jid_row_id")) if is_group(chat_jid) else chat_jid)
         extra = _extra(row, code, "modern", subject)
-        message = build(Message, 
+        message = build(Message,
             app=APP, thread=chat_jid, direction=_direction(from_me, code, row.get("status")),
             counterpart=chat_jid, sender=sender, body=row.get("text_data") or row.get("media_media_caption"),
             **times("time", decode(row["timestamp"], "unix_ms")), status=_status(row.get("status")),
@@ -133,7 +133,7 @@ class ModernMsgstore:
             row = dict(row)
             result = row.get("call_result")
             direction = "outgoing" if row.get("from_me") else {2: "missed", 4: "rejected"}.get(result, "incoming")
-            yield build(Call, 
+            yield build(Call,
                 app=APP, direction=direction, counterpart=self.jids.get(row.get("jid_row_id")),
                 **times("time", decode(row.get("timestamp"), "unix_ms")),
                 duration_s=row.get("duration"), video=None if row.get("video_call") is None else bool(row["video_call"]),
@@ -181,7 +181,7 @@ class LegacyMsgstore:
             extra["received"] = {"raw": received.raw, "utc": iso(received.utc)}
         # WCE heuristic for messages deleted for everyone in the legacy schema
         deleted = code in DELETED_TYPES or row.get("edit_version") == 7
-        message = build(Message, 
+        message = build(Message,
             app=APP, thread=chat_jid, direction=_direction(from_me, code, row.get("status")),
             counterpart=chat_jid, sender=sender, body=row.get("data") or row.get("media_caption"),
             **times("time", decode(row["timestamp"], "unix_ms")), status=_status(row.get("status")),
@@ -313,7 +313,7 @@ class WhatsAppContactsParser(SqliteParser):
                      " ".join(x for x in (row.get("given_name"), row.get("family_name")) if x) or None]
             phone = jid_phone(row["jid"])
             numbers = [n for n in dict.fromkeys([phone, row.get("number")]) if n]
-            yield build(Contact, 
+            yield build(Contact,
                 app=APP, name=next((n for n in names if n), None), phone_numbers=numbers, handles=[row["jid"]],
                 extra={k: row[k] for k in ("wa_name", "status", "is_whatsapp_user", "nickname", "company",
                                            "raw_contact_id") if row.get(k) not in (None, "")},

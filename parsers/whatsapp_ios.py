@@ -81,7 +81,7 @@ class WhatsAppIosParser(SqliteParser):
                  "media": {k[len("media_"):]: v for k, v in row.items()
                            if k.startswith("media_") and v not in (None, "") and code != LOCATION_TYPE} or None}
         sent = decode(row.get("ZSENTDATE"), "cocoa_s")
-        return build(Message, 
+        return build(Message,
             app=APP, thread=chat_jid, direction=direction, counterpart=chat_jid, sender=sender,
             body=row.get("ZTEXT") or row.get("media_ZTITLE"), **times("time", decode(row.get("ZMESSAGEDATE"), "cocoa_s")),
             **(times("sent", sent) if sent.utc else {}),

@@ -208,7 +208,7 @@ class Cache4:
             body = media["caption"]  # ≤ layer 74: the caption lived in the media
         if body is None and not service and "message" not in msg:
             body = _text_by_date_anchor(blob, row["date"], extra)  # the walk stopped before the text
-        message = build(Message, 
+        message = build(Message,
             app=APP, thread=thread, direction="system" if service else ("outgoing" if out else "incoming"),
             counterpart=counterpart, sender=sender, body=body, **times("time", decode_time(row["date"], "unix_s")),
             status=None if row.get("send_state") is None else f"send_state {row['send_state']}",
