@@ -255,17 +255,20 @@ def _composite(rule: Rule, fired: dict[str, list[Finding]]) -> list[Finding]:
 def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
     citations = [describe(r) for r in hit.records]
     severity, adjustments = _severity(rule, hit.records)
-    lines = []
+    lines, machine_notes = [], []
     for i, (c, r) in enumerate(zip(citations, hit.records)):
         if i == MAX_CITED_IN_TEXT:
             lines.append(f"… and {len(citations) - MAX_CITED_IN_TEXT} more (all listed as evidence).")
             break
-        notes = "; ".join(hit.notes.get(i, []) + _named(r))
+        notes = "; ".join(hit.notes.get(i, []))
         lines.append(f"{c.text}{': ' + notes if notes else ''}.")
+        machine_notes.extend(_named(r, c.ref))
     explanation = " ".join([f"{rule.title}: {len(hit.records)} record(s)."] + lines + adjustments
                            + [rule.rationale.strip(), INDICATOR_NOTE])
     times = sorted(t for t in (record_time(r) for r in hit.records) if t is not None)
     extra: dict[str, Any] = {"role_hint": rule.role_hint}
+    if machine_notes:  # kept apart from the explanation: machine output, not evidential text (issue 15 item 5)
+        extra["machine_notes"] = machine_notes
     if any("received" in a for a in adjustments):
         extra["received_only"] = True
     return Finding(rule_id=rule.id, rule_version=rule.version, severity=severity, title=rule.title,
@@ -273,15 +276,17 @@ def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
                    time_utc=times[0] if times else None, family=rule.family, extra=extra)
 
 
-def _named(record: Base) -> list[str]:
-    """Optional NER note for a cited message (machine output; never affects firing or severity)."""
+def _named(record: Base, ref: dict[str, Any]) -> list[dict[str, Any]]:
+    """Optional NER note for a cited message: what a model read as names in its text, with the model and
+    the record it read. Machine output for review, kept out of the explanation and the schedules; it never
+    affects firing or severity."""
     if not isinstance(record, Message):
         return []
     found = entities(record.body)
     if not found:
         return []
-    listed = ", ".join(f"{label} '{text}'" for text, label in found)
-    return [f"named in the text ({_model_label()}, machine output for review): {listed}"]
+    return [{"record": {"type": ref.get("type"), "id": ref.get("id")}, "model": _model_label(),
+             "entities": [{"text": text, "label": label} for text, label in found]}]
 
 
 @lru_cache(maxsize=1)

@@ -121,3 +121,21 @@ def test_pages_read_through_sqlalchemy_are_the_same_bytes(tmp_path: Path, monkey
     differ = [n for n in names if n != "record-1.html"  # the custody log's own times differ between runs
               and not filecmp.cmp(fast / "pages" / n, slow / "pages" / n, shallow=False)]
     assert differ == []
+
+
+def test_a_position_without_a_time_shows_an_empty_cell_not_none(tmp_path: Path) -> None:
+    """Issue 15 item 3: the positions listing printed "None (None)" for a position stored without a time."""
+    from tests.report_demo import listing
+    from tests.report_store import ReportStore
+
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/media/0/DCIM/Camera/IMG_1.jpg", parser="photo_exif")
+    timed = rs.location(src, "with a time")
+    untimed = rs.add(Location(origin="exif", latitude=50.96, longitude=1.86, label="no time", source_file_id=src.id,
+                              source_offset=0))
+    rs.write(files_selected=1)
+    page = listing(rs.out, "locations")
+    row = page[page.index(f'<tr id="loc-{untimed.id}">'):]
+    row = row[:row.index("</tr>")]
+    assert "None" not in row and "50.960000" in row
+    assert "1747242131530" in page and "(unix_ms)" in page and timed.id != untimed.id

@@ -294,3 +294,29 @@ def _exif_rotated() -> bytes:
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
     return exif.tobytes()
+
+
+def test_machine_notes_are_shown_apart_and_kept_out_of_the_schedules(tmp_path: Path) -> None:
+    """Issue 15 item 5: what a named-entity model read in a cited message is labelled machine output, shown
+    beside the finding (escaped like any text) and never in the explanation or schedule_findings.csv."""
+    from tests.report_store import ReportStore
+    from triage.records import Finding
+
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_android")
+    message = rs.message(src, "Boat tonight from Gravelines")
+    note = {"record": {"type": "message", "id": message.id}, "model": "spaCy core_web_sm 3.8.0",
+            "entities": [{"text": "Gravelines", "label": "GPE"}, {"text": "<b>tonight</b>", "label": "TIME"}]}
+    rs.add(Finding(rule_id="TXT-01", rule_version="1", severity="MEDIUM", title="Crossing vocabulary",
+                   explanation="Crossing vocabulary: 1 record(s).", time_utc=None, family="comms",
+                   evidence=[{"type": "message", "id": message.id, "provenance": src.provenance,
+                              "sha256": src.sha256, "table": "message", "row": "1", "offset": None}],
+                   extra={"machine_notes": [note]}))
+    rs.write(files_selected=1)
+    page = (rs.out / "index.html").read_text(encoding="utf-8")
+    assert ("Machine notes, not evidence — names a model read in the cited text, for review (spaCy core_web_sm "
+            f"3.8.0): message #{message.id}: GPE <bdi>Gravelines</bdi>, TIME <bdi>&lt;b&gt;tonight&lt;/b&gt;</bdi>") in page
+    findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
+    assert findings["schema_version"] == "1.2" and findings["findings"][0]["machine_notes"] == [note]
+    schedule = (rs.out / "schedule_findings.csv").read_text(encoding="utf-8-sig")
+    assert "spaCy" not in schedule and "GPE" not in schedule and "Crossing vocabulary" in schedule

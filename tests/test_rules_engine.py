@@ -176,7 +176,8 @@ def test_media_on_a_watch_list_is_a_finding() -> None:
 
 
 def test_named_entities_are_notes_only() -> None:
-    """With an English spaCy model installed, cited English messages get NER notes; firing never changes."""
+    """With an English spaCy model installed, cited English messages get NER notes, kept apart from the
+    explanation (machine output is not evidential text: issue 15 item 5); firing never changes."""
     from rules import entities
 
     if entities.model() is None:
@@ -185,7 +186,10 @@ def test_named_entities_are_notes_only() -> None:
     findings = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
                                 "body": body, "time": "2025-05-17T18:00:00Z"}])
     (f,) = [f for f in findings if f.rule_id == "TXT-01"]
-    assert "named in the text (spaCy" in f.explanation and "TIME 'tonight'" in f.explanation  # labels are statistical
+    (note,) = f.extra["machine_notes"]
+    assert note["model"].startswith("spaCy") and note["record"]["type"] == "message"
+    assert {"text": "tonight", "label": "TIME"} in note["entities"]  # labels are statistical
+    assert "tonight" not in f.explanation.split(": ", 1)[0] and "spaCy" not in f.explanation and "TIME" not in f.explanation
     assert entities.entities("بەلەم بۆ ئینگلتەرا") == []  # the English model only reads Latin-script text
     entities.model.cache_clear()
     entities._entities.cache_clear()
@@ -198,4 +202,4 @@ def test_named_entities_are_notes_only() -> None:
         entities.model.cache_clear()
         entities._entities.cache_clear()
     assert [(g.rule_id, g.severity) for g in without] == [(g.rule_id, g.severity) for g in findings]
-    assert not any("named in the text" in g.explanation for g in without)
+    assert not any("machine_notes" in g.extra for g in without)

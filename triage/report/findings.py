@@ -13,7 +13,7 @@ from triage.records import EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.store import CaseStore
 from triage.timeutil import iso
 
-SCHEMA_VERSION = "1.1"  # 1.1: assessment level "not examined" and its coverage
+SCHEMA_VERSION = "1.2"  # 1.1: assessment level "not examined" and its coverage; 1.2: findings' machine_notes
 SCORED = ("HIGH", "MEDIUM", "LOW")
 FLAGS = ("SAFEGUARDING", "DISCLOSURE")
 LEVELS = ("red", "amber", "green", "not examined")
@@ -102,6 +102,8 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "family": f.family, "title": f.title, "explanation": f.explanation, "time_utc": iso(f.time_utc),
         "role_hint": (f.extra or {}).get("role_hint"), "received_only": bool((f.extra or {}).get("received_only")),
         "indicator_only": True, "evidence": f.evidence,
+        # named-entity model output on cited messages: for review, never evidence (empty without a model)
+        "machine_notes": (f.extra or {}).get("machine_notes", []),
     }
 
 

@@ -44,8 +44,8 @@ def _key(record_json: Any, name: str) -> Any:
 
 
 def _iso(t: Any) -> str:
-    """The `iso` filter as a cell shows it: None shows as "None"."""
-    return "None" if t is None else iso_z(t)
+    """A UTC time as a cell shows it; an empty cell when the record has none (never the word None)."""
+    return "" if t is None else iso_z(t)
 
 
 def _source_cell(sources: dict[int, Any]) -> Callable[[Any], str]:
@@ -133,6 +133,14 @@ def _shown_key(r: Any, name: str) -> str:
     return text_html(r[name]) if isinstance(r, dict) and name in r else ""
 
 
+def _raw_time(loc: Any) -> str:
+    """The stored time and its encoding; nothing for a position stored without one (never the word None)."""
+    if loc.time_raw is None:
+        return ""
+    encoding = f" ({text_html(loc.time_encoding)})" if loc.time_encoding else ""
+    return f'{ltr_html(loc.time_raw, "name")}{encoding}'
+
+
 def locations_rows(items: Iterable[Any], sources: dict[int, Any], map_keys: dict[int, str]) -> str:
     name = Memo(lambda v: isolated_html(v, "name", IN_POSITIONS))
     rows = []
@@ -146,8 +154,8 @@ def locations_rows(items: Iterable[Any], sources: dict[int, Any], map_keys: dict
             f'<tr id="loc-{text_html(loc.id)}"><td>{text_html(loc.id)}</td><td>{mapped}</td><td>{name(loc.origin)}</td>'
             f'<td>{isolated_html(loc.label, "name", IN_POSITIONS)}</td><td>{text_html("%.6f" % loc.latitude)}</td>'
             f'<td>{text_html("%.6f" % loc.longitude)}</td>\n<td>{altitude}</td><td>{_iso(loc.time_utc)}</td>'
-            f'<td>{"<br>".join(local_times(loc.time_utc))}</td><td class="mono">{ltr_html(loc.time_raw, "name")} '
-            f'({text_html(loc.time_encoding)})</td>\n<td class="mono">{where}</td></tr>')
+            f'<td>{"<br>".join(local_times(loc.time_utc))}</td><td class="mono">{_raw_time(loc)}</td>\n'
+            f'<td class="mono">{where}</td></tr>')
     return "".join(rows)
 
 
