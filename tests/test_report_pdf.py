@@ -177,3 +177,13 @@ def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_
     assert "50.970000" not in text and "50.972900" not in text  # the 201st and the last
     findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
     assert len(findings["findings"][0]["evidence"]) == PDF_CITED_PER_FINDING + 30
+
+
+def test_the_summary_gives_the_number_of_the_phones_own_account(bundle) -> None:
+    """Issue 15 item 9: the demo's SIM tables name no number, but its Telegram account is registered with
+    +447700900456: the summary says so, and where that comes from, instead of "not found"."""
+    out = payload(bundle[0])
+    page1 = pdftotext(out / "report.pdf", 1, 2)
+    assert "Phone number +447700900456" in page1 or "Phone number: +447700900456" in page1
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "telegram account: EWF demo.E01" in index and "userconfing.xml (table shared_prefs, row user)" in index

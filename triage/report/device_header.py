@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from triage.records import Device, SourceFile
+from triage.phones import read_number
+from triage.records import Account, Device, SourceFile
 
 # (label, where the value is: a Device attribute, or keys looked up in `extra` and its nested dicts)
 FACTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -37,21 +38,37 @@ class Fact:
     sources: list[str] = field(default_factory=list)  # provenance strings, in record order
 
 
-def device_facts(devices: Iterable[Device], sources: dict[int, SourceFile]) -> list[Fact]:
-    """Facts in FACTS order, values in the order records state them, each with its sources."""
+def device_facts(devices: Iterable[Device], sources: dict[int, SourceFile],
+                 accounts: Iterable[Account] = ()) -> list[Fact]:
+    """Facts in FACTS order, values in the order records state them, each with its sources. The phone's own
+    app accounts add the numbers they are registered with (a Telegram account's number is the user's, even
+    when no SIM table names it: issue 15 item 9), each source naming the app."""
     facts: dict[tuple[str, str], Fact] = {}
+
+    def state(label: str, value: str, where: str) -> None:
+        fact = facts.setdefault((label, value), Fact(label, value))
+        if where not in fact.sources:
+            fact.sources.append(where)
+
     for device in devices:
-        source = sources.get(device.source_file_id)
-        where = source.provenance if source is not None else "(source not recorded)"
-        if device.source_table:
-            where += f" (table {device.source_table}, row {device.source_row})"
+        where = _where(device, sources)
         for label, keys in FACTS:
             for value in _values(device, keys):
-                fact = facts.setdefault((label, value), Fact(label, value))
-                if where not in fact.sources:
-                    fact.sources.append(where)
+                state(label, value, where)
+    for account in accounts:
+        reading = read_number(account.identifier or "")
+        if reading is not None and reading.e164 and account.identifier.lstrip().startswith("+"):
+            state("Phone number", reading.e164, f"{account.app} account: {_where(account, sources)}")
     order = {label: i for i, (label, _) in enumerate(FACTS)}
     return sorted(facts.values(), key=lambda f: order[f.label])  # stable: record order within a label
+
+
+def _where(record: Device | Account, sources: dict[int, SourceFile]) -> str:
+    source = sources.get(record.source_file_id)
+    where = source.provenance if source is not None else "(source not recorded)"
+    if record.source_table:
+        where += f" (table {record.source_table}, row {record.source_row})"
+    return where
 
 
 def _values(device: Device, keys: tuple[str, ...]) -> list[str]:

@@ -158,11 +158,13 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
     keys = {p.location_id: p.key for p in map_view.drawn + map_view.outside}
     sources = _sources_of_cited(session, cited)
     devices = list(store.all(Device))  # one per file that names the device: a handful
+    accounts = list(store.all(Account))  # the phone's own app accounts: a handful
     not_parsed = count(session, SourceFile, SourceFile.status != "parsed")
     context = {
         "f": findings,
         "header": _header(findings, custody),
-        "device_facts": device_facts(devices, by_ids(session, SourceFile, (d.source_file_id for d in devices))),
+        "device_facts": device_facts(devices, by_ids(session, SourceFile, (
+            r.source_file_id for r in [*devices, *accounts])), accounts),
         "flags": findings["assessment"].get("flags", []),
         "severities": [s for s in SEVERITY_ORDER if any(x["severity"] == s for x in findings["findings"])],
         "finding_views": [_finding_view(x, cited, thumbs, keys, zones) for x in findings["findings"]],
