@@ -8,8 +8,9 @@ contacts is still one party, marked ambiguous with its candidate countries.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from triage.phones import Hint, NumberReading, read_number, region_of_iccid, region_of_locale, region_of_mcc
 from triage.records import Account, Base, Call, Contact, Device, Message, Party
@@ -27,14 +28,17 @@ class _PartyDraft:
     names: set[str] = field(default_factory=set)
     apps: set[str] = field(default_factory=set)
     raw_forms: set[str] = field(default_factory=set)
-    refs: list[tuple[str, int, str, str]] = field(default_factory=list)  # (type, id, field, raw): tuples stay small
+    # (type, field, raw, ids): one group per way the records name the number, their ids packed (8 bytes each):
+    # a number named by 100,000 messages is one group, not 100,000 entries, until its record is made
+    refs: list[tuple[str, str, str, Sequence[int]]] = field(default_factory=list)
 
     def to_record(self, key: str) -> Party:
         r = self.reading
+        flat = sorted((t, i, f, raw) for t, f, raw, ids in self.refs for i in ids)
         return Party(key=key, e164=r.e164, region=r.region, basis=r.basis, ambiguous=r.ambiguous,
                      candidates=list(r.candidates), names=sorted(self.names), apps=sorted(self.apps),
                      raw_forms=sorted(self.raw_forms),
-                     refs=[{"type": t, "id": i, "field": f, "raw": raw} for t, i, f, raw in sorted(self.refs)])
+                     refs=[{"type": t, "id": i, "field": f, "raw": raw} for t, i, f, raw in flat])
 
 
 def device_hints(devices: Iterable[Device]) -> list[Hint]:
@@ -105,13 +109,24 @@ PARTY_COLUMNS: dict[type[Base], tuple[str, ...]] = {
 
 def link_parties_in(store: "CaseStore") -> list[Party]:
     """`link_parties` over the case store, reading only the columns that name a number."""
-    return link_parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS
-                        else store.all(cls))
+    return list(parties_in(store))
+
+
+def parties_in(store: "CaseStore") -> Iterator[Party]:
+    """`parties` over the case store, reading only the columns that name a number."""
+    return parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS
+                   else store.all(cls))
 
 
 def link_parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> list[Party]:
     """Party records (not yet stored), one per number key, in key order (deterministic). `fetch(cls)` gives
     the records of a type, or rows holding at least their PARTY_COLUMNS and `record_type`."""
+    return list(parties(fetch))
+
+
+def parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> Iterator[Party]:
+    """`link_parties` one party at a time: each record (with its refs spelled out) is made as it is taken,
+    so a phone's parties are never all in memory with every ref they name (issue 14: memory flat in N)."""
     hints = device_hints(fetch(Device))
     drafts: dict[str, _PartyDraft] = {}
     # a phone repeats a few hundred numbers across hundreds of thousands of messages: read each form once
@@ -150,7 +165,7 @@ def link_parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> list[Party]:
         draft.raw_forms.add(str(raw))
         if name:
             draft.names.add(name)
-        draft.refs.extend((record_type, id_, field_name, str(raw)) for id_ in ids)
+        draft.refs.append((record_type, field_name, str(raw), ids))
 
     for device in fetch(Device):
         for number in device.phone_numbers or []:
@@ -167,27 +182,28 @@ def link_parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> list[Party]:
         mention(account.identifier, account.record_type, (account.id,), "identifier", account.app,
                 account.display_name)
     _merge_national_into_known(drafts)
-    return [drafts[key].to_record(key) for key in sorted(drafts)]
+    for key in sorted(drafts):
+        yield drafts.pop(key).to_record(key)
 
 
-def _message_mentions(messages: Iterable[Any]) -> dict[tuple[str, str, str | None], list[int]]:
+def _message_mentions(messages: Iterable[Any]) -> dict[tuple[str, str, str | None], "array[int]"]:
     """(field, app, number as stored) -> ids of the messages naming it, in order of first appearance.
 
     A phone has hundreds of thousands of messages but a few thousand numbers: each number is then linked
     once with all its messages. The order of first appearance is the order a message-by-message reading
     meets each form, so the first form with a country still decides the party's reading."""
-    mentions: dict[tuple[str, str, str | None], list[int]] = {}
+    mentions: dict[tuple[str, str, str | None], array[int]] = {}
     for message in messages:
         key = ("counterpart", message.app, message.counterpart)
         ids = mentions.get(key)
         if ids is None:
-            ids = mentions[key] = []
+            ids = mentions[key] = array("q")
         ids.append(message.id)
         if message.sender and message.sender != message.counterpart:
             key = ("sender", message.app, message.sender)
             ids = mentions.get(key)
             if ids is None:
-                ids = mentions[key] = []
+                ids = mentions[key] = array("q")
             ids.append(message.id)
     return mentions
 

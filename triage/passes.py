@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from triage.citation import Citation, describe
 from triage.media_hints import group_media
-from triage.parties import link_parties_in
+from triage.parties import parties_in
 from triage.payments import extract_payments
 from triage.records import Base, Finding, SourceFile
 from triage.text_scan import MessageTextScan, scan_message_text
@@ -53,13 +53,21 @@ class Pass:
     run: Callable[[PassInput], Details | None]
 
 
+PARTY_REFS_PER_FLUSH = 200_000  # refs held in inserted-but-unflushed parties before they are written
+
+
 def link_parties_pass(given: PassInput) -> Details:
-    parties = link_parties_in(given.store)
-    for party in parties:
+    count = ambiguous = without_country = pending_refs = 0
+    for party in parties_in(given.store):  # one at a time: a party's refs can name 100,000 messages
         given.store.insert(party)
+        count, ambiguous, without_country = count + 1, ambiguous + party.ambiguous, without_country + (
+            party.e164 is None)
+        pending_refs += len(party.refs)
+        if pending_refs >= PARTY_REFS_PER_FLUSH:
+            given.store.flush()
+            pending_refs = 0
     given.store.flush()
-    return {"parties": len(parties), "ambiguous": sum(p.ambiguous for p in parties),
-            "without_country": sum(p.e164 is None for p in parties)}
+    return {"parties": count, "ambiguous": ambiguous, "without_country": without_country}
 
 
 def group_media_pass(given: PassInput) -> Details:
