@@ -190,7 +190,7 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     """Per record type, once: the INSERT statement with the id first, and a function giving a record's
     values in its column order, converted as SQLAlchemy binds them on SQLite (UTC datetimes as
     'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON as json.dumps text, None as NULL). tests/test_store.py checks
-    the rows are the same as an ORM insert's."""
+    the rows are the same as SQLAlchemy's own binding of them."""
     table = cls.__table__
     columns, relations = _layout(cls)
     converters = {column_key: _sqlite_converter(table.c[column_key].type) for _, column_key, _ in columns}
@@ -198,8 +198,8 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     foreign = [(relation_key, local_key, remote_key) for relation_key, pairs in relations
                for local_key, remote_key in pairs]
     names = ["id"] + [column_key for _, column_key, _ in fields]
-    sql = (f'INSERT INTO "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
-           f'VALUES ({", ".join("?" for _ in names)})')
+    quoted = ", ".join(f'"{name}"' for name in names)
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
     position = {column_key: i for i, (_, column_key, _) in enumerate(fields)}
     blank = inspect(cls).class_manager.new_instance()  # what reading an attribute never set gives (its default)
     plan = [(attr_key, getattr(blank, attr_key), convert) for attr_key, _, convert in fields]
