@@ -290,8 +290,9 @@ class Examination:
         `computed`: the hashes being worked out in another thread (the "after" pass overlaps the passes)."""
         total = sum(p.stat().st_size for p in files)
         if computed is not None:
-            with self.progress.stage(f"SHA-256 of evidence files ({when})", None, "bytes"):
+            with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
                 hashes = computed.result()
+                bar.advance(total)
         else:
             with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
                 hashes = sha256_files(files, bar.advance)
