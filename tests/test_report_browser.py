@@ -98,13 +98,16 @@ def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
     hrefs = [threads.nth(i).get_attribute("href") for i in range(threads.count())]
     assert len(hrefs) == len(conversation_numbers(payload(bundle[0])))
     base = page.url.rsplit("/", 1)[0]
-    shown = counted = 0
+    shown = counted = by_name = 0
     for href in hrefs:
         page.goto(f"{base}/{href}", wait_until="load")
         page.locator("#message-text").fill("Gravelines")
         counted += int(page.locator("#message-count").inner_text())
         shown += page.locator(".thread .bubble:visible").count()
+        page.locator("#message-text").fill("abu jamal")  # a contact's name, never in the raw identifiers
+        by_name += page.locator(".thread .bubble:visible").count()
     assert hits >= 1 and counted == shown == hits
+    assert by_name >= 1  # the filter finds messages by the name the phone gives their sender (issue 15 item 1)
     assert all(u.startswith(payload(bundle[0]).as_uri()) for u in requests), requests
     assert errors == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

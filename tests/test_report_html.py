@@ -320,3 +320,26 @@ def test_machine_notes_are_shown_apart_and_kept_out_of_the_schedules(tmp_path: P
     assert findings["schema_version"] == "1.2" and findings["findings"][0]["machine_notes"] == [note]
     schedule = (rs.out / "schedule_findings.csv").read_text(encoding="utf-8-sig")
     assert "spaCy" not in schedule and "GPE" not in schedule and "Crossing vocabulary" in schedule
+
+
+def test_conversations_show_what_the_phone_calls_each_number_and_group(bundle) -> None:
+    """Issue 15 item 1: beside the raw identifier (never instead of it), the name the phone's own records
+    give — the contact for a WhatsApp JID, the group's subject, the Telegram dialog — with its source on
+    hover; the bubbles carry the sender's name, so the page's text filter finds "Abu Jamal"."""
+    from tests.report_demo import conversations, listing
+
+    out = payload(bundle[0])
+    index = listing(out, "conversations")
+    row = index[index.index("33612345678@s.whatsapp.net</a>"):]
+    row = row[:row.index("</td>")]
+    assert "<bdi>Abu Jamal</bdi>" in row and "person #" in row and "on the people pages" in row
+    group = index[index.index("120363025246125486@g.us</a>"):]
+    assert group[:group.index("</td>")].endswith(
+        '<span class="name" title="the WhatsApp group&#39;s subject, as stored with its messages">'
+        "<bdi>Dunkirk May</bdi></span>")
+    assert "title=\"the Telegram dialog&#39;s name, as stored with its messages\"><bdi>UK Crossing" in index
+    (abu,) = [c for c in conversations(out) if "thread 33612345678@s.whatsapp.net" in c]
+    header = abu[abu.index("<h3>"):abu.index("</h3>")]
+    assert header.startswith('<h3><span class="name"') and "<bdi>Abu Jamal</bdi></span> · whatsapp · thread" in header
+    incoming = [b.split('<div class="text"')[0] for b in abu.split('<div class="bubble in"')[1:]]
+    assert incoming and all("(<bdi>Abu Jamal</bdi>)" in meta for meta in incoming)

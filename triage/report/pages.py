@@ -34,6 +34,7 @@ from triage.report.html import Report, environment, shown_identifier
 from triage.report.page_rows import (accounts_rows, calls_rows, contacts_rows, locations_rows, payments_rows,
                                      people_rows, source_rows, warnings_rows)
 from triage.report.cursor_rows import CursorReader
+from triage.report.names import Names
 from triage.report.rows import TIMELINE_COLUMNS, TimelineRows
 from triage.report.stream import (PageSources, ThreadInfo, Timed, all_of, message_order, rows, thread_index,
                                   thread_messages, thread_of, timeline, timeline_days, untimed)
@@ -147,6 +148,7 @@ class PageWriter:
         self.session = store.session
         self.reader = CursorReader(store.session)
         self.sources = PageSources(self.reader)
+        self.names = Names(self.session)
         self.context = report.context
         self.folder = folder
         self.files: list[Path] = []
@@ -218,6 +220,7 @@ class PageWriter:
 
     def conversations(self) -> None:
         threads = thread_index(self.session)
+        self.names.of_threads(threads)
         index = Series("conversations", "Conversations", len(threads), PER_PAGE["conversations"])
         self.links.series["conversations"] = index
         for position, t in enumerate(threads):
@@ -228,7 +231,7 @@ class PageWriter:
             self.links.conversations[(t.app, t.thread, t.who)] = series
             self.write(series, "conversation", thread_messages(self.session, t, bubbles=True, reader=self.reader),
                        key=message_order,
-                       prepare=self._sources, thread=t, script=True)
+                       prepare=self._conversation_context, thread=t, script=True)
         self.write(index, "conversations", iter(threads),
                    extra={"message_total": sum(t.messages for t in threads)})
 
@@ -279,6 +282,12 @@ class PageWriter:
 
     def _sources(self, chunk: list[Any]) -> dict[str, Any]:
         return {"sources": self.sources.of(chunk)}
+
+    def _conversation_context(self, chunk: list[Any]) -> dict[str, Any]:
+        """Sources, and the names of the numbers the bubbles show (the filter finds messages by them)."""
+        raws = {raw for m in chunk for raw in (m.sender, m.counterpart) if raw}
+        names = {raw: named for raw in raws if (named := self.names.of_number(raw)) is not None}
+        return {"sources": self.sources.of(chunk), "names": names}
 
     def _media_context(self, chunk: list[Any]) -> dict[str, Any]:
         ids = [m.id for m in chunk]

@@ -83,8 +83,9 @@ def _translation(extra: Any) -> Any:
 class Bubbles:
     """Message bubbles for one page (or one card): received on the left, sent on the right."""
 
-    def __init__(self, sources: dict[int, Any], not_translated: str) -> None:
+    def __init__(self, sources: dict[int, Any], not_translated: str, names: dict[str, Any] | None = None) -> None:
         self.sources = sources
+        self.names = names or {}
         self.not_translated = text_html(not_translated)
         self.text = Memo(text_html)
         self.name = Memo(lambda value: isolated_html(value, "name", IN_MESSAGES))
@@ -110,8 +111,12 @@ class Bubbles:
         """One message; `thread_key` (on a conversation page) gives it the anchor msg-<id> links point at."""
         outgoing = m.direction == "outgoing"
         anchor = f' id="msg-{text_html(m.id)}"' if thread_key else ""
+        party = m.counterpart if outgoing else (m.sender or m.counterpart)
         who = ("device user → " + self.name(m.counterpart or "?") if outgoing
                else self.name(m.sender or m.counterpart or "unknown sender"))
+        named = self.names.get(party) if party else None
+        if named is not None:
+            who += f' <span class="name" title="{text_html(named.source)}">({self.name(named.text)})</span>'
         translation = _translation(m.extra) if m.extra else None
         status = ("translation: " + isolated_html(translation, "message_body", IN_MESSAGES) if translation
                   else self.not_translated)
@@ -129,9 +134,10 @@ def bubble_html(m: Any, thread_key: str, sources: dict[int, Any], not_translated
     return Bubbles(sources, not_translated).bubble(m, thread_key)
 
 
-def bubbles_html(messages: Iterable[Any], thread_key: str, sources: dict[int, Any], not_translated: str) -> str:
-    """A page of a conversation."""
-    bubbles = Bubbles(sources, not_translated)
+def bubbles_html(messages: Iterable[Any], thread_key: str, sources: dict[int, Any], not_translated: str,
+                 names: dict[str, Any] | None = None) -> str:
+    """A page of a conversation; `names`: raw number → report.names.Named, shown beside it."""
+    bubbles = Bubbles(sources, not_translated, names)
     return "".join(bubbles.bubble(m, thread_key) for m in messages)
 
 

@@ -137,6 +137,8 @@ class ThreadInfo:
     counterparts: list[str] = field(default_factory=list)  # the first LIST_ITEMS, sorted
     counterpart_count: int = 0
     page_starts: list[tuple] = field(default_factory=list)  # order key of each page's first message
+    name: str | None = None  # what the phone calls it (report/names.py), shown beside the identifier
+    name_source: str = ""
 
     @property
     def label(self) -> str:
