@@ -188,7 +188,7 @@ def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -
     assert f"{len(threads)} conversation(s), {len(messages)} message(s)" in index
     sms_threads = {}
     for block in threads:
-        head = re.match(r"\s*<h3>sms · thread \d+ · (\+\d+) ·", block)
+        head = re.match(r'\s*<h3>(?:<span class="name"[^>]*>.*?</span> · )?sms · thread \d+ · (\+\d+) ·', block)
         if head:
             sms_threads[head.group(1)] = block
     expected = {t["address"]: t["messages"] for t in DEMO_MANIFEST["sms_db"]["threads"]}
