@@ -343,3 +343,22 @@ def test_conversations_show_what_the_phone_calls_each_number_and_group(bundle) -
     assert header.startswith('<h3><span class="name"') and "<bdi>Abu Jamal</bdi></span> · whatsapp · thread" in header
     incoming = [b.split('<div class="text"')[0] for b in abu.split('<div class="bubble in"')[1:]]
     assert incoming and all("(<bdi>Abu Jamal</bdi>)" in meta for meta in incoming)
+
+
+def test_rules_that_did_not_fire_are_listed_with_why(bundle, page: str, tmp_path: Path) -> None:
+    """Issue 15 item 4: every rule of the pack either gave a finding or is listed with why it did not."""
+    from tests.report_store import ReportStore
+
+    findings = json.loads((payload(bundle[0]) / "findings.json").read_text(encoding="utf-8"))
+    fired = {f["rule_id"] for f in findings["findings"]}
+    quiet = {r["rule_id"]: r for r in findings["rules_not_fired"]}
+    assert fired.isdisjoint(quiet) and fired | set(quiet) == {r.id for r in load_pack().rules}
+    assert quiet["PHN-04"]["why"].endswith("none matched a watch-list entry (a run without --watchlist has none)")
+    assert quiet["COR-01"]["why"].startswith("it combines other rules' findings")
+    assert f'Rules that did not fire ({len(quiet)} of {len(quiet) + len(fired)})' in page
+    rs = ReportStore(tmp_path / "out")  # a phone with one SMS and nothing else
+    rs.message(rs.source("/data/mmssms.db"), "hello")
+    rs.write(files_selected=1)
+    quiet = {r["rule_id"]: r["why"] for r in json.loads((rs.out / "findings.json").read_text())["rules_not_fired"]}
+    assert quiet["GEO-01"] == "nothing to read: no location record in what was parsed"
+    assert quiet["TXT-01"] == "1 message record(s) read; none met its conditions"

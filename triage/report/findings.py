@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from triage.records import EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.store import CaseStore
 from triage.timeutil import iso
 
-SCHEMA_VERSION = "1.2"  # 1.1: assessment level "not examined" and its coverage; 1.2: findings' machine_notes
+SCHEMA_VERSION = "1.2"  # 1.1: assessment "not examined" and its coverage; 1.2: machine_notes, rules_not_fired
 SCORED = ("HIGH", "MEDIUM", "LOW")
 FLAGS = ("SAFEGUARDING", "DISCLOSURE")
 LEVELS = ("red", "amber", "green", "not examined")
@@ -107,6 +108,32 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
+def rules_not_fired(pack: RulePack, findings: list[Finding], counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Every rule of the pack that gave no finding, with why as far as the run can tell: nothing of what it
+    reads was parsed, a watch-list it needs matched nothing (or none was given), or it read records and none
+    met its conditions. A reader weighs an indicator's absence only knowing this (issue 15 item 4)."""
+    fired = {f.rule_id for f in findings}
+    return [{"rule_id": r.id, "rule_version": r.version, "title": r.title, "reads": list(r.reads),
+             "why": _why_not_fired(r, counts)} for r in pack.rules if r.id not in fired]
+
+
+def _why_not_fired(rule: Any, counts: dict[str, int]) -> str:
+    if not rule.reads:
+        return "it combines other rules' findings: fewer independent indicators fired than it needs"
+    read = sum(counts.get(kind, 0) for kind in rule.reads)
+    kinds = ", ".join(rule.reads)
+    if read == 0:
+        return f"nothing to read: no {kinds} record in what was parsed"
+    condition = json.dumps(rule.condition, sort_keys=True, default=str)
+    if '"watchlist"' in condition:
+        return (f"{read} {kinds} record(s) read; none matched a watch-list entry (a run without --watchlist has "
+                "none)")
+    if '"known_media"' in condition:
+        return (f"{read} {kinds} record(s) read; none matched the media watch-list (a run without "
+                "--media-watchlist has none)")
+    return f"{read} {kinds} record(s) read; none met its conditions"
+
+
 def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
                    run: dict[str, Any], counts: dict[str, int], files_selected: int | None = None) -> dict[str, Any]:
     """`files_selected`: the count the run recorded when it chose files for parsing (None: unknown)."""
@@ -128,6 +155,7 @@ def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
         ],
         "assessment": assessment(findings, read),
         "findings": [finding_json(f) for f in findings],
+        "rules_not_fired": rules_not_fired(pack, findings, counts),
         "record_counts": counts,
         "decoding": decoding_summary(store),
         "warnings": store.count(ParseWarning),
