@@ -82,9 +82,10 @@ def parse_in_order(runner: ParseRunner, candidates: list[Candidate], advance: Ca
     """Parse every candidate; photos in worker processes, results stored in the original order."""
     # one core stays with the main process: it reads the evidence, unpickles results and stores records
     stats = ParallelStats(workers if workers is not None else default_workers() - 1)
+    eligible = sum(map(_eligible, candidates))
     # a pool costs a second or so to start: worth it for a phone's photos, not for a handful
-    too_few = stats.workers < 1 or (workers is None and sum(map(_eligible, candidates)) < MIN_POOL_FILES)
-    pool = None if too_few or not any(_eligible(c) for c in candidates) else _start_pool(stats)
+    too_few = stats.workers < 1 or eligible == 0 or (workers is None and eligible < MIN_POOL_FILES)
+    pool = None if too_few else _start_pool(stats)
     if pool is None:
         for cand in candidates:
             runner.parse(cand)

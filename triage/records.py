@@ -339,6 +339,15 @@ def build(cls: type[R], **values: Any) -> R:
 
 
 @functools.cache
+def unset_values(cls: type[Base]) -> dict[str, Any]:
+    """What reading each attribute of a new record never set gives: its default, as after the constructor
+    (the store fills a column the record leaves unset with it, as an ORM insert would)."""
+    configure_mappers()
+    blank = inspect(cls).class_manager.new_instance()
+    return {attr.key: getattr(blank, attr.key) for attr in inspect(cls).attrs}
+
+
+@functools.cache
 def _build_plan(cls: type[Base]) -> tuple[frozenset[str], dict[str, Any], tuple[tuple[str, Any], ...],
                                           frozenset[str], tuple[str, ...], Any]:
     """Per record type, once: required fields, scalar defaults, default factories, every init field, the
@@ -346,7 +355,7 @@ def _build_plan(cls: type[Base]) -> tuple[frozenset[str], dict[str, Any], tuple[
     configure_mappers()
     mapper = inspect(cls)
     manager = mapper.class_manager
-    blank = manager.new_instance()  # reading a field never set gives its default, as after the constructor
+    unset = unset_values(cls)
     required, defaults, factories, allowed = set(), {}, [], set()
     for f in dataclasses.fields(cls):
         if not f.init:
@@ -357,6 +366,6 @@ def _build_plan(cls: type[Base]) -> tuple[frozenset[str], dict[str, Any], tuple[
         elif f.default is dataclasses.MISSING:
             required.add(f.name)
         else:
-            defaults[f.name] = getattr(blank, f.name)
+            defaults[f.name] = unset[f.name]
     links = tuple(relationship.key for relationship in mapper.relationships)
     return frozenset(required), defaults, tuple(factories), frozenset(allowed), links, manager

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, Table, create_engine, event, func, insert, inspect,
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
-from triage.records import Base, SourceFile, UTCDateTime
+from triage.records import Base, SourceFile, UTCDateTime, unset_values
 
 R = TypeVar("R", bound=Base)
 FLUSH_EVERY = 2000  # ORM objects: flush in batches, never hold a whole database in memory
@@ -201,8 +201,8 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     quoted = ", ".join(f'"{name}"' for name in names)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
     position = {column_key: i for i, (_, column_key, _) in enumerate(fields)}
-    blank = inspect(cls).class_manager.new_instance()  # what reading an attribute never set gives (its default)
-    plan = [(attr_key, getattr(blank, attr_key), convert) for attr_key, _, convert in fields]
+    unset = unset_values(cls)
+    plan = [(attr_key, unset[attr_key], convert) for attr_key, _, convert in fields]
 
     def values_of(record: Base) -> tuple[Any, ...]:
         state = record.__dict__

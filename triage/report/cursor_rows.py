@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Boolean, Select, select
 from sqlalchemy.orm import Session
 
 from triage.records import Base, UTCDateTime
-from triage.report.store_rows import PAGE_ROWS, StoredJSON, TranslationOf, record_select
+from triage.report.store_rows import StoredJSON, TranslationOf, paged, record_select
 from triage.report.times import StoreTime, parse_store_time, store_time
 
 FETCH = 1000  # rows taken from the cursor at a time
@@ -127,17 +127,6 @@ def _translation(value: Any) -> Any:
 def record_rows(store: Any, cls: type[Base], with_source: bool = False) -> Iterator[Any]:
     """Every record of one type, in id order, read one keyset page at a time through the cursor (the exports
     read a phone's every record): the columns of store_rows.record_select, times as StoreTime."""
-    statement = record_select(cls, with_source)  # no dialect: plain columns, decoded here
-    id_column = cls.__table__.c.id
     reader = CursorReader(store.session)
-    store.flush()  # records still buffered for insertion are part of the store
-    last: Any = None
-    while True:
-        query = statement if last is None else statement.where(id_column > last)
-        count = 0
-        for row in reader.rows(query.order_by(id_column).limit(PAGE_ROWS)):
-            count += 1
-            last = row.id
-            yield row
-        if count < PAGE_ROWS:
-            return
+    # no dialect: plain columns, decoded by the reader
+    return paged(store, record_select(cls, with_source), cls.__table__.c.id, fetch=lambda q: list(reader.rows(q)))

@@ -10,7 +10,7 @@ decoded), not ORM objects: no identity map, a fraction of the cost per record.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import JSON, Column, Connection, Row, Select, Text, TypeDecorator, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
@@ -97,16 +97,18 @@ def record_select(cls: type[Base], with_source: bool = False, only: Sequence[str
     return statement
 
 
-def paged(store: CaseStore, statement: Select[Any], id_column: Column[Any], page: int | None = None
-          ) -> Iterator[Row[Any]]:
+def paged(store: CaseStore, statement: Select[Any], id_column: Column[Any], page: int | None = None,
+          fetch: Callable[[Select[Any]], list[Any]] | None = None) -> Iterator[Row[Any]]:
     """The rows of `statement` in `id_column` order, read one keyset page (PAGE_ROWS rows) at a time. The
-    statement must select `id_column` labelled `id` (record_select does)."""
+    statement must select `id_column` labelled `id` (record_select does). `fetch`: how a page's query is
+    read (default: Core rows on the session's connection)."""
     page = page or PAGE_ROWS
+    fetch = fetch or (lambda query: connection(store).execute(query).all())
     store.flush()  # records still buffered for insertion are part of the store
     last: Any = None
     while True:
         query = statement if last is None else statement.where(id_column > last)
-        rows = connection(store).execute(query.order_by(id_column).limit(page)).all()
+        rows = fetch(query.order_by(id_column).limit(page))
         yield from rows
         if len(rows) < page:
             return
