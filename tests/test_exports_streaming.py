@@ -118,7 +118,7 @@ def test_records_jsonl_equals_the_one_shot_export(store: CaseStore, tmp_path: Pa
     lines = jsonl(written["message"])
     assert [m["body"] for m in lines[:-1]] == HOSTILE  # raw values, not defused
     assert lines[-1]["provenance"] == {"source_file_id": None, "path": None, "sha256": None, "table": None,
-                                       "row": None, "offset": None}
+                                       "row": None, "offset": None, "row_sha256": None}
     assert lines[0]["provenance"]["path"] == "zip phone.zip → /data/mmssms.db"
     (warning,) = jsonl(written["parse_warning"])
     assert warning["provenance"]["sha256"] == "ab" * 32 and warning["provenance"]["table"] is None

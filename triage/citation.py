@@ -12,7 +12,7 @@ from triage.store import CaseStore
 @dataclass
 class Citation:
     text: str  # "Photo IMG_0412.jpg (photo EXIF GPS) taken at 02:14 UTC on 3 May 2025 [source: …]"
-    ref: dict[str, Any]  # {"type", "id", "provenance", "sha256", "table", "row", "offset"}
+    ref: dict[str, Any]  # {"type", "id", "provenance", "sha256", "table", "row", "offset", "row_sha256"}
 
 
 def reference(record: Base, store: CaseStore) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def reference(record: Base, store: CaseStore) -> dict[str, Any]:
         "table": getattr(record, "source_table", None),
         "row": getattr(record, "source_row", None),
         "offset": getattr(record, "source_offset", None),
+        "row_sha256": getattr(record, "source_row_sha256", None),  # docs/row_digest.md
     }
 
 

@@ -81,6 +81,27 @@ def _given(**options: float | int | None) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
+@cli.command("row-digest")
+@click.argument("database", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("table")
+@click.argument("rowid", type=int)
+@click.option("--show", is_flag=True, help="Also print the exact bytes hashed (docs/row_digest.md).")
+def row_digest_command(database: Path, table: str, rowid: int, show: bool) -> None:
+    """Print the SHA-256 of one row of a SQLite database, as records carry it (source_row_sha256): a
+    record's row can be checked against a copy of the database without this tool's parsers. The file
+    is read through a private copy (with its -wal/-journal), never opened itself."""
+    from triage.row_digest import digest_of_file_row
+
+    found = digest_of_file_row(database, table, rowid)
+    if found is None:
+        raise TriageError(f"{database.name}: no row with rowid {rowid} in a table named {table!r} "
+                          "(or the table has no rowid); check the record's source_table and source_row")
+    digest, hashed = found
+    click.echo(digest)
+    if show:
+        click.echo(hashed.decode("ascii"))
+
+
 @cli.command("parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one record a line, with a `type` field.")

@@ -17,6 +17,7 @@ from triage.evidence import Evidence, FileEntry
 from triage.file_signatures import describe
 from triage.limits import ParseLimits
 from triage.records import Base, SourceFile
+from triage.row_digest import RowDigests
 from triage.sqlite_budget import SqliteBudget, SqliteBudgetReached, spending
 from triage.sqlite_sidecars import sidecar_notes
 
@@ -153,6 +154,10 @@ class ParseRunner:
             self.warn("parser", "sqlite", "warning", note, source.provenance, source)
         if copy.notes:
             _mark_warned(source)
+        problem = copy.digest_problem()
+        if problem:  # the records stand; what they lack is said, once per file
+            self.warn("parser", "row digest", "warning", problem, source.provenance, source)
+            _mark_warned(source)
 
     def _not_parsed(self, entry: FileEntry, why: list[tuple[str, str]], sha256: str | None = None) -> None:
         """A file a parser claims but none could read: a "not parsed" SourceFile and one warning per parser."""
@@ -203,9 +208,11 @@ class ParseRunner:
         count = 0
         stopped = False
         try:
+            sqlite = copy is not None and isinstance(parser, SqliteParser)
             for record in (done if done is not None else parser.parse(ctx)):
-                if copy is not None and isinstance(parser, SqliteParser):
+                if sqlite:
                     copy.mark_wal_only(record)
+                    copy.digest_row(record)
                 self.on_record(record, source)
                 count += 1
         except Exception as e:  # a parser bug or hostile file: keep what was read, say what was not
@@ -279,6 +286,7 @@ class SqliteCopy:
         self.notes: list[str] = []  # what SQLite does with the -journal/-wal (triage/sqlite_sidecars.py)
         self._main_rows: dict[str, set[str] | None] = {}  # row ids per table without the -wal (read once each)
         self._main_tables: set[str] | None = None
+        self._digests: RowDigests | None = None
 
     def path(self) -> Path:
         if self._dir is None:
@@ -310,6 +318,22 @@ class SqliteCopy:
         main = self._rows_without_wal(table)
         if main is not None and row not in main:
             record.extra["wal_only"] = True
+
+    def digest_row(self, record: Base) -> None:
+        """Give a record the SHA-256 of its source row (triage/row_digest.py), read from this copy as the
+        parser saw it; records whose table or row is not a rowid table's row get none."""
+        if getattr(record, "source_table", None) is None or not hasattr(record, "source_row_sha256"):
+            return
+        if self._digests is None:
+            self._digests = RowDigests(self.path(), self.budget)
+        record.__dict__["source_row_sha256"] = self._digests.of(record.source_table, record.source_row)
+
+    def digest_problem(self) -> str | None:
+        """How many records' rows could not be read again for their digest, and why (said once per file)."""
+        if self._digests is None or not self._digests.unread:
+            return None
+        return f"{self._digests.unread} record(s) without a source-row SHA-256: their row could not be read " \
+               f"again ({self._digests.error})"
 
     def _rows_without_wal(self, table: str) -> set[str] | None:
         """Row ids of `table` in the database file without its -wal (read once per table); None when the
@@ -350,5 +374,7 @@ class SqliteCopy:
             shutil.copyfileobj(src, dst, 1 << 20)
 
     def remove(self) -> None:
+        if self._digests is not None:
+            self._digests.close()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)

@@ -83,6 +83,8 @@ class Provenanced(MappedAsDataclass):
     source_table: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
     source_row: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
     source_offset: Mapped[int | None] = mapped_column(BigInteger, default=None, kw_only=True)
+    # SHA-256 of the source row's values (triage/row_digest.py, docs/row_digest.md): which row, re-derivable
+    source_row_sha256: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"), default=None, kw_only=True)
 
 

@@ -21,7 +21,7 @@ from triage.report.times import iso_text
 from triage.store import CaseStore
 from triage.timeutil import iso
 
-PROVENANCE_COLUMNS = ("source_file_id", "source_table", "source_row", "source_offset")
+PROVENANCE_COLUMNS = ("source_file_id", "source_table", "source_row", "source_offset", "source_row_sha256")
 
 
 def plain(value: Any) -> Any:
@@ -42,6 +42,7 @@ def export_json(record_type: str, columns: Mapping[str, Any], source_path: str |
             "table": columns.get("source_table"),
             "row": columns.get("source_row"),
             "offset": columns.get("source_offset"),
+            "row_sha256": columns.get("source_row_sha256"),  # docs/row_digest.md
         }
     return out
 
@@ -82,6 +83,7 @@ def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, An
                 "table": row[where["source_table"]] if "source_table" in where else None,
                 "row": row[where["source_row"]] if "source_row" in where else None,
                 "offset": row[where["source_offset"]] if "source_offset" in where else None,
+                "row_sha256": row[where["source_row_sha256"]] if "source_row_sha256" in where else None,
             }
         yield out
 

@@ -1,0 +1,180 @@
+"""The SHA-256 of a record's source row: a digest anyone can re-derive from the database with sqlite3 alone.
+
+The file's SHA-256 proves which database was read; this digest proves which row of it a record came from
+and that the values the parser read are those in the row. The canonical encoding is written down in
+docs/row_digest.md; `triage row-digest DATABASE TABLE ROWID` prints it for any row, so an expert can check
+a record without this program's parsers (the encoding is small enough to reimplement from the doc).
+
+Only records of SQLite databases whose `source_table` is a table with a rowid and whose `source_row` is
+that rowid get one; the rest (XML backups, rows of WITHOUT ROWID tables, key-value stores) carry none, and
+the report says so rather than showing a digest of something else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from parsers.base import quote_ident
+from triage.sqlite_budget import SqliteBudget
+
+ROWID_NAMES = ("rowid", "_rowid_", "oid")  # SQLite's three names for it: a column may shadow one or two
+
+
+_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+
+
+def canonical_head(table: str, columns: list[str]) -> bytes:
+    """The first line hashed (docs/row_digest.md): the JSON array [table, [column, ...]] in the table's column
+    order, ASCII-only (other characters as \\uXXXX escapes), no spaces, then a line feed."""
+    return _JSON([table, columns]).encode("ascii") + b"\n"
+
+
+def canonical_values(rowid: int, values: tuple[Any, ...]) -> bytes:
+    """The second line hashed: [rowid, [value, ...]]; integers as numbers, text as strings (bytes that are not
+    UTF-8 as \\udcXX escapes), reals as {"real": Python's shortest repr}, blobs as {"blob": lowercase hex},
+    NULL as null. The type is kept: 1 and 1.0, or a text and a blob of the same bytes, differ in SQLite."""
+    return _JSON([rowid, [v if (t := type(v)) is int or t is str or v is None
+                          else {"real": repr(v)} if t is float else {"blob": v.hex()} for v in values]]).encode("ascii")
+
+
+def row_digest(table: str, rowid: int, columns: list[str], values: tuple[Any, ...]) -> str:
+    return hashlib.sha256(canonical_head(table, columns) + canonical_values(rowid, values)).hexdigest()
+
+
+class _TablePlan:
+    """One table's reading plan: its columns, the first-line hash state, a point query and an ordered scan."""
+
+    def __init__(self, table: str, columns: list[str], rowid_name: str) -> None:
+        self.table, self.columns = table, columns
+        self.head = hashlib.sha256(canonical_head(table, columns))
+        listed = ", ".join(quote_ident(c) for c in columns)
+        self.point = f"SELECT {listed} FROM {quote_ident(table)} WHERE {rowid_name} = ?"
+        self.scan = f"SELECT {rowid_name}, {listed} FROM {quote_ident(table)} ORDER BY {rowid_name}"
+        self.cursor: Any = None  # the scan, opened on first use
+        self.at: tuple[Any, ...] | None = None  # the scan's current row (rowid first)
+        self.ended = False
+
+    def digest(self, rowid: int, values: tuple[Any, ...]) -> str:
+        h = self.head.copy()  # the first line is the same for every row of the table: hashed once
+        h.update(canonical_values(rowid, values))
+        return h.hexdigest()
+
+
+class RowReader:
+    """Reads single rows of one database by table and rowid, as the digest needs them (text undecoded).
+
+    Parsers mostly read a table in rowid order, so rows are taken from one ordered scan per table, advanced
+    as records come (a merge, about three times cheaper than a query per row); a rowid behind the scan is
+    looked up on its own."""
+
+    def __init__(self, path: Path, budget: SqliteBudget | None = None) -> None:
+        self.db = sqlite3.connect(path)  # the pipeline's private copy, as the parser opened it (-wal applied)
+        # every byte of the row counts: text that is not UTF-8 is kept, escaped, never replaced
+        self.db.text_factory = lambda b: b.decode("utf-8", errors="surrogateescape")
+        if budget is not None:  # bookkeeping, not a parser's read: spends the file's time, not its rows
+            budget.attach(self.db, False)
+        self._plans: dict[str, _TablePlan | None] = {}
+
+    def close(self) -> None:
+        self.db.close()
+
+    def digest(self, table: str, rowid: int) -> str | None:
+        """The row's digest, or None when the table has no such row or no rowid."""
+        plan = self.plan(table)
+        if plan is None:
+            return None
+        values = self._from_scan(plan, rowid)
+        if values is None:
+            found = self.db.execute(plan.point, (rowid,)).fetchone()
+            if found is None:
+                return None
+            values = found
+        return plan.digest(rowid, values)
+
+    def _from_scan(self, plan: _TablePlan, rowid: int) -> tuple[Any, ...] | None:
+        """The row's values from the ordered scan, or None to look it up on its own."""
+        if plan.cursor is None:
+            plan.cursor = self.db.execute(plan.scan)
+        at = plan.at
+        if at is not None and at[0] > rowid:
+            return None  # behind the scan (or absent): a point query says which
+        while not plan.ended and (at is None or at[0] < rowid):
+            try:
+                at = plan.at = plan.cursor.fetchone()
+            except sqlite3.DatabaseError:  # a damaged page ends the scan: rows are then looked up one by one
+                at = plan.at = None
+            if at is None:
+                plan.ended = True
+        return at[1:] if at is not None and at[0] == rowid else None
+
+    def plan(self, table: str) -> _TablePlan | None:
+        if table not in self._plans:
+            self._plans[table] = self._make_plan(table)
+        return self._plans[table]
+
+    def _make_plan(self, table: str) -> _TablePlan | None:
+        found = self.db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        if found is None or "WITHOUT ROWID" in " ".join((found[0] or "").upper().split()):
+            return None
+        columns = [r[1] for r in self.db.execute(f"PRAGMA table_info({quote_ident(table)})")]
+        free = [name for name in ROWID_NAMES if name not in {c.lower() for c in columns}]
+        if not columns or not free:
+            return None
+        return _TablePlan(table, columns, free[0])
+
+
+class RowDigests:
+    """The digests of one database copy's records, read row by row as records come (no table held in memory)."""
+
+    def __init__(self, path: Path, budget: SqliteBudget | None = None) -> None:
+        self.path, self.budget = path, budget
+        self._reader: RowReader | None = None
+        self.unread = 0  # records whose row could not be read again (damaged page, time budget spent)
+        self.error: str | None = None  # the first such read error
+
+    def of(self, table: str | None, row: str | None) -> str | None:
+        if table is None or row is None or not row.isdigit():
+            return None
+        try:
+            if self._reader is None:
+                self._reader = RowReader(self.path, self.budget)
+            return self._reader.digest(table, int(row))
+        except sqlite3.Error as e:  # the record stays, without a digest; the file's warning counts them
+            self.unread += 1
+            self.error = self.error or f"{type(e).__name__}: {e}"
+            return None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def digest_of_file_row(database: Path, table: str, rowid: int) -> tuple[str, bytes] | None:
+    """(digest, the bytes hashed) of one row of a database file, read from a private copy of it and its
+    -wal/-journal (opening a database can write to it: the file given is never opened itself)."""
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "db"
+        shutil.copyfile(database, copy)
+        for suffix in ("-wal", "-journal"):
+            side = database.with_name(database.name + suffix)
+            if side.is_file():
+                shutil.copyfile(side, copy.with_name("db" + suffix))
+        reader = RowReader(copy)
+        try:
+            plan = reader.plan(table)
+            if plan is None:
+                return None
+            found = reader.db.execute(plan.point, (rowid,)).fetchone()
+        finally:
+            reader.close()
+    if found is None:
+        return None
+    hashed = canonical_head(table, plan.columns) + canonical_values(rowid, found)
+    return hashlib.sha256(hashed).hexdigest(), hashed
