@@ -18,7 +18,7 @@ PARIS = timezone(timedelta(hours=2))
 
 def _records() -> list[Base]:
     """Every kind of value the columns hold: aware times in other zones, whole seconds, year 1, JSON of
-    every shape (unicode, nested, a bare number, a list), None in JSON and text columns, booleans, links."""
+    every shape (unicode, nested, a bare number, a boolean, a list), None in JSON and text columns, booleans, links."""
     source = SourceFile(path="/data/msgstore.db", layers=[{"kind": "folder", "name": "x"}], provenance="p")
     first = Message(app="whatsapp", thread="447700900123@s.whatsapp.net", direction="incoming",
                     counterpart="+447700900123", sender="+447700900123", body="Rendez-vous à Gravelines ☎",
@@ -28,7 +28,7 @@ def _records() -> list[Base]:
     second = build(Message, app="sms", thread=None, direction="outgoing", counterpart=None, sender=None, body=None,
                    time_utc=datetime(1, 1, 1, tzinfo=timezone.utc), time_raw="0001-01-01", time_encoding="iso",
                    sent_utc=datetime(2024, 1, 1, 12, tzinfo=timezone.utc), sent_raw=[1, 2], deleted=True)
-    call = Call(app="phone", direction="missed", counterpart="+33612345678", time_utc=None, time_raw=None,
+    call = Call(app="phone", direction="missed", counterpart="+33612345678", time_utc=None, time_raw=False,
                 time_encoding="none", duration_s=12.5, video=False)
     pin = Location(origin="whatsapp message", latitude=50.9870, longitude=2.1280,
                    time_utc=datetime(2024, 6, 1, 21, 0, tzinfo=timezone.utc), time_encoding="unix_ms", message=first)

@@ -200,34 +200,50 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     names = ["id"] + [column_key for _, column_key, _ in fields]
     quoted = ", ".join(f'"{name}"' for name in names)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
-    position = {column_key: i for i, (_, column_key, _) in enumerate(fields)}
+    return sql, _values_function(cls, fields, foreign)
+
+
+def _values_function(cls: type[Base], fields: list[tuple[str, str, Callable[[Any], Any] | None]],
+                     foreign: list[tuple[str, str, str]]) -> Callable[[Base], tuple[Any, ...]]:
+    """The function giving a record's row: one tuple expression generated for the record type (as dataclasses
+    and namedtuple generate their methods), about twice as fast as a loop over the columns for each of a
+    phone's million records. Each column is the record's value (its default when unset) converted, except a
+    foreign key whose relationship holds a target: then the target's key, as the ORM would fill it."""
     unset = unset_values(cls)
-    plan = [(attr_key, unset[attr_key], convert) for attr_key, _, convert in fields]
-
-    def values_of(record: Base) -> tuple[Any, ...]:
-        state = record.__dict__
-        values = []
-        for attr_key, default, convert in plan:
-            value = state.get(attr_key, default)
-            values.append(value if value is None or convert is None else convert(value))
-        for relation_key, local_key, remote_key in foreign:  # a relationship's target fills its foreign key
-            target = state.get(relation_key)
-            if target is not None:
-                values[position[local_key]] = getattr(target, remote_key)
-        return (state["id"], *values)
-
-    return sql, values_of
+    links = {local_key: (relation_key, remote_key) for relation_key, local_key, remote_key in foreign}
+    names: dict[str, Any] = {}
+    parts = ['d["id"]']
+    for n, (attr_key, column_key, convert) in enumerate(fields):
+        names[f"u{n}"], value = unset[attr_key], f"d.get({attr_key!r}, u{n})"
+        if convert is not None:
+            names[f"c{n}"] = convert
+            value = f"(None if (v := {value}) is None else c{n}(v))"
+        if column_key in links:
+            relation_key, remote_key = links[column_key]
+            value = f"(t.{remote_key} if (t := d.get({relation_key!r})) is not None else {value})"
+        parts.append(value)
+    source = "def values_of(record):\n    d = record.__dict__\n    return (" + ",\n            ".join(parts) + ",)\n"
+    exec(compile(source, f"<row of {cls.__name__}>", "exec"), names)  # noqa: S102 - our own column names only
+    return names["values_of"]
 
 
 def _sqlite_converter(column_type: Any) -> Callable[[Any], Any] | None:
     if isinstance(column_type, UTCDateTime):
         return _sqlite_datetime
     if isinstance(column_type, JSON):
-        return json.dumps  # SQLAlchemy's default JSON serialiser, default arguments
+        return _sqlite_json
     return None  # text, numbers and booleans: the driver binds them as SQLAlchemy would
 
 
+def _sqlite_json(value: Any) -> str:
+    """json.dumps with default arguments (SQLAlchemy's JSON serialiser); a raw time is most often an integer,
+    whose JSON text is its decimal digits (bool is a subclass, not this type: it stays json's true/false)."""
+    return str(value) if type(value) is int else json.dumps(value)
+
+
 def _sqlite_datetime(value: datetime) -> str:
+    if value.tzinfo is timezone.utc:  # what the parsers give: no conversion needed
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
     return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26]
