@@ -5,7 +5,7 @@
 
 For each N: generates the tree with `../shared/bench/gen_android_tree.py` (its JPEG helper module is
 `bench/jpeg_gps.py`), runs ALEAPP (extracted from `../shared/bench/aleapp-075122c8.tar.gz` into its own
-virtualenv once, as `../shared/bench/README.md` describes) and `triage run`, each under GNU time, and
+virtualenv once, by `prepare_aleapp` below) and `triage run`, each under GNU time, and
 prints one markdown row per N: both wall times, the ratio, both peak RSS, our output size, and our record
 counts against the generator's `tree-counts.json`. ALEAPP is measured, never copied from.
 """

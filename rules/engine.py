@@ -4,7 +4,8 @@ Scopes (rules/packs/*.yaml, `scope`):
 - record: every record the rule reads that meets the condition is a hit; hits are grouped into one
   finding per thread (messages) or one per rule (positions);
 - thread: messages of one conversation; each part of an `all_of` must be met by some message, all of
-  them within `window_hours` of each other (co-occurrence in a thread, domain.md §3);
+  them within `window_hours` of each other (co-occurrence in a thread:
+  docs/domain/crossing_indicators.md "Lexicon");
 - device: aggregate conditions over all records (`sequence` of positions, composites over `rules`).
 `counterparts: {min: N, within_hours: H}` asks for hits sent to N distinct counterparts within H hours.
 

@@ -24,7 +24,7 @@ CONFIDENCE_ORDER = {"L": 0, "M": 1, "H": 2}
 class LexiconHit:
     concept: str
     language: str
-    confidence: str  # H, M or L (domain.md §3)
+    confidence: str  # H, M or L (docs/domain/crossing_indicators.md "Lexicon")
     term: str  # the lexicon term as listed
     start: int  # offsets in the normalised text
     end: int

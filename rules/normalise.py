@@ -1,4 +1,4 @@
-"""Text normalisation before lexicon matching (domain.md §3, "How to use").
+"""Text normalisation before lexicon matching (docs/domain/crossing_indicators.md "Lexicon").
 
 One function, `normalise`, applied to both the lexicon terms and the message text, so that the
 spellings people actually type still meet the lexicon:

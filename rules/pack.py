@@ -127,7 +127,8 @@ def _check_condition(condition: Any, where: str, pack: RulePack, earlier: list[s
 
 
 def _check_protected(condition: Any, where: str) -> None:
-    """Nationality, ethnicity, religion and language are never scoring inputs (domain.md §8 guardrails)."""
+    """Nationality, ethnicity, religion and language are never scoring inputs
+    (docs/domain/rule_catalogue.md "Guardrails")."""
     if isinstance(condition, dict):
         for key, value in condition.items():
             if any(word in str(key).lower() for word in PROTECTED):

@@ -1,5 +1,5 @@
-"""Amounts with currency in the route languages (domain.md §3, §5): symbols, codes, words, local digits,
-thousands and decimal separators, multipliers, ranges."""
+"""Amounts with currency in the route languages (docs/domain/crossing_indicators.md "Lexicon", "Prices"):
+symbols, codes, words, local digits, thousands and decimal separators, multipliers, ranges."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Payment identifier validation against published vectors: every valid one accepted, every altered one
-rejected (schemas.md §5.2; SWIFT IBAN registry examples; card networks' test numbers; BIP-173/350;
-EIP-55; the USDT-TRC20 contract address)."""
+rejected (docs/formats/payments.md "Identifier validation"; SWIFT IBAN registry examples; card networks'
+test numbers; BIP-173/350; EIP-55; the USDT-TRC20 contract address)."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ DATE = 1747051200
 # -- strings and primitives ----------------------------------------------------------------------
 
 def test_string_lengths_and_padding_follow_the_wire_rules() -> None:
-    assert s("hi") == b"\x02hi\x00" and len(s("x" * 300)) == 304  # schemas.md §2.2 measured values
+    assert s("hi") == b"\x02hi\x00" and len(s("x" * 300)) == 304  # measured: docs/formats/telegram.md "TL encoding"
     assert s("x" * 300)[:4] == b"\xfe\x2c\x01\x00"
     blob = u32(0x3F7EE58B) + i32(6) + s("x" * 300)  # messageMediaDice value:int emoticon:string
     got = decode(blob, "MessageMedia")

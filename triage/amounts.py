@@ -1,4 +1,6 @@
-"""Money amounts with their currency, in the languages of the Channel routes (domain.md §3, §5).
+"""Money amounts with their currency, in the languages of the Channel routes.
+
+What is sought and why: docs/domain/crossing_indicators.md "Lexicon" and "Prices".
 
 `find_amounts(text)` returns every number that stands next to a currency: a symbol (€ £ $ ₺ ₫), an
 ISO code (EUR, GBP, USD, IQD …, and USDT), or a currency word in English, French, Albanian,

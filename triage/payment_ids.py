@@ -1,4 +1,6 @@
-"""Payment identifiers in free text, each validated by a well-kept library (schemas.md §5.2).
+"""Payment identifiers in free text, each validated by a well-kept library.
+
+The formats, checks and test vectors: docs/formats/payments.md "Identifier validation".
 
 `find_identifiers(text)` returns only identifiers that pass their check; a candidate whose checksum
 fails is dropped (it is a typo, a phone number or noise, and cannot be cited as an account).

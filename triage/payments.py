@@ -77,7 +77,8 @@ def _service_action() -> Any:
     return cast(Message.extra, Text).contains(SERVICE_ACTION_PREFIX, autoescape=True)
 
 
-# Telegram payment service actions (schemas.md §2): total_amount is in the currency's smallest unit.
+# Telegram payment service actions: total_amount is in the currency's smallest unit
+# (docs/formats/telegram.md "Message constructors").
 TELEGRAM_PAYMENT_ACTIONS = {"messageActionPaymentSent": "sent", "messageActionPaymentSentMe": "received",
                             "messageActionPaymentRefunded": "refunded"}
 SERVICE_ACTION_PREFIX = "messageActionPayment"  # what every name above starts with

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-# Regions of the Channel-crossing routes (origin, transit, destination; see reference/domain.md §4.1):
-# a national number valid in more than one of them is ambiguous.
+# Regions of the Channel-crossing routes (origin, transit, destination): a national number valid in more
+# than one of them is ambiguous (docs/domain/phone_numbers.md "Regions of interest").
 REGIONS_OF_INTEREST = ("GB", "FR", "BE", "NL", "DE", "IQ", "IR", "TR", "AL", "AF", "VN", "SY", "ER", "SD",
                        "ET", "SO", "EG", "PK", "YE", "KW")
 

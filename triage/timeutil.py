@@ -1,6 +1,6 @@
 """Timestamp decoding: every time keeps its raw value and encoding next to the UTC value.
 
-Encodings are named once here and used by every parser (see schemas.md §9).
+Encodings are named once here and used by every parser (see docs/formats/time_encodings.md).
 """
 
 from __future__ import annotations
