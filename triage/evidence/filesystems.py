@@ -1,7 +1,7 @@
 """File systems The Sleuth Kit cannot read (APFS containers, F2FS), found inside disk images.
 
 TSK is tried first on every partition (and on the bare image); when it finds nothing, each probe in
-`PROBES` looks at the same bytes. A probe that recognises its format returns one or more
+`triage.evidence.probes.PROBES` looks at the same bytes. A probe that recognises its format returns one or more
 `FileSystem` objects (an APFS container holds several volumes), each listed and read through the same
 `Evidence` interface as a TSK file system, so parsers never know the difference.
 """
@@ -49,28 +49,3 @@ class FileSystem(abc.ABC):
 
     def close(self) -> None:
         pass
-
-
-# A probe returns the file systems it recognises in the region, None when the format is not its own,
-# and reports problems (an encrypted APFS volume, a damaged superblock) through `warn`.
-Probe = Callable[[Region, Warn], "list[FileSystem] | None"]
-PROBES: list[Probe] = []
-
-
-def probe_region(region: Region, warn: Warn) -> list[FileSystem]:
-    """The first probe's answer for this region, or [] when no probe knows it."""
-    for probe in PROBES:
-        found = probe(region, warn)
-        if found is not None:
-            return found
-    return []
-
-
-# -- registered probes (one module per format) ---------------------------------------------------------
-from triage.evidence.apfs import probe_apfs  # noqa: E402 - registered after the definitions it uses
-
-PROBES.append(probe_apfs)
-
-from triage.evidence.f2fs import probe_f2fs  # noqa: E402
-
-PROBES.append(probe_f2fs)

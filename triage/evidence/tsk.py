@@ -19,7 +19,8 @@ from typing import BinaryIO, Callable, Iterator
 import pytsk3
 
 from triage.errors import EvidenceError
-from triage.evidence.filesystems import FileSystem, Region, probe_region
+from triage.evidence.filesystems import FileSystem, Region
+from triage.evidence.probes import probe_region
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import ImageStream, short_reason
 from triage.evidence.streams import SeekableReader, buffered
