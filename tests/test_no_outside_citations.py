@@ -45,7 +45,6 @@ TO_BE_REPOINTED = {
     "parsers/whatsapp_android.py",
     "parsers/whatsapp_codes.py",
     "parsers/whatsapp_payments.py",
-    "triage/report/case_export.py",
     "fixtures/third_party/ATTRIBUTION.md",
 }
 

@@ -1,4 +1,4 @@
-"""case.jsonld and case-records.jsonld: the run in CASE 1.4 / UCO 1.4 (schemas.md §6), for exchange
+"""case.jsonld and case-records.jsonld: the run in CASE 1.4 / UCO 1.4 (docs/formats/case_uco.md), for exchange
 with other tools.
 
 Two files, because a phone holds hundreds of thousands of records and the findings rest on a handful:
