@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import piexif  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from parsers.media_exif import PhotoExifParser  # noqa: E402
+from parsers.media.photo_exif import PhotoExifParser  # noqa: E402
 from triage.evidence import open_evidence  # noqa: E402
 from triage.parallel_media import default_workers, parse_in_order  # noqa: E402
 from triage.parsing import ParseRunner  # noqa: E402

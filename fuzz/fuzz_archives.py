@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from harness import instrumented, known_findings, main, read_capped
@@ -56,7 +57,7 @@ def open_and_read(data: bytes) -> None:
     try:
         for entry in evidence.walk():
             if entry.type == "file":
-                read_capped(lambda: evidence.open(entry), EvidenceError)
+                read_capped(partial(evidence.open, entry), EvidenceError)
         if not all(isinstance(w, str) for w in evidence.warnings):
             raise AssertionError("a warning that is not text")
     finally:

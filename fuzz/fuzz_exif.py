@@ -1,5 +1,5 @@
-"""Fuzz the photo EXIF wrapper: `parsers.media_exif.PhotoExifParser.parse` (exifread for the tags, the
-JPEG/EXIF/HEIF structure checks of parsers/jpeg_structure.py, exif_structure.py, heif_*.py, GPS and
+"""Fuzz the photo EXIF wrapper: `parsers.media.photo_exif.PhotoExifParser.parse` (exifread for the tags, the
+JPEG/EXIF/HEIF structure checks of parsers/media/jpeg_structure.py, exif_structure.py, heif_*.py, GPS and
 time decoding, pHash hints).
 
 Input: the bytes of a photo. The parser is run as the pipeline runs it, on a ParseContext over the
@@ -17,10 +17,10 @@ import sys
 
 from harness import instrumented, known_findings, main
 
-with instrumented(["parsers.media_exif", "parsers.jpeg_structure", "parsers.exif_structure", "parsers.heif_items",
-                   "parsers.heif_structure", "triage.timeutil"]):
+with instrumented(["parsers.media.photo_exif", "parsers.media.jpeg_structure", "parsers.media.exif_structure",
+                   "parsers.media.heif_items", "parsers.media.heif_structure", "triage.timeutil"]):
     from parsers.base import ParseContext
-    from parsers.media_exif import PhotoExifParser, exifread_tags
+    from parsers.media.photo_exif import PhotoExifParser, exifread_tags
     from triage.evidence import FileEntry
     from triage.records import MediaFile
 

@@ -1,4 +1,4 @@
-"""Fuzz the typedstream (NSAttributedString) reader: `parsers.attributed_body.attributed_text`,
+"""Fuzz the typedstream (NSAttributedString) reader: `parsers.sms.attributed_body.attributed_text`,
 which wraps pytypedstream (the library is instrumented too: it does the decoding).
 
 Input: an `attributedBody` blob as iOS/macOS Messages stores it. Contract (attributed_body.py): the
@@ -13,8 +13,8 @@ import sys
 
 from harness import instrumented, main
 
-with instrumented(["typedstream", "parsers.attributed_body"]):
-    from parsers.attributed_body import attributed_text
+with instrumented(["typedstream", "parsers.sms.attributed_body"]):
+    from parsers.sms.attributed_body import attributed_text
 
 
 def check_one(data: bytes) -> None:

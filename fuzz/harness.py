@@ -15,15 +15,16 @@ from __future__ import annotations
 import contextlib
 import sys
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the project imports by package name (parsers.…, triage.…)
 
 
-def instrumented(modules: list[str]) -> ContextManager[object]:
+def instrumented(modules: list[str]) -> contextlib.AbstractContextManager[object]:
     """Coverage instrumentation of `modules` (and their submodules) imported inside the block.
 
     Only when the harness runs as a fuzzer; a plain import (a test replaying a saved input) gets no

@@ -1,5 +1,8 @@
-"""The parser contract: a parser declares what it reads (path patterns and, for databases, the
-tables and columns it needs) and yields records. It knows nothing of storage, rules or reports.
+"""The parser contract: a parser declares what it reads (app, platform, path patterns and, for databases,
+the named schema generations it knows), what it yields (record classes), which fixture proves each of
+those, and whether it needs nothing but the file's bytes; then it yields records. It knows nothing of
+storage, rules or reports. Defining a parser class with a `name` registers it (parsers/registry.py):
+adding a parser is one new file (docs/adding_a_parser.md).
 """
 
 from __future__ import annotations
@@ -9,13 +12,36 @@ import fnmatch
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import AbstractSet, Any, BinaryIO, Callable, ClassVar, Iterator, Mapping
 
+from parsers import registry
 from triage.evidence import FileEntry
 from triage.records import Base
 from triage.sqlite_budget import SqliteBudget, active_budget
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+PLATFORMS = ("Android", "iOS", "any")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """One schema generation a SQLite parser knows: the tables and columns that identify it.
+
+    `fixture` is the repository path of a file in that layout (a builder's output or a third-party
+    sample) that a test parses: every generation a parser claims is proven by a file
+    (tests/test_parser_registry.py checks that each one exists).
+    """
+
+    name: str  # how the generation is known, e.g. "modern (message table, 2021+)"
+    tables: Mapping[str, AbstractSet[str]]  # table -> columns that must exist (kept as frozensets)
+    fixture: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", {t: frozenset(c) for t, c in self.tables.items()})
+
+    def missing(self, db: sqlite3.Connection) -> list[str]:
+        """Tables/columns of this generation that the database lacks (empty list = it is this generation)."""
+        return _missing(db, self.tables)
 
 
 @dataclass
@@ -41,11 +67,56 @@ class ParseContext:
 
 
 class Parser(abc.ABC):
-    """One artifact family. Subclasses set the class attributes and implement `parse`."""
+    """One artifact family. Subclasses set the class attributes and implement `parse`.
 
-    name: str = ""
+    A subclass that sets `name` is a concrete parser: defining it registers it (parsers/registry.py)
+    and its declaration is checked then, so a missing attribute fails at import, not in a run.
+    """
+
+    name: str = ""  # unique; names the parser in warnings and in SourceFile.parser
     description: str = ""
+    app: str = ""  # the app or system component whose files it reads, e.g. "WhatsApp"
+    platform: str = "any"  # "Android", "iOS" or "any" (formats both write)
     path_patterns: tuple[str, ...] = ()  # fnmatch patterns on the file's path (case-insensitive)
+    produces: tuple[type[Base], ...] = ()  # the record classes it yields
+    # True when the parse needs nothing but the file's bytes (no SQLite copy, no other file of the
+    # evidence) and is CPU work worth a worker process: triage/parallel_media.py sends such files' bytes
+    # to its workers
+    bytes_only: bool = False
+    # repository paths of files (builders' output, third-party samples) its tests parse; SQLite parsers
+    # name one per schema generation instead (`Schema.fixture`)
+    fixtures: tuple[str, ...] = ()
+    # which parser reads first a file several parsers read (msgstore.db: messages, then payments), and
+    # so the order of record ids: ascending, ties by name (parsers/registry.py)
+    order: int = registry.DEFAULT_ORDER
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__ and cls.name:
+            problems = cls.declaration_problems()
+            if problems:
+                raise TypeError(f"parser {cls.name!r} ({cls.__module__}.{cls.__qualname__}): "
+                                + "; ".join(problems))
+            registry.register(cls)
+
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        """What a concrete parser's declaration lacks (empty list = complete)."""
+        problems = []
+        if not cls.app:
+            problems.append("set `app` (the app whose files it reads)")
+        if cls.platform not in PLATFORMS:
+            problems.append(f"`platform` is {cls.platform!r}, not one of {', '.join(PLATFORMS)}")
+        if not cls.produces or not all(isinstance(r, type) and issubclass(r, Base) for r in cls.produces):
+            problems.append("set `produces` to the record classes it yields")
+        if not cls.fixture_paths():
+            problems.append("name the fixture files that prove it (`fixtures`, or `schemas` for SQLite)")
+        return problems
+
+    @classmethod
+    def fixture_paths(cls) -> tuple[str, ...]:
+        """Every repository file named as proof of this parser."""
+        return cls.fixtures
 
     def path_matches(self, entry: FileEntry) -> bool:
         path = entry.path.lower()
@@ -67,13 +138,35 @@ class Parser(abc.ABC):
 class SqliteParser(Parser):
     """A parser of one SQLite schema family, selected by structure, not by file name.
 
-    `required` maps table -> columns that must exist. A file that matches by path but lacks them is
-    refused with a warning (a look-alike or an unknown schema generation), never guessed at.
+    `schemas` names the generations it reads, each with the tables and columns that identify it; the
+    first one a database has is the one it is read as (recorded on the SourceFile). A file that matches
+    by path but fits none is refused with a warning naming what the nearest generation lacks (a
+    look-alike or an unknown generation), never guessed at.
     """
 
-    required: dict[str, set[str]] = {}
-    # alternatively: several schema generations, any one of which is enough (first one named when none fits)
-    required_any: tuple[dict[str, set[str]], ...] = ()
+    schemas: ClassVar[tuple[Schema, ...]] = ()
+
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        problems = super().declaration_problems()
+        if not cls.schemas or not all(isinstance(s, Schema) for s in cls.schemas):
+            problems.append("set `schemas` to the Schema generations it reads")
+        return problems
+
+    @classmethod
+    def fixture_paths(cls) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*(s.fixture for s in cls.schemas), *cls.fixtures)))
+
+    def recognise(self, db: sqlite3.Connection) -> tuple[Schema | None, list[str]]:
+        """The first declared generation the database has, and no gaps; or None and what the nearest
+        generation lacks (the one with most of its tables present; the first declared on a tie)."""
+        gaps = []
+        for schema in self.schemas:
+            missing = schema.missing(db)
+            if not missing:
+                return schema, []
+            gaps.append((-sum(bool(table_columns(db, t)) for t in schema.tables), len(gaps), missing))
+        return None, min(gaps)[2]
 
     def accepts(self, entry: FileEntry, header: bytes) -> bool:
         # any SQLite file is a candidate: the structural check decides (renamed/moved databases)
@@ -84,10 +177,7 @@ class SqliteParser(Parser):
 
     def missing_structure(self, db: sqlite3.Connection) -> list[str]:
         """Tables/columns this parser needs that the database lacks (empty list = recognised)."""
-        if self.required_any:
-            gaps = [_missing(db, structure) for structure in self.required_any]
-            return [] if any(not gap for gap in gaps) else gaps[0]
-        return _missing(db, self.required)
+        return self.recognise(db)[1]
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         assert ctx.sqlite_copy is not None
@@ -99,7 +189,7 @@ class SqliteParser(Parser):
         """Yield records from an opened, structurally checked database."""
 
 
-def _missing(db: sqlite3.Connection, required: dict[str, set[str]]) -> list[str]:
+def _missing(db: sqlite3.Connection, required: Mapping[str, AbstractSet[str]]) -> list[str]:
     """Tables/columns of `required` that the database lacks (a view of the name does not count)."""
     missing: list[str] = []
     for table, columns in required.items():

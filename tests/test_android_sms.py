@@ -2,8 +2,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from parsers.android_sms import AndroidSmsParser
 from parsers.base import open_sqlite
+from parsers.sms.android_sms import AndroidSmsParser
 from tests.parser_context import parse_file
 from triage.timeutil import iso
 

@@ -1,10 +1,10 @@
 import json
 from pathlib import Path
 
-from parsers.android_calls import AndroidCallLogParser
-from parsers.android_contacts import AndroidContactsParser
-from parsers.android_sms import AndroidSmsParser
-from parsers.ios_sms import IosSmsParser, cocoa
+from parsers.contacts_calls.android_calls import AndroidCallLogParser
+from parsers.contacts_calls.android_contacts import AndroidContactsParser
+from parsers.sms.android_sms import AndroidSmsParser
+from parsers.sms.ios_sms import IosSmsParser, cocoa
 from tests.parser_context import parse_file
 from triage.timeutil import iso
 

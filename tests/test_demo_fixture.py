@@ -2,7 +2,7 @@
 (fixtures/build_demo.py) makes the same bytes again.
 
 The checks use tools independent of the code under test where they can: ewfverify/ewfinfo for the
-E01, exifread for GPS (decoded here, not by parsers/media_exif.py), the sqlite3 module for the schemas
+E01, exifread for GPS (decoded here, not by parsers/media/photo_exif.py), the sqlite3 module for the schemas
 and rows (SMS, contacts, calls, WhatsApp), a few lines of struct for the GPT.
 """
 
@@ -261,11 +261,12 @@ def test_sms_db_has_the_real_android_schema(sms_db, unchanged):
 def test_sms_rows_are_as_in_the_manifest(sms_db):
     rows = sms_db.execute("SELECT _id, thread_id, address, type, date, date_sent, read, body FROM sms ORDER BY _id")
     keys = ("rowid", "thread_id", "address", "type", "date", "date_sent", "read", "body")
-    assert [dict(zip(keys, r)) for r in rows] == MANIFEST["sms"]
+    assert [dict(zip(keys, r, strict=True)) for r in rows] == MANIFEST["sms"]
     assert MANIFEST["sms_db"]["count"] == len(MANIFEST["sms"]) == 14 + 4  # the story's SMS and the payment SMS
     threads = sms_db.execute("SELECT t._id, c.address, t.message_count FROM threads t "
                              "JOIN canonical_addresses c ON c._id = CAST(t.recipient_ids AS INTEGER) ORDER BY t._id")
-    assert [dict(zip(("thread_id", "address", "messages"), r)) for r in threads] == MANIFEST["sms_db"]["threads"]
+    assert ([dict(zip(("thread_id", "address", "messages"), r, strict=True)) for r in threads]
+            == MANIFEST["sms_db"]["threads"])
 
 
 def test_sms_cover_what_the_demo_needs():
@@ -291,7 +292,7 @@ def test_payment_sms_are_in_the_sms_table(sms_db):
     payments = MANIFEST["payments"]
     assert len(payments["sms_rowids"]) == len(DEMO_PAYMENT_SMS) == 4
     for rowid, (address, kind, _, body, _), expected in zip(payments["sms_rowids"], DEMO_PAYMENT_SMS,
-                                                            payments["expected"]):
+                                                            payments["expected"], strict=True):
         row = sms_db.execute("SELECT address, type, body FROM sms WHERE _id = ?", (rowid,)).fetchone()
         assert row == (address, kind, body)
         assert expected["sms_rowid"] == rowid and expected["counterpart"] == address
@@ -365,7 +366,7 @@ def test_calllog_db_uses_the_template_calls_table(e01_files, tmp_path):
     keys = ("rowid", "number", "type", "date", "duration", "name", "countryiso", "geocoded_location",
             "normalized_number")
     expected = [{k: c[k] for k in keys} for c in MANIFEST["calls"]]
-    assert [dict(zip(keys, r)) for r in rows] == expected and len(rows) == info["count"]
+    assert [dict(zip(keys, r, strict=True)) for r in rows] == expected and len(rows) == info["count"]
     assert {c["direction"] for c in MANIFEST["calls"]} == {"incoming", "outgoing", "missed"}
     assert all(c["countryiso"] for c in MANIFEST["calls"])
 

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from parsers.abx import AbxError, elements
-from parsers.android_device_info import (AndroidBuildPropParser, AndroidSettingsParser, AndroidSimInfoParser,
-                                         parse_build_prop)
 from parsers.base import ParseContext
-from parsers.ios_device_info_fs import IosDeviceInfoFsParser
-from tests.parser_context import parse_file
+from parsers.device.android import AndroidBuildPropParser, AndroidSettingsParser, AndroidSimInfoParser, parse_build_prop
+from parsers.device.ios_device_info_fs import IosDeviceInfoFsParser
 from tests.bundle_layout import payload
+from tests.parser_context import parse_file
 from triage.cli import main
 from triage.evidence import open_evidence
 
@@ -73,7 +72,7 @@ def test_siminfo_one_device_per_sim(tmp_path):
     records, warnings = parse_file(AndroidSimInfoParser(), db, tmp_path, TELEPHONY)
     assert warnings == []
     assert [(d.source_table, d.source_row) for d in records] == [("siminfo", "1"), ("siminfo", "2")]
-    for device, sim in zip(records, MANIFEST["sims"]):
+    for device, sim in zip(records, MANIFEST["sims"], strict=True):
         assert device.phone_numbers == [sim["number"]]
         assert device.extra["sim"]["icc_id"] == sim["icc_id"]
         assert (device.extra["sim"]["mcc"], device.extra["sim"]["mnc"]) == (sim["mcc"], sim["mnc"])
@@ -116,7 +115,8 @@ def test_ios_file_system_plists(tmp_path):
     ark = tmp_path / "data_ark.plist"
     ark.write_bytes(plistlib.dumps({"-DeviceName": "Karwan's iPhone", "SerialNumber": "F2LXK0DEMO01",
                                     "-ActivationState": "Activated", "blob": b"\x00"}, fmt=plistlib.FMT_BINARY))
-    (device,), _ = parse_file(IosDeviceInfoFsParser(), ark, tmp_path, "/private/var/root/Library/Lockdown/data_ark.plist")
+    (device,), _ = parse_file(IosDeviceInfoFsParser(), ark, tmp_path,
+                              "/private/var/root/Library/Lockdown/data_ark.plist")
     assert device.serial == "F2LXK0DEMO01" and device.extra["DeviceName"] == "Karwan's iPhone"
     assert "blob" not in device.extra["keys"]
     broken = tmp_path / "com.apple.commcenter.plist"
@@ -129,7 +129,8 @@ def test_ios_file_system_plists(tmp_path):
 def _run(evidence: Path, out: Path) -> list[dict]:
     code = main(["run", str(evidence), "--out", str(out), "--quiet"])
     assert code == 0
-    return [json.loads(line) for line in (payload(out) / "records" / "device.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = (payload(out) / "records" / "device.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
 
 
 def test_demo_run_device_record_roles_and_report_header(tmp_path, unchanged):

@@ -14,16 +14,16 @@ import struct
 import sys
 import zipfile
 import zlib
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from exifread.utils import Ratio
 
 from parsers import abx
-from parsers.android_device_info import AndroidSettingsParser
-from parsers.media_exif import EXIFREAD_MAX_READS, PhotoExifParser, ratio
+from parsers.device.android import AndroidSettingsParser
+from parsers.media.photo_exif import EXIFREAD_MAX_READS, PhotoExifParser, ratio
 from parsers.read_budget import BudgetedReader, ReadBudgetExceeded
 from tests.parser_context import parse_file
 from triage.errors import EvidenceError
@@ -108,7 +108,7 @@ def test_f2fs_link_with_a_huge_target_size_is_refused_without_reading_it() -> No
     assert warnings == []
 
 
-# -- EXIF wrapper (parsers/media_exif.py → triage/timeutil.py): fixed -------------------------------------
+# -- EXIF wrapper (parsers/media/photo_exif.py → triage/timeutil.py): fixed -------------------------------------
 
 def parse_photo(tmp_path: Path, name: str, regression_name: str) -> tuple[list[object], list[str]]:
     path = tmp_path / name

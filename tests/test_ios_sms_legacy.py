@@ -37,8 +37,8 @@ def build(path: Path) -> None:
     with sqlite3.connect(path) as db:
         for ddl in IOS5_DDL:
             db.execute(ddl)
-        db.executemany("INSERT INTO message (ROWID, address, date, text, flags, group_id, read, is_madrid, madrid_handle) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ROWS)
+        db.executemany("INSERT INTO message (ROWID, address, date, text, flags, group_id, read, is_madrid, "
+                       "madrid_handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ROWS)
     path.with_name(path.name + "-journal").unlink(missing_ok=True)
 
 
@@ -51,7 +51,8 @@ def test_pre_ios6_sms_db(tmp_path: Path) -> None:
     first, second, failed, imessage = messages
     assert (first["direction"], first["counterpart"], first["sender"], first["app"]) == \
         ("incoming", "+33612345678", "+33612345678", "sms")
-    assert (first["time_utc"], first["time_encoding"], first["time_raw"]) == ("2012-05-12T12:00:00Z", "unix_s", 1336824000)
+    assert ((first["time_utc"], first["time_encoding"], first["time_raw"])
+            == ("2012-05-12T12:00:00Z", "unix_s", 1336824000))
     assert (second["direction"], second["sender"], second["body"]) == ("outgoing", None, "Yes. 1500 euro")
     assert failed["status"] == "flags 35 (send failed)" and failed["direction"] == "outgoing"
     assert (imessage["app"], imessage["counterpart"], imessage["time_encoding"], imessage["time_utc"]) == \
@@ -61,13 +62,14 @@ def test_pre_ios6_sms_db(tmp_path: Path) -> None:
 
 def test_modern_sms_db_is_not_claimed_by_the_legacy_parser(tmp_path: Path) -> None:
     """A path-matched iOS 6+ sms.db is read by ios_sms; the legacy parser's misfit is not a warning."""
-    from parsers.ios_sms_legacy import IosLegacySmsParser
+    from parsers.sms.ios_sms_legacy import IosLegacySmsParser
     from triage.evidence import open_evidence
     from triage.parsing import ParseRunner
 
     phone = tmp_path / "phone" / "private/var/mobile/Library/SMS"
     phone.mkdir(parents=True)
-    source = Path(__file__).parent.parent / "fixtures" / "third_party" / "plaso" / "test_data" / "sqlite" / "imessage_chat.db"
+    source = (Path(__file__).parent.parent / "fixtures" / "third_party" / "plaso" / "test_data" / "sqlite"
+              / "imessage_chat.db")
     (phone / "sms.db").write_bytes(source.read_bytes())
     warnings: list[str] = []
     with open_evidence(tmp_path / "phone") as ev:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.media_exif import PhotoExifParser
+from parsers.media.photo_exif import PhotoExifParser
 from tests.parser_context import parse_file
 from triage.records import Location, MediaFile
 

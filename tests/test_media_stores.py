@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.media_stores import AndroidMediaStoreParser, GooglePhotosParser, IosPhotosParser
+from parsers.media.stores import AndroidMediaStoreParser, GooglePhotosParser, IosPhotosParser
 from tests.parser_context import parse_file
 from triage.timeutil import iso
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.media_video import VideoParser, decode_iso8601, parse_iso6709
+from parsers.media.video_metadata import VideoParser, decode_iso8601, parse_iso6709
 from tests.parser_context import parse_file
 from triage.evidence import FileEntry
 from triage.records import Location, MediaFile

@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 
 from fixtures.build_payments import (
-    PAY_TX_SECONDS, build_cash_app, build_revolut, build_whatsapp_payments,
+    PAY_TX_SECONDS,
+    build_cash_app,
+    build_revolut,
+    build_whatsapp_payments,
 )
 from fixtures.build_whatsapp_android import MIN, T0
 from fixtures.payment_messages import DEMO_PAYMENT_RECORDS, DEMO_PAYMENT_SMS, PAYMENT_CASES
-from parsers.payment_apps import WalletStoresParser
-from tests.parser_context import parse_file
+from parsers.payments.apps import WalletStoresParser
 from tests.bundle_layout import payload
+from tests.parser_context import parse_file
 from triage.loose_parse import parse_loose_file
 from triage.payments import TextSource, payments_in
 from triage.records import Message

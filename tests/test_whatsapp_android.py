@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from parsers.whatsapp_android import WhatsAppContactsParser, WhatsAppMsgstoreParser
+from parsers.whatsapp.android import WhatsAppContactsParser, WhatsAppMsgstoreParser
 from tests.parser_context import parse_file
 from triage.records import Contact, Message
 from triage.timeutil import iso

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.whatsapp_ios import WhatsAppIosContactsParser, WhatsAppIosParser
+from parsers.whatsapp.ios import WhatsAppIosContactsParser, WhatsAppIosParser
 from tests.parser_context import parse_file
 from triage.records import Location, Message
 from triage.timeutil import iso
@@ -46,14 +46,17 @@ def test_locations_only_from_location_messages(tmp_path):
 
 def test_contacts_v2(tmp_path):
     records, _ = parse_file(WhatsAppIosContactsParser(), THIRD / "ileapp-whatsapp-ios/ContactsV2.sqlite", tmp_path)
-    assert len(records) == EXPECTED["ileapp-whatsapp-ios/ContactsV2.sqlite"]["sqlite"]["main_tables"]["ZWAADDRESSBOOKCONTACT"]
+    tables = EXPECTED["ileapp-whatsapp-ios/ContactsV2.sqlite"]["sqlite"]["main_tables"]
+    assert len(records) == tables["ZWAADDRESSBOOKCONTACT"]
     assert all(r.app == "whatsapp" for r in records)
 
 
 def test_contacts_v2_with_text_stored_as_blob(tmp_path):
-    """MVT's ContactsV2 keeps its text columns with BLOB affinity: still read as text, every row a contact."""
-    db = THIRD / "mvt/tests/artifacts/ios_backup/b8/b8548dc30aa1030df0ce18ef08b882cf7ab5212f"
+    """A ContactsV2 whose text columns have BLOB affinity and hold BLOB values (as in real copies; built by
+    fixtures/build_ios_backup.py): still read as text, every row a contact."""
+    db = THIRD.parent / "ios_backup_plain/b8/b8548dc30aa1030df0ce18ef08b882cf7ab5212f"
     records, warnings = parse_file(WhatsAppIosContactsParser(), db, tmp_path)
-    assert warnings == [] and len(records) == 2  # expected_mvt_backups.json: rows ZWAADDRESSBOOKCONTACT=2
-    assert (records[0].name, records[0].phone_numbers) == ("Alice Example", ["+14155550100"])
-    assert records[0].handles == ["14155550100@s.whatsapp.net", "100000000000001@lid"]
+    assert warnings == [] and len(records) == 2  # sqlite3: 2 rows in ZWAADDRESSBOOKCONTACT, typeof(ZFULLNAME) blob
+    assert (records[0].name, records[0].phone_numbers) == ("Sam Example", ["+447700900461"])
+    assert records[0].handles == ["447700900461@s.whatsapp.net", "100000000000001@lid"]
+    assert (records[1].name, records[1].handles) == ("Alex Sample", ["447700900463@s.whatsapp.net"])

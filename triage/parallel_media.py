@@ -28,7 +28,6 @@ from triage.evidence import FileEntry
 from triage.parsing import Candidate, ParseRunner
 from triage.records import Base
 
-PARALLEL_PARSERS = frozenset({"photo_exif"})  # parsers that need nothing but the file's bytes
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
 # files read and sent to the workers ahead of the one being stored: while the main process parses a large
@@ -167,7 +166,8 @@ def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[],
 
 
 def _eligible(cand: Candidate) -> bool:
-    return all(p.name in PARALLEL_PARSERS for p in cand.parsers) and (cand.entry.size or 0) <= MAX_FILE_BYTES
+    # `bytes_only` parsers need nothing but the file's bytes (parsers/base.py), so a worker can run them
+    return all(p.bytes_only for p in cand.parsers) and (cand.entry.size or 0) <= MAX_FILE_BYTES
 
 
 def _read(runner: ParseRunner, entry: FileEntry) -> bytes | None:

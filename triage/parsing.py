@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from parsers import ALL_PARSERS, ParseContext, Parser, SqliteParser
+from parsers import ALL_PARSERS, ParseContext, Parser, Schema, SqliteParser
 from parsers.base import open_sqlite, quote_ident
 from triage.evidence import Evidence, FileEntry
 from triage.file_signatures import describe
@@ -51,10 +51,11 @@ class ParseRunner:
 
     def __init__(self, evidence: Evidence, workdir: Path, on_source: Callable[[SourceFile], None],
                  on_record: Callable[[Base, SourceFile], None], on_warning: WarningSink,
-                 parsers: Iterable[Parser] = ALL_PARSERS, limits: ParseLimits = ParseLimits()) -> None:
+                 parsers: Iterable[Parser] | None = None, limits: ParseLimits = ParseLimits()) -> None:
         self.evidence, self.workdir = evidence, workdir
         self.on_source, self.on_record, self.warn = on_source, on_record, on_warning
-        self.parsers = tuple(parsers)
+        # ALL_PARSERS looked up when the runner is made, not when this module was imported (tests swap it)
+        self.parsers = tuple(ALL_PARSERS if parsers is None else parsers)
         self.limits = limits
         self.sidecars: dict[tuple[str, str], FileEntry] = {}
 
@@ -104,6 +105,7 @@ class ParseRunner:
         budget = SqliteBudget(self.limits)  # one per file: every parser and connection spends it
         copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir, budget)
         parsed_by: list[str] = []
+        schemas: list[str] = []  # "parser: generation" of each SQLite parser that recognised the file
         misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
         try:
             with spending(budget):
@@ -113,8 +115,11 @@ class ParseRunner:
                             self.warn("parser", parser.name, "warning", f"not run on this file: {budget.message()}",
                                       entry.provenance, source)
                         continue
-                    if isinstance(parser, SqliteParser) and not self._structure_ok(parser, copy, entry, misfits):
-                        continue
+                    if isinstance(parser, SqliteParser):
+                        schema = self._recognised(parser, copy, entry, misfits)
+                        if schema is None:
+                            continue
+                        schemas.append(f"{parser.name}: {schema.name}")
                     if not parsed_by:
                         self.on_source(source)
                     parsed_by.append(parser.name)
@@ -132,6 +137,7 @@ class ParseRunner:
         self._note_refusals(cand, parsed_by, source)
         self._note_sidecars(copy, source)
         source.parser = ", ".join(parsed_by)
+        source.schema = "; ".join(schemas) or None
         return source
 
     def _note_refusals(self, cand: Candidate, parsed_by: list[str], source: SourceFile) -> None:
@@ -187,20 +193,21 @@ class ParseRunner:
         except Exception:  # the reason is in the warning already
             return None
 
-    def _structure_ok(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry,
-                      misfits: list[tuple[str, str]]) -> bool:
+    def _recognised(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry,
+                    misfits: list[tuple[str, str]]) -> Schema | None:
+        """The schema generation of `parser` the database has, or None (and why, for a file at its path)."""
         try:
             with open_sqlite(copy.path(), copy.budget) as db:
-                missing = parser.missing_structure(db)
+                schema, missing = parser.recognise(db)
         except Exception as e:
             if parser.path_matches(entry):
                 why = copy.budget.message() if copy.budget.reached else f"database cannot be opened: {e}"
                 misfits.append((parser.name, why))
-            return False
-        if missing and parser.path_matches(entry):
+            return None
+        if schema is None and parser.path_matches(entry):
             # named like ours but shaped differently: an unknown generation or a look-alike
             misfits.append((parser.name, f"unknown schema: missing {', '.join(missing)}"))
-        return not missing
+        return schema
 
     def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
                     copy: "SqliteCopy | None" = None, done: "Iterator[Base] | None" = None,

@@ -75,6 +75,9 @@ class SourceFile(Base):
     # the name's bytes as the evidence stores them, hex, when `path` shows them otherwise (not UTF-8:
     # \xNN escapes; a zip's code page 437): the original name stays recoverable (FileEntry.raw_name_hex)
     raw_name_hex: Mapped[str | None] = mapped_column(Text, default=None)
+    # the schema generation each SQLite parser recognised the file as ("whatsapp_android: modern (message
+    # table)"; `Schema` in parsers/base.py): which layout the records were read from; None for other files
+    schema: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Provenanced(MappedAsDataclass):

@@ -1,6 +1,6 @@
 """Telegram for Android: cache4.db (every account slot) and the owner account in userconfing.xml.
 
-cache4.db keeps each message, user and chat as a TL-serialised blob (schemas.md §2). Messages come
+cache4.db keeps each message, user and chat as a TL-serialised blob (docs/formats/telegram.md). Messages come
 from `messages_v2` (older databases: `messages`) and `scheduled_messages_v2`; users, chats and
 channels, secret chats and the phone contacts the app imported are read too. Every message says how
 its blob was decoded (`extra["decoded"]`: full / partial with `undecoded_fields` / none with
@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any, Iterator
 
-from parsers.base import ParseContext, Parser, SqliteParser, table_columns
+from parsers.base import ParseContext, Parser, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import tables
 from parsers.telegram.android_tail import read_tail, tail_ok
 from parsers.telegram.peers import dialog_key, peer_key
@@ -32,6 +32,7 @@ from triage.timeutil import iso
 APP = "telegram"
 MESSAGE_TABLES = ("messages_v2", "messages", "scheduled_messages_v2")
 MESSAGE_COLUMNS = {"mid", "uid", "date", "data"}
+PEER_TABLES = {"users": {"uid", "data"}, "dialogs": {"did"}}
 OPTIONAL_COLUMNS = ("read_state", "send_state", "out", "ttl", "media", "group_id", "reply_to_message_id")
 KEPT_FLAGS = ("pinned", "silent", "post", "noforwards", "mentioned", "media_unread", "from_scheduled", "edit_hide",
               "legacy", "offline", "invert_media")
@@ -40,17 +41,17 @@ KEPT_FLAGS = ("pinned", "silent", "post", "noforwards", "mentioned", "media_unre
 class TelegramAndroidParser(SqliteParser):
     name = "telegram_android"
     description = "Telegram for Android cache4.db (messages_v2/messages, users, chats, secret chats)"
+    app = "Telegram"
+    platform = "Android"
+    produces = (Message, Contact, Call, Location)
+    order = 140
     path_patterns = ("*/org.telegram.messenger*/files/cache4.db", "*/org.telegram.messenger*/files/account*/cache4.db",
                      "*/cache4.db")
 
-    def missing_structure(self, db: sqlite3.Connection) -> list[str]:
-        missing = []
-        if not any(MESSAGE_COLUMNS <= table_columns(db, t) for t in ("messages_v2", "messages")):
-            missing.append("table messages_v2 or messages with mid, uid, date, data")
-        for table, cols in (("users", {"uid", "data"}), ("dialogs", {"did"})):
-            present = table_columns(db, table)
-            missing.extend([f"table {table}"] if not present else [f"{table}.{c}" for c in sorted(cols - present)])
-        return missing
+    schemas = (Schema("messages_v2 (current)", {"messages_v2": MESSAGE_COLUMNS, **PEER_TABLES},
+                      "fixtures/telegram/cache4.db"),
+               Schema("messages (older versions)", {"messages": MESSAGE_COLUMNS, **PEER_TABLES},
+                      "fixtures/telegram/cache4_legacy.db"))
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         store = Cache4(db, ctx)
@@ -268,6 +269,7 @@ class Cache4:
                thread: str, sender: str | None) -> dict[str, Any]:
         extra: dict[str, Any] = {"message_id": row["mid"], "dialog_id": row["uid"], "peer_type": thread.split(":")[0],
                                  **_decode_state(decoded)}
+        extra["time_is"] = "sent"  # the row's `date` is the message's date, set by Telegram's server when it was sent
         if table == "scheduled_messages_v2":
             extra["scheduled"] = True
         for key in ("read_state", "ttl", "media", "group_id"):
@@ -378,6 +380,11 @@ class TelegramUserConfigParser(Parser):
 
     name = "telegram_android_userconfig"
     description = "Telegram for Android account owner (shared_prefs/userconfing.xml)"
+    app = "Telegram"
+    platform = "Android"
+    produces = (Account,)
+    order = 150
+    fixtures = ("fixtures/telegram/userconfing.xml",)
     path_patterns = ("*/org.telegram.messenger*/shared_prefs/userconfing.xml",
                      "*/org.telegram.messenger*/shared_prefs/userconfig[0-9].xml", "*/userconfing.xml")
 

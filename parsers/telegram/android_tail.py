@@ -1,4 +1,5 @@
-"""The client-local bytes Telegram for Android writes after a message's TL object (schemas.md §2.2).
+"""The client-local bytes Telegram for Android writes after a message's TL object
+(docs/formats/telegram.md "TL encoding").
 
 `writeAttachPath` appends a TL string: the local media path, `" "` when there is none, or for
 unsent/legacy messages a `||key|=|value||…` parameter list; when the message was forwarded

@@ -1,4 +1,5 @@
-"""Telegram peer and dialog ids as Telegram for Android stores them (schemas.md §2.1, §2.3)."""
+"""Telegram peer and dialog ids as Telegram for Android stores them (docs/formats/telegram.md
+"Files and tables", "Peers and dialog ids")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A table-driven decoder of TL-serialised objects (the `data` blobs of Telegram's cache4.db).
 
-Wire format (schemas.md §2.2): a little-endian uint32 constructor id, then the fields in declaration
-order; `#` is a uint32 flags word and `name:flags.N?Type` is present only when bit N is set
+Wire format (docs/formats/telegram.md "TL encoding"): a little-endian uint32 constructor id, then the
+fields in declaration order; `#` is a uint32 flags word and `name:flags.N?Type` is present only when bit N is set
 (`true` fields take no bytes); strings/bytes carry a 1-byte length (or 0xFE + 3-byte length) and
 are zero-padded to a multiple of 4; `Vector<T>` is 0x1CB5C415, an int32 count, then elements.
 
@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from parsers.telegram.tl_schema import BOOL_FALSE, BOOL_TRUE, CONSTRUCTORS, VECTOR_ID, Constructor, Field, TLType
+from parsers.telegram.tl_schema import BOOL_FALSE, BOOL_TRUE, VECTOR_ID, Constructor, Field, TLType, constructors
 
 MAX_DEPTH = 48  # hostile blobs must not exhaust the stack
 MAX_SKIP_TRIES = 4096  # cut points tried when bounding an unknown object
@@ -125,7 +125,7 @@ class Reader:
         if t.kind == "vector":
             return self.read_vector(t)
         if t.kind == "bare":
-            ctor = next((c for c in CONSTRUCTORS.values() if c.name == t.name), None)
+            ctor = next((c for c in constructors().values() if c.name == t.name), None)
             if ctor is None:
                 raise TLError(f"bare type {t.name} is not in the constructor table", self.pos)
             return self.read_fields(ctor)
@@ -176,7 +176,7 @@ class Reader:
         cid = self.uint32()
         if expected == "Bool" and cid in (BOOL_TRUE, BOOL_FALSE):
             return cid == BOOL_TRUE
-        ctor = CONSTRUCTORS.get(cid)
+        ctor = constructors().get(cid)
         if ctor is None:
             raise UnknownConstructor(cid, expected, start)
         if ctor.result != expected and expected not in ("Object", "X"):
@@ -228,7 +228,7 @@ def _decode(data: bytes, expected: str, tail_ok: TailCheck | None) -> Decoded:
     if len(data) < 4:
         return Decoded(None, "none", problem=f"blob of {len(data)} byte(s) holds no constructor id")
     cid = reader.uint32()
-    ctor = CONSTRUCTORS.get(cid)
+    ctor = constructors().get(cid)
     if ctor is None:
         return Decoded(None, "none", cid, problem=f"unknown constructor 0x{cid:08x}", end=4, notes=notes)
     if ctor.result != expected:

@@ -1,8 +1,9 @@
 """Constructors of layers other than 190 that Telegram for Android keeps in cache4.db, in TL syntax.
 
 Sources (facts, not code): DrKLO/Telegram `TL_legacy_message.java` @86bb0dbc (message layers
-118–226, read order checked field by field), schemas.md §2.3–2.6 (peers, media, users, service
-messages, reply/forward headers). Entries marked `prefix_only` give only the leading fields of a
+118–226, read order checked field by field), docs/formats/telegram.md "Peers and dialog ids",
+"Message constructors", "Headers and media", "User records" (peers, media, users, service messages,
+reply/forward headers). Entries marked `prefix_only` give only the leading fields of a
 layout (e.g. a user up to its phone number): the decoder stops after them and says so.
 
 Each entry: (TL line, layer it was last used in, prefix_only).
@@ -10,7 +11,7 @@ Each entry: (TL line, layer it was last used in, prefix_only).
 
 from __future__ import annotations
 
-# message flag bits that carry no payload (schemas.md §2.4)
+# message flag bits that carry no payload (docs/formats/telegram.md "Message constructors")
 _BOOLS = ("out:flags.1?true mentioned:flags.4?true media_unread:flags.5?true silent:flags.13?true "
           "post:flags.14?true from_scheduled:flags.18?true legacy:flags.19?true edit_hide:flags.21?true")
 _BOOLS_131 = _BOOLS + " pinned:flags.24?true"
@@ -48,7 +49,8 @@ def _message2(cid: str, bools2: str, head: str, biz: str, tail: str, layer: str)
 
 
 MESSAGES = [
-    # the current TL_message: same read order as layer 226 (schemas.md §2.4; ALEAPP 2026-10) — unverified tail
+    # the current TL_message: same read order as layer 226 (docs/formats/telegram.md "Message constructors";
+    # ALEAPP 2026-10) — unverified tail
     (f"message_current#7600b9d3 flags:# {_BOOLS_169} flags2:# {_BOOLS2_216} id:int {_HEAD_179} "
      f"from_rank:flags2.12?string {_PEER_173} {_BIZ} guestchat_via_from:flags2.19?Peer "
      f"reply_to:flags.3?MessageReplyHeader {_TEXT} {_REPLIES} {_TAIL_222} = Message;", "227", False),
@@ -150,7 +152,7 @@ MEDIA = [
     ("messageMediaPhoto_layer69#3d8ce53d photo:Photo caption:string = MessageMedia;", "69", False),
 ]
 
-# User layouts are known here only up to the phone number (schemas.md §2.6): prefix_only
+# User layouts are known here only up to the phone number (docs/formats/telegram.md "User records"): prefix_only
 _USER_HEAD = ("access_hash:flags.0?long first_name:flags.1?string last_name:flags.2?string "
               "username:flags.3?string phone:flags.4?string")
 _USER_BOOLS = "self:flags.10?true contact:flags.11?true mutual_contact:flags.12?true deleted:flags.13?true " \

@@ -1,14 +1,17 @@
 """The constructor table of the TL decoder: ids, names, field order and result types.
 
-Built at import from the published schema (`data/telegram_api_layer.tl`, layer 190) and from the
-older-layer constructors that Telegram for Android still has in its database
-(`tl_legacy.py`, same TL syntax). Constructors are keyed on their 32-bit id, never on their name:
-the client and the published schema name some legacy classes differently (schemas.md §2.4).
+Built when first needed, not at import (parsing ~1,400 schema lines costs tens of milliseconds, which
+every `triage` start would pay even for a phone without Telegram), from the published schema
+(`data/telegram_api_layer.tl`, layer 190) and from the older-layer constructors that Telegram for Android
+still has in its database (`tl_legacy.py`, same TL syntax). Constructors are keyed on their 32-bit id,
+never on their name: the client and the published schema name some legacy classes differently
+(docs/formats/telegram.md "Message constructors").
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,17 +122,45 @@ def build_table() -> dict[int, Constructor]:
     return table
 
 
-CONSTRUCTORS: dict[int, Constructor] = build_table()
-BY_NAME: dict[str, Constructor] = {}
-for _c in sorted(CONSTRUCTORS.values(), key=lambda c: (c.layer != SCHEMA_LAYER, c.id)):
-    BY_NAME.setdefault(_c.name, _c)
+_TABLE: dict[int, Constructor] | None = None  # built on first use; None until then (tests check it stays so)
+_BY_NAME: dict[str, Constructor] = {}
+_TABLE_LOCK = threading.Lock()  # parsers may run in threads: the table is built once
+
+
+def constructors() -> dict[int, Constructor]:
+    """The constructor table keyed on id, built on the first call."""
+    global _TABLE
+    if _TABLE is None:
+        with _TABLE_LOCK:
+            if _TABLE is None:
+                table = build_table()
+                for ctor in sorted(table.values(), key=lambda c: (c.layer != SCHEMA_LAYER, c.id)):
+                    _BY_NAME.setdefault(ctor.name, ctor)
+                _TABLE = table
+    return _TABLE
+
+
+def table_loaded() -> bool:
+    """Whether the constructor table has been built in this process."""
+    return _TABLE is not None
+
+
+def __getattr__(name: str) -> object:
+    # `CONSTRUCTORS` and `BY_NAME` stay importable names, built when first looked up
+    if name == "CONSTRUCTORS":
+        return constructors()
+    if name == "BY_NAME":
+        constructors()
+        return _BY_NAME
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def constructor_named(name: str, layer: str | None = None) -> Constructor:
     """The constructor called `name` (the layer-190 one unless `layer` picks a legacy entry)."""
+    table = constructors()
     if layer is None:
-        return BY_NAME[name]
-    for ctor in CONSTRUCTORS.values():
+        return _BY_NAME[name]
+    for ctor in table.values():
         if ctor.name == name and ctor.layer == layer:
             return ctor
     raise KeyError(f"{name} (layer {layer})")
