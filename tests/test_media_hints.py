@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundle_layout import payload
 from triage.cli import main
 from triage.errors import TriageError
 from triage.evidence.directory import DirectoryEvidence
-from triage.media_hints import group_media, path_hints, screenshot_hint
+from triage.media_grouping import group_media
+from triage.media_hints import path_hints, screenshot_hint
 from triage.parallel_media import parse_in_order
 from triage.parsing import ParseRunner
 from triage.records import Location, MediaFile
 from triage.report.export import dumps, record_json
 from triage.store import CaseStore
 from triage.watchlist_media import load_watchlist, mark_watchlisted
-from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 MEDIA = ROOT / "fixtures" / "media"
@@ -118,7 +119,7 @@ def test_media_watchlist_marks_by_sha256_and_phash(phone, tmp_path):
                    f",{dover.extra['phash']},boat advert B\n")
     watchlist = load_watchlist(lst)
     assert mark_watchlisted(store, watchlist) == 4  # rio; dover, its sent copy and the re-sent copy
-    assert rio.extra["watchlist"] == [{"list": "adverts", "list_sha256": watchlist.sha256, "row": 3,
+    assert rio.extra["watchlist"] == [{"list": "adverts.csv", "list_sha256": watchlist.files["adverts.csv"], "row": 3,
                                        "label": "boat advert A", "match": "sha256", "distance": 0}]
     assert dover.extra["watchlist"][0]["match"] == "phash" and dover.extra["watchlist"][0]["row"] == 4
 
@@ -142,7 +143,8 @@ def test_path_hints():
     assert path_hints("/data/media/0/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/a.jpg")[
         "origin_hint"] == "received"
     assert path_hints("/data/media/0/Documents/a.jpg") == {}
-    assert screenshot_hint("/x/Screenshot_20240101-101010.png", None, None, None) == "file name Screenshot_20240101-101010.png"
+    assert (screenshot_hint("/x/Screenshot_20240101-101010.png", None, None, None)
+            == "file name Screenshot_20240101-101010.png")
     assert screenshot_hint("/x/a.jpg", 2340, 1080, None) is not None
     assert screenshot_hint("/x/a.jpg", 1080, 2340, "samsung") is None  # a camera made it
 

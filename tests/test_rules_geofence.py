@@ -28,9 +28,9 @@ def test_negative_examples_do_not_fire(example):
 def test_night_or_second_day_raises_severity():
     day = decode(1746270000, "unix_s").utc  # 2025-05-03 11:00 UTC = 13:00 Paris
     night = decode(1746234000, "unix_s").utc  # 2025-05-03 01:00 UTC = 03:00 Paris
-    assert escalated_severity(GEO01, [day])[0] == "LOW"
+    assert escalated_severity(GEO01, [day]) == ("LOW", [])
     severity, why = escalated_severity(GEO01, [night])
-    assert severity == "MEDIUM" and "local time (Europe/Paris)" in why
+    assert severity == "MEDIUM" and len(why) == 1 and "local time (Europe/Paris)" in why[0]
     assert escalated_severity(GEO01, [day, decode(1746356400, "unix_s").utc])[0] == "MEDIUM"
 
 
@@ -40,3 +40,10 @@ def test_pack_identity_names_data_hashes():
     lexicon = Path(DEFAULT_PACK).parent.parent / "data" / "lexicon.yaml"
     assert ident["data"]["lexicon.yaml"] == __import__("hashlib").sha256(lexicon.read_bytes()).hexdigest()
     assert ident["sha256"] == __import__("hashlib").sha256(Path(DEFAULT_PACK).read_bytes()).hexdigest()
+
+
+def test_escalated_severity_gives_a_list_of_notes_with_or_without_records():
+    night = decode(1746234000, "unix_s").utc
+    with_records, without = escalated_severity(GEO01, [night], []), escalated_severity(GEO01, [night])
+    assert with_records == without and isinstance(without[1], list) and len(without[1]) == 1
+    assert escalated_severity(GEO01, [], []) == escalated_severity(GEO01, []) == ("LOW", [])

@@ -21,10 +21,11 @@ import sqlite3
 import stat
 import struct
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from triage.errors import EvidenceError
 from triage.evidence.directory import DirectoryEvidence
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from triage.evidence.opener import OpenOptions
 
 BACKUP_VOLUME = "backup"  # the backup's own plists, apart from the device's file system
-BACKUP_PLISTS = ("Info.plist", "Manifest.plist")
+BACKUP_PLISTS = ("Info.plist", "Manifest.plist", "Status.plist")  # Status.plist: state and date of the backup run
 FLAG_TYPES = {1: "file", 2: "dir", 4: "link"}
 SPOOL_IN_MEMORY = 16 << 20  # decrypted files up to this size stay in memory, larger go to the system temp dir
 CHUNK = 1 << 20
@@ -72,7 +73,7 @@ PREFIXED_DOMAINS: tuple[tuple[str, str], ...] = (
 )
 
 
-def recognise(path: Path, options: "OpenOptions") -> "IosBackupEvidence | None":
+def recognise(path: Path, options: OpenOptions) -> IosBackupEvidence | None:
     """A folder with an index (Manifest.db / Manifest.mbdb) and a backup plist is an iTunes backup."""
     if not path.is_dir():
         return None
@@ -139,7 +140,7 @@ class IosBackupEvidence(Evidence):
         try:
             with open(path, "rb") as f:
                 data = plistlib.load(f)
-        except Exception as e:  # plistlib raises several types on damaged input
+        except Exception as e:  # noqa: BLE001 - plistlib raises several types on damaged input; warned below
             self.warnings.append(f"{self.layer} → /{name}: not a readable property list ({e}); its facts are not used")
             return {}
         return data if isinstance(data, dict) else {}
@@ -164,7 +165,7 @@ class IosBackupEvidence(Evidence):
                 self.warnings.append(
                     f"encrypted backup: {len(self._on_disk)} files cannot be read without --backup-password "
                     f"(or TRIAGE_BACKUP_PASSWORD); Manifest.db is encrypted too, so their names, domains and "
-                    f"paths are unknown; only /Info.plist and /Manifest.plist are listed")
+                    f"paths are unknown; only the backup's own plists (/Info.plist, /Manifest.plist) are listed")
                 return []
             self._class_keys = unlock_keybag(self.manifest_plist.get("BackupKeyBag"), password, self.layer)
         if (self.root / "Manifest.db").is_file():
@@ -199,7 +200,7 @@ class IosBackupEvidence(Evidence):
         if blob:
             try:
                 meta = decode_file_blob(blob)
-            except Exception as e:  # a damaged archive blob costs that file's metadata, not the listing
+            except Exception as e:  # noqa: BLE001 - a damaged blob costs that file's metadata, not the listing
                 self.warnings.append(_shown(f"{self.layer}: metadata of {domain}/{relative_path} (fileID {file_id}) "
                                             f"cannot be decoded ({type(e).__name__}: {e}); size and times left empty"))
         return Row(str(file_id), str(domain), str(relative_path or ""), int(flags or 0), meta)
@@ -447,29 +448,31 @@ def _shown(text: str) -> str:
 WRAP_PASSCODE = 2  # class key wrapped with the key derived from the backup password
 
 
-def parse_keybag(blob: bytes) -> tuple[dict[bytes, object], dict[int, dict[bytes, object]]]:
+KeybagValue = bytes | int  # a 4-byte value is read as a big-endian number
+
+
+def parse_keybag(blob: bytes) -> tuple[dict[bytes, KeybagValue], dict[int, dict[bytes, KeybagValue]]]:
     """TLV blocks (4-byte tag, 4-byte big-endian length): keybag attributes, then one group per class key,
     each starting at a UUID after the keybag's own UUID."""
-    attrs: dict[bytes, object] = {}
-    classes: dict[int, dict[bytes, object]] = {}
-    current: dict[bytes, object] | None = None
+    attrs: dict[bytes, KeybagValue] = {}
+    classes: dict[int, dict[bytes, KeybagValue]] = {}
+    current: dict[bytes, KeybagValue] | None = None
     pos = 0
     while pos + 8 <= len(blob):
         tag, length = blob[pos:pos + 4], struct.unpack(">I", blob[pos + 4:pos + 8])[0]
-        value: object = blob[pos + 8:pos + 8 + length]
+        raw = blob[pos + 8:pos + 8 + length]
         pos += 8 + length
-        if length == 4:
-            value = struct.unpack(">I", value)[0]  # type: ignore[arg-type]
+        value: KeybagValue = struct.unpack(">I", raw)[0] if length == 4 else raw
         if tag == b"UUID" and b"UUID" in attrs:
             if current is not None and b"CLAS" in current:
-                classes[int(current[b"CLAS"])] = current  # type: ignore[arg-type]
+                classes[int(current[b"CLAS"])] = current
             current = {b"UUID": value}
         elif current is not None and tag in (b"CLAS", b"WRAP", b"WPKY", b"KTYP", b"PBKY"):
             current[tag] = value
         else:
             attrs.setdefault(tag, value)
     if current is not None and b"CLAS" in current:
-        classes[int(current[b"CLAS"])] = current  # type: ignore[arg-type]
+        classes[int(current[b"CLAS"])] = current
     return attrs, classes
 
 
@@ -491,7 +494,7 @@ def unlock_keybag(blob: object, password: str, where: str) -> dict[int, bytes]:
     keys: dict[int, bytes] = {}
     for number, cls in sorted(classes.items()):
         wpky = cls.get(b"WPKY")
-        if not isinstance(wpky, bytes) or not int(cls.get(b"WRAP", 0)) & WRAP_PASSCODE:  # type: ignore[call-overload]
+        if not isinstance(wpky, bytes) or not int(cls.get(b"WRAP", 0)) & WRAP_PASSCODE:
             continue
         try:
             keys[number] = aes_key_unwrap(key, wpky)
@@ -565,6 +568,6 @@ def _utc(value: object) -> datetime | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
         return None
     try:
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         return None
