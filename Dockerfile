@@ -5,6 +5,7 @@ FROM python:3.11-slim-bookworm
 
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends make \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-color-emoji \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 examiner

@@ -5,10 +5,12 @@ PY       := $(VENV)/bin/python
 TRIAGE   := $(VENV)/bin/triage
 STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # Debian tools the tests use to build real images and to cross-check results (installed when root).
-APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl android-sdk-libsparse-utils exfatprogs apfsprogs f2fs-tools chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl android-sdk-libsparse-utils exfatprogs apfsprogs f2fs-tools chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-color-emoji
+# files that are not commands: the statement's emoji font (report.pdf prints emoji as the phone showed them)
+APT_FILES    := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool img2simg simg2img mkfs.exfat mkapfs mkfs.f2fs sload.f2fs dump.f2fs chromium pdftoppm pdftotext
 
-.PHONY: demo test venv test-deps clean
+.PHONY: demo kiosk test venv test-deps clean
 
 venv: $(STAMP)
 
@@ -24,8 +26,19 @@ demo: $(STAMP)
 	TRIAGE_KEY_DIR=out/keys $(TRIAGE) run fixtures/demo/demo.E01 --out out/demo \
 	    --case DEMO-CASE-001 --exhibit EXH-DEMO-1 --examiner "Demo Examiner"
 
+# The kiosk on a demo intake (README "Kiosk") at http://127.0.0.1:8765/ : sign in as "Demo Officer", PIN 123456.
+# A demo only: a real kiosk has its own service user, folders, operators and key.
+kiosk: $(STAMP)
+	mkdir -p out/kiosk/intake out/kiosk/outbox
+	ln -sfn $(CURDIR)/fixtures/demo/demo.E01 out/kiosk/intake/demo.E01
+	TRIAGE_KEY_DIR=out/keys $(TRIAGE) keys init --if-missing >/dev/null
+	[ -f out/kiosk/users.json ] || echo 123456 | $(TRIAGE) kiosk users add "Demo Officer" --users out/kiosk/users.json
+	TRIAGE_KEY_DIR=out/keys $(TRIAGE) kiosk serve --intake out/kiosk/intake --outbox out/kiosk/outbox \
+	    --users out/kiosk/users.json
+
 test-deps:
-	@missing=$$(for t in $(APT_TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	@missing=$$(for t in $(APT_TOOLS); do command -v $$t >/dev/null || echo $$t; done; \
+	  for f in $(APT_FILES); do [ -e $$f ] || echo $$f; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages for: $$missing"; \

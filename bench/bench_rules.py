@@ -13,7 +13,7 @@ import argparse
 import random
 import resource
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rules.engine import evaluate
 from rules.pack import load_pack
@@ -31,7 +31,7 @@ SPOTS = [(51.00731, 2.10158), (50.88912, 1.65837), (51.0, 1.5), (51.1128, 1.3030
 
 def build(messages: int, locations: int, seed: int = 7) -> tuple[list[Message], list[Location]]:
     rng = random.Random(seed)
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
     counterparts = [f"+3361234{i:04d}" for i in range(500)]
     out_messages = []
     for i in range(messages):

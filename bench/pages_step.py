@@ -41,24 +41,23 @@ def main() -> None:
 
     import triage.store as store_module
     from rules.engine import load_pack
-    from triage.pipeline import RunOptions, report_counts
     from triage.report import _custody_entries, _files_selected
     from triage.report.findings import build_findings
     from triage.report.html import build_report
     from triage.report.pages import write_pages
     from triage.report.stream import ensure_indexes
+    from triage.thumbnails import cited_media, make_thumbnails
     from triage.timeutil import iso, now_utc
 
     store = store_module.CaseStore.in_folder(work, finished=True)
-    opts = RunOptions(evidence=args.evidence, out=work, case=case["case"], exhibit=case["exhibit"],
-                      examiner=case["examiner"])
     pack = load_pack()
     entries = _custody_entries(work / "custody.jsonl")
     run = {"started_utc": entries[0]["time_utc"], "report_utc": iso(now_utc())}
-    findings = build_findings(store, case, pack, run, report_counts(store), files_selected=_files_selected(entries))
+    findings = build_findings(store, case, pack, run, store.counts(), files_selected=_files_selected(entries))
     ensure_indexes(store.session)
     store.commit()
-    report = build_report(store, findings, work / "custody.jsonl", work, pack.zones, opts)
+    thumbnails = make_thumbnails(store.session, args.evidence, None, work, first=cited_media(store.session))
+    report = build_report(store, findings, work / "custody.jsonl", work, pack.zones, thumbnails)
     print(f"context built; peak RSS so far {peak_rss_mb():.0f} MB")
     for n in range(1, args.repeat + 1):
         out = work / f"pages-{n}"

@@ -16,8 +16,9 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BEFORE_REPORT = ("report written", "seal", "run finished", "run failed")
 
@@ -61,7 +62,9 @@ def main() -> None:
     import triage.store as store_module
     from rules.engine import load_pack
     from triage.custody import CustodyLog
-    from triage.pipeline import RunOptions
+    from triage.evidence import open_evidence  # noqa: F401 - the thumbnails read it (timed apart)
+    from triage.report.context import ReportContext
+    from triage.thumbnails import cited_media, make_thumbnails
 
     times: dict[str, list[float]] = {}
     for name in ("build_findings", "build_report", "write_other_exports", "write_pages", "write_html",
@@ -70,10 +73,13 @@ def main() -> None:
     report.ReportWorker.finish = timed(times, "wait for the second process", report.ReportWorker.finish)
     # the copy holds a finished run: open it as the run's own store was open when its report began
     store = store_module.CaseStore.in_folder(work, finished=True)
-    opts = RunOptions(evidence=args.evidence, out=work, case=case["case"], exhibit=case["exhibit"],
-                      examiner=case["examiner"])
     wall, cpu = time.perf_counter(), time.process_time()
-    report.write_report(store, opts, load_pack(), CustodyLog(work / "custody.jsonl", actor=case["examiner"]))
+    # the run makes the thumbnails just before its report: timed with it, as before they were a step of their own
+    thumbnails = timed(times, "thumbnails (the run's step)", make_thumbnails)(
+        store.session, args.evidence, None, work, first=cited_media(store.session))
+    ctx = ReportContext(out=work, case=case["case"], exhibit=case["exhibit"], examiner=case["examiner"],
+                        thumbnails=thumbnails)
+    report.write_report(store, ctx, load_pack(), CustodyLog(work / "custody.jsonl", actor=case["examiner"]))
     total = (time.perf_counter() - wall, time.process_time() - cpu)
     store.close()
     for name, (w, c) in sorted(times.items(), key=lambda item: -item[1][0]):

@@ -16,7 +16,7 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def stages(out: Path) -> list[tuple[float, str]]:
     """(end time, stage name) from the custody log: a stage ends with its entry."""
     log = next(p for p in (out / "data" / "custody.jsonl", out / "custody.jsonl") if p.is_file())
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    return [(datetime.fromisoformat(e["time_utc"].replace("Z", "+00:00")).astimezone(timezone.utc).timestamp(),
+    return [(datetime.fromisoformat(e["time_utc"].replace("Z", "+00:00")).astimezone(UTC).timestamp(),
              e["action"]) for e in entries]
 
 

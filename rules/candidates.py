@@ -15,7 +15,8 @@ Two ways to the same set:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, and_, cast, func
 from sqlalchemy.orm import selectinload
@@ -141,7 +142,7 @@ def _may_have(primitive: str, record: Base, ctx: Context) -> bool:
 
 
 # -- asking the case store -------------------------------------------------------------------------
-def load_candidates_from_store(pack: RulePack, store: "CaseStore", ctx: Context, payments: list[Base],
+def load_candidates_from_store(pack: RulePack, store: CaseStore, ctx: Context, payments: list[Base],
                                scan: MessageTextScan | None = None) -> dict[str, list[Base]]:
     """The same records as `load_candidates` over `store.all`, reading whole records only for candidates.
     `scan`: the run's scan of the message text, when made with this pack's lexicon (else one is made)."""
@@ -151,7 +152,7 @@ def load_candidates_from_store(pack: RulePack, store: "CaseStore", ctx: Context,
     return _per_type(pack, payments, store.all, lambda rules, cls: _stored_candidates(rules, store, cls, ctx))
 
 
-def _stored_candidates(rules: list[Rule], store: "CaseStore", cls: type[Base], ctx: Context) -> list[Base]:
+def _stored_candidates(rules: list[Rule], store: CaseStore, cls: type[Base], ctx: Context) -> list[Base]:
     record_rules = [r for r in rules if not thread_rule(r)]
     may = _MayHave(store, cls, ctx)
     ids: set[int] = set()
@@ -168,7 +169,7 @@ class _MayHave:
     """Ids of the records of one type that may meet a selective primitive: a superset of those that do,
     read from a few columns (the exact check runs on the loaded records). Each set is made once."""
 
-    def __init__(self, store: "CaseStore", cls: type[Base], ctx: Context) -> None:
+    def __init__(self, store: CaseStore, cls: type[Base], ctx: Context) -> None:
         self.store, self.cls, self.ctx = store, cls, ctx
         self._ids: dict[str, set[int]] = {}
 
@@ -229,7 +230,7 @@ class _MayHave:
         return ids
 
 
-def _thread_members(store: "CaseStore", cls: type[Base], with_hits: set[int]) -> set[int]:
+def _thread_members(store: CaseStore, cls: type[Base], with_hits: set[int]) -> set[int]:
     """Ids of every record in a thread that holds crossing words (records other than messages form one
     thread per type, see thread_key)."""
     if not with_hits:

@@ -49,7 +49,8 @@ def eval_command(scenarios: Path, pack: Path | None) -> None:
     click.echo(f"{'rule':8} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>7}")
     for rule_id, score in result.per_rule.items():
         if score.tp + score.fp + score.fn:
-            click.echo(f"{rule_id:8} {score.tp:4} {score.fp:4} {score.fn:4} {score.precision:10.2f} {score.recall:7.2f}")
+            click.echo(f"{rule_id:8} {score.tp:4} {score.fp:4} {score.fn:4} "
+                       f"{score.precision:10.2f} {score.recall:7.2f}")
     o = result.overall
     click.echo(f"{'overall':8} {o.tp:4} {o.fp:4} {o.fn:4} {o.precision:10.2f} {o.recall:7.2f}")
     for s in result.scenarios:

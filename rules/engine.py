@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rules.candidates import READS, load_candidates, load_candidates_from_store, thread_key
@@ -42,7 +43,7 @@ __all__ = ["DEFAULT_PACK", "RulePack", "load_pack", "evaluate", "geofence_hits",
 
 INDICATOR_NOTE = "This is an indicator for the examiner to assess, not a conclusion."
 MAX_CITED_IN_TEXT = 5
-NO_TIME = datetime.min.replace(tzinfo=timezone.utc)
+NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 RecordReader = Callable[[type[Base]], Iterable[Base]]
 Describer = Callable[[Base], Citation]
@@ -57,7 +58,7 @@ class Hit:
 
 
 def evaluate(pack: RulePack, read: RecordReader, describe: Describer, watchlists: Watchlists | None = None, *,
-             store: "CaseStore | None" = None, scan: "MessageTextScan | None" = None) -> list[Finding]:
+             store: CaseStore | None = None, scan: MessageTextScan | None = None) -> list[Finding]:
     """Every rule of the pack, in pack order (composites see the findings of the rules before them).
 
     `read(cls)` gives the records of a type. With the case store they come from (`store`), only the
@@ -180,7 +181,7 @@ def _within_window(per_part: list[list[tuple[Base, list[str]]]], window: timedel
     times = [[record_time(m) for m, _ in part] for part in timed]
     for anchor in sorted(t for part in times for t in part):
         chosen = []
-        for part, part_times in zip(timed, times):
+        for part, part_times in zip(timed, times, strict=True):
             i = bisect_left(part_times, anchor)
             j = bisect_right(part_times, anchor + window)
             if i >= j:
@@ -257,7 +258,7 @@ def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
     citations = [describe(r) for r in hit.records]
     severity, adjustments = _severity(rule, hit.records)
     lines, machine_notes = [], []
-    for i, (c, r) in enumerate(zip(citations, hit.records)):
+    for i, (c, r) in enumerate(zip(citations, hit.records, strict=True)):
         if i == MAX_CITED_IN_TEXT:
             lines.append(f"… and {len(citations) - MAX_CITED_IN_TEXT} more (all listed as evidence).")
             break
@@ -308,11 +309,22 @@ def _severity(rule: Rule, records: list[Base]) -> tuple[str, list[str]]:
 
 
 def escalated_severity(rule: Rule, instants: list[datetime | None], records: list[Base] | None = None
-                       ) -> tuple[str, list[str] | str]:
-    """The rule's severity, raised when its escalation conditions hold (with the reason)."""
+                       ) -> tuple[str, list[str]]:
+    """The rule's severity, raised when its escalation conditions hold, and the reasons (one note, or none).
+
+    `records` are needed only for conditions that look at the records themselves (distinct counterparts);
+    the times alone decide the others."""
     spec = rule.escalate
     if not spec:
-        return rule.severity, [] if records is not None else ""
+        return rule.severity, []
+    reasons = escalation_reasons(spec, instants, records)
+    if not reasons:
+        return rule.severity, []
+    return spec["severity"], [f"Severity raised to {spec['severity']}: " + "; ".join(reasons) + "."]
+
+
+def escalation_reasons(spec: dict, instants: list[datetime | None], records: list[Base] | None) -> list[str]:
+    """Which of the rule's `escalate.any_of` conditions hold, each said in words."""
     tz = ZoneInfo(spec.get("timezone", "UTC"))
     local = [t.astimezone(tz) for t in instants if t is not None]
     reasons = []
@@ -330,10 +342,7 @@ def escalated_severity(rule: Rule, instants: list[datetime | None], records: lis
         sent = {m.counterpart for m in records if isinstance(m, Message) and m.direction == "outgoing"} - {None}
         if len(sent) >= conditions["sent_to_distinct_counterparts"]:
             reasons.append(f"sent by the device user to {len(sent)} different counterparts")
-    if not reasons:
-        return rule.severity, [] if records is not None else ""
-    text = f"Severity raised to {spec['severity']}: " + "; ".join(reasons) + "."
-    return spec["severity"], [text] if records is not None else text
+    return reasons
 
 
 # -- kept for callers of the first engine (GEO-01 tests, report) ---------------------------------

@@ -7,8 +7,9 @@ can point at its message with `message: <ref>`, and a position at its photo with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from triage.citation import describe
 from triage.records import Base, Call, Contact, Location, MediaFile, Message, Payment

@@ -24,8 +24,8 @@ SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "SAFEGUARDING", "DISCLOSURE")
 SCORED = ("LOW", "MEDIUM", "HIGH")
 FLAGS = ("SAFEGUARDING", "DISCLOSURE")  # never scored, always surfaced
 FAMILIES = ("geo", "comms", "payments", "phones", "media", "apps", "composite", "safeguarding")
-PRIMITIVES = {"geofence", "lexicon", "direction", "payment", "watchlist", "local_hours", "from_media", "own_position", "known_media", "all_of",
-              "any_of", "rules", "sequence", "counterparts", "span"}
+PRIMITIVES = {"geofence", "lexicon", "direction", "payment", "watchlist", "local_hours", "from_media", "own_position",
+              "known_media", "all_of", "any_of", "rules", "sequence", "counterparts", "span"}
 PROTECTED = ("nationality", "ethnicity", "ethnic", "religion", "language", "race")
 
 
@@ -49,6 +49,7 @@ class Rule:
     received_severity: str = "LOW"
     escalate: dict[str, Any] | None = None
     rationale: str = ""
+    innocent: list[str] = field(default_factory=list)  # innocent explanations, printed in the statement's annex
     sources: list[str] = field(default_factory=list)
     examples: dict[str, list[Any]] = field(default_factory=dict)
 

@@ -210,8 +210,7 @@ def _watchlist(spec: dict, record: Base, ctx: Context) -> Notes | None:
 
 
 def _known_media(spec: bool, record: Base, ctx: Context) -> Notes | None:
-    """A photo or video on a media watch-list (--media-watchlist: SHA-256 or perceptual hash) or whose
-    SHA-256 is on a --watchlist as kind sha256."""
+    """A photo or video whose sha256 or phash is on a --watchlist (kinds sha256 and phash)."""
     if not isinstance(record, MediaFile):
         return None
     listed = (record.extra or {}).get("watchlist")
@@ -270,5 +269,6 @@ def record_time(record: Base) -> datetime | None:
 
 PRIMITIVE_FUNCTIONS = {
     "geofence": _geofence, "lexicon": _lexicon, "direction": _direction, "payment": _payment,
-    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "own_position": _own_position, "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,
+    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "own_position": _own_position,
+    "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,
 }

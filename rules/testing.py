@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rules.assessment import assessment
 from rules.examples import describer, load_records
 from rules.pack import RulePack
 from rules.watchlist import Watchlists
 from triage.passes import PassInput, run_passes
 from triage.records import Finding
-from triage.report.findings import assessment
 
 # The watch-list the examples use (PHN-04): one advert number.
 EXAMPLE_WATCHLIST_ROWS = [
     {"kind": "phone", "value": "+447400123456", "label": "advert number (example)"},
-    {"kind": "sha256", "value": "5f3c8a4c1c7f3f0e6c6f6ab0bb0b8e9d6e0d2b1f9a4e7c3d2a1b0c9d8e7f6a5b", "label": "advert image (example)"},
+    {"kind": "sha256", "value": "5f3c8a4c1c7f3f0e6c6f6ab0bb0b8e9d6e0d2b1f9a4e7c3d2a1b0c9d8e7f6a5b",
+     "label": "advert image (example)"},
 ]
 
 

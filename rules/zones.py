@@ -30,7 +30,7 @@ class ZoneSet:
         self._tree = STRtree([z.geometry for z in zones])
 
     @classmethod
-    def load(cls, path: Path) -> "ZoneSet":
+    def load(cls, path: Path) -> ZoneSet:
         data = path.read_bytes()
         features = json.loads(data)["features"]
         zones = [

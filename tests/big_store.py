@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from triage.records import (Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, Message,
-                            SourceFile)
-from triage.store import CaseStore
 from tests.peak_memory import peak_rss_kib
+from triage.records import Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, Message, SourceFile
+from triage.store import CaseStore
 
-START = datetime(2024, 3, 1, tzinfo=timezone.utc)
+START = datetime(2024, 3, 1, tzinfo=UTC)
 WORDS = ("boat", "tonight", "beach", "money", "call", "me", "when", "ready", "the", "car", "is", "waiting")
 
 

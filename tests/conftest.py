@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -43,4 +43,5 @@ def evidence_guard() -> Iterator[Callable[..., None]]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: a long test (e.g. 100,000 files through a run); deselect with -m 'not slow'")
+    config.addinivalue_line(
+        "markers", "slow: a long test (e.g. 100,000 files through a run); deselect with -m 'not slow'")

@@ -9,14 +9,24 @@ output for a byte comparison with another.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from triage.records import (Account, Call, Contact, Location, MediaFile, Message, ParseWarning, Party, Payment, SourceFile)
-
 from tests.report_store import ReportStore
+from triage.records import (
+    Account,
+    Call,
+    Contact,
+    Location,
+    MediaFile,
+    Message,
+    ParseWarning,
+    Party,
+    Payment,
+    SourceFile,
+)
 
-UTC = timezone.utc
+UTC = UTC
 HOSTILE = ["plain", "<b>&'\"</b>", "\u202eexe.jpg", "nul\x00here", "e\u0301" * 120, "\u0085nel\ufeffbom\u2066iso",
            "line\nbreak\ttab", "café ☕", "١٢٣ عربى", "x" * 260, "y" * 4300, "", "{{ 7*7 }}", "1.0"]
 TIMES = [datetime(2025, 3, 30, 0, 59, 59, 999999, tzinfo=UTC), datetime(2025, 3, 30, 1, tzinfo=UTC),
@@ -93,7 +103,6 @@ def write(out: Path) -> Path:
     (out/print.html), with fixed run times: two versions of the code write the same bytes."""
     from rules.engine import load_pack
     from triage.exclusive import write_text_exclusive
-    from triage.pipeline import RunOptions, report_counts
     from triage.report.findings import build_findings
     from triage.report.html import build_report, write_html
     from triage.report.pages import write_pages
@@ -108,10 +117,9 @@ def write(out: Path) -> Path:
     store, pack = rs.store, load_pack()
     case = {"case": "CASE-H", "exhibit": "EXH-H", "examiner": "Examiner"}
     run = {"started_utc": "2025-05-14T17:00:00Z", "report_utc": "2025-05-14T18:00:00Z"}
-    findings = build_findings(store, case, pack, run, report_counts(store))
+    findings = build_findings(store, case, pack, run, store.counts())
     ensure_indexes(store.session)
-    opts = RunOptions(evidence=out / "no-evidence", out=out, case="CASE-H", exhibit="EXH-H", examiner="Examiner")
-    report = build_report(store, findings, rs.custody.path, out, pack.zones, opts)
+    report = build_report(store, findings, rs.custody.path, out, pack.zones)
     _, links = write_pages(store, report)
     write_html(report, out / "index.html", links)
     write_text_exclusive(out / "print.html", statement_html(report))

@@ -8,17 +8,16 @@ case.jsonld) is the real one.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from triage.custody import CustodyLog
-from triage.records import (Base, Contact, EvidenceItem, Finding, Location, MediaFile, Message, Party,
-                            SourceFile)
+from triage.records import Base, Contact, EvidenceItem, Finding, Location, MediaFile, Message, Party, SourceFile
 from triage.store import CaseStore
 
 EXAMINER = "Hardening Test Examiner"
-WHEN = datetime(2025, 5, 14, 17, 2, 11, tzinfo=timezone.utc)
+WHEN = datetime(2025, 5, 14, 17, 2, 11, tzinfo=UTC)
 
 
 def sha256_text(text: str) -> str:
@@ -80,8 +79,8 @@ class ReportStore:
     def write(self, files_selected: int | None = None, evidence_files: dict[str, str] | None = None) -> Path:
         """The report step, as the run calls it after parsing and rules; returns index.html."""
         from rules.engine import load_pack
-        from triage.pipeline import RunOptions
         from triage.report import write_report
+        from triage.report.context import ReportContext
 
         if files_selected is not None:
             self.custody.record("files selected for parsing", files=files_selected, by_parser={})
@@ -91,10 +90,9 @@ class ReportStore:
                                      "stored": {}, "headers": {}, "read_errors": [], "verified": None},
                               files_sha256_before=before, files_sha256_after=before, unchanged=True))
         self.store.commit()
-        opts = RunOptions(evidence=self.out.parent / "evidence-not-reopened", out=self.out, case="CASE-H",
-                          exhibit="EXH-H", examiner=EXAMINER)
+        ctx = ReportContext(out=self.out, case="CASE-H", exhibit="EXH-H", examiner=EXAMINER)
         try:
-            return write_report(self.store, opts, load_pack(), self.custody)
+            return write_report(self.store, ctx, load_pack(), self.custody).index
         finally:
             self.store.commit()
             self.store.close()

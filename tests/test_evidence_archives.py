@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundle_layout import payload
 from triage.errors import EvidenceError
 from triage.evidence import open_evidence
 from triage.evidence.archive_tar import TarEvidence
 from triage.evidence.archive_zip import ZipEvidence
 from triage.evidence.opener import OpenOptions, hash_evidence
 from triage.parsing import SqliteCopy
-from tests.bundle_layout import payload
 
 HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile"
 

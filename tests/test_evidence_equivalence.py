@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundle_layout import payload
 from triage.cli import main
 from triage.evidence import open_evidence
 from triage.evidence.images import EwfImage
-from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"

@@ -11,7 +11,7 @@ import os
 import random
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from triage.evidence import open_evidence
 from triage.evidence.hashing import hash_media
 from triage.evidence.model import LAYER_SEPARATOR
 
-HELLO_MTIME_NS = int(datetime(2024, 3, 1, 12, 34, 56, tzinfo=timezone.utc).timestamp()) * 10**9 + 123456789
+HELLO_MTIME_NS = int(datetime(2024, 3, 1, 12, 34, 56, tzinfo=UTC).timestamp()) * 10**9 + 123456789
 ACQUIRE = ["-u", "-q", "-f", "encase6", "-c", "deflate:fast", "-d", "sha1",
            "-C", "CASE-42", "-E", "EV-7", "-e", "Examiner A", "-D", "synthetic phone", "-N", "test notes"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
 from tests.bundle_layout import payload
+from triage.cli import main
 
 DEMO_E01 = Path(__file__).parent.parent / "fixtures" / "demo" / "demo.E01"
 DEMO_MANIFEST = Path(__file__).parent.parent / "fixtures" / "demo" / "demo.json"

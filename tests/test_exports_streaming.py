@@ -14,7 +14,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,20 @@ import pytest
 from tests.big_store import fill
 from triage.bundle.seal import compression_for
 from triage.exclusive import ExistingFileError
-from triage.records import (EXPORTED_RECORDS, Call, Contact, CustodyEvent, Device, EvidenceItem, Finding, Location,
-                            MediaFile, Message, ParseWarning, SourceFile)
+from triage.records import (
+    EXPORTED_RECORDS,
+    Call,
+    Contact,
+    CustodyEvent,
+    Device,
+    EvidenceItem,
+    Finding,
+    Location,
+    MediaFile,
+    Message,
+    ParseWarning,
+    SourceFile,
+)
 from triage.report import store_rows
 from triage.report.case_export import RECORDS_FILE, write_case
 from triage.report.display import BIDI_CONTROLS, visible_controls
@@ -32,7 +44,7 @@ from triage.report.geo_export import KML_NS, geojson_text, kml_document, write_g
 from triage.report.tables import write_csv, write_record_tables, write_schedules
 from triage.store import CaseStore
 
-WHEN = datetime(2025, 5, 14, 17, 2, 11, tzinfo=timezone.utc)
+WHEN = datetime(2025, 5, 14, 17, 2, 11, tzinfo=UTC)
 CASE = {"case": "CASE-S", "exhibit": "EXH-S", "examiner": "Streaming Test Examiner"}
 SMALL_PAGE = 3  # pages far smaller than the tables, so every export crosses page boundaries
 HOSTILE = ['=HYPERLINK("http://evil.example/")', "+447700900123", "<script>alert(1)</script>",

@@ -19,18 +19,18 @@ import shutil
 import struct
 import subprocess
 from contextlib import redirect_stdout
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from fixtures import build_f2fs
+from tests.bundle_layout import payload
 from triage.errors import EvidenceError
 from triage.evidence.f2fs.filesystem import F2fsFileSystem
 from triage.evidence.f2fs.layout import f2fs_crc32
 from triage.evidence.model import FileEntry
 from triage.evidence.opener import open_evidence
-from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 F2FS = ROOT / "fixtures" / "f2fs"
@@ -80,7 +80,7 @@ def _f2fs(ev) -> F2fsFileSystem:
 
 
 def _utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 # -- the committed image -------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_times_are_the_source_mtimes_to_the_second(listing):
     for e in entries:
         expected = _utc(ENTRIES[e.path]["mtime"])
         assert e.mtime == expected and e.atime == expected and e.ctime == expected, e.path
-        assert e.mtime.tzinfo is timezone.utc and e.crtime is None  # no inode_crtime feature here
+        assert e.mtime.tzinfo is UTC and e.crtime is None  # no inode_crtime feature here
 
 
 def test_random_access_and_streaming(image):

@@ -13,9 +13,9 @@ import json
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -81,7 +81,7 @@ def _cell(text: str, limit: int = 260) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def record(case: str, expected: str, got: str, run: "Run", paths: tuple[str, ...], note: str = "") -> None:
+def record(case: str, expected: str, got: str, run: Run, paths: tuple[str, ...], note: str = "") -> None:
     shown = "; ".join(f"{p.rsplit('/', 1)[-1]}: {w}" for p in paths for w in run.warnings(p)[:2]) or "none"
     RESULTS[case] = Row(case, expected, got, shown, "yes" if run.unchanged else "NO", note)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fixtures.build_bugle_db import build_bugle_db
 from triage.loose_parse import parse_loose_file
@@ -22,7 +23,7 @@ UNKNOWN_STATUS_WARNING = ("google_messages (warning): messages._id=10: unknown m
                           "MessageData); direction 'incoming' taken from the sender participant's sub_id")
 
 
-T0 = datetime(2025, 5, 12, 10, 0, tzinfo=timezone.utc)  # the fixture's first message, computed here
+T0 = datetime(2025, 5, 12, 10, 0, tzinfo=UTC)  # the fixture's first message, computed here
 
 
 def ms(seconds: int) -> int:
@@ -40,7 +41,14 @@ def message(row: int, thread: str, direction: str, counterpart: str | None, send
             "sender": sender, "body": body, "time_utc": utc(received), "time_raw": ms(received),
             "time_encoding": "unix_ms", "sent_utc": None if sent is None else utc(sent),
             "sent_raw": None if sent is None else ms(sent), "sent_encoding": None if sent is None else "unix_ms",
-            "status": status, "read": read, "deleted": False, "extra": extra, "row": str(row)}
+            "status": status, "read": read, "deleted": False, "extra": extra | moments(direction, sent),
+            "row": str(row)}
+
+
+def moments(direction: str, sent: int | None) -> dict[str, Any]:
+    """extra["time_is"] (the received time for a received message, else the stored one) and the sent time."""
+    return {"time_is": "received" if direction == "incoming" else "stored",
+            **({} if sent is None else {"sent": {"raw": ms(sent), "utc": utc(sent)}})}
 
 
 def sms_extra(status: int, uri: str | None, conversation: str, **more: Any) -> dict[str, Any]:
@@ -93,7 +101,8 @@ def messages_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if r["type"] != "message":
             continue
         assert r["provenance"]["table"] == "messages"
-        out.append({k: v for k, v in r.items() if k not in ("type", "id", "provenance")} | {"row": r["provenance"]["row"]})
+        out.append({k: v for k, v in r.items() if k not in ("type", "id", "provenance")}
+                   | {"row": r["provenance"]["row"]})
     return out
 
 

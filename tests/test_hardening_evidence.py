@@ -28,13 +28,13 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from tests.test_evidence_equivalence import DEMO_E01, copy_out
 from triage.cli import main
 from triage.evidence import open_evidence
 from triage.evidence.archive_zip import ZipEvidence
 from triage.evidence.opener import OpenOptions
 from triage.parsing import ParseRunner
 from triage.records import ParseWarning, SourceFile
-from tests.test_evidence_equivalence import DEMO_E01, copy_out
 
 SMS_DIR = "data/data/com.android.providers.telephony/databases"
 SMS_PATH = f"/{SMS_DIR}/mmssms.db"

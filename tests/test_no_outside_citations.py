@@ -27,26 +27,7 @@ THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()
 # Files that still cite the outside notes, to be repointed (their owners were editing them when the notes
 # moved into docs/): the exact replacement for each citation is in the hand-over of issue 16 item 4.
 # Empty this list as they are fixed; `test_allow_list_is_current` fails on an entry that no longer cites.
-TO_BE_REPOINTED = {
-    "parsers/android_calls.py",
-    "parsers/android_contacts.py",
-    "parsers/android_mms.py",
-    "parsers/android_sms.py",
-    "parsers/ios_calls.py",
-    "parsers/ios_contacts.py",
-    "parsers/ios_sms.py",
-    "parsers/payment_apps.py",
-    "parsers/telegram/android.py",
-    "parsers/telegram/android_tail.py",
-    "parsers/telegram/peers.py",
-    "parsers/telegram/tl.py",
-    "parsers/telegram/tl_legacy.py",
-    "parsers/telegram/tl_schema.py",
-    "parsers/whatsapp_android.py",
-    "parsers/whatsapp_codes.py",
-    "parsers/whatsapp_payments.py",
-    "fixtures/third_party/ATTRIBUTION.md",
-}
+TO_BE_REPOINTED: set[str] = set()
 
 # The benchmark runs tools kept beside the repository (its tree generator and a pinned ALEAPP release):
 # naming them is a command, not a citation of knowledge.

@@ -5,9 +5,9 @@ working data behind (Ctrl-C, SIGTERM, and folders of runs that died)."""
 from __future__ import annotations
 
 import json
-import shutil
 import os
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess

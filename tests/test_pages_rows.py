@@ -5,7 +5,7 @@ speed is measured by bench/pages_step.py."""
 from __future__ import annotations
 
 import filecmp
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from triage.report.times import LOCAL_ZONES, StoreTime, as_datetime, local_times
 from triage.store import CaseStore
 from triage.timeutil import iso
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_cursor_rows_hold_the_values_sqlalchemy_reads(hostile: Path, cls: type) 
         fast = list(reader.rows(select(*reader.columns(table)).order_by(table.c.id)))
         slow = list(all_of(store.session, cls))
         assert len(fast) == len(slow) > 0
-        for f, s in zip(fast, slow):
+        for f, s in zip(fast, slow, strict=True):
             for name in table.c.keys():
                 a, b = getattr(f, name), getattr(s, name)
                 if isinstance(b, datetime):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -35,7 +36,7 @@ from triage.text_scan import scan_message_text
 
 PACK = load_pack()
 SCENARIOS = Path(__file__).parent.parent / "fixtures" / "scenarios" / "channel_scenarios.json"
-T0 = datetime(2025, 5, 10, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
 CHATTER = ["ok see you later", "where are you?", "happy birthday brother", "شكرا جزيلا", "باشە برا 🙂",
            "merci à demain", "I'll be there in 10 minutes"]
 

@@ -10,7 +10,15 @@ import base58
 import pytest
 
 from triage.payment_ids import (
-    ascii_digits, check_btc, check_card, check_eth, check_iban, check_tron, find_identifiers, keccak256_hex, mask_card,
+    ascii_digits,
+    check_btc,
+    check_card,
+    check_eth,
+    check_iban,
+    check_tron,
+    find_identifiers,
+    keccak256_hex,
+    mask_card,
 )
 
 VALID_IBANS = ["GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "FR1420041010050500013M02606",

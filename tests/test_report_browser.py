@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_demo import ROOT, conversation_numbers, demo_bundle, gps_photos, positions_on_map, read_jsonl
 from tests.bundle_layout import payload
+from tests.offline_browser import ARGS, CHROMIUM, offline_page
+from tests.report_demo import ROOT, conversation_numbers, demo_bundle, gps_photos, positions_on_map, read_jsonl
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "out" / "test-artifacts"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed "
@@ -32,29 +30,8 @@ def messages(bundle) -> list[dict]:  # noqa: ANN001
 
 @pytest.fixture()
 def browser_page(tmp_path: Path):  # noqa: ANN201 - (page, requests, errors)
-    with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1280, "height": 900}, offline=True)
-        requests: list[str] = []
-        errors: list[str] = []
-
-        def route(r) -> None:  # noqa: ANN001 - every request is recorded; only local ones may proceed
-            requests.append(r.request.url)
-            if r.request.url.startswith(("file:", "data:")):
-                r.continue_()
-            else:
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
-        try:
-            yield page, requests, errors
-        finally:
-            context.close()
+    with offline_page(tmp_path / "profile") as opened:
+        yield opened
 
 
 def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
@@ -91,7 +68,10 @@ def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
     page.screenshot(path=str(shot), full_page=True)
 
     # the conversations, reached by following the links: the message filter works on each page
-    hits = sum("gravelines" in (m["body"] or "").lower() for m in messages(bundle))
+    # a message is found by what its bubble shows: its text, or the place of the position it shared
+    shared = {loc["message_id"] for loc in read_jsonl(payload(bundle[0]) / "records" / "location.jsonl")
+              if loc.get("message_id") and "gravelines" in (loc.get("label") or "").lower()}
+    hits = sum("gravelines" in (m["body"] or "").lower() or m["id"] in shared for m in messages(bundle))
     page.locator("ul.listings a", has_text="Conversations").first.click()
     page.wait_for_load_state("load")
     threads = page.locator("table a[href^='conversation-']")

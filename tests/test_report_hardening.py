@@ -11,16 +11,17 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
+from rules.assessment import NOT_EXAMINED, Coverage, assessment
 from tests.bundle_layout import payload
 from tests.report_demo import Text, listing, section
 from tests.report_store import ReportStore
 from triage.exclusive import ExistingFileError
 from triage.report.display import DISPLAY_LIMITS, display_text, marker, visible_controls
-from triage.report.findings import NOT_EXAMINED, Coverage, assessment
 from triage.report.pdf import pdf_unavailable
 from triage.report.tables import defuse
 
@@ -53,8 +54,9 @@ def read_csv(path: Path) -> list[dict]:
 
 # -- 1. every output created exclusively ------------------------------------------------------------
 
-@pytest.mark.parametrize("planted", ["records/message.jsonl", "findings.json", "index.html", "pages/people-1.html", "records/contact.csv",
-                                     "schedule_findings.csv", "locations.kml", "locations.geojson", "case.jsonld"])
+@pytest.mark.parametrize("planted", ["records/message.jsonl", "findings.json", "index.html", "pages/people-1.html",
+                                     "records/contact.csv", "schedule_findings.csv", "locations.kml",
+                                     "locations.geojson", "case.jsonld"])
 def test_no_report_file_replaces_an_existing_one(tmp_path: Path, planted: str) -> None:
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/mmssms.db")
@@ -265,7 +267,7 @@ CHAR_BOXES = """needle => {
 
 def reads_left_to_right(boxes: list[list[float]]) -> bool:
     """Each character right of the one before on its line, or on a later line (a long hash may wrap)."""
-    return all(b[1] > a[1] + 1 or (abs(b[1] - a[1]) <= 1 and b[0] > a[0]) for a, b in zip(boxes, boxes[1:]))
+    return all(b[1] > a[1] + 1 or (abs(b[1] - a[1]) <= 1 and b[0] > a[0]) for a, b in pairwise(boxes))
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")

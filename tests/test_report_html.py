@@ -15,13 +15,27 @@ from markupsafe import escape
 from PIL import Image
 
 from rules.engine import load_pack
-from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, Elements, Text, conversations, demo_bundle,
-                               gps_photos, listing, positions_on_map, read_jsonl, run_demo, section,
-                               timeline)
 from tests.bundle_layout import payload
+from tests.report_demo import (
+    CASE,
+    DEMO_MANIFEST,
+    EXAMINER,
+    EXHIBIT,
+    Elements,
+    Text,
+    conversations,
+    demo_bundle,
+    gps_photos,
+    listing,
+    positions_on_map,
+    read_jsonl,
+    run_demo,
+    section,
+    timeline,
+)
 from triage.report.basemap import FRAME, MapPoint, Projection, land, render_map
 from triage.report.html import local_times
-from triage.report.thumbs import MAX_SIDE, shrink
+from triage.thumbnails import MAX_SIDE, shrink
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +112,8 @@ def test_assessment_reasons_and_flags_are_shown(page: str, findings: dict) -> No
     for reason in findings["assessment"]["reasons"]:
         assert reason in text
     # the flags box is always there, even empty, and says so
-    assert 'id="flags"' in part and f"SAFEGUARDING and DISCLOSURE flags ({len(findings['assessment']['flags'])})" in text
+    assert 'id="flags"' in part
+    assert f"SAFEGUARDING and DISCLOSURE flags ({len(findings['assessment']['flags'])})" in text
     for flag in findings["assessment"]["flags"]:
         assert flag in text
 
@@ -111,7 +126,7 @@ def test_each_finding_has_its_evidence_cards(bundle, page: str, findings: dict) 
     messages = {m["id"]: m for m in records(bundle, "message")}
     locations = {loc["id"]: loc for loc in records(bundle, "location")}
     blocks = page.split('<details class="finding')[1:]
-    for x, block in zip(findings["findings"], blocks):
+    for x, block in zip(findings["findings"], blocks, strict=True):
         block = block.split("</details>", 1)[0]
         assert block.count('<div class="card card-') == len(x["evidence"])
         for ref in x["evidence"]:
@@ -150,7 +165,8 @@ def test_map_draws_land_zones_and_every_gps_photo(bundle, page: str) -> None:
 
 def test_timeline_is_utc_ordered_with_london_and_paris_times(bundle, page: str) -> None:
     part = timeline(payload(bundle[0]))
-    rows = re.findall(r'<tr><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td>', part)
+    rows = re.findall(r'<tr><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td>'
+                      r'<td class="mono">([^<]+)</td>', part)
     timed = (sum(1 for m in records(bundle, "message") if m["time_utc"])
              + sum(1 for loc in records(bundle, "location") if loc["time_utc"])
              + sum(1 for m in records(bundle, "media_file") if m["taken_utc"])
@@ -180,7 +196,8 @@ def test_people_are_the_linked_parties(bundle, page: str) -> None:
 
 
 def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -> None:
-    threads = [re.split(r'<div class="thread" id="thread-\d+">', c, maxsplit=1)[1] for c in conversations(payload(bundle[0]))]
+    threads = [re.split(r'<div class="thread" id="thread-\d+">', c, maxsplit=1)[1]
+               for c in conversations(payload(bundle[0]))]
     messages = records(bundle, "message")
     assert len(threads) == len({(m["app"], m["thread"]) for m in messages})
     assert sum(t.count('<div class="bubble ') for t in threads) == len(messages)
@@ -196,8 +213,8 @@ def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -
     for sms in DEMO_MANIFEST["sms"]:
         block = sms_threads[sms["address"]]
         side = {1: "in", 2: "out"}[sms["type"]]
-        bubble = re.search(rf'<div class="bubble (in|out)" id="msg-\d+">((?:(?!<div class="bubble).)*?table sms row {sms["rowid"]}</span>)',
-                           block, re.S)
+        bubble = re.search(rf'<div class="bubble (in|out)" id="msg-\d+">'
+                           rf'((?:(?!<div class="bubble).)*?table sms row {sms["rowid"]}</span>)', block, re.S)
         assert bubble and bubble.group(1) == side, sms["rowid"]
         if sms["body"]:
             assert str(escape(sms["body"])) in bubble.group(2)
@@ -262,7 +279,8 @@ def test_same_evidence_same_page_but_for_run_times(bundle, tmp_path: Path) -> No
     assert pages == sorted(f"pages/{p.name}" for p in (payload(again) / "pages").iterdir())
     for name in ["index.html", *pages]:
         assert masked(first, name) == masked(again, name), name
-    assert sorted(p.name for p in (payload(first) / "thumbs").iterdir()) == sorted(p.name for p in (payload(again) / "thumbs").iterdir())
+    assert (sorted(p.name for p in (payload(first) / "thumbs").iterdir())
+            == sorted(p.name for p in (payload(again) / "thumbs").iterdir()))
     for p in (payload(first) / "thumbs").iterdir():
         assert p.read_bytes() == (payload(again) / "thumbs" / p.name).read_bytes()
 
@@ -315,9 +333,10 @@ def test_machine_notes_are_shown_apart_and_kept_out_of_the_schedules(tmp_path: P
     rs.write(files_selected=1)
     page = (rs.out / "index.html").read_text(encoding="utf-8")
     assert ("Machine notes, not evidence — names a model read in the cited text, for review (spaCy core_web_sm "
-            f"3.8.0): message #{message.id}: GPE <bdi>Gravelines</bdi>, TIME <bdi>&lt;b&gt;tonight&lt;/b&gt;</bdi>") in page
+            f"3.8.0): message #{message.id}: GPE <bdi>Gravelines</bdi>, "
+            "TIME <bdi>&lt;b&gt;tonight&lt;/b&gt;</bdi>") in page
     findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
-    assert findings["schema_version"] == "1.2" and findings["findings"][0]["machine_notes"] == [note]
+    assert findings["schema_version"] == "1.3" and findings["findings"][0]["machine_notes"] == [note]
     schedule = (rs.out / "schedule_findings.csv").read_text(encoding="utf-8-sig")
     assert "spaCy" not in schedule and "GPE" not in schedule and "Crossing vocabulary" in schedule
 

@@ -192,15 +192,32 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
                     break
                 visit(following)
             assert len(threads) == phone["threads"]
+            headers: dict[str, str] = {}  # each conversation's header, as Chromium shows it
             for first in threads:  # each conversation, page after page
                 url: str | None = first
                 while url is not None:
                     visit(url)
+                    headers.setdefault(first, page.locator(".thread h3").first.inner_text())
                     reached.update(page.eval_on_selector_all(".bubble[id^='msg-']", "els => els.map(e => e.id)"))
                     url = follow("next")
+            named_thread = next(u for u in threads if any(n in headers[u] for n in phone["names"]))
+            visit(named_thread)  # the page's filter finds messages by the name the contacts give the number
+            name = next(phone["names"][n] for n in phone["names"] if n in headers[named_thread])
+            total = page.locator(".bubble").count()
+            page.fill("#message-text", name.lower())
+            assert page.locator(".bubble:visible").count() == total > 0  # each bubble names its counterpart
+            page.fill("#message-text", "no such name anywhere")
+            assert page.locator(".bubble:visible").count() == 0 and total > 0
         finally:
             context.close()
     assert len(reached) == phone["messages"]
+    # the thread headers name the numbers the phone's contacts name, beside the number, and no others
+    for header in headers.values():
+        number = next((n for n in phone["names"] if n in header), None)
+        assert (number is not None) == any(name in header for name in phone["names"].values()), header
+        if number is not None:
+            assert phone["names"][number] in header, header
+    assert sum(any(n in h for n in phone["names"]) for h in headers.values()) == len(phone["names"])
     assert network == [] and errors == []
     assert len(visited) > phone["threads"]
 

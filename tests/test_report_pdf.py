@@ -12,9 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.report_demo import (CASE, DEMO_MANIFEST, EXAMINER, EXHIBIT, demo_bundle, positions_on_map, read_jsonl,
-                               run_demo)
 from tests.bundle_layout import payload
+from tests.report_demo import (
+    CASE,
+    DEMO_MANIFEST,
+    EXAMINER,
+    EXHIBIT,
+    demo_bundle,
+    positions_on_map,
+    read_jsonl,
+    run_demo,
+)
 from triage.report.pdf import pdf_unavailable
 
 POPPLER = [shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfinfo")]
@@ -66,11 +74,11 @@ def test_first_page_is_the_sfr1_summary(bundle) -> None:
     assert fingerprint.replace(":", "")[:20] in page1.replace(":", "").replace(" ", "")
     assert re.search(r"Examination \(UTC and local\) started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC "
                      r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GMT|BST)", page1)
-    # the findings as facts, with their locations in the evidence, start on page 1
-    assert f"Findings stated as facts ({len(findings['findings'])})" in page1
-    first = findings["findings"][0]
-    assert f"F1. {first['rule_id']} v{first['rule_version']} ({first['severity']} indicator): {first['title']}" in page1
-    assert first["evidence"][0]["provenance"] in page1
+    # the cited records stated as facts, with their locations in the evidence, start on page 1 (issue 15)
+    cited = {(ref["type"], ref["id"]) for x in findings["findings"] for ref in x["evidence"]}
+    assert f"Part 1. The cited records ({len(cited)})" in page1
+    assert re.search(r"1\. Message #\d+ \((sms|whatsapp|telegram)\), (sent to|received from) ", page1)
+    assert "Where: EWF demo.E01 → GPT partition 2 'userdata' → ext4 → /data/" in page1
 
 
 def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
@@ -81,13 +89,14 @@ def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
                if "Full report" in pdftotext(out / "report.pdf", i, i))
     summary = pdftotext(out / "report.pdf", 1, end - 1)
     for n, x in enumerate(findings["findings"], start=1):
-        assert f"F{n}. {x['rule_id']} v{x['rule_version']}" in summary
+        assert f"F{n}. {x['rule_id']} v{x['rule_version']}: {x['title']}" in summary
         for ref in x["evidence"]:
             if ref["type"] == "message":
                 m = messages[ref["id"]]
                 prov = m["provenance"]
-                assert f"message #{m['id']}" in summary and f"table {prov['table']} row {prov['row']}" in summary
-    assert "text as stored (not translated)" in summary
+                assert f"Message #{m['id']} ({m['app']})" in summary
+                assert f"table {prov['table']} row {prov['row']}" in summary
+    assert "Texts are quoted as stored, not translated" in summary
     for field in ("Declarations (to be completed by the examiner)", "Accreditation status",
                   "Forensic Science Regulator Code of Practice", "Code requirement not met", "Mitigation",
                   "Statement of truth", "Signature"):
@@ -172,9 +181,13 @@ def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_
     rs.write(files_selected=1)
     text = pdftotext(rs.out / "report.pdf", 1, pages(rs.out / "report.pdf"))
     assert f"the first {PDF_CITED_PER_FINDING} of {PDF_CITED_PER_FINDING + 30} cited records are printed here" in text
-    assert "30 further cited record(s) not stated here; findings.json and schedule_findings.csv list every one" in text
-    assert "Position 50.969900, 1.850000" in text  # the 200th
-    assert "50.970000" not in text and "50.972900" not in text  # the 201st and the last
+    assert ("30 further cited record(s) are not stated here; findings.json and schedule_findings.csv "
+            "list every one") in text
+    assert "Position #" in text and "latitude, longitude 50.969900, 1.850000" in text  # the 200th
+    # the 201st and the last are not stated (the map's own table, after the statement, may list every position)
+    statement = text.split("Full report", 1)[0]
+    assert "50.970000" not in statement and "50.972900" not in statement
+    assert "and 30 record(s) not stated in Part 1" in statement
     findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
     assert len(findings["findings"][0]["evidence"]) == PDF_CITED_PER_FINDING + 30
 

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,7 @@ def test_local_times_are_those_of_strftime_across_zone_changes() -> None:
     def expected(t: datetime) -> list[str]:
         return [t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for _, zone in LOCAL_ZONES]
 
-    utc = timezone.utc
+    utc = UTC
     instants = [datetime(2025, 3, 30, 0, 59, 59, 999999, tzinfo=utc), datetime(2025, 3, 30, 1, tzinfo=utc),
                 datetime(2025, 10, 26, 0, 59, tzinfo=utc), datetime(2025, 10, 26, 1, tzinfo=utc),
                 datetime(1911, 3, 10, 23, 59, tzinfo=utc), datetime(999, 12, 31, 23, tzinfo=utc),
@@ -124,7 +124,8 @@ def test_a_translation_is_shown_on_the_conversation_page_and_the_card(tmp_path: 
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
     translated = rs.add(Message(app="whatsapp", thread="t1", direction="incoming", counterpart="+447700900123",
-                                sender="+447700900123", body="مرحبا", time_utc=WHEN, time_raw=1, time_encoding="unix_ms",
+                                sender="+447700900123", body="مرحبا", time_utc=WHEN, time_raw=1,
+                                time_encoding="unix_ms",
                                 extra={"translation": "Hello <b>", "other": 1}, source_file_id=src.id,
                                 source_table="message", source_row="1"))
     rs.add(Message(app="whatsapp", thread="t1", direction="outgoing", counterpart="+447700900123", sender=None,
@@ -202,8 +203,8 @@ def test_an_existing_export_stops_the_second_process_and_is_kept(tmp_path: Path)
 
 def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:
     from rules.engine import load_pack
-    from triage.pipeline import RunOptions
     from triage.report import write_report
+    from triage.report.context import ReportContext
 
     out = tmp_path / "out"
     out.mkdir()
@@ -221,8 +222,7 @@ def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:
                            media={"size": 1, "md5": "0" * 32, "sha1": "1" * 40, "sha256": "ab" * 32, "stored": {},
                                   "headers": {}, "read_errors": [], "verified": None}))
     store.commit()
-    write_report(store, RunOptions(evidence=tmp_path / "none", out=out, examiner="Memory Test", case_records=True),
-                 load_pack(), custody)
+    write_report(store, ReportContext(out=out, examiner="Memory Test", case_records=True), load_pack(), custody)
     store.close()
     assert json.loads((out / "records" / "message.jsonl").read_text(encoding="utf-8"))["body"] == "hello from memory"
     written = json.loads((out / "custody.jsonl").read_text(encoding="utf-8").splitlines()[-1])["details"]["files"]

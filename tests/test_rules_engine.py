@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.build_scenarios import OUT as SCENARIOS, build as build_scenarios
+from fixtures.build_scenarios import OUT as SCENARIOS
+from fixtures.build_scenarios import build as build_scenarios
 from rules.lexicon import Lexicon
 from rules.normalise import normalise
 from rules.pack import DEFAULT_PACK, RulePackError, load_pack
@@ -97,7 +98,8 @@ def test_received_content_does_not_raise_facilitation_severity() -> None:
 
 def test_explanation_names_the_evidence_and_the_words() -> None:
     findings = run_pack(PACK, [
-        {"type": "message", "counterpart": "+9647501234567", "body": "بەلەم بۆ ئینگلتەرا", "time": "2025-05-12T10:00:00Z"},
+        {"type": "message", "counterpart": "+9647501234567", "body": "بەلەم بۆ ئینگلتەرا",
+         "time": "2025-05-12T10:00:00Z"},
     ])
     (f,) = [f for f in findings if f.rule_id == "TXT-01"]
     assert "'بەلەم' (vessel, H)" in f.explanation and "(destination_uk, M)" in f.explanation
@@ -106,7 +108,7 @@ def test_explanation_names_the_evidence_and_the_words() -> None:
 
 
 def test_flags_are_listed_apart_from_the_score() -> None:
-    from triage.report.findings import assessment
+    from rules.assessment import assessment
 
     findings = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+9647501234567",
                                 "body": "They forced me to steer, I had no choice", "time": "2025-05-19T10:00:00Z"}])
@@ -142,8 +144,8 @@ def test_pack_with_unknown_primitive_or_concept_is_refused(tmp_path: Path) -> No
 
 def test_watchlist_csv_and_phn04(tmp_path: Path) -> None:
     csv = tmp_path / "advert_numbers.csv"
-    csv.write_text("kind,value,label\nphone,+44 7400 123456,TikTok advert\nwallet,TJYeasTPa6gpEEfYqPEtY9yD3jA4R5dFXA,\n",
-                   encoding="utf-8")
+    csv.write_text("kind,value,label\nphone,+44 7400 123456,TikTok advert\n"
+                   "wallet,TJYeasTPa6gpEEfYqPEtY9yD3jA4R5dFXA,\n", encoding="utf-8")
     lists = Watchlists.load([csv])
     findings = run_pack(PACK, [{"type": "message", "counterpart": "447400123456@s.whatsapp.net", "body": "salam",
                                 "time": "2025-05-12T10:00:00Z"}], lists)
@@ -189,7 +191,8 @@ def test_named_entities_are_notes_only() -> None:
     (note,) = f.extra["machine_notes"]
     assert note["model"].startswith("spaCy") and note["record"]["type"] == "message"
     assert {"text": "tonight", "label": "TIME"} in note["entities"]  # labels are statistical
-    assert "tonight" not in f.explanation.split(": ", 1)[0] and "spaCy" not in f.explanation and "TIME" not in f.explanation
+    assert "tonight" not in f.explanation.split(": ", 1)[0]
+    assert "spaCy" not in f.explanation and "TIME" not in f.explanation
     assert entities.entities("بەلەم بۆ ئینگلتەرا") == []  # the English model only reads Latin-script text
     entities.model.cache_clear()
     entities._entities.cache_clear()

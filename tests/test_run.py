@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.bundle_layout import payload
 from triage.cli import main
 from triage.custody import verify_chain
-from tests.bundle_layout import payload
 
 ROOT = Path(__file__).parent.parent
 DEMO = ROOT / "fixtures" / "demo"
@@ -91,7 +91,7 @@ def test_demo_finding_cites_its_evidence(demo_run):
     out, _, _ = demo_run
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert findings["schema_version"] == "1.2" and findings["rule_pack"]["rules"]["GEO-01"] == "1.2"
+    assert findings["schema_version"] == "1.3" and findings["rule_pack"]["rules"]["GEO-01"] == "1.2"
     (geo,) = [f for f in findings["findings"] if f["rule_id"] == "GEO-01"]
     in_zone = sorted(Path(p["path"]).name for p in manifest["photos"] if p.get("zone_kind") == "embarkation")
     photos = [e for e in geo["evidence"] if "/media/0/DCIM/" in e["provenance"]]
@@ -185,7 +185,8 @@ def test_fatal_error_is_recorded_in_custody(tmp_path, unchanged):
     out = tmp_path / "out"
     assert main(["run", str(bad), "--out", str(out), "--quiet"]) == 2
     entries = read_jsonl(out / "custody.jsonl")
-    assert entries[-1]["action"] == "run failed" and "no volume or file system found" in entries[-1]["details"]["reason"]
+    assert entries[-1]["action"] == "run failed"
+    assert "no volume or file system found" in entries[-1]["details"]["reason"]
     assert verify_chain(out / "custody.jsonl").ok
 
 

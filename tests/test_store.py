@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,12 @@ def _records() -> list[Base]:
                     time_encoding="unix_ms", read=True, extra={"key_id": "3EB0", "nested": {"a": [1, None, "é"]}},
                     source_table="messages", source_row=7)
     second = build(Message, app="sms", thread=None, direction="outgoing", counterpart=None, sender=None, body=None,
-                   time_utc=datetime(1, 1, 1, tzinfo=timezone.utc), time_raw="0001-01-01", time_encoding="iso",
-                   sent_utc=datetime(2024, 1, 1, 12, tzinfo=timezone.utc), sent_raw=[1, 2], deleted=True)
+                   time_utc=datetime(1, 1, 1, tzinfo=UTC), time_raw="0001-01-01", time_encoding="iso",
+                   sent_utc=datetime(2024, 1, 1, 12, tzinfo=UTC), sent_raw=[1, 2], deleted=True)
     call = Call(app="phone", direction="missed", counterpart="+33612345678", time_utc=None, time_raw=False,
                 time_encoding="none", duration_s=12.5, video=False)
     pin = Location(origin="whatsapp message", latitude=50.9870, longitude=2.1280,
-                   time_utc=datetime(2024, 6, 1, 21, 0, tzinfo=timezone.utc), time_encoding="unix_ms", message=first)
+                   time_utc=datetime(2024, 6, 1, 21, 0, tzinfo=UTC), time_encoding="unix_ms", message=first)
     return [source, first, second, call, pin]
 
 

@@ -4,24 +4,37 @@ table layout and blobs of several layers: every field of every record checked ag
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from fixtures.build_telegram import (
-    CHANNEL_ID, ENC_ID, GRAVELINES, GROUP_ID, KARWAN, LIVE, OLD_GEO, OWNER, SECRET_DID, T0, VENUE, build_cache4,
-    build_legacy_cache4, demo_account, userconfig_xml,
+    CHANNEL_ID,
+    ENC_ID,
+    GRAVELINES,
+    GROUP_ID,
+    KARWAN,
+    LIVE,
+    OLD_GEO,
+    OWNER,
+    SECRET_DID,
+    T0,
+    VENUE,
+    build_cache4,
+    build_legacy_cache4,
+    demo_account,
+    userconfig_xml,
 )
-from triage.loose_parse import parse_loose_file
 from tests.bundle_layout import payload
+from triage.loose_parse import parse_loose_file
 
 K = KARWAN["id"]
 USER_K = f"user:{K}"
 
 
 def at(minutes: float) -> str:
-    return datetime.fromtimestamp(T0 + minutes * 60, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(T0 + minutes * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +100,10 @@ def test_geo_venue_and_live_locations_longitude_read_before_latitude(parsed) -> 
     assert {k: locs[104]["extra"][k] for k in ("provider", "venue_id", "venue_type")} == \
         {"provider": "foursquare", "venue_id": "4b5c", "venue_type": "travel/hotel"}
     assert (locs[105]["extra"]["heading"], locs[105]["extra"]["period"]) == (270, 900)
-    assert (locs[301]["extra"]["media_constructor"], locs[301]["extra"]["geo_constructor"]) == ("0x7c3c2609", "0x0296f104")
-    assert msgs[103]["extra"]["media"]["geo"] == {"latitude": GRAVELINES[0], "longitude": GRAVELINES[1], "accuracy_m": 12}
+    assert ((locs[301]["extra"]["media_constructor"], locs[301]["extra"]["geo_constructor"])
+            == ("0x7c3c2609", "0x0296f104"))
+    assert msgs[103]["extra"]["media"]["geo"] == {"latitude": GRAVELINES[0], "longitude": GRAVELINES[1],
+                                                   "accuracy_m": 12}
 
 
 def test_calls_from_service_messages(parsed) -> None:
@@ -134,7 +149,8 @@ def test_channel_post(parsed) -> None:
     assert (m["thread"], m["sender"], m["direction"]) == (f"channel:{CHANNEL_ID}", f"channel:{CHANNEL_ID}", "incoming")
     assert m["body"] == "Boat leaves Thursday night. 1500€ / person. DM @karwan_travel"
     x = m["extra"]
-    assert (x["views"], x["forwards"], x["post_author"], x["post"], x["peer_type"]) == (5321, 40, "Admin", True, "channel")
+    assert ((x["views"], x["forwards"], x["post_author"], x["post"], x["peer_type"])
+            == (5321, 40, "Admin", True, "channel"))
     assert x["dialog_name"] == "Safe Crossing UK 🇬🇧 (@safe_crossing_uk)"
 
 

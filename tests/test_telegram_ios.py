@@ -36,8 +36,10 @@ def test_messages_text_time_direction_and_author(parsed) -> None:
     assert sorted(msgs) == [1, 2, 3, 4, 7]
     assert (msgs[1]["body"], msgs[1]["direction"], msgs[1]["sender"], msgs[1]["thread"]) == \
         ("Salam, is there space?", "outgoing", None, "user:6100000001")
-    assert (msgs[1]["time_utc"], msgs[1]["time_raw"], msgs[1]["time_encoding"]) == ("2025-05-12T12:00:00Z", T0, "unix_s")
-    assert (msgs[2]["body"], msgs[2]["direction"], msgs[2]["sender"]) == ("Yes, 1500 euro", "incoming", "user:6100000001")
+    assert ((msgs[1]["time_utc"], msgs[1]["time_raw"], msgs[1]["time_encoding"])
+            == ("2025-05-12T12:00:00Z", T0, "unix_s"))
+    assert ((msgs[2]["body"], msgs[2]["direction"], msgs[2]["sender"])
+            == ("Yes, 1500 euro", "incoming", "user:6100000001"))
     assert msgs[2]["extra"]["dialog_name"] == "Karwan Aziz" and msgs[2]["extra"]["decoded"] == "full"
     assert msgs[7]["extra"]["forward"] == {"author": "channel:1987654321", "date": T0 - 7200}
     assert msgs[7]["extra"]["attributes_not_decoded"] == 1

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from triage.timeutil import decode, decode_exif, iso
 
@@ -9,8 +9,8 @@ def test_unix_ms_is_exact():
 
 
 def test_cocoa_seconds_and_nanoseconds_agree():
-    assert decode(694224000, "cocoa_s").utc == datetime(2023, 1, 1, tzinfo=timezone.utc)
-    assert decode(694224000_123456789, "cocoa_ns").utc == datetime(2023, 1, 1, 0, 0, 0, 123456, tzinfo=timezone.utc)
+    assert decode(694224000, "cocoa_s").utc == datetime(2023, 1, 1, tzinfo=UTC)
+    assert decode(694224000_123456789, "cocoa_ns").utc == datetime(2023, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
 
 
 def test_zero_and_absurd_values_are_not_converted():

@@ -76,7 +76,8 @@ def test_unreadable_file_is_altered(bundle: Path, capsys) -> None:
     (lambda b: (b / "extra").mkdir(), "folder added after sealing: extra/"),
     (lambda b: (b / "notes.txt").write_text("added"), "file added after sealing: notes.txt"),
     (lambda b: _append(b / "bag-info.txt", "Contact-Name: someone\n"), "tag file changed: bag-info.txt"),
-    (lambda b: _append(b / "manifest-sha256.txt", "0" * 64 + "  data/ghost\n"), "tag file changed: manifest-sha256.txt"),
+    (lambda b: _append(b / "manifest-sha256.txt", "0" * 64 + "  data/ghost\n"),
+     "tag file changed: manifest-sha256.txt"),
     (lambda b: (b / "tagmanifest-sha256.txt").unlink(), "tagmanifest-sha256.txt missing"),
     (lambda b: _append(b / "tagmanifest-sha256.txt", "x\n"), "tagmanifest-sha256.txt line 6 is malformed"),
 ])

@@ -98,7 +98,8 @@ def test_link_member_is_altered(genuine_zip: Path, tmp_path: Path, capsys) -> No
                 dst.writestr(info, src.read(info))
     code, out = verify_cli(capsys, target, "--trust", FP)
     assert code == 1, out
-    assert "link or special-file member (a sealed bundle holds regular files only): EXH1/data/records/message.jsonl" in out
+    assert ("link or special-file member (a sealed bundle holds regular files only): "
+            "EXH1/data/records/message.jsonl") in out
     assert "file missing: data/records/message.jsonl" in out
 
 

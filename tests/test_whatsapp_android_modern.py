@@ -3,11 +3,19 @@ every field of every record checked against the builder's values."""
 
 from __future__ import annotations
 
+from datetime import UTC
 
 import pytest
 
 from fixtures.build_whatsapp_android import (
-    IMAGE_BYTES, LIVE_END, LIVE_START, STATIC_LOCATION, T0, build_msgstore, build_wa, file_hash,
+    IMAGE_BYTES,
+    LIVE_END,
+    LIVE_START,
+    STATIC_LOCATION,
+    T0,
+    build_msgstore,
+    build_wa,
+    file_hash,
 )
 from triage.loose_parse import parse_loose_file
 
@@ -16,9 +24,9 @@ GROUP, MEMBER = "120363025246125486@g.us", "447400123456@s.whatsapp.net"
 
 
 def at(minutes: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp((T0 + minutes * 60_000) / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp((T0 + minutes * 60_000) / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture(scope="module")

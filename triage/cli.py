@@ -31,10 +31,11 @@ def cli() -> None:
 @click.option("--signing-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Ed25519 key that signs the bundle (default: the key made by `triage keys init`).")
 @click.option("--watchlist", "watchlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV watch-list (kind,value[,label]): phone numbers, usernames, wallets, IBANs. Repeatable.")
+              help="CSV watch-list (kind,value[,label][,max_distance]); kinds phone, username, wallet, iban, "
+                   "sha256, phash (pictures). Repeatable.")
 @click.option("--media-watchlist", "media_watchlist", default=None,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV hash list (sha256 and/or phash[,label,max_distance]) marking known images.")
+              help="Deprecated: the same as --watchlist (old sha256/phash column lists are still read).")
 @click.option("--backup-password", envvar="TRIAGE_BACKUP_PASSWORD", default=None,
               help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).")
 @click.option("--max-expansion-ratio", type=click.FloatRange(min=1), default=None,
@@ -47,24 +48,46 @@ def cli() -> None:
               help="Rows all parsers may read from one evidence database (20,000,000).")
 @click.option("--case-records", is_flag=True,
               help="Also write case-records.jsonld: every record as CASE/UCO nodes (as large as records/*.jsonl).")
+@click.option("--declarations", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML of the examiner's declarations (name, role, date, accreditation, fsr_code, legal_power, "
+                   "statement_of_truth …; README 'Declarations, addenda and translations'), checked before the run "
+                   "starts and printed into the sealed report.pdf. Without it the PDF keeps a blank form.")
+@click.option("--scope-categories", default=None, metavar="LIST",
+              help="Keep only these data categories, comma-separated: messages, calls, contacts, media, locations, "
+                   "payments (default: all). Records outside the scope are never stored (README 'Scope').")
+@click.option("--scope-from", default=None, metavar="YYYY-MM-DD",
+              help="Keep only dated records from this UTC day on (inclusive).")
+@click.option("--scope-to", default=None, metavar="YYYY-MM-DD",
+              help="Keep only dated records up to this UTC day (inclusive).")
+@click.option("--scope-keep-undated", is_flag=True,
+              help="With a date window, also keep messages, calls, photos, positions and payments that have no time.")
 def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: str | None,
                 db_url: str | None, quiet: bool, signing_key: Path | None = None, watchlists: tuple[Path, ...] = (),
                 media_watchlist: Path | None = None, backup_password: str | None = None,
                 max_expansion_ratio: float | None = None, max_total_bytes: int | None = None,
-                sqlite_seconds: float | None = None, sqlite_rows: int | None = None, case_records: bool = False) -> None:
+                sqlite_seconds: float | None = None, sqlite_rows: int | None = None, case_records: bool = False,
+                declarations: Path | None = None, scope_categories: str | None = None, scope_from: str | None = None,
+                scope_to: str | None = None, scope_keep_undated: bool = False) -> None:
     """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
     from triage.evidence.opener import OpenOptions
     from triage.limits import ParseLimits
     from triage.pipeline import RunOptions, run
     from triage.progress import Reporter, RichReporter
+    from triage.scope import parse_scope
+
+    scope = parse_scope(scope_categories, scope_from, scope_to, scope_keep_undated)  # refused before any work
 
     parse_limits = ParseLimits(**_given(sqlite_seconds_per_file=sqlite_seconds, sqlite_rows_per_file=sqlite_rows))
+    if media_watchlist is not None:
+        click.echo("triage: warning: --media-watchlist is deprecated; give the list with --watchlist (same file, "
+                   "CSV kind,value[,label][,max_distance] with kinds sha256 and phash)", err=True)
     opts = RunOptions(evidence=evidence, out=out, case=case, exhibit=exhibit, db_url=db_url,
                       watchlists=list(watchlists), signing_key=signing_key, media_watchlist=media_watchlist,
                       open_options=OpenOptions(backup_password=backup_password,
                                                **_given(max_expansion_ratio=max_expansion_ratio,
                                                         max_total_bytes=max_total_bytes)),
-                      parse_limits=parse_limits, case_records=case_records)
+                      parse_limits=parse_limits, case_records=case_records, declarations=declarations,
+                      scope=scope)
     if examiner:
         opts.examiner = examiner
     result = run(opts, Reporter() if quiet else RichReporter())
@@ -128,6 +151,22 @@ def parse_command(file: Path, as_json: bool) -> None:
         click.echo(f"{kind}: {n}")
 
 
+@cli.command("parsers")
+@click.option("--json", "as_json", is_flag=True, help="JSON: one object per parser, as the catalogue has it.")
+@click.option("--markdown", is_flag=True, help="The catalogue docs/parsers.md is generated from.")
+def parsers_command(as_json: bool, markdown: bool) -> None:
+    """List every parser: name, app, platform, module, path patterns, schema generations, record types and
+    whether it needs only the file's bytes (in the order they run on a file several of them read)."""
+    from parsers import catalogue
+
+    if as_json and markdown:
+        raise click.UsageError("--json and --markdown are two formats: choose one")
+    items = catalogue.entries()
+    text = catalogue.as_json(items) + "\n" if as_json else catalogue.as_markdown(items) if markdown \
+        else catalogue.as_table(items)
+    click.echo(text, nl=False)
+
+
 @cli.group()
 def custody() -> None:
     """Chain-of-custody log tools."""
@@ -151,13 +190,18 @@ def custody_verify(ctx: click.Context, log: Path) -> None:
 
 def _register_subcommands() -> None:
     from rules.cli import rules
+    from triage.addenda.cli import addendum_command, translations
     from triage.bundle.cli import keys, verify_command
     from triage.evidence.cli import evidence
+    from triage.kiosk.cli import kiosk
 
     cli.add_command(evidence)
     cli.add_command(keys)
     cli.add_command(verify_command)
     cli.add_command(rules)
+    cli.add_command(addendum_command)
+    cli.add_command(translations)
+    cli.add_command(kiosk)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from triage.timeutil import iso, now_utc
 
@@ -57,9 +59,7 @@ class CustodyLog:
         if not path.exists() or path.stat().st_size == 0:
             return 0, GENESIS
         with open(path, "rb") as f:  # entries end at b"\n" only (a U+2028 in a value is not an end)
-            last = b""
-            for last in f:
-                pass
+            last = (deque(f, maxlen=1) or [b""])[0]
         text = last.decode("utf-8").removesuffix("\n")
         return json.loads(text)["seq"], line_sha256(text)
 

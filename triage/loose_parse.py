@@ -7,11 +7,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from triage.evidence.loose import LooseFileEvidence
 from rules.pack import DEFAULT_PACK, load_pack
+from triage.evidence.loose import LooseFileEvidence
 from triage.limits import ParseLimits
-from triage.passes import PassInput, run_passes
 from triage.parsing import ParseRunner
+from triage.passes import PassInput, run_passes
 from triage.records import EXPORTED_RECORDS, Base, ParseWarning, SourceFile
 from triage.report.export import record_json
 from triage.store import CaseStore

@@ -1,31 +1,21 @@
-"""Media classification hints that need no downloaded model, and the post-parse pass that groups copies.
+"""Media classification hints that need no downloaded model, per file (triage/media_grouping.py groups copies).
 
-Per file (called by the photo parser, so it runs in the parallel workers):
+Called by the photo and video parsers, so they run in the parallel workers:
 - `image_hints`: perceptual hash (imagehash pHash, 64 bits as 16 hex digits) and the decoded pixel size;
 - `path_hints`: where the file sits says how it got there — camera folder, a messenger's received or
   sent folder, downloads, screenshots;
 - `screenshot_hint`: by path or name first, then by a screen-shaped size with no camera behind it.
 
-After parsing, `group_media` marks exact duplicates (same SHA-256) and near-duplicates (pHash within
-`NEAR_DISTANCE` bits: the same advert re-sent, re-compressed or resized). All hints live in
-`MediaFile.extra` and are indicators for an examiner, never conclusions.
+All hints live in `MediaFile.extra` and are indicators for an examiner, never conclusions.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections import OrderedDict, defaultdict
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from collections import OrderedDict
+from typing import IO, Any
 
-from triage.records import MediaFile
-from triage.store_rows import column_rows, load_by_id
-
-if TYPE_CHECKING:
-    from triage.store import CaseStore
-
-NEAR_DISTANCE = 6  # bits of 64; re-encodes of one picture measure 0-4, unrelated photos ~32
 PHASH_MAX_BYTES = 64 << 20  # larger files are not decoded for a hash (a hint is not worth the memory)
 DRAFT_SIZE = (256, 256)  # JPEG decode at reduced scale: pHash works on 32x32 anyway
 DECODED_CACHE_ENTRIES = 65_536  # image hints kept by SHA-256 (a few hundred bytes each)
@@ -56,7 +46,7 @@ def image_hints(stream: IO[bytes]) -> dict[str, Any]:
                 width, height = im.size
                 im.draft("RGB", DRAFT_SIZE)  # only JPEG honours it; others decode in full
                 digest = str(imagehash.phash(im))
-    except Exception as e:  # Pillow raises many types on damaged or hostile input
+    except Exception as e:  # noqa: BLE001 - Pillow raises many types on damaged or hostile input; kept as phash_error
         return {"phash_error": f"{type(e).__name__}: {e}"}
     return {"phash": digest, "pixel_width": width, "pixel_height": height}
 
@@ -132,102 +122,3 @@ def screenshot_hint(path: str, width: int | None, height: int | None, camera_mak
     if width and height and camera_make is None and (min(width, height), max(width, height)) in SCREEN_SIZES:
         return f"screen-sized image {width}x{height} without camera EXIF"
     return None
-
-
-@dataclass
-class MediaGroups:
-    duplicate_groups: int
-    duplicate_files: int
-    near_groups: int
-    near_files: int
-
-
-class MediaKey(NamedTuple):
-    """What grouping needs of a media file (not the whole record: a phone holds tens of thousands)."""
-
-    id: int
-    sha256: str | None
-    phash: str | None
-
-
-def media_keys(store: "CaseStore") -> list[MediaKey]:
-    """Every media file's id, SHA-256 and pHash (when it has one), in id order."""
-    return [MediaKey(row.id, row.sha256, phash if isinstance(phash := (row.extra or {}).get("phash"), str) else None)
-            for row in column_rows(store, MediaFile, ("id", "sha256", "extra"))]
-
-
-def group_media(store: "CaseStore") -> MediaGroups:
-    """Mark duplicates and near-duplicates on the MediaFile records; only the files in a group are loaded
-    and changed."""
-    media = media_keys(store)
-    by_sha: dict[str, list[MediaKey]] = defaultdict(list)
-    for m in media:
-        if m.sha256:
-            by_sha[m.sha256].append(m)
-    dup_groups = [g for g in by_sha.values() if len(g) > 1]
-    marks: dict[int, dict[str, Any]] = defaultdict(dict)
-    for group in dup_groups:
-        for m in group:
-            marks[m.id].update(duplicate_group=f"sha256:{m.sha256[:16]}", duplicate_count=len(group))
-    near = near_duplicate_groups(media)
-    for group in near:
-        label = f"near:{group[0].id}"
-        for m in group:
-            marks[m.id].update(near_duplicate_group=label, near_duplicate_count=len(group))
-    for record in load_by_id(store, MediaFile, marks):
-        _set_extra(record, **marks[record.id])
-    return MediaGroups(len(dup_groups), sum(map(len, dup_groups)), len(near), sum(map(len, near)))
-
-
-def near_duplicate_groups(media: list[MediaKey], distance: int = NEAR_DISTANCE) -> list[list[MediaKey]]:
-    """Groups of files whose pHashes chain within `distance` bits, with different content (SHA-256).
-
-    Candidate pairs come from a pigeonhole index: split the 64 bits into distance+1 chunks; two
-    hashes within `distance` bits agree exactly on at least one chunk. So no all-pairs comparison.
-    """
-    by_hash: dict[int, list[MediaKey]] = defaultdict(list)  # identical hashes are one node
-    for m in media:
-        if m.phash is not None:
-            by_hash[int(m.phash, 16)].append(m)
-    values = sorted(by_hash)
-    parent = list(range(len(values)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in sorted(_candidate_pairs(values, distance)):
-        if (values[i] ^ values[j]).bit_count() <= distance:
-            parent[find(j)] = find(i)
-    groups: dict[int, list[MediaKey]] = defaultdict(list)
-    for i, h in enumerate(values):
-        groups[find(i)].extend(by_hash[h])
-    out = [sorted(g, key=lambda m: m.id) for g in groups.values() if len({m.sha256 for m in g}) > 1]
-    return sorted(out, key=lambda g: g[0].id)
-
-
-def _candidate_pairs(hashes: list[int], distance: int) -> set[tuple[int, int]]:
-    chunks = distance + 1
-    bounds = [round(k * 64 / chunks) for k in range(chunks + 1)]
-    pairs: set[tuple[int, int]] = set()
-    for lo, hi in zip(bounds, bounds[1:]):
-        mask = (1 << (hi - lo)) - 1
-        buckets: dict[int, list[int]] = defaultdict(list)
-        for i, h in enumerate(hashes):
-            buckets[(h >> lo) & mask].append(i)
-        for members in buckets.values():
-            for a in range(len(members)):
-                for b in range(a + 1, len(members)):
-                    pairs.add((members[a], members[b]))
-    return pairs
-
-
-def phash_distance(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-def _set_extra(media: MediaFile, **values: Any) -> None:
-    # a new dict, so the store sees the change (JSON columns do not track in-place edits)
-    media.extra = {**(media.extra or {}), **values}

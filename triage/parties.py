@@ -9,8 +9,9 @@ contacts is still one party, marked ambiguous with its candidate countries.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from triage.phones import Hint, NumberReading, read_number, region_of_iccid, region_of_locale, region_of_mcc
 from triage.records import Account, Base, Call, Contact, Device, Message, Party
@@ -107,12 +108,12 @@ PARTY_COLUMNS: dict[type[Base], tuple[str, ...]] = {
 }
 
 
-def link_parties_in(store: "CaseStore") -> list[Party]:
+def link_parties_in(store: CaseStore) -> list[Party]:
     """`link_parties` over the case store, reading only the columns that name a number."""
     return list(parties_in(store))
 
 
-def parties_in(store: "CaseStore") -> Iterator[Party]:
+def parties_in(store: CaseStore) -> Iterator[Party]:
     """`parties` over the case store, reading only the columns that name a number."""
     return parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS
                    else store.all(cls))
@@ -186,7 +187,7 @@ def parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> Iterator[Party]:
         yield drafts.pop(key).to_record(key)
 
 
-def _message_mentions(messages: Iterable[Any]) -> dict[tuple[str, str, str | None], "array[int]"]:
+def _message_mentions(messages: Iterable[Any]) -> dict[tuple[str, str, str | None], array[int]]:
     """(field, app, number as stored) -> ids of the messages naming it, in order of first appearance.
 
     A phone has hundreds of thousands of messages but a few thousand numbers: each number is then linked

@@ -8,11 +8,12 @@ about it (or None when it had nothing to do: a media watch-list that was not giv
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from triage.citation import Citation, describe
-from triage.media_hints import group_media
+from triage.media_grouping import group_media
 from triage.parties import parties_in
 from triage.payments import extract_payments
 from triage.records import Base, Finding, SourceFile
@@ -31,9 +32,9 @@ Details = dict[str, Any]
 class PassInput:
     """What the passes may use: the store, and the examiner's rule pack and lists when given."""
 
-    store: "CaseStore"
-    pack: "RulePack | None" = None
-    watchlists: "Watchlists | None" = None
+    store: CaseStore
+    pack: RulePack | None = None
+    watchlists: Watchlists | None = None
     media_watchlist: MediaWatchlist | None = None
     describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
@@ -110,7 +111,7 @@ def rules_pass(given: PassInput) -> Details | None:
             "named_entities": model_name() or "not used (no spaCy English model installed)"}
 
 
-def _citer(store: "CaseStore") -> Callable[[Base], Citation]:
+def _citer(store: CaseStore) -> Callable[[Base], Citation]:
     """triage.citation.describe, with the cited records' source files kept loaded: the session holds records
     weakly, and a thousand findings citing a dozen files would otherwise read each file's row again."""
     sources: dict[int, SourceFile | None] = {}

@@ -30,7 +30,8 @@ import warnings
 from dataclasses import dataclass
 
 import base58
-from bech32m import DecodeError, decode as segwit_decode
+from bech32m import DecodeError
+from bech32m import decode as segwit_decode
 from Crypto.Hash import keccak
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException

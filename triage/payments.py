@@ -20,8 +20,9 @@ counted twice for one instruction ("send £2,500 to sort code … account …").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, cast
 
@@ -51,7 +52,7 @@ class TextSource:
 
 
 # The columns each source of text is read with (rows, not ORM objects: see triage/store_rows.py).
-PROVENANCE = ("source_file_id", "source_table", "source_row", "source_offset")
+PROVENANCE = ("source_file_id", "source_table", "source_row", "source_offset", "source_row_sha256")
 MESSAGE_COLUMNS = ("id", "body", "direction", "sender", "counterpart", "time_utc", "time_raw", "time_encoding",
                    *PROVENANCE)
 SERVICE_COLUMNS = (*MESSAGE_COLUMNS, "extra")
@@ -59,7 +60,7 @@ CONTACT_COLUMNS = ("id", "name", "phone_numbers", "handles", "extra", *PROVENANC
 MEDIA_COLUMNS = ("id", "extra", *PROVENANCE)
 
 
-def extract_payments(store: "CaseStore", may_hold: Iterable[int]) -> list[Payment]:
+def extract_payments(store: CaseStore, may_hold: Iterable[int]) -> list[Payment]:
     """Payment records (not yet stored) for every identifier and amount in the stored texts, and the app's
     own payment records. `may_hold`: the ids of the messages whose body may name a payment (the shared
     prefilter, triage/text_scan.py); the others cannot yield one, so they are not read again."""
@@ -108,7 +109,8 @@ def service_payments(messages: Iterable[Base]) -> list[Payment]:
                    "raw": {k: v for k, v in action.items() if k in ("name", "constructor", "currency",
                                                                      "total_amount", "invoice_slug")}},
             source_file_id=message.source_file_id, source_table=message.source_table,
-            source_row=message.source_row, source_offset=message.source_offset))
+            source_row=message.source_row, source_offset=message.source_offset,
+            source_row_sha256=message.source_row_sha256))
     return out
 
 
@@ -214,6 +216,7 @@ def _payment(source: TextSource, method: str, ident: Identifier | None, amount: 
         source_table=getattr(record, "source_table", None),
         source_row=getattr(record, "source_row", None),
         source_offset=getattr(record, "source_offset", None),
+        source_row_sha256=getattr(record, "source_row_sha256", None),  # the same row as the text it was read in
     )
 
 

@@ -18,7 +18,6 @@ from sqlalchemy.exc import DBAPIError
 
 from parsers import ALL_PARSERS
 from rules.engine import DEFAULT_PACK, RulePack, load_pack
-from rules.watchlist import Watchlists
 from triage import TOOL_NAME, __version__
 from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
 from triage.custody import CustodyLog
@@ -26,7 +25,9 @@ from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
 from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
-from triage.exclusive import write_text_exclusive
+from triage.addenda.declarations import BUNDLE_NAME as DECLARATIONS_NAME
+from triage.addenda.declarations import LoadedDeclarations, load_declarations
+from triage.exclusive import write_bytes_exclusive, write_text_exclusive
 from triage.limits import ParseLimits
 from triage.output_location import check_output_location
 from triage.parallel_media import parse_in_order
@@ -34,13 +35,16 @@ from triage.parsing import ParseRunner
 from triage.passes import PASSES, PassInput, run_passes
 from triage.progress import Reporter
 from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
+from triage.scope import EVERYTHING, Scope, ScopeFilter
 from triage.report.display import DISPLAY_LIMITS
 from triage.store import CaseStore
-from triage.watchlist_media import load_watchlist
+from triage.watchlist_media import media_watchlist
+from triage.watchlists import Watchlists
 from triage.workdir import WorkArea, private_workdir
 
 if TYPE_CHECKING:
     from triage.evidence.opener import OpenOptions
+    from triage.thumbnails import Thumbnails
 
 
 @dataclass
@@ -52,12 +56,18 @@ class RunOptions:
     examiner: str = field(default_factory=getpass.getuser)
     db_url: str | None = None
     pack: Path = DEFAULT_PACK
-    watchlists: list[Path] = field(default_factory=list)  # CSV kind,value[,label] (rules/watchlist.py)
+    watchlists: list[Path] = field(default_factory=list)  # CSV kind,value[,label] (triage/watchlists.py)
     signing_key: Path | None = None  # Ed25519 PEM; default: the examiner's key from `triage keys init`
-    media_watchlist: Path | None = None  # CSV sha256/phash hash list (triage/watchlist_media.py)
+    media_watchlist: Path | None = None  # deprecated: read as one more of `watchlists` (same format)
     open_options: "OpenOptions | None" = None  # backup password, archive limits (None: defaults + environment)
     parse_limits: ParseLimits = field(default_factory=ParseLimits)  # per-file SQLite time/row budgets
     case_records: bool = False  # also case-records.jsonld: every record as CASE/UCO (as large as records/*.jsonl)
+    declarations: Path | None = None  # YAML (triage/addenda/declarations.py): printed into the sealed report.pdf
+    # categories and date window (triage/scope.py): records outside are never stored, so never shown or exported
+    scope: Scope = EVERYTHING
+    # (action, details) of steps taken before the run that belong to its record (the kiosk's sign-in, legal
+    # basis, scope and evidence choice, triage/kiosk/): recorded right after "run started", in order
+    prior_steps: list[tuple[str, dict]] = field(default_factory=list)
 
 
 @dataclass
@@ -78,13 +88,14 @@ def run(opts: RunOptions, progress: Reporter | None = None) -> RunResult:
     # every refusal comes before the first byte is written: nothing to clean up, nothing replaced
     check_output_location(opts.evidence, opts.out, opts.db_url)
     key = _signing_key(opts)
+    declarations = load_declarations(opts.declarations) if opts.declarations is not None else None
     with private_workdir() as work:
         _prepare_out(opts.out)
         custody = CustodyLog(opts.out / "custody.jsonl", actor=opts.examiner)
         store = _open_store(opts, custody)
         custody.on_entry = _mirror_into(store)
         try:
-            result = Examination(opts, store, custody, progress, key, work).run()
+            result = Examination(opts, store, custody, progress, key, work, declarations).run()
         finally:
             store.close()
         # sealed last: the manifest covers every file, the closed case store and the full custody log
@@ -188,32 +199,38 @@ class Examination:
     """The steps of one run, in order. Each step leaves its trace in the custody log."""
 
     def __init__(self, opts: RunOptions, store: CaseStore, custody: CustodyLog, progress: Reporter,
-                 key=None, work: WorkArea | None = None) -> None:  # noqa: ANN001 - Ed25519PrivateKey | None
+                 key=None, work: WorkArea | None = None,  # noqa: ANN001 - Ed25519PrivateKey | None
+                 declarations: LoadedDeclarations | None = None) -> None:
         self.opts, self.store, self.custody, self.progress = opts, store, custody, progress
         self.key = key
+        self.declarations = declarations
         self.work = work
         # private SQLite copies: inside the run's 0700 work folder when there is one (removed with it)
         self.workdir = Path(tempfile.mkdtemp(prefix="sqlite-copies-"))
         self.warnings = 0
         self._recorded: dict[str, dict[str, str]] = {}  # evidence file hashes as recorded, "before"/"after"
         self._evidence_warnings_seen = 0
+        self.scope = ScopeFilter(opts.scope)
 
     def run(self) -> RunResult:
-        from triage.report import write_report
-
         try:
             self.custody.record("run started", **self._run_parameters())
+            for action, details in self.opts.prior_steps:
+                self.custody.record(action, **details)
             if self.work is not None and self.work.stale_removed:
                 self.custody.record("stale work folders removed", folders=self.work.stale_removed,
                                     why="left by runs whose process no longer exists")
+            self._seal_in_declarations()
             pack = load_pack(self.opts.pack)
             self.custody.record("rule pack loaded", **pack.identity())
-            self.watchlists = Watchlists.load(self.opts.watchlists)
-            if self.opts.watchlists:
+            # a bad watch-list stops the run before parsing, not after
+            list_files = [*self.opts.watchlists, *([self.opts.media_watchlist] if self.opts.media_watchlist else [])]
+            self.watchlists = Watchlists.load(list_files)
+            if list_files:
                 self.custody.record("watch-lists loaded", sha256=self.watchlists.files,
-                                    entries=len(self.watchlists.entries))
-            # a bad media watch-list stops the run before parsing, not after
-            self.media_watchlist = load_watchlist(self.opts.media_watchlist) if self.opts.media_watchlist else None
+                                    entries=len(self.watchlists.entries), media_entries=len(self.watchlists.media),
+                                    **({"notes": self.watchlists.notes} if self.watchlists.notes else {}))
+            self.media_watchlist = media_watchlist(self.watchlists)
             with open_evidence(self.opts.evidence, self.opts.open_options) as evidence:
                 files = evidence.container_files
                 item = self._acquire(evidence, self._hash_containers(files, "before"))
@@ -225,7 +242,7 @@ class Examination:
                 self._verify_unchanged(item, files, after)
             self.store.commit()
             self._announce_seal()  # before the report, which shows the key from this entry
-            report = write_report(self.store, self.opts, pack, self.custody)
+            report = self._write_report(pack, self._make_thumbnails())
             self.custody.record("seal", **seal_entry_details(self.opts.out, self.key))
             self.custody.record("run finished", warnings=self.warnings, findings=self.store.count(Finding))
             self.store.commit()
@@ -237,7 +254,7 @@ class Examination:
             shutil.rmtree(self.workdir, ignore_errors=True)  # private SQLite copies: nothing left behind
         return RunResult(
             out=self.opts.out, report=report, findings=self.store.count(Finding), warnings=self.warnings,
-            records=report_counts(self.store), verified=item.media.get("verified"), unchanged=bool(item.unchanged),
+            records=self.store.counts(), verified=item.media.get("verified"), unchanged=bool(item.unchanged),
         )
 
     def _record_failure(self, e: BaseException) -> None:
@@ -249,6 +266,18 @@ class Examination:
             pass
 
     # -- steps ---------------------------------------------------------------------------------
+    def _seal_in_declarations(self) -> None:
+        """The declarations file, as given, into the bundle (so its manifest seals it) and its SHA-256 into
+        the record; the report prints what it says."""
+        if self.declarations is None:
+            return
+        copy = self.opts.out / DECLARATIONS_NAME
+        write_bytes_exclusive(copy, self.declarations.raw)
+        self.custody.record("declarations given", file=shown_path(self.declarations.source.resolve()),
+                            sha256=self.declarations.sha256, bundle_copy=DECLARATIONS_NAME,
+                            name=self.declarations.declarations.name,
+                            date=self.declarations.declarations.date.isoformat())
+
     def _announce_seal(self) -> None:
         """Say in the record how the bundle will be sealed (the seal itself comes after the last entry)."""
         from triage.bundle.keys import fingerprint
@@ -272,7 +301,9 @@ class Examination:
             "operator": self.opts.examiner, "case": self.opts.case, "exhibit": self.opts.exhibit,
             "evidence": shown_path(self.opts.evidence.resolve()), "output": shown_path(self.opts.out.resolve()),
             "store": self.store.engine.url.render_as_string(hide_password=True),
-            "parsers": [p.name for p in ALL_PARSERS], "scope": "all files",
+            "parsers": [p.name for p in ALL_PARSERS],
+            "scope": "all files" if self.opts.scope.is_everything else self.opts.scope.describe(),
+            "scope_filter": self.opts.scope.to_json(),
             "backup_password": "given (not recorded)" if password else "none",
             "archive_limits": {"max_expansion_ratio": open_options.max_expansion_ratio,
                                "max_total_bytes": open_options.max_total_bytes},
@@ -348,8 +379,10 @@ class Examination:
             self.warn("parser", "parallel media", "warning", f"worker failed, parsed in the main process: {fallback}")
         self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
         self.store.flush()
-        self.custody.record("parsing finished", records=report_counts(self.store), warnings=self.warnings,
+        self.custody.record("parsing finished", records=self.store.counts(), warnings=self.warnings,
                             workers=parallel.workers, files_parsed_in_workers=parallel.parallel_files)
+        if not self.opts.scope.is_everything:
+            self.custody.record("scope applied", **self.scope.summary())
 
     def _record_evidence_warnings(self, evidence: Evidence) -> None:
         """Record the reader's warnings not yet recorded (the list only grows while the evidence is read)."""
@@ -362,6 +395,8 @@ class Examination:
         self.store.add_numbered(source)  # its records point at it
 
     def _store_record(self, record: Base, source: SourceFile) -> None:
+        if not self.scope.admit(record):  # outside the scope: never stored, counted in "scope applied"
+            return
         record.source_file_id = source.id
         self.store.insert(record)
 
@@ -373,7 +408,8 @@ class Examination:
         """Parties, media, payments, rules: the registered passes (triage/passes.py), each in the record."""
         given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
-            run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance())
+            run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance(),
+                       only=self.opts.scope.passes(tuple(p.action for p in PASSES)))
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: "Future[dict[str, str]]") -> None:
         after = self._hash_containers(files, "after", computed)
@@ -383,6 +419,32 @@ class Examination:
             self.warn("evidence", "integrity", "error", "evidence files changed during the run: "
                       "compare the before/after SHA-256 in the custody log")
 
+    def _make_thumbnails(self) -> "Thumbnails":
+        """Pictures of the photos for the report, read again from the evidence after it was hashed (the
+        report itself never opens the evidence)."""
+        from triage.thumbnails import cited_media, make_thumbnails
+
+        with self.progress.stage("Thumbnails", None):
+            return make_thumbnails(self.store.session, self.opts.evidence, self.opts.open_options, self.opts.out,
+                                   first=cited_media(self.store.session))
+
+    def _write_report(self, pack: RulePack, thumbnails: "Thumbnails") -> Path:
+        from triage.report import write_report
+        from triage.report.context import ReportContext
+        from triage.report.pdf import unavailable_warning
+
+        no_pdf = unavailable_warning()
+        if no_pdf:  # recorded before the report, so findings.json and every export list it
+            self.warn("report", "report.pdf", "warning", no_pdf)
+            self.store.flush()
+        ctx = ReportContext(out=self.opts.out, case=self.opts.case, exhibit=self.opts.exhibit,
+                            examiner=self.opts.examiner, case_records=self.opts.case_records,
+                            thumbnails=thumbnails, declarations=self.declarations)
+        written = write_report(self.store, ctx, pack, self.custody)
+        for problem in written.problems:
+            self.warn("report", "report.pdf", "error", problem)
+        return written.index
+
     def warn(self, stage: str, component: str, level: str, message: str,
              provenance: str | None = None, source_file_id: int | None = None) -> None:
         self.warnings += 1
@@ -390,7 +452,3 @@ class Examination:
                                     provenance=provenance, source_file_id=source_file_id))
 
 
-def report_counts(store: CaseStore) -> dict[str, int]:
-    from triage.records import EXPORTED_RECORDS
-
-    return {cls.record_type: store.count(cls) for cls in EXPORTED_RECORDS}

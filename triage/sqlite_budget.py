@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterator
 
 from triage.limits import OPTION_NAMES, ParseLimits
 
 # VM instructions between two checks of the clock: ~1 ms of SQLite work, a negligible share in Python
 CHECK_EVERY_INSTRUCTIONS = 100_000
 
-_active: ContextVar["SqliteBudget | None"] = ContextVar("active_sqlite_budget", default=None)
+_active: ContextVar[SqliteBudget | None] = ContextVar("active_sqlite_budget", default=None)
 
 
 class SqliteBudgetReached(Exception):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Table, create_engine, event, func, insert, inspect, null, select
 from sqlalchemy.orm import Session
@@ -43,7 +44,7 @@ class CaseStore:
         self._next_id: dict[Table, int] = {}
 
     @classmethod
-    def in_folder(cls, folder: Path, finished: bool = False) -> "CaseStore":
+    def in_folder(cls, folder: Path, finished: bool = False) -> CaseStore:
         return cls(f"sqlite:///{(folder / 'case.sqlite').resolve()}", finished)
 
     def _refuse_used_database(self) -> None:
@@ -136,6 +137,12 @@ class CaseStore:
         self.flush()
         yield from self.session.scalars(select(cls).order_by(cls.id)).yield_per(1000)
 
+    def counts(self) -> dict[str, int]:
+        """Records of every exported type, by its record type (the counts every output gives)."""
+        from triage.records import EXPORTED_RECORDS
+
+        return {cls.record_type: self.count(cls) for cls in EXPORTED_RECORDS}
+
     def count(self, cls: type[Base]) -> int:
         self.flush()
         return self.session.scalar(select(func.count()).select_from(cls)) or 0
@@ -173,8 +180,12 @@ def _row_of(record: Base) -> dict[str, Any]:
     return row
 
 
+Columns = tuple[tuple[str, str, bool], ...]  # (attribute, column, is JSON) per non-key column
+Relations = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (relationship, its (local, remote) key pairs)
+
+
 @functools.cache
-def _layout(cls: type[Base]) -> tuple[tuple[tuple[str, str, bool], ...], tuple[tuple[str, tuple[tuple[str, str], ...]], ...]]:
+def _layout(cls: type[Base]) -> tuple[Columns, Relations]:
     """Per record type, once: (attribute, column, is JSON) for each non-key column, and each relationship's
     foreign-key pairs (looked up for every one of a phone's million records otherwise)."""
     mapper = inspect(cls)
@@ -242,11 +253,11 @@ def _sqlite_json(value: Any) -> str:
 
 
 def _sqlite_datetime(value: datetime) -> str:
-    if value.tzinfo is timezone.utc:  # what the parsers give: no conversion needed
+    if value.tzinfo is UTC:  # what the parsers give: no conversion needed
         return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26]
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def _related(record: Base) -> Iterator[Base]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
@@ -34,7 +35,7 @@ def row_type(cls: type[Base], columns: tuple[str, ...]) -> type:
     return namedtuple(f"{cls.__name__}Row", (*columns, "record_type"), defaults=(cls.record_type,))
 
 
-def column_rows(store: "CaseStore", cls: type[Base], columns: Sequence[str],
+def column_rows(store: CaseStore, cls: type[Base], columns: Sequence[str],
                 where: ColumnElement[bool] | None = None) -> Iterator[Any]:
     """`columns` of every record of `cls` (optionally only those meeting `where`), in id order."""
     make = row_type(cls, tuple(columns))
@@ -46,14 +47,14 @@ def column_rows(store: "CaseStore", cls: type[Base], columns: Sequence[str],
         yield make(*row)
 
 
-def column_rows_by_id(store: "CaseStore", cls: type[Base], columns: Sequence[str], ids: Iterable[int]
+def column_rows_by_id(store: CaseStore, cls: type[Base], columns: Sequence[str], ids: Iterable[int]
                       ) -> Iterator[Any]:
     """`columns` of the records of `cls` with these ids, in id order."""
     for batch in _batches(sorted(ids)):
         yield from column_rows(store, cls, columns, cls.id.in_(batch))
 
 
-def load_by_id(store: "CaseStore", cls: type[R], ids: Iterable[int], options: Sequence[Any] = ()
+def load_by_id(store: CaseStore, cls: type[R], ids: Iterable[int], options: Sequence[Any] = ()
                   ) -> Iterator[R]:
     """ORM records of `cls` with these ids, in id order."""
     store.flush()

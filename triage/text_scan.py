@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 @dataclass
 class MessageTextScan:
     may_hold_payment: list[int] = field(default_factory=list)  # message ids, in id order
-    lexicon_hits: dict[int, list["LexiconHit"]] = field(default_factory=dict)  # only messages with hits
-    lexicon: "Lexicon | None" = None  # the lexicon the hits come from; None: not scanned for words
+    lexicon_hits: dict[int, list[LexiconHit]] = field(default_factory=dict)  # only messages with hits
+    lexicon: Lexicon | None = None  # the lexicon the hits come from; None: not scanned for words
 
 
-def scan_message_text(store: "CaseStore", lexicon: "Lexicon | None" = None) -> MessageTextScan:
+def scan_message_text(store: CaseStore, lexicon: Lexicon | None = None) -> MessageTextScan:
     scan = MessageTextScan(lexicon=lexicon)
     for row in column_rows(store, Message, ("id", "body")):
         if not row.body:

@@ -15,11 +15,11 @@ import re
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Iterator
 
 PREFIX = "triage-run-"
 _NAME = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
@@ -75,7 +75,6 @@ def _forget_multiprocessing_state_in(folder: Path) -> None:
     they were made inside the work folder, stop/forget them so a later run in this process makes new ones."""
     import multiprocessing.forkserver as forkserver
     import multiprocessing.process as mp_process
-
     import multiprocessing.util as mp_util
 
     config = mp_process.current_process()._config  # type: ignore[attr-defined]

@@ -41,6 +41,13 @@ ignored) or a PEM public key file; repeatable. --trusted-keys FILE, and $TRIAGE_
 (default ~/.config/mobile-triage/trusted_keys) when it exists, hold one fingerprint or PEM path a line.
 
 \b
+\b
+ADDENDA: --addendum A (repeatable) checks a signed addendum after the bundle; its lines are prefixed
+with "addendum A:", and the verdict is the worst of the bundle's and the addenda's. An addendum that
+names another bundle, or is altered, or is signed by a key that is not trusted, is ALTERED.
+
+\b
+Everything goes to stdout (`> verify.txt` keeps the whole verdict); --json prints one JSON object.
 Exit codes (the verdict is the last line of the output):
   0 INTACT          every check passed and the signer is a trusted key
   1 ALTERED         a file changed, added or missing, a bad signature, a signer that is not
@@ -61,10 +68,15 @@ Exit codes (the verdict is the last line of the output):
 @click.option("--trusted-keys", "trusted_files", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A file of trusted keys: one fingerprint or PEM path a line, '#' comments.")
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as one JSON object.")
+@click.option("--addendum", "addenda", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A signed addendum to this bundle (folder or zip, from `triage addendum` or `triage translations "
+                   "import`), checked after it: its files, its signature (against the trusted keys) and that it "
+                   "names this bundle. Repeatable.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the verdict as one JSON object (verdict, reasons, signature, files checked, addenda).")
 @click.pass_context
 def verify_command(ctx: click.Context, bundle: Path, trust: tuple[str, ...], trusted_files: tuple[Path, ...],
-                   as_json: bool) -> None:
+                   as_json: bool, addenda: tuple[Path, ...] = ()) -> None:
     from triage.bundle.trust import TrustError, gather_trust
     from triage.bundle.verify import CANNOT_CHECK, verify
 
@@ -74,7 +86,7 @@ def verify_command(ctx: click.Context, bundle: Path, trust: tuple[str, ...], tru
         click.echo(f"triage verify: {e}", err=True)
         ctx.exit(CANNOT_CHECK)
         return
-    result = verify(bundle, trusted)
+    result = verify(bundle, trusted, addenda)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -33,7 +33,7 @@ BAGIT_DECLARATION = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 REQUIRED_TAG_FILES = (BAGIT_TXT, BAG_INFO, MANIFEST, VERIFY_TXT)
 # the files a prosecutor reads: their hashes go into the custody log's seal entry
 REPORT_FILES = ("index.html", "report.pdf", "findings.json", "case.jsonld", "locations.geojson", "locations.kml",
-                "schedule_material_examined.csv", "schedule_findings.csv")
+                "schedule_material_examined.csv", "schedule_findings.csv", "declarations.yaml")
 SIGNATURE_BYTES = 64  # Ed25519
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -95,3 +95,30 @@ def _with_the_tool(name: str) -> str:
    exit 0 INTACT (signed by that key), 1 ALTERED, 2 CANNOT CHECK, 3 INTACT BUT SIGNER NOT CHECKED
    (no --trust given, or not signed), 4 INCOMPLETE (the examination did not finish).
 """
+
+
+def addendum_recipe(name: str, key: Ed25519PublicKey, bundle: str, bundle_tag_manifest_sha256: str) -> str:
+    """VERIFY.txt of a signed addendum (triage/addenda/): the same steps, and which bundle it belongs to."""
+    intro = f"""HOW TO CHECK THIS ADDENDUM WITH STANDARD TOOLS
+==============================================
+
+This folder ({name}) is a signed addendum to the bundle {bundle}, made by {TOOL_NAME} {__version__}:
+a BagIt 1.0 bag whose data/ holds what was added after the bundle was sealed (declarations, certified
+translations; addendum.html shows them), sealed and signed as the bundle is. Its bag-info.txt names the
+bundle by the SHA-256 of the bundle's tagmanifest-sha256.txt (Addendum-To-Tag-Manifest-SHA256) and
+manifest-sha256.txt (Addendum-To-Manifest-SHA256).
+
+If you received {name}.zip: `unzip -l {name}.zip` must list one folder, {name}/, and nothing beside it.
+Unzip it and run every command below inside the folder (cd {name}).
+"""
+    which = f"""5. Which bundle it belongs to: inside the bundle's folder,
+
+     sha256sum tagmanifest-sha256.txt
+
+   must print {bundle_tag_manifest_sha256}, and the bundle must itself check (its VERIFY.txt).
+
+With {TOOL_NAME} installed, one command checks the bundle and this addendum together:
+
+     triage verify {bundle}.zip --addendum {name}.zip --trust <the examiner's published fingerprint>
+"""
+    return "\n".join([intro, _files_unchanged(), _nothing_added(), _signature(key), which]) + "\n"

@@ -14,15 +14,26 @@ import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from triage import TOOL_NAME, __version__
 from triage.bundle.keys import fingerprint, fingerprint_der, public_pem
-from triage.bundle.layout import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, MANIFEST, PAYLOAD_DIR, PUBLIC_KEY,
-                                  REPORT_FILES, SIGNATURE, TAG_MANIFEST, VERIFY_TXT, manifest_line)
+from triage.bundle.layout import (
+    BAG_INFO,
+    BAGIT_DECLARATION,
+    BAGIT_TXT,
+    MANIFEST,
+    PAYLOAD_DIR,
+    PUBLIC_KEY,
+    REPORT_FILES,
+    SIGNATURE,
+    TAG_MANIFEST,
+    VERIFY_TXT,
+    manifest_line,
+)
 from triage.bundle.recipe import verify_recipe
 from triage.bundle.tree import open_regular, walk
 from triage.errors import TriageError
@@ -40,7 +51,7 @@ ALREADY_COMPRESSED = frozenset({
     ".pdf",  # report.pdf: WeasyPrint compresses its streams
     ".zip", ".gz", ".tgz", ".xz", ".bz2", ".7z",  # archives
 })
-THUMBNAIL_DIR = "thumbs"  # the report's thumbnails (triage/report/thumbs.py): JPEG, whatever their name says
+THUMBNAIL_DIR = "thumbs"  # the report's thumbnails (triage/thumbnails.py): JPEG, whatever their name says
 CHUNK = 1 << 20  # bytes copied into the zip at a time: a member is never read whole
 # deflate's fastest level: measured on a 200,000-message bag (bench/RESULTS.md), 4.5 s instead of 9.5 s for an
 # 18 % larger zip; the zip carries the bag, its integrity is the manifests' and the signature's, not deflate's
@@ -68,15 +79,19 @@ def seal_entry_details(folder: Path, key: Ed25519PrivateKey | None) -> dict:
     }
 
 
-def seal(folder: Path, key: Ed25519PrivateKey | None) -> Path:
-    """Turn the finished run folder into a signed BagIt bag and write `<folder>.zip` beside it; returns the zip."""
+def seal(folder: Path, key: Ed25519PrivateKey | None, info: dict[str, str] | None = None,
+         recipe: str | None = None) -> Path:
+    """Turn the finished run folder into a signed BagIt bag and write `<folder>.zip` beside it; returns the zip.
+
+    `info`: more bag-info.txt labels (an addendum names its bundle there); `recipe`: VERIFY.txt's text
+    when it is not a run's bundle (default: recipe.verify_recipe)."""
     target = bundle_zip_path(folder)
     if os.path.lexists(target):  # before anything moves: a refused seal leaves the folder as it was
         raise ExistingFileError(f"{target} already exists; mobile-triage never replaces a file "
                                 "(move it away, or choose another --out)")
     move_into_payload(folder)
     payload = hash_payload(folder)
-    write_tag_files(folder, payload, key)
+    write_tag_files(folder, payload, key, info, recipe)
     return write_zip(folder, target)
 
 
@@ -105,12 +120,13 @@ def hash_payload(folder: Path) -> list[PayloadFile]:
     return files
 
 
-def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519PrivateKey | None) -> None:
+def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519PrivateKey | None,
+                    info: dict[str, str] | None = None, recipe: str | None = None) -> None:
     tags = {
         BAGIT_TXT: BAGIT_DECLARATION.encode("utf-8"),
-        BAG_INFO: bag_info(payload).encode("utf-8"),
+        BAG_INFO: bag_info(payload, info).encode("utf-8"),
         MANIFEST: "".join(manifest_line(p.sha256, p.rel) for p in payload).encode("utf-8"),
-        VERIFY_TXT: verify_recipe(folder.name, key.public_key() if key else None).encode("utf-8"),
+        VERIFY_TXT: (recipe or verify_recipe(folder.name, key.public_key() if key else None)).encode("utf-8"),
     }
     if key is not None:
         tags[PUBLIC_KEY] = public_pem(key.public_key())
@@ -124,11 +140,12 @@ def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519Privat
         write_bytes_exclusive(folder / SIGNATURE, key.sign(tag_manifest))
 
 
-def bag_info(payload: list[PayloadFile]) -> str:
+def bag_info(payload: list[PayloadFile], info: dict[str, str] | None = None) -> str:
     octets = sum(p.size for p in payload)
+    more = "".join(f"{label}: {' '.join(value.split())}\n" for label, value in (info or {}).items())  # one line each
     return (f"Bag-Software-Agent: {TOOL_NAME} {__version__}\n"
-            f"Bagging-Date: {datetime.now(timezone.utc).date().isoformat()}\n"
-            f"Payload-Oxum: {octets}.{len(payload)}\n")
+            f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
+            f"Payload-Oxum: {octets}.{len(payload)}\n" + more)
 
 
 def write_zip(folder: Path, target: Path) -> Path:

@@ -18,7 +18,6 @@ from typing import BinaryIO
 from triage.bundle.layout import BAGIT_TXT, CUSTODY, PAYLOAD_DIR, shown
 from triage.bundle.tree import open_regular, walk
 
-
 # what reading a file or a zip member can raise: a damaged member is named, never a traceback
 READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, ValueError)
 
@@ -54,7 +53,7 @@ class BundleSource:
             raise OSError(f"{rel} is larger than {limit} bytes, far more than a bundle's {rel} can be")
         return data
 
-    def __enter__(self) -> "BundleSource":
+    def __enter__(self) -> BundleSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

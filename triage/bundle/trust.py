@@ -10,9 +10,9 @@ key file. A trusted-keys file holds one per line; `#` starts a comment.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from triage.bundle.keys import TRUSTED_KEYS_NAME, key_digests, key_dir, load_public, normalise_fingerprint
 from triage.errors import TriageError

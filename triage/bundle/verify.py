@@ -7,29 +7,50 @@ is one the reader trusts; the custody chain, its closing entry, and its "seal" e
 the report hashes) against the bundle. A zip is read from its central directory and hashed as streams:
 nothing is extracted, memory stays bounded whatever a member's size.
 
+With `--addendum A` (repeatable) each signed addendum (triage/addenda/: declarations given later,
+certified translations) is checked after the bundle, by the same checks but the custody log: its files
+against its manifests, its signature against the keys the reader trusts (never a key it brings), and
+that its bag-info.txt names this bundle's tag manifest and payload manifest by their SHA-256. The verdict
+is the worst of the bundle's and the addenda's.
+
 Exit codes: 0 INTACT, 1 ALTERED, 2 CANNOT CHECK, 3 INTACT BUT SIGNER NOT CHECKED (or NOT SIGNED), 4 INCOMPLETE.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from triage.bundle.keys import fingerprint, fingerprint_der, key_digests, normalise_fingerprint
-from triage.bundle.layout import (BAG_INFO, BAGIT_DECLARATION, BAGIT_TXT, CUSTODY, MANIFEST, PAYLOAD_DIR, PUBLIC_KEY,
-                                  REQUIRED_TAG_FILES, SIGNATURE, SIGNATURE_BYTES, TAG_MANIFEST, Manifest,
-                                  parse_bag_info, parse_manifest, shown)
+from triage.bundle.layout import (
+    BAG_INFO,
+    BAGIT_DECLARATION,
+    BAGIT_TXT,
+    CUSTODY,
+    MANIFEST,
+    PAYLOAD_DIR,
+    PUBLIC_KEY,
+    REQUIRED_TAG_FILES,
+    SIGNATURE,
+    SIGNATURE_BYTES,
+    TAG_MANIFEST,
+    Manifest,
+    parse_bag_info,
+    parse_manifest,
+    shown,
+)
 from triage.bundle.sources import READ_ERRORS, BundleSource, CannotRead, open_source
 from triage.bundle.trust import TrustedKey, trusted_key
 from triage.custody import RUN_FAILED, RUN_FINISHED, ChainCheck, verify_chain_lines
 
 INTACT, ALTERED, CANNOT_CHECK, SIGNER_NOT_CHECKED, INCOMPLETE = 0, 1, 2, 3, 4
+SEVERITY = (INTACT, SIGNER_NOT_CHECKED, INCOMPLETE, ALTERED, CANNOT_CHECK)  # the worst status decides the verdict
 TAG_LIMIT = 1 << 20  # bagit.txt, bag-info.txt, VERIFY.txt, the key, the signature: small by construction
 MANIFEST_LIMIT = 1 << 30  # one line per payload file
 CHUNK = 1 << 20
@@ -55,9 +76,19 @@ class Verification:
     signer_trusted: bool = False
     custody_entries: int | None = None
     custody_outcome: str = ""
+    files_checked: int = 0  # tag and payload files hashed against a manifest
+    manifest_sha256: str | None = None  # of manifest-sha256.txt as read: what an addendum names
+    tag_manifest_sha256: str | None = None  # of tagmanifest-sha256.txt (the signed file)
+    addenda: list[Verification] = field(default_factory=list)  # each --addendum, checked after the bundle
+    addendum_to: dict[str, str] | None = None  # an addendum's: the bundle it names (its bag-info.txt)
 
     @property
     def status(self) -> int:
+        """The worst of this bag's own status and its addenda's."""
+        return max((self.own_status, *(a.own_status for a in self.addenda)), key=SEVERITY.index)
+
+    @property
+    def own_status(self) -> int:
         if self.unreadable:
             return CANNOT_CHECK
         if self.problems:
@@ -70,18 +101,34 @@ class Verification:
 
     @property
     def verdict(self) -> str:
-        if self.status == SIGNER_NOT_CHECKED:
-            return "INTACT BUT SIGNER NOT CHECKED" if self.signed else "INTACT BUT NOT SIGNED"
-        return {INTACT: "INTACT", ALTERED: "ALTERED", CANNOT_CHECK: "CANNOT CHECK", INCOMPLETE: "INCOMPLETE"}[self.status]
+        return self._verdict(self.status, self.signed and all(a.signed for a in self.addenda))
+
+    @property
+    def own_verdict(self) -> str:
+        return self._verdict(self.own_status, self.signed)
+
+    @staticmethod
+    def _verdict(status: int, signed: bool) -> str:
+        if status == SIGNER_NOT_CHECKED:
+            return "INTACT BUT SIGNER NOT CHECKED" if signed else "INTACT BUT NOT SIGNED"
+        return {INTACT: "INTACT", ALTERED: "ALTERED", CANNOT_CHECK: "CANNOT CHECK", INCOMPLETE: "INCOMPLETE"}[status]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every reason the verdict is not INTACT, with its word (ALTERED, INCOMPLETE, CANNOT CHECK)."""
+        return ([f"ALTERED: {p}" for p in self.problems] + [f"INCOMPLETE: {p}" for p in self.incomplete]
+                + [f"CANNOT CHECK: {p}" for p in self.unreadable])
 
     def altered(self, message: str) -> None:
         self.problems.append(message)
 
     def lines(self) -> list[str]:
-        """Problems, facts, notes, then the verdict word as the last line."""
-        return ([f"ALTERED: {p}" for p in self.problems] + [f"INCOMPLETE: {p}" for p in self.incomplete]
-                + [f"CANNOT CHECK: {p}" for p in self.unreadable] + [f"ok: {f}" for f in self.facts]
-                + [f"NOTE: {n}" for n in self.notes] + [self.verdict])
+        """Problems, facts, notes, each addendum's (prefixed with its name), then the verdict word as the last line."""
+        own = self.reasons + [f"ok: {f}" for f in self.facts] + [f"NOTE: {n}" for n in self.notes]
+        for addendum in self.addenda:
+            name = f"addendum {addendum.source}"
+            own += [f"{name}: {line}" for line in addendum.lines()[:-1]] + [f"{name}: {addendum.own_verdict}"]
+        return own + [self.verdict]
 
     def to_json(self) -> dict:
         return {
@@ -92,25 +139,77 @@ class Verification:
                        if self.signer else None),
             "trust_given": self.trust_given, "signer_trusted": self.signer_trusted if self.trust_given else None,
             "custody": {"entries": self.custody_entries, "outcome": self.custody_outcome},
+            "reasons": self.reasons, "files_checked": self.files_checked,
+            "signature": {"signed": self.signed, "signer": (self.signer.fingerprint if self.signer else None),
+                          "trusted": self.signer_trusted if self.trust_given else None},
+            "manifest_sha256": self.manifest_sha256, "tag_manifest_sha256": self.tag_manifest_sha256,
+            **({"addendum_to": self.addendum_to} if self.addendum_to is not None else {}),
+            "addenda": [{**a.to_json(), "verdict": a.own_verdict, "status": a.own_status} for a in self.addenda],
         }
 
 
-def verify(source: Path, trusted: Iterable[TrustedKey | str] = ()) -> Verification:
-    """Check a bundle folder or zip. `trusted`: TrustedKey values (triage.bundle.trust.gather_trust), or
-    fingerprints (either form) / PEM public key paths as strings. Without any, the signer is not checked."""
+def verify(source: Path, trusted: Iterable[TrustedKey | str] = (), addenda: Iterable[Path] = ()) -> Verification:
+    """Check a bundle folder or zip, then each addendum. `trusted`: TrustedKey values
+    (triage.bundle.trust.gather_trust), or fingerprints (either form) / PEM public key paths as strings.
+    Without any, the signer is not checked."""
     trust = [t if isinstance(t, TrustedKey) else trusted_key(t, f"trusted {t}") for t in trusted]
     result = Verification(source=str(source), trust_given=bool(trust))
     try:
         bundle = open_source(source)
     except CannotRead as e:
         result.unreadable.append(str(e))
-        return result
-    with bundle:
-        if BAGIT_TXT in bundle.files:
-            BagCheck(bundle, trust, result).run()
-        else:
-            _check_unsealed(bundle, result)
+    else:
+        with bundle:
+            if BAGIT_TXT in bundle.files:
+                BagCheck(bundle, trust, result).run()
+            else:
+                _check_unsealed(bundle, result)
+    result.addenda = [verify_addendum(path, trust, result) for path in addenda]
     return result
+
+
+def verify_addendum(source: Path, trust: list[TrustedKey], bundle: Verification) -> Verification:
+    """An addendum's own checks (a signed BagIt bag without a custody log), then that it names `bundle`."""
+    result = Verification(source=str(source), trust_given=bool(trust))
+    try:
+        addendum = open_source(source)
+    except CannotRead as e:
+        result.unreadable.append(str(e))
+        return result
+    with addendum:
+        if BAGIT_TXT not in addendum.files:
+            result.unreadable.append(f"not an addendum: no {BAGIT_TXT} in {source}")
+            return result
+        AddendumCheck(addendum, trust, result).run()
+    _check_names_bundle(result, bundle)
+    return result
+
+
+ADDENDUM_TO = ("Addendum-To-Bundle", "Addendum-To-Tag-Manifest-SHA256", "Addendum-To-Manifest-SHA256")
+
+
+def _check_names_bundle(addendum: Verification, bundle: Verification) -> None:
+    named = addendum.addendum_to
+    if named is None:
+        return
+    missing = [label for label in ADDENDUM_TO if not named.get(label)]
+    if missing:
+        addendum.unreadable.append(f"not an addendum: its {BAG_INFO} does not name a bundle ({', '.join(missing)} "
+                                   "missing)")
+        return
+    if bundle.tag_manifest_sha256 is None or bundle.manifest_sha256 is None:
+        addendum.unreadable.append("the bundle's manifests could not be read, so whether this addendum belongs to "
+                                   "it cannot be checked")
+        return
+    tag_hash, manifest_hash = named["Addendum-To-Tag-Manifest-SHA256"], named["Addendum-To-Manifest-SHA256"]
+    if tag_hash != bundle.tag_manifest_sha256 or manifest_hash != bundle.manifest_sha256:
+        addendum.altered(f"this addendum is not for this bundle: it names the bundle "
+                         f"{shown(named['Addendum-To-Bundle'])} with {TAG_MANIFEST} SHA-256 {shown(tag_hash)} and "
+                         f"{MANIFEST} SHA-256 {shown(manifest_hash)}, but this bundle's are "
+                         f"{bundle.tag_manifest_sha256} and {bundle.manifest_sha256}")
+        return
+    addendum.facts.append(f"names this bundle: {TAG_MANIFEST} SHA-256 {tag_hash} and {MANIFEST} SHA-256 "
+                          f"{manifest_hash}, as in {shown(bundle.source)}")
 
 
 class BagCheck:
@@ -122,13 +221,17 @@ class BagCheck:
         self.tag_manifest: bytes | None = None
 
     def run(self) -> None:
+        self.check_bag()
+        self.check_custody()
+
+    def check_bag(self) -> None:
+        """Every check but the custody log's: what a bundle and an addendum share."""
         for problem in self.bundle.problems:
             self.result.altered(problem)
         self.check_tag_files()
         manifest = self.check_payload()
         self.check_oxum(manifest)
         self.check_signature()
-        self.check_custody()
 
     # -- tag files -------------------------------------------------------------------------------
     def check_tag_files(self) -> None:
@@ -136,6 +239,7 @@ class BagCheck:
         if self.tag_manifest is None:
             self.result.altered(f"{TAG_MANIFEST} missing: the tag files are not sealed")
             return
+        self.result.tag_manifest_sha256 = hashlib.sha256(self.tag_manifest).hexdigest()
         tags = self.parsed(self.tag_manifest, TAG_MANIFEST)
         required = set(REQUIRED_TAG_FILES) | ({PUBLIC_KEY} if PUBLIC_KEY in self.bundle.files else set())
         for name in sorted(required - set(tags.entries)):
@@ -158,6 +262,7 @@ class BagCheck:
         if text is None:
             self.result.altered(f"{MANIFEST} missing: the payload is not sealed")
             return Manifest()
+        self.result.manifest_sha256 = hashlib.sha256(text).hexdigest()
         manifest = self.parsed(text, MANIFEST)
         for rel in sorted(r for r in manifest.entries if not r.startswith(PAYLOAD_DIR + "/")):
             self.result.altered(f"{MANIFEST} lists a file outside {PAYLOAD_DIR}/: {shown(rel)}")
@@ -230,13 +335,15 @@ class BagCheck:
         if not self.signature_holds(key, signature):
             return
         self.result.signed = True
-        self.result.facts.append(f"signature valid: {TAG_MANIFEST} is signed by the key {self.result.signer.fingerprint} "
+        self.result.facts.append(f"signature valid: {TAG_MANIFEST} is signed by the key "
+                                 f"{self.result.signer.fingerprint} "
                                  f"(openssl DER sha256: {self.result.signer.fingerprint_der})")
         self.check_trust(key)
 
     def signature_holds(self, key: Ed25519PublicKey, signature: bytes) -> bool:
         if len(signature) != SIGNATURE_BYTES:
-            self.result.altered(f"{SIGNATURE} is {len(signature)} bytes, not a raw {SIGNATURE_BYTES}-byte Ed25519 signature")
+            self.result.altered(f"{SIGNATURE} is {len(signature)} bytes, "
+                                f"not a raw {SIGNATURE_BYTES}-byte Ed25519 signature")
             return False
         try:
             key.verify(signature, self.tag_manifest or b"")
@@ -250,10 +357,10 @@ class BagCheck:
         assert signer is not None
         if not self.trust:
             self.result.notes.append(
-                f"the signer was NOT checked: the bundle is signed by the key {signer.fingerprint} (openssl DER sha256: "
-                f"{signer.fingerprint_der}), but no trusted key was given, and the key a bundle carries proves "
-                "nothing by itself (anyone can make one). Compare it with the examiner's published fingerprint, "
-                "or run again with --trust FINGERPRINT")
+                f"the signer was NOT checked: the bundle is signed by the key {signer.fingerprint} "
+                f"(openssl DER sha256: {signer.fingerprint_der}), but no trusted key was given, "
+                "and the key a bundle carries proves nothing by itself (anyone can make one). "
+                "Compare it with the examiner's published fingerprint, or run again with --trust FINGERPRINT")
             return
         matching = [t for t in self.trust if t.matches(key_digests(key))]
         if matching:
@@ -317,8 +424,8 @@ class BagCheck:
     def check_seal_key(self, seal: dict) -> None:
         signer = self.result.signer if self.result.signed else None
         if seal.get("signed") and signer is None:
-            self.result.altered(f"the custody log's seal entry says the bundle was signed by {seal.get('key_fingerprint')}, "
-                                "but it carries no valid signature")
+            self.result.altered("the custody log's seal entry says the bundle was signed by "
+                                f"{seal.get('key_fingerprint')}, but it carries no valid signature")
         elif not seal.get("signed") and signer is not None:
             self.result.altered("the custody log's seal entry says the bundle was not signed, but it carries a "
                                 f"signature by {signer.fingerprint}")
@@ -349,6 +456,7 @@ class BagCheck:
         if copies == 0:
             self.result.altered(f"{kind} missing: {shown(rel)}")
             return False
+        self.result.files_checked += 1
         ok = True
         for copy in range(copies):
             which = f" (copy {copy + 1} of {copies})" if copies > 1 else ""
@@ -372,6 +480,15 @@ class BagCheck:
             self.result.altered(f"cannot read {shown(rel)}: {_reason(e)}")
             return None
         return digest.hexdigest()
+
+
+class AddendumCheck(BagCheck):
+    """An addendum: a signed bag like a bundle, without a custody log; its bag-info.txt names the bundle."""
+
+    def run(self) -> None:
+        self.check_bag()
+        info = parse_bag_info(_text(self.read(BAG_INFO, TAG_LIMIT) or b""))
+        self.result.addendum_to = {label: info.get(label, "") for label in ADDENDUM_TO}
 
 
 def key_digests_of(signer: Signer) -> tuple[str, str]:

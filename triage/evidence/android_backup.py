@@ -19,16 +19,17 @@ import tarfile
 import tempfile
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from triage.errors import EvidenceError
-from triage.evidence.streams import SeekableReader, buffered
 from triage.evidence.directory import DirectoryEvidence
 from triage.evidence.hashing import TripleHasher
 from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name, stored_bytes_hex
+from triage.evidence.streams import SeekableReader, buffered
 
 if TYPE_CHECKING:
     from triage.evidence.opener import OpenOptions
@@ -61,7 +62,7 @@ TOKEN_ROOTS: dict[str, str] = {
 BOOKKEEPING_TOKENS = ("_manifest", "_meta", "k")  # backup metadata and key/value agent data: not device files
 
 
-def recognise(path: Path, options: "OpenOptions") -> "Evidence | None":
+def recognise(path: Path, options: OpenOptions) -> Evidence | None:
     """An `.ab` file by its first line; a folder holding an unpacked one by its `apps/<pkg>/<token>` layout."""
     if path.is_file():
         try:
@@ -204,7 +205,7 @@ class AndroidBackupEvidence(Evidence):
 
     kind = "android-backup"
 
-    def __init__(self, path: Path, options: "OpenOptions") -> None:
+    def __init__(self, path: Path, options: OpenOptions) -> None:
         self.source = path
         self.layer = f"Android backup {path.name}"
         self.warnings: list[str] = []
@@ -257,7 +258,7 @@ class AndroidBackupEvidence(Evidence):
             self.warnings.append(f"{self.layer}: {len(inflater.unused_data)} bytes after the end of the compressed "
                                  f"stream are ignored")
 
-    def _feed(self, inflater: "zlib._Decompress | None", data: bytes, sink: "_LimitedSink") -> None:
+    def _feed(self, inflater: zlib._Decompress | None, data: bytes, sink: _LimitedSink) -> None:
         if inflater is None:
             sink.write(data)
             return
@@ -286,7 +287,7 @@ class AndroidBackupEvidence(Evidence):
         self._tar.seek(0)
         members: list[Member] = []
         try:
-            with tarfile.open(fileobj=self._tar, mode="r:") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=self._tar, mode="r:") as tar:
                 for info in tar:
                     available = max(0, min(info.size, size - info.offset_data)) if info.isreg() else 0
                     members.append(Member(info.name, _tar_type(info), info.size if info.isreg() else 0,
@@ -424,7 +425,7 @@ def _tar_type(info: tarfile.TarInfo) -> str:
 
 def _mtime(value: float) -> datetime | None:
     try:
-        return datetime.fromtimestamp(value, timezone.utc) if value > 0 else None
+        return datetime.fromtimestamp(value, UTC) if value > 0 else None
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -12,17 +12,22 @@ APFS stores times as nanoseconds since 1970 UTC; entries carry them to the micro
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
 
 from triage.errors import EvidenceError
 from triage.evidence.filesystems import FileSystem, Region, Warn
-from triage.evidence.model import LAYER_SEPARATOR, FileEntry
+from triage.evidence.model import LAYER_SEPARATOR, EntryTimes, FileEntry, TimeField
 from triage.evidence.streams import SeekableReader, buffered
 
 CONTAINER_MAGIC = b"NXSB"  # nx_superblock_t.nx_magic, after the 32-byte object header
 _TYPES = {0o100000: "file", 0o040000: "dir", 0o120000: "link"}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ApfsObject = Any  # a pyfsapfs container, volume or file entry: the library carries no type information
+# FileEntry's time fields and the pyfsapfs getters (get_NAME_as_integer) that read them
+_TIME_GETTERS: tuple[tuple[TimeField, str], ...] = (("mtime", "modification_time"), ("atime", "access_time"),
+                                                   ("ctime", "inode_change_time"), ("crtime", "creation_time"))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class RegionFile(SeekableReader):
@@ -94,7 +99,7 @@ class LockedApfsVolume(FileSystem):
 class ApfsVolume(FileSystem):
     """One unlocked APFS volume, listed depth first in name order."""
 
-    def __init__(self, name: str, volume: object, lock: threading.Lock, container: object) -> None:
+    def __init__(self, name: str, volume: ApfsObject, lock: threading.Lock, container: ApfsObject) -> None:
         self.name = f"APFS volume '{name}'"
         self._volume, self._lock = volume, lock
         self._container = container  # keeps the handle (and its file object) alive
@@ -104,7 +109,7 @@ class ApfsVolume(FileSystem):
         with self._lock:
             root = self._volume.get_root_directory()
         visited = {root.identifier}
-        stack: list[Iterator[tuple[str, object]]] = [iter(self._children(root, "", where, warn))]
+        stack: list[Iterator[tuple[str, ApfsObject]]] = [iter(self._children(root, "", where, warn))]
         while stack:
             item = next(stack[-1], None)
             if item is None:
@@ -122,7 +127,7 @@ class ApfsVolume(FileSystem):
             visited.add(node.identifier)
             stack.append(iter(self._children(node, path, where, warn)))
 
-    def _children(self, node: object, path: str, where: str, warn: Warn) -> list[tuple[str, object]]:
+    def _children(self, node: ApfsObject, path: str, where: str, warn: Warn) -> list[tuple[str, ApfsObject]]:
         children = []
         try:
             with self._lock:
@@ -133,13 +138,13 @@ class ApfsVolume(FileSystem):
             warn(f"directory {where} → {path or '/'} read only partly: {_one_line(e)}")
         return sorted(children, key=lambda c: c[0])
 
-    def _entry(self, node: object, path: str, volume_id: str, layers: tuple[str, ...], where: str,
+    def _entry(self, node: ApfsObject, path: str, volume_id: str, layers: tuple[str, ...], where: str,
                warn: Warn) -> FileEntry:
         with self._lock:
             mode = node.file_mode or 0
-            times = {field: _utc(getattr(node, f"get_{name}_as_integer")(), f"{where} → {path} {field}", warn)
-                     for field, name in (("mtime", "modification_time"), ("atime", "access_time"),
-                                         ("ctime", "inode_change_time"), ("crtime", "creation_time"))}
+            times: EntryTimes = {}
+            for field, name in _TIME_GETTERS:
+                times[field] = _utc(getattr(node, f"get_{name}_as_integer")(), f"{where} → {path} {field}", warn)
             size, identifier = node.size, node.identifier
         return FileEntry(path=path, layers=layers, type=_TYPES.get(mode & 0o170000, "other"), size=size,
                          inode=str(identifier), volume=volume_id, handle=identifier, **times)
@@ -160,7 +165,7 @@ class ApfsVolume(FileSystem):
 class ApfsFileStream(SeekableReader):
     """A file's content (libfsapfs decompresses where needed), read-only and seekable."""
 
-    def __init__(self, node: object, size: int, lock: threading.Lock, where: str) -> None:
+    def __init__(self, node: ApfsObject, size: int, lock: threading.Lock, where: str) -> None:
         super().__init__(size)
         self._node, self._lock, self._where = node, lock, where
 

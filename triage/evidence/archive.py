@@ -26,17 +26,17 @@ import dataclasses
 import os
 import threading
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from triage.errors import EvidenceError
 from triage.evidence.archive_layout import choose_wrapper, is_above, is_under, wrapper_hint
 from triage.evidence.archive_safety import Limits, display_name, safe_name
 from triage.evidence.hashing import hash_media
+from triage.evidence.model import EntryTimes, Evidence, FileEntry, MediaHashes, ProgressCallback, stored_bytes_hex
 from triage.evidence.streams import SeekableReader
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, stored_bytes_hex
 
 if TYPE_CHECKING:  # the opener imports this module to register it
     from triage.evidence.opener import OpenOptions
@@ -54,11 +54,11 @@ class Member:
     kind: str  # "file", "dir", "link", "hardlink", "other"
     size: int | None
     number: int  # 1-based position in the archive, shown as the entry's inode
-    locator: object = None  # format-private: how to read the content
+    locator: Any = None  # format-private: how to read the content (only its format's reader knows the kind)
     link_target: str | None = None  # hard links: the member name they refer to
     refusal: str | None = None  # why the content must not be read (bomb, encrypted, truncated …)
     backslash_separates: bool = False
-    times: dict[str, datetime | None] = field(default_factory=dict)
+    times: EntryTimes = field(default_factory=EntryTimes)
     raw_name: bytes | None = None  # the name's bytes as stored (kept as hex when the text shown differs)
 
 
@@ -66,7 +66,7 @@ class Member:
 class Handle:
     """What `FileEntry.handle` holds for an archive member."""
 
-    locator: object
+    locator: Any  # as Member.locator
     size: int
     refusal: str | None = None
 
@@ -259,7 +259,8 @@ class ArchiveEvidence(Evidence):
                        f"different Unicode normalisation (NFC/NFD); both kept as stored")
 
     def _entry_for(self, m: Member, path: str) -> FileEntry:
-        kind, size, locator, refusal, inode = m.kind, m.size, m.locator, m.refusal, str(m.number)
+        kind, size, locator, refusal = m.kind, m.size, m.locator, m.refusal
+        inode: str | None = str(m.number)
         if kind == "hardlink":
             target = self._hard_link_target(m, path)
             if target is None:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import bisect
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 ReadAt = Callable[[int, int], bytes]
 IN_CHUNK = 1 << 16
@@ -32,7 +32,7 @@ KEEP = 1 << 20  # recent output kept for short backward reads
 
 @dataclass
 class _Cursor:
-    inflater: "zlib._Decompress"
+    inflater: zlib._Decompress
     in_pos: int  # first input byte not yet consumed by the inflater
     out_pos: int  # output bytes produced so far
 

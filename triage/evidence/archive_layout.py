@@ -10,7 +10,7 @@ Tools pack a phone's files under a folder of their own: `Dump/data/...`, `filesy
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 MAX_WRAPPER_DEPTH = 2  # `Dump/`, `Extraction/filesystem1/`; deeper prefixes are not guessed at
 # One-name Android roots and two-name iOS roots that a device file system has at its top.

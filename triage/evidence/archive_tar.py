@@ -24,10 +24,11 @@ from __future__ import annotations
 import gzip
 import tarfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from triage.evidence.archive import (
     ArchiveEvidence,
@@ -36,7 +37,7 @@ from triage.evidence.archive import (
     SegmentStream,
 )
 from triage.evidence.archive_gzip import GzipRandomAccess
-from triage.evidence.model import FileEntry
+from triage.evidence.model import EntryTimes, FileEntry
 from triage.evidence.streams import buffered
 
 if TYPE_CHECKING:  # the opener imports this module to register it
@@ -52,7 +53,7 @@ GNU_DUMPDIR = b"D"  # a directory with its listing as data (GNU incremental dump
 GNU_NOT_FILES = {GNU_DUMPDIR, b"V", b"M"}  # + volume label, continuation of a multi-volume file: not files
 
 
-def recognise(path: Path, options: OpenOptions) -> "TarEvidence | None":
+def recognise(path: Path, options: OpenOptions) -> TarEvidence | None:
     """Tar by its header (ustar magic at 257, or a valid checksum in a `.tar`); gzip by 1f8b + tar inside."""
     if not path.is_file():
         return None
@@ -122,6 +123,12 @@ class _View:
     def tell(self) -> int:
         return self._pos
 
+    def write(self, data: bytes) -> int:  # tarfile's file-object protocol names it; reading never calls it
+        raise OSError("tar view is read-only")
+
+    def close(self) -> None:
+        """Nothing to release: reads go through the archive's own reader, which its owner closes."""
+
 
 class TarEvidence(ArchiveEvidence):
     def __init__(self, path: Path, options: OpenOptions, compressed: bool) -> None:
@@ -156,7 +163,8 @@ class TarEvidence(ArchiveEvidence):
             if info is None:
                 self._check_tail(tar.offset, number)
                 return
-            tar.members.clear()  # our own index keeps what matters; tarfile's copy would double memory
+            # our own index keeps what matters; tarfile's copy would double memory (`members`: not in typeshed)
+            tar.members.clear()  # type: ignore[attr-defined]
             number += 1
             member = self._member(info, number)
             stop = self.limits.stream_refusal(tar.offset, self.archive_size) if self.streamed else None
@@ -169,8 +177,8 @@ class TarEvidence(ArchiveEvidence):
             yield member
 
     def _member(self, info: tarfile.TarInfo, number: int) -> Member:
-        times = {"mtime": _utc(info.mtime), "atime": _utc(info.pax_headers.get("atime")),
-                 "ctime": _utc(info.pax_headers.get("ctime"))}
+        times: EntryTimes = {"mtime": _utc(info.mtime), "atime": _utc(info.pax_headers.get("atime")),
+                             "ctime": _utc(info.pax_headers.get("ctime"))}
         member = Member(name=info.name, kind=_kind(info), size=None, number=number, times=times,
                         raw_name=info.name.encode("utf-8", errors="surrogateescape"))
         if _unknown_type(info):
@@ -234,21 +242,27 @@ def _segments(info: tarfile.TarInfo) -> list[tuple[int, int, int | None]]:
     """Where the member's bytes are in the tar stream; a GNU sparse member stores its data runs packed."""
     if not info.sparse:
         return [(0, info.size, info.offset_data)]
-    segments, stored = [], info.offset_data
-    for offset, length in info.sparse:
+    segments: list[tuple[int, int, int | None]] = []
+    stored = info.offset_data
+    for offset, length in _sparse_runs(info):
         segments.append((offset, length, stored))
         stored += length
     return segments
 
 
 def _stored_size(info: tarfile.TarInfo) -> int:
-    return sum(length for _, length in info.sparse) if info.sparse else info.size
+    return sum(length for _, length in _sparse_runs(info)) if info.sparse else info.size
+
+
+def _sparse_runs(info: tarfile.TarInfo) -> list[tuple[int, int]]:
+    """A GNU sparse member's (offset, length) data runs, as tarfile fills `sparse`."""
+    return info.sparse or []  # type: ignore[return-value]  # typeshed has `sparse: bytes | None`; it holds pairs
 
 
 def _utc(value: object) -> datetime | None:
     try:
         seconds = float(value)  # type: ignore[arg-type]
-        return datetime.fromtimestamp(seconds, timezone.utc) if seconds else None
+        return datetime.fromtimestamp(seconds, UTC) if seconds else None
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

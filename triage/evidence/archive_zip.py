@@ -16,14 +16,15 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from triage.errors import EvidenceError
 from triage.evidence.archive import ArchiveEvidence, Handle, Member, ReadAt, SegmentStream
-from triage.evidence.model import FileEntry
+from triage.evidence.model import EntryTimes, FileEntry
 from triage.evidence.streams import SeekableReader, buffered
 
 if TYPE_CHECKING:  # the opener imports this module to register it
@@ -34,10 +35,10 @@ LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 INFLATE_CHUNK = 1 << 16
 SUPPORTED_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _UNIX = 3
-_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=timezone.utc)
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
-def recognise(path: Path, options: OpenOptions) -> "ZipEvidence | None":
+def recognise(path: Path, options: OpenOptions) -> ZipEvidence | None:
     """A zip by its first bytes (PK signature), or a `.zip` whose end record zipfile can find."""
     if not path.is_file():
         return None
@@ -100,7 +101,7 @@ class ZipEvidence(ArchiveEvidence):
         recovered = 0
         for member in LocalHeaderScan(self.read_at, self.archive_size, self.warn, self.layer).members():
             recovered += 1
-            yield self._check(member, member.locator.packed)  # type: ignore[union-attr]
+            yield self._check(member, member.locator.packed)
         if recovered:
             why = "" if "flag bit 11" in self.damage[0] else " (truncated zip?)"
             self.warn(f"{self.layer}: {self.damage[0]}; {recovered} member(s) recovered from their local "
@@ -147,7 +148,8 @@ class ZipEvidence(ArchiveEvidence):
         if self._zip is None or loc.info is None:
             raise EvidenceError(f"{entry.provenance}: method {loc.method} needs the central directory; not read")
         with self._lock:
-            return self._zip.open(loc.info)  # zipfile stops at the declared size and checks the CRC
+            # zipfile stops at the declared size and checks the CRC; typeshed types ZipExtFile as IO[bytes]
+            return self._zip.open(loc.info)  # type: ignore[return-value]
 
     def _data_offset(self, entry: FileEntry, loc: ZipLocator) -> int:
         # a damaged or cut central directory can put the header before the file's start
@@ -185,9 +187,9 @@ def _stored_name(info: zipfile.ZipInfo) -> bytes:
     return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="surrogateescape")
 
 
-def _extra_times(extra: bytes) -> dict[str, datetime | None]:
+def _extra_times(extra: bytes) -> EntryTimes:
     """UTC times from the NTFS (0x000a) or extended-timestamp (0x5455) extra field; {} when neither."""
-    times: dict[str, datetime | None] = {}
+    times: EntryTimes = {}
     pos = 0
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
@@ -198,7 +200,7 @@ def _extra_times(extra: bytes) -> dict[str, datetime | None]:
                 mtime, atime, ctime = struct.unpack_from("<3Q", body, 8)
                 return {"mtime": _filetime(mtime), "atime": _filetime(atime), "crtime": _filetime(ctime)}
             if tag == 0x5455 and len(body) >= 5 and body[0] & 1:
-                times["mtime"] = datetime.fromtimestamp(struct.unpack_from("<i", body, 1)[0], timezone.utc)
+                times["mtime"] = datetime.fromtimestamp(struct.unpack_from("<i", body, 1)[0], UTC)
         except (OverflowError, OSError, ValueError):
             continue
     return times
@@ -254,7 +256,8 @@ class InflateStream(SeekableReader):
         while True:
             tail = self._inflater.unconsumed_tail
             if not tail and not self._inflater.eof and self._consumed < self._packed:
-                tail = self._archive_read(self._start + self._consumed, min(INFLATE_CHUNK, self._packed - self._consumed))
+                tail = self._archive_read(self._start + self._consumed,
+                                          min(INFLATE_CHUNK, self._packed - self._consumed))
                 self._consumed += len(tail)
                 if not tail:
                     break
@@ -288,7 +291,7 @@ class InflateStream(SeekableReader):
             self._warn(f"{self.name}: content does not match its CRC-32 (stored {self._crc_expected:08x}, "
                        f"computed {self._crc:08x}); the bytes read may be damaged")
 
-    def _fail(self, reason: str) -> None:
+    def _fail(self, reason: str) -> NoReturn:
         self._warn(f"{self.name}: {reason}")
         raise OSError(f"{self.name}: {reason}")
 

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from triage.errors import EvidenceError
 from triage.evidence.hashing import TripleHasher, sha256_of_stream
-from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name, stored_bytes_hex
+from triage.evidence.model import (
+    EntryTimes,
+    Evidence,
+    FileEntry,
+    MediaHashes,
+    ProgressCallback,
+    TimeField,
+    shown_name,
+    stored_bytes_hex,
+)
 
 MANIFEST_NOTE = ("SHA-256 manifest of the folder: one '<sha256>  <path>' line per regular file, sorted by "
                  "path (code point order), paths relative to the folder with a leading '/', UTF-8, '\\n' line "
@@ -85,11 +95,11 @@ class DirectoryEvidence(Evidence):
         return FileEntry(path=path, layers=(self.layer,), type=etype, size=st.st_size, inode=str(st.st_ino),
                          handle=d.path, raw_name_hex=stored_bytes_hex(raw, path), **self._times(st, path))
 
-    def _times(self, st: os.stat_result, path: str) -> dict[str, datetime | None]:
+    def _times(self, st: os.stat_result, path: str) -> EntryTimes:
         # st_ctime is the inode change time on Unix; creation time exists only where st_birthtime_ns does
-        raw = {"mtime": st.st_mtime_ns, "atime": st.st_atime_ns, "ctime": st.st_ctime_ns,
+        raw: dict[TimeField, int] = {"mtime": st.st_mtime_ns, "atime": st.st_atime_ns, "ctime": st.st_ctime_ns,
                "crtime": getattr(st, "st_birthtime_ns", 0)}
-        times: dict[str, datetime | None] = {}
+        times: EntryTimes = {}
         for field, ns in raw.items():
             try:
                 times[field] = _utc(ns)
@@ -111,7 +121,7 @@ class DirectoryEvidence(Evidence):
         path = Path(entry.handle)
         self._check_inside(path, entry)
         try:
-            return open(path, "rb", opener=_open_nofollow)  # type: ignore[return-value]
+            return open(path, "rb", opener=_open_nofollow)
         except OSError as e:
             raise EvidenceError(f"cannot open {entry.provenance}: {e.strerror or e}") from e
 
@@ -126,7 +136,8 @@ class DirectoryEvidence(Evidence):
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         files = sorted((e for e in self.walk() if e.type == "file"), key=lambda e: e.path)
         total = sum(e.size or 0 for e in files)
-        hasher, errors, done, size = TripleHasher(), [], 0, 0
+        hasher, done, size = TripleHasher(), 0, 0
+        errors: list[str] = []
         try:
             for entry in files:
                 line = self._manifest_line(entry, errors)
@@ -148,7 +159,7 @@ class DirectoryEvidence(Evidence):
             errors.append(f"cannot read {entry.path}: {e}")
             digest = "UNREADABLE"
         name = entry.path.replace("\\", "\\\\").replace("\n", "\\n")
-        return f"{digest}  {name}\n".encode("utf-8")
+        return f"{digest}  {name}\n".encode()
 
 
 def _open_nofollow(path: str, flags: int) -> int:
@@ -158,5 +169,5 @@ def _open_nofollow(path: str, flags: int) -> int:
 def _utc(ns: int) -> datetime | None:
     if not ns:
         return None
-    seconds = datetime.fromtimestamp(ns // 1_000_000_000, timezone.utc)
+    seconds = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
     return seconds.replace(microsecond=(ns % 1_000_000_000) // 1000)

@@ -9,8 +9,9 @@ TSK is tried first on every partition (and on the bare image); when it finds not
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from triage.evidence.model import FileEntry
 
@@ -47,5 +48,5 @@ class FileSystem(abc.ABC):
     def open(self, entry: FileEntry) -> BinaryIO:
         """A read-only, seekable stream of a regular file listed by `walk`."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default, not abstract: most filesystems hold nothing to release
         pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from triage.evidence.images import EwfImage, ImageStream, short_reason
 from triage.evidence.model import MediaHashes, ProgressCallback

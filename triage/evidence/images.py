@@ -16,8 +16,8 @@ import io
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from triage.errors import EvidenceError
 

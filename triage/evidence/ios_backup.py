@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from triage.errors import EvidenceError
 from triage.evidence.directory import DirectoryEvidence
@@ -521,7 +521,7 @@ def _bytes(value: object) -> bytes:
     return b""
 
 
-def decrypt_cbc_stream(src: BinaryIO, dst: BinaryIO, key: bytes, what: str) -> int:
+def decrypt_cbc_stream(src: BinaryIO, dst: IO[bytes], key: bytes, what: str) -> int:
     """AES-CBC (IV zero) from src to dst, removing the PKCS#7 padding; returns the bytes written."""
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_path, stored_bytes_hex
 
@@ -33,9 +34,9 @@ class LooseFileEvidence(Evidence):
             shown = "/" + shown_path(path.name)  # a name that is not UTF-8: \\xNN, its bytes kept as hex
             yield FileEntry(path=shown, layers=(f"file {shown_path(self.source.name)}",), type="file",
                             size=st.st_size, inode=str(st.st_ino),
-                            mtime=datetime.fromtimestamp(st.st_mtime, timezone.utc),
-                            atime=datetime.fromtimestamp(st.st_atime, timezone.utc),
-                            ctime=datetime.fromtimestamp(st.st_ctime, timezone.utc), handle=path,
+                            mtime=datetime.fromtimestamp(st.st_mtime, UTC),
+                            atime=datetime.fromtimestamp(st.st_atime, UTC),
+                            ctime=datetime.fromtimestamp(st.st_ctime, UTC), handle=path,
                             raw_name_hex=stored_bytes_hex(b"/" + os.fsencode(path.name), shown))
 
     def open(self, entry: FileEntry) -> BinaryIO:

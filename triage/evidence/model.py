@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import abc
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Literal, TypedDict
 
 LAYER_SEPARATOR = " → "
 ENTRY_TYPES = ("file", "dir", "link", "other")
+TimeField = Literal["mtime", "atime", "ctime", "crtime"]
+TIME_FIELDS: tuple[TimeField, ...] = ("mtime", "atime", "ctime", "crtime")
+
+
+class EntryTimes(TypedDict, total=False):
+    """A FileEntry's times as its readers gather them (keyword arguments): those the source records, UTC."""
+
+    mtime: datetime | None
+    atime: datetime | None
+    ctime: datetime | None
+    crtime: datetime | None
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
@@ -27,7 +39,7 @@ def shown_name(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
-def shown_path(path: "os.PathLike[str] | str") -> str:
+def shown_path(path: os.PathLike[str] | str) -> str:
     """A path on the examiner's disk as text for logs and records (os.fsencode keeps its real bytes)."""
     return shown_name(os.fsencode(path))
 
@@ -52,7 +64,8 @@ class FileEntry:
     atime: datetime | None = None
     ctime: datetime | None = None
     crtime: datetime | None = None
-    handle: object = field(default=None, compare=False, repr=False)  # reader-private locator
+    # reader-private locator: each reader stores its own kind and reads it back (Any: only that reader knows it)
+    handle: Any = field(default=None, compare=False, repr=False)
     # the name's bytes as the evidence stores them (file systems: the whole path; archives: the member
     # name), hex, when `path` shows them differently (not UTF-8: \xNN escapes; zip code page 437)
     raw_name_hex: str | None = None
@@ -166,10 +179,10 @@ class Evidence(abc.ABC):
         with self.open(entry) as f:
             return f.read()
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a default, not abstract: most evidence holds nothing to release
         pass
 
-    def __enter__(self) -> "Evidence":
+    def __enter__(self) -> Evidence:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,9 +8,9 @@ headerless slices of one disk.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from triage.errors import EvidenceError
 from triage.evidence.directory import DirectoryEvidence
@@ -119,9 +119,12 @@ def open_image_stream(path: Path) -> ImageStream:
 # -- formats beyond plain images and folders (most specific first) ------------------------------------
 # Each module owns one container format and exposes `recognise(path, options) -> Evidence | None`.
 from triage.evidence import ios_backup  # noqa: E402 - a backup is a folder: before the archive recognisers
+
 RECOGNISERS.append(ios_backup.recognise)
 from triage.evidence import android_backup  # noqa: E402 - .ab by its first line; unpacked .ab folders
+
 RECOGNISERS.append(android_backup.recognise)
 from triage.evidence import archive_tar, archive_zip  # noqa: E402 - zip and tar by signature, extension second
+
 RECOGNISERS.append(archive_zip.recognise)
 RECOGNISERS.append(archive_tar.recognise)

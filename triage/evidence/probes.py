@@ -6,7 +6,7 @@ the interface without importing every other format (and no import runs in a circ
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from triage.evidence.apfs import probe_apfs
 from triage.evidence.f2fs import probe_f2fs

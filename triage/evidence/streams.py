@@ -38,7 +38,7 @@ class SeekableReader(io.RawIOBase):
     def _read_at(self, offset: int, size: int) -> bytes:
         raise NotImplementedError
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]  # noqa: ANN001 - any writable buffer
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - any writable buffer
         want = min(len(buffer), self._size - self._pos)
         if want <= 0:
             return 0
@@ -56,4 +56,4 @@ class SeekableReader(io.RawIOBase):
 
 def buffered(raw: io.RawIOBase, size: int = 1 << 16) -> BinaryIO:
     """The buffered, read-only stream readers hand out (cheap small reads, e.g. parsers' header sniffing)."""
-    return io.BufferedReader(raw, buffer_size=size)  # type: ignore[return-value]
+    return io.BufferedReader(raw, buffer_size=size)

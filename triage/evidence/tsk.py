@@ -11,21 +11,31 @@ data stream (`name`, `name:stream`) and per named index ($Secure:$SDH), as fls d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 import pytsk3
 
 from triage.errors import EvidenceError
 from triage.evidence.filesystems import FileSystem, Region
-from triage.evidence.probes import probe_region
 from triage.evidence.hashing import hash_image
 from triage.evidence.images import ImageStream, short_reason
+from triage.evidence.model import (
+    LAYER_SEPARATOR,
+    TIME_FIELDS,
+    EntryTimes,
+    Evidence,
+    FileEntry,
+    MediaHashes,
+    ProgressCallback,
+    shown_name,
+    stored_bytes_hex,
+)
+from triage.evidence.probes import probe_region
 from triage.evidence.streams import SeekableReader, buffered
-from triage.evidence.model import (LAYER_SEPARATOR, Evidence, FileEntry, MediaHashes, ProgressCallback, shown_name,
-                                   stored_bytes_hex)
 
 SECTOR = 512
 MAX_IMAGE_READ_ERRORS = 10  # image read errors kept verbatim in warnings; the rest are counted
@@ -165,6 +175,7 @@ class TskEvidence(Evidence):
         if entry.type == "dir":
             raise EvidenceError(f"{entry.provenance} is a directory")
         volume = self.volumes[handle.volume]
+        assert volume.fs is not None  # a TskHandle is given only to entries TSK listed
         try:
             tsk_file = volume.fs.open_meta(inode=handle.meta_addr)
         except OSError as e:
@@ -272,7 +283,7 @@ def open_volumes(img: TskImage, container_layer: str, warnings: list[str]) -> li
     warnings.extend(failures)
     for volume in volumes:
         if volume.fs is not None:
-            _check_fits(volume, warnings)
+            _check_fits(volume.fs, volume.layers, warnings)
     return volumes
 
 
@@ -283,11 +294,11 @@ def _probed_volumes(volume_id: str, layers: tuple[str, ...], found: list[FileSys
     return [Volume(f"{volume_id}v{k}", (*layers, fs.name), None, False, fs) for k, fs in enumerate(found, 1)]
 
 
-def _check_fits(volume: Volume, warnings: list[str]) -> None:
+def _check_fits(fs: pytsk3.FS_Info, layers: tuple[str, ...], warnings: list[str]) -> None:
     """A file system that extends past the end of the image means the image is truncated."""
-    info = volume.fs.info
+    info = fs.info
     if info.last_block_act < info.last_block:  # TSK's "last block actually in the image"
-        warnings.append(f"{LAYER_SEPARATOR.join(volume.layers)}: the image holds blocks 0-{info.last_block_act} "
+        warnings.append(f"{LAYER_SEPARATOR.join(layers)}: the image holds blocks 0-{info.last_block_act} "
                         f"of a file system of {info.last_block + 1} blocks (truncated image?); files in the "
                         f"missing part cannot be read")
 
@@ -296,7 +307,8 @@ def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: s
                        ) -> tuple[list[Volume], list[str]]:
     scheme = VS_NAMES.get(int(vs.info.vstype), f"volume system type {int(vs.info.vstype)}")
     block = vs.info.block_size or SECTOR
-    volumes, failures = [], []
+    volumes: list[Volume] = []
+    failures: list[str] = []
     number = 0
     extents: list[tuple[int, int, int]] = []  # (number, first sector, last sector) of each allocated partition
     for part in vs:
@@ -312,7 +324,8 @@ def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: s
             volumes.append(Volume(f"p{number}", (container_layer, layer, fs_name(fs)), fs,
                                   int(fs.info.ftype) == _NTFS))
         else:
-            region = Region(img.read, part.start * block, part.len * block, f"{container_layer}{LAYER_SEPARATOR}{layer}")
+            region = Region(img.read, part.start * block, part.len * block,
+                            f"{container_layer}{LAYER_SEPARATOR}{layer}")
             probed = _probed_volumes(f"p{number}", (container_layer, layer), probe_region(region, failures.append))
             volumes.extend(probed)
         if not isinstance(fs, pytsk3.FS_Info) and not probed:
@@ -366,12 +379,13 @@ class _VolumeWalker:
     """Depth-first, name-sorted listing of one file system, safe against directory loops."""
 
     def __init__(self, index: int, volume: Volume, warn: Callable[[str], None]) -> None:
-        self.index, self.volume, self.warn = index, volume, warn
+        assert volume.fs is not None  # walked only when TSK reads the volume (walk(): `other` is None)
+        self.index, self.volume, self.fs, self.warn = index, volume, volume.fs, warn
         self.where = LAYER_SEPARATOR.join(volume.layers)
         self.visited: set[int] = set()
 
     def walk(self) -> Iterator[FileEntry]:
-        root = self.volume.fs.info.root_inum
+        root = self.fs.info.root_inum
         self.visited.add(root)
         stack: list[Iterator[_Child]] = [iter(self._children(root, "", b""))]
         while stack:
@@ -396,7 +410,7 @@ class _VolumeWalker:
         where = f"{self.where} → {dir_path or '/'}"
         children: list[_Child] = []
         try:
-            directory = self.volume.fs.open_dir(inode=dir_addr)
+            directory = self.fs.open_dir(inode=dir_addr)
         except OSError as e:
             self.warn(f"cannot read directory {where} (inode {dir_addr}): {_one_line(e)}")
             return children
@@ -422,8 +436,9 @@ class _VolumeWalker:
         allocated = bool(int(name_info.flags) & _NAME_ALLOC)
         etype = _META_TYPES.get(int(meta.type), "other") if meta is not None else \
             _NAME_TYPES.get(int(name_info.type), "other")
-        base = dict(type=etype, volume=self.volume.id, allocated=allocated, layers=self.volume.layers,
-                    raw_name_hex=raw_hex, **self._times(meta, path))
+        # FileEntry's keyword arguments shared by this name's entries (one per NTFS stream)
+        base: dict[str, Any] = dict(type=etype, volume=self.volume.id, allocated=allocated, layers=self.volume.layers,
+                                    raw_name_hex=raw_hex, **self._times(meta, path))
         if meta is None:
             entry = FileEntry(path=path, size=None, inode=str(name_info.meta_addr), handle=None, **base)
             return [_Child(entry, None, (path, not allocated, name_info.meta_addr))]
@@ -464,11 +479,11 @@ class _VolumeWalker:
             children.append(_Child(entry, descend, (path, not entry.allocated, meta.addr)))
         return children
 
-    def _times(self, meta: pytsk3.TSK_FS_META | None, path: str) -> dict[str, datetime | None]:
+    def _times(self, meta: pytsk3.TSK_FS_META | None, path: str) -> EntryTimes:
+        times: EntryTimes = {}
         if meta is None:
-            return {}
-        times = {}
-        for field in ("mtime", "atime", "ctime", "crtime"):
+            return times
+        for field in TIME_FIELDS:
             seconds = getattr(meta, field, 0)
             nanos = getattr(meta, f"{field}_nano", 0) or 0
             times[field] = self._utc(seconds, nanos, field, path)
@@ -478,7 +493,7 @@ class _VolumeWalker:
         if not seconds and not nanos:
             return None  # TSK uses 0 for "not recorded" (e.g. crtime on ext2)
         try:
-            return datetime.fromtimestamp(seconds, timezone.utc) + timedelta(microseconds=nanos // 1000)
+            return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=nanos // 1000)
         except (OverflowError, OSError, ValueError):
             self.warn(f"{self.where} → {path}: {field} value {seconds} is out of range and is left empty")
             return None

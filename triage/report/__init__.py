@@ -6,15 +6,18 @@ before it)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triage.exclusive import write_text_exclusive
+from triage.report.context import ReportContext
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.findings import build_findings
 from triage.report.html import build_report, write_html
 from triage.report.pages import write_pages
-from triage.report.pdf import note_if_unavailable, record_outcome, statement_html
+from triage.report.pdf import record_outcome, statement_html
+from triage.report.statement import rule_texts
 from triage.report.stream import ensure_indexes
 from triage.report.worker import ReportWorker, record_exports_here, sha256_of, write_other_exports
 from triage.timeutil import iso, now_utc
@@ -22,34 +25,39 @@ from triage.timeutil import iso, now_utc
 if TYPE_CHECKING:
     from rules.engine import RulePack
     from triage.custody import CustodyLog
-    from triage.pipeline import RunOptions
     from triage.store import CaseStore
 
 
-def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custody: "CustodyLog") -> Path:
-    """Write every output of the report step into opts.out, each file created exclusively (an existing
+@dataclass
+class ReportWritten:
+    index: Path  # index.html
+    problems: list[str] = field(default_factory=list)  # errors for the run to record as warnings
+
+
+def write_report(store: CaseStore, ctx: ReportContext, pack: RulePack, custody: CustodyLog) -> ReportWritten:
+    """Write every output of the report step into ctx.out, each file created exclusively (an existing
     file is never replaced: ExistingFileError), and record their SHA-256 and the display limits.
 
     A second process writes the record exports, then report.pdf (which names every export with its
     SHA-256), while this one writes the other exports and the pages (worker.py): both only read the
-    store, committed here first."""
-    from triage.pipeline import report_counts
-
-    out = opts.out
-    note_if_unavailable(store)  # a missing PDF engine is a warning every output lists
-    counts = report_counts(store)
-    case = {"case": opts.case, "exhibit": opts.exhibit, "examiner": opts.examiner}
+    store, committed here first. The report reads the store and `ctx`, never the evidence, and writes no
+    warning itself: what went wrong is returned for the run to record."""
+    out = ctx.out
+    counts = store.counts()
     entries = _custody_entries(custody.path)
     run = {"started_utc": entries[0]["time_utc"], "report_utc": iso(now_utc())}
-    findings = build_findings(store, case, pack, run, counts, files_selected=_files_selected(entries))
+    findings = build_findings(store, ctx.case_names, pack, run, counts, files_selected=_files_selected(entries))
     findings_path = out / "findings.json"
     write_text_exclusive(findings_path, json.dumps(findings, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     ensure_indexes(store.session)  # the pages' reading order, made before another process reads the store
     store.commit()  # what the second process reads: every record, and the warnings of this step
     worker = ReportWorker(store, out)  # the record exports, then report.pdf (worker.py)
     try:
-        report = build_report(store, findings, custody.path, out, pack.zones, opts)
-        mine = [*write_other_exports(store, case, out, opts.case_records), *record_exports_here(store, out)]
+        report = build_report(store, findings, custody.path, out, pack.zones, ctx.thumbnails)
+        report.declarations = ctx.declarations.view() if ctx.declarations is not None else None
+        report.context["declarations"] = report.declarations  # the statement's declarations block
+        report.context["rule_texts"] = rule_texts(pack)  # Annex A: each rule's definition, from the run's own pack
+        mine = [*write_other_exports(store, ctx.case_names, out, ctx.case_records), *record_exports_here(store, out)]
         worker.hand_over(findings_path, mine, statement_html(report))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
@@ -57,11 +65,12 @@ def write_report(store: "CaseStore", opts: "RunOptions", pack: "RulePack", custo
     finally:
         worker.close()  # stops it when something above failed
     report.context["exports"] = dict(done.hashes)  # what report.pdf names
-    shown = [index, *pages, *report.files, *record_outcome(done.pdf, out, store, custody)]
+    pdf, problem = record_outcome(done.pdf, out, custody)
+    shown = [index, *pages, *report.files, *pdf]
     hashes = {**done.hashes, **{str(p.relative_to(out)): sha256_of(p) for p in shown}}
     custody.record("report written", files=hashes, display_limits=dict(DISPLAY_LIMITS),
                    assessment=findings["assessment"]["level"])
-    return index
+    return ReportWritten(index, [problem] if problem else [])
 
 
 def _custody_entries(path: Path) -> list[dict]:

@@ -21,15 +21,26 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Row, func, select, union
 
 from triage import TOOL_NAME, __version__
 from triage.exclusive import create_exclusive, write_text_exclusive
-from triage.records import (Base, Call, Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, MediaFile,
-                            Message)
+from triage.records import (
+    Base,
+    Call,
+    Contact,
+    CustodyEvent,
+    Device,
+    EvidenceItem,
+    Finding,
+    Location,
+    MediaFile,
+    Message,
+)
 from triage.report.store_rows import connection, record_ids, records, records_by_id
 from triage.store import CaseStore
 from triage.timeutil import iso
@@ -68,7 +79,7 @@ class Graph:
         self._added: set[str] = set()
         # uuid5's SHA-1 over the namespace and the name's common start, computed once: a phone has hundreds of
         # thousands of nodes (iri_uuid5 gives the same identifiers as uuid.uuid5, at half the cost)
-        self._hashed_prefix = hashlib.sha1(uuid.NAMESPACE_URL.bytes + f"mobile-triage/{seed}/".encode("utf-8"))
+        self._hashed_prefix = hashlib.sha1(uuid.NAMESPACE_URL.bytes + f"mobile-triage/{seed}/".encode())
 
     def iri(self, kind: str, key: Any) -> str:
         return f"kb:{kind}-{iri_uuid5(self._hashed_prefix, f'{kind}/{key}')}"
@@ -84,7 +95,7 @@ class Graph:
         return iri
 
 
-def iri_uuid5(hashed_prefix: "hashlib._Hash", rest: str) -> str:
+def iri_uuid5(hashed_prefix: hashlib._Hash, rest: str) -> str:
     """str(uuid.uuid5(namespace, prefix + rest)), `hashed_prefix` being the SHA-1 state after the namespace's
     bytes and the prefix: RFC 4122 name-based version 5, the first 16 bytes of the SHA-1 with the version and
     variant bits set."""

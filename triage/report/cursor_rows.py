@@ -8,7 +8,9 @@ on SQLite and PostgreSQL alike), but the rows are taken from the statement's DB-
   in any other form (a PostgreSQL datetime, a text SQLAlchemy writes otherwise) goes through the column
   type's own result processing first, so it is the same instant;
 - JSON columns are decoded as `store_rows.StoredJSON` decodes them (a driver that decodes JSON itself, as
-  PostgreSQL's does, hands them over decoded); a message's `extra` for a bubble as `TranslationOf`;
+  PostgreSQL's does, hands them over decoded); a message's `extra` for a bubble (`bubble_extra_of`) as a fresh
+  dict of its own (`bubble_extra`): the bubble reads its kind, statuses and times there (message_kinds.py)
+  and the page adds the records linked to it;
 - booleans become bool (SQLite hands 0 and 1).
 
 Each row is a named tuple of the columns asked for: attribute access, as Core rows have it.
@@ -17,22 +19,22 @@ Each row is a named tuple of the columns asked for: attribute access, as Core ro
 from __future__ import annotations
 
 from collections import namedtuple
-from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Select, select
 from sqlalchemy.orm import Session
 
 from triage.records import Base, UTCDateTime
-from triage.report.store_rows import StoredJSON, TranslationOf, paged, record_select
+from triage.report.store_rows import StoredJSON, paged, record_select
 from triage.report.times import StoreTime, parse_store_time, store_time
 
 FETCH = 1000  # rows taken from the cursor at a time
 _JSON = StoredJSON()
-_TRANSLATION = TranslationOf()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _row_class(names: tuple[str, ...]) -> Any:
     return namedtuple("StoreRow", names, rename=True)  # "_source_…" labels: by position
 
@@ -49,13 +51,14 @@ class CursorReader:
         wanted = None if only is None else set(only)
         return [c for c in table.c if wanted is None or c.name in wanted]
 
-    def rows(self, statement: Select, translation_of: str | None = None) -> Iterator[Any]:
+    def rows(self, statement: Select, bubble_extra_of: str | None = None) -> Iterator[Any]:
         """The statement's rows (its selected columns must be plain table columns, or labelled ones whose
-        type says how to read them). `translation_of`: a JSON column read for its translation only."""
+        type says how to read them). `bubble_extra_of`: a message's JSON `extra` read for its bubble
+        (`bubble_extra`)."""
         columns = list(statement.selected_columns)
         names = tuple(c.key for c in columns)
         make = _row_class(names)._make
-        convert = [(i, self._converter(c, c.key == translation_of)) for i, c in enumerate(columns)]
+        convert = [(i, self._converter(c, c.key == bubble_extra_of)) for i, c in enumerate(columns)]
         convert = [(i, f) for i, f in convert if f is not None]
         result = self.session.connection().execute(statement)
         try:
@@ -71,20 +74,20 @@ class CursorReader:
                     values = list(raw)
                     for i, f in convert:
                         value = values[i]
-                        if value is not None or f is _translation:
+                        if value is not None or f is _bubble_extra:
                             values[i] = f(value)
                     yield make(values)
         finally:
             result.close()
 
-    def _converter(self, column: Any, translation: bool) -> Callable[[Any], Any] | None:
+    def _converter(self, column: Any, for_bubble: bool) -> Callable[[Any], Any] | None:
         kind = column.type
         if isinstance(kind, UTCDateTime):
             return self._time_reader(column)
         if isinstance(kind, JSON):
             if self.dialect.name != "sqlite":
                 return None  # PostgreSQL's driver decodes JSON itself: a JSON string is already a str
-            return _translation if translation else _json
+            return _bubble_extra if for_bubble else _json
         if isinstance(kind, Boolean):
             return bool
         return None
@@ -118,10 +121,16 @@ def _json(value: Any) -> Any:
     return _JSON.process_result_value(value, None)
 
 
-def _translation(value: Any) -> Any:
-    if isinstance(value, dict):  # decoded by the driver: a bubble reads its "translation" key alone
-        return value
-    return _TRANSLATION.process_result_value(value, None)
+def bubble_extra(value: Any) -> dict[str, Any]:
+    """A message's `extra` as a bubble reads it: the whole object (kind, statuses, other time, translation:
+    message_kinds.py), a dict of the row's own that the page may add linked records to; {} for none."""
+    if isinstance(value, dict):  # decoded by the driver
+        return dict(value)
+    decoded = _json(value) if value is not None else None
+    return decoded if isinstance(decoded, dict) else {}
+
+
+_bubble_extra = bubble_extra  # the converter `rows(bubble_extra_of=…)` applies (stream.thread_messages names it so)
 
 
 def record_rows(store: Any, cls: type[Base], with_source: bool = False) -> Iterator[Any]:

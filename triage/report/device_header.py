@@ -7,8 +7,9 @@ different values for one fact (two SIMs, two build.props that disagree) are all 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from triage.phones import read_number
 from triage.records import Account, Device, SourceFile
@@ -27,6 +28,7 @@ FACTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Build fingerprint", ("fingerprint",)),
     ("Security patch", ("security_patch",)),
     ("Bluetooth name / address", ("bluetooth_name", "bluetooth_address")),
+    ("App account", ()),  # the phone's own accounts (Account records), not a Device attribute
 )
 _ATTRIBUTES = {"manufacturer", "model", "serial", "imei", "phone_numbers"}
 
@@ -41,8 +43,9 @@ class Fact:
 def device_facts(devices: Iterable[Device], sources: dict[int, SourceFile],
                  accounts: Iterable[Account] = ()) -> list[Fact]:
     """Facts in FACTS order, values in the order records state them, each with its sources. The phone's own
-    app accounts add the numbers they are registered with (a Telegram account's number is the user's, even
-    when no SIM table names it: issue 15 item 9), each source naming the app."""
+    app accounts are listed ("App account": app, identifier, display name) and add the numbers they are
+    registered with (a Telegram account's number is the user's, even when no SIM table names it: issue 15
+    item 9), each source naming the app."""
     facts: dict[tuple[str, str], Fact] = {}
 
     def state(label: str, value: str, where: str) -> None:
@@ -56,6 +59,8 @@ def device_facts(devices: Iterable[Device], sources: dict[int, SourceFile],
             for value in _values(device, keys):
                 state(label, value, where)
     for account in accounts:
+        named = f" ({account.display_name})" if account.display_name else ""
+        state("App account", f"{account.app}: {account.identifier}{named}", _where(account, sources))
         reading = read_number(account.identifier or "")
         if reading is not None and reading.e164 and account.identifier.lstrip().startswith("+"):
             state("Phone number", reading.e164, f"{account.app} account: {_where(account, sources)}")

@@ -153,11 +153,20 @@ def isolated_html(value: Any, kind: str = "name", where: str | None = None) -> s
     return "<bdi>" + shown_html(value, kind, where) + "</bdi>"
 
 
+# A left-to-right value at most this long (an amount, a phone number, a coordinate pair, a time, an IMEI) is
+# kept on one line (class "num", white-space: nowrap in report.css): "3,000.0 / 0" must never be printed.
+# Longer ones (hashes, key fingerprints, paths) may still wrap, or they would run out of a table's column.
+NOWRAP_CHARS = 40
+
+
 def ltr_html(value: Any, kind: str = "text", where: str | None = None) -> str:
     """`left_to_right` as a plain str."""
     if value is None or value == "":
         return ""
-    return '<span class="ltr" dir="ltr">' + shown_html(value, kind, where) + "</span>"
+    text = shown_html(value, kind, where)
+    if len(text) <= NOWRAP_CHARS:
+        return '<span class="ltr num" dir="ltr">' + text + "</span>"
+    return '<span class="ltr" dir="ltr">' + text + "</span>"
 
 
 def text_html(value: Any) -> str:

@@ -7,9 +7,10 @@ never in memory at once, and the file is the same, byte for byte, as one written
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from sqlalchemy import DateTime, inspect
 

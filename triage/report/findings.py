@@ -3,54 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Text, case, cast, func, select
 
+from rules.assessment import Coverage, assessment
 from rules.engine import RulePack
 from triage import TOOL_NAME, __version__
 from triage.records import EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.store import CaseStore
 from triage.timeutil import iso
 
-SCHEMA_VERSION = "1.2"  # 1.1: assessment "not examined" and its coverage; 1.2: machine_notes, rules_not_fired
-SCORED = ("HIGH", "MEDIUM", "LOW")
-FLAGS = ("SAFEGUARDING", "DISCLOSURE")
-LEVELS = ("red", "amber", "green", "not examined")
-NOT_EXAMINED = "not examined"
+SCHEMA_VERSION = "1.3"  # 1.1: assessment "not examined" and its coverage; 1.2: machine_notes, rules_not_fired;
+# 1.3: by_record
 UNREAD = ("not parsed",)  # SourceFile statuses of files no parser could read
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How much of the evidence the parsers read: without it a silent phone and an unread one look alike."""
-
-    selected: int | None  # files a parser claimed by path or header (custody 'files selected for parsing')
-    sources: int  # files a parser started on (SourceFile records)
-    parsed: int  # of them, files a parser read, even when they held no record (an empty database)
-    records: int  # records read from them
-    warnings: int
-
-    @property
-    def examined(self) -> bool:
-        return self.parsed > 0
-
-    def why_not_examined(self) -> str:
-        """The reason the report gives when nothing could be examined (empty when something was)."""
-        if self.examined:
-            return ""
-        if self.selected == 0:
-            return (f"no file in the evidence was recognised by a parser (0 files selected for parsing, 0 parsed, "
-                    f"{self.warnings} warning(s)); check the warnings and that the evidence is an extraction in a "
-                    "supported format")
-        selected = "" if self.selected is None else f"{self.selected} file(s) selected for parsing, "
-        return (f"no file in the evidence could be parsed ({selected}{self.sources} opened by a parser, 0 parsed, "
-                f"{self.warnings} warning(s)); see 'Parse warnings and what was not parsed'")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"files_selected": self.selected, "files_opened": self.sources, "files_parsed": self.parsed,
-                "records": self.records, "warnings": self.warnings}
 
 
 def coverage(store: CaseStore, selected: int | None = None) -> Coverage:
@@ -64,39 +30,6 @@ def coverage(store: CaseStore, selected: int | None = None) -> Coverage:
                     warnings=store.count(ParseWarning))
 
 
-def assessment(findings: list[Finding], read: Coverage | None = None) -> dict[str, Any]:
-    """Red/amber/green triage priority from scored severities; flags are listed, never scored.
-
-    red: any HIGH indicator; amber: any MEDIUM or LOW; green: none, on evidence that was read. When no
-    file could be read (`read` says so) the level is "not examined", never green: no rule had anything
-    to run on. Files read that held no record (empty databases) are examined: green stands. SAFEGUARDING
-    and DISCLOSURE findings (pointing to a victim, or away from the user) are listed under `flags`
-    whatever the level. `read` None (rule tests without a run): scored on the findings alone.
-    """
-    by_severity = {s: [f for f in findings if f.severity == s] for s in SCORED}
-    if by_severity["HIGH"]:
-        level = "red"
-    elif by_severity["MEDIUM"] or by_severity["LOW"]:
-        level = "amber"
-    elif read is not None and not read.examined:
-        level = NOT_EXAMINED
-    else:
-        level = "green"
-    reasons = list(dict.fromkeys(f"{f.severity} {f.rule_id}: {f.title}" for s in SCORED for f in by_severity[s]))
-    flags = list(dict.fromkeys(f"{f.severity} {f.rule_id}: {f.title}" for f in findings if f.severity in FLAGS))
-    note = ("Priority for examination, not a finding of fact. Green means no rule fired on what could be "
-            "read; it does not clear the device. Indicators are machine output for review by an examiner.")
-    result: dict[str, Any] = {"level": level, "reasons": reasons, "flags": flags, "note": note}
-    if read is not None:
-        result["coverage"] = read.to_json()
-        result["not_examined"] = read.why_not_examined() if level == NOT_EXAMINED else ""
-        if level == NOT_EXAMINED:
-            result["reasons"] = [f"nothing could be examined: {result['not_examined']}"]
-            result["note"] = ("Not examined: no rule had anything to run on, so this says nothing about the device, "
-                              "neither for nor against. Indicators are machine output for review by an examiner.")
-    return result
-
-
 def finding_json(f: Finding) -> dict[str, Any]:
     return {
         "id": f.id, "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
@@ -106,6 +39,19 @@ def finding_json(f: Finding) -> dict[str, Any]:
         # named-entity model output on cited messages: for review, never evidence (empty without a model)
         "machine_notes": (f.extra or {}).get("machine_notes", []),
     }
+
+
+def by_record(findings: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]]:
+    """Each cited record → the findings citing it, in finding order: {type: {id: [finding id, …]}} (ids as
+    text, JSON's keys). A message cited by four rules is one entry with four ids (issue 15 item 4)."""
+    index: dict[str, dict[str, list[int]]] = {}
+    for finding in findings:
+        for ref in finding["evidence"]:
+            ids = index.setdefault(ref["type"], {}).setdefault(str(ref["id"]), [])
+            # findings are read one after the other: a record one finding cites twice is listed once
+            if not ids or ids[-1] != finding["id"]:
+                ids.append(finding["id"])
+    return index
 
 
 def rules_not_fired(pack: RulePack, findings: list[Finding], counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -129,8 +75,8 @@ def _why_not_fired(rule: Any, counts: dict[str, int]) -> str:
         return (f"{read} {kinds} record(s) read; none matched a watch-list entry (a run without --watchlist has "
                 "none)")
     if '"known_media"' in condition:
-        return (f"{read} {kinds} record(s) read; none matched the media watch-list (a run without "
-                "--media-watchlist has none)")
+        return (f"{read} {kinds} record(s) read; none matched a sha256/phash watch-list entry (a run without "
+                "--watchlist has none)")
     return f"{read} {kinds} record(s) read; none met its conditions"
 
 
@@ -140,6 +86,7 @@ def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
     findings = list(store.all(Finding))
     read = coverage(store, files_selected)
     items = list(store.all(EvidenceItem))
+    listed = [finding_json(f) for f in findings]
     return {
         "schema": "mobile-triage/findings",
         "schema_version": SCHEMA_VERSION,
@@ -154,8 +101,9 @@ def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
             for i in items
         ],
         "assessment": assessment(findings, read),
-        "findings": [finding_json(f) for f in findings],
+        "findings": listed,
         "rules_not_fired": rules_not_fired(pack, findings, counts),
+        "by_record": by_record(listed),
         "record_counts": counts,
         "decoding": decoding_summary(store),
         "warnings": store.count(ParseWarning),

@@ -21,8 +21,9 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from triage.exclusive import create_exclusive
 from triage.records import Location
@@ -96,7 +97,7 @@ def placemark(f: dict[str, Any]) -> ET.Element:
 def kml_chunks(features: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """The KML document, Placemark by Placemark, as ElementTree writes the whole tree in UTF-8."""
     yield (f"<?xml version='1.0' encoding='utf-8'?>\n<kml xmlns=\"{KML_NS}\"><Document><name>Locations</name>"
-           .encode("utf-8"))
+           .encode())
     for f in features:
         # what ElementTree does for a character UTF-8 cannot carry (a lone surrogate): a character reference
         yield ET.tostring(placemark(f), encoding="unicode").encode("utf-8", "xmlcharrefreplace")

@@ -1,11 +1,12 @@
 """index.html: the report's front page, small whatever the phone's size, and the content it shares with report.pdf.
 
 `build_report` gathers what both documents show — case header, device, evidence, assessment (with what
-could be read), findings with their evidence cards, the map of the cited positions and the others
-(clustered past basemap.MAX_POINTS), record counts — into one context. Every part of it is sized by the
-findings, not by the phone: the cited records are read by id, the map and the counts by SQL. The full
-listings (each conversation, the timeline by day, people, media, payments, positions, warnings, files,
-the examination record) are static pages under pages/ (`triage.report.pages`), linked from here.
+could be read), findings with their evidence cards (and seen by time and by conversation: finding_views.py),
+the map of the cited positions and the others (clustered past basemap.MAX_POINTS), record counts — into one
+context. Every part of it is sized by the findings, not by the phone: the cited records are read by id, the map
+and the counts by SQL. The full listings (each conversation, the timeline by day, people, media, payments,
+positions, warnings, files, the examination record) are static pages under pages/ (`triage.report.pages`),
+linked from here.
 
 `write_html` renders the page (inline CSS and a small inline script for filtering findings; readable
 without it), `triage.report.pdf` the statement for print. No network: styles and script are inline, the
@@ -16,9 +17,10 @@ anchors from record ids; only the run times differ between two runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -27,21 +29,34 @@ from sqlalchemy import select
 from triage.custody import verify_chain
 from triage.exclusive import write_text_exclusive
 from triage.payment_ids import mask_card
-from triage.records import (Account, Base, Call, Contact, Device, Location, MediaFile, Message, ParseWarning, Party,
-                            Payment, SourceFile)
+from triage.records import (
+    Account,
+    Base,
+    Call,
+    Contact,
+    Device,
+    Location,
+    MediaFile,
+    Message,
+    ParseWarning,
+    Party,
+    Payment,
+    SourceFile,
+)
 from triage.report.basemap import MAX_POINTS, MapPoint, MapView, cluster_positions, render_map
+from triage.report.bidi import evidence_block
 from triage.report.device_header import device_facts
 from triage.report.display import display_text, finalize, isolated, left_to_right, listed, shown
-from triage.report.stream import all_of, by_ids, count, ensure_indexes, rows, thread_count, untimed
+from triage.report.finding_views import cited_records, index_views
 from triage.report.rows import bubble_html, bubbles_html, source_html, when_html
-from triage.report.thumbs import Thumbnails, make_thumbnails
+from triage.report.stream import all_of, by_ids, count, ensure_indexes, rows, thread_count, untimed
 from triage.report.times import LOCAL_ZONES, local_times, utc_text
 from triage.store import CaseStore
+from triage.thumbnails import Thumbnails
 from triage.timeutil import iso
 
 if TYPE_CHECKING:
     from rules.zones import ZoneSet
-    from triage.pipeline import RunOptions
     from triage.report.pages import Links
 
 SEVERITY_ORDER = ("SAFEGUARDING", "DISCLOSURE", "HIGH", "MEDIUM", "LOW", "INFO")
@@ -92,6 +107,7 @@ _env.filters["iso"] = iso
 _env.filters["shown_identifier"] = shown_identifier
 _env.filters["local_times"] = local_times
 _env.filters["utc_text"] = utc_text
+_env.filters["evidence"] = evidence_block  # a block of evidence text with its own direction (bidi.py)
 
 
 def _as_markup(render: Callable[..., str]) -> Callable[..., Markup]:
@@ -126,6 +142,7 @@ class Report:
     context: dict[str, Any]
     out: Path
     files: list[Path]  # files written besides the pages (thumbnails)
+    declarations: dict[str, Any] | None = None  # given at the run (LoadedDeclarations.view()), None: a blank form
 
 
 @dataclass
@@ -141,17 +158,16 @@ class Cited:
 
 
 def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path, out: Path,
-                 zones: "ZoneSet | None" = None, run_options: "RunOptions | None" = None,
+                 zones: ZoneSet | None = None, thumbnails: Thumbnails | None = None,
                  exports: dict[str, str] | None = None) -> Report:
-    """The context of index.html and report.pdf. `exports`: the bundle's export files (relative path →
+    """The context of index.html and report.pdf. `thumbnails`: the pictures the run made of the evidence's
+    photos (triage/thumbnails.py; None: none made). `exports`: the bundle's export files (relative path →
     SHA-256), written before, which the PDF names."""
     store.flush()
     session = store.session
     ensure_indexes(session)
     cited = _cited(session, findings)
-    thumbs = make_thumbnails(session, run_options.evidence if run_options else None,
-                             run_options.open_options if run_options else None, out,
-                             first=_cited_media(findings, cited))
+    thumbs = thumbnails if thumbnails is not None else Thumbnails(note="thumbnails not made for this report")
     # entries end at "\n" only: splitlines() would also cut at a U+2028 inside a value
     custody = [json.loads(line) for line in custody_path.read_text(encoding="utf-8").split("\n") if line]
     map_view = index_map(session, zones, _cited_locations(findings, cited))
@@ -168,6 +184,8 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
         "flags": findings["assessment"].get("flags", []),
         "severities": [s for s in SEVERITY_ORDER if any(x["severity"] == s for x in findings["findings"])],
         "finding_views": [_finding_view(x, cited, thumbs, keys, zones) for x in findings["findings"]],
+        # each cited record once, in time order, with the findings citing it (finding_views.py)
+        "cited_records": cited_records(findings["findings"], cited.get),
         "cards_per_finding": CARDS_PER_FINDING,
         "map": map_view,
         "map_keys": keys,
@@ -194,9 +212,12 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
     return Report(context, out, [out / name for name in thumbs.files])
 
 
-def write_html(report: Report, target: Path, links: "Links | None" = None) -> Path:
+def write_html(report: Report, target: Path, links: Links | None = None) -> Path:
     """index.html; `links` leads to the paged listings (None: written without them, e.g. a report test)."""
-    context = dict(report.context, links=links.at("pages/") if links is not None else None)
+    moved = links.at("pages/") if links is not None else None
+    # the views by time and by conversation: their first rows, linked to the pages (written before this page)
+    views = index_views(report.context["cited_records"], report.context["sources"], moved)
+    context = dict(report.context, links=moved, cited_views=views)
     page = _env.get_template("index.html.j2").render(print=False, **context)
     write_text_exclusive(target, page)
     return target
@@ -231,20 +252,6 @@ def _orm_by_ids(session: Any, cls: type[Base], ids: Iterable[int]) -> dict[int, 
     for start in range(0, len(wanted), 500):
         found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})
     return found
-
-
-def _cited_media(findings: dict[str, Any], cited: Cited) -> list[int]:
-    """Photos a finding cites (directly or through their position): pictured before the thumbnail cap."""
-    ids = []
-    for finding in findings["findings"]:
-        for ref in finding["evidence"]:
-            if ref["type"] == "media_file":
-                ids.append(ref["id"])
-            elif ref["type"] == "location":
-                loc = cited.get("location", ref["id"])
-                if loc is not None and loc.media_file_id is not None:
-                    ids.append(loc.media_file_id)
-    return list(dict.fromkeys(ids))
 
 
 def _cited_locations(findings: dict[str, Any], cited: Cited) -> list[int]:
@@ -294,13 +301,13 @@ def _examiner_key(custody: list[dict]) -> dict[str, Any]:
 # -- findings ----------------------------------------------------------------------------------------
 
 def _finding_view(finding: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str],
-                  zones: "ZoneSet | None") -> dict[str, Any]:
+                  zones: ZoneSet | None) -> dict[str, Any]:
     cards = [_card(ref, cited, thumbs, keys, zones) for ref in finding["evidence"]]
     return {"f": finding, "anchor": f"finding-{finding['id']}", "cards": cards}
 
 
 def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str],
-          zones: "ZoneSet | None") -> Card:
+          zones: ZoneSet | None) -> Card:
     kind = ref["type"] if ref["type"] in ("message", "location", "media_file", "payment") else "record"
     record = cited.get(ref["type"], ref["id"])
     card = Card(ref=ref, kind=kind, record=record)
@@ -323,7 +330,7 @@ def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int,
 
 # -- map ---------------------------------------------------------------------------------------------
 
-def index_map(session: Any, zones: "ZoneSet | None", cited_locations: list[int]) -> MapView:
+def index_map(session: Any, zones: ZoneSet | None, cited_locations: list[int]) -> MapView:
     """Every position when there are at most MAX_POINTS; otherwise the cited ones one by one and the
     others in clusters (read once, streamed): the number of marks is bounded whatever the phone holds."""
     total = count(session, Location)
@@ -352,5 +359,5 @@ def map_points(session: Any, locations: Iterable[Any]) -> list[MapPoint]:
         points.append(MapPoint(key=f"L{loc.id}", location_id=loc.id, latitude=loc.latitude, longitude=loc.longitude,
                                title=f"{label} ({display_text(loc.origin, 'name')}), {when}, {where}",
                                time_sort=loc.time_utc.timestamp() if loc.time_utc else None,
-                               origin=display_text(loc.origin, "name")))
+                               origin=display_text(loc.origin, "name"), when=utc_text(loc.time_utc) or ""))
     return points

@@ -12,8 +12,9 @@ of it), with its source on hover, so the examiner reads the phone as its user di
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -63,7 +64,7 @@ class Names:
             Message.app, Message.thread)
         found: dict[tuple[str, str | None], Named] = {}
         for app, thread, *values in self.session.execute(statement):
-            for (_, source), value in zip(THREAD_NAME_KEYS, values):
+            for (_, source), value in zip(THREAD_NAME_KEYS, values, strict=True):
                 if value:
                     found[(app, thread)] = Named(value, f"{source}, as stored with its messages")
                     break

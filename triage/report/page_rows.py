@@ -13,9 +13,10 @@ is `text_html(value)` (None shows as "None"); a key missing from a record's JSON
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from triage.report.display import LIST_ITEMS, FULL_TEXT_IN, html_escape, isolated_html, ltr_html, shown_html, text_html
+from triage.report.display import FULL_TEXT_IN, LIST_ITEMS, html_escape, isolated_html, ltr_html, shown_html, text_html
 from triage.report.rows import Bubbles, Memo, iso_z, when_html
 from triage.report.times import local_times
 
@@ -147,13 +148,13 @@ def locations_rows(items: Iterable[Any], sources: dict[int, Any], map_keys: dict
     for loc in items:
         key = map_keys.get(loc.id) if loc.id in map_keys else None
         mapped = (f'<a href="../index.html#map-{text_html(key)}">{text_html(key)}</a>' if loc.id in map_keys else "")
-        altitude = text_html("%.2f" % loc.altitude_m) if loc.altitude_m is not None else ""
+        altitude = text_html(f"{loc.altitude_m:.2f}") if loc.altitude_m is not None else ""
         source = sources.get(loc.source_file_id) if loc.source_file_id in sources else None
         where = isolated_html(source.provenance, "path", IN_SOURCES) if source is not None else ""
         rows.append(
             f'<tr id="loc-{text_html(loc.id)}"><td>{text_html(loc.id)}</td><td>{mapped}</td><td>{name(loc.origin)}</td>'
-            f'<td>{isolated_html(loc.label, "name", IN_POSITIONS)}</td><td>{text_html("%.6f" % loc.latitude)}</td>'
-            f'<td>{text_html("%.6f" % loc.longitude)}</td>\n<td>{altitude}</td><td>{_iso(loc.time_utc)}</td>'
+            f'<td>{isolated_html(loc.label, "name", IN_POSITIONS)}</td><td>{text_html(f"{loc.latitude:.6f}")}</td>'
+            f'<td>{text_html(f"{loc.longitude:.6f}")}</td>\n<td>{altitude}</td><td>{_iso(loc.time_utc)}</td>'
             f'<td>{"<br>".join(local_times(loc.time_utc))}</td><td class="mono">{_raw_time(loc)}</td>\n'
             f'<td class="mono">{where}</td></tr>')
     return "".join(rows)
@@ -162,10 +163,10 @@ def locations_rows(items: Iterable[Any], sources: dict[int, Any], map_keys: dict
 def payments_rows(items: Iterable[Any], sources: dict[int, Any], identifier: Callable[[Any], str]) -> str:
     rows = []
     for p in items:
-        amount = ltr_html("{:,.2f}".format(p.amount) if p.amount is not None else "")
+        amount = ltr_html(f"{p.amount:,.2f}" if p.amount is not None else "")
         high = _key(p.extra, "amount_high")
         if high:
-            amount += " – " + ltr_html("{:,.2f}".format(high))
+            amount += " – " + ltr_html(f"{high:,.2f}")
         source = sources.get(p.source_file_id) if p.source_file_id in sources else None
         where = isolated_html(source.path, "path", IN_SOURCES) if source is not None else ""
         rows.append(

@@ -19,25 +19,57 @@ from __future__ import annotations
 import itertools
 import os
 from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import select
 
 from triage.exclusive import ExistingFileError, write_text_exclusive
-from triage.records import (Account, Call, Contact, Location, MediaFile, Message, ParseWarning, Party, Payment,
-                            SourceFile)
+from triage.records import (
+    Account,
+    Call,
+    Contact,
+    Location,
+    MediaFile,
+    Message,
+    ParseWarning,
+    Party,
+    Payment,
+    SourceFile,
+)
+from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
 from triage.report.html import Report, environment, shown_identifier
-from triage.report.page_rows import (accounts_rows, calls_rows, contacts_rows, locations_rows, payments_rows,
-                                     people_rows, source_rows, warnings_rows)
-from triage.report.cursor_rows import CursorReader
+from triage.report.message_kinds import PageLinks
 from triage.report.names import Names
+from triage.report.page_rows import (
+    accounts_rows,
+    calls_rows,
+    contacts_rows,
+    locations_rows,
+    payments_rows,
+    people_rows,
+    source_rows,
+    warnings_rows,
+)
 from triage.report.rows import TIMELINE_COLUMNS, TimelineRows
-from triage.report.stream import (PageSources, ThreadInfo, Timed, all_of, message_order, rows, thread_index,
-                                  thread_messages, thread_of, timeline, timeline_days, untimed)
+from triage.report.stream import (
+    PageSources,
+    ThreadInfo,
+    Timed,
+    all_of,
+    message_order,
+    rows,
+    thread_index,
+    thread_messages,
+    thread_of,
+    timeline,
+    timeline_days,
+    untimed,
+)
 from triage.report.times import day_of
 from triage.store import CaseStore
 
@@ -50,6 +82,7 @@ PER_PAGE = {  # rows a page, per kind of page: a page stays a few hundred kB wha
 LINK_COLUMNS = ("id", "app", "thread", "counterpart", "time_utc")  # what a link to a message needs (Links.message)
 WINDOW = 10  # page numbers linked either side of the current one (plus the first and the last)
 SECTIONS = (  # the pages' navigation bar: series name, label
+    ("findings-time", "Findings by time"), ("findings-conversation", "Findings by conversation"),
     ("conversations", "Conversations"), ("timeline", "Timeline"), ("people", "People"), ("contacts", "Contacts"),
     ("calls", "Calls"), ("accounts", "Accounts"), ("media", "Media"), ("payments", "Payments"),
     ("locations", "Positions"), ("untimed", "Untimed"), ("warnings", "Warnings"), ("not-parsed", "Files not parsed"),
@@ -86,10 +119,11 @@ class Links:
         self.prefix = prefix
         self.series: dict[str, Series] = {}
         self.conversations: dict[tuple[str, str | None, str | None], Series] = {}  # thread key → its pages
+        self.threads: dict[tuple[str, str | None, str | None], ThreadInfo] = {}  # thread key → its number, name
 
-    def at(self, prefix: str) -> "Links":
+    def at(self, prefix: str) -> Links:
         moved = Links(prefix)
-        moved.series, moved.conversations = self.series, self.conversations
+        moved.series, moved.conversations, moved.threads = self.series, self.conversations, self.threads
         return moved
 
     def first(self, name: str) -> str | None:
@@ -149,6 +183,7 @@ class PageWriter:
         self.reader = CursorReader(store.session)
         self.sources = PageSources(self.reader)
         self.names = Names(self.session)
+        self.linked = PageLinks(self.session, PER_PAGE["locations"], report.context["map_keys"])  # bubbles' records
         self.context = report.context
         self.folder = folder
         self.files: list[Path] = []
@@ -191,6 +226,9 @@ class PageWriter:
                      lambda chunk: {"rows": Markup(source_rows(chunk, strong=False))})
         self.listing("record", "Examination record", iter(self.context["custody"]),
                      lambda _: {"chain": self.context["chain"]}, by_id=False)
+        # findings by time and by conversation (finding_views.py imports this module: imported here)
+        from triage.report.finding_views import write_finding_pages
+        write_finding_pages(self)
 
     def _records(self, cls: type, *where: Any) -> Iterable[Any]:
         """Every record of a type (that match `where`), in id order, off the cursor (cursor_rows.py)."""
@@ -229,6 +267,7 @@ class PageWriter:
                             PER_PAGE["conversation"], up)
             self.links.series[series.name] = series
             self.links.conversations[(t.app, t.thread, t.who)] = series
+            self.links.threads[(t.app, t.thread, t.who)] = t
             self.write(series, "conversation", thread_messages(self.session, t, bubbles=True, reader=self.reader),
                        key=message_order,
                        prepare=self._conversation_context, thread=t, script=True)
@@ -287,6 +326,8 @@ class PageWriter:
         """Sources, and the names of the numbers the bubbles show (the filter finds messages by them)."""
         raws = {raw for m in chunk for raw in (m.sender, m.counterpart) if raw}
         names = {raw: named for raw in raws if (named := self.names.of_number(raw)) is not None}
+        # shared positions and contact cards are records of their own: read once for the page's bubbles
+        self.linked.attach(chunk)
         return {"sources": self.sources.of(chunk), "names": names}
 
     def _media_context(self, chunk: list[Any]) -> dict[str, Any]:

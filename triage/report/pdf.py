@@ -1,13 +1,20 @@
 """report.pdf: the statement for print (WeasyPrint), opening with an SFR1-style summary of the exhibit.
 
-The first part states, per exhibit, the identifiers, tool and rule-pack versions with hashes, the times
-of the examination in UTC and local time, the operator, the evidence hashes and the findings as facts
-with their locations in the evidence, then the declarations (accreditation, FSR Code compliance or the
-mitigation table, statement of truth) as fields for the examiner. The second part is the front page's
-content (`_sections.html.j2`: case, device, evidence, assessment, every finding open with its cited
-records, the map, the record counts), then the exports named with their SHA-256, the first parse
-warnings and the examination record. It never lists the phone's records: they are in the exports and
-on the pages of index.html. Its size depends on the findings, not on the phone.
+The statement states, per exhibit, the identifiers, tool and rule-pack versions with hashes, the times of
+the examination in UTC and local time, the operator and the evidence hashes; then Part 1, the records the
+findings cite as neutral facts, each once, in time order, with where it is in the evidence (statement.py),
+and the device's identifiers and accounts with their sources; then the limitations and the declarations;
+then Annex A, the indicators (each finding's rule, definition, innocent explanations, severity and the
+facts it cites by number), and Annex B, the country reading of each ambiguous number cited
+(number_notes.py). No rule title or indicator word comes before Annex A (issue 15). The full report
+follows (`_sections.html.j2`: case, device, evidence, assessment, every finding open with its cited
+records, the map, the record counts), then the exports named with their SHA-256, the first parse warnings
+and the examination record in words (examination.py), on landscape pages. It never lists the phone's
+records: they are in the exports and on the pages of index.html. Its size depends on the findings, not
+on the phone.
+
+Evidence text is printed as its own block with its own direction, its amounts and numbers isolated and
+kept on one line (bidi.py); emoji come from a colour emoji font when one is installed (report.css).
 
 WeasyPrint needs Pango from the system. When it cannot be loaded the run goes on: a warning
 "report.pdf not written: …" is recorded (before the other outputs are written, so they all list it).
@@ -27,13 +34,14 @@ from markupsafe import Markup
 
 from triage.errors import TriageError
 from triage.exclusive import create_exclusive
-from triage.records import ParseWarning
-from triage.report.display import isolated, left_to_right, shown
-from triage.report.html import NOT_TRANSLATED, Card, Report, environment, local_times, utc_text
+from triage.report.examination import examination_steps
+from triage.report.html import NOT_TRANSLATED, Report, environment, local_times, utc_text
+from triage.report.names import Names
+from triage.report.number_notes import ambiguous_cited
+from triage.report.statement import Fact, annex, fact_list, rules_of_run, stated_facts, text_of, what, when, where
 
 if TYPE_CHECKING:
     from triage.custody import CustodyLog
-    from triage.store import CaseStore
 
 PDF_NAME = "report.pdf"
 INSTALL_HINT = ("install the Python package weasyprint and its Debian libraries "
@@ -50,13 +58,11 @@ def pdf_unavailable() -> str | None:
     return None
 
 
-def note_if_unavailable(store: "CaseStore") -> None:
-    """Record the missing PDF as a warning before the records are exported, so every output lists it."""
+def unavailable_warning() -> str | None:
+    """The warning the run records before the report when this machine cannot make report.pdf (so every
+    output, findings.json and the record exports included, lists it); None when it can."""
     reason = pdf_unavailable()
-    if reason:
-        store.add(ParseWarning(stage="report", component="report.pdf", level="warning",
-                               message=f"report.pdf not written: {reason}; {INSTALL_HINT}"))
-        store.flush()
+    return f"report.pdf not written: {reason}; {INSTALL_HINT}" if reason else None
 
 
 @dataclass
@@ -71,16 +77,16 @@ class PdfOutcome:
         return {"written": self.written, "problems": self.problems, "failure": self.failure}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PdfOutcome":
+    def from_json(cls, data: dict[str, Any]) -> PdfOutcome:
         return cls(bool(data["written"]), list(data["problems"]), data["failure"])
 
 
-def write_pdf(report: Report, store: "CaseStore", custody: "CustodyLog") -> list[Path]:
-    """Write out/report.pdf; when the engine cannot make it, record why and return [] (the run goes on)."""
+def write_pdf(report: Report, custody: CustodyLog) -> tuple[list[Path], str | None]:
+    """Write out/report.pdf; when the engine cannot make it, record why and return no file (the run goes on)."""
     reason = pdf_unavailable()
     if reason is not None:
-        return _not_written(reason, custody)
-    return record_outcome(make_pdf(render_print_html(report), report.out), report.out, store, custody)
+        return _not_written(reason, custody), None
+    return record_outcome(make_pdf(render_print_html(report), report.out), report.out, custody)
 
 
 def make_pdf(page: str, out: Path) -> PdfOutcome:
@@ -91,34 +97,32 @@ def make_pdf(page: str, out: Path) -> PdfOutcome:
     the disk while writing it (no space, no permission) is not the engine's: it ends the run."""
     try:
         document, problems = layout_html(page, out)
-    except Exception as e:  # an engine failure must not lose the rest of the bundle
+    except Exception as e:  # noqa: BLE001 - an engine failure must not lose the rest of the bundle; returned
         return PdfOutcome(False, failure=f"rendering failed ({type(e).__name__}: {e})")
     try:
         problems = sorted(set(problems + _write_document(document, out / PDF_NAME)))
     except (OSError, TriageError):
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the engine's own failure while writing: returned, recorded by the run
         return PdfOutcome(False, failure=f"writing failed ({type(e).__name__}: {e})")
     return PdfOutcome(True, problems)
 
 
-def record_outcome(outcome: PdfOutcome | None, out: Path, store: "CaseStore", custody: "CustodyLog") -> list[Path]:
-    """The PDF's outcome in the record: a failure as a warning and a custody entry, complaints as an entry;
-    None: no engine (already a warning, note_if_unavailable)."""
+def record_outcome(outcome: PdfOutcome | None, out: Path, custody: CustodyLog) -> tuple[list[Path], str | None]:
+    """The PDF's outcome in the record: the file written, or a custody entry and the error for the run to
+    record as a warning (the report never writes warnings itself: the run counts them); complaints as an
+    entry. None: no engine (the run recorded the warning before the report, unavailable_warning)."""
     if outcome is None:
-        return _not_written(pdf_unavailable() or "no PDF engine", custody)
+        return _not_written(pdf_unavailable() or "no PDF engine", custody), None
     if not outcome.written:
-        return _not_written(outcome.failure or "unknown failure", custody, store)
+        reason = outcome.failure or "unknown failure"
+        return _not_written(reason, custody), f"report.pdf not written: {reason}"
     if outcome.problems:  # e.g. a picture that could not be embedded: the PDF is kept, the record says so
         custody.record("report.pdf written with problems", problems=outcome.problems)
-    return [out / PDF_NAME]
+    return [out / PDF_NAME], None
 
 
-def _not_written(reason: str, custody: "CustodyLog", store: "CaseStore | None" = None) -> list[Path]:
-    if store is not None:  # a missing engine was recorded before the exports (note_if_unavailable)
-        store.add(ParseWarning(stage="report", component="report.pdf", level="error",
-                               message=f"report.pdf not written: {reason}"))
-        store.flush()
+def _not_written(reason: str, custody: CustodyLog) -> list[Path]:
     custody.record("report.pdf not written", reason=reason)
     return []
 
@@ -138,7 +142,7 @@ def _problems(messages: list[str]) -> list[str]:
     return sorted({m for m in messages if "fetch" in m.lower() or "failed" in m.lower()})
 
 
-def render_pdf(report: Report, target: "Path | BinaryIO") -> list[str]:
+def render_pdf(report: Report, target: Path | BinaryIO) -> list[str]:
     """Render into `target` (a new path, created exclusively, or an open binary file); returns WeasyPrint's
     complaints about resources it could not load (normally none)."""
     document, problems = layout_pdf(report)
@@ -149,12 +153,12 @@ def render_pdf(report: Report, target: "Path | BinaryIO") -> list[str]:
     return sorted(set(problems + _problems(messages)))
 
 
-def layout_pdf(report: Report) -> "tuple[Any, list[str]]":
+def layout_pdf(report: Report) -> tuple[Any, list[str]]:
     """The laid-out document (weasyprint.Document) and the resources it could not load."""
     return layout_html(render_print_html(report), report.out)
 
 
-def layout_html(page: str, out: Path) -> "tuple[Any, list[str]]":
+def layout_html(page: str, out: Path) -> tuple[Any, list[str]]:
     from weasyprint import HTML
 
     with _captured_weasyprint_log() as messages:
@@ -183,7 +187,7 @@ def render_print_html(report: Report, exports_later: bool = False) -> str:
 
 def statement_html(report: Report) -> str | None:
     """The print HTML with a place for the exports (fill_exports), or None when this machine cannot make
-    report.pdf (no engine: already a warning, note_if_unavailable)."""
+    report.pdf (no engine: already a warning, unavailable_warning)."""
     if pdf_unavailable() is not None:
         return None
     return render_print_html(report, exports_later=True)
@@ -199,17 +203,52 @@ def fill_exports(page: str, exports: dict[str, str]) -> str:
 
 # -- the SFR1-style summary ----------------------------------------------------------------------
 
+FLAG_SEVERITIES = ("SAFEGUARDING", "DISCLOSURE")
+
+
 def sfr1(report: Report) -> dict[str, Any]:
+    """The statement's context: part 1 (the cited records as neutral facts, the device's identifiers),
+    the annexes (indicators; the country of each ambiguous number) and the examination record (statement.py,
+    number_notes.py, examination.py)."""
     c = report.context
     f = c["f"]
+    views = c["finding_views"]
+    stated = stated_facts(views, PDF_CITED_PER_FINDING)
+    session = _session_of(views)
+    names = Names(session) if session is not None else None
+    numbers, numbers_more = ambiguous_cited(session, stated.numbers) if session is not None else ([], 0)
+    rules = c.get("rule_texts") or rules_of_run(f["rule_pack"])
     return {
-        "facts": [{"f": v["f"], "lines": [fact(card) for card in v["cards"][:PDF_CITED_PER_FINDING]],
-                   "more": max(0, len(v["cards"]) - PDF_CITED_PER_FINDING)} for v in c["finding_views"]],
+        "facts": [_fact_view(x, names) for x in stated.facts],
+        "not_stated": stated.not_stated,
+        "cited_total": len(stated.facts) + stated.not_stated,
+        "annex": annex(views, stated.numbers, rules),
+        "rules_known": rules is not None,
+        "numbers": numbers,
+        "numbers_more": numbers_more,
+        "flag_findings": [n for n, x in enumerate(f["findings"], start=1) if x["severity"] in FLAG_SEVERITIES],
+        "examination": examination_steps(c["custody"]),
         "started": _both(f["run"]["started_utc"]),
         "written": _both(f["run"]["report_utc"]),
         "device": _device_summary(c["device_facts"]),
         "limitations": _limitations(c),
     }
+
+
+def _fact_view(fact: Fact, names: Names | None) -> dict[str, Any]:
+    return {"n": fact.number, "what": what(fact, names), "text": text_of(fact), "when": when(fact),
+            "where": where(fact), "findings": fact_list(fact.findings), "type": fact.key[0], "id": fact.key[1]}
+
+
+def _session_of(views: list[dict[str, Any]]) -> Any:
+    """The case store's session the cited records were read with (None when no record was found)."""
+    from sqlalchemy.orm import object_session
+
+    for view in views:
+        for card in view["cards"]:
+            if card.record is not None:
+                return object_session(card.record)
+    return None
 
 
 def _both(value: str | None) -> str:
@@ -234,68 +273,13 @@ def _limitations(c: dict[str, Any]) -> list[str]:
            "records/parse_warning.jsonl and records/source_file.jsonl).",
            "Positions are as recorded by the device or in photo metadata; their accuracy is not known unless stated.",
            "Findings are indicators produced by rules for review; they are not conclusions and draw no inference "
-           "about any person's role.",
+           "about any person's role. Part 1 states records only; the rules that selected them are in Annex A.",
            "Only the file types the tool parses were examined; other material in the extraction was not reviewed."]
     if c["untimed_count"]:
         out.append(f"{c['untimed_count']} time(s) could not be placed in UTC and are given as stored.")
     out.append("This statement lists the records the findings cite, not every record of the phone: all are in the "
                "exports named below with their SHA-256, and on the pages of index.html.")
     return out
-
-
-def fact(card: Card) -> Markup:
-    """One evidence item stated as a fact with its location in the evidence.
-
-    Markup: evidence text in it is capped, its controls made visible, names and paths isolated from
-    the hashes and numbers beside them (display.py)."""
-    where = _where(card.ref)
-    r = card.record
-    if r is None:
-        return Markup("{} #{}: {}.").format(card.ref["type"], card.ref["id"], where)
-    if card.kind == "message":
-        verb = "received from" if r.direction == "incoming" else "sent to"
-        who = isolated(r.counterpart, "name", "records/message.jsonl") if r.counterpart else "an unknown party"
-        return Markup("{} message #{} {} {} {}; text as stored (not translated): \u201c{}\u201d. Location: {}.").format(
-            shown(r.app.upper(), "name"), r.id, verb, who, _at(r.time_utc),
-            shown(r.body or "", "message_body", "records/message.jsonl"), where)
-    if card.kind == "location":
-        zones = Markup("; inside {}").format(shown(", ".join(card.zones))) if card.zones else ""
-        photo = (Markup(" of photo {}").format(isolated(card.media.name, "name", "records/media_file.jsonl"))
-                 if card.media is not None else "")
-        return Markup("Position {} ({}{}) {}{}. Location: {}.").format(
-            left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}"), shown(r.origin, "name"), photo, _at(r.time_utc),
-            zones, where)
-    if card.kind == "media_file":
-        taken = (_at(r.taken_utc) if r.taken_utc else
-                 Markup("camera time {} (not placed in UTC)").format(left_to_right(r.taken_raw or "unknown", "name")))
-        position = (Markup(", position {}").format(
-            left_to_right(f"{card.location.latitude:.6f}, {card.location.longitude:.6f}"))
-                    if card.location is not None else ", no position")
-        return Markup("File {}, {} bytes, SHA-256 {}, taken {}{}. Location: {}.").format(
-            isolated(r.path, "path", "records/media_file.jsonl"), left_to_right(r.size), left_to_right(r.sha256),
-            taken, position, where)
-    if card.kind == "payment":
-        amount = (Markup(" {} {}").format(left_to_right(f"{r.amount:,.2f}"), shown(r.currency or ""))
-                  if r.amount is not None else "")
-        return Markup("Payment detail ({}){} in content {} {} {}. Location: {}.").format(
-            shown(r.method, "name"), amount, shown(r.direction or ""),
-            isolated(r.counterpart, "name", "records/payment.jsonl"), _at(r.time_utc), where)
-    return Markup("{} #{}. Location: {}.").format(card.ref["type"], card.ref["id"], where)
-
-
-def _at(t: Any) -> str:
-    if t is None:
-        return "at an unknown time"
-    return f"at {utc_text(t)} ({'; '.join(local_times(t))})"
-
-
-def _where(ref: dict[str, Any]) -> Markup:
-    text = isolated(ref.get("provenance") or "source not recorded", "path", "findings.json")
-    if ref.get("table"):
-        text += Markup(", table {} row {}").format(shown(ref["table"], "name"), left_to_right(ref["row"], "name"))
-    elif ref.get("offset") is not None:
-        text += Markup(", byte offset {}").format(left_to_right(ref["offset"]))
-    return text
 
 
 # -- WeasyPrint plumbing --------------------------------------------------------------------------

@@ -10,10 +10,12 @@ there is one definition of each row, and the bytes are those the macros wrote.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from triage.report.display import isolated_html, ltr_html, shown_html, text_html
+from triage.report.message_kinds import Link, Shown, describe, other_times, time_label
 from triage.report.times import StoreTime, iso_text, local_times
 from triage.timeutil import iso
 
@@ -27,7 +29,8 @@ TIMELINE_COLUMNS = {
     "call": ("id", "time_utc", "app", "direction", "counterpart", "duration_s", *_PROVENANCE),
     "location": ("id", "time_utc", "origin", "latitude", "longitude", "label", *_PROVENANCE),
     "media_file": ("id", "taken_utc", "name", "make", "model", *_PROVENANCE),
-    "message": ("id", "time_utc", "app", "thread", "direction", "counterpart", "body", *_PROVENANCE),
+    "message": ("id", "time_utc", "app", "thread", "direction", "counterpart", "body", "deleted", "extra",
+                *_PROVENANCE),
     "payment": ("id", "time_utc", "amount", "currency", "method", "direction", *_PROVENANCE),
 }
 
@@ -36,7 +39,7 @@ def iso_z(t: datetime | StoreTime) -> str:
     """timeutil.iso for the aware UTC times the store gives (its shortcut: no conversion, no search)."""
     if type(t) is StoreTime:
         return iso_text(t)
-    if t.tzinfo is timezone.utc:
+    if t.tzinfo is UTC:
         return t.isoformat(timespec="milliseconds" if t.microsecond else "seconds")[:-6] + "Z"
     return iso(t)
 
@@ -90,6 +93,7 @@ class Bubbles:
         self.text = Memo(text_html)
         self.name = Memo(lambda value: isolated_html(value, "name", IN_MESSAGES))
         self.row_text = Memo(lambda value: shown_html(value, "name"))
+        self.kind_words = Memo(lambda value: shown_html(value, "text", IN_MESSAGES))  # may quote a stored code
         self.provenance: dict[Any, str] = {}
 
     def source(self, record: Any) -> str:
@@ -120,13 +124,39 @@ class Bubbles:
         translation = _translation(m.extra) if m.extra else None
         status = ("translation: " + isolated_html(translation, "message_body", IN_MESSAGES) if translation
                   else self.not_translated)
-        deleted = ' · <span class="deleted">deleted</span>' if m.deleted else ""
+        shown = describe(m)
+        # statuses in words: a deletion, then the others (some quote the record: capped and isolated)
+        flags = f' · <span class="deleted">{text_html(shown.deleted)}</span>' if shown.deleted else ""
+        flags += "".join([' · <span class="flag">' + isolated_html(s, "name", IN_MESSAGES) + "</span>"
+                          for s in shown.statuses])
         return (f'<div class="bubble {"out" if outgoing else "in"}"{anchor}>\n<div class="meta"><b>{who}</b>\n'
-                f' · {self.text(m.app)} · {self.text(m.direction)} · {when_html(m.time_utc)}</div>\n'
+                f' · {self.text(m.app)} · {self.text(m.direction)} · {self.times(m)}</div>\n{self.kind(shown)}'
                 f'<div class="text" dir="auto">{shown_html(m.body, "message_body", IN_MESSAGES)}</div>\n'
-                f'<div class="status">{status}\n · message #{text_html(m.id)}{deleted}\n'
+                f'<div class="status">{status}\n · message #{text_html(m.id)}{flags}\n'
                 f' · raw time {ltr_html(m.time_raw, "name")} ({self.text(m.time_encoding)})\n'
                 f' · <span class="mono">{self.source(m)}</span></div>\n</div>')
+
+    def kind(self, shown: Shown) -> str:
+        """What a message that is not plain text is, in words, with the values its record holds (each
+        capped and isolated: evidence) and its links (a shared position's row and map point); nothing for a
+        plain text message, whose bubble keeps its bytes."""
+        if not (shown.what or shown.values):
+            return ""
+        parts = [self.kind_words(shown.what)] if shown.what else []
+        parts += [f'<a href="{text_html(v.href)}">{text_html(v.words)}</a>' if type(v) is Link
+                  else isolated_html(v, "name", IN_MESSAGES) for v in shown.values]
+        return '<div class="kind" dir="auto">' + " · ".join(parts) + "</div>\n"
+
+    def times(self, m: Any) -> str:
+        """The message's time, labelled with the moment it is when the parser said (docs/times.md), and
+        the other times its record keeps; `when_html` alone for a record that does not say."""
+        label = time_label(m.extra) if m.extra else None
+        if label is None:
+            return when_html(m.time_utc)
+        others = "".join([f' · {words} <span class="mono other">{text_html(utc)}</span>'
+                          for words, utc in other_times(m.extra)])
+        order = f' <span class="order">(listed by its {label} time)</span>' if others else ""
+        return f"{label} {when_html(m.time_utc)}{others}{order}"
 
 
 def bubble_html(m: Any, thread_key: str, sources: dict[int, Any], not_translated: str) -> str:
@@ -179,12 +209,18 @@ class TimelineRows:
             where += " " + shown_html(record.source_table, "name") + "#" + ltr_html(record.source_row, "name")
         return where
 
+    def _kind(self, r: Any) -> str:
+        """A message without text, in words (message_kinds.py): what it is and its first values."""
+        shown = describe(r)
+        words = [shown.what, *[v for v in shown.values[:3] if type(v) is str], shown.deleted]
+        return shown_html(" · ".join(w for w in words if w), "text", IN_MESSAGES)
+
     def cells(self, kind: str, r: Any) -> tuple[str, str]:
         """(what, detail) of one timed record."""
         if kind == "message":
             verb = "from" if r.direction == "incoming" else "to"
             return (self._words(r.app, r.direction, verb) + self.counterpart(r.counterpart or "?"),
-                    shown_html(r.body or "", "text", IN_MESSAGES))
+                    shown_html(r.body, "text", IN_MESSAGES) if r.body else self._kind(r))
         if kind == "call":
             return (self._words(r.app, r.direction, "call") + self.number(r.counterpart or "?"),
                     shown_html(f"{r.duration_s:g} s" if r.duration_s is not None else ""))

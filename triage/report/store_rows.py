@@ -10,7 +10,8 @@ decoded), not ORM objects: no identity map, a fraction of the cost per record.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Row, Select, Text, TypeDecorator, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
@@ -44,21 +45,6 @@ class StoredJSON(TypeDecorator[Any]):
         if isinstance(value, (str, bytes)):
             return {} if value == "{}" else json.loads(value)
         return value
-
-
-class TranslationOf(TypeDecorator[Any]):
-    """A message's `extra` as SQLite stores it, read for the one key a bubble shows: {"translation": …} when
-    it has one, else {}. The JSON text is parsed only when it names a translation: most messages have none."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if not isinstance(value, (str, bytes)) or '"translation"' not in (
-                value if isinstance(value, str) else value.decode("utf-8", "replace")):
-            return {}  # NULL, a number (SQLite's numeric affinity), or JSON without the key
-        extra = json.loads(value)
-        return {"translation": extra["translation"]} if isinstance(extra, dict) and "translation" in extra else {}
 
 
 def readable(column: Any, dialect: str | None) -> Any:

@@ -12,18 +12,19 @@ datetimes, decoded JSON): the same fields the ORM records have, without building
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case, distinct, func, null, select, text, type_coerce
+from sqlalchemy import Select, case, distinct, func, null, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from triage.records import Call, Location, MediaFile, Message, Payment, SourceFile
 from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
-from triage.report.store_rows import TranslationOf, readable
+from triage.report.store_rows import readable
 from triage.report.times import StoreTime, day_of, store_time
 
 CHUNK = 1000  # rows fetched from the database at a time
@@ -196,22 +197,19 @@ def message_order(m: Any) -> tuple:
 def thread_messages(session: Session, t: ThreadInfo, bubbles: bool = False,
                     reader: CursorReader | None = None) -> Iterator[Any]:
     """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed).
-    `bubbles`: only what a bubble shows (BUBBLE_COLUMNS; `extra` reduced to its translation). With a
-    `reader`, rows come off its cursor (times as StoreTime, cursor_rows.py)."""
+    `bubbles`: only what a bubble shows (BUBBLE_COLUMNS, `extra` whole: a bubble says what a message is from
+    it, report/message_kinds.py). With a `reader`, rows come off its cursor (times as StoreTime, cursor_rows.py)."""
     table = Message.__table__
     where = _thread_where(table, t)
     if reader is not None:
         columns = reader.columns(table, BUBBLE_COLUMNS if bubbles else None)
         extra = "extra" if bubbles else None
         yield from reader.rows(select(*columns).where(*where, table.c.time_utc.is_not(None))
-                               .order_by(table.c.time_utc, table.c.id), translation_of=extra)
+                               .order_by(table.c.time_utc, table.c.id), bubble_extra_of=extra)
         yield from reader.rows(select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id),
-                               translation_of=extra)
+                               bubble_extra_of=extra)
         return
     columns = _columns(table, BUBBLE_COLUMNS if bubbles else None, session)
-    if bubbles and session.get_bind().dialect.name == "sqlite":  # PostgreSQL's driver decodes JSON itself
-        columns = [type_coerce(table.c.extra, TranslationOf()).label("extra") if c.name == "extra" else c
-                   for c in columns]
     yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_not(None))
                     .order_by(table.c.time_utc, table.c.id))
     yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))

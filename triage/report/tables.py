@@ -1,5 +1,5 @@
 """Spreadsheet and disclosure exports: records/<type>.csv beside each .jsonl, and CSV schedules of the
-material examined (every source file read) and of the findings (CPIA-friendly: one row each).
+material examined (every source file read) and of the findings (CPIA: in the shape of form MG6C, one row each).
 Each is written row by row as the store is read (triage/report/store_rows.py), never from a list.
 
 Every cell a spreadsheet would read as a formula is defused (`defuse`, docs/report_safety.md): text
@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Collection, Iterable
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Collection, Iterable
+from typing import Any
 
 from sqlalchemy import Row
 
@@ -23,7 +24,6 @@ from triage.records import EXPORTED_RECORDS, Finding, SourceFile
 from triage.report.export import dumps, exported_records
 from triage.report.store_rows import records
 from triage.store import CaseStore
-
 
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula by Excel, LibreOffice or
 # Google Sheets (TAB and CR because some programs skip them before looking; LF likewise, as a precaution).
@@ -91,7 +91,7 @@ class CsvTable:
         self.file.close()
         return self.path
 
-    def __enter__(self) -> "CsvTable":
+    def __enter__(self) -> CsvTable:
         return self
 
     def __exit__(self, error: type[BaseException] | None, *_: object) -> None:
@@ -139,24 +139,64 @@ def write_records_and_tables(store: CaseStore, folder: Path, types: Collection[s
     return lines, tables
 
 
+# CPIA schedules in the shape of form MG6C (schedule of relevant non-sensitive unused material): each row's
+# number, description, relevance and whether it might reasonably be considered capable of undermining the
+# prosecution case or assisting the defence, and its location; then the tool's own columns. The tool does not
+# apply the disclosure test: the disclosure officer does. It says only what the rules flagged (DISCLOSURE:
+# pointing away from the device user; SAFEGUARDING: a possible victim; content the user only received).
+MG6C_COLUMNS = ["number", "description", "relevance", "may_undermine_or_assist", "location"]
+EXAMINED_COLUMNS = ["source_file_id", "provenance", "path", "size", "sha256", "parser", "status", "records"]
+FINDING_COLUMNS = ["finding_id", "rule_id", "rule_version", "severity", "title", "time_utc", "evidence", "explanation"]
+NOT_ASSESSED = "not assessed by the tool: for the disclosure officer"
+
+
 def examined_row(s: Row[Any]) -> dict[str, str]:
-    return {"source_file_id": str(s.id), "provenance": s.provenance, "path": s.path, "size": str(s.size or ""),
+    size = f"{s.size:,} bytes" if s.size is not None else "size not recorded"
+    read = (f"read by parser {s.parser}: {s.status}, {s.record_count} record(s)" if s.parser
+            else f"not read by a parser ({s.status})")
+    relevance = ("examined by the tool: its records are in the exports (records/)" if s.record_count
+                 else "examined by the tool: no record read from it")
+    return {"number": str(s.id), "description": f"file {s.path} ({size}, SHA-256 {s.sha256 or 'not computed'}); {read}",
+            "relevance": relevance, "may_undermine_or_assist": NOT_ASSESSED, "location": s.provenance,
+            "source_file_id": str(s.id), "provenance": s.provenance, "path": s.path, "size": str(s.size or ""),
             "sha256": s.sha256 or "", "parser": s.parser or "", "status": s.status, "records": str(s.record_count)}
 
 
-def finding_row(f: Row[Any]) -> dict[str, str]:
-    return {"finding_id": str(f.id), "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
+def finding_row(f: Row[Any], number: int | None = None) -> dict[str, str]:
+    """`number`: the finding's place in findings.json, from 1 (the statement's F1, F2 …)."""
+    extra = f.extra if isinstance(getattr(f, "extra", None), dict) else {}
+    cited = "; ".join(f"{e.get('type')} #{e.get('id')}" for e in f.evidence[:20])
+    more = f" and {len(f.evidence) - 20} more" if len(f.evidence) > 20 else ""
+    return {"number": f"F{number}" if number is not None else str(f.id),
+            "description": f"finding {f.rule_id} v{f.rule_version} ({f.title}) citing {len(f.evidence)} record(s): "
+                           f"{cited}{more}",
+            "relevance": f"indicator for review, {f.severity}, not a conclusion"
+                         + (f"; rule's role hint: {extra['role_hint']}" if extra.get("role_hint") else ""),
+            "may_undermine_or_assist": may_undermine_or_assist(f.severity, bool(extra.get("received_only"))),
+            "location": "; ".join(dict.fromkeys(str(e.get("provenance") or "source not recorded") for e in f.evidence)),
+            "finding_id": str(f.id), "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
             "title": f.title, "time_utc": f.time_utc.isoformat() if f.time_utc else "",
             "evidence": "; ".join(f"{e.get('type')} #{e.get('id')} {e.get('provenance') or ''}".strip()
                                   for e in f.evidence),
             "explanation": f.explanation}
 
 
+def may_undermine_or_assist(severity: str, received_only: bool) -> str:
+    """What the rules say towards the disclosure test (CPIA s.3): flags, never a decision."""
+    if severity == "DISCLOSURE":
+        return "flagged DISCLOSURE by its rule: may point away from the device user; " + NOT_ASSESSED
+    if severity == "SAFEGUARDING":
+        return "flagged SAFEGUARDING by its rule: the user may be a victim; " + NOT_ASSESSED
+    if received_only:
+        return "the device user only received the content cited; " + NOT_ASSESSED
+    return NOT_ASSESSED
+
+
 def write_schedules(store: CaseStore, out: Path) -> list[Path]:
     return [
         write_csv(out / "schedule_material_examined.csv", map(examined_row, records(store, SourceFile)),
-                  ["source_file_id", "provenance", "path", "size", "sha256", "parser", "status", "records"]),
-        write_csv(out / "schedule_findings.csv", map(finding_row, records(store, Finding)),
-                  ["finding_id", "rule_id", "rule_version", "severity", "title", "time_utc", "evidence",
-                   "explanation"]),
+                  MG6C_COLUMNS + EXAMINED_COLUMNS),
+        write_csv(out / "schedule_findings.csv",
+                  (finding_row(f, n) for n, f in enumerate(records(store, Finding), start=1)),
+                  MG6C_COLUMNS + FINDING_COLUMNS),
     ]

@@ -14,7 +14,7 @@ offset is not whole hours, or whose year isoformat writes otherwise than strftim
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_ZONES = (("London", ZoneInfo("Europe/London")), ("Paris", ZoneInfo("Europe/Paris")))
@@ -32,7 +32,7 @@ class StoreTime(str):
 
 def store_time(t: datetime) -> StoreTime:
     """The StoreTime of an aware datetime."""
-    return StoreTime(t.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26])
+    return StoreTime(t.astimezone(UTC).isoformat(" ", "microseconds")[:26])
 
 
 def parse_store_time(text: str) -> StoreTime | None:
@@ -41,7 +41,7 @@ def parse_store_time(text: str) -> StoreTime | None:
 
 
 def as_datetime(t: StoreTime) -> datetime:
-    return datetime.fromisoformat(t).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(t).replace(tzinfo=UTC)
 
 
 def _utc(value: datetime | str | None) -> datetime | None:
@@ -130,7 +130,7 @@ def _day_offsets(day: str) -> tuple[str, str, str, tuple[tuple[int, str], ...]] 
     date falls outside the years isoformat writes as strftime does (1000 to 9999)."""
     if day[0] == "0" or day >= "9999-12-31":
         return None
-    start = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
     instants = [start + n * _HOUR for n in range(24)] + [start + timedelta(days=1, microseconds=-1)]
     zones = []
     for zone in _ZONES:

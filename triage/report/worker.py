@@ -30,9 +30,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Collection
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -83,7 +84,7 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def hash_and_print(out: Path, exports: list[str], page: str | None) -> tuple[dict[str, str], "PdfOutcome | None"]:
+def hash_and_print(out: Path, exports: list[str], page: str | None) -> tuple[dict[str, str], PdfOutcome | None]:
     """The SHA-256 of each export (relative names), then report.pdf from the print HTML, which names them."""
     from triage.report.pdf import fill_exports, make_pdf
 
@@ -91,7 +92,7 @@ def hash_and_print(out: Path, exports: list[str], page: str | None) -> tuple[dic
     return hashes, (make_pdf(fill_exports(page, hashes), out) if page is not None else None)
 
 
-def shareable(store: "CaseStore") -> bool:
+def shareable(store: CaseStore) -> bool:
     """Whether another process can open the store by its URL (not an SQLite database in memory)."""
     url = store.engine.url
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
@@ -110,13 +111,13 @@ def _same_code() -> dict[str, str]:
 @dataclass
 class Finished:
     hashes: dict[str, str]  # each export file (relative name) → SHA-256, in the report's order
-    pdf: "PdfOutcome | None"  # None: no PDF was asked for (no engine)
+    pdf: PdfOutcome | None  # None: no PDF was asked for (no engine)
 
 
 class ReportWorker:
     """The second process, started on the store (or, for a store it cannot open, this process later)."""
 
-    def __init__(self, store: "CaseStore", out: Path) -> None:
+    def __init__(self, store: CaseStore, out: Path) -> None:
         self.store, self.out = store, out
         self.child: subprocess.Popen[bytes] | None = None
         self.errors: IO[bytes] | None = None
@@ -245,7 +246,7 @@ def serve(requests: IO[str]) -> dict[str, Any]:
 def main() -> int:
     try:
         answer = serve(sys.stdin)
-    except Exception as e:  # said to the parent, which raises it in the run
+    except Exception as e:  # noqa: BLE001 - said to the parent, which raises it in the run
         print(json.dumps({"error": type(e).__name__, "message": str(e)}), flush=True)
         return 1
     print(json.dumps(answer), flush=True)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from triage.evidence.filesystems import FileSystem, Region, Warn
 
 
-def probe_f2fs(region: "Region", warn: "Warn") -> "list[FileSystem] | None":
+def probe_f2fs(region: Region, warn: Warn) -> list[FileSystem] | None:
     """See `filesystem.probe_f2fs`; imported on first use because filesystems.py registers this module."""
     from triage.evidence.f2fs.filesystem import probe_f2fs as probe
 

@@ -8,8 +8,8 @@ when both copies pass their CRC and carry the same version.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from triage.evidence.f2fs.layout import BLOCK, F2fsError, Superblock, f2fs_crc32
 

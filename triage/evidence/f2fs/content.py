@@ -7,7 +7,7 @@ image, and the last decompressed cluster is kept for sequential readers.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from triage.evidence.f2fs.compression import cluster_payload, decompress
 from triage.evidence.f2fs.inode import BlockMap, Inode
@@ -36,7 +36,7 @@ class F2fsFile(SeekableReader):
         self._pos += n
         return n
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             return self.readall()
         data = self.read_at(self._pos, size)

@@ -39,12 +39,12 @@ class DentryLayout:
     names: int
 
     @classmethod
-    def block(cls) -> "DentryLayout":
+    def block(cls) -> DentryLayout:
         dentries = BLOCK_BITMAP_BYTES + BLOCK_RESERVED_BYTES
         return cls(DENTRIES_PER_BLOCK, 0, dentries, dentries + DENTRIES_PER_BLOCK * DENTRY_SIZE)
 
     @classmethod
-    def inline(cls, area_size: int) -> "DentryLayout":
+    def inline(cls, area_size: int) -> DentryLayout:
         """The inline layout: as many entries as fit with one bitmap bit each, the remainder reserved."""
         count = area_size * 8 // ((DENTRY_SIZE + SLOT_LEN) * 8 + 1)
         bitmap_bytes = (count + 7) // 8

@@ -8,8 +8,9 @@ directory met twice (a loop) is not descended again.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 from triage.errors import EvidenceError
 from triage.evidence.f2fs.checkpoint import CP_ORPHAN_PRESENT, Checkpoint, read_checkpoint
@@ -18,11 +19,18 @@ from triage.evidence.f2fs.content import F2fsFile
 from triage.evidence.f2fs.directory import FILE_TYPES, Dentry, DentryLayout, parse_dentries
 from triage.evidence.f2fs.inode import BlockMap, Inode, parse_inode
 from triage.evidence.f2fs.layout import (
-    BLOCK, FEATURE_CASEFOLD, NEW_ADDR, NULL_ADDR, F2fsError, Superblock, has_magic, parse_superblock,
+    BLOCK,
+    FEATURE_CASEFOLD,
+    NEW_ADDR,
+    NULL_ADDR,
+    F2fsError,
+    Superblock,
+    has_magic,
+    parse_superblock,
 )
 from triage.evidence.f2fs.nat import Device, NodeTable
 from triage.evidence.filesystems import FileSystem, Region, Warn
-from triage.evidence.model import LAYER_SEPARATOR, FileEntry
+from triage.evidence.model import LAYER_SEPARATOR, TIME_FIELDS, EntryTimes, FileEntry
 from triage.evidence.streams import buffered
 
 MAX_DEPTH = 512  # deeper than any real tree; guards against loops through distinct directory inodes
@@ -63,7 +71,9 @@ class F2fsFileSystem(FileSystem):
         while index < total:
             start, length, addrs = blocks.segment(index)
             stop = min(total, start + length)
-            for k in range(index, stop) if addrs is not None else ():  # None: a whole unmapped range
+            for k in range(index, stop):
+                if addrs is None:  # a whole unmapped range
+                    break
                 addr = addrs[k - start]
                 if addr in (NULL_ADDR, NEW_ADDR):
                     continue  # an empty bucket of the hash table
@@ -186,7 +196,7 @@ class _Walker:
         return children
 
     def _child(self, d: Dentry, path: str) -> tuple[FileEntry, Inode | None]:
-        base = dict(path=path, layers=self.layers, volume=self.volume_id, inode=str(d.ino))
+        base: dict[str, Any] = dict(path=path, layers=self.layers, volume=self.volume_id, inode=str(d.ino))
         try:
             inode = self.fs.inode(d.ino)
         except F2fsError as e:
@@ -197,8 +207,8 @@ class _Walker:
                           f"its content cannot be read")
             return FileEntry(type=FILE_TYPES.get(d.file_type, "other"), size=None, handle=None, **base), None
         self._note_content(inode, path)
-        times = {}
-        for name in ("mtime", "atime", "ctime", "crtime"):
+        times: EntryTimes = {}
+        for name in TIME_FIELDS:
             try:
                 times[name] = inode.utc(name)
             except (OverflowError, OSError, ValueError):

@@ -12,12 +12,18 @@ from __future__ import annotations
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from triage.evidence.f2fs.layout import (
-    ADDRS_PER_BLOCK, ADDRS_PER_INODE, FEATURE_FLEXIBLE_INLINE_XATTR, FEATURE_INODE_CRTIME, NIDS_PER_BLOCK,
-    NODE_FOOTER, F2fsError, Superblock,
+    ADDRS_PER_BLOCK,
+    ADDRS_PER_INODE,
+    FEATURE_FLEXIBLE_INLINE_XATTR,
+    FEATURE_INODE_CRTIME,
+    NIDS_PER_BLOCK,
+    NODE_FOOTER,
+    F2fsError,
+    Superblock,
 )
 from triage.evidence.f2fs.nat import NodeTable
 
@@ -90,7 +96,7 @@ class Inode:
         if value is None or value == (0, 0):
             return None  # not recorded
         seconds, nanos = value
-        return datetime.fromtimestamp(seconds, timezone.utc) + timedelta(microseconds=min(nanos, 999_999_999) // 1000)
+        return datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=min(nanos, 999_999_999) // 1000)
 
 
 def parse_inode(block: bytes, nid: int, sb: Superblock) -> Inode:

@@ -12,7 +12,14 @@ from collections import OrderedDict
 
 from triage.evidence.f2fs.checkpoint import Checkpoint
 from triage.evidence.f2fs.layout import (
-    BLOCK, NAT_ENTRIES_PER_BLOCK, NAT_ENTRY_SIZE, NEW_ADDR, NODE_FOOTER, NULL_ADDR, F2fsError, Superblock,
+    BLOCK,
+    NAT_ENTRIES_PER_BLOCK,
+    NAT_ENTRY_SIZE,
+    NEW_ADDR,
+    NODE_FOOTER,
+    NULL_ADDR,
+    F2fsError,
+    Superblock,
 )
 from triage.evidence.filesystems import Region
 

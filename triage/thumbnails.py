@@ -1,6 +1,7 @@
-"""Thumbnails of the photos in the evidence, for the report (out/thumbs/<sha256>.jpg).
+"""Thumbnails of the photos in the evidence, for the report (out/thumbs/<sha256>.jpg): a step of the run.
 
-The evidence is opened again, read-only, after the run's own reading and hashing; a thumbnail is made
+The run makes them after its passes, before the report, so the report reads only the case store and never
+the evidence. The evidence is opened again, read-only, after the run's own reading and hashing; a thumbnail is made
 only when the bytes read hash to the MediaFile's recorded SHA-256, so every picture in the report is
 provably of the file it is shown for. Thumbnails are small JPEGs without metadata, named by that
 SHA-256 and encoded with fixed settings: the same evidence gives the same bytes. A file that cannot be
@@ -11,14 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from triage.exclusive import ExistingFileError, write_bytes_exclusive
-from triage.records import MediaFile, SourceFile
+from triage.records import Finding, Location, MediaFile, SourceFile
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -55,7 +57,7 @@ class Thumbnails:
 
     def reason(self, media: object) -> str:
         """Why a media file has no picture (shown in its place): per file, or past the cap, or not an image."""
-        media_id = getattr(media, "id")
+        media_id = media.id
         if media_id in self.missing:
             return self.missing[media_id]
         if (getattr(media, "mime", None) or "").startswith(_IMAGE_MIMES) and self.capped and media_id not in self.tried:
@@ -63,7 +65,7 @@ class Thumbnails:
         return "no thumbnail: not an image"
 
 
-def make_thumbnails(session: "Session", evidence_path: Path | None, options: "OpenOptions | None", out: Path,
+def make_thumbnails(session: Session, evidence_path: Path | None, options: OpenOptions | None, out: Path,
                     first: Iterable[int] = ()) -> Thumbnails:
     """Thumbnails for image MediaFiles, at most MAX_THUMBS: `first` names media ids that come before the cap
     (cited ones), the rest in id order. Only the chosen files are read from the store (SQL picks them)."""
@@ -82,7 +84,7 @@ def make_thumbnails(session: "Session", evidence_path: Path | None, options: "Op
         _read_and_shrink(wanted, _sources(session, wanted), evidence_path, options, out, result)
     except OutputFailed as e:  # the output folder, not the evidence, failed: the bundle cannot be complete
         raise e.error from None
-    except Exception as e:  # the report must still be written: say why there are no pictures
+    except Exception as e:  # noqa: BLE001 - the report must still be written: the note says why no pictures
         result.note = f"thumbnails not made: evidence could not be reopened ({type(e).__name__}: {e})"
         for m in wanted:
             result.missing.setdefault(m.id, "no thumbnail: evidence could not be reopened")
@@ -92,17 +94,32 @@ def make_thumbnails(session: "Session", evidence_path: Path | None, options: "Op
     return result
 
 
-def _is_image() -> "ColumnElement[bool]":
+def cited_media(session: Session) -> list[int]:
+    """Photos the findings cite (directly or through their position), in the findings' order: pictured
+    before the thumbnail cap."""
+    refs = [ref for finding in session.scalars(select(Finding).order_by(Finding.id)) for ref in finding.evidence or []
+            if isinstance(ref.get("id"), int) and ref.get("type") in ("media_file", "location")]
+    positions = sorted({ref["id"] for ref in refs if ref["type"] == "location"})
+    photo_of: dict[int, int] = {}
+    for start in range(0, len(positions), 500):
+        photo_of.update((position, photo) for position, photo in session.execute(
+            select(Location.id, Location.media_file_id).where(
+                Location.id.in_(positions[start:start + 500]), Location.media_file_id.is_not(None))))
+    ids = [ref["id"] if ref["type"] == "media_file" else photo_of.get(ref["id"]) for ref in refs]
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def _is_image() -> ColumnElement[bool]:
     # substr, not LIKE: LIKE ignores case in SQLite, str.startswith (the gallery's test) does not
     return func.substr(MediaFile.__table__.c.mime, 1, len(_IMAGE_MIMES[0])) == _IMAGE_MIMES[0]
 
 
-def _image_count(session: "Session") -> int:
+def _image_count(session: Session) -> int:
     table = MediaFile.__table__
     return session.scalar(select(func.count()).select_from(table).where(_is_image())) or 0
 
 
-def _chosen_images(session: "Session", first: list[int]) -> list[MediaFile]:
+def _chosen_images(session: Session, first: list[int]) -> list[MediaFile]:
     """Cited images first (in the order given), then the others by id, MAX_THUMBS in all."""
     cited = {m.id: m for m in session.scalars(select(MediaFile).where(MediaFile.id.in_(first), _is_image()))}
     chosen = [cited[i] for i in first if i in cited][:MAX_THUMBS]
@@ -114,7 +131,7 @@ def _chosen_images(session: "Session", first: list[int]) -> list[MediaFile]:
     return chosen
 
 
-def _sources(session: "Session", media: list[MediaFile]) -> dict[int, SourceFile]:
+def _sources(session: Session, media: list[MediaFile]) -> dict[int, SourceFile]:
     ids = sorted({m.source_file_id for m in media if m.source_file_id is not None})
     found: dict[int, SourceFile] = {}
     for start in range(0, len(ids), 500):
@@ -124,7 +141,7 @@ def _sources(session: "Session", media: list[MediaFile]) -> dict[int, SourceFile
 
 
 def _read_and_shrink(wanted: list[MediaFile], sources: dict[int, SourceFile], evidence_path: Path,
-                     options: "OpenOptions | None", out: Path, result: Thumbnails) -> None:
+                     options: OpenOptions | None, out: Path, result: Thumbnails) -> None:
     from triage.evidence import open_evidence
 
     by_place: dict[tuple[str, str], list[tuple[MediaFile, str | None]]] = {}
@@ -157,7 +174,7 @@ def _thumb_one(evidence, entry, media: MediaFile, out: Path, result: Thumbnails)
         return
     try:
         data = evidence.read_bytes(entry)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - any reader's failure costs this picture only; listed in `missing`
         result.missing[media.id] = f"no thumbnail: file not readable ({type(e).__name__}: {e})"
         return
     if media.sha256 and hashlib.sha256(data).hexdigest() != media.sha256:
@@ -167,7 +184,7 @@ def _thumb_one(evidence, entry, media: MediaFile, out: Path, result: Thumbnails)
     if name not in result.made.values():  # the same picture at two paths is drawn once
         try:
             small = shrink(data)
-        except Exception as e:  # corrupt or unsupported image: listed without a picture
+        except Exception as e:  # noqa: BLE001 - corrupt or unsupported image: listed without a picture
             result.missing[media.id] = f"no thumbnail: image not decodable ({type(e).__name__}: {e})"
             return
         try:

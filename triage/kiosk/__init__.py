@@ -1,0 +1,1 @@
+"""The kiosk: a guided triage flow for field officers, served on loopback to a full-screen browser (README "Kiosk")."""
