@@ -5,12 +5,12 @@ PY       := $(VENV)/bin/python
 TRIAGE   := $(VENV)/bin/triage
 STAMP    := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 # Debian tools the tests use to build real images and to cross-check results (installed when root).
-APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl android-sdk-libsparse-utils exfatprogs apfsprogs f2fs-tools chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-color-emoji
+APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqlite3 libimage-exiftool-perl android-sdk-libsparse-utils exfatprogs apfsprogs f2fs-tools chromium poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto-color-emoji postgresql redis-server
 # files that are not commands: the statement's emoji font (report.pdf prints emoji as the phone showed them)
 APT_FILES    := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
-APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool img2simg simg2img mkfs.exfat mkapfs mkfs.f2fs sload.f2fs dump.f2fs chromium pdftoppm pdftotext
+APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool img2simg simg2img mkfs.exfat mkapfs mkfs.f2fs sload.f2fs dump.f2fs chromium pdftoppm pdftotext pg_ctlcluster redis-server
 
-.PHONY: demo kiosk test venv test-deps clean
+.PHONY: demo kiosk lab-demo test lint venv test-deps clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ kiosk: $(STAMP)
 	TRIAGE_KEY_DIR=out/keys $(TRIAGE) kiosk serve --intake out/kiosk/intake --outbox out/kiosk/outbox \
 	    --users out/kiosk/users.json
 
+# The lab (README "Lab deployment") on this machine: throwaway PostgreSQL and Redis under out/lab/<time>,
+# one `triage worker`, the demo phone submitted through the queue; prints where the bundle is.
+lab-demo: $(STAMP)
+	$(PY) -m triage.lab.demo
+
 test-deps:
 	@missing=$$(for t in $(APT_TOOLS); do command -v $$t >/dev/null || echo $$t; done; \
 	  for f in $(APT_FILES); do [ -e $$f ] || echo $$f; done); \
@@ -48,7 +53,12 @@ test-deps:
 	  fi; \
 	fi
 
-test: $(STAMP) test-deps
+# ruff (lint rules only; formatting is not enforced yet) and mypy, both configured in pyproject.toml
+lint: $(STAMP)
+	$(VENV)/bin/ruff check triage rules parsers tests bench fixtures fuzz
+	$(VENV)/bin/mypy
+
+test: $(STAMP) test-deps lint
 	$(PY) -m pytest
 
 clean:

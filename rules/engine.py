@@ -82,6 +82,7 @@ def evaluate(pack: RulePack, read: RecordReader, describe: Describer, watchlists
 def _payments_by_message(payments: list[Base]) -> dict[int, list[Payment]]:
     by_message: dict[int, list[Payment]] = defaultdict(list)
     for p in payments:
+        assert isinstance(p, Payment)  # read(Payment) gives payments only
         source = (p.extra or {}).get("source") or {}
         if source.get("type") == "message" and source.get("id") is not None:
             by_message[int(source["id"])].append(p)
@@ -95,7 +96,7 @@ def _evaluate_rule(rule: Rule, records: dict[str, list[Base]], ctx: Context, des
     reads = tuple(rule.reads)
     if reads not in ctx.pools:  # built once per set of record types, already in time order
         ctx.pools[reads] = sorted((r for name in reads for r in records.get(name, [])),
-                                  key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id))
+                                  key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id))  # type: ignore[attr-defined]  # until records.Base declares id
     pool = ctx.pools[reads]
     if "sequence" in rule.condition:
         hits = _sequence_hits(rule, pool, ctx)
@@ -117,7 +118,7 @@ def _prefilter(condition: dict[str, Any], pool: list[Base], ctx: Context) -> lis
     if needs(condition, "lexicon"):
         pool = [r for r in pool if ctx.lexicon_hits(r)]
     if needs(condition, "payment"):
-        pool = [r for r in pool if isinstance(r, Payment) or ctx.payments_by_message.get(r.id)]
+        pool = [r for r in pool if isinstance(r, Payment) or ctx.payments_by_message.get(r.id)]  # type: ignore[attr-defined]  # until records.Base declares id
     if needs(condition, "watchlist") and not ctx.watchlists.entries:
         pool = []
     return pool
@@ -166,8 +167,8 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
         if chosen:
             unique: dict[int, tuple[Base, list[str]]] = {}
             for m, notes in chosen:
-                unique.setdefault(m.id, (m, []))[1].extend(notes)
-            ordered = sorted(unique.values(), key=lambda x: x[0].id)
+                unique.setdefault(m.id, (m, []))[1].extend(notes)  # type: ignore[attr-defined]  # until records.Base declares id
+            ordered = sorted(unique.values(), key=lambda x: x[0].id)  # type: ignore[attr-defined]  # until records.Base declares id
             hits.append(Hit([m for m, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)}))
     return hits
 
@@ -175,10 +176,10 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
 def _within_window(per_part: list[list[tuple[Base, list[str]]]], window: timedelta
                    ) -> list[tuple[Base, list[str]]] | None:
     """One match per part, all within `window` of the earliest (records without a time are not placed)."""
-    timed = [[(m, n) for m, n in part if record_time(m) is not None] for part in per_part]
+    timed = [[(m, n, t) for m, n in part if (t := record_time(m)) is not None] for part in per_part]
     if any(not part for part in timed):
         return None
-    times = [[record_time(m) for m, _ in part] for part in timed]
+    times = [[t for _, _, t in part] for part in timed]
     for anchor in sorted(t for part in times for t in part):
         chosen = []
         for part, part_times in zip(timed, times, strict=True):
@@ -186,7 +187,8 @@ def _within_window(per_part: list[list[tuple[Base, list[str]]]], window: timedel
             j = bisect_right(part_times, anchor + window)
             if i >= j:
                 break
-            chosen.append(part[i])
+            m, n, _ = part[i]
+            chosen.append((m, n))
         else:
             return chosen
     return None
@@ -196,33 +198,33 @@ def _sequence_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     spec = rule.condition["sequence"]
     within = timedelta(hours=spec.get("within_hours", 6))
     at_least = timedelta(hours=spec.get("min_hours", 0))
-    timed = sorted((r for r in pool if record_time(r) is not None), key=lambda r: (record_time(r), r.id))
-    firsts = [(r, n) for r in timed if (n := match(spec["first"], r, ctx)) is not None]
-    thens = [(r, n) for r in timed if (n := match(spec["then"], r, ctx)) is not None]
-    pairs: list[tuple[Base, list[str], Base, list[str]]] = []
-    for a, notes_a in firsts:
-        for b, notes_b in thens:
-            delta = record_time(b) - record_time(a)
-            if b.id != a.id and timedelta(0) < delta <= within and delta >= at_least:
-                pairs.append((a, notes_a, b, notes_b))
+    timed = sorted(((r, t) for r in pool if (t := record_time(r)) is not None), key=lambda x: (x[1], x[0].id))  # type: ignore[attr-defined]  # until records.Base declares id
+    firsts = [(r, t, n) for r, t in timed if (n := match(spec["first"], r, ctx)) is not None]
+    thens = [(r, t, n) for r, t in timed if (n := match(spec["then"], r, ctx)) is not None]
+    pairs: list[tuple[tuple[Base, datetime, list[str]], tuple[Base, datetime, list[str]]]] = []
+    for first in firsts:
+        for then in thens:
+            delta = then[1] - first[1]
+            if then[0].id != first[0].id and timedelta(0) < delta <= within and delta >= at_least:  # type: ignore[attr-defined]  # until records.Base declares id
+                pairs.append((first, then))
     if not pairs:
         return []
-    unique: dict[tuple[str, int], tuple[Base, list[str]]] = {}
-    for a, na, b, nb in pairs:
-        unique.setdefault((a.record_type, a.id), (a, na))
-        unique.setdefault((b.record_type, b.id), (b, nb))
-    ordered = sorted(unique.values(), key=lambda x: (record_time(x[0]), x[0].id))
-    return [Hit([r for r, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)})]
+    unique: dict[tuple[str, int], tuple[Base, datetime, list[str]]] = {}
+    for first, then in pairs:
+        unique.setdefault((first[0].record_type, first[0].id), first)  # type: ignore[attr-defined]  # until records.Base declares id
+        unique.setdefault((then[0].record_type, then[0].id), then)  # type: ignore[attr-defined]  # until records.Base declares id
+    ordered = sorted(unique.values(), key=lambda x: (x[1], x[0].id))  # type: ignore[attr-defined]  # until records.Base declares id
+    return [Hit([r for r, _, _ in ordered], {i: n for i, (_, _, n) in enumerate(ordered)})]
 
 
 def _enough_counterparts(spec: dict[str, Any], hits: list[Hit]) -> list[Hit]:
     """Keep the hits only when, together, they reach `min` distinct counterparts within `within_hours`."""
-    records = sorted((r for h in hits for r in h.records if record_time(r)), key=lambda r: record_time(r))
+    records = sorted(((r, t) for h in hits for r in h.records if (t := record_time(r))), key=lambda x: x[1])
     window = timedelta(hours=spec.get("within_hours", 24 * 365 * 100))
-    for i, first in enumerate(records):
-        group = [r for r in records[i:] if record_time(r) - record_time(first) <= window]
+    for i, (_, first) in enumerate(records):
+        group = [r for r, t in records[i:] if t - first <= window]
         if len({getattr(message_of(r), "counterpart", None) for r in group} - {None}) >= spec.get("min", 1):
-            notes = {k: [] for k in range(len(group))}
+            notes: dict[int, list[str]] = {k: [] for k in range(len(group))}
             return [Hit(group, notes)]
     return []
 

@@ -48,6 +48,7 @@ def entities(text: str | None) -> list[tuple[str, str]]:
 @lru_cache(maxsize=65536)  # a message cited by several findings (or a forwarded advert) is read once
 def _entities(text: str) -> tuple[tuple[str, str], ...]:
     nlp = model()
+    assert nlp is not None  # entities() reads text only when a model is there
     seen: dict[tuple[str, str], None] = {}
     for ent in nlp(text).ents:
         if ent.label_ in LABELS:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from triage.citation import describe
 from triage.records import Base, Call, Contact, Location, MediaFile, Message, Payment
 from triage.store import CaseStore
+
+R = TypeVar("R", bound=Base)
 
 BUILDERS = {"message": Message, "location": Location, "payment": Payment, "contact": Contact, "call": Call,
             "media_file": MediaFile}
@@ -56,13 +58,13 @@ def load_records(items: Iterable[dict[str, Any]], store: CaseStore | None = None
         store.add(record)
         store.flush()
         if message_ref is not None:
-            target = refs[message_ref]
+            target = _ref_of(refs, message_ref, Message)
             if isinstance(record, Location):
                 record.message = target
             else:
                 record.extra = {**(record.extra or {}), "source": {"type": "message", "id": target.id}}
         if media_ref is not None and isinstance(record, Location):
-            record.media_file = refs[media_ref]
+            record.media_file = _ref_of(refs, media_ref, MediaFile)
         if ref:
             refs[ref] = record
     store.flush()
@@ -71,3 +73,11 @@ def load_records(items: Iterable[dict[str, Any]], store: CaseStore | None = None
 
 def describer(store: CaseStore):  # noqa: ANN201 - the engine's Describer
     return lambda record: describe(record, store)
+
+
+def _ref_of(refs: dict[str, Base], ref: str, kind: type[R]) -> R:
+    """The example record `ref` names, which must be of `kind` (a position's message, a photo's media file)."""
+    target = refs[ref]
+    if not isinstance(target, kind):
+        raise ValueError(f"example ref {ref!r} is a {target.record_type}, not a {kind.record_type}")
+    return target

@@ -7,6 +7,7 @@ zones, the lexicon (hits cached per message), payments by message and the watch-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -45,7 +46,7 @@ class Context:
         # keyed by the stored id: the engine streams records and may read one again as a new object;
         # only non-empty results are kept, so the cache grows with the hits, not with the messages
         stored = getattr(record, "id", None) is not None
-        key = (type(record).__name__, record.id) if stored else id(record)
+        key = (type(record).__name__, record.id) if stored else id(record)  # type: ignore[attr-defined]  # until records.Base declares id
         hits = self._lexicon_cache.get(key)
         if hits is None:
             if stored and type(record).__name__ in self._lexicon_complete:
@@ -217,7 +218,9 @@ def _known_media(spec: bool, record: Base, ctx: Context) -> Notes | None:
     if listed:
         hits = listed if isinstance(listed, list) else [listed]
         return [f"{record.name} matches media watch-list " + "; ".join(_listed(h) for h in hits if isinstance(h, dict))]
-    hit = ctx.watchlists.lookup(record.sha256, ["sha256"]) if record.sha256 else None
+    if not record.sha256:
+        return None
+    hit = ctx.watchlists.lookup(record.sha256, ["sha256"])
     return [f"{record.name} (SHA-256 {record.sha256[:12]}…) is on watch-list {hit}"] if hit else None
 
 
@@ -267,7 +270,8 @@ def record_time(record: Base) -> datetime | None:
     return own
 
 
-PRIMITIVE_FUNCTIONS = {
+Primitive = Callable[[Any, Base, Context], Notes | None]  # (the rule's spec for it, record, context)
+PRIMITIVE_FUNCTIONS: dict[str, Primitive] = {
     "geofence": _geofence, "lexicon": _lexicon, "direction": _direction, "payment": _payment,
     "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "own_position": _own_position,
     "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,

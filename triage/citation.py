@@ -16,10 +16,11 @@ class Citation:
 
 
 def reference(record: Base, store: CaseStore) -> dict[str, Any]:
-    source = store.get(SourceFile, record.source_file_id) if getattr(record, "source_file_id", None) else None
+    source_id = getattr(record, "source_file_id", None)
+    source = store.get(SourceFile, source_id) if source_id else None
     return {
         "type": record.record_type,
-        "id": record.id,
+        "id": record.id,  # type: ignore[attr-defined]  # until records.Base declares id
         "provenance": source.provenance if source else None,
         "sha256": source.sha256 if source else None,
         "table": getattr(record, "source_table", None),
@@ -45,7 +46,7 @@ def describe(record: Base, store: CaseStore) -> Citation:
         verb = "received from" if record.direction == "incoming" else "sent to"
         text = f"{record.app.upper()} message {verb} {who} {when(record.time_utc)}"
     else:
-        text = f"{record.record_type} #{record.id}"
+        text = f"{record.record_type} #{record.id}"  # type: ignore[attr-defined]  # until records.Base declares id
     if ref["provenance"]:
         text += f" [source: {ref['provenance']}"
         text += f", {ref['table']} row {ref['row']}]" if ref["table"] else "]"

@@ -194,6 +194,7 @@ def _register_subcommands() -> None:
     from triage.bundle.cli import keys, verify_command
     from triage.evidence.cli import evidence
     from triage.kiosk.cli import kiosk
+    from triage.lab.cli import COMMANDS as LAB_COMMANDS
 
     cli.add_command(evidence)
     cli.add_command(keys)
@@ -202,6 +203,8 @@ def _register_subcommands() -> None:
     cli.add_command(addendum_command)
     cli.add_command(translations)
     cli.add_command(kiosk)
+    for command in LAB_COMMANDS:  # submit, worker, status, lab (triage/lab/)
+        cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:

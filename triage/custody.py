@@ -65,7 +65,7 @@ class CustodyLog:
 
     def record(self, action: str, **details: Any) -> dict:
         t = now_utc()
-        entry = {
+        entry: dict[str, Any] = {
             "seq": self._seq + 1,
             "time_utc": iso(t),
             "local_offset": local_offset(t),
@@ -118,6 +118,7 @@ def verify_chain_lines(lines: Iterable[str | bytes], require_closed: bool = True
         entry, problem = (None, problem) if problem else _check_entry(text, prev, seq + 1)
         if problem:
             return ChainCheck(False, number - 1, number, problem, linked=False)
+        assert entry is not None  # _check_entry gives the entry whenever it finds no problem
         prev, seq, last = line_sha256(text), seq + 1, entry
         if entry.get("action") == SEAL_ACTION:
             seal = entry.get("details")
@@ -142,7 +143,7 @@ def _closing(entries: int, last: dict | None, seal: dict | None) -> ChainCheck:
     closed = action in CLOSING_ACTIONS
     details = (last or {}).get("details") if closed else None
     failure = str(details.get("reason", "")) if isinstance(details, dict) and action == RUN_FAILED else ""
-    return ChainCheck(True, entries, closed=closed, outcome=action if closed else "", failure=failure,
+    return ChainCheck(True, entries, closed=closed, outcome=str(action) if closed else "", failure=failure,
                       seal=seal if isinstance(seal, dict) else None)
 
 

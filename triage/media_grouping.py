@@ -49,11 +49,11 @@ def group_media(store: CaseStore) -> MediaGroups:
     for m in media:
         if m.sha256:
             by_sha[m.sha256].append(m)
-    dup_groups = [g for g in by_sha.values() if len(g) > 1]
+    dup_groups = {sha: g for sha, g in by_sha.items() if len(g) > 1}
     marks: dict[int, dict[str, Any]] = defaultdict(dict)
-    for group in dup_groups:
+    for sha, group in dup_groups.items():
         for m in group:
-            marks[m.id].update(duplicate_group=f"sha256:{m.sha256[:16]}", duplicate_count=len(group))
+            marks[m.id].update(duplicate_group=f"sha256:{sha[:16]}", duplicate_count=len(group))
     near = near_duplicate_groups(media)
     for group in near:
         label = f"near:{group[0].id}"
@@ -61,7 +61,7 @@ def group_media(store: CaseStore) -> MediaGroups:
             marks[m.id].update(near_duplicate_group=label, near_duplicate_count=len(group))
     for record in load_by_id(store, MediaFile, marks):
         _set_extra(record, **marks[record.id])
-    return MediaGroups(len(dup_groups), sum(map(len, dup_groups)), len(near), sum(map(len, near)))
+    return MediaGroups(len(dup_groups), sum(map(len, dup_groups.values())), len(near), sum(map(len, near)))
 
 
 def near_duplicate_groups(media: list[MediaKey], distance: int = NEAR_DISTANCE) -> list[list[MediaKey]]:

@@ -44,7 +44,9 @@ class _PartyDraft:
 
 def device_hints(devices: Iterable[Device]) -> list[Hint]:
     """Country hints from device facts, strongest first: SIM, then network, then locale."""
-    sim, network, locale = [], [], []
+    sim: list[Hint] = []
+    network: list[Hint] = []
+    locale: list[Hint] = []
     for device in devices:
         for number in device.phone_numbers or []:
             reading = read_number(str(number))
@@ -146,7 +148,7 @@ def parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> Iterator[Party]:
             plain[text] = read_number(text)
         return plain[text]
 
-    def mention(raw: Any, record_type: str, ids: Iterable[int], field_name: str, app: str,
+    def mention(raw: Any, record_type: str, ids: Sequence[int], field_name: str, app: str,
                 name: str | None = None, extra_hints: list[Hint] | None = None) -> None:
         """`raw` as stored in `field_name` of these records (one record, or every message naming it)."""
         reading = read_once(raw, extra_hints)

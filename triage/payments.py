@@ -88,7 +88,7 @@ MINOR_UNITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND"
                "VND": 0, "XTR": 0, "ISK": 0, "CLP": 0, "UGX": 0, "XAF": 0, "XOF": 0}
 
 
-def service_payments(messages: Iterable[Base]) -> list[Payment]:
+def service_payments(messages: Iterable[Message]) -> list[Payment]:
     """Payments made inside an app (Telegram payment service messages), not read from text."""
     out = []
     for message in messages:
@@ -188,7 +188,7 @@ def _payment(source: TextSource, method: str, ident: Identifier | None, amount: 
     span = (ident or amount).start, (ident or amount).end  # type: ignore[union-attr]
     record = source.record
     extra: dict[str, Any] = {
-        "source": {"type": record.record_type, "id": record.id, "field": source.field},
+        "source": {"type": record.record_type, "id": record.id, "field": source.field},  # type: ignore[attr-defined]  # until records.Base declares id
         "raw": source.text[span[0]:span[1]],
         "span": list(span),
     }

@@ -106,8 +106,9 @@ def _parse_international(cleaned: str) -> tuple[str, str, bool] | None:
     except NumberParseException:
         return None
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    # a parsed number always has its country code; `or 0` ("ZZ", unknown) only satisfies the Optional type
     region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-        number.country_code)
+        number.country_code or 0)
     return e164, region, phonenumbers.is_valid_number(number)
 
 

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 
 class Tracker:
@@ -28,7 +36,7 @@ class Reporter:
 
 
 class _RichTracker(Tracker):
-    def __init__(self, bar: Progress, task: int) -> None:
+    def __init__(self, bar: Progress, task: TaskID) -> None:
         self.bar, self.task = bar, task
 
     def advance(self, n: int = 1) -> None:

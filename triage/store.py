@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Table, create_engine, event, func, insert, inspect, null, select
+from sqlalchemy import JSON, ColumnElement, FromClause, Table, create_engine, event, func, insert, inspect, null, select
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
@@ -41,7 +41,7 @@ class CaseStore:
         # SQLite: the store numbers the rows itself (one writer per case file, see _refuse_used_database), so a
         # record has its id the moment it is stored and nobody waits for a flush to point at it
         self._numbers = self.engine.dialect.name == "sqlite"
-        self._next_id: dict[Table, int] = {}
+        self._next_id: dict[FromClause, int] = {}
 
     @classmethod
     def in_folder(cls, folder: Path, finished: bool = False) -> CaseStore:
@@ -71,7 +71,7 @@ class CaseStore:
         """`add`, and the record has its id when this returns (others point at it): on SQLite the store's
         own number, elsewhere the database's after a flush."""
         self.add(record)
-        if record.id is None:
+        if record.id is None:  # type: ignore[attr-defined]  # until records.Base declares id
             self.flush()
 
     def insert(self, record: Base) -> None:
@@ -125,7 +125,7 @@ class CaseStore:
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = self.session.execute(statement, [_row_of(o) for o in objects]).scalars().all()
         for record, new_id in zip(objects, ids, strict=True):
-            record.id = new_id
+            record.id = new_id  # type: ignore[attr-defined]  # until records.Base declares id
 
     def commit(self) -> None:
         self.flush()
@@ -135,7 +135,7 @@ class CaseStore:
     def all(self, cls: type[R]) -> Iterator[R]:
         """Records of one type in insertion (id) order: deterministic for rules and reports."""
         self.flush()
-        yield from self.session.scalars(select(cls).order_by(cls.id)).yield_per(1000)
+        yield from self.session.scalars(select(cls).order_by(cls.id)).yield_per(1000)  # type: ignore[attr-defined]  # until records.Base declares id
 
     def counts(self) -> dict[str, int]:
         """Records of every exported type, by its record type (the counts every output gives)."""
@@ -191,9 +191,14 @@ def _layout(cls: type[Base]) -> tuple[Columns, Relations]:
     mapper = inspect(cls)
     columns = tuple((attr.key, attr.columns[0].key, isinstance(attr.columns[0].type, JSON))
                     for attr in mapper.column_attrs if not attr.columns[0].primary_key)
-    relations = tuple((rel.key, tuple((local.key, remote.key) for local, remote in rel.local_remote_pairs))
+    relations = tuple((rel.key, tuple((_key(local), _key(remote)) for local, remote in rel.local_remote_pairs))
                       for rel in mapper.relationships)
     return columns, relations
+
+
+def _key(column: ColumnElement[Any]) -> str:
+    assert column.key is not None  # a table's columns always have one
+    return column.key
 
 
 @functools.cache
@@ -203,6 +208,7 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON as json.dumps text, None as NULL). tests/test_store.py checks
     the rows are the same as SQLAlchemy's own binding of them."""
     table = cls.__table__
+    assert isinstance(table, Table)  # every record type maps one table
     columns, relations = _layout(cls)
     converters = {column_key: _sqlite_converter(table.c[column_key].type) for _, column_key, _ in columns}
     fields = [(attr_key, column_key, converters[column_key]) for attr_key, column_key, _ in columns]

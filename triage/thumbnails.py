@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -55,7 +55,7 @@ class Thumbnails:
     def files(self) -> list[str]:
         return sorted(set(self.made.values()))
 
-    def reason(self, media: object) -> str:
+    def reason(self, media: Any) -> str:  # a MediaFile, or a row of its columns
         """Why a media file has no picture (shown in its place): per file, or past the cap, or not an image."""
         media_id = media.id
         if media_id in self.missing:
@@ -104,7 +104,8 @@ def cited_media(session: Session) -> list[int]:
     for start in range(0, len(positions), 500):
         photo_of.update((position, photo) for position, photo in session.execute(
             select(Location.id, Location.media_file_id).where(
-                Location.id.in_(positions[start:start + 500]), Location.media_file_id.is_not(None))))
+                Location.id.in_(positions[start:start + 500]), Location.media_file_id.is_not(None)))
+            if photo is not None)  # the query leaves them out already: this tells the type checker
     ids = [ref["id"] if ref["type"] == "media_file" else photo_of.get(ref["id"]) for ref in refs]
     return list(dict.fromkeys(i for i in ids if i is not None))
 
@@ -146,7 +147,7 @@ def _read_and_shrink(wanted: list[MediaFile], sources: dict[int, SourceFile], ev
 
     by_place: dict[tuple[str, str], list[tuple[MediaFile, str | None]]] = {}
     for m in wanted:
-        source = sources.get(m.source_file_id)
+        source = sources.get(m.source_file_id) if m.source_file_id is not None else None
         if source is None:
             result.missing[m.id] = "no thumbnail: the file's source record is missing"
             continue
@@ -203,10 +204,10 @@ def shrink(data: bytes) -> bytes:
     _register_heif()
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale (fast for camera photos)
-        image = ImageOps.exif_transpose(image)
-        image.thumbnail((MAX_SIDE, MAX_SIDE))
+        upright = ImageOps.exif_transpose(image)
+        upright.thumbnail((MAX_SIDE, MAX_SIDE))
         buf = io.BytesIO()
-        image.convert("RGB").save(buf, "JPEG", quality=80, optimize=False, progressive=False)
+        upright.convert("RGB").save(buf, "JPEG", quality=80, optimize=False, progressive=False)
     return buf.getvalue()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import overload
 
 UTC = UTC
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -116,6 +117,12 @@ def parse_offset(text: str) -> timezone:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
+@overload
+def iso(t: datetime) -> str: ...
+@overload
+def iso(t: None) -> None: ...
+@overload
+def iso(t: datetime | None) -> str | None: ...
 def iso(t: datetime | None) -> str | None:
     """UTC ISO 8601 with a Z, milliseconds only when present (stable text for reports)."""
     if t is None:

@@ -82,11 +82,12 @@ def _forget_multiprocessing_state_in(folder: Path) -> None:
     if cached and Path(cached).is_relative_to(folder):
         config.pop("tempdir", None)
         # its removal at exit would find it gone with the work folder and print a traceback
+        remover = mp_util._remove_temp_dir  # type: ignore[attr-defined]  # private, not in typeshed
         for finalizer in list(mp_util._finalizer_registry.values()):  # type: ignore[attr-defined]
-            if getattr(finalizer, "_callback", None) is mp_util._remove_temp_dir \
+            if getattr(finalizer, "_callback", None) is remover \
                     and str(cached) in map(str, getattr(finalizer, "_args", ())):
                 finalizer.cancel()
-    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server = forkserver._forkserver
     address = getattr(server, "_forkserver_address", None)
     if isinstance(address, str) and Path(address).is_relative_to(folder) and hasattr(server, "_stop"):
         server._stop()
@@ -94,7 +95,7 @@ def _forget_multiprocessing_state_in(folder: Path) -> None:
 
 def remove_stale(base: Path) -> list[str]:
     """Remove work folders whose process is gone; return their paths (said in the custody log)."""
-    removed = []
+    removed: list[str] = []
     try:
         names = sorted(os.listdir(base))
     except OSError:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import stat
+import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,10 +179,10 @@ def add_member(z: zipfile.ZipFile, name: str, path: Path) -> None:
 
 
 def _set_level(info: zipfile.ZipInfo, level: int) -> None:
-    if hasattr(zipfile.ZipInfo, "compress_level"):  # Python 3.13 and later name it
+    if sys.version_info >= (3, 13):  # Python 3.13 and later name it
         info.compress_level = level
-    else:
-        info._compresslevel = level  # what ZipFile.open reads for a ZipInfo on 3.11 and 3.12
+    else:  # what ZipFile.open reads for a ZipInfo on 3.11 and 3.12 (private: not in typeshed)
+        info._compresslevel = level  # type: ignore[attr-defined]
 
 
 def compression_for(name: str) -> int:

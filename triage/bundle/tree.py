@@ -6,11 +6,11 @@ a sealed bundle; following it would hash something outside the bundle, ignoring 
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from triage.bundle.layout import shown
 
@@ -63,7 +63,7 @@ def _special_kind(mode: int) -> str:
     return f"file type {stat.S_IFMT(mode):o}"
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path) -> io.BufferedReader:
     """Open for reading without following a link swapped in since the walk."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     if not stat.S_ISREG(os.fstat(fd).st_mode):

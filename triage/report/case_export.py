@@ -23,7 +23,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from sqlalchemy import Row, func, select, union
 
@@ -226,7 +226,7 @@ def case_records_path(case_path: Path) -> Path:
 class NodeWriter:
     """Writes a "@graph" array one node per line, each as it is made."""
 
-    def __init__(self, f: TextIO) -> None:
+    def __init__(self, f: IO[str]) -> None:
         self.f = f
         self.count = 0
 

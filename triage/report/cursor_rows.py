@@ -58,8 +58,8 @@ class CursorReader:
         columns = list(statement.selected_columns)
         names = tuple(c.key for c in columns)
         make = _row_class(names)._make
-        convert = [(i, self._converter(c, c.key == bubble_extra_of)) for i, c in enumerate(columns)]
-        convert = [(i, f) for i, f in convert if f is not None]
+        convert = [(i, f) for i, c in enumerate(columns)
+                   if (f := self._converter(c, c.key == bubble_extra_of)) is not None]
         result = self.session.connection().execute(statement)
         try:
             cursor = result.cursor
@@ -105,7 +105,7 @@ class CursorReader:
 
         return read
 
-    def by_ids(self, table: Any, ids: Iterable[int], only: Sequence[str] | None = None,
+    def by_ids(self, table: Any, ids: Iterable[int | None], only: Sequence[str] | None = None,
                chunk: int = 500) -> dict[int, Any]:
         """Rows of one table by id, fetched in batches; `only`: the columns wanted (with "id")."""
         wanted = sorted({i for i in ids if i is not None})

@@ -7,7 +7,7 @@ different values for one fact (two SIMs, two build.props that disagree) are all 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ class Fact:
     sources: list[str] = field(default_factory=list)  # provenance strings, in record order
 
 
-def device_facts(devices: Iterable[Device], sources: dict[int, SourceFile],
+def device_facts(devices: Iterable[Device], sources: Mapping[int, SourceFile | Any],
                  accounts: Iterable[Account] = ()) -> list[Fact]:
     """Facts in FACTS order, values in the order records state them, each with its sources. The phone's own
     app accounts are listed ("App account": app, identifier, display name) and add the numbers they are
@@ -68,8 +68,8 @@ def device_facts(devices: Iterable[Device], sources: dict[int, SourceFile],
     return sorted(facts.values(), key=lambda f: order[f.label])  # stable: record order within a label
 
 
-def _where(record: Device | Account, sources: dict[int, SourceFile]) -> str:
-    source = sources.get(record.source_file_id)
+def _where(record: Device | Account, sources: Mapping[int, SourceFile | Any]) -> str:
+    source = sources.get(record.source_file_id) if record.source_file_id is not None else None
     where = source.provenance if source is not None else "(source not recorded)"
     if record.source_table:
         where += f" (table {record.source_table}, row {record.source_row})"

@@ -180,7 +180,7 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
         "f": findings,
         "header": _header(findings, custody),
         "device_facts": device_facts(devices, by_ids(session, SourceFile, (
-            r.source_file_id for r in [*devices, *accounts])), accounts),
+            r.source_file_id for r in _own_records(devices, accounts))), accounts),
         "flags": findings["assessment"].get("flags", []),
         "severities": [s for s in SEVERITY_ORDER if any(x["severity"] == s for x in findings["findings"])],
         "finding_views": [_finding_view(x, cited, thumbs, keys, zones) for x in findings["findings"]],
@@ -250,7 +250,7 @@ def _orm_by_ids(session: Any, cls: type[Base], ids: Iterable[int]) -> dict[int, 
     wanted = sorted(set(ids))
     found: dict[int, Any] = {}
     for start in range(0, len(wanted), 500):
-        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})
+        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})  # type: ignore[attr-defined]  # until records.Base declares id
     return found
 
 
@@ -361,3 +361,7 @@ def map_points(session: Any, locations: Iterable[Any]) -> list[MapPoint]:
                                time_sort=loc.time_utc.timestamp() if loc.time_utc else None,
                                origin=display_text(loc.origin, "name"), when=utc_text(loc.time_utc) or ""))
     return points
+
+
+def _own_records(devices: list[Device], accounts: list[Account]) -> list[Device | Account]:
+    return [*devices, *accounts]

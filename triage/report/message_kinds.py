@@ -382,7 +382,7 @@ def _deletion(m: Any, extra: dict[str, Any]) -> str:
 
 def time_label(extra: Any) -> str | None:
     """Which moment `time` is ("sent", "received", "stored on the phone"), when the parser said."""
-    return TIME_WORDS.get(_dict(extra).get("time_is"))
+    return TIME_WORDS.get(str(_dict(extra).get("time_is")))
 
 
 def other_times(extra: Any) -> list[tuple[str, str]]:

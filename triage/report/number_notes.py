@@ -89,5 +89,6 @@ def ambiguous_cited(session: Session, cited_facts: dict[tuple[str, int], int]) -
 
 def _linked(refs: Iterable[Any] | None) -> Iterable[tuple[str, int]]:
     for ref in refs or []:
-        if isinstance(ref, dict) and isinstance(ref.get("id"), int):
-            yield ref.get("type"), ref["id"]
+        # a ref without a text type cannot be cited (citations are keyed by (type, id)): left out as before
+        if isinstance(ref, dict) and isinstance(ref.get("type"), str) and isinstance(ref.get("id"), int):
+            yield ref["type"], ref["id"]

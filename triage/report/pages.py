@@ -30,6 +30,7 @@ from sqlalchemy import select
 from triage.exclusive import ExistingFileError, write_text_exclusive
 from triage.records import (
     Account,
+    Base,
     Call,
     Contact,
     Location,
@@ -230,7 +231,7 @@ class PageWriter:
         from triage.report.finding_views import write_finding_pages
         write_finding_pages(self)
 
-    def _records(self, cls: type, *where: Any) -> Iterable[Any]:
+    def _records(self, cls: type[Base], *where: Any) -> Iterable[Any]:
         """Every record of a type (that match `where`), in id order, off the cursor (cursor_rows.py)."""
         table = cls.__table__
         return self.reader.rows(select(*self.reader.columns(table)).where(*where).order_by(table.c.id))

@@ -197,7 +197,9 @@ def fill_exports(page: str, exports: dict[str, str]) -> str:
     """The print HTML with its exports section: each export file with its SHA-256, sorted by name."""
     if page.count(EXPORTS_PLACEHOLDER) != 1:
         raise ValueError("the print HTML has no single place for the exports")
-    section = environment().get_template("_exports.html.j2").module.exports_section(sorted(exports.items()))
+    module = environment().get_template("_exports.html.j2").module
+    # a macro of the template: jinja2 makes the module's attributes at run time
+    section = module.exports_section(sorted(exports.items()))  # type: ignore[attr-defined]
     return page.replace(EXPORTS_PLACEHOLDER, str(section))
 
 

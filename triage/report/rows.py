@@ -37,7 +37,7 @@ TIMELINE_COLUMNS = {
 
 def iso_z(t: datetime | StoreTime) -> str:
     """timeutil.iso for the aware UTC times the store gives (its shortcut: no conversion, no search)."""
-    if type(t) is StoreTime:
+    if isinstance(t, StoreTime):
         return iso_text(t)
     if t.tzinfo is UTC:
         return t.isoformat(timespec="milliseconds" if t.microsecond else "seconds")[:-6] + "Z"
@@ -203,7 +203,7 @@ class TimelineRows:
         source_id = getattr(record, "source_file_id", None)
         where = self.files.get(source_id)
         if where is None:
-            source = self.sources.get(source_id)
+            source = self.sources.get(source_id) if source_id is not None else None
             where = self.files[source_id] = isolated_html(source.path, "path", IN_SOURCES) if source else ""
         if getattr(record, "source_table", None):
             where += " " + shown_html(record.source_table, "name") + "#" + ltr_html(record.source_row, "name")
@@ -236,7 +236,7 @@ class TimelineRows:
             detail = ltr_html(f"{r.amount:,.2f}") + " " + shown_html(r.currency or "")
         return _words("payment detail", f"({r.method})", r.direction or ""), detail
 
-    def row(self, utc: datetime, kind: str, record_id: int, r: Any, href: str | None) -> str:
+    def row(self, utc: datetime | StoreTime, kind: str, record_id: int, r: Any, href: str | None) -> str:
         what, detail = self.cells(kind, r)
         label = self.text(kind) + " #" + text_html(record_id)
         if href:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Row, Select, Text, TypeDecorator, select, type_coerce
+from sqlalchemy import JSON, ColumnElement, Connection, Row, Select, Text, TypeDecorator, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
 
 from triage.records import Base, SourceFile
@@ -59,7 +59,7 @@ def dialect_of(store: CaseStore) -> str:
     return store.session.get_bind().dialect.name
 
 
-def record_columns(cls: type[Base]) -> list[tuple[str, Column[Any]]]:
+def record_columns(cls: type[Base]) -> list[tuple[str, ColumnElement[Any]]]:
     """(attribute name, column) of each column a record type maps, in mapping order."""
     return [(attr.key, attr.columns[0]) for attr in sa_inspect(cls).column_attrs]
 
@@ -83,18 +83,18 @@ def record_select(cls: type[Base], with_source: bool = False, only: Sequence[str
     return statement
 
 
-def paged(store: CaseStore, statement: Select[Any], id_column: Column[Any], page: int | None = None,
-          fetch: Callable[[Select[Any]], list[Any]] | None = None) -> Iterator[Row[Any]]:
+def paged(store: CaseStore, statement: Select[Any], id_column: ColumnElement[Any], page: int | None = None,
+          fetch: Callable[[Select[Any]], Sequence[Any]] | None = None) -> Iterator[Row[Any]]:
     """The rows of `statement` in `id_column` order, read one keyset page (PAGE_ROWS rows) at a time. The
     statement must select `id_column` labelled `id` (record_select does). `fetch`: how a page's query is
     read (default: Core rows on the session's connection)."""
     page = page or PAGE_ROWS
-    fetch = fetch or (lambda query: connection(store).execute(query).all())
+    read_page: Callable[[Select[Any]], Sequence[Any]] = fetch or (lambda query: connection(store).execute(query).all())
     store.flush()  # records still buffered for insertion are part of the store
     last: Any = None
     while True:
         query = statement if last is None else statement.where(id_column > last)
-        rows = fetch(query.order_by(id_column).limit(page))
+        rows = read_page(query.order_by(id_column).limit(page))
         yield from rows
         if len(rows) < page:
             return

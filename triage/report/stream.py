@@ -12,7 +12,7 @@ datetimes, decoded JSON): the same fields the ORM records have, without building
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -21,7 +21,7 @@ from sqlalchemy import Select, case, distinct, func, null, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from triage.records import Call, Location, MediaFile, Message, Payment, SourceFile
+from triage.records import Base, Call, Location, MediaFile, Message, Payment, SourceFile
 from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
 from triage.report.store_rows import readable
@@ -72,7 +72,7 @@ def _columns(table: Any, only: Iterable[str] | None, session: Session | None = N
     return [readable(c, dialect) for c in table.c if wanted is None or c.name in wanted]
 
 
-def by_ids(session: Session, cls: type, ids: Iterable[int], chunk: int = 500,
+def by_ids(session: Session, cls: type[Base], ids: Iterable[int | None], chunk: int = 500,
            only: Iterable[str] | None = None) -> dict[int, Row]:
     """Rows of one table by id (a page's worth or a finding's evidence), fetched in batches; `only`: the
     columns wanted (with "id"; all by default)."""
@@ -113,11 +113,11 @@ class PageSources:
         return {i: kept[i] for i in wanted if i in kept}
 
 
-def count(session: Session, cls: type, *where: Any) -> int:
+def count(session: Session, cls: type[Base], *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(cls.__table__).where(*where)) or 0
 
 
-def all_of(session: Session, cls: type, *where: Any, order: tuple = ()) -> Iterator[Row]:
+def all_of(session: Session, cls: type[Base], *where: Any, order: tuple = ()) -> Iterator[Row]:
     table = cls.__table__
     return rows(session, select(*_columns(table, None, session)).where(*where).order_by(*(order or (table.c.id,))))
 
@@ -185,7 +185,7 @@ def thread_count(session: Session) -> int:
 
 def time_key(t: datetime | StoreTime) -> StoreTime:
     """An instant as text that sorts in time order (the store's own UTC text), from either form of it."""
-    return t if type(t) is StoreTime else store_time(t)
+    return t if isinstance(t, StoreTime) else store_time(t)
 
 
 def message_order(m: Any) -> tuple:
@@ -242,12 +242,12 @@ class Timed(NamedTuple):
     row: Any
 
 
-def timeline(session: Session, only: dict[str, Iterable[str]] | None = None) -> Iterator[Timed]:
+def timeline(session: Session, only: Mapping[str, Iterable[str]] | None = None) -> Iterator[Timed]:
     """Every record with a UTC time, in (time, type, id) order: a merge of one ordered stream per table.
     `only`: per record type, the columns wanted (with its id and time; all by default)."""
     reader = CursorReader(session)
 
-    def stream(kind: str, cls: type, column: str) -> Iterator[Timed]:
+    def stream(kind: str, cls: type[Base], column: str) -> Iterator[Timed]:
         table = cls.__table__
         col = table.c[column]
         statement = (select(*reader.columns(table, (only or {}).get(kind))).where(col.is_not(None))

@@ -97,8 +97,9 @@ class LocalDays:
 
     def texts(self, t: StoreTime) -> list[str]:
         day = t[:10]
-        known = self.days.get(day, False)
-        if known is False:
+        try:
+            known = self.days[day]
+        except KeyError:  # a day not seen yet (or no longer kept)
             if len(self.days) >= DAYS_KEPT:
                 self.days.clear()
             known = self.days[day] = _day_offsets(day)

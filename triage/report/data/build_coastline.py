@@ -60,9 +60,10 @@ def clipped(polygons: list[Polygon]) -> MultiPolygon:
     parts = [p.buffer(0).intersection(frame) for p in polygons if p.bounds[0] < BBOX[2] and p.bounds[2] > BBOX[0]
              and p.bounds[1] < BBOX[3] and p.bounds[3] > BBOX[1]]
     land = unary_union([p for p in parts if not p.is_empty]).simplify(SIMPLIFY_DEG, preserve_topology=True)
-    pieces = list(land.geoms) if hasattr(land, "geoms") else [land]
-    pieces = [p for p in pieces if isinstance(p, Polygon) and p.area > 1e-6]
-    return MultiPolygon(sorted(pieces, key=lambda p: (-p.area, p.bounds)))
+    geoms = list(land.geoms) if hasattr(land, "geoms") else [land]
+    pieces = [p for p in geoms if isinstance(p, Polygon) and p.area > 1e-6]
+    largest_first = sorted(pieces, key=lambda p: (-p.area, p.bounds))
+    return MultiPolygon(largest_first)
 
 
 def rounded(coords):  # noqa: ANN001, ANN201 - nested GeoJSON coordinate lists
