@@ -250,12 +250,19 @@ def timeline(session: Session, only: Mapping[str, Iterable[str]] | None = None) 
     def stream(kind: str, cls: type[Base], column: str) -> Iterator[Timed]:
         table = cls.__table__
         col = table.c[column]
-        statement = (select(*reader.columns(table, (only or {}).get(kind))).where(col.is_not(None))
-                     .order_by(col, table.c.id))
+        columns = reader.columns(table, (only or {}).get(kind))
+        if kind == "message":  # a row shows the text; what the message is (from extra) only when it has none
+            columns = [_extra_of_textless(table) if c.key == "extra" else c for c in columns]
+        statement = select(*columns).where(col.is_not(None)).order_by(col, table.c.id)
         for row in reader.rows(statement):
             yield Timed(getattr(row, column), kind, row.id, row)
 
     return heapq.merge(*(stream(*spec) for spec in TIMED))  # (type, id) is unique: rows are never compared
+
+
+def _extra_of_textless(table: Any) -> Any:
+    """A message's `extra` when it has no text, else NULL: most messages have text, and their JSON is not read."""
+    return case((func.coalesce(table.c.body, "") == "", table.c.extra), else_=null()).label("extra")
 
 
 def timeline_days(session: Session) -> dict[str, int]:
