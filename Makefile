@@ -10,7 +10,7 @@ APT_PACKAGES := ewf-tools sleuthkit e2fsprogs gdisk fdisk mtools dosfstools sqli
 APT_FILES    := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 APT_TOOLS    := ewfacquire ewfverify fls mkfs.ext4 sgdisk sfdisk mcopy mkfs.vfat sqlite3 exiftool img2simg simg2img mkfs.exfat mkapfs mkfs.f2fs sload.f2fs dump.f2fs chromium pdftoppm pdftotext pg_ctlcluster redis-server
 
-.PHONY: demo kiosk lab-demo test lint venv test-deps clean
+.PHONY: demo kiosk lab-demo test test-fast lint venv test-deps clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,11 @@ test-deps:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check triage rules parsers tests bench fixtures fuzz
 	$(VENV)/bin/mypy
+
+# the tests without those marked slow (a 50,000-message phone, multi-GB streams, the lab cluster …): for the
+# edit-test loop; `make test` (and CI) runs everything
+test-fast: $(STAMP) test-deps lint
+	$(PY) -m pytest -m "not slow"
 
 test: $(STAMP) test-deps lint
 	$(PY) -m pytest

@@ -115,6 +115,7 @@ def strip(value):
     return value
 
 
+@pytest.mark.slow
 def test_every_packing_gives_the_records_of_the_e01(packings, tmp_path, unchanged):
     unchanged(*packings.values())
     reference = run_records(packings["E01"], tmp_path / "E01")

@@ -426,6 +426,7 @@ def test_triage_run_gives_the_same_records_as_the_source_folder(image, tmp_path)
 SPARSE_SIZE = (1 << 32) + 12288  # past 4 GiB: the indirect node blocks and offsets beyond 32 bits
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_TOOLS, reason="mkfs.f2fs and sload.f2fs (f2fs-tools) are not installed")
 def test_multi_gb_sparse_file_streams(tmp_path):
     import shutil

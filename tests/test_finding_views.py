@@ -220,6 +220,7 @@ def test_every_link_of_the_views_resolves(out: Path) -> None:
 
 # -- scale ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_finding_citing_12000_messages_keeps_index_small(tmp_path: Path) -> None:
     """Issue 14: a rule may cite 10,000+ messages on a big phone. index.html shows the first rows of each
     view and stays under 5 MB; the views' pages list every cited message once, PER_PAGE a page."""

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("triage", "parsers", "rules")
 
@@ -45,6 +47,7 @@ print(f"checked {len(names)} modules, {failed} failed")
 """
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own() -> None:
     result = subprocess.run([sys.executable, "-c", CHECK, *PACKAGES], cwd=ROOT, capture_output=True, text=True,
                             timeout=600)

@@ -77,10 +77,11 @@ def test_structure_not_name_decides(tmp_path):
     """Each parser refuses the others' databases (what the pipeline's structural check relies on)."""
     import sqlite3
 
-    for parser, name in ((IosPhotosParser(), "external.db"), (AndroidMediaStoreParser(), "Photos.sqlite"),
-                         (GooglePhotosParser(), "Photos.sqlite")):
+    for parser, name, missing in ((IosPhotosParser(), "external.db", ["table ZASSET"]),
+                                  (AndroidMediaStoreParser(), "Photos.sqlite", ["table files"]),
+                                  (GooglePhotosParser(), "Photos.sqlite", ["table local_media"])):
         db = sqlite3.connect(f"file:{MEDIA / name}?mode=ro&immutable=1", uri=True)
         try:
-            assert parser.missing_structure(db)
+            assert parser.missing_structure(db) == missing, (parser.name, name)
         finally:
             db.close()

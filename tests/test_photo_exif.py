@@ -57,3 +57,12 @@ def test_garbage_file_is_a_warning(tmp_path):
     bad.write_bytes(b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff" + b"\x00" * 20)
     records, warnings = parse_file(PhotoExifParser(), bad, tmp_path)
     assert len(records) == 1 and isinstance(records[0], MediaFile)
+    photo = records[0]
+    assert photo.extra["exif_tags"] == 0 and photo.extra["gps_status"] == "no GPS"
+    assert photo.extra["jpeg_problems"] == ["segment 0xFF00 at offset 21 has impossible length 0"]
+    # each problem is said, and the file is kept: the warnings name what could not be read and why
+    assert any(w.startswith("EXIF could not be read (ReadBudgetExceeded") and w.endswith(
+        "file recorded without metadata") for w in warnings), warnings
+    assert "JPEG image data: segment 0xFF00 at offset 21 has impossible length 0" in warnings
+    assert "EXIF structure: IFD0 offset 8 lies outside the 8-byte EXIF block (not read)" in warnings
+    assert any("no tag could be read from it" in w for w in warnings), warnings

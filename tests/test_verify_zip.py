@@ -119,6 +119,7 @@ def test_member_larger_than_the_whole_payload_is_not_hashed(genuine_zip: Path, t
     assert code == 1 and "file changed: data/records/message.jsonl (8388608 bytes, more than the whole payload" in out
 
 
+@pytest.mark.slow
 def test_two_gib_member_is_hashed_as_a_stream_in_bounded_memory(genuine_zip: Path, tmp_path: Path) -> None:
     """A 2 MB zip holding a 2 GiB member in place of a sealed file; bag-info.txt is edited to claim a payload
     that large, so the member is really inflated and hashed. Measured in a child process: its peak memory."""
