@@ -28,7 +28,8 @@ class AbxError(ValueError):
 
 class _Reader:
     def __init__(self, data: bytes) -> None:
-        self.data, self.pos, self.interned = data, len(MAGIC), []
+        self.data, self.pos = data, len(MAGIC)
+        self.interned: list[str] = []
 
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import abc
 import fnmatch
 import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AbstractSet, Any, BinaryIO, Callable, ClassVar, Iterator, Mapping
+from typing import Any, BinaryIO, ClassVar
 
 from parsers import registry
 from triage.evidence import FileEntry
@@ -160,7 +162,7 @@ class SqliteParser(Parser):
     def recognise(self, db: sqlite3.Connection) -> tuple[Schema | None, list[str]]:
         """The first declared generation the database has, and no gaps; or None and what the nearest
         generation lacks (the one with most of its tables present; the first declared on a tie)."""
-        gaps = []
+        gaps: list[tuple[int, int, list[str]]] = []
         for schema in self.schemas:
             missing = schema.missing(db)
             if not missing:

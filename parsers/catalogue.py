@@ -9,7 +9,8 @@ table or JSON, and docs/parsers.md is its Markdown, regenerated with
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from parsers import registry
 from parsers.base import Parser, SqliteParser
@@ -78,9 +79,9 @@ def as_table(items: list[dict[str, Any]]) -> str:
     rows = [(e["name"], e["app"], e["platform"], e["module"], ", ".join(e["produces"]), _yes(e["bytes_only"]))
             for e in items]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths)).rstrip()]
-    for entry, row in zip(items, rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip()]
+    for entry, row in zip(items, rows, strict=True):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         lines.append(f"    paths: {', '.join(entry['path_patterns']) or ANY_SQLITE}")
         for schema in entry["schemas"]:
             lines.append(f"    schema: {schema['name']}: {_tables_text(schema['tables'])}")

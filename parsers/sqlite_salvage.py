@@ -14,7 +14,7 @@ probe step can be stepped over; the step starts at 1 and doubles, so with dense 
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from parsers.base import quote_ident
 

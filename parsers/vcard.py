@@ -25,7 +25,7 @@ def read_vcards(text: str) -> tuple[list[CardContact], str | None]:
     try:
         for component in vobject.readComponents(text, ignoreUnreadable=True):
             cards.append(_card(component))
-    except Exception as e:  # vobject raises ParseError and others on damaged cards
+    except Exception as e:  # noqa: BLE001 - vobject raises ParseError and others on damaged cards
         return cards, f"vCard not fully readable ({type(e).__name__}: {e})"
     return cards, None
 

@@ -114,7 +114,7 @@ def _streamed_candidates(rules: list[Rule], read: RecordReader, cls: type[Base],
 
 
 def _identity(record: Base) -> int:
-    return record.id if getattr(record, "id", None) is not None else id(record)  # type: ignore[attr-defined]  # until records.Base declares id
+    return record.id if getattr(record, "id", None) is not None else id(record)
 
 
 def _meets_some(record_rules: list[Rule], record: Base, ctx: Context) -> bool:
@@ -135,7 +135,7 @@ def _may_have(primitive: str, record: Base, ctx: Context) -> bool:
     if primitive == "geofence":
         return isinstance(record, Location) and bool(ctx.zones.containing(record.latitude, record.longitude))
     if primitive == "payment":
-        return isinstance(record, Payment) or bool(ctx.payments_by_message.get(record.id))  # type: ignore[attr-defined]  # until records.Base declares id
+        return isinstance(record, Payment) or bool(ctx.payments_by_message.get(record.id))
     if primitive == "known_media":
         return isinstance(record, MediaFile)
     return bool(ctx.watchlists.entries)
@@ -162,7 +162,7 @@ def _stored_candidates(rules: list[Rule], store: CaseStore, cls: type[Base], ctx
     members = _thread_members(store, cls, may.ids("lexicon")) if any(thread_rule(r) for r in rules) else set()
     options = (selectinload(Location.message),) if cls is Location else ()  # positions speak with their message
     return [record for record in load_by_id(store, cls, ids | members, options)
-            if record.id in members or _meets_some(record_rules, record, ctx)]  # type: ignore[attr-defined]  # until records.Base declares id
+            if record.id in members or _meets_some(record_rules, record, ctx)]
 
 
 class _MayHave:

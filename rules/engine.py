@@ -96,7 +96,7 @@ def _evaluate_rule(rule: Rule, records: dict[str, list[Base]], ctx: Context, des
     reads = tuple(rule.reads)
     if reads not in ctx.pools:  # built once per set of record types, already in time order
         ctx.pools[reads] = sorted((r for name in reads for r in records.get(name, [])),
-                                  key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id))  # type: ignore[attr-defined]  # until records.Base declares id
+                                  key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id))
     pool = ctx.pools[reads]
     if "sequence" in rule.condition:
         hits = _sequence_hits(rule, pool, ctx)
@@ -118,7 +118,7 @@ def _prefilter(condition: dict[str, Any], pool: list[Base], ctx: Context) -> lis
     if needs(condition, "lexicon"):
         pool = [r for r in pool if ctx.lexicon_hits(r)]
     if needs(condition, "payment"):
-        pool = [r for r in pool if isinstance(r, Payment) or ctx.payments_by_message.get(r.id)]  # type: ignore[attr-defined]  # until records.Base declares id
+        pool = [r for r in pool if isinstance(r, Payment) or ctx.payments_by_message.get(r.id)]
     if needs(condition, "watchlist") and not ctx.watchlists.entries:
         pool = []
     return pool
@@ -167,8 +167,8 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
         if chosen:
             unique: dict[int, tuple[Base, list[str]]] = {}
             for m, notes in chosen:
-                unique.setdefault(m.id, (m, []))[1].extend(notes)  # type: ignore[attr-defined]  # until records.Base declares id
-            ordered = sorted(unique.values(), key=lambda x: x[0].id)  # type: ignore[attr-defined]  # until records.Base declares id
+                unique.setdefault(m.id, (m, []))[1].extend(notes)
+            ordered = sorted(unique.values(), key=lambda x: x[0].id)
             hits.append(Hit([m for m, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)}))
     return hits
 
@@ -198,22 +198,22 @@ def _sequence_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     spec = rule.condition["sequence"]
     within = timedelta(hours=spec.get("within_hours", 6))
     at_least = timedelta(hours=spec.get("min_hours", 0))
-    timed = sorted(((r, t) for r in pool if (t := record_time(r)) is not None), key=lambda x: (x[1], x[0].id))  # type: ignore[attr-defined]  # until records.Base declares id
+    timed = sorted(((r, t) for r in pool if (t := record_time(r)) is not None), key=lambda x: (x[1], x[0].id))
     firsts = [(r, t, n) for r, t in timed if (n := match(spec["first"], r, ctx)) is not None]
     thens = [(r, t, n) for r, t in timed if (n := match(spec["then"], r, ctx)) is not None]
     pairs: list[tuple[tuple[Base, datetime, list[str]], tuple[Base, datetime, list[str]]]] = []
     for first in firsts:
         for then in thens:
             delta = then[1] - first[1]
-            if then[0].id != first[0].id and timedelta(0) < delta <= within and delta >= at_least:  # type: ignore[attr-defined]  # until records.Base declares id
+            if then[0].id != first[0].id and timedelta(0) < delta <= within and delta >= at_least:
                 pairs.append((first, then))
     if not pairs:
         return []
     unique: dict[tuple[str, int], tuple[Base, datetime, list[str]]] = {}
     for first, then in pairs:
-        unique.setdefault((first[0].record_type, first[0].id), first)  # type: ignore[attr-defined]  # until records.Base declares id
-        unique.setdefault((then[0].record_type, then[0].id), then)  # type: ignore[attr-defined]  # until records.Base declares id
-    ordered = sorted(unique.values(), key=lambda x: (x[1], x[0].id))  # type: ignore[attr-defined]  # until records.Base declares id
+        unique.setdefault((first[0].record_type, first[0].id), first)
+        unique.setdefault((then[0].record_type, then[0].id), then)
+    ordered = sorted(unique.values(), key=lambda x: (x[1], x[0].id))
     return [Hit([r for r, _, _ in ordered], {i: n for i, (_, _, n) in enumerate(ordered)})]
 
 

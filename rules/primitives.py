@@ -46,7 +46,7 @@ class Context:
         # keyed by the stored id: the engine streams records and may read one again as a new object;
         # only non-empty results are kept, so the cache grows with the hits, not with the messages
         stored = getattr(record, "id", None) is not None
-        key = (type(record).__name__, record.id) if stored else id(record)  # type: ignore[attr-defined]  # until records.Base declares id
+        key = (type(record).__name__, record.id) if stored else id(record)
         hits = self._lexicon_cache.get(key)
         if hits is None:
             if stored and type(record).__name__ in self._lexicon_complete:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="pip install fastapi uvicorn argon2-cffi python-multipart")
+from datetime import UTC
+
 from fastapi.testclient import TestClient  # noqa: E402
 
-from tests.kiosk_setup import (LEGAL_FORM, OPERATOR, PIN, SECOND, SUPERVISOR, case_id_of, csrf_of,  # noqa: E402
-                               kiosk_setup)
+from tests.kiosk_setup import LEGAL_FORM, OPERATOR, PIN, SECOND, SUPERVISOR, case_id_of, csrf_of, kiosk_setup  # noqa: E402
 from triage.cli import main  # noqa: E402
 from triage.custody import verify_chain  # noqa: E402
 from triage.kiosk.app import create_app  # noqa: E402
@@ -50,7 +51,7 @@ def open_case(client: TestClient) -> tuple[str, str]:
 def test_wrong_pins_lock_the_name_even_for_the_right_pin(kiosk) -> None:
     setup, app = kiosk
     with TestClient(app) as client:
-        for attempt in range(1, MAX_FAILURES):
+        for _attempt in range(1, MAX_FAILURES):
             refused = sign_in(client, pin="000000")
             assert refused.status_code == 401 and "Name or PIN not accepted" in refused.text
         locked = sign_in(client, pin="000000")
@@ -307,13 +308,13 @@ def test_the_intake_listing_ids_segments_and_hidden_files(tmp_path: Path) -> Non
 
 
 def test_a_lock_out_ends_after_its_time_and_enable_clears_it(tmp_path: Path) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from triage.kiosk.users import LOCK_MINUTES
 
     users = UserFile(tmp_path / "users.json")
     users.add("PC Lock", "operator", PIN)
-    now = datetime(2026, 12, 5, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
     outcomes = [users.check("PC Lock", "999999", now) for _ in range(MAX_FAILURES)]
     assert [o.locked_now for o in outcomes] == [False] * (MAX_FAILURES - 1) + [True]
     assert not users.check("PC Lock", PIN, now + timedelta(minutes=LOCK_MINUTES - 1)).ok

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -207,7 +207,7 @@ def assert_only_in_scope(jsonl: dict[str, list[str]]) -> None:
         assert rows, kind  # the window keeps some of the demo's messages and positions
         for row in rows:
             when = datetime.fromisoformat(row[attr].replace("Z", "+00:00"))
-            assert low <= when <= high and when.tzinfo == timezone.utc or low <= when <= high, (kind, row[attr])
+            assert low <= when <= high and when.tzinfo == UTC or low <= when <= high, (kind, row[attr])
 
 
 # every visible form control has a label a screen reader reads; every button is a large touch target; the text

@@ -20,7 +20,7 @@ def reference(record: Base, store: CaseStore) -> dict[str, Any]:
     source = store.get(SourceFile, source_id) if source_id else None
     return {
         "type": record.record_type,
-        "id": record.id,  # type: ignore[attr-defined]  # until records.Base declares id
+        "id": record.id,
         "provenance": source.provenance if source else None,
         "sha256": source.sha256 if source else None,
         "table": getattr(record, "source_table", None),
@@ -46,7 +46,7 @@ def describe(record: Base, store: CaseStore) -> Citation:
         verb = "received from" if record.direction == "incoming" else "sent to"
         text = f"{record.app.upper()} message {verb} {who} {when(record.time_utc)}"
     else:
-        text = f"{record.record_type} #{record.id}"  # type: ignore[attr-defined]  # until records.Base declares id
+        text = f"{record.record_type} #{record.id}"
     if ref["provenance"]:
         text += f" [source: {ref['provenance']}"
         text += f", {ref['table']} row {ref['row']}]" if ref["table"] else "]"

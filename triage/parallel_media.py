@@ -19,9 +19,9 @@ import multiprocessing
 import os
 import pickle
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator
 
 from parsers import ParseContext
 from triage.evidence import FileEntry
@@ -137,7 +137,7 @@ def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[],
             try:
                 prepared = future.result()[index]
                 stats.parallel_files += 1
-            except Exception as e:  # a dead worker or an unpicklable result: this file goes sequential
+            except Exception as e:  # noqa: BLE001 - a dead worker or an unpicklable result: this file goes sequential
                 broken = broken or type(e).__name__ == "BrokenProcessPool"
                 stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
         if prepared is None:
@@ -174,7 +174,7 @@ def _read(runner: ParseRunner, entry: FileEntry) -> bytes | None:
     try:
         with runner.evidence.open(entry) as f:
             return f.read()
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure: the sequential path reads it again and warns
         return None  # the sequential path reads it again and records the failure as a warning
 
 
@@ -194,7 +194,7 @@ def prepare_file(entry: FileEntry, header: bytes, data: bytes, parser_names: tup
         try:
             for record in by_name[name].parse(ctx):
                 out.records.append(record)
-        except Exception as e:  # carried back; the runner reports it as it would in a sequential run
+        except Exception as e:  # noqa: BLE001 - carried back; the runner reports it as it would in a sequential run
             out.error = e if _picklable(e) else RuntimeError(f"{type(e).__name__}: {e}")
         prepared.outputs[name] = out
     return prepared
@@ -204,5 +204,5 @@ def _picklable(e: BaseException) -> bool:
     try:
         pickle.loads(pickle.dumps(e))
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to round-trip means it cannot travel back
         return False

@@ -7,9 +7,10 @@ import hashlib
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from parsers import ALL_PARSERS, ParseContext, Parser, Schema, SqliteParser
 from parsers.base import open_sqlite, quote_ident
@@ -77,7 +78,7 @@ class ParseRunner:
                 continue
             try:
                 header = self._header(entry)
-            except Exception as e:  # an unreadable file is reported, the run goes on
+            except Exception as e:  # noqa: BLE001 - an unreadable file is reported, the run goes on
                 if claimed:
                     self._not_parsed(entry, [(p.name, f"cannot be read: {_reason(e)}") for p in claimed])
                 else:
@@ -91,7 +92,7 @@ class ParseRunner:
                 self._not_parsed(entry, refused)
         return candidates
 
-    def parse(self, cand: Candidate, prepared: "PreparedFile | None" = None) -> SourceFile | None:
+    def parse(self, cand: Candidate, prepared: PreparedFile | None = None) -> SourceFile | None:
         """Run every accepting parser on one file; the SourceFile is announced before its first record.
 
         `prepared`: the file's hash and parser output computed ahead in a worker (triage.parallel_media)."""
@@ -99,7 +100,7 @@ class ParseRunner:
         source = source_file(entry)
         try:
             source.sha256 = prepared.sha256 if prepared is not None else self._sha256(entry)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - an unreadable file is reported as not parsed; the run goes on
             self._not_parsed(entry, [(p.name, f"cannot be read: {_reason(e)}") for p in cand.parsers])
             return None
         budget = SqliteBudget(self.limits)  # one per file: every parser and connection spends it
@@ -153,7 +154,7 @@ class ParseRunner:
         if cand.refused:
             _mark_warned(source)
 
-    def _note_sidecars(self, copy: "SqliteCopy", source: SourceFile) -> None:
+    def _note_sidecars(self, copy: SqliteCopy, source: SourceFile) -> None:
         """What SQLite did with the -journal/-wal when the copy was opened (rolled back, frames ignored):
         the records are the database after that, so the examination record says so."""
         for note in copy.notes:
@@ -183,23 +184,24 @@ class ParseRunner:
 
     def _sha256(self, entry: FileEntry) -> str:
         with self.evidence.open(entry) as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
+            # typing.BinaryIO declares no readinto; every evidence reader has it (triage/evidence/streams.py)
+            return hashlib.file_digest(f, "sha256").hexdigest()  # type: ignore[arg-type]
 
     def _sha256_if_readable(self, entry: FileEntry) -> str | None:
         if _why_unreadable(entry) and not (entry.type == "file" and entry.allocated and entry.size == 0):
             return None
         try:
             return self._sha256(entry)
-        except Exception:  # the reason is in the warning already
+        except Exception:  # noqa: BLE001 - the reason is in the warning already
             return None
 
-    def _recognised(self, parser: SqliteParser, copy: "SqliteCopy", entry: FileEntry,
+    def _recognised(self, parser: SqliteParser, copy: SqliteCopy, entry: FileEntry,
                     misfits: list[tuple[str, str]]) -> Schema | None:
         """The schema generation of `parser` the database has, or None (and why, for a file at its path)."""
         try:
             with open_sqlite(copy.path(), copy.budget) as db:
                 schema, missing = parser.recognise(db)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - sqlite raises many kinds; reported for a file at the parser's path
             if parser.path_matches(entry):
                 why = copy.budget.message() if copy.budget.reached else f"database cannot be opened: {e}"
                 misfits.append((parser.name, why))
@@ -210,19 +212,19 @@ class ParseRunner:
         return schema
 
     def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
-                    copy: "SqliteCopy | None" = None, done: "Iterator[Base] | None" = None,
+                    copy: SqliteCopy | None = None, done: Iterator[Base] | None = None,
                     budget: SqliteBudget | None = None) -> None:
         count = 0
         stopped = False
         try:
-            sqlite = copy is not None and isinstance(parser, SqliteParser)
+            sqlite_copy = copy if isinstance(parser, SqliteParser) else None
             for record in (done if done is not None else parser.parse(ctx)):
-                if sqlite:
-                    copy.mark_wal_only(record)
-                    copy.digest_row(record)
+                if sqlite_copy is not None:
+                    sqlite_copy.mark_wal_only(record)
+                    sqlite_copy.digest_row(record)
                 self.on_record(record, source)
                 count += 1
-        except Exception as e:  # a parser bug or hostile file: keep what was read, say what was not
+        except Exception as e:  # noqa: BLE001 - a parser bug or hostile file: keep what was read, say what was not
             stopped = True
             if not (budget is not None and (budget.reached or isinstance(e, SqliteBudgetReached))):
                 ctx.warn(f"stopped after {count} record(s): {type(e).__name__}: {e}")
@@ -318,22 +320,24 @@ class SqliteCopy:
         flag (`extra["wal_only"]`) lets an examiner explain why another tool's count differs.
         """
         table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
-        if table is None or row is None or not isinstance(getattr(record, "extra", None), dict):
+        extra = getattr(record, "extra", None)
+        if table is None or row is None or not isinstance(extra, dict):
             return
         if self._wal is None:
             return  # no -wal: every row is in the database file
         main = self._rows_without_wal(table)
         if main is not None and row not in main:
-            record.extra["wal_only"] = True
+            extra["wal_only"] = True
 
     def digest_row(self, record: Base) -> None:
         """Give a record the SHA-256 of its source row (triage/row_digest.py), read from this copy as the
         parser saw it; records whose table or row is not a rowid table's row get none."""
-        if getattr(record, "source_table", None) is None or not hasattr(record, "source_row_sha256"):
+        table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
+        if table is None or not hasattr(record, "source_row_sha256"):
             return
         if self._digests is None:
             self._digests = RowDigests(self.path(), self.budget)
-        record.__dict__["source_row_sha256"] = self._digests.of(record.source_table, record.source_row)
+        record.__dict__["source_row_sha256"] = self._digests.of(table, row)
 
     def digest_problem(self) -> str | None:
         """How many records' rows could not be read again for their digest, and why (said once per file)."""
@@ -359,7 +363,7 @@ class SqliteCopy:
                 return set() if table in self._tables_with_wal() else None
             try:
                 return {str(r[0]) for r in db.execute(f"SELECT rowid FROM {quote_ident(table)}")}
-            except Exception:  # WITHOUT ROWID tables, damaged pages, budget spent: not comparable, never flagged
+            except Exception:  # noqa: BLE001 - WITHOUT ROWID, damaged pages, budget spent: not comparable, never flagged
                 return None
 
     def _tables_with_wal(self) -> set[str]:

@@ -188,7 +188,7 @@ def _payment(source: TextSource, method: str, ident: Identifier | None, amount: 
     span = (ident or amount).start, (ident or amount).end  # type: ignore[union-attr]
     record = source.record
     extra: dict[str, Any] = {
-        "source": {"type": record.record_type, "id": record.id, "field": source.field},  # type: ignore[attr-defined]  # until records.Base declares id
+        "source": {"type": record.record_type, "id": record.id, "field": source.field},
         "raw": source.text[span[0]:span[1]],
         "span": list(span),
     }

@@ -9,24 +9,25 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError
 
 from parsers import ALL_PARSERS
 from rules.engine import DEFAULT_PACK, RulePack, load_pack
 from triage import TOOL_NAME, __version__
+from triage.addenda.declarations import BUNDLE_NAME as DECLARATIONS_NAME
+from triage.addenda.declarations import LoadedDeclarations, load_declarations
 from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
 from triage.custody import CustodyLog
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
 from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
-from triage.addenda.declarations import BUNDLE_NAME as DECLARATIONS_NAME
-from triage.addenda.declarations import LoadedDeclarations, load_declarations
 from triage.exclusive import write_bytes_exclusive, write_text_exclusive
 from triage.limits import ParseLimits
 from triage.output_location import check_output_location
@@ -35,8 +36,8 @@ from triage.parsing import ParseRunner
 from triage.passes import PASSES, PassInput, run_passes
 from triage.progress import Reporter
 from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
-from triage.scope import EVERYTHING, Scope, ScopeFilter
 from triage.report.display import DISPLAY_LIMITS
+from triage.scope import EVERYTHING, Scope, ScopeFilter
 from triage.store import CaseStore
 from triage.watchlist_media import media_watchlist
 from triage.watchlists import Watchlists
@@ -59,7 +60,7 @@ class RunOptions:
     watchlists: list[Path] = field(default_factory=list)  # CSV kind,value[,label] (triage/watchlists.py)
     signing_key: Path | None = None  # Ed25519 PEM; default: the examiner's key from `triage keys init`
     media_watchlist: Path | None = None  # deprecated: read as one more of `watchlists` (same format)
-    open_options: "OpenOptions | None" = None  # backup password, archive limits (None: defaults + environment)
+    open_options: OpenOptions | None = None  # backup password, archive limits (None: defaults + environment)
     parse_limits: ParseLimits = field(default_factory=ParseLimits)  # per-file SQLite time/row budgets
     case_records: bool = False  # also case-records.jsonld: every record as CASE/UCO (as large as records/*.jsonl)
     declarations: Path | None = None  # YAML (triage/addenda/declarations.py): printed into the sealed report.pdf
@@ -314,7 +315,7 @@ class Examination:
             "display_limits": dict(DISPLAY_LIMITS),
         }
 
-    def _hash_containers(self, files: list[Path], when: str, computed: "Future[dict[str, str]] | None" = None
+    def _hash_containers(self, files: list[Path], when: str, computed: Future[dict[str, str]] | None = None
                          ) -> dict[str, str]:
         """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
         or, for a folder extraction of many files, through a list file in the bundle and that file's hash.
@@ -347,7 +348,8 @@ class Examination:
                 "evidence-files-sha256-before.txt and evidence-files-sha256-after.txt"]
 
     def _acquire(self, evidence: Evidence, before: dict[str, str]) -> EvidenceItem:
-        self.custody.record("evidence opened", kind=evidence.kind, container_files=self._listed(evidence.container_files),
+        self.custody.record("evidence opened", kind=evidence.kind,
+                            container_files=self._listed(evidence.container_files),
                             volume_roles=volume_roles(evidence))  # which volume is userdata, system …
         self._record_evidence_warnings(evidence)
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
@@ -397,7 +399,7 @@ class Examination:
     def _store_record(self, record: Base, source: SourceFile) -> None:
         if not self.scope.admit(record):  # outside the scope: never stored, counted in "scope applied"
             return
-        record.source_file_id = source.id
+        record.source_file_id = source.id  # type: ignore[attr-defined]  # parsers yield Provenanced records only
         self.store.insert(record)
 
     def _parse_warning(self, stage: str, component: str, level: str, message: str,
@@ -411,7 +413,7 @@ class Examination:
             run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance(),
                        only=self.opts.scope.passes(tuple(p.action for p in PASSES)))
 
-    def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: "Future[dict[str, str]]") -> None:
+    def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: Future[dict[str, str]]) -> None:
         after = self._hash_containers(files, "after", computed)
         item.files_sha256_after = self._recorded["after"]
         item.unchanged = after == self._before
@@ -419,7 +421,7 @@ class Examination:
             self.warn("evidence", "integrity", "error", "evidence files changed during the run: "
                       "compare the before/after SHA-256 in the custody log")
 
-    def _make_thumbnails(self) -> "Thumbnails":
+    def _make_thumbnails(self) -> Thumbnails:
         """Pictures of the photos for the report, read again from the evidence after it was hashed (the
         report itself never opens the evidence)."""
         from triage.thumbnails import cited_media, make_thumbnails
@@ -428,7 +430,7 @@ class Examination:
             return make_thumbnails(self.store.session, self.opts.evidence, self.opts.open_options, self.opts.out,
                                    first=cited_media(self.store.session))
 
-    def _write_report(self, pack: RulePack, thumbnails: "Thumbnails") -> Path:
+    def _write_report(self, pack: RulePack, thumbnails: Thumbnails) -> Path:
         from triage.report import write_report
         from triage.report.context import ReportContext
         from triage.report.pdf import unavailable_warning

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, inspect
-from sqlalchemy.orm import (DeclarativeBase, Mapped, MappedAsDataclass, configure_mappers, mapped_column,
-                            relationship)
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedAsDataclass, configure_mappers, mapped_column, relationship
 
 from triage.timeutil import Timestamp
 
@@ -33,13 +32,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def times(name: str, ts: Timestamp) -> dict[str, Any]:
@@ -52,6 +51,9 @@ class Base(MappedAsDataclass, DeclarativeBase):
 
     # the `type` value of this record in JSONL exports and finding references
     record_type: ClassVar[str] = ""
+
+    if TYPE_CHECKING:  # every record table declares its own; said here so code over any record type is checked
+        id: Mapped[int]
 
 
 class SourceFile(Base):

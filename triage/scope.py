@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from triage.errors import TriageError
@@ -49,8 +49,8 @@ CATEGORY_LABELS = {
 }
 ALWAYS_KEPT: tuple[type[Base], ...] = (Device, Account)  # the exhibit's identity
 # the attribute holding each dated record type's event time
-EVENT_TIME = {Message: "time_utc", Call: "time_utc", MediaFile: "taken_utc", Location: "time_utc",
-              Payment: "time_utc"}
+EVENT_TIME: dict[type[Base], str] = {Message: "time_utc", Call: "time_utc", MediaFile: "taken_utc",
+                                     Location: "time_utc", Payment: "time_utc"}
 # links by which CaseStore.insert would store another record along with this one
 LINKS = ("media_file", "message")
 PAYMENTS_PASS = "payments extracted"  # triage/passes.py
@@ -83,8 +83,8 @@ class Scope:
 
     @property
     def window(self) -> tuple[datetime | None, datetime | None]:
-        low = datetime.combine(self.start, time.min, timezone.utc) if self.start else None
-        high = datetime.combine(self.end, time.max, timezone.utc) if self.end else None
+        low = datetime.combine(self.start, time.min, UTC) if self.start else None
+        high = datetime.combine(self.end, time.max, UTC) if self.end else None
         return low, high
 
     def keeps(self, record: Base) -> bool:

@@ -71,7 +71,7 @@ class CaseStore:
         """`add`, and the record has its id when this returns (others point at it): on SQLite the store's
         own number, elsewhere the database's after a flush."""
         self.add(record)
-        if record.id is None:  # type: ignore[attr-defined]  # until records.Base declares id
+        if record.id is None:
             self.flush()
 
     def insert(self, record: Base) -> None:
@@ -125,7 +125,7 @@ class CaseStore:
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = self.session.execute(statement, [_row_of(o) for o in objects]).scalars().all()
         for record, new_id in zip(objects, ids, strict=True):
-            record.id = new_id  # type: ignore[attr-defined]  # until records.Base declares id
+            record.id = new_id
 
     def commit(self) -> None:
         self.flush()
@@ -135,7 +135,7 @@ class CaseStore:
     def all(self, cls: type[R]) -> Iterator[R]:
         """Records of one type in insertion (id) order: deterministic for rules and reports."""
         self.flush()
-        yield from self.session.scalars(select(cls).order_by(cls.id)).yield_per(1000)  # type: ignore[attr-defined]  # until records.Base declares id
+        yield from self.session.scalars(select(cls).order_by(cls.id)).yield_per(1000)
 
     def counts(self) -> dict[str, int]:
         """Records of every exported type, by its record type (the counts every output gives)."""

@@ -39,7 +39,7 @@ def column_rows(store: CaseStore, cls: type[Base], columns: Sequence[str],
                 where: ColumnElement[bool] | None = None) -> Iterator[Any]:
     """`columns` of every record of `cls` (optionally only those meeting `where`), in id order."""
     make = row_type(cls, tuple(columns))
-    statement = select(*(getattr(cls, c) for c in columns)).order_by(cls.id)  # type: ignore[attr-defined]  # until records.Base declares id
+    statement = select(*(getattr(cls, c) for c in columns)).order_by(cls.id)
     if where is not None:
         statement = statement.where(where)
     store.flush()  # records still buffered by the store are part of the case
@@ -51,7 +51,7 @@ def column_rows_by_id(store: CaseStore, cls: type[Base], columns: Sequence[str],
                       ) -> Iterator[Any]:
     """`columns` of the records of `cls` with these ids, in id order."""
     for batch in _batches(sorted(ids)):
-        yield from column_rows(store, cls, columns, cls.id.in_(batch))  # type: ignore[attr-defined]  # until records.Base declares id
+        yield from column_rows(store, cls, columns, cls.id.in_(batch))
 
 
 def load_by_id(store: CaseStore, cls: type[R], ids: Iterable[int], options: Sequence[Any] = ()
@@ -59,7 +59,7 @@ def load_by_id(store: CaseStore, cls: type[R], ids: Iterable[int], options: Sequ
     """ORM records of `cls` with these ids, in id order."""
     store.flush()
     for batch in _batches(sorted(ids)):
-        statement = select(cls).where(cls.id.in_(batch)).order_by(cls.id).options(*options)  # type: ignore[attr-defined]  # until records.Base declares id
+        statement = select(cls).where(cls.id.in_(batch)).order_by(cls.id).options(*options)
         yield from store.session.scalars(statement)
 
 

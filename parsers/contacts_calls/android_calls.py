@@ -4,7 +4,7 @@ docs/formats/contacts_calls.md "Android call log"."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterator
+from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present

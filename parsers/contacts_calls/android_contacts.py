@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables
@@ -49,8 +50,9 @@ class AndroidContactsParser(SqliteParser):
                 extra["deleted"] = True
             if d.get("normalized"):
                 extra["normalized_numbers"] = d["normalized"]
-            yield build(Contact, app="contacts", name=name, phone_numbers=d.get("phones", []), emails=d.get("emails", []),
-                          extra=extra, source_table="raw_contacts", source_row=str(row["_id"]))
+            yield build(Contact, app="contacts", name=name, phone_numbers=d.get("phones", []),
+                          emails=d.get("emails", []), extra=extra,
+                          source_table="raw_contacts", source_row=str(row["_id"]))
 
     def _raw_columns(self, db: sqlite3.Connection) -> list[str]:
         cols = ["r._id"] + [f"r.{c}" for c in present(db, "raw_contacts", ["display_name", "deleted",

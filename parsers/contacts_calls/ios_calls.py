@@ -7,7 +7,8 @@ Phone calls, FaceTime and CallKit calls of third-party apps (WhatsApp, Telegram 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 import xml.etree.ElementTree as ET
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers import abx
 from parsers.base import ParseContext, Parser, Schema, SqliteParser
@@ -83,7 +84,7 @@ class AndroidBuildPropParser(Parser):
         props, bad = parse_build_prop(raw.decode("utf-8", errors="replace"))
         if bad:
             ctx.warn(f"{len(bad)} line(s) without key=value skipped ({', '.join(bad[:5])})")
-        fields = {f: _first(props, names) for f, names in PROP_FIELDS.items()}
+        fields: dict[str, Any] = {f: _first(props, names) for f, names in PROP_FIELDS.items()}
         summary = {k: v for k, names in SUMMARY_PROPS.items() if (v := _first(props, names))}
         if not any(fields.values()) and not summary:
             ctx.warn("no device properties (product, version, fingerprint) in this build.prop")
@@ -107,7 +108,8 @@ class AndroidSettingsParser(Parser):
         try:
             settings = _settings_of(data)
         except (abx.AbxError, ET.ParseError) as e:
-            ctx.warn(f"cannot read the settings file ({'Android Binary XML' if data.startswith(abx.MAGIC) else 'XML'}): {e}")
+            kind = "Android Binary XML" if data.startswith(abx.MAGIC) else "XML"
+            ctx.warn(f"cannot read the settings file ({kind}): {e}")
             return
         found = {name: (row_id, value) for row_id, name, value in settings if name in SETTINGS_KEYS and value}
         if not found:

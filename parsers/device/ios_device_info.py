@@ -7,8 +7,9 @@ Values keep their plist key names in `extra`, so each fact can be found again in
 from __future__ import annotations
 
 import plistlib
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from parsers.base import ParseContext, Parser
 from triage.evidence import FileEntry
@@ -41,7 +42,7 @@ class IosDeviceInfoParser(Parser):
             raw = f.read()
         try:
             plist = plistlib.loads(raw)
-        except Exception as e:  # plistlib raises InvalidFileException, ExpatError, ValueError …
+        except Exception as e:  # noqa: BLE001 - plistlib raises InvalidFileException, ExpatError, ValueError …
             ctx.warn(f"not a readable property list ({type(e).__name__}: {e}); no device facts read")
             return
         if not isinstance(plist, dict):
@@ -103,7 +104,7 @@ def _backup_date(value: object, key: str, ctx: ParseContext) -> dict[str, Any]:
     if not isinstance(value, datetime):
         ctx.warn(f"'{key}' is {type(value).__name__}, not a date; kept raw, not converted")
         return {f"{key} (raw)": str(value)}
-    utc = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return {f"{key} (raw)": value.isoformat(), f"{key} (encoding)": "plist_date", f"{key} (UTC)": iso(utc)}
 
 

@@ -16,8 +16,9 @@ Top-level values that are text or numbers are kept in `extra` as the file has th
 from __future__ import annotations
 
 import plistlib
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Parser
 from triage.records import Base, Device
@@ -53,7 +54,7 @@ class IosDeviceInfoFsParser(Parser):
             return
         try:
             plist = plistlib.loads(data)
-        except Exception as e:  # plistlib raises several types for damaged input
+        except Exception as e:  # noqa: BLE001 - plistlib raises several types for damaged input
             ctx.warn(f"not a readable property list: {type(e).__name__}: {e}")
             return
         if not isinstance(plist, dict):

@@ -16,10 +16,11 @@ screenshot). This parser only needs the file's bytes, so the pipeline may run it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import exifread
 
@@ -36,7 +37,8 @@ from triage.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
 IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
 JPEG_MAGIC = b"\xff\xd8\xff"
 EXIF_APP1 = b"Exif\x00\x00"  # identifier at the start of a JPEG APP1 EXIF segment
-MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
+MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x00", "image/tiff"),
+                 (b"MM\x00*", "image/tiff"))
 # ISO-BMFF major brands (bytes 8-12 after "ftyp") of still-image files
 MIME_BY_BRAND = {b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
                  b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif"}
@@ -85,7 +87,7 @@ class PhotoExifParser(Parser):
         try:
             tags = exifread_tags(stream)
             error = None
-        except Exception as e:  # exifread raises many types on malformed input
+        except Exception as e:  # noqa: BLE001 - exifread raises many types on malformed input
             tags, error = {}, describe_error(e)
         if not tags and ctx.header[4:8] == b"ftyp":
             heif_tags = heif_exif_tags(stream)
@@ -224,7 +226,9 @@ def describe_error(e: BaseException) -> str:
 
 def exifread_tags(stream: Any) -> dict:
     """exifread's tags (may raise anything: callers record it), its reads budgeted against loops."""
-    return exifread.process_file(BudgetedReader(stream, EXIFREAD_MAX_READS, "exifread"), details=False)
+    reader = BudgetedReader(stream, EXIFREAD_MAX_READS, "exifread")
+    # typed BinaryIO, but exifread only reads, seeks and tells, which BudgetedReader passes on (budgeted)
+    return exifread.process_file(reader, details=False)  # type: ignore[arg-type]
 
 
 def heif_exif_tags(stream: Any) -> dict:
@@ -235,14 +239,14 @@ def heif_exif_tags(stream: Any) -> dict:
     try:
         stream.seek(0)
         exif = pillow_heif.open_heif(stream).info.get("exif") or b""
-    except Exception:  # not decodable by libheif either: the caller reports the exifread failure
+    except Exception:  # noqa: BLE001 - not decodable by libheif either: the caller reports the exifread failure
         return {}
     starts = [i for i in (exif.find(b"MM\x00*"), exif.find(b"II*\x00")) if 0 <= i <= 16]
     if not starts:
         return {}
     try:
         return exifread_tags(io.BytesIO(exif[min(starts):]))
-    except Exception:
+    except Exception:  # noqa: BLE001 - exifread raises many types on a damaged block; the caller reports the failure
         return {}
 
 
@@ -252,7 +256,7 @@ def own_heif_exif_tags(stream: Any, size: int) -> dict:
     try:
         block = heif_exif_block(stream, size)
         return exifread_tags(io.BytesIO(block)) if block else {}
-    except Exception:  # a damaged item: the caller has reported the other readers' failures
+    except Exception:  # noqa: BLE001 - a damaged item: the caller has reported the other readers' failures
         return {}
 
 
@@ -297,9 +301,11 @@ def ratio(value: Any) -> Fraction | None:
 
 def dms_to_degrees(values: list) -> float | None:
     parts = [ratio(v) for v in values]
-    if len(parts) != 3 or any(p is None for p in parts):
+    if len(parts) != 3:
         return None
     d, m, s = parts
+    if d is None or m is None or s is None:
+        return None
     return float(d + m / 60 + s / 3600)
 
 
@@ -343,14 +349,14 @@ def gps_time(tags: dict, problem: Callable[[str], None]) -> Timestamp | None:
     if not date or clock is None:
         return None
     parts = [ratio(v) for v in clock.values] if len(clock.values) == 3 else []
-    if len(parts) != 3 or None in parts:
+    h, m, s = parts if len(parts) == 3 else (None, None, None)
+    if h is None or m is None or s is None:
         problem(f"its GPS time stamp ({date} {clock}) is not three numbers: no GPS time")
         return None
-    h, m, s = parts
     try:
         raw = f"{date} {float(h):02.0f}:{float(m):02.0f}:{float(s):06.3f}"
         y, mo, d = (int(x) for x in date.replace("-", ":").split(":"))
-        base = datetime(y, mo, d, tzinfo=timezone.utc)
+        base = datetime(y, mo, d, tzinfo=UTC)
         seconds = float(h) * 3600 + float(m) * 60 + float(s)
         return Timestamp(raw, "exif_gps_utc", base + timedelta(seconds=seconds))
     except (ValueError, OverflowError):  # an impossible date, or a stamp beyond datetime's range

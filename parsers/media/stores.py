@@ -16,11 +16,12 @@ Every Location says which store it came from (`origin`) and which row (`source_t
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Collection, Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from triage.records import Base, Location, build, times
-from triage.timeutil import decode
+from triage.timeutil import Timestamp, decode
 
 IOS_NO_LOCATION = -180.0
 IOS_UNKNOWN_ACCURACY = -1.0
@@ -87,7 +88,7 @@ def store_origin(path: str) -> str:
     return "Android MediaStore external.db"
 
 
-def _android_time(row: sqlite3.Row, optional: list[str]):
+def _android_time(row: sqlite3.Row, optional: Collection[str]) -> Timestamp | None:
     if "datetaken" in optional and row["datetaken"]:
         return decode(row["datetaken"], "unix_ms")
     if "date_added" in optional and row["date_added"]:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
 
 from parsers.base import ParseContext, Parser
 from triage.media_hints import path_hints
@@ -28,7 +29,7 @@ from triage.timeutil import Timestamp
 
 VIDEO_EXTENSIONS = ("*.mp4", "*.mov", "*.m4v", "*.3gp", "*.3g2", "*.qt")
 STILL_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-QT_EPOCH = datetime(1904, 1, 1, tzinfo=timezone.utc)
+QT_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 ENC_QT = "qt_1904_s"  # seconds since 1904-01-01 UTC (mvhd); not yet in triage.timeutil's table
 ENC_ISO = "iso8601"  # text with its own UTC offset; utc None when the offset is missing
 MAX_SMALL_BOX = 1 << 20  # udta/meta children are small; anything larger is not metadata we read
@@ -314,7 +315,7 @@ def decode_qt_time(raw: int) -> Timestamp | None:
     if raw == 0:
         return None  # not set: some encoders leave it zero
     utc = QT_EPOCH + timedelta(seconds=raw)
-    if not datetime(1990, 1, 1, tzinfo=timezone.utc) <= utc < datetime(2100, 1, 1, tzinfo=timezone.utc):
+    if not datetime(1990, 1, 1, tzinfo=UTC) <= utc < datetime(2100, 1, 1, tzinfo=UTC):
         return Timestamp(raw, ENC_QT, None, "outside 1990-2100: not converted")
     return Timestamp(raw, ENC_QT, utc)
 
@@ -328,7 +329,7 @@ def decode_iso8601(raw: str) -> Timestamp:
         return Timestamp(raw, ENC_ISO, None, "not an ISO 8601 time")
     if t.tzinfo is None:
         return Timestamp(raw, ENC_ISO, None, "no UTC offset: not converted")
-    return Timestamp(raw, ENC_ISO, t.astimezone(timezone.utc))
+    return Timestamp(raw, ENC_ISO, t.astimezone(UTC))
 
 
 def _creationdate(meta: VideoMeta) -> Timestamp | None:

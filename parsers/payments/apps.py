@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Parser, Schema, SqliteParser
 from triage.payment_ids import check_btc, check_eth, check_tron

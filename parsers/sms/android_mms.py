@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present

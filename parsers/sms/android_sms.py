@@ -5,7 +5,7 @@ parsers/sms/android_mms.py."""
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterator
+from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_salvage import readable_rows

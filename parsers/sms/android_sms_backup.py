@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
+from parsers.base import ParseContext, Parser
 from parsers.sms.android_mms import ADDR_BCC, ADDR_CC, ADDR_FROM, ADDR_TO, MSG_BOX, OWN_NUMBER_TOKEN
 from parsers.sms.android_sms import SMS_TYPES
-from parsers.base import ParseContext, Parser
 from triage.evidence import FileEntry
 from triage.records import Base, Message, build, times
 from triage.timeutil import decode, iso
@@ -136,7 +137,7 @@ class AndroidSmsBackupParser(Parser):
 def _time_is(direction: str, sent: Any) -> dict[str, Any]:
     """The backup copies the provider's columns (android_sms.py, android_mms.py): `date` is when the phone
     stored the message (on arrival for a received one), `date_sent` the sender's time of a received one."""
-    moment = {"time_is": "received" if direction == "incoming" else "stored"}
+    moment: dict[str, Any] = {"time_is": "received" if direction == "incoming" else "stored"}
     if sent.utc:
         moment["sent"] = {"raw": sent.raw, "utc": iso(sent.utc)}
     return moment

@@ -12,6 +12,6 @@ def attributed_text(blob: bytes | None) -> str | None:
     try:
         root = typedstream.unarchive_from_data(blob)
         value = root.contents[0].value.value
-    except Exception:  # a damaged archive is reported by the caller, never guessed at
+    except Exception:  # noqa: BLE001 - a damaged archive is reported by the caller, never guessed at
         return None
     return value if isinstance(value, str) else None

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables
@@ -183,7 +184,8 @@ class BugleReader:
             extra["sender_name"] = sender["full_name"]
         if sender is not None and sender.get("blocked"):
             extra["sender_blocked"] = True
-        own = self.participants.get(row.get("self_id")) if row.get("self_id") is not None else None
+        self_id = row.get("self_id")
+        own = self.participants.get(self_id) if self_id is not None else None
         if own is not None:
             extra["self"] = {k: own.get(k) for k in ("normalized_destination", "sub_id", "subscription_name")
                              if own.get(k) is not None}
@@ -225,7 +227,8 @@ class BugleReader:
                                        "lookup_key") if p.get(k) not in (None, "")}
             if p.get("blocked"):
                 extra["blocked"] = True
-            yield build(Contact, app=APP, name=p["full_name"], phone_numbers=[address] if address and not is_email else [],
+            yield build(Contact, app=APP, name=p["full_name"],
+                          phone_numbers=[address] if address and not is_email else [],
                           emails=[address] if is_email else [], extra=extra,
                           source_table="participants", source_row=str(pid))
 

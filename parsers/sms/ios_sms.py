@@ -9,10 +9,11 @@ change hold both, so the unit is decided per value. When `text` is NULL the text
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from parsers.sms.attributed_body import attributed_text
 from parsers.base import ParseContext, Schema, SqliteParser
+from parsers.sms.attributed_body import attributed_text
 from parsers.sqlite_query import present, tables
 from triage.records import Base, Message, build, times
 from triage.timeutil import Timestamp, decode, iso

@@ -9,7 +9,8 @@ The newer layout is parsers/sms/ios_sms.py.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables

@@ -16,14 +16,24 @@ import sqlite3
 import struct
 import xml.etree.ElementTree as ET
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Parser, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import tables
 from parsers.telegram.android_tail import read_tail, tail_ok
 from parsers.telegram.peers import dialog_key, peer_key
-from parsers.telegram.summary import (CONTACT_MEDIA, DISCARD_REASONS, GEO_MEDIA, action_summary, base_name,
-                                      forward_summary, jsonable, media_summary, reply_summary)
+from parsers.telegram.summary import (
+    CONTACT_MEDIA,
+    DISCARD_REASONS,
+    GEO_MEDIA,
+    action_summary,
+    base_name,
+    forward_summary,
+    jsonable,
+    media_summary,
+    reply_summary,
+)
 from parsers.telegram.tl import Decoded, Reader, TLError, decode
 from triage.records import Account, Base, Call, Contact, Location, Message, build, times
 from triage.timeutil import decode as decode_time
@@ -84,9 +94,9 @@ class Cache4:
     def _dialogs(self) -> dict[int, dict[str, Any]]:
         cols = [c for c in ("date", "unread_count", "last_mid", "pinned", "folder_id")
                 if c in table_columns(self.db, "dialogs")]
-        out = {}
+        out: dict[int, dict[str, Any]] = {}
         for row in self.db.execute(f"SELECT did, {', '.join(cols) or 'NULL'} FROM dialogs ORDER BY did"):
-            info = {c: row[c] for c in cols if row[c] is not None}
+            info: dict[str, Any] = {c: row[c] for c in cols if row[c] is not None}
             if "date" in info:
                 info["date"] = _time_json(info["date"])
             out[row["did"]] = info
@@ -94,7 +104,8 @@ class Cache4:
 
     def users(self) -> Iterator[Base]:
         status = "status" in table_columns(self.db, "users")
-        sql = f"SELECT rowid AS row_id, uid, {'name' if 'name' in table_columns(self.db, 'users') else 'NULL'} AS name, " \
+        name_column = "name" if "name" in table_columns(self.db, "users") else "NULL"
+        sql = f"SELECT rowid AS row_id, uid, {name_column} AS name, " \
               f"{'status' if status else 'NULL'} AS status, data FROM users ORDER BY rowid"
         for row in self.db.execute(sql):
             decoded = _decode_blob(row["data"], "User")
@@ -144,13 +155,15 @@ class Cache4:
             if dialog:
                 extra["dialog"] = dialog
             prefix = "channel" if kind in ("channel", "megagroup") else "chat"
-            yield build(Contact, app=APP, name=title or row["name"], handles=_handles(f"{prefix}:{cid}", chat.get("username")),
+            yield build(Contact, app=APP, name=title or row["name"],
+                          handles=_handles(f"{prefix}:{cid}", chat.get("username")),
                           extra=jsonable(extra), source_table="chats", source_row=str(row["row_id"]))
 
     def secret_chats(self) -> Iterator[Base]:
         if "enc_chats" not in self.names:
             return
-        cols = [c for c in ("user", "name", "ttl", "layer", "admin_id", "data") if c in table_columns(self.db, "enc_chats")]
+        have = table_columns(self.db, "enc_chats")
+        cols = [c for c in ("user", "name", "ttl", "layer", "admin_id", "data") if c in have]
         for row in self.db.execute(f"SELECT rowid AS row_id, uid, {', '.join(cols)} FROM enc_chats ORDER BY rowid"):
             row = dict(row)
             decoded = _decode_blob(row.get("data"), "EncryptedChat")
@@ -177,9 +190,11 @@ class Cache4:
         for row in self.db.execute("SELECT key, phone, deleted FROM user_phones_v7 ORDER BY key, phone"):
             if not row["deleted"]:
                 phones.setdefault(row["key"], []).append(row["phone"])
-        for row in self.db.execute("SELECT rowid AS row_id, key, uid, fname, sname, imported FROM user_contacts_v7 ORDER BY rowid"):
+        for row in self.db.execute("SELECT rowid AS row_id, key, uid, fname, sname, imported "
+                                   "FROM user_contacts_v7 ORDER BY rowid"):
             name = " ".join(x for x in (row["fname"], row["sname"]) if x) or None
-            yield build(Contact, app="telegram (imported phone contact)", name=name, phone_numbers=phones.get(row["key"], []),
+            yield build(Contact, app="telegram (imported phone contact)", name=name,
+                          phone_numbers=phones.get(row["key"], []),
                           extra={"key": row["key"], "device_contact_id": row["uid"], "imported": row["imported"]},
                           source_table="user_contacts_v7", source_row=str(row["row_id"]))
 
@@ -187,7 +202,8 @@ class Cache4:
 
     def messages(self, table: str) -> Iterator[Base]:
         cols = [c for c in OPTIONAL_COLUMNS if c in table_columns(self.db, table)]
-        sql = f"SELECT rowid AS row_id, mid, uid, date, data{''.join(', ' + c for c in cols)} FROM {table} ORDER BY rowid"
+        optional = "".join(", " + c for c in cols)
+        sql = f"SELECT rowid AS row_id, mid, uid, date, data{optional} FROM {table} ORDER BY rowid"
         for row in self.db.execute(sql):
             yield from self._message_records(table, dict(row))
 
@@ -275,14 +291,16 @@ class Cache4:
         for key in ("read_state", "ttl", "media", "group_id"):
             if row.get(key) not in (None, 0):
                 extra[key] = row[key]
-        extra["dialog_name"] = self._display(thread) or self._display(self._counterpart(kind, int(thread.split(":")[1]), thread))
+        extra["dialog_name"] = (self._display(thread)
+                                or self._display(self._counterpart(kind, int(thread.split(":")[1]), thread)))
         if sender:
             extra["sender_name"] = self._display(sender)
         extra.update({k: True for k in KEPT_FLAGS if msg.get(k) is True})
         if "date" in msg and msg["date"] != row["date"]:
             extra["blob_date"] = msg["date"]  # the walk may have drifted: the row's date column is used
             decoded.notes.append(f"date in the blob ({msg['date']}) differs from the row's date ({row['date']})")
-        for key in ("views", "forwards", "post_author", "grouped_id", "via_bot_id", "ttl_period", "from_boosts_applied"):
+        for key in ("views", "forwards", "post_author", "grouped_id", "via_bot_id", "ttl_period",
+                    "from_boosts_applied"):
             if key in msg:
                 extra[key] = msg[key]
         if "edit_date" in msg:
@@ -325,8 +343,9 @@ class Cache4:
                 return
             kind = GEO_MEDIA[media["_"]]
             label = " — ".join(x for x in (media.get("title"), media.get("address")) if x) or None
-            extra = {k: summary[k] for k in ("title", "address", "provider", "venue_id", "venue_type", "period",
-                                              "heading", "proximity_notification_radius") if k in summary}
+            extra: dict[str, Any] = {k: summary[k] for k in ("title", "address", "provider", "venue_id", "venue_type",
+                                                             "period", "heading", "proximity_notification_radius")
+                                     if k in summary}
             extra.update({"media_constructor": media.get("_id"), "geo_constructor": (media.get("geo") or {}).get("_id"),
                           "thread": message.thread, "message_id": row["mid"]})
             yield build(Location, origin=f"telegram {kind}", latitude=geo["latitude"], longitude=geo["longitude"],
@@ -371,7 +390,8 @@ class Cache4:
                 continue
             total = sum(n for (t, _), n in self.counts.items() if t == table)
             which = ", ".join(f"{c} ×{n}" for (t, c), n in sorted(self.unknown.items()) if t == table)
-            self.ctx.warn(f"{table}: {total - partial - none} of {total} TL blob(s) decoded in full, {partial} in part, "
+            self.ctx.warn(f"{table}: {total - partial - none} of {total} TL blob(s) decoded in full, "
+                          f"{partial} in part, "
                           f"{none} not decoded (constructors: {which})")
 
 
@@ -401,7 +421,7 @@ class TelegramUserConfigParser(Parser):
             ctx.warn("no 'user' entry: the app holds no logged-in account in this slot")
             return
         try:
-            blob = base64.b64decode("".join(node.text.split()), validate=True)
+            blob = base64.b64decode("".join((node.text or "").split()), validate=True)
         except (binascii.Error, ValueError) as e:
             ctx.warn(f"'user' entry is not base64: {e}")
             return

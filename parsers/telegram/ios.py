@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import SQLITE_MAGIC, ParseContext, Parser, open_sqlite, table_columns
 from parsers.sqlite_query import tables
@@ -43,9 +44,11 @@ class TelegramIosPostboxParser(Parser):
         assert ctx.sqlite_copy is not None
         with open_sqlite(ctx.sqlite_copy()) as db:
             names = tables(db)
-            kv = sorted(t for t in names if t[:1] == "t" and t[1:].isdigit() and {"key", "value"} <= table_columns(db, t))
+            kv = sorted(t for t in names
+                        if t[:1] == "t" and t[1:].isdigit() and {"key", "value"} <= table_columns(db, t))
             if HISTORY_TABLE not in kv:
-                ctx.warn(f"no Postbox message-history table {HISTORY_TABLE} (key-value tables: {', '.join(kv) or 'none'})")
+                ctx.warn(f"no Postbox message-history table {HISTORY_TABLE} "
+                         f"(key-value tables: {', '.join(kv) or 'none'})")
                 return
             reader = PostboxReader(db, ctx)
             if PEER_TABLE in kv:
@@ -68,7 +71,8 @@ class PostboxReader:
             rows = self.db.execute(f"SELECT key, value FROM {table} ORDER BY key").fetchall()
             for row in rows:
                 key = row["key"]
-                yield {"row_id": f"key {key.hex() if isinstance(key, bytes) else key}", "key": key, "value": row["value"]}
+                yield {"row_id": f"key {key.hex() if isinstance(key, bytes) else key}", "key": key,
+                       "value": row["value"]}
             return
         yield from (dict(r) for r in rows)
 
@@ -90,8 +94,9 @@ class PostboxReader:
             phone = obj.get("p") if isinstance(obj.get("p"), str) else None
             username = obj.get("un") if isinstance(obj.get("un"), str) else None
             self.counts["peers"] += 1
-            yield build(Contact, app=APP, name=name, phone_numbers=[("+" + phone) if phone and phone.isdigit() else phone]
-                          if phone else [], handles=[peer] + ([f"@{username}"] if username else []),
+            yield build(Contact, app=APP, name=name,
+                          phone_numbers=[("+" + phone) if phone and phone.isdigit() else phone] if phone else [],
+                          handles=[peer] + ([f"@{username}"] if username else []),
                           extra=jsonable({"peer_type": peer.split(":")[0], "peer_id_raw": row["key"],
                                           "type_hash": obj.get("_type_hash"), "phone_raw": phone,
                                           "fields": sorted(k for k in obj if not k.startswith("_"))}),
@@ -141,7 +146,8 @@ class PostboxReader:
                            source_table=HISTORY_TABLE, source_row=str(row["row_id"]))
 
     def _media(self, entry: Any) -> tuple[list[tuple[float, float, dict]], list[dict[str, Any]]]:
-        maps, kinds = [], []
+        maps: list[tuple[float, float, dict]] = []
+        kinds: list[dict[str, Any]] = []
         for blob in entry.media:
             try:
                 obj = read_object(blob)
@@ -162,8 +168,8 @@ class PostboxReader:
     def report(self, kv_tables: int) -> None:
         partial = self.counts["messages decoded partial"] + self.counts["messages decoded none"]
         attrs = "attributes (replies, edits, entities …) are counted per message, not interpreted"
-        problems = {k: v for k, v in self.counts.items() if k.startswith(("media objects", "peer objects", "history rows",
-                                                                         "peer rows")) and v}
+        problem_kinds = ("media objects", "peer objects", "history rows", "peer rows")
+        problems = {k: v for k, v in self.counts.items() if k.startswith(problem_kinds) and v}
         if partial or problems:
             self.ctx.warn(f"Postbox: {self.counts['messages decoded full']} message(s) decoded in full, "
                           f"{self.counts['messages decoded partial']} in part, {self.counts['messages decoded none']} "

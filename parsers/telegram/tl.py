@@ -15,8 +15,9 @@ object, and the bytes after it, be read to the end of the blob.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from parsers.telegram.tl_schema import BOOL_FALSE, BOOL_TRUE, VECTOR_ID, Constructor, Field, TLType, constructors
 
@@ -218,7 +219,7 @@ def decode(data: bytes, expected: str = "Message", tail_ok: TailCheck | None = N
     valid client tail; it is used to bound unknown nested objects (see module docstring)."""
     try:
         return _decode(data, expected, tail_ok)
-    except Exception as e:  # a decoder bug must cost one blob, never the file
+    except Exception as e:  # noqa: BLE001 - a decoder bug must cost one blob, never the file
         return Decoded(None, "none", problem=f"decoder error: {type(e).__name__}: {e}")
 
 

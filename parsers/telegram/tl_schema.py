@@ -34,7 +34,7 @@ class TLType:
 
     kind: str
     name: str
-    inner: "TLType | None" = None
+    inner: TLType | None = None
     boxed_vector: bool = True  # `Vector<T>` carries its constructor id; `vector<T>` does not
 
     def __str__(self) -> str:
@@ -51,7 +51,9 @@ class Field:
     bit: int | None = None
 
     def present(self, words: dict[str, int]) -> bool:
-        return self.flag_word is None or bool(words.get(self.flag_word, 0) >> self.bit & 1)
+        if self.flag_word is None or self.bit is None:  # _FIELD sets both or neither
+            return True
+        return bool(words.get(self.flag_word, 0) >> self.bit & 1)
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,10 @@ def build_table() -> dict[int, Constructor]:
     for ctor in parse_schema(SCHEMA_FILE.read_text(encoding="utf-8"), SCHEMA_LAYER):
         table[ctor.id] = ctor
     for line, layer, prefix_only in LEGACY_CONSTRUCTORS:
-        ctor = parse_line(line, layer, prefix_only)
-        if ctor is None:
+        legacy = parse_line(line, layer, prefix_only)
+        if legacy is None:
             raise ValueError(f"tl_legacy.py: cannot parse {line!r}")
-        table.setdefault(ctor.id, ctor)  # the published schema wins where both list an id
+        table.setdefault(legacy.id, legacy)  # the published schema wins where both list an id
     return table
 
 

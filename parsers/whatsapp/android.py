@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import present, satellite_joins, select_list, tables
-from parsers.whatsapp.codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
 from parsers.vcard import read_vcards
+from parsers.whatsapp.codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
 from triage.records import Base, Call, Contact, Location, Message, build, times
 from triage.timeutil import decode, iso
 
@@ -80,10 +81,11 @@ class ModernMsgstore:
     def __init__(self, db: sqlite3.Connection, ctx: ParseContext) -> None:
         self.db, self.ctx = db, ctx
         self.jids = self._jids()
+        subject_column = "subject" if "subject" in table_columns(db, "chat") else "NULL"
         self.chats = {r["_id"]: (self.jids.get(r["jid_row_id"]), r["subject"]) for r in db.execute(
-            f"SELECT _id, jid_row_id, {'subject' if 'subject' in table_columns(db, 'chat') else 'NULL'} AS subject FROM chat")}
+            f"SELECT _id, jid_row_id, {subject_column} AS subject FROM chat")}
 
-    def _jids(self) -> dict[int, str]:
+    def _jids(self) -> dict[int | None, str]:  # looked up with row ids that may be NULL: they find nothing
         jids = {r[0]: r[1] for r in self.db.execute("SELECT _id, raw_string FROM jid")}
         if "jid_map" in tables(self.db):  # LID era: show the phone-number JID where WhatsApp knows it
             for lid, phone in self.db.execute("SELECT lid_row_id, jid_row_id FROM jid_map"):
@@ -94,7 +96,8 @@ class ModernMsgstore:
     def read(self, seen: set[tuple[str, int, str]]) -> Iterator[Base]:
         cols = present(self.db, "message", MESSAGE_COLUMNS)
         items, joins = satellite_joins(self.db, "m", SATELLITES)
-        sql = (f"SELECT {', '.join(select_list('m', ['_id', 'chat_row_id', 'from_me', 'key_id', 'timestamp'] + cols) + items)} "
+        columns = select_list("m", ["_id", "chat_row_id", "from_me", "key_id", "timestamp"] + cols) + items
+        sql = (f"SELECT {', '.join(columns)} "
                f"FROM message m {' '.join(joins)} WHERE m.key_id <> '-1' ORDER BY m._id")
         visible = visible_in_app(self.db, self.ctx, "message")
         for row in self.db.execute(sql):
@@ -141,11 +144,13 @@ class ModernMsgstore:
         for row in self.db.execute(f"SELECT _id, {', '.join(cols)} FROM call_log ORDER BY _id"):
             row = dict(row)
             result = row.get("call_result")
-            direction = "outgoing" if row.get("from_me") else {2: "missed", 4: "rejected"}.get(result, "incoming")
+            unanswered: dict[int | None, str] = {2: "missed", 4: "rejected"}
+            direction = "outgoing" if row.get("from_me") else unanswered.get(result, "incoming")
             yield build(Call,
                 app=APP, direction=direction, counterpart=self.jids.get(row.get("jid_row_id")),
                 **times("time", decode(row.get("timestamp"), "unix_ms")),
-                duration_s=row.get("duration"), video=None if row.get("video_call") is None else bool(row["video_call"]),
+                duration_s=row.get("duration"),
+                video=None if row.get("video_call") is None else bool(row["video_call"]),
                 extra={"call_result": result, "call_result_name": CALL_RESULTS.get(result, f"code {result}"),
                        "group": self.jids.get(row.get("group_jid_row_id")), "call_id": row.get("call_id")},
                 source_table="call_log", source_row=str(row["_id"]),
@@ -177,7 +182,8 @@ class LegacyMsgstore:
         from_me = bool(row["key_from_me"])
         code = _int(row.get("media_wa_type"))
         # groups and status broadcasts name the author in remote_resource
-        sender = None if from_me else (row.get("remote_resource") if is_group(chat_jid) or chat_jid.endswith("@broadcast") else chat_jid)
+        in_group = is_group(chat_jid) or chat_jid.endswith("@broadcast")
+        sender = None if from_me else (row.get("remote_resource") if in_group else chat_jid)
         media = {k: row.get(f"media_{k}") for k in ("mime_type", "size", "name", "hash", "duration")
                  if row.get(f"media_{k}") not in (None, "", 0)}
         extra = {"generation": "legacy", "message_type": code, "message_type_name": type_name(code),
@@ -300,7 +306,8 @@ def _locations(row: dict, code: int | None, message: Message, table: str, prefix
                    extra={k: row[f"{prefix}{k}"] for k in ("place_address", "url", "live_location_share_duration")
                           if row.get(f"{prefix}{k}")},
                    source_table=message.source_table, source_row=message.source_row)
-    final_lat, final_lon = row.get(f"{prefix}live_location_final_latitude"), row.get(f"{prefix}live_location_final_longitude")
+    final_lat = row.get(f"{prefix}live_location_final_latitude")
+    final_lon = row.get(f"{prefix}live_location_final_longitude")
     if live and final_lat and final_lon:
         yield build(Location, origin="whatsapp live location (last position)", latitude=float(final_lat),
                        longitude=float(final_lon),

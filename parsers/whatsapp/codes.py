@@ -13,7 +13,8 @@ MESSAGE_TYPES: dict[int, str] = {
 }
 LOCATION_TYPES = {5, 16}
 DELETED_TYPES = {15, 64}
-CALL_RESULTS: dict[int, str] = {
+# keyed by int; looked up with call_log.call_result, which may be NULL and then finds nothing
+CALL_RESULTS: dict[int | None, str] = {
     0: "connected or ringing", 2: "missed", 3: "unavailable", 4: "rejected", 5: "answered", 7: "busy",
     8: "joined voice chat",
 }
@@ -37,4 +38,4 @@ def jid_phone(jid: str | None) -> str | None:
 
 
 def is_group(jid: str | None) -> bool:
-    return bool(jid) and jid.endswith("@g.us")
+    return jid is not None and jid.endswith("@g.us")

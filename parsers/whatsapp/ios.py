@@ -7,7 +7,7 @@ location messages (type 5): for photos and videos the same columns hold pixel si
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterator
+from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, select_list, tables
@@ -16,8 +16,8 @@ from triage.records import Base, Contact, Location, Message, build, times
 from triage.timeutil import decode, iso
 
 APP = "whatsapp"
-# iOS codes differ from Android (2 = video, 3 = audio)
-IOS_MESSAGE_TYPES = {
+# iOS codes differ from Android (2 = video, 3 = audio); looked up with ZMESSAGETYPE, which may be NULL
+IOS_MESSAGE_TYPES: dict[int | None, str] = {
     0: "text", 1: "image", 2: "video", 3: "audio", 4: "contact", 5: "location", 6: "group event", 7: "url",
     8: "document", 10: "system", 11: "gif", 14: "deleted", 15: "sticker", 28: "ephemeral change",
     38: "view-once image", 39: "view-once video", 46: "poll", 53: "view-once voice", 54: "video note",
@@ -49,7 +49,8 @@ class WhatsAppIosParser(SqliteParser):
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         sessions = {r[0]: (r[1], r[2]) for r in db.execute(
-            "SELECT Z_PK, ZCONTACTJID, " + ("ZPARTNERNAME" if present(db, "ZWACHATSESSION", ["ZPARTNERNAME"]) else "NULL")
+            "SELECT Z_PK, ZCONTACTJID, "
+            + ("ZPARTNERNAME" if present(db, "ZWACHATSESSION", ["ZPARTNERNAME"]) else "NULL")
             + " FROM ZWACHATSESSION")}
         members = {}
         if "ZWAGROUPMEMBER" in tables(db):
@@ -59,7 +60,8 @@ class WhatsAppIosParser(SqliteParser):
         if "ZWAMEDIAITEM" in tables(db) and "ZMEDIAITEM" in cols:
             media_items = select_list("i", present(db, "ZWAMEDIAITEM", MEDIA_COLUMNS), "media_")
             join = "LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM"
-        sql = f"SELECT {', '.join(select_list('m', ['Z_PK'] + cols) + media_items)} FROM ZWAMESSAGE m {join} ORDER BY m.Z_PK"
+        columns = select_list("m", ["Z_PK"] + cols) + media_items
+        sql = f"SELECT {', '.join(columns)} FROM ZWAMESSAGE m {join} ORDER BY m.Z_PK"
         for row in db.execute(sql):
             row = dict(row)
             chat_jid, partner = sessions.get(row.get("ZCHATSESSION"), (None, None))
@@ -94,7 +96,8 @@ class WhatsAppIosParser(SqliteParser):
             extra["sent"] = {"raw": sent.raw, "utc": iso(sent.utc)}
         return build(Message,
             app=APP, thread=chat_jid, direction=direction, counterpart=chat_jid, sender=sender,
-            body=row.get("ZTEXT") or row.get("media_ZTITLE"), **times("time", decode(row.get("ZMESSAGEDATE"), "cocoa_s")),
+            body=row.get("ZTEXT") or row.get("media_ZTITLE"),
+            **times("time", decode(row.get("ZMESSAGEDATE"), "cocoa_s")),
             **(times("sent", sent) if sent.utc else {}),
             status=None if row.get("ZMESSAGESTATUS") is None else f"status {row['ZMESSAGESTATUS']}",
             deleted=code == DELETED_TYPE, extra={k: v for k, v in extra.items() if v is not None},

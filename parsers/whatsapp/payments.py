@@ -12,8 +12,9 @@ else as seconds, and the record says which was chosen.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterator
+from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import present, tables
@@ -56,7 +57,7 @@ class WhatsAppPaymentsParser(SqliteParser):
             yield from _message_payments(db, jids, explained, ctx)
 
 
-def _modern(db: sqlite3.Connection, jids: dict[int, str], explained: set[int]) -> Iterator[Payment]:
+def _modern(db: sqlite3.Connection, jids: dict[int | None, str], explained: set[int]) -> Iterator[Payment]:
     extra_cols = present(db, "pay_transaction", EXTRA_COLUMNS)
     has_message = "from_me" in table_columns(db, "message")
     join = "LEFT JOIN message m ON m._id = p.message_row_id" if has_message else ""
@@ -84,7 +85,7 @@ def _legacy(db: sqlite3.Connection) -> Iterator[Payment]:
         yield _payment(row, row["currency"], direction, counterpart, extra, "pay_transactions", row["_rowid"])
 
 
-def _message_payments(db: sqlite3.Connection, jids: dict[int, str], explained: set[int],
+def _message_payments(db: sqlite3.Connection, jids: dict[int | None, str], explained: set[int],
                       ctx: ParseContext) -> Iterator[Payment]:
     """Payment messages whose transaction row is gone: the amount survives as display text."""
     sql = ("SELECT mp.*, m.from_me, m.timestamp AS message_timestamp, c.jid_row_id AS chat_jid_row_id "

@@ -24,7 +24,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from triage.errors import TriageError
 from triage.kiosk.audit import AuditLog
-from triage.kiosk.flow import (PCSC_S37, POWERS, STEP_SLUGS, STEP_TITLES, TAGS, KioskCase, Step)
+from triage.kiosk.flow import PCSC_S37, POWERS, STEP_SLUGS, STEP_TITLES, TAGS, KioskCase, Step
 from triage.kiosk.intake import find_entry, list_intake
 from triage.kiosk.record import ExportRefused, close_case, export_bundle
 from triage.kiosk.runner import start_run
@@ -260,6 +260,7 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
             error = ("This name is locked after repeated wrong PINs. Try again later or ask a supervisor."
                      if locked else "Name or PIN not accepted.")
             return page("signin.html.j2", session, 423 if locked else 401, error=error, name=name)
+        assert outcome.operator is not None  # users.check names the operator of every accepted sign-in
         session = kiosk.sessions.rotate(session)
         session.user, session.role = outcome.operator.name, outcome.operator.role
         session.signed_in_at = session.last_seen = time.monotonic()
@@ -295,6 +296,7 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
             return refused_post(session)
         if session.case_id in kiosk.cases:
             return redirect("/")  # one case at a time per sign-in
+        assert session.user is not None and session.role is not None  # current(): signed in, so both are set
         case = KioskCase.open(session.user, session.role, kiosk.config.work)
         session.case_id = case.id  # first: the sweeper closes a case no sign-in holds
         with kiosk._lock:
@@ -413,7 +415,7 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
             errors.append("Say why this scope is needed for the line of enquiry.")
         if scope is not None and session.role != "supervisor" and (scope.start is None or scope.end is None):
             errors.append("Give both dates of the window: a scope without a date window needs a supervisor.")
-        if errors:
+        if errors or scope is None:  # no scope means parse_scope's error is listed
             return show("scope.html.j2", session, case, step, 400, errors=errors, form=form,
                         categories=CATEGORY_LABELS)
         case.scope, case.scope_why = scope, form["why"]

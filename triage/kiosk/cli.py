@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -130,11 +131,11 @@ def users_enable(name: str, users_file: Path | None) -> None:
 @_users_option
 def users_list(users_file: Path | None) -> None:
     """List the operators, their roles and states."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from triage.kiosk.users import UserFile
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for op in UserFile(_users_path(users_file)).names():
         state = "disabled" if op.disabled else f"locked until {op.locked_until}" if op.locked(now) else "active"
         click.echo(f"{op.name}\t{op.role}\t{state}")

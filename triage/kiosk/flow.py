@@ -82,7 +82,7 @@ class KioskCase:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
-    def open(cls, owner: str, role: str, work_root: Path) -> "KioskCase":
+    def open(cls, owner: str, role: str, work_root: Path) -> KioskCase:
         case_id = secrets.token_urlsafe(16)  # unguessable: an id in a URL grants nothing by itself anyway
         work = work_root / case_id
         work.mkdir(mode=0o700, parents=True)

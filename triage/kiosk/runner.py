@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from triage.bundle.layout import PAYLOAD_DIR
 from triage.kiosk.flow import KioskCase, Step

@@ -14,7 +14,7 @@ import re
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -124,7 +124,7 @@ class UserFile:
 
     def check(self, name: str, pin: str, now: datetime | None = None) -> SignIn:
         """Verify a sign-in; counts failures and locks the name after MAX_FAILURES in a row."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         with self._lock:
             operators = self._load()
             op = operators.get(name)

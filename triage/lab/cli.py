@@ -38,7 +38,8 @@ def submit_command(evidence: Path, case: str, exhibit: str, examiner: str | None
 
     root = out_root or (Path(os.environ["TRIAGE_OUT_ROOT"]) if os.environ.get("TRIAGE_OUT_ROOT") else None)
     if root is None:
-        raise TriageError("no output root: give --out-root DIR (a folder shared by every worker) or set $TRIAGE_OUT_ROOT")
+        raise TriageError("no output root: give --out-root DIR (a folder shared by every worker) "
+                          "or set $TRIAGE_OUT_ROOT")
     done = submit(evidence, case, exhibit, examiner or getpass.getuser(), _db(db_url), root, broker)
     click.echo(f"queued: job {done.job_id}, case schema {done.case_schema}")
 

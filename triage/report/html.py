@@ -250,7 +250,7 @@ def _orm_by_ids(session: Any, cls: type[Base], ids: Iterable[int]) -> dict[int, 
     wanted = sorted(set(ids))
     found: dict[int, Any] = {}
     for start in range(0, len(wanted), 500):
-        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})  # type: ignore[attr-defined]  # until records.Base declares id
+        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})
     return found
 
 

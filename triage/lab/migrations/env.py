@@ -16,7 +16,6 @@ from triage.lab.jobs import LAB_METADATA
 from triage.records import Base
 
 
-
 def _not_version_table(name: str | None, kind: str, _parent: Any) -> bool:
     """Alembic's own table sits in each schema beside the records: not a table the models describe."""
     return not (kind == "table" and name == "alembic_version")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'l0001'
 down_revision = None
 branch_labels = ('lab',)
