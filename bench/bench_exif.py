@@ -4,7 +4,7 @@ Builds N small camera-like JPEGs (each with its own GPS position and capture tim
 folder in a scratch directory, packs them into an ext4 image with `mkfs.ext4 -d` (nothing is
 committed), then parses every photo through the evidence reader (The Sleuth Kit) and the photo
 parser: once sequentially (ParseRunner.parse, one file after another) and once with the per-file
-work in worker processes (triage.parallel_media.parse_in_order). Both runs must give the same records.
+work in worker processes (triage.parsing.parallel.parse_in_order). Both runs must give the same records.
 
     python bench/bench_exif.py [--count 20000] [--scratch /tmp/bench-exif] [--workers N]
 """
@@ -29,8 +29,8 @@ from PIL import Image  # noqa: E402
 
 from parsers.media.photo_exif import PhotoExifParser  # noqa: E402
 from triage.evidence import open_evidence  # noqa: E402
-from triage.parallel_media import default_workers, parse_in_order  # noqa: E402
 from triage.parsing import ParseRunner  # noqa: E402
+from triage.parsing.parallel import default_workers, parse_in_order  # noqa: E402
 
 
 def make_photos(folder: Path, count: int) -> int:

@@ -2,7 +2,7 @@
 
 Takes the `case.sqlite` of a finished run (e.g. the bundle's `data/case.sqlite` from bench/side_by_side.py),
 copies it, deletes what the passes derive (parties, payments, findings), runs the registered passes
-(triage/passes.py) on the copy, prints seconds per pass and the peak RSS, and with `--dump DIR` writes
+(triage/run/passes.py) on the copy, prints seconds per pass and the peak RSS, and with `--dump DIR` writes
 the derived rows (parties, payments, findings, media hints) and each pass's custody details as text, so two
 versions of the code can be compared byte for byte (`diff -r`).
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from rules.pack import DEFAULT_PACK, load_pack
 from rules.watchlist import Watchlists
-from triage.passes import PassInput, run_passes
+from triage.run.passes import PassInput, run_passes
 from triage.store import CaseStore
 
 DERIVED = ("party", "payment", "finding")

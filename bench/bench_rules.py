@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from rules.engine import evaluate
 from rules.pack import load_pack
-from triage.citation import Citation
-from triage.records import Location, Message, Payment
+from triage.enrich.citation import Citation
+from triage.model.records import Location, Message, Payment
 
 EVERYDAY = ["ok see you later", "where are you?", "happy birthday brother", "send me the photo", "تمام شكرا",
             "باشە برا", "merci à demain", "cảm ơn anh", "the bus is late again", "call me when you can",

@@ -28,7 +28,7 @@ from fixtures.build_large_phone import build_large_phone  # noqa: E402
 from triage.lab.demo import start_worker, stop_worker, wait_for  # noqa: E402
 from triage.lab.services import lab_services  # noqa: E402
 from triage.lab.submit import submit  # noqa: E402
-from triage.pipeline import RunOptions, run  # noqa: E402
+from triage.run.pipeline import RunOptions, run  # noqa: E402
 
 READY_SECONDS = 120
 

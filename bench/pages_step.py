@@ -41,13 +41,13 @@ def main() -> None:
 
     import triage.store as store_module
     from rules.engine import load_pack
+    from triage.enrich.thumbnails import cited_media, make_thumbnails
+    from triage.model.timeutil import iso, now_utc
     from triage.report import _custody_entries, _files_selected
     from triage.report.findings import build_findings
     from triage.report.html import build_report
     from triage.report.pages import write_pages
     from triage.report.stream import ensure_indexes
-    from triage.thumbnails import cited_media, make_thumbnails
-    from triage.timeutil import iso, now_utc
 
     store = store_module.CaseStore.in_folder(work, finished=True)
     pack = load_pack()

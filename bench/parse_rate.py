@@ -20,9 +20,9 @@ from collections import Counter
 from pathlib import Path
 
 from triage.evidence.opener import open_evidence
-from triage.parallel_media import parse_in_order
+from triage.model.records import Base, Message, SourceFile
 from triage.parsing import ParseRunner
-from triage.records import Base, Message, SourceFile
+from triage.parsing.parallel import parse_in_order
 from triage.store import CaseStore
 
 
@@ -86,7 +86,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("evidence", type=Path)
     parser.add_argument("--work", type=Path, help="folder for the case store (default: a temporary one, removed)")
-    parser.add_argument("--workers", type=int, help="parse through triage.parallel_media with this many workers "
+    parser.add_argument("--workers", type=int, help="parse through triage.parsing.parallel with this many workers "
                         "(0: its sequential path); default: each file timed, sequentially")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the parsing to this file")
     return parser.parse_args()

@@ -61,10 +61,10 @@ def main() -> None:
     import triage.report as report
     import triage.store as store_module
     from rules.engine import load_pack
-    from triage.custody import CustodyLog
+    from triage.enrich.thumbnails import cited_media, make_thumbnails
     from triage.evidence import open_evidence  # noqa: F401 - the thumbnails read it (timed apart)
+    from triage.integrity.custody import CustodyLog
     from triage.report.context import ReportContext
-    from triage.thumbnails import cited_media, make_thumbnails
 
     times: dict[str, list[float]] = {}
     for name in ("build_findings", "build_report", "write_other_exports", "write_pages", "write_html",

@@ -18,11 +18,11 @@ import sys
 from harness import instrumented, known_findings, main
 
 with instrumented(["parsers.media.photo_exif", "parsers.media.jpeg_structure", "parsers.media.exif_structure",
-                   "parsers.media.heif_items", "parsers.media.heif_structure", "triage.timeutil"]):
+                   "parsers.media.heif_items", "parsers.media.heif_structure", "triage.model.timeutil"]):
     from parsers.base import ParseContext
     from parsers.media.photo_exif import PhotoExifParser, exifread_tags
     from triage.evidence import FileEntry
-    from triage.records import MediaFile
+    from triage.model.records import MediaFile
 
 PARSER = PhotoExifParser()
 # reported, fix outside the files this fuzzing part may edit (see fuzz/RESULTS.md); exif 1-4 are fixed

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from parsers import registry
 from triage.evidence import FileEntry
-from triage.records import Base
+from triage.model.records import Base
 from triage.sqlite_budget import SqliteBudget, active_budget
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -82,7 +82,7 @@ class Parser(abc.ABC):
     path_patterns: tuple[str, ...] = ()  # fnmatch patterns on the file's path (case-insensitive)
     produces: tuple[type[Base], ...] = ()  # the record classes it yields
     # True when the parse needs nothing but the file's bytes (no SQLite copy, no other file of the
-    # evidence) and is CPU work worth a worker process: triage/parallel_media.py sends such files' bytes
+    # evidence) and is CPU work worth a worker process: triage/parsing/parallel.py sends such files' bytes
     # to its workers
     bytes_only: bool = False
     # repository paths of files (builders' output, third-party samples) its tests parse; SQLite parsers

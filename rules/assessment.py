@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from triage.records import Finding
+from triage.model.records import Finding
 
 SCORED = ("HIGH", "MEDIUM", "LOW")
 FLAGS = ("SAFEGUARDING", "DISCLOSURE")

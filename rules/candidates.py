@@ -23,9 +23,9 @@ from sqlalchemy.orm import selectinload
 
 from rules.pack import Rule, RulePack
 from rules.primitives import Context, match, needs
-from triage.records import Base, Call, Contact, Location, MediaFile, Message, Payment
-from triage.store_rows import column_rows, column_rows_by_id, load_by_id
-from triage.text_scan import MessageTextScan, scan_message_text
+from triage.enrich.text_scan import MessageTextScan, scan_message_text
+from triage.model.records import Base, Call, Contact, Location, MediaFile, Message, Payment
+from triage.store.rows import column_rows, column_rows_by_id, load_by_id
 
 if TYPE_CHECKING:
     from triage.store import CaseStore

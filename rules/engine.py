@@ -31,12 +31,12 @@ from rules.pack import DEFAULT_PACK, SEVERITIES, Rule, RulePack, load_pack
 from rules.primitives import Context, fmt_latlon, in_window, match, message_of, needs, record_time
 from rules.watchlist import Watchlists
 from rules.zones import Zone, ZoneSet
-from triage.citation import Citation
-from triage.records import Base, Finding, Location, Message, Payment
+from triage.enrich.citation import Citation
+from triage.model.records import Base, Finding, Location, Message, Payment
 
 if TYPE_CHECKING:
+    from triage.enrich.text_scan import MessageTextScan
     from triage.store import CaseStore
-    from triage.text_scan import MessageTextScan
 
 __all__ = ["DEFAULT_PACK", "RulePack", "load_pack", "evaluate", "geofence_hits", "escalated_severity",
            "fmt_latlon", "INDICATOR_NOTE", "READS", "thread_key"]

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from triage.citation import describe
-from triage.records import Base, Call, Contact, Location, MediaFile, Message, Payment
+from triage.enrich.citation import describe
+from triage.model.records import Base, Call, Contact, Location, MediaFile, Message, Payment
 from triage.store import CaseStore
 
 R = TypeVar("R", bound=Base)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from rules.lexicon import CONFIDENCE_ORDER, Lexicon, LexiconHit
 from rules.watchlist import Watchlists
 from rules.zones import ZoneSet
-from triage.records import Base, Location, MediaFile, Message, Payment
+from triage.model.records import Base, Location, MediaFile, Message, Payment
 
 Notes = list[str]
 AGGREGATES = ("counterparts", "rules", "sequence", "span")  # applied by the engine over many records

@@ -16,8 +16,8 @@ from rules.assessment import assessment
 from rules.examples import describer, load_records
 from rules.pack import RulePack
 from rules.watchlist import Watchlists
-from triage.passes import PassInput, run_passes
-from triage.records import Finding
+from triage.model.records import Finding
+from triage.run.passes import PassInput, run_passes
 
 # The watch-list the examples use (PHN-04): one advert number.
 EXAMPLE_WATCHLIST_ROWS = [
@@ -44,7 +44,7 @@ def run_pack(pack: RulePack, records: list[dict[str, Any]], watchlists: Watchlis
     steps = ("payments extracted", "rules evaluated") if extract_payments else ("rules evaluated",)
     given = PassInput(store, pack, watchlists, describe=describer(store))
     try:
-        run_passes(given, only=steps)  # the run's own passes (triage/passes.py), not a second implementation
+        run_passes(given, only=steps)  # the run's own passes (triage/run/passes.py), not a second implementation
         return given.findings
     finally:
         store.close()

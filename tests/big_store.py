@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.peak_memory import peak_rss_kib
-from triage.records import Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, Message, SourceFile
+from triage.model.records import Contact, CustodyEvent, Device, EvidenceItem, Finding, Location, Message, SourceFile
 from triage.store import CaseStore
 
 START = datetime(2024, 3, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from triage.bundle.seal import seal, seal_entry_details
-from triage.custody import CustodyLog
+from triage.integrity.custody import CustodyLog
 
 FINDINGS = {
     "assessment": {"level": "red", "reasons": ["HIGH-01 fired"]},

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.report_store import ReportStore
-from triage.records import (
+from triage.model.records import (
     Account,
     Call,
     Contact,
@@ -102,7 +102,7 @@ def write(out: Path) -> Path:
     """Fill a new store under `out` and write its pages (out/pages), index.html and the print HTML
     (out/print.html), with fixed run times: two versions of the code write the same bytes."""
     from rules.engine import load_pack
-    from triage.exclusive import write_text_exclusive
+    from triage.integrity.exclusive import write_text_exclusive
     from triage.report.findings import build_findings
     from triage.report.html import build_report, write_html
     from triage.report.pages import write_pages

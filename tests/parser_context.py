@@ -1,6 +1,6 @@
 """Run a parser on a loose file through the pipeline's own parse runner (for parser unit tests).
 
-The file goes through triage/parsing.py as in a run: the structural check that refuses a look-alike
+The file goes through triage/parsing/__init__.py as in a run: the structural check that refuses a look-alike
 database, a private copy of the database with its -wal/-journal, the WAL-only marks and the source-row
 digests. Only the choice of parser by path is skipped (the test names the parser), so a fixture need not
 sit at the app's path.
@@ -15,8 +15,8 @@ from pathlib import Path
 from parsers.base import Parser
 from triage.evidence import FileEntry
 from triage.evidence.loose import LooseFileEvidence
+from triage.model.records import Base, SourceFile
 from triage.parsing import Candidate, ParseRunner
-from triage.records import Base, SourceFile
 
 HEADER_BYTES = 64
 

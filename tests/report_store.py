@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.custody import CustodyLog
-from triage.records import Base, Contact, EvidenceItem, Finding, Location, MediaFile, Message, Party, SourceFile
+from triage.integrity.custody import CustodyLog
+from triage.model.records import Base, Contact, EvidenceItem, Finding, Location, MediaFile, Message, Party, SourceFile
 from triage.store import CaseStore
 
 EXAMINER = "Hardening Test Examiner"

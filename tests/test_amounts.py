@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.amounts import find_amounts, parse_number
+from triage.identifiers.amounts import find_amounts, parse_number
 
 
 @pytest.mark.parametrize("text,value,currency,high,raw", [

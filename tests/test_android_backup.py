@@ -30,8 +30,8 @@ from triage.errors import EvidenceError
 from triage.evidence import open_evidence
 from triage.evidence.android_backup import AndroidBackupEvidence, UnpackedAndroidBackup, java_password_bytes, place
 from triage.evidence.opener import OpenOptions
-from triage.loose_parse import parse_loose_file
 from triage.parsing import ParseRunner
+from triage.run.loose_parse import parse_loose_file
 
 ROOT = Path(__file__).parent.parent
 FOLDER = ROOT / "fixtures/android_backup"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.build_demo import TEMPLATE_DB, created_by_sqlite, template_schema
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 T0 = 1747044000  # 2025-05-12T10:00:00Z
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from parsers.base import open_sqlite
 from parsers.sms.android_sms import AndroidSmsParser
 from tests.parser_context import parse_file
-from triage.timeutil import iso
+from triage.model.timeutil import iso
 
 THIRD = Path(__file__).parent.parent / "fixtures" / "third_party"
 PLASO_SMS = THIRD / "plaso/test_data/android/mmssms.db"

@@ -6,7 +6,7 @@ from parsers.contacts_calls.android_contacts import AndroidContactsParser
 from parsers.sms.android_sms import AndroidSmsParser
 from parsers.sms.ios_sms import IosSmsParser, cocoa
 from tests.parser_context import parse_file
-from triage.timeutil import iso
+from triage.model.timeutil import iso
 
 THIRD = Path(__file__).parent.parent / "fixtures" / "third_party"
 EXPECTED = json.loads((THIRD / "expected_parsers.json").read_text())

@@ -1,7 +1,7 @@
 import json
 
 from triage.cli import main
-from triage.custody import CustodyLog, verify_chain
+from triage.integrity.custody import CustodyLog, verify_chain
 
 
 def make_log(path, n=4, closing=True):

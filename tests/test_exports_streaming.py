@@ -21,8 +21,8 @@ import pytest
 
 from tests.big_store import fill
 from triage.bundle.seal import compression_for
-from triage.exclusive import ExistingFileError
-from triage.records import (
+from triage.integrity.exclusive import ExistingFileError
+from triage.model.records import (
     EXPORTED_RECORDS,
     Call,
     Contact,

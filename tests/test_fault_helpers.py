@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from triage.evidence.tsk import overlap_warnings
-from triage.file_signatures import describe
-from triage.sqlite_sidecars import sidecar_notes
+from triage.parsing.sidecars import sidecar_notes
+from triage.parsing.signatures import describe
 
 WAL_HEADER, FRAME_HEADER, PAGE = 32, 24, 4096
 
@@ -115,7 +115,7 @@ def test_a_wal_with_an_impossible_page_size_is_said_to_be_ignored(tmp_path):
     frame gigabytes long): the log is ignored, as SQLite ignores it, and nothing that size is read."""
     import struct
 
-    from triage.sqlite_sidecars import _checksum
+    from triage.parsing.sidecars import _checksum
 
     head = struct.pack(">6I", 0x377F0682, 3007000, 1 << 30, 0, 1, 2)
     head += struct.pack(">2I", *_checksum(head, 0, 0, False))

@@ -268,8 +268,8 @@ def test_wal_bad_checksum_is_a_warning(corpus_run):
 
 
 def test_sidecar_notes_name_the_damage():
-    """The helper triage/parsing.py calls on its working copy, on the corpus' own sidecars."""
-    from triage.sqlite_sidecars import sidecar_notes
+    """The helper triage/parsing/__init__.py calls on its working copy, on the corpus' own sidecars."""
+    from triage.parsing.sidecars import sidecar_notes
 
     base = CORPUS / "sqlite"
     wal = EXPECTED["sqlite"]["wal_bad_checksum"]

@@ -227,7 +227,7 @@ def test_a_finding_citing_12000_messages_keeps_index_small(tmp_path: Path) -> No
     from sqlalchemy import select
 
     from tests.report_store import WHEN, ReportStore
-    from triage.records import Finding, Message
+    from triage.model.records import Finding, Message
 
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=12_000)

@@ -31,8 +31,8 @@ from triage.evidence.archive_zip import ZipEvidence
 from triage.evidence.f2fs.filesystem import probe_f2fs
 from triage.evidence.filesystems import Region
 from triage.evidence.opener import OpenOptions
-from triage.records import Location, MediaFile
-from triage.timeutil import decode_exif, iso, parse_offset
+from triage.model.records import Location, MediaFile
+from triage.model.timeutil import decode_exif, iso, parse_offset
 
 FUZZ = Path(__file__).resolve().parent.parent / "fuzz"
 REGRESSIONS = FUZZ / "regressions"
@@ -108,7 +108,7 @@ def test_f2fs_link_with_a_huge_target_size_is_refused_without_reading_it() -> No
     assert warnings == []
 
 
-# -- EXIF wrapper (parsers/media/photo_exif.py → triage/timeutil.py): fixed -------------------------------------
+# -- EXIF wrapper (parsers/media/photo_exif.py → triage/model/timeutil.py): fixed -------------------------------------
 
 def parse_photo(tmp_path: Path, name: str, regression_name: str) -> tuple[list[object], list[str]]:
     path = tmp_path / name

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.build_bugle_db import build_bugle_db
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 KARWAN, FR, AHMED, OWN = "+9647501234567", "+33612345678", "+447400123456", "+447700900123"
 SELF = {"normalized_destination": OWN, "sub_id": 1, "subscription_name": "EE"}

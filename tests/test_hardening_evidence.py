@@ -33,8 +33,8 @@ from triage.cli import main
 from triage.evidence import open_evidence
 from triage.evidence.archive_zip import ZipEvidence
 from triage.evidence.opener import OpenOptions
+from triage.model.records import ParseWarning, SourceFile
 from triage.parsing import ParseRunner
-from triage.records import ParseWarning, SourceFile
 
 SMS_DIR = "data/data/com.android.providers.telephony/databases"
 SMS_PATH = f"/{SMS_DIR}/mmssms.db"
@@ -393,7 +393,7 @@ def test_itunes_backup_index_whose_files_table_is_a_view_is_refused(tmp_path):
 
 
 def test_triage_parse_on_a_loose_file_whose_name_is_not_utf8(tmp_path):
-    from triage.loose_parse import parse_loose_file
+    from triage.run.loose_parse import parse_loose_file
 
     path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/mmssms-caf\xe9.db"))
     sms_db(path, ["loose"])

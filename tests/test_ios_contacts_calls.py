@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.build_ios_dbs import CALLS, WAL_ONLY_CALLS, build_addressbook, build_callhistory
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 
 @pytest.fixture()

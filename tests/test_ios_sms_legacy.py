@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 # The iOS 4/5 sms.db layout as iOS wrote it (public copies of the CREATE TABLE statements; iOS 5 added the
 # madrid_* columns for iMessage).

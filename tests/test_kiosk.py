@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.kiosk_setup import LEGAL_FORM, OPERATOR, PIN, SECOND, SUPERVISOR, case_id_of, csrf_of, kiosk_setup  # noqa: E402
 from triage.cli import main  # noqa: E402
-from triage.custody import verify_chain  # noqa: E402
+from triage.integrity.custody import verify_chain  # noqa: E402
 from triage.kiosk.app import create_app  # noqa: E402
 from triage.kiosk.flow import KioskCase, Step  # noqa: E402
 from triage.kiosk.intake import list_intake  # noqa: E402

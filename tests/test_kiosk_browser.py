@@ -18,7 +18,7 @@ import pytest
 from tests.kiosk_setup import LEGAL_FORM, OPERATOR, PIN, SCOPE_CATEGORIES, SCOPE_FROM, SCOPE_TO, kiosk_setup
 from tests.test_report_browser import ARGS, CHROMIUM
 from triage.cli import main
-from triage.custody import verify_chain_lines
+from triage.integrity.custody import verify_chain_lines
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 uvicorn = pytest.importorskip("uvicorn", reason="pip install uvicorn")

@@ -29,8 +29,8 @@ from triage.lab.jobs import FINISHED, LAB_METADATA, LAB_SCHEMA, RUNNING, add_job
 from triage.lab.migrate import upgrade_case, upgrade_lab
 from triage.lab.schemas import MAX_IDENTIFIER, case_schema, existing_schemas, store_url
 from triage.lab.services import Postgres, Redis, lab_services, missing_services
-from triage.pipeline import RunOptions, run
-from triage.records import Base, SourceFile
+from triage.model.records import Base, SourceFile
+from triage.run.pipeline import RunOptions, run
 
 ROOT = Path(__file__).parent.parent
 DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"
@@ -147,7 +147,7 @@ def test_postgresql_store_holds_the_same_records_as_sqlite(pg: str, tmp_path: Pa
 
 @needs_services
 def test_migrations_make_exactly_the_tables_of_the_models(pg: str) -> None:
-    """The Alembic head of both branches is what triage.records and the job table describe: a model change
+    """The Alembic head of both branches is what triage.model.records and the job table describe: a model change
     without a migration fails here."""
     schema = case_schema("MIGRATE", "1")
     upgrade_case(pg, schema)

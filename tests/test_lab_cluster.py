@@ -26,7 +26,7 @@ from triage.lab.schemas import store_url
 from triage.lab.services import lab_services, missing_services
 from triage.lab.status import jobs
 from triage.lab.submit import submit
-from triage.pipeline import RunOptions, run
+from triage.run.pipeline import RunOptions, run
 
 ROOT = Path(__file__).parent.parent
 EVIDENCE = {  # exhibit → evidence: the demo image first (the longest: the one killed), then three small ones

@@ -31,8 +31,8 @@ def test_a_report_module_importing_the_run_breaks_the_contract(tmp_path: Path) -
     for name in ("triage", "parsers", "rules"):
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    (copy / "triage" / "report" / "bad_shortcut.py").write_text("from triage.pipeline import RunOptions\n")
+    (copy / "triage" / "report" / "bad_shortcut.py").write_text("from triage.run.pipeline import RunOptions\n")
     result = subprocess.run([lint_imports(), "--no-cache"], cwd=copy, capture_output=True, text=True, timeout=300,
                             env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
-    assert "triage.report.bad_shortcut -> triage.pipeline" in result.stdout
+    assert "triage.report.bad_shortcut -> triage.run.pipeline" in result.stdout

@@ -8,7 +8,7 @@ import pytest
 
 from parsers.media.photo_exif import PhotoExifParser
 from tests.parser_context import parse_file
-from triage.records import Location, MediaFile
+from triage.model.records import Location, MediaFile
 
 ROOT = Path(__file__).parent.parent
 THIRD = ROOT / "fixtures" / "third_party"

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from parsers.media.hints import path_hints, screenshot_hint
 from tests.bundle_layout import payload
 from triage.cli import main
+from triage.enrich.media_grouping import group_media
+from triage.enrich.watchlist_media import load_watchlist, mark_watchlisted
 from triage.errors import TriageError
 from triage.evidence.directory import DirectoryEvidence
-from triage.media_grouping import group_media
-from triage.media_hints import path_hints, screenshot_hint
-from triage.parallel_media import parse_in_order
+from triage.model.records import Location, MediaFile
 from triage.parsing import ParseRunner
-from triage.records import Location, MediaFile
+from triage.parsing.parallel import parse_in_order
 from triage.report.export import dumps, record_json
 from triage.store import CaseStore
-from triage.watchlist_media import load_watchlist, mark_watchlisted
 
 ROOT = Path(__file__).parent.parent
 MEDIA = ROOT / "fixtures" / "media"
@@ -176,7 +176,7 @@ def test_run_groups_media_and_applies_the_watchlist(phone, tmp_path):
 def test_a_picture_seen_again_is_not_decoded_again() -> None:
     """Issue 14: perceptual hashes cached by SHA-256 (a forwarded or re-saved picture decodes once), in a
     bounded cache (oldest out first)."""
-    from triage.media_hints import DecodedImages
+    from parsers.media.hints import DecodedImages
 
     cache = DecodedImages(entries=2)
     files = {name: (MEDIA / name).read_bytes() for name in ("ne_dover.jpg", "sw_rio.jpg", "nw_newyork.jpg")}

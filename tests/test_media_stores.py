@@ -8,7 +8,7 @@ import pytest
 
 from parsers.media.stores import AndroidMediaStoreParser, GooglePhotosParser, IosPhotosParser
 from tests.parser_context import parse_file
-from triage.timeutil import iso
+from triage.model.timeutil import iso
 
 MEDIA = Path(__file__).parent.parent / "fixtures" / "media"
 EXPECTED = json.loads((MEDIA / "expected.json").read_text())

@@ -8,8 +8,8 @@ import pytest
 from parsers.media.video_metadata import VideoParser, decode_iso8601, parse_iso6709
 from tests.parser_context import parse_file
 from triage.evidence import FileEntry
-from triage.records import Location, MediaFile
-from triage.timeutil import iso
+from triage.model.records import Location, MediaFile
+from triage.model.timeutil import iso
 
 MEDIA = Path(__file__).parent.parent / "fixtures" / "media"
 EXPECTED = json.loads((MEDIA / "expected.json").read_text())

@@ -19,8 +19,7 @@ from parsers.whatsapp.android import WhatsAppMsgstoreParser
 from parsers.whatsapp.ios import WhatsAppIosParser
 from tests.parser_context import parse_file
 from tests.report_store import ReportStore
-from triage.loose_parse import parse_loose_file
-from triage.records import Base, Message
+from triage.model.records import Base, Message
 from triage.report.cursor_rows import CursorReader
 from triage.report.message_kinds import (
     CLEAR_CHAT,
@@ -33,6 +32,7 @@ from triage.report.message_kinds import (
     time_label,
 )
 from triage.report.rows import Bubbles
+from triage.run.loose_parse import parse_loose_file
 
 ROOT = Path(__file__).parent.parent
 THIRD = ROOT / "fixtures" / "third_party"
@@ -215,7 +215,7 @@ def test_stored_codes_in_a_bubble_are_capped_and_escaped(whatsapp) -> None:
 
 
 def test_a_positions_link_names_the_page_that_lists_it_and_its_map_point(stored) -> None:
-    from triage.records import Location
+    from triage.model.records import Location
 
     ids = [loc.id for loc in stored.store.session.query(Location).order_by(Location.id)]
     assert len(ids) == 3  # the pin, the live location's start and its last position

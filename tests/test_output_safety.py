@@ -22,7 +22,7 @@ import pytest
 from tests.bundle_layout import payload
 from tests.evidence_guard import sha256_of
 from triage.cli import main
-from triage.parallel_media import MIN_POOL_FILES
+from triage.parsing.parallel import MIN_POOL_FILES
 
 ROOT = Path(__file__).parent.parent
 ENCRYPTED_BACKUP = ROOT / "fixtures" / "ios_backup_encrypted"

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.pages_hostile import write
-from triage.records import Call, Location, MediaFile, Message, Party, Payment
+from triage.model.records import Call, Location, MediaFile, Message, Party, Payment
+from triage.model.timeutil import iso
 from triage.report import times
 from triage.report.cursor_rows import CursorReader
 from triage.report.stream import all_of
 from triage.report.times import LOCAL_ZONES, StoreTime, as_datetime, local_times, store_time
 from triage.store import CaseStore
-from triage.timeutil import iso
 
 UTC = UTC
 

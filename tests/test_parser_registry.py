@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from parsers import ALL_PARSERS, ParseContext, Schema, SqliteParser, catalogue, registry
 from triage.cli import cli
 from triage.evidence.loose import LooseFileEvidence
+from triage.model.records import Base, Contact, SourceFile
 from triage.parsing import ParseRunner
-from triage.records import Base, Contact, SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "docs" / "parsers.md"

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import event
 
 import rules.candidates
-import triage.store_rows
+import triage.store.rows
 from rules.engine import evaluate
 from rules.examples import describer, load_records
 from rules.normalise import _strip_latin_marks, normalise
@@ -27,12 +27,12 @@ from rules.pack import load_pack
 from rules.primitives import Context
 from rules.testing import example_watchlists
 from rules.watchlist import Watchlists
-from triage.parties import link_parties, link_parties_in
-from triage.passes import PassInput, run_passes
-from triage.payments import SERVICE_ACTION_PREFIX, TELEGRAM_PAYMENT_ACTIONS, extract_payments
-from triage.records import Call, Contact, Device, Message, Party, Payment
+from triage.enrich.parties import link_parties, link_parties_in
+from triage.enrich.payments import SERVICE_ACTION_PREFIX, TELEGRAM_PAYMENT_ACTIONS, extract_payments
+from triage.enrich.text_scan import scan_message_text
+from triage.model.records import Call, Contact, Device, Message, Party, Payment
+from triage.run.passes import PassInput, run_passes
 from triage.store import CaseStore
-from triage.text_scan import scan_message_text
 
 PACK = load_pack()
 SCENARIOS = Path(__file__).parent.parent / "fixtures" / "scenarios" / "channel_scenarios.json"
@@ -100,7 +100,7 @@ def example_records() -> list[tuple[str, list[dict[str, Any]]]]:
 def test_rules_from_the_store_equal_rules_over_every_record(name: str, records: list[dict[str, Any]],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # one id and one thread per query: the batching is exercised even on a handful of records
-    monkeypatch.setattr(triage.store_rows, "ID_BATCH", 1)
+    monkeypatch.setattr(triage.store.rows, "ID_BATCH", 1)
     monkeypatch.setattr(rules.candidates, "THREAD_BATCH", 1)
     streamed, asked = both_ways(records, example_watchlists())
     assert asked == streamed

@@ -9,7 +9,7 @@ import hashlib
 import base58
 import pytest
 
-from triage.payment_ids import (
+from triage.identifiers.payment_ids import (
     ascii_digits,
     check_btc,
     check_card,

@@ -22,10 +22,10 @@ from fixtures.payment_messages import DEMO_PAYMENT_RECORDS, DEMO_PAYMENT_SMS, PA
 from parsers.payments.apps import WalletStoresParser
 from tests.bundle_layout import payload
 from tests.parser_context import parse_file
-from triage.loose_parse import parse_loose_file
-from triage.payments import TextSource, payments_in
-from triage.records import Message
-from triage.timeutil import UTC
+from triage.enrich.payments import TextSource, payments_in
+from triage.model.records import Message
+from triage.model.timeutil import UTC
+from triage.run.loose_parse import parse_loose_file
 
 
 def iso_ms(ms: int) -> str:
@@ -262,8 +262,8 @@ def test_demo_payments_in_report_and_custody(demo_payment_run) -> None:
 
 
 def test_telegram_payment_service_messages_become_payments():
-    from triage.payments import service_payments
-    from triage.records import Message
+    from triage.enrich.payments import service_payments
+    from triage.model.records import Message
 
     sent = Message(app="telegram", thread="u1", direction="outgoing", counterpart="user:777", sender=None, body=None,
                    time_utc=None, time_raw=1747051200, time_encoding="unix_s",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from triage.parties import device_hints, link_parties
-from triage.phones import Hint, read_number, region_of_iccid, region_of_locale, region_of_mcc
-from triage.records import Call, Contact, Device, Message
+from triage.enrich.parties import device_hints, link_parties
+from triage.identifiers.phones import Hint, read_number, region_of_iccid, region_of_locale, region_of_mcc
+from triage.model.records import Call, Contact, Device, Message
 from triage.store import CaseStore
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from parsers.media.photo_exif import PhotoExifParser
 from tests.parser_context import parse_file
-from triage.records import Location, MediaFile
+from triage.model.records import Location, MediaFile
 
 THIRD = Path(__file__).parent.parent / "fixtures" / "third_party"
 EXPECTED = json.loads((THIRD / "expected_parsers.json").read_text())

@@ -20,7 +20,7 @@ from rules.assessment import NOT_EXAMINED, Coverage, assessment
 from tests.bundle_layout import payload
 from tests.report_demo import Text, listing, section
 from tests.report_store import ReportStore
-from triage.exclusive import ExistingFileError
+from triage.integrity.exclusive import ExistingFileError
 from triage.report.display import DISPLAY_LIMITS, display_text, marker, visible_controls
 from triage.report.pdf import pdf_unavailable
 from triage.report.tables import defuse

@@ -33,9 +33,9 @@ from tests.report_demo import (
     section,
     timeline,
 )
+from triage.enrich.thumbnails import MAX_SIDE, shrink
 from triage.report.basemap import FRAME, MapPoint, Projection, land, render_map
 from triage.report.html import local_times
-from triage.thumbnails import MAX_SIDE, shrink
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +318,7 @@ def test_machine_notes_are_shown_apart_and_kept_out_of_the_schedules(tmp_path: P
     """Issue 15 item 5: what a named-entity model read in a cited message is labelled machine output, shown
     beside the finding (escaped like any text) and never in the explanation or schedule_findings.csv."""
     from tests.report_store import ReportStore
-    from triage.records import Finding
+    from triage.model.records import Finding
 
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_android")

@@ -17,7 +17,7 @@ import pytest
 
 from tests.report_demo import Elements, Text, listing, listing_pages, read_jsonl, section
 from tests.report_store import WHEN, ReportStore
-from triage.records import Message, SourceFile
+from triage.model.records import Message, SourceFile
 from triage.report.basemap import MAX_POINTS
 from triage.report.pages import PER_PAGE
 

@@ -168,7 +168,7 @@ def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_
     """Issue 14: the statement's size follows the findings, not the phone. A finding citing 230 positions
     prints the first PDF_CITED_PER_FINDING, says how many more, and where every one is listed."""
     from tests.report_store import ReportStore
-    from triage.records import Finding
+    from triage.model.records import Finding
     from triage.report.pdf import PDF_CITED_PER_FINDING
 
     rs = ReportStore(tmp_path / "out")

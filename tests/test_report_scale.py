@@ -19,10 +19,11 @@ from markupsafe import Markup, escape
 from tests.report_demo import Elements, Text, listing
 from tests.report_store import WHEN, ReportStore
 from tests.test_exports_streaming import small_store
-from triage.custody import CustodyLog
 from triage.errors import TriageError
-from triage.exclusive import ExistingFileError
-from triage.records import EvidenceItem, Finding, Message, SourceFile
+from triage.integrity.custody import CustodyLog
+from triage.integrity.exclusive import ExistingFileError
+from triage.model.records import EvidenceItem, Finding, Message, SourceFile
+from triage.model.timeutil import iso
 from triage.report import display
 from triage.report.case_export import Graph
 from triage.report.export import write_records
@@ -34,7 +35,6 @@ from triage.report.tables import write_record_tables, write_records_and_tables
 from triage.report.times import LOCAL_ZONES, local_times
 from triage.report.worker import ReadStore, ReportWorker, write_other_exports, write_record_exports
 from triage.store import CaseStore
-from triage.timeutil import iso
 
 HOSTILE = ["plain", "", "a" * 199, "a" * 200, "a" * 201, "x" * 2500, "<b>&'\"", "\u202eexe.jpg", "nul\x00",
            "e\u0301" * 120, "\udcff bytes", "line\nbreak\ttab", "café ☕", "١٢٣ عربى"]

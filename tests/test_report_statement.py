@@ -254,7 +254,7 @@ def figures_run(tmp_path_factory) -> Path:
     """Messages whose figures fall at every place of a line (a longer prefix each time), a payment of 4,321.50
     GBP, a birthday message with emoji, and an ambiguous +44 number placed in Guernsey, all cited."""
     from tests.report_store import ReportStore
-    from triage.records import Finding, Party, Payment
+    from triage.model.records import Finding, Party, Payment
 
     rs = ReportStore(tmp_path_factory.mktemp("statement") / "out")
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db")

@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from triage.cli import cli
-from triage.loose_parse import parse_loose_file
-from triage.row_digest import RowDigests
+from triage.parsing.row_digest import RowDigests
+from triage.run.loose_parse import parse_loose_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from rules.engine import DEFAULT_PACK, escalated_severity, geofence_hits, load_pack
-from triage.records import Location
-from triage.timeutil import decode
+from triage.model.records import Location
+from triage.model.timeutil import decode
 
 PACK = load_pack(DEFAULT_PACK)
 GEO01 = next(r for r in PACK.rules if r.id == "GEO-01")

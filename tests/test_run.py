@@ -10,7 +10,7 @@ import pytest
 
 from tests.bundle_layout import payload
 from triage.cli import main
-from triage.custody import verify_chain
+from triage.integrity.custody import verify_chain
 
 ROOT = Path(__file__).parent.parent
 DEMO = ROOT / "fixtures" / "demo"

@@ -1,4 +1,4 @@
-"""The scope of a run (triage/scope.py): categories and a date window applied before records are stored, so the
+"""The scope of a run (triage/run/scope.py): categories and a date window applied before records are stored, so the
 bundle holds nothing outside it and the custody log says what was left out; `triage run --scope-*`."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from tests.bundle_layout import payload
 from tests.report_demo import DEMO_E01, read_jsonl
 from triage.cli import main
-from triage.records import Account, Call, Contact, Device, Location, MediaFile, Message, Payment
-from triage.scope import EVERYTHING, PAYMENTS_PASS, Scope, ScopeError, ScopeFilter, parse_scope
+from triage.model.records import Account, Call, Contact, Device, Location, MediaFile, Message, Payment
+from triage.run.scope import EVERYTHING, PAYMENTS_PASS, Scope, ScopeError, ScopeFilter, parse_scope
 
 
 def utc(text: str) -> datetime:

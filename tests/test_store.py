@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, insert
 from sqlalchemy.orm import Session
 
-from triage.records import Base, Call, Location, Message, SourceFile, build
+from triage.model.records import Base, Call, Location, Message, SourceFile, build
 from triage.store import CaseStore, _row_of
 
 PARIS = timezone(timedelta(hours=2))

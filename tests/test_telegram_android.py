@@ -27,7 +27,7 @@ from fixtures.build_telegram import (
     userconfig_xml,
 )
 from tests.bundle_layout import payload
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 K = KARWAN["id"]
 USER_K = f"user:{K}"
@@ -292,7 +292,7 @@ def test_run_reports_how_telegram_messages_were_decoded(tmp_path):
     from collections import Counter
 
     from triage.cli import main
-    from triage.loose_parse import parse_loose_file
+    from triage.run.loose_parse import parse_loose_file
 
     source = Path(__file__).parent.parent / "fixtures" / "telegram" / "cache4.db"
     phone = tmp_path / "phone"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from fixtures.build_telegram import GRAVELINES, T0, build_postbox, pb_peer
 from parsers.telegram.postbox import PostboxError, peer_from_int64, read_entry, read_key, read_object
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 
 @pytest.fixture(scope="module")

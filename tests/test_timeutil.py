@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from triage.timeutil import decode, decode_exif, iso
+from triage.model.timeutil import decode, decode_exif, iso
 
 
 def test_unix_ms_is_exact():

@@ -21,7 +21,7 @@ from triage.bundle.keys import fingerprint, fingerprint_der, init_key, load_priv
 from triage.bundle.seal import seal, seal_entry_details
 from triage.bundle.verify import verify
 from triage.cli import main
-from triage.custody import CustodyLog
+from triage.integrity.custody import CustodyLog
 
 EXAMINER = Ed25519PrivateKey.generate()
 FP = fingerprint(EXAMINER.public_key())

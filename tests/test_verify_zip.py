@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.bundle_factory import make_bundle, verify_cli, write_run_folder
 from triage.bundle.keys import fingerprint
 from triage.bundle.seal import seal
-from triage.exclusive import ExistingFileError
+from triage.integrity.exclusive import ExistingFileError
 
 KEY = Ed25519PrivateKey.generate()
 FP = fingerprint(KEY.public_key())

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.watchlist_media import media_watchlist
-from triage.watchlists import WatchlistError, Watchlists
+from triage.enrich.watchlist_media import media_watchlist
+from triage.enrich.watchlists import WatchlistError, Watchlists
 
 SHA = "5f3c8a4c1c7f3f0e6c6f6ab0bb0b8e9d6e0d2b1f9a4e7c3d2a1b0c9d8e7f6a5b"
 

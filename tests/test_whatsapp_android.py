@@ -3,8 +3,8 @@ from pathlib import Path
 
 from parsers.whatsapp.android import WhatsAppContactsParser, WhatsAppMsgstoreParser
 from tests.parser_context import parse_file
-from triage.records import Contact, Message
-from triage.timeutil import iso
+from triage.model.records import Contact, Message
+from triage.model.timeutil import iso
 
 THIRD = Path(__file__).parent.parent / "fixtures" / "third_party"
 EXPECTED = json.loads((THIRD / "expected_parsers.json").read_text())

@@ -16,9 +16,9 @@ import pytest
 from fixtures.deterministic import read_sums
 from parsers.whatsapp.android import WhatsAppContactsParser, WhatsAppMsgstoreParser
 from tests.parser_context import parse_file
-from triage.records import Contact, Location, Message
+from triage.model.records import Contact, Location, Message
+from triage.model.timeutil import iso
 from triage.report.message_kinds import describe
-from triage.timeutil import iso
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = ROOT / "fixtures" / "whatsapp_android_old"

@@ -17,7 +17,7 @@ from fixtures.build_whatsapp_android import (
     build_wa,
     file_hash,
 )
-from triage.loose_parse import parse_loose_file
+from triage.run.loose_parse import parse_loose_file
 
 ORGANISER, PASSENGER = "33612345678@s.whatsapp.net", "9647501234567@s.whatsapp.net"
 GROUP, MEMBER = "120363025246125486@g.us", "447400123456@s.whatsapp.net"

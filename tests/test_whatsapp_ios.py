@@ -5,8 +5,8 @@ import pytest
 
 from parsers.whatsapp.ios import WhatsAppIosContactsParser, WhatsAppIosParser
 from tests.parser_context import parse_file
-from triage.records import Location, Message
-from triage.timeutil import iso
+from triage.model.records import Location, Message
+from triage.model.timeutil import iso
 
 THIRD = Path(__file__).parent.parent / "fixtures" / "third_party"
 EXPECTED = json.loads((THIRD / "expected_parsers.json").read_text())

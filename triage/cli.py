@@ -71,9 +71,9 @@ def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: st
     """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
     from triage.evidence.opener import OpenOptions
     from triage.limits import ParseLimits
-    from triage.pipeline import RunOptions, run
-    from triage.progress import Reporter, RichReporter
-    from triage.scope import parse_scope
+    from triage.run.pipeline import RunOptions, run
+    from triage.run.progress import Reporter, RichReporter
+    from triage.run.scope import parse_scope
 
     scope = parse_scope(scope_categories, scope_from, scope_to, scope_keep_undated)  # refused before any work
 
@@ -113,7 +113,7 @@ def row_digest_command(database: Path, table: str, rowid: int, show: bool) -> No
     """Print the SHA-256 of one row of a SQLite database, as records carry it (source_row_sha256): a
     record's row can be checked against a copy of the database without this tool's parsers. The file
     is read through a private copy (with its -wal/-journal), never opened itself."""
-    from triage.row_digest import digest_of_file_row
+    from triage.parsing.row_digest import digest_of_file_row
 
     found = digest_of_file_row(database, table, rowid)
     if found is None:
@@ -131,7 +131,7 @@ def row_digest_command(database: Path, table: str, rowid: int, show: bool) -> No
 def parse_command(file: Path, as_json: bool) -> None:
     """Parse one loose database or file (its -wal/-journal beside it are used) and print its records,
     with what the run's passes derive from them (parties, payments, findings)."""
-    from triage.loose_parse import parse_loose_file
+    from triage.run.loose_parse import parse_loose_file
 
     records, warnings = parse_loose_file(file, passes=True)  # payments, parties, findings as in a run
     for w in warnings:
@@ -177,7 +177,7 @@ def custody() -> None:
 @click.pass_context
 def custody_verify(ctx: click.Context, log: Path) -> None:
     """Check the hash chain of a custody.jsonl; exit 1 and name the first broken entry."""
-    from triage.custody import verify_chain
+    from triage.integrity.custody import verify_chain
 
     check = verify_chain(log)
     if check.ok:
@@ -210,10 +210,10 @@ def _register_subcommands() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry: fatal errors become one line on stderr and a non-zero exit, no traceback.
 
-    Every command runs inside the process's private work folder (triage/workdir.py), removed on exit,
+    Every command runs inside the process's private work folder (triage/run/workdir.py), removed on exit,
     Ctrl-C and SIGTERM, so decrypted or copied evidence never stays behind.
     """
-    from triage.workdir import Terminated, private_workdir
+    from triage.run.workdir import Terminated, private_workdir
 
     _register_subcommands()
     try:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Call, build, times
-from triage.timeutil import decode
+from triage.model.records import Base, Call, build, times
+from triage.model.timeutil import decode
 
 CALL_TYPES = {1: "incoming", 2: "outgoing", 3: "missed", 4: "voicemail", 5: "rejected", 6: "blocked",
               7: "answered externally"}

@@ -14,7 +14,7 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Contact, build
+from triage.model.records import Base, Contact, build
 
 NAME = "vnd.android.cursor.item/name"
 PHONE = "vnd.android.cursor.item/phone_v2"

@@ -12,8 +12,8 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Call, build, times
-from triage.timeutil import decode
+from triage.model.records import Base, Call, build, times
+from triage.model.timeutil import decode
 
 CALL_TYPES = {0: "third-party app", 1: "phone", 8: "FaceTime video", 16: "FaceTime audio"}
 VIDEO_TYPES = {8}

@@ -14,8 +14,8 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Contact, build
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Contact, build
+from triage.model.timeutil import decode, iso
 
 PHONE, EMAIL, IM, URL, SOCIAL = 3, 4, 13, 22, 46
 LABEL = re.compile(r"^_\$!<(.*)>!\$_$")

@@ -8,7 +8,7 @@
   ICCID, number, carrier and MCC/MNC.
 
 Records are not merged: each says what its own file says, and the report header shows them together
-with their sources. Country hints (ICCID, MCC, locale) are read from `extra` by triage/parties.py.
+with their sources. Country hints (ICCID, MCC, locale) are read from `extra` by triage/enrich/parties.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 from parsers import abx
 from parsers.base import ParseContext, Parser, Schema, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Device
+from triage.model.records import Base, Device
 
 MAX_PROP_BYTES = 4 << 20  # build.prop files are a few KB; a bigger "build.prop" is not one
 # (Device field, property names in order of preference: the generic key, then the partition-specific ones)

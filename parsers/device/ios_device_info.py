@@ -13,8 +13,8 @@ from typing import Any
 
 from parsers.base import ParseContext, Parser
 from triage.evidence import FileEntry
-from triage.records import Base, Device
-from triage.timeutil import iso
+from triage.model.records import Base, Device
+from triage.model.timeutil import iso
 
 PLIST_MAGIC = (b"bplist00", b"<?xml", b"<!DOCTYPE plist", b"<plist")
 # Info.plist keys copied to `extra` as they are (the ones mapped to Device columns are not repeated)

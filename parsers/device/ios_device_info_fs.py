@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from parsers.base import ParseContext, Parser
-from triage.records import Base, Device
+from triage.model.records import Base, Device
 
 MAX_PLIST_BYTES = 8 << 20
 SERIAL_KEYS = ("SerialNumber",)

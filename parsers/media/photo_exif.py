@@ -8,9 +8,9 @@ GPS rules kept here because they decide what a position is worth in court:
 - GPSHPositioningError (tag 0x001F) is the horizontal accuracy in metres.
 
 Besides EXIF, each photo gets a JPEG structure check (damaged image data is a warning even when the
-EXIF reads fine) and the classification hints of triage.media_hints (pHash, origin by folder,
+EXIF reads fine) and the classification hints of parsers.media.hints (pHash, origin by folder,
 screenshot). This parser only needs the file's bytes, so the pipeline may run it in parallel workers
-(triage/parallel_media.py).
+(triage/parsing/parallel.py).
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from parsers.base import ParseContext, Parser
 from parsers.media.exif_structure import check_exif, jpeg_exif_block
 from parsers.media.heif_items import heif_exif_block
 from parsers.media.heif_structure import check_heif
+from parsers.media.hints import DECODED, PHASH_MAX_BYTES, path_hints, screenshot_hint
 from parsers.media.jpeg_structure import check_jpeg
 from parsers.read_budget import BudgetedReader
-from triage.media_hints import DECODED, PHASH_MAX_BYTES, path_hints, screenshot_hint
-from triage.records import Base, Location, MediaFile, build, times
-from triage.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
+from triage.model.records import Base, Location, MediaFile, build, times
+from triage.model.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
 
 IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
 JPEG_MAGIC = b"\xff\xd8\xff"

@@ -20,8 +20,8 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
-from triage.records import Base, Location, build, times
-from triage.timeutil import Timestamp, decode
+from triage.model.records import Base, Location, build, times
+from triage.model.timeutil import Timestamp, decode
 
 IOS_NO_LOCATION = -180.0
 IOS_UNKNOWN_ACCURACY = -1.0

@@ -23,14 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
 from parsers.base import ParseContext, Parser
-from triage.media_hints import path_hints
-from triage.records import Base, Location, MediaFile, build, times
-from triage.timeutil import Timestamp
+from parsers.media.hints import path_hints
+from triage.model.records import Base, Location, MediaFile, build, times
+from triage.model.timeutil import Timestamp
 
 VIDEO_EXTENSIONS = ("*.mp4", "*.mov", "*.m4v", "*.3gp", "*.3g2", "*.qt")
 STILL_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
 QT_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
-ENC_QT = "qt_1904_s"  # seconds since 1904-01-01 UTC (mvhd); not yet in triage.timeutil's table
+ENC_QT = "qt_1904_s"  # seconds since 1904-01-01 UTC (mvhd); not yet in triage.model.timeutil's table
 ENC_ISO = "iso8601"  # text with its own UTC offset; utc None when the offset is missing
 MAX_SMALL_BOX = 1 << 20  # udta/meta children are small; anything larger is not metadata we read
 CONTAINERS = {b"moov", b"udta", b"trak", b"meta"}

@@ -5,7 +5,7 @@ Readable layouts are parsed into Payment records:
   `display_date` (unix ms), `render_data` JSON (`amount.amount` in cents, `note`), `state`, `role`;
 - Revolut (Android) `payments_recent_db`: `payments_recent_v2` recipients and transaction ids;
 - MetaMask (iOS) `persist-root` and Coinbase (iOS) MMKV storage: the crypto addresses they hold, found
-  by scanning the bytes and kept only when their checksum is valid (triage/payment_ids.py).
+  by scanning the bytes and kept only when their checksum is valid (triage/identifiers/payment_ids.py).
 Stores that cannot be read are reported by name, never passed over in silence: PayPal's encrypted
 shared preferences and BRD's encrypted key-value store, and Apple Wallet's passes23.sqlite, whose
 `payment_transaction` layout this tool has not verified against a real database.
@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from parsers.base import ParseContext, Parser, Schema, SqliteParser
-from triage.payment_ids import check_btc, check_eth, check_tron
-from triage.records import Base, Payment, times
-from triage.timeutil import decode
+from triage.identifiers.payment_ids import check_btc, check_eth, check_tron
+from triage.model.records import Base, Payment, times
+from triage.model.timeutil import decode
 
 MAX_SCAN_BYTES = 64 * 1024 * 1024  # wallet state files are small; a larger one is scanned in part and says so
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present
-from triage.records import Base, Message, build, times
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Message, build, times
+from triage.model.timeutil import decode, iso
 
 MSG_BOX = {1: ("incoming", "inbox"), 2: ("outgoing", "sent"), 3: ("draft", "draft"), 4: ("outgoing", "outbox"),
            5: ("outgoing", "failed")}

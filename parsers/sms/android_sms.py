@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_salvage import readable_rows
-from triage.records import Base, Message, build, times
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Message, build, times
+from triage.model.timeutil import decode, iso
 
 # Telephony.TextBasedSmsColumns.type -> (direction, status)
 SMS_TYPES: dict[int, tuple[str, str]] = {

@@ -18,8 +18,8 @@ from parsers.base import ParseContext, Parser
 from parsers.sms.android_mms import ADDR_BCC, ADDR_CC, ADDR_FROM, ADDR_TO, MSG_BOX, OWN_NUMBER_TOKEN
 from parsers.sms.android_sms import SMS_TYPES
 from triage.evidence import FileEntry
-from triage.records import Base, Message, build, times
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Message, build, times
+from triage.model.timeutil import decode, iso
 
 MAX_JSON_BYTES = 256 << 20  # inflated size at which a backup file is treated as a zlib bomb
 SMS_KNOWN = {"address", "body", "date", "date_sent", "type", "read", "status", "recipients"}

@@ -23,8 +23,8 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Contact, Message, build, times
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Contact, Message, build, times
+from triage.model.timeutil import decode, iso
 
 APP = "google messages"
 OTHER_THAN_SELF_SUB_ID = -2  # ParticipantData: any other sub_id is the phone's own (SIM) participant

@@ -15,8 +15,8 @@ from typing import Any
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sms.attributed_body import attributed_text
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Message, build, times
-from triage.timeutil import Timestamp, decode, iso
+from triage.model.records import Base, Message, build, times
+from triage.model.timeutil import Timestamp, decode, iso
 
 NANOSECOND_THRESHOLD = 1_000_000_000_000  # Cocoa seconds stay below 1e12 until the year 33,700
 MESSAGE_COLUMNS = ["guid", "text", "attributedBody", "handle_id", "service", "date", "date_read", "date_delivered",

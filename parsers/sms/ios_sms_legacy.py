@@ -14,8 +14,8 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, tables
-from triage.records import Base, Message, build, times
-from triage.timeutil import decode
+from triage.model.records import Base, Message, build, times
+from triage.model.timeutil import decode
 
 SENT_BIT, FAILED_BIT = 0x01, 0x20
 OPTIONAL = ["group_id", "subject", "read", "svc_center", "country", "is_madrid", "madrid_handle", "madrid_flags",

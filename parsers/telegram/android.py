@@ -35,9 +35,9 @@ from parsers.telegram.summary import (
     reply_summary,
 )
 from parsers.telegram.tl import Decoded, Reader, TLError, decode
-from triage.records import Account, Base, Call, Contact, Location, Message, build, times
-from triage.timeutil import decode as decode_time
-from triage.timeutil import iso
+from triage.model.records import Account, Base, Call, Contact, Location, Message, build, times
+from triage.model.timeutil import decode as decode_time
+from triage.model.timeutil import iso
 
 APP = "telegram"
 MESSAGE_TABLES = ("messages_v2", "messages", "scheduled_messages_v2")

@@ -19,8 +19,8 @@ from parsers.base import SQLITE_MAGIC, ParseContext, Parser, open_sqlite, table_
 from parsers.sqlite_query import tables
 from parsers.telegram.postbox import PostboxError, peer_from_int64, read_entry, read_key, read_object
 from parsers.telegram.summary import jsonable
-from triage.records import Base, Contact, Location, Message, build, times
-from triage.timeutil import decode as decode_time
+from triage.model.records import Base, Contact, Location, Message, build, times
+from triage.model.timeutil import decode as decode_time
 
 APP = "telegram"
 PEER_TABLE, HISTORY_TABLE = "t2", "t7"  # table numbers as used by public tools (iLEAPP); checked by shape

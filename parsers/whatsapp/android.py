@@ -20,8 +20,8 @@ from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import present, satellite_joins, select_list, tables
 from parsers.vcard import read_vcards
 from parsers.whatsapp.codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
-from triage.records import Base, Call, Contact, Location, Message, build, times
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Call, Contact, Location, Message, build, times
+from triage.model.timeutil import decode, iso
 
 APP = "whatsapp"
 VCARD_TYPE = 4  # message_type / media_wa_type of a shared contact card

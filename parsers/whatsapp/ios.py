@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from parsers.base import ParseContext, Schema, SqliteParser
 from parsers.sqlite_query import present, select_list, tables
 from parsers.whatsapp.codes import is_group, jid_phone
-from triage.records import Base, Contact, Location, Message, build, times
-from triage.timeutil import decode, iso
+from triage.model.records import Base, Contact, Location, Message, build, times
+from triage.model.timeutil import decode, iso
 
 APP = "whatsapp"
 # iOS codes differ from Android (2 = video, 3 = audio); looked up with ZMESSAGETYPE, which may be NULL

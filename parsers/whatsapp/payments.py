@@ -18,9 +18,9 @@ from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import present, tables
-from triage.amounts import find_amounts
-from triage.records import Base, Payment, times
-from triage.timeutil import decode
+from triage.identifiers.amounts import find_amounts
+from triage.model.records import Base, Payment, times
+from triage.model.timeutil import decode
 
 METHOD = "whatsapp_pay"
 MODERN = {"pay_transaction": {"_id", "message_row_id", "remote_jid_row_id", "id", "timestamp", "status",

@@ -36,10 +36,10 @@ from triage.bundle.keys import fingerprint
 from triage.bundle.recipe import addendum_recipe
 from triage.bundle.seal import seal
 from triage.errors import TriageError
-from triage.exclusive import write_bytes_exclusive, write_text_exclusive
-from triage.output_location import bundle_zip_path
+from triage.integrity.exclusive import write_bytes_exclusive, write_text_exclusive
+from triage.integrity.output_location import bundle_zip_path
+from triage.model.timeutil import iso, now_utc
 from triage.report.display import finalize, isolated, left_to_right, shown
-from triage.timeutil import iso, now_utc
 
 ADDENDUM_JSON = "addendum.json"
 ADDENDUM_HTML = "addendum.html"

@@ -31,7 +31,7 @@ from triage.addenda.bundle_records import (
     record_reference,
 )
 from triage.errors import TriageError
-from triage.exclusive import create_exclusive
+from triage.integrity.exclusive import create_exclusive
 
 SOURCE_LANGUAGE = "und"  # BCP 47 "undetermined": the tool does not guess the language of evidence
 HASH_NOTE = "message-sha256"

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from triage.errors import TriageError
-from triage.exclusive import write_bytes_exclusive
+from triage.integrity.exclusive import write_bytes_exclusive
 
 PRIVATE_NAME = "signing_key.pem"
 PUBLIC_NAME = "signing_key.pub.pem"

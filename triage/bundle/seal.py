@@ -38,8 +38,8 @@ from triage.bundle.layout import (
 from triage.bundle.recipe import verify_recipe
 from triage.bundle.tree import open_regular, walk
 from triage.errors import TriageError
-from triage.exclusive import ExistingFileError, create_exclusive, write_bytes_exclusive
-from triage.output_location import bundle_zip_path  # beside the folder, named after it
+from triage.integrity.exclusive import ExistingFileError, create_exclusive, write_bytes_exclusive
+from triage.integrity.output_location import bundle_zip_path  # beside the folder, named after it
 
 __all__ = ["PAYLOAD_DIR", "seal", "seal_entry_details", "bundle_zip_path"]
 
@@ -52,7 +52,7 @@ ALREADY_COMPRESSED = frozenset({
     ".pdf",  # report.pdf: WeasyPrint compresses its streams
     ".zip", ".gz", ".tgz", ".xz", ".bz2", ".7z",  # archives
 })
-THUMBNAIL_DIR = "thumbs"  # the report's thumbnails (triage/thumbnails.py): JPEG, whatever their name says
+THUMBNAIL_DIR = "thumbs"  # the report's thumbnails (triage/enrich/thumbnails.py): JPEG, whatever their name says
 CHUNK = 1 << 20  # bytes copied into the zip at a time: a member is never read whole
 # deflate's fastest level: measured on a 200,000-message bag (bench/RESULTS.md), 4.5 s instead of 9.5 s for an
 # 18 % larger zip; the zip carries the bag, its integrity is the manifests' and the signature's, not deflate's

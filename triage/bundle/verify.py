@@ -47,7 +47,7 @@ from triage.bundle.layout import (
 )
 from triage.bundle.sources import READ_ERRORS, BundleSource, CannotRead, open_source
 from triage.bundle.trust import TrustedKey, trusted_key
-from triage.custody import RUN_FAILED, RUN_FINISHED, ChainCheck, verify_chain_lines
+from triage.integrity.custody import RUN_FAILED, RUN_FINISHED, ChainCheck, verify_chain_lines
 
 INTACT, ALTERED, CANNOT_CHECK, SIGNER_NOT_CHECKED, INCOMPLETE = 0, 1, 2, 3, 4
 SEVERITY = (INTACT, SIGNER_NOT_CHECKED, INCOMPLETE, ALTERED, CANNOT_CHECK)  # the worst status decides the verdict

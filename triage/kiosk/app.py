@@ -30,7 +30,7 @@ from triage.kiosk.record import ExportRefused, close_case, export_bundle
 from triage.kiosk.runner import start_run
 from triage.kiosk.sessions import COOKIE, Session, Sessions, csrf_ok
 from triage.kiosk.users import UserFile
-from triage.scope import CATEGORIES, CATEGORY_LABELS, ScopeError, parse_scope
+from triage.run.scope import CATEGORIES, CATEGORY_LABELS, ScopeError, parse_scope
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")

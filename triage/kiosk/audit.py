@@ -3,7 +3,7 @@
 DPA 2018 s.62 asks that consultation, disclosure and erasure be logged with who, when and why
 (docs/domain/legal.md, "Data Protection Act 2018, Part 3"). What happens inside a case goes into that
 case's examination record (triage/kiosk/record.py); what happens around cases (who signed in, who was
-refused what) goes here: a hash-chained JSON Lines file like the custody log (triage/custody.py), checked
+refused what) goes here: a hash-chained JSON Lines file like the custody log (triage/integrity/custody.py), checked
 with `triage custody verify` (it has no run, so it has no closing entry: use require_closed=False).
 """
 
@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from triage.custody import CustodyLog
+from triage.integrity.custody import CustodyLog
 
 KIOSK = "kiosk"  # the actor of entries no operator caused (start, stop, expiry)
 

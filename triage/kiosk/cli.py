@@ -53,7 +53,7 @@ def serve_command(host: str, port: int, intake: Path, outbox: Path, work: Path |
     from triage.bundle.keys import PRIVATE_NAME, key_dir
     from triage.errors import TriageError
     from triage.kiosk.app import KioskConfig, create_app
-    from triage.workdir import Terminated
+    from triage.run.workdir import Terminated
 
     if host not in LOOPBACK and not allow_remote:
         raise TriageError(f"--host {host} is not loopback: the kiosk serves the browser on this machine only "

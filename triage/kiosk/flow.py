@@ -17,10 +17,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from triage.custody import CustodyLog
+from triage.integrity.custody import CustodyLog
 from triage.kiosk.intake import IntakeEntry
-from triage.scope import Scope
-from triage.timeutil import iso, now_utc
+from triage.model.timeutil import iso, now_utc
+from triage.run.scope import Scope
 
 
 class Step(IntEnum):

@@ -5,7 +5,7 @@ Where each step is recorded (README "Kiosk", "What is recorded where"):
 - the steps before the run (case, legal power, scope, evidence) are parameters of the run: they are in the
   bundle's own custody log (data/custody.jsonl), sealed and signed with it;
 - every step, before and after the run (findings viewed, tags, export, wipe, close), is in the case's kiosk
-  log, a hash-chained JSON Lines file (triage/custody.py) sealed at close as a signed addendum to the
+  log, a hash-chained JSON Lines file (triage/integrity/custody.py) sealed at close as a signed addendum to the
   bundle: a BagIt bag whose bag-info.txt names the bundle by the SHA-256 of its two manifests, made with
   the bundle's own sealing code, so `triage verify BUNDLE --addendum RECORD` checks both together.
 The record is sealed after the wipe, so its last entries say what was removed.
@@ -25,10 +25,10 @@ from triage.bundle.layout import MANIFEST, TAG_MANIFEST
 from triage.bundle.recipe import addendum_recipe
 from triage.bundle.seal import seal
 from triage.errors import TriageError
-from triage.exclusive import write_text_exclusive
+from triage.integrity.exclusive import write_text_exclusive
+from triage.integrity.output_location import bundle_zip_path
 from triage.kiosk.flow import TAGS, KioskCase, Step
-from triage.output_location import bundle_zip_path
-from triage.timeutil import iso, now_utc
+from triage.model.timeutil import iso, now_utc
 
 RECORD_SUFFIX = "-kiosk-record"
 RECORD_JSON = "kiosk-record.json"

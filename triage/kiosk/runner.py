@@ -1,4 +1,4 @@
-"""The run behind the kiosk's "Run" step: `triage run`'s pipeline (triage/pipeline.py), in a thread, with
+"""The run behind the kiosk's "Run" step: `triage run`'s pipeline (triage/run/pipeline.py), in a thread, with
 the case's scope and its steps so far as parameters, and its progress kept for the progress page."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from triage.bundle.layout import PAYLOAD_DIR
 from triage.kiosk.flow import KioskCase, Step
 from triage.kiosk.record import bundle_identity
-from triage.progress import Reporter, Tracker
+from triage.run.progress import Reporter, Tracker
 
 # the record types an officer recognises, as the result screen counts them
 SHOWN_COUNTS = ("message", "call", "contact", "media_file", "location", "payment")
@@ -49,7 +49,7 @@ class CaseProgress(Reporter):
 
 def start_run(case: KioskCase, intake: Path, signing_key: Path | None) -> threading.Thread:
     """Start the pipeline on the case's evidence; the case's run state says how it goes."""
-    from triage.pipeline import RunOptions
+    from triage.run.pipeline import RunOptions
 
     assert case.evidence is not None and case.scope is not None and case.legal is not None
     out = case.work / "run" / case.bundle_name()
@@ -65,7 +65,7 @@ def start_run(case: KioskCase, intake: Path, signing_key: Path | None) -> thread
 
 
 def _run(case: KioskCase, opts) -> None:  # noqa: ANN001 - RunOptions
-    from triage.pipeline import run
+    from triage.run.pipeline import run
 
     try:
         with _one_run:

@@ -1,7 +1,7 @@
 """Lab scale: devices queued to Celery workers (Redis), records in one shared PostgreSQL database.
 
 submit.py queues a device; worker.py runs Celery workers whose one task (tasks.py → examine.py) calls
-triage.pipeline.run for it; schemas.py gives each device its own schema; migrate.py and migrations/
+triage.run.pipeline.run for it; schemas.py gives each device its own schema; migrate.py and migrations/
 keep the schemas current with Alembic; status.py shows the queue; services.py starts throwaway
 servers for the demo, tests and benchmark. README "Lab deployment" describes a real installation.
 """

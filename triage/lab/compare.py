@@ -1,6 +1,6 @@
 """Two case stores compared row for row: a lab run (PostgreSQL, a worker) against the single-machine run.
 
-Every table of triage.records, every column, ids included (both stores number rows 1, 2, … in the
+Every table of triage.model.records, every column, ids included (both stores number rows 1, 2, … in the
 order the run stores them). Only what differs between any two runs of the same evidence is left out:
 the custody entries are compared by their actions, in order (their times, hashes and run parameters
 such as host, output folder and store URL are the run's own), without the entries a lab run adds
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table, create_engine, select
 from sqlalchemy.engine import Engine
 
-from triage.records import Base
+from triage.model.records import Base
 
 LAB_ACTIONS = ("lab job started", "lab job retried")  # triage/lab/examine.py
 

@@ -1,6 +1,6 @@
 """One delivery of a job: claim the device, (re)make its schema, `run()` it, record the outcome.
 
-The examination itself is triage.pipeline.run, the same as `triage run`; this module only makes a
+The examination itself is triage.run.pipeline.run, the same as `triage run`; this module only makes a
 delivery safe to repeat:
 - the claim takes the job's row under a lock, so two deliveries never both start a device;
 - a device whose worker is alive (heartbeat younger than STALE_SECONDS) is left to it (Busy: the task
@@ -95,7 +95,7 @@ def claim_job(lab: Engine, job_id: str, out_root: Path) -> Claim | None:
 
 
 def _examine(lab: Engine, claim: Claim, db_url: str) -> str:
-    from triage.pipeline import RunOptions, _reason, run
+    from triage.run.pipeline import RunOptions, _reason, run
 
     row, job_id = claim.job, claim.job["job_id"]
     schema = row["case_schema"]

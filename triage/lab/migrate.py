@@ -1,7 +1,7 @@
 """Schema migrations of the lab database with Alembic (`triage lab migrate --db URL`).
 
 The script folder (triage/lab/migrations) has two branches: `lab`, the job table in schema triage_lab, and
-`cases`, the record tables of triage.records, applied in each case's schema (triage/lab/schemas.py).
+`cases`, the record tables of triage.model.records, applied in each case's schema (triage/lab/schemas.py).
 Each schema keeps its own alembic_version table, so a case examined with an older release is brought
 up to date on its own, and a new case's tables are made by the migrations, never by create_all.
 """

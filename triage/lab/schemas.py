@@ -1,6 +1,6 @@
 """One PostgreSQL schema per examined device, all in one lab database.
 
-Why a schema and not a database per case: the case store is one run's store (triage/store.py refuses a
+Why a schema and not a database per case: the case store is one run's store (triage/store/__init__.py refuses a
 used one), and the tables carry no schema of their own, so a case's records go wherever the connection's
 search_path points. A schema per device keeps every examination apart exactly as a case.sqlite file does,
 while the lab keeps ONE server, ONE database, one URL, one set of roles and one backup: examiners

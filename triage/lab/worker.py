@@ -1,7 +1,7 @@
 """`triage worker`: Celery worker processes taking devices from the queue, one device per process at a time.
 
 Each process uses Celery's solo pool: the device is examined in the worker's main thread, as `triage run`
-does it (signal handlers, the photo process pool of triage/parallel_media.py, the private work folder
+does it (signal handlers, the photo process pool of triage/parsing/parallel.py, the private work folder
 all need the main thread of a process that may have children). `--concurrency N` starts N such
 processes; a device already uses both cores of a small machine, so 1 is the default.
 """

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.exclusive import write_text_exclusive
+from triage.integrity.exclusive import write_text_exclusive
+from triage.model.timeutil import iso, now_utc
 from triage.report.context import ReportContext
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.findings import build_findings
@@ -20,11 +21,10 @@ from triage.report.pdf import record_outcome, statement_html
 from triage.report.statement import rule_texts
 from triage.report.stream import ensure_indexes
 from triage.report.worker import ReportWorker, record_exports_here, sha256_of, write_other_exports
-from triage.timeutil import iso, now_utc
 
 if TYPE_CHECKING:
     from rules.engine import RulePack
-    from triage.custody import CustodyLog
+    from triage.integrity.custody import CustodyLog
     from triage.store import CaseStore
 
 

@@ -28,8 +28,8 @@ from typing import IO, Any
 from sqlalchemy import Row, func, select, union
 
 from triage import TOOL_NAME, __version__
-from triage.exclusive import create_exclusive, write_text_exclusive
-from triage.records import (
+from triage.integrity.exclusive import create_exclusive, write_text_exclusive
+from triage.model.records import (
     Base,
     Call,
     Contact,
@@ -41,9 +41,9 @@ from triage.records import (
     MediaFile,
     Message,
 )
+from triage.model.timeutil import iso
 from triage.report.store_rows import connection, record_ids, records, records_by_id
 from triage.store import CaseStore
-from triage.timeutil import iso
 
 RECORDS_FILE = "case-records.jsonld"
 CONTEXT = {

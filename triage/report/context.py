@@ -1,7 +1,7 @@
 """What the report step is given by the run: the case's names, where to write, and what the run made for it.
 
 The report reads the case store and this, nothing else: not the run's options, not the evidence (thumbnails
-are made by the run, triage/thumbnails.py), so the layers run one way (docs/ARCHITECTURE.md).
+are made by the run, triage/enrich/thumbnails.py), so the layers run one way (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from triage.thumbnails import Thumbnails
+    from triage.enrich.thumbnails import Thumbnails
 
 
 @dataclass

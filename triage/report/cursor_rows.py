@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Select, select
 from sqlalchemy.orm import Session
 
-from triage.records import Base, UTCDateTime
+from triage.model.records import Base, UTCDateTime
 from triage.report.store_rows import StoredJSON, paged, record_select
 from triage.report.times import StoreTime, parse_store_time, store_time
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from triage.phones import read_number
-from triage.records import Account, Device, SourceFile
+from triage.identifiers.phones import read_number
+from triage.model.records import Account, Device, SourceFile
 
 # (label, where the value is: a Device attribute, or keys looked up in `extra` and its nested dicts)
 FACTS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import DateTime, inspect
 
-from triage.exclusive import create_exclusive
-from triage.records import EXPORTED_RECORDS, Base, SourceFile, UTCDateTime
+from triage.integrity.exclusive import create_exclusive
+from triage.model.records import EXPORTED_RECORDS, Base, SourceFile, UTCDateTime
+from triage.model.timeutil import iso
 from triage.report.cursor_rows import record_rows
 from triage.report.store_rows import has_source, record_columns
 from triage.report.times import iso_text
 from triage.store import CaseStore
-from triage.timeutil import iso
 
 PROVENANCE_COLUMNS = ("source_file_id", "source_table", "source_row", "source_offset", "source_row_sha256")
 

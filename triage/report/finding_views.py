@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from triage.exclusive import write_text_exclusive
+from triage.integrity.exclusive import write_text_exclusive
 from triage.report.display import isolated_html, shown_html, text_html
 from triage.report.rows import IN_MESSAGES, TIMELINE_COLUMNS, TimelineRows, iso_z
 from triage.report.stream import ThreadInfo, message_order, thread_of

@@ -10,9 +10,9 @@ from sqlalchemy import Text, case, cast, func, select
 from rules.assessment import Coverage, assessment
 from rules.engine import RulePack
 from triage import TOOL_NAME, __version__
-from triage.records import EvidenceItem, Finding, ParseWarning, SourceFile
+from triage.model.records import EvidenceItem, Finding, ParseWarning, SourceFile
+from triage.model.timeutil import iso
 from triage.store import CaseStore
-from triage.timeutil import iso
 
 SCHEMA_VERSION = "1.3"  # 1.1: assessment "not examined" and its coverage; 1.2: machine_notes, rules_not_fired;
 # 1.3: by_record
@@ -115,7 +115,7 @@ def decoding_summary(store: CaseStore) -> dict[str, dict[str, int]]:
 
     Only messages whose `extra` mentions "decoded" are read (a filter on the stored JSON text), and only
     their app and `extra`: the others, most of a phone, are never turned into Python objects."""
-    from triage.records import Message
+    from triage.model.records import Message
 
     store.flush()
     table = Message.__table__

@@ -25,12 +25,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from triage.exclusive import create_exclusive
-from triage.records import Location
+from triage.integrity.exclusive import create_exclusive
+from triage.model.records import Location
+from triage.model.timeutil import iso
 from triage.report.display import BIDI_CONTROLS, visible_controls
 from triage.report.store_rows import SOURCE_PATH, SOURCE_SHA256, records
 from triage.store import CaseStore
-from triage.timeutil import iso
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 # In JSON text: characters written as \uXXXX (markup, bidi and other controls, separators JavaScript

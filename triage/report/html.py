@@ -26,10 +26,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import select
 
-from triage.custody import verify_chain
-from triage.exclusive import write_text_exclusive
-from triage.payment_ids import mask_card
-from triage.records import (
+from triage.enrich.thumbnails import Thumbnails
+from triage.identifiers.payment_ids import mask_card
+from triage.integrity.custody import verify_chain
+from triage.integrity.exclusive import write_text_exclusive
+from triage.model.records import (
     Account,
     Base,
     Call,
@@ -43,6 +44,7 @@ from triage.records import (
     Payment,
     SourceFile,
 )
+from triage.model.timeutil import iso
 from triage.report.basemap import MAX_POINTS, MapPoint, MapView, cluster_positions, render_map
 from triage.report.bidi import evidence_block
 from triage.report.device_header import device_facts
@@ -52,8 +54,6 @@ from triage.report.rows import bubble_html, bubbles_html, source_html, when_html
 from triage.report.stream import all_of, by_ids, count, ensure_indexes, rows, thread_count, untimed
 from triage.report.times import LOCAL_ZONES, local_times, utc_text
 from triage.store import CaseStore
-from triage.thumbnails import Thumbnails
-from triage.timeutil import iso
 
 if TYPE_CHECKING:
     from rules.zones import ZoneSet
@@ -161,7 +161,7 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
                  zones: ZoneSet | None = None, thumbnails: Thumbnails | None = None,
                  exports: dict[str, str] | None = None) -> Report:
     """The context of index.html and report.pdf. `thumbnails`: the pictures the run made of the evidence's
-    photos (triage/thumbnails.py; None: none made). `exports`: the bundle's export files (relative path →
+    photos (triage/enrich/thumbnails.py; None: none made). `exports`: the bundle's export files (relative path →
     SHA-256), written before, which the PDF names."""
     store.flush()
     session = store.session

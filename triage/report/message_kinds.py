@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import select, text
 
-from triage.records import Contact, Location
+from triage.model.records import Contact, Location
 
 LINKED = "_linked"  # key of a bubble's extra copy (cursor_rows.bubble_extra) holding the page's linked records
 CLEAR_CHAT = "hidden in the app by 'clear chat' (still in the database)"

@@ -6,7 +6,7 @@ of it), with its source on hover, so the examiner reads the phone as its user di
 
 - a conversation's title: the WhatsApp group subject, the Telegram dialog name or the WhatsApp (iOS) contact
   name its messages carry (`Message.extra`), read in one grouped query;
-- a number's names: those of the Party linking it (triage/parties.py), found by any raw form the records
+- a number's names: those of the Party linking it (triage/enrich/parties.py), found by any raw form the records
   store it in (`Party.raw_forms`): contacts, WhatsApp push names, accounts.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from triage.records import Message, Party
+from triage.model.records import Message, Party
 
 # keys of Message.extra that name the conversation, with the words that say where the name comes from
 THREAD_NAME_KEYS = (("group_subject", "the WhatsApp group's subject"),

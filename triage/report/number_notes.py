@@ -1,8 +1,8 @@
 """Why a cited phone number is given the country it is: the statement's note on each ambiguous number.
 
 A national number such as 07501234567 is valid in the United Kingdom and in Iraq; +44 7911 1… numbers
-are placed by the numbering-plan data in Guernsey, not Great Britain. triage/phones.py never guesses:
-the Party record (triage/parties.py) keeps the country it could tell, the reason (`basis`) and every
+are placed by the numbering-plan data in Guernsey, not Great Britain. triage/identifiers/phones.py never guesses:
+the Party record (triage/enrich/parties.py) keeps the country it could tell, the reason (`basis`) and every
 country the stored forms fit (`candidates`, `ambiguous`). The statement explains, for each such number a
 finding cites, which countries it fits and why the one given was chosen (issue 15 item 9), so nobody
 reads a country code as a fact about the person.
@@ -19,8 +19,8 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.phones import SHARED_CODE_TERRITORIES
-from triage.records import Party
+from triage.identifiers.phones import SHARED_CODE_TERRITORIES
+from triage.model.records import Party
 
 NUMBERS_NOTED = 100  # ambiguous cited numbers explained at most (a statement's size follows the findings)
 _CANDIDATE = re.compile(r"^(\+\d+) \(([A-Z]{2})\)$")

@@ -27,8 +27,8 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy import select
 
-from triage.exclusive import ExistingFileError, write_text_exclusive
-from triage.records import (
+from triage.integrity.exclusive import ExistingFileError, write_text_exclusive
+from triage.model.records import (
     Account,
     Base,
     Call,

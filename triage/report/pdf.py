@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlparse
 from markupsafe import Markup
 
 from triage.errors import TriageError
-from triage.exclusive import create_exclusive
+from triage.integrity.exclusive import create_exclusive
 from triage.report.examination import examination_steps
 from triage.report.html import NOT_TRANSLATED, Report, environment, local_times, utc_text
 from triage.report.names import Names
@@ -41,7 +41,7 @@ from triage.report.number_notes import ambiguous_cited
 from triage.report.statement import Fact, annex, fact_list, rules_of_run, stated_facts, text_of, what, when, where
 
 if TYPE_CHECKING:
-    from triage.custody import CustodyLog
+    from triage.integrity.custody import CustodyLog
 
 PDF_NAME = "report.pdf"
 INSTALL_HINT = ("install the Python package weasyprint and its Debian libraries "

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from triage.model.timeutil import iso
 from triage.report.display import isolated_html, ltr_html, shown_html, text_html
 from triage.report.message_kinds import Link, Shown, describe, other_times, time_label
 from triage.report.times import StoreTime, iso_text, local_times
-from triage.timeutil import iso
 
 IN_MESSAGES = "records/message.jsonl"  # where the full text of a cut value is (display.py's cut marker)
 IN_SOURCES = "records/source_file.jsonl"

@@ -28,7 +28,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from triage.records import Call, Location, MediaFile, Message, Payment
+from triage.model.records import Call, Location, MediaFile, Message, Payment
 from triage.report.bidi import evidence_block
 from triage.report.display import isolated, left_to_right, shown
 from triage.report.times import local_times, utc_text

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, ColumnElement, Connection, Row, Select, Text, TypeDecorator, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
 
-from triage.records import Base, SourceFile
+from triage.model.records import Base, SourceFile
 from triage.store import CaseStore
 
 PAGE_ROWS = 2000

@@ -21,7 +21,7 @@ from sqlalchemy import Select, case, distinct, func, null, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from triage.records import Base, Call, Location, MediaFile, Message, Payment, SourceFile
+from triage.model.records import Base, Call, Location, MediaFile, Message, Payment, SourceFile
 from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
 from triage.report.store_rows import readable

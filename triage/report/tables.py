@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from triage.exclusive import create_exclusive
-from triage.records import EXPORTED_RECORDS, Finding, SourceFile
+from triage.integrity.exclusive import create_exclusive
+from triage.model.records import EXPORTED_RECORDS, Finding, SourceFile
 from triage.report.export import dumps, exported_records
 from triage.report.store_rows import records
 from triage.store import CaseStore

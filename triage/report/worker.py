@@ -39,7 +39,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
-from triage.exclusive import ExistingFileError
+from triage.integrity.exclusive import ExistingFileError
 
 if TYPE_CHECKING:
     from triage.report.pdf import PdfOutcome
@@ -63,7 +63,7 @@ def write_record_exports(store: Any, out: Path, types: Collection[str] | None = 
 
 def record_exports_here(store: Any, out: Path) -> list[Path]:
     """This process's share of the record exports (every type but SECOND_PROCESS_TYPES)."""
-    from triage.records import EXPORTED_RECORDS
+    from triage.model.records import EXPORTED_RECORDS
 
     return write_record_exports(store, out, [cls.record_type for cls in EXPORTED_RECORDS
                                              if cls.record_type not in SECOND_PROCESS_TYPES])

@@ -1,6 +1,6 @@
 """Alembic environment of the lab's PostgreSQL database (triage/lab/migrate.py calls it; no alembic.ini).
 
-Two branches in one script folder: `cases`, the tables of triage.records, applied inside each case's own
+Two branches in one script folder: `cases`, the tables of triage.model.records, applied inside each case's own
 schema, and `lab`, the job table of the queue (schema triage_lab). The caller gives the URL and the
 schema; the tables carry no schema of their own, so they are made in the schema first on the search path.
 """
@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from triage.lab.jobs import LAB_METADATA
-from triage.records import Base
+from triage.model.records import Base
 
 
 def _not_version_table(name: str | None, kind: str, _parent: Any) -> bool:

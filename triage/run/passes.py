@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from triage.citation import Citation, describe
-from triage.media_grouping import group_media
-from triage.parties import parties_in
-from triage.payments import extract_payments
-from triage.records import Base, Finding, SourceFile
-from triage.text_scan import MessageTextScan, scan_message_text
-from triage.watchlist_media import MediaWatchlist, mark_watchlisted
+from triage.enrich.citation import Citation, describe
+from triage.enrich.media_grouping import group_media
+from triage.enrich.parties import parties_in
+from triage.enrich.payments import extract_payments
+from triage.enrich.text_scan import MessageTextScan, scan_message_text
+from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
+from triage.model.records import Base, Finding, SourceFile
 
 if TYPE_CHECKING:
     from rules.pack import RulePack
@@ -36,7 +36,7 @@ class PassInput:
     pack: RulePack | None = None
     watchlists: Watchlists | None = None
     media_watchlist: MediaWatchlist | None = None
-    describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.citation)
+    describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.enrich.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
     _text_scan: MessageTextScan | None = field(default=None, init=False, repr=False)
 
@@ -112,7 +112,7 @@ def rules_pass(given: PassInput) -> Details | None:
 
 
 def _citer(store: CaseStore) -> Callable[[Base], Citation]:
-    """triage.citation.describe, with the cited records' source files kept loaded: the session holds records
+    """triage.enrich.citation.describe, with the cited records' source files kept loaded: the session holds records
     weakly, and a thousand findings citing a dozen files would otherwise read each file's row again."""
     sources: dict[int, SourceFile | None] = {}
 

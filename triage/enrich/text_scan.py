@@ -1,7 +1,7 @@
 """One scan of the message text shared by the passes that read it: payments and the crossing lexicon.
 
 Most messages are chatter that names no payment and no crossing word. One pass over (id, body) of every
-message asks both questions at once: may the text hold a payment (`triage.payments.may_hold_payment`, a
+message asks both questions at once: may the text hold a payment (`triage.enrich.payments.may_hold_payment`, a
 necessary condition), and which lexicon terms does it hold (`rules.lexicon.Lexicon.match`). The payments
 pass then reads in full only the messages that may hold a payment, and the rules engine only the messages
 some rule could use. The scan keeps ids and hits, never the texts: memory grows with what was found.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from triage.payments import may_hold_payment
-from triage.records import Message
-from triage.store_rows import column_rows
+from triage.enrich.payments import may_hold_payment
+from triage.model.records import Message
+from triage.store.rows import column_rows
 
 if TYPE_CHECKING:
     from rules.lexicon import Lexicon, LexiconHit

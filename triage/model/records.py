@@ -5,7 +5,7 @@ Conventions
 - Every evidential record carries provenance: `source_file_id` (the SourceFile with its layer chain
   and SHA-256) plus `source_table` / `source_row` (or `source_offset`) inside that file.
 - Every time is three columns: `<name>_utc` (aware UTC datetime or None), `<name>_raw` (the value as
-  stored) and `<name>_encoding` (see triage.timeutil). Use `times(name, ts)` to fill them.
+  stored) and `<name>_encoding` (see triage.model.timeutil). Use `times(name, ts)` to fill them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, MappedAsDataclass, configure_mappers, mapped_column, relationship
 
-from triage.timeutil import Timestamp
+from triage.model.timeutil import Timestamp
 
 
 class UTCDateTime(TypeDecorator):
@@ -88,7 +88,7 @@ class Provenanced(MappedAsDataclass):
     source_table: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
     source_row: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
     source_offset: Mapped[int | None] = mapped_column(BigInteger, default=None, kw_only=True)
-    # SHA-256 of the source row's values (triage/row_digest.py, docs/row_digest.md): which row, re-derivable
+    # SHA-256 of the source row's values (triage/parsing/row_digest.py, docs/row_digest.md): which row, re-derivable
     source_row_sha256: Mapped[str | None] = mapped_column(String(64), default=None, kw_only=True)
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"), default=None, kw_only=True)
 
@@ -246,7 +246,7 @@ class Payment(Base, Provenanced):
 class Party(Base):
     """One person or number seen across sources (contacts, messages, calls), linked by phone number.
 
-    Derived after parsing (triage/parties.py), never parsed: `refs` names every record it is linked
+    Derived after parsing (triage/enrich/parties.py), never parsed: `refs` names every record it is linked
     from, with the raw string each stored, so a link can always be checked against the evidence.
     """
 

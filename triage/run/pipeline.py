@@ -23,29 +23,29 @@ from triage import TOOL_NAME, __version__
 from triage.addenda.declarations import BUNDLE_NAME as DECLARATIONS_NAME
 from triage.addenda.declarations import LoadedDeclarations, load_declarations
 from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
-from triage.custody import CustodyLog
+from triage.enrich.watchlist_media import media_watchlist
+from triage.enrich.watchlists import Watchlists
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
 from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
-from triage.exclusive import write_bytes_exclusive, write_text_exclusive
+from triage.integrity.custody import CustodyLog
+from triage.integrity.exclusive import write_bytes_exclusive, write_text_exclusive
+from triage.integrity.output_location import check_output_location
 from triage.limits import ParseLimits
-from triage.output_location import check_output_location
-from triage.parallel_media import parse_in_order
+from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.parsing import ParseRunner
-from triage.passes import PASSES, PassInput, run_passes
-from triage.progress import Reporter
-from triage.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
+from triage.parsing.parallel import parse_in_order
 from triage.report.display import DISPLAY_LIMITS
-from triage.scope import EVERYTHING, Scope, ScopeFilter
+from triage.run.passes import PASSES, PassInput, run_passes
+from triage.run.progress import Reporter
+from triage.run.scope import EVERYTHING, Scope, ScopeFilter
+from triage.run.workdir import WorkArea, private_workdir
 from triage.store import CaseStore
-from triage.watchlist_media import media_watchlist
-from triage.watchlists import Watchlists
-from triage.workdir import WorkArea, private_workdir
 
 if TYPE_CHECKING:
+    from triage.enrich.thumbnails import Thumbnails
     from triage.evidence.opener import OpenOptions
-    from triage.thumbnails import Thumbnails
 
 
 @dataclass
@@ -57,14 +57,14 @@ class RunOptions:
     examiner: str = field(default_factory=getpass.getuser)
     db_url: str | None = None
     pack: Path = DEFAULT_PACK
-    watchlists: list[Path] = field(default_factory=list)  # CSV kind,value[,label] (triage/watchlists.py)
+    watchlists: list[Path] = field(default_factory=list)  # CSV kind,value[,label] (triage/enrich/watchlists.py)
     signing_key: Path | None = None  # Ed25519 PEM; default: the examiner's key from `triage keys init`
     media_watchlist: Path | None = None  # deprecated: read as one more of `watchlists` (same format)
     open_options: OpenOptions | None = None  # backup password, archive limits (None: defaults + environment)
     parse_limits: ParseLimits = field(default_factory=ParseLimits)  # per-file SQLite time/row budgets
     case_records: bool = False  # also case-records.jsonld: every record as CASE/UCO (as large as records/*.jsonl)
     declarations: Path | None = None  # YAML (triage/addenda/declarations.py): printed into the sealed report.pdf
-    # categories and date window (triage/scope.py): records outside are never stored, so never shown or exported
+    # categories and date window (triage/run/scope.py): records outside are never stored, so never shown or exported
     scope: Scope = EVERYTHING
     # (action, details) of steps taken before the run that belong to its record (the kiosk's sign-in, legal
     # basis, scope and evidence choice, triage/kiosk/): recorded right after "run started", in order
@@ -407,7 +407,7 @@ class Examination:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
 
     def _run_passes(self, pack: RulePack) -> None:
-        """Parties, media, payments, rules: the registered passes (triage/passes.py), each in the record."""
+        """Parties, media, payments, rules: the registered passes (triage/run/passes.py), each in the record."""
         given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
             run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance(),
@@ -424,7 +424,7 @@ class Examination:
     def _make_thumbnails(self) -> Thumbnails:
         """Pictures of the photos for the report, read again from the evidence after it was hashed (the
         report itself never opens the evidence)."""
-        from triage.thumbnails import cited_media, make_thumbnails
+        from triage.enrich.thumbnails import cited_media, make_thumbnails
 
         with self.progress.stage("Thumbnails", None):
             return make_thumbnails(self.store.session, self.opts.evidence, self.opts.open_options, self.opts.out,

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, ColumnElement, FromClause, Table, create_engine, ev
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
-from triage.records import Base, SourceFile, UTCDateTime, unset_values
+from triage.model.records import Base, SourceFile, UTCDateTime, unset_values
 
 R = TypeVar("R", bound=Base)
 FLUSH_EVERY = 2000  # ORM objects: flush in batches, never hold a whole database in memory
@@ -139,7 +139,7 @@ class CaseStore:
 
     def counts(self) -> dict[str, int]:
         """Records of every exported type, by its record type (the counts every output gives)."""
-        from triage.records import EXPORTED_RECORDS
+        from triage.model.records import EXPORTED_RECORDS
 
         return {cls.record_type: self.count(cls) for cls in EXPORTED_RECORDS}
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from triage.exclusive import ExistingFileError, write_bytes_exclusive
-from triage.records import Finding, Location, MediaFile, SourceFile
+from triage.integrity.exclusive import ExistingFileError, write_bytes_exclusive
+from triage.model.records import Finding, Location, MediaFile, SourceFile
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement

@@ -10,10 +10,10 @@ from typing import Any
 from rules.pack import DEFAULT_PACK, load_pack
 from triage.evidence.loose import LooseFileEvidence
 from triage.limits import ParseLimits
+from triage.model.records import EXPORTED_RECORDS, Base, ParseWarning, SourceFile
 from triage.parsing import ParseRunner
-from triage.passes import PassInput, run_passes
-from triage.records import EXPORTED_RECORDS, Base, ParseWarning, SourceFile
 from triage.report.export import record_json
+from triage.run.passes import PassInput, run_passes
 from triage.store import CaseStore
 
 SKIPPED_TYPES = {"evidence_item", "source_file", "parse_warning", "custody_event"}
@@ -31,7 +31,7 @@ def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits(),
         store.add_numbered(source)
 
     def on_record(record: Base, source: SourceFile) -> None:
-        # every record a parser yields is Provenanced (triage/records.py); the runner's callback names Base
+        # every record a parser yields is Provenanced (triage/model/records.py); the runner's callback names Base
         record.source_file_id = source.id  # type: ignore[attr-defined]
         store.add(record)
 

@@ -1,5 +1,5 @@
 """The post-parse pass that groups copies of media: exact duplicates (same SHA-256) and near-duplicates (pHash,
-from triage/media_hints.py, within `NEAR_DISTANCE` bits: the same advert re-sent, re-compressed or resized).
+from parsers/media/hints.py, within `NEAR_DISTANCE` bits: the same advert re-sent, re-compressed or resized).
 The marks live in `MediaFile.extra` and are indicators for an examiner, never conclusions.
 """
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from triage.records import MediaFile
-from triage.store_rows import column_rows, load_by_id
+from triage.model.records import MediaFile
+from triage.store.rows import column_rows, load_by_id
 
 if TYPE_CHECKING:
     from triage.store import CaseStore

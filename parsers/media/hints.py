@@ -1,4 +1,4 @@
-"""Media classification hints that need no downloaded model, per file (triage/media_grouping.py groups copies).
+"""Media classification hints that need no downloaded model, per file (triage/enrich/media_grouping.py groups copies).
 
 Called by the photo and video parsers, so they run in the parallel workers:
 - `image_hints`: perceptual hash (imagehash pHash, 64 bits as 16 hex digits) and the decoded pixel size;

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from triage.records import Base, Location, Message, SourceFile
+from triage.model.records import Base, Location, Message, SourceFile
 from triage.store import CaseStore
 
 

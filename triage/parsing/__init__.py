@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 from parsers import ALL_PARSERS, ParseContext, Parser, Schema, SqliteParser
 from parsers.base import open_sqlite, quote_ident
 from triage.evidence import Evidence, FileEntry
-from triage.file_signatures import describe
 from triage.limits import ParseLimits
-from triage.records import Base, SourceFile
-from triage.row_digest import RowDigests
+from triage.model.records import Base, SourceFile
+from triage.parsing.row_digest import RowDigests
+from triage.parsing.sidecars import sidecar_notes
+from triage.parsing.signatures import describe
 from triage.sqlite_budget import SqliteBudget, SqliteBudgetReached, spending
-from triage.sqlite_sidecars import sidecar_notes
 
 if TYPE_CHECKING:
-    from triage.parallel_media import PreparedFile
+    from triage.parsing.parallel import PreparedFile
 
 HEADER_BYTES = 64
 SQLITE_SIDECARS = ("-wal", "-journal")  # -shm is rebuilt by SQLite; the WAL carries the data
@@ -95,7 +95,7 @@ class ParseRunner:
     def parse(self, cand: Candidate, prepared: PreparedFile | None = None) -> SourceFile | None:
         """Run every accepting parser on one file; the SourceFile is announced before its first record.
 
-        `prepared`: the file's hash and parser output computed ahead in a worker (triage.parallel_media)."""
+        `prepared`: the file's hash and parser output computed ahead in a worker (triage.parsing.parallel)."""
         entry = cand.entry
         source = source_file(entry)
         try:
@@ -292,7 +292,7 @@ class SqliteCopy:
         self.budget = budget if budget is not None else SqliteBudget()
         self._dir: Path | None = None
         self._wal = sidecars.get((entry.volume, entry.path + "-wal"))
-        self.notes: list[str] = []  # what SQLite does with the -journal/-wal (triage/sqlite_sidecars.py)
+        self.notes: list[str] = []  # what SQLite does with the -journal/-wal (triage/parsing/sidecars.py)
         self._main_rows: dict[str, set[str] | None] = {}  # row ids per table without the -wal (read once each)
         self._main_tables: set[str] | None = None
         self._digests: RowDigests | None = None
@@ -330,7 +330,7 @@ class SqliteCopy:
             extra["wal_only"] = True
 
     def digest_row(self, record: Base) -> None:
-        """Give a record the SHA-256 of its source row (triage/row_digest.py), read from this copy as the
+        """Give a record the SHA-256 of its source row (triage/parsing/row_digest.py), read from this copy as the
         parser saw it; records whose table or row is not a rowid table's row get none."""
         table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
         if table is None or not hasattr(record, "source_row_sha256"):

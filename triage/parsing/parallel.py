@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, replace
 
 from parsers import ParseContext
 from triage.evidence import FileEntry
+from triage.model.records import Base
 from triage.parsing import Candidate, ParseRunner
-from triage.records import Base
 
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
@@ -101,7 +101,7 @@ def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
     start one (the fork server's socket path too long for a deep TMPDIR, no shared memory …)."""
     context = multiprocessing.get_context("forkserver")
     # imported once in the fork server, not in every worker
-    context.set_forkserver_preload(["parsers", "triage.parallel_media", "imagehash", "PIL.Image", "pillow_heif"])
+    context.set_forkserver_preload(["parsers", "triage.parsing.parallel", "imagehash", "PIL.Image", "pillow_heif"])
     pool = ProcessPoolExecutor(stats.workers, mp_context=context)
     try:
         pool.submit(os.getpid).result()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
-from triage.records import Base
+from triage.model.records import Base
 
 if TYPE_CHECKING:
     from triage.store import CaseStore

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from triage.timeutil import iso, now_utc
+from triage.model.timeutil import iso, now_utc
 
 GENESIS = "0" * 64
 RUN_FINISHED, RUN_FAILED = "run finished", "run failed"

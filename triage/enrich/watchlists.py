@@ -3,14 +3,14 @@
 One format for every list, given with `--watchlist` (repeatable): CSV with a header row and the columns
 `kind,value[,label][,max_distance]`. Kinds: phone, username, wallet, iban, sha256, phash, or any other
 word. Phone numbers are compared in E.164 when they can be read without a guessed country (see
-triage.phones), otherwise as digits; other values case-insensitively without spaces.
+triage.identifiers.phones), otherwise as digits; other values case-insensitively without spaces.
 
 Media kinds are checked when the list is read, and a malformed one stops the run naming its line:
 - `sha256`: a file's content, 64 hex digits;
 - `phash`: a 64-bit perceptual hash as 16 hex digits (imagehash pHash, as in MediaFile.extra["phash"]),
   which also finds the same picture re-compressed or resized; `max_distance` (optional, 0-16, default
   `DEFAULT_MAX_DISTANCE`) is the largest difference in bits still counted as a match.
-Those rows also become `Watchlists.media` entries, which triage/watchlist_media.py marks on MediaFile records.
+Those rows also become `Watchlists.media` entries, which triage/enrich/watchlist_media.py marks on MediaFile records.
 
 The older media-list layout (columns `sha256`, `phash`, `label`, `max_distance`, once given with the
 deprecated `--media-watchlist`) is still read: each hash becomes a row of its kind, and `Watchlists.notes`
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.errors import TriageError
-from triage.phones import read_number
+from triage.identifiers.phones import read_number
 
 DEFAULT_MAX_DISTANCE = 4  # conservative: a watch-list hit must hold up as "the same picture"
 MEDIA_KINDS = ("sha256", "phash")

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from triage.phones import Hint, NumberReading, read_number, region_of_iccid, region_of_locale, region_of_mcc
-from triage.records import Account, Base, Call, Contact, Device, Message, Party
-from triage.store_rows import column_rows
+from triage.identifiers.phones import Hint, NumberReading, read_number, region_of_iccid, region_of_locale, region_of_mcc
+from triage.model.records import Account, Base, Call, Contact, Device, Message, Party
+from triage.store.rows import column_rows
 
 if TYPE_CHECKING:
     from triage.store import CaseStore
@@ -101,7 +101,7 @@ def _dedupe(hints: list[Hint]) -> list[Hint]:
     return out
 
 
-# The columns each record type is linked by: a pass reads these rows, not whole records (triage/store_rows.py).
+# The columns each record type is linked by: a pass reads these rows, not whole records (triage/store/rows.py).
 PARTY_COLUMNS: dict[type[Base], tuple[str, ...]] = {
     Contact: ("id", "app", "name", "phone_numbers", "handles"),
     Message: ("id", "app", "counterpart", "sender"),

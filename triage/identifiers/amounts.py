@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from triage.payment_ids import ascii_digits
+from triage.identifiers.payment_ids import ascii_digits
 
 # currency words and signs → ISO 4217 code (USDT is not ISO but is what the messages name)
 CURRENCY_WORDS: dict[str, tuple[str, ...]] = {

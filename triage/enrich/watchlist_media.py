@@ -1,6 +1,6 @@
 """Watch-listed media: the sha256 and phash rows of the watch-lists mark known images on MediaFile records.
 
-The lists are read by triage/watchlists.py (one CSV format, `kind,value[,label][,max_distance]`, given with
+The lists are read by triage/enrich/watchlists.py (one CSV format, `kind,value[,label][,max_distance]`, given with
 `--watchlist`; the deprecated `--media-watchlist` reads the same files, and the old sha256/phash column
 layout, the same way). A hit is written to `MediaFile.extra["watchlist"]` as
 {list, list_sha256, row (line in the CSV), label, match: sha256|phash, distance}; the rules engine reads it.
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from triage.media_grouping import media_keys
-from triage.records import MediaFile
-from triage.store_rows import load_by_id
-from triage.watchlists import PHASH_HEX, MediaEntry, WatchlistError, Watchlists
+from triage.enrich.media_grouping import media_keys
+from triage.enrich.watchlists import PHASH_HEX, MediaEntry, WatchlistError, Watchlists
+from triage.model.records import MediaFile
+from triage.store.rows import load_by_id
 
 if TYPE_CHECKING:
     from triage.store import CaseStore

@@ -1,8 +1,9 @@
-"""Payments found in text: a pass over the stored records after parsing (like triage/parties.py).
+"""Payments found in text: a pass over the stored records after parsing (like triage/enrich/parties.py).
 
 Every message body, contact field and media caption/description is read for payment identifiers
-(triage/payment_ids.py) and amounts with a currency (triage/amounts.py); a message body only when the
-shared scan of the message text (triage/text_scan.py) found that it may hold one. Each becomes a Payment:
+(triage/identifiers/payment_ids.py) and amounts with a currency (triage/identifiers/amounts.py); a message
+body only when the shared scan of the message text (triage/enrich/text_scan.py) found that it may hold one.
+Each becomes a Payment:
 - `method` = the identifier kind (iban, card, btc, eth, tron, uk_account, mtcn, moneygram, paypal,
   revolut, wise) or "amount" for a price or sum named without an identifier;
 - `direction` = "sent" for an outgoing message, "received" for an incoming one (the direction of
@@ -26,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text, cast
 
-from triage.amounts import Amount, find_amounts
-from triage.payment_ids import Identifier, find_identifiers, mask_card
-from triage.records import Base, Contact, MediaFile, Message, Payment
-from triage.store_rows import column_rows, column_rows_by_id
+from triage.identifiers.amounts import Amount, find_amounts
+from triage.identifiers.payment_ids import Identifier, find_identifiers, mask_card
+from triage.model.records import Base, Contact, MediaFile, Message, Payment
+from triage.store.rows import column_rows, column_rows_by_id
 
 if TYPE_CHECKING:
     from triage.store import CaseStore
@@ -43,7 +44,7 @@ CAPTION_KEYS = ("caption", "description", "comment", "title", "note", "subject",
 class TextSource:
     """One piece of text and what a Payment read from it inherits."""
 
-    record: Base  # or a row of its columns (triage/store_rows.py)
+    record: Base  # or a row of its columns (triage/store/rows.py)
     field: str
     text: str
     direction: str | None = None
@@ -51,7 +52,7 @@ class TextSource:
     message: Message | None = None
 
 
-# The columns each source of text is read with (rows, not ORM objects: see triage/store_rows.py).
+# The columns each source of text is read with (rows, not ORM objects: see triage/store/rows.py).
 PROVENANCE = ("source_file_id", "source_table", "source_row", "source_offset", "source_row_sha256")
 MESSAGE_COLUMNS = ("id", "body", "direction", "sender", "counterpart", "time_utc", "time_raw", "time_encoding",
                    *PROVENANCE)
@@ -63,7 +64,7 @@ MEDIA_COLUMNS = ("id", "extra", *PROVENANCE)
 def extract_payments(store: CaseStore, may_hold: Iterable[int]) -> list[Payment]:
     """Payment records (not yet stored) for every identifier and amount in the stored texts, and the app's
     own payment records. `may_hold`: the ids of the messages whose body may name a payment (the shared
-    prefilter, triage/text_scan.py); the others cannot yield one, so they are not read again."""
+    prefilter, triage/enrich/text_scan.py); the others cannot yield one, so they are not read again."""
     messages = column_rows_by_id(store, Message, MESSAGE_COLUMNS, may_hold)
     contacts = column_rows(store, Contact, CONTACT_COLUMNS)
     media = column_rows(store, MediaFile, MEDIA_COLUMNS)

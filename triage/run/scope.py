@@ -3,7 +3,7 @@
 The PCSC Act 2022 s.37 code and the ICO's findings ask that extraction be limited to what a reasonable line
 of enquiry needs: categories and a date window
 (docs/domain/legal.md, "PCSC Act 2022 s.37 code (extraction of information)"). The scope
-is applied where parsed records are stored (triage/pipeline.py), so a record outside it never reaches the
+is applied where parsed records are stored (triage/run/pipeline.py), so a record outside it never reaches the
 case store, and therefore never the rules, the report, the exports or the kiosk's screens. What was left
 out is counted by type in the custody log, never silently.
 
@@ -17,7 +17,7 @@ Decisions (README "Scope"):
   to keep undated records: with no time it cannot be shown to be inside the window.
 - A kept position that came from a photo or message outside the scope loses that link (the position stays,
   the out-of-scope record is not stored through it).
-- Payments read from message text (triage/passes.py "payments extracted") are derived only when payments
+- Payments read from message text (triage/run/passes.py "payments extracted") are derived only when payments
   are in scope; they derive from in-scope messages only.
 """
 
@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from triage.errors import TriageError
-from triage.records import Account, Base, Call, Contact, Device, Location, MediaFile, Message, Payment
+from triage.model.records import Account, Base, Call, Contact, Device, Location, MediaFile, Message, Payment
 
 CATEGORIES: dict[str, tuple[type[Base], ...]] = {
     "messages": (Message,),
@@ -53,7 +53,7 @@ EVENT_TIME: dict[type[Base], str] = {Message: "time_utc", Call: "time_utc", Medi
                                      Location: "time_utc", Payment: "time_utc"}
 # links by which CaseStore.insert would store another record along with this one
 LINKS = ("media_file", "message")
-PAYMENTS_PASS = "payments extracted"  # triage/passes.py
+PAYMENTS_PASS = "payments extracted"  # triage/run/passes.py
 
 
 class ScopeError(TriageError):

@@ -1,0 +1,1 @@
+"""The record vocabulary (records.py) and the time encodings every record's times keep (timeutil.py)."""
