@@ -42,7 +42,7 @@ def instrumented(modules: list[str]) -> contextlib.AbstractContextManager[object
 def known_findings(known: tuple[tuple[str, str, str], ...]) -> Iterator[None]:
     """Let through crashes already reported in fuzz/RESULTS.md whose fix belongs to another file's owner,
     so that a long run explores past them: (exception type, file path suffix, function) of the
-    innermost frame. Every entry has a strict-xfail test in tests/test_fuzz_regressions.py, which
+    innermost frame. Every entry has a strict-xfail test in tests/project/test_fuzz_regressions.py, which
     fails once the fix lands, and then the entry is removed here."""
     try:
         yield

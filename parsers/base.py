@@ -31,7 +31,7 @@ class Schema:
 
     `fixture` is the repository path of a file in that layout (a builder's output or a third-party
     sample) that a test parses: every generation a parser claims is proven by a file
-    (tests/test_parser_registry.py checks that each one exists).
+    (tests/parsers/test_parser_registry.py checks that each one exists).
     """
 
     name: str  # how the generation is known, e.g. "modern (message table, 2021+)"

@@ -3,7 +3,7 @@ table or JSON, and docs/parsers.md is its Markdown, regenerated with
 
     triage parsers --markdown > docs/parsers.md
 
-(tests/test_parser_registry.py fails when the committed file differs from this output).
+(tests/parsers/test_parser_registry.py fails when the committed file differs from this output).
 """
 
 from __future__ import annotations

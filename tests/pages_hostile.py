@@ -2,7 +2,7 @@
 overrides, NUL, markup, huge texts, long lists, odd times, numbers where text is expected), and the report's
 pages, front page and print HTML written from it with the report step's own functions.
 
-Used by tests/test_pages_rows.py; also a script (`python -m tests.pages_hostile OUT`) to keep one version's
+Used by tests/report/test_pages_rows.py; also a script (`python -m tests.pages_hostile OUT`) to keep one version's
 output for a byte comparison with another.
 """
 

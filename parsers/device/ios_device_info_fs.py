@@ -39,7 +39,7 @@ class IosDeviceInfoFsParser(Parser):
     platform = "iOS"
     produces = (Device,)
     order = 310
-    fixtures = ("tests/test_device_info.py",)  # the test writes the plists it reads
+    fixtures = ("tests/parsers/test_device_info.py",)  # the test writes the plists it reads
     path_patterns = ("*/System/Library/CoreServices/SystemVersion.plist",
                      "*/root/Library/Lockdown/data_ark.plist",
                      "*/systemgroup.com.apple.mobileactivationd/Library/internal/data_ark.plist",

@@ -123,7 +123,7 @@ class WalletStoresParser(Parser):
     platform = "any"
     produces = (Payment,)
     order = 250
-    fixtures = ("tests/test_payments.py",)  # the test writes each wallet store it reads
+    fixtures = ("tests/enrich/test_payments.py",)  # the test writes each wallet store it reads
     path_patterns = (*UNREADABLE_STORES, *WALLET_TEXT_STORES)
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:

@@ -32,7 +32,8 @@ class IosLegacySmsParser(SqliteParser):
     path_patterns = ("*/Library/SMS/sms.db", "*/3d0d7e5fb2ce288813306e4d4636395e047a3d28")
     # no committed file: the test builds an iOS 5 sms.db (and an iOS 6+ one it must leave alone)
     schemas = (Schema("before iOS 6 (message table with address/flags, no handle table)",
-                      {"message": {"ROWID", "address", "date", "text", "flags"}}, "tests/test_ios_sms_legacy.py"),)
+                      {"message": {"ROWID", "address", "date", "text", "flags"}},
+                      "tests/parsers/test_ios_sms_legacy.py"),)
 
     def recognise(self, db: sqlite3.Connection) -> tuple[Schema | None, list[str]]:
         schema, missing = super().recognise(db)

@@ -1,6 +1,6 @@
 """VERIFY.txt: how to check a bundle with standard tools only (coreutils, OpenSSL 3, a BagIt validator).
 
-tests/test_verify_recipe.py runs these commands exactly as written here; change both together.
+tests/bundle/test_verify_recipe.py runs these commands exactly as written here; change both together.
 """
 
 from __future__ import annotations

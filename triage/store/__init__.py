@@ -205,7 +205,7 @@ def _key(column: ColumnElement[Any]) -> str:
 def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]]]:
     """Per record type, once: the INSERT statement with the id first, and a function giving a record's
     values in its column order, converted as SQLAlchemy binds them on SQLite (UTC datetimes as
-    'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON as json.dumps text, None as NULL). tests/test_store.py checks
+    'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON as json.dumps text, None as NULL). tests/store/test_store.py checks
     the rows are the same as SQLAlchemy's own binding of them."""
     table = cls.__table__
     assert isinstance(table, Table)  # every record type maps one table

@@ -1,0 +1,1 @@
+"""Tests of triage/bundle and triage/addenda: sealing, verify, addenda."""

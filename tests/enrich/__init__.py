@@ -1,0 +1,1 @@
+"""Tests of triage/enrich: the passes over the stored records."""

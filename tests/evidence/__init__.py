@@ -1,0 +1,1 @@
+"""Tests of triage/evidence: containers, volume and file systems, backups."""

@@ -1,0 +1,1 @@
+"""Tests of triage/identifiers: phone numbers, payment identifiers, amounts."""

@@ -1,0 +1,1 @@
+"""Tests of triage/integrity: the custody log and safe outputs."""

@@ -1,0 +1,1 @@
+"""Tests of triage/kiosk: the field officer's kiosk."""

@@ -1,0 +1,1 @@
+"""Tests of triage/lab: the queue and the shared PostgreSQL store."""

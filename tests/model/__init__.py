@@ -1,0 +1,1 @@
+"""Tests of triage/model: records and time encodings."""

@@ -1,0 +1,1 @@
+"""Tests of parsers/: each app family's parsers on real fixtures."""

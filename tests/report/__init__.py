@@ -1,0 +1,1 @@
+"""Tests of triage/report: index.html, the paged pages, report.pdf and the exports."""

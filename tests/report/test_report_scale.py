@@ -1,0 +1,265 @@
+"""The report step at a phone's size (issue 14): the shortcuts that make it fast give the bytes the slow way
+gave, the record exports and report.pdf are made by a second process, and the statement lists a finding's
+cited records as compact rows. No timing here: speed is measured in bench/ (bench/report_step.py)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from markupsafe import Markup, escape
+
+from tests.report.test_exports_streaming import small_store
+from tests.report_demo import Elements, Text, listing
+from tests.report_store import WHEN, ReportStore
+from triage.errors import TriageError
+from triage.integrity.custody import CustodyLog
+from triage.integrity.exclusive import ExistingFileError
+from triage.model.records import EvidenceItem, Finding, Message, SourceFile
+from triage.model.timeutil import iso
+from triage.report import display
+from triage.report.case_export import Graph
+from triage.report.export import write_records
+from triage.report.findings import coverage, decoding_summary
+from triage.report.html import build_report
+from triage.report.pdf import PDF_NAME, pdf_unavailable, render_print_html
+from triage.report.rows import iso_z
+from triage.report.tables import write_record_tables, write_records_and_tables
+from triage.report.times import LOCAL_ZONES, local_times
+from triage.report.worker import ReadStore, ReportWorker, write_other_exports, write_record_exports
+from triage.store import CaseStore
+
+HOSTILE = ["plain", "", "a" * 199, "a" * 200, "a" * 201, "x" * 2500, "<b>&'\"", "\u202eexe.jpg", "nul\x00",
+           "e\u0301" * 120, "\udcff bytes", "line\nbreak\ttab", "café ☕", "١٢٣ عربى"]
+
+
+# -- the text shortcuts give the filters' bytes ---------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["name", "text", "path", "message_body", "record_json"])
+def test_plain_text_shortcuts_write_what_the_template_filters_write(kind: str) -> None:
+    rng = random.Random(14)
+    alphabet = "ab <>&'\"\u202e\u2066\x00\x85\u0301é" + "x" * 30
+    values = HOSTILE + [''.join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4100))) for _ in range(300)]
+    values += [0, -7, 10 ** 250, 1.5, True, None, Markup("<b>made by the report</b>")]
+    for value in values:
+        where = "records/message.jsonl"
+        assert display.shown_html(value, kind, where) == str(display.shown(value, kind, where)), value
+        assert display.isolated_html(value, kind, where) == str(display.isolated(value, kind, where)), value
+        assert display.ltr_html(value, kind, where) == str(display.left_to_right(value, kind, where)), value
+        assert display.text_html(value) == str(escape(display.finalize(value))), value
+    with pytest.raises(ValueError, match="unknown display kind"):
+        display.shown_html("short and plain", "nonsense")  # the shortcut still knows the kinds
+
+
+def test_html_escape_is_markupsafe_escape() -> None:
+    for text in ["", "plain", "<script>alert('x' & \"y\")</script>", "&amp;", "\udcff<"]:
+        assert display.html_escape(text) == str(escape(text))
+
+
+def test_local_times_are_those_of_strftime_across_zone_changes() -> None:
+    def expected(t: datetime) -> list[str]:
+        return [t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for _, zone in LOCAL_ZONES]
+
+    utc = UTC
+    instants = [datetime(2025, 3, 30, 0, 59, 59, 999999, tzinfo=utc), datetime(2025, 3, 30, 1, tzinfo=utc),
+                datetime(2025, 10, 26, 0, 59, tzinfo=utc), datetime(2025, 10, 26, 1, tzinfo=utc),
+                datetime(1911, 3, 10, 23, 59, tzinfo=utc), datetime(999, 12, 31, 23, tzinfo=utc),
+                datetime(1, 1, 2, tzinfo=utc), datetime(2025, 5, 14, 17, 2, 11, 530000, tzinfo=utc)]
+    instants += [datetime(2024, 1, 1, tzinfo=utc) + timedelta(minutes=37 * n) for n in range(0, 30000, 7)]
+    for t in instants:
+        assert local_times(t) == expected(t), t
+    assert local_times("2025-05-14T17:02:11.530Z") == ["2025-05-14 18:02:11 BST", "2025-05-14 19:02:11 CEST"]
+    for t in instants:
+        assert iso_z(t) == iso(t)
+
+
+def test_case_node_identifiers_are_uuid5() -> None:
+    g = Graph("ab" * 32, lambda node: None)
+    for kind, key in [("message", 1), ("account", "+44 7700 900123"), ("hash", "kb:x/sha256"), ("contact", "é☕")]:
+        name = f"mobile-triage/{g.seed}/{kind}/{key}"
+        assert g.iri(kind, key) == f"kb:{kind}-{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
+
+
+# -- reading the store for the report -------------------------------------------------------------------------
+
+def test_decoding_summary_and_coverage_are_counted_in_sql(tmp_path: Path) -> None:
+    store = CaseStore.in_folder(tmp_path)
+    src = SourceFile(path="/data/cache4.db", layers=[], provenance="p", parser="telegram_android", record_count=5)
+    store.add(src)
+    store.add(SourceFile(path="/data/x.db", layers=[], provenance="q", status="not parsed", record_count=0))
+    store.flush()
+    extras = [{"decoded": "full"}, {"decoded": "partial"}, {"decoded": "partial"}, {"decoded": None},
+              {"note": "the word decoded in a value"}, {}]
+    for n, extra in enumerate(extras):
+        store.insert(Message(app="telegram", thread="1", direction="incoming", counterpart="1", sender=None,
+                             body="decoded" if n == 5 else "x", time_utc=WHEN, time_raw=n, time_encoding="unix",
+                             extra=extra, source_file_id=src.id))
+    store.commit()
+    assert decoding_summary(store) == {"telegram": {"full": 1, "partial": 2, "none": 0}}
+    read = coverage(store, selected=3)
+    assert (read.selected, read.sources, read.parsed, read.records, read.warnings) == (3, 2, 1, 5, 0)
+    store.close()
+
+
+def test_records_jsonl_and_csv_in_one_pass_equal_the_separate_writers(tmp_path: Path) -> None:
+    store = small_store(tmp_path / "store")
+    lines, tables = write_records_and_tables(store, tmp_path / "one-pass")
+    (tmp_path / "separate").mkdir()
+    write_records(store, tmp_path / "separate")
+    write_record_tables(store, tmp_path / "separate")
+    store.close()
+    assert [p.name for p in tables] == [p.name.replace(".jsonl", ".csv") for p in lines.values()]
+    for path in [*lines.values(), *tables]:
+        assert path.read_bytes() == (tmp_path / "separate" / path.name).read_bytes(), path.name
+
+
+def test_a_translation_is_shown_on_the_conversation_page_and_the_card(tmp_path: Path) -> None:
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
+    translated = rs.add(Message(app="whatsapp", thread="t1", direction="incoming", counterpart="+447700900123",
+                                sender="+447700900123", body="مرحبا", time_utc=WHEN, time_raw=1,
+                                time_encoding="unix_ms",
+                                extra={"translation": "Hello <b>", "other": 1}, source_file_id=src.id,
+                                source_table="message", source_row="1"))
+    rs.add(Message(app="whatsapp", thread="t1", direction="outgoing", counterpart="+447700900123", sender=None,
+                   body="the word translation", time_utc=WHEN + timedelta(minutes=1), time_raw=2,
+                   time_encoding="unix_ms", extra={"note": "no \"translation\" key here"}, source_file_id=src.id,
+                   source_table="message", source_row="2"))
+    rs.cite(translated, src)
+    rs.write(files_selected=1)
+    page = listing(rs.out, "conversation-1")
+    assert page.count("translation: <bdi>Hello &lt;b&gt;</bdi>") == 1
+    assert page.count("<div class=\"status\">original language — not translated") == 1
+    card = (rs.out / "index.html").read_text(encoding="utf-8")
+    assert "translation: <bdi>Hello &lt;b&gt;</bdi>" in card
+
+
+# -- the second process ---------------------------------------------------------------------------------------
+
+def test_exports_of_the_second_process_equal_those_written_here(tmp_path: Path) -> None:
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/data/mmssms.db")
+    for n, text in enumerate(t for t in HOSTILE if "\udcff" not in t):  # the store keeps text as UTF-8
+        rs.message(src, text, row=n + 1)
+    rs.cite(rs.location(src, "pin <1>"), src)
+    rs.write(files_selected=1)
+    custody = [json.loads(line) for line in (rs.out / "custody.jsonl").read_text(encoding="utf-8").splitlines()]
+    written = custody[-1]["details"]["files"]
+    store = ReadStore(f"sqlite:///{rs.out / 'case.sqlite'}")
+    here = tmp_path / "here"
+    here.mkdir()
+    files = write_record_exports(store, here) + write_other_exports(store, {"case": "CASE-H", "exhibit": "EXH-H",
+                                                                          "examiner": rs.custody.actor}, here,
+                                                                  case_records=False)
+    store.close()
+    assert len(files) == 2 * 13 + 5  # case-records.jsonld only with --case-records
+    for path in files:
+        name = str(path.relative_to(here))
+        assert path.read_bytes() == (rs.out / name).read_bytes(), name
+        assert name in written  # hashed in the custody log
+    if pdf_unavailable() is None:
+        assert PDF_NAME in written
+        text = pdftotext(rs.out / PDF_NAME)
+        for path in files:  # the statement names every export with its SHA-256
+            assert re.sub(r"\s+", " ", f"{path.relative_to(here)} {written[str(path.relative_to(here))]}") in text
+
+
+def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path: Path) -> None:
+    """The second process cannot open the store (its folder moved after this process opened it): the
+    error it met is raised here, by name."""
+    (tmp_path / "a").mkdir()
+    store = CaseStore(f"sqlite:///{tmp_path / 'a' / 'case.sqlite'}")
+    store.commit()
+    (tmp_path / "a").rename(tmp_path / "b")  # this process's connection stays open; a new one finds nothing
+    out = tmp_path / "out"
+    out.mkdir()
+    worker = ReportWorker(store, out)
+    try:
+        worker.hand_over(out / "findings.json", [], None)
+        with pytest.raises(TriageError, match=r"second process failed \(OperationalError: .*unable to open"):
+            worker.finish()
+    finally:
+        worker.close()
+        store.close()
+    assert all(p.stat().st_size == 0 for p in (out / "records").iterdir())  # stopped at its first read
+
+
+def test_an_existing_export_stops_the_second_process_and_is_kept(tmp_path: Path) -> None:
+    rs = ReportStore(tmp_path / "out")
+    rs.message(rs.source("/data/mmssms.db"), "hello")
+    (rs.out / "records").mkdir()
+    (rs.out / "records" / "message.jsonl").write_bytes(b"planted")  # written by the second process
+    with pytest.raises(ExistingFileError, match="message.jsonl"):
+        rs.write(files_selected=1)
+    assert (rs.out / "records" / "message.jsonl").read_bytes() == b"planted"
+
+
+def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:
+    from rules.engine import load_pack
+    from triage.report import write_report
+    from triage.report.context import ReportContext
+
+    out = tmp_path / "out"
+    out.mkdir()
+    store = CaseStore("sqlite://")
+    custody = CustodyLog(out / "custody.jsonl", actor="Memory Test")
+    custody.record("run started")
+    src = SourceFile(path="/data/mmssms.db", layers=[], provenance="zip → /data/mmssms.db", sha256="ab" * 32,
+                     parser="android_sms", record_count=1)
+    store.add(src)
+    store.flush()
+    store.add(Message(app="sms", thread="1", direction="incoming", counterpart="+447700900123", sender=None,
+                      body="hello from memory", time_utc=WHEN, time_raw=1, time_encoding="unix_ms",
+                      source_file_id=src.id, source_table="sms", source_row="1"))
+    store.add(EvidenceItem(source="/evidence/phone.zip", kind="zip", container_files=[], files_sha256_before={},
+                           media={"size": 1, "md5": "0" * 32, "sha1": "1" * 40, "sha256": "ab" * 32, "stored": {},
+                                  "headers": {}, "read_errors": [], "verified": None}))
+    store.commit()
+    write_report(store, ReportContext(out=out, examiner="Memory Test", case_records=True), load_pack(), custody)
+    store.close()
+    assert json.loads((out / "records" / "message.jsonl").read_text(encoding="utf-8"))["body"] == "hello from memory"
+    written = json.loads((out / "custody.jsonl").read_text(encoding="utf-8").splitlines()[-1])["details"]["files"]
+    assert {"records/message.jsonl", "records/message.csv", "case-records.jsonld", "index.html"} <= set(written)
+    assert (PDF_NAME in written) == (pdf_unavailable() is None)
+
+
+# -- the statement: a row per cited record ---------------------------------------------------------------------
+
+def pdftotext(pdf: Path) -> str:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return " ".join(text.split())
+
+
+def test_the_statement_lists_each_cited_record_as_one_table_row(tmp_path: Path, monkeypatch) -> None:
+    import triage.report
+
+    reports = []
+    monkeypatch.setattr(triage.report, "build_report", lambda *a, **k: reports.append(build_report(*a, **k))
+                        or reports[-1])
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
+    positions = [rs.location(src, f"pin {n}", 50.9 + n / 1000, 1.8) for n in range(60)]
+    rs.add(Finding(rule_id="TST-60", rule_version="1", severity="LOW", title="Many positions", family="test",
+                   explanation="60 positions", time_utc=WHEN,
+                   evidence=[{"type": "location", "id": p.id, "provenance": src.provenance, "sha256": src.sha256,
+                              "table": "message_location", "row": "1", "offset": None} for p in positions]))
+    rs.write(files_selected=1)
+    page = render_print_html(reports[0])
+    cited = page[page.index('<table class="cited">'):]
+    cited = cited[:cited.index("</table>")]
+    assert len(Elements(cited).select("tr")) == 1 + len(positions)  # a header and one row each
+    assert 'class="card' not in page  # no card per record in print: the cards are on index.html
+    for n, p in enumerate(positions):
+        assert f"location #{p.id}" in Text(cited).text and f"{50.9 + n / 1000:.6f}, 1.800000" in cited
+    assert len(Elements((rs.out / "index.html").read_text(encoding="utf-8")).select("div", "card")) == 60
+    if pdf_unavailable() is None and shutil.which("pdftotext"):
+        text = pdftotext(rs.out / PDF_NAME)
+        assert all(f"location #{p.id}" in text for p in positions)

@@ -1,0 +1,1 @@
+"""Tests of rules/: the engine, primitives and the pack's own examples."""

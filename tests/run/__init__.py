@@ -1,0 +1,1 @@
+"""Tests of triage/run: whole runs, faults, triage parse and the scope."""

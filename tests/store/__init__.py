@@ -1,0 +1,1 @@
+"""Tests of triage/store: the case store."""
