@@ -53,9 +53,10 @@ test-deps:
 	  fi; \
 	fi
 
-# ruff (lint rules only; formatting is not enforced yet) and mypy, both configured in pyproject.toml
+# ruff (lint rules and the formatter's layout) and mypy, all configured in pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check triage rules parsers tests bench fixtures fuzz
+	$(VENV)/bin/ruff format --check triage rules parsers tests bench fixtures fuzz
 	$(VENV)/bin/mypy
 
 # the tests without those marked slow (a 50,000-message phone, multi-GB streams, the lab cluster …): for the

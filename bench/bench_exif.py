@@ -40,12 +40,23 @@ def make_photos(folder: Path, count: int) -> int:
     total = 0
     for i in range(count):
         lat, lon = 50.0 + (i % 1000) / 1000, 1.0 + (i // 1000) / 100
-        gps = {piexif.GPSIFD.GPSLatitudeRef: b"N", piexif.GPSIFD.GPSLatitude: deg(lat),
-               piexif.GPSIFD.GPSLongitudeRef: b"E", piexif.GPSIFD.GPSLongitude: deg(lon),
-               piexif.GPSIFD.GPSAltitudeRef: 0, piexif.GPSIFD.GPSAltitude: (i % 300, 1)}
-        exif = piexif.dump({"0th": {piexif.ImageIFD.Make: b"samsung", piexif.ImageIFD.Model: b"SM-A536B"},
-                            "Exif": {piexif.ExifIFD.DateTimeOriginal: f"2024:08:{1 + i % 28:02d} 10:00:00".encode()},
-                            "GPS": gps, "1st": {}, "thumbnail": None})
+        gps = {
+            piexif.GPSIFD.GPSLatitudeRef: b"N",
+            piexif.GPSIFD.GPSLatitude: deg(lat),
+            piexif.GPSIFD.GPSLongitudeRef: b"E",
+            piexif.GPSIFD.GPSLongitude: deg(lon),
+            piexif.GPSIFD.GPSAltitudeRef: 0,
+            piexif.GPSIFD.GPSAltitude: (i % 300, 1),
+        }
+        exif = piexif.dump(
+            {
+                "0th": {piexif.ImageIFD.Make: b"samsung", piexif.ImageIFD.Model: b"SM-A536B"},
+                "Exif": {piexif.ExifIFD.DateTimeOriginal: f"2024:08:{1 + i % 28:02d} 10:00:00".encode()},
+                "GPS": gps,
+                "1st": {},
+                "thumbnail": None,
+            }
+        )
         buf = io.BytesIO()
         base[i % len(base)].save(buf, "JPEG", quality=80, exif=exif)
         data = buf.getvalue()
@@ -64,17 +75,34 @@ def deg(value: float) -> list[tuple[int, int]]:
 def build_image(tree: Path, image: Path, data_bytes: int) -> None:
     size_mb = max(64, int(data_bytes * 1.6 / 2**20) + 64)  # room for inodes and directory blocks
     image.unlink(missing_ok=True)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-N", str(len(list(tree.rglob("*"))) + 1024), "-d", str(tree),
-                    str(image), f"{size_mb}M"], check=True)
+    subprocess.run(
+        [
+            "mkfs.ext4",
+            "-q",
+            "-F",
+            "-N",
+            str(len(list(tree.rglob("*"))) + 1024),
+            "-d",
+            str(tree),
+            str(image),
+            f"{size_mb}M",
+        ],
+        check=True,
+    )
 
 
 def run_parse(image: Path, scratch: Path, workers: int | None) -> dict:
     records: list[tuple] = []
     warnings: list[str] = []
     with open_evidence(image) as evidence:
-        runner = ParseRunner(evidence, scratch, on_source=lambda s: None,
-                             on_record=lambda r, s: records.append(_key(r)),
-                             on_warning=lambda *a: warnings.append(a[3]), parsers=[PhotoExifParser()])
+        runner = ParseRunner(
+            evidence,
+            scratch,
+            on_source=lambda s: None,
+            on_record=lambda r, s: records.append(_key(r)),
+            on_warning=lambda *a: warnings.append(a[3]),
+            parsers=[PhotoExifParser()],
+        )
         t0 = time.perf_counter()
         candidates = runner.select()
         t1 = time.perf_counter()
@@ -84,23 +112,46 @@ def run_parse(image: Path, scratch: Path, workers: int | None) -> dict:
         else:
             parse_in_order(runner, candidates, workers=workers)
         t2 = time.perf_counter()
-    return {"files": len(candidates), "records": len(records), "warnings": len(warnings),
-            "list_s": round(t1 - t0, 2), "parse_s": round(t2 - t1, 2),
-            "files_per_s": round(len(candidates) / (t2 - t1), 1), "_records": records}
+    return {
+        "files": len(candidates),
+        "records": len(records),
+        "warnings": len(warnings),
+        "list_s": round(t1 - t0, 2),
+        "parse_s": round(t2 - t1, 2),
+        "files_per_s": round(len(candidates) / (t2 - t1), 1),
+        "_records": records,
+    }
 
 
 def _key(record) -> tuple:
-    return (type(record).__name__, getattr(record, "path", None), getattr(record, "latitude", None),
-            getattr(record, "sha256", None), (getattr(record, "extra", None) or {}).get("phash"))
+    return (
+        type(record).__name__,
+        getattr(record, "path", None),
+        getattr(record, "latitude", None),
+        getattr(record, "sha256", None),
+        (getattr(record, "extra", None) or {}).get("phash"),
+    )
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), "?")
-    return {"cpu": cpu, "cores_usable": default_workers(), "mem_gib": round(int(mem) / 2**20, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "?"
+    )
+    return {
+        "cpu": cpu,
+        "cores_usable": default_workers(),
+        "mem_gib": round(int(mem) / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def main() -> None:
@@ -119,11 +170,22 @@ def main() -> None:
     sequential = run_parse(image, work, None)
     parallel = run_parse(image, work, args.workers)
     same = sequential.pop("_records") == parallel.pop("_records")
-    print(json.dumps({"machine": machine(), "photos": args.count, "photo_bytes": data_bytes,
-                      "image_bytes": image.stat().st_size, "build_s": round(built_s, 1),
-                      "sequential": sequential, "parallel": {"workers": args.workers, **parallel},
-                      "speedup": round(sequential["parse_s"] / parallel["parse_s"], 2),
-                      "identical_records": same}, indent=1))
+    print(
+        json.dumps(
+            {
+                "machine": machine(),
+                "photos": args.count,
+                "photo_bytes": data_bytes,
+                "image_bytes": image.stat().st_size,
+                "build_s": round(built_s, 1),
+                "sequential": sequential,
+                "parallel": {"workers": args.workers, **parallel},
+                "speedup": round(sequential["parse_s"] / parallel["parse_s"], 2),
+                "identical_records": same,
+            },
+            indent=1,
+        )
+    )
     if os.environ.get("BENCH_KEEP") != "1":
         shutil.rmtree(args.scratch, ignore_errors=True)
 

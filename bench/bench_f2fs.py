@@ -105,14 +105,19 @@ def main(argv: list[str] | None = None) -> int:
         mb = n / 1e6
         listed = len(entries)
         print("## F2FS\n")
-        print(f"`python bench/bench_f2fs.py --big-mib {args.big_mib} --files {args.files} --runs {args.runs}` "
-              f"on {machine()}; raw image, warm page cache, best of {args.runs}, through `open_evidence`.\n")
+        print(
+            f"`python bench/bench_f2fs.py --big-mib {args.big_mib} --files {args.files} --runs {args.runs}` "
+            f"on {machine()}; raw image, warm page cache, best of {args.runs}, through `open_evidence`.\n"
+        )
         print("| what | time | rate |\n|---|---|---|")
-        print(f"| sequential read of a {args.big_mib} MiB file (8 MiB reads) | {t_read:.2f} s "
-              f"| {mb / t_read:.0f} MB/s |")
+        print(
+            f"| sequential read of a {args.big_mib} MiB file (8 MiB reads) | {t_read:.2f} s | {mb / t_read:.0f} MB/s |"
+        )
         print(f"| same, read + SHA-256 (`hashlib.file_digest`) | {t_hash:.2f} s | {mb / t_hash:.0f} MB/s |")
-        print(f"| listing of {listed:,} entries (`walk()`, every inode read) | {t_list:.2f} s | "
-              f"{listed / t_list:,.0f} entries/s |")
+        print(
+            f"| listing of {listed:,} entries (`walk()`, every inode read) | {t_list:.2f} s | "
+            f"{listed / t_list:,.0f} entries/s |"
+        )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -27,8 +27,12 @@ from triage.run.passes import PassInput, run_passes
 from triage.store import CaseStore
 
 DERIVED = ("party", "payment", "finding")
-DUMPS = {"party": "select * from party order by id", "payment": "select * from payment order by id",
-         "finding": "select * from finding order by id", "media_file": "select id, extra from media_file order by id"}
+DUMPS = {
+    "party": "select * from party order by id",
+    "payment": "select * from payment order by id",
+    "finding": "select * from finding order by id",
+    "media_file": "select id, extra from media_file order by id",
+}
 
 
 def fresh_copy(case: Path, work: Path) -> Path:

@@ -61,12 +61,27 @@ def read_and_hash(e01: Path) -> float:
 
 
 def timed_run(e01: Path, out: Path, time_file: Path) -> tuple[float, float]:
-    subprocess.run(["/usr/bin/time", "-v", "-o", str(time_file), str(ROOT / ".venv" / "bin" / "triage"), "run",
-                    str(e01), "--out", str(out), "--quiet"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "/usr/bin/time",
+            "-v",
+            "-o",
+            str(time_file),
+            str(ROOT / ".venv" / "bin" / "triage"),
+            "run",
+            str(e01),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     report = time_file.read_text()
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", report).group(1)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", report).group(1)) / 1024
-    return sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall.split(":")))), rss
+    return sum(float(x) * 60**i for i, x in enumerate(reversed(wall.split(":")))), rss
 
 
 def stages(log: Path) -> list[tuple[str, float]]:
@@ -79,8 +94,10 @@ def stages(log: Path) -> list[tuple[str, float]]:
 def counts(store: Path) -> dict[str, int]:
     con = sqlite3.connect(f"file:{store}?immutable=1", uri=True)
     try:
-        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
-                for table in ("message", "call", "contact", "media_file", "location")}
+        return {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+            for table in ("message", "call", "contact", "media_file", "location")
+        }
     finally:
         con.close()
 

@@ -20,12 +20,28 @@ from rules.pack import load_pack
 from triage.enrich.citation import Citation
 from triage.model.records import Location, Message, Payment
 
-EVERYDAY = ["ok see you later", "where are you?", "happy birthday brother", "send me the photo", "تمام شكرا",
-            "باشە برا", "merci à demain", "cảm ơn anh", "the bus is late again", "call me when you can",
-            "I booked a taxi for Mum", "we played a game of football in London"]
-CROSSING = ["Boat to England tomorrow, 1500 euro per person", "بەلەم بۆ ئینگلتەرا نرخ ۱۵۰۰ یۆرۆ",
-            "قارب مطاطي إلى بريطانيا، جهز سترة النجاة", "Áo phao và xuồng hơi qua Anh",
-            "Switch off your phone and leave your bags", "Rrugë për Angli me gomone"]
+EVERYDAY = [
+    "ok see you later",
+    "where are you?",
+    "happy birthday brother",
+    "send me the photo",
+    "تمام شكرا",
+    "باشە برا",
+    "merci à demain",
+    "cảm ơn anh",
+    "the bus is late again",
+    "call me when you can",
+    "I booked a taxi for Mum",
+    "we played a game of football in London",
+]
+CROSSING = [
+    "Boat to England tomorrow, 1500 euro per person",
+    "بەلەم بۆ ئینگلتەرا نرخ ۱۵۰۰ یۆرۆ",
+    "قارب مطاطي إلى بريطانيا، جهز سترة النجاة",
+    "Áo phao và xuồng hơi qua Anh",
+    "Switch off your phone and leave your bags",
+    "Rrugë për Angli me gomone",
+]
 SPOTS = [(51.00731, 2.10158), (50.88912, 1.65837), (51.0, 1.5), (51.1128, 1.3030)]
 
 
@@ -37,9 +53,17 @@ def build(messages: int, locations: int, seed: int = 7) -> tuple[list[Message], 
     for i in range(messages):
         body = rng.choice(CROSSING) if rng.random() < 0.005 else rng.choice(EVERYDAY)
         who = rng.choice(counterparts)
-        m = Message(app="whatsapp", thread=who, direction=rng.choice(("incoming", "outgoing")), counterpart=who,
-                    sender=None, body=body, time_utc=t0 + timedelta(seconds=30 * i), time_raw=None,
-                    time_encoding="bench")
+        m = Message(
+            app="whatsapp",
+            thread=who,
+            direction=rng.choice(("incoming", "outgoing")),
+            counterpart=who,
+            sender=None,
+            body=body,
+            time_utc=t0 + timedelta(seconds=30 * i),
+            time_raw=None,
+            time_encoding="bench",
+        )
         m.id = i + 1
         out_messages.append(m)
     out_locations = []

@@ -64,8 +64,16 @@ def measure_triage(path: Path) -> dict:
                 files += 1
         warnings = len(ev.warnings)
         stream, inflated = ev.gzip.size, ev.gzip.inflated  # inflated == stream: the tar.gz was inflated once
-    return _result(start, cpu, listed=listed, files=files, warnings=warnings, tar_stream_bytes=stream,
-                   inflated_bytes=inflated, combined=digest.hexdigest())
+    return _result(
+        start,
+        cpu,
+        listed=listed,
+        files=files,
+        warnings=warnings,
+        tar_stream_bytes=stream,
+        inflated_bytes=inflated,
+        combined=digest.hexdigest(),
+    )
 
 
 def measure_floor(path: Path) -> dict:
@@ -82,8 +90,12 @@ def measure_floor(path: Path) -> dict:
 
 
 def _result(start: float, cpu: float, **values) -> dict:
-    return {"wall_s": round(time.perf_counter() - start, 2), "cpu_s": round(time.process_time() - cpu, 2),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), **values}
+    return {
+        "wall_s": round(time.perf_counter() - start, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **values,
+    }
 
 
 def main() -> None:
@@ -104,8 +116,12 @@ def main() -> None:
     print(f"archive: {archive} ({archive.stat().st_size} bytes, {args.entries} files)")
     results = {}
     for what in ("triage", "floor"):
-        out = subprocess.run([sys.executable, __file__, "--entries", str(args.entries), "--work", str(args.work),
-                              "--measure", what], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--entries", str(args.entries), "--work", str(args.work), "--measure", what],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         results[what] = json.loads(out)
         print(what, results[what])
     same = results["triage"]["combined"] == results["floor"]["combined"]

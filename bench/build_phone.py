@@ -72,10 +72,24 @@ def env() -> dict[str, str]:
 
 
 def generate_tree(tree: Path, args: argparse.Namespace) -> None:
-    subprocess.run([sys.executable, str(Path(args.shared) / "bench" / "gen_android_tree.py"), str(tree),
-                    "--messages", str(args.messages), "--photos", str(args.photos), "--contacts", "9000",
-                    "--calls", "50000"], check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "bench")},
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(Path(args.shared) / "bench" / "gen_android_tree.py"),
+            str(tree),
+            "--messages",
+            str(args.messages),
+            "--photos",
+            str(args.photos),
+            "--contacts",
+            "9000",
+            "--calls",
+            "50000",
+        ],
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "bench")},
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def add_telegram(path: Path) -> None:
@@ -90,8 +104,11 @@ def add_telegram(path: Path) -> None:
         mid, out = 10_000 + i, i % 2
         date = build_telegram.T0 + 86_400 + i * 97
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
-        fields = {"out": True, "peer_id": build_telegram.peer_user(peer)} if out else \
-            {"from_id": build_telegram.peer_user(peer), "peer_id": build_telegram.peer_user(owner)}
+        fields = (
+            {"out": True, "peer_id": build_telegram.peer_user(peer)}
+            if out
+            else {"from_id": build_telegram.peer_user(peer), "peer_id": build_telegram.peer_user(owner)}
+        )
         blob = build_telegram.android_blob(build_telegram.obj("message", id=mid, date=date, message=text, **fields))
         build_telegram.insert_message(db, "messages_v2", mid, peer, date, blob, out)
     db.commit()
@@ -118,21 +135,82 @@ def make_disk(disk: Path, tree: Path) -> None:
     with open(disk, "wb") as f:
         f.truncate(DISK_SIZE)
     last = DISK_SIZE // SECTOR - 34  # the backup GPT takes the last 33 sectors
-    subprocess.run(["sgdisk", "-o", "-U", DISK_GUID, "-n", f"1:{PART_START}:{last - 1}", "-t", "1:8300",
-                    "-c", "1:userdata", "-u", f"1:{PART_GUID}", str(disk)], check=True, env=env(),
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "sgdisk",
+            "-o",
+            "-U",
+            DISK_GUID,
+            "-n",
+            f"1:{PART_START}:{last - 1}",
+            "-t",
+            "1:8300",
+            "-c",
+            "1:userdata",
+            "-u",
+            f"1:{PART_GUID}",
+            str(disk),
+        ],
+        check=True,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+    )
     blocks = (last - PART_START) * SECTOR // 4096
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "userdata", "-d", str(tree), "-U", FS_UUID, "-b", "4096",
-                    "-E", f"offset={PART_START * SECTOR},hash_seed={HASH_SEED},root_owner=0:0",
-                    str(disk), str(blocks)], check=True, env=env())
+    subprocess.run(
+        [
+            "mkfs.ext4",
+            "-q",
+            "-F",
+            "-L",
+            "userdata",
+            "-d",
+            str(tree),
+            "-U",
+            FS_UUID,
+            "-b",
+            "4096",
+            "-E",
+            f"offset={PART_START * SECTOR},hash_seed={HASH_SEED},root_owner=0:0",
+            str(disk),
+            str(blocks),
+        ],
+        check=True,
+        env=env(),
+    )
 
 
 def make_e01(disk: Path, target: Path) -> None:
     for old in target.parent.glob(f"{target.name}.E??"):
         old.unlink()
-    subprocess.run(["ewfacquire", "-u", "-q", "-t", str(target), "-f", "encase6", "-c", "deflate:fast",
-                    "-d", "sha1", "-C", "BENCH", "-E", "PHONE-1", "-e", "bench", "-D", "benchmark phone",
-                    "-N", "synthetic", str(disk)], check=True, env=env(), stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "ewfacquire",
+            "-u",
+            "-q",
+            "-t",
+            str(target),
+            "-f",
+            "encase6",
+            "-c",
+            "deflate:fast",
+            "-d",
+            "sha1",
+            "-C",
+            "BENCH",
+            "-E",
+            "PHONE-1",
+            "-e",
+            "bench",
+            "-D",
+            "benchmark phone",
+            "-N",
+            "synthetic",
+            str(disk),
+        ],
+        check=True,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+    )
 
 
 if __name__ == "__main__":

@@ -54,13 +54,15 @@ def _tiff(lat: float, lon: float, when: str) -> bytes:
     out = b"MM\x00\x2a" + struct.pack(">I", ifd0_at)
     out += _ifd([(0x8769, _LONG, 1, struct.pack(">I", exif_at)), (0x8825, _LONG, 1, struct.pack(">I", gps_at))])
     out += _ifd([(0x9003, _ASCII, len(when_bytes), struct.pack(">I", when_off))])
-    out += _ifd([
-        (0x0000, _BYTE, 4, bytes([2, 3, 0, 0])),
-        (0x0001, _ASCII, 2, (b"N" if lat >= 0 else b"S") + b"\x00\x00\x00"),
-        (0x0002, _RATIONAL, 3, struct.pack(">I", lat_off)),
-        (0x0003, _ASCII, 2, (b"E" if lon >= 0 else b"W") + b"\x00\x00\x00"),
-        (0x0004, _RATIONAL, 3, struct.pack(">I", lon_off)),
-    ])
+    out += _ifd(
+        [
+            (0x0000, _BYTE, 4, bytes([2, 3, 0, 0])),
+            (0x0001, _ASCII, 2, (b"N" if lat >= 0 else b"S") + b"\x00\x00\x00"),
+            (0x0002, _RATIONAL, 3, struct.pack(">I", lat_off)),
+            (0x0003, _ASCII, 2, (b"E" if lon >= 0 else b"W") + b"\x00\x00\x00"),
+            (0x0004, _RATIONAL, 3, struct.pack(">I", lon_off)),
+        ]
+    )
     return out + data
 
 

@@ -42,8 +42,10 @@ def main() -> None:
     if not phone.exists():
         build_large_phone(phone, messages=args.messages, photos=args.photos)
     single = timed_single_run(phone, work / "single")
-    print(f"benchmark phone: {args.messages:,} SMS, {args.photos} photos; {os.cpu_count()} cores; "
-          f"one `triage run` (SQLite, no queue): {single:.1f} s")
+    print(
+        f"benchmark phone: {args.messages:,} SMS, {args.photos} photos; {os.cpu_count()} cores; "
+        f"one `triage run` (SQLite, no queue): {single:.1f} s"
+    )
     print("\n| workers | devices | wall (submit → all finished) | devices per hour |\n|---|---|---|---|")
     for workers in args.workers:
         wall = timed_queue(phone, work / f"w{workers}", workers, args.devices)
@@ -73,8 +75,10 @@ def timed_queue(phone: Path, folder: Path, workers: int, devices: int) -> float:
         try:
             wait_ready([folder / f"worker{n}.log" for n in range(workers)])
             start = time.perf_counter()
-            ids = [submit(phone, "BENCH", f"EXH-{n}", "bench", postgres.url, folder / "bundles", redis.url).job_id
-                   for n in range(devices)]
+            ids = [
+                submit(phone, "BENCH", f"EXH-{n}", "bench", postgres.url, folder / "bundles", redis.url).job_id
+                for n in range(devices)
+            ]
             rows = wait_for(postgres.url, ids, seconds=24 * 3600)
             wall = time.perf_counter() - start
         finally:

@@ -66,8 +66,10 @@ def main() -> None:
         files, _ = write_pages(store, dataclasses.replace(report, out=out))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         size = sum(f.stat().st_size for f in files)
-        print(f"write_pages #{n}: wall {wall:6.2f} s   cpu {cpu:6.2f} s   {len(files)} files, {size / 1e6:.1f} MB "
-              f"({out / 'pages'})")
+        print(
+            f"write_pages #{n}: wall {wall:6.2f} s   cpu {cpu:6.2f} s   {len(files)} files, {size / 1e6:.1f} MB "
+            f"({out / 'pages'})"
+        )
     print(f"peak RSS {peak_rss_mb():.0f} MB")
     store.close()
     print(json.dumps({"work": str(work)}))

@@ -53,8 +53,9 @@ def main() -> None:
             profiler.enable()
         if args.workers is not None:  # as `triage run`: photos in worker processes, records in listing order
             stats = parse_in_order(runner, candidates, workers=args.workers)
-            seconds[f"all files, {stats.workers} worker(s), {stats.parallel_files} files in workers"] += \
+            seconds[f"all files, {stats.workers} worker(s), {stats.parallel_files} files in workers"] += (
                 time.perf_counter() - started - listed
+            )
             files[f"all files, {stats.workers} worker(s), {stats.parallel_files} files in workers"] += len(candidates)
         for candidate in candidates if args.workers is None else ():
             before = time.perf_counter()
@@ -75,9 +76,11 @@ def main() -> None:
     for key, spent in seconds.most_common():
         print(f"  {key:40} {files[key]:6} files {spent:7.1f} s")
     print(f"records: {dict(records)}")
-    print(f"parse + store: {total:.1f} s, {messages:,} messages, {messages / total:,.0f} messages/s, "
-          f"{sum(records.values()) / total:,.0f} records/s; peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"parse + store: {total:.1f} s, {messages:,} messages, {messages / total:,.0f} messages/s, "
+        f"{sum(records.values()) / total:,.0f} records/s; peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     if not args.work:
         shutil.rmtree(work)
 
@@ -86,8 +89,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("evidence", type=Path)
     parser.add_argument("--work", type=Path, help="folder for the case store (default: a temporary one, removed)")
-    parser.add_argument("--workers", type=int, help="parse through triage.parsing.parallel with this many workers "
-                        "(0: its sequential path); default: each file timed, sequentially")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="parse through triage.parsing.parallel with this many workers "
+        "(0: its sequential path); default: each file timed, sequentially",
+    )
     parser.add_argument("--profile", type=Path, help="write a cProfile of the parsing to this file")
     return parser.parse_args()
 

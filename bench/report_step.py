@@ -46,6 +46,7 @@ def timed(times: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> C
             spent = times.setdefault(name, [0.0, 0.0])
             spent[0] += time.perf_counter() - wall
             spent[1] += time.process_time() - cpu
+
     return wrapper
 
 
@@ -67,8 +68,15 @@ def main() -> None:
     from triage.report.context import ReportContext
 
     times: dict[str, list[float]] = {}
-    for name in ("build_findings", "build_report", "write_other_exports", "write_pages", "write_html",
-                 "record_outcome", "sha256_of"):
+    for name in (
+        "build_findings",
+        "build_report",
+        "write_other_exports",
+        "write_pages",
+        "write_html",
+        "record_outcome",
+        "sha256_of",
+    ):
         setattr(report, name, timed(times, name, getattr(report, name)))
     report.ReportWorker.finish = timed(times, "wait for the second process", report.ReportWorker.finish)
     # the copy holds a finished run: open it as the run's own store was open when its report began
@@ -76,9 +84,11 @@ def main() -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     # the run makes the thumbnails just before its report: timed with it, as before they were a step of their own
     thumbnails = timed(times, "thumbnails (the run's step)", make_thumbnails)(
-        store.session, args.evidence, None, work, first=cited_media(store.session))
-    ctx = ReportContext(out=work, case=case["case"], exhibit=case["exhibit"], examiner=case["examiner"],
-                        thumbnails=thumbnails)
+        store.session, args.evidence, None, work, first=cited_media(store.session)
+    )
+    ctx = ReportContext(
+        out=work, case=case["case"], exhibit=case["exhibit"], examiner=case["examiner"], thumbnails=thumbnails
+    )
     report.write_report(store, ctx, load_pack(), CustodyLog(work / "custody.jsonl", actor=case["examiner"]))
     total = (time.perf_counter() - wall, time.process_time() - cpu)
     store.close()

@@ -64,8 +64,10 @@ def stages(out: Path) -> list[tuple[float, str]]:
     """(end time, stage name) from the custody log: a stage ends with its entry."""
     log = next(p for p in (out / "data" / "custody.jsonl", out / "custody.jsonl") if p.is_file())
     entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    return [(datetime.fromisoformat(e["time_utc"].replace("Z", "+00:00")).astimezone(UTC).timestamp(),
-             e["action"]) for e in entries]
+    return [
+        (datetime.fromisoformat(e["time_utc"].replace("Z", "+00:00")).astimezone(UTC).timestamp(), e["action"])
+        for e in entries
+    ]
 
 
 def main() -> None:
@@ -82,8 +84,10 @@ def main() -> None:
     for end, name in ends:
         inside = [s for s in samples if start <= s[0] < end]
         if inside:
-            print(f"| {name} | {min(end, samples[-1][0]) - start:.1f} | {max(s[1] for s in inside):.0f} MB | "
-                  f"{max(s[2] for s in inside):.0f} MB |")
+            print(
+                f"| {name} | {min(end, samples[-1][0]) - start:.1f} | {max(s[1] for s in inside):.0f} MB | "
+                f"{max(s[2] for s in inside):.0f} MB |"
+            )
         start = max(start, end) if end != float("inf") else start
     print(f"\npeak: run {max(s[1] for s in samples):.0f} MB, run + children {max(s[2] for s in samples):.0f} MB")
 

@@ -67,8 +67,9 @@ def prepare_aleapp(work: Path, shared: Path) -> Path:
             tar.extractall(work, filter="data")
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        requirements = [line for line in (folder / "requirements.txt").read_text().splitlines()
-                        if "mister_skinnylegs" not in line]
+        requirements = [
+            line for line in (folder / "requirements.txt").read_text().splitlines() if "mister_skinnylegs" not in line
+        ]
         (work / "aleapp-req.txt").write_text("\n".join(requirements) + "\n")
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(work / "aleapp-req.txt")], check=True)
     return folder
@@ -79,22 +80,38 @@ def measure(n: int, photos: int, work: Path, shared: Path, aleapp: Path | None) 
     tree, counts_file = case / "tree", case / "tree-counts.json"
     if not counts_file.exists():
         env = {**os.environ, "PYTHONPATH": str(BENCH)}
-        subprocess.run([sys.executable, str(shared / "bench" / "gen_android_tree.py"), str(tree),
-                        "--messages", str(n), "--photos", str(photos)], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(shared / "bench" / "gen_android_tree.py"),
+                str(tree),
+                "--messages",
+                str(n),
+                "--photos",
+                str(photos),
+            ],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     expected = json.loads(counts_file.read_text())
     theirs = run_aleapp(aleapp, tree, case) if aleapp else None
     ours_out = case / "ours"
     for old in (ours_out, case / "ours.zip"):
         shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-    ours = timed([str(ROOT / ".venv" / "bin" / "triage"), "run", str(tree), "--out", str(ours_out), "--quiet"],
-                 ROOT, case / "ours.time")
+    ours = timed(
+        [str(ROOT / ".venv" / "bin" / "triage"), "run", str(tree), "--out", str(ours_out), "--quiet"],
+        ROOT,
+        case / "ours.time",
+    )
     ratio = f"{ours.wall_s / theirs.wall_s:.2f}" if theirs else "-"
     size = sum(p.stat().st_size for p in ours_out.rglob("*") if p.is_file()) / 1e6
     files = expected.get("tree", {}).get("files", 0)
-    return (f"| {n:,} | {files:,} | {fmt(theirs, 'wall_s', 's')} | {ours.wall_s:.1f} s | {ratio} | "
-            f"{fmt(theirs, 'peak_rss_mb', 'MB')} | {ours.peak_rss_mb:.0f} MB | {size:.0f} MB | "
-            f"{compare_counts(ours_out, expected)} |")
+    return (
+        f"| {n:,} | {files:,} | {fmt(theirs, 'wall_s', 's')} | {ours.wall_s:.1f} s | {ratio} | "
+        f"{fmt(theirs, 'peak_rss_mb', 'MB')} | {ours.peak_rss_mb:.0f} MB | {size:.0f} MB | "
+        f"{compare_counts(ours_out, expected)} |"
+    )
 
 
 def run_aleapp(folder: Path, tree: Path, case: Path) -> Timed:
@@ -102,14 +119,22 @@ def run_aleapp(folder: Path, tree: Path, case: Path) -> Timed:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     python = folder.parent / "aleapp-venv" / "bin" / "python"
-    return timed([str(python), "aleapp.py", "-t", "fs", "-i", str(tree), "-o", str(out),
-                  "--custom_output_folder", "run"], folder, case / "aleapp.time")
+    return timed(
+        [str(python), "aleapp.py", "-t", "fs", "-i", str(tree), "-o", str(out), "--custom_output_folder", "run"],
+        folder,
+        case / "aleapp.time",
+    )
 
 
 def timed(command: list[str], cwd: Path, time_file: Path) -> Timed:
     """Run under GNU time (-v): wall clock and peak resident set size of the whole process."""
-    done = subprocess.run(["/usr/bin/time", "-v", "-o", str(time_file), *command], cwd=cwd,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", "-o", str(time_file), *command],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     report = time_file.read_text()
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", report).group(1)
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", report).group(1))
@@ -120,7 +145,7 @@ def timed(command: list[str], cwd: Path, time_file: Path) -> Timed:
 
 def seconds(text: str) -> float:
     parts = [float(p) for p in text.split(":")]
-    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    return sum(p * 60**i for i, p in enumerate(reversed(parts)))
 
 
 def fmt(t: Timed | None, attr: str, unit: str) -> str:

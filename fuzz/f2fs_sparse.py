@@ -32,14 +32,14 @@ class SparseImage:
         self.blocks: dict[int, bytearray] = {}
 
     def write(self, offset: int, data: bytes) -> None:
-        data = data[:max(0, self.size - offset)]
+        data = data[: max(0, self.size - offset)]
         while data:
             index, inner = divmod(offset, BLOCK)
-            piece = data[:BLOCK - inner]
+            piece = data[: BLOCK - inner]
             block = self.blocks.setdefault(index, bytearray(BLOCK))
-            block[inner:inner + len(piece)] = piece
+            block[inner : inner + len(piece)] = piece
             offset += len(piece)
-            data = data[len(piece):]
+            data = data[len(piece) :]
 
     def read_at(self, offset: int, size: int) -> bytes:
         end = min(offset + size, self.size)
@@ -48,7 +48,7 @@ class SparseImage:
             index, inner = divmod(offset, BLOCK)
             n = min(BLOCK - inner, end - offset)
             block = self.blocks.get(index)
-            out += block[inner:inner + n] if block is not None else bytes(n)
+            out += block[inner : inner + n] if block is not None else bytes(n)
             offset += n
         return bytes(out)
 
@@ -62,7 +62,7 @@ def decode_input(data: bytes) -> SparseImage:
     while pos + RUN.size <= len(data):
         offset, length = RUN.unpack_from(data, pos)
         pos += RUN.size
-        image.write(offset, data[pos:pos + length])
+        image.write(offset, data[pos : pos + length])
         pos += length
     if options & FIX_CRCS:
         fix_crcs(image)
@@ -75,7 +75,7 @@ def encode_image(raw: bytes, options: int = FIX_CRCS) -> bytes:
     for m in re.finditer(rb"[^\0](?:\0{0,15}[^\0])*", raw):
         start, chunk = m.start(), m.group()
         for i in range(0, len(chunk), 0xFFFF):
-            out += RUN.pack(start + i, len(chunk[i:i + 0xFFFF])) + chunk[i:i + 0xFFFF]
+            out += RUN.pack(start + i, len(chunk[i : i + 0xFFFF])) + chunk[i : i + 0xFFFF]
     return bytes(out)
 
 

@@ -21,9 +21,16 @@ from pathlib import Path
 
 from harness import instrumented, known_findings, main, read_capped
 
-with instrumented(["triage.evidence.archive", "triage.evidence.archive_zip", "triage.evidence.archive_tar",
-                   "triage.evidence.archive_gzip", "triage.evidence.archive_safety",
-                   "triage.evidence.archive_layout"]):
+with instrumented(
+    [
+        "triage.evidence.archive",
+        "triage.evidence.archive_zip",
+        "triage.evidence.archive_tar",
+        "triage.evidence.archive_gzip",
+        "triage.evidence.archive_safety",
+        "triage.evidence.archive_layout",
+    ]
+):
     from triage.errors import EvidenceError
     from triage.evidence import archive_tar, archive_zip
     from triage.evidence.opener import OpenOptions

@@ -17,8 +17,16 @@ import sys
 
 from harness import instrumented, known_findings, main
 
-with instrumented(["parsers.media.photo_exif", "parsers.media.jpeg_structure", "parsers.media.exif_structure",
-                   "parsers.media.heif_items", "parsers.media.heif_structure", "triage.model.timeutil"]):
+with instrumented(
+    [
+        "parsers.media.photo_exif",
+        "parsers.media.jpeg_structure",
+        "parsers.media.exif_structure",
+        "parsers.media.heif_items",
+        "parsers.media.heif_structure",
+        "triage.model.timeutil",
+    ]
+):
     from parsers.base import ParseContext
     from parsers.media.photo_exif import PhotoExifParser, exifread_tags
     from triage.evidence import FileEntry
@@ -30,8 +38,9 @@ KNOWN: tuple[tuple[str, str, str], ...] = ()
 
 
 def context(data: bytes) -> ParseContext:
-    entry = FileEntry(path="/DCIM/Camera/IMG_20240801_120000.jpg", layers=("fuzz",), type="file",
-                      size=len(data), inode=None)
+    entry = FileEntry(
+        path="/DCIM/Camera/IMG_20240801_120000.jpg", layers=("fuzz",), type="file", size=len(data), inode=None
+    )
     return ParseContext(entry=entry, open=lambda: io.BytesIO(data), sha256=None, header=data[:64])
 
 

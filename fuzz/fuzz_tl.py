@@ -42,7 +42,7 @@ def check_one(data: bytes) -> None:
     if got.status == "none" and got.value is not None:
         raise AssertionError("status none with a value")
     if expected == "Message" and got.value is not None:
-        read_tail(blob[got.end:], got.value)
+        read_tail(blob[got.end :], got.value)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One markdown table row per libFuzzer log: the figures fuzz/RESULTS.md reports.
 
-    .venv/bin/python fuzz/log_stats.py /tmp/fuzz-logs/*.log
+.venv/bin/python fuzz/log_stats.py /tmp/fuzz-logs/*.log
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ def row(log: Path) -> str:
     inited = _INITED.search(text)
     finding = "yes" if re.search(r"ERROR: libFuzzer|Uncaught Python exception", text) else "no"
     seconds = done.group(2) if done else "?"
-    return (f"| {log.stem} | {stats.get('number_of_executed_units', '?')} | {seconds} | "
-            f"{stats.get('average_exec_per_sec', '?')} | {inited.group(1) if inited else '?'}/"
-            f"{inited.group(2) if inited else '?'} → {last[1]}/{last[2]} | {last[3]} | "
-            f"{stats.get('peak_rss_mb', '?')} | {finding} |")
+    return (
+        f"| {log.stem} | {stats.get('number_of_executed_units', '?')} | {seconds} | "
+        f"{stats.get('average_exec_per_sec', '?')} | {inited.group(1) if inited else '?'}/"
+        f"{inited.group(2) if inited else '?'} → {last[1]}/{last[2]} | {last[3]} | "
+        f"{stats.get('peak_rss_mb', '?')} | {finding} |"
+    )
 
 
 def main(paths: list[str]) -> int:

@@ -57,9 +57,12 @@ def blobs(db: Path, table: str) -> list[bytes]:
 
 def tl_seeds() -> list[bytes]:
     current, legacy = FIXTURES / "telegram" / "cache4.db", FIXTURES / "telegram" / "cache4_legacy.db"
-    by_type = {"Message": blobs(current, "messages_v2") + blobs(legacy, "messages"),
-               "User": blobs(current, "users") + blobs(legacy, "users"),
-               "Chat": blobs(current, "chats"), "EncryptedChat": blobs(current, "enc_chats")}
+    by_type = {
+        "Message": blobs(current, "messages_v2") + blobs(legacy, "messages"),
+        "User": blobs(current, "users") + blobs(legacy, "users"),
+        "Chat": blobs(current, "chats"),
+        "EncryptedChat": blobs(current, "enc_chats"),
+    }
     seeds = []
     for expected, found in by_type.items():
         selector = bytes([EXPECTED.index(expected)])
@@ -94,8 +97,18 @@ def exif_seeds() -> list[bytes]:
 
 def archive_seeds() -> list[bytes]:
     hostile = FIXTURES / "hostile"
-    names = ("names.zip", "traversal.zip", "zip64.zip", "liar.zip", "no_central_directory.zip", "encrypted.zip",
-             "links.tar", "plain.tar.gz", "truncated.tar.gz", "layout_filesystem1.tar.gz")
+    names = (
+        "names.zip",
+        "traversal.zip",
+        "zip64.zip",
+        "liar.zip",
+        "no_central_directory.zip",
+        "encrypted.zip",
+        "links.tar",
+        "plain.tar.gz",
+        "truncated.tar.gz",
+        "layout_filesystem1.tar.gz",
+    )
     seeds = []
     for name in names:
         fmt = "tar.gz" if name.endswith(".tar.gz") else name.rsplit(".", 1)[1]
@@ -126,8 +139,24 @@ def f2fs_seeds() -> list[bytes]:
             image.unlink(missing_ok=True)
             with open(image, "wb") as f:
                 f.truncate(64 << 20)  # the smallest size mkfs.f2fs 1.15 accepts with 4 KiB blocks
-            subprocess.run(["mkfs.f2fs", "-q", "-f", "-l", "userdata", *features, "-T", F2FS_TIME, "-U", F2FS_UUID,
-                            "-r", str(image)], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "mkfs.f2fs",
+                    "-q",
+                    "-f",
+                    "-l",
+                    "userdata",
+                    *features,
+                    "-T",
+                    F2FS_TIME,
+                    "-U",
+                    F2FS_UUID,
+                    "-r",
+                    str(image),
+                ],
+                check=True,
+                capture_output=True,
+            )
             subprocess.run(["sload.f2fs", "-f", str(tree), "-t", "/", str(image)], check=True, capture_output=True)
             seeds.append(encode_image(image.read_bytes()))
     return seeds

@@ -41,7 +41,7 @@ def shrink(check: Callable[[bytes], None], data: bytes) -> bytes:
     while chunk >= 1:
         i = 0
         while i < len(data):
-            trial = data[:i] + data[i + chunk:]
+            trial = data[:i] + data[i + chunk :]
             if trial and signature(check, trial) == want:
                 data = trial
             else:
@@ -49,7 +49,7 @@ def shrink(check: Callable[[bytes], None], data: bytes) -> bytes:
         chunk //= 2
     for i in range(len(data)):  # simplest bytes: zeros where they do not matter
         if data[i]:
-            trial = data[:i] + b"\0" + data[i + 1:]
+            trial = data[:i] + b"\0" + data[i + 1 :]
             if signature(check, trial) == want:
                 data = trial
     return data

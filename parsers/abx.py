@@ -17,8 +17,21 @@ import struct
 
 MAGIC = b"ABX\x00"
 START_DOCUMENT, END_DOCUMENT, START_TAG, END_TAG, TEXT, ATTRIBUTE = 0, 1, 2, 3, 4, 15
-(TYPE_NULL, TYPE_STRING, TYPE_STRING_INTERNED, TYPE_BYTES_HEX, TYPE_BYTES_BASE64, TYPE_INT, TYPE_INT_HEX,
- TYPE_LONG, TYPE_LONG_HEX, TYPE_FLOAT, TYPE_DOUBLE, TYPE_BOOLEAN_TRUE, TYPE_BOOLEAN_FALSE) = range(1, 14)
+(
+    TYPE_NULL,
+    TYPE_STRING,
+    TYPE_STRING_INTERNED,
+    TYPE_BYTES_HEX,
+    TYPE_BYTES_BASE64,
+    TYPE_INT,
+    TYPE_INT_HEX,
+    TYPE_LONG,
+    TYPE_LONG_HEX,
+    TYPE_FLOAT,
+    TYPE_DOUBLE,
+    TYPE_BOOLEAN_TRUE,
+    TYPE_BOOLEAN_FALSE,
+) = range(1, 14)
 NEW_INTERNED = 0xFFFF
 
 
@@ -34,7 +47,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
             raise AbxError(f"ABX stream ends inside a value at byte {self.pos} (truncated file?)")
-        chunk = self.data[self.pos: self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 

@@ -97,8 +97,7 @@ class Parser(abc.ABC):
         if "name" in cls.__dict__ and cls.name:
             problems = cls.declaration_problems()
             if problems:
-                raise TypeError(f"parser {cls.name!r} ({cls.__module__}.{cls.__qualname__}): "
-                                + "; ".join(problems))
+                raise TypeError(f"parser {cls.name!r} ({cls.__module__}.{cls.__qualname__}): " + "; ".join(problems))
             registry.register(cls)
 
     @classmethod
@@ -198,8 +197,9 @@ def _missing(db: sqlite3.Connection, required: Mapping[str, AbstractSet[str]]) -
         present = table_columns(db, table)
         if not present:
             kind = schema_kind(db, table)
-            missing.append(f"table {table}" + (f" (there is a {kind} of that name; only tables are read)"
-                                               if kind else ""))
+            missing.append(
+                f"table {table}" + (f" (there is a {kind} of that name; only tables are read)" if kind else "")
+            )
         else:
             missing.extend(f"{table}.{c}" for c in sorted(columns - present))
     return missing
@@ -217,9 +217,11 @@ def table_columns(db: sqlite3.Connection, table: str) -> set[str]:
 
 
 def schema_kind(db: sqlite3.Connection, name: str) -> str | None:
-    """"table", "view", "virtual table", "index", "trigger" for a schema name (SQLite: case-insensitive)."""
-    row = db.execute("SELECT type, sql FROM sqlite_master WHERE name = ? COLLATE NOCASE "
-                     "ORDER BY type = 'table' DESC LIMIT 1", (name,)).fetchone()
+    """ "table", "view", "virtual table", "index", "trigger" for a schema name (SQLite: case-insensitive)."""
+    row = db.execute(
+        "SELECT type, sql FROM sqlite_master WHERE name = ? COLLATE NOCASE ORDER BY type = 'table' DESC LIMIT 1",
+        (name,),
+    ).fetchone()
     if row is None:
         return None
     kind, sql = row[0], row[1] or ""

@@ -44,8 +44,10 @@ def describe(cls: type[Parser]) -> dict[str, Any]:
         "module": module_path(cls),
         "order": cls.order,
         "path_patterns": list(cls.path_patterns),
-        "schemas": [{"name": s.name, "tables": {t: sorted(c) for t, c in s.tables.items()}, "fixture": s.fixture}
-                    for s in schemas],
+        "schemas": [
+            {"name": s.name, "tables": {t: sorted(c) for t, c in s.tables.items()}, "fixture": s.fixture}
+            for s in schemas
+        ],
         "produces": [r.record_type for r in cls.produces],
         "bytes_only": cls.bytes_only,
         "fixtures": list(cls.fixtures),
@@ -76,8 +78,10 @@ def as_json(items: list[dict[str, Any]]) -> str:
 def as_table(items: list[dict[str, Any]]) -> str:
     """Aligned text: one row per parser, then its paths and schema generations on indented lines."""
     head = ("NAME", "APP", "PLATFORM", "MODULE", "RECORDS", "BYTES ONLY")
-    rows = [(e["name"], e["app"], e["platform"], e["module"], ", ".join(e["produces"]), _yes(e["bytes_only"]))
-            for e in items]
+    rows = [
+        (e["name"], e["app"], e["platform"], e["module"], ", ".join(e["produces"]), _yes(e["bytes_only"]))
+        for e in items
+    ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(head, widths, strict=True)).rstrip()]
     for entry, row in zip(items, rows, strict=True):
@@ -91,8 +95,11 @@ def as_table(items: list[dict[str, Any]]) -> str:
 
 def as_markdown(items: list[dict[str, Any]]) -> str:
     out = [HEADER, "| parser | app | platform | records | bytes only | module |", "|---|---|---|---|---|---|"]
-    out += [f"| [`{e['name']}`](#{e['name']}) | {_cell(e['app'])} | {e['platform']} | {', '.join(e['produces'])} | "
-            f"{_yes(e['bytes_only'])} | `{e['module']}` |" for e in items]
+    out += [
+        f"| [`{e['name']}`](#{e['name']}) | {_cell(e['app'])} | {e['platform']} | {', '.join(e['produces'])} | "
+        f"{_yes(e['bytes_only'])} | `{e['module']}` |"
+        for e in items
+    ]
     families: dict[str, list[dict[str, Any]]] = {}
     for entry in items:
         families.setdefault(family(entry), []).append(entry)
@@ -104,16 +111,23 @@ def as_markdown(items: list[dict[str, Any]]) -> str:
 
 
 def _parser_section(entry: dict[str, Any]) -> list[str]:
-    lines = ["", f"### {entry['name']}", "", f"{entry['description']}", "",
-             f"- app: {entry['app']}; platform: {entry['platform']}; order: {entry['order']}",
-             f"- module: `{entry['module']}`",
-             f"- records: {', '.join(entry['produces'])}",
-             f"- bytes only: {_yes(entry['bytes_only'])}",
-             "- paths: " + (", ".join(f"`{p}`" for p in entry["path_patterns"]) or ANY_SQLITE)]
+    lines = [
+        "",
+        f"### {entry['name']}",
+        "",
+        f"{entry['description']}",
+        "",
+        f"- app: {entry['app']}; platform: {entry['platform']}; order: {entry['order']}",
+        f"- module: `{entry['module']}`",
+        f"- records: {', '.join(entry['produces'])}",
+        f"- bytes only: {_yes(entry['bytes_only'])}",
+        "- paths: " + (", ".join(f"`{p}`" for p in entry["path_patterns"]) or ANY_SQLITE),
+    ]
     if entry["schemas"]:
         lines += ["", "| schema generation | tables and columns it needs | fixture |", "|---|---|---|"]
-        lines += [f"| {_cell(s['name'])} | {_cell(_tables_text(s['tables']))} | `{s['fixture']}` |"
-                  for s in entry["schemas"]]
+        lines += [
+            f"| {_cell(s['name'])} | {_cell(_tables_text(s['tables']))} | `{s['fixture']}` |" for s in entry["schemas"]
+        ]
     if entry["fixtures"]:
         lines += ["", "Fixtures: " + ", ".join(f"`{f}`" for f in entry["fixtures"])]
     return lines

@@ -39,5 +39,7 @@ class BudgetedReader:
     def _spend(self) -> None:
         self._left -= 1
         if self._left < 0:
-            raise ReadBudgetExceeded(f"{self._what} stopped after {self._budget} reads and seeks, far more than "
-                                     f"any real file needs: its structure loops (damaged or crafted file)")
+            raise ReadBudgetExceeded(
+                f"{self._what} stopped after {self._budget} reads and seeks, far more than "
+                f"any real file needs: its structure loops (damaged or crafted file)"
+            )

@@ -36,8 +36,10 @@ def register(cls: type[Parser]) -> None:
     """Record a concrete parser class; two different classes may not share a name."""
     known = _classes.get(cls.name)
     if known is not None and _where(known) != _where(cls):
-        raise ValueError(f"two parsers are named {cls.name!r}: {_where(known)} and {_where(cls)}; a parser's name "
-                         "must be unique (it names the parser in warnings and in SourceFile.parser)")
+        raise ValueError(
+            f"two parsers are named {cls.name!r}: {_where(known)} and {_where(cls)}; a parser's name "
+            "must be unique (it names the parser in warnings and in SourceFile.parser)"
+        )
     _classes[cls.name] = cls  # the same class defined again (a module reloaded) replaces itself
 
 
@@ -83,12 +85,17 @@ def module_names() -> list[str]:
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
         if not (Path(folder) / "__init__.py").is_file():
             if any(f.endswith(".py") for f in files):
-                raise ImportError(f"{folder} holds Python files but no __init__.py: its parsers would never be "
-                                  "registered; add an __init__.py (a docstring saying what the folder reads)")
+                raise ImportError(
+                    f"{folder} holds Python files but no __init__.py: its parsers would never be "
+                    "registered; add an __init__.py (a docstring saying what the folder reads)"
+                )
             continue  # a data folder (telegram/data)
         parts = [PACKAGE, *Path(folder).relative_to(root).parts]
-        names += [".".join(parts + [f[:-3]]) for f in sorted(files)
-                  if f.endswith(".py") and f != "__init__.py" and f != "__main__.py"]
+        names += [
+            ".".join(parts + [f[:-3]])
+            for f in sorted(files)
+            if f.endswith(".py") and f != "__init__.py" and f != "__main__.py"
+        ]
     return names
 
 

@@ -10,8 +10,11 @@ from parsers.base import quote_ident, table_columns
 
 def tables(db: sqlite3.Connection) -> set[str]:
     """The ordinary tables (views and virtual tables are never read: see parsers.base.table_columns)."""
-    return {r[0] for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
-            if not (r[1] or "").lstrip().upper().startswith("CREATE VIRTUAL")}
+    return {
+        r[0]
+        for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        if not (r[1] or "").lstrip().upper().startswith("CREATE VIRTUAL")
+    }
 
 
 def present(db: sqlite3.Connection, table: str, wanted: list[str]) -> list[str]:
@@ -23,8 +26,9 @@ def select_list(alias: str, columns: list[str], prefix: str = "") -> list[str]:
     return [f"{alias}.{quote_ident(c)} AS {quote_ident(prefix + c)}" for c in columns]
 
 
-def satellite_joins(db: sqlite3.Connection, base_alias: str, satellites: dict[str, tuple[str, list[str]]],
-                    key: str = "message_row_id") -> tuple[list[str], list[str]]:
+def satellite_joins(
+    db: sqlite3.Connection, base_alias: str, satellites: dict[str, tuple[str, list[str]]], key: str = "message_row_id"
+) -> tuple[list[str], list[str]]:
     """LEFT JOINs for the one-row-per-message tables that exist: (select items, join clauses).
 
     satellites: table -> (column prefix in the result, wanted columns).

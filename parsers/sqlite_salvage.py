@@ -21,11 +21,13 @@ from parsers.base import quote_ident
 MIN_ROWID, MAX_ROWID = -(1 << 63), (1 << 63) - 1
 
 
-def readable_rows(db: sqlite3.Connection, table: str, columns: list[str],
-                  warn: Callable[[str], None]) -> Iterator[sqlite3.Row]:
+def readable_rows(
+    db: sqlite3.Connection, table: str, columns: list[str], warn: Callable[[str], None]
+) -> Iterator[sqlite3.Row]:
     """`columns` of every readable row of a rowid table, in rowid order; damage becomes warnings."""
-    select = (f"SELECT rowid AS \"__rowid\", {', '.join(columns)} FROM {quote_ident(table)} "
-              "WHERE rowid >= ? ORDER BY rowid")
+    select = (
+        f'SELECT rowid AS "__rowid", {", ".join(columns)} FROM {quote_ident(table)} WHERE rowid >= ? ORDER BY rowid'
+    )
     lower = MIN_ROWID  # the next row to read has a rowid >= lower
     while True:
         try:
@@ -47,11 +49,15 @@ def readable_rows(db: sqlite3.Connection, table: str, columns: list[str],
             yield row
         resume = _next_readable(db, table, lower)
         if resume is None:
-            warn(f"{table}: damaged page(s) from rowid {_shown(lower)} on: the rest of the table cannot be read "
-                 f"({error})")
+            warn(
+                f"{table}: damaged page(s) from rowid {_shown(lower)} on: the rest of the table cannot be read "
+                f"({error})"
+            )
             return
-        warn(f"{table}: damaged page(s): rows with rowid {_shown(lower)} to {resume - 1} cannot be read ({error}); "
-             "reading went on after them")
+        warn(
+            f"{table}: damaged page(s): rows with rowid {_shown(lower)} to {resume - 1} cannot be read ({error}); "
+            "reading went on after them"
+        )
         lower = resume
 
 

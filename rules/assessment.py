@@ -34,16 +34,25 @@ class Coverage:
         if self.examined:
             return ""
         if self.selected == 0:
-            return (f"no file in the evidence was recognised by a parser (0 files selected for parsing, 0 parsed, "
-                    f"{self.warnings} warning(s)); check the warnings and that the evidence is an extraction in a "
-                    "supported format")
+            return (
+                f"no file in the evidence was recognised by a parser (0 files selected for parsing, 0 parsed, "
+                f"{self.warnings} warning(s)); check the warnings and that the evidence is an extraction in a "
+                "supported format"
+            )
         selected = "" if self.selected is None else f"{self.selected} file(s) selected for parsing, "
-        return (f"no file in the evidence could be parsed ({selected}{self.sources} opened by a parser, 0 parsed, "
-                f"{self.warnings} warning(s)); see 'Parse warnings and what was not parsed'")
+        return (
+            f"no file in the evidence could be parsed ({selected}{self.sources} opened by a parser, 0 parsed, "
+            f"{self.warnings} warning(s)); see 'Parse warnings and what was not parsed'"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"files_selected": self.selected, "files_opened": self.sources, "files_parsed": self.parsed,
-                "records": self.records, "warnings": self.warnings}
+        return {
+            "files_selected": self.selected,
+            "files_opened": self.sources,
+            "files_parsed": self.parsed,
+            "records": self.records,
+            "warnings": self.warnings,
+        }
 
 
 def assessment(findings: list[Finding], read: Coverage | None = None) -> dict[str, Any]:
@@ -66,14 +75,18 @@ def assessment(findings: list[Finding], read: Coverage | None = None) -> dict[st
         level = "green"
     reasons = list(dict.fromkeys(f"{f.severity} {f.rule_id}: {f.title}" for s in SCORED for f in by_severity[s]))
     flags = list(dict.fromkeys(f"{f.severity} {f.rule_id}: {f.title}" for f in findings if f.severity in FLAGS))
-    note = ("Priority for examination, not a finding of fact. Green means no rule fired on what could be "
-            "read; it does not clear the device. Indicators are machine output for review by an examiner.")
+    note = (
+        "Priority for examination, not a finding of fact. Green means no rule fired on what could be "
+        "read; it does not clear the device. Indicators are machine output for review by an examiner."
+    )
     result: dict[str, Any] = {"level": level, "reasons": reasons, "flags": flags, "note": note}
     if read is not None:
         result["coverage"] = read.to_json()
         result["not_examined"] = read.why_not_examined() if level == NOT_EXAMINED else ""
         if level == NOT_EXAMINED:
             result["reasons"] = [f"nothing could be examined: {result['not_examined']}"]
-            result["note"] = ("Not examined: no rule had anything to run on, so this says nothing about the device, "
-                              "neither for nor against. Indicators are machine output for review by an examiner.")
+            result["note"] = (
+                "Not examined: no rule had anything to run on, so this says nothing about the device, "
+                "neither for nor against. Indicators are machine output for review by an examiner."
+            )
     return result

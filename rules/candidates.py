@@ -30,8 +30,14 @@ from triage.store.rows import column_rows, column_rows_by_id, load_by_id
 if TYPE_CHECKING:
     from triage.store import CaseStore
 
-READS: dict[str, type[Base]] = {"message": Message, "location": Location, "payment": Payment, "contact": Contact,
-                                "call": Call, "media_file": MediaFile}
+READS: dict[str, type[Base]] = {
+    "message": Message,
+    "location": Location,
+    "payment": Payment,
+    "contact": Contact,
+    "call": Call,
+    "media_file": MediaFile,
+}
 SELECTIVE = ("lexicon", "geofence", "payment", "known_media", "watchlist")  # primitives a record must meet
 THREAD_BATCH = 400  # threads per member query (two bound parameters each at most)
 
@@ -72,14 +78,17 @@ def _rules_reading(pack: RulePack, name: str) -> list[Rule]:
 
 
 # -- streaming every record ------------------------------------------------------------------------
-def load_candidates(pack: RulePack, read: RecordReader, ctx: Context, payments: list[Base]
-                    ) -> dict[str, list[Base]]:
+def load_candidates(pack: RulePack, read: RecordReader, ctx: Context, payments: list[Base]) -> dict[str, list[Base]]:
     """Per record type, the records some rule could use, streaming each type once (twice for thread rules)."""
     return _per_type(pack, payments, read, lambda rules, cls: _streamed_candidates(rules, read, cls, ctx))
 
 
-def _per_type(pack: RulePack, payments: list[Base], read_all: RecordReader,
-              candidates: Callable[[list[Rule], type[Base]], list[Base]]) -> dict[str, list[Base]]:
+def _per_type(
+    pack: RulePack,
+    payments: list[Base],
+    read_all: RecordReader,
+    candidates: Callable[[list[Rule], type[Base]], list[Base]],
+) -> dict[str, list[Base]]:
     """For each type the rules read: nothing, everything (a rule with no selective primitive), or the
     candidates the given strategy finds."""
     records: dict[str, list[Base]] = {"payment": payments}
@@ -142,8 +151,9 @@ def _may_have(primitive: str, record: Base, ctx: Context) -> bool:
 
 
 # -- asking the case store -------------------------------------------------------------------------
-def load_candidates_from_store(pack: RulePack, store: CaseStore, ctx: Context, payments: list[Base],
-                               scan: MessageTextScan | None = None) -> dict[str, list[Base]]:
+def load_candidates_from_store(
+    pack: RulePack, store: CaseStore, ctx: Context, payments: list[Base], scan: MessageTextScan | None = None
+) -> dict[str, list[Base]]:
     """The same records as `load_candidates` over `store.all`, reading whole records only for candidates.
     `scan`: the run's scan of the message text, when made with this pack's lexicon (else one is made)."""
     if scan is None or scan.lexicon is not pack.lexicon:
@@ -161,8 +171,11 @@ def _stored_candidates(rules: list[Rule], store: CaseStore, cls: type[Base], ctx
             ids |= may.all_of([p for p in SELECTIVE if needs(condition, p)])
     members = _thread_members(store, cls, may.ids("lexicon")) if any(thread_rule(r) for r in rules) else set()
     options = (selectinload(Location.message),) if cls is Location else ()  # positions speak with their message
-    return [record for record in load_by_id(store, cls, ids | members, options)
-            if record.id in members or _meets_some(record_rules, record, ctx)]
+    return [
+        record
+        for record in load_by_id(store, cls, ids | members, options)
+        if record.id in members or _meets_some(record_rules, record, ctx)
+    ]
 
 
 class _MayHave:
@@ -189,15 +202,21 @@ class _MayHave:
         if self.cls is Message:
             return set(self.ctx.lexicon_hits_of(Message))
         if self.cls is MediaFile:  # a caption (rules/primitives.text_of)
-            return {row.id for row in column_rows(self.store, MediaFile, ("id", "extra"))
-                    if self.ctx.lexicon.match((row.extra or {}).get("caption"))}
+            return {
+                row.id
+                for row in column_rows(self.store, MediaFile, ("id", "extra"))
+                if self.ctx.lexicon.match((row.extra or {}).get("caption"))
+            }
         return set()  # no other record has text the lexicon reads
 
     def _geofence(self) -> set[int]:
         if self.cls is not Location:
             return set()
-        return {row.id for row in column_rows(self.store, Location, ("id", "latitude", "longitude"))
-                if self.ctx.zones.containing(row.latitude, row.longitude)}
+        return {
+            row.id
+            for row in column_rows(self.store, Location, ("id", "latitude", "longitude"))
+            if self.ctx.zones.containing(row.latitude, row.longitude)
+        }
 
     def _payment(self) -> set[int]:
         return set(self.ctx.payments_by_message) if self.cls is Message else set()  # through its message
@@ -208,8 +227,11 @@ class _MayHave:
         lists = self.ctx.watchlists
         # without a list of hashes only files a media watch-list marked can match: those hold the word
         marked = None if lists.entries else cast(MediaFile.extra, Text).contains("watchlist", autoescape=True)
-        return {row.id for row in column_rows(self.store, MediaFile, ("id", "sha256", "extra"), marked)
-                if (row.extra or {}).get("watchlist") or (row.sha256 and lists.lookup(row.sha256, ["sha256"]))}
+        return {
+            row.id
+            for row in column_rows(self.store, MediaFile, ("id", "sha256", "extra"), marked)
+            if (row.extra or {}).get("watchlist") or (row.sha256 and lists.lookup(row.sha256, ["sha256"]))
+        }
 
     def _watchlist(self) -> set[int]:
         lists = self.ctx.watchlists
@@ -223,8 +245,11 @@ class _MayHave:
                 listed[value] = lists.lookup(value) is not None  # any kind: a superset of a rule's kinds
             return listed[value]
 
-        ids = {row.id for row in column_rows(self.store, self.cls, ("id", *columns))
-               if any(on_list(getattr(row, c)) for c in columns)}
+        ids = {
+            row.id
+            for row in column_rows(self.store, self.cls, ("id", *columns))
+            if any(on_list(getattr(row, c)) for c in columns)
+        }
         if self.cls is Message:  # a message also speaks for the payment identifiers read from it
             ids |= set(self.ctx.payments_by_message)
         return ids
@@ -238,15 +263,19 @@ def _thread_members(store: CaseStore, cls: type[Base], with_hits: set[int]) -> s
     if cls is not Message:
         return {row.id for row in column_rows(store, cls, ("id",))}
     columns = ("id", "app", "thread", "counterpart")
-    threads = {(row.app, row.thread or row.counterpart or "")
-               for row in column_rows_by_id(store, Message, columns, with_hits)}
+    threads = {
+        (row.app, row.thread or row.counterpart or "") for row in column_rows_by_id(store, Message, columns, with_hits)
+    }
     ordered = sorted(threads)
     members: set[int] = set()
     part = func.coalesce(func.nullif(Message.thread, ""), func.nullif(Message.counterpart, ""), "")
     for start in range(0, len(ordered), THREAD_BATCH):
-        batch = ordered[start:start + THREAD_BATCH]
+        batch = ordered[start : start + THREAD_BATCH]
         # a superset in SQL (apps × parts), then the exact thread of each row
         where = and_(Message.app.in_(sorted({a for a, _ in batch})), part.in_(sorted({p for _, p in batch})))
-        members |= {row.id for row in column_rows(store, Message, columns, where)
-                    if (row.app, row.thread or row.counterpart or "") in threads}
+        members |= {
+            row.id
+            for row in column_rows(store, Message, columns, where)
+            if (row.app, row.thread or row.counterpart or "") in threads
+        }
     return members

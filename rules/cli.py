@@ -30,8 +30,9 @@ def test_command(ctx: click.Context, pack: Path | None) -> None:
         click.echo(f"{rule.id:8} {status:11} {kinds['positive']} positive, {kinds['negative']} negative  {rule.title}")
     for r in failed:
         click.echo(f"FAILED {r.rule_id} {r.kind} example {r.index + 1}: rules fired {r.fired or 'none'}", err=True)
-    lacking = [rule.id for rule in loaded.rules
-               if not rule.examples.get("positive") or not rule.examples.get("negative")]
+    lacking = [
+        rule.id for rule in loaded.rules if not rule.examples.get("positive") or not rule.examples.get("negative")
+    ]
     if lacking:
         click.echo(f"rules without both a positive and a negative example: {', '.join(lacking)}", err=True)
     click.echo(f"{len(results) - len(failed)}/{len(results)} examples passed ({loaded.name} {loaded.version})")
@@ -49,8 +50,9 @@ def eval_command(scenarios: Path, pack: Path | None) -> None:
     click.echo(f"{'rule':8} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>7}")
     for rule_id, score in result.per_rule.items():
         if score.tp + score.fp + score.fn:
-            click.echo(f"{rule_id:8} {score.tp:4} {score.fp:4} {score.fn:4} "
-                       f"{score.precision:10.2f} {score.recall:7.2f}")
+            click.echo(
+                f"{rule_id:8} {score.tp:4} {score.fp:4} {score.fn:4} {score.precision:10.2f} {score.recall:7.2f}"
+            )
     o = result.overall
     click.echo(f"{'overall':8} {o.tp:4} {o.fp:4} {o.fn:4} {o.precision:10.2f} {o.recall:7.2f}")
     for s in result.scenarios:

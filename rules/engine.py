@@ -38,8 +38,18 @@ if TYPE_CHECKING:
     from triage.enrich.text_scan import MessageTextScan
     from triage.store import CaseStore
 
-__all__ = ["DEFAULT_PACK", "RulePack", "load_pack", "evaluate", "geofence_hits", "escalated_severity",
-           "fmt_latlon", "INDICATOR_NOTE", "READS", "thread_key"]
+__all__ = [
+    "DEFAULT_PACK",
+    "RulePack",
+    "load_pack",
+    "evaluate",
+    "geofence_hits",
+    "escalated_severity",
+    "fmt_latlon",
+    "INDICATOR_NOTE",
+    "READS",
+    "thread_key",
+]
 
 INDICATOR_NOTE = "This is an indicator for the examiner to assess, not a conclusion."
 MAX_CITED_IN_TEXT = 5
@@ -57,8 +67,15 @@ class Hit:
     notes: dict[int, list[str]] = field(default_factory=dict)  # index in records -> notes
 
 
-def evaluate(pack: RulePack, read: RecordReader, describe: Describer, watchlists: Watchlists | None = None, *,
-             store: CaseStore | None = None, scan: MessageTextScan | None = None) -> list[Finding]:
+def evaluate(
+    pack: RulePack,
+    read: RecordReader,
+    describe: Describer,
+    watchlists: Watchlists | None = None,
+    *,
+    store: CaseStore | None = None,
+    scan: MessageTextScan | None = None,
+) -> list[Finding]:
     """Every rule of the pack, in pack order (composites see the findings of the rules before them).
 
     `read(cls)` gives the records of a type. With the case store they come from (`store`), only the
@@ -89,14 +106,17 @@ def _payments_by_message(payments: list[Base]) -> dict[int, list[Payment]]:
     return by_message
 
 
-def _evaluate_rule(rule: Rule, records: dict[str, list[Base]], ctx: Context, describe: Describer,
-                   fired: dict[str, list[Finding]]) -> list[Finding]:
+def _evaluate_rule(
+    rule: Rule, records: dict[str, list[Base]], ctx: Context, describe: Describer, fired: dict[str, list[Finding]]
+) -> list[Finding]:
     if "rules" in rule.condition:
         return _composite(rule, fired)
     reads = tuple(rule.reads)
     if reads not in ctx.pools:  # built once per set of record types, already in time order
-        ctx.pools[reads] = sorted((r for name in reads for r in records.get(name, [])),
-                                  key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id))
+        ctx.pools[reads] = sorted(
+            (r for name in reads for r in records.get(name, [])),
+            key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id),
+        )
     pool = ctx.pools[reads]
     if "sequence" in rule.condition:
         hits = _sequence_hits(rule, pool, ctx)
@@ -159,8 +179,10 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     hits = []
     for key in sorted(by_thread):
         messages = by_thread[key]  # in time order
-        per_part = [[(m, n) for m in _prefilter(part, messages, ctx) if (n := match(part, m, ctx)) is not None]
-                    for part in parts]
+        per_part = [
+            [(m, n) for m in _prefilter(part, messages, ctx) if (n := match(part, m, ctx)) is not None]
+            for part in parts
+        ]
         if any(not found for found in per_part):
             continue
         chosen = _within_window(per_part, window)
@@ -173,8 +195,9 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     return hits
 
 
-def _within_window(per_part: list[list[tuple[Base, list[str]]]], window: timedelta
-                   ) -> list[tuple[Base, list[str]]] | None:
+def _within_window(
+    per_part: list[list[tuple[Base, list[str]]]], window: timedelta
+) -> list[tuple[Base, list[str]]] | None:
     """One match per part, all within `window` of the earliest (records without a time are not placed)."""
     timed = [[(m, n, t) for m, n in part if (t := record_time(m)) is not None] for part in per_part]
     if any(not part for part in timed):
@@ -237,8 +260,12 @@ def _span_hours(hit: Hit) -> float:
 def _composite(rule: Rule, fired: dict[str, list[Finding]]) -> list[Finding]:
     spec = rule.condition["rules"]
     floor = SEVERITIES.index(spec.get("min_severity", "LOW"))
-    used = [f for rid in spec.get("any_of", []) for f in fired.get(rid, [])
-            if f.severity in SEVERITIES[:4] and SEVERITIES.index(f.severity) >= floor]
+    used = [
+        f
+        for rid in spec.get("any_of", [])
+        for f in fired.get(rid, [])
+        if f.severity in SEVERITIES[:4] and SEVERITIES.index(f.severity) >= floor
+    ]
     families = sorted({f.family for f in used})
     rule_ids = {f.rule_id for f in used}
     if len(families) < spec.get("min_families", 1) or len(rule_ids) < spec.get("min_rules", 1):
@@ -247,12 +274,24 @@ def _composite(rule: Rule, fired: dict[str, list[Finding]]) -> list[Finding]:
         return []
     evidence = [ref for f in used for ref in f.evidence]
     lines = list(dict.fromkeys(f"{f.rule_id} ({f.severity}, {f.family}): {f.title}" for f in used))
-    explanation = (f"Indicators from {len(families)} independent families ({', '.join(families)}) point the "
-                   f"same way: " + "; ".join(lines) + ". " + rule.rationale.strip() + " " + INDICATOR_NOTE)
+    explanation = (
+        f"Indicators from {len(families)} independent families ({', '.join(families)}) point the "
+        f"same way: " + "; ".join(lines) + ". " + rule.rationale.strip() + " " + INDICATOR_NOTE
+    )
     times = sorted(f.time_utc for f in used if f.time_utc)
-    return [Finding(rule_id=rule.id, rule_version=rule.version, severity=rule.severity, title=rule.title,
-                    explanation=explanation, evidence=evidence, time_utc=times[0] if times else None,
-                    family=rule.family, extra={"based_on": [f"{f.rule_id}#{i}" for i, f in enumerate(used)]})]
+    return [
+        Finding(
+            rule_id=rule.id,
+            rule_version=rule.version,
+            severity=rule.severity,
+            title=rule.title,
+            explanation=explanation,
+            evidence=evidence,
+            time_utc=times[0] if times else None,
+            family=rule.family,
+            extra={"based_on": [f"{f.rule_id}#{i}" for i, f in enumerate(used)]},
+        )
+    ]
 
 
 # -- findings --------------------------------------------------------------------------------------
@@ -267,17 +306,29 @@ def _finding(rule: Rule, hit: Hit, describe: Describer) -> Finding:
         notes = "; ".join(hit.notes.get(i, []))
         lines.append(f"{c.text}{': ' + notes if notes else ''}.")
         machine_notes.extend(_named(r, c.ref))
-    explanation = " ".join([f"{rule.title}: {len(hit.records)} record(s)."] + lines + adjustments
-                           + [rule.rationale.strip(), INDICATOR_NOTE])
+    explanation = " ".join(
+        [f"{rule.title}: {len(hit.records)} record(s)."]
+        + lines
+        + adjustments
+        + [rule.rationale.strip(), INDICATOR_NOTE]
+    )
     times = sorted(t for t in (record_time(r) for r in hit.records) if t is not None)
     extra: dict[str, Any] = {"role_hint": rule.role_hint}
     if machine_notes:  # kept apart from the explanation: machine output, not evidential text (issue 15 item 5)
         extra["machine_notes"] = machine_notes
     if any("received" in a for a in adjustments):
         extra["received_only"] = True
-    return Finding(rule_id=rule.id, rule_version=rule.version, severity=severity, title=rule.title,
-                   explanation=explanation, evidence=[c.ref for c in citations],
-                   time_utc=times[0] if times else None, family=rule.family, extra=extra)
+    return Finding(
+        rule_id=rule.id,
+        rule_version=rule.version,
+        severity=severity,
+        title=rule.title,
+        explanation=explanation,
+        evidence=[c.ref for c in citations],
+        time_utc=times[0] if times else None,
+        family=rule.family,
+        extra=extra,
+    )
 
 
 def _named(record: Base, ref: dict[str, Any]) -> list[dict[str, Any]]:
@@ -289,8 +340,13 @@ def _named(record: Base, ref: dict[str, Any]) -> list[dict[str, Any]]:
     found = entities(record.body)
     if not found:
         return []
-    return [{"record": {"type": ref.get("type"), "id": ref.get("id")}, "model": _model_label(),
-             "entities": [{"text": text, "label": label} for text, label in found]}]
+    return [
+        {
+            "record": {"type": ref.get("type"), "id": ref.get("id")},
+            "model": _model_label(),
+            "entities": [{"text": text, "label": label} for text, label in found],
+        }
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -304,14 +360,17 @@ def _severity(rule: Rule, records: list[Base]) -> tuple[str, list[str]]:
     if rule.facilitation and messages and all(m.direction == "incoming" for m in messages):
         capped = rule.received_severity
         if SEVERITIES.index(capped) < SEVERITIES.index(severity):
-            notes = [f"The device user only received this content: severity held at {capped} "
-                     f"(received content is not authored content)."]
+            notes = [
+                f"The device user only received this content: severity held at {capped} "
+                f"(received content is not authored content)."
+            ]
             severity = capped
     return severity, notes
 
 
-def escalated_severity(rule: Rule, instants: list[datetime | None], records: list[Base] | None = None
-                       ) -> tuple[str, list[str]]:
+def escalated_severity(
+    rule: Rule, instants: list[datetime | None], records: list[Base] | None = None
+) -> tuple[str, list[str]]:
     """The rule's severity, raised when its escalation conditions hold, and the reasons (one note, or none).
 
     `records` are needed only for conditions that look at the records themselves (distinct counterparts);

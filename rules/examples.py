@@ -17,16 +17,35 @@ from triage.store import CaseStore
 
 R = TypeVar("R", bound=Base)
 
-BUILDERS = {"message": Message, "location": Location, "payment": Payment, "contact": Contact, "call": Call,
-            "media_file": MediaFile}
+BUILDERS = {
+    "message": Message,
+    "location": Location,
+    "payment": Payment,
+    "contact": Contact,
+    "call": Call,
+    "media_file": MediaFile,
+}
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "message": {"app": "whatsapp", "thread": None, "direction": "incoming", "counterpart": None, "sender": None,
-                "body": None, "time_raw": None, "time_encoding": "example"},
+    "message": {
+        "app": "whatsapp",
+        "thread": None,
+        "direction": "incoming",
+        "counterpart": None,
+        "sender": None,
+        "body": None,
+        "time_raw": None,
+        "time_encoding": "example",
+    },
     "location": {"origin": "example"},
     "payment": {"method": "amount"},
     "contact": {"app": "contacts"},
-    "call": {"app": "phone", "direction": "incoming", "counterpart": None, "time_raw": None,
-             "time_encoding": "example"},
+    "call": {
+        "app": "phone",
+        "direction": "incoming",
+        "counterpart": None,
+        "time_raw": None,
+        "time_encoding": "example",
+    },
     "media_file": {"path": "/example.jpg", "name": "example.jpg", "size": None, "sha256": None},
 }
 

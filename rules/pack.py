@@ -24,8 +24,23 @@ SEVERITIES = ("INFO", "LOW", "MEDIUM", "HIGH", "SAFEGUARDING", "DISCLOSURE")
 SCORED = ("LOW", "MEDIUM", "HIGH")
 FLAGS = ("SAFEGUARDING", "DISCLOSURE")  # never scored, always surfaced
 FAMILIES = ("geo", "comms", "payments", "phones", "media", "apps", "composite", "safeguarding")
-PRIMITIVES = {"geofence", "lexicon", "direction", "payment", "watchlist", "local_hours", "from_media", "own_position",
-              "known_media", "all_of", "any_of", "rules", "sequence", "counterparts", "span"}
+PRIMITIVES = {
+    "geofence",
+    "lexicon",
+    "direction",
+    "payment",
+    "watchlist",
+    "local_hours",
+    "from_media",
+    "own_position",
+    "known_media",
+    "all_of",
+    "any_of",
+    "rules",
+    "sequence",
+    "counterparts",
+    "span",
+}
 PROTECTED = ("nationality", "ethnicity", "ethnic", "religion", "language", "race")
 
 

@@ -133,8 +133,10 @@ def _geofence(spec: dict, record: Base, ctx: Context) -> Notes | None:
         if ctx.zones.containing(record.latitude, record.longitude, other):
             return None
     zone = zones[0]
-    return [f"at {fmt_latlon(record.latitude, record.longitude)}, inside the {spec['zone']} zone '{zone.name}' "
-            f"(zone confidence {zone.confidence})"]
+    return [
+        f"at {fmt_latlon(record.latitude, record.longitude)}, inside the {spec['zone']} zone '{zone.name}' "
+        f"(zone confidence {zone.confidence})"
+    ]
 
 
 def _lexicon(spec: dict, record: Base, ctx: Context) -> Notes | None:
@@ -151,7 +153,7 @@ def _lexicon(spec: dict, record: Base, ctx: Context) -> Notes | None:
     if len(concepts) < spec.get("min_concepts", 1):
         return None
     text = ctx.lexicon.normalised(text_of(record) or "")
-    words = ", ".join(f"'{text[h.start:h.end]}' ({h.concept}, {h.confidence})" for h in _distinct(usable))
+    words = ", ".join(f"'{text[h.start : h.end]}' ({h.concept}, {h.confidence})" for h in _distinct(usable))
     return [f"words {words}"]
 
 
@@ -180,8 +182,13 @@ def _direction(spec: dict, record: Base, ctx: Context) -> Notes | None:
 
 
 def _payment(spec: dict, record: Base, ctx: Context) -> Notes | None:
-    payments = [record] if isinstance(record, Payment) else ctx.payments_by_message.get(record.id, []) \
-        if isinstance(record, Message) else []
+    payments = (
+        [record]
+        if isinstance(record, Payment)
+        else ctx.payments_by_message.get(record.id, [])
+        if isinstance(record, Message)
+        else []
+    )
     notes = []
     for p in payments:
         if spec.get("methods") and p.method not in spec["methods"]:
@@ -272,7 +279,15 @@ def record_time(record: Base) -> datetime | None:
 
 Primitive = Callable[[Any, Base, Context], Notes | None]  # (the rule's spec for it, record, context)
 PRIMITIVE_FUNCTIONS: dict[str, Primitive] = {
-    "geofence": _geofence, "lexicon": _lexicon, "direction": _direction, "payment": _payment,
-    "watchlist": _watchlist, "local_hours": _local_hours, "from_media": _from_media, "own_position": _own_position,
-    "known_media": _known_media, "all_of": _all_of, "any_of": _any_of,
+    "geofence": _geofence,
+    "lexicon": _lexicon,
+    "direction": _direction,
+    "payment": _payment,
+    "watchlist": _watchlist,
+    "local_hours": _local_hours,
+    "from_media": _from_media,
+    "own_position": _own_position,
+    "known_media": _known_media,
+    "all_of": _all_of,
+    "any_of": _any_of,
 }

@@ -22,8 +22,11 @@ from triage.run.passes import PassInput, run_passes
 # The watch-list the examples use (PHN-04): one advert number.
 EXAMPLE_WATCHLIST_ROWS = [
     {"kind": "phone", "value": "+447400123456", "label": "advert number (example)"},
-    {"kind": "sha256", "value": "5f3c8a4c1c7f3f0e6c6f6ab0bb0b8e9d6e0d2b1f9a4e7c3d2a1b0c9d8e7f6a5b",
-     "label": "advert image (example)"},
+    {
+        "kind": "sha256",
+        "value": "5f3c8a4c1c7f3f0e6c6f6ab0bb0b8e9d6e0d2b1f9a4e7c3d2a1b0c9d8e7f6a5b",
+        "label": "advert image (example)",
+    },
 ]
 
 
@@ -36,8 +39,9 @@ class ExampleResult:
     fired: list[str]
 
 
-def run_pack(pack: RulePack, records: list[dict[str, Any]], watchlists: Watchlists | None = None,
-             extract_payments: bool = False) -> list[Finding]:
+def run_pack(
+    pack: RulePack, records: list[dict[str, Any]], watchlists: Watchlists | None = None, extract_payments: bool = False
+) -> list[Finding]:
     """The pack over records written as data; with `extract_payments`, payments are read from the text
     as in a real run (scenarios) instead of being written by hand (rule examples)."""
     store = load_records(records)
@@ -55,8 +59,12 @@ def example_watchlists() -> Watchlists:
     from rules.watchlist import key_of
 
     for row, entry in enumerate(EXAMPLE_WATCHLIST_ROWS, start=2):
-        lists.entries[key_of(entry["value"], entry["kind"])] = {"kind": entry["kind"], "list": "examples",
-                                                               "row": str(row), "label": entry["label"]}
+        lists.entries[key_of(entry["value"], entry["kind"])] = {
+            "kind": entry["kind"],
+            "list": "examples",
+            "row": str(row),
+            "label": entry["label"],
+        }
     return lists
 
 
@@ -114,7 +122,14 @@ def evaluate_scenarios(pack: RulePack, path: Path) -> Evaluation:
                 target.tp += hit and wanted
                 target.fp += hit and not wanted
                 target.fn += wanted and not hit
-        result.scenarios.append({"name": scenario["name"], "role": scenario.get("role", ""),
-                                 "decoy": bool(scenario.get("decoy")), "fired": sorted(fired),
-                                 "expected": sorted(expected), "assessment": assessment(findings)["level"]})
+        result.scenarios.append(
+            {
+                "name": scenario["name"],
+                "role": scenario.get("role", ""),
+                "decoy": bool(scenario.get("decoy")),
+                "fired": sorted(fired),
+                "expected": sorted(expected),
+                "assessment": assessment(findings)["level"],
+            }
+        )
     return result

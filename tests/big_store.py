@@ -32,39 +32,96 @@ def fill(folder: Path, messages: int, contacts: int = 3000, locations: int = 340
     of records; four findings cite two messages, a position and a contact."""
     folder.mkdir(parents=True, exist_ok=True)
     store = CaseStore.in_folder(folder)
-    sms = SourceFile(path="/data/data/com.android.providers.telephony/databases/mmssms.db", layers=[],
-                     provenance="zip phone.zip → mmssms.db", sha256="ab" * 32, parser="android_sms",
-                     record_count=messages)
-    book = SourceFile(path="/data/data/com.android.providers.contacts/databases/contacts2.db", layers=[],
-                      provenance="zip phone.zip → contacts2.db", sha256="cd" * 32, parser="android_contacts",
-                      record_count=contacts)
+    sms = SourceFile(
+        path="/data/data/com.android.providers.telephony/databases/mmssms.db",
+        layers=[],
+        provenance="zip phone.zip → mmssms.db",
+        sha256="ab" * 32,
+        parser="android_sms",
+        record_count=messages,
+    )
+    book = SourceFile(
+        path="/data/data/com.android.providers.contacts/databases/contacts2.db",
+        layers=[],
+        provenance="zip phone.zip → contacts2.db",
+        sha256="cd" * 32,
+        parser="android_contacts",
+        record_count=contacts,
+    )
     store.add(sms)
     store.add(book)
     store.flush()
-    store.insert(Device(manufacturer="Test", model="Phone 1", serial="SER123", imei=["356938035643809"],
-                        source_file_id=book.id))
+    store.insert(
+        Device(manufacturer="Test", model="Phone 1", serial="SER123", imei=["356938035643809"], source_file_id=book.id)
+    )
     for n in range(messages):
-        store.insert(Message(app="sms", thread=str(n % 500), direction="incoming" if n % 2 else "outgoing",
-                             counterpart=f"+4477009{n % 2000:05d}", sender=None, body=body(n),
-                             time_utc=START + timedelta(seconds=37 * n), time_raw=1709251200000 + 37000 * n,
-                             time_encoding="unix_ms", source_file_id=sms.id, source_table="sms",
-                             source_row=str(n + 1)))
+        store.insert(
+            Message(
+                app="sms",
+                thread=str(n % 500),
+                direction="incoming" if n % 2 else "outgoing",
+                counterpart=f"+4477009{n % 2000:05d}",
+                sender=None,
+                body=body(n),
+                time_utc=START + timedelta(seconds=37 * n),
+                time_raw=1709251200000 + 37000 * n,
+                time_encoding="unix_ms",
+                source_file_id=sms.id,
+                source_table="sms",
+                source_row=str(n + 1),
+            )
+        )
     for n in range(contacts):
-        store.insert(Contact(app="contacts", name=f"Contact {n}", phone_numbers=[f"+4477009{n % 2000:05d}"],
-                             source_file_id=book.id, source_table="raw_contacts", source_row=str(n + 1)))
+        store.insert(
+            Contact(
+                app="contacts",
+                name=f"Contact {n}",
+                phone_numbers=[f"+4477009{n % 2000:05d}"],
+                source_file_id=book.id,
+                source_table="raw_contacts",
+                source_row=str(n + 1),
+            )
+        )
     for n in range(locations):
-        store.insert(Location(origin="whatsapp shared location", latitude=50.9 + n * 1e-5, longitude=1.8 + n * 1e-5,
-                              time_utc=START + timedelta(minutes=n), label=f"pin {n}", source_file_id=sms.id,
-                              source_table="message_location", source_row=str(n + 1)))
+        store.insert(
+            Location(
+                origin="whatsapp shared location",
+                latitude=50.9 + n * 1e-5,
+                longitude=1.8 + n * 1e-5,
+                time_utc=START + timedelta(minutes=n),
+                label=f"pin {n}",
+                source_file_id=sms.id,
+                source_table="message_location",
+                source_row=str(n + 1),
+            )
+        )
     store.commit()
     for n, (kind, id_) in enumerate((("message", 1), ("message", messages // 2), ("location", 7), ("contact", 3))):
-        store.add(Finding(rule_id=f"TST-{n}", rule_version="1", severity="MEDIUM", title="Test indicator",
-                          explanation=f"{kind} #{id_} cited by the test", time_utc=START,
-                          evidence=[{"type": kind, "id": id_, "provenance": sms.provenance, "sha256": sms.sha256}]))
-    store.add(EvidenceItem(source="/evidence/phone.zip", kind="zip", container_files=["/evidence/phone.zip"],
-                           media={"size": 1000, "sha256": "ef" * 32}, files_sha256_before={}))
-    store.add(CustodyEvent(seq=0, time_utc=START, actor="test", action="run started", details={},
-                           prev_sha256="0" * 64, sha256="1" * 64))
+        store.add(
+            Finding(
+                rule_id=f"TST-{n}",
+                rule_version="1",
+                severity="MEDIUM",
+                title="Test indicator",
+                explanation=f"{kind} #{id_} cited by the test",
+                time_utc=START,
+                evidence=[{"type": kind, "id": id_, "provenance": sms.provenance, "sha256": sms.sha256}],
+            )
+        )
+    store.add(
+        EvidenceItem(
+            source="/evidence/phone.zip",
+            kind="zip",
+            container_files=["/evidence/phone.zip"],
+            media={"size": 1000, "sha256": "ef" * 32},
+            files_sha256_before={},
+        )
+    )
+    store.add(
+        CustodyEvent(
+            seq=0, time_utc=START, actor="test", action="run started", details={}, prev_sha256="0" * 64, sha256="1" * 64
+        )
+    )
     store.commit()
     return store
 

@@ -16,13 +16,20 @@ from triage.integrity.custody import CustodyLog
 
 FINDINGS = {
     "assessment": {"level": "red", "reasons": ["HIGH-01 fired"]},
-    "findings": [{"id": 1, "rule": "HIGH-01", "title": "Coordinates of a Channel launch beach", "severity": "high"},
-                 {"id": 2, "rule": "MED-06", "title": "Payment to a boat organiser", "severity": "medium"}],
+    "findings": [
+        {"id": 1, "rule": "HIGH-01", "title": "Coordinates of a Channel launch beach", "severity": "high"},
+        {"id": 2, "rule": "MED-06", "title": "Payment to a boat organiser", "severity": "medium"},
+    ],
 }
 
 
-def write_run_folder(out: Path, findings: dict | None = None, closing: str | None = "run finished",
-                     key: Ed25519PrivateKey | None = None, seal_entry: bool = True) -> Path:
+def write_run_folder(
+    out: Path,
+    findings: dict | None = None,
+    closing: str | None = "run finished",
+    key: Ed25519PrivateKey | None = None,
+    seal_entry: bool = True,
+) -> Path:
     """What `triage run` leaves at the top of --out before sealing: the custody log ends with
     "seal" + the closing entry (pass closing=None for a run that never finished)."""
     out.mkdir(parents=True)

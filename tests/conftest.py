@@ -44,4 +44,5 @@ def evidence_guard() -> Iterator[Callable[..., None]]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow: a long test (e.g. 100,000 files through a run); deselect with -m 'not slow'")
+        "markers", "slow: a long test (e.g. 100,000 files through a run); deselect with -m 'not slow'"
+    )

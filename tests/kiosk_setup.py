@@ -37,8 +37,14 @@ def kiosk_setup(base: Path, hosts: list[str] | None = None) -> KioskSetup:
     users.add(SECOND, "operator", PIN)
     users.add(SUPERVISOR, "supervisor", PIN)
     key, fp = init_key(base / "keys")
-    config = KioskConfig(intake=intake, outbox=outbox, work=work, users=base / "users.json", signing_key=key,
-                         allowed_hosts=hosts or ["testserver", "127.0.0.1", "localhost"])
+    config = KioskConfig(
+        intake=intake,
+        outbox=outbox,
+        work=work,
+        users=base / "users.json",
+        signing_key=key,
+        allowed_hosts=hosts or ["testserver", "127.0.0.1", "localhost"],
+    )
     return KioskSetup(config, key, fp)
 
 
@@ -55,9 +61,14 @@ def case_id_of(url: str) -> str:
 
 
 LEGAL_FORM = {
-    "power": "PCSC Act 2022 s.37 agreement", "notice_ref": "NOTICE-77", "agreement_ref": "AGREE-77",
-    "agreement_time": "2026-12-05 10:00", "no_undue_pressure": "yes", "told_may_refuse": "yes",
+    "power": "PCSC Act 2022 s.37 agreement",
+    "notice_ref": "NOTICE-77",
+    "agreement_ref": "AGREE-77",
+    "agreement_time": "2026-12-05 10:00",
+    "no_undue_pressure": "yes",
+    "told_may_refuse": "yes",
     "line_of_enquiry": "Arrangements for the crossing of 15 May 2025",
     "necessity": "The device user reports being told the price by phone",
-    "proportionality": "Messages and positions of one week only", "less_intrusive": "Asking the user: declined",
+    "proportionality": "Messages and positions of one week only",
+    "less_intrusive": "Asking the user: declined",
 }

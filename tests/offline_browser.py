@@ -14,27 +14,42 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def playwright_api() -> Any:
     """The sync API, or the test is skipped with how to install what is missing."""
-    api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed "
-                                                            "(pip install -e '.[test]')")
+    api = pytest.importorskip(
+        "playwright.sync_api", reason="python package playwright not installed (pip install -e '.[test]')"
+    )
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium not installed: apt-get install chromium")
     return api
 
 
 @contextmanager
-def offline_page(profile: Path, local: tuple[str, ...] = ("file:", "data:")
-                 ) -> Iterator[tuple[Any, list[str], list[str]]]:
+def offline_page(
+    profile: Path, local: tuple[str, ...] = ("file:", "data:")
+) -> Iterator[tuple[Any, list[str], list[str]]]:
     """(page, requests, errors) in a fresh offline Chromium profile; `local`: the URL prefixes let through."""
     with playwright_api().sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1280, "height": 900}, offline=True)
+            str(profile),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
+            offline=True,
+        )
         requests: list[str] = []
         errors: list[str] = []
 

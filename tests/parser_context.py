@@ -30,7 +30,7 @@ class OneFile(LooseFileEvidence):
 
     def walk(self) -> Iterator[FileEntry]:
         for entry in super().walk():  # the file, then its sidecars: "/name" and "/name-wal"
-            yield dataclasses.replace(entry, path=self.shown + entry.path[len("/" + self.source.name):])
+            yield dataclasses.replace(entry, path=self.shown + entry.path[len("/" + self.source.name) :])
 
 
 def parse_file(parser: Parser, path: Path, workdir: Path, device_path: str | None = None) -> tuple[list, list[str]]:
@@ -41,13 +41,15 @@ def parse_file(parser: Parser, path: Path, workdir: Path, device_path: str | Non
     def on_record(record: Base, source: SourceFile) -> None:
         records.append(record)
 
-    def on_warning(stage: str, component: str, level: str, message: str, provenance: str | None,
-                   source: SourceFile | None) -> None:
+    def on_warning(
+        stage: str, component: str, level: str, message: str, provenance: str | None, source: SourceFile | None
+    ) -> None:
         warnings.append(message)
 
     evidence = OneFile(path, device_path or f"/{path.name}")
-    runner = ParseRunner(evidence, workdir, on_source=lambda source: None, on_record=on_record,
-                         on_warning=on_warning, parsers=[parser])
+    runner = ParseRunner(
+        evidence, workdir, on_source=lambda source: None, on_record=on_record, on_warning=on_warning, parsers=[parser]
+    )
     entries = list(evidence.walk())
     for side in entries[1:]:  # the sidecars, as the runner's listing would have found them
         runner.sidecars[(side.volume, side.path)] = side

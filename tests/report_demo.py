@@ -24,8 +24,26 @@ _runs: dict[str, tuple[Path, Path, str]] = {}
 
 def run_demo(folder: Path, key: Path) -> Path:
     out = folder / EXHIBIT
-    assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", CASE, "--exhibit", EXHIBIT,
-                 "--examiner", EXAMINER, "--signing-key", str(key)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(out),
+                "--quiet",
+                "--case",
+                CASE,
+                "--exhibit",
+                EXHIBIT,
+                "--examiner",
+                EXAMINER,
+                "--signing-key",
+                str(key),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -53,8 +71,11 @@ def positions_on_map(out: Path) -> list[dict]:
     """The run's location records inside the map frame (the Channel area; all of the demo's)."""
     from triage.report.basemap import FRAME
 
-    return [loc for loc in read_jsonl(out / "records" / "location.jsonl")
-            if FRAME[0] <= loc["longitude"] <= FRAME[2] and FRAME[1] <= loc["latitude"] <= FRAME[3]]
+    return [
+        loc
+        for loc in read_jsonl(out / "records" / "location.jsonl")
+        if FRAME[0] <= loc["longitude"] <= FRAME[2] and FRAME[1] <= loc["latitude"] <= FRAME[3]
+    ]
 
 
 class Elements(HTMLParser):
@@ -69,8 +90,13 @@ class Elements(HTMLParser):
         self.found.append((tag, {k: v or "" for k, v in attrs}))
 
     def select(self, tag: str, cls: str | None = None, **attrs: str) -> list[dict[str, str]]:
-        return [a for t, a in self.found if t == tag and (cls is None or cls in a.get("class", "").split())
-                and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+        return [
+            a
+            for t, a in self.found
+            if t == tag
+            and (cls is None or cls in a.get("class", "").split())
+            and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
 
 
 class Text(HTMLParser):
@@ -93,15 +119,19 @@ def section(page: str, anchor: str) -> str:
     """The HTML of one <h2 id=anchor> section, up to the next <h2."""
     start = page.index(f'<h2 id="{anchor}"')
     end = page.find("<h2", start + 4)
-    return page[start:end if end != -1 else len(page)]
+    return page[start : end if end != -1 else len(page)]
 
 
 # -- the paged listings under pages/ (triage/report/pages.py) -----------------------------------------
 
+
 def listing_pages(out: Path, name: str) -> list[Path]:
     """The pages of one listing in page order: pages/<name>-1.html, <name>-2.html …"""
-    found = [(int(m.group(1)), p) for p in (out / "pages").iterdir()
-             if (m := re.fullmatch(rf"{re.escape(name)}-(\d+)\.html", p.name))]
+    found = [
+        (int(m.group(1)), p)
+        for p in (out / "pages").iterdir()
+        if (m := re.fullmatch(rf"{re.escape(name)}-(\d+)\.html", p.name))
+    ]
     numbers = sorted(n for n, _ in found)
     assert numbers == list(range(1, len(numbers) + 1)), f"{name}: pages {numbers}"
     return [p for _, p in sorted(found)]
@@ -113,8 +143,13 @@ def listing(out: Path, *names: str) -> str:
 
 
 def conversation_numbers(out: Path) -> list[int]:
-    return sorted({int(m.group(1)) for p in (out / "pages").iterdir()
-                   if (m := re.fullmatch(r"conversation-(\d+)-\d+\.html", p.name))})
+    return sorted(
+        {
+            int(m.group(1))
+            for p in (out / "pages").iterdir()
+            if (m := re.fullmatch(r"conversation-(\d+)-\d+\.html", p.name))
+        }
+    )
 
 
 def conversations(out: Path) -> list[str]:
@@ -123,8 +158,13 @@ def conversations(out: Path) -> list[str]:
 
 
 def day_names(out: Path) -> list[str]:
-    return sorted({m.group(1) for p in (out / "pages").iterdir()
-                   if (m := re.fullmatch(r"(day-\d{4}-\d\d-\d\d)-\d+\.html", p.name))})
+    return sorted(
+        {
+            m.group(1)
+            for p in (out / "pages").iterdir()
+            if (m := re.fullmatch(r"(day-\d{4}-\d\d-\d\d)-\d+\.html", p.name))
+        }
+    )
 
 
 def timeline(out: Path) -> str:

@@ -28,46 +28,111 @@ def cli() -> None:
 @click.option("--examiner", default=None, help="Operator name for the examination record (default: login name).")
 @click.option("--db", "db_url", default=None, help="SQLAlchemy URL of the case store (default: DIR/case.sqlite).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Ed25519 key that signs the bundle (default: the key made by `triage keys init`).")
-@click.option("--watchlist", "watchlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV watch-list (kind,value[,label][,max_distance]); kinds phone, username, wallet, iban, "
-                   "sha256, phash (pictures). Repeatable.")
-@click.option("--media-watchlist", "media_watchlist", default=None,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Deprecated: the same as --watchlist (old sha256/phash column lists are still read).")
-@click.option("--backup-password", envvar="TRIAGE_BACKUP_PASSWORD", default=None,
-              help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).")
-@click.option("--max-expansion-ratio", type=click.FloatRange(min=1), default=None,
-              help="Archive members that would inflate more than this times their packed size are refused (200).")
-@click.option("--max-total-bytes", type=click.IntRange(min=1), default=None,
-              help="Archive content past this many declared bytes is refused (64 GiB).")
-@click.option("--sqlite-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="SQLite time budget per evidence database; a parser stops there and keeps what it read (120).")
-@click.option("--sqlite-rows", type=click.IntRange(min=1), default=None,
-              help="Rows all parsers may read from one evidence database (20,000,000).")
-@click.option("--case-records", is_flag=True,
-              help="Also write case-records.jsonld: every record as CASE/UCO nodes (as large as records/*.jsonl).")
-@click.option("--declarations", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="YAML of the examiner's declarations (name, role, date, accreditation, fsr_code, legal_power, "
-                   "statement_of_truth …; README 'Declarations, addenda and translations'), checked before the run "
-                   "starts and printed into the sealed report.pdf. Without it the PDF keeps a blank form.")
-@click.option("--scope-categories", default=None, metavar="LIST",
-              help="Keep only these data categories, comma-separated: messages, calls, contacts, media, locations, "
-                   "payments (default: all). Records outside the scope are never stored (README 'Scope').")
-@click.option("--scope-from", default=None, metavar="YYYY-MM-DD",
-              help="Keep only dated records from this UTC day on (inclusive).")
-@click.option("--scope-to", default=None, metavar="YYYY-MM-DD",
-              help="Keep only dated records up to this UTC day (inclusive).")
-@click.option("--scope-keep-undated", is_flag=True,
-              help="With a date window, also keep messages, calls, photos, positions and payments that have no time.")
-def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: str | None,
-                db_url: str | None, quiet: bool, signing_key: Path | None = None, watchlists: tuple[Path, ...] = (),
-                media_watchlist: Path | None = None, backup_password: str | None = None,
-                max_expansion_ratio: float | None = None, max_total_bytes: int | None = None,
-                sqlite_seconds: float | None = None, sqlite_rows: int | None = None, case_records: bool = False,
-                declarations: Path | None = None, scope_categories: str | None = None, scope_from: str | None = None,
-                scope_to: str | None = None, scope_keep_undated: bool = False) -> None:
+@click.option(
+    "--signing-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Ed25519 key that signs the bundle (default: the key made by `triage keys init`).",
+)
+@click.option(
+    "--watchlist",
+    "watchlists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV watch-list (kind,value[,label][,max_distance]); kinds phone, username, wallet, iban, "
+    "sha256, phash (pictures). Repeatable.",
+)
+@click.option(
+    "--media-watchlist",
+    "media_watchlist",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Deprecated: the same as --watchlist (old sha256/phash column lists are still read).",
+)
+@click.option(
+    "--backup-password",
+    envvar="TRIAGE_BACKUP_PASSWORD",
+    default=None,
+    help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).",
+)
+@click.option(
+    "--max-expansion-ratio",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Archive members that would inflate more than this times their packed size are refused (200).",
+)
+@click.option(
+    "--max-total-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Archive content past this many declared bytes is refused (64 GiB).",
+)
+@click.option(
+    "--sqlite-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="SQLite time budget per evidence database; a parser stops there and keeps what it read (120).",
+)
+@click.option(
+    "--sqlite-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rows all parsers may read from one evidence database (20,000,000).",
+)
+@click.option(
+    "--case-records",
+    is_flag=True,
+    help="Also write case-records.jsonld: every record as CASE/UCO nodes (as large as records/*.jsonl).",
+)
+@click.option(
+    "--declarations",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML of the examiner's declarations (name, role, date, accreditation, fsr_code, legal_power, "
+    "statement_of_truth …; README 'Declarations, addenda and translations'), checked before the run "
+    "starts and printed into the sealed report.pdf. Without it the PDF keeps a blank form.",
+)
+@click.option(
+    "--scope-categories",
+    default=None,
+    metavar="LIST",
+    help="Keep only these data categories, comma-separated: messages, calls, contacts, media, locations, "
+    "payments (default: all). Records outside the scope are never stored (README 'Scope').",
+)
+@click.option(
+    "--scope-from", default=None, metavar="YYYY-MM-DD", help="Keep only dated records from this UTC day on (inclusive)."
+)
+@click.option(
+    "--scope-to", default=None, metavar="YYYY-MM-DD", help="Keep only dated records up to this UTC day (inclusive)."
+)
+@click.option(
+    "--scope-keep-undated",
+    is_flag=True,
+    help="With a date window, also keep messages, calls, photos, positions and payments that have no time.",
+)
+def run_command(
+    evidence: Path,
+    out: Path,
+    case: str,
+    exhibit: str,
+    examiner: str | None,
+    db_url: str | None,
+    quiet: bool,
+    signing_key: Path | None = None,
+    watchlists: tuple[Path, ...] = (),
+    media_watchlist: Path | None = None,
+    backup_password: str | None = None,
+    max_expansion_ratio: float | None = None,
+    max_total_bytes: int | None = None,
+    sqlite_seconds: float | None = None,
+    sqlite_rows: int | None = None,
+    case_records: bool = False,
+    declarations: Path | None = None,
+    scope_categories: str | None = None,
+    scope_from: str | None = None,
+    scope_to: str | None = None,
+    scope_keep_undated: bool = False,
+) -> None:
     """Triage EVIDENCE (image, E01, folder) into the folder given by --out."""
     from triage.evidence.opener import OpenOptions
     from triage.limits import ParseLimits
@@ -79,23 +144,41 @@ def run_command(evidence: Path, out: Path, case: str, exhibit: str, examiner: st
 
     parse_limits = ParseLimits(**_given(sqlite_seconds_per_file=sqlite_seconds, sqlite_rows_per_file=sqlite_rows))
     if media_watchlist is not None:
-        click.echo("triage: warning: --media-watchlist is deprecated; give the list with --watchlist (same file, "
-                   "CSV kind,value[,label][,max_distance] with kinds sha256 and phash)", err=True)
-    opts = RunOptions(evidence=evidence, out=out, case=case, exhibit=exhibit, db_url=db_url,
-                      watchlists=list(watchlists), signing_key=signing_key, media_watchlist=media_watchlist,
-                      open_options=OpenOptions(backup_password=backup_password,
-                                               **_given(max_expansion_ratio=max_expansion_ratio,
-                                                        max_total_bytes=max_total_bytes)),
-                      parse_limits=parse_limits, case_records=case_records, declarations=declarations,
-                      scope=scope)
+        click.echo(
+            "triage: warning: --media-watchlist is deprecated; give the list with --watchlist (same file, "
+            "CSV kind,value[,label][,max_distance] with kinds sha256 and phash)",
+            err=True,
+        )
+    opts = RunOptions(
+        evidence=evidence,
+        out=out,
+        case=case,
+        exhibit=exhibit,
+        db_url=db_url,
+        watchlists=list(watchlists),
+        signing_key=signing_key,
+        media_watchlist=media_watchlist,
+        open_options=OpenOptions(
+            backup_password=backup_password,
+            **_given(max_expansion_ratio=max_expansion_ratio, max_total_bytes=max_total_bytes),
+        ),
+        parse_limits=parse_limits,
+        case_records=case_records,
+        declarations=declarations,
+        scope=scope,
+    )
     if examiner:
         opts.examiner = examiner
     result = run(opts, Reporter() if quiet else RichReporter())
     verified = {True: "verified", False: "NOT VERIFIED", None: "no stored hash"}[result.verified]
-    click.echo(f"findings: {result.findings}  warnings: {result.warnings}  acquisition hash: {verified}  "
-               f"evidence unchanged: {'yes' if result.unchanged else 'NO'}", err=True)
-    click.echo(f"bundle: {result.bundle} ({'signed' if result.signed else 'NOT signed: run `triage keys init`'})",
-               err=True)
+    click.echo(
+        f"findings: {result.findings}  warnings: {result.warnings}  acquisition hash: {verified}  "
+        f"evidence unchanged: {'yes' if result.unchanged else 'NO'}",
+        err=True,
+    )
+    click.echo(
+        f"bundle: {result.bundle} ({'signed' if result.signed else 'NOT signed: run `triage keys init`'})", err=True
+    )
     click.echo(f"report: {result.report}")
 
 
@@ -117,8 +200,10 @@ def row_digest_command(database: Path, table: str, rowid: int, show: bool) -> No
 
     found = digest_of_file_row(database, table, rowid)
     if found is None:
-        raise TriageError(f"{database.name}: no row with rowid {rowid} in a table named {table!r} "
-                          "(or the table has no rowid); check the record's source_table and source_row")
+        raise TriageError(
+            f"{database.name}: no row with rowid {rowid} in a table named {table!r} "
+            "(or the table has no rowid); check the record's source_table and source_row"
+        )
     digest, hashed = found
     click.echo(digest)
     if show:
@@ -162,8 +247,13 @@ def parsers_command(as_json: bool, markdown: bool) -> None:
     if as_json and markdown:
         raise click.UsageError("--json and --markdown are two formats: choose one")
     items = catalogue.entries()
-    text = catalogue.as_json(items) + "\n" if as_json else catalogue.as_markdown(items) if markdown \
+    text = (
+        catalogue.as_json(items) + "\n"
+        if as_json
+        else catalogue.as_markdown(items)
+        if markdown
         else catalogue.as_table(items)
+    )
     click.echo(text, nl=False)
 
 
@@ -183,8 +273,10 @@ def custody_verify(ctx: click.Context, log: Path) -> None:
     if check.ok:
         click.echo(f"OK: {check.entries} entries, chain intact")
         return
-    click.echo(f"BROKEN at entry {check.broken_line} (line {check.broken_line}): {check.reason}; "
-               f"{check.entries} entries before it are intact")
+    click.echo(
+        f"BROKEN at entry {check.broken_line} (line {check.broken_line}): {check.reason}; "
+        f"{check.entries} entries before it are intact"
+    )
     ctx.exit(1)
 
 
@@ -219,12 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with private_workdir() as work:
             if work.stale_removed:
-                click.echo(f"note: removed {len(work.stale_removed)} work folder(s) left by runs that no longer "
-                           f"exist: {', '.join(work.stale_removed)}", err=True)
+                click.echo(
+                    f"note: removed {len(work.stale_removed)} work folder(s) left by runs that no longer "
+                    f"exist: {', '.join(work.stale_removed)}",
+                    err=True,
+                )
             rv = cli.main(args=argv, prog_name="triage", standalone_mode=False)
     except Terminated as e:
-        click.echo(f"triage: {e}; the work folder was removed and the examination record says the run failed",
-                   err=True)
+        click.echo(f"triage: {e}; the work folder was removed and the examination record says the run failed", err=True)
         return 128 + e.signum
     except click.ClickException as e:
         e.show()
@@ -241,16 +335,19 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"triage: error: {_os_error_line(e)}", err=True)
         return EXIT_FATAL
     except DBAPIError as e:  # the case store could not be written (full disk, read-only, server gone)
-        click.echo(f"triage: error: case store: {e.orig} (is the disk full or read-only? is --db reachable?)",
-                   err=True)
+        click.echo(f"triage: error: case store: {e.orig} (is the disk full or read-only? is --db reachable?)", err=True)
         return EXIT_FATAL
     return rv if isinstance(rv, int) else 0  # ctx.exit(code) comes back as the return value
 
 
 def _os_error_line(e: OSError) -> str:
     where = f": {e.filename}" if e.filename else ""
-    hint = {28: " (free some space or choose --out on another disk)", 27: " (the file size limit was reached)",
-            13: " (check the permissions of the output folder)", 30: " (the output location is read-only)"}
+    hint = {
+        28: " (free some space or choose --out on another disk)",
+        27: " (the file size limit was reached)",
+        13: " (check the permissions of the output folder)",
+        30: " (the output location is read-only)",
+    }
     return f"{e.strerror or e}{where}{hint.get(e.errno or 0, '')}"
 
 

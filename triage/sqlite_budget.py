@@ -60,13 +60,17 @@ class SqliteBudget:
     def message(self) -> str:
         """What was reached, how much was read, and the option that raises the limit."""
         if self.reached == "time":
-            return (f"SQLite time budget reached: stopped after {self.seconds:.1f} s, {self.rows} row(s) read "
-                    f"(limit {self.limits.sqlite_seconds_per_file:g} s per file; raise it with "
-                    f"{OPTION_NAMES['sqlite_seconds_per_file']})")
+            return (
+                f"SQLite time budget reached: stopped after {self.seconds:.1f} s, {self.rows} row(s) read "
+                f"(limit {self.limits.sqlite_seconds_per_file:g} s per file; raise it with "
+                f"{OPTION_NAMES['sqlite_seconds_per_file']})"
+            )
         if self.reached == "rows":
-            return (f"SQLite row budget reached: stopped after {self.limits.sqlite_rows_per_file} row(s) in "
-                    f"{self.seconds:.1f} s (limit {self.limits.sqlite_rows_per_file} rows per file; raise it "
-                    f"with {OPTION_NAMES['sqlite_rows_per_file']})")
+            return (
+                f"SQLite row budget reached: stopped after {self.limits.sqlite_rows_per_file} row(s) in "
+                f"{self.seconds:.1f} s (limit {self.limits.sqlite_rows_per_file} rows per file; raise it "
+                f"with {OPTION_NAMES['sqlite_rows_per_file']})"
+            )
         return "SQLite budget not reached"
 
     def _progress(self) -> int:

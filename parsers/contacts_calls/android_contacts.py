@@ -28,35 +28,56 @@ class AndroidContactsParser(SqliteParser):
     platform = "Android"
     produces = (Contact,)
     order = 40
-    path_patterns = ("*/com.android.providers.contacts/databases/contacts2.db",
-                     "*/com.samsung.android.providers.contacts/databases/contacts2.db")
-    schemas = (Schema("raw_contacts/data/mimetypes tables",
-                      {"raw_contacts": {"_id"}, "data": {"raw_contact_id", "mimetype_id", "data1"},
-                       "mimetypes": {"_id", "mimetype"}},
-                      "fixtures/build_demo.py"),)
+    path_patterns = (
+        "*/com.android.providers.contacts/databases/contacts2.db",
+        "*/com.samsung.android.providers.contacts/databases/contacts2.db",
+    )
+    schemas = (
+        Schema(
+            "raw_contacts/data/mimetypes tables",
+            {
+                "raw_contacts": {"_id"},
+                "data": {"raw_contact_id", "mimetype_id", "data1"},
+                "mimetypes": {"_id", "mimetype"},
+            },
+            "fixtures/build_demo.py",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         details = self._details(db)
-        for row in db.execute(f"SELECT {', '.join(self._raw_columns(db))} FROM raw_contacts r "
-                              f"{self._account_join(db)} ORDER BY r._id"):
+        for row in db.execute(
+            f"SELECT {', '.join(self._raw_columns(db))} FROM raw_contacts r {self._account_join(db)} ORDER BY r._id"
+        ):
             row = dict(row)
             d = details.get(row["_id"], {})
             name = d.get("name") or row.get("display_name")
             if not (name or d.get("phones") or d.get("emails")):
                 continue  # an empty raw contact carries nothing to report
-            extra = {k: row[k] for k in ("account_name", "account_type", "times_contacted", "starred")
-                     if row.get(k) not in (None, "", 0)}
+            extra = {
+                k: row[k]
+                for k in ("account_name", "account_type", "times_contacted", "starred")
+                if row.get(k) not in (None, "", 0)
+            }
             if row.get("deleted"):
                 extra["deleted"] = True
             if d.get("normalized"):
                 extra["normalized_numbers"] = d["normalized"]
-            yield build(Contact, app="contacts", name=name, phone_numbers=d.get("phones", []),
-                          emails=d.get("emails", []), extra=extra,
-                          source_table="raw_contacts", source_row=str(row["_id"]))
+            yield build(
+                Contact,
+                app="contacts",
+                name=name,
+                phone_numbers=d.get("phones", []),
+                emails=d.get("emails", []),
+                extra=extra,
+                source_table="raw_contacts",
+                source_row=str(row["_id"]),
+            )
 
     def _raw_columns(self, db: sqlite3.Connection) -> list[str]:
-        cols = ["r._id"] + [f"r.{c}" for c in present(db, "raw_contacts", ["display_name", "deleted",
-                                                                            "times_contacted", "starred"])]
+        cols = ["r._id"] + [
+            f"r.{c}" for c in present(db, "raw_contacts", ["display_name", "deleted", "times_contacted", "starred"])
+        ]
         if "accounts" in tables(db) and "account_id" in [c for c in present(db, "raw_contacts", ["account_id"])]:
             cols += ["a.account_name", "a.account_type"]
         else:
@@ -71,8 +92,10 @@ class AndroidContactsParser(SqliteParser):
     def _details(self, db: sqlite3.Connection) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = defaultdict(lambda: defaultdict(list))
         data4 = "d.data4" if present(db, "data", ["data4"]) else "NULL"
-        sql = (f"SELECT d.raw_contact_id, m.mimetype, d.data1, {data4} FROM data d "
-               "JOIN mimetypes m ON m._id = d.mimetype_id WHERE m.mimetype IN (?, ?, ?) ORDER BY d._id")
+        sql = (
+            f"SELECT d.raw_contact_id, m.mimetype, d.data1, {data4} FROM data d "
+            "JOIN mimetypes m ON m._id = d.mimetype_id WHERE m.mimetype IN (?, ?, ?) ORDER BY d._id"
+        )
         for raw_id, mimetype, value, normalized in db.execute(sql, (NAME, PHONE, EMAIL)):
             if value in (None, ""):
                 continue

@@ -17,11 +17,25 @@ from triage.model.timeutil import decode
 
 CALL_TYPES = {0: "third-party app", 1: "phone", 8: "FaceTime video", 16: "FaceTime audio"}
 VIDEO_TYPES = {8}
-PROVIDER_APPS = {"com.apple.Telephony": "phone", "com.apple.FaceTime": "facetime",
-                 "net.whatsapp.WhatsApp": "whatsapp", "ph.telegra.Telegraph": "telegram",
-                 "com.viber": "viber", "org.whispersystems.signal": "signal"}
-OPTIONAL = ["ZANSWERED", "ZCALLTYPE", "ZSERVICE_PROVIDER", "ZDISCONNECTED_CAUSE", "ZISO_COUNTRY_CODE", "ZLOCATION",
-            "ZNAME", "ZUNIQUE_ID", "ZREAD"]
+PROVIDER_APPS = {
+    "com.apple.Telephony": "phone",
+    "com.apple.FaceTime": "facetime",
+    "net.whatsapp.WhatsApp": "whatsapp",
+    "ph.telegra.Telegraph": "telegram",
+    "com.viber": "viber",
+    "org.whispersystems.signal": "signal",
+}
+OPTIONAL = [
+    "ZANSWERED",
+    "ZCALLTYPE",
+    "ZSERVICE_PROVIDER",
+    "ZDISCONNECTED_CAUSE",
+    "ZISO_COUNTRY_CODE",
+    "ZLOCATION",
+    "ZNAME",
+    "ZUNIQUE_ID",
+    "ZREAD",
+]
 
 
 class IosCallHistoryParser(SqliteParser):
@@ -32,21 +46,34 @@ class IosCallHistoryParser(SqliteParser):
     produces = (Call,)
     order = 90
     path_patterns = ("*/Library/CallHistoryDB/CallHistory.storedata", "*/5a4935c78a5255723f707230a451d79c540d2741")
-    schemas = (Schema("CallHistory.storedata (ZCALLRECORD)",
-                      {"ZCALLRECORD": {"Z_PK", "ZDATE", "ZDURATION", "ZADDRESS", "ZORIGINATED"}},
-                      "fixtures/build_ios_dbs.py"),)
+    schemas = (
+        Schema(
+            "CallHistory.storedata (ZCALLRECORD)",
+            {"ZCALLRECORD": {"Z_PK", "ZDATE", "ZDURATION", "ZADDRESS", "ZORIGINATED"}},
+            "fixtures/build_ios_dbs.py",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         cols = present(db, "ZCALLRECORD", OPTIONAL)
-        for row in db.execute(f"SELECT Z_PK, ZDATE, ZDURATION, ZADDRESS, ZORIGINATED"
-                              f"{''.join(', ' + c for c in cols)} FROM ZCALLRECORD ORDER BY Z_PK"):
+        for row in db.execute(
+            f"SELECT Z_PK, ZDATE, ZDURATION, ZADDRESS, ZORIGINATED"
+            f"{''.join(', ' + c for c in cols)} FROM ZCALLRECORD ORDER BY Z_PK"
+        ):
             row = dict(row)
             call_type = row.get("ZCALLTYPE")
-            yield build(Call,
-                app=self._app(row), direction=direction(row), counterpart=address(row["ZADDRESS"]),
-                **times("time", decode(row["ZDATE"], "cocoa_s")), duration_s=row["ZDURATION"],
+            yield build(
+                Call,
+                app=self._app(row),
+                direction=direction(row),
+                counterpart=address(row["ZADDRESS"]),
+                **times("time", decode(row["ZDATE"], "cocoa_s")),
+                duration_s=row["ZDURATION"],
                 video=None if call_type is None else call_type in VIDEO_TYPES,
-                extra=self._extra(row), source_table="ZCALLRECORD", source_row=str(row["Z_PK"]))
+                extra=self._extra(row),
+                source_table="ZCALLRECORD",
+                source_row=str(row["Z_PK"]),
+            )
 
     def _app(self, row: dict[str, Any]) -> str:
         provider = row.get("ZSERVICE_PROVIDER")
@@ -55,8 +82,19 @@ class IosCallHistoryParser(SqliteParser):
         return "facetime" if row.get("ZCALLTYPE") in (8, 16) else "phone"
 
     def _extra(self, row: dict[str, Any]) -> dict[str, Any]:
-        extra = {k: row[k] for k in ("ZSERVICE_PROVIDER", "ZDISCONNECTED_CAUSE", "ZISO_COUNTRY_CODE", "ZLOCATION",
-                                     "ZNAME", "ZUNIQUE_ID", "ZANSWERED") if row.get(k) not in (None, "")}
+        extra = {
+            k: row[k]
+            for k in (
+                "ZSERVICE_PROVIDER",
+                "ZDISCONNECTED_CAUSE",
+                "ZISO_COUNTRY_CODE",
+                "ZLOCATION",
+                "ZNAME",
+                "ZUNIQUE_ID",
+                "ZANSWERED",
+            )
+            if row.get(k) not in (None, "")
+        }
         if row.get("ZCALLTYPE") is not None:
             extra["call_type"] = CALL_TYPES.get(row["ZCALLTYPE"], f"type {row['ZCALLTYPE']}")
         return extra

@@ -19,8 +19,21 @@ from triage.model.timeutil import decode, iso
 
 PHONE, EMAIL, IM, URL, SOCIAL = 3, 4, 13, 22, 46
 LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
-NAME_COLUMNS = ["First", "Middle", "Last", "Prefix", "Suffix", "DisplayName", "Nickname", "Organization",
-                "Department", "JobTitle", "Note", "CreationDate", "ModificationDate"]
+NAME_COLUMNS = [
+    "First",
+    "Middle",
+    "Last",
+    "Prefix",
+    "Suffix",
+    "DisplayName",
+    "Nickname",
+    "Organization",
+    "Department",
+    "JobTitle",
+    "Note",
+    "CreationDate",
+    "ModificationDate",
+]
 
 
 def label_text(label: str | None) -> str | None:
@@ -38,9 +51,13 @@ class IosContactsParser(SqliteParser):
     produces = (Contact,)
     order = 80
     path_patterns = ("*/Library/AddressBook/AddressBook.sqlitedb", "*/31bb7ba8914766d4ba40d6dfb6113c8b614be442")
-    schemas = (Schema("AddressBook (ABPerson + ABMultiValue)",
-                      {"ABPerson": {"ROWID"}, "ABMultiValue": {"record_id", "property", "value"}},
-                      "fixtures/build_ios_dbs.py"),)
+    schemas = (
+        Schema(
+            "AddressBook (ABPerson + ABMultiValue)",
+            {"ABPerson": {"ROWID"}, "ABMultiValue": {"record_id", "property", "value"}},
+            "fixtures/build_ios_dbs.py",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         values = self._multi_values(db)
@@ -48,11 +65,17 @@ class IosContactsParser(SqliteParser):
         for row in db.execute(f"SELECT ROWID{''.join(', ' + c for c in cols)} FROM ABPerson ORDER BY ROWID"):
             row = dict(row)
             mv = values.get(row["ROWID"], {})
-            yield build(Contact,
-                app="contacts", name=display_name(row), phone_numbers=[v for v, _ in mv.get(PHONE, [])],
+            yield build(
+                Contact,
+                app="contacts",
+                name=display_name(row),
+                phone_numbers=[v for v, _ in mv.get(PHONE, [])],
                 emails=[v for v, _ in mv.get(EMAIL, [])],
                 handles=[v for p in (IM, SOCIAL) for v, _ in mv.get(p, [])],
-                extra=self._extra(row, mv), source_table="ABPerson", source_row=str(row["ROWID"]))
+                extra=self._extra(row, mv),
+                source_table="ABPerson",
+                source_row=str(row["ROWID"]),
+            )
 
     def _multi_values(self, db: sqlite3.Connection) -> dict[int, dict[int, list[tuple[str, str | None]]]]:
         labels: dict[int, str] = {}
@@ -60,8 +83,10 @@ class IosContactsParser(SqliteParser):
             labels = {r[0]: r[1] for r in db.execute("SELECT ROWID, value FROM ABMultiValueLabel")}
         has_label = "label" in present(db, "ABMultiValue", ["label"])
         found: dict[int, dict[int, list[tuple[str, str | None]]]] = defaultdict(lambda: defaultdict(list))
-        query = (f"SELECT record_id, property, value{', label' if has_label else ''} FROM ABMultiValue "
-                 "ORDER BY record_id, property, UID")
+        query = (
+            f"SELECT record_id, property, value{', label' if has_label else ''} FROM ABMultiValue "
+            "ORDER BY record_id, property, UID"
+        )
         for row in db.execute(query):
             if row["value"] in (None, ""):
                 continue
@@ -70,8 +95,9 @@ class IosContactsParser(SqliteParser):
         return found
 
     def _extra(self, row: dict[str, Any], mv: dict[int, list[tuple[str, str | None]]]) -> dict[str, Any]:
-        extra: dict[str, Any] = {k: row[k] for k in ("Organization", "Department", "JobTitle", "Nickname", "Note")
-                                 if row.get(k)}
+        extra: dict[str, Any] = {
+            k: row[k] for k in ("Organization", "Department", "JobTitle", "Nickname", "Note") if row.get(k)
+        }
         for column in ("CreationDate", "ModificationDate"):
             if row.get(column) is not None:
                 ts = decode(row[column], "cocoa_s")

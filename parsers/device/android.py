@@ -26,12 +26,26 @@ from triage.model.records import Base, Device
 MAX_PROP_BYTES = 4 << 20  # build.prop files are a few KB; a bigger "build.prop" is not one
 # (Device field, property names in order of preference: the generic key, then the partition-specific ones)
 PROP_FIELDS = {
-    "manufacturer": ("ro.product.manufacturer", "ro.product.system.manufacturer", "ro.product.vendor.manufacturer",
-                     "ro.product.odm.manufacturer", "ro.product.product.manufacturer"),
-    "model": ("ro.product.model", "ro.product.system.model", "ro.product.vendor.model", "ro.product.odm.model",
-              "ro.product.product.model"),
-    "os_version": ("ro.build.version.release", "ro.system.build.version.release",
-                   "ro.vendor.build.version.release", "ro.build.version.release_or_codename"),
+    "manufacturer": (
+        "ro.product.manufacturer",
+        "ro.product.system.manufacturer",
+        "ro.product.vendor.manufacturer",
+        "ro.product.odm.manufacturer",
+        "ro.product.product.manufacturer",
+    ),
+    "model": (
+        "ro.product.model",
+        "ro.product.system.model",
+        "ro.product.vendor.model",
+        "ro.product.odm.model",
+        "ro.product.product.model",
+    ),
+    "os_version": (
+        "ro.build.version.release",
+        "ro.system.build.version.release",
+        "ro.vendor.build.version.release",
+        "ro.build.version.release_or_codename",
+    ),
     "serial": ("ro.serialno", "ro.boot.serialno"),
 }
 SUMMARY_PROPS = {  # extra[name] ← first property present
@@ -73,8 +87,15 @@ class AndroidBuildPropParser(Parser):
     produces = (Device,)
     order = 280
     fixtures = ("fixtures/build_demo.py",)
-    path_patterns = ("/build.prop", "*/system/build.prop", "*/vendor/build.prop", "*/product/build.prop",
-                     "*/system_ext/build.prop", "*/odm/build.prop", "*/odm/etc/build.prop")
+    path_patterns = (
+        "/build.prop",
+        "*/system/build.prop",
+        "*/vendor/build.prop",
+        "*/product/build.prop",
+        "*/system_ext/build.prop",
+        "*/odm/build.prop",
+        "*/odm/etc/build.prop",
+    )
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         raw, longer = ctx.read_head(MAX_PROP_BYTES)
@@ -116,8 +137,12 @@ class AndroidSettingsParser(Parser):
             return
         extra = {name: value for name, (_, value) in sorted(found.items())}
         extra["format"] = "abx" if data.startswith(abx.MAGIC) else "xml"
-        yield Device(os_name="Android", extra=extra, source_table="setting",
-                     source_row=",".join(sorted({str(row_id) for row_id, _ in found.values()})))
+        yield Device(
+            os_name="Android",
+            extra=extra,
+            source_table="setting",
+            source_row=",".join(sorted({str(row_id) for row_id, _ in found.values()})),
+        )
 
 
 def _settings_of(data: bytes) -> list[tuple[str, str, str | None]]:
@@ -126,8 +151,9 @@ def _settings_of(data: bytes) -> list[tuple[str, str, str | None]]:
         nodes = abx.elements(data)
     else:
         nodes = [(el.tag, dict(el.attrib)) for el in ET.fromstring(data).iter()]
-    return [(attrs.get("id") or "", attrs.get("name") or "", attrs.get("value"))
-            for tag, attrs in nodes if tag == "setting"]
+    return [
+        (attrs.get("id") or "", attrs.get("name") or "", attrs.get("value")) for tag, attrs in nodes if tag == "setting"
+    ]
 
 
 class AndroidSimInfoParser(SqliteParser):
@@ -138,10 +164,26 @@ class AndroidSimInfoParser(SqliteParser):
     produces = (Device,)
     order = 300
     path_patterns = ("*/com.android.providers.telephony/databases/telephony.db",)
-    schemas = (Schema("telephony.db (siminfo)", {"siminfo": {"_id", "icc_id", "number", "display_name"}},
-                      "fixtures/device_info/telephony.db"),)
-    OPTIONAL = ["sim_id", "carrier_name", "mcc", "mnc", "mcc_string", "mnc_string", "iso_country_code",
-                "card_id", "imsi", "is_embedded", "carrier_id"]
+    schemas = (
+        Schema(
+            "telephony.db (siminfo)",
+            {"siminfo": {"_id", "icc_id", "number", "display_name"}},
+            "fixtures/device_info/telephony.db",
+        ),
+    )
+    OPTIONAL = [
+        "sim_id",
+        "carrier_name",
+        "mcc",
+        "mnc",
+        "mcc_string",
+        "mnc_string",
+        "iso_country_code",
+        "card_id",
+        "imsi",
+        "is_embedded",
+        "carrier_id",
+    ]
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         optional = present(db, "siminfo", self.OPTIONAL)
@@ -150,5 +192,10 @@ class AndroidSimInfoParser(SqliteParser):
             row = dict(row)
             number = (row.get("number") or "").strip()
             sim = {k: v for k, v in row.items() if k != "_id" and v not in (None, "")}
-            yield Device(os_name="Android", phone_numbers=[number] if number else [], extra={"sim": sim},
-                         source_table="siminfo", source_row=str(row["_id"]))
+            yield Device(
+                os_name="Android",
+                phone_numbers=[number] if number else [],
+                extra={"sim": sim},
+                source_table="siminfo",
+                source_row=str(row["_id"]),
+            )

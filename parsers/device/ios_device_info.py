@@ -18,8 +18,19 @@ from triage.model.timeutil import iso
 
 PLIST_MAGIC = (b"bplist00", b"<?xml", b"<!DOCTYPE plist", b"<plist")
 # Info.plist keys copied to `extra` as they are (the ones mapped to Device columns are not repeated)
-INFO_EXTRA = ("Device Name", "Display Name", "ICCID", "MEID", "Build Version", "GUID", "Unique Identifier",
-              "Target Identifier", "Target Type", "iTunes Version", "Product Name")
+INFO_EXTRA = (
+    "Device Name",
+    "Display Name",
+    "ICCID",
+    "MEID",
+    "Build Version",
+    "GUID",
+    "Unique Identifier",
+    "Target Identifier",
+    "Target Type",
+    "iTunes Version",
+    "Product Name",
+)
 LOCKDOWN_EXTRA = ("DeviceName", "BuildVersion", "UniqueDeviceID")
 MANIFEST_EXTRA = ("IsEncrypted", "Version", "WasPasscodeSet", "SystemDomainsVersion")
 
@@ -57,8 +68,10 @@ class IosDeviceInfoParser(Parser):
 
     def _from_info(self, plist: dict, ctx: ParseContext) -> Device | None:
         if "Product Type" not in plist and "Target Identifier" not in plist and "Serial Number" not in plist:
-            ctx.warn("no 'Product Type', 'Target Identifier' or 'Serial Number' key: not an iTunes backup "
-                     "Info.plist; not read")
+            ctx.warn(
+                "no 'Product Type', 'Target Identifier' or 'Serial Number' key: not an iTunes backup "
+                "Info.plist; not read"
+            )
             return None
         extra: dict[str, Any] = {k: _plain(plist[k]) for k in INFO_EXTRA if plist.get(k) not in (None, "")}
         extra.update(_backup_date(plist.get("Last Backup Date"), "Last Backup Date", ctx))
@@ -83,8 +96,9 @@ class IosDeviceInfoParser(Parser):
         if not isinstance(lockdown, dict):
             ctx.warn("no 'Lockdown' dictionary: no device facts in this Manifest.plist")
             return None
-        extra: dict[str, Any] = {f"Lockdown.{k}": _plain(lockdown[k]) for k in LOCKDOWN_EXTRA
-                                 if lockdown.get(k) not in (None, "")}
+        extra: dict[str, Any] = {
+            f"Lockdown.{k}": _plain(lockdown[k]) for k in LOCKDOWN_EXTRA if lockdown.get(k) not in (None, "")
+        }
         extra.update({k: _plain(plist[k]) for k in MANIFEST_EXTRA if k in plist})
         extra.update(_backup_date(plist.get("Date"), "Date", ctx))
         return Device(

@@ -27,9 +27,23 @@ MAX_PLIST_BYTES = 8 << 20
 SERIAL_KEYS = ("SerialNumber",)
 IMEI_KEYS = ("kCTIMEI", "IMEI", "InternationalMobileEquipmentIdentity")
 NUMBER_KEYS = ("ReportedPhoneNumber", "PhoneNumber")
-EXTRA_KEYS = ("ProductName", "ProductBuildVersion", "DeviceName", "UniqueDeviceID", "ActivationState",
-              "ProductType", "kCTICCID", "ICCID", "LastKnownICCID", "IntegratedCircuitCardIdentity", "kCTMEID",
-              "MEID", "OperatorName", "AppleLocale", "TimeZone")
+EXTRA_KEYS = (
+    "ProductName",
+    "ProductBuildVersion",
+    "DeviceName",
+    "UniqueDeviceID",
+    "ActivationState",
+    "ProductType",
+    "kCTICCID",
+    "ICCID",
+    "LastKnownICCID",
+    "IntegratedCircuitCardIdentity",
+    "kCTMEID",
+    "MEID",
+    "OperatorName",
+    "AppleLocale",
+    "TimeZone",
+)
 
 
 class IosDeviceInfoFsParser(Parser):
@@ -40,12 +54,14 @@ class IosDeviceInfoFsParser(Parser):
     produces = (Device,)
     order = 310
     fixtures = ("tests/parsers/test_device_info.py",)  # the test writes the plists it reads
-    path_patterns = ("*/System/Library/CoreServices/SystemVersion.plist",
-                     "*/root/Library/Lockdown/data_ark.plist",
-                     "*/systemgroup.com.apple.mobileactivationd/Library/internal/data_ark.plist",
-                     "*/wireless/Library/Preferences/com.apple.commcenter.plist",
-                     "*/wireless/Library/Preferences/com.apple.commcenter.device_specific_nobackup.plist",
-                     "*/mobile/Library/Preferences/.GlobalPreferences.plist")
+    path_patterns = (
+        "*/System/Library/CoreServices/SystemVersion.plist",
+        "*/root/Library/Lockdown/data_ark.plist",
+        "*/systemgroup.com.apple.mobileactivationd/Library/internal/data_ark.plist",
+        "*/wireless/Library/Preferences/com.apple.commcenter.plist",
+        "*/wireless/Library/Preferences/com.apple.commcenter.device_specific_nobackup.plist",
+        "*/mobile/Library/Preferences/.GlobalPreferences.plist",
+    )
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         data, longer = ctx.read_head(MAX_PLIST_BYTES)

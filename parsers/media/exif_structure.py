@@ -25,8 +25,8 @@ def jpeg_exif_block(jpeg: bytes) -> bytes | None:
         if marker in (0xD9, 0xDA):  # end of image, start of scan: metadata segments come before
             return None
         length = struct.unpack_from(">H", jpeg, pos + 2)[0]
-        if marker == 0xE1 and jpeg[pos + 4:pos + 10] == EXIF_HEADER:
-            return jpeg[pos + 10:pos + 2 + length]
+        if marker == 0xE1 and jpeg[pos + 4 : pos + 10] == EXIF_HEADER:
+            return jpeg[pos + 10 : pos + 2 + length]
         pos += 2 + length
     return None
 
@@ -61,8 +61,9 @@ class _Walk:
     def _ifd(self, offset: int, name: str) -> list[tuple[int, str]]:
         size = len(self.tiff)
         if offset in self.seen:
-            self.problems.append(f"{name} offset {offset} points back at {self.seen[offset]}: the IFDs loop "
-                                 "(not followed again)")
+            self.problems.append(
+                f"{name} offset {offset} points back at {self.seen[offset]}: the IFDs loop (not followed again)"
+            )
             return []
         if offset + 2 > size:
             self.problems.append(f"{name} offset {offset} lies outside the {size}-byte EXIF block (not read)")
@@ -81,8 +82,10 @@ class _Walk:
                 continue
             length = TYPE_SIZES.get(kind, 0) * n
             if length > 4 and value + length > size:
-                self.problems.append(f"{name} tag 0x{tag:04X}: {n} value(s) ({length} bytes) at offset {value} lie "
-                                     f"outside the {size}-byte EXIF block (not read)")
+                self.problems.append(
+                    f"{name} tag 0x{tag:04X}: {n} value(s) ({length} bytes) at offset {value} lie "
+                    f"outside the {size}-byte EXIF block (not read)"
+                )
         after = offset + 2 + 12 * count
         if after + 4 <= size:
             following = struct.unpack_from(self.order + "I", self.tiff, after)[0]

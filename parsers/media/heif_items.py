@@ -59,8 +59,8 @@ def _exif_item_ids(iinf: bytes) -> list[int]:
             break
         if kind == b"infe" and iinf[pos + 8] >= 2:
             id_size = 2 if iinf[pos + 8] == 2 else 4
-            item_id = int.from_bytes(iinf[pos + 12:pos + 12 + id_size], "big")
-            item_type = iinf[pos + 12 + id_size + 2:pos + 12 + id_size + 6]
+            item_id = int.from_bytes(iinf[pos + 12 : pos + 12 + id_size], "big")
+            item_type = iinf[pos + 12 + id_size + 2 : pos + 12 + id_size + 6]
             if item_type == b"Exif":
                 found.append(item_id)
         pos += box_size
@@ -73,28 +73,28 @@ def _item_extents(iloc: bytes) -> dict[int, list[tuple[int, int]]]:
     base_size, index_size = iloc[5] >> 4, (iloc[5] & 15) if version in (1, 2) else 0
     pos = 6
     count_size = 4 if version == 2 else 2
-    count = int.from_bytes(iloc[pos:pos + count_size], "big")
+    count = int.from_bytes(iloc[pos : pos + count_size], "big")
     pos += count_size
     out: dict[int, list[tuple[int, int]]] = {}
     for _ in range(count):
         id_size = 4 if version == 2 else 2
-        item_id = int.from_bytes(iloc[pos:pos + id_size], "big")
+        item_id = int.from_bytes(iloc[pos : pos + id_size], "big")
         pos += id_size
         method = 0
         if version in (1, 2):
-            method = int.from_bytes(iloc[pos:pos + 2], "big") & 15
+            method = int.from_bytes(iloc[pos : pos + 2], "big") & 15
             pos += 2
         pos += 2  # data_reference_index
-        base = int.from_bytes(iloc[pos:pos + base_size], "big")
+        base = int.from_bytes(iloc[pos : pos + base_size], "big")
         pos += base_size
-        extents = int.from_bytes(iloc[pos:pos + 2], "big")
+        extents = int.from_bytes(iloc[pos : pos + 2], "big")
         pos += 2
         spans = []
         for _ in range(extents):
             pos += index_size
-            offset = int.from_bytes(iloc[pos:pos + offset_size], "big")
+            offset = int.from_bytes(iloc[pos : pos + offset_size], "big")
             pos += offset_size
-            length = int.from_bytes(iloc[pos:pos + length_size], "big")
+            length = int.from_bytes(iloc[pos : pos + length_size], "big")
             pos += length_size
             spans.append((base + offset, length))
         if pos > len(iloc):

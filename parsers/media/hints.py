@@ -80,7 +80,8 @@ DECODED = DecodedImages()
 
 # (path fragment regex, origin, app). First match wins, so the specific folders come first.
 _FOLDERS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
-    (re.compile(p, re.IGNORECASE), origin, app) for p, origin, app in (
+    (re.compile(p, re.IGNORECASE), origin, app)
+    for p, origin, app in (
         (r"/whatsapp[^/]*/media/whatsapp [^/]+/sent/", "sent", "whatsapp"),
         (r"/whatsapp[^/]*/media/whatsapp [^/]+/private/", "received", "whatsapp"),
         (r"/whatsapp[^/]*/media/whatsapp [^/]+/", "received", "whatsapp"),
@@ -95,12 +96,35 @@ _FOLDERS: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
 _SCREENSHOT_NAME = re.compile(r"^(screenshot|screen_shot|scrnshot|screencapture)", re.IGNORECASE)
 
 # Portrait screen sizes of common phones (width, height); either orientation counts.
-SCREEN_SIZES = frozenset({
-    (640, 1136), (750, 1334), (828, 1792), (1080, 1920), (1080, 2160), (1080, 2220), (1080, 2280),
-    (1080, 2340), (1080, 2400), (1080, 2412), (1125, 2436), (1170, 2532), (1179, 2556), (1242, 2208),
-    (1242, 2688), (1284, 2778), (1290, 2796), (1440, 2560), (1440, 2960), (1440, 3040), (1440, 3088),
-    (1440, 3200), (720, 1280), (720, 1520), (720, 1600),
-})
+SCREEN_SIZES = frozenset(
+    {
+        (640, 1136),
+        (750, 1334),
+        (828, 1792),
+        (1080, 1920),
+        (1080, 2160),
+        (1080, 2220),
+        (1080, 2280),
+        (1080, 2340),
+        (1080, 2400),
+        (1080, 2412),
+        (1125, 2436),
+        (1170, 2532),
+        (1179, 2556),
+        (1242, 2208),
+        (1242, 2688),
+        (1284, 2778),
+        (1290, 2796),
+        (1440, 2560),
+        (1440, 2960),
+        (1440, 3040),
+        (1440, 3088),
+        (1440, 3200),
+        (720, 1280),
+        (720, 1520),
+        (720, 1600),
+    }
+)
 
 
 def path_hints(path: str) -> dict[str, Any]:

@@ -70,14 +70,17 @@ def _scan(data: bytes, start: int, out: JpegCheck) -> int:
     for rst in _RST.finditer(data, start, end):
         n = rst.group()[1] - 0xD0
         if n != expected and len(out.problems) < MAX_REPORTED:
-            out.problems.append(f"restart marker RST{n} at offset {rst.start()} where RST{expected} was expected "
-                                "(image data damaged or missing)")
+            out.problems.append(
+                f"restart marker RST{n} at offset {rst.start()} where RST{expected} was expected "
+                "(image data damaged or missing)"
+            )
         expected = (n + 1) % 8
     if m is None:
         return len(data)
     marker = data[m.start() + 1]
     if marker == 0xD9 or marker in _SEGMENT_AFTER_SCAN:
         return m.start()
-    out.problems.append(f"invalid marker 0xFF{marker:02X} inside the image data at offset {m.start()} "
-                        "(image data damaged)")
+    out.problems.append(
+        f"invalid marker 0xFF{marker:02X} inside the image data at offset {m.start()} (image data damaged)"
+    )
     return -1

@@ -37,11 +37,22 @@ from triage.model.timeutil import EXIF_LOCAL_NOTE, Timestamp, decode_exif
 IMAGE_EXTENSIONS = ("*.jpg", "*.jpeg", "*.jpe", "*.tif", "*.tiff", "*.png", "*.webp", "*.heic", "*.heif")
 JPEG_MAGIC = b"\xff\xd8\xff"
 EXIF_APP1 = b"Exif\x00\x00"  # identifier at the start of a JPEG APP1 EXIF segment
-MIME_BY_MAGIC = ((JPEG_MAGIC, "image/jpeg"), (b"\x89PNG", "image/png"), (b"II*\x00", "image/tiff"),
-                 (b"MM\x00*", "image/tiff"))
+MIME_BY_MAGIC = (
+    (JPEG_MAGIC, "image/jpeg"),
+    (b"\x89PNG", "image/png"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
 # ISO-BMFF major brands (bytes 8-12 after "ftyp") of still-image files
-MIME_BY_BRAND = {b"heic": "image/heic", b"heix": "image/heic", b"heim": "image/heic", b"heis": "image/heic",
-                 b"mif1": "image/heif", b"msf1": "image/heif", b"avif": "image/avif"}
+MIME_BY_BRAND = {
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"heim": "image/heic",
+    b"heis": "image/heic",
+    b"mif1": "image/heif",
+    b"msf1": "image/heif",
+    b"avif": "image/avif",
+}
 JPEG_CHECK_MAX_BYTES = 64 << 20
 # Reads and seeks exifread may make on one file. The photos of fixtures/ need at most ~1,000 (an iPhone
 # HEIC); a damaged HEIF box can make exifread 3.5.1 loop for ever (fuzz/RESULTS.md, exif 5). 200,000
@@ -59,8 +70,12 @@ class PhotoExifParser(Parser):
     produces = (MediaFile, Location)
     order = 170
     bytes_only = True  # EXIF, structure checks, perceptual hash: CPU-bound work on the bytes alone
-    fixtures = ("fixtures/media/ne_dover.jpg", "fixtures/media/sw_heic.heic", "fixtures/media/zero_denominator.jpg",
-                "fixtures/faults/media/media/0/DCIM/Camera/exif_loop_next.jpg")
+    fixtures = (
+        "fixtures/media/ne_dover.jpg",
+        "fixtures/media/sw_heic.heic",
+        "fixtures/media/zero_denominator.jpg",
+        "fixtures/faults/media/media/0/DCIM/Camera/exif_loop_next.jpg",
+    )
     path_patterns = IMAGE_EXTENSIONS
 
     def accepts(self, entry: Any, header: bytes) -> bool:
@@ -73,8 +88,10 @@ class PhotoExifParser(Parser):
             if reader:
                 hints["exif_reader"] = reader
         if not tags and EXIF_APP1 in ctx.header:
-            ctx.warn("the file carries an EXIF segment but no tag could be read from it (corrupt or truncated "
-                     "metadata); recorded without capture time or position")
+            ctx.warn(
+                "the file carries an EXIF segment but no tag could be read from it (corrupt or truncated "
+                "metadata); recorded without capture time or position"
+            )
         media = self._media_file(ctx, tags, hints)
         yield media
         location = self._location(ctx, tags, media)
@@ -97,8 +114,10 @@ class PhotoExifParser(Parser):
             heif_tags = own_heif_exif_tags(stream, ctx.entry.size or 0)
             if heif_tags:
                 if error:
-                    ctx.warn(f"EXIF read by exifread failed ({error}); the Exif item was located through the "
-                             "file's own iinf/iloc boxes instead")
+                    ctx.warn(
+                        f"EXIF read by exifread failed ({error}); the Exif item was located through the "
+                        "file's own iinf/iloc boxes instead"
+                    )
                 return heif_tags, "Exif item located through iinf/iloc, tags decoded by exifread"
         if error:
             ctx.warn(f"EXIF could not be read ({error}); file recorded without metadata")
@@ -156,7 +175,8 @@ class PhotoExifParser(Parser):
         shot = screenshot_hint(ctx.entry.path, width, height, make)
         if shot:
             extra["screenshot_hint"] = shot
-        return build(MediaFile,
+        return build(
+            MediaFile,
             path=ctx.entry.path,
             name=ctx.entry.name,
             size=ctx.entry.size,
@@ -185,7 +205,8 @@ class PhotoExifParser(Parser):
         if fix.problems:
             media.extra["gps_problems"] = fix.problems
         when = fix.time or (media_time(media))
-        return build(Location,
+        return build(
+            Location,
             origin="photo EXIF GPS",
             latitude=fix.latitude,
             longitude=fix.longitude,
@@ -245,7 +266,7 @@ def heif_exif_tags(stream: Any) -> dict:
     if not starts:
         return {}
     try:
-        return exifread_tags(io.BytesIO(exif[min(starts):]))
+        return exifread_tags(io.BytesIO(exif[min(starts) :]))
     except Exception:  # noqa: BLE001 - exifread raises many types on a damaged block; the caller reports the failure
         return {}
 
@@ -281,8 +302,15 @@ def gps_fix(tags: dict) -> GpsFix:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return GpsFix(f"out of range ({lat}, {lon})", raw=raw)
     problems: list[str] = []
-    fix = GpsFix("ok", lat, lon, gps_altitude(tags, problems.append), gps_accuracy(tags, problems.append),
-                 gps_time(tags, problems.append), raw)
+    fix = GpsFix(
+        "ok",
+        lat,
+        lon,
+        gps_altitude(tags, problems.append),
+        gps_accuracy(tags, problems.append),
+        gps_time(tags, problems.append),
+        raw,
+    )
     fix.problems = problems
     return fix
 
@@ -318,8 +346,7 @@ def gps_altitude(tags: dict, problem: Callable[[str], None]) -> float | None:
         return None
     alt = ratio(values[0])
     if alt is None:
-        problem(f"its GPSAltitude ({tags['GPS GPSAltitude']}) is not a number with a non-zero denominator: "
-                f"no altitude")
+        problem(f"its GPSAltitude ({tags['GPS GPSAltitude']}) is not a number with a non-zero denominator: no altitude")
         return None
     ref = tags.get("GPS GPSAltitudeRef")
     below = ref is not None and ref.values and ref.values[0] == 1

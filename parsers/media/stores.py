@@ -46,21 +46,43 @@ class AndroidMediaStoreParser(SqliteParser):
     produces = (Location,)
     order = 190
     fixtures = ("fixtures/media/media.db",)  # the Samsung media.db: same files table
-    path_patterns = ("*/com.android.providers.media*/databases/external*.db",
-                     "*/com.google.android.providers.media.module/databases/external*.db",
-                     "*/com.samsung.android.providers.media/databases/media.db",
-                     "*/com.samsung.cmh/databases/cmh.db")
-    schemas = (Schema("files table with latitude/longitude",
-                      {"files": {"_data", "latitude", "longitude"}}, "fixtures/media/external.db"),)
+    path_patterns = (
+        "*/com.android.providers.media*/databases/external*.db",
+        "*/com.google.android.providers.media.module/databases/external*.db",
+        "*/com.samsung.android.providers.media/databases/media.db",
+        "*/com.samsung.cmh/databases/cmh.db",
+    )
+    schemas = (
+        Schema(
+            "files table with latitude/longitude",
+            {"files": {"_data", "latitude", "longitude"}},
+            "fixtures/media/external.db",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         columns = table_columns(db, "files")
         origin = store_origin(ctx.entry.path)
-        optional = [c for c in ("datetaken", "date_added", "_display_name", "mime_type", "bucket_display_name",
-                                "owner_package_name", "is_trashed", "addr", "captured_app", "captured_url")
-                    if c in columns]
-        query = (f"SELECT _id, _data, latitude, longitude{''.join(', ' + c for c in optional)} FROM files "
-                 "WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY _id")
+        optional = [
+            c
+            for c in (
+                "datetaken",
+                "date_added",
+                "_display_name",
+                "mime_type",
+                "bucket_display_name",
+                "owner_package_name",
+                "is_trashed",
+                "addr",
+                "captured_app",
+                "captured_url",
+            )
+            if c in columns
+        ]
+        query = (
+            f"SELECT _id, _data, latitude, longitude{''.join(', ' + c for c in optional)} FROM files "
+            "WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY _id"
+        )
         skipped = 0
         for row in db.execute(query):
             if not usable(row["latitude"], row["longitude"]):
@@ -68,12 +90,16 @@ class AndroidMediaStoreParser(SqliteParser):
                 continue
             time = _android_time(row, optional)
             extra = {c: row[c] for c in optional if c not in ("datetaken", "date_added") and row[c] is not None}
-            yield build(Location,
-                origin=origin, latitude=float(row["latitude"]), longitude=float(row["longitude"]),
+            yield build(
+                Location,
+                origin=origin,
+                latitude=float(row["latitude"]),
+                longitude=float(row["longitude"]),
                 **(times("time", time) if time else {}),
                 label=row["_data"] or extra.get("_display_name"),
                 extra={"path": row["_data"], **extra},
-                source_table="files", source_row=str(row["_id"]),
+                source_table="files",
+                source_row=str(row["_id"]),
             )
         if skipped:
             ctx.warn(f"{skipped} row(s) with 0/0 or out-of-range coordinates skipped (placeholders, not positions)")
@@ -104,21 +130,32 @@ class GooglePhotosParser(SqliteParser):
     produces = (Location,)
     order = 200
     path_patterns = ("*/com.google.android.apps.photos/databases/gphotos*.db",)
-    schemas = (Schema("gphotos0.db (local_media)",
-                      {"local_media": {"filepath", "latitude", "longitude", "utc_timestamp"}},
-                      "fixtures/media/gphotos0.db"),)
+    schemas = (
+        Schema(
+            "gphotos0.db (local_media)",
+            {"local_media": {"filepath", "latitude", "longitude", "utc_timestamp"}},
+            "fixtures/media/gphotos0.db",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
-        for row in db.execute("SELECT rowid AS rid, filepath, latitude, longitude, utc_timestamp FROM local_media "
-                              "WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY rowid"):
+        for row in db.execute(
+            "SELECT rowid AS rid, filepath, latitude, longitude, utc_timestamp FROM local_media "
+            "WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY rowid"
+        ):
             if not usable(row["latitude"], row["longitude"]):
                 continue
             time = decode(row["utc_timestamp"], "unix_ms") if row["utc_timestamp"] else None
-            yield build(Location,
-                origin="Google Photos local_media", latitude=float(row["latitude"]),
-                longitude=float(row["longitude"]), **(times("time", time) if time else {}),
-                label=row["filepath"], extra={"path": row["filepath"]},
-                source_table="local_media", source_row=str(row["rid"]),
+            yield build(
+                Location,
+                origin="Google Photos local_media",
+                latitude=float(row["latitude"]),
+                longitude=float(row["longitude"]),
+                **(times("time", time) if time else {}),
+                label=row["filepath"],
+                extra={"path": row["filepath"]},
+                source_table="local_media",
+                source_row=str(row["rid"]),
             )
 
 
@@ -131,30 +168,38 @@ class IosPhotosParser(SqliteParser):
     order = 210
     path_patterns = ("*/PhotoData/Photos.sqlite",)
     ASSET_COLUMNS = {"Z_PK", "ZLATITUDE", "ZLONGITUDE", "ZDATECREATED", "ZDIRECTORY", "ZFILENAME"}
-    schemas = (Schema("iOS 14+ (ZASSET)", {"ZASSET": ASSET_COLUMNS}, "fixtures/media/Photos.sqlite"),
-               Schema("before iOS 14 (ZGENERICASSET)", {"ZGENERICASSET": ASSET_COLUMNS},
-                      "fixtures/media/Photos-ios13.sqlite"))
+    schemas = (
+        Schema("iOS 14+ (ZASSET)", {"ZASSET": ASSET_COLUMNS}, "fixtures/media/Photos.sqlite"),
+        Schema("before iOS 14 (ZGENERICASSET)", {"ZGENERICASSET": ASSET_COLUMNS}, "fixtures/media/Photos-ios13.sqlite"),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         table = asset_table(db, self.ASSET_COLUMNS)
         assert table is not None
         accuracy_join, accuracy_col = _accuracy_join(db, table)
-        query = (f"SELECT a.Z_PK AS pk, a.ZLATITUDE AS lat, a.ZLONGITUDE AS lon, a.ZDATECREATED AS created, "
-                 f"a.ZDIRECTORY AS dir, a.ZFILENAME AS name{accuracy_col} FROM {table} a{accuracy_join} "
-                 f"WHERE a.ZLATITUDE IS NOT NULL AND a.ZLONGITUDE IS NOT NULL "
-                 f"AND a.ZLATITUDE != {IOS_NO_LOCATION} AND a.ZLONGITUDE != {IOS_NO_LOCATION} ORDER BY a.Z_PK")
+        query = (
+            f"SELECT a.Z_PK AS pk, a.ZLATITUDE AS lat, a.ZLONGITUDE AS lon, a.ZDATECREATED AS created, "
+            f"a.ZDIRECTORY AS dir, a.ZFILENAME AS name{accuracy_col} FROM {table} a{accuracy_join} "
+            f"WHERE a.ZLATITUDE IS NOT NULL AND a.ZLONGITUDE IS NOT NULL "
+            f"AND a.ZLATITUDE != {IOS_NO_LOCATION} AND a.ZLONGITUDE != {IOS_NO_LOCATION} ORDER BY a.Z_PK"
+        )
         for row in db.execute(query):
             if not usable(row["lat"], row["lon"], IOS_NO_LOCATION):
                 continue
             path = "/".join(p for p in (row["dir"], row["name"]) if p)
             accuracy = row["accuracy"] if accuracy_col else None
             time = decode(row["created"], "cocoa_s") if row["created"] is not None else None
-            yield build(Location,
-                origin=f"iOS Photos.sqlite {table}", latitude=float(row["lat"]), longitude=float(row["lon"]),
+            yield build(
+                Location,
+                origin=f"iOS Photos.sqlite {table}",
+                latitude=float(row["lat"]),
+                longitude=float(row["lon"]),
                 accuracy_m=float(accuracy) if isinstance(accuracy, (int, float)) and accuracy >= 0 else None,
                 **(times("time", time) if time else {}),
-                label=path or None, extra={"path": path},
-                source_table=table, source_row=str(row["pk"]),
+                label=path or None,
+                extra={"path": path},
+                source_table=table,
+                source_row=str(row["pk"]),
             )
 
 
@@ -168,6 +213,8 @@ def asset_table(db: sqlite3.Connection, needed: set[str]) -> str | None:
 def _accuracy_join(db: sqlite3.Connection, table: str) -> tuple[str, str]:
     attrs = table_columns(db, "ZADDITIONALASSETATTRIBUTES")
     if {"Z_PK", "ZGPSHORIZONTALACCURACY"} <= attrs and "ZADDITIONALATTRIBUTES" in table_columns(db, table):
-        return (" LEFT JOIN ZADDITIONALASSETATTRIBUTES x ON x.Z_PK = a.ZADDITIONALATTRIBUTES",
-                ", x.ZGPSHORIZONTALACCURACY AS accuracy")
+        return (
+            " LEFT JOIN ZADDITIONALASSETATTRIBUTES x ON x.Z_PK = a.ZADDITIONALATTRIBUTES",
+            ", x.ZGPSHORIZONTALACCURACY AS accuracy",
+        )
     return "", ""

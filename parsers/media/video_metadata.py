@@ -94,15 +94,21 @@ class VideoParser(Parser):
         if meta.created is not None and created is not meta.created:
             extra["mvhd_creation_raw"] = meta.created.raw
             extra["mvhd_creation_utc"] = meta.created.utc.isoformat() if meta.created.utc else None
-        return build(MediaFile,
-            path=ctx.entry.path, name=ctx.entry.name, size=ctx.entry.size, sha256=ctx.sha256,
+        return build(
+            MediaFile,
+            path=ctx.entry.path,
+            name=ctx.entry.name,
+            size=ctx.entry.size,
+            sha256=ctx.sha256,
             mime=_mime(meta.brand),
             make=_text_value(meta, "com.apple.quicktime.make", "©mak"),
             model=_text_value(meta, "com.apple.quicktime.model", "©mod"),
             software=_text_value(meta, "com.apple.quicktime.software", "©swr"),
-            width=meta.width, height=meta.height,
+            width=meta.width,
+            height=meta.height,
             **(times("taken", created) if created else {}),
-            extra=extra, source_offset=0,
+            extra=extra,
+            source_offset=0,
         )
 
     def _locations(self, ctx: ParseContext, meta: VideoMeta, media: MediaFile) -> Iterator[Location]:
@@ -123,11 +129,18 @@ class VideoParser(Parser):
             if lat == 0 and lon == 0:
                 ctx.warn(f"{origin}: 0/0 placeholder (no fix)")
                 continue
-            yield build(Location,
-                origin=origin, latitude=lat, longitude=lon, altitude_m=alt,
+            yield build(
+                Location,
+                origin=origin,
+                latitude=lat,
+                longitude=lon,
+                altitude_m=alt,
                 accuracy_m=accuracy if origin == "video QuickTime ISO6709" else None,
                 **(times("time", when) if when else {}),
-                label=ctx.entry.name, media_file=media, extra={"raw": text}, source_offset=offset,
+                label=ctx.entry.name,
+                media_file=media,
+                extra={"raw": text},
+                source_offset=offset,
             )
 
 
@@ -164,8 +177,10 @@ def iter_boxes(f: BinaryIO, start: int, end: int, meta: VideoMeta) -> Iterator[B
             meta.problems.append(f"box {kind!r} at offset {pos} has impossible size {size}; rest of the level skipped")
             return
         if pos + size > end:
-            meta.problems.append(f"box {kind!r} at offset {pos} runs past its parent (size {size}): file truncated "
-                                 "or damaged; read up to the end")
+            meta.problems.append(
+                f"box {kind!r} at offset {pos} runs past its parent (size {size}): file truncated "
+                "or damaged; read up to the end"
+            )
             size = end - pos
         yield Box(kind, pos, body, pos + size)
         pos += size
@@ -236,7 +251,7 @@ def _read_udta_text(f: BinaryIO, box: Box) -> str | None:
     data = f.read(length)
     (n,) = struct.unpack_from(">H", data, 0)
     if n + 4 <= len(data):
-        return data[4:4 + n].decode("utf-8", errors="replace").strip("\x00")
+        return data[4 : 4 + n].decode("utf-8", errors="replace").strip("\x00")
     return data[4:].decode("utf-8", errors="replace").strip("\x00")
 
 
@@ -248,7 +263,7 @@ def _read_keys(f: BinaryIO, box: Box) -> list[str]:
         (size,) = struct.unpack_from(">I", data, pos)
         if size < 8:
             break
-        keys.append(data[pos + 8:pos + size].decode("utf-8", errors="replace"))
+        keys.append(data[pos + 8 : pos + size].decode("utf-8", errors="replace"))
         pos += size
     return keys
 
@@ -306,7 +321,7 @@ def _angle(text: str, degree_digits: int) -> float | None:
     if n == degree_digits + 2:  # degrees and decimal minutes
         return sign * (int(whole[:degree_digits]) + (int(whole[degree_digits:]) + frac_value) / 60)
     if n == degree_digits + 4:  # degrees, minutes and decimal seconds
-        d, mi, s = whole[:degree_digits], whole[degree_digits:degree_digits + 2], whole[degree_digits + 2:]
+        d, mi, s = whole[:degree_digits], whole[degree_digits : degree_digits + 2], whole[degree_digits + 2 :]
         return sign * (int(d) + int(mi) / 60 + (int(s) + frac_value) / 3600)
     return None
 

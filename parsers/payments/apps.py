@@ -35,16 +35,26 @@ class CashAppParser(SqliteParser):
     produces = (Payment,)
     order = 230
     path_patterns = ("*/com.squareup.cash/databases/cash_money.db",)
-    schemas = (Schema("cash_money.db (payment + customer)",
-                      {"payment": {"role", "sender_id", "recipient_id", "state", "display_date", "render_data"},
-                       "customer": {"customer_id", "cashtag", "customer_display_name"}},
-                      "fixtures/build_payments.py"),)
+    schemas = (
+        Schema(
+            "cash_money.db (payment + customer)",
+            {
+                "payment": {"role", "sender_id", "recipient_id", "state", "display_date", "render_data"},
+                "customer": {"customer_id", "cashtag", "customer_display_name"},
+            },
+            "fixtures/build_payments.py",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
-        customers = {r["customer_id"]: (r["cashtag"], r["customer_display_name"])
-                     for r in db.execute("SELECT customer_id, cashtag, customer_display_name FROM customer")}
-        for row in db.execute("SELECT rowid AS _rowid, role, sender_id, recipient_id, state, display_date, "
-                              "render_data FROM payment ORDER BY rowid"):
+        customers = {
+            r["customer_id"]: (r["cashtag"], r["customer_display_name"])
+            for r in db.execute("SELECT customer_id, cashtag, customer_display_name FROM customer")
+        }
+        for row in db.execute(
+            "SELECT rowid AS _rowid, role, sender_id, recipient_id, state, display_date, "
+            "render_data FROM payment ORDER BY rowid"
+        ):
             yield self._payment(dict(row), customers, ctx)
 
     def _payment(self, row: dict, customers: dict, ctx: ParseContext) -> Payment:
@@ -58,16 +68,25 @@ class CashAppParser(SqliteParser):
         other = row["recipient_id"] if direction == "sent" else row["sender_id"] if direction == "received" else None
         cashtag, display = customers.get(other, (None, None)) if other else (None, None)
         return Payment(
-            method="cash_app", identifier=cashtag or other,
+            method="cash_app",
+            identifier=cashtag or other,
             amount=cents / 100 if isinstance(cents, (int, float)) else None,
-            currency=money.get("currency_code") if isinstance(money, dict) else None, direction=direction,
-            counterpart=display or cashtag or other, context=(render or {}).get("note"),
+            currency=money.get("currency_code") if isinstance(money, dict) else None,
+            direction=direction,
+            counterpart=display or cashtag or other,
+            context=(render or {}).get("note"),
             **times("time", decode(row["display_date"], "unix_ms")),
-            extra={"role": row["role"], "state": row["state"], "sender_id": row["sender_id"],
-                   "recipient_id": row["recipient_id"], "sender": customers.get(row["sender_id"]),
-                   "recipient": customers.get(row["recipient_id"]),
-                   **({} if direction else {"note": f"role {role!r} not understood: direction unknown"})},
-            source_table="payment", source_row=str(row["_rowid"]),
+            extra={
+                "role": row["role"],
+                "state": row["state"],
+                "sender_id": row["sender_id"],
+                "recipient_id": row["recipient_id"],
+                "sender": customers.get(row["sender_id"]),
+                "recipient": customers.get(row["recipient_id"]),
+                **({} if direction else {"note": f"role {role!r} not understood: direction unknown"}),
+            },
+            source_table="payment",
+            source_row=str(row["_rowid"]),
         )
 
 
@@ -79,38 +98,49 @@ class RevolutRecentParser(SqliteParser):
     produces = (Payment,)
     order = 240
     path_patterns = ("*/com.revolut.revolut/databases/payments_recent_db",)
-    schemas = (Schema("payments_recent_db (payments_recent_v2)",
-                      {"payments_recent_v2": {"recipientId", "recipientType", "itemId", "itemType",
-                                              "unreadSyncTimestamp"}},
-                      "fixtures/build_payments.py"),)
+    schemas = (
+        Schema(
+            "payments_recent_db (payments_recent_v2)",
+            {"payments_recent_v2": {"recipientId", "recipientType", "itemId", "itemType", "unreadSyncTimestamp"}},
+            "fixtures/build_payments.py",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         for row in db.execute("SELECT rowid AS _rowid, * FROM payments_recent_v2 ORDER BY rowid"):
             row = dict(row)
             yield Payment(
-                method="revolut", identifier=row["recipientId"], counterpart=row["recipientId"],
+                method="revolut",
+                identifier=row["recipientId"],
+                counterpart=row["recipientId"],
                 **times("time", decode(row["unreadSyncTimestamp"], "unix_ms")),
                 extra={k: row[k] for k in ("recipientType", "itemId", "itemType", "unreadCounter") if k in row},
-                source_table="payments_recent_v2", source_row=str(row["_rowid"]),
+                source_table="payments_recent_v2",
+                source_row=str(row["_rowid"]),
             )
 
 
 # path pattern -> why the store cannot be read (reported as a warning naming the file)
 UNREADABLE_STORES: dict[str, str] = {
-    "*/com.paypal.android.p2pmobile/shared_prefs/*_encrypted.xml":
+    "*/com.paypal.android.p2pmobile/shared_prefs/*_encrypted.xml": (
         "not readable: PayPal keeps account and transaction data in AndroidX EncryptedSharedPreferences "
-        "(key in the Android Keystore)",
-    "*/com.breadwallet/databases/platform.db":
-        "not readable: BRD kvStoreTable values (txn2-* transaction metadata) are encrypted; keys and sizes only",
-    "*/library/passes/passes23.sqlite":
-        "not parsed: Apple Wallet payment_transaction layout not verified by this tool; examine the file manually",
+        "(key in the Android Keystore)"
+    ),
+    "*/com.breadwallet/databases/platform.db": (
+        "not readable: BRD kvStoreTable values (txn2-* transaction metadata) are encrypted; keys and sizes only"
+    ),
+    "*/library/passes/passes23.sqlite": (
+        "not parsed: Apple Wallet payment_transaction layout not verified by this tool; examine the file manually"
+    ),
 }
 WALLET_TEXT_STORES: dict[str, str] = {
     "*/documents/persiststore/persist-root": "metamask",
     "*/documents/mmkv/cb_rrn_mmkv_storage": "coinbase",
 }
-ADDRESS = re.compile(rb"(?<![A-Za-z0-9])(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|bc1[02-9ac-hj-np-z]{6,87}|"
-                     rb"[13][1-9A-HJ-NP-Za-km-z]{25,34})(?![A-Za-z0-9])")
+ADDRESS = re.compile(
+    rb"(?<![A-Za-z0-9])(0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|bc1[02-9ac-hj-np-z]{6,87}|"
+    rb"[13][1-9A-HJ-NP-Za-km-z]{25,34})(?![A-Za-z0-9])"
+)
 CHECKS = (("eth", "0x", check_eth), ("tron", "T", check_tron), ("btc", "", check_btc))
 
 
@@ -148,8 +178,13 @@ class WalletStoresParser(Parser):
             verdict = check(text)
             if verdict.ok and verdict.value not in seen:
                 seen.add(verdict.value)
-                yield Payment(method=kind, identifier=verdict.value, context=f"{app} wallet storage",
-                              extra={"app": app, "validation": verdict.evidence}, source_offset=m.start(1))
+                yield Payment(
+                    method=kind,
+                    identifier=verdict.value,
+                    context=f"{app} wallet storage",
+                    extra={"app": app, "validation": verdict.evidence},
+                    source_offset=m.start(1),
+                )
             return
 
 

@@ -18,13 +18,30 @@ from parsers.sqlite_query import present
 from triage.model.records import Base, Message, build, times
 from triage.model.timeutil import decode, iso
 
-MSG_BOX = {1: ("incoming", "inbox"), 2: ("outgoing", "sent"), 3: ("draft", "draft"), 4: ("outgoing", "outbox"),
-           5: ("outgoing", "failed")}
+MSG_BOX = {
+    1: ("incoming", "inbox"),
+    2: ("outgoing", "sent"),
+    3: ("draft", "draft"),
+    4: ("outgoing", "outbox"),
+    5: ("outgoing", "failed"),
+}
 ADDR_FROM, ADDR_TO, ADDR_CC, ADDR_BCC = 137, 151, 130, 129
 OWN_NUMBER_TOKEN = "insert-address-token"  # written in place of the phone's own number
 SMIL = "application/smil"
-PDU_OPTIONAL = ["thread_id", "date_sent", "read", "sub", "m_type", "ct_t", "m_size", "locked", "seen", "sub_id",
-                "text_only", "creator"]
+PDU_OPTIONAL = [
+    "thread_id",
+    "date_sent",
+    "read",
+    "sub",
+    "m_type",
+    "ct_t",
+    "m_size",
+    "locked",
+    "seen",
+    "sub_id",
+    "text_only",
+    "creator",
+]
 PART_OPTIONAL = ["seq", "ct", "name", "fn", "cl", "_data", "text", "chset"]
 
 
@@ -36,9 +53,13 @@ class AndroidMmsParser(SqliteParser):
     produces = (Message,)
     order = 20
     path_patterns = ("*/com.android.providers.telephony/databases/mmssms.db", "*/mmssms.db")
-    schemas = (Schema("pdu/part/addr tables", {"pdu": {"_id", "date", "msg_box"}, "part": {"_id", "mid", "ct"},
-                                               "addr": {"msg_id", "address", "type"}},
-                      "fixtures/third_party/plaso/test_data/android/mmssms.db"),)
+    schemas = (
+        Schema(
+            "pdu/part/addr tables",
+            {"pdu": {"_id", "date", "msg_box"}, "part": {"_id", "mid", "ct"}, "addr": {"msg_id", "address", "type"}},
+            "fixtures/third_party/plaso/test_data/android/mmssms.db",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         parts = self._parts(db)
@@ -51,8 +72,9 @@ class AndroidMmsParser(SqliteParser):
         cols = present(db, "part", PART_OPTIONAL)
         order = "mid, seq, _id" if "seq" in cols else "mid, _id"
         found: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in db.execute(f"SELECT _id, mid{''.join(', ' + c for c in cols if c != 'ct')}, ct FROM part "
-                              f"ORDER BY {order}"):
+        for row in db.execute(
+            f"SELECT _id, mid{''.join(', ' + c for c in cols if c != 'ct')}, ct FROM part ORDER BY {order}"
+        ):
             found[row["mid"]].append(dict(row))
         return found
 
@@ -63,18 +85,25 @@ class AndroidMmsParser(SqliteParser):
                 found[row["msg_id"]][row["type"]].append(row["address"])
         return found
 
-    def _message(self, row: dict[str, Any], parts: list[dict[str, Any]], addresses: dict[int, list[str]],
-                 ctx: ParseContext) -> Message:
+    def _message(
+        self, row: dict[str, Any], parts: list[dict[str, Any]], addresses: dict[int, list[str]], ctx: ParseContext
+    ) -> Message:
         direction, status = MSG_BOX.get(row["msg_box"], ("unknown", f"msg_box {row['msg_box']}"))
         if row["msg_box"] not in MSG_BOX:
             ctx.warn(f"pdu._id={row['_id']}: unknown msg_box {row['msg_box']!r}, direction left unknown")
         sender = next((a for a in addresses.get(ADDR_FROM, []) if a != OWN_NUMBER_TOKEN), None)
         recipients = [a for t in (ADDR_TO, ADDR_CC, ADDR_BCC) for a in addresses.get(t, []) if a != OWN_NUMBER_TOKEN]
         texts = [p["text"] for p in parts if p["ct"] == "text/plain" and p.get("text")]
-        attachments = [{k: p.get(k) for k in ("ct", "name", "fn", "cl", "_data") if p.get(k)}
-                       for p in parts if p["ct"] not in ("text/plain", SMIL)]
-        extra: dict[str, Any] = {k: row[k] for k in ("sub", "m_type", "ct_t", "m_size", "locked", "sub_id", "creator")
-                                 if row.get(k) not in (None, "")}
+        attachments = [
+            {k: p.get(k) for k in ("ct", "name", "fn", "cl", "_data") if p.get(k)}
+            for p in parts
+            if p["ct"] not in ("text/plain", SMIL)
+        ]
+        extra: dict[str, Any] = {
+            k: row[k]
+            for k in ("sub", "m_type", "ct_t", "m_size", "locked", "sub_id", "creator")
+            if row.get(k) not in (None, "")
+        }
         if recipients:
             extra["recipients"] = recipients
         if attachments:
@@ -86,10 +115,19 @@ class AndroidMmsParser(SqliteParser):
         if sent.utc:
             extra["sent"] = {"raw": sent.raw, "utc": iso(sent.utc)}
         counterpart = sender if direction == "incoming" else (recipients[0] if recipients else None)
-        return build(Message,
-            app="mms", thread=None if row.get("thread_id") is None else str(row["thread_id"]),
-            direction=direction, counterpart=counterpart, sender=sender if direction == "incoming" else None,
-            body="\n".join(texts) or None, **times("time", decode(row["date"], "unix_s")),
-            **(times("sent", sent) if sent.utc else {}), status=status,
-            read=None if row.get("read") is None else bool(row["read"]), extra=extra,
-            source_table="pdu", source_row=str(row["_id"]))
+        return build(
+            Message,
+            app="mms",
+            thread=None if row.get("thread_id") is None else str(row["thread_id"]),
+            direction=direction,
+            counterpart=counterpart,
+            sender=sender if direction == "incoming" else None,
+            body="\n".join(texts) or None,
+            **times("time", decode(row["date"], "unix_s")),
+            **(times("sent", sent) if sent.utc else {}),
+            status=status,
+            read=None if row.get("read") is None else bool(row["read"]),
+            extra=extra,
+            source_table="pdu",
+            source_row=str(row["_id"]),
+        )

@@ -33,8 +33,13 @@ class AndroidSmsParser(SqliteParser):
     produces = (Message,)
     order = 10
     path_patterns = ("*/com.android.providers.telephony/databases/mmssms.db", "*/mmssms.db")
-    schemas = (Schema("sms table", {"sms": {"_id", "address", "date", "type", "body"}},
-                      "fixtures/third_party/plaso/test_data/android/mmssms.db"),)
+    schemas = (
+        Schema(
+            "sms table",
+            {"sms": {"_id", "address", "date", "type", "body"}},
+            "fixtures/third_party/plaso/test_data/android/mmssms.db",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         yield from self._table(db, "sms", ctx)
@@ -64,7 +69,8 @@ class AndroidSmsParser(SqliteParser):
         if sent.utc:
             extra["sent"] = {"raw": sent.raw, "utc": iso(sent.utc)}
         address = row["address"]
-        return build(Message,
+        return build(
+            Message,
             app="sms",
             thread=None if row.get("thread_id") is None else str(row["thread_id"]),
             direction=direction,

@@ -77,8 +77,11 @@ class AndroidSmsBackupParser(Parser):
 
     def _sms(self, item: dict[str, Any], index: int, ctx: ParseContext) -> Message:
         code = _int(item.get("type"))
-        direction, status = SMS_TYPES.get(code, ("unknown", f"type {item.get('type')}")) if code is not None \
+        direction, status = (
+            SMS_TYPES.get(code, ("unknown", f"type {item.get('type')}"))
+            if code is not None
             else ("unknown", "type missing")
+        )
         if code not in SMS_TYPES:
             ctx.warn(f"sms_backup[{index}]: unknown type {item.get('type')!r}, direction left unknown")
         address = _text(item.get("address"))
@@ -89,17 +92,30 @@ class AndroidSmsBackupParser(Parser):
             extra["recipients"] = recipients
         extra.update({k: v for k, v in item.items() if k not in SMS_KNOWN})  # kept as stored
         extra.update(_time_is(direction, sent))
-        return build(Message,
-            app="sms", thread=None, direction=direction, counterpart=address,
-            sender=address if direction == "incoming" else None, body=_text(item.get("body")),
+        return build(
+            Message,
+            app="sms",
+            thread=None,
+            direction=direction,
+            counterpart=address,
+            sender=address if direction == "incoming" else None,
+            body=_text(item.get("body")),
             **times("time", _decode(item.get("date"), "unix_ms", index, "sms_backup", ctx)),
-            **(times("sent", sent) if sent.utc else {}), status=status, read=_flag(item.get("read")),
-            extra=extra, source_table="sms_backup", source_row=str(index))
+            **(times("sent", sent) if sent.utc else {}),
+            status=status,
+            read=_flag(item.get("read")),
+            extra=extra,
+            source_table="sms_backup",
+            source_row=str(index),
+        )
 
     def _mms(self, item: dict[str, Any], index: int, ctx: ParseContext) -> Message:
         box = _int(item.get("msg_box"))
-        direction, status = MSG_BOX.get(box, ("unknown", f"msg_box {item.get('msg_box')}")) if box is not None \
+        direction, status = (
+            MSG_BOX.get(box, ("unknown", f"msg_box {item.get('msg_box')}"))
+            if box is not None
             else ("unknown", "msg_box missing")
+        )
         if box not in MSG_BOX:
             ctx.warn(f"mms_backup[{index}]: unknown msg_box {item.get('msg_box')!r}, direction left unknown")
         by_type = self._addresses(item, index, ctx)
@@ -115,13 +131,22 @@ class AndroidSmsBackupParser(Parser):
         body = _text(item.get("mms_body"))
         if body is None and "mms_body" not in item:
             ctx.warn(f"mms_backup[{index}]: no text part (mms_body) in the backup; attachments are not in this file")
-        return build(Message,
-            app="mms", thread=None, direction=direction,
+        return build(
+            Message,
+            app="mms",
+            thread=None,
+            direction=direction,
             counterpart=sender if direction == "incoming" else (recipients[0] if recipients else None),
-            sender=sender if direction == "incoming" else None, body=body,
+            sender=sender if direction == "incoming" else None,
+            body=body,
             **times("time", _decode(item.get("date"), "unix_s", index, "mms_backup", ctx)),
-            **(times("sent", sent) if sent.utc else {}), status=status, read=_flag(item.get("read")),
-            extra=extra, source_table="mms_backup", source_row=str(index))
+            **(times("sent", sent) if sent.utc else {}),
+            status=status,
+            read=_flag(item.get("read")),
+            extra=extra,
+            source_table="mms_backup",
+            source_row=str(index),
+        )
 
     def _addresses(self, item: dict[str, Any], index: int, ctx: ParseContext) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}

@@ -30,11 +30,23 @@ APP = "google messages"
 OTHER_THAN_SELF_SUB_ID = -2  # ParticipantData: any other sub_id is the phone's own (SIM) participant
 
 STATUS_NAMES = {
-    0: "UNKNOWN", 1: "OUTGOING_COMPLETE", 2: "OUTGOING_DELIVERED", 3: "OUTGOING_DRAFT", 4: "OUTGOING_YET_TO_SEND",
-    5: "OUTGOING_SENDING", 6: "OUTGOING_RESENDING", 7: "OUTGOING_AWAITING_RETRY", 8: "OUTGOING_FAILED",
-    9: "OUTGOING_FAILED_EMERGENCY_NUMBER", 100: "INCOMING_COMPLETE", 101: "INCOMING_YET_TO_MANUAL_DOWNLOAD",
-    102: "INCOMING_RETRYING_MANUAL_DOWNLOAD", 103: "INCOMING_MANUAL_DOWNLOADING",
-    104: "INCOMING_RETRYING_AUTO_DOWNLOAD", 105: "INCOMING_AUTO_DOWNLOADING", 106: "INCOMING_DOWNLOAD_FAILED",
+    0: "UNKNOWN",
+    1: "OUTGOING_COMPLETE",
+    2: "OUTGOING_DELIVERED",
+    3: "OUTGOING_DRAFT",
+    4: "OUTGOING_YET_TO_SEND",
+    5: "OUTGOING_SENDING",
+    6: "OUTGOING_RESENDING",
+    7: "OUTGOING_AWAITING_RETRY",
+    8: "OUTGOING_FAILED",
+    9: "OUTGOING_FAILED_EMERGENCY_NUMBER",
+    100: "INCOMING_COMPLETE",
+    101: "INCOMING_YET_TO_MANUAL_DOWNLOAD",
+    102: "INCOMING_RETRYING_MANUAL_DOWNLOAD",
+    103: "INCOMING_MANUAL_DOWNLOADING",
+    104: "INCOMING_RETRYING_AUTO_DOWNLOAD",
+    105: "INCOMING_AUTO_DOWNLOADING",
+    106: "INCOMING_DOWNLOAD_FAILED",
     107: "INCOMING_EXPIRED_OR_NOT_AVAILABLE",
 }
 DRAFT_STATUS = 3
@@ -42,14 +54,40 @@ FIRST_INCOMING_STATUS = 100
 PROTOCOLS = {-1: "unknown", 0: "SMS", 1: "MMS", 2: "MMS notification"}
 TRANSPORTS = {1: "RCS", 2: "RCS group event"}  # LineageOS transport_type; 0 = SMS/MMS by protocol
 
-MESSAGE_OPTIONAL = ["sent_timestamp", "message_protocol", "seen", "read", "self_id", "sms_message_uri",
-                    "sms_message_size", "mms_subject", "raw_status", "transport_type", "rcs_message_id",
-                    "rcs_status"]
+MESSAGE_OPTIONAL = [
+    "sent_timestamp",
+    "message_protocol",
+    "seen",
+    "read",
+    "self_id",
+    "sms_message_uri",
+    "sms_message_size",
+    "mms_subject",
+    "raw_status",
+    "transport_type",
+    "rcs_message_id",
+    "rcs_status",
+]
 PART_OPTIONAL = ["text", "uri", "content_type", "width", "height", "file_size_bytes", "local_cache_path"]
-PARTICIPANT_OPTIONAL = ["send_destination", "display_destination", "full_name", "first_name", "contact_id",
-                        "lookup_key", "blocked", "subscription_name", "sim_slot_id"]
-CONVERSATION_OPTIONAL = ["name", "participant_normalized_destination", "participant_count", "archive_status",
-                         "sms_thread_id", "rcs_group_id"]
+PARTICIPANT_OPTIONAL = [
+    "send_destination",
+    "display_destination",
+    "full_name",
+    "first_name",
+    "contact_id",
+    "lookup_key",
+    "blocked",
+    "subscription_name",
+    "sim_slot_id",
+]
+CONVERSATION_OPTIONAL = [
+    "name",
+    "participant_normalized_destination",
+    "participant_count",
+    "archive_status",
+    "sms_thread_id",
+    "rcs_group_id",
+]
 ATTACHMENT_FIELDS = ("content_type", "uri", "width", "height", "file_size_bytes", "local_cache_path")
 UNSET = (None, "", -1)  # the app's "no value" defaults (UNSPECIFIED_SIZE, file_size_bytes) are left out
 
@@ -68,13 +106,22 @@ class GoogleMessagesParser(SqliteParser):
     platform = "Android"
     produces = (Message, Contact)
     order = 30
-    path_patterns = ("*/com.google.android.apps.messaging/databases/bugle_db",
-                     "*/com.android.messaging/databases/bugle_db", "*/bugle_db")
-    schemas = (Schema("bugle_db (messages, parts, participants)",
-                      {"messages": {"_id", "conversation_id", "sender_id", "received_timestamp", "message_status"},
-                       "parts": {"_id", "message_id"},
-                       "participants": {"_id", "sub_id", "normalized_destination"}},
-                      "fixtures/build_bugle_db.py"),)
+    path_patterns = (
+        "*/com.google.android.apps.messaging/databases/bugle_db",
+        "*/com.android.messaging/databases/bugle_db",
+        "*/bugle_db",
+    )
+    schemas = (
+        Schema(
+            "bugle_db (messages, parts, participants)",
+            {
+                "messages": {"_id", "conversation_id", "sender_id", "received_timestamp", "message_status"},
+                "parts": {"_id", "message_id"},
+                "participants": {"_id", "sub_id", "normalized_destination"},
+            },
+            "fixtures/build_bugle_db.py",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         reader = BugleReader(db, ctx)
@@ -104,11 +151,12 @@ class BugleReader:
                 found[r["_id"]] = Conversation(name=r["name"] if "name" in cols else None, row=dict(r))
         else:
             self.ctx.warn("table conversations missing: conversation names and 1:1 partners not read")
-        if "conversation_participants" in existing and \
-                {"conversation_id", "participant_id"} <= set(present(self.db, "conversation_participants",
-                                                                     ["conversation_id", "participant_id"])):
-            for r in self.db.execute("SELECT conversation_id, participant_id FROM conversation_participants "
-                                     "ORDER BY conversation_id, _id"):
+        if "conversation_participants" in existing and {"conversation_id", "participant_id"} <= set(
+            present(self.db, "conversation_participants", ["conversation_id", "participant_id"])
+        ):
+            for r in self.db.execute(
+                "SELECT conversation_id, participant_id FROM conversation_participants ORDER BY conversation_id, _id"
+            ):
                 found[r["conversation_id"]].members.append(r["participant_id"])
         else:
             self.ctx.warn("table conversation_participants missing or changed: group members not read")
@@ -124,8 +172,10 @@ class BugleReader:
 
     def messages(self) -> Iterator[Message]:
         cols = present(self.db, "messages", MESSAGE_OPTIONAL)
-        sql = (f"SELECT _id, conversation_id, sender_id, received_timestamp, message_status"
-               f"{''.join(', ' + c for c in cols)} FROM messages ORDER BY _id")
+        sql = (
+            f"SELECT _id, conversation_id, sender_id, received_timestamp, message_status"
+            f"{''.join(', ' + c for c in cols)} FROM messages ORDER BY _id"
+        )
         for r in self.db.execute(sql):
             yield self._message(dict(r))
 
@@ -148,12 +198,22 @@ class BugleReader:
         extra["time_is"] = "received" if incoming else "stored"
         if sent.utc:
             extra["sent"] = {"raw": sent.raw, "utc": iso(sent.utc)}
-        return build(Message,
-            app=APP, thread=str(row["conversation_id"]), direction=direction, counterpart=counterpart,
-            sender=sender_address, body=_body(parts), **times("time", decode(row["received_timestamp"], "unix_ms")),
-            **(times("sent", sent) if sent.utc else {}), status=_status_text(row["message_status"]),
+        return build(
+            Message,
+            app=APP,
+            thread=str(row["conversation_id"]),
+            direction=direction,
+            counterpart=counterpart,
+            sender=sender_address,
+            body=_body(parts),
+            **times("time", decode(row["received_timestamp"], "unix_ms")),
+            **(times("sent", sent) if sent.utc else {}),
+            status=_status_text(row["message_status"]),
             read=None if row.get("read") is None else bool(row["read"]),
-            extra=extra, source_table="messages", source_row=str(row["_id"]))
+            extra=extra,
+            source_table="messages",
+            source_row=str(row["_id"]),
+        )
 
     def _direction(self, row: dict[str, Any], sender: dict[str, Any] | None) -> str:
         status = row["message_status"]
@@ -162,18 +222,39 @@ class BugleReader:
         if status in STATUS_NAMES and status != 0:
             return "incoming" if status >= FIRST_INCOMING_STATUS else "outgoing"
         # status 0 (UNKNOWN) or a code MessageData does not define: the sender participant decides
-        by_sender = "unknown" if sender is None or sender["sub_id"] is None else \
-            ("incoming" if sender["sub_id"] == OTHER_THAN_SELF_SUB_ID else "outgoing")
+        by_sender = (
+            "unknown"
+            if sender is None or sender["sub_id"] is None
+            else ("incoming" if sender["sub_id"] == OTHER_THAN_SELF_SUB_ID else "outgoing")
+        )
         if status not in STATUS_NAMES:
-            self.ctx.warn(f"messages._id={row['_id']}: unknown message_status {status!r} (not in AOSP MessageData); "
-                          f"direction {by_sender!r} taken from the sender participant's sub_id")
+            self.ctx.warn(
+                f"messages._id={row['_id']}: unknown message_status {status!r} (not in AOSP MessageData); "
+                f"direction {by_sender!r} taken from the sender participant's sub_id"
+            )
         return by_sender
 
-    def _extra(self, row: dict[str, Any], conv: Conversation, sender: dict[str, Any] | None, members: list[str],
-               parts: list[dict[str, Any]], group: bool) -> dict[str, Any]:
+    def _extra(
+        self,
+        row: dict[str, Any],
+        conv: Conversation,
+        sender: dict[str, Any] | None,
+        members: list[str],
+        parts: list[dict[str, Any]],
+        group: bool,
+    ) -> dict[str, Any]:
         extra: dict[str, Any] = {"message_status": row["message_status"], "protocol": self._protocol(row)}
-        for key in ("message_protocol", "transport_type", "rcs_message_id", "rcs_status", "sms_message_uri",
-                    "mms_subject", "raw_status", "sms_message_size", "seen"):
+        for key in (
+            "message_protocol",
+            "transport_type",
+            "rcs_message_id",
+            "rcs_status",
+            "sms_message_uri",
+            "mms_subject",
+            "raw_status",
+            "sms_message_size",
+            "seen",
+        ):
             if row.get(key) not in (None, "") and not (key in ("raw_status", "sms_message_size") and row[key] == 0):
                 extra[key] = row[key]
         if conv.name:
@@ -187,8 +268,11 @@ class BugleReader:
         self_id = row.get("self_id")
         own = self.participants.get(self_id) if self_id is not None else None
         if own is not None:
-            extra["self"] = {k: own.get(k) for k in ("normalized_destination", "sub_id", "subscription_name")
-                             if own.get(k) is not None}
+            extra["self"] = {
+                k: own.get(k)
+                for k in ("normalized_destination", "sub_id", "subscription_name")
+                if own.get(k) is not None
+            }
         attachments = [{k: p[k] for k in ATTACHMENT_FIELDS if p.get(k) not in UNSET} for p in parts if p.get("uri")]
         if attachments:
             extra["attachments"] = attachments
@@ -204,8 +288,10 @@ class BugleReader:
         if code not in PROTOCOLS:
             if code not in self.unknown_protocols:  # once per code and file: the raw value is on every message
                 self.unknown_protocols.add(code)
-                self.ctx.warn(f"messages.message_protocol {code!r} is not an AOSP protocol code (first at "
-                              f"messages._id={row['_id']}); kept raw as 'protocol {code}'")
+                self.ctx.warn(
+                    f"messages.message_protocol {code!r} is not an AOSP protocol code (first at "
+                    f"messages._id={row['_id']}); kept raw as 'protocol {code}'"
+                )
             return f"protocol {code}"
         return PROTOCOLS[code]
 
@@ -223,14 +309,23 @@ class BugleReader:
                 continue
             address = p["normalized_destination"] or p.get("send_destination")
             is_email = bool(address and "@" in address)
-            extra = {k: p[k] for k in ("first_name", "display_destination", "send_destination", "contact_id",
-                                       "lookup_key") if p.get(k) not in (None, "")}
+            extra = {
+                k: p[k]
+                for k in ("first_name", "display_destination", "send_destination", "contact_id", "lookup_key")
+                if p.get(k) not in (None, "")
+            }
             if p.get("blocked"):
                 extra["blocked"] = True
-            yield build(Contact, app=APP, name=p["full_name"],
-                          phone_numbers=[address] if address and not is_email else [],
-                          emails=[address] if is_email else [], extra=extra,
-                          source_table="participants", source_row=str(pid))
+            yield build(
+                Contact,
+                app=APP,
+                name=p["full_name"],
+                phone_numbers=[address] if address and not is_email else [],
+                emails=[address] if is_email else [],
+                extra=extra,
+                source_table="participants",
+                source_row=str(pid),
+            )
 
 
 def _body(parts: list[dict[str, Any]]) -> str | None:

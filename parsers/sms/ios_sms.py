@@ -19,9 +19,24 @@ from triage.model.records import Base, Message, build, times
 from triage.model.timeutil import Timestamp, decode, iso
 
 NANOSECOND_THRESHOLD = 1_000_000_000_000  # Cocoa seconds stay below 1e12 until the year 33,700
-MESSAGE_COLUMNS = ["guid", "text", "attributedBody", "handle_id", "service", "date", "date_read", "date_delivered",
-                   "is_from_me", "is_read", "is_sent", "cache_has_attachments", "associated_message_type",
-                   "date_edited", "date_retracted", "account"]
+MESSAGE_COLUMNS = [
+    "guid",
+    "text",
+    "attributedBody",
+    "handle_id",
+    "service",
+    "date",
+    "date_read",
+    "date_delivered",
+    "is_from_me",
+    "is_read",
+    "is_sent",
+    "cache_has_attachments",
+    "associated_message_type",
+    "date_edited",
+    "date_retracted",
+    "account",
+]
 
 
 def cocoa(value: Any) -> Timestamp:
@@ -38,9 +53,13 @@ class IosSmsParser(SqliteParser):
     produces = (Message,)
     order = 60
     path_patterns = ("*/Library/SMS/sms.db", "*/Library/Messages/chat.db", "*/3d0d7e5fb2ce288813306e4d4636395e047a3d28")
-    schemas = (Schema("iOS 6+ (message + handle tables)",
-                      {"message": {"ROWID", "handle_id", "date", "is_from_me"}, "handle": {"ROWID", "id"}},
-                      "fixtures/third_party/plaso/test_data/sqlite/imessage_chat.db"),)
+    schemas = (
+        Schema(
+            "iOS 6+ (message + handle tables)",
+            {"message": {"ROWID", "handle_id", "date", "is_from_me"}, "handle": {"ROWID", "id"}},
+            "fixtures/third_party/plaso/test_data/sqlite/imessage_chat.db",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         handles = dict(db.execute("SELECT ROWID, id FROM handle"))
@@ -72,11 +91,19 @@ class IosSmsParser(SqliteParser):
             ts = cocoa(row.get(name))
             if ts.utc:
                 extra[name] = {"raw": ts.raw, "encoding": ts.encoding, "utc": iso(ts.utc)}
-        return build(Message,
-            app=(row.get("service") or "sms").lower(), thread=chats.get(row["ROWID"]) or party,
-            direction="outgoing" if from_me else "incoming", counterpart=party,
-            sender=None if from_me else party, body=body, **times("time", cocoa(row.get("date"))),
-            status=None, read=None if row.get("is_read") is None else bool(row["is_read"]),
-            deleted=bool(row.get("date_retracted")), extra=extra,
-            source_table="message", source_row=str(row["ROWID"]),
+        return build(
+            Message,
+            app=(row.get("service") or "sms").lower(),
+            thread=chats.get(row["ROWID"]) or party,
+            direction="outgoing" if from_me else "incoming",
+            counterpart=party,
+            sender=None if from_me else party,
+            body=body,
+            **times("time", cocoa(row.get("date"))),
+            status=None,
+            read=None if row.get("is_read") is None else bool(row["is_read"]),
+            deleted=bool(row.get("date_retracted")),
+            extra=extra,
+            source_table="message",
+            source_row=str(row["ROWID"]),
         )

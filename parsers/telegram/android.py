@@ -44,8 +44,19 @@ MESSAGE_TABLES = ("messages_v2", "messages", "scheduled_messages_v2")
 MESSAGE_COLUMNS = {"mid", "uid", "date", "data"}
 PEER_TABLES = {"users": {"uid", "data"}, "dialogs": {"did"}}
 OPTIONAL_COLUMNS = ("read_state", "send_state", "out", "ttl", "media", "group_id", "reply_to_message_id")
-KEPT_FLAGS = ("pinned", "silent", "post", "noforwards", "mentioned", "media_unread", "from_scheduled", "edit_hide",
-              "legacy", "offline", "invert_media")
+KEPT_FLAGS = (
+    "pinned",
+    "silent",
+    "post",
+    "noforwards",
+    "mentioned",
+    "media_unread",
+    "from_scheduled",
+    "edit_hide",
+    "legacy",
+    "offline",
+    "invert_media",
+)
 
 
 class TelegramAndroidParser(SqliteParser):
@@ -55,13 +66,20 @@ class TelegramAndroidParser(SqliteParser):
     platform = "Android"
     produces = (Message, Contact, Call, Location)
     order = 140
-    path_patterns = ("*/org.telegram.messenger*/files/cache4.db", "*/org.telegram.messenger*/files/account*/cache4.db",
-                     "*/cache4.db")
+    path_patterns = (
+        "*/org.telegram.messenger*/files/cache4.db",
+        "*/org.telegram.messenger*/files/account*/cache4.db",
+        "*/cache4.db",
+    )
 
-    schemas = (Schema("messages_v2 (current)", {"messages_v2": MESSAGE_COLUMNS, **PEER_TABLES},
-                      "fixtures/telegram/cache4.db"),
-               Schema("messages (older versions)", {"messages": MESSAGE_COLUMNS, **PEER_TABLES},
-                      "fixtures/telegram/cache4_legacy.db"))
+    schemas = (
+        Schema("messages_v2 (current)", {"messages_v2": MESSAGE_COLUMNS, **PEER_TABLES}, "fixtures/telegram/cache4.db"),
+        Schema(
+            "messages (older versions)",
+            {"messages": MESSAGE_COLUMNS, **PEER_TABLES},
+            "fixtures/telegram/cache4_legacy.db",
+        ),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         store = Cache4(db, ctx)
@@ -92,8 +110,11 @@ class Cache4:
     # -- peers -------------------------------------------------------------------------------------
 
     def _dialogs(self) -> dict[int, dict[str, Any]]:
-        cols = [c for c in ("date", "unread_count", "last_mid", "pinned", "folder_id")
-                if c in table_columns(self.db, "dialogs")]
+        cols = [
+            c
+            for c in ("date", "unread_count", "last_mid", "pinned", "folder_id")
+            if c in table_columns(self.db, "dialogs")
+        ]
         out: dict[int, dict[str, Any]] = {}
         for row in self.db.execute(f"SELECT did, {', '.join(cols) or 'NULL'} FROM dialogs ORDER BY did"):
             info: dict[str, Any] = {c: row[c] for c in cols if row[c] is not None}
@@ -105,8 +126,10 @@ class Cache4:
     def users(self) -> Iterator[Base]:
         status = "status" in table_columns(self.db, "users")
         name_column = "name" if "name" in table_columns(self.db, "users") else "NULL"
-        sql = f"SELECT rowid AS row_id, uid, {name_column} AS name, " \
-              f"{'status' if status else 'NULL'} AS status, data FROM users ORDER BY rowid"
+        sql = (
+            f"SELECT rowid AS row_id, uid, {name_column} AS name, "
+            f"{'status' if status else 'NULL'} AS status, data FROM users ORDER BY rowid"
+        )
         for row in self.db.execute(sql):
             decoded = _decode_blob(row["data"], "User")
             user = decoded.value or {}
@@ -117,8 +140,9 @@ class Cache4:
             self.people[uid] = {"name": name, "username": user.get("username"), "phone": phone}
             self._count("users", decoded)
             extra: dict[str, Any] = {"user_id": uid, **_decode_state(decoded)}
-            extra.update({k: True for k in ("self", "contact", "mutual_contact", "deleted", "bot", "verified")
-                          if user.get(k)})
+            extra.update(
+                {k: True for k in ("self", "contact", "mutual_contact", "deleted", "bot", "verified") if user.get(k)}
+            )
             if row["name"]:
                 extra["search_name"] = row["name"]  # the app's lower-cased search key, not the real name
             if row["status"]:
@@ -127,16 +151,24 @@ class Cache4:
                 extra["phone_raw"] = phone
             if uid in self.dialogs:
                 extra["dialog"] = self.dialogs[uid]
-            yield build(Contact, app=APP, name=name, phone_numbers=[_phone(phone)] if phone else [],
-                          handles=_handles(f"user:{uid}", user.get("username")), extra=jsonable(extra),
-                          source_table="users", source_row=str(row["row_id"]))
+            yield build(
+                Contact,
+                app=APP,
+                name=name,
+                phone_numbers=[_phone(phone)] if phone else [],
+                handles=_handles(f"user:{uid}", user.get("username")),
+                extra=jsonable(extra),
+                source_table="users",
+                source_row=str(row["row_id"]),
+            )
 
     def chats(self) -> Iterator[Base]:
         if "chats" not in self.names or not {"uid", "data"} <= table_columns(self.db, "chats"):
             return
         has_name = "name" in table_columns(self.db, "chats")
-        for row in self.db.execute(f"SELECT rowid AS row_id, uid, {'name' if has_name else 'NULL'} AS name, data "
-                                   "FROM chats ORDER BY rowid"):
+        for row in self.db.execute(
+            f"SELECT rowid AS row_id, uid, {'name' if has_name else 'NULL'} AS name, data FROM chats ORDER BY rowid"
+        ):
             decoded = _decode_blob(row["data"], "Chat")
             chat = decoded.value or {}
             self._count("chats", decoded)
@@ -145,8 +177,23 @@ class Cache4:
             cid = row["uid"]
             self.groups[cid] = {"title": title or row["name"], "kind": kind, "username": chat.get("username")}
             extra: dict[str, Any] = {"peer_type": kind, "chat_id": cid, **_decode_state(decoded)}
-            extra.update({k: chat[k] for k in ("participants_count", "date", "creator", "left", "broadcast",
-                                               "megagroup", "verified", "scam", "fake") if k in chat})
+            extra.update(
+                {
+                    k: chat[k]
+                    for k in (
+                        "participants_count",
+                        "date",
+                        "creator",
+                        "left",
+                        "broadcast",
+                        "megagroup",
+                        "verified",
+                        "scam",
+                        "fake",
+                    )
+                    if k in chat
+                }
+            )
             if "date" in extra:
                 extra["date"] = _time_json(extra["date"])
             if not title and row["name"]:
@@ -155,9 +202,15 @@ class Cache4:
             if dialog:
                 extra["dialog"] = dialog
             prefix = "channel" if kind in ("channel", "megagroup") else "chat"
-            yield build(Contact, app=APP, name=title or row["name"],
-                          handles=_handles(f"{prefix}:{cid}", chat.get("username")),
-                          extra=jsonable(extra), source_table="chats", source_row=str(row["row_id"]))
+            yield build(
+                Contact,
+                app=APP,
+                name=title or row["name"],
+                handles=_handles(f"{prefix}:{cid}", chat.get("username")),
+                extra=jsonable(extra),
+                source_table="chats",
+                source_row=str(row["row_id"]),
+            )
 
     def secret_chats(self) -> Iterator[Base]:
         if "enc_chats" not in self.names:
@@ -173,14 +226,24 @@ class Cache4:
             user = row.get("user") or chat.get("participant_id")
             self.secret[row["uid"]] = {"user": user, "name": row.get("name")}
             person = self.people.get(user or 0, {})
-            extra = {"peer_type": "secret chat", "enc_chat_id": row["uid"], "user_id": user,
-                     **{k: row[k] for k in ("ttl", "layer", "admin_id") if row.get(k) is not None},
-                     **_decode_state(decoded)}
+            extra = {
+                "peer_type": "secret chat",
+                "enc_chat_id": row["uid"],
+                "user_id": user,
+                **{k: row[k] for k in ("ttl", "layer", "admin_id") if row.get(k) is not None},
+                **_decode_state(decoded),
+            }
             if "date" in chat:
                 extra["date"] = _time_json(chat["date"])
-            yield build(Contact, app=APP, name=row.get("name") or person.get("name"),
-                          handles=[f"secret:{row['uid']}"] + ([f"user:{user}"] if user else []),
-                          extra=jsonable(extra), source_table="enc_chats", source_row=str(row["row_id"]))
+            yield build(
+                Contact,
+                app=APP,
+                name=row.get("name") or person.get("name"),
+                handles=[f"secret:{row['uid']}"] + ([f"user:{user}"] if user else []),
+                extra=jsonable(extra),
+                source_table="enc_chats",
+                source_row=str(row["row_id"]),
+            )
 
     def phone_contacts(self) -> Iterator[Base]:
         """The address-book entries the app imported (`user_contacts_v7` + `user_phones_v7`)."""
@@ -190,13 +253,19 @@ class Cache4:
         for row in self.db.execute("SELECT key, phone, deleted FROM user_phones_v7 ORDER BY key, phone"):
             if not row["deleted"]:
                 phones.setdefault(row["key"], []).append(row["phone"])
-        for row in self.db.execute("SELECT rowid AS row_id, key, uid, fname, sname, imported "
-                                   "FROM user_contacts_v7 ORDER BY rowid"):
+        for row in self.db.execute(
+            "SELECT rowid AS row_id, key, uid, fname, sname, imported FROM user_contacts_v7 ORDER BY rowid"
+        ):
             name = " ".join(x for x in (row["fname"], row["sname"]) if x) or None
-            yield build(Contact, app="telegram (imported phone contact)", name=name,
-                          phone_numbers=phones.get(row["key"], []),
-                          extra={"key": row["key"], "device_contact_id": row["uid"], "imported": row["imported"]},
-                          source_table="user_contacts_v7", source_row=str(row["row_id"]))
+            yield build(
+                Contact,
+                app="telegram (imported phone contact)",
+                name=name,
+                phone_numbers=phones.get(row["key"], []),
+                extra={"key": row["key"], "device_contact_id": row["uid"], "imported": row["imported"]},
+                source_table="user_contacts_v7",
+                source_row=str(row["row_id"]),
+            )
 
     # -- messages ----------------------------------------------------------------------------------
 
@@ -225,11 +294,19 @@ class Cache4:
             body = media["caption"]  # ≤ layer 74: the caption lived in the media
         if body is None and not service and "message" not in msg:
             body = _text_by_date_anchor(blob, row["date"], extra)  # the walk stopped before the text
-        message = build(Message,
-            app=APP, thread=thread, direction="system" if service else ("outgoing" if out else "incoming"),
-            counterpart=counterpart, sender=sender, body=body, **times("time", decode_time(row["date"], "unix_s")),
+        message = build(
+            Message,
+            app=APP,
+            thread=thread,
+            direction="system" if service else ("outgoing" if out else "incoming"),
+            counterpart=counterpart,
+            sender=sender,
+            body=body,
+            **times("time", decode_time(row["date"], "unix_s")),
             status=None if row.get("send_state") is None else f"send_state {row['send_state']}",
-            extra=jsonable(extra), source_table=table, source_row=str(row["row_id"]),
+            extra=jsonable(extra),
+            source_table=table,
+            source_row=str(row["row_id"]),
         )
         yield message
         yield from self._media_records(message, media, table, row)
@@ -281,26 +358,46 @@ class Cache4:
             return s.get("name") or self._display(f"user:{s.get('user')}")
         return None
 
-    def _extra(self, table: str, row: dict[str, Any], decoded: Decoded, msg: dict[str, Any], kind: str,
-               thread: str, sender: str | None) -> dict[str, Any]:
-        extra: dict[str, Any] = {"message_id": row["mid"], "dialog_id": row["uid"], "peer_type": thread.split(":")[0],
-                                 **_decode_state(decoded)}
+    def _extra(
+        self,
+        table: str,
+        row: dict[str, Any],
+        decoded: Decoded,
+        msg: dict[str, Any],
+        kind: str,
+        thread: str,
+        sender: str | None,
+    ) -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "message_id": row["mid"],
+            "dialog_id": row["uid"],
+            "peer_type": thread.split(":")[0],
+            **_decode_state(decoded),
+        }
         extra["time_is"] = "sent"  # the row's `date` is the message's date, set by Telegram's server when it was sent
         if table == "scheduled_messages_v2":
             extra["scheduled"] = True
         for key in ("read_state", "ttl", "media", "group_id"):
             if row.get(key) not in (None, 0):
                 extra[key] = row[key]
-        extra["dialog_name"] = (self._display(thread)
-                                or self._display(self._counterpart(kind, int(thread.split(":")[1]), thread)))
+        extra["dialog_name"] = self._display(thread) or self._display(
+            self._counterpart(kind, int(thread.split(":")[1]), thread)
+        )
         if sender:
             extra["sender_name"] = self._display(sender)
         extra.update({k: True for k in KEPT_FLAGS if msg.get(k) is True})
         if "date" in msg and msg["date"] != row["date"]:
             extra["blob_date"] = msg["date"]  # the walk may have drifted: the row's date column is used
             decoded.notes.append(f"date in the blob ({msg['date']}) differs from the row's date ({row['date']})")
-        for key in ("views", "forwards", "post_author", "grouped_id", "via_bot_id", "ttl_period",
-                    "from_boosts_applied"):
+        for key in (
+            "views",
+            "forwards",
+            "post_author",
+            "grouped_id",
+            "via_bot_id",
+            "ttl_period",
+            "from_boosts_applied",
+        ):
             if key in msg:
                 extra[key] = msg[key]
         if "edit_date" in msg:
@@ -319,7 +416,7 @@ class Cache4:
         if isinstance(msg.get("entities"), list):
             extra["entities"] = len(msg["entities"])
         if decoded.walked_to_end:
-            tail = read_tail(row["data"][decoded.end:], msg)
+            tail = read_tail(row["data"][decoded.end :], msg)
             if tail.attach_path and tail.attach_path.strip():
                 extra["attach_path"] = tail.attach_path
             if tail.fwd_msg_id is not None:
@@ -330,8 +427,9 @@ class Cache4:
             extra["decode_notes"] = list(decoded.notes)
         return {k: v for k, v in extra.items() if v is not None}
 
-    def _media_records(self, message: Message, media: dict[str, Any] | None, table: str,
-                       row: dict[str, Any]) -> Iterator[Base]:
+    def _media_records(
+        self, message: Message, media: dict[str, Any] | None, table: str, row: dict[str, Any]
+    ) -> Iterator[Base]:
         if not media:
             return
         name = base_name(media)
@@ -343,37 +441,86 @@ class Cache4:
                 return
             kind = GEO_MEDIA[media["_"]]
             label = " — ".join(x for x in (media.get("title"), media.get("address")) if x) or None
-            extra: dict[str, Any] = {k: summary[k] for k in ("title", "address", "provider", "venue_id", "venue_type",
-                                                             "period", "heading", "proximity_notification_radius")
-                                     if k in summary}
-            extra.update({"media_constructor": media.get("_id"), "geo_constructor": (media.get("geo") or {}).get("_id"),
-                          "thread": message.thread, "message_id": row["mid"]})
-            yield build(Location, origin=f"telegram {kind}", latitude=geo["latitude"], longitude=geo["longitude"],
-                           accuracy_m=geo.get("accuracy_m"), **times("time", decode_time(row["date"], "unix_s")),
-                           label=label, message=message, extra=jsonable(extra),
-                           source_table=table, source_row=str(row["row_id"]))
+            extra: dict[str, Any] = {
+                k: summary[k]
+                for k in (
+                    "title",
+                    "address",
+                    "provider",
+                    "venue_id",
+                    "venue_type",
+                    "period",
+                    "heading",
+                    "proximity_notification_radius",
+                )
+                if k in summary
+            }
+            extra.update(
+                {
+                    "media_constructor": media.get("_id"),
+                    "geo_constructor": (media.get("geo") or {}).get("_id"),
+                    "thread": message.thread,
+                    "message_id": row["mid"],
+                }
+            )
+            yield build(
+                Location,
+                origin=f"telegram {kind}",
+                latitude=geo["latitude"],
+                longitude=geo["longitude"],
+                accuracy_m=geo.get("accuracy_m"),
+                **times("time", decode_time(row["date"], "unix_s")),
+                label=label,
+                message=message,
+                extra=jsonable(extra),
+                source_table=table,
+                source_row=str(row["row_id"]),
+            )
         elif media.get("_") in CONTACT_MEDIA or name == "messageMediaContact":
             name_text = " ".join(x for x in (media.get("first_name"), media.get("last_name")) if x) or None
             phone = media.get("phone_number")
-            extra = {"shared_in": message.thread, "message_id": row["mid"], "user_id": media.get("user_id"),
-                     "vcard": media.get("vcard") or None, "phone_raw": phone}
-            yield build(Contact, app="telegram shared contact", name=name_text, phone_numbers=[phone] if phone else [],
-                          handles=[f"user:{media['user_id']}"] if media.get("user_id") else [],
-                          extra={k: v for k, v in extra.items() if v is not None},
-                          source_table=table, source_row=str(row["row_id"]))
+            extra = {
+                "shared_in": message.thread,
+                "message_id": row["mid"],
+                "user_id": media.get("user_id"),
+                "vcard": media.get("vcard") or None,
+                "phone_raw": phone,
+            }
+            yield build(
+                Contact,
+                app="telegram shared contact",
+                name=name_text,
+                phone_numbers=[phone] if phone else [],
+                handles=[f"user:{media['user_id']}"] if media.get("user_id") else [],
+                extra={k: v for k, v in extra.items() if v is not None},
+                source_table=table,
+                source_row=str(row["row_id"]),
+            )
 
-    def _call_record(self, message: Message, action: Any, out: bool, counterpart: str, table: str,
-                     row: dict[str, Any]) -> Iterator[Base]:
+    def _call_record(
+        self, message: Message, action: Any, out: bool, counterpart: str, table: str, row: dict[str, Any]
+    ) -> Iterator[Base]:
         if not isinstance(action, dict) or base_name(action) != "messageActionPhoneCall":
             return
         reason = DISCARD_REASONS.get(base_name(action.get("reason")))
         direction = "outgoing" if out else ("missed" if reason == "missed" else "incoming")
-        yield build(Call, app=APP, direction=direction, counterpart=counterpart,
-                   **times("time", decode_time(row["date"], "unix_s")), duration_s=action.get("duration"),
-                   video=bool(action.get("video")),
-                   extra={"call_id": action.get("call_id"), "discard_reason": reason, "message_id": row["mid"],
-                          "thread": message.thread},
-                   source_table=table, source_row=str(row["row_id"]))
+        yield build(
+            Call,
+            app=APP,
+            direction=direction,
+            counterpart=counterpart,
+            **times("time", decode_time(row["date"], "unix_s")),
+            duration_s=action.get("duration"),
+            video=bool(action.get("video")),
+            extra={
+                "call_id": action.get("call_id"),
+                "discard_reason": reason,
+                "message_id": row["mid"],
+                "thread": message.thread,
+            },
+            source_table=table,
+            source_row=str(row["row_id"]),
+        )
 
     # -- reporting ---------------------------------------------------------------------------------
 
@@ -390,9 +537,11 @@ class Cache4:
                 continue
             total = sum(n for (t, _), n in self.counts.items() if t == table)
             which = ", ".join(f"{c} ×{n}" for (t, c), n in sorted(self.unknown.items()) if t == table)
-            self.ctx.warn(f"{table}: {total - partial - none} of {total} TL blob(s) decoded in full, "
-                          f"{partial} in part, "
-                          f"{none} not decoded (constructors: {which})")
+            self.ctx.warn(
+                f"{table}: {total - partial - none} of {total} TL blob(s) decoded in full, "
+                f"{partial} in part, "
+                f"{none} not decoded (constructors: {which})"
+            )
 
 
 class TelegramUserConfigParser(Parser):
@@ -405,8 +554,11 @@ class TelegramUserConfigParser(Parser):
     produces = (Account,)
     order = 150
     fixtures = ("fixtures/telegram/userconfing.xml",)
-    path_patterns = ("*/org.telegram.messenger*/shared_prefs/userconfing.xml",
-                     "*/org.telegram.messenger*/shared_prefs/userconfig[0-9].xml", "*/userconfing.xml")
+    path_patterns = (
+        "*/org.telegram.messenger*/shared_prefs/userconfing.xml",
+        "*/org.telegram.messenger*/shared_prefs/userconfig[0-9].xml",
+        "*/userconfing.xml",
+    )
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         with ctx.open() as f:
@@ -432,13 +584,20 @@ class TelegramUserConfigParser(Parser):
             return
         name = " ".join(x for x in (user.get("first_name"), user.get("last_name")) if x) or None
         phone = user.get("phone")
-        label = " ".join(x for x in (name, f"@{user['username']}" if user.get("username") else None,
-                                     f"[user:{user['id']}]") if x)
-        yield Account(app=APP, identifier=_phone(phone) if phone else f"user:{user['id']}", display_name=label,
-                      source_table="shared_prefs", source_row="user")
+        label = " ".join(
+            x for x in (name, f"@{user['username']}" if user.get("username") else None, f"[user:{user['id']}]") if x
+        )
+        yield Account(
+            app=APP,
+            identifier=_phone(phone) if phone else f"user:{user['id']}",
+            display_name=label,
+            source_table="shared_prefs",
+            source_row="user",
+        )
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
 
 def _decode_blob(blob: Any, expected: str, tail: bool = False) -> Decoded:
     if not isinstance(blob, bytes) or not blob:

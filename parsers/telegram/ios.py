@@ -38,17 +38,21 @@ class TelegramIosPostboxParser(Parser):
 
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         if not ctx.header.startswith(SQLITE_MAGIC):
-            ctx.warn("db_sqlite is not a plain SQLite file: Telegram for iOS encrypts it with SQLCipher; decrypt it "
-                     "with the key from telegram-data/.tempkeyEncrypted, then parse the decrypted copy")
+            ctx.warn(
+                "db_sqlite is not a plain SQLite file: Telegram for iOS encrypts it with SQLCipher; decrypt it "
+                "with the key from telegram-data/.tempkeyEncrypted, then parse the decrypted copy"
+            )
             return
         assert ctx.sqlite_copy is not None
         with open_sqlite(ctx.sqlite_copy()) as db:
             names = tables(db)
-            kv = sorted(t for t in names
-                        if t[:1] == "t" and t[1:].isdigit() and {"key", "value"} <= table_columns(db, t))
+            kv = sorted(
+                t for t in names if t[:1] == "t" and t[1:].isdigit() and {"key", "value"} <= table_columns(db, t)
+            )
             if HISTORY_TABLE not in kv:
-                ctx.warn(f"no Postbox message-history table {HISTORY_TABLE} "
-                         f"(key-value tables: {', '.join(kv) or 'none'})")
+                ctx.warn(
+                    f"no Postbox message-history table {HISTORY_TABLE} (key-value tables: {', '.join(kv) or 'none'})"
+                )
                 return
             reader = PostboxReader(db, ctx)
             if PEER_TABLE in kv:
@@ -71,8 +75,11 @@ class PostboxReader:
             rows = self.db.execute(f"SELECT key, value FROM {table} ORDER BY key").fetchall()
             for row in rows:
                 key = row["key"]
-                yield {"row_id": f"key {key.hex() if isinstance(key, bytes) else key}", "key": key,
-                       "value": row["value"]}
+                yield {
+                    "row_id": f"key {key.hex() if isinstance(key, bytes) else key}",
+                    "key": key,
+                    "value": row["value"],
+                }
             return
         yield from (dict(r) for r in rows)
 
@@ -88,19 +95,31 @@ class PostboxReader:
                 self.counts["peer objects not decoded"] += 1
                 self.ctx.warn(f"{PEER_TABLE} key {row['key']}: peer object not decoded ({e})")
                 continue
-            name = " ".join(x for x in (obj.get("fn"), obj.get("ln")) if isinstance(x, str) and x) or \
-                (obj.get("t") if isinstance(obj.get("t"), str) else None)
+            name = " ".join(x for x in (obj.get("fn"), obj.get("ln")) if isinstance(x, str) and x) or (
+                obj.get("t") if isinstance(obj.get("t"), str) else None
+            )
             self.names[peer] = name or peer
             phone = obj.get("p") if isinstance(obj.get("p"), str) else None
             username = obj.get("un") if isinstance(obj.get("un"), str) else None
             self.counts["peers"] += 1
-            yield build(Contact, app=APP, name=name,
-                          phone_numbers=[("+" + phone) if phone and phone.isdigit() else phone] if phone else [],
-                          handles=[peer] + ([f"@{username}"] if username else []),
-                          extra=jsonable({"peer_type": peer.split(":")[0], "peer_id_raw": row["key"],
-                                          "type_hash": obj.get("_type_hash"), "phone_raw": phone,
-                                          "fields": sorted(k for k in obj if not k.startswith("_"))}),
-                          source_table=PEER_TABLE, source_row=str(row["row_id"]))
+            yield build(
+                Contact,
+                app=APP,
+                name=name,
+                phone_numbers=[("+" + phone) if phone and phone.isdigit() else phone] if phone else [],
+                handles=[peer] + ([f"@{username}"] if username else []),
+                extra=jsonable(
+                    {
+                        "peer_type": peer.split(":")[0],
+                        "peer_id_raw": row["key"],
+                        "type_hash": obj.get("_type_hash"),
+                        "phone_raw": phone,
+                        "fields": sorted(k for k in obj if not k.startswith("_")),
+                    }
+                ),
+                source_table=PEER_TABLE,
+                source_row=str(row["row_id"]),
+            )
 
     def messages(self) -> Iterator[Base]:
         for row in self._rows(HISTORY_TABLE):
@@ -120,10 +139,15 @@ class PostboxReader:
         incoming = bool(f["flags"] & 0x4) if "flags" in f else None  # MessageFlags.Incoming = 4
         direction = "unknown" if incoming is None else ("incoming" if incoming else "outgoing")
         maps, media_kinds = self._media(entry)
-        extra: dict[str, Any] = {"decoded": entry.status, "message_id": key.id, "namespace": key.namespace,
-                                 "peer_id_raw": key.peer_raw, "dialog_name": self.names.get(key.peer),
-                                 "attributes_not_decoded": len(entry.attributes),
-                                 "time_is": "sent"}  # the key's timestamp: the message's date, set when it was sent
+        extra: dict[str, Any] = {
+            "decoded": entry.status,
+            "message_id": key.id,
+            "namespace": key.namespace,
+            "peer_id_raw": key.peer_raw,
+            "dialog_name": self.names.get(key.peer),
+            "attributes_not_decoded": len(entry.attributes),
+            "time_is": "sent",
+        }  # the key's timestamp: the message's date, set when it was sent
         if entry.status != "full":
             extra["undecoded_fields"] = entry.undecoded
             extra["decode_problem"] = entry.problem
@@ -133,17 +157,39 @@ class PostboxReader:
             if name in f:
                 extra[name] = f[name]
         author = f.get("author")
-        message = build(Message, app=APP, thread=key.peer, direction=direction, counterpart=key.peer,
-                          sender=None if direction == "outgoing" else (author or None), body=f.get("text") or None,
-                          **times("time", decode_time(key.timestamp, "unix_s")), extra=jsonable(extra),
-                          source_table=HISTORY_TABLE, source_row=str(row["row_id"]))
+        message = build(
+            Message,
+            app=APP,
+            thread=key.peer,
+            direction=direction,
+            counterpart=key.peer,
+            sender=None if direction == "outgoing" else (author or None),
+            body=f.get("text") or None,
+            **times("time", decode_time(key.timestamp, "unix_s")),
+            extra=jsonable(extra),
+            source_table=HISTORY_TABLE,
+            source_row=str(row["row_id"]),
+        )
         yield message
         for lat, lon, obj in maps:
-            yield build(Location, origin="telegram location (iOS)", latitude=lat, longitude=lon,
-                           **times("time", decode_time(key.timestamp, "unix_s")), message=message,
-                           extra=jsonable({"thread": key.peer, "message_id": key.id, "type_hash": obj.get("_type_hash"),
-                                           "venue": obj.get("v") is not None}),
-                           source_table=HISTORY_TABLE, source_row=str(row["row_id"]))
+            yield build(
+                Location,
+                origin="telegram location (iOS)",
+                latitude=lat,
+                longitude=lon,
+                **times("time", decode_time(key.timestamp, "unix_s")),
+                message=message,
+                extra=jsonable(
+                    {
+                        "thread": key.peer,
+                        "message_id": key.id,
+                        "type_hash": obj.get("_type_hash"),
+                        "venue": obj.get("v") is not None,
+                    }
+                ),
+                source_table=HISTORY_TABLE,
+                source_row=str(row["row_id"]),
+            )
 
     def _media(self, entry: Any) -> tuple[list[tuple[float, float, dict]], list[dict[str, Any]]]:
         maps: list[tuple[float, float, dict]] = []
@@ -160,8 +206,13 @@ class PostboxReader:
                 maps.append((lat, lon, obj))
                 kinds.append({"type": "map", "type_hash": obj.get("_type_hash")})
             else:
-                kinds.append({"type": "not interpreted", "type_hash": obj.get("_type_hash"),
-                              "fields": sorted(k for k in obj if not k.startswith("_"))})
+                kinds.append(
+                    {
+                        "type": "not interpreted",
+                        "type_hash": obj.get("_type_hash"),
+                        "fields": sorted(k for k in obj if not k.startswith("_")),
+                    }
+                )
                 self.counts["media objects not interpreted"] += 1
         return maps, kinds
 
@@ -171,7 +222,9 @@ class PostboxReader:
         problem_kinds = ("media objects", "peer objects", "history rows", "peer rows")
         problems = {k: v for k, v in self.counts.items() if k.startswith(problem_kinds) and v}
         if partial or problems:
-            self.ctx.warn(f"Postbox: {self.counts['messages decoded full']} message(s) decoded in full, "
-                          f"{self.counts['messages decoded partial']} in part, {self.counts['messages decoded none']} "
-                          f"not; {', '.join(f'{k}: {v}' for k, v in sorted(problems.items())) or 'no media problems'}; "
-                          f"{attrs}; {kv_tables} key-value tables present, 2 read")
+            self.ctx.warn(
+                f"Postbox: {self.counts['messages decoded full']} message(s) decoded in full, "
+                f"{self.counts['messages decoded partial']} in part, {self.counts['messages decoded none']} "
+                f"not; {', '.join(f'{k}: {v}' for k, v in sorted(problems.items())) or 'no media problems'}; "
+                f"{attrs}; {kv_tables} key-value tables present, 2 read"
+            )

@@ -39,7 +39,7 @@ class Buf:
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > self.end:
             raise PostboxError(f"needs {n} byte(s) at offset {self.pos}, {self.end - self.pos} left")
-        out = self.data[self.pos:self.pos + n]
+        out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -153,8 +153,11 @@ def _forward(buf: Buf, out: dict[str, Any]) -> None:
     if flags & 2:
         fwd["source"] = peer_from_int64(buf.unpack("q"))
     if flags & 4:
-        fwd["source_message"] = {"peer": peer_from_int64(buf.unpack("q")), "namespace": buf.unpack("i"),
-                                 "id": buf.unpack("i")}
+        fwd["source_message"] = {
+            "peer": peer_from_int64(buf.unpack("q")),
+            "namespace": buf.unpack("i"),
+            "id": buf.unpack("i"),
+        }
     if flags & 8:
         fwd["signature"] = buf.text()
     out["forward"] = fwd

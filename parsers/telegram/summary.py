@@ -11,12 +11,20 @@ from typing import Any
 
 from parsers.telegram.peers import peer_key
 
-GEO_MEDIA = {"messageMediaGeo": "location", "messageMediaGeoLive": "live location",
-             "messageMediaGeoLive_layer119": "live location", "messageMediaVenue": "venue",
-             "messageMediaVenue_layer71": "venue"}
+GEO_MEDIA = {
+    "messageMediaGeo": "location",
+    "messageMediaGeoLive": "live location",
+    "messageMediaGeoLive_layer119": "live location",
+    "messageMediaVenue": "venue",
+    "messageMediaVenue_layer71": "venue",
+}
 CONTACT_MEDIA = ("messageMediaContact", "messageMediaContact_layer132", "messageMediaContact_layer81")
-DISCARD_REASONS = {"phoneCallDiscardReasonMissed": "missed", "phoneCallDiscardReasonDisconnect": "disconnected",
-                   "phoneCallDiscardReasonHangup": "hangup", "phoneCallDiscardReasonBusy": "busy"}
+DISCARD_REASONS = {
+    "phoneCallDiscardReasonMissed": "missed",
+    "phoneCallDiscardReasonDisconnect": "disconnected",
+    "phoneCallDiscardReasonHangup": "hangup",
+    "phoneCallDiscardReasonBusy": "busy",
+}
 
 
 def base_name(obj: dict[str, Any] | None) -> str:
@@ -44,8 +52,13 @@ def document_summary(doc: Any) -> dict[str, Any] | None:
         if name == "documentAttributeFilename":
             out["file_name"] = attr.get("file_name")
         elif name in ("documentAttributeVideo", "documentAttributeAudio"):
-            out.update({k: attr[k] for k in ("duration", "w", "h", "title", "performer", "voice", "round_message")
-                        if k in attr})
+            out.update(
+                {
+                    k: attr[k]
+                    for k in ("duration", "w", "h", "title", "performer", "voice", "round_message")
+                    if k in attr
+                }
+            )
             out["kind"] = "video" if name == "documentAttributeVideo" else "audio"
         elif name == "documentAttributeImageSize":
             out.update({"w": attr.get("w"), "h": attr.get("h")})
@@ -59,8 +72,9 @@ def document_summary(doc: Any) -> dict[str, Any] | None:
 def photo_summary(photo: Any) -> dict[str, Any] | None:
     if not isinstance(photo, dict) or "id" not in photo:
         return None
-    sizes = [{k: s[k] for k in ("type", "w", "h", "size") if k in s} for s in photo.get("sizes") or []
-             if isinstance(s, dict)]
+    sizes = [
+        {k: s[k] for k in ("type", "w", "h", "size") if k in s} for s in photo.get("sizes") or [] if isinstance(s, dict)
+    ]
     return {**{k: photo[k] for k in ("id", "date", "dc_id") if k in photo}, "sizes": sizes}
 
 
@@ -77,8 +91,22 @@ def media_summary(media: Any) -> dict[str, Any] | None:
         out.update({k: True for k in ("voice", "round", "video") if media.get(k)})
     elif name in GEO_MEDIA:
         out["geo"] = geo_point(media.get("geo"))
-        out.update({k: media[k] for k in ("title", "address", "provider", "venue_id", "venue_type", "period",
-                                           "heading", "proximity_notification_radius") if k in media})
+        out.update(
+            {
+                k: media[k]
+                for k in (
+                    "title",
+                    "address",
+                    "provider",
+                    "venue_id",
+                    "venue_type",
+                    "period",
+                    "heading",
+                    "proximity_notification_radius",
+                )
+                if k in media
+            }
+        )
     elif name == "messageMediaContact":
         out.update({k: media[k] for k in ("phone_number", "first_name", "last_name", "vcard", "user_id") if k in media})
     elif name == "messageMediaWebPage":
@@ -95,8 +123,20 @@ def media_summary(media: Any) -> dict[str, Any] | None:
 def forward_summary(fwd: Any) -> dict[str, Any] | None:
     if not isinstance(fwd, dict):
         return None
-    out = {k: fwd[k] for k in ("from_name", "date", "channel_post", "post_author", "saved_from_msg_id",
-                               "psa_type", "saved_from_name", "saved_date") if k in fwd}
+    out = {
+        k: fwd[k]
+        for k in (
+            "from_name",
+            "date",
+            "channel_post",
+            "post_author",
+            "saved_from_msg_id",
+            "psa_type",
+            "saved_from_name",
+            "saved_date",
+        )
+        if k in fwd
+    }
     for key in ("from_id", "saved_from_peer", "saved_from_id"):
         if key in fwd:
             out[key] = peer_key(fwd[key])
@@ -109,8 +149,9 @@ def reply_summary(message: dict[str, Any]) -> dict[str, Any] | None:
     reply = message.get("reply_to")
     if not isinstance(reply, dict):
         return None
-    out = {k: reply[k] for k in ("reply_to_msg_id", "reply_to_top_id", "quote_text", "story_id", "user_id")
-           if k in reply}
+    out = {
+        k: reply[k] for k in ("reply_to_msg_id", "reply_to_top_id", "quote_text", "story_id", "user_id") if k in reply
+    }
     for key in ("reply_to_peer_id", "peer"):
         if key in reply:
             out[key] = peer_key(reply[key])

@@ -76,7 +76,7 @@ class Reader:
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
             raise TLError(f"needs {n} byte(s), {self.remaining()} left", self.pos)
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -233,8 +233,15 @@ def _decode(data: bytes, expected: str, tail_ok: TailCheck | None) -> Decoded:
     if ctor is None:
         return Decoded(None, "none", cid, problem=f"unknown constructor 0x{cid:08x}", end=4, notes=notes)
     if ctor.result != expected:
-        return Decoded(None, "none", cid, ctor.name, problem=f"{ctor.name} ({ctor.hex}) is a {ctor.result}, "
-                       f"not a {expected}", end=4, notes=notes)
+        return Decoded(
+            None,
+            "none",
+            cid,
+            ctor.name,
+            problem=f"{ctor.name} ({ctor.hex}) is a {ctor.result}, not a {expected}",
+            end=4,
+            notes=notes,
+        )
     obj: dict[str, Any] = {"_": ctor.name, "_id": ctor.hex}
     words: dict[str, int] = {}
     fields = ctor.fields
@@ -244,15 +251,22 @@ def _decode(data: bytes, expected: str, tail_ok: TailCheck | None) -> Decoded:
             read_field(reader, f, obj, words)
         except TLError as e:
             obj.pop(f.name, None)
-            skipped = _bound_unknown(data, start, e, fields[i + 1:], obj, words, tail_ok, notes)
+            skipped = _bound_unknown(data, start, e, fields[i + 1 :], obj, words, tail_ok, notes)
             if skipped is not None:
                 return Decoded(obj, "partial", cid, ctor.name, [f.name], _problem(f, e), skipped, notes, True)
             rest = [g.name for g in fields[i:] if _maybe_present(g, words) and g.type.name != "true"]
             return Decoded(obj, "partial", cid, ctor.name, rest, _problem(f, e), start, notes)
     if ctor.prefix_only:
-        return Decoded(obj, "partial", cid, ctor.name, [f"fields after {fields[-1].name}"],
-                       f"the layout of {ctor.name} ({ctor.hex}) is known only up to {fields[-1].name}",
-                       reader.pos, notes)
+        return Decoded(
+            obj,
+            "partial",
+            cid,
+            ctor.name,
+            [f"fields after {fields[-1].name}"],
+            f"the layout of {ctor.name} ({ctor.hex}) is known only up to {fields[-1].name}",
+            reader.pos,
+            notes,
+        )
     return Decoded(obj, "full", cid, ctor.name, [], None, reader.pos, notes, True)
 
 
@@ -265,8 +279,16 @@ def _maybe_present(f: Field, words: dict[str, int]) -> bool:
     return f.flag_word is None or f.flag_word not in words or f.present(words)
 
 
-def _bound_unknown(data: bytes, start: int, error: TLError, rest: tuple[Field, ...], obj: dict[str, Any],
-                   words: dict[str, int], tail_ok: TailCheck | None, notes: list[str]) -> int | None:
+def _bound_unknown(
+    data: bytes,
+    start: int,
+    error: TLError,
+    rest: tuple[Field, ...],
+    obj: dict[str, Any],
+    words: dict[str, int],
+    tail_ok: TailCheck | None,
+    notes: list[str],
+) -> int | None:
     """Skip an unknown nested object when exactly one cut point lets everything after it be read.
 
     Returns the end offset of the whole object (or None: the object cannot be bounded). TL data is
@@ -288,7 +310,7 @@ def _bound_unknown(data: bytes, start: int, error: TLError, rest: tuple[Field, .
                 read_field(trial, f, part, trial_words)
         except TLError:
             continue
-        if tail_ok(data[trial.pos:], {**obj, **part}):
+        if tail_ok(data[trial.pos :], {**obj, **part}):
             found.append((cut, part, trial.pos))
             if len(found) > 1:
                 return None  # two readings fit: the length is not bounded, nothing is guessed
@@ -296,6 +318,8 @@ def _bound_unknown(data: bytes, start: int, error: TLError, rest: tuple[Field, .
         return None
     cut, part, end = found[0]
     obj.update(part)
-    notes.append(f"skipped {cut - start} byte(s) of unknown constructor 0x{error.cid:08x} at offset {start} "
-                 f"(length bounded: one cut point lets the rest of the object and its tail be read)")
+    notes.append(
+        f"skipped {cut - start} byte(s) of unknown constructor 0x{error.cid:08x} at offset {start} "
+        f"(length bounded: one cut point lets the rest of the object and its tail be read)"
+    )
     return end

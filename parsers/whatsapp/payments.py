@@ -23,13 +23,51 @@ from triage.model.records import Base, Payment, times
 from triage.model.timeutil import decode
 
 METHOD = "whatsapp_pay"
-MODERN = {"pay_transaction": {"_id", "message_row_id", "remote_jid_row_id", "id", "timestamp", "status",
-                              "sender_jid_row_id", "receiver_jid_row_id", "type", "currency_code", "amount_1000"},
-          "jid": {"_id", "raw_string"}}
-LEGACY = {"pay_transactions": {"key_remote_jid", "key_from_me", "key_id", "id", "timestamp", "status", "sender",
-                               "receiver", "type", "currency", "amount_1000"}}
-EXTRA_COLUMNS = ["key_id", "interop_id", "error_code", "credential_id", "methods", "bank_transaction_id",
-                 "metadata", "init_timestamp", "request_key_id", "country", "version", "service_id"]
+MODERN = {
+    "pay_transaction": {
+        "_id",
+        "message_row_id",
+        "remote_jid_row_id",
+        "id",
+        "timestamp",
+        "status",
+        "sender_jid_row_id",
+        "receiver_jid_row_id",
+        "type",
+        "currency_code",
+        "amount_1000",
+    },
+    "jid": {"_id", "raw_string"},
+}
+LEGACY = {
+    "pay_transactions": {
+        "key_remote_jid",
+        "key_from_me",
+        "key_id",
+        "id",
+        "timestamp",
+        "status",
+        "sender",
+        "receiver",
+        "type",
+        "currency",
+        "amount_1000",
+    }
+}
+EXTRA_COLUMNS = [
+    "key_id",
+    "interop_id",
+    "error_code",
+    "credential_id",
+    "methods",
+    "bank_transaction_id",
+    "metadata",
+    "init_timestamp",
+    "request_key_id",
+    "country",
+    "version",
+    "service_id",
+]
 MS_THRESHOLD = 100_000_000_000  # 1973 in ms, 5138 in s: larger values are milliseconds
 
 
@@ -42,8 +80,10 @@ class WhatsAppPaymentsParser(SqliteParser):
     order = 220
     path_patterns = ()  # structure decides: see the module docstring
 
-    schemas = (Schema("modern (pay_transaction, JIDs by row id)", MODERN, "fixtures/build_payments.py"),
-               Schema("legacy (pay_transactions, JIDs as text)", LEGACY, "fixtures/build_payments.py"))
+    schemas = (
+        Schema("modern (pay_transaction, JIDs by row id)", MODERN, "fixtures/build_payments.py"),
+        Schema("legacy (pay_transactions, JIDs as text)", LEGACY, "fixtures/build_payments.py"),
+    )
 
     def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
         names = tables(db)
@@ -62,7 +102,7 @@ def _modern(db: sqlite3.Connection, jids: dict[int | None, str], explained: set[
     has_message = "from_me" in table_columns(db, "message")
     join = "LEFT JOIN message m ON m._id = p.message_row_id" if has_message else ""
     from_me = "m.from_me" if has_message else "NULL"
-    sql = (f"SELECT p.*, {from_me} AS message_from_me FROM pay_transaction p {join} ORDER BY p._id")
+    sql = f"SELECT p.*, {from_me} AS message_from_me FROM pay_transaction p {join} ORDER BY p._id"
     for row in db.execute(sql):
         row = dict(row)
         if row["message_row_id"] is not None:
@@ -85,15 +125,22 @@ def _legacy(db: sqlite3.Connection) -> Iterator[Payment]:
         yield _payment(row, row["currency"], direction, counterpart, extra, "pay_transactions", row["_rowid"])
 
 
-def _message_payments(db: sqlite3.Connection, jids: dict[int | None, str], explained: set[int],
-                      ctx: ParseContext) -> Iterator[Payment]:
+def _message_payments(
+    db: sqlite3.Connection, jids: dict[int | None, str], explained: set[int], ctx: ParseContext
+) -> Iterator[Payment]:
     """Payment messages whose transaction row is gone: the amount survives as display text."""
-    sql = ("SELECT mp.*, m.from_me, m.timestamp AS message_timestamp, c.jid_row_id AS chat_jid_row_id "
-           "FROM message_payment mp LEFT JOIN message m ON m._id = mp.message_row_id "
-           "LEFT JOIN chat c ON c._id = m.chat_row_id ORDER BY mp.message_row_id") \
-        if "chat" in tables(db) else \
-        ("SELECT mp.*, m.from_me, m.timestamp AS message_timestamp, NULL AS chat_jid_row_id "
-         "FROM message_payment mp LEFT JOIN message m ON m._id = mp.message_row_id ORDER BY mp.message_row_id")
+    sql = (
+        (
+            "SELECT mp.*, m.from_me, m.timestamp AS message_timestamp, c.jid_row_id AS chat_jid_row_id "
+            "FROM message_payment mp LEFT JOIN message m ON m._id = mp.message_row_id "
+            "LEFT JOIN chat c ON c._id = m.chat_row_id ORDER BY mp.message_row_id"
+        )
+        if "chat" in tables(db)
+        else (
+            "SELECT mp.*, m.from_me, m.timestamp AS message_timestamp, NULL AS chat_jid_row_id "
+            "FROM message_payment mp LEFT JOIN message m ON m._id = mp.message_row_id ORDER BY mp.message_row_id"
+        )
+    )
     for row in db.execute(sql):
         row = dict(row)
         if row["message_row_id"] in explained:
@@ -105,18 +152,29 @@ def _message_payments(db: sqlite3.Connection, jids: dict[int | None, str], expla
         amount = found[0] if found else None
         sender, receiver = jids.get(row.get("sender_jid_row_id")), jids.get(row.get("receiver_jid_row_id"))
         yield Payment(
-            method=METHOD, identifier=None, amount=amount.value if amount else None,
-            currency=amount.currency if amount else None, direction=_direction(row["from_me"]),
-            counterpart=jids.get(row["chat_jid_row_id"]) or sender or receiver, context=text or None,
+            method=METHOD,
+            identifier=None,
+            amount=amount.value if amount else None,
+            currency=amount.currency if amount else None,
+            direction=_direction(row["from_me"]),
+            counterpart=jids.get(row["chat_jid_row_id"]) or sender or receiver,
+            context=text or None,
             **times("time", decode(row["message_timestamp"], "unix_ms")),
-            extra={"amount_with_symbol": text, "sender": sender, "receiver": receiver,
-                   "message_row_id": row["message_row_id"], "note": "payment message without a pay_transaction row"},
-            source_table="message_payment", source_row=str(row["message_row_id"]),
+            extra={
+                "amount_with_symbol": text,
+                "sender": sender,
+                "receiver": receiver,
+                "message_row_id": row["message_row_id"],
+                "note": "payment message without a pay_transaction row",
+            },
+            source_table="message_payment",
+            source_row=str(row["message_row_id"]),
         )
 
 
-def _payment(row: dict, currency: Any, direction: str | None, counterpart: str | None, extra: dict,
-             table: str, rowid: int) -> Payment:
+def _payment(
+    row: dict, currency: Any, direction: str | None, counterpart: str | None, extra: dict, table: str, rowid: int
+) -> Payment:
     raw_time = row["timestamp"]
     encoding = "unix_ms" if isinstance(raw_time, (int, float)) and raw_time >= MS_THRESHOLD else "unix_s"
     extra["time_unit"] = f"{encoding} (chosen by magnitude: WhatsApp does not document the unit)"
@@ -124,9 +182,17 @@ def _payment(row: dict, currency: Any, direction: str | None, counterpart: str |
     if note:
         extra["amount_note"] = note
     return Payment(
-        method=METHOD, identifier=row["id"], amount=amount, currency=currency or None, direction=direction,
-        counterpart=counterpart, context=None, **times("time", decode(raw_time, encoding)), extra=extra,
-        source_table=table, source_row=str(rowid),
+        method=METHOD,
+        identifier=row["id"],
+        amount=amount,
+        currency=currency or None,
+        direction=direction,
+        counterpart=counterpart,
+        context=None,
+        **times("time", decode(raw_time, encoding)),
+        extra=extra,
+        source_table=table,
+        source_row=str(rowid),
     )
 
 
@@ -147,8 +213,12 @@ def _direction(from_me: Any) -> str | None:
 
 
 def _extra(row: dict, columns: list[str], sender: str | None, receiver: str | None) -> dict[str, Any]:
-    extra: dict[str, Any] = {"status": row.get("status"), "type": row.get("type"), "sender": sender,
-                             "receiver": receiver}
+    extra: dict[str, Any] = {
+        "status": row.get("status"),
+        "type": row.get("type"),
+        "sender": sender,
+        "receiver": receiver,
+    }
     for column in columns:
         value = row.get(column)
         if value not in (None, ""):

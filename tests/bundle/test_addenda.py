@@ -42,9 +42,16 @@ extraction: logical extraction; handset in a Faraday bag, powered on, locked
 officer_in_charge: DC Ilse Marwood
 statement_of_truth: true
 """
-VALUES_IN_PDF = ("Dana Ravensworth", "UKAS 4471 FSA-DIG-100", "Warrant 77/2026 Folkestone MC",
-                 "Parser validation for Telegram 11.2", "every cited Telegram row checked by hand", "2026-11-30",
-                 "DC Ilse Marwood", "Statement of truth")
+VALUES_IN_PDF = (
+    "Dana Ravensworth",
+    "UKAS 4471 FSA-DIG-100",
+    "Warrant 77/2026 Folkestone MC",
+    "Parser validation for Telegram 11.2",
+    "every cited Telegram row checked by hand",
+    "2026-11-30",
+    "DC Ilse Marwood",
+    "Statement of truth",
+)
 TRANSLATED = {3: "Hello brother, the price per person is £2,500 to Britain"}
 
 
@@ -63,9 +70,28 @@ def declared(tmp_path_factory, evidence_guard) -> Path:
     key, _ = init_key(base / "keys")
     (base / "declarations.yaml").write_text(DECLARATIONS, encoding="utf-8")
     out = base / EXHIBIT
-    assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", CASE, "--exhibit", EXHIBIT,
-                 "--examiner", EXAMINER, "--signing-key", str(key), "--declarations",
-                 str(base / "declarations.yaml")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(out),
+                "--quiet",
+                "--case",
+                CASE,
+                "--exhibit",
+                EXHIBIT,
+                "--examiner",
+                EXAMINER,
+                "--signing-key",
+                str(key),
+                "--declarations",
+                str(base / "declarations.yaml"),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -91,9 +117,10 @@ def filled_xliff(demo_zip: Path, folder: Path, translations: dict[int, str]) -> 
 
 # -- declarations at the run ------------------------------------------------------------------------------
 
+
 def test_declarations_are_inside_the_sealed_report_pdf(declared: Path) -> None:
     text = pdftotext(declared / "data" / "report.pdf")
-    summary = text[:text.index("Full report")]
+    summary = text[: text.index("Full report")]
     # compared without spaces: pdftotext spaces words by their positions, and may widen a gap
     squeezed = "".join(summary.split())
     for value in VALUES_IN_PDF:
@@ -121,16 +148,29 @@ def test_without_declarations_the_blank_form_waits_for_an_addendum(demo) -> None
     assert "to be completed by a signed addendum (triage addendum BUNDLE --declarations FILE)" in text
 
 
-@pytest.mark.parametrize("change, named", [
-    (("accreditation:\n  status: accredited\n  scope: UKAS 4471 FSA-DIG-100\n",
-      "accreditation:\n  status: accredited\n"), "field 'accreditation': 'scope' is required"),
-    (("statement_of_truth: true\n", "statement_of_truth: true\nsignature: D.R.\n"), "field 'signature': unknown field"),
-    (("officer_in_charge: DC Ilse Marwood\n", "officer_in_charge: DC Ilse Marwood\nname: Someone Else\n"),
-     "field 'name' is given twice"),
-    (("date: 2026-11-30\n", "date: 30/11/2026\n"), "field 'date'"),
-    (("statement_of_truth: true\n", "statement_of_truth: yes please\n"), "field 'statement_of_truth'"),
-    (("legal_power:\n", "legal_power: [\n"), "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        (
+            (
+                "accreditation:\n  status: accredited\n  scope: UKAS 4471 FSA-DIG-100\n",
+                "accreditation:\n  status: accredited\n",
+            ),
+            "field 'accreditation': 'scope' is required",
+        ),
+        (
+            ("statement_of_truth: true\n", "statement_of_truth: true\nsignature: D.R.\n"),
+            "field 'signature': unknown field",
+        ),
+        (
+            ("officer_in_charge: DC Ilse Marwood\n", "officer_in_charge: DC Ilse Marwood\nname: Someone Else\n"),
+            "field 'name' is given twice",
+        ),
+        (("date: 2026-11-30\n", "date: 30/11/2026\n"), "field 'date'"),
+        (("statement_of_truth: true\n", "statement_of_truth: yes please\n"), "field 'statement_of_truth'"),
+        (("legal_power:\n", "legal_power: [\n"), "not valid YAML"),
+    ],
+)
 def test_bad_declarations_stop_the_run_before_anything_is_written(tmp_path: Path, capsys, change, named) -> None:
     bad = tmp_path / "declarations.yaml"
     bad.write_text(DECLARATIONS.replace(*change), encoding="utf-8")
@@ -144,17 +184,48 @@ def test_bad_declarations_stop_the_run_before_anything_is_written(tmp_path: Path
 
 # -- addenda: declarations later, translations round trip -------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def addenda(demo, tmp_path_factory) -> tuple[Path, Path]:
     """(translations addendum zip, declarations addendum zip) for the demo bundle, by the examiner's key."""
     demo_zip, key, _ = demo
     work = tmp_path_factory.mktemp("addenda")
     filled = filled_xliff(demo_zip, work, TRANSLATED)
-    assert main(["translations", "import", str(demo_zip), str(filled), "--translator", "Rahel Tesfaye",
-                 "--date", "2026-12-01", "--key", str(key), "--out", str(work / "TRANSLATIONS")]) == 0
+    assert (
+        main(
+            [
+                "translations",
+                "import",
+                str(demo_zip),
+                str(filled),
+                "--translator",
+                "Rahel Tesfaye",
+                "--date",
+                "2026-12-01",
+                "--key",
+                str(key),
+                "--out",
+                str(work / "TRANSLATIONS"),
+            ]
+        )
+        == 0
+    )
     (work / "declarations.yaml").write_text(DECLARATIONS, encoding="utf-8")
-    assert main(["addendum", str(demo_zip), "--declarations", str(work / "declarations.yaml"), "--key", str(key),
-                 "--out", str(work / "DECLARATIONS.zip")]) == 0
+    assert (
+        main(
+            [
+                "addendum",
+                str(demo_zip),
+                "--declarations",
+                str(work / "declarations.yaml"),
+                "--key",
+                str(key),
+                "--out",
+                str(work / "DECLARATIONS.zip"),
+            ]
+        )
+        == 0
+    )
     return work / "TRANSLATIONS.zip", work / "DECLARATIONS.zip"
 
 
@@ -194,13 +265,14 @@ def test_addendum_page_shows_each_translation_beside_its_original(demo, addenda)
     folder = addenda[0].with_suffix("")
     record = json.loads((folder / "data" / "addendum.json").read_text(encoding="utf-8"))
     unit = record["translations"]["units"][0]
-    original = next(m for m in read_jsonl(demo[0].with_suffix("") / "data" / "records" / "message.jsonl")
-                    if m["id"] == 3)["body"]
+    original = next(
+        m for m in read_jsonl(demo[0].with_suffix("") / "data" / "records" / "message.jsonl") if m["id"] == 3
+    )["body"]
     assert (unit["message_id"], unit["original"], unit["translation"]) == (3, original, TRANSLATED[3])
     assert record["translations"]["translator"] == "Rahel Tesfaye" and record["translations"]["date"] == "2026-12-01"
     page = (folder / "data" / "addendum.html").read_text(encoding="utf-8")
-    row = page[page.index('<tr id="message-3">'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index('<tr id="message-3">') :]
+    row = row[: row.index("</tr>")]
     assert original in row and TRANSLATED[3].replace("£", "£") in row and "Rahel Tesfaye" in row
     assert "2026-12-01" in row and "http" not in page.lower().replace("http-equiv", "")
 
@@ -224,16 +296,31 @@ def test_addendum_of_another_bundle_is_refused(demo, addenda, tmp_path: Path, ca
     other = make_bundle(tmp_path, key)
     code, out = verify_cli(capsys, other, "--addendum", addenda[0])
     assert code == 1, out
-    assert (f"addendum {addenda[0]}: ALTERED: this addendum is not for this bundle: it names the bundle "
-            f"{EXHIBIT} with tagmanifest-sha256.txt SHA-256") in out
+    assert (
+        f"addendum {addenda[0]}: ALTERED: this addendum is not for this bundle: it names the bundle "
+        f"{EXHIBIT} with tagmanifest-sha256.txt SHA-256"
+    ) in out
 
 
 def test_addendum_signed_by_a_key_it_brings_is_not_trusted(demo, tmp_path: Path, capsys) -> None:
     demo_zip, _, public = demo
     stranger, _ = init_key(tmp_path / "stranger")
     (tmp_path / "d.yaml").write_text(DECLARATIONS, encoding="utf-8")
-    assert main(["addendum", str(demo_zip), "--declarations", str(tmp_path / "d.yaml"), "--key", str(stranger),
-                 "--out", str(tmp_path / "FORGED")]) == 0
+    assert (
+        main(
+            [
+                "addendum",
+                str(demo_zip),
+                "--declarations",
+                str(tmp_path / "d.yaml"),
+                "--key",
+                str(stranger),
+                "--out",
+                str(tmp_path / "FORGED"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     code, out = verify_cli(capsys, demo_zip, "--trust", public, "--addendum", tmp_path / "FORGED.zip")
     assert code == 1 and f"addendum {tmp_path / 'FORGED.zip'}: ALTERED: signed by a key that is not trusted" in out
@@ -242,21 +329,40 @@ def test_addendum_signed_by_a_key_it_brings_is_not_trusted(demo, tmp_path: Path,
 def test_translation_of_a_changed_or_unknown_message_is_refused(demo, tmp_path: Path, capsys) -> None:
     demo_zip, key, _ = demo
     filled = filled_xliff(demo_zip, tmp_path, TRANSLATED)
-    good = hashlib.sha256(next(m for m in read_jsonl(demo_zip.with_suffix("") / "data" / "records" / "message.jsonl")
-                               if m["id"] == 3)["body"].encode()).hexdigest()
+    good = hashlib.sha256(
+        next(m for m in read_jsonl(demo_zip.with_suffix("") / "data" / "records" / "message.jsonl") if m["id"] == 3)[
+            "body"
+        ].encode()
+    ).hexdigest()
     cases = {
-        "changed": (filled.read_text(encoding="utf-8").replace(good, "0" * 64),
-                    f"unit 3: message hash does not match: the unit was made for a text with SHA-256 {'0' * 64}, "
-                    f"but message 3 in the bundle has SHA-256 {good}"),
-        "unknown": (filled.read_text(encoding="utf-8").replace('id="3"', 'id="999999"'),
-                    "unit 999999: the bundle has no message 999999 with text (unknown message)"),
+        "changed": (
+            filled.read_text(encoding="utf-8").replace(good, "0" * 64),
+            f"unit 3: message hash does not match: the unit was made for a text with SHA-256 {'0' * 64}, "
+            f"but message 3 in the bundle has SHA-256 {good}",
+        ),
+        "unknown": (
+            filled.read_text(encoding="utf-8").replace('id="3"', 'id="999999"'),
+            "unit 999999: the bundle has no message 999999 with text (unknown message)",
+        ),
     }
     for name, (text, message) in cases.items():
         xlf = tmp_path / f"{name}.xlf"
         xlf.write_text(text, encoding="utf-8")
         capsys.readouterr()
-        code = main(["translations", "import", str(demo_zip), str(xlf), "--translator", "R. T.", "--key", str(key),
-                     "--out", str(tmp_path / name)])
+        code = main(
+            [
+                "translations",
+                "import",
+                str(demo_zip),
+                str(xlf),
+                "--translator",
+                "R. T.",
+                "--key",
+                str(key),
+                "--out",
+                str(tmp_path / name),
+            ]
+        )
         err = capsys.readouterr().err
         assert code == 2 and "refused, nothing sealed" in err and message in err, err
         assert not (tmp_path / name).exists() and not (tmp_path / f"{name}.zip").exists()

@@ -32,8 +32,26 @@ def key_dir(tmp_path_factory) -> Path:
 def sealed(tmp_path_factory, key_dir: Path) -> Path:
     init_key(key_dir)
     out = tmp_path_factory.mktemp("bundle") / "EXH1"
-    assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", "C1", "--exhibit", "EXH1",
-                 "--examiner", "A. Examiner", "--signing-key", str(key_dir / "signing_key.pem")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(out),
+                "--quiet",
+                "--case",
+                "C1",
+                "--exhibit",
+                "EXH1",
+                "--examiner",
+                "A. Examiner",
+                "--signing-key",
+                str(key_dir / "signing_key.pem"),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -64,7 +82,8 @@ def test_run_folder_is_a_bagit_bag_with_the_report_under_data(sealed: Path) -> N
     assert len((sealed / SIGNATURE).read_bytes()) == 64
     with zipfile.ZipFile(sealed.with_name("EXH1.zip")) as z:
         assert sorted(n.removeprefix("EXH1/") for n in z.namelist()) == sorted(
-            p.relative_to(sealed).as_posix() for p in sealed.rglob("*") if p.is_file())
+            p.relative_to(sealed).as_posix() for p in sealed.rglob("*") if p.is_file()
+        )
 
 
 def test_custody_log_seal_entry_names_the_key_and_the_reports(sealed: Path, key_dir: Path) -> None:
@@ -94,28 +113,56 @@ def _copy(sealed: Path, tmp_path: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("tamper, message", [
-    (lambda b: _flip_byte(b / "data" / "records" / "message.jsonl"), "file changed: data/records/message.jsonl"),
-    (lambda b: _flip_byte(b / "data" / "case.sqlite"), "file changed: data/case.sqlite"),
-    (lambda b: (b / "data" / "findings.json").unlink(), "file missing: data/findings.json"),
-    (lambda b: (b / "data" / "notes.txt").write_text("added later"), "file added after sealing: data/notes.txt"),
-    (lambda b: _edit_custody(b / "data" / "custody.jsonl"), "custody chain broken at entry 3"),
-    (lambda b: _flip_byte(b / SIGNATURE), "signature does not verify"),
-    (lambda b: _flip_byte(b / PUBLIC_KEY), "tag file changed: examiner_public_key.pem"),
-])
-def test_tampering_is_named(sealed: Path, tmp_path: Path, examiner_fp: str, tamper, message: str,  # noqa: ANN001
-                            capsys) -> None:
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (lambda b: _flip_byte(b / "data" / "records" / "message.jsonl"), "file changed: data/records/message.jsonl"),
+        (lambda b: _flip_byte(b / "data" / "case.sqlite"), "file changed: data/case.sqlite"),
+        (lambda b: (b / "data" / "findings.json").unlink(), "file missing: data/findings.json"),
+        (lambda b: (b / "data" / "notes.txt").write_text("added later"), "file added after sealing: data/notes.txt"),
+        (lambda b: _edit_custody(b / "data" / "custody.jsonl"), "custody chain broken at entry 3"),
+        (lambda b: _flip_byte(b / SIGNATURE), "signature does not verify"),
+        (lambda b: _flip_byte(b / PUBLIC_KEY), "tag file changed: examiner_public_key.pem"),
+    ],
+)
+def test_tampering_is_named(
+    sealed: Path,
+    tmp_path: Path,
+    examiner_fp: str,
+    tamper,
+    message: str,  # noqa: ANN001
+    capsys,
+) -> None:
     bundle = _copy(sealed, tmp_path)
     tamper(bundle)
     code, out = verify_cli(capsys, bundle, "--trust", examiner_fp)
     assert code == 1 and message in out, out
 
 
-def test_same_evidence_gives_the_same_bundle_but_for_times_and_signature(sealed: Path, tmp_path: Path,
-                                                                         key_dir: Path) -> None:
+def test_same_evidence_gives_the_same_bundle_but_for_times_and_signature(
+    sealed: Path, tmp_path: Path, key_dir: Path
+) -> None:
     again = tmp_path / "EXH1"
-    assert main(["run", str(DEMO_E01), "--out", str(again), "--quiet", "--case", "C1", "--exhibit", "EXH1",
-                 "--examiner", "A. Examiner", "--signing-key", str(key_dir / "signing_key.pem")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(again),
+                "--quiet",
+                "--case",
+                "C1",
+                "--exhibit",
+                "EXH1",
+                "--examiner",
+                "A. Examiner",
+                "--signing-key",
+                str(key_dir / "signing_key.pem"),
+            ]
+        )
+        == 0
+    )
 
     def listing(folder: Path) -> dict[str, str]:
         return {line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in (folder / MANIFEST).read_text().splitlines()}
@@ -123,8 +170,19 @@ def test_same_evidence_gives_the_same_bundle_but_for_times_and_signature(sealed:
     first, second = listing(sealed), listing(again)
     assert set(first) == set(second)
     # files that carry run times: the custody log (and its copies), the report pages and the case store
-    timed = {f"data/{name}" for name in ("custody.jsonl", "records/custody_event.jsonl", "records/custody_event.csv",
-                                         "case.sqlite", "findings.json", "index.html", "report.pdf", "case.jsonld")}
+    timed = {
+        f"data/{name}"
+        for name in (
+            "custody.jsonl",
+            "records/custody_event.jsonl",
+            "records/custody_event.csv",
+            "case.sqlite",
+            "findings.json",
+            "index.html",
+            "report.pdf",
+            "case.jsonld",
+        )
+    }
     timed |= {name for name in first if name.startswith("data/pages/record-")}  # the examination record's pages
     differing = {name for name in first if first[name] != second[name]}
     assert differing <= timed, differing - timed

@@ -40,8 +40,7 @@ def test_symlinked_directory_inside_data_is_reported_not_followed(bundle: Path, 
     assert "planted.json" not in out
 
 
-def test_payload_file_replaced_by_a_link_to_an_identical_copy_is_altered(bundle: Path, tmp_path: Path,
-                                                                         capsys) -> None:
+def test_payload_file_replaced_by_a_link_to_an_identical_copy_is_altered(bundle: Path, tmp_path: Path, capsys) -> None:
     copy = tmp_path / "findings.json"
     copy.write_bytes((bundle / "data" / "findings.json").read_bytes())  # same bytes: only the link is wrong
     (bundle / "data" / "findings.json").unlink()
@@ -68,19 +67,24 @@ def test_unreadable_file_is_altered(bundle: Path, capsys) -> None:
     assert code == 1 and "cannot read data/records/message.jsonl" in out
 
 
-@pytest.mark.parametrize("tamper, message", [
-    (lambda b: _flip_byte(b / "data" / "records" / "message.jsonl"), "file changed: data/records/message.jsonl"),
-    (lambda b: (b / "data" / "thumbs" / "ab12.jpg").unlink(), "file missing: data/thumbs/ab12.jpg"),
-    (lambda b: (b / "data" / "notes.txt").write_text("added"), "file added after sealing: data/notes.txt"),
-    (lambda b: (b / "data" / "empty").mkdir(), "folder added after sealing: data/empty/"),
-    (lambda b: (b / "extra").mkdir(), "folder added after sealing: extra/"),
-    (lambda b: (b / "notes.txt").write_text("added"), "file added after sealing: notes.txt"),
-    (lambda b: _append(b / "bag-info.txt", "Contact-Name: someone\n"), "tag file changed: bag-info.txt"),
-    (lambda b: _append(b / "manifest-sha256.txt", "0" * 64 + "  data/ghost\n"),
-     "tag file changed: manifest-sha256.txt"),
-    (lambda b: (b / "tagmanifest-sha256.txt").unlink(), "tagmanifest-sha256.txt missing"),
-    (lambda b: _append(b / "tagmanifest-sha256.txt", "x\n"), "tagmanifest-sha256.txt line 6 is malformed"),
-])
+@pytest.mark.parametrize(
+    "tamper, message",
+    [
+        (lambda b: _flip_byte(b / "data" / "records" / "message.jsonl"), "file changed: data/records/message.jsonl"),
+        (lambda b: (b / "data" / "thumbs" / "ab12.jpg").unlink(), "file missing: data/thumbs/ab12.jpg"),
+        (lambda b: (b / "data" / "notes.txt").write_text("added"), "file added after sealing: data/notes.txt"),
+        (lambda b: (b / "data" / "empty").mkdir(), "folder added after sealing: data/empty/"),
+        (lambda b: (b / "extra").mkdir(), "folder added after sealing: extra/"),
+        (lambda b: (b / "notes.txt").write_text("added"), "file added after sealing: notes.txt"),
+        (lambda b: _append(b / "bag-info.txt", "Contact-Name: someone\n"), "tag file changed: bag-info.txt"),
+        (
+            lambda b: _append(b / "manifest-sha256.txt", "0" * 64 + "  data/ghost\n"),
+            "tag file changed: manifest-sha256.txt",
+        ),
+        (lambda b: (b / "tagmanifest-sha256.txt").unlink(), "tagmanifest-sha256.txt missing"),
+        (lambda b: _append(b / "tagmanifest-sha256.txt", "x\n"), "tagmanifest-sha256.txt line 6 is malformed"),
+    ],
+)
 def test_tampering_is_named(bundle: Path, tamper, message: str, capsys) -> None:  # noqa: ANN001
     tamper(bundle)
     code, out = verify_cli(capsys, bundle, "--trust", FP)

@@ -40,8 +40,15 @@ def bundle(tmp_path: Path) -> Path:
 
 def test_verify_txt_holds_each_command_as_tested(bundle: Path) -> None:
     text = (bundle / "VERIFY.txt").read_text()
-    for command in (recipe.SHA256SUM_PAYLOAD, recipe.SHA256SUM_TAGS, recipe.LIST_ADDED, recipe.LIST_SPECIAL,
-                    recipe.OPENSSL_VERIFY, recipe.OPENSSL_FINGERPRINT, recipe.BAGIT_VALIDATE):
+    for command in (
+        recipe.SHA256SUM_PAYLOAD,
+        recipe.SHA256SUM_TAGS,
+        recipe.LIST_ADDED,
+        recipe.LIST_SPECIAL,
+        recipe.OPENSSL_VERIFY,
+        recipe.OPENSSL_FINGERPRINT,
+        recipe.BAGIT_VALIDATE,
+    ):
         assert f"\n     {command}\n" in text, command
     assert f"For this bundle it prints {fingerprint_der(KEY.public_key())}\n" in text
     assert fingerprint(KEY.public_key()) in text and "triage verify EXH1.zip --trust" in text
@@ -96,8 +103,9 @@ def test_bagit_python_validates_a_fresh_bundle_and_rejects_an_added_file(bundle:
 
 def test_unzip_lists_one_folder(bundle: Path) -> None:
     needs("unzip")
-    listing = subprocess.run(["unzip", "-Z1", str(bundle.with_name("EXH1.zip"))], capture_output=True, text=True,
-                             check=True).stdout.split()
+    listing = subprocess.run(
+        ["unzip", "-Z1", str(bundle.with_name("EXH1.zip"))], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert listing and all(name.startswith("EXH1/") for name in listing)
     assert "EXH1/tagmanifest-sha256.txt.sig" in listing and "EXH1/data/custody.jsonl" in listing
 

@@ -69,8 +69,7 @@ def test_genuine_bundle_is_intact_only_against_the_trusted_key(genuine: Path, ca
         assert FP in out and FP_DER in out and "the signer was NOT checked" in out
 
 
-def test_forged_bundle_names_the_forger_and_fails_against_the_real_key(genuine: Path, tmp_path: Path,
-                                                                       capsys) -> None:
+def test_forged_bundle_names_the_forger_and_fails_against_the_real_key(genuine: Path, tmp_path: Path, capsys) -> None:
     forged, attacker = forge(genuine, tmp_path / "forged")
     assert json.loads((forged / "data" / "findings.json").read_text())["assessment"]["level"] == "green"
     attacker_fp, attacker_der = fingerprint(attacker.public_key()), fingerprint_der(attacker.public_key())
@@ -83,28 +82,37 @@ def test_forged_bundle_names_the_forger_and_fails_against_the_real_key(genuine: 
         assert f"signed by a key that is not trusted: {attacker_fp}" in out
 
 
-def test_forger_who_keeps_the_custody_log_is_caught_by_its_seal_entry(genuine: Path, tmp_path: Path,
-                                                                      capsys) -> None:
+def test_forger_who_keeps_the_custody_log_is_caught_by_its_seal_entry(genuine: Path, tmp_path: Path, capsys) -> None:
     forged, attacker = forge(genuine, tmp_path / "forged", rewrite_custody=False)
     code, out = verify_cli(capsys, forged)  # no trust needed: the record names the examiner's key
     assert code == 1, out
-    assert (f"the key that signed the bundle ({fingerprint(attacker.public_key())}) is not the key the custody "
-            f"log's seal entry names ({FP})") in out
+    assert (
+        f"the key that signed the bundle ({fingerprint(attacker.public_key())}) is not the key the custody "
+        f"log's seal entry names ({FP})"
+    ) in out
     assert "data/findings.json is not the report the custody log's seal entry recorded" in out
     assert "data/index.html is not the report the custody log's seal entry recorded" in out
 
 
-@pytest.mark.parametrize("form", [
-    FP, FP.lower().replace("sha256:", "SHA256:"), FP.replace(":", "").upper(), FP_DER, FP_DER.upper(),
-    ":".join(FP_DER[i:i + 2] for i in range(0, 64, 2)),
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        FP,
+        FP.lower().replace("sha256:", "SHA256:"),
+        FP.replace(":", "").upper(),
+        FP_DER,
+        FP_DER.upper(),
+        ":".join(FP_DER[i : i + 2] for i in range(0, 64, 2)),
+    ],
+)
 def test_trust_takes_either_fingerprint_form_ignoring_case_and_colons(genuine: Path, form: str, capsys) -> None:
     code, out = verify_cli(capsys, genuine, "--trust", form)
     assert code == 0, out
 
 
-def test_trust_takes_a_public_key_file_and_trusted_keys_files(genuine: Path, tmp_path: Path, capsys,
-                                                              monkeypatch) -> None:
+def test_trust_takes_a_public_key_file_and_trusted_keys_files(
+    genuine: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
     pem = tmp_path / "examiner.pem"
     pem.write_bytes(public_pem(EXAMINER.public_key()))
     assert verify_cli(capsys, genuine, "--trust", pem)[0] == 0
@@ -178,8 +186,12 @@ def test_keys_init_prints_both_fingerprints_as_standard_tools_reproduce(tmp_path
     assert f"fingerprint: {fingerprint(key)}\n" in out
     assert f"fingerprint (openssl DER sha256): {fingerprint_der(key)}\n" in out
     if shutil.which("openssl"):
-        der = subprocess.run(["openssl", "pkey", "-pubin", "-in", str(tmp_path / "signing_key.pub.pem"),
-                              "-outform", "DER"], capture_output=True, check=True).stdout
+        der = subprocess.run(
+            ["openssl", "pkey", "-pubin", "-in", str(tmp_path / "signing_key.pub.pem"), "-outform", "DER"],
+            capture_output=True,
+            check=True,
+        ).stdout
         import hashlib
+
         assert hashlib.sha256(der).hexdigest() == fingerprint_der(key)
     assert init_key(tmp_path, if_missing=True)[1] == fingerprint(key)

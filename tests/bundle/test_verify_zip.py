@@ -52,8 +52,11 @@ def test_genuine_zip_is_intact(genuine_zip: Path, capsys) -> None:
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")  # zipfile warns when writing the padded zip
 def test_duplicate_findings_placed_first_is_altered(genuine_zip: Path, tmp_path: Path, capsys) -> None:
-    padded = rebuilt(genuine_zip, tmp_path / "EXH1.zip",
-                     before=[("EXH1/data/findings.json", b'{"assessment": {"level": "green"}, "findings": []}\n')])
+    padded = rebuilt(
+        genuine_zip,
+        tmp_path / "EXH1.zip",
+        before=[("EXH1/data/findings.json", b'{"assessment": {"level": "green"}, "findings": []}\n')],
+    )
     with zipfile.ZipFile(padded) as z:  # what most unzip tools show is the forged copy
         assert b"green" in z.read(z.infolist()[0])
     code, out = verify_cli(capsys, padded, "--trust", FP)
@@ -62,24 +65,27 @@ def test_duplicate_findings_placed_first_is_altered(genuine_zip: Path, tmp_path:
     assert "file changed: data/findings.json (copy 1 of 2)" in out
 
 
-@pytest.mark.parametrize("extra, message", [
-    (("dem0/data/findings.json", b"{}"), "a second top folder in the zip: dem0/ (1 member(s))"),
-    (("README.txt", b"read me first"), "member outside the bundle folder: README.txt"),
-    (("EXH1/data/notes.txt", b"added later"), "file added after sealing: data/notes.txt"),
-    (("EXH1/notes.txt", b"added later"), "file added after sealing: notes.txt"),
-    (("EXH1/data/extra/", b""), "folder added after sealing: data/extra/"),
-    (("EXH1/data/../data/findings.json", b"{}"), "file added after sealing: data/../data/findings.json"),
-])
-def test_padding_is_altered(genuine_zip: Path, tmp_path: Path, extra: tuple[str, bytes], message: str,
-                            capsys) -> None:
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("dem0/data/findings.json", b"{}"), "a second top folder in the zip: dem0/ (1 member(s))"),
+        (("README.txt", b"read me first"), "member outside the bundle folder: README.txt"),
+        (("EXH1/data/notes.txt", b"added later"), "file added after sealing: data/notes.txt"),
+        (("EXH1/notes.txt", b"added later"), "file added after sealing: notes.txt"),
+        (("EXH1/data/extra/", b""), "folder added after sealing: data/extra/"),
+        (("EXH1/data/../data/findings.json", b"{}"), "file added after sealing: data/../data/findings.json"),
+    ],
+)
+def test_padding_is_altered(genuine_zip: Path, tmp_path: Path, extra: tuple[str, bytes], message: str, capsys) -> None:
     padded = rebuilt(genuine_zip, tmp_path / "EXH1.zip", after=[extra])
     code, out = verify_cli(capsys, padded, "--trust", FP)
     assert code == 1 and message in out, out
 
 
 def test_directory_entries_of_sealed_folders_are_allowed(genuine_zip: Path, tmp_path: Path, capsys) -> None:
-    with_dirs = rebuilt(genuine_zip, tmp_path / "EXH1.zip",
-                        before=[("EXH1/", b""), ("EXH1/data/", b""), ("EXH1/data/records/", b"")])
+    with_dirs = rebuilt(
+        genuine_zip, tmp_path / "EXH1.zip", before=[("EXH1/", b""), ("EXH1/data/", b""), ("EXH1/data/records/", b"")]
+    )
     code, out = verify_cli(capsys, with_dirs, "--trust", FP)
     assert code == 0, out
 
@@ -98,8 +104,9 @@ def test_link_member_is_altered(genuine_zip: Path, tmp_path: Path, capsys) -> No
                 dst.writestr(info, src.read(info))
     code, out = verify_cli(capsys, target, "--trust", FP)
     assert code == 1, out
-    assert ("link or special-file member (a sealed bundle holds regular files only): "
-            "EXH1/data/records/message.jsonl") in out
+    assert (
+        "link or special-file member (a sealed bundle holds regular files only): EXH1/data/records/message.jsonl"
+    ) in out
     assert "file missing: data/records/message.jsonl" in out
 
 
@@ -129,8 +136,10 @@ def test_two_gib_member_is_hashed_as_a_stream_in_bounded_memory(genuine_zip: Pat
         for info in src.infolist():
             data = src.read(info)
             if info.filename.endswith("/bag-info.txt"):
-                data = b"".join(line if not line.startswith(b"Payload-Oxum") else b"Payload-Oxum: %d.7" % (size * 2)
-                                for line in data.splitlines(keepends=True))
+                data = b"".join(
+                    line if not line.startswith(b"Payload-Oxum") else b"Payload-Oxum: %d.7" % (size * 2)
+                    for line in data.splitlines(keepends=True)
+                )
             if not info.filename.endswith("records/message.jsonl"):
                 dst.writestr(info, data)
                 continue
@@ -141,10 +150,13 @@ def test_two_gib_member_is_hashed_as_a_stream_in_bounded_memory(genuine_zip: Pat
                 for _ in range(size >> 20):
                     f.write(zeros)
     assert target.stat().st_size < 8 << 20
-    probe = ("import resource, sys; from triage.cli import main; code = main(['verify', sys.argv[1]]); "
-             "from tests.peak_memory import peak_rss_kib; print('maxrss_kib', peak_rss_kib()); sys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True,
-                          cwd=Path(__file__).parents[2])
+    probe = (
+        "import resource, sys; from triage.cli import main; code = main(['verify', sys.argv[1]]); "
+        "from tests.peak_memory import peak_rss_kib; print('maxrss_kib', peak_rss_kib()); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(target)], capture_output=True, text=True, cwd=Path(__file__).parents[2]
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "MemoryError" not in done.stderr
     assert "file changed: data/records/message.jsonl (SHA-256 differs from the manifest)" in done.stdout
@@ -172,11 +184,21 @@ def test_zip_is_deterministic_with_fixed_times_and_unix_file_modes(tmp_path: Pat
     assert all(i.create_system == 3 and stat.S_ISREG(i.external_attr >> 16) for i in infos.values())
     assert infos["EXH1/data/thumbs/a.jpg"].compress_type == zipfile.ZIP_STORED  # already compressed
     assert infos["EXH1/data/index.html"].compress_type == zipfile.ZIP_DEFLATED
-    assert sorted(infos) == sorted(f"EXH1/{n}" for n in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt",
-                                                         "tagmanifest-sha256.txt", "tagmanifest-sha256.txt.sig",
-                                                         "VERIFY.txt", "examiner_public_key.pem",
-                                                         "data/custody.jsonl", "data/index.html",
-                                                         "data/thumbs/a.jpg"))
+    assert sorted(infos) == sorted(
+        f"EXH1/{n}"
+        for n in (
+            "bagit.txt",
+            "bag-info.txt",
+            "manifest-sha256.txt",
+            "tagmanifest-sha256.txt",
+            "tagmanifest-sha256.txt.sig",
+            "VERIFY.txt",
+            "examiner_public_key.pem",
+            "data/custody.jsonl",
+            "data/index.html",
+            "data/thumbs/a.jpg",
+        )
+    )
 
 
 def test_seal_never_replaces_an_existing_zip_and_leaves_the_folder_as_it_was(tmp_path: Path) -> None:

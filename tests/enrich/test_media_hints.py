@@ -98,11 +98,15 @@ def test_origin_screenshot_and_groups(phone, tmp_path):
     assert media["WhatsApp/Media/WhatsApp Images/Sent/IMG-20240801-WA0002.jpg"].extra["origin_hint"] == "sent"
     assert media["Telegram/Telegram Images/sw.jpg"].extra["origin_app"] == "telegram"
     assert media["Pictures/IMG-20240801-WA0003.png"].extra["screenshot_hint"] == (
-        "screen-sized image 1080x2340 without camera EXIF")
+        "screen-sized image 1080x2340 without camera EXIF"
+    )
     # the camera original and its WhatsApp "sent" copy are byte-identical; the re-sent copy is a near-duplicate
     original = media["DCIM/Camera/ne_dover.jpg"].extra
-    assert original["duplicate_count"] == 2 and original["duplicate_group"] == (
-        media["WhatsApp/Media/WhatsApp Images/Sent/IMG-20240801-WA0002.jpg"].extra["duplicate_group"])
+    assert (
+        original["duplicate_count"] == 2
+        and original["duplicate_group"]
+        == (media["WhatsApp/Media/WhatsApp Images/Sent/IMG-20240801-WA0002.jpg"].extra["duplicate_group"])
+    )
     assert original["near_duplicate_group"] == received["near_duplicate_group"]
     assert original["near_duplicate_count"] == 3
     assert (summary.duplicate_groups, summary.duplicate_files, summary.near_groups, summary.near_files) == (1, 2, 1, 3)
@@ -114,21 +118,32 @@ def test_media_watchlist_marks_by_sha256_and_phash(phone, tmp_path):
     dover = next(m for m in store.all(MediaFile) if m.path.endswith("DCIM/Camera/ne_dover.jpg"))
     rio = next(m for m in store.all(MediaFile) if m.path.endswith("sw.jpg"))
     lst = tmp_path / "adverts.csv"
-    lst.write_text("# known adverts\nsha256,phash,label\n"
-                   f"{rio.sha256},,boat advert A\n"
-                   f",{dover.extra['phash']},boat advert B\n")
+    lst.write_text(
+        f"# known adverts\nsha256,phash,label\n{rio.sha256},,boat advert A\n,{dover.extra['phash']},boat advert B\n"
+    )
     watchlist = load_watchlist(lst)
     assert mark_watchlisted(store, watchlist) == 4  # rio; dover, its sent copy and the re-sent copy
-    assert rio.extra["watchlist"] == [{"list": "adverts.csv", "list_sha256": watchlist.files["adverts.csv"], "row": 3,
-                                       "label": "boat advert A", "match": "sha256", "distance": 0}]
+    assert rio.extra["watchlist"] == [
+        {
+            "list": "adverts.csv",
+            "list_sha256": watchlist.files["adverts.csv"],
+            "row": 3,
+            "label": "boat advert A",
+            "match": "sha256",
+            "distance": 0,
+        }
+    ]
     assert dover.extra["watchlist"][0]["match"] == "phash" and dover.extra["watchlist"][0]["row"] == 4
 
 
-@pytest.mark.parametrize("content,message", [
-    ("label\nx\n", "needs a 'sha256' or 'phash' column"),
-    ("sha256\nabc\n", "line 2: sha256 'abc' is not 64 hex digits"),
-    ("phash,max_distance\n0123456789abcdef,40\n", "max_distance '40' must be 0-16"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("label\nx\n", "needs a 'sha256' or 'phash' column"),
+        ("sha256\nabc\n", "line 2: sha256 'abc' is not 64 hex digits"),
+        ("phash,max_distance\n0123456789abcdef,40\n", "max_distance '40' must be 0-16"),
+    ],
+)
 def test_bad_watchlist_is_a_clear_error(tmp_path, content, message):
     lst = tmp_path / "bad.csv"
     lst.write_text(content)
@@ -139,12 +154,17 @@ def test_bad_watchlist_is_a_clear_error(tmp_path, content, message):
 def test_path_hints():
     assert path_hints("/data/media/0/DCIM/100APPLE/IMG_0001.HEIC")["origin_hint"] == "camera"
     assert path_hints("/private/var/mobile/Containers/Shared/AppGroup/ABC/Message/Media/x.jpg")["origin_app"] == (
-        "whatsapp")
-    assert path_hints("/data/media/0/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/a.jpg")[
-        "origin_hint"] == "received"
+        "whatsapp"
+    )
+    assert (
+        path_hints("/data/media/0/Android/media/com.whatsapp/WhatsApp/Media/WhatsApp Images/a.jpg")["origin_hint"]
+        == "received"
+    )
     assert path_hints("/data/media/0/Documents/a.jpg") == {}
-    assert (screenshot_hint("/x/Screenshot_20240101-101010.png", None, None, None)
-            == "file name Screenshot_20240101-101010.png")
+    assert (
+        screenshot_hint("/x/Screenshot_20240101-101010.png", None, None, None)
+        == "file name Screenshot_20240101-101010.png"
+    )
     assert screenshot_hint("/x/a.jpg", 2340, 1080, None) is not None
     assert screenshot_hint("/x/a.jpg", 1080, 2340, "samsung") is None  # a camera made it
 
@@ -155,8 +175,11 @@ def test_parse_photo_json_prints_media_file_and_location(capsys):
     assert [r["type"] for r in lines] == ["media_file", "location"]
     media, loc = lines
     assert media["sha256"] and media["path"] == "/below_sea_deadsea.jpg" and media["extra"]["phash"]
-    assert (loc["latitude"], loc["longitude"], loc["altitude_m"]) == (pytest.approx(31.559), pytest.approx(35.4732),
-                                                                      -430.5)
+    assert (loc["latitude"], loc["longitude"], loc["altitude_m"]) == (
+        pytest.approx(31.559),
+        pytest.approx(35.4732),
+        -430.5,
+    )
     assert loc["media_file_id"] == media["id"] and loc["origin"] == "photo EXIF GPS"
 
 

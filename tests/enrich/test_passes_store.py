@@ -37,26 +37,51 @@ from triage.store import CaseStore
 PACK = load_pack()
 SCENARIOS = Path(__file__).parents[2] / "fixtures" / "scenarios" / "channel_scenarios.json"
 T0 = datetime(2025, 5, 10, 9, 0, tzinfo=UTC)
-CHATTER = ["ok see you later", "where are you?", "happy birthday brother", "شكرا جزيلا", "باشە برا 🙂",
-           "merci à demain", "I'll be there in 10 minutes"]
+CHATTER = [
+    "ok see you later",
+    "where are you?",
+    "happy birthday brother",
+    "شكرا جزيلا",
+    "باشە برا 🙂",
+    "merci à demain",
+    "I'll be there in 10 minutes",
+]
 
 
 def case_store(tmp_path: Path) -> CaseStore:
     return CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
 
 
-def message(i: int, body: str | None, counterpart: str | None = "+33612345678", thread: str | None = None,
-            direction: str = "incoming", sender: str | None = None, **extra: Any) -> Message:
-    return Message(app="whatsapp", thread=thread, direction=direction, counterpart=counterpart, sender=sender,
-                   body=body, time_utc=T0 + timedelta(minutes=i), time_raw=i, time_encoding="test", extra=extra)
+def message(
+    i: int,
+    body: str | None,
+    counterpart: str | None = "+33612345678",
+    thread: str | None = None,
+    direction: str = "incoming",
+    sender: str | None = None,
+    **extra: Any,
+) -> Message:
+    return Message(
+        app="whatsapp",
+        thread=thread,
+        direction=direction,
+        counterpart=counterpart,
+        sender=sender,
+        body=body,
+        time_utc=T0 + timedelta(minutes=i),
+        time_raw=i,
+        time_encoding="test",
+        extra=extra,
+    )
 
 
 @pytest.fixture
 def loaded() -> Iterator[Counter]:
     """Counts the ORM objects built per record type while the test runs."""
     counts: Counter = Counter()
-    listeners = [(cls, (lambda c: lambda target, context: counts.update([c.__name__]))(cls))
-                 for cls in (Message, Contact, Call)]
+    listeners = [
+        (cls, (lambda c: lambda target, context: counts.update([c.__name__]))(cls)) for cls in (Message, Contact, Call)
+    ]
     for cls, listener in listeners:
         event.listen(cls, "load", listener)
     yield counts
@@ -65,8 +90,17 @@ def loaded() -> Iterator[Counter]:
 
 
 def findings_of(findings: list) -> list[tuple]:
-    return [(f.rule_id, f.severity, f.explanation, json.dumps(f.evidence, sort_keys=True), f.time_utc,
-             json.dumps(f.extra, sort_keys=True)) for f in findings]
+    return [
+        (
+            f.rule_id,
+            f.severity,
+            f.explanation,
+            json.dumps(f.evidence, sort_keys=True),
+            f.time_utc,
+            json.dumps(f.extra, sort_keys=True),
+        )
+        for f in findings
+    ]
 
 
 def both_ways(records: list[dict[str, Any]], watchlists: Watchlists) -> tuple[list[tuple], list[tuple]]:
@@ -97,8 +131,9 @@ def example_records() -> list[tuple[str, list[dict[str, Any]]]]:
 
 
 @pytest.mark.parametrize("name, records", scenario_records() + example_records())
-def test_rules_from_the_store_equal_rules_over_every_record(name: str, records: list[dict[str, Any]],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rules_from_the_store_equal_rules_over_every_record(
+    name: str, records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # one id and one thread per query: the batching is exercised even on a handful of records
     monkeypatch.setattr(triage.store.rows, "ID_BATCH", 1)
     monkeypatch.setattr(rules.candidates, "THREAD_BATCH", 1)
@@ -120,10 +155,11 @@ def test_thread_members_without_words_join_through_one_query(tmp_path: Path, loa
     and the chatter of other threads is never built as a record."""
     store = case_store(tmp_path)
     records = [message(i, CHATTER[i % len(CHATTER)], counterpart=f"+3361234{i % 40:04d}") for i in range(400)]
-    records += [message(500, "Boat to England tomorrow, 1500 euro per person", counterpart="+447700900123",
-                        thread=""),
-                message(501, "how much?", counterpart="+447700900123", direction="outgoing"),
-                message(502, "Send it by hawala to the agent", counterpart="+447700900123", thread=None)]
+    records += [
+        message(500, "Boat to England tomorrow, 1500 euro per person", counterpart="+447700900123", thread=""),
+        message(501, "how much?", counterpart="+447700900123", direction="outgoing"),
+        message(502, "Send it by hawala to the agent", counterpart="+447700900123", thread=None),
+    ]
     for record in records:
         store.insert(record)
     store.flush()
@@ -155,7 +191,8 @@ def test_payments_and_rules_share_one_scan_of_the_text(tmp_path: Path, loaded: C
     assert ids["I'll be there in 10 minutes"] in scan.may_hold_payment
     assert loaded["Message"] <= 2, loaded  # only messages a finding can use are built as records
     assert {(p.method, p.message_id) for p in store.all(Payment)} >= {
-        ("uk_account", ids["send 200 GBP to sort code 20-00-00 account 55779911"])}
+        ("uk_account", ids["send 200 GBP to sort code 20-00-00 account 55779911"])
+    }
     store.close()
 
 
@@ -171,14 +208,25 @@ def test_payments_read_only_the_messages_the_scan_kept(tmp_path: Path) -> None:
 
 def test_app_payment_service_messages_are_found_by_the_store(tmp_path: Path) -> None:
     store = case_store(tmp_path)
-    store.insert(message(0, None, action={"name": "messageActionPaymentSent", "currency": "EUR",
-                                         "total_amount": 150000, "invoice_slug": "seat-42"}))
+    store.insert(
+        message(
+            0,
+            None,
+            action={
+                "name": "messageActionPaymentSent",
+                "currency": "EUR",
+                "total_amount": 150000,
+                "invoice_slug": "seat-42",
+            },
+        )
+    )
     store.insert(message(1, None, action={"name": "messageActionChatJoinedByLink"}))
     store.insert(message(2, None, note="messageActionPaymentSent is only a word here"))
     store.flush()
     payments = extract_payments(store, [])
     assert [(p.method, p.amount, p.currency, p.identifier, p.time_raw) for p in payments] == [
-        ("telegram payment", 1500.0, "EUR", "seat-42", 0)]
+        ("telegram payment", 1500.0, "EUR", "seat-42", 0)
+    ]
     assert all(name.startswith(SERVICE_ACTION_PREFIX) for name in TELEGRAM_PAYMENT_ACTIONS)
     store.close()
 
@@ -191,10 +239,22 @@ def test_parties_from_rows_equal_parties_from_records(tmp_path: Path, loaded: Co
     store.insert(Contact(app="contacts", name="Karwan", phone_numbers=["0612345678", "+9647501234567"]))
     forms = ["07501234567", "+447501234567", "0612345678", "+33612345678", None, "447501234567@s.whatsapp.net"]
     for i in range(60):
-        store.insert(message(i, "hi", counterpart=forms[i % len(forms)],
-                             sender=forms[(i + 1) % len(forms)] if i % 3 == 0 else None))
-    store.insert(Call(app="phone", direction="incoming", counterpart="0612345678", time_utc=T0, time_raw=0,
-                      time_encoding="test", extra={"countryiso": "FR"}))
+        store.insert(
+            message(
+                i, "hi", counterpart=forms[i % len(forms)], sender=forms[(i + 1) % len(forms)] if i % 3 == 0 else None
+            )
+        )
+    store.insert(
+        Call(
+            app="phone",
+            direction="incoming",
+            counterpart="0612345678",
+            time_utc=T0,
+            time_raw=0,
+            time_encoding="test",
+            extra={"countryiso": "FR"},
+        )
+    )
     store.flush()
     from_records = link_parties(store.all)
     loaded.clear()
@@ -207,7 +267,9 @@ def test_parties_from_rows_equal_parties_from_records(tmp_path: Path, loaded: Co
     assert by_key["+447501234567"].raw_forms == ["+447501234567", "07501234567", "447501234567@s.whatsapp.net"]
     # the first message names the national form: its reading (country from the device) is the party's
     assert (by_key["+447501234567"].basis, by_key["+447501234567"].ambiguous) == (
-        "the device's own number +447700900001", True)
+        "the device's own number +447700900001",
+        True,
+    )
     store.close()
 
 

@@ -20,16 +20,22 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_one_file_holds_numbers_and_picture_hashes(tmp_path):
-    path = write(tmp_path, "case.csv", "kind,value,label,max_distance\n"
-                                       "phone,+44 7400 123456,advert number,\n"
-                                       f"sha256,{SHA.upper()},advert image,\n"
-                                       "# a re-compressed copy should still match\n"
-                                       "phash,0123456789abcdef,advert image resized,6\n")
+    path = write(
+        tmp_path,
+        "case.csv",
+        "kind,value,label,max_distance\n"
+        "phone,+44 7400 123456,advert number,\n"
+        f"sha256,{SHA.upper()},advert image,\n"
+        "# a re-compressed copy should still match\n"
+        "phash,0123456789abcdef,advert image resized,6\n",
+    )
     lists = Watchlists.load([path])
     assert lists.lookup("+447400123456", ["phone"]) == "case.csv row 2 (advert number)"
     assert lists.lookup(SHA, ["sha256"]) == "case.csv row 3 (advert image)"  # hex compared case-insensitively
-    assert [(e.kind, e.value, e.row, e.max_distance) for e in lists.media] == \
-        [("sha256", SHA, 3, 4), ("phash", "0123456789abcdef", 5, 6)]
+    assert [(e.kind, e.value, e.row, e.max_distance) for e in lists.media] == [
+        ("sha256", SHA, 3, 4),
+        ("phash", "0123456789abcdef", 5, 6),
+    ]
     media = media_watchlist(lists)
     assert media is not None and media.identity() == {"lists": {"case.csv": lists.files["case.csv"]}, "entries": 2}
     assert lists.notes == []
@@ -42,23 +48,31 @@ def test_no_hash_rows_means_no_media_pass(tmp_path):
 
 def test_old_media_layout_reads_as_the_same_rows_with_a_note(tmp_path):
     old = write(tmp_path, "adverts.csv", f"sha256,phash,label\n{SHA},0123456789abcdef,boat advert\n")
-    new = write(tmp_path, "adverts_new.csv", f"kind,value,label\nsha256,{SHA},boat advert\n"
-                                             "phash,0123456789abcdef,boat advert\n")
+    new = write(
+        tmp_path, "adverts_new.csv", f"kind,value,label\nsha256,{SHA},boat advert\nphash,0123456789abcdef,boat advert\n"
+    )
     read_old, read_new = Watchlists.load([old]), Watchlists.load([new])
-    assert [(e.kind, e.value, e.label, e.row) for e in read_old.media] == \
-        [("sha256", SHA, "boat advert", 2), ("phash", "0123456789abcdef", "boat advert", 2)]
+    assert [(e.kind, e.value, e.label, e.row) for e in read_old.media] == [
+        ("sha256", SHA, "boat advert", 2),
+        ("phash", "0123456789abcdef", "boat advert", 2),
+    ]
     assert [(e.kind, e.value, e.label) for e in read_old.media] == [(e.kind, e.value, e.label) for e in read_new.media]
-    assert read_old.notes == ["adverts.csv: read in the old media-list layout (sha256/phash columns); convert it "
-                              "to 'kind,value,label[,max_distance]' rows"]
+    assert read_old.notes == [
+        "adverts.csv: read in the old media-list layout (sha256/phash columns); convert it "
+        "to 'kind,value,label[,max_distance]' rows"
+    ]
 
 
-@pytest.mark.parametrize("content, message", [
-    ("kind,value\nsha256,abc\n", "line 2: sha256 'abc' is not 64 hex digits"),
-    ("kind,value\n\nphash,xyz\n", "line 3: phash 'xyz' is not 16 hex digits"),
-    ("kind,value,max_distance\nphash,0123456789abcdef,17\n", "line 2: max_distance '17' must be 0-16"),
-    ("number\n+447400123456\n", "'kind,value\\[,label\\]'"),
-    ("", "is empty"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("kind,value\nsha256,abc\n", "line 2: sha256 'abc' is not 64 hex digits"),
+        ("kind,value\n\nphash,xyz\n", "line 3: phash 'xyz' is not 16 hex digits"),
+        ("kind,value,max_distance\nphash,0123456789abcdef,17\n", "line 2: max_distance '17' must be 0-16"),
+        ("number\n+447400123456\n", "'kind,value\\[,label\\]'"),
+        ("", "is empty"),
+    ],
+)
 def test_a_bad_list_names_the_line_and_the_fix(tmp_path, content, message):
     with pytest.raises(WatchlistError, match=message):
         Watchlists.load([write(tmp_path, "bad.csv", content)])
@@ -87,9 +101,11 @@ def test_run_with_deprecated_flag_warns_and_marks_like_watchlist(tmp_path, capsy
         err = capsys.readouterr().err
         assert ("--media-watchlist is deprecated" in err) == (flag == "--media-watchlist")
         media = [json.loads(line) for line in (payload(out) / "records/media_file.jsonl").read_text().splitlines()]
-        marked[flag] = [(m["path"].rsplit("/", 1)[-1],
-                         [(h["list"], h["row"], h["match"]) for h in m["extra"]["watchlist"]])
-                        for m in media if m["extra"].get("watchlist")]
+        marked[flag] = [
+            (m["path"].rsplit("/", 1)[-1], [(h["list"], h["row"], h["match"]) for h in m["extra"]["watchlist"]])
+            for m in media
+            if m["extra"].get("watchlist")
+        ]
         custody = [json.loads(line) for line in (payload(out) / "custody.jsonl").read_text().splitlines()]
         loaded = next(c["details"] for c in custody if c["action"] == "watch-lists loaded")
         assert loaded["media_entries"] == 1

@@ -39,13 +39,22 @@ PASSWORD = "123456"  # of backup2.ab (fixtures/build_android_backup.py)
 TELEPHONY = "/data/user_de/0/com.android.providers.telephony/files"
 D_F = "apps/com.android.providers.telephony/d_f"
 # what `file` (libmagic) says of each, and the tar members in stream order: as measured on MVT's backups
-HEADERS = {"backup.ab": "Android Backup, version 1, Compressed, Not-Encrypted",
-           "backup2.ab": "Android Backup, version 5, Not-Compressed, Encrypted (AES-256)",
-           "backup3.ab": "Android Backup, version 5, Compressed, Not-Encrypted"}
-TAR_MEMBERS = {"backup.ab": ["apps", "apps/com.android.providers.telephony", D_F, f"{D_F}/000001_mms_backup",
-                             f"{D_F}/000000_sms_backup"],
-               "backup2.ab": ["apps/com.android.providers.telephony/_manifest", f"{D_F}/000000_sms_backup"],
-               "backup3.ab": ["apps/com.android.providers.telephony/_manifest", f"{D_F}/000000_sms_backup"]}
+HEADERS = {
+    "backup.ab": "Android Backup, version 1, Compressed, Not-Encrypted",
+    "backup2.ab": "Android Backup, version 5, Not-Compressed, Encrypted (AES-256)",
+    "backup3.ab": "Android Backup, version 5, Compressed, Not-Encrypted",
+}
+TAR_MEMBERS = {
+    "backup.ab": [
+        "apps",
+        "apps/com.android.providers.telephony",
+        D_F,
+        f"{D_F}/000001_mms_backup",
+        f"{D_F}/000000_sms_backup",
+    ],
+    "backup2.ab": ["apps/com.android.providers.telephony/_manifest", f"{D_F}/000000_sms_backup"],
+    "backup3.ab": ["apps/com.android.providers.telephony/_manifest", f"{D_F}/000000_sms_backup"],
+}
 
 
 def committed_sums() -> dict[str, str]:
@@ -66,8 +75,14 @@ def listing(folder: Path) -> list[str]:
 def parse(evidence_path: Path, options: OpenOptions | None = None) -> tuple[list, list[str]]:
     records, warnings = [], []
     with open_evidence(evidence_path, options) as ev, tempfile.TemporaryDirectory() as work:
-        runner = ParseRunner(ev, Path(work), on_source=lambda s: None, on_record=lambda r, s: records.append(r),
-                             on_warning=lambda *a: warnings.append(a[3]), parsers=[AndroidSmsBackupParser()])
+        runner = ParseRunner(
+            ev,
+            Path(work),
+            on_source=lambda s: None,
+            on_record=lambda r, s: records.append(r),
+            on_warning=lambda *a: warnings.append(a[3]),
+            parsers=[AndroidSmsBackupParser()],
+        )
         for cand in runner.select():
             runner.parse(cand)
     return records, warnings
@@ -88,8 +103,10 @@ def test_ab_decodes_to_the_tar_the_builder_wrote(name, password, unchanged):
     before = listing(FOLDER)
     data = (FOLDER / name).read_bytes()
     version, compressed, encryption = header_fields(data)
-    assert HEADERS[name] == (f"Android Backup, version {version}, {'Compressed' if compressed else 'Not-Compressed'}, "
-                             f"{'Not-Encrypted' if encryption == 'none' else 'Encrypted (AES-256)'}")
+    assert HEADERS[name] == (
+        f"Android Backup, version {version}, {'Compressed' if compressed else 'Not-Compressed'}, "
+        f"{'Not-Encrypted' if encryption == 'none' else 'Encrypted (AES-256)'}"
+    )
     with open_evidence(FOLDER / name, OpenOptions(backup_password=password)) as ev:
         assert isinstance(ev, AndroidBackupEvidence) and ev.kind == "android-backup"
         ev._tar.seek(0)  # the decoded stream itself: decryption and inflation undo the builder exactly
@@ -99,8 +116,11 @@ def test_ab_decodes_to_the_tar_the_builder_wrote(name, password, unchanged):
         assert hashlib.sha256(ev.read_bytes(sms)).hexdigest() == committed_sums()[f"{D_F}/000000_sms_backup"]
         assert sms.provenance == f"Android backup {name} → tar {D_F}/000000_sms_backup → {TELEPHONY}/000000_sms_backup"
         media = ev.media_hashes()
-        assert (media.md5, media.sha256, media.size) == (hashlib.md5(data).hexdigest(), committed_sums()[name],
-                                                         len(data))
+        assert (media.md5, media.sha256, media.size) == (
+            hashlib.md5(data).hexdigest(),
+            committed_sums()[name],
+            len(data),
+        )
         assert ev.warnings == []
     assert listing(FOLDER) == before  # the decoded tar went to the system temp folder
 
@@ -128,10 +148,24 @@ def test_telephony_files_hold_the_fields_of_the_agent():
     """Each file inflates to a JSON list of one object with every value a string (MMS addresses apart)."""
     sms = json.loads(zlib.decompress((FOLDER / D_F / "000000_sms_backup").read_bytes()))
     mms = json.loads(zlib.decompress((FOLDER / D_F / "000001_mms_backup").read_bytes()))
-    assert [sorted(m) for m in sms] == [["address", "body", "date", "date_sent", "read", "recipients", "status",
-                                         "type"]]
-    assert [sorted(m) for m in mms] == [["date", "date_sent", "m_type", "mms_addresses", "mms_body", "mms_charset",
-                                         "msg_box", "read", "recipients", "tr_id", "v"]]
+    assert [sorted(m) for m in sms] == [
+        ["address", "body", "date", "date_sent", "read", "recipients", "status", "type"]
+    ]
+    assert [sorted(m) for m in mms] == [
+        [
+            "date",
+            "date_sent",
+            "m_type",
+            "mms_addresses",
+            "mms_body",
+            "mms_charset",
+            "msg_box",
+            "read",
+            "recipients",
+            "tr_id",
+            "v",
+        ]
+    ]
     assert all(isinstance(v, str) for k, v in sms[0].items() if k != "recipients")
     assert [a["type"] for a in mms[0]["mms_addresses"]] == [137, 151]  # PduHeaders FROM, TO
     assert re.fullmatch(r"\d{13}", sms[0]["date"]) and re.fullmatch(r"\d{10}", mms[0]["date"])  # ms vs s
@@ -174,19 +208,35 @@ def test_sms_and_mms_in_backup_ab_become_messages():
     assert warnings == []
     mms, sms = records  # tar order: 000001_mms_backup comes first in backup.ab
     # as in MVT's backup.ab: 2 messages with links, the SMS and the MMS
-    assert (sms.app, sms.direction, sms.status, sms.counterpart, sms.sender) == \
-        ("sms", "outgoing", "queued", "07700900461", None)  # type 6 = queued
+    assert (sms.app, sms.direction, sms.status, sms.counterpart, sms.sender) == (
+        "sms",
+        "outgoing",
+        "queued",
+        "07700900461",
+        None,
+    )  # type 6 = queued
     assert sms.body == "Your parcel is held. Pay the fee at https://parcel-fee.example/now"
-    assert (sms.time_raw, sms.time_encoding, sms.time_utc.isoformat()) == \
-        (1714570000123, "unix_ms", "2024-05-01T13:26:40.123000+00:00")
+    assert (sms.time_raw, sms.time_encoding, sms.time_utc.isoformat()) == (
+        1714570000123,
+        "unix_ms",
+        "2024-05-01T13:26:40.123000+00:00",
+    )
     assert sms.sent_utc is None and sms.read is True
     assert sms.extra == {"status_code": "-1", "recipients": ["07700900461"], "time_is": "stored"}  # outgoing: stored
     assert (sms.source_table, sms.source_row) == ("sms_backup", "0")
-    assert (mms.app, mms.direction, mms.status, mms.counterpart, mms.sender) == \
-        ("mms", "incoming", "inbox", "+447700900461", "+447700900461")
+    assert (mms.app, mms.direction, mms.status, mms.counterpart, mms.sender) == (
+        "mms",
+        "incoming",
+        "inbox",
+        "+447700900461",
+        "+447700900461",
+    )
     assert mms.body == "Boat leaves at 0300 from the north beach, map http://meet.example/pin"
-    assert (mms.time_raw, mms.time_encoding, mms.time_utc.isoformat()) == \
-        (1714571000, "unix_s", "2024-05-01T13:43:20+00:00")
+    assert (mms.time_raw, mms.time_encoding, mms.time_utc.isoformat()) == (
+        1714571000,
+        "unix_s",
+        "2024-05-01T13:43:20+00:00",
+    )
     assert (mms.sent_raw, mms.sent_utc.isoformat()) == (1714570995, "2024-05-01T13:43:15+00:00")
     assert mms.extra["recipients"] == ["+447700900462"] and mms.extra["tr_id"] == "T18f2a9c01b"
     assert (mms.source_table, mms.source_row) == ("mms_backup", "0")
@@ -195,8 +245,9 @@ def test_sms_and_mms_in_backup_ab_become_messages():
 @pytest.mark.parametrize("name, password", [("backup2.ab", PASSWORD), ("backup3.ab", None)])
 def test_one_sms_in_backup2_and_backup3(name, password):
     records, _ = parse(FOLDER / name, OpenOptions(backup_password=password))
-    assert [(m.app, m.body) for m in records] == \
-        [("sms", "Your parcel is held. Pay the fee at https://parcel-fee.example/now")]
+    assert [(m.app, m.body) for m in records] == [
+        ("sms", "Your parcel is held. Pay the fee at https://parcel-fee.example/now")
+    ]
 
 
 def test_unpacked_folder_opens_at_device_paths_and_gives_both_messages(unchanged):
@@ -267,12 +318,26 @@ def hostile_ab(members: dict[str, bytes]) -> bytes:
 
 
 def test_hostile_member_names_stay_inside_and_are_reported(tmp_path):
-    path = ab_file(tmp_path, "hostile.ab", hostile_ab({"../../evil.txt": b"x", "apps/p/zz/odd": b"y",
-                                                      "apps/p/sp/prefs.xml": b"<map/>", "shared/0/DCIM/a.jpg": b"z"}))
+    path = ab_file(
+        tmp_path,
+        "hostile.ab",
+        hostile_ab(
+            {
+                "../../evil.txt": b"x",
+                "apps/p/zz/odd": b"y",
+                "apps/p/sp/prefs.xml": b"<map/>",
+                "shared/0/DCIM/a.jpg": b"z",
+            }
+        ),
+    )
     with open_evidence(path) as ev:
         where = {e.path: e.volume for e in ev.walk()}
-        assert where == {"/unsafe/%2E%2E/%2E%2E/evil.txt": "backup", "/apps/p/zz/odd": "backup",
-                         "/data/data/p/shared_prefs/prefs.xml": "", "/storage/emulated/0/DCIM/a.jpg": ""}
+        assert where == {
+            "/unsafe/%2E%2E/%2E%2E/evil.txt": "backup",
+            "/apps/p/zz/odd": "backup",
+            "/data/data/p/shared_prefs/prefs.xml": "",
+            "/storage/emulated/0/DCIM/a.jpg": "",
+        }
         text = "\n".join(ev.warnings)
         assert "climbs with '..'" in text and "unknown backup token 'zz'" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.ab"]  # nothing written beside it
@@ -298,10 +363,14 @@ def test_token_placement_follows_aosp_full_backup():
 def test_run_on_backup_ab_gives_message_records(tmp_path):
     out = tmp_path / "out"
     with redirect_stdout(io.StringIO()):
-        assert main(["run", str(FOLDER / "backup2.ab"), "--out", str(out), "--quiet", "--backup-password",
-                     PASSWORD]) == 0
+        assert (
+            main(["run", str(FOLDER / "backup2.ab"), "--out", str(out), "--quiet", "--backup-password", PASSWORD]) == 0
+        )
     messages = [json.loads(line) for line in (payload(out) / "records/message.jsonl").read_text().splitlines()]
-    assert [(m["app"], m["provenance"]["table"], m["provenance"]["row"]) for m in messages] == \
-        [("sms", "sms_backup", "0")]
-    assert messages[0]["provenance"]["path"] == \
-        f"Android backup backup2.ab → tar {D_F}/000000_sms_backup → {TELEPHONY}/000000_sms_backup"
+    assert [(m["app"], m["provenance"]["table"], m["provenance"]["row"]) for m in messages] == [
+        ("sms", "sms_backup", "0")
+    ]
+    assert (
+        messages[0]["provenance"]["path"]
+        == f"Android backup backup2.ab → tar {D_F}/000000_sms_backup → {TELEPHONY}/000000_sms_backup"
+    )

@@ -52,12 +52,16 @@ def test_zip_with_dump_wrapper_shows_device_paths_and_utc_times():
         assert isinstance(ev, ZipEvidence) and ev.kind == "zip"
         assert ev.layer == "zip layout_dump.zip (root 'Dump/')"
         db = ev.find("/data/com.android.providers.telephony/databases/mmssms.db")
-        assert db.provenance == ("zip layout_dump.zip (root 'Dump/') → "
-                                 "/data/com.android.providers.telephony/databases/mmssms.db")
+        assert db.provenance == (
+            "zip layout_dump.zip (root 'Dump/') → /data/com.android.providers.telephony/databases/mmssms.db"
+        )
         assert db.size == 20480 and db.mtime.isoformat() == "2025-05-26T12:00:00+00:00"
         files = {e.path for e in ev.walk() if e.type == "file"}
-        assert files == {"/data/com.android.providers.telephony/databases/mmssms.db", "/media/0/DCIM/a.txt",
-                         "/Report.xml"}
+        assert files == {
+            "/data/com.android.providers.telephony/databases/mmssms.db",
+            "/media/0/DCIM/a.txt",
+            "/Report.xml",
+        }
         assert md5(ev.read_bytes(ev.find("/media/0/DCIM/a.txt"))) == md5(b"photo")
         assert "/Dump" not in {e.path for e in ev.walk()}
         assert ev.warnings == []
@@ -78,14 +82,18 @@ def test_tar_with_fs_wrapper():
     with opened("layout_fs.tar") as ev:
         assert ev.kind == "tar" and ev.layer == "tar layout_fs.tar (root 'fs/')"
         assert {e.path for e in ev.walk() if e.type == "file"} == {
-            "/data/data/com.whatsapp/databases/msgstore.db", "/sdcard/notes.txt"}
+            "/data/data/com.whatsapp/databases/msgstore.db",
+            "/sdcard/notes.txt",
+        }
 
 
 def test_no_wrapper_is_guessed_where_folders_are_device_folders_or_several():
     with opened("not_a_wrapper.zip") as ev:
         assert ev.layer == "zip not_a_wrapper.zip"
         assert {e.path for e in ev.walk() if e.type == "file"} == {
-            "/sdcard-copy/Android/data/com.x/f.txt", "/photos/data/p.txt"}
+            "/sdcard-copy/Android/data/com.x/f.txt",
+            "/photos/data/p.txt",
+        }
 
 
 @pytest.mark.parametrize("name,kind", [("plain.tar", "tar"), ("plain.tgz", "tar.gz"), ("plain.tar.gz", "tar.gz")])
@@ -115,11 +123,11 @@ def test_zip64_forced_on_small_files():
     raw = (HOSTILE / "zip64.zip").read_bytes()
     assert raw[:4] == b"PK\x03\x04"
     name_len, extra_len = struct.unpack_from("<HH", raw, 26)
-    extra, tags = raw[30 + name_len:30 + name_len + extra_len], []
+    extra, tags = raw[30 + name_len : 30 + name_len + extra_len], []
     while extra:
         tag, size = struct.unpack_from("<HH", extra)
         tags.append((tag, size))
-        extra = extra[4 + size:]
+        extra = extra[4 + size :]
     assert tags == [(0x5455, 5), (0x0001, 16)]  # UTC mtime, then the zip64 sizes in the local header
     with opened("zip64.zip") as ev:
         small = ev.find("/data/small.txt")
@@ -138,9 +146,15 @@ def test_member_streams_are_seekable_and_read_only():
             f.write(b"x")
 
 
-@pytest.mark.parametrize("name,path", [("stored.zip", "/data/db.sqlite"), ("zip64.zip", "/data/db.sqlite"),
-                                       ("layout_filesystem1.tar.gz", "/private/var/mobile/Library/SMS/sms.db"),
-                                       ("layout_fs.tar", "/data/data/com.whatsapp/databases/msgstore.db")])
+@pytest.mark.parametrize(
+    "name,path",
+    [
+        ("stored.zip", "/data/db.sqlite"),
+        ("zip64.zip", "/data/db.sqlite"),
+        ("layout_filesystem1.tar.gz", "/private/var/mobile/Library/SMS/sms.db"),
+        ("layout_fs.tar", "/data/data/com.whatsapp/databases/msgstore.db"),
+    ],
+)
 def test_sqlite_parsers_copy_databases_through_member_streams(name, path, tmp_path):
     with opened(name) as ev:
         copy = SqliteCopy(ev, ev.find(path), {}, tmp_path)
@@ -177,19 +191,22 @@ def test_zip_traversal_absolute_and_drive_names_stay_inside():
             "/data/ok.txt": ("file", 2, True, md5(b"ok")),
         }
         warnings = "\n".join(ev.warnings)
-    assert ("member #1 '../../evil.txt': name contains '..' (resolved inside the archive, never above its "
-            "root); listed as /evil.txt") in warnings
+    assert (
+        "member #1 '../../evil.txt': name contains '..' (resolved inside the archive, never above its "
+        "root); listed as /evil.txt"
+    ) in warnings
     assert "member #2 '/etc/passwd': absolute name (leading '/' removed); listed as /etc/passwd" in warnings
-    assert ("member #3 'C:\\\\Windows\\\\win.ini': name uses '\\' as separator (read as '/'); absolute Windows "
-            "name (drive 'C:' removed); listed as /Windows/win.ini") in warnings
+    assert (
+        "member #3 'C:\\\\Windows\\\\win.ini': name uses '\\' as separator (read as '/'); absolute Windows "
+        "name (drive 'C:' removed); listed as /Windows/win.ini"
+    ) in warnings
     assert "member #4 'a/../../b.txt': name contains '..'" in warnings
 
 
 def test_tar_traversal_and_symlinks_are_never_followed():
     with opened("traversal.tar") as ev:
         entries = {e.path: e for e in ev.walk()}
-        assert set(entries) == {"/evil.txt", "/etc", "/etc/passwd", "/data", "/data/link", "/data/up",
-                                "/data/ok.txt"}
+        assert set(entries) == {"/evil.txt", "/etc", "/etc/passwd", "/data", "/data/link", "/data/up", "/data/ok.txt"}
         assert entries["/data/link"].type == "link" and entries["/data/up"].type == "link"
         with pytest.raises(EvidenceError, match="is a link, not a regular file"):
             ev.open(entries["/data/link"])
@@ -205,11 +222,15 @@ def test_non_utf8_nfc_nfd_and_duplicate_names_in_zip():
     assert result["/data/caf\u00e9.txt"] == ("file", 3, True, md5(b"nfc"))
     assert result["/data/cafe\u0301.txt"] == ("file", 3, True, md5(b"nfd"))
     assert result["/data/dup.txt"] == (("file", 5, False, None), ("file", 6, True, md5(b"second")))
-    assert ("zip names.zip: '/data/caf\\xe9.txt' and '/data/cafe\\u0301.txt' are the same name in different "
-            "Unicode normalisation (NFC/NFD); both kept as stored") in warnings
-    assert ("zip names.zip: /data/dup.txt is named by more than one member (#4 file, #5 file); both are listed, "
-            "the later one is the file read (as extraction would leave it), the earlier is listed as superseded "
-            "(allocated=false) and not parsed") in warnings
+    assert (
+        "zip names.zip: '/data/caf\\xe9.txt' and '/data/cafe\\u0301.txt' are the same name in different "
+        "Unicode normalisation (NFC/NFD); both kept as stored"
+    ) in warnings
+    assert (
+        "zip names.zip: /data/dup.txt is named by more than one member (#4 file, #5 file); both are listed, "
+        "the later one is the file read (as extraction would leave it), the earlier is listed as superseded "
+        "(allocated=false) and not parsed"
+    ) in warnings
 
 
 def test_non_utf8_and_control_characters_in_tar_names_are_shown_safely():
@@ -220,11 +241,14 @@ def test_non_utf8_and_control_characters_in_tar_names_are_shown_safely():
     assert result["/data/bad\\xff.txt"] == ("file", 5, True, md5(b"latin"))
     assert result["/data/new\\x0aline.txt"] == ("file", 2, True, md5(b"nl"))
     assert found.inode == "5" and found.allocated
-    assert ("tar names.tar: member #1 'data/bad\\\\xff.txt': name is not valid UTF-8 (bytes shown as \\xNN); "
-            "listed as /data/bad\\xff.txt") in warnings
+    assert (
+        "tar names.tar: member #1 'data/bad\\\\xff.txt': name is not valid UTF-8 (bytes shown as \\xNN); "
+        "listed as /data/bad\\xff.txt"
+    ) in warnings
     assert any("member #6 'data/new\\nline.txt': name contains control characters" in w for w in warnings)
-    assert any("NFC/NFD" in w for w in warnings) and any("/data/dup.txt is named by more than one" in w
-                                                          for w in warnings)
+    assert any("NFC/NFD" in w for w in warnings) and any(
+        "/data/dup.txt is named by more than one" in w for w in warnings
+    )
 
 
 # -- links -------------------------------------------------------------------------------------------------
@@ -238,8 +262,10 @@ def test_hard_links_resolve_inside_the_archive_only():
         assert entries[path].type == "other" and entries[path].size == 0
     assert entries["/data/sym"].type == "link"
     assert "tar links.tar: hard link #3 /data/self → /data/self: links to itself (loop); listed as 'other'" in warnings
-    assert ("tar links.tar: hard link #4 /data/x → /data/y: no earlier regular file of that name in the archive "
-            "(missing target or link loop); listed as 'other', not read") in warnings
+    assert (
+        "tar links.tar: hard link #4 /data/x → /data/y: no earlier regular file of that name in the archive "
+        "(missing target or link loop); listed as 'other', not read"
+    ) in warnings
     assert any("hard link #7 /data/out → /etc/passwd: no earlier regular file" in w for w in warnings)
     assert len(warnings) == 5
 
@@ -249,12 +275,16 @@ def test_zip_member_past_the_expansion_ratio_is_listed_but_refused():
     with opened("bomb_ratio.zip") as ev:
         bomb = ev.find("/data/zeros.bin")
         assert bomb.size == 10 << 20
-        with pytest.raises(EvidenceError, match=r"would expand 1028x \(10203 → 10485760 bytes\), more than the "
-                                                r"limit of 200x \(max_expansion_ratio\); not read \(zip bomb\?\)"):
+        with pytest.raises(
+            EvidenceError,
+            match=r"would expand 1028x \(10203 → 10485760 bytes\), more than the "
+            r"limit of 200x \(max_expansion_ratio\); not read \(zip bomb\?\)",
+        ):
             ev.open(bomb)
         assert ev.read_bytes(ev.find("/data/ok.txt")) == b"ok"
-        assert any(w.startswith("zip bomb_ratio.zip: /data/zeros.bin (member #1) would expand 1028x")
-                   for w in ev.warnings)
+        assert any(
+            w.startswith("zip bomb_ratio.zip: /data/zeros.bin (member #1) would expand 1028x") for w in ev.warnings
+        )
     with opened("bomb_ratio.zip", max_expansion_ratio=2000) as ev:  # the limit is the examiner's to raise
         assert md5(ev.read_bytes(ev.find("/data/zeros.bin"))) == md5(bytes(10 << 20))
 
@@ -265,8 +295,7 @@ def test_zip_total_declared_size_limit():
         assert ev.read_bytes(parts[0]) == bytes(512 << 10) and ev.read_bytes(parts[1]) == bytes(512 << 10)
         with pytest.raises(EvidenceError, match="declared sizes pass the limit of 1048576 bytes"):
             ev.open(parts[2])
-        assert any("/data/part2.bin (member #3): the archive's declared sizes pass the limit" in w
-                   for w in ev.warnings)
+        assert any("/data/part2.bin (member #3): the archive's declared sizes pass the limit" in w for w in ev.warnings)
 
 
 def test_member_inflating_beyond_its_declared_size_is_capped_and_bad_crc_reported():
@@ -276,8 +305,10 @@ def test_member_inflating_beyond_its_declared_size_is_capped_and_bad_crc_reporte
         warnings = ev.warnings
     assert liar == b"A" * 1000
     assert bad == b"B" * 500
-    assert ("zip liar.zip → /data/liar.txt: inflates beyond its declared size of 1000 bytes; reads are capped at "
-            "the declared size (zip bomb or damaged header?)") in warnings
+    assert (
+        "zip liar.zip → /data/liar.txt: inflates beyond its declared size of 1000 bytes; reads are capped at "
+        "the declared size (zip bomb or damaged header?)"
+    ) in warnings
     assert any(w.startswith("zip liar.zip → /data/badcrc.txt: content does not match its CRC-32") for w in warnings)
 
 
@@ -317,8 +348,10 @@ def test_zip_without_central_directory_is_recovered_from_local_headers():
         result = listing(ev)
         assert result["/data/one.txt"] == ("file", 3, True, md5(b"one"))
         assert result["/data/two.txt"] == ("file", 400, True, md5(b"two " * 100))
-        assert any("no readable central directory" in w and "2 member(s) recovered from their local headers" in w
-                   for w in ev.warnings)
+        assert any(
+            "no readable central directory" in w and "2 member(s) recovered from their local headers" in w
+            for w in ev.warnings
+        )
 
 
 @pytest.mark.parametrize("name", ["truncated_header.zip", "truncated_head.tgz"])

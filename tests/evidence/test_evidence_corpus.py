@@ -22,18 +22,32 @@ ROOT = Path(__file__).parents[2]
 THIRD = ROOT / "fixtures" / "third_party"
 EXPECTED = json.loads((THIRD / "expected.json").read_text(encoding="utf-8"))
 
-LISTED = ["dfvfs/test_data/ext2.E01", "dfvfs/test_data/ext2.split.E01", "dfvfs/test_data/ext2.splitraw.000",
-          "dfvfs/test_data/ímynd.dd", "plaso/test_data/tsk_volume_system.raw", "go-ewf/test/test.ntfs.dd.E01"]
-E01S = ["dfvfs/test_data/ext2.E01", "dfvfs/test_data/ext2.split.E01", "go-ewf/test/test.ntfs.dd.E01",
-        "e01-rs/data/image.E01"]
-SEGMENTS = {"dfvfs/test_data/ext2.split.E01": ["ext2.split.E01", "ext2.split.E02"],
-            "dfvfs/test_data/ext2.splitraw.000": ["ext2.splitraw.000", "ext2.splitraw.001"]}
-FIRST_LAYER = {"dfvfs/test_data/ext2.E01": "EWF ext2.E01",
-               "dfvfs/test_data/ext2.split.E01": "EWF ext2.split.E01 (+1 segment)",
-               "dfvfs/test_data/ext2.splitraw.000": "split raw ext2.splitraw.000 (+1 segment)",
-               "dfvfs/test_data/ímynd.dd": "raw ímynd.dd",
-               "plaso/test_data/tsk_volume_system.raw": "raw tsk_volume_system.raw",
-               "go-ewf/test/test.ntfs.dd.E01": "EWF test.ntfs.dd.E01"}
+LISTED = [
+    "dfvfs/test_data/ext2.E01",
+    "dfvfs/test_data/ext2.split.E01",
+    "dfvfs/test_data/ext2.splitraw.000",
+    "dfvfs/test_data/ímynd.dd",
+    "plaso/test_data/tsk_volume_system.raw",
+    "go-ewf/test/test.ntfs.dd.E01",
+]
+E01S = [
+    "dfvfs/test_data/ext2.E01",
+    "dfvfs/test_data/ext2.split.E01",
+    "go-ewf/test/test.ntfs.dd.E01",
+    "e01-rs/data/image.E01",
+]
+SEGMENTS = {
+    "dfvfs/test_data/ext2.split.E01": ["ext2.split.E01", "ext2.split.E02"],
+    "dfvfs/test_data/ext2.splitraw.000": ["ext2.splitraw.000", "ext2.splitraw.001"],
+}
+FIRST_LAYER = {
+    "dfvfs/test_data/ext2.E01": "EWF ext2.E01",
+    "dfvfs/test_data/ext2.split.E01": "EWF ext2.split.E01 (+1 segment)",
+    "dfvfs/test_data/ext2.splitraw.000": "split raw ext2.splitraw.000 (+1 segment)",
+    "dfvfs/test_data/ímynd.dd": "raw ímynd.dd",
+    "plaso/test_data/tsk_volume_system.raw": "raw tsk_volume_system.raw",
+    "go-ewf/test/test.ntfs.dd.E01": "EWF test.ntfs.dd.E01",
+}
 FS_LAYER = {"Ext2": "ext2", "NTFS": "NTFS"}  # fsstat's names → ours
 
 
@@ -88,8 +102,11 @@ def test_ls_layers_and_volumes(rel, capsysbinary, unchanged):
         volume = ""
     else:
         n = partition_number(disk["mmls"], fs["offset_sectors"])
-        expected_layers = [FIRST_LAYER[rel], f"MBR partition {n} '{fs['partition_desc']}'",
-                           FS_LAYER[fs["fs_type_fsstat"]]]
+        expected_layers = [
+            FIRST_LAYER[rel],
+            f"MBR partition {n} '{fs['partition_desc']}'",
+            FS_LAYER[fs["fs_type_fsstat"]],
+        ]
         volume = f"p{n}"
     assert {tuple(e["layers"]) for e in entries} == {tuple(expected_layers)}
     assert {e["volume"] for e in entries} == {volume}
@@ -180,8 +197,10 @@ def test_hash_raw_is_the_bytes_of_the_files(rel, capsysbinary, unchanged):
 def test_split_e01_and_split_raw_hold_the_same_media(capsysbinary, unchanged):
     """The E01 set and the split raw set of ext2 are the same 4 MiB disk, so their media MD5 agree."""
     unchanged(*evidence_files("dfvfs/test_data/ext2.split.E01"), *evidence_files("dfvfs/test_data/ext2.splitraw.000"))
-    hashes = [json.loads(triage(capsysbinary, "hash", str(THIRD / rel), "--json")[1])["md5"]
-              for rel in ("dfvfs/test_data/ext2.split.E01", "dfvfs/test_data/ext2.splitraw.000")]
+    hashes = [
+        json.loads(triage(capsysbinary, "hash", str(THIRD / rel), "--json")[1])["md5"]
+        for rel in ("dfvfs/test_data/ext2.split.E01", "dfvfs/test_data/ext2.splitraw.000")
+    ]
     assert hashes[0] == hashes[1] == EXPECTED["dfvfs/test_data/ext2.split.E01"]["disk"]["ewf"]["stored_md5"]
 
 
@@ -204,7 +223,7 @@ def test_bad_chunk_e01_is_not_verified(capsysbinary, unchanged):
     with EwfImage(good) as twin:
         media = twin.read_at(0, twin.size)
     assert hashlib.md5(media).hexdigest() == EXPECTED["e01-rs/data/image.E01"]["disk"]["ewf"]["stored_md5"]
-    assert got["md5"] == hashlib.md5(bytes(64 * 512) + media[64 * 512:]).hexdigest()
+    assert got["md5"] == hashlib.md5(bytes(64 * 512) + media[64 * 512 :]).hexdigest()
 
 
 @pytest.mark.skipif(shutil.which("ewfverify") is None, reason="ewfverify (ewf-tools) is not installed")
@@ -230,8 +249,13 @@ def test_bogus_image_is_one_clear_error(capsysbinary, unchanged):
 def test_bogus_image_in_a_real_process(unchanged):
     bogus = THIRD / "dfvfs/test_data/bogus.001"
     unchanged(bogus)
-    run = subprocess.run([sys.executable, "-m", "triage.cli", "evidence", "ls", str(bogus)], cwd=ROOT,
-                         capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    run = subprocess.run(
+        [sys.executable, "-m", "triage.cli", "evidence", "ls", str(bogus)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert run.returncode != 0 and run.stdout == ""
     assert "no volume or file system found" in run.stderr and "Traceback" not in run.stderr
 
@@ -257,11 +281,13 @@ def test_later_segment_of_split_raw_is_refused(capsysbinary, unchanged):
 def test_cat_errors_are_one_line(capsysbinary, unchanged):
     ntfs, ext2 = THIRD / "go-ewf/test/test.ntfs.dd.E01", THIRD / "dfvfs/test_data/ímynd.dd"
     unchanged(ntfs, ext2)
-    cases = [([str(ext2), "/no/such/file"], "no file at /no/such/file"),
-             ([str(ext2), "/a_directory"], "is a directory"),
-             ([str(ext2), "/a_link"], "symbolic link to 'a_directory/another_file'"),
-             ([str(ext2), "/a_directory/another_file~"], "cannot be read"),  # deleted, no inode left
-             ([str(ntfs), "/$BadClus:$Bad"], "only 0 of")]  # sparse: never a silently empty file
+    cases = [
+        ([str(ext2), "/no/such/file"], "no file at /no/such/file"),
+        ([str(ext2), "/a_directory"], "is a directory"),
+        ([str(ext2), "/a_link"], "symbolic link to 'a_directory/another_file'"),
+        ([str(ext2), "/a_directory/another_file~"], "cannot be read"),  # deleted, no inode left
+        ([str(ntfs), "/$BadClus:$Bad"], "only 0 of"),
+    ]  # sparse: never a silently empty file
     for args, message in cases:
         code, _, err = triage(capsysbinary, "cat", *args)
         assert code == 2 and message in err and "Traceback" not in err, (args, err)

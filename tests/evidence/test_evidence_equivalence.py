@@ -89,14 +89,27 @@ def write_raw(e01: Path, base: Path) -> tuple[Path, Path]:
         out.write(image.read_at(0, image.size))
     data = raw.read_bytes()
     for i in range(0, len(data), SPLIT):
-        (split_dir / f"demo.{i // SPLIT:03d}").write_bytes(data[i:i + SPLIT])
+        (split_dir / f"demo.{i // SPLIT:03d}").write_bytes(data[i : i + SPLIT])
     return raw, split_dir / "demo.000"
 
 
 def run_records(evidence: Path, out: Path) -> dict[str, list[dict]]:
     with redirect_stdout(io.StringIO()):
-        code = main(["run", str(evidence), "--out", str(out), "--case", "EQ", "--exhibit", "EQ-1",
-                     "--examiner", "Test Examiner", "--quiet"])
+        code = main(
+            [
+                "run",
+                str(evidence),
+                "--out",
+                str(out),
+                "--case",
+                "EQ",
+                "--exhibit",
+                "EQ-1",
+                "--examiner",
+                "Test Examiner",
+                "--quiet",
+            ]
+        )
     assert code == 0, evidence
     records = {}
     for path in sorted((payload(out) / "records").glob("*.jsonl")):
@@ -136,8 +149,9 @@ def test_archive_packings_strip_their_wrappers(packings):
     with open_evidence(packings["zip"]) as ev:
         assert ev.kind == "zip" and ev.layer == "zip demo.zip (root 'Dump/')"
         entry = ev.find("/data/com.android.providers.telephony/databases/mmssms.db")
-        assert entry.provenance == ("zip demo.zip (root 'Dump/') → "
-                                    "/data/com.android.providers.telephony/databases/mmssms.db")
+        assert entry.provenance == (
+            "zip demo.zip (root 'Dump/') → /data/com.android.providers.telephony/databases/mmssms.db"
+        )
         assert ev.warnings == []
     with open_evidence(packings["tar.gz"]) as ev:
         assert ev.kind == "tar.gz" and ev.layer == "tar.gz demo.tar.gz (root 'filesystem1/')"

@@ -20,9 +20,11 @@ from triage.evidence import open_evidence
 
 THIRD = Path(__file__).parents[2] / "fixtures" / "third_party"
 EXPECTED = json.loads((THIRD / "expected_filesystems.json").read_text(encoding="utf-8"))
-IMAGES = {"dfvfs/test_data/apfs.raw": ("raw apfs.raw", "APFS volume 'apfs_test'"),
-          "dfvfs/test_data/hfsplus.raw": ("raw hfsplus.raw", "HFS+"),
-          "dfvfs/test_data/iso9660.raw": ("raw iso9660.raw", "ISO9660")}
+IMAGES = {
+    "dfvfs/test_data/apfs.raw": ("raw apfs.raw", "APFS volume 'apfs_test'"),
+    "dfvfs/test_data/hfsplus.raw": ("raw hfsplus.raw", "HFS+"),
+    "dfvfs/test_data/iso9660.raw": ("raw iso9660.raw", "ISO9660"),
+}
 
 
 def ls_json(capsysbinary, path: Path) -> list[dict]:
@@ -92,8 +94,10 @@ def test_apfs_entries_types_times_and_streams(unchanged):
         assert hashlib.md5(whole).hexdigest() == "39cb097008d17660abd0539891a672af"  # = the ISO's PASSWORDS.TXT
 
 
-@pytest.mark.skipif(not (shutil.which("mkapfs") and shutil.which("sgdisk")),
-                    reason="mkapfs or sgdisk missing (apt install apfsprogs gdisk)")
+@pytest.mark.skipif(
+    not (shutil.which("mkapfs") and shutil.which("sgdisk")),
+    reason="mkapfs or sgdisk missing (apt install apfsprogs gdisk)",
+)
 def test_apfs_container_in_a_gpt_partition(tmp_path):
     container = tmp_path / "container.raw"
     with open(container, "wb") as f:
@@ -102,19 +106,26 @@ def test_apfs_container_in_a_gpt_partition(tmp_path):
     disk = tmp_path / "disk.raw"
     with open(disk, "wb") as f:
         f.truncate(600 << 20)
-    subprocess.run(["sgdisk", "-n", "1:2048:+512M", "-t", "1:AF0A", "-c", "1:Container", str(disk)], check=True,
-                   capture_output=True)
-    subprocess.run(["dd", f"if={container}", f"of={disk}", "bs=1M", "seek=1", "conv=sparse,notrunc",
-                    "status=none"], check=True)
+    subprocess.run(
+        ["sgdisk", "-n", "1:2048:+512M", "-t", "1:AF0A", "-c", "1:Container", str(disk)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["dd", f"if={container}", f"of={disk}", "bs=1M", "seek=1", "conv=sparse,notrunc", "status=none"], check=True
+    )
     with open_evidence(disk) as ev:
-        assert [(v.id, v.layers) for v in ev.volumes] == \
-               [("p1", ("raw disk.raw", "GPT partition 1 'Container'", "APFS volume 'PHONEVOL'"))]
+        assert [(v.id, v.layers) for v in ev.volumes] == [
+            ("p1", ("raw disk.raw", "GPT partition 1 'Container'", "APFS volume 'PHONEVOL'"))
+        ]
         assert list(ev.walk()) == []  # mkapfs makes an empty volume
         assert ev.warnings == []
 
 
-@pytest.mark.skipif(not (shutil.which("mkfs.exfat") and shutil.which("fls")),
-                    reason="mkfs.exfat or fls missing (apt install exfatprogs sleuthkit)")
+@pytest.mark.skipif(
+    not (shutil.which("mkfs.exfat") and shutil.which("fls")),
+    reason="mkfs.exfat or fls missing (apt install exfatprogs sleuthkit)",
+)
 def test_exfat_volume_lists_like_fls(tmp_path, capsysbinary):
     # exfatprogs cannot add files without mounting the volume, so this is an empty card: its label
     # entry and system files, compared with The Sleuth Kit's own fls
@@ -125,6 +136,9 @@ def test_exfat_volume_lists_like_fls(tmp_path, capsysbinary):
     entries = ls_json(capsysbinary, image)
     fls = subprocess.run(["fls", "-r", "-p", str(image)], check=True, capture_output=True, text=True).stdout
     regular = {line.split("\t", 1)[1] for line in fls.splitlines() if line.startswith("r/r")}
-    assert {e["path"].lstrip("/") for e in entries} == regular == \
-           {"PHONESD (Volume Label Entry)", "$ALLOC_BITMAP", "$UPCASE_TABLE"}
+    assert (
+        {e["path"].lstrip("/") for e in entries}
+        == regular
+        == {"PHONESD (Volume Label Entry)", "$ALLOC_BITMAP", "$UPCASE_TABLE"}
+    )
     assert {tuple(e["layers"]) for e in entries} == {("raw sdcard.raw", "exFAT")}

@@ -23,8 +23,26 @@ from triage.evidence.hashing import hash_media
 from triage.evidence.model import LAYER_SEPARATOR
 
 HELLO_MTIME_NS = int(datetime(2024, 3, 1, 12, 34, 56, tzinfo=UTC).timestamp()) * 10**9 + 123456789
-ACQUIRE = ["-u", "-q", "-f", "encase6", "-c", "deflate:fast", "-d", "sha1",
-           "-C", "CASE-42", "-E", "EV-7", "-e", "Examiner A", "-D", "synthetic phone", "-N", "test notes"]
+ACQUIRE = [
+    "-u",
+    "-q",
+    "-f",
+    "encase6",
+    "-c",
+    "deflate:fast",
+    "-d",
+    "sha1",
+    "-C",
+    "CASE-42",
+    "-E",
+    "EV-7",
+    "-e",
+    "Examiner A",
+    "-D",
+    "synthetic phone",
+    "-N",
+    "test notes",
+]
 
 
 # -- building images with real tools ------------------------------------------------------------------
@@ -83,15 +101,37 @@ def built(tmp_path_factory) -> dict:
     gpt = work / "gpt.raw"
     with open(gpt, "wb") as f:
         f.truncate(24 << 20)
-    run("sgdisk", "-n", "1:2048:+16M", "-t", "1:8300", "-c", "1:userdata",
-        "-n", "2:0:+2M", "-t", "2:0700", "-c", "2:sdcard", gpt)
+    run(
+        "sgdisk",
+        "-n",
+        "1:2048:+16M",
+        "-t",
+        "1:8300",
+        "-c",
+        "1:userdata",
+        "-n",
+        "2:0:+2M",
+        "-t",
+        "2:0700",
+        "-c",
+        "2:sdcard",
+        gpt,
+    )
     place(ext4, gpt, 2048)
     place(fat, gpt, 2048 + 32768)
     ewf_dir = work / "ewf"
     ewf_dir.mkdir()
     run("ewfacquire", *ACQUIRE, "-S", "1MiB", "-t", ewf_dir / "gpt", gpt)
-    return {"work": work, "tree": tree, "files": files, "ext4": ext4, "fat": fat, "gpt": gpt,
-            "e01": ewf_dir / "gpt.E01", "segments": sorted(ewf_dir.glob("gpt.E*"))}
+    return {
+        "work": work,
+        "tree": tree,
+        "files": files,
+        "ext4": ext4,
+        "fat": fat,
+        "gpt": gpt,
+        "e01": ewf_dir / "gpt.E01",
+        "segments": sorted(ewf_dir.glob("gpt.E*")),
+    }
 
 
 def place(part: Path, disk: Path, sector: int) -> None:
@@ -153,8 +193,12 @@ def test_mbr_partition_layer(built, tmp_path, capsysbinary, unchanged):
     disk = tmp_path / "mbr.raw"
     with open(disk, "wb") as f:
         f.truncate(20 << 20)
-    sfdisk = subprocess.run([tool("sfdisk"), "-q", str(disk)], input="label: dos\nstart=2048, size=32768, type=83\n",
-                            capture_output=True, text=True)
+    sfdisk = subprocess.run(
+        [tool("sfdisk"), "-q", str(disk)],
+        input="label: dos\nstart=2048, size=32768, type=83\n",
+        capture_output=True,
+        text=True,
+    )
     assert sfdisk.returncode == 0, sfdisk.stderr
     place(built["ext4"], disk, 2048)
     unchanged(disk)
@@ -192,8 +236,13 @@ def test_provenance_through_the_python_api(built, unchanged):
         assert ev.kind == "ewf" and ev.container_files == built["segments"] and ev.warnings == []
         entry = ev.find("/sdcard/naïve café.txt", "p1")
         assert entry.provenance == LAYER_SEPARATOR.join(
-            [f"EWF gpt.E01 (+{len(built['segments']) - 1} segments)", "GPT partition 1 'userdata'", "ext4",
-             "/sdcard/naïve café.txt"])
+            [
+                f"EWF gpt.E01 (+{len(built['segments']) - 1} segments)",
+                "GPT partition 1 'userdata'",
+                "ext4",
+                "/sdcard/naïve café.txt",
+            ]
+        )
         with ev.open(entry) as f:
             assert f.read() == "ü\n".encode() and f.seek(0) == 0 and f.read(1) == b"\xc3"
         walked = [(e.volume, e.path) for e in ev.walk()]
@@ -276,7 +325,7 @@ def test_read_errors_are_recorded_and_hashed_as_zeros():
     def read_at(offset: int, size: int) -> bytes:
         if offset < bad.stop and offset + size > bad.start:
             raise OSError("bad sector")
-        return media[offset:offset + size]
+        return media[offset : offset + size]
 
     got = hash_media(read_at, len(media))
     assert got.read_errors and all("bad sector" in e for e in got.read_errors)
@@ -286,7 +335,7 @@ def test_read_errors_are_recorded_and_hashed_as_zeros():
     expected = bytearray(media)
     for start in range(0, len(media), block):
         if start < bad.stop and start + block > bad.start:
-            expected[start:start + block] = bytes(block)
+            expected[start : start + block] = bytes(block)
     assert got.sha256 == sha256(bytes(expected))
 
 
@@ -379,14 +428,17 @@ def test_unreadable_folder_is_a_warning(folder, capsysbinary, unchanged, monkeyp
     assert b"/data/" not in out
 
 
-@pytest.mark.parametrize("names", [["disk.001", "disk.002", "disk.003"], ["disk.000", "disk.001", "disk.002"],
-                                   ["disk.aa", "disk.ab", "disk.ac"]], ids=["ftk-001", "dd-000", "split-aa"])
+@pytest.mark.parametrize(
+    "names",
+    [["disk.001", "disk.002", "disk.003"], ["disk.000", "disk.001", "disk.002"], ["disk.aa", "disk.ab", "disk.ac"]],
+    ids=["ftk-001", "dd-000", "split-aa"],
+)
 def test_split_raw_naming_schemes(names, built, tmp_path, capsysbinary, unchanged):
     data = built["ext4"].read_bytes()
     third = -(-len(data) // 3)
     segments = [tmp_path / n for n in names]
     for i, seg in enumerate(segments):
-        seg.write_bytes(data[i * third:(i + 1) * third])
+        seg.write_bytes(data[i * third : (i + 1) * third])
     unchanged(*segments)
     code, out, err = triage(capsysbinary, "hash", segments[0], "--json")
     got = json.loads(out)

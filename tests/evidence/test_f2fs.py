@@ -128,9 +128,12 @@ def test_hard_links_share_one_inode(listing):
             groups.setdefault(v["hard_link_group"], set()).add(by_path[path].inode)
     assert groups and all(len(inodes) == 1 for inodes in groups.values())
     assert {"/links/target.txt", "/links/hard_1.txt", "/deep/hard_2.txt"} <= {
-        p for p, v in ENTRIES.items() if v.get("hard_link_group") == "/deep/hard_2.txt"}
-    assert len({by_path[p].inode for p in ENTRIES if ENTRIES[p]["type"] == "file"}) == \
-        sum(1 for v in ENTRIES.values() if v["type"] == "file") - 2
+        p for p, v in ENTRIES.items() if v.get("hard_link_group") == "/deep/hard_2.txt"
+    }
+    assert (
+        len({by_path[p].inode for p in ENTRIES if ENTRIES[p]["type"] == "file"})
+        == sum(1 for v in ENTRIES.values() if v["type"] == "file") - 2
+    )
 
 
 def test_non_ascii_and_long_names(listing):
@@ -160,7 +163,7 @@ def test_random_access_and_streaming(image):
             offset = rng.randrange(0, len(data) + 10)
             size = rng.choice((1, 17, 4096, 5000, 70000, 1 << 20))
             f.seek(offset)
-            assert f.read(size) == data[offset:offset + size]
+            assert f.read(size) == data[offset : offset + size]
         f.seek(-5, io.SEEK_END)
         assert f.read() == data[-5:] and f.read(10) == b""
 
@@ -169,13 +172,20 @@ def test_sqlite_database_in_android_layout(image):
     with open_evidence(image) as ev:
         entry = ev.find("/data/data/com.android.providers.telephony/databases/mmssms.db")
         assert ev.read_bytes(entry)[:16] == b"SQLite format 3\x00"
-        assert entry.provenance == ("raw userdata.f2fs → F2FS → "
-                                    "/data/data/com.android.providers.telephony/databases/mmssms.db")
+        assert entry.provenance == (
+            "raw userdata.f2fs → F2FS → /data/data/com.android.providers.telephony/databases/mmssms.db"
+        )
 
 
 # -- cross-check with dump.f2fs --------------------------------------------------------------------------
-DUMP_SAMPLE = ("/data/data/com.android.providers.telephony/databases/mmssms.db", "/sizes/size_003488.bin",
-               "/sizes/indirect.bin", "/sizes/size_004097.bin", "/names/文件.txt", "/media/0/bulk/item_01234.txt")
+DUMP_SAMPLE = (
+    "/data/data/com.android.providers.telephony/databases/mmssms.db",
+    "/sizes/size_003488.bin",
+    "/sizes/indirect.bin",
+    "/sizes/size_004097.bin",
+    "/names/文件.txt",
+    "/media/0/bulk/item_01234.txt",
+)
 
 
 @pytest.mark.skipif(not HAVE_DUMP, reason="dump.f2fs (f2fs-tools) is not installed")
@@ -188,8 +198,14 @@ def test_sample_agrees_with_dump_f2fs(image, tmp_path):
             inode = fs.inode(int(entry.inode))
             cwd = tmp_path / entry.inode
             cwd.mkdir()
-            out = subprocess.run(["dump.f2fs", "-i", entry.inode, str(image)], input="Y\n", cwd=cwd,
-                                 capture_output=True, text=True, timeout=120).stdout
+            out = subprocess.run(
+                ["dump.f2fs", "-i", entry.inode, str(image)],
+                input="Y\n",
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
             fields = {m[0]: int(m[1]) for m in re.findall(r"^(i_\w+)\s+\[0x\s*[0-9a-f]+ : (\d+)\]", out, re.M)}
             assert fields["i_size"] == entry.size == inode.size
             assert fields["i_mode"] == inode.mode and fields["i_links"] == inode.links
@@ -237,8 +253,12 @@ def _walk_and_read(path: Path) -> tuple[list[FileEntry], list[str], list[str]]:
 def _sb(path: Path) -> dict[str, int]:
     raw = _read(path, 1024, 128)
     cp, sit, nat = struct.unpack_from("<III", raw, 76)
-    return {"cp": cp, "nat": nat, "main": struct.unpack_from("<I", raw, 92)[0],
-            "blocks": struct.unpack_from("<Q", raw, 36)[0]}
+    return {
+        "cp": cp,
+        "nat": nat,
+        "main": struct.unpack_from("<I", raw, 92)[0],
+        "blocks": struct.unpack_from("<Q", raw, 36)[0],
+    }
 
 
 def test_bad_crc_in_the_unused_checkpoint_pack_is_reported(image, tmp_path):
@@ -246,8 +266,10 @@ def test_bad_crc_in_the_unused_checkpoint_pack_is_reported(image, tmp_path):
     pack2 = (_sb(copy)["cp"] + 512) * 4096
     _patch(copy, pack2 + 200, b"\xff\xff")  # inside the CRC-protected part
     entries, warnings, failures = _walk_and_read(copy)
-    assert any("F2FS checkpoint pack 2 is damaged (first checkpoint block: CRC mismatch" in w and
-               "using pack 1" in w for w in warnings), warnings
+    assert any(
+        "F2FS checkpoint pack 2 is damaged (first checkpoint block: CRC mismatch" in w and "using pack 1" in w
+        for w in warnings
+    ), warnings
     assert len(entries) == len(ENTRIES) and failures == []
 
 
@@ -295,7 +317,7 @@ def _nat_slot(path: Path, nid: int) -> int:
     sb = _sb(path)
     cp = _read(path, sb["cp"] * 4096, 4096)
     sit_bytes, nat_bytes = struct.unpack_from("<II", cp, 156)
-    bitmap = cp[192 + sit_bytes:192 + sit_bytes + nat_bytes]
+    bitmap = cp[192 + sit_bytes : 192 + sit_bytes + nat_bytes]
     index = nid // 455
     addr = sb["nat"] + (index // 512) * 1024 + index % 512
     if bitmap[index >> 3] & (0x80 >> (index & 7)):
@@ -314,8 +336,10 @@ def test_nat_entry_outside_the_device(image, tmp_path):
     listed = next(e for e in entries if e.path == "/names/文件.txt")
     assert listed.size is None and listed.handle is None and listed.inode == victim.inode
     assert any("/names/文件.txt: inode" in w and "outside the main area" in w for w in warnings), warnings
-    assert failures == ["/names/文件.txt: raw damaged.f2fs → F2FS → /names/文件.txt: its inode could not be read "
-                        "when the directory was listed, so its content cannot be read"]
+    assert failures == [
+        "/names/文件.txt: raw damaged.f2fs → F2FS → /names/文件.txt: its inode could not be read "
+        "when the directory was listed, so its content cannot be read"
+    ]
     assert len(entries) == len(ENTRIES)
 
 
@@ -329,14 +353,15 @@ def test_directory_loop_is_reported_and_not_followed(image, tmp_path):
         block_addr = inode.inode_addrs[0]
     block = _read(copy, block_addr * 4096, 4096)
     for i in range(214):  # find the dentry named level_02 and point it at /deep/level_00
-        if block[i >> 3] & (1 << (i & 7)) and block[2384 + i * 8:2384 + i * 8 + 8] == b"level_02":
+        if block[i >> 3] & (1 << (i & 7)) and block[2384 + i * 8 : 2384 + i * 8 + 8] == b"level_02":
             _patch(copy, block_addr * 4096 + 30 + i * 11 + 4, struct.pack("<I", int(ancestor.inode)))
             break
     else:
         pytest.fail("dentry level_02 not found")
     entries, warnings, _ = _walk_and_read(copy)
-    assert any("/deep/level_00/level_01/level_02: directory inode" in w and "directory loop" in w
-               for w in warnings), warnings
+    assert any("/deep/level_00/level_01/level_02: directory inode" in w and "directory loop" in w for w in warnings), (
+        warnings
+    )
     assert not any(e.path.startswith("/deep/level_00/level_01/level_02/") for e in entries)
 
 
@@ -361,8 +386,9 @@ def test_truncated_image(image, tmp_path):
     assert failures  # what is missing is reported, not crashed on
     beyond = [w for w in warnings if "inodes lie past the end of the image" in w]
     assert len(beyond) == 1 and len(warnings) < 10  # one summary, not one warning per file
-    assert all("past the end of the image" in f or "cannot be read" in f or "could not be read" in f
-               for f in failures), failures[:3]
+    assert all(
+        "past the end of the image" in f or "cannot be read" in f or "could not be read" in f for f in failures
+    ), failures[:3]
 
 
 # -- GPT inside E01, and `triage run` ---------------------------------------------------------------------
@@ -384,8 +410,21 @@ def _run(evidence: Path, out: Path) -> dict[str, list[dict]]:
     from triage.cli import main
 
     with redirect_stdout(io.StringIO()):
-        code = main(["run", str(evidence), "--out", str(out), "--case", "F2FS-1", "--exhibit", "X-1",
-                     "--examiner", "Test Examiner", "--quiet"])
+        code = main(
+            [
+                "run",
+                str(evidence),
+                "--out",
+                str(out),
+                "--case",
+                "F2FS-1",
+                "--exhibit",
+                "X-1",
+                "--examiner",
+                "Test Examiner",
+                "--quiet",
+            ]
+        )
     assert code == 0
     records = {}
     for path in sorted((payload(out) / "records").glob("*.jsonl")):

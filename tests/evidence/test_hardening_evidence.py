@@ -47,8 +47,9 @@ def parse_all(evidence_path: Path) -> tuple[list[SourceFile], Counter, list[tupl
     records: Counter = Counter()
     warnings: list[tuple] = []
     with open_evidence(evidence_path) as ev, tempfile.TemporaryDirectory() as work:
-        runner = ParseRunner(ev, Path(work), sources.append, lambda r, s: records.update([r.record_type]),
-                             lambda *w: warnings.append(w))
+        runner = ParseRunner(
+            ev, Path(work), sources.append, lambda r, s: records.update([r.record_type]), lambda *w: warnings.append(w)
+        )
         for candidate in runner.select():
             runner.parse(candidate)
     return sources, records, warnings
@@ -58,11 +59,15 @@ def sms_db(path: Path, bodies: list[str]) -> Path:
     """A minimal mmssms.db: the `sms` columns android_sms needs, one row per body."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, date INTEGER, "
-                   "date_sent INTEGER, type INTEGER, body TEXT, read INTEGER)")
-        db.executemany("INSERT INTO sms (thread_id, address, date, date_sent, type, body, read) "
-                       "VALUES (1, '+447700900123', ?, ?, 1, ?, 1)",
-                       [(1747000000000 + i, 1747000000000 + i, b) for i, b in enumerate(bodies)])
+        db.execute(
+            "CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, date INTEGER, "
+            "date_sent INTEGER, type INTEGER, body TEXT, read INTEGER)"
+        )
+        db.executemany(
+            "INSERT INTO sms (thread_id, address, date, date_sent, type, body, read) "
+            "VALUES (1, '+447700900123', ?, ?, 1, ?, 1)",
+            [(1747000000000 + i, 1747000000000 + i, b) for i, b in enumerate(bodies)],
+        )
     return path
 
 
@@ -126,7 +131,8 @@ def test_zip_written_by_writestr_gives_the_records_of_a_normal_zip(demo_tree, tm
     sources_bare, records_bare, _ = parse_all(bare)
     demo = json.loads((DEMO_E01.parent / "demo.json").read_text(encoding="utf-8"))
     assert records_normal["message"] == len(demo["sms"]) + demo["whatsapp"]["message_count"] + len(
-        demo["telegram"]["messages"])
+        demo["telegram"]["messages"]
+    )
     assert records_normal["media_file"] == len(demo["photos"])
     assert records_bare == records_normal
     assert sorted(s.path for s in sources_bare) == sorted(s.path for s in sources_normal)
@@ -150,15 +156,29 @@ def test_zip_type_comes_from_unix_bits_when_present_else_from_the_name(tmp_path)
         zip_member(z, "a/regular", 3, stat.S_IFREG | 0o644)
     with ZipEvidence(path, OpenOptions()) as ev:
         kinds = {e.path: e.type for e in ev.walk()}
-    assert kinds == {"/a": "dir", "/a/plain": "file", "/a/folder": "dir", "/a/link": "link", "/a/fifo": "other",
-                     "/a/dos": "file", "/a/dos-link": "file", "/a/regular": "file"}
+    assert kinds == {
+        "/a": "dir",
+        "/a/plain": "file",
+        "/a/folder": "dir",
+        "/a/link": "link",
+        "/a/fifo": "other",
+        "/a/dos": "file",
+        "/a/dos-link": "file",
+        "/a/regular": "file",
+    }
 
 
 def test_tar_member_types_are_always_explicit(tmp_path):
     path = tmp_path / "kinds.tar"
     with tarfile.open(path, "w", format=tarfile.GNU_FORMAT) as t:
-        for name, kind in (("t/reg", tarfile.REGTYPE), ("t/old", tarfile.AREGTYPE), ("t/dir", tarfile.DIRTYPE),
-                           ("t/sym", tarfile.SYMTYPE), ("t/fifo", tarfile.FIFOTYPE), ("t/vendor", b"Q")):
+        for name, kind in (
+            ("t/reg", tarfile.REGTYPE),
+            ("t/old", tarfile.AREGTYPE),
+            ("t/dir", tarfile.DIRTYPE),
+            ("t/sym", tarfile.SYMTYPE),
+            ("t/fifo", tarfile.FIFOTYPE),
+            ("t/vendor", b"Q"),
+        ):
             info = tarfile.TarInfo(name)
             info.type = kind
             info.size = 0 if kind in (tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.FIFOTYPE) else 4
@@ -167,11 +187,20 @@ def test_tar_member_types_are_always_explicit(tmp_path):
         kinds = {e.path: e.type for e in ev.walk()}
         vendor = ev.read_bytes(ev.find("/t/vendor"))
         warnings = ev.warnings
-    assert kinds == {"/t": "dir", "/t/reg": "file", "/t/old": "file", "/t/dir": "dir", "/t/sym": "link",
-                     "/t/fifo": "other", "/t/vendor": "file"}
+    assert kinds == {
+        "/t": "dir",
+        "/t/reg": "file",
+        "/t/old": "file",
+        "/t/dir": "dir",
+        "/t/sym": "link",
+        "/t/fifo": "other",
+        "/t/vendor": "file",
+    }
     assert vendor == b"data"  # an unknown type flag is a regular file (POSIX), never dropped as "other"
-    assert "tar kinds.tar: member #6 't/vendor' has the unknown type flag b'Q'; read as a regular file, as POSIX " \
-           "says" in warnings
+    assert (
+        "tar kinds.tar: member #6 't/vendor' has the unknown type flag b'Q'; read as a regular file, as POSIX "
+        "says" in warnings
+    )
 
 
 # -- failure 5: files a parser claims that it cannot read -------------------------------------------------
@@ -188,12 +217,18 @@ def phone_with_sms_db(tmp_path: Path, make_db) -> Path:  # noqa: ANN001 - callab
 CLAIMS = ("android_sms", "android_mms")  # both read mmssms.db
 
 
-@pytest.mark.parametrize("case, make, reason", [
-    ("text", lambda p: p.write_text("not a database\n"), "not a SQLite database (first bytes: 6e 6f 74 20"),
-    ("symlink", lambda p: p.symlink_to("/etc/hostname"),
-     "is a symbolic link; links are never followed, so it is not read"),
-    ("empty", lambda p: p.write_bytes(b""), "is empty (0 bytes)"),
-])
+@pytest.mark.parametrize(
+    "case, make, reason",
+    [
+        ("text", lambda p: p.write_text("not a database\n"), "not a SQLite database (first bytes: 6e 6f 74 20"),
+        (
+            "symlink",
+            lambda p: p.symlink_to("/etc/hostname"),
+            "is a symbolic link; links are never followed, so it is not read",
+        ),
+        ("empty", lambda p: p.write_bytes(b""), "is empty (0 bytes)"),
+    ],
+)
 def test_unreadable_file_at_a_claimed_path_is_a_warning_and_not_parsed(case, make, reason, tmp_path):
     tree = phone_with_sms_db(tmp_path, make)
     code, store = run_triage(tree, tmp_path)
@@ -222,8 +257,7 @@ def test_database_of_another_shape_at_a_claimed_path_is_listed_as_not_parsed(tmp
     missing = next(s for s in sources if s.path == SMS_PATH)
     assert missing.status == "not parsed" and missing.parser == ", ".join(CLAIMS) and missing.sha256
     said = [w[3] for w in warnings if w[4] == missing.provenance]
-    assert said == ["unknown schema: missing table sms",
-                    "unknown schema: missing table pdu, table part, table addr"]
+    assert said == ["unknown schema: missing table sms", "unknown schema: missing table pdu, table part, table addr"]
     assert records["message"] == 1
 
 
@@ -233,8 +267,9 @@ def set_flag(data: bytes, bit: int) -> bytes:
     for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
         at = out.find(signature)
         while at >= 0:
-            out[at + offset:at + offset + 2] = (int.from_bytes(out[at + offset:at + offset + 2], "little")
-                                                | 1 << bit).to_bytes(2, "little")
+            out[at + offset : at + offset + 2] = (
+                int.from_bytes(out[at + offset : at + offset + 2], "little") | 1 << bit
+            ).to_bytes(2, "little")
             at = out.find(signature, at + 4)
     return bytes(out)
 
@@ -246,11 +281,15 @@ def test_encrypted_member_at_a_claimed_path_is_not_parsed(tmp_path):
         z.write(tmp_path / "sms.db", f"{SMS_DIR}/mmssms.db")
     path.write_bytes(set_flag(path.read_bytes(), 0))  # bit 0: encrypted (no password option: never read)
     sources, records, warnings = parse_all(path)
-    assert [(s.path, s.status, s.parser, s.sha256) for s in sources] == [(SMS_PATH, "not parsed", ", ".join(CLAIMS),
-                                                                          None)]
+    assert [(s.path, s.status, s.parser, s.sha256) for s in sources] == [
+        (SMS_PATH, "not parsed", ", ".join(CLAIMS), None)
+    ]
     said = [w[3] for w in warnings if w[4] == sources[0].provenance]
-    assert said == [f"cannot be read: zip encrypted.zip → {SMS_PATH} is encrypted; listed, not read "
-                    f"(no zip password option)"] * 2
+    assert (
+        said
+        == [f"cannot be read: zip encrypted.zip → {SMS_PATH} is encrypted; listed, not read (no zip password option)"]
+        * 2
+    )
     assert not records
 
 
@@ -263,7 +302,8 @@ def test_superseded_duplicate_at_a_claimed_path_is_named_and_the_later_one_parse
     sources, records, warnings = parse_all(path)
     assert [s.status for s in sources if s.path == SMS_PATH] == ["not parsed", "parsed"]
     assert [w[3] for w in warnings if w[2] == "not parsed"] == [
-        "is a deleted or superseded entry (unallocated); its content is not parsed"] * 2
+        "is a deleted or superseded entry (unallocated); its content is not parsed"
+    ] * 2
     assert records["message"] == 1
 
 
@@ -305,8 +345,10 @@ def test_non_utf8_names_in_zip_and_tar_complete_the_run_with_raw_bytes_kept(tmp_
         info.size = len(db)
         t.addfile(info, io.BytesIO(db))
 
-    for evidence, shown, raw in ((zip_path, f"/{SMS_DIR}/café.db", cp437),
-                                 (tar_path, f"/{SMS_DIR}/bad\\xff.db", flagged_bad)):
+    for evidence, shown, raw in (
+        (zip_path, f"/{SMS_DIR}/café.db", cp437),
+        (tar_path, f"/{SMS_DIR}/bad\\xff.db", flagged_bad),
+    ):
         code, store = run_triage(evidence, tmp_path / evidence.suffix[1:])
         try:
             assert code == 0, evidence
@@ -341,8 +383,11 @@ def test_non_utf8_name_in_an_ext4_image_is_listed_with_its_raw_bytes(tmp_path):
     os.makedirs(folder)
     sms_db(Path(os.fsdecode(folder + b"/caf\xe9.db")), ["in ext4"])
     image = tmp_path / "fs.img"
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(tree), str(image), "4M"], check=True,
-                   env={**os.environ, "E2FSPROGS_FAKE_TIME": "1747000000"})
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", "-d", str(tree), str(image), "4M"],
+        check=True,
+        env={**os.environ, "E2FSPROGS_FAKE_TIME": "1747000000"},
+    )
     sources, records, _ = parse_all(image)
     source = next(s for s in sources if s.path == "/data/caf\\xe9.db")
     assert source.status == "parsed" and records["message"] == 1
@@ -359,10 +404,12 @@ def test_non_utf8_name_in_an_itunes_backup_index_is_listed_not_fatal(tmp_path):
     shutil.copytree(MBDB, backup)
     (backup / "Manifest.mbdb").unlink()
     with sqlite3.connect(backup / "Manifest.db") as db:
-        db.execute("CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, "
-                   "file BLOB)")
-        db.execute("INSERT INTO Files VALUES (?, 'HomeDomain', CAST(? AS TEXT), 1, NULL)",
-                   (SMS_ID, b"Library/SMS/caf\xe9.db"))  # text that is not UTF-8, as a damaged index holds it
+        db.execute(
+            "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)"
+        )
+        db.execute(
+            "INSERT INTO Files VALUES (?, 'HomeDomain', CAST(? AS TEXT), 1, NULL)", (SMS_ID, b"Library/SMS/caf\xe9.db")
+        )  # text that is not UTF-8, as a damaged index holds it
     os.makedirs(backup / SMS_ID[:2])
     shutil.move(backup / SMS_ID, backup / SMS_ID[:2] / SMS_ID)
     with open_evidence(backup) as ev:
@@ -380,14 +427,23 @@ def test_itunes_backup_index_whose_files_table_is_a_view_is_refused(tmp_path):
     shutil.copytree(MBDB, backup)
     (backup / "Manifest.mbdb").unlink()
     with sqlite3.connect(backup / "Manifest.db") as db:
-        db.execute("CREATE VIEW Files AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
-                   "SELECT hex(x) AS fileID, 'HomeDomain' AS domain, x AS relativePath, 1 AS flags, NULL AS file "
-                   "FROM n ORDER BY relativePath DESC")
+        db.execute(
+            "CREATE VIEW Files AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) "
+            "SELECT hex(x) AS fileID, 'HomeDomain' AS domain, x AS relativePath, 1 AS flags, NULL AS file "
+            "FROM n ORDER BY relativePath DESC"
+        )
     # in a child with 2 GiB of address space and a deadline: a regression (the view followed) fails, not hangs
-    guarded = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
-               "from triage.cli import main; sys.exit(main(['evidence', 'ls', sys.argv[1]]))")
-    result = subprocess.run([sys.executable, "-c", guarded, str(backup)], capture_output=True, text=True,
-                            timeout=300, cwd=Path(__file__).parents[2])
+    guarded = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+        "from triage.cli import main; sys.exit(main(['evidence', 'ls', sys.argv[1]]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", guarded, str(backup)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Manifest.db cannot be read as a backup index ('Files' is a view, not a table)" in result.stderr
 

@@ -115,18 +115,27 @@ def test_plain_backup_lists_plists_unindexed_and_reports_missing_files():
 
 def test_domains_map_to_device_paths():
     assert device_path("HomeDomain", "Library/SMS/sms.db") == SMS_DB
-    assert device_path("AppDomain-com.google.chrome.ios", "Library/x.db") == \
-        "/private/var/mobile/Containers/Data/Application/com.google.chrome.ios/Library/x.db"
-    assert device_path("AppDomainPlugin-com.apple.mail.ext", "Library") == \
-        "/private/var/mobile/Containers/Data/PluginKitPlugin/com.apple.mail.ext/Library"
-    assert device_path("SysSharedContainerDomain-systemgroup.com.apple.x", "Library") == \
-        "/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.x/Library"
-    assert device_path("WirelessDomain", "Library/Databases/DataUsage.sqlite") == \
-        "/private/var/wireless/Library/Databases/DataUsage.sqlite"
+    assert (
+        device_path("AppDomain-com.google.chrome.ios", "Library/x.db")
+        == "/private/var/mobile/Containers/Data/Application/com.google.chrome.ios/Library/x.db"
+    )
+    assert (
+        device_path("AppDomainPlugin-com.apple.mail.ext", "Library")
+        == "/private/var/mobile/Containers/Data/PluginKitPlugin/com.apple.mail.ext/Library"
+    )
+    assert (
+        device_path("SysSharedContainerDomain-systemgroup.com.apple.x", "Library")
+        == "/private/var/containers/Shared/SystemGroup/systemgroup.com.apple.x/Library"
+    )
+    assert (
+        device_path("WirelessDomain", "Library/Databases/DataUsage.sqlite")
+        == "/private/var/wireless/Library/Databases/DataUsage.sqlite"
+    )
     assert device_path("HealthDomain", "Health/healthdb.sqlite") == "/private/var/mobile/Library/Health/healthdb.sqlite"
     assert device_path("KeychainDomain", "keychain-backup.plist") == "/private/var/Keychains/keychain-backup.plist"
-    assert (device_path("SystemPreferencesDomain", "SystemConfiguration")
-            == "/private/var/preferences/SystemConfiguration")
+    assert (
+        device_path("SystemPreferencesDomain", "SystemConfiguration") == "/private/var/preferences/SystemConfiguration"
+    )
     assert device_path("RootDomain", "Library") == "/private/var/root/Library"
     assert device_path("DatabaseDomain", "") == "/private/var/db"
     assert device_path("NewDomain", "x") is None
@@ -161,9 +170,14 @@ def test_plain_backup_run_gives_device_sms_and_whatsapp_records(tmp_path, unchan
 def parse_with(parser, evidence_path: Path, options: OpenOptions | None = None) -> tuple[list, list[str]]:
     records, warnings = [], []
     with open_evidence(evidence_path, options) as ev, tempfile.TemporaryDirectory() as work:
-        runner = ParseRunner(ev, Path(work), on_source=lambda s: None,
-                             on_record=lambda r, s: records.append(r),
-                             on_warning=lambda *a: warnings.append(a[3]), parsers=[parser])
+        runner = ParseRunner(
+            ev,
+            Path(work),
+            on_source=lambda s: None,
+            on_record=lambda r, s: records.append(r),
+            on_warning=lambda *a: warnings.append(a[3]),
+            parsers=[parser],
+        )
         for cand in runner.select():
             runner.parse(cand)
     return records, warnings
@@ -173,8 +187,12 @@ def test_binary_info_plist_becomes_the_device_record():
     records, warnings = parse_with(IosDeviceInfoParser(), PLAIN)
     assert warnings == []
     device, manifest = records  # Info.plist, then Manifest.plist's Lockdown (Status.plist holds no device facts)
-    assert (device.manufacturer, device.model, device.os_name, device.os_version) == \
-        ("Apple", "iPhone12,8 (iPhone SE (2nd generation))", "iOS", "16.7.8")
+    assert (device.manufacturer, device.model, device.os_name, device.os_version) == (
+        "Apple",
+        "iPhone12,8 (iPhone SE (2nd generation))",
+        "iOS",
+        "16.7.8",
+    )
     assert device.serial == "F17TESTSERIAL" and device.imei == ["356938035643809"] and device.phone_numbers == []
     extra = device.extra
     assert extra["ICCID"] == "8944110000000000002" and extra["Device Name"] == "iPhone"
@@ -295,8 +313,9 @@ def test_builder_reproduces_the_committed_backups(tmp_path):
         committed, rebuilt = ROOT / "fixtures" / name, tmp_path / name
         assert listing(rebuilt) == listing(committed)
         sums = committed_sums(committed)
-        assert sorted(sums) == sorted(str(p.relative_to(committed)) for p in committed.rglob("*")
-                                      if p.is_file() and p.name != "SHA256SUMS")
+        assert sorted(sums) == sorted(
+            str(p.relative_to(committed)) for p in committed.rglob("*") if p.is_file() and p.name != "SHA256SUMS"
+        )
         for relative, digest in sums.items():
             assert sha256((committed / relative).read_bytes()) == digest, relative  # committed = SHA256SUMS
             assert (rebuilt / relative).read_bytes() == (committed / relative).read_bytes(), relative  # repeatable

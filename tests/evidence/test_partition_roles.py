@@ -12,8 +12,10 @@ from triage.evidence import open_evidence
 from triage.evidence.partition_roles import INFERRED_USERDATA, volume_roles
 
 ROOT = Path(__file__).parents[2]
-needs_tools = pytest.mark.skipif(not (shutil.which("mkfs.ext4") and shutil.which("sgdisk")),
-                                 reason="mkfs.ext4 or sgdisk missing (apt install e2fsprogs gdisk)")
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("mkfs.ext4") and shutil.which("sgdisk")),
+    reason="mkfs.ext4 or sgdisk missing (apt install e2fsprogs gdisk)",
+)
 MIB = 1 << 20
 
 
@@ -50,8 +52,9 @@ def _disk(tmp_path: Path, partitions: list[tuple[str | None, int]]) -> Path:
         with open(fs, "wb") as f:
             f.truncate(size * MIB)
         subprocess.run(["mkfs.ext4", "-q", "-F", str(fs)], check=True)
-        subprocess.run(["dd", f"if={fs}", f"of={disk}", "bs=512", f"seek={start}", "conv=notrunc", "status=none"],
-                       check=True)
+        subprocess.run(
+            ["dd", f"if={fs}", f"of={disk}", "bs=512", f"seek={start}", "conv=notrunc", "status=none"], check=True
+        )
         start += size * MIB // 512
     return disk
 
@@ -60,8 +63,7 @@ def _disk(tmp_path: Path, partitions: list[tuple[str | None, int]]) -> Path:
 def test_android_names_with_slots_and_case(tmp_path):
     disk = _disk(tmp_path, [("system_a", 4), ("vendor_b", 2), ("metadata", 2), ("USERDATA", 3), ("modem", 2)])
     with open_evidence(disk) as ev:
-        assert volume_roles(ev) == {"p1": "system", "p2": "vendor", "p3": "metadata", "p4": "userdata",
-                                    "p5": "other"}
+        assert volume_roles(ev) == {"p1": "system", "p2": "vendor", "p3": "metadata", "p4": "userdata", "p5": "other"}
 
 
 @needs_tools

@@ -25,8 +25,10 @@ from triage.evidence.sparse_image import SparseImage
 
 SPARSE = Path(__file__).parents[2] / "fixtures" / "sparse"
 MANIFEST = json.loads((SPARSE / "sparse.json").read_text(encoding="utf-8"))
-needs_libsparse = pytest.mark.skipif(not (shutil.which("simg2img") and shutil.which("img2simg")),
-                                     reason="simg2img/img2simg missing (apt install android-sdk-libsparse-utils)")
+needs_libsparse = pytest.mark.skipif(
+    not (shutil.which("simg2img") and shutil.which("img2simg")),
+    reason="simg2img/img2simg missing (apt install android-sdk-libsparse-utils)",
+)
 needs_mkfs = pytest.mark.skipif(not shutil.which("mkfs.ext4"), reason="mkfs.ext4 missing (apt install e2fsprogs)")
 
 
@@ -37,8 +39,7 @@ def listing(path: Path) -> list[tuple]:
 
 def file_md5s(path: Path) -> dict[str, str]:
     with open_evidence(path) as ev:
-        return {e.path: hashlib.md5(ev.read_bytes(e)).hexdigest() for e in ev.walk()
-                if e.type == "file" and e.size}
+        return {e.path: hashlib.md5(ev.read_bytes(e)).hexdigest() for e in ev.walk() if e.type == "file" and e.size}
 
 
 def simg2img(simg: Path, out: Path) -> Path:
@@ -69,8 +70,12 @@ def test_media_hashes_are_those_of_simg2img_output(unchanged):
         unchanged(simg)
         report = hash_evidence(simg)
         expanded = MANIFEST[name]["expanded"]
-        assert (report.hashes.size, report.hashes.md5, report.hashes.sha1, report.hashes.sha256) == \
-               (expanded["size"], expanded["md5"], expanded["sha1"], expanded["sha256"])
+        assert (report.hashes.size, report.hashes.md5, report.hashes.sha1, report.hashes.sha256) == (
+            expanded["size"],
+            expanded["md5"],
+            expanded["sha1"],
+            expanded["sha256"],
+        )
         assert report.hashes.read_errors == [] and report.warnings == []
 
 
@@ -80,13 +85,13 @@ def test_every_chunk_type_reads_as_simg2img_writes_it(tmp_path):
     with SparseImage(simg) as image:
         whole = image.read_at(0, image.size)
         assert hashlib.md5(whole).hexdigest() == MANIFEST["chunks"]["expanded"]["md5"]
-        assert whole[2 * 4096: 5 * 4096] == b"\xde\xad\xbe\xef" * 3072  # FILL
-        assert whole[5 * 4096: 7 * 4096] == bytes(8192)  # DONT_CARE
+        assert whole[2 * 4096 : 5 * 4096] == b"\xde\xad\xbe\xef" * 3072  # FILL
+        assert whole[5 * 4096 : 7 * 4096] == bytes(8192)  # DONT_CARE
         rng = random.Random(7)
         for _ in range(300):  # random access across chunk boundaries and FILL phases
             offset = rng.randrange(image.size)
             size = rng.randrange(1, 3 * 4096)
-            assert image.read_at(offset, size) == whole[offset: offset + size]
+            assert image.read_at(offset, size) == whole[offset : offset + size]
         image.seek(4097)
         assert image.read(7) == whole[4097:4104]
         assert image.read_at(image.size, 10) == b""
@@ -129,20 +134,35 @@ def test_truncated_image_opens_with_warnings_and_read_errors(tmp_path):
     with open_evidence(cut) as ev:
         entries = {e.path: e for e in ev.walk()}
         # the inode table is intact; /system/etc's directory block is in the missing part
-        assert sorted(entries) == ["/lost+found", "/system", "/system/app", "/system/app/blob.bin",
-                                   "/system/app/pattern.bin", "/system/build.prop", "/system/etc"]
+        assert sorted(entries) == [
+            "/lost+found",
+            "/system",
+            "/system/app",
+            "/system/app/blob.bin",
+            "/system/app/pattern.bin",
+            "/system/build.prop",
+            "/system/etc",
+        ]
         first_bad = 67 * 4096 + (200_000 - 147_524)  # chunk 2's data starts at byte 147524 of the file
-        assert ev.warnings[0].startswith(f"Android sparse cut.simg: chunk 2 (type 0xcac1) at byte 147512 is "
-                                         f"truncated: 52476 of 106496 data bytes present; output bytes {first_bad}-")
+        assert ev.warnings[0].startswith(
+            f"Android sparse cut.simg: chunk 2 (type 0xcac1) at byte 147512 is "
+            f"truncated: 52476 of 106496 data bytes present; output bytes {first_bad}-"
+        )
         assert any("cannot read directory" in w and "/system/etc" in w for w in ev.warnings)
         # blob.bin's last extent is in the missing part. The Sleuth Kit would hand the file back with
         # zeros there; the image's read errors are watched, so the read fails instead of giving content
         # (and a hash) that is not the file's
-        with pytest.raises(OSError, match=r"/system/app/blob\.bin: bytes 0-199999 lie in a part of the image "
-                                          r"that cannot be read \(image read error"):
+        with pytest.raises(
+            OSError,
+            match=r"/system/app/blob\.bin: bytes 0-199999 lie in a part of the image "
+            r"that cannot be read \(image read error",
+        ):
             ev.read_bytes(entries["/system/app/blob.bin"])
-        with pytest.raises(OSError, match=r"/system/app/pattern\.bin: bytes 0-65535 lie in a part of the image "
-                                          r"that cannot be read"):
+        with pytest.raises(
+            OSError,
+            match=r"/system/app/pattern\.bin: bytes 0-65535 lie in a part of the image "
+            r"that cannot be read",
+        ):
             ev.read_bytes(entries["/system/app/pattern.bin"])  # wholly in the missing part
     report = hash_evidence(cut)
     assert report.hashes.size == 8 << 20 and report.hashes.read_errors

@@ -10,23 +10,29 @@ from triage.model.records import Call, Contact, Device, Message
 from triage.store import CaseStore
 
 
-@pytest.mark.parametrize("raw, e164, region", [
-    ("+44 7400 123456", "+447400123456", "GB"),
-    ("0033 6 12 34 56 78", "+33612345678", "FR"),
-    ("(+964) 750-123-4567", "+9647501234567", "IQ"),
-    ("447400123456@s.whatsapp.net", "+447400123456", "GB"),
-    ("447400123456.0:12@s.whatsapp.net", "+447400123456", "GB"),
-])
+@pytest.mark.parametrize(
+    "raw, e164, region",
+    [
+        ("+44 7400 123456", "+447400123456", "GB"),
+        ("0033 6 12 34 56 78", "+33612345678", "FR"),
+        ("(+964) 750-123-4567", "+9647501234567", "IQ"),
+        ("447400123456@s.whatsapp.net", "+447400123456", "GB"),
+        ("447400123456.0:12@s.whatsapp.net", "+447400123456", "GB"),
+    ],
+)
 def test_international_forms_need_no_hint(raw: str, e164: str, region: str) -> None:
     reading = read_number(raw)
     assert (reading.e164, reading.region, reading.ambiguous) == (e164, region, False)
     assert reading.raw == raw
 
 
-@pytest.mark.parametrize("raw, candidates", [
-    ("07501234567", ("+447501234567 (GB)", "+9647501234567 (IQ)")),  # UK mobile and Iraqi Korek
-    ("07712345678", ("+447712345678 (GB)", "+9647712345678 (IQ)")),  # UK mobile and Iraqi Asiacell
-])
+@pytest.mark.parametrize(
+    "raw, candidates",
+    [
+        ("07501234567", ("+447501234567 (GB)", "+9647501234567 (IQ)")),  # UK mobile and Iraqi Korek
+        ("07712345678", ("+447712345678 (GB)", "+9647712345678 (IQ)")),  # UK mobile and Iraqi Asiacell
+    ],
+)
 def test_national_number_without_hint_gets_no_country(raw: str, candidates: tuple[str, ...]) -> None:
     reading = read_number(raw)
     assert reading.e164 is None and reading.region is None
@@ -54,10 +60,17 @@ def test_hint_that_does_not_fit_is_not_forced() -> None:
     assert reading.e164 is None and "not valid in the hinted countries (FR)" in reading.basis
 
 
-@pytest.mark.parametrize("raw, kind", [
-    ("VODAFONE", "alphanumeric"), ("3311", "short-code"), ("120363025246125486@g.us", "group"),
-    ("someone@example.com", "not-a-number"), ("123456789012345@lid", "not-a-number"), ("status@broadcast", "group"),
-])
+@pytest.mark.parametrize(
+    "raw, kind",
+    [
+        ("VODAFONE", "alphanumeric"),
+        ("3311", "short-code"),
+        ("120363025246125486@g.us", "group"),
+        ("someone@example.com", "not-a-number"),
+        ("123456789012345@lid", "not-a-number"),
+        ("status@broadcast", "group"),
+    ],
+)
 def test_non_numbers_are_classified_not_normalised(raw: str, kind: str) -> None:
     reading = read_number(raw)
     assert reading.kind == kind and reading.e164 is None
@@ -68,8 +81,12 @@ def test_country_from_device_facts() -> None:
     assert region_of_iccid("8996400012345678901") == "IQ"
     assert region_of_iccid("8933150012345678901") == "FR"
     assert region_of_iccid("1234") is None
-    assert (region_of_mcc("234"), region_of_mcc("208"), region_of_mcc("418"), region_of_mcc("999")) == \
-        ("GB", "FR", "IQ", None)
+    assert (region_of_mcc("234"), region_of_mcc("208"), region_of_mcc("418"), region_of_mcc("999")) == (
+        "GB",
+        "FR",
+        "IQ",
+        None,
+    )
     assert (region_of_locale("en-GB"), region_of_locale("ar_IQ"), region_of_locale("en")) == ("GB", "IQ", None)
 
 
@@ -89,26 +106,64 @@ def _store_with(records: list) -> CaseStore:
 
 
 def test_one_person_linked_across_contacts_sms_whatsapp_and_calls() -> None:
-    store = _store_with([
-        Contact(app="contacts", name="Karwan", phone_numbers=["+964 750 123 4567", "07501234567"]),
-        Message(app="sms", thread="1", direction="incoming", counterpart="07501234567", sender="07501234567",
-                body="x", time_utc=None, time_raw=None, time_encoding="unix_ms"),
-        Message(app="whatsapp", thread="9647501234567@s.whatsapp.net", direction="incoming",
-                counterpart="9647501234567@s.whatsapp.net", sender=None, body="y", time_utc=None,
-                time_raw=None, time_encoding="unix_ms"),
-        Call(app="phone", direction="missed", counterpart="+9647501234567", time_utc=None, time_raw=None,
-             time_encoding="unix_ms"),
-        Message(app="sms", thread="2", direction="incoming", counterpart="0612345678", sender=None, body="z",
-                time_utc=None, time_raw=None, time_encoding="unix_ms"),
-    ])
+    store = _store_with(
+        [
+            Contact(app="contacts", name="Karwan", phone_numbers=["+964 750 123 4567", "07501234567"]),
+            Message(
+                app="sms",
+                thread="1",
+                direction="incoming",
+                counterpart="07501234567",
+                sender="07501234567",
+                body="x",
+                time_utc=None,
+                time_raw=None,
+                time_encoding="unix_ms",
+            ),
+            Message(
+                app="whatsapp",
+                thread="9647501234567@s.whatsapp.net",
+                direction="incoming",
+                counterpart="9647501234567@s.whatsapp.net",
+                sender=None,
+                body="y",
+                time_utc=None,
+                time_raw=None,
+                time_encoding="unix_ms",
+            ),
+            Call(
+                app="phone",
+                direction="missed",
+                counterpart="+9647501234567",
+                time_utc=None,
+                time_raw=None,
+                time_encoding="unix_ms",
+            ),
+            Message(
+                app="sms",
+                thread="2",
+                direction="incoming",
+                counterpart="0612345678",
+                sender=None,
+                body="z",
+                time_utc=None,
+                time_raw=None,
+                time_encoding="unix_ms",
+            ),
+        ]
+    )
     parties = {p.key: p for p in link_parties(store.all)}
     assert set(parties) == {"+9647501234567", "national:612345678"}
     karwan = parties["+9647501234567"]
     assert karwan.names == ["Karwan"] and karwan.apps == ["contacts", "phone", "sms", "whatsapp"]
-    assert karwan.raw_forms == sorted(["+964 750 123 4567", "07501234567", "9647501234567@s.whatsapp.net",
-                                       "+9647501234567"])
+    assert karwan.raw_forms == sorted(
+        ["+964 750 123 4567", "07501234567", "9647501234567@s.whatsapp.net", "+9647501234567"]
+    )
     assert {(r["type"], r["field"]) for r in karwan.refs} == {
-        ("contact", "phone_numbers"), ("message", "counterpart"), ("call", "counterpart")}  # sender = counterpart: once
+        ("contact", "phone_numbers"),
+        ("message", "counterpart"),
+        ("call", "counterpart"),
+    }  # sender = counterpart: once
     assert karwan.ambiguous  # the national form fits the UK too; the evidence resolved it, and says how
     assert "07501234567" in karwan.basis
     stranger = parties["national:612345678"]
@@ -116,8 +171,19 @@ def test_one_person_linked_across_contacts_sms_whatsapp_and_calls() -> None:
 
 
 def test_call_log_country_resolves_a_national_number() -> None:
-    store = _store_with([Call(app="phone", direction="incoming", counterpart="0612345678", time_utc=None,
-                              time_raw=None, time_encoding="unix_ms", extra={"countryiso": "NL"})])
+    store = _store_with(
+        [
+            Call(
+                app="phone",
+                direction="incoming",
+                counterpart="0612345678",
+                time_utc=None,
+                time_raw=None,
+                time_encoding="unix_ms",
+                extra={"countryiso": "NL"},
+            )
+        ]
+    )
     (party,) = link_parties(store.all)
     assert (party.e164, party.region, party.basis) == ("+31612345678", "NL", "call log country (countryiso=NL)")
     assert party.ambiguous  # FR reads it too: the resolution is the phone's, and it is shown as such

@@ -35,12 +35,16 @@ def tiny_phone(folder: Path) -> Path:
     db = folder / SMS_PATH
     db.parent.mkdir(parents=True)
     with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, person INTEGER, "
-                    "date INTEGER, date_sent INTEGER, protocol INTEGER, read INTEGER, status INTEGER, type INTEGER, "
-                    "reply_path_present INTEGER, subject TEXT, body TEXT, service_center TEXT, locked INTEGER, "
-                    "sub_id INTEGER, error_code INTEGER, creator TEXT, seen INTEGER)")
-        con.execute("INSERT INTO sms (thread_id, address, date, date_sent, type, body, read, seen) "
-                    "VALUES (1, '+447700900123', 1714000000000, 1714000000000, 1, 'see you at the beach', 1, 1)")
+        con.execute(
+            "CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, person INTEGER, "
+            "date INTEGER, date_sent INTEGER, protocol INTEGER, read INTEGER, status INTEGER, type INTEGER, "
+            "reply_path_present INTEGER, subject TEXT, body TEXT, service_center TEXT, locked INTEGER, "
+            "sub_id INTEGER, error_code INTEGER, creator TEXT, seen INTEGER)"
+        )
+        con.execute(
+            "INSERT INTO sms (thread_id, address, date, date_sent, type, body, read, seen) "
+            "VALUES (1, '+447700900123', 1714000000000, 1714000000000, 1, 'see you at the beach', 1, 1)"
+        )
     con.close()
     return folder
 
@@ -114,14 +118,22 @@ def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
     assert (tmp_path / "out").read_text() == "not a folder"
 
 
-def run_cli(args: list[str], env: dict | None = None, file_size_limit: int | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], env: dict | None = None, file_size_limit: int | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     def limit() -> None:
         if file_size_limit is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
-    return subprocess.run([sys.executable, "-m", "triage.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, preexec_fn=limit, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "triage.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        preexec_fn=limit,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def custody_entries(out: Path) -> list[dict]:
@@ -196,8 +208,10 @@ def test_a_run_with_a_photo_pool_leaves_nothing_and_says_nothing_more(tmp_path):
     with it, without the traceback its exit-time cleanup would print on finding it gone."""
     tmp = Path(tempfile.mkdtemp(prefix="t-", dir="/tmp"))  # short: the fork server's socket path must fit
     try:
-        done = run_cli(["run", str(phone_with_photos(tmp_path / "src")), "--out", str(tmp_path / "out"), "--quiet"],
-                       env={"TMPDIR": str(tmp)})
+        done = run_cli(
+            ["run", str(phone_with_photos(tmp_path / "src")), "--out", str(tmp_path / "out"), "--quiet"],
+            env={"TMPDIR": str(tmp)},
+        )
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
         assert list(tmp.iterdir()) == []
@@ -213,8 +227,9 @@ def test_a_pool_that_cannot_start_is_a_warning_and_every_photo_is_parsed(tmp_pat
     tmp = tmp_path / ("deep-" * 12) / "tmp"
     tmp.mkdir(parents=True)
     out = tmp_path / "out"
-    done = run_cli(["run", str(phone_with_photos(tmp_path / "src")), "--out", str(out), "--quiet"],
-                   env={"TMPDIR": str(tmp)})
+    done = run_cli(
+        ["run", str(phone_with_photos(tmp_path / "src")), "--out", str(out), "--quiet"], env={"TMPDIR": str(tmp)}
+    )
     assert done.returncode == 0, done.stderr
     parsed = [e for e in custody_entries(out) if e["action"] == "parsing finished"][0]["details"]
     assert parsed["files_parsed_in_workers"] == 0
@@ -229,8 +244,14 @@ def test_sigterm_during_an_encrypted_backup_removes_the_decrypted_data(tmp_path)
     tmp.mkdir()
     out = tmp_path / "out"
     env = {**os.environ, "TMPDIR": str(tmp), "TRIAGE_BACKUP_PASSWORD": BACKUP_PASSWORD}
-    proc = subprocess.Popen([sys.executable, "-m", "triage.cli", "run", str(ENCRYPTED_BACKUP), "--out", str(out),
-                             "--quiet"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "triage.cli", "run", str(ENCRYPTED_BACKUP), "--out", str(out), "--quiet"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     decrypted = None
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
@@ -270,8 +291,9 @@ def test_folders_of_dead_runs_are_removed_and_said(tmp_path):
 def test_limits_are_options_recorded_in_the_custody_log(tmp_path):
     evidence = tiny_phone(tmp_path / "src")
     out = tmp_path / "out"
-    assert main(["run", str(evidence), "--out", str(out), "--quiet", "--sqlite-rows", "1",
-                 "--sqlite-seconds", "30"]) == 0
+    assert (
+        main(["run", str(evidence), "--out", str(out), "--quiet", "--sqlite-rows", "1", "--sqlite-seconds", "30"]) == 0
+    )
     started = custody_entries(out)[0]
     assert started["action"] == "run started"
     assert started["details"]["parse_limits"] == {"sqlite_seconds_per_file": 30.0, "sqlite_rows_per_file": 1}

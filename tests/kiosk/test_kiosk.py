@@ -109,8 +109,9 @@ def test_steps_cannot_be_skipped_by_url(kiosk) -> None:
         # posting a later step's form does nothing but send the officer back to the step not done yet
         client.post(f"/cases/{case_id}/case", data={"csrf": token, "case_ref": "OP-9", "exhibit": "EX-9"})
         an_entry = list_intake(app.state.kiosk.config.intake)[0].id
-        skipped = client.post(f"/cases/{case_id}/evidence", data={"csrf": token, "entry": an_entry},
-                              follow_redirects=False)
+        skipped = client.post(
+            f"/cases/{case_id}/evidence", data={"csrf": token, "entry": an_entry}, follow_redirects=False
+        )
         assert skipped.status_code == 303 and skipped.headers["location"] == f"/cases/{case_id}/legal"
         ran = client.post(f"/cases/{case_id}/run", data={"csrf": token}, follow_redirects=False)
         assert ran.headers["location"] == f"/cases/{case_id}/legal"
@@ -126,14 +127,23 @@ def _log(case: KioskCase) -> list[dict]:
 def _to_evidence_step(client: TestClient, case_id: str, token: str) -> None:
     client.post(f"/cases/{case_id}/case", data={"csrf": token, "case_ref": "OP-9", "exhibit": "EX-9"})
     client.post(f"/cases/{case_id}/legal", data={"csrf": token, **LEGAL_FORM})
-    scoped = client.post(f"/cases/{case_id}/scope", data={"csrf": token, "categories": ["messages"],
-                                                         "date_from": "2025-05-12", "date_to": "2025-05-19",
-                                                         "why": "the week of the crossing"})
+    scoped = client.post(
+        f"/cases/{case_id}/scope",
+        data={
+            "csrf": token,
+            "categories": ["messages"],
+            "date_from": "2025-05-12",
+            "date_to": "2025-05-19",
+            "why": "the week of the crossing",
+        },
+    )
     assert str(scoped.url).endswith("/evidence")
 
 
-@pytest.mark.parametrize("asked", ["../../../etc/passwd", "/etc/passwd", "demo.E01", "..%2F..%2Fetc%2Fpasswd",
-                                   "notes.txt/../../users.json", ""])
+@pytest.mark.parametrize(
+    "asked",
+    ["../../../etc/passwd", "/etc/passwd", "demo.E01", "..%2F..%2Fetc%2Fpasswd", "notes.txt/../../users.json", ""],
+)
 def test_evidence_is_named_only_by_an_id_of_the_intake_listing(kiosk, asked: str) -> None:
     setup, app = kiosk
     with TestClient(app) as client:
@@ -147,8 +157,16 @@ def test_evidence_is_named_only_by_an_id_of_the_intake_listing(kiosk, asked: str
     assert any(e["action"] == "evidence choice refused" for e in audit(setup))
 
 
-@pytest.mark.parametrize("path", ["/static/../users.json", "/static/..%2f..%2fusers.json", "/static/kiosk.css/..%2f..",
-                                  "/cases/..%2f..%2fetc/case", "/%2e%2e/%2e%2e/etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../users.json",
+        "/static/..%2f..%2fusers.json",
+        "/static/kiosk.css/..%2f..",
+        "/cases/..%2f..%2fetc/case",
+        "/%2e%2e/%2e%2e/etc/passwd",
+    ],
+)
 def test_no_url_reaches_a_file_outside_the_kiosk(kiosk, path: str) -> None:
     _, app = kiosk
     with TestClient(app) as client:
@@ -192,8 +210,9 @@ def test_export_is_refused_without_a_recorded_legal_basis(kiosk) -> None:
         assert refused.status_code == 409 and "no recorded legal basis" in refused.text
         case = app.state.kiosk.cases[case_id]
         assert [p.name for p in setup.config.outbox.iterdir()] == ["kiosk-audit.jsonl"]
-        assert [e["details"]["why"] for e in _log(case) if e["action"] == "export refused"] == \
-            ["no legal basis recorded"]
+        assert [e["details"]["why"] for e in _log(case) if e["action"] == "export refused"] == [
+            "no legal basis recorded"
+        ]
         # and at the export itself, whatever state the case was brought into: a finished run, no legal basis
         fake = case.work / "fake.zip"
         fake.write_bytes(b"PK")
@@ -218,8 +237,10 @@ def test_a_legal_basis_needs_what_its_power_needs(kiosk) -> None:
         warrant = client.post(f"/cases/{case_id}/legal", data={"csrf": token, **LEGAL_FORM, "power": "warrant"})
         assert warrant.status_code == 400 and "warrant reference" in warrant.text
         assert app.state.kiosk.cases[case_id].legal is None
-        ok = client.post(f"/cases/{case_id}/legal",
-                         data={"csrf": token, **LEGAL_FORM, "power": "warrant", "power_details": "W-123/2026"})
+        ok = client.post(
+            f"/cases/{case_id}/legal",
+            data={"csrf": token, **LEGAL_FORM, "power": "warrant", "power_details": "W-123/2026"},
+        )
         assert str(ok.url).endswith("/scope")
         assert app.state.kiosk.cases[case_id].legal["details"] == "W-123/2026"
 
@@ -232,13 +253,27 @@ def test_an_operator_must_give_a_date_window(kiosk) -> None:
         client.post(f"/cases/{case_id}/legal", data={"csrf": token, **LEGAL_FORM})
         wide = client.post(f"/cases/{case_id}/scope", data={"csrf": token, "categories": ["messages"], "why": "all"})
         assert wide.status_code == 400 and "needs a supervisor" in wide.text
-        backwards = client.post(f"/cases/{case_id}/scope", data={"csrf": token, "categories": ["messages"],
-                                                                 "date_from": "2025-05-19", "date_to": "2025-05-12",
-                                                                 "why": "w"})
+        backwards = client.post(
+            f"/cases/{case_id}/scope",
+            data={
+                "csrf": token,
+                "categories": ["messages"],
+                "date_from": "2025-05-19",
+                "date_to": "2025-05-12",
+                "why": "w",
+            },
+        )
         assert backwards.status_code == 400 and "swap the dates" in backwards.text
-        unknown = client.post(f"/cases/{case_id}/scope", data={"csrf": token, "categories": ["browsing"],
-                                                              "date_from": "2025-05-12", "date_to": "2025-05-19",
-                                                              "why": "w"})
+        unknown = client.post(
+            f"/cases/{case_id}/scope",
+            data={
+                "csrf": token,
+                "categories": ["browsing"],
+                "date_from": "2025-05-12",
+                "date_to": "2025-05-19",
+                "why": "w",
+            },
+        )
         assert unknown.status_code == 400 and "unknown data category browsing" in unknown.text
         assert app.state.kiosk.cases[case_id].scope is None
 
@@ -292,8 +327,17 @@ def test_the_intake_listing_ids_segments_and_hidden_files(tmp_path: Path) -> Non
 
     intake = tmp_path / "intake"
     intake.mkdir()
-    for name in ("phone.E01", "phone.E02", "phone.E10", "split.000", "split.001", "split.002", "other.001",
-                 ".hidden", "notes.txt"):
+    for name in (
+        "phone.E01",
+        "phone.E02",
+        "phone.E10",
+        "split.000",
+        "split.001",
+        "split.002",
+        "other.001",
+        ".hidden",
+        "notes.txt",
+    ):
         (intake / name).write_bytes(name.encode())
     (intake / "folder-extraction").mkdir()
     (intake / "dangling").symlink_to(tmp_path / "gone")
@@ -358,23 +402,36 @@ def test_a_record_that_cannot_be_sealed_is_kept_not_lost(kiosk) -> None:
     assert any(e["action"] == "case close failed" for e in audit(setup))
 
 
-@pytest.mark.parametrize("change, words", [
-    ({"--host": "0.0.0.0"}, "is not loopback"),
-    ({"--users": "missing.json"}, "no kiosk users file"),
-    ({"--signing-key": None}, "no signing key"),
-    ({"--outbox": "intake/inner"}, "must be separate folders"),
-])
-def test_serve_refuses_an_unsafe_or_incomplete_setup(tmp_path: Path, monkeypatch, capsys,  # noqa: ANN001
-                                                     change: dict, words: str) -> None:
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"--host": "0.0.0.0"}, "is not loopback"),
+        ({"--users": "missing.json"}, "no kiosk users file"),
+        ({"--signing-key": None}, "no signing key"),
+        ({"--outbox": "intake/inner"}, "must be separate folders"),
+    ],
+)
+def test_serve_refuses_an_unsafe_or_incomplete_setup(
+    tmp_path: Path,
+    monkeypatch,
+    capsys,  # noqa: ANN001
+    change: dict,
+    words: str,
+) -> None:
     setup = kiosk_setup(tmp_path)
     (tmp_path / "intake" / "inner").mkdir()
     monkeypatch.setenv("TRIAGE_KEY_DIR", str(tmp_path / "no-keys"))
-    options = {"--intake": str(setup.config.intake), "--outbox": str(setup.config.outbox),
-               "--users": str(setup.config.users), "--signing-key": str(setup.key)}
+    options = {
+        "--intake": str(setup.config.intake),
+        "--outbox": str(setup.config.outbox),
+        "--users": str(setup.config.users),
+        "--signing-key": str(setup.key),
+    }
     for option, value in change.items():
         options[option] = str(tmp_path / value) if value and option != "--host" else value
-    args = ["kiosk", "serve"] + [part for option, value in options.items() if value is not None
-                                 for part in (option, value)]
+    args = ["kiosk", "serve"] + [
+        part for option, value in options.items() if value is not None for part in (option, value)
+    ]
     assert main(args) == 2
     assert words in capsys.readouterr().err
 

@@ -62,8 +62,12 @@ def test_a_kiosk_case_from_sign_in_to_close_in_chromium(served, tmp_path: Path) 
     errors: list[str] = []
     with playwright_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1280, "height": 900})
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
 
         def route(r) -> None:  # noqa: ANN001 - only the kiosk itself may be reached
             requests.append(r.request.url)
@@ -92,20 +96,31 @@ def test_a_kiosk_case_from_sign_in_to_close_in_chromium(served, tmp_path: Path) 
 
     with zipfile.ZipFile(bundle) as z:
         top = bundle.stem
-        jsonl = {Path(n).stem: z.read(n).decode("utf-8").splitlines() for n in z.namelist()
-                 if n.startswith(f"{top}/data/records/") and n.endswith(".jsonl")}
+        jsonl = {
+            Path(n).stem: z.read(n).decode("utf-8").splitlines()
+            for n in z.namelist()
+            if n.startswith(f"{top}/data/records/") and n.endswith(".jsonl")
+        }
         custody = z.read(f"{top}/data/custody.jsonl").decode("utf-8").splitlines()
     assert_only_in_scope(jsonl)
     actions = [json.loads(line)["action"] for line in custody]
-    for step in ("kiosk case opened", "case and exhibit recorded", "legal basis recorded", "scope recorded",
-                 "evidence chosen", "scope applied", "run finished"):
+    for step in (
+        "kiosk case opened",
+        "case and exhibit recorded",
+        "legal basis recorded",
+        "scope recorded",
+        "evidence chosen",
+        "scope applied",
+        "run finished",
+    ):
         assert step in actions, step
     assert actions.index("legal basis recorded") < actions.index("evidence opened")  # recorded before the run
     started = json.loads(custody[0])["details"]
     assert started["operator"] == OPERATOR and started["case"] == "OP-2026-17"
     assert started["scope_filter"]["categories"] == sorted(SCOPE_CATEGORIES)
-    legal = next(json.loads(line)["details"] for line in custody
-                 if json.loads(line)["action"] == "legal basis recorded")
+    legal = next(
+        json.loads(line)["details"] for line in custody if json.loads(line)["action"] == "legal basis recorded"
+    )
     assert legal["power"] == LEGAL_FORM["power"] and legal["s37"]["written_notice"] == LEGAL_FORM["notice_ref"]
     assert legal["line_of_enquiry"] == LEGAL_FORM["line_of_enquiry"] and legal["by"] == OPERATOR
 
@@ -115,11 +130,23 @@ def test_a_kiosk_case_from_sign_in_to_close_in_chromium(served, tmp_path: Path) 
     assert verify_chain_lines(log, require_closed=False).ok
     entries = [json.loads(line) for line in log]
     kiosk_actions = [e["action"] for e in entries]
-    assert kiosk_actions[:5] == ["kiosk case opened", "case and exhibit recorded", "legal basis recorded",
-                                 "scope recorded", "evidence chosen"]
+    assert kiosk_actions[:5] == [
+        "kiosk case opened",
+        "case and exhibit recorded",
+        "legal basis recorded",
+        "scope recorded",
+        "evidence chosen",
+    ]
     assert kiosk_actions.count("step out of order refused") == 1
-    for step in ("run started", "run finished", "result viewed", "finding tagged", "bundle exported",
-                 "kiosk working files wiped", "kiosk case closed"):
+    for step in (
+        "run started",
+        "run finished",
+        "result viewed",
+        "finding tagged",
+        "bundle exported",
+        "kiosk working files wiped",
+        "kiosk case closed",
+    ):
         assert step in kiosk_actions, step
     assert kiosk_actions[-2:] == ["kiosk working files wiped", "kiosk case closed"]
     assert all(e["actor"] == OPERATOR for e in entries)
@@ -128,6 +155,7 @@ def test_a_kiosk_case_from_sign_in_to_close_in_chromium(served, tmp_path: Path) 
     exported = next(e["details"] for e in entries if e["action"] == "bundle exported")
     assert exported["file"] == bundle.name and exported["why"] == "Referral to the digital forensic unit"
     import hashlib
+
     assert exported["sha256"] == hashlib.sha256(bundle.read_bytes()).hexdigest()
     wiped = next(e["details"] for e in entries if e["action"] == "kiosk working files wiped")
     assert wiped["files"] > 10 and wiped["remaining"] == ["record/kiosk-log.jsonl"]

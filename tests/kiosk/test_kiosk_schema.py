@@ -39,8 +39,14 @@ SESSION, CASE = _signed_in_cookie()
 
 def test_the_schema_lists_the_flow() -> None:
     paths = set(schema.raw_schema["paths"])
-    assert {"/", "/signin", "/cases", "/cases/{case_id}/{slug}", "/cases/{case_id}/legal",
-            "/cases/{case_id}/export"} <= paths
+    assert {
+        "/",
+        "/signin",
+        "/cases",
+        "/cases/{case_id}/{slug}",
+        "/cases/{case_id}/legal",
+        "/cases/{case_id}/export",
+    } <= paths
 
 
 @schema.parametrize()

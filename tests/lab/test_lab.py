@@ -62,6 +62,7 @@ def sqlite_run(evidence: Path, out: Path) -> str:
 
 # -- no server needed ---------------------------------------------------------------------------------
 
+
 def test_case_schema_is_a_legible_unique_identifier() -> None:
     name = case_schema("OIC/2026/0042", "EXH-1 (iPhone)")
     assert name.startswith("case_oic_2026_0042_exh_1_iphone_")
@@ -77,15 +78,28 @@ def test_store_url_puts_the_case_schema_first_on_the_search_path() -> None:
 
 
 def test_submit_refuses_a_store_that_is_not_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["submit", str(SMALL), "--case", "C", "--exhibit", "E", "--db", f"sqlite:///{tmp_path}/x.sqlite",
-               "--out-root", str(tmp_path / "bundles")])
+    rc = main(
+        [
+            "submit",
+            str(SMALL),
+            "--case",
+            "C",
+            "--exhibit",
+            "E",
+            "--db",
+            f"sqlite:///{tmp_path}/x.sqlite",
+            "--out-root",
+            str(tmp_path / "bundles"),
+        ]
+    )
     assert rc == 2
     assert "is not PostgreSQL" in capsys.readouterr().err
     assert not (tmp_path / "x.sqlite").exists() and not (tmp_path / "bundles").exists()
 
 
-def test_submit_needs_a_database_and_an_output_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_submit_needs_a_database_and_an_output_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("TRIAGE_DB", raising=False)
     monkeypatch.delenv("TRIAGE_OUT_ROOT", raising=False)
     assert main(["submit", str(SMALL), "--case", "C", "--exhibit", "E", "--out-root", str(tmp_path)]) == 2
@@ -106,25 +120,41 @@ def test_the_queue_acknowledges_late_one_device_at_a_time(monkeypatch: pytest.Mo
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert examine.acks_late and examine.reject_on_worker_lost
     assert app.conf.worker_prefetch_multiplier == 1
-    assert app.conf.broker_transport_options == {"visibility_timeout": 60, "unacked_restore_throttle": 1,
-                                                 "unacked_restore_interval": 12}
+    assert app.conf.broker_transport_options == {
+        "visibility_timeout": 60,
+        "unacked_restore_throttle": 1,
+        "unacked_restore_interval": 12,
+    }
     assert app.conf.accept_content == ["json"]  # nothing pickled from the broker
 
 
 def test_status_lines_name_the_worker_and_the_outcome() -> None:
     from triage.lab.status import job_lines
 
-    base = {"case_ref": "C1", "exhibit": "E1", "attempts": 1, "case_schema": "case_c1_e1_0", "bundle": None,
-            "error": None, "worker": "lab-w2:4242", "heartbeat_utc": now() - timedelta(seconds=30)}
-    lines = job_lines([{**base, "state": RUNNING},
-                       {**base, "state": FINISHED, "bundle": "/srv/out/case_c1_e1_0/attempt-1.zip"},
-                       {**base, "state": "failed", "error": "TriageError: not an evidence file"}])
+    base = {
+        "case_ref": "C1",
+        "exhibit": "E1",
+        "attempts": 1,
+        "case_schema": "case_c1_e1_0",
+        "bundle": None,
+        "error": None,
+        "worker": "lab-w2:4242",
+        "heartbeat_utc": now() - timedelta(seconds=30),
+    }
+    lines = job_lines(
+        [
+            {**base, "state": RUNNING},
+            {**base, "state": FINISHED, "bundle": "/srv/out/case_c1_e1_0/attempt-1.zip"},
+            {**base, "state": "failed", "error": "TriageError: not an evidence file"},
+        ]
+    )
     assert lines[0] == "C1  E1  running on lab-w2:4242 (heartbeat 30 s ago)  attempts: 1  schema: case_c1_e1_0"
     assert lines[1].endswith("finished  attempts: 1  schema: case_c1_e1_0  /srv/out/case_c1_e1_0/attempt-1.zip")
     assert lines[2].endswith("failed  attempts: 1  schema: case_c1_e1_0  TriageError: not an evidence file")
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------------
+
 
 @needs_services
 def test_postgresql_store_holds_the_same_records_as_sqlite(pg: str, tmp_path: Path, unchanged) -> None:  # noqa: ANN001
@@ -134,8 +164,26 @@ def test_postgresql_store_holds_the_same_records_as_sqlite(pg: str, tmp_path: Pa
     expected = rows_of(sqlite_run(DEMO_E01, tmp_path / "sqlite"))
     schema = case_schema("PG-TEST", "DEMO")
     upgrade_case(pg, schema)
-    assert main(["run", str(DEMO_E01.resolve()), "--out", str(tmp_path / "pg"), "--quiet", "--case", "C",
-                 "--exhibit", "E", "--examiner", "Lab Test", "--db", store_url(pg, schema)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01.resolve()),
+                "--out",
+                str(tmp_path / "pg"),
+                "--quiet",
+                "--case",
+                "C",
+                "--exhibit",
+                "E",
+                "--examiner",
+                "Lab Test",
+                "--db",
+                store_url(pg, schema),
+            ]
+        )
+        == 0
+    )
     got = rows_of(store_url(pg, schema))
     assert differences(expected, got) == []
     assert len(got["message"]) == 36 and len(got["finding"]) > 0 and len(got["custody_event"]) > 10
@@ -157,8 +205,9 @@ def test_migrations_make_exactly_the_tables_of_the_models(pg: str) -> None:
         with engine.connect() as c:
             context = MigrationContext.configure(c, opts={"include_name": _not_alembic_version})
             assert compare_metadata(context, metadata) == []
-            assert c.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == \
-                ["c0001" if metadata is Base.metadata else "l0001"]
+            assert c.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+                "c0001" if metadata is Base.metadata else "l0001"
+            ]
         engine.dispose()
 
 
@@ -171,8 +220,15 @@ def test_lab_migrate_command_brings_every_case_schema_up(pg: str, capsys: pytest
     upgrade_lab(pg)
     schema = case_schema("MIGRATE-CMD", "1")
     with lab_engine(pg).begin() as c:
-        add_job(c, job_id="migrate-cmd", case_ref="MIGRATE-CMD", exhibit="1", examiner="x", evidence="/e",
-                case_schema=schema)
+        add_job(
+            c,
+            job_id="migrate-cmd",
+            case_ref="MIGRATE-CMD",
+            exhibit="1",
+            examiner="x",
+            evidence="/e",
+            case_schema=schema,
+        )
     with create_engine(pg).begin() as c:
         c.execute(text(f'CREATE SCHEMA "{schema}"'))  # a case schema without its tables yet
     assert main(["lab", "migrate", "--db", pg]) == 0
@@ -183,12 +239,20 @@ def test_lab_migrate_command_brings_every_case_schema_up(pg: str, capsys: pytest
 
 # -- jobs: claims and retries ---------------------------------------------------------------------------
 
+
 def _new_job(pg: str, job_id: str, evidence: Path = SMALL) -> str:
     upgrade_lab(pg)
     schema = case_schema("JOBS", job_id)
     with lab_engine(pg).begin() as c:
-        add_job(c, job_id=job_id, case_ref="JOBS", exhibit=job_id, examiner="Lab Test",
-                evidence=str(evidence.resolve()), case_schema=schema)
+        add_job(
+            c,
+            job_id=job_id,
+            case_ref="JOBS",
+            exhibit=job_id,
+            examiner="Lab Test",
+            evidence=str(evidence.resolve()),
+            case_schema=schema,
+        )
     return schema
 
 
@@ -258,12 +322,28 @@ def _custody(bundle: Path) -> list[dict]:
 
 # -- submit and status (Redis) --------------------------------------------------------------------------
 
+
 @needs_services
-def test_submit_queues_a_device_once_and_status_shows_it(servers: tuple[Postgres, Redis], tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_submit_queues_a_device_once_and_status_shows_it(
+    servers: tuple[Postgres, Redis], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     postgres, redis = servers
-    args = ["submit", str(SMALL), "--case", "SUBMIT", "--exhibit", "EXH-9", "--examiner", "Lab Test",
-            "--broker", redis.url, "--db", postgres.url, "--out-root", str(tmp_path)]
+    args = [
+        "submit",
+        str(SMALL),
+        "--case",
+        "SUBMIT",
+        "--exhibit",
+        "EXH-9",
+        "--examiner",
+        "Lab Test",
+        "--broker",
+        redis.url,
+        "--db",
+        postgres.url,
+        "--out-root",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert first.startswith("queued: job ")
@@ -286,12 +366,30 @@ def test_submit_queues_a_device_once_and_status_shows_it(servers: tuple[Postgres
 
 
 @needs_services
-def test_submit_with_the_queue_down_leaves_no_job_behind(pg: str, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_submit_with_the_queue_down_leaves_no_job_behind(
+    pg: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from triage.lab.services import free_port
 
-    assert main(["submit", str(SMALL), "--case", "DOWN", "--exhibit", "1", "--db", pg, "--out-root", str(tmp_path),
-                 "--broker", f"redis://127.0.0.1:{free_port()}/0"]) == 2
+    assert (
+        main(
+            [
+                "submit",
+                str(SMALL),
+                "--case",
+                "DOWN",
+                "--exhibit",
+                "1",
+                "--db",
+                pg,
+                "--out-root",
+                str(tmp_path),
+                "--broker",
+                f"redis://127.0.0.1:{free_port()}/0",
+            ]
+        )
+        == 2
+    )
     assert "did not take the job" in capsys.readouterr().err
     with lab_engine(pg).connect() as c:
         assert c.execute(text("SELECT count(*) FROM job WHERE case_ref = 'DOWN'")).scalar() == 0

@@ -38,8 +38,10 @@ EVIDENCE = {  # exhibit → evidence: the demo image first (the longest: the one
 # a dead worker's device is handed on within seconds here (production: minutes, triage/lab/queue.py)
 FAST_RECOVERY = {"TRIAGE_LAB_STALE_SECONDS": "4", "TRIAGE_LAB_VISIBILITY_TIMEOUT": "6"}
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(missing_services() is not None, reason=f"lab servers: {missing_services()}")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(missing_services() is not None, reason=f"lab servers: {missing_services()}"),
+]
 
 
 @pytest.fixture()
@@ -58,14 +60,17 @@ def test_four_devices_two_workers_one_killed(lab_folder: Path, tmp_path: Path, u
     with lab_services(lab_folder / "services") as (postgres, redis):
         workers = [start_worker(redis.url, lab_folder / f"worker{n}.log", FAST_RECOVERY) for n in (1, 2)]
         try:
-            submitted = {exhibit: submit(evidence, "LAB-CLUSTER", exhibit, "Lab Test", postgres.url, out_root,
-                                         redis.url) for exhibit, evidence in EVIDENCE.items()}
+            submitted = {
+                exhibit: submit(evidence, "LAB-CLUSTER", exhibit, "Lab Test", postgres.url, out_root, redis.url)
+                for exhibit, evidence in EVIDENCE.items()
+            }
             killed = _kill_worker_mid_device(postgres.url, submitted["EXH-DEMO"].job_id, workers)
             rows = wait_for(postgres.url, [s.job_id for s in submitted.values()], seconds=300)
             assert all(w.poll() is None for w in workers if w is not killed)  # the other worker lives on
             by_exhibit = {r["exhibit"]: r for r in rows}
-            assert {e: r["state"] for e, r in by_exhibit.items()} == dict.fromkeys(EVIDENCE, FINISHED), \
-                _logs(lab_folder)
+            assert {e: r["state"] for e, r in by_exhibit.items()} == dict.fromkeys(EVIDENCE, FINISHED), _logs(
+                lab_folder
+            )
             for exhibit, done in submitted.items():
                 got = rows_of(store_url(postgres.url, done.case_schema))
                 assert differences(expected[exhibit], got) == [], exhibit

@@ -44,10 +44,18 @@ def test_the_worked_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.
     files = {"parsers/contacts_calls/acme_dialer.py", "fixtures/build_acme_dialer.py", EXAMPLE_TEST}
     assert files <= set(code)
     with registry.isolated():
-        load_module("parsers.contacts_calls.acme_dialer", "parsers/contacts_calls/acme_dialer.py",
-                    code["parsers/contacts_calls/acme_dialer.py"], monkeypatch)
-        load_module("fixtures.build_acme_dialer", "fixtures/build_acme_dialer.py",
-                    code["fixtures/build_acme_dialer.py"], monkeypatch)
+        load_module(
+            "parsers.contacts_calls.acme_dialer",
+            "parsers/contacts_calls/acme_dialer.py",
+            code["parsers/contacts_calls/acme_dialer.py"],
+            monkeypatch,
+        )
+        load_module(
+            "fixtures.build_acme_dialer",
+            "fixtures/build_acme_dialer.py",
+            code["fixtures/build_acme_dialer.py"],
+            monkeypatch,
+        )
         # a new file is imported with the package, so the run's ALL_PARSERS has it: the same here
         monkeypatch.setattr(triage.parsing, "ALL_PARSERS", registry.parsers())
         example_test = load_module("test_acme_dialer", EXAMPLE_TEST, code[EXAMPLE_TEST], monkeypatch)
@@ -59,16 +67,22 @@ def test_the_worked_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.
         assert [line for line in shown.splitlines() if line != "…" and line.split() not in listed] == []
         markdown = catalogue.as_markdown(catalogue.entries())
         assert "\n### acme_dialer\n" in markdown
-        assert "| v1 (incoming flag) | call_history (_id, incoming, number, seconds, started_ms) | " \
-               "`fixtures/build_acme_dialer.py` |" in markdown
+        assert (
+            "| v1 (incoming flag) | call_history (_id, incoming, number, seconds, started_ms) | "
+            "`fixtures/build_acme_dialer.py` |" in markdown
+        )
     assert "acme_dialer" not in {c.name for c in registry.parser_classes()}
 
 
 def test_the_example_test_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the parser registered, the example's test finds no calls and fails."""
     code = blocks()
-    load_module("fixtures.build_acme_dialer", "fixtures/build_acme_dialer.py", code["fixtures/build_acme_dialer.py"],
-                monkeypatch)
+    load_module(
+        "fixtures.build_acme_dialer",
+        "fixtures/build_acme_dialer.py",
+        code["fixtures/build_acme_dialer.py"],
+        monkeypatch,
+    )
     example_test = load_module("test_acme_dialer", EXAMPLE_TEST, code[EXAMPLE_TEST], monkeypatch)
     with pytest.raises(AssertionError):
         example_test.test_acme_dialer_reads_both_generations(tmp_path)

@@ -29,20 +29,39 @@ def schema_copy(path: Path) -> sqlite3.Connection:
 def mmssms(tmp_path: Path) -> Path:
     path = tmp_path / "mmssms.db"
     db = schema_copy(path)
-    db.execute("INSERT INTO pdu (_id, thread_id, date, date_sent, msg_box, read, sub, m_type, ct_t) VALUES "
-               "(1, 7, ?, ?, 1, 1, NULL, 132, 'application/vnd.wap.multipart.related')", (T0, T0 - 5))
+    db.execute(
+        "INSERT INTO pdu (_id, thread_id, date, date_sent, msg_box, read, sub, m_type, ct_t) VALUES "
+        "(1, 7, ?, ?, 1, 1, NULL, 132, 'application/vnd.wap.multipart.related')",
+        (T0, T0 - 5),
+    )
     db.execute("INSERT INTO pdu (_id, thread_id, date, msg_box, read, m_type) VALUES (2, 7, ?, 2, 1, 128)", (T0 + 60,))
-    parts = [(1, 1, -1, "application/smil", None, "<smil>…</smil>", None),
-             (2, 1, 0, "image/jpeg", "IMG_0001.jpg",
-              None, "/data/user_de/0/com.android.providers.telephony/app_parts/PART_1747044000_IMG_0001.jpg"),
-             (3, 1, 1, "text/plain", "text_0.txt", "Photo of the beach at Gravelines", None),
-             (4, 2, 0, "text/plain", "text_0.txt", "Got it. Tomorrow 3am", None)]
+    parts = [
+        (1, 1, -1, "application/smil", None, "<smil>…</smil>", None),
+        (
+            2,
+            1,
+            0,
+            "image/jpeg",
+            "IMG_0001.jpg",
+            None,
+            "/data/user_de/0/com.android.providers.telephony/app_parts/PART_1747044000_IMG_0001.jpg",
+        ),
+        (3, 1, 1, "text/plain", "text_0.txt", "Photo of the beach at Gravelines", None),
+        (4, 2, 0, "text/plain", "text_0.txt", "Got it. Tomorrow 3am", None),
+    ]
     db.executemany("INSERT INTO part (_id, mid, seq, ct, cl, text, _data) VALUES (?, ?, ?, ?, ?, ?, ?)", parts)
-    addrs = [(1, 1, "+33612345678", 137), (2, 1, "insert-address-token", 151),
-             (3, 2, "insert-address-token", 137), (4, 2, "+33612345678", 151), (5, 2, "+9647501234567", 130)]
+    addrs = [
+        (1, 1, "+33612345678", 137),
+        (2, 1, "insert-address-token", 151),
+        (3, 2, "insert-address-token", 137),
+        (4, 2, "+33612345678", 151),
+        (5, 2, "+9647501234567", 130),
+    ]
     db.executemany("INSERT INTO addr (_id, msg_id, address, type, charset) VALUES (?, ?, ?, ?, 106)", addrs)
-    db.execute("CREATE TABLE spam_sms (_id INTEGER PRIMARY KEY, address TEXT, date INTEGER, type INTEGER, body TEXT, "
-               "read INTEGER)")
+    db.execute(
+        "CREATE TABLE spam_sms (_id INTEGER PRIMARY KEY, address TEXT, date INTEGER, type INTEGER, body TEXT, "
+        "read INTEGER)"
+    )
     db.execute("INSERT INTO spam_sms VALUES (1, '+447400123456', ?, 1, 'Crossing tonight 1500 euro', 0)", (T0 * 1000,))
     db.commit()
     db.close()
@@ -55,14 +74,21 @@ def test_mms_text_attachments_addresses_and_second_dates(mmssms: Path) -> None:
     mms = [r for r in records if r["type"] == "message" and r["app"] == "mms"]
     assert [m["provenance"]["row"] for m in mms] == ["1", "2"]
     incoming, outgoing = mms
-    assert (incoming["direction"], incoming["counterpart"], incoming["sender"]) == \
-        ("incoming", "+33612345678", "+33612345678")
+    assert (incoming["direction"], incoming["counterpart"], incoming["sender"]) == (
+        "incoming",
+        "+33612345678",
+        "+33612345678",
+    )
     assert incoming["body"] == "Photo of the beach at Gravelines"  # SMIL layout skipped
     assert incoming["time_utc"] == "2025-05-12T10:00:00Z" and incoming["time_encoding"] == "unix_s"
     assert incoming["sent_utc"] == "2025-05-12T09:59:55Z"
-    assert incoming["extra"]["attachments"] == [{
-        "ct": "image/jpeg", "cl": "IMG_0001.jpg",
-        "_data": "/data/user_de/0/com.android.providers.telephony/app_parts/PART_1747044000_IMG_0001.jpg"}]
+    assert incoming["extra"]["attachments"] == [
+        {
+            "ct": "image/jpeg",
+            "cl": "IMG_0001.jpg",
+            "_data": "/data/user_de/0/com.android.providers.telephony/app_parts/PART_1747044000_IMG_0001.jpg",
+        }
+    ]
     assert "recipients" not in incoming["extra"]  # the phone's own number token is not a party
     assert (outgoing["direction"], outgoing["counterpart"], outgoing["sender"]) == ("outgoing", "+33612345678", None)
     assert outgoing["extra"]["recipients"] == ["+33612345678", "+9647501234567"]  # TO then CC

@@ -31,8 +31,9 @@ TELEPHONY = "/data/data/com.android.providers.telephony/databases/telephony.db"
 def parse_entry(parser, evidence, path: str) -> tuple[list, list[str]]:
     entry = evidence.find(path)
     data = evidence.read_bytes(entry)
-    ctx = ParseContext(entry=entry, open=lambda: evidence.open(entry), sha256=hashlib.sha256(data).hexdigest(),
-                       header=data[:64])
+    ctx = ParseContext(
+        entry=entry, open=lambda: evidence.open(entry), sha256=hashlib.sha256(data).hexdigest(), header=data[:64]
+    )
     return list(parser.parse(ctx)), ctx.warnings
 
 
@@ -44,10 +45,14 @@ def test_demo_build_prop_gives_the_handset(unchanged):
         assert AndroidBuildPropParser().path_matches(entry)
         (device,), warnings = parse_entry(AndroidBuildPropParser(), ev, "/system/build.prop")
     assert warnings == []
-    assert (device.manufacturer, device.model, device.os_name, device.os_version, device.serial) == \
-           ("samsung", "SM-A536B", "Android", "14", "R5CT21DEMO7")
-    assert device.extra["fingerprint"] == \
-           "samsung/a53xnsxx/a53x:14/UP1A.231005.007/A536BXXSBDXC1:user/release-keys"
+    assert (device.manufacturer, device.model, device.os_name, device.os_version, device.serial) == (
+        "samsung",
+        "SM-A536B",
+        "Android",
+        "14",
+        "R5CT21DEMO7",
+    )
+    assert device.extra["fingerprint"] == "samsung/a53xnsxx/a53x:14/UP1A.231005.007/A536BXXSBDXC1:user/release-keys"
     assert device.extra["security_patch"] == "2024-03-01" and device.extra["sdk"] == "34"
     assert device.extra["properties"]["ro.product.locale"] == "en-GB"  # raw key/values kept
     assert len(device.extra["properties"]) == 30  # every key=value line of the demo build.prop
@@ -81,11 +86,13 @@ def test_siminfo_one_device_per_sim(tmp_path):
 
 
 def test_settings_plain_xml_and_android_binary_xml(tmp_path):
-    (glob,), warnings = parse_file(AndroidSettingsParser(), FIXTURES / "settings_global.xml", tmp_path,
-                                   "/data/system/users/0/settings_global.xml")
+    (glob,), warnings = parse_file(
+        AndroidSettingsParser(), FIXTURES / "settings_global.xml", tmp_path, "/data/system/users/0/settings_global.xml"
+    )
     assert warnings == [] and glob.extra == {"device_name": "Karwan's A53", "format": "xml"}
-    (secure,), warnings = parse_file(AndroidSettingsParser(), FIXTURES / "settings_secure.xml", tmp_path,
-                                     "/data/system/users/0/settings_secure.xml")
+    (secure,), warnings = parse_file(
+        AndroidSettingsParser(), FIXTURES / "settings_secure.xml", tmp_path, "/data/system/users/0/settings_secure.xml"
+    )
     expected = {k: v for k, v in MANIFEST["settings_secure"].items() if k != "location_mode"}
     assert warnings == [] and secure.extra == {**expected, "format": "abx"}
     assert secure.source_row == "1,2,3"
@@ -106,23 +113,39 @@ def test_abx_decoding_and_damage(tmp_path):
 
 def test_ios_file_system_plists(tmp_path):
     version = tmp_path / "SystemVersion.plist"
-    version.write_bytes(plistlib.dumps({"ProductName": "iPhone OS", "ProductVersion": "17.5.1",
-                                        "ProductBuildVersion": "21F90"}))
-    (device,), _ = parse_file(IosDeviceInfoFsParser(), version, tmp_path,
-                              "/System/Library/CoreServices/SystemVersion.plist")
+    version.write_bytes(
+        plistlib.dumps({"ProductName": "iPhone OS", "ProductVersion": "17.5.1", "ProductBuildVersion": "21F90"})
+    )
+    (device,), _ = parse_file(
+        IosDeviceInfoFsParser(), version, tmp_path, "/System/Library/CoreServices/SystemVersion.plist"
+    )
     assert (device.manufacturer, device.os_name, device.os_version) == ("Apple", "iOS", "17.5.1")
     assert device.extra["ProductBuildVersion"] == "21F90"
     ark = tmp_path / "data_ark.plist"
-    ark.write_bytes(plistlib.dumps({"-DeviceName": "Karwan's iPhone", "SerialNumber": "F2LXK0DEMO01",
-                                    "-ActivationState": "Activated", "blob": b"\x00"}, fmt=plistlib.FMT_BINARY))
-    (device,), _ = parse_file(IosDeviceInfoFsParser(), ark, tmp_path,
-                              "/private/var/root/Library/Lockdown/data_ark.plist")
+    ark.write_bytes(
+        plistlib.dumps(
+            {
+                "-DeviceName": "Karwan's iPhone",
+                "SerialNumber": "F2LXK0DEMO01",
+                "-ActivationState": "Activated",
+                "blob": b"\x00",
+            },
+            fmt=plistlib.FMT_BINARY,
+        )
+    )
+    (device,), _ = parse_file(
+        IosDeviceInfoFsParser(), ark, tmp_path, "/private/var/root/Library/Lockdown/data_ark.plist"
+    )
     assert device.serial == "F2LXK0DEMO01" and device.extra["DeviceName"] == "Karwan's iPhone"
     assert "blob" not in device.extra["keys"]
     broken = tmp_path / "com.apple.commcenter.plist"
     broken.write_bytes(b"bplist00garbage")
-    records, warnings = parse_file(IosDeviceInfoFsParser(), broken, tmp_path,
-                                   "/private/var/wireless/Library/Preferences/com.apple.commcenter.plist")
+    records, warnings = parse_file(
+        IosDeviceInfoFsParser(),
+        broken,
+        tmp_path,
+        "/private/var/wireless/Library/Preferences/com.apple.commcenter.plist",
+    )
     assert records == [] and warnings[0].startswith("not a readable property list")
 
 
@@ -136,14 +159,18 @@ def _run(evidence: Path, out: Path) -> list[dict]:
 def test_demo_run_device_record_roles_and_report_header(tmp_path, unchanged):
     unchanged(DEMO_E01)
     devices = _run(DEMO_E01, tmp_path / "out")
-    assert [(d["manufacturer"], d["model"], d["os_version"], d["serial"]) for d in devices] == \
-           [("samsung", "SM-A536B", "14", "R5CT21DEMO7")]
+    assert [(d["manufacturer"], d["model"], d["os_version"], d["serial"]) for d in devices] == [
+        ("samsung", "SM-A536B", "14", "R5CT21DEMO7")
+    ]
     assert devices[0]["provenance"]["path"] == "EWF demo.E01 → GPT partition 1 'system' → ext4 → /system/build.prop"
-    opened = [json.loads(line) for line in (payload(tmp_path / "out") / "custody.jsonl").read_text().splitlines()
-              if '"evidence opened"' in line]
+    opened = [
+        json.loads(line)
+        for line in (payload(tmp_path / "out") / "custody.jsonl").read_text().splitlines()
+        if '"evidence opened"' in line
+    ]
     assert opened[0]["details"]["volume_roles"] == {"p1": "system", "p2": "userdata"}
     html = (payload(tmp_path / "out") / "index.html").read_text(encoding="utf-8")
-    assert "<th>Model</th><td class=\"mono\"><bdi>SM-A536B</bdi></td>" in html  # isolated (bidi-safe)
+    assert '<th>Model</th><td class="mono"><bdi>SM-A536B</bdi></td>' in html  # isolated (bidi-safe)
 
 
 def test_device_facts_from_several_files_are_shown_merged_with_sources(tmp_path, unchanged):
@@ -161,8 +188,13 @@ def test_device_facts_from_several_files_are_shown_merged_with_sources(tmp_path,
     db_dir.mkdir(parents=True)
     shutil.copyfile(FIXTURES / "telephony.db", db_dir / "telephony.db")
     devices = _run(phone, tmp_path / "out")
-    assert sorted(d["provenance"]["path"].rsplit("/", 1)[-1] for d in devices) == \
-           ["build.prop", "settings_global.xml", "settings_secure.xml", "telephony.db", "telephony.db"]
+    assert sorted(d["provenance"]["path"].rsplit("/", 1)[-1] for d in devices) == [
+        "build.prop",
+        "settings_global.xml",
+        "settings_secure.xml",
+        "telephony.db",
+        "telephony.db",
+    ]
     html = (payload(tmp_path / "out") / "index.html").read_text(encoding="utf-8")
     header = html.split("<h2>Device</h2>", 1)[1].split("<h2>", 1)[0]
     for sim in MANIFEST["sims"]:

@@ -29,8 +29,11 @@ def test_addressbook_people_with_numbers_labels_and_dates(addressbook: Path) -> 
     assert karwan["extra"]["CreationDate"] == {"raw": 768700800 - 86400 * 30, "utc": "2025-04-12T00:00:00Z"}
     assert ahmed["emails"] == ["ahmed@example.org"] and ahmed["extra"]["phone_labels"] == ["iPhone"]
     assert garage["extra"]["Organization"] == "Boat Repairs Dunkerque"
-    assert [(c["provenance"]["table"], c["provenance"]["row"]) for c in contacts] == \
-        [("ABPerson", "1"), ("ABPerson", "2"), ("ABPerson", "3")]
+    assert [(c["provenance"]["table"], c["provenance"]["row"]) for c in contacts] == [
+        ("ABPerson", "1"),
+        ("ABPerson", "2"),
+        ("ABPerson", "3"),
+    ]
 
 
 def test_call_history_directions_apps_and_durations(tmp_path: Path) -> None:

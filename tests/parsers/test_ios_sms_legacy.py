@@ -26,10 +26,10 @@ IOS5_DDL = [
     "madrid_date_delivered INTEGER)",
 ]
 ROWS = [  # ROWID, address, date, text, flags, group_id, read, is_madrid, madrid_handle
-    (1, "+33612345678", 1336824000, "Boat tomorrow from Calais?", 2, 1, 1, 0, None),   # 2012-05-12 12:00 UTC
+    (1, "+33612345678", 1336824000, "Boat tomorrow from Calais?", 2, 1, 1, 0, None),  # 2012-05-12 12:00 UTC
     (2, "+33612345678", 1336824300, "Yes. 1500 euro", 3, 1, 1, 0, None),
     (3, "+33612345678", 1336824600, "not delivered", 35, 1, 1, 0, None),
-    (4, None, 358689600, "via iMessage", 2, 2, 0, 1, "friend@example.com"),            # Cocoa: 2012-05-14 12:00 UTC
+    (4, None, 358689600, "via iMessage", 2, 2, 0, 1, "friend@example.com"),  # Cocoa: 2012-05-14 12:00 UTC
 ]
 
 
@@ -37,8 +37,11 @@ def build(path: Path) -> None:
     with sqlite3.connect(path) as db:
         for ddl in IOS5_DDL:
             db.execute(ddl)
-        db.executemany("INSERT INTO message (ROWID, address, date, text, flags, group_id, read, is_madrid, "
-                       "madrid_handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ROWS)
+        db.executemany(
+            "INSERT INTO message (ROWID, address, date, text, flags, group_id, read, is_madrid, "
+            "madrid_handle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ROWS,
+        )
     path.with_name(path.name + "-journal").unlink(missing_ok=True)
 
 
@@ -49,14 +52,25 @@ def test_pre_ios6_sms_db(tmp_path: Path) -> None:
     messages = [r for r in records if r["type"] == "message"]
     assert warnings == [] and [m["provenance"]["row"] for m in messages] == ["1", "2", "3", "4"]
     first, second, failed, imessage = messages
-    assert (first["direction"], first["counterpart"], first["sender"], first["app"]) == \
-        ("incoming", "+33612345678", "+33612345678", "sms")
-    assert ((first["time_utc"], first["time_encoding"], first["time_raw"])
-            == ("2012-05-12T12:00:00Z", "unix_s", 1336824000))
+    assert (first["direction"], first["counterpart"], first["sender"], first["app"]) == (
+        "incoming",
+        "+33612345678",
+        "+33612345678",
+        "sms",
+    )
+    assert (first["time_utc"], first["time_encoding"], first["time_raw"]) == (
+        "2012-05-12T12:00:00Z",
+        "unix_s",
+        1336824000,
+    )
     assert (second["direction"], second["sender"], second["body"]) == ("outgoing", None, "Yes. 1500 euro")
     assert failed["status"] == "flags 35 (send failed)" and failed["direction"] == "outgoing"
-    assert (imessage["app"], imessage["counterpart"], imessage["time_encoding"], imessage["time_utc"]) == \
-        ("imessage", "friend@example.com", "cocoa_s", "2012-05-14T12:00:00Z")
+    assert (imessage["app"], imessage["counterpart"], imessage["time_encoding"], imessage["time_utc"]) == (
+        "imessage",
+        "friend@example.com",
+        "cocoa_s",
+        "2012-05-14T12:00:00Z",
+    )
     assert imessage["extra"]["service"] == "iMessage" and imessage["thread"] == "2"
 
 
@@ -68,13 +82,19 @@ def test_modern_sms_db_is_not_claimed_by_the_legacy_parser(tmp_path: Path) -> No
 
     phone = tmp_path / "phone" / "private/var/mobile/Library/SMS"
     phone.mkdir(parents=True)
-    source = (Path(__file__).parents[2] / "fixtures" / "third_party" / "plaso" / "test_data" / "sqlite"
-              / "imessage_chat.db")
+    source = (
+        Path(__file__).parents[2] / "fixtures" / "third_party" / "plaso" / "test_data" / "sqlite" / "imessage_chat.db"
+    )
     (phone / "sms.db").write_bytes(source.read_bytes())
     warnings: list[str] = []
     with open_evidence(tmp_path / "phone") as ev:
-        runner = ParseRunner(ev, tmp_path, on_source=lambda s: None, on_record=lambda r, s: None,
-                             on_warning=lambda *a: warnings.append(a[3]))
+        runner = ParseRunner(
+            ev,
+            tmp_path,
+            on_source=lambda s: None,
+            on_record=lambda r, s: None,
+            on_warning=lambda *a: warnings.append(a[3]),
+        )
         parsed = [runner.parse(c) for c in runner.select()]
     assert any(p and "ios_sms" in (p.parser or "") for p in parsed)
     assert not any(IosLegacySmsParser.name in w or "unknown schema" in w for w in warnings), warnings

@@ -13,8 +13,10 @@ from triage.model.records import Location, MediaFile
 ROOT = Path(__file__).parents[2]
 THIRD = ROOT / "fixtures" / "third_party"
 MEDIA = ROOT / "fixtures" / "media"
-EXPECTED_THIRD = {**json.loads((THIRD / "expected_parsers.json").read_text()),
-                  **json.loads((THIRD / "expected_media.json").read_text())}
+EXPECTED_THIRD = {
+    **json.loads((THIRD / "expected_parsers.json").read_text()),
+    **json.loads((THIRD / "expected_media.json").read_text()),
+}
 PHOTOS = sorted(k for k in EXPECTED_THIRD if k.startswith("exif-samples/"))
 BUILT = json.loads((MEDIA / "expected.json").read_text())
 CORPUS = Path(os.environ.get("TRIAGE_CORPUS", ROOT.parent / "shared" / "corpus"))
@@ -74,8 +76,9 @@ def test_corrupted_jpeg_is_a_warning_not_a_crash(tmp_path):
     records, warnings = parse_file(PhotoExifParser(), THIRD / "exif-samples/jpg/corrupted.jpg", tmp_path)
     (media,), locations = split(records)
     assert locations == []
-    assert warnings == ["JPEG image data: invalid marker 0xFF9F inside the image data at offset 229375 "
-                        "(image data damaged)"]
+    assert warnings == [
+        "JPEG image data: invalid marker 0xFF9F inside the image data at offset 229375 (image data damaged)"
+    ]
     assert media.make == "OLYMPUS IMAGING CORP." and media.extra["jpeg_problems"]
 
 
@@ -118,8 +121,12 @@ def test_built_photos_every_field(name, tmp_path):
         assert locations == []
         return
     assert warnings == []
-    assert (media.make, media.model, media.width, media.height) == (exp["make"], exp["model"], exp["width"],
-                                                                     exp["height"])
+    assert (media.make, media.model, media.width, media.height) == (
+        exp["make"],
+        exp["model"],
+        exp["width"],
+        exp["height"],
+    )
     (loc,) = locations
     assert loc.latitude == pytest.approx(exp["lat"], abs=1e-6)
     assert loc.longitude == pytest.approx(exp["lon"], abs=1e-6)
@@ -138,14 +145,24 @@ def test_built_photos_every_field(name, tmp_path):
 
 def test_hemispheres_and_below_sea_level_signs(tmp_path):
     signs = {}
-    for name in ("ne_dover.jpg", "nw_newyork.jpg", "se_sydney.jpg", "sw_rio.jpg", "below_sea_deadsea.jpg",
-                 "sw_heic.heic", "below_sea_heic.heic"):
+    for name in (
+        "ne_dover.jpg",
+        "nw_newyork.jpg",
+        "se_sydney.jpg",
+        "sw_rio.jpg",
+        "below_sea_deadsea.jpg",
+        "sw_heic.heic",
+        "below_sea_heic.heic",
+    ):
         _, (loc,) = split(parse_file(PhotoExifParser(), MEDIA / name, tmp_path)[0])
         signs[name] = (loc.latitude > 0, loc.longitude > 0, (loc.altitude_m or 0) >= 0)
     assert signs == {
-        "ne_dover.jpg": (True, True, True), "nw_newyork.jpg": (True, False, True),
-        "se_sydney.jpg": (False, True, True), "sw_rio.jpg": (False, False, True),
-        "below_sea_deadsea.jpg": (True, True, False), "sw_heic.heic": (False, False, True),
+        "ne_dover.jpg": (True, True, True),
+        "nw_newyork.jpg": (True, False, True),
+        "se_sydney.jpg": (False, True, True),
+        "sw_rio.jpg": (False, False, True),
+        "below_sea_deadsea.jpg": (True, True, False),
+        "sw_heic.heic": (False, False, True),
         "below_sea_heic.heic": (False, False, False),
     }
 

@@ -15,8 +15,9 @@ EXPECTED = json.loads((MEDIA / "expected.json").read_text())
 IOS_PATH = "/private/var/mobile/Media/PhotoData/Photos.sqlite"
 
 
-@pytest.mark.parametrize("name,table,with_accuracy", [("Photos.sqlite", "ZASSET", True),
-                                                      ("Photos-ios13.sqlite", "ZGENERICASSET", False)])
+@pytest.mark.parametrize(
+    "name,table,with_accuracy", [("Photos.sqlite", "ZASSET", True), ("Photos-ios13.sqlite", "ZGENERICASSET", False)]
+)
 def test_ios_photos(name, table, with_accuracy, tmp_path, unchanged):
     unchanged(MEDIA / name)
     records, warnings = parse_file(IosPhotosParser(), MEDIA / name, tmp_path, IOS_PATH)
@@ -38,13 +39,24 @@ def test_ios_photos(name, table, with_accuracy, tmp_path, unchanged):
 def test_ios_photos_signs_kept(tmp_path):
     records, _ = parse_file(IosPhotosParser(), MEDIA / "Photos.sqlite", tmp_path, IOS_PATH)
     assert sorted((r.latitude > 0, r.longitude > 0) for r in records) == [
-        (False, False), (False, True), (True, False), (True, True)]
+        (False, False),
+        (False, True),
+        (True, False),
+        (True, True),
+    ]
 
 
-@pytest.mark.parametrize("name,device_path,origin", [
-    ("external.db", "/data/data/com.android.providers.media/databases/external.db", "Android MediaStore external.db"),
-    ("media.db", "/data/data/com.samsung.android.providers.media/databases/media.db", "Samsung media.db"),
-])
+@pytest.mark.parametrize(
+    "name,device_path,origin",
+    [
+        (
+            "external.db",
+            "/data/data/com.android.providers.media/databases/external.db",
+            "Android MediaStore external.db",
+        ),
+        ("media.db", "/data/data/com.samsung.android.providers.media/databases/media.db", "Samsung media.db"),
+    ],
+)
 def test_android_media_store(name, device_path, origin, tmp_path):
     records, warnings = parse_file(AndroidMediaStoreParser(), MEDIA / name, tmp_path, device_path)
     assert warnings == ["1 row(s) with 0/0 or out-of-range coordinates skipped (placeholders, not positions)"]
@@ -65,8 +77,12 @@ def test_android_media_store(name, device_path, origin, tmp_path):
 
 
 def test_google_photos(tmp_path):
-    records, warnings = parse_file(GooglePhotosParser(), MEDIA / "gphotos0.db", tmp_path,
-                                   "/data/data/com.google.android.apps.photos/databases/gphotos0.db")
+    records, warnings = parse_file(
+        GooglePhotosParser(),
+        MEDIA / "gphotos0.db",
+        tmp_path,
+        "/data/data/com.google.android.apps.photos/databases/gphotos0.db",
+    )
     assert warnings == [] and [r.source_row for r in records] == ["1", "2"]
     assert [(r.latitude, r.longitude) for r in records] == [(-33.86882, 151.20929), (40.712776, -74.005974)]
     assert [iso(r.time_utc) for r in records] == ["2024-01-26T10:10:00Z", "2024-07-04T16:00:00Z"]
@@ -77,9 +93,11 @@ def test_structure_not_name_decides(tmp_path):
     """Each parser refuses the others' databases (what the pipeline's structural check relies on)."""
     import sqlite3
 
-    for parser, name, missing in ((IosPhotosParser(), "external.db", ["table ZASSET"]),
-                                  (AndroidMediaStoreParser(), "Photos.sqlite", ["table files"]),
-                                  (GooglePhotosParser(), "Photos.sqlite", ["table local_media"])):
+    for parser, name, missing in (
+        (IosPhotosParser(), "external.db", ["table ZASSET"]),
+        (AndroidMediaStoreParser(), "Photos.sqlite", ["table files"]),
+        (GooglePhotosParser(), "Photos.sqlite", ["table local_media"]),
+    ):
         db = sqlite3.connect(f"file:{MEDIA / name}?mode=ro&immutable=1", uri=True)
         try:
             assert parser.missing_structure(db) == missing, (parser.name, name)

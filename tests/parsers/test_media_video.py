@@ -56,12 +56,15 @@ def test_selects_videos_by_brand_not_heic():
     assert not VideoParser().accepts(entry, b"\x00\x00\x00\x18ftypheic")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("+51.5074-000.1278/", (51.5074, -0.1278, None)),
-    ("-33.8688+151.2093-012.500/", (-33.8688, 151.2093, -12.5)),
-    ("+4042.7680-07400.3600/", (40 + 42.768 / 60, -(74 + 0.36 / 60), None)),
-    ("+404246.08-0740021.60+010CRSWGS_84/", (40 + 42 / 60 + 46.08 / 3600, -(74 + 21.6 / 3600), 10.0)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("+51.5074-000.1278/", (51.5074, -0.1278, None)),
+        ("-33.8688+151.2093-012.500/", (-33.8688, 151.2093, -12.5)),
+        ("+4042.7680-07400.3600/", (40 + 42.768 / 60, -(74 + 0.36 / 60), None)),
+        ("+404246.08-0740021.60+010CRSWGS_84/", (40 + 42 / 60 + 46.08 / 3600, -(74 + 21.6 / 3600), 10.0)),
+    ],
+)
 def test_iso6709_forms(text, expected):
     lat, lon, alt = parse_iso6709(text)
     assert (lat, lon) == (pytest.approx(expected[0]), pytest.approx(expected[1])) and alt == expected[2]

@@ -25,12 +25,37 @@ THIS_FILE = "tests/parsers/test_parser_registry.py"
 # The order the pipeline has always run parsers in: it decides which parser reads a shared file first
 # (msgstore.db: messages, then payments), and so the record ids of every run.
 ESTABLISHED_ORDER = [
-    "android_sms", "android_mms", "google_messages", "android_contacts", "android_calls", "ios_sms",
-    "ios_sms_legacy", "ios_contacts", "ios_calls", "whatsapp_android", "whatsapp_android_contacts", "whatsapp_ios",
-    "whatsapp_ios_contacts", "telegram_android", "telegram_android_userconfig", "telegram_ios", "photo_exif",
-    "video_metadata", "android_media_store", "google_photos_local", "ios_photos", "whatsapp_payments", "cash_app",
-    "revolut", "wallet_stores", "ios_device_info", "android_sms_backup", "android_build_prop", "android_settings",
-    "android_siminfo", "ios_device_info_fs",
+    "android_sms",
+    "android_mms",
+    "google_messages",
+    "android_contacts",
+    "android_calls",
+    "ios_sms",
+    "ios_sms_legacy",
+    "ios_contacts",
+    "ios_calls",
+    "whatsapp_android",
+    "whatsapp_android_contacts",
+    "whatsapp_ios",
+    "whatsapp_ios_contacts",
+    "telegram_android",
+    "telegram_android_userconfig",
+    "telegram_ios",
+    "photo_exif",
+    "video_metadata",
+    "android_media_store",
+    "google_photos_local",
+    "ios_photos",
+    "whatsapp_payments",
+    "cash_app",
+    "revolut",
+    "wallet_stores",
+    "ios_device_info",
+    "android_sms_backup",
+    "android_build_prop",
+    "android_settings",
+    "android_siminfo",
+    "ios_device_info_fs",
 ]
 
 
@@ -83,8 +108,9 @@ def test_only_parsers_that_need_nothing_but_bytes_may_run_in_a_worker() -> None:
 
 def test_the_committed_catalogue_is_current() -> None:
     generated = catalogue.as_markdown(catalogue.entries())
-    assert CATALOGUE.read_text(encoding="utf-8") == generated, \
+    assert CATALOGUE.read_text(encoding="utf-8") == generated, (
         "docs/parsers.md is stale: run `triage parsers --markdown > docs/parsers.md`"
+    )
 
 
 def test_the_catalogue_names_each_generation_and_its_fixture() -> None:
@@ -106,13 +132,20 @@ def notes_parser() -> Iterator[type[SqliteParser]]:
             platform = "Android"
             produces = (Contact,)
             path_patterns = ("*/com.example.toynotes/databases/notes.db",)
-            schemas = (Schema("v2 (authors table)", {"authors": {"_id", "name", "phone"}}, THIS_FILE),
-                       Schema("v1 (people table)", {"people": {"_id", "name"}}, THIS_FILE))
+            schemas = (
+                Schema("v2 (authors table)", {"authors": {"_id", "name", "phone"}}, THIS_FILE),
+                Schema("v1 (people table)", {"people": {"_id", "name"}}, THIS_FILE),
+            )
 
             def parse_db(self, db: sqlite3.Connection, ctx: ParseContext) -> Iterator[Base]:
                 for row in db.execute("SELECT _id, name, phone FROM authors ORDER BY _id"):
-                    yield Contact(app="toy notes", name=row["name"], phone_numbers=[row["phone"]],
-                                  source_table="authors", source_row=str(row["_id"]))
+                    yield Contact(
+                        app="toy notes",
+                        name=row["name"],
+                        phone_numbers=[row["phone"]],
+                        source_table="authors",
+                        source_row=str(row["_id"]),
+                    )
 
         yield ToyNotesParser
     assert "toy_notes" not in {c.name for c in registry.parser_classes()}  # gone after the test
@@ -122,16 +155,32 @@ def test_a_parser_defined_in_a_test_is_registered_listed_and_catalogued(notes_pa
     assert registry.parser_classes()[-1] is notes_parser  # default order: after the established parsers
     listed = json.loads(CliRunner().invoke(cli, ["parsers", "--json"]).output)
     mine = [p for p in listed if p["name"] == "toy_notes"]
-    assert mine == [{
-        "name": "toy_notes", "app": "Toy Notes", "platform": "Android",
-        "description": "Toy Notes notes.db: note authors as contacts", "module": __name__,
-        "order": registry.DEFAULT_ORDER,
-        "path_patterns": ["*/com.example.toynotes/databases/notes.db"],
-        "schemas": [{"name": "v2 (authors table)", "tables": {"authors": ["_id", "name", "phone"]},
-                     "fixture": "tests/parsers/test_parser_registry.py"},
-                    {"name": "v1 (people table)", "tables": {"people": ["_id", "name"]},
-                     "fixture": "tests/parsers/test_parser_registry.py"}],
-        "produces": ["contact"], "bytes_only": False, "fixtures": []}]
+    assert mine == [
+        {
+            "name": "toy_notes",
+            "app": "Toy Notes",
+            "platform": "Android",
+            "description": "Toy Notes notes.db: note authors as contacts",
+            "module": __name__,
+            "order": registry.DEFAULT_ORDER,
+            "path_patterns": ["*/com.example.toynotes/databases/notes.db"],
+            "schemas": [
+                {
+                    "name": "v2 (authors table)",
+                    "tables": {"authors": ["_id", "name", "phone"]},
+                    "fixture": "tests/parsers/test_parser_registry.py",
+                },
+                {
+                    "name": "v1 (people table)",
+                    "tables": {"people": ["_id", "name"]},
+                    "fixture": "tests/parsers/test_parser_registry.py",
+                },
+            ],
+            "produces": ["contact"],
+            "bytes_only": False,
+            "fixtures": [],
+        }
+    ]
     table = CliRunner().invoke(cli, ["parsers"]).output
     assert "toy_notes" in table and "    schema: v1 (people table): people (_id, name)" in table
     assert table.endswith(f"{len(ESTABLISHED_ORDER) + 1} parser(s)\n")
@@ -139,8 +188,7 @@ def test_a_parser_defined_in_a_test_is_registered_listed_and_catalogued(notes_pa
     assert "\n### toy_notes\n" in markdown and "| v2 (authors table) | authors (_id, name, phone) |" in markdown
 
 
-def test_the_recognised_schema_is_recorded_on_the_source_file(notes_parser: type[SqliteParser],
-                                                              tmp_path: Path) -> None:
+def test_the_recognised_schema_is_recorded_on_the_source_file(notes_parser: type[SqliteParser], tmp_path: Path) -> None:
     db_path = tmp_path / "notes.db"
     with sqlite3.connect(db_path) as db:
         db.execute("CREATE TABLE authors (_id INTEGER PRIMARY KEY, name TEXT, phone TEXT)")
@@ -148,13 +196,15 @@ def test_the_recognised_schema_is_recorded_on_the_source_file(notes_parser: type
     db.close()
     sources, records, warnings = _run([notes_parser()], db_path, tmp_path)
     assert [(s.parser, s.schema, s.status) for s in sources] == [
-        ("toy_notes", "toy_notes: v2 (authors table)", "parsed")]
+        ("toy_notes", "toy_notes: v2 (authors table)", "parsed")
+    ]
     assert [(r.name, r.phone_numbers) for r in records] == [("Ada", ["+447700900123"])]
     assert warnings == []
 
 
-def test_a_database_of_no_known_generation_is_refused_naming_the_nearest_one(notes_parser: type[SqliteParser],
-                                                                             tmp_path: Path) -> None:
+def test_a_database_of_no_known_generation_is_refused_naming_the_nearest_one(
+    notes_parser: type[SqliteParser], tmp_path: Path
+) -> None:
     folder = tmp_path / "com.example.toynotes" / "databases"
     folder.mkdir(parents=True)
     with sqlite3.connect(folder / "notes.db") as db:
@@ -175,7 +225,8 @@ def test_whatsapp_generations_are_recorded_on_the_source_file(tmp_path: Path) ->
     transitional = ROOT / "fixtures" / "whatsapp_android_old" / "transitional" / "msgstore.db"
     sources, _, _ = _run(ALL_PARSERS, legacy, tmp_path)
     assert [(s.parser, s.schema) for s in sources] == [
-        ("whatsapp_android", "whatsapp_android: legacy (messages table)")]
+        ("whatsapp_android", "whatsapp_android: legacy (messages table)")
+    ]
     sources, _, _ = _run(ALL_PARSERS, transitional, tmp_path)  # both tables: the first declared generation
     assert [s.schema for s in sources] == ["whatsapp_android: modern (message table, 2021+)"]
 
@@ -194,8 +245,8 @@ def test_a_parser_missing_a_declaration_fails_when_it_is_defined() -> None:
         "parser 'undeclared' (test_parser_registry.test_a_parser_missing_a_declaration_fails_when_it_is_defined."
         "<locals>.Undeclared): set `app` (the app whose files it reads); `platform` is 'Windows', not one of "
         "Android, iOS, any; set `produces` to the record classes it yields; name the fixture files that prove it "
-        "(`fixtures`, or `schemas` for SQLite); set `schemas` to the Schema generations it reads").replace(
-        "test_parser_registry.", f"{__name__}.")
+        "(`fixtures`, or `schemas` for SQLite); set `schemas` to the Schema generations it reads"
+    ).replace("test_parser_registry.", f"{__name__}.")
     assert "undeclared" not in {c.name for c in registry.parser_classes()}
 
 
@@ -213,8 +264,9 @@ def test_two_parsers_may_not_share_a_name() -> None:
     assert registry.parser_classes()[0].__module__ == "parsers.sms.android_sms"
 
 
-def test_every_module_is_found_and_a_folder_without_init_is_an_error(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_module_is_found_and_a_folder_without_init_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     names = set(registry.module_names())
     assert {"parsers.whatsapp.android", "parsers.media.photo_exif", "parsers.telegram.ios", "parsers.base"} <= names
     fake = tmp_path / "parsers"
@@ -230,8 +282,14 @@ def _run(parsers: tuple | list, path: Path, workdir: Path) -> tuple[list[SourceF
     sources: list[SourceFile] = []
     records: list[Base] = []
     warnings: list[str] = []
-    runner = ParseRunner(LooseFileEvidence(path), workdir, sources.append, lambda r, s: records.append(r),
-                         lambda stage, comp, level, msg, prov, src: warnings.append(f"{comp}: {msg}"), parsers=parsers)
+    runner = ParseRunner(
+        LooseFileEvidence(path),
+        workdir,
+        sources.append,
+        lambda r, s: records.append(r),
+        lambda stage, comp, level, msg, prov, src: warnings.append(f"{comp}: {msg}"),
+        parsers=parsers,
+    )
     for candidate in runner.select():
         runner.parse(candidate)
     return sources, records, warnings

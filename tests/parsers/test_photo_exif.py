@@ -61,8 +61,10 @@ def test_garbage_file_is_a_warning(tmp_path):
     assert photo.extra["exif_tags"] == 0 and photo.extra["gps_status"] == "no GPS"
     assert photo.extra["jpeg_problems"] == ["segment 0xFF00 at offset 21 has impossible length 0"]
     # each problem is said, and the file is kept: the warnings name what could not be read and why
-    assert any(w.startswith("EXIF could not be read (ReadBudgetExceeded") and w.endswith(
-        "file recorded without metadata") for w in warnings), warnings
+    assert any(
+        w.startswith("EXIF could not be read (ReadBudgetExceeded") and w.endswith("file recorded without metadata")
+        for w in warnings
+    ), warnings
     assert "JPEG image data: segment 0xFF00 at offset 21 has impossible length 0" in warnings
     assert "EXIF structure: IFD0 offset 8 lies outside the 8-byte EXIF block (not read)" in warnings
     assert any("no tag could be read from it" in w for w in warnings), warnings

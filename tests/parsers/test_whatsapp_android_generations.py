@@ -40,8 +40,11 @@ def legacy(tmp_path_factory) -> list:
 def test_legacy_every_row_but_the_placeholder_is_a_message(legacy, unchanged):
     unchanged(OLD)
     messages = messages_by_row(legacy)
-    rows = sqlite3.connect(f"file:{OLD / 'legacy/msgstore.db'}?mode=ro", uri=True).execute(
-        "SELECT count(*) FROM messages").fetchone()[0]
+    rows = (
+        sqlite3.connect(f"file:{OLD / 'legacy/msgstore.db'}?mode=ro", uri=True)
+        .execute("SELECT count(*) FROM messages")
+        .fetchone()[0]
+    )
     assert rows == 11 and len(messages) == rows - PLACEHOLDER_ROWS
     assert all(m.source_table == "messages" and m.extra["generation"] == "legacy" for m in messages.values())
     first = messages["2"]
@@ -51,15 +54,20 @@ def test_legacy_every_row_but_the_placeholder_is_a_message(legacy, unchanged):
     assert (messages["3"].direction, messages["3"].sender, messages["3"].status) == ("outgoing", None, "status 13")
     assert "received" not in messages["3"].extra  # the phone's own message: no receipt time
     group = messages["5"]
-    assert (group.thread, group.sender, group.extra["group_subject"]) == \
-        ("447700900461-1526400000@g.us", ALEX, "Beach trip")  # the author from remote_resource
+    assert (group.thread, group.sender, group.extra["group_subject"]) == (
+        "447700900461-1526400000@g.us",
+        ALEX,
+        "Beach trip",
+    )  # the author from remote_resource
 
 
 def test_legacy_kinds_are_described(legacy):
     m = messages_by_row(legacy)
     shown = {row: describe(m[row]) for row in ("4", "6", "7", "8", "9", "10", "11")}
-    assert (shown["4"].what, shown["4"].values) == ("System event", ["action code 19 (raw; its meaning differs "
-                                                                      "between sources)"])
+    assert (shown["4"].what, shown["4"].values) == (
+        "System event",
+        ["action code 19 (raw; its meaning differs between sources)"],
+    )
     assert (shown["6"].what, shown["6"].values) == ("Call logged in the chat", ["duration 0m 05s"])
     assert shown["7"].what == "Audio or voice note" and shown["7"].values[0] == "PTT-20180516-WA0001.opus"
     assert shown["8"].what == "Shared location"
@@ -69,8 +77,11 @@ def test_legacy_kinds_are_described(legacy):
     (where,) = [r for r in legacy if isinstance(r, Location)]
     assert (where.latitude, where.longitude, where.source_row) == (pytest.approx(50.96211), pytest.approx(1.85301), "8")
     (card,) = [r for r in legacy if isinstance(r, Contact)]
-    assert (card.app, card.name, card.phone_numbers) == ("whatsapp vcard", "Driver Calais",
-                                                        ["+33 6 98 76 54 32", "+33698765432"])
+    assert (card.app, card.name, card.phone_numbers) == (
+        "whatsapp vcard",
+        "Driver Calais",
+        ["+33 6 98 76 54 32", "+33698765432"],
+    )
     assert (card.source_table, card.source_row) == ("messages", "9")
 
 
@@ -80,8 +91,13 @@ def test_transitional_reads_a_migrated_message_once(tmp_path):
     messages = [r for r in records if isinstance(r, Message)]
     # `messages` holds the placeholder and 5 messages; `message` holds the placeholder and a copy of row 2
     assert len(messages) == 5 and len({m.extra["key_id"] for m in messages}) == 5
-    assert [(m.source_table, m.source_row) for m in messages] == \
-        [("message", "2"), ("messages", "3"), ("messages", "4"), ("messages", "5"), ("messages", "6")]
+    assert [(m.source_table, m.source_row) for m in messages] == [
+        ("message", "2"),
+        ("messages", "3"),
+        ("messages", "4"),
+        ("messages", "5"),
+        ("messages", "6"),
+    ]
     assert messages[0].extra["generation"] == "modern" and messages[0].body == "Is the boat still going tonight?"
 
 
@@ -103,8 +119,11 @@ def test_older_wa_db_contacts(tmp_path):
     records, warnings = parse_file(WhatsAppContactsParser(), OLD / "legacy/wa.db", tmp_path)
     assert warnings == [] and len(records) == 5
     first = records[0]
-    assert (first.name, first.phone_numbers, first.handles) == ("Sam Example", ["+447700900461", "+44 7700 900461"],
-                                                               [SAM])
+    assert (first.name, first.phone_numbers, first.handles) == (
+        "Sam Example",
+        ["+447700900461", "+44 7700 900461"],
+        [SAM],
+    )
     assert records[2].name == "Driver"  # no phone-book name: the WhatsApp name
     assert records[3].extra["is_whatsapp_user"] == 0 and records[3].name == "Plumber"
 

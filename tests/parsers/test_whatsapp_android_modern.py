@@ -54,8 +54,12 @@ def test_every_message_row_but_the_placeholder(records) -> None:
 
 def test_text_direction_time_and_status(records) -> None:
     m = messages(records)
-    assert (m[2]["direction"], m[2]["counterpart"], m[2]["sender"], m[2]["body"]) == \
-        ("outgoing", ORGANISER, None, "Salam, is there space on the boat this week?")
+    assert (m[2]["direction"], m[2]["counterpart"], m[2]["sender"], m[2]["body"]) == (
+        "outgoing",
+        ORGANISER,
+        None,
+        "Salam, is there space on the boat this week?",
+    )
     assert (m[2]["time_utc"], m[2]["time_raw"], m[2]["time_encoding"]) == (at(0), T0, "unix_ms")
     assert m[2]["status"] == "status 13" and m[2]["thread"] == ORGANISER
     assert (m[3]["direction"], m[3]["sender"]) == ("incoming", ORGANISER)
@@ -64,12 +68,21 @@ def test_text_direction_time_and_status(records) -> None:
 
 def test_quoted_forwarded_media_revoked_edited_starred(records) -> None:
     m = messages(records)
-    assert m[5]["extra"]["quoted"] == {"key_id": "3EB0A2", "text": "Yes. 1500 euro per person, cash or hawala",
-                                       "from_me": False}
+    assert m[5]["extra"]["quoted"] == {
+        "key_id": "3EB0A2",
+        "text": "Yes. 1500 euro per person, cash or hawala",
+        "from_me": False,
+    }
     media = m[7]["extra"]["media"]
-    assert media == {"file_path": "Media/WhatsApp Images/IMG-20250512-WA0003.jpg", "file_size": len(IMAGE_BYTES),
-                     "mime_type": "image/jpeg", "file_hash": file_hash(IMAGE_BYTES), "width": 1280, "height": 960,
-                     "transferred": 1}
+    assert media == {
+        "file_path": "Media/WhatsApp Images/IMG-20250512-WA0003.jpg",
+        "file_size": len(IMAGE_BYTES),
+        "mime_type": "image/jpeg",
+        "file_hash": file_hash(IMAGE_BYTES),
+        "width": 1280,
+        "height": 960,
+        "transferred": 1,
+    }
     assert m[7]["body"] == "the boat" and m[7]["extra"]["forwarded"] and m[7]["extra"]["forward_score"] == 5
     assert m[8]["deleted"] and m[8]["extra"]["revoked"] and m[8]["extra"]["message_type_name"] == "deleted by sender"
     assert m[9]["extra"]["edited"] == {"raw": T0 + 82 * 60_000, "utc": at(82)}
@@ -104,16 +117,21 @@ def test_static_and_live_locations_linked_to_their_messages(records) -> None:
 
 def test_shared_vcard_becomes_a_contact(records) -> None:
     (card,) = records["msgstore.db:contact"]
-    assert (card["app"], card["name"], card["phone_numbers"]) == \
-        ("whatsapp vcard", "Abu Jamal", ["+33 6 12 34 56 78", "+33612345678"])
+    assert (card["app"], card["name"], card["phone_numbers"]) == (
+        "whatsapp vcard",
+        "Abu Jamal",
+        ["+33 6 12 34 56 78", "+33612345678"],
+    )
     assert card["extra"] == {"shared_in_chat": PASSENGER, "message_row_id": 10, "message_key_id": "3EB0B1"}
     assert (card["provenance"]["table"], card["provenance"]["row"]) == ("message_vcard", "1")
 
 
 def test_calls_with_duration_video_and_result(records) -> None:
     calls = records["msgstore.db:call"]
-    assert [(c["direction"], c["counterpart"], c["duration_s"], c["video"], c["extra"]["call_result_name"],
-             c["time_utc"]) for c in calls] == [
+    assert [
+        (c["direction"], c["counterpart"], c["duration_s"], c["video"], c["extra"]["call_result_name"], c["time_utc"])
+        for c in calls
+    ] == [
         ("incoming", ORGANISER, 120.0, False, "answered", at(30)),
         ("outgoing", PASSENGER, 30.0, True, "answered", at(100)),
         ("missed", ORGANISER, 0.0, False, "missed", at(140)),

@@ -36,9 +36,11 @@ def msgstore_with_recursive_message_view(path: Path) -> Path:
         db.execute("CREATE TABLE chat (_id INTEGER PRIMARY KEY, jid_row_id INTEGER)")
         db.execute("INSERT INTO jid VALUES (1, '447700900123@s.whatsapp.net')")
         db.execute("INSERT INTO chat VALUES (1, 1)")
-        db.execute(f"CREATE VIEW message AS {COUNT_FOR_EVER} SELECT x AS _id, 1 AS chat_row_id, x % 2 AS from_me, "
-                   "hex(randomblob(16)) AS key_id, 1747000000000 + x AS timestamp, x AS sort_id FROM n "
-                   "ORDER BY key_id")
+        db.execute(
+            f"CREATE VIEW message AS {COUNT_FOR_EVER} SELECT x AS _id, 1 AS chat_row_id, x % 2 AS from_me, "
+            "hex(randomblob(16)) AS key_id, 1747000000000 + x AS timestamp, x AS sort_id FROM n "
+            "ORDER BY key_id"
+        )
         db.execute("CREATE TABLE padding (data BLOB)")  # the size of the issue's file: ~40 KB
         db.execute("INSERT INTO padding VALUES (zeroblob(32768))")
     return path
@@ -51,25 +53,35 @@ def msgstore_with_recursive_app_view(path: Path, messages: int = 3) -> Path:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE jid (_id INTEGER PRIMARY KEY, raw_string TEXT)")
         db.execute("CREATE TABLE chat (_id INTEGER PRIMARY KEY, jid_row_id INTEGER)")
-        db.execute("CREATE TABLE message (_id INTEGER PRIMARY KEY, chat_row_id INTEGER, from_me INTEGER, "
-                   "key_id TEXT, timestamp INTEGER, text_data TEXT)")
+        db.execute(
+            "CREATE TABLE message (_id INTEGER PRIMARY KEY, chat_row_id INTEGER, from_me INTEGER, "
+            "key_id TEXT, timestamp INTEGER, text_data TEXT)"
+        )
         db.execute("INSERT INTO jid VALUES (1, '447700900123@s.whatsapp.net')")
         db.execute("INSERT INTO chat VALUES (1, 1)")
-        db.executemany("INSERT INTO message VALUES (?, 1, 0, ?, ?, 'hello')",
-                       [(i, f"K{i}", 1747000000000 + i) for i in range(1, messages + 1)])
+        db.executemany(
+            "INSERT INTO message VALUES (?, 1, 0, ?, ?, 'hello')",
+            [(i, f"K{i}", 1747000000000 + i) for i in range(1, messages + 1)],
+        )
         # counts for ever before its first row: SQLite works without a pause, Python never sees a row
-        db.execute(f"CREATE VIEW available_message_view AS {COUNT_FOR_EVER} SELECT message._id AS _id FROM message "
-                   "WHERE message._id > (SELECT count(*) FROM n)")
+        db.execute(
+            f"CREATE VIEW available_message_view AS {COUNT_FOR_EVER} SELECT message._id AS _id FROM message "
+            "WHERE message._id > (SELECT count(*) FROM n)"
+        )
     return path
 
 
 def sms_db(path: Path, rows: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, date INTEGER, "
-                   "type INTEGER, body TEXT)")
-        db.executemany("INSERT INTO sms (thread_id, address, date, type, body) VALUES (1, '+447700900123', ?, 1, ?)",
-                       [(1747000000000 + i, f"message {i}") for i in range(rows)])
+        db.execute(
+            "CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, date INTEGER, "
+            "type INTEGER, body TEXT)"
+        )
+        db.executemany(
+            "INSERT INTO sms (thread_id, address, date, type, body) VALUES (1, '+447700900123', ?, 1, ?)",
+            [(1747000000000 + i, f"message {i}") for i in range(rows)],
+        )
     return path
 
 
@@ -77,8 +89,9 @@ def parse_folder(folder: Path, limits: ParseLimits = ParseLimits()) -> tuple[lis
     """(sources, records, warnings) of the parsers on a folder evidence."""
     sources, records, warnings = [], [], []
     with open_evidence(folder) as ev, tempfile.TemporaryDirectory() as work:
-        runner = ParseRunner(ev, Path(work), sources.append, lambda r, s: records.append(r),
-                             lambda *w: warnings.append(w), limits=limits)
+        runner = ParseRunner(
+            ev, Path(work), sources.append, lambda r, s: records.append(r), lambda *w: warnings.append(w), limits=limits
+        )
         for candidate in runner.select():
             runner.parse(candidate)
     return sources, records, warnings
@@ -99,15 +112,24 @@ GUARDED_RUN = textwrap.dedent("""
 def test_recursive_view_named_message_is_refused_as_a_look_alike(tmp_path):
     db = msgstore_with_recursive_message_view(tmp_path / "phone" / MSGSTORE)
     assert 30_000 < db.stat().st_size < 60_000
-    result = subprocess.run([sys.executable, "-c", GUARDED_RUN, str(tmp_path / "phone")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", GUARDED_RUN, str(tmp_path / "phone")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout)
     assert out["sources"] == [[f"/{MSGSTORE}", "not parsed", "whatsapp_android"]]
     assert out["records"] == 0
-    assert out["warnings"] == [["whatsapp_android", "not parsed", "unknown schema: missing table message (there "
-                                                                  "is a view of that name; only tables are read)"]]
-
+    assert out["warnings"] == [
+        [
+            "whatsapp_android",
+            "not parsed",
+            "unknown schema: missing table message (there is a view of that name; only tables are read)",
+        ]
+    ]
 
 
 def test_views_and_virtual_tables_are_not_tables(tmp_path):
@@ -142,9 +164,11 @@ def test_row_budget_keeps_the_records_read_before_it(tmp_path):
     assert source.status == "parsed in part" and 0 < len(records) < 100 and source.record_count == len(records)
     assert [r.body for r in records] == [f"message {i}" for i in range(len(records))]  # kept, in order
     said = [w[3] for w in warnings if w[1] == "android_sms"]
-    assert said == [f"stopped after {len(records)} record(s): SQLite row budget reached: stopped after 100 row(s) "
-                    f"in {said[0].split(' in ')[1].split(' s ')[0]} s (limit 100 rows per file; raise it with "
-                    f"--sqlite-rows)"]
+    assert said == [
+        f"stopped after {len(records)} record(s): SQLite row budget reached: stopped after 100 row(s) "
+        f"in {said[0].split(' in ')[1].split(' s ')[0]} s (limit 100 rows per file; raise it with "
+        f"--sqlite-rows)"
+    ]
     mms = [w[3] for w in warnings if w[1] == "android_mms"]  # the file's budget was spent: named, not run
     assert mms == ["not run on this file: " + said[0].split(": ", 1)[1]]
 

@@ -80,8 +80,10 @@ def skip_unless_same_tools() -> None:
     current = builder.tool_versions()
     differ = {k: (v, current.get(k)) for k, v in MANIFEST["tools"].items() if current.get(k) != v}
     if differ:
-        pytest.skip("demo.json was built with other tool versions, so byte equality is not expected: "
-                    + "; ".join(f"{k} {was} here {now}" for k, (was, now) in differ.items()))
+        pytest.skip(
+            "demo.json was built with other tool versions, so byte equality is not expected: "
+            + "; ".join(f"{k} {was} here {now}" for k, (was, now) in differ.items())
+        )
 
 
 def test_rebuilt_files_match_the_manifest(rebuilt):
@@ -103,7 +105,8 @@ def test_rebuilt_file_systems_and_disk_match_the_manifest(rebuilt):
     disk = rebuilt.disk.read_bytes()
     assert len(disk) == MANIFEST["disk"]["size"]
     assert {k: hashlib.new(k, disk).hexdigest() for k in ("md5", "sha1", "sha256")} == {
-        k: MANIFEST["disk"][k] for k in ("md5", "sha1", "sha256")}
+        k: MANIFEST["disk"][k] for k in ("md5", "sha1", "sha256")
+    }
 
 
 def test_two_builds_on_this_machine_are_identical(rebuilt, tmp_path):
@@ -121,7 +124,7 @@ def gpt_partitions(disk: bytes) -> list[dict]:
     entries_lba, count, size = struct.unpack_from("<QII", header, 72)
     found = []
     for i in range(count):
-        entry = disk[entries_lba * 512 + i * size:][:size]
+        entry = disk[entries_lba * 512 + i * size :][:size]
         if entry[:16] == bytes(16):
             continue
         first, last = struct.unpack_from("<QQ", entry, 32)
@@ -218,8 +221,9 @@ def test_london_decoys_are_west_of_greenwich():
 
 def test_photo_zones_agree_with_the_rule_engine_zones():
     zones_file = ROOT / MANIFEST["zones_file"]["path"]
-    assert sha256(zones_file.read_bytes()) == MANIFEST["zones_file"]["sha256"], \
+    assert sha256(zones_file.read_bytes()) == MANIFEST["zones_file"]["sha256"], (
         "zones.geojson changed since demo.json was built: rerun fixtures/build_demo.py"
+    )
     zones = ZoneSet.load(zones_file)
     for photo in PHOTOS:
         if photo["lat"] is None:
@@ -263,10 +267,13 @@ def test_sms_rows_are_as_in_the_manifest(sms_db):
     keys = ("rowid", "thread_id", "address", "type", "date", "date_sent", "read", "body")
     assert [dict(zip(keys, r, strict=True)) for r in rows] == MANIFEST["sms"]
     assert MANIFEST["sms_db"]["count"] == len(MANIFEST["sms"]) == 14 + 4  # the story's SMS and the payment SMS
-    threads = sms_db.execute("SELECT t._id, c.address, t.message_count FROM threads t "
-                             "JOIN canonical_addresses c ON c._id = CAST(t.recipient_ids AS INTEGER) ORDER BY t._id")
-    assert ([dict(zip(("thread_id", "address", "messages"), r, strict=True)) for r in threads]
-            == MANIFEST["sms_db"]["threads"])
+    threads = sms_db.execute(
+        "SELECT t._id, c.address, t.message_count FROM threads t "
+        "JOIN canonical_addresses c ON c._id = CAST(t.recipient_ids AS INTEGER) ORDER BY t._id"
+    )
+    assert [dict(zip(("thread_id", "address", "messages"), r, strict=True)) for r in threads] == MANIFEST["sms_db"][
+        "threads"
+    ]
 
 
 def test_sms_cover_what_the_demo_needs():
@@ -276,8 +283,7 @@ def test_sms_cover_what_the_demo_needs():
     assert any(ord(ch) > 0xFFFF for m in messages for ch in m["body"])  # an emoji, outside the BMP
     may_2025 = (1746057600000, 1748736000000)
     assert all(may_2025[0] <= m["date"] < may_2025[1] for m in messages)
-    assert all(may_2025[0] <= m["date_sent"] < may_2025[1] if m["type"] == 1 else m["date_sent"] == 0
-               for m in messages)
+    assert all(may_2025[0] <= m["date_sent"] < may_2025[1] if m["type"] == 1 else m["date_sent"] == 0 for m in messages)
     assert [m["rowid"] for m in messages] == sorted(m["rowid"] for m in messages)
     assert [m["date"] for m in messages] == sorted(m["date"] for m in messages)  # rowids in arrival order
     for address in {m["address"] for m in messages}:
@@ -291,13 +297,15 @@ def test_payment_sms_are_in_the_sms_table(sms_db):
 
     payments = MANIFEST["payments"]
     assert len(payments["sms_rowids"]) == len(DEMO_PAYMENT_SMS) == 4
-    for rowid, (address, kind, _, body, _), expected in zip(payments["sms_rowids"], DEMO_PAYMENT_SMS,
-                                                            payments["expected"], strict=True):
+    for rowid, (address, kind, _, body, _), expected in zip(
+        payments["sms_rowids"], DEMO_PAYMENT_SMS, payments["expected"], strict=True
+    ):
         row = sms_db.execute("SELECT address, type, body FROM sms WHERE _id = ?", (rowid,)).fetchone()
         assert row == (address, kind, body)
         assert expected["sms_rowid"] == rowid and expected["counterpart"] == address
-    assert [{k: v for k, v in e.items() if k != "sms_rowid"} for e in payments["expected"]] == \
-        list(DEMO_PAYMENT_RECORDS)
+    assert [{k: v for k, v in e.items() if k != "sms_rowid"} for e in payments["expected"]] == list(
+        DEMO_PAYMENT_RECORDS
+    )
 
 
 # -- contacts and calls --------------------------------------------------------------------------------
@@ -315,8 +323,8 @@ def test_contacts_db_has_the_template_schema_and_raw_contacts(e01_files, tmp_pat
     template = sqlite3.connect(f"file:{CONTACTS_TEMPLATE}?mode=ro&immutable=1", uri=True)
     try:
         built, original = schema(db), schema(template)
-        assert built[:len(original)] == original  # every object of the real database, in its order
-        assert [(t, n) for t, n, _, _ in built[len(original):]] == [("table", "raw_contacts")]
+        assert built[: len(original)] == original  # every object of the real database, in its order
+        assert [(t, n) for t, n, _, _ in built[len(original) :]] == [("table", "raw_contacts")]
         assert "raw_contacts" not in {n for _, n, _, _ in original}  # why it had to be added
         version = "PRAGMA user_version"
         assert db.execute(version).fetchone() == template.execute(version).fetchone() == (info["user_version"],)
@@ -331,14 +339,26 @@ def test_contacts_rows_are_as_in_the_manifest(e01_files, tmp_path):
     try:
         found = []
         for rid, name, starred, times, account, kind in db.execute(
-                "SELECT r._id, r.display_name, r.starred, r.times_contacted, a.account_name, a.account_type "
-                "FROM raw_contacts r JOIN accounts a ON a._id = r.account_id ORDER BY r._id"):
-            phones = db.execute("SELECT d.data1, d.data4 FROM data d JOIN mimetypes m ON m._id = d.mimetype_id "
-                                "WHERE d.raw_contact_id = ? AND m.mimetype = 'vnd.android.cursor.item/phone_v2' "
-                                "ORDER BY d._id", (rid,)).fetchall()
-            found.append({"raw_contact_id": rid, "name": name, "account_name": account, "account_type": kind,
-                          "starred": starred, "times_contacted": times,
-                          "phones": [{"number": n, "data4": e} for n, e in phones]})
+            "SELECT r._id, r.display_name, r.starred, r.times_contacted, a.account_name, a.account_type "
+            "FROM raw_contacts r JOIN accounts a ON a._id = r.account_id ORDER BY r._id"
+        ):
+            phones = db.execute(
+                "SELECT d.data1, d.data4 FROM data d JOIN mimetypes m ON m._id = d.mimetype_id "
+                "WHERE d.raw_contact_id = ? AND m.mimetype = 'vnd.android.cursor.item/phone_v2' "
+                "ORDER BY d._id",
+                (rid,),
+            ).fetchall()
+            found.append(
+                {
+                    "raw_contact_id": rid,
+                    "name": name,
+                    "account_name": account,
+                    "account_type": kind,
+                    "starred": starred,
+                    "times_contacted": times,
+                    "phones": [{"number": n, "data4": e} for n, e in phones],
+                }
+            )
     finally:
         db.close()
     assert found == MANIFEST["contacts"] and len(found) == MANIFEST["contacts_db"]["count"] == 3
@@ -358,13 +378,24 @@ def test_calllog_db_uses_the_template_calls_table(e01_files, tmp_path):
         built = schema(db)
         assert [row for row in built if row[1] != "sqlite_sequence"] == wanted  # the real statements, verbatim
         assert [row[1] for row in built] == ["android_metadata", "calls", "sqlite_sequence"]  # AUTOINCREMENT's
-        rows = db.execute("SELECT _id, number, type, date, duration, name, countryiso, geocoded_location, "
-                          "normalized_number FROM calls ORDER BY _id").fetchall()
+        rows = db.execute(
+            "SELECT _id, number, type, date, duration, name, countryiso, geocoded_location, "
+            "normalized_number FROM calls ORDER BY _id"
+        ).fetchall()
     finally:
         template.close()
         db.close()
-    keys = ("rowid", "number", "type", "date", "duration", "name", "countryiso", "geocoded_location",
-            "normalized_number")
+    keys = (
+        "rowid",
+        "number",
+        "type",
+        "date",
+        "duration",
+        "name",
+        "countryiso",
+        "geocoded_location",
+        "normalized_number",
+    )
     expected = [{k: c[k] for k in keys} for c in MANIFEST["calls"]]
     assert [dict(zip(keys, r, strict=True)) for r in rows] == expected and len(rows) == info["count"]
     assert {c["direction"] for c in MANIFEST["calls"]} == {"incoming", "outgoing", "missed"}
@@ -395,9 +426,11 @@ def test_whatsapp_rows_are_as_in_the_manifest(e01_files, tmp_path):
     info = MANIFEST["whatsapp"]
     db = open_db(e01_files, info["msgstore"]["path"], tmp_path)
     try:
-        rows = db.execute("SELECT m._id, j.raw_string, m.from_me, m.timestamp, m.text_data FROM message m "
-                          "JOIN chat c ON c._id = m.chat_row_id JOIN jid j ON j._id = c.jid_row_id "
-                          "WHERE m._id > 1 ORDER BY m._id").fetchall()
+        rows = db.execute(
+            "SELECT m._id, j.raw_string, m.from_me, m.timestamp, m.text_data FROM message m "
+            "JOIN chat c ON c._id = m.chat_row_id JOIN jid j ON j._id = c.jid_row_id "
+            "WHERE m._id > 1 ORDER BY m._id"
+        ).fetchall()
         visible = {r[0] for r in db.execute("SELECT _id FROM available_message_view")}
         calls = db.execute("SELECT count(*) FROM call_log").fetchone()[0]
     finally:
@@ -409,7 +442,9 @@ def test_whatsapp_rows_are_as_in_the_manifest(e01_files, tmp_path):
     lat, lon, name, _ = wa.STATIC_LOCATION
     assert {(x["latitude"], x["longitude"], x["place_name"]) for x in info["locations"]} >= {(lat, lon, name)}
     assert [(c["jid"], c["display_name"]) for c in info["contacts"]][:2] == [
-        (wa.ORGANISER, "Abu Jamal"), (wa.PASSENGER, "Karwan")]
+        (wa.ORGANISER, "Abu Jamal"),
+        (wa.PASSENGER, "Karwan"),
+    ]
 
 
 def test_telegram_account_is_the_builder_s(e01_files, tmp_path):
@@ -417,8 +452,9 @@ def test_telegram_account_is_the_builder_s(e01_files, tmp_path):
 
     account = demo_account(tmp_path)
     info = MANIFEST["telegram"]
-    assert {k: v for k, v in account.items() if k not in ("cache4_db", "userconfig")} == \
-        {k: v for k, v in info.items() if k not in ("cache4_db", "userconfig", "builder")}
+    assert {k: v for k, v in account.items() if k not in ("cache4_db", "userconfig")} == {
+        k: v for k, v in info.items() if k not in ("cache4_db", "userconfig", "builder")
+    }
     for key in ("cache4_db", "userconfig"):
         on_disk = e01_files[("userdata", info[key]["path"])]
         assert info[key]["path"] == "/" + account[key]
@@ -428,8 +464,12 @@ def test_telegram_account_is_the_builder_s(e01_files, tmp_path):
 
 
 def test_app_folders_belong_to_their_app():
-    owners = {"com.android.providers.telephony": 1001, "com.android.providers.contacts": builder.CONTACTS_UID,
-              "com.whatsapp": builder.WHATSAPP_UID, "org.telegram.messenger": builder.TELEGRAM_UID}
+    owners = {
+        "com.android.providers.telephony": 1001,
+        "com.android.providers.contacts": builder.CONTACTS_UID,
+        "com.whatsapp": builder.WHATSAPP_UID,
+        "org.telegram.messenger": builder.TELEGRAM_UID,
+    }
     entries = [e for e in MANIFEST["files"] + MANIFEST["directories"] if e["partition"] == "userdata"]
     for package, uid in owners.items():
         mine = [e for e in entries if e["path"].startswith(f"/data/{package}")]

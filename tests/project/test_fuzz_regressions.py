@@ -55,6 +55,7 @@ def abx_document(tag: bytes, name: bytes, raw_value: bytes) -> bytes:
 
 # -- ABX (parsers/abx.py): fixed ----------------------------------------------------------------------
 
+
 def test_abx_string_that_is_not_utf8_is_an_abx_error_naming_its_offset() -> None:
     # fuzz_abx crash 1: a tag name holding 0xFF escaped as UnicodeDecodeError, which the settings
     # parser does not catch: the whole file was lost to a traceback-shaped "stopped after 0 record(s)"
@@ -65,20 +66,22 @@ def test_abx_string_that_is_not_utf8_is_an_abx_error_naming_its_offset() -> None
 def test_abx_modified_utf8_nul_and_supplementary_characters_are_decoded() -> None:
     # Java's modified UTF-8 (FastDataOutput.writeUTF): U+0000 is C0 80, U+1F600 is two encoded surrogates
     value = b"a\xc0\x80b" + b"\xed\xa0\xbd\xed\xb8\x80"  # U+0000 as C0 80; U+1F600 as D83D DE00
-    assert abx.elements(abx_document(b"setting", b"value", value)) == [("setting", {"value": "a\x00b\U0001F600"})]
+    assert abx.elements(abx_document(b"setting", b"value", value)) == [("setting", {"value": "a\x00b\U0001f600"})]
 
 
 def test_settings_parser_warns_about_a_damaged_abx_string_and_names_it(tmp_path: Path) -> None:
     path = tmp_path / "settings_secure.xml"
     path.write_bytes(abx_document(b"setting", b"value", b"ok\xffno"))
-    records, warnings = parse_file(AndroidSettingsParser(), path, tmp_path,
-                                   "/data/system/users/0/settings_secure.xml")
+    records, warnings = parse_file(AndroidSettingsParser(), path, tmp_path, "/data/system/users/0/settings_secure.xml")
     assert records == []
-    assert warnings == ["cannot read the settings file (Android Binary XML): ABX string at byte 26 is not "
-                        "(modified) UTF-8 (invalid start byte); damaged file?"]
+    assert warnings == [
+        "cannot read the settings file (Android Binary XML): ABX string at byte 26 is not "
+        "(modified) UTF-8 (invalid start byte); damaged file?"
+    ]
 
 
 # -- F2FS reader (triage/evidence/f2fs/filesystem.py): fixed -----------------------------------------------
+
 
 def f2fs_from_fuzz_input(name: str) -> tuple[object, dict[str, object], list[str]]:
     sys.path.insert(0, str(FUZZ))
@@ -101,14 +104,17 @@ def test_f2fs_link_with_a_huge_target_size_is_refused_without_reading_it() -> No
     assert (link.type, link.size) == ("link", 1 << 27)
     with pytest.raises(EvidenceError) as refused:
         fs.open(link)
-    assert str(refused.value) == ("image → F2FS → /link is a symbolic link whose target cannot be shown: its target "
-                                  "is 134217728 bytes long, more than any link can hold (4096); damaged inode; "
-                                  "links are not followed")
+    assert str(refused.value) == (
+        "image → F2FS → /link is a symbolic link whose target cannot be shown: its target "
+        "is 134217728 bytes long, more than any link can hold (4096); damaged inode; "
+        "links are not followed"
+    )
     assert sorted(entries) == ["/a.txt", "/dir", "/dir/b.bin", "/dir/sub", "/dir/sub/deep.txt", "/empty", "/link"]
     assert warnings == []
 
 
 # -- EXIF wrapper (parsers/media/photo_exif.py → triage/model/timeutil.py): fixed -------------------------------------
+
 
 def parse_photo(tmp_path: Path, name: str, regression_name: str) -> tuple[list[object], list[str]]:
     path = tmp_path / name
@@ -139,9 +145,17 @@ def test_exif_time_with_a_malformed_offset_inside_the_date_text_is_not_converted
     assert (got.raw, got.utc) == ("2024:03:15 09:00:00+24:00", None) and "'+24:00' is not ±HH:MM" in got.note
 
 
-@pytest.mark.parametrize(("offset", "utc"), [("+05:30", "2024-03-15T03:30:00Z"), ("+0530", "2024-03-15T03:30:00Z"),
-                                             ("-12:00", "2024-03-15T21:00:00Z"), ("+14:00", "2024-03-14T19:00:00Z"),
-                                             ("Z", "2024-03-15T09:00:00Z"), ("-00:00", "2024-03-15T09:00:00Z")])
+@pytest.mark.parametrize(
+    ("offset", "utc"),
+    [
+        ("+05:30", "2024-03-15T03:30:00Z"),
+        ("+0530", "2024-03-15T03:30:00Z"),
+        ("-12:00", "2024-03-15T21:00:00Z"),
+        ("+14:00", "2024-03-14T19:00:00Z"),
+        ("Z", "2024-03-15T09:00:00Z"),
+        ("-00:00", "2024-03-15T09:00:00Z"),
+    ],
+)
 def test_exif_time_with_a_real_offset_is_still_converted(offset: str, utc: str) -> None:
     # the check refuses damage only: every offset in use (−12:00 … +14:00, with or without the colon) converts
     got = decode_exif("2024:03:15 09:00:00", offset)
@@ -203,8 +217,10 @@ def test_photo_whose_gps_latitude_is_not_rational_is_recorded_with_an_unusable_g
     assert warnings == ["GPS present but unusable: invalid coordinate rationals (zero denominator or wrong count)"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [((3, 4), Fraction(3, 4)), (7, Fraction(7)), ((1, 0), None),
-                                                 ("N", None), ((1, 2, 3), None), (None, None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [((3, 4), Fraction(3, 4)), (7, Fraction(7)), ((1, 0), None), ("N", None), ((1, 2, 3), None), (None, None)],
+)
 def test_ratio_of_a_tag_value_is_a_fraction_or_none(value: object, expected: Fraction | None) -> None:
     # exifread gives Ratio objects (numerator/denominator), plain ints, or, for a damaged tag, anything
     if isinstance(value, tuple) and len(value) == 2:
@@ -215,8 +231,10 @@ def test_ratio_of_a_tag_value_is_a_fraction_or_none(value: object, expected: Fra
 @contextlib.contextmanager
 def hang_guard(seconds: int) -> Iterator[None]:
     """Turn a hang into a failure (the code before the exif 5 fix never returned); not a speed check."""
+
     def stalled(signum: int, frame: object) -> None:
         raise AssertionError(f"still running after {seconds} s: the reader loops")
+
     previous = signal.signal(signal.SIGALRM, stalled)
     signal.alarm(seconds)
     try:
@@ -233,12 +251,16 @@ def test_heif_box_that_ends_where_it_starts_stops_exifread_and_is_reported(tmp_p
         records, warnings = parse_photo(tmp_path, "IMG_0005.heic", "exif-heif-box-size-zero-loop.heic")
     (media,) = records
     assert isinstance(media, MediaFile) and media.extra["exif_tags"] == 0
-    assert warnings[0] == (f"EXIF could not be read (ReadBudgetExceeded: exifread stopped after {EXIFREAD_MAX_READS} "
-                           f"reads and seeks, far more than any real file needs: its structure loops (damaged or "
-                           f"crafted file)); file recorded without metadata")
+    assert warnings[0] == (
+        f"EXIF could not be read (ReadBudgetExceeded: exifread stopped after {EXIFREAD_MAX_READS} "
+        f"reads and seeks, far more than any real file needs: its structure loops (damaged or "
+        f"crafted file)); file recorded without metadata"
+    )
     # the project's own box check names the damage too
-    assert "HEIF box structure: box b'\\x00\\x00\\x00\\x00' at offset 40 has impossible size 0; rest of the " \
-           "level skipped" in warnings
+    assert (
+        "HEIF box structure: box b'\\x00\\x00\\x00\\x00' at offset 40 has impossible size 0; rest of the "
+        "level skipped" in warnings
+    )
 
 
 def test_read_budget_counts_reads_and_seeks_then_refuses() -> None:
@@ -250,6 +272,7 @@ def test_read_budget_counts_reads_and_seeks_then_refuses() -> None:
 
 # -- zip reader (triage/evidence/archive.py, archive_zip.py): fixed ---------------------------------------
 
+
 def zip_cut_at_its_start(tmp_path: Path) -> Path:
     """A zip whose first bytes (the local header and data) are gone: a carved or badly copied tail."""
     whole = tmp_path / "whole.zip"
@@ -257,13 +280,14 @@ def zip_cut_at_its_start(tmp_path: Path) -> Path:
         z.writestr("data/a.txt", b"hello " * 100)
     raw = whole.read_bytes()
     cut = tmp_path / "cut.zip"
-    cut.write_bytes(raw[raw.index(b"PK\x01\x02"):])
+    cut.write_bytes(raw[raw.index(b"PK\x01\x02") :])
     return cut
 
 
 @pytest.mark.parametrize(("source", "offset"), [("built", -640), ("fuzz", -211)])
-def test_zip_member_whose_local_header_lies_before_the_file_is_refused_with_a_reason(tmp_path: Path, source: str,
-                                                                                    offset: int) -> None:
+def test_zip_member_whose_local_header_lies_before_the_file_is_refused_with_a_reason(
+    tmp_path: Path, source: str, offset: int
+) -> None:
     # fuzz_archives crash 1: the negative header offset reached os.pread (OSError EINVAL, no file named)
     if source == "built":
         path = zip_cut_at_its_start(tmp_path)
@@ -277,8 +301,10 @@ def test_zip_member_whose_local_header_lies_before_the_file_is_refused_with_a_re
         for entry in files:
             with pytest.raises(EvidenceError) as refused:
                 evidence.open(entry)
-            assert str(refused.value) == (f"zip cut.zip → {entry.path}: no local header where the central "
-                                          f"directory points (offset {offset}); damaged zip, not read")
+            assert str(refused.value) == (
+                f"zip cut.zip → {entry.path}: no local header where the central "
+                f"directory points (offset {offset}); damaged zip, not read"
+            )
     finally:
         evidence.close()
 
@@ -291,8 +317,13 @@ def test_archive_read_at_outside_the_file_is_empty_never_an_oserror(tmp_path: Pa
     evidence = ZipEvidence(path, OpenOptions(backup_password=None))
     try:
         size = evidence.archive_size
-        assert [evidence.read_at(-1, 4), evidence.read_at(2**63 + 1, 4), evidence.read_at(size, 4),
-                evidence.read_at(0, 0), evidence.read_at(0, -1)] == [b""] * 5
+        assert [
+            evidence.read_at(-1, 4),
+            evidence.read_at(2**63 + 1, 4),
+            evidence.read_at(size, 4),
+            evidence.read_at(0, 0),
+            evidence.read_at(0, -1),
+        ] == [b""] * 5
         assert evidence.read_at(size - 2, 1 << 30) == path.read_bytes()[-2:]  # capped at the file, no 1 GiB buffer
     finally:
         evidence.close()
@@ -305,8 +336,9 @@ def test_zip_member_with_an_empty_name_is_a_warning_not_a_crash(tmp_path: Path) 
     evidence = ZipEvidence(path, OpenOptions(backup_password=None))
     try:
         assert list(evidence.walk()) == []
-        assert evidence.warnings[:6] == [f"zip noname.zip: member #{n} has no usable name; not listed"
-                                         for n in range(1, 6)] + ["zip noname.zip: the archive lists no members"]
+        assert evidence.warnings[:6] == [
+            f"zip noname.zip: member #{n} has no usable name; not listed" for n in range(1, 6)
+        ] + ["zip noname.zip: the archive lists no members"]
     finally:
         evidence.close()
 
@@ -328,8 +360,9 @@ def test_zip_member_with_an_empty_name_leaves_the_named_members_readable(tmp_pat
 
 def local_header_only_zip(name: bytes, data: bytes, extra: bytes) -> bytes:
     """One stored member, its local header only (no central directory: a zip cut short)."""
-    header = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, zlib.crc32(data), len(data), len(data),
-                         len(name), len(extra))
+    header = struct.pack(
+        "<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, zlib.crc32(data), len(data), len(data), len(name), len(extra)
+    )
     return header + name + extra + data
 
 
@@ -343,8 +376,10 @@ def test_zip64_extra_longer_than_its_extra_field_is_read_as_far_as_it_goes(tmp_p
         (entry,) = [e for e in evidence.walk() if e.type == "file"]
         with evidence.open(entry) as f:
             assert (entry.path, f.read()) == ("/a.txt", b"hello")
-        assert evidence.warnings[0].endswith("1 member(s) recovered from their local headers (truncated zip?); "
-                                             "anything after the last readable member is missing")
+        assert evidence.warnings[0].endswith(
+            "1 member(s) recovered from their local headers (truncated zip?); "
+            "anything after the last readable member is missing"
+        )
     finally:
         evidence.close()
 
@@ -356,8 +391,10 @@ def test_zip64_extra_too_long_fuzz_input_is_an_unreadable_zip(tmp_path: Path) ->
     path.write_bytes(regression("zip-zip64-extra-too-long.bin")[1:])
     with pytest.raises(EvidenceError) as refused:
         ZipEvidence(path, OpenOptions(backup_password=None))
-    assert str(refused.value) == ("fuzz.zip: nothing can be read from this zip archive (no readable central "
-                                  "directory: File is not a zip file); check that the file is complete")
+    assert str(refused.value) == (
+        "fuzz.zip: nothing can be read from this zip archive (no readable central "
+        "directory: File is not a zip file); check that the file is complete"
+    )
 
 
 @pytest.mark.parametrize("source", ["built", "fuzz"])
@@ -377,10 +414,13 @@ def test_zip_member_claiming_2_64_bytes_is_listed_and_refused(tmp_path: Path, so
             assert entry.path == "/a.txt"
         with pytest.raises(EvidenceError) as refused:
             evidence.open(entry)
-        assert str(refused.value) == (f"zip cut.zip → {entry.path} lies past the end of the archive file "
-                                      f"(truncated zip); not read")
-        assert f"zip cut.zip: {entry.path} (member #1) lies past the end of the archive file (truncated zip); " \
-               f"not read" in evidence.warnings
+        assert str(refused.value) == (
+            f"zip cut.zip → {entry.path} lies past the end of the archive file (truncated zip); not read"
+        )
+        assert (
+            f"zip cut.zip: {entry.path} (member #1) lies past the end of the archive file (truncated zip); "
+            f"not read" in evidence.warnings
+        )
     finally:
         evidence.close()
 

@@ -53,8 +53,13 @@ print(f"checked {len(names)} modules, {failed} failed")
 
 @pytest.mark.slow
 def test_every_module_imports_on_its_own() -> None:
-    result = subprocess.run([sys.executable, "-c", CHECK, ",".join(NOT_MODULES), *PACKAGES], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK, ",".join(NOT_MODULES), *PACKAGES],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     *failures, summary = result.stdout.strip().splitlines()
     assert failures == [], "\n".join(failures)

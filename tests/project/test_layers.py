@@ -32,7 +32,13 @@ def test_a_report_module_importing_the_run_breaks_the_contract(tmp_path: Path) -
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
     (copy / "triage" / "report" / "bad_shortcut.py").write_text("from triage.run.pipeline import RunOptions\n")
-    result = subprocess.run([lint_imports(), "--no-cache"], cwd=copy, capture_output=True, text=True, timeout=300,
-                            env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [lint_imports(), "--no-cache"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode != 0
     assert "triage.report.bad_shortcut -> triage.run.pipeline" in result.stdout

@@ -31,8 +31,10 @@ TO_BE_REPOINTED: set[str] = set()
 
 # The benchmark runs tools kept beside the repository (its tree generator and a pinned ALEAPP release):
 # naming them is a command, not a citation of knowledge.
-BENCHMARK_COMMANDS = re.compile(r"\.\./shared/bench/(?:gen_android_tree\.py|aleapp-[0-9a-f]+\.tar\.gz)"
-                                r"|--shared \.\./shared\b")
+BENCHMARK_COMMANDS = re.compile(
+    r"\.\./shared/bench/(?:gen_android_tree\.py|aleapp-[0-9a-f]+\.tar\.gz)"
+    r"|--shared \.\./shared\b"
+)
 
 DOC_CITATION = re.compile(r"(docs/[\w./-]+\.md)((?:\s*(?:,|and)?\s*\"[^\"\n]+\")*)")
 QUOTED = re.compile(r"\"([^\"\n]+)\"")
@@ -69,8 +71,12 @@ def headings(doc: Path) -> set[str]:
 
 
 def test_no_file_cites_notes_outside_the_repository() -> None:
-    hits = [hit for path in repository_files() if relative(path) not in TO_BE_REPOINTED | {THIS_FILE}
-            for hit in outside_citations(path)]
+    hits = [
+        hit
+        for path in repository_files()
+        if relative(path) not in TO_BE_REPOINTED | {THIS_FILE}
+        for hit in outside_citations(path)
+    ]
     assert hits == [], "cite docs/ instead (see docs/formats/ and docs/domain/):\n" + "\n".join(hits)
 
 
@@ -123,8 +129,11 @@ def test_rule_sources_resolve_in_docs() -> None:
     sources = rule_sources()
     assert len(sources) >= 20 and all(s.startswith(("docs/", "issue ")) for _, s in sources), sources
     for rule, source in sources:
-        broken += [f"{rule}: [{tag}] not in docs/domain/sources.md" for tag in SOURCE_TAG.findall(source)
-                   if tag not in bibliography]
+        broken += [
+            f"{rule}: [{tag}] not in docs/domain/sources.md"
+            for tag in SOURCE_TAG.findall(source)
+            if tag not in bibliography
+        ]
         if not source.startswith("docs/"):
             continue
         path, _, rest = source.partition(" ")
@@ -139,6 +148,12 @@ def test_rule_sources_resolve_in_docs() -> None:
 def test_every_source_tag_in_rules_and_docs_is_in_the_bibliography() -> None:
     bibliography = set(SOURCE_TAG.findall((ROOT / "docs" / "domain" / "sources.md").read_text(encoding="utf-8")))
     places = [p for p in repository_files() if relative(p).startswith(("rules/", "docs/domain/"))]
-    unknown = sorted({f"{relative(p)}: {tag}" for p in places
-                      for tag in SOURCE_TAG.findall(p.read_text(encoding="utf-8")) if tag not in bibliography})
+    unknown = sorted(
+        {
+            f"{relative(p)}: {tag}"
+            for p in places
+            for tag in SOURCE_TAG.findall(p.read_text(encoding="utf-8"))
+            if tag not in bibliography
+        }
+    )
     assert unknown == []

@@ -12,8 +12,12 @@ THIRD = ROOT / "fixtures" / "third_party"
 ATTRIBUTION = THIRD / "ATTRIBUTION.md"
 REDISTRIBUTABLE = ("Apache-2.0", "MIT", "CC-BY-SA-4.0")
 # no licence found upstream (ATTRIBUTION.md "Licence review"): to be replaced by builder-made databases
-NOT_CLEARED = {"er-simon/msgstore.db", "lab-whatsapp/msgstore.db", "lab-whatsapp/wa.db",
-               "teleshoes-smsimporter/mmssms.db"}
+NOT_CLEARED = {
+    "er-simon/msgstore.db",
+    "lab-whatsapp/msgstore.db",
+    "lab-whatsapp/wa.db",
+    "teleshoes-smsimporter/mmssms.db",
+}
 # our own files beside them: the attribution and the values measured with independent tools
 OURS = {"ATTRIBUTION.md", "expected.json", "expected_filesystems.json", "expected_media.json", "expected_parsers.json"}
 ROW = re.compile(r"^\| `fixtures/third_party/([^`]+)`(?: \([^)]*\))? \|(.*)\|\s*$")
@@ -33,8 +37,9 @@ def present_files() -> set[str]:
     """Files in the folder; a SQLite `-wal`/`-shm` beside a listed database belongs to that database's row
     (SQLite may leave empty ones when a database is opened elsewhere)."""
     files = {p.relative_to(THIRD).as_posix() for p in THIRD.rglob("*") if p.is_file()} - OURS
-    return {f for f in files if not (f.endswith(("-wal", "-shm")) and f[:-4] in files)} | \
-        {f for f in files if f.endswith(("-wal", "-shm")) and f in licences()}
+    return {f for f in files if not (f.endswith(("-wal", "-shm")) and f[:-4] in files)} | {
+        f for f in files if f.endswith(("-wal", "-shm")) and f in licences()
+    }
 
 
 def test_every_file_has_an_attribution_row_and_every_row_a_file():

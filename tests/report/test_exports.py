@@ -34,8 +34,25 @@ def demo_locations(manifest: dict) -> int:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("exports") / "out"
-    assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", "CASE-7", "--exhibit", "EXH-7",
-                 "--examiner", "A. Examiner", "--case-records"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(out),
+                "--quiet",
+                "--case",
+                "CASE-7",
+                "--exhibit",
+                "EXH-7",
+                "--examiner",
+                "A. Examiner",
+                "--case-records",
+            ]
+        )
+        == 0
+    )
     return payload(out)
 
 
@@ -74,12 +91,14 @@ def test_case_jsonld_holds_the_findings_and_only_the_records_they_cite(run: Path
     hashes = evidence["uco-core:hasFacet"][1]["uco-observable:hash"]
     media_sha256 = findings["evidence"][0]["media"]["sha256"]
     assert {"hashMethod": "SHA256", "value": media_sha256.upper()} in [
-        {"hashMethod": h["uco-types:hashMethod"], "value": h["uco-types:hashValue"]["@value"]} for h in hashes]
+        {"hashMethod": h["uco-types:hashMethod"], "value": h["uco-types:hashValue"]["@value"]} for h in hashes
+    ]
     assert all("@id" in n for n in graph)
     # one provenance record per finding, citing nodes of this file
     ids = {n["@id"] for n in graph}
-    finding_records = [n for n in graph if n.get("uco-core:name", "").split(" v")[0] in
-                       {f["rule_id"] for f in findings["findings"]}]
+    finding_records = [
+        n for n in graph if n.get("uco-core:name", "").split(" v")[0] in {f["rule_id"] for f in findings["findings"]}
+    ]
     assert len(finding_records) == len(findings["findings"])
     assert all(o["@id"] in ids for n in finding_records for o in n.get("uco-core:object", []))
 
@@ -97,16 +116,30 @@ def test_case_records_jsonld_holds_every_record_under_the_same_ids(run: Path) ->
     by_id = {n["@id"]: n for n in graph}
     assert len(by_id) == len(graph), "a node written twice"
     # a record cited in case.jsonld is the same node, under the same @id, in case-records.jsonld
-    shared = [n for n in main["@graph"] if kind(n) in {"uco-observable:Message", "uco-location:Location",
-                                                       "uco-observable:Contact", "uco-observable:Call"}]
+    shared = [
+        n
+        for n in main["@graph"]
+        if kind(n)
+        in {"uco-observable:Message", "uco-location:Location", "uco-observable:Contact", "uco-observable:Call"}
+    ]
     assert shared and all(by_id[n["@id"]] == n for n in shared)
     # the output provenance record: in both files under one @id, listing every record here
     (output,) = [n for n in graph if n["@type"] == "case-investigation:ProvenanceRecord"]
     assert output["@id"] in {n["@id"] for n in main["@graph"]}
     listed = {o["@id"] for o in output["uco-core:object"]}
-    assert listed == {i for i, n in by_id.items() if kind(n) in {
-        "uco-observable:Message", "uco-location:Location", "uco-observable:Contact", "uco-observable:Call",
-        "uco-observable:MobileDevice", "uco-observable:File"}}
+    assert listed == {
+        i
+        for i, n in by_id.items()
+        if kind(n)
+        in {
+            "uco-observable:Message",
+            "uco-location:Location",
+            "uco-observable:Contact",
+            "uco-observable:Call",
+            "uco-observable:MobileDevice",
+            "uco-observable:File",
+        }
+    }
     # one node per line inside the "@graph" array: a consumer can also read it line by line
     lines = (run / "case-records.jsonld").read_text(encoding="utf-8").split("\n")
     assert lines[1] == '"@graph": [' and lines[-2:] == ["]}", ""]
@@ -118,8 +151,11 @@ def test_locations_kml_and_geojson(run: Path) -> None:
     with_gps = {Path(p["path"]).name: p for p in manifest["photos"] if p.get("lat") is not None}
     geo = json.loads((run / "locations.geojson").read_text(encoding="utf-8"))
     assert len(geo["features"]) == demo_locations(manifest)
-    points = {f["properties"]["label"]: f["geometry"]["coordinates"] for f in geo["features"]
-              if f["properties"]["origin"] == "photo EXIF GPS"}
+    points = {
+        f["properties"]["label"]: f["geometry"]["coordinates"]
+        for f in geo["features"]
+        if f["properties"]["origin"] == "photo EXIF GPS"
+    }
     assert set(points) == set(with_gps)
     for name, photo in with_gps.items():
         assert points[name][:2] == pytest.approx([photo["lon"], photo["lat"]], abs=1e-6)

@@ -23,8 +23,13 @@ from tests.offline_browser import offline_page
 from tests.report_demo import Elements, demo_bundle, listing_pages, read_jsonl
 from triage.report.finding_views import ON_INDEX, PER_PAGE
 
-TIME_FIELD = {"message": "time_utc", "call": "time_utc", "location": "time_utc", "media_file": "taken_utc",
-              "payment": "time_utc"}
+TIME_FIELD = {
+    "message": "time_utc",
+    "call": "time_utc",
+    "location": "time_utc",
+    "media_file": "taken_utc",
+    "payment": "time_utc",
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +69,16 @@ class ViewRows(HTMLParser):
 def between(page: str, start: str, end: str) -> str:
     """From `start` up to the first `end` after it."""
     first = page.index(start)
-    return page[first:page.index(end, first)]
+    return page[first : page.index(end, first)]
 
 
 def index_views(out: Path) -> tuple[list[dict], list[dict]]:
     """(by-time rows, by-conversation rows) of index.html."""
     page = (out / "index.html").read_text(encoding="utf-8")
-    return (ViewRows(between(page, 'id="findings-by-time"', 'id="findings-by-conversation"')).rows,
-            ViewRows(between(page, 'id="findings-by-conversation"', '<h2 id="map"')).rows)
+    return (
+        ViewRows(between(page, 'id="findings-by-time"', 'id="findings-by-conversation"')).rows,
+        ViewRows(between(page, 'id="findings-by-conversation"', '<h2 id="map"')).rows,
+    )
 
 
 def pages_rows(out: Path, name: str) -> list[dict]:
@@ -80,8 +87,18 @@ def pages_rows(out: Path, name: str) -> list[dict]:
 
 def records_by_key(out: Path) -> dict[tuple[str, int], dict]:
     found = {}
-    for kind in ("message", "call", "location", "media_file", "payment", "contact", "party", "account", "device",
-                 "source_file"):
+    for kind in (
+        "message",
+        "call",
+        "location",
+        "media_file",
+        "payment",
+        "contact",
+        "party",
+        "account",
+        "device",
+        "source_file",
+    ):
         path = out / "records" / f"{kind}.jsonl"
         if path.exists() and path.stat().st_size:
             found.update({(kind, r["id"]): r for r in read_jsonl(path)})
@@ -129,7 +146,7 @@ def test_by_time_lists_each_cited_record_once_in_time_order(out: Path, findings:
     on_index, on_pages = index_views(out)[0], pages_rows(out, "findings-time")
     assert len(on_index) == min(len(expected), ON_INDEX) and len(on_pages) == len(expected) > 10
     for rows, href in ((on_index, "#finding-"), (on_pages, "../index.html#finding-")):
-        assert [(r["record"], cited_ids(r)) for r in rows] == expected[:len(rows)]
+        assert [(r["record"], cited_ids(r)) for r in rows] == expected[: len(rows)]
         for row in rows:
             assert all(h.startswith(href) for cls, h in row["links"] if cls == "cites")
     page = (out / "index.html").read_text(encoding="utf-8")
@@ -214,11 +231,20 @@ def test_every_link_of_the_views_resolves(out: Path) -> None:
     assert checked > 100
     # the three views are reached from the top of the findings, without script
     nav = between(findings_section, '<nav class="views"', "</nav>")
-    assert all(f'href="{h}"' in nav for h in ("#findings", "#findings-by-time", "#findings-by-conversation",
-                                                "pages/findings-time-1.html", "pages/findings-conversation-1.html"))
+    assert all(
+        f'href="{h}"' in nav
+        for h in (
+            "#findings",
+            "#findings-by-time",
+            "#findings-by-conversation",
+            "pages/findings-time-1.html",
+            "pages/findings-conversation-1.html",
+        )
+    )
 
 
 # -- scale ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_finding_citing_12000_messages_keeps_index_small(tmp_path: Path) -> None:
@@ -233,20 +259,61 @@ def test_a_finding_citing_12000_messages_keeps_index_small(tmp_path: Path) -> No
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=12_000)
     total = 12_000
     for n in range(total):
-        rs.store.insert(Message(app="sms", thread=str(n % 3), direction="incoming",
-                                counterpart=f"+4477009{n % 3:05d}", sender=None, body=f"{n}: boat tonight " + "x" * 200,
-                                time_utc=WHEN + timedelta(seconds=n),
-                                time_raw=n, time_encoding="unix_ms", source_file_id=src.id, source_table="sms",
-                                source_row=str(n)))
+        rs.store.insert(
+            Message(
+                app="sms",
+                thread=str(n % 3),
+                direction="incoming",
+                counterpart=f"+4477009{n % 3:05d}",
+                sender=None,
+                body=f"{n}: boat tonight " + "x" * 200,
+                time_utc=WHEN + timedelta(seconds=n),
+                time_raw=n,
+                time_encoding="unix_ms",
+                source_file_id=src.id,
+                source_table="sms",
+                source_row=str(n),
+            )
+        )
     rs.store.flush()
     ids = list(rs.store.session.scalars(select(Message.id).order_by(Message.id)))
     assert len(ids) == total
-    refs = [{"type": "message", "id": i, "provenance": src.provenance, "sha256": src.sha256, "table": "sms",
-             "row": str(n), "offset": None} for n, i in enumerate(ids)]
-    many = rs.add(Finding(rule_id="TST-01", rule_version="1", severity="MEDIUM", title="Many", explanation="many",
-                          evidence=refs, time_utc=WHEN, family="test")).id
-    one = rs.add(Finding(rule_id="TST-02", rule_version="1", severity="LOW", title="One", explanation="one",
-                         evidence=refs[-1:], time_utc=WHEN, family="test")).id
+    refs = [
+        {
+            "type": "message",
+            "id": i,
+            "provenance": src.provenance,
+            "sha256": src.sha256,
+            "table": "sms",
+            "row": str(n),
+            "offset": None,
+        }
+        for n, i in enumerate(ids)
+    ]
+    many = rs.add(
+        Finding(
+            rule_id="TST-01",
+            rule_version="1",
+            severity="MEDIUM",
+            title="Many",
+            explanation="many",
+            evidence=refs,
+            time_utc=WHEN,
+            family="test",
+        )
+    ).id
+    one = rs.add(
+        Finding(
+            rule_id="TST-02",
+            rule_version="1",
+            severity="LOW",
+            title="One",
+            explanation="one",
+            evidence=refs[-1:],
+            time_utc=WHEN,
+            family="test",
+        )
+    ).id
     index = rs.write(files_selected=1)
 
     assert index.stat().st_size < 5_000_000
@@ -260,12 +327,14 @@ def test_a_finding_citing_12000_messages_keeps_index_small(tmp_path: Path) -> No
     assert len([r for r in grouped if r["kind"] == "cited"]) == total
     heads = [r for r in grouped if r["kind"] == "conversation"]
     # three threads, their headings repeated where a thread goes on from one page to the next
-    assert len({r["links"][0][1] for r in heads}) == 3 and len(heads) < 3 + len(listing_pages(rs.out,
-                                                                                             "findings-conversation"))
+    assert len({r["links"][0][1] for r in heads}) == 3 and len(heads) < 3 + len(
+        listing_pages(rs.out, "findings-conversation")
+    )
     assert all(p.stat().st_size < 2_000_000 for p in (rs.out / "pages").glob("findings-*.html"))
 
 
 # -- in Chromium --------------------------------------------------------------------------------------
+
 
 @pytest.fixture()
 def browser_page(tmp_path: Path):  # noqa: ANN201 - (page, requests, errors)
@@ -274,8 +343,11 @@ def browser_page(tmp_path: Path):  # noqa: ANN201 - (page, requests, errors)
 
 
 def in_view(page, selector: str) -> bool:  # noqa: ANN001
-    return page.evaluate("""s => { const r = document.querySelector(s).getBoundingClientRect();
-                                   return r.top >= 0 && r.top < window.innerHeight && r.height > 0; }""", selector)
+    return page.evaluate(
+        """s => { const r = document.querySelector(s).getBoundingClientRect();
+                                   return r.top >= 0 && r.top < window.innerHeight && r.height > 0; }""",
+        selector,
+    )
 
 
 def test_from_the_time_view_to_a_finding_and_to_a_message(out: Path, findings: dict, browser_page) -> None:

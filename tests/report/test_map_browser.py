@@ -32,8 +32,12 @@ def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
 
 def intersecting(boxes: list[list]) -> list[tuple[str, str]]:
     """Pairs of (text, left, top, right, bottom) whose rectangles share any area."""
-    return [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-            if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
 
 
 def test_intersecting_finds_a_touching_pair() -> None:  # the check below can fail
@@ -50,12 +54,22 @@ def test_map_texts_never_overlap_and_zoom_works_offline(bundle, tmp_path: Path) 
     svg = section(page_html, "map").split("</svg>", 1)[0]
     with playwright_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1280, "height": 900}, offline=True)
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
+            offline=True,
+        )
         requests: list[str] = []
         errors: list[str] = []
-        context.route("**/*", lambda r: (requests.append(r.request.url),
-                                         r.continue_() if r.request.url.startswith("file:") else r.abort()))
+        context.route(
+            "**/*",
+            lambda r: (
+                requests.append(r.request.url),
+                r.continue_() if r.request.url.startswith("file:") else r.abort(),
+            ),
+        )
         try:
             page = context.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -74,7 +88,7 @@ def test_map_texts_never_overlap_and_zoom_works_offline(bundle, tmp_path: Path) 
             for _ in range(3):
                 zoom_in.click()
             width = float(page.locator("svg.map").get_attribute("viewBox").split()[2])
-            assert width == pytest.approx(float(full.split()[2]) / 1.5 ** 3, rel=1e-3)
+            assert width == pytest.approx(float(full.split()[2]) / 1.5**3, rel=1e-3)
             zoomed = page.evaluate(TEXT_BOXES)
             shown = visible(zoomed, page.evaluate(VIEW))
             assert shown and intersecting(shown) == []
@@ -109,8 +123,14 @@ def test_map_texts_never_overlap_and_zoom_works_offline(bundle, tmp_path: Path) 
 def test_map_reads_without_script(bundle, tmp_path: Path) -> None:
     with playwright_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            viewport={"width": 1280, "height": 900}, java_script_enabled=False, offline=True)
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1280, "height": 900},
+            java_script_enabled=False,
+            offline=True,
+        )
         try:
             page = context.new_page()
             page.goto((payload(bundle[0]) / "index.html").as_uri())
@@ -141,8 +161,9 @@ def test_each_label_leads_to_its_row_and_the_table_has_no_none(bundle) -> None:
 def test_pdf_map_draws_the_same_labels_apart(bundle) -> None:
     """report.pdf: the words drawn inside the map (between its heading and the legend) do not overlap, and
     they are the labels of index.html's map."""
-    xml = subprocess.run(["pdftotext", "-bbox", str(payload(bundle[0]) / "report.pdf"), "-"], check=True,
-                         capture_output=True, text=True).stdout
+    xml = subprocess.run(
+        ["pdftotext", "-bbox", str(payload(bundle[0]) / "report.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
     for page in xml.split("<page ")[1:]:
         words = [[t, float(a), float(b), float(c), float(d)] for a, b, c, d, t in WORD.findall(page)]
         heading = [i for i, w in enumerate(words[:-1]) if w[0] == "Map" and words[i + 1][0].startswith("(")]

@@ -52,7 +52,7 @@ def overlapping(items: list[tuple[str, Box, tuple[float, float]]], zoom: float =
     boxes.sort(key=lambda t: t[1].x0)
     pairs = []
     for i, (text, b) in enumerate(boxes):  # sweep along x: only boxes starting before this one ends
-        for other, c in boxes[i + 1:]:
+        for other, c in boxes[i + 1 :]:
             if c.x0 >= b.x1:
                 break
             if b.overlaps(c):
@@ -63,14 +63,18 @@ def overlapping(items: list[tuple[str, Box, tuple[float, float]]], zoom: float =
 def gravelines() -> list[MapPoint]:
     """Four positions at Gravelines stacked within metres (the examiner's "four labels stacked"), and L10,
     L11 a few hundred metres apart (printed over each other as "LL01" before)."""
-    return ([point(i, 51.0 + i * 1e-5, 2.12) for i in (20, 21, 22, 23)]
-            + [point(10, 50.9500, 1.8500), point(11, 50.9510, 1.8520)])
+    return [point(i, 51.0 + i * 1e-5, 2.12) for i in (20, 21, 22, 23)] + [
+        point(10, 50.9500, 1.8500),
+        point(11, 50.9510, 1.8520),
+    ]
 
 
 def test_stacked_points_share_one_label_listed_with_its_members() -> None:
     view = render_map(gravelines(), load_pack().zones)
     assert [(g.text, [p.key for p in g.points]) for g in view.groups] == [
-        ("L10–L11 (2)", ["L10", "L11"]), ("L20–L23 (4)", ["L20", "L21", "L22", "L23"])]
+        ("L10–L11 (2)", ["L10", "L11"]),
+        ("L20–L23 (4)", ["L20", "L21", "L22", "L23"]),
+    ]
     labels = re.findall(r'<text class="pt-label"[^>]*>([^<]*)</text>', view.svg)
     assert labels == ["L10–L11 (2)", "L20–L23 (4)"]  # one label per group, each point still drawn
     assert view.svg.count('class="pt"') == 6

@@ -13,8 +13,16 @@ from tests.bundle_layout import payload
 from tests.report_demo import conversation_numbers, demo_bundle, listing_pages, read_jsonl
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +96,9 @@ def test_kinds_read_as_words_with_their_values(bundle) -> None:
     assert set(ids) == {"location", "vcard", "system", "deleted"}
     location = " ".join(bubbles[ids["location"]]["kind"].split())
     assert location.startswith("Shared location · 51.007310, 2.101580 · Gravelines · position #")
-    assert (" ".join(bubbles[ids["vcard"]]["kind"].split())
-            == "Contact card · Abu Jamal, +33 6 12 34 56 78, +33612345678")
+    assert (
+        " ".join(bubbles[ids["vcard"]]["kind"].split()) == "Contact card · Abu Jamal, +33 6 12 34 56 78, +33612345678"
+    )
     assert "hidden in the app by 'clear chat' (still in the database)" in bubbles[ids["vcard"]]["status"]
     assert bubbles[ids["system"]]["kind"].startswith("System event · action code 12")
     assert "deleted by sender" in bubbles[ids["deleted"]]["status"]
@@ -100,13 +109,23 @@ def test_bubbles_of_each_kind_show_visible_text_in_chromium(bundle, tmp_path: Pa
     sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
     out = payload(bundle[0])
     ids = kinds_of(out)
-    pages = {anchor: page for n in conversation_numbers(out) for page in listing_pages(out, f"conversation-{n}")
-             for anchor in ids.values() if f'id="{anchor}"' in page.read_text(encoding="utf-8")}
-    expected = {"location": "Shared location", "vcard": "Contact card", "system": "System event",
-                "deleted": "deleted by sender"}
+    pages = {
+        anchor: page
+        for n in conversation_numbers(out)
+        for page in listing_pages(out, f"conversation-{n}")
+        for anchor in ids.values()
+        if f'id="{anchor}"' in page.read_text(encoding="utf-8")
+    }
+    expected = {
+        "location": "Shared location",
+        "vcard": "Contact card",
+        "system": "System event",
+        "deleted": "deleted by sender",
+    }
     with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
-                                                       headless=True, args=ARGS, offline=True)
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS, offline=True
+        )
         try:
             page = context.new_page()
             for kind, anchor in ids.items():

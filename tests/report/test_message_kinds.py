@@ -61,7 +61,10 @@ def test_whatsapp_android_kinds_and_statuses(whatsapp) -> None:
     m = by_row(whatsapp)
     photo = describe(m["7"])
     assert (photo.what, photo.values, photo.statuses) == (
-        "Photo", ["IMG-20250512-WA0003.jpg", "32 bytes", "image/jpeg"], ["forwarded"])
+        "Photo",
+        ["IMG-20250512-WA0003.jpg", "32 bytes", "image/jpeg"],
+        ["forwarded"],
+    )
     deleted = describe(m["8"])
     assert deleted.deleted == "deleted by sender" and deleted.what.startswith("Message deleted by its sender")
     card = describe(m["10"])  # the passenger's chat was cleared: the card is hidden by the app
@@ -89,8 +92,10 @@ def test_whatsapp_times_are_labelled_with_the_other_time_kept(whatsapp) -> None:
 def test_whatsapp_legacy_card_system_event_and_call(tmp_path: Path) -> None:
     (tmp_path / "simon").mkdir(), (tmp_path / "lab").mkdir()  # each its own copy: both files are msgstore.db
     simon = by_row(parse_file(WhatsAppMsgstoreParser(), THIRD / "er-simon/msgstore.db", tmp_path / "simon")[0])
-    assert ((describe(simon["17"]).what, describe(simon["17"]).values)
-            == ("Contact card", ["Tizio Caio WhatsApp Root Tesi"]))
+    assert (describe(simon["17"]).what, describe(simon["17"]).values) == (
+        "Contact card",
+        ["Tizio Caio WhatsApp Root Tesi"],
+    )
     assert describe(simon["9"]).values == ["action code 67 (raw; its meaning differs between sources)"]
     lab = by_row(parse_file(WhatsAppMsgstoreParser(), THIRD / "lab-whatsapp/msgstore.db", tmp_path / "lab")[0])
     call = describe(lab["29"])
@@ -120,7 +125,9 @@ def test_telegram_locations_calls_cards_and_service_messages(tmp_path: Path) -> 
     assert (shown["8"].what, shown["8"].values) == ("Contact card", ["Driver Calais", "33698765432"])
     assert (shown["9"].what, shown["9"].values) == ("Voice note", ["voice.ogg", "48.2 kB", "audio/ogg", "0m 17s"])
     assert (shown["11"].what, shown["11"].values) == (
-        "System event", ["messageActionChatJoinedByLink (member joined by link)", "inviter_id: 6100000001"])
+        "System event",
+        ["messageActionChatJoinedByLink (member joined by link)", "inviter_id: 6100000001"],
+    )
     assert describe(m["2"]).statuses == ["forwarded from channel:1987654321"]
     assert time_label(m["3"].extra) == "sent"
 
@@ -145,11 +152,13 @@ def test_a_row_read_only_from_the_wal_says_so() -> None:
 
 # -- bubbles of a real store, with the positions and cards linked to their messages --------------------------
 
+
 @pytest.fixture(scope="module")
 def stored(whatsapp, tmp_path_factory) -> ReportStore:
     store = ReportStore(tmp_path_factory.mktemp("store") / "out")
-    source = store.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_msgstore",
-                          records=len(whatsapp))
+    source = store.source(
+        "/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_msgstore", records=len(whatsapp)
+    )
     for record in whatsapp:
         record.source_file_id = source.id
         store.store.add(record)
@@ -175,15 +184,20 @@ def test_a_page_links_positions_and_cards_to_their_bubbles(stored) -> None:
     live = describe(m["6"])
     assert live.what == "Live location"
     assert [v if isinstance(v, str) else "link" for v in live.values] == [  # each position, then its row's link
-        f"{LIVE_START[0]:.6f}, {LIVE_START[1]:.6f}", "shared for 15m 00s", "link",
-        "last position", f"{LIVE_END[0]:.6f}, {LIVE_END[1]:.6f}", "link"]
+        f"{LIVE_START[0]:.6f}, {LIVE_START[1]:.6f}",
+        "shared for 15m 00s",
+        "link",
+        "last position",
+        f"{LIVE_END[0]:.6f}, {LIVE_END[1]:.6f}",
+        "link",
+    ]
     card = describe(m["10"])
     assert card.values == ["Abu Jamal, +33 6 12 34 56 78, +33612345678"]
     html = Bubbles({}, "not translated").bubble(m["4"], "thread")
     kind = re.search(r'<div class="kind" dir="auto">(.*?)</div>', html).group(1)
     assert kind.startswith("Shared location · <bdi>51.007310, 2.101580</bdi> · <bdi>Gravelines</bdi>")
     assert re.search(r'<a href="locations-1\.html#loc-\d+">position #\d+</a>', kind)
-    assert "sent <span" in html and "· received <span class=\"mono other\">2025-05-12T12:06:01.500Z</span>" in html
+    assert "sent <span" in html and '· received <span class="mono other">2025-05-12T12:06:01.500Z</span>' in html
     assert "(listed by its sent time)" in html
 
 
@@ -191,10 +205,23 @@ def test_plain_text_bubble_keeps_its_bytes_without_time_is() -> None:
     """A store written before `time_is` (or a message with text and nothing else) shows as it always did."""
     from datetime import datetime
 
-    m = SimpleNamespace(id=3, app="sms", direction="incoming", counterpart="+447700900123", sender="+447700900123",
-                        body="hello", time_utc=datetime(2025, 5, 12, 10, 0, tzinfo=UTC), time_raw=1,
-                        time_encoding="unix_ms", deleted=False, extra={}, source_file_id=None, source_table="sms",
-                        source_row="3", source_offset=None)
+    m = SimpleNamespace(
+        id=3,
+        app="sms",
+        direction="incoming",
+        counterpart="+447700900123",
+        sender="+447700900123",
+        body="hello",
+        time_utc=datetime(2025, 5, 12, 10, 0, tzinfo=UTC),
+        time_raw=1,
+        time_encoding="unix_ms",
+        deleted=False,
+        extra={},
+        source_file_id=None,
+        source_table="sms",
+        source_row="3",
+        source_offset=None,
+    )
     html = Bubbles({}, "not translated").bubble(m, "")
     assert '<div class="kind"' not in html and "listed by" not in html
     assert '<div class="text" dir="auto">hello</div>' in html
@@ -203,11 +230,33 @@ def test_plain_text_bubble_keeps_its_bytes_without_time_is() -> None:
 def test_stored_codes_in_a_bubble_are_capped_and_escaped(whatsapp) -> None:
     """A type name or quoted text taken from a phone is evidence: escaped, its controls shown, its length capped."""
     m = by_row(whatsapp)["4"]
-    hostile = SimpleNamespace(**{k: getattr(m, k) for k in (
-        "app", "direction", "counterpart", "sender", "time_utc", "time_raw", "time_encoding", "source_table",
-        "source_row", "source_offset", "source_file_id")}, id=1, body=None, deleted=False,
-        extra={"generation": "modern", "message_type": 9999, "message_type_name": "<script>\u202e" + "x" * 5000,
-               "quoted": {"text": "<b>quoted</b>"}})
+    hostile = SimpleNamespace(
+        **{
+            k: getattr(m, k)
+            for k in (
+                "app",
+                "direction",
+                "counterpart",
+                "sender",
+                "time_utc",
+                "time_raw",
+                "time_encoding",
+                "source_table",
+                "source_row",
+                "source_offset",
+                "source_file_id",
+            )
+        },
+        id=1,
+        body=None,
+        deleted=False,
+        extra={
+            "generation": "modern",
+            "message_type": 9999,
+            "message_type_name": "<script>\u202e" + "x" * 5000,
+            "quoted": {"text": "<b>quoted</b>"},
+        },
+    )
     html = Bubbles({}, "").bubble(hostile, "")
     kind = re.search(r'<div class="kind" dir="auto">(.*?)</div>', html, re.S).group(1)
     assert kind.startswith("message type 9999 (&lt;script&gt;⟦RLO⟧xxx") and "[cut: " in kind and len(kind) < 2300
@@ -223,7 +272,9 @@ def test_a_positions_link_names_the_page_that_lists_it_and_its_map_point(stored)
     PageLinks(stored.store.session, 1, {ids[2]: "L9"}).attach(rows)  # one position a page
     m = {r.source_row: r for r in rows}
     links = [v for row in ("4", "6") for v in describe(m[row]).values if isinstance(v, Link)]
-    assert links == [Link(f"locations-1.html#loc-{ids[0]}", f"position #{ids[0]}"),
-                     Link(f"locations-2.html#loc-{ids[1]}", f"position #{ids[1]}"),
-                     Link(f"locations-3.html#loc-{ids[2]}", f"position #{ids[2]}"),
-                     Link("../index.html#map-L9", "L9 on the map")]
+    assert links == [
+        Link(f"locations-1.html#loc-{ids[0]}", f"position #{ids[0]}"),
+        Link(f"locations-2.html#loc-{ids[1]}", f"position #{ids[1]}"),
+        Link(f"locations-3.html#loc-{ids[2]}", f"position #{ids[2]}"),
+        Link("../index.html#map-L9", "L9 on the map"),
+    ]

@@ -63,7 +63,8 @@ def test_a_time_in_another_text_form_is_read_through_the_column_type(hostile: Pa
     store = _open(hostile)
     try:
         store.session.connection().exec_driver_sql(
-            "UPDATE call SET time_utc = '2025-05-14 17:02:11' WHERE id = 2")  # no microseconds
+            "UPDATE call SET time_utc = '2025-05-14 17:02:11' WHERE id = 2"
+        )  # no microseconds
         reader = CursorReader(store.session)
         row = next(r for r in reader.rows(select(Call.__table__.c.id, Call.__table__.c.time_utc)) if r.id == 2)
         assert row.time_utc == "2025-05-14 17:02:11.000000" and type(row.time_utc) is StoreTime
@@ -82,10 +83,16 @@ def test_store_time_texts_are_those_of_datetimes_around_every_zone_change() -> N
     instants = []
     for year in (1911, 1916, 1940, 1941, 1945, 1947, 1968, 1971, 1996, 2025, 2041):
         start = datetime(year, 1, 1, tzinfo=UTC)
-        instants += [start + timedelta(minutes=53 * n, seconds=n % 60, microseconds=n * 7919 % 10 ** 6)
-                     for n in range(0, 366 * 24 * 60 // 53)]
-    instants += [datetime(999, 12, 31, 23, 15, tzinfo=UTC), datetime(1000, 1, 1, 0, 30, tzinfo=UTC),
-                 datetime(2025, 5, 14, 17, 2, 11, 500, tzinfo=UTC), datetime(9999, 12, 30, 1, tzinfo=UTC)]
+        instants += [
+            start + timedelta(minutes=53 * n, seconds=n % 60, microseconds=n * 7919 % 10**6)
+            for n in range(0, 366 * 24 * 60 // 53)
+        ]
+    instants += [
+        datetime(999, 12, 31, 23, 15, tzinfo=UTC),
+        datetime(1000, 1, 1, 0, 30, tzinfo=UTC),
+        datetime(2025, 5, 14, 17, 2, 11, 500, tzinfo=UTC),
+        datetime(9999, 12, 30, 1, tzinfo=UTC),
+    ]
     times.LOCAL_DAYS.days.clear()
     for t in instants:
         text = store_time(t)
@@ -96,8 +103,19 @@ def test_store_time_texts_are_those_of_datetimes_around_every_zone_change() -> N
 
 def test_hostile_text_stays_defused_on_the_listings(hostile: Path) -> None:
     pages = hostile / "pages"
-    for name in ("people-1", "contacts-1", "calls-1", "accounts-1", "locations-1", "payments-1", "warnings-1",
-                 "files-1", "not-parsed-1", "conversation-1-1", "day-2025-05-14-1"):
+    for name in (
+        "people-1",
+        "contacts-1",
+        "calls-1",
+        "accounts-1",
+        "locations-1",
+        "payments-1",
+        "warnings-1",
+        "files-1",
+        "not-parsed-1",
+        "conversation-1-1",
+        "day-2025-05-14-1",
+    ):
         html = (pages / f"{name}.html").read_text(encoding="utf-8")
         assert "\u202e" not in html and "\x00" not in html and "\ufeff" not in html, name
         assert "<b>&" not in html, name
@@ -118,8 +136,12 @@ def test_pages_read_through_sqlalchemy_are_the_same_bytes(tmp_path: Path, monkey
     slow = write(tmp_path / "slow")
     names = sorted(p.name for p in (fast / "pages").iterdir())
     assert names == sorted(p.name for p in (slow / "pages").iterdir()) and len(names) > 30
-    differ = [n for n in names if n != "record-1.html"  # the custody log's own times differ between runs
-              and not filecmp.cmp(fast / "pages" / n, slow / "pages" / n, shallow=False)]
+    differ = [
+        n
+        for n in names
+        if n != "record-1.html"  # the custody log's own times differ between runs
+        and not filecmp.cmp(fast / "pages" / n, slow / "pages" / n, shallow=False)
+    ]
     assert differ == []
 
 
@@ -131,11 +153,12 @@ def test_a_position_without_a_time_shows_an_empty_cell_not_none(tmp_path: Path) 
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/media/0/DCIM/Camera/IMG_1.jpg", parser="photo_exif")
     timed = rs.location(src, "with a time")
-    untimed = rs.add(Location(origin="exif", latitude=50.96, longitude=1.86, label="no time", source_file_id=src.id,
-                              source_offset=0))
+    untimed = rs.add(
+        Location(origin="exif", latitude=50.96, longitude=1.86, label="no time", source_file_id=src.id, source_offset=0)
+    )
     rs.write(files_selected=1)
     page = listing(rs.out, "locations")
-    row = page[page.index(f'<tr id="loc-{untimed.id}">'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'<tr id="loc-{untimed.id}">') :]
+    row = row[: row.index("</tr>")]
     assert "None" not in row and "50.960000" in row
     assert "1747242131530" in page and "(unix_ms)" in page and timed.id != untimed.id

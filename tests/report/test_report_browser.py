@@ -14,8 +14,9 @@ from tests.report_demo import ROOT, conversation_numbers, demo_bundle, gps_photo
 
 ARTIFACTS = ROOT / "out" / "test-artifacts"
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed "
-                                                                   "(pip install -e '.[test]')")
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="python package playwright not installed (pip install -e '.[test]')"
+)
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
 
 
@@ -69,8 +70,11 @@ def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
 
     # the conversations, reached by following the links: the message filter works on each page
     # a message is found by what its bubble shows: its text, or the place of the position it shared
-    shared = {loc["message_id"] for loc in read_jsonl(payload(bundle[0]) / "records" / "location.jsonl")
-              if loc.get("message_id") and "gravelines" in (loc.get("label") or "").lower()}
+    shared = {
+        loc["message_id"]
+        for loc in read_jsonl(payload(bundle[0]) / "records" / "location.jsonl")
+        if loc.get("message_id") and "gravelines" in (loc.get("label") or "").lower()
+    }
     hits = sum("gravelines" in (m["body"] or "").lower() or m["id"] in shared for m in messages(bundle))
     page.locator("ul.listings a", has_text="Conversations").first.click()
     page.wait_for_load_state("load")
@@ -98,8 +102,13 @@ def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
 def test_report_page_reads_without_javascript(bundle, tmp_path: Path) -> None:
     with playwright_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS,
-            java_script_enabled=False, offline=True)
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=ARGS,
+            java_script_enabled=False,
+            offline=True,
+        )
         try:
             page = context.new_page()
             page.goto((payload(bundle[0]) / "index.html").as_uri())

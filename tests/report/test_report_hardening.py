@@ -27,15 +27,15 @@ from triage.report.tables import defuse
 
 ROOT = Path(__file__).parents[2]
 PDF = pdf_unavailable() is None and shutil.which("pdftotext") is not None
-needs_pdf = pytest.mark.skipif(not PDF, reason="report.pdf not written here (WeasyPrint) or pdftotext missing "
-                                               "(apt-get install poppler-utils)")
+needs_pdf = pytest.mark.skipif(
+    not PDF, reason="report.pdf not written here (WeasyPrint) or pdftotext missing (apt-get install poppler-utils)"
+)
 RLO_NAME = "/sdcard/DCIM/invoice\u202egpj.exe"  # shows as "invoiceexe.jpg" when the override acts
 MEDIA_SHA = "0123456789abcdef" * 4
 
 
 def pdftotext(pdf: Path) -> str:
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     return " ".join(text.split())
 
 
@@ -54,9 +54,21 @@ def read_csv(path: Path) -> list[dict]:
 
 # -- 1. every output created exclusively ------------------------------------------------------------
 
-@pytest.mark.parametrize("planted", ["records/message.jsonl", "findings.json", "index.html", "pages/people-1.html",
-                                     "records/contact.csv", "schedule_findings.csv", "locations.kml",
-                                     "locations.geojson", "case.jsonld"])
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "records/message.jsonl",
+        "findings.json",
+        "index.html",
+        "pages/people-1.html",
+        "records/contact.csv",
+        "schedule_findings.csv",
+        "locations.kml",
+        "locations.geojson",
+        "case.jsonld",
+    ],
+)
 def test_no_report_file_replaces_an_existing_one(tmp_path: Path, planted: str) -> None:
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/mmssms.db")
@@ -112,18 +124,28 @@ def _limit_memory() -> None:  # in the child: a regression fails with MemoryErro
 def test_huge_texts_are_cut_for_display_and_kept_whole_in_the_records(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code = "import sys; from tests.report.test_report_hardening import heavy_case; heavy_case(sys.argv[1])"
-    result = subprocess.run([sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300, preexec_fn=_limit_memory)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limit_memory,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
-    body_cut = f"[cut: {len(HEAVY_BODY) - DISPLAY_LIMITS['message_body']:,} more characters; the full text is in " \
-               "records/message.jsonl]"
-    name_cut = f"[cut: {HEAVY_NAME_CHARS - DISPLAY_LIMITS['name']:,} more characters; the full text is in " \
-               "records/contact.jsonl]"
+    body_cut = (
+        f"[cut: {len(HEAVY_BODY) - DISPLAY_LIMITS['message_body']:,} more characters; the full text is in "
+        "records/message.jsonl]"
+    )
+    name_cut = (
+        f"[cut: {HEAVY_NAME_CHARS - DISPLAY_LIMITS['name']:,} more characters; the full text is in "
+        "records/contact.jsonl]"
+    )
     page = (out / "index.html").read_text(encoding="utf-8")
     assert len(page) < 1_000_000  # the page is sized by the limits, not by the phone
     conversations = Text(listing(out, "conversation-1")).text
-    assert HEAVY_BODY[:DISPLAY_LIMITS["message_body"]] + " … " + body_cut in conversations
+    assert HEAVY_BODY[: DISPLAY_LIMITS["message_body"]] + " … " + body_cut in conversations
     people = Text(listing(out, "people", "contacts")).text
     assert "N" * DISPLAY_LIMITS["name"] + " … " + name_cut in people
     for path in [out / "index.html", *(out / "pages").iterdir()]:  # every page is sized by the limits
@@ -160,21 +182,25 @@ def test_display_text_cuts_with_a_marker_and_counts_stored_characters() -> None:
 
 # -- 3. CSV formula defusing ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("cell", "written"), [
-    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),
-    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
-    ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
-    ("@SUM(1,1)", "'@SUM(1,1)"),
-    ("\t=1+1", "'\t=1+1"),
-    ("\r=1+1", "'\r=1+1"),
-    ("+44 7700 900123x", "'+44 7700 900123x"),
-    ("+", "'+"),
-    ("+447700900123", "+447700900123"),
-    ("+44 (0) 7700 900-123", "+44 (0) 7700 900-123"),
-    ("-12.5", "-12.5"),
-    ("hello =1+1", "hello =1+1"),
-    ("", ""),
-])
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("@SUM(1,1)", "'@SUM(1,1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("+44 7700 900123x", "'+44 7700 900123x"),
+        ("+", "'+"),
+        ("+447700900123", "+447700900123"),
+        ("+44 (0) 7700 900-123", "+44 (0) 7700 900-123"),
+        ("-12.5", "-12.5"),
+        ("hello =1+1", "hello =1+1"),
+        ("", ""),
+    ],
+)
 def test_defuse(cell: str, written: str) -> None:
     assert defuse(cell) == written
 
@@ -195,9 +221,11 @@ def test_csv_exports_defuse_formulas_and_jsonl_keeps_raw_values(tmp_path: Path) 
 
 # -- 4. hidden controls made visible, identifiers isolated ----------------------------------------------
 
+
 def test_markers_name_every_hidden_control() -> None:
     assert visible_controls("a\u202eb\u2066c\u200fd\u061ce\x00f\x1bg\x7fh\u0085i\udcff") == (
-        "a⟦RLO⟧b⟦LRI⟧c⟦RLM⟧d⟦ALM⟧e⟦NUL⟧f⟦ESC⟧g⟦DEL⟧h⟦U+0085⟧i⟦byte 0xFF⟧")
+        "a⟦RLO⟧b⟦LRI⟧c⟦RLM⟧d⟦ALM⟧e⟦NUL⟧f⟦ESC⟧g⟦DEL⟧h⟦U+0085⟧i⟦byte 0xFF⟧"
+    )
     assert visible_controls("line\nbreak\ttab") == "line\nbreak\ttab"  # layout the reader expects
     assert marker("\u202a") == "⟦LRE⟧"
 
@@ -241,8 +269,15 @@ def test_pdf_shows_controls_as_markers(controls_report: Path) -> None:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Where each character of `needle` is drawn, for every text node that holds it and is on screen:
 # [[left, top], …] in the order the characters are stored.
 CHAR_BOXES = """needle => {
@@ -271,13 +306,19 @@ def reads_left_to_right(boxes: list[list[float]]) -> bool:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
-def test_a_right_to_left_override_in_a_name_cannot_reverse_the_hash_beside_it(controls_report: Path,
-                                                                                 tmp_path: Path) -> None:
+def test_a_right_to_left_override_in_a_name_cannot_reverse_the_hash_beside_it(
+    controls_report: Path, tmp_path: Path
+) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
     with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
-                                                       headless=True, args=CHROMIUM_ARGS, offline=True,
-                                                       viewport={"width": 1280, "height": 900})
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            offline=True,
+            viewport={"width": 1280, "height": 900},
+        )
         try:
             page = context.new_page()
             page.goto((controls_report / "index.html").as_uri(), wait_until="load")
@@ -298,6 +339,7 @@ def test_a_right_to_left_override_in_a_name_cannot_reverse_the_hash_beside_it(co
 
 # -- 5. KML and GeoJSON text ---------------------------------------------------------------------------
 
+
 def test_kml_description_and_name_never_become_markup(tmp_path: Path) -> None:
     rs = ReportStore(tmp_path / "out")
     src = rs.source('/sdcard/<a href="http://evil.example">x</a>.jpg')
@@ -310,8 +352,9 @@ def test_kml_description_and_name_never_become_markup(tmp_path: Path) -> None:
     name = mark.find("k:name", ns).text
     description = mark.find("k:description", ns).text
     # what the XML parser hands to an HTML renderer (Google Earth's balloon) is escaped HTML: text, no tags
-    assert name == ("&lt;script&gt;alert(1)&lt;/script&gt;&lt;a href=&quot;http://evil.example&quot;&gt;pin&lt;/a&gt;"
-                    " &amp; more")
+    assert name == (
+        "&lt;script&gt;alert(1)&lt;/script&gt;&lt;a href=&quot;http://evil.example&quot;&gt;pin&lt;/a&gt; &amp; more"
+    )
     assert "<" not in name and "<" not in description
     assert "&lt;a href=&quot;http://evil.example&quot;&gt;x&lt;/a&gt;.jpg" in description
     assert "CDATA" not in (rs.out / "locations.kml").read_text(encoding="utf-8")
@@ -324,16 +367,21 @@ def test_kml_description_and_name_never_become_markup(tmp_path: Path) -> None:
 
 # -- 6. nothing examined is never green ------------------------------------------------------------------
 
+
 def test_assessment_levels_from_coverage() -> None:
     unread = Coverage(selected=3, sources=1, parsed=0, records=0, warnings=3)
     result = assessment([], unread)
     assert result["level"] == NOT_EXAMINED == "not examined"
-    assert result["not_examined"] == ("no file in the evidence could be parsed (3 file(s) selected for parsing, "
-                                      "1 opened by a parser, 0 parsed, 3 warning(s)); see 'Parse warnings and what "
-                                      "was not parsed'")
+    assert result["not_examined"] == (
+        "no file in the evidence could be parsed (3 file(s) selected for parsing, "
+        "1 opened by a parser, 0 parsed, 3 warning(s)); see 'Parse warnings and what "
+        "was not parsed'"
+    )
     nothing = assessment([], Coverage(selected=0, sources=0, parsed=0, records=0, warnings=0))
-    assert nothing["level"] == NOT_EXAMINED and "no file in the evidence was recognised by a parser" in \
-        nothing["not_examined"]
+    assert (
+        nothing["level"] == NOT_EXAMINED
+        and "no file in the evidence was recognised by a parser" in nothing["not_examined"]
+    )
     empty_databases = assessment([], Coverage(selected=2, sources=2, parsed=2, records=0, warnings=0))
     assert empty_databases["level"] == "green" and empty_databases["not_examined"] == ""
     assert assessment([])["level"] == "green"  # rule tests without a run: scored on findings alone
@@ -346,11 +394,12 @@ def test_a_phone_with_no_file_parsed_is_not_examined(tmp_path: Path) -> None:
 
     found = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))["assessment"]
     assert found["level"] == "not examined"
-    reason = ("no file in the evidence could be parsed (4 file(s) selected for parsing, 1 opened by a parser, "
-              "0 parsed, 0 warning(s))")
+    reason = (
+        "no file in the evidence could be parsed (4 file(s) selected for parsing, 1 opened by a parser, "
+        "0 parsed, 0 warning(s))"
+    )
     assert found["not_examined"].startswith(reason)
-    assert found["coverage"] == {"files_selected": 4, "files_opened": 1, "files_parsed": 0, "records": 0,
-                                 "warnings": 0}
+    assert found["coverage"] == {"files_selected": 4, "files_opened": 1, "files_parsed": 0, "records": 0, "warnings": 0}
     page = (rs.out / "index.html").read_text(encoding="utf-8")
     assert '<span class="rag not-examined">NOT EXAMINED</span>' in page
     assert reason in Text(section(page, "assessment")).text
@@ -376,8 +425,10 @@ def test_a_run_that_read_nothing_is_not_green(tmp_path: Path) -> None:
         z.writestr("notes/readme.txt", "nothing a parser reads")
         z.writestr("photos/", "")
     out = tmp_path / "out"
-    assert main(["run", str(evidence), "--out", str(out), "--quiet", "--case", "C", "--exhibit", "E",
-                 "--examiner", "X"]) == 0
+    assert (
+        main(["run", str(evidence), "--out", str(out), "--quiet", "--case", "C", "--exhibit", "E", "--examiner", "X"])
+        == 0
+    )
     found = json.loads((payload(out) / "findings.json").read_text(encoding="utf-8"))["assessment"]
     assert found["level"] == "not examined"
     assert found["not_examined"].startswith("no file in the evidence was recognised by a parser (0 files selected")

@@ -85,9 +85,16 @@ def test_page_is_self_contained(bundle, page: str) -> None:
 
 def test_header_case_tool_rule_pack_and_key(bundle, page: str, findings: dict) -> None:
     head = Text(section(page, "case")).text
-    for value in (CASE, EXHIBIT, EXAMINER, f"mobile-triage {findings['tool']['version']}",
-                  findings["rule_pack"]["sha256"], findings["rule_pack"]["lexicon"]["sha256"],
-                  DEMO_MANIFEST["zones_file"]["sha256"], "EWF/E01"):
+    for value in (
+        CASE,
+        EXHIBIT,
+        EXAMINER,
+        f"mobile-triage {findings['tool']['version']}",
+        findings["rule_pack"]["sha256"],
+        findings["rule_pack"]["lexicon"]["sha256"],
+        DEMO_MANIFEST["zones_file"]["sha256"],
+        "EWF/E01",
+    ):
         assert value in head, value
     assert bundle[2] in head  # the examiner's key fingerprint, as `triage keys init` gave it
     # run times in UTC and in local time
@@ -165,13 +172,18 @@ def test_map_draws_land_zones_and_every_gps_photo(bundle, page: str) -> None:
 
 def test_timeline_is_utc_ordered_with_london_and_paris_times(bundle, page: str) -> None:
     part = timeline(payload(bundle[0]))
-    rows = re.findall(r'<tr><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td>'
-                      r'<td class="mono">([^<]+)</td>', part)
-    timed = (sum(1 for m in records(bundle, "message") if m["time_utc"])
-             + sum(1 for loc in records(bundle, "location") if loc["time_utc"])
-             + sum(1 for m in records(bundle, "media_file") if m["taken_utc"])
-             + sum(1 for p in records(bundle, "payment") if p["time_utc"])
-             + sum(1 for c in records(bundle, "call") if c["time_utc"]))
+    rows = re.findall(
+        r'<tr><td class="mono">([^<]+)</td><td class="mono">([^<]+)</td>'
+        r'<td class="mono">([^<]+)</td>',
+        part,
+    )
+    timed = (
+        sum(1 for m in records(bundle, "message") if m["time_utc"])
+        + sum(1 for loc in records(bundle, "location") if loc["time_utc"])
+        + sum(1 for m in records(bundle, "media_file") if m["taken_utc"])
+        + sum(1 for p in records(bundle, "payment") if p["time_utc"])
+        + sum(1 for c in records(bundle, "call") if c["time_utc"])
+    )
     assert len(rows) == timed > 0
     days = Text(listing(payload(bundle[0]), "timeline")).text  # the index of days counts them all
     assert f"{timed} record(s) with a time placed in UTC" in days
@@ -196,8 +208,9 @@ def test_people_are_the_linked_parties(bundle, page: str) -> None:
 
 
 def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -> None:
-    threads = [re.split(r'<div class="thread" id="thread-\d+">', c, maxsplit=1)[1]
-               for c in conversations(payload(bundle[0]))]
+    threads = [
+        re.split(r'<div class="thread" id="thread-\d+">', c, maxsplit=1)[1] for c in conversations(payload(bundle[0]))
+    ]
     messages = records(bundle, "message")
     assert len(threads) == len({(m["app"], m["thread"]) for m in messages})
     assert sum(t.count('<div class="bubble ') for t in threads) == len(messages)
@@ -213,8 +226,12 @@ def test_conversations_are_threads_in_time_order_with_sides(bundle, page: str) -
     for sms in DEMO_MANIFEST["sms"]:
         block = sms_threads[sms["address"]]
         side = {1: "in", 2: "out"}[sms["type"]]
-        bubble = re.search(rf'<div class="bubble (in|out)" id="msg-\d+">'
-                           rf'((?:(?!<div class="bubble).)*?table sms row {sms["rowid"]}</span>)', block, re.S)
+        bubble = re.search(
+            rf'<div class="bubble (in|out)" id="msg-\d+">'
+            rf'((?:(?!<div class="bubble).)*?table sms row {sms["rowid"]}</span>)',
+            block,
+            re.S,
+        )
         assert bubble and bubble.group(1) == side, sms["rowid"]
         if sms["body"]:
             assert str(escape(sms["body"])) in bubble.group(2)
@@ -279,8 +296,9 @@ def test_same_evidence_same_page_but_for_run_times(bundle, tmp_path: Path) -> No
     assert pages == sorted(f"pages/{p.name}" for p in (payload(again) / "pages").iterdir())
     for name in ["index.html", *pages]:
         assert masked(first, name) == masked(again, name), name
-    assert (sorted(p.name for p in (payload(first) / "thumbs").iterdir())
-            == sorted(p.name for p in (payload(again) / "thumbs").iterdir()))
+    assert sorted(p.name for p in (payload(first) / "thumbs").iterdir()) == sorted(
+        p.name for p in (payload(again) / "thumbs").iterdir()
+    )
     for p in (payload(first) / "thumbs").iterdir():
         assert p.read_bytes() == (payload(again) / "thumbs" / p.name).read_bytes()
 
@@ -291,9 +309,11 @@ def test_map_frame_land_and_points_outside() -> None:
     assert proj.xy(FRAME[2], FRAME[1]) == (proj.width, proj.height)
     # Dover is on land, mid-Strait is not (land data: Natural Earth 1:10m)
     from shapely.geometry import Point
+
     assert land().contains(Point(1.2, 51.15)) and not land().contains(Point(1.5, 51.0))
-    view = render_map([MapPoint("L1", 1, 51.0, 1.5, "at sea", 1.0), MapPoint("L2", 2, 33.3, 44.4, "Baghdad", 2.0)],
-                      load_pack().zones)
+    view = render_map(
+        [MapPoint("L1", 1, 51.0, 1.5, "at sea", 1.0), MapPoint("L2", 2, 33.3, 44.4, "Baghdad", 2.0)], load_pack().zones
+    )
     assert [p.key for p in view.drawn] == ["L1"] and [p.key for p in view.outside] == ["L2"]
     assert view.svg.count('class="pt"') == 1 and "<polyline" not in view.svg  # one drawn point: no track
 
@@ -323,18 +343,41 @@ def test_machine_notes_are_shown_apart_and_kept_out_of_the_schedules(tmp_path: P
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_android")
     message = rs.message(src, "Boat tonight from Gravelines")
-    note = {"record": {"type": "message", "id": message.id}, "model": "spaCy core_web_sm 3.8.0",
-            "entities": [{"text": "Gravelines", "label": "GPE"}, {"text": "<b>tonight</b>", "label": "TIME"}]}
-    rs.add(Finding(rule_id="TXT-01", rule_version="1", severity="MEDIUM", title="Crossing vocabulary",
-                   explanation="Crossing vocabulary: 1 record(s).", time_utc=None, family="comms",
-                   evidence=[{"type": "message", "id": message.id, "provenance": src.provenance,
-                              "sha256": src.sha256, "table": "message", "row": "1", "offset": None}],
-                   extra={"machine_notes": [note]}))
+    note = {
+        "record": {"type": "message", "id": message.id},
+        "model": "spaCy core_web_sm 3.8.0",
+        "entities": [{"text": "Gravelines", "label": "GPE"}, {"text": "<b>tonight</b>", "label": "TIME"}],
+    }
+    rs.add(
+        Finding(
+            rule_id="TXT-01",
+            rule_version="1",
+            severity="MEDIUM",
+            title="Crossing vocabulary",
+            explanation="Crossing vocabulary: 1 record(s).",
+            time_utc=None,
+            family="comms",
+            evidence=[
+                {
+                    "type": "message",
+                    "id": message.id,
+                    "provenance": src.provenance,
+                    "sha256": src.sha256,
+                    "table": "message",
+                    "row": "1",
+                    "offset": None,
+                }
+            ],
+            extra={"machine_notes": [note]},
+        )
+    )
     rs.write(files_selected=1)
     page = (rs.out / "index.html").read_text(encoding="utf-8")
-    assert ("Machine notes, not evidence — names a model read in the cited text, for review (spaCy core_web_sm "
-            f"3.8.0): message #{message.id}: GPE <bdi>Gravelines</bdi>, "
-            "TIME <bdi>&lt;b&gt;tonight&lt;/b&gt;</bdi>") in page
+    assert (
+        "Machine notes, not evidence — names a model read in the cited text, for review (spaCy core_web_sm "
+        f"3.8.0): message #{message.id}: GPE <bdi>Gravelines</bdi>, "
+        "TIME <bdi>&lt;b&gt;tonight&lt;/b&gt;</bdi>"
+    ) in page
     findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
     assert findings["schema_version"] == "1.3" and findings["findings"][0]["machine_notes"] == [note]
     schedule = (rs.out / "schedule_findings.csv").read_text(encoding="utf-8-sig")
@@ -349,16 +392,17 @@ def test_conversations_show_what_the_phone_calls_each_number_and_group(bundle) -
 
     out = payload(bundle[0])
     index = listing(out, "conversations")
-    row = index[index.index("33612345678@s.whatsapp.net</a>"):]
-    row = row[:row.index("</td>")]
+    row = index[index.index("33612345678@s.whatsapp.net</a>") :]
+    row = row[: row.index("</td>")]
     assert "<bdi>Abu Jamal</bdi>" in row and "person #" in row and "on the people pages" in row
-    group = index[index.index("120363025246125486@g.us</a>"):]
-    assert group[:group.index("</td>")].endswith(
+    group = index[index.index("120363025246125486@g.us</a>") :]
+    assert group[: group.index("</td>")].endswith(
         '<span class="name" title="the WhatsApp group&#39;s subject, as stored with its messages">'
-        "<bdi>Dunkirk May</bdi></span>")
-    assert "title=\"the Telegram dialog&#39;s name, as stored with its messages\"><bdi>UK Crossing" in index
+        "<bdi>Dunkirk May</bdi></span>"
+    )
+    assert 'title="the Telegram dialog&#39;s name, as stored with its messages"><bdi>UK Crossing' in index
     (abu,) = [c for c in conversations(out) if "thread 33612345678@s.whatsapp.net" in c]
-    header = abu[abu.index("<h3>"):abu.index("</h3>")]
+    header = abu[abu.index("<h3>") : abu.index("</h3>")]
     assert header.startswith('<h3><span class="name"') and "<bdi>Abu Jamal</bdi></span> · whatsapp · thread" in header
     incoming = [b.split('<div class="text"')[0] for b in abu.split('<div class="bubble in"')[1:]]
     assert incoming and all("(<bdi>Abu Jamal</bdi>)" in meta for meta in incoming)
@@ -374,7 +418,7 @@ def test_rules_that_did_not_fire_are_listed_with_why(bundle, page: str, tmp_path
     assert fired.isdisjoint(quiet) and fired | set(quiet) == {r.id for r in load_pack().rules}
     assert quiet["PHN-04"]["why"].endswith("none matched a watch-list entry (a run without --watchlist has none)")
     assert quiet["COR-01"]["why"].startswith("it combines other rules' findings")
-    assert f'Rules that did not fire ({len(quiet)} of {len(quiet) + len(fired)})' in page
+    assert f"Rules that did not fire ({len(quiet)} of {len(quiet) + len(fired)})" in page
     rs = ReportStore(tmp_path / "out")  # a phone with one SMS and nothing else
     rs.message(rs.source("/data/mmssms.db"), "hello")
     rs.write(files_selected=1)

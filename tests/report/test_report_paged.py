@@ -22,21 +22,40 @@ from triage.report.basemap import MAX_POINTS
 from triage.report.pages import PER_PAGE
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 INDEX_LIMIT = 5 * 1024 * 1024  # bytes: the front page stays under this whatever the phone holds
 MSG_ID = re.compile(r'<div class="bubble (?:in|out)" id="msg-(\d+)">')
 
 
-def add_messages(rs: ReportStore, source: SourceFile, n: int, thread: str, counterpart: str,
-                 start: int = 0) -> list[Message]:
+def add_messages(
+    rs: ReportStore, source: SourceFile, n: int, thread: str, counterpart: str, start: int = 0
+) -> list[Message]:
     """n messages of one thread, one a minute, stored in bulk as a parser's would be."""
     made = []
     for i in range(n):
-        m = Message(app="sms", thread=thread, direction="incoming" if i % 3 else "outgoing", counterpart=counterpart,
-                    sender=counterpart, body=f"message {start + i} of thread {thread}",
-                    time_utc=WHEN + timedelta(minutes=start + i), time_raw=start + i, time_encoding="unix_ms",
-                    source_file_id=source.id, source_table="sms", source_row=str(start + i + 1))
+        m = Message(
+            app="sms",
+            thread=thread,
+            direction="incoming" if i % 3 else "outgoing",
+            counterpart=counterpart,
+            sender=counterpart,
+            body=f"message {start + i} of thread {thread}",
+            time_utc=WHEN + timedelta(minutes=start + i),
+            time_raw=start + i,
+            time_encoding="unix_ms",
+            source_file_id=source.id,
+            source_table="sms",
+            source_row=str(start + i + 1),
+        )
         rs.store.insert(m)
         made.append(m)
     rs.store.flush()
@@ -50,9 +69,22 @@ def paged(tmp_path_factory) -> tuple[Path, dict]:
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=1204)
     long = add_messages(rs, src, 1203, "1", "+447700900123")
     add_messages(rs, src, 1, "2", "+447700900456", start=5000)
-    untimed = rs.add(Message(app="sms", thread="2", direction="incoming", counterpart="+447700900456", sender=None,
-                             body="no time", time_utc=None, time_raw=None, time_encoding="unknown",
-                             source_file_id=src.id, source_table="sms", source_row="9999"))
+    untimed = rs.add(
+        Message(
+            app="sms",
+            thread="2",
+            direction="incoming",
+            counterpart="+447700900456",
+            sender=None,
+            body="no time",
+            time_utc=None,
+            time_raw=None,
+            time_encoding="unknown",
+            source_file_id=src.id,
+            source_table="sms",
+            source_row="9999",
+        )
+    )
     rs.cite(long[1100], src)
     rs.write(files_selected=1)
     return rs.out, {"long": [m.id for m in long], "untimed": untimed.id, "cited": long[1100].id}
@@ -94,8 +126,10 @@ def test_front_page_has_counts_and_links_not_listings(paged) -> None:
     counts = Text(section(page, "counts")).text
     assert "message 1205 2 conversation(s)" in counts
     assert 'href="pages/conversations-1.html"' in page and 'href="pages/timeline-1.html"' in page
-    assert "What could be read: 1 file(s) selected for parsing, 1 opened by a parser, 1 parsed" in \
-        Text(section(page, "assessment")).text
+    assert (
+        "What could be read: 1 file(s) selected for parsing, 1 opened by a parser, 1 parsed"
+        in Text(section(page, "assessment")).text
+    )
 
 
 def test_timeline_by_day_and_untimed(paged) -> None:
@@ -114,8 +148,9 @@ def test_timeline_by_day_and_untimed(paged) -> None:
 def test_map_clusters_positions_past_the_limit(tmp_path: Path) -> None:
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
-    positions = [rs.location(src, f"pin {i}", 50.8 + (i % 40) * 0.01, 1.5 + (i // 40) * 0.02)
-                 for i in range(MAX_POINTS + 20)]
+    positions = [
+        rs.location(src, f"pin {i}", 50.8 + (i % 40) * 0.01, 1.5 + (i // 40) * 0.02) for i in range(MAX_POINTS + 20)
+    ]
     rs.location(src, "Baghdad", 33.3, 44.4)  # outside the frame: counted, not drawn
     rs.cite(positions[7], src)
     rs.write(files_selected=1)
@@ -141,8 +176,26 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
     phone = build_large_phone(tmp_path / "phone", messages=50_000, threads=300, photos=400)
     key, _ = init_key(tmp_path / "keys")
     out = tmp_path / "EXH-LARGE"
-    assert main(["run", str(tmp_path / "phone"), "--out", str(out), "--quiet", "--case", "LARGE-1", "--exhibit",
-                 "EXH-LARGE", "--examiner", "Acceptance Test", "--signing-key", str(key)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(tmp_path / "phone"),
+                "--out",
+                str(out),
+                "--quiet",
+                "--case",
+                "LARGE-1",
+                "--exhibit",
+                "EXH-LARGE",
+                "--examiner",
+                "Acceptance Test",
+                "--signing-key",
+                str(key),
+            ]
+        )
+        == 0
+    )
     data = out / "data"
     assert len(read_jsonl(data / "records" / "message.jsonl")) == phone["messages"]
     index = data / "index.html"
@@ -152,8 +205,9 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
     reached: set[str] = set()
     visited: list[str] = []
     with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
-                                                       headless=True, args=CHROMIUM_ARGS, offline=True)
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, offline=True
+        )
         network: list[str] = []
         errors: list[str] = []
 
@@ -185,8 +239,12 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
             threads: list[str] = []
             while True:  # the conversation index, page by page
                 base = page.url.rsplit("/", 1)[0]
-                threads += [f"{base}/{h}" for h in page.eval_on_selector_all(
-                    "table a[href^='conversation-']", "els => els.map(e => e.getAttribute('href'))")]
+                threads += [
+                    f"{base}/{h}"
+                    for h in page.eval_on_selector_all(
+                        "table a[href^='conversation-']", "els => els.map(e => e.getAttribute('href'))"
+                    )
+                ]
                 following = follow("next")
                 if following is None:
                     break
@@ -229,5 +287,7 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
         assert pages <= 20 + 2 * sum(len(f["evidence"]) for f in findings), pages
     # the sealed bundle verifies: intact (3 = the signer not checked against a trusted key; 0 = trusted)
     assert main(["verify", str(out)]) in (0, 3)
-    print(f"index.html {index.stat().st_size:,} bytes; {len(list((data / 'pages').iterdir()))} pages; "
-          f"{len(visited)} visited in Chromium")
+    print(
+        f"index.html {index.stat().st_size:,} bytes; {len(list((data / 'pages').iterdir()))} pages; "
+        f"{len(visited)} visited in Chromium"
+    )

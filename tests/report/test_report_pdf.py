@@ -28,8 +28,10 @@ from triage.report.pdf import pdf_unavailable
 POPPLER = [shutil.which(t) for t in ("pdftoppm", "pdftotext", "pdfinfo")]
 pytestmark = [
     pytest.mark.skipif(pdf_unavailable() is not None, reason=f"report.pdf is not written here: {pdf_unavailable()}"),
-    pytest.mark.skipif(not all(POPPLER), reason="poppler-utils (pdftoppm, pdftotext, pdfinfo) not installed: "
-                                                "apt-get install poppler-utils"),
+    pytest.mark.skipif(
+        not all(POPPLER),
+        reason="poppler-utils (pdftoppm, pdftotext, pdfinfo) not installed: apt-get install poppler-utils",
+    ),
 ]
 
 
@@ -39,8 +41,12 @@ def bundle(tmp_path_factory, evidence_guard) -> tuple[Path, Path, str]:
 
 
 def pdftotext(pdf: Path, first: int, last: int) -> str:
-    text = subprocess.run(["pdftotext", "-f", str(first), "-l", str(last), "-layout", str(pdf), "-"],
-                          check=True, capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-f", str(first), "-l", str(last), "-layout", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return " ".join(text.split())
 
 
@@ -66,14 +72,27 @@ def test_first_page_is_the_sfr1_summary(bundle) -> None:
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     page1 = pdftotext(out / "report.pdf", 1, 1)
     assert "SFR1" in page1
-    for value in (f"Exhibit reference {EXHIBIT}", f"Examiner (operator) {EXAMINER}", CASE,
-                  f"mobile-triage version {findings['tool']['version']}", findings["rule_pack"]["sha256"],
-                  DEMO_MANIFEST["disk"]["sha256"], DEMO_MANIFEST["disk"]["md5"], DEMO_MANIFEST["e01"]["stored_md5"],
-                  "verified: yes, matches", "SM-A536B", "R5CT21DEMO7", "EWF/E01"):
+    for value in (
+        f"Exhibit reference {EXHIBIT}",
+        f"Examiner (operator) {EXAMINER}",
+        CASE,
+        f"mobile-triage version {findings['tool']['version']}",
+        findings["rule_pack"]["sha256"],
+        DEMO_MANIFEST["disk"]["sha256"],
+        DEMO_MANIFEST["disk"]["md5"],
+        DEMO_MANIFEST["e01"]["stored_md5"],
+        "verified: yes, matches",
+        "SM-A536B",
+        "R5CT21DEMO7",
+        "EWF/E01",
+    ):
         assert value in page1, value
     assert fingerprint.replace(":", "")[:20] in page1.replace(":", "").replace(" ", "")
-    assert re.search(r"Examination \(UTC and local\) started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC "
-                     r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GMT|BST)", page1)
+    assert re.search(
+        r"Examination \(UTC and local\) started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC "
+        r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GMT|BST)",
+        page1,
+    )
     # the cited records stated as facts, with their locations in the evidence, start on page 1 (issue 15)
     cited = {(ref["type"], ref["id"]) for x in findings["findings"] for ref in x["evidence"]}
     assert f"Part 1. The cited records ({len(cited)})" in page1
@@ -85,8 +104,9 @@ def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
     out = payload(bundle[0])
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     messages = {m["id"]: m for m in read_jsonl(out / "records" / "message.jsonl")}
-    end = next(i for i in range(1, pages(out / "report.pdf") + 1)
-               if "Full report" in pdftotext(out / "report.pdf", i, i))
+    end = next(
+        i for i in range(1, pages(out / "report.pdf") + 1) if "Full report" in pdftotext(out / "report.pdf", i, i)
+    )
     summary = pdftotext(out / "report.pdf", 1, end - 1)
     for n, x in enumerate(findings["findings"], start=1):
         assert f"F{n}. {x['rule_id']} v{x['rule_version']}: {x['title']}" in summary
@@ -97,9 +117,15 @@ def test_summary_states_every_finding_and_the_declarations(bundle) -> None:
                 assert f"Message #{m['id']} ({m['app']})" in summary
                 assert f"table {prov['table']} row {prov['row']}" in summary
     assert "Texts are quoted as stored, not translated" in summary
-    for field in ("Declarations (to be completed by the examiner)", "Accreditation status",
-                  "Forensic Science Regulator Code of Practice", "Code requirement not met", "Mitigation",
-                  "Statement of truth", "Signature"):
+    for field in (
+        "Declarations (to be completed by the examiner)",
+        "Accreditation status",
+        "Forensic Science Regulator Code of Practice",
+        "Code requirement not met",
+        "Mitigation",
+        "Statement of truth",
+        "Signature",
+    ):
         assert field in summary, field
 
 
@@ -110,16 +136,29 @@ def test_full_report_follows_with_map_counts_and_exports(bundle) -> None:
     messages = read_jsonl(out / "records" / "message.jsonl")
     threads = len({(m["app"], m["thread"]) for m in messages})
     counts = json.loads((out / "findings.json").read_text(encoding="utf-8"))["record_counts"]
-    for heading in ("Full report", "Case and exhibit", "Assessment", f"Map ({len(positions_on_map(out))} position(s))",
-                    f"Records ({sum(counts.values())})", f"message {len(messages)} {threads} conversation(s)",
-                    f"media_file {len(read_jsonl(out / 'records' / 'media_file.jsonl'))}",
-                    f"payment {len(read_jsonl(out / 'records' / 'payment.jsonl'))}", "Examination record"):
+    for heading in (
+        "Full report",
+        "Case and exhibit",
+        "Assessment",
+        f"Map ({len(positions_on_map(out))} position(s))",
+        f"Records ({sum(counts.values())})",
+        f"message {len(messages)} {threads} conversation(s)",
+        f"media_file {len(read_jsonl(out / 'records' / 'media_file.jsonl'))}",
+        f"payment {len(read_jsonl(out / 'records' / 'payment.jsonl'))}",
+        "Examination record",
+    ):
         assert heading in text, heading
     # every export is named with the SHA-256 of the file in the bundle
     custody = read_jsonl(out / "custody.jsonl")
     written = next(e for e in custody if e["action"] == "report written")["details"]["files"]
-    exports = [name for name in written if name.startswith("records/") or name.endswith((".jsonld", ".kml", ".geojson"))
-               or name.startswith("schedule_") or name == "findings.json"]
+    exports = [
+        name
+        for name in written
+        if name.startswith("records/")
+        or name.endswith((".jsonld", ".kml", ".geojson"))
+        or name.startswith("schedule_")
+        or name == "findings.json"
+    ]
     assert len(exports) >= 30 and f"Exports ({len(exports)} files)" in text
     for name in exports:
         assert f"{name} {hashlib.sha256((out / name).read_bytes()).hexdigest()}" in text, name
@@ -174,15 +213,35 @@ def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp_android")
     cited = [rs.location(src, f"pin {n:03d}", latitude=50.95 + n / 10_000) for n in range(PDF_CITED_PER_FINDING + 30)]
-    rs.add(Finding(rule_id="GEO-01", rule_version="1", severity="MEDIUM", title="Many positions",
-                   explanation="cites every position", time_utc=None, family="geo",
-                   evidence=[{"type": "location", "id": loc.id, "provenance": src.provenance, "sha256": src.sha256,
-                              "table": None, "row": None, "offset": None} for loc in cited]))
+    rs.add(
+        Finding(
+            rule_id="GEO-01",
+            rule_version="1",
+            severity="MEDIUM",
+            title="Many positions",
+            explanation="cites every position",
+            time_utc=None,
+            family="geo",
+            evidence=[
+                {
+                    "type": "location",
+                    "id": loc.id,
+                    "provenance": src.provenance,
+                    "sha256": src.sha256,
+                    "table": None,
+                    "row": None,
+                    "offset": None,
+                }
+                for loc in cited
+            ],
+        )
+    )
     rs.write(files_selected=1)
     text = pdftotext(rs.out / "report.pdf", 1, pages(rs.out / "report.pdf"))
     assert f"the first {PDF_CITED_PER_FINDING} of {PDF_CITED_PER_FINDING + 30} cited records are printed here" in text
-    assert ("30 further cited record(s) are not stated here; findings.json and schedule_findings.csv "
-            "list every one") in text
+    assert (
+        "30 further cited record(s) are not stated here; findings.json and schedule_findings.csv list every one"
+    ) in text
     assert "Position #" in text and "latitude, longitude 50.969900, 1.850000" in text  # the 200th
     # the 201st and the last are not stated (the map's own table, after the statement, may list every position)
     statement = text.split("Full report", 1)[0]

@@ -36,18 +36,33 @@ from triage.report.times import LOCAL_ZONES, local_times
 from triage.report.worker import ReadStore, ReportWorker, write_other_exports, write_record_exports
 from triage.store import CaseStore
 
-HOSTILE = ["plain", "", "a" * 199, "a" * 200, "a" * 201, "x" * 2500, "<b>&'\"", "\u202eexe.jpg", "nul\x00",
-           "e\u0301" * 120, "\udcff bytes", "line\nbreak\ttab", "café ☕", "١٢٣ عربى"]
+HOSTILE = [
+    "plain",
+    "",
+    "a" * 199,
+    "a" * 200,
+    "a" * 201,
+    "x" * 2500,
+    "<b>&'\"",
+    "\u202eexe.jpg",
+    "nul\x00",
+    "e\u0301" * 120,
+    "\udcff bytes",
+    "line\nbreak\ttab",
+    "café ☕",
+    "١٢٣ عربى",
+]
 
 
 # -- the text shortcuts give the filters' bytes ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["name", "text", "path", "message_body", "record_json"])
 def test_plain_text_shortcuts_write_what_the_template_filters_write(kind: str) -> None:
     rng = random.Random(14)
     alphabet = "ab <>&'\"\u202e\u2066\x00\x85\u0301é" + "x" * 30
-    values = HOSTILE + [''.join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4100))) for _ in range(300)]
-    values += [0, -7, 10 ** 250, 1.5, True, None, Markup("<b>made by the report</b>")]
+    values = HOSTILE + ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 4100))) for _ in range(300)]
+    values += [0, -7, 10**250, 1.5, True, None, Markup("<b>made by the report</b>")]
     for value in values:
         where = "records/message.jsonl"
         assert display.shown_html(value, kind, where) == str(display.shown(value, kind, where)), value
@@ -68,10 +83,16 @@ def test_local_times_are_those_of_strftime_across_zone_changes() -> None:
         return [t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") for _, zone in LOCAL_ZONES]
 
     utc = UTC
-    instants = [datetime(2025, 3, 30, 0, 59, 59, 999999, tzinfo=utc), datetime(2025, 3, 30, 1, tzinfo=utc),
-                datetime(2025, 10, 26, 0, 59, tzinfo=utc), datetime(2025, 10, 26, 1, tzinfo=utc),
-                datetime(1911, 3, 10, 23, 59, tzinfo=utc), datetime(999, 12, 31, 23, tzinfo=utc),
-                datetime(1, 1, 2, tzinfo=utc), datetime(2025, 5, 14, 17, 2, 11, 530000, tzinfo=utc)]
+    instants = [
+        datetime(2025, 3, 30, 0, 59, 59, 999999, tzinfo=utc),
+        datetime(2025, 3, 30, 1, tzinfo=utc),
+        datetime(2025, 10, 26, 0, 59, tzinfo=utc),
+        datetime(2025, 10, 26, 1, tzinfo=utc),
+        datetime(1911, 3, 10, 23, 59, tzinfo=utc),
+        datetime(999, 12, 31, 23, tzinfo=utc),
+        datetime(1, 1, 2, tzinfo=utc),
+        datetime(2025, 5, 14, 17, 2, 11, 530000, tzinfo=utc),
+    ]
     instants += [datetime(2024, 1, 1, tzinfo=utc) + timedelta(minutes=37 * n) for n in range(0, 30000, 7)]
     for t in instants:
         assert local_times(t) == expected(t), t
@@ -89,18 +110,37 @@ def test_case_node_identifiers_are_uuid5() -> None:
 
 # -- reading the store for the report -------------------------------------------------------------------------
 
+
 def test_decoding_summary_and_coverage_are_counted_in_sql(tmp_path: Path) -> None:
     store = CaseStore.in_folder(tmp_path)
     src = SourceFile(path="/data/cache4.db", layers=[], provenance="p", parser="telegram_android", record_count=5)
     store.add(src)
     store.add(SourceFile(path="/data/x.db", layers=[], provenance="q", status="not parsed", record_count=0))
     store.flush()
-    extras = [{"decoded": "full"}, {"decoded": "partial"}, {"decoded": "partial"}, {"decoded": None},
-              {"note": "the word decoded in a value"}, {}]
+    extras = [
+        {"decoded": "full"},
+        {"decoded": "partial"},
+        {"decoded": "partial"},
+        {"decoded": None},
+        {"note": "the word decoded in a value"},
+        {},
+    ]
     for n, extra in enumerate(extras):
-        store.insert(Message(app="telegram", thread="1", direction="incoming", counterpart="1", sender=None,
-                             body="decoded" if n == 5 else "x", time_utc=WHEN, time_raw=n, time_encoding="unix",
-                             extra=extra, source_file_id=src.id))
+        store.insert(
+            Message(
+                app="telegram",
+                thread="1",
+                direction="incoming",
+                counterpart="1",
+                sender=None,
+                body="decoded" if n == 5 else "x",
+                time_utc=WHEN,
+                time_raw=n,
+                time_encoding="unix",
+                extra=extra,
+                source_file_id=src.id,
+            )
+        )
     store.commit()
     assert decoding_summary(store) == {"telegram": {"full": 1, "partial": 2, "none": 0}}
     read = coverage(store, selected=3)
@@ -123,25 +163,51 @@ def test_records_jsonl_and_csv_in_one_pass_equal_the_separate_writers(tmp_path: 
 def test_a_translation_is_shown_on_the_conversation_page_and_the_card(tmp_path: Path) -> None:
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
-    translated = rs.add(Message(app="whatsapp", thread="t1", direction="incoming", counterpart="+447700900123",
-                                sender="+447700900123", body="مرحبا", time_utc=WHEN, time_raw=1,
-                                time_encoding="unix_ms",
-                                extra={"translation": "Hello <b>", "other": 1}, source_file_id=src.id,
-                                source_table="message", source_row="1"))
-    rs.add(Message(app="whatsapp", thread="t1", direction="outgoing", counterpart="+447700900123", sender=None,
-                   body="the word translation", time_utc=WHEN + timedelta(minutes=1), time_raw=2,
-                   time_encoding="unix_ms", extra={"note": "no \"translation\" key here"}, source_file_id=src.id,
-                   source_table="message", source_row="2"))
+    translated = rs.add(
+        Message(
+            app="whatsapp",
+            thread="t1",
+            direction="incoming",
+            counterpart="+447700900123",
+            sender="+447700900123",
+            body="مرحبا",
+            time_utc=WHEN,
+            time_raw=1,
+            time_encoding="unix_ms",
+            extra={"translation": "Hello <b>", "other": 1},
+            source_file_id=src.id,
+            source_table="message",
+            source_row="1",
+        )
+    )
+    rs.add(
+        Message(
+            app="whatsapp",
+            thread="t1",
+            direction="outgoing",
+            counterpart="+447700900123",
+            sender=None,
+            body="the word translation",
+            time_utc=WHEN + timedelta(minutes=1),
+            time_raw=2,
+            time_encoding="unix_ms",
+            extra={"note": 'no "translation" key here'},
+            source_file_id=src.id,
+            source_table="message",
+            source_row="2",
+        )
+    )
     rs.cite(translated, src)
     rs.write(files_selected=1)
     page = listing(rs.out, "conversation-1")
     assert page.count("translation: <bdi>Hello &lt;b&gt;</bdi>") == 1
-    assert page.count("<div class=\"status\">original language — not translated") == 1
+    assert page.count('<div class="status">original language — not translated') == 1
     card = (rs.out / "index.html").read_text(encoding="utf-8")
     assert "translation: <bdi>Hello &lt;b&gt;</bdi>" in card
 
 
 # -- the second process ---------------------------------------------------------------------------------------
+
 
 def test_exports_of_the_second_process_equal_those_written_here(tmp_path: Path) -> None:
     rs = ReportStore(tmp_path / "out")
@@ -155,9 +221,9 @@ def test_exports_of_the_second_process_equal_those_written_here(tmp_path: Path) 
     store = ReadStore(f"sqlite:///{rs.out / 'case.sqlite'}")
     here = tmp_path / "here"
     here.mkdir()
-    files = write_record_exports(store, here) + write_other_exports(store, {"case": "CASE-H", "exhibit": "EXH-H",
-                                                                          "examiner": rs.custody.actor}, here,
-                                                                  case_records=False)
+    files = write_record_exports(store, here) + write_other_exports(
+        store, {"case": "CASE-H", "exhibit": "EXH-H", "examiner": rs.custody.actor}, here, case_records=False
+    )
     store.close()
     assert len(files) == 2 * 13 + 5  # case-records.jsonld only with --case-records
     for path in files:
@@ -211,16 +277,50 @@ def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:
     store = CaseStore("sqlite://")
     custody = CustodyLog(out / "custody.jsonl", actor="Memory Test")
     custody.record("run started")
-    src = SourceFile(path="/data/mmssms.db", layers=[], provenance="zip → /data/mmssms.db", sha256="ab" * 32,
-                     parser="android_sms", record_count=1)
+    src = SourceFile(
+        path="/data/mmssms.db",
+        layers=[],
+        provenance="zip → /data/mmssms.db",
+        sha256="ab" * 32,
+        parser="android_sms",
+        record_count=1,
+    )
     store.add(src)
     store.flush()
-    store.add(Message(app="sms", thread="1", direction="incoming", counterpart="+447700900123", sender=None,
-                      body="hello from memory", time_utc=WHEN, time_raw=1, time_encoding="unix_ms",
-                      source_file_id=src.id, source_table="sms", source_row="1"))
-    store.add(EvidenceItem(source="/evidence/phone.zip", kind="zip", container_files=[], files_sha256_before={},
-                           media={"size": 1, "md5": "0" * 32, "sha1": "1" * 40, "sha256": "ab" * 32, "stored": {},
-                                  "headers": {}, "read_errors": [], "verified": None}))
+    store.add(
+        Message(
+            app="sms",
+            thread="1",
+            direction="incoming",
+            counterpart="+447700900123",
+            sender=None,
+            body="hello from memory",
+            time_utc=WHEN,
+            time_raw=1,
+            time_encoding="unix_ms",
+            source_file_id=src.id,
+            source_table="sms",
+            source_row="1",
+        )
+    )
+    store.add(
+        EvidenceItem(
+            source="/evidence/phone.zip",
+            kind="zip",
+            container_files=[],
+            files_sha256_before={},
+            media={
+                "size": 1,
+                "md5": "0" * 32,
+                "sha1": "1" * 40,
+                "sha256": "ab" * 32,
+                "stored": {},
+                "headers": {},
+                "read_errors": [],
+                "verified": None,
+            },
+        )
+    )
     store.commit()
     write_report(store, ReportContext(out=out, examiner="Memory Test", case_records=True), load_pack(), custody)
     store.close()
@@ -232,9 +332,9 @@ def test_a_store_in_memory_is_reported_in_this_process(tmp_path: Path) -> None:
 
 # -- the statement: a row per cited record ---------------------------------------------------------------------
 
+
 def pdftotext(pdf: Path) -> str:
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     return " ".join(text.split())
 
 
@@ -242,19 +342,39 @@ def test_the_statement_lists_each_cited_record_as_one_table_row(tmp_path: Path, 
     import triage.report
 
     reports = []
-    monkeypatch.setattr(triage.report, "build_report", lambda *a, **k: reports.append(build_report(*a, **k))
-                        or reports[-1])
+    monkeypatch.setattr(
+        triage.report, "build_report", lambda *a, **k: reports.append(build_report(*a, **k)) or reports[-1]
+    )
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
     positions = [rs.location(src, f"pin {n}", 50.9 + n / 1000, 1.8) for n in range(60)]
-    rs.add(Finding(rule_id="TST-60", rule_version="1", severity="LOW", title="Many positions", family="test",
-                   explanation="60 positions", time_utc=WHEN,
-                   evidence=[{"type": "location", "id": p.id, "provenance": src.provenance, "sha256": src.sha256,
-                              "table": "message_location", "row": "1", "offset": None} for p in positions]))
+    rs.add(
+        Finding(
+            rule_id="TST-60",
+            rule_version="1",
+            severity="LOW",
+            title="Many positions",
+            family="test",
+            explanation="60 positions",
+            time_utc=WHEN,
+            evidence=[
+                {
+                    "type": "location",
+                    "id": p.id,
+                    "provenance": src.provenance,
+                    "sha256": src.sha256,
+                    "table": "message_location",
+                    "row": "1",
+                    "offset": None,
+                }
+                for p in positions
+            ],
+        )
+    )
     rs.write(files_selected=1)
     page = render_print_html(reports[0])
-    cited = page[page.index('<table class="cited">'):]
-    cited = cited[:cited.index("</table>")]
+    cited = page[page.index('<table class="cited">') :]
+    cited = cited[: cited.index("</table>")]
     assert len(Elements(cited).select("tr")) == 1 + len(positions)  # a header and one row each
     assert 'class="card' not in page  # no card per record in print: the cards are on index.html
     for n, p in enumerate(positions):

@@ -28,11 +28,18 @@ from triage.report.statement import fact_list
 POPPLER = [shutil.which(t) for t in ("pdftotext", "pdfinfo", "pdffonts")]
 needs_pdf = [
     pytest.mark.skipif(pdf_unavailable() is not None, reason=f"report.pdf is not written here: {pdf_unavailable()}"),
-    pytest.mark.skipif(not all(POPPLER), reason="poppler-utils (pdftotext, pdfinfo, pdffonts) not installed: "
-                                                "apt-get install poppler-utils"),
+    pytest.mark.skipif(
+        not all(POPPLER),
+        reason="poppler-utils (pdftotext, pdfinfo, pdffonts) not installed: apt-get install poppler-utils",
+    ),
 ]
-KINDS = {"Message": "message", "Position": "location", "Call": "call", "Photo or video file": "media_file",
-         "Payment detail": "payment"}
+KINDS = {
+    "Message": "message",
+    "Position": "location",
+    "Call": "call",
+    "Photo or video file": "media_file",
+    "Payment detail": "payment",
+}
 FACT_HEAD = re.compile(r"(?:^|\s)(\d+)\. (Message|Position|Call|Photo or video file|Payment detail) #(\d+)")
 SORANI_PRICE = "سڵاو برا، نرخ بۆ هەر کەسێک £2,500 ە (£2,500 per person) تا بەریتانیا"
 
@@ -71,6 +78,7 @@ def demo(tmp_path_factory, evidence_guard) -> Path:
 
 # -- part 1 and the annex, on the demo ------------------------------------------------------------------------
 
+
 class TestDemoStatement:
     pytestmark = needs_pdf
 
@@ -81,8 +89,11 @@ class TestDemoStatement:
         numbers = stated_numbers(part1)
         assert set(numbers) == cited
         # the demo's message #3 is cited by four findings: stated once, with all four numbers
-        citing = [n for n, x in enumerate(findings, start=1) if any(
-            (r["type"], r["id"]) == ("message", 3) for r in x["evidence"])]
+        citing = [
+            n
+            for n, x in enumerate(findings, start=1)
+            if any((r["type"], r["id"]) == ("message", 3) for r in x["evidence"])
+        ]
         assert len(citing) == 4 and joined(part1).count("Message #3 (sms)") == 1
         assert f"Cited by finding(s): {fact_list(citing)} (Annex A)" in joined(part1)
         stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
@@ -152,8 +163,10 @@ class TestDemoStatement:
         party = next(p for p in read_jsonl(demo / "records" / "party.jsonl") if p["e164"] == "+9647501234567")
         assert party["ambiguous"]
         assert "+9647501234567 (named Karwan on the phone)" in annex_b
-        assert ("Its stored forms fit more than one country: United Kingdom (GB) as +447501234567; "
-                "Iraq (IQ) as +9647501234567.") in annex_b
+        assert (
+            "Its stored forms fit more than one country: United Kingdom (GB) as +447501234567; "
+            "Iraq (IQ) as +9647501234567."
+        ) in annex_b
         assert "The report gives +9647501234567, Iraq (IQ), because: international format" in annex_b
         assert "not where its user is or was, nor the user's nationality" in annex_b
 
@@ -163,19 +176,28 @@ class TestDemoStatement:
         account = read_jsonl(demo / "records" / "account.jsonl")[0]
         assert f"App account {account['app']}: {account['identifier']}" in section
         assert "userconfing.xml (table shared_prefs, row user)" in section
-        assert "Model SM-A536B EWF demo.E01 → GPT partition 1 'system' → ext4 → /system/ build.prop" in section \
+        assert (
+            "Model SM-A536B EWF demo.E01 → GPT partition 1 'system' → ext4 → /system/ build.prop" in section
             or "Model SM-A536B EWF demo.E01 → GPT partition 1 'system' → ext4 → /system/build.prop" in section
+        )
 
     def test_the_examination_record_is_a_table_in_words_on_landscape_pages(self, demo: Path) -> None:
         pdf = demo / "report.pdf"
-        pages = int(re.search(r"^Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
-                                                                  text=True).stdout, re.M).group(1))
+        pages = int(
+            re.search(
+                r"^Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout, re.M
+            ).group(1)
+        )
         record_pages = []
         for page in range(1, pages + 1):
-            text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
-                                  capture_output=True, text=True).stdout
-            size = subprocess.run(["pdfinfo", "-f", str(page), "-l", str(page), str(pdf)], capture_output=True,
-                                  text=True).stdout
+            text = subprocess.run(
+                ["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+                capture_output=True,
+                text=True,
+            ).stdout
+            size = subprocess.run(
+                ["pdfinfo", "-f", str(page), "-l", str(page), str(pdf)], capture_output=True, text=True
+            ).stdout
             width, height = map(float, re.search(rf"Page\s+{page} size:\s+([\d.]+) x ([\d.]+)", size).groups())
             if "Examination record" in text:
                 record_pages.append(page)
@@ -196,8 +218,14 @@ class TestDemoStatement:
 
     def test_the_pdf_has_bookmarks_for_the_statement_and_its_annexes(self, demo: Path) -> None:
         titles = outline_titles(demo / "report.pdf")
-        for wanted in ("Part 1. The cited records", "The device's identifiers and accounts", "Annex A. Indicators",
-                       "Annex B. Phone numbers", "Full report", "Examination record"):
+        for wanted in (
+            "Part 1. The cited records",
+            "The device's identifiers and accounts",
+            "Annex A. Indicators",
+            "Annex B. Phone numbers",
+            "Full report",
+            "Examination record",
+        ):
             assert any(t.startswith(wanted) for t in titles), (wanted, titles)
         assert any(re.match(r"F1\. [A-Z]{3}-\d\d v", t) for t in titles)
 
@@ -228,7 +256,7 @@ def outline_titles(pdf: Path) -> list[str]:
     chunks = [raw]
     for match in re.finditer(rb"stream\r?\n", raw):
         try:
-            chunks.append(zlib.decompressobj().decompress(raw[match.end():]))
+            chunks.append(zlib.decompressobj().decompress(raw[match.end() :]))
         except zlib.error:
             continue
     titles = []
@@ -258,21 +286,68 @@ def figures_run(tmp_path_factory) -> Path:
 
     rs = ReportStore(tmp_path_factory.mktemp("statement") / "out")
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db")
-    cited = [rs.message(src, "ab " * k + f"pay {FIGURES[0]} to {FIGURES[1]}, total {FIGURES[2]} by {FIGURES[3]} ok",
-                        counterpart="07911123456", row=k) for k in range(1, 41)]
+    cited = [
+        rs.message(
+            src,
+            "ab " * k + f"pay {FIGURES[0]} to {FIGURES[1]}, total {FIGURES[2]} by {FIGURES[3]} ok",
+            counterpart="07911123456",
+            row=k,
+        )
+        for k in range(1, 41)
+    ]
     cited.append(rs.message(src, "Happy birthday brother!! 🎂🎉 Mum sends her love ❤️", row=99))
-    payment = rs.add(Payment(method="amount", amount=4321.5, currency="GBP", direction="received",
-                             counterpart="07911123456", context="4321.50 GBP for the car", time_utc=cited[0].time_utc,
-                             source_file_id=src.id, source_table="sms", source_row="1"))
-    rs.add(Party(key="+447911123456", e164="+447911123456", region="GG",
-                 basis="international format; the form '07911123456' also fits +447911123456 (GG), +9647911123456 (IQ)",
-                 ambiguous=True, candidates=["+447911123456 (GG)", "+9647911123456 (IQ)"], names=["Dara London"],
-                 apps=["sms"], raw_forms=["07911123456"],
-                 refs=[{"type": "message", "id": cited[0].id, "field": "counterpart", "raw": "07911123456"}]))
-    evidence = [{"type": r.record_type, "id": r.id, "provenance": src.provenance, "sha256": src.sha256,
-                 "table": r.source_table, "row": r.source_row, "offset": None} for r in [*cited, payment]]
-    rs.add(Finding(rule_id="TST-01", rule_version="1", severity="LOW", title="Figures test", explanation="test",
-                   evidence=evidence, time_utc=None, family="test"))
+    payment = rs.add(
+        Payment(
+            method="amount",
+            amount=4321.5,
+            currency="GBP",
+            direction="received",
+            counterpart="07911123456",
+            context="4321.50 GBP for the car",
+            time_utc=cited[0].time_utc,
+            source_file_id=src.id,
+            source_table="sms",
+            source_row="1",
+        )
+    )
+    rs.add(
+        Party(
+            key="+447911123456",
+            e164="+447911123456",
+            region="GG",
+            basis="international format; the form '07911123456' also fits +447911123456 (GG), +9647911123456 (IQ)",
+            ambiguous=True,
+            candidates=["+447911123456 (GG)", "+9647911123456 (IQ)"],
+            names=["Dara London"],
+            apps=["sms"],
+            raw_forms=["07911123456"],
+            refs=[{"type": "message", "id": cited[0].id, "field": "counterpart", "raw": "07911123456"}],
+        )
+    )
+    evidence = [
+        {
+            "type": r.record_type,
+            "id": r.id,
+            "provenance": src.provenance,
+            "sha256": src.sha256,
+            "table": r.source_table,
+            "row": r.source_row,
+            "offset": None,
+        }
+        for r in [*cited, payment]
+    ]
+    rs.add(
+        Finding(
+            rule_id="TST-01",
+            rule_version="1",
+            severity="LOW",
+            title="Figures test",
+            explanation="test",
+            evidence=evidence,
+            time_utc=None,
+            family="test",
+        )
+    )
     rs.write(files_selected=1)
     return rs.out
 
@@ -316,14 +391,19 @@ def broken(text: str, figure: str) -> int:
     def test_a_guernsey_number_is_explained(self, figures_run: Path) -> None:
         text = joined(statement_of(pdftotext(figures_run / "report.pdf")))
         annex_b = text.split("Annex B. Phone numbers whose country is ambiguous (1)", 1)[1]
-        assert "Its stored forms fit more than one country: Guernsey (GG) as +447911123456; Iraq (IQ) as " \
-               "+9647911123456." in annex_b
-        assert ("The calling code +44 is shared by the United Kingdom (GB), Guernsey (GG), Jersey (JE) and the Isle "
-                "of Man (IM)") in annex_b
+        assert (
+            "Its stored forms fit more than one country: Guernsey (GG) as +447911123456; Iraq (IQ) as "
+            "+9647911123456." in annex_b
+        )
+        assert (
+            "The calling code +44 is shared by the United Kingdom (GB), Guernsey (GG), Jersey (JE) and the Isle "
+            "of Man (IM)"
+        ) in annex_b
         assert "places this number's range in Guernsey (GG)" in annex_b
 
 
 # -- the bidi runs themselves ----------------------------------------------------------------------------------
+
 
 def test_right_to_left_text_isolates_its_left_to_right_runs_and_changes_no_character() -> None:
     assert direction(SORANI_PRICE) == "rtl" and direction("Salam, 1500 euro") == "ltr" and direction("123") == "ltr"

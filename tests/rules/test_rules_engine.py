@@ -22,26 +22,32 @@ PACK = load_pack()
 LEXICON = PACK.lexicon
 
 
-@pytest.mark.parametrize("written, folded", [
-    ("جليقه\u200c نجات", "جلیقە نجات"),       # Arabic ya/heh variants, ZWNJ
-    ("سترةُ نجاة", "سترە نجاە"),               # harakat, teh marbuta
-    ("١٥٠٠ يورو", "1500 یورو"),                # Eastern Arabic digits
-    ("Áo Phao cứu sinh", "ao phao cuu sinh"),  # Vietnamese tones and horn
-    ("jelek shpëtimi", "jelek shpetimi"),     # Albanian ë
-    ("ቤንዚን", "ቤንዚን"),                         # Ethiopic untouched
-])
+@pytest.mark.parametrize(
+    "written, folded",
+    [
+        ("جليقه\u200c نجات", "جلیقە نجات"),  # Arabic ya/heh variants, ZWNJ
+        ("سترةُ نجاة", "سترە نجاە"),  # harakat, teh marbuta
+        ("١٥٠٠ يورو", "1500 یورو"),  # Eastern Arabic digits
+        ("Áo Phao cứu sinh", "ao phao cuu sinh"),  # Vietnamese tones and horn
+        ("jelek shpëtimi", "jelek shpetimi"),  # Albanian ë
+        ("ቤንዚን", "ቤንዚን"),  # Ethiopic untouched
+    ],
+)
 def test_normalisation(written: str, folded: str) -> None:
     assert normalise(written) == folded
 
 
-@pytest.mark.parametrize("text, concepts", [
-    ("Boat to England tomorrow, 1500 euro per person", {"vessel", "destination_uk", "price"}),
-    ("٤٠ کەس لە بەلەمەکەدا دەبن. پارەکە لای حەواڵەدار دابنێ", {"vessel", "price", "hawala"}),  # Sorani suffixes
-    ("جهّز سترة النجاة", {"life_jacket"}),
-    ("Áo phao và xuồng hơi qua Anh", {"life_jacket", "vessel", "crossing"}),
-    ("rruge per Angli 🇬🇧", {"crossing", "destination_uk"}),
-    ("boating in englandshire", set()),        # whole words only in Latin script
-])
+@pytest.mark.parametrize(
+    "text, concepts",
+    [
+        ("Boat to England tomorrow, 1500 euro per person", {"vessel", "destination_uk", "price"}),
+        ("٤٠ کەس لە بەلەمەکەدا دەبن. پارەکە لای حەواڵەدار دابنێ", {"vessel", "price", "hawala"}),  # Sorani suffixes
+        ("جهّز سترة النجاة", {"life_jacket"}),
+        ("Áo phao và xuồng hơi qua Anh", {"life_jacket", "vessel", "crossing"}),
+        ("rruge per Angli 🇬🇧", {"crossing", "destination_uk"}),
+        ("boating in englandshire", set()),  # whole words only in Latin script
+    ],
+)
 def test_lexicon_concepts(text: str, concepts: set[str]) -> None:
     assert {h.concept for h in LEXICON.match(text)} == concepts
 
@@ -49,8 +55,18 @@ def test_lexicon_concepts(text: str, concepts: set[str]) -> None:
 def test_lexicon_keeps_confidence_labels_and_low_terms_need_company() -> None:
     hits = {h.term: h.confidence for h in LEXICON.match("C'est où le point de rendez-vous ?")}
     assert hits == {"point de rendez-vous": "L"}
-    alone = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
-                             "body": "C'est où le point de rendez-vous ?", "time": "2025-05-15T08:20:00Z"}])
+    alone = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "direction": "outgoing",
+                "counterpart": "+33612345678",
+                "body": "C'est où le point de rendez-vous ?",
+                "time": "2025-05-15T08:20:00Z",
+            }
+        ],
+    )
     assert not any(f.rule_id == "TXT-05" for f in alone)
 
 
@@ -77,18 +93,47 @@ def test_labelled_scenarios_precision_recall_and_no_red_decoy(capsys) -> None:
     assert result.overall.recall >= 0.95 and result.overall.precision >= 0.90
     assert result.decoys_red == []
     roles = {s["role"] for s in result.scenarios}
-    assert {"organiser", "passenger", "beach helper", "supplier", "fisherman", "tourist", "volunteer", "driver",
-            "journalist"} <= roles
+    assert {
+        "organiser",
+        "passenger",
+        "beach helper",
+        "supplier",
+        "fisherman",
+        "tourist",
+        "volunteer",
+        "driver",
+        "journalist",
+    } <= roles
     assert main(["rules", "eval", str(SCENARIOS)]) == 0
     assert "overall" in capsys.readouterr().out
 
 
 def test_received_content_does_not_raise_facilitation_severity() -> None:
     body = "Switch off your phone and leave your bags"
-    sent = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678", "body": body,
-                            "time": "2025-05-17T23:00:00Z"}])
-    received = run_pack(PACK, [{"type": "message", "direction": "incoming", "counterpart": "+33612345678",
-                                "body": body, "time": "2025-05-17T23:00:00Z"}])
+    sent = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "direction": "outgoing",
+                "counterpart": "+33612345678",
+                "body": body,
+                "time": "2025-05-17T23:00:00Z",
+            }
+        ],
+    )
+    received = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "direction": "incoming",
+                "counterpart": "+33612345678",
+                "body": body,
+                "time": "2025-05-17T23:00:00Z",
+            }
+        ],
+    )
     (s,) = [f for f in sent if f.rule_id == "TXT-05"]
     (r,) = [f for f in received if f.rule_id == "TXT-05"]
     assert (s.severity, r.severity) == ("HIGH", "LOW")
@@ -97,10 +142,17 @@ def test_received_content_does_not_raise_facilitation_severity() -> None:
 
 
 def test_explanation_names_the_evidence_and_the_words() -> None:
-    findings = run_pack(PACK, [
-        {"type": "message", "counterpart": "+9647501234567", "body": "بەلەم بۆ ئینگلتەرا",
-         "time": "2025-05-12T10:00:00Z"},
-    ])
+    findings = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "counterpart": "+9647501234567",
+                "body": "بەلەم بۆ ئینگلتەرا",
+                "time": "2025-05-12T10:00:00Z",
+            },
+        ],
+    )
     (f,) = [f for f in findings if f.rule_id == "TXT-01"]
     assert "'بەلەم' (vessel, H)" in f.explanation and "(destination_uk, M)" in f.explanation
     assert "received from +9647501234567 at 10:00 UTC on 12 May 2025" in f.explanation
@@ -110,11 +162,22 @@ def test_explanation_names_the_evidence_and_the_words() -> None:
 def test_flags_are_listed_apart_from_the_score() -> None:
     from rules.assessment import assessment
 
-    findings = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+9647501234567",
-                                "body": "They forced me to steer, I had no choice", "time": "2025-05-19T10:00:00Z"}])
+    findings = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "direction": "outgoing",
+                "counterpart": "+9647501234567",
+                "body": "They forced me to steer, I had no choice",
+                "time": "2025-05-19T10:00:00Z",
+            }
+        ],
+    )
     result = assessment(findings)
     assert result["level"] == "green" and result["flags"] == [
-        "DISCLOSURE EXC-01: Information pointing away from the device user"]
+        "DISCLOSURE EXC-01: Information pointing away from the device user"
+    ]
 
 
 def _pack_copy(tmp_path: Path, change) -> Path:  # noqa: ANN001
@@ -129,8 +192,17 @@ def _pack_copy(tmp_path: Path, change) -> Path:  # noqa: ANN001
 
 def test_pack_scoring_on_a_protected_characteristic_is_refused(tmp_path: Path) -> None:
     def add_rule(doc: dict) -> None:
-        doc["rules"].append({"id": "BAD-01", "version": "1", "title": "x", "severity": "HIGH", "reads": ["message"],
-                             "condition": {"all_of": [{"lexicon": {"concepts": ["vessel"], "language": "ckb"}}]}})
+        doc["rules"].append(
+            {
+                "id": "BAD-01",
+                "version": "1",
+                "title": "x",
+                "severity": "HIGH",
+                "reads": ["message"],
+                "condition": {"all_of": [{"lexicon": {"concepts": ["vessel"], "language": "ckb"}}]},
+            }
+        )
+
     with pytest.raises(RulePackError, match="protected characteristic"):
         load_pack(_pack_copy(tmp_path, add_rule))
 
@@ -138,17 +210,30 @@ def test_pack_scoring_on_a_protected_characteristic_is_refused(tmp_path: Path) -
 def test_pack_with_unknown_primitive_or_concept_is_refused(tmp_path: Path) -> None:
     def unknown(doc: dict) -> None:
         doc["rules"][0]["condition"] = {"vibes": {}}
+
     with pytest.raises(RulePackError, match="unknown primitive 'vibes'"):
         load_pack(_pack_copy(tmp_path, unknown))
 
 
 def test_watchlist_csv_and_phn04(tmp_path: Path) -> None:
     csv = tmp_path / "advert_numbers.csv"
-    csv.write_text("kind,value,label\nphone,+44 7400 123456,TikTok advert\n"
-                   "wallet,TJYeasTPa6gpEEfYqPEtY9yD3jA4R5dFXA,\n", encoding="utf-8")
+    csv.write_text(
+        "kind,value,label\nphone,+44 7400 123456,TikTok advert\nwallet,TJYeasTPa6gpEEfYqPEtY9yD3jA4R5dFXA,\n",
+        encoding="utf-8",
+    )
     lists = Watchlists.load([csv])
-    findings = run_pack(PACK, [{"type": "message", "counterpart": "447400123456@s.whatsapp.net", "body": "salam",
-                                "time": "2025-05-12T10:00:00Z"}], lists)
+    findings = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "counterpart": "447400123456@s.whatsapp.net",
+                "body": "salam",
+                "time": "2025-05-12T10:00:00Z",
+            }
+        ],
+        lists,
+    )
     (f,) = [f for f in findings if f.rule_id == "PHN-04"]
     assert "advert_numbers.csv row 2 (TikTok advert)" in f.explanation
     bad = tmp_path / "bad.csv"
@@ -168,10 +253,26 @@ def test_pack_identity_carries_lexicon_and_zone_hashes() -> None:
 
 
 def test_media_on_a_watch_list_is_a_finding() -> None:
-    hit = {"list": "adverts.csv", "list_sha256": "ab" * 32, "row": 3, "label": "boat advert May 2025",
-           "match": "phash", "distance": 2}
-    findings = run_pack(PACK, [{"type": "media_file", "path": "/media/0/WhatsApp/Media/WhatsApp Images/IMG-9.jpg",
-                                "name": "IMG-9.jpg", "sha256": "cd" * 32, "extra": {"watchlist": [hit]}}])
+    hit = {
+        "list": "adverts.csv",
+        "list_sha256": "ab" * 32,
+        "row": 3,
+        "label": "boat advert May 2025",
+        "match": "phash",
+        "distance": 2,
+    }
+    findings = run_pack(
+        PACK,
+        [
+            {
+                "type": "media_file",
+                "path": "/media/0/WhatsApp/Media/WhatsApp Images/IMG-9.jpg",
+                "name": "IMG-9.jpg",
+                "sha256": "cd" * 32,
+                "extra": {"watchlist": [hit]},
+            }
+        ],
+    )
     (f,) = [f for f in findings if f.rule_id == "MED-06"]
     assert "adverts.csv row 3 'boat advert May 2025' (phash match, distance 2)" in f.explanation
     assert f.severity == "MEDIUM" and f.evidence[0]["type"] == "media_file"
@@ -185,8 +286,18 @@ def test_named_entities_are_notes_only() -> None:
     if entities.model() is None:
         pytest.skip("no spaCy English model installed (optional: pip install mobile-triage[ner])")
     body = "Boat tonight from Gravelines, meet at the beach at 2"
-    findings = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
-                                "body": body, "time": "2025-05-17T18:00:00Z"}])
+    findings = run_pack(
+        PACK,
+        [
+            {
+                "type": "message",
+                "direction": "outgoing",
+                "counterpart": "+33612345678",
+                "body": body,
+                "time": "2025-05-17T18:00:00Z",
+            }
+        ],
+    )
     (f,) = [f for f in findings if f.rule_id == "TXT-01"]
     (note,) = f.extra["machine_notes"]
     assert note["model"].startswith("spaCy") and note["record"]["type"] == "message"
@@ -198,8 +309,18 @@ def test_named_entities_are_notes_only() -> None:
     entities._entities.cache_clear()
     try:
         original, entities.MODEL_NAMES = entities.MODEL_NAMES, ("no_such_model",)
-        without = run_pack(PACK, [{"type": "message", "direction": "outgoing", "counterpart": "+33612345678",
-                                   "body": body, "time": "2025-05-17T18:00:00Z"}])
+        without = run_pack(
+            PACK,
+            [
+                {
+                    "type": "message",
+                    "direction": "outgoing",
+                    "counterpart": "+33612345678",
+                    "body": body,
+                    "time": "2025-05-17T18:00:00Z",
+                }
+            ],
+        )
     finally:
         entities.MODEL_NAMES = original
         entities.model.cache_clear()

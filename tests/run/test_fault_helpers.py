@@ -17,19 +17,22 @@ from triage.parsing.signatures import describe
 WAL_HEADER, FRAME_HEADER, PAGE = 32, 24, 4096
 
 
-@pytest.mark.parametrize("header, what", [
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "JPEG image"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "HEIF image"),
-    (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00", "MP4/QuickTime video"),
-    (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "zip archive"),
-    (b"bplist00\xd1\x01\x02", "binary property list"),
-    (b"  <?xml version='1.0'?><map>", "XML file"),
-    (b"not a database\n", "text"),
-    ("caf\u00e9 ".encode() + "\u00e9".encode()[:1], "text"),  # a character cut by the header's end
-    (bytes(range(0, 64)), None),  # control bytes: nothing known, nothing guessed
-    (b"", None),
-])
+@pytest.mark.parametrize(
+    "header, what",
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "JPEG image"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "PNG image"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "HEIF image"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00", "MP4/QuickTime video"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "zip archive"),
+        (b"bplist00\xd1\x01\x02", "binary property list"),
+        (b"  <?xml version='1.0'?><map>", "XML file"),
+        (b"not a database\n", "text"),
+        ("caf\u00e9 ".encode() + "\u00e9".encode()[:1], "text"),  # a character cut by the header's end
+        (bytes(range(0, 64)), None),  # control bytes: nothing known, nothing guessed
+        (b"", None),
+    ],
+)
 def test_first_bytes_name_the_format(header, what):
     assert describe(header) == what
 
@@ -40,7 +43,8 @@ def test_overlapping_partitions_are_named_with_the_shared_sectors():
         "raw d.raw → GPT: partitions 1 and 2 overlap (sectors 30720-34815); both are examined, so files in the "
         "shared sectors may be listed under both; check the partition table",
         "raw d.raw → GPT: partitions 3 and 4 overlap (sectors 40000-40100); both are examined, so files in the "
-        "shared sectors may be listed under both; check the partition table"]
+        "shared sectors may be listed under both; check the partition table",
+    ]
     assert overlap_warnings([(1, 0, 99), (2, 100, 199)], "x") == []  # adjacent is not overlapping
 
 
@@ -93,12 +97,15 @@ def test_a_damaged_frame_and_everything_after_it_is_said_to_be_ignored(tmp_path)
     data = bytearray(wal.read_bytes())
     data[WAL_HEADER + 2 * (FRAME_HEADER + PAGE) + FRAME_HEADER + 100] ^= 0xFF  # a byte of frame 3's page
     wal.write_bytes(bytes(data))
-    committed = sum(1 for i in range(frames)
-                    if int.from_bytes(data[WAL_HEADER + i * (FRAME_HEADER + PAGE) + 4:][:4], "big"))
+    committed = sum(
+        1 for i in range(frames) if int.from_bytes(data[WAL_HEADER + i * (FRAME_HEADER + PAGE) + 4 :][:4], "big")
+    )
     [note] = sidecar_notes(db, "shown.db")
-    assert note.startswith(f"write-ahead log (shown.db-wal): frame 3 of {frames} has a bad checksum; SQLite ignores "
-                           f"it and every frame after it ({frames - 2} frame(s), ")
-    before = sum(1 for i in range(2) if int.from_bytes(data[WAL_HEADER + i * (FRAME_HEADER + PAGE) + 4:][:4], "big"))
+    assert note.startswith(
+        f"write-ahead log (shown.db-wal): frame 3 of {frames} has a bad checksum; SQLite ignores "
+        f"it and every frame after it ({frames - 2} frame(s), "
+    )
+    before = sum(1 for i in range(2) if int.from_bytes(data[WAL_HEADER + i * (FRAME_HEADER + PAGE) + 4 :][:4], "big"))
     assert note.endswith(f"the records come from the database file and the {before} transaction(s) in frames 1-2")
     assert f"{committed - before} committed transaction(s) lost" in note
 
@@ -107,7 +114,8 @@ def test_a_wal_shorter_than_its_header_is_said_to_be_ignored(tmp_path):
     (tmp_path / "a.db").write_bytes(b"")
     (tmp_path / "a.db-wal").write_bytes(b"\x37\x7f\x06\x82")
     assert sidecar_notes(tmp_path / "a.db") == [
-        "write-ahead log (a.db-wal) of 4 bytes is shorter than its header: ignored by SQLite"]
+        "write-ahead log (a.db-wal) of 4 bytes is shorter than its header: ignored by SQLite"
+    ]
 
 
 def test_a_wal_with_an_impossible_page_size_is_said_to_be_ignored(tmp_path):
@@ -122,5 +130,5 @@ def test_a_wal_with_an_impossible_page_size_is_said_to_be_ignored(tmp_path):
     (tmp_path / "a.db").write_bytes(b"")
     (tmp_path / "a.db-wal").write_bytes(head + bytes(4096))
     assert sidecar_notes(tmp_path / "a.db") == [
-        "write-ahead log (a.db-wal) declares page size 1073741824, which SQLite does not have: it ignores the "
-        "whole log"]
+        "write-ahead log (a.db-wal) declares page size 1073741824, which SQLite does not have: it ignores the whole log"
+    ]

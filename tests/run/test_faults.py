@@ -47,10 +47,23 @@ class Row:
 
 RESULTS: dict[str, Row] = {}
 NOT_RUN: dict[str, str] = {}  # cases skipped on purpose, with why (filled below, next to their tests)
-CASES = ("truncated E01", "truncated raw image", "GPT with overlapping partitions", "SQLite corrupted pages",
-         "hot journal", "WAL with a bad frame checksum", "database that is a JPEG", "zero-byte databases",
-         "EXIF looping / out-of-range offsets", "HEIC broken boxes", "Telegram TL blobs cut at every byte",
-         "huge texts", "100,000 tiny files", "deep folder nesting", "deep zip nesting")
+CASES = (
+    "truncated E01",
+    "truncated raw image",
+    "GPT with overlapping partitions",
+    "SQLite corrupted pages",
+    "hot journal",
+    "WAL with a bad frame checksum",
+    "database that is a JPEG",
+    "zero-byte databases",
+    "EXIF looping / out-of-range offsets",
+    "HEIC broken boxes",
+    "Telegram TL blobs cut at every byte",
+    "huge texts",
+    "100,000 tiny files",
+    "deep folder nesting",
+    "deep zip nesting",
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -58,27 +71,34 @@ def results_table() -> Iterator[None]:
     yield
     if set(RESULTS) != set(CASES):  # a partial run (-k, -m "not slow") leaves the full table as it was
         return
-    lines = ["# Fault corpus results", "",
-             "Written by `tests/run/test_faults.py` from the last run of the module; regenerate with",
-             "", "    .venv/bin/python -m pytest tests/run/test_faults.py -p no:cacheprovider", "",
-             "The corpus is built by `fixtures/build_faults.py` (committed part in `fixtures/faults/`, big cases "
-             "at test time). Records recovered: expected (from how the fixture was built) / got (from the run's "
-             "case store). Notes say what the case shows. Only a run of every case rewrites this file.", "",
-             "| case | records recovered (expected / got) | warnings (shortened) | evidence unchanged | notes |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "# Fault corpus results",
+        "",
+        "Written by `tests/run/test_faults.py` from the last run of the module; regenerate with",
+        "",
+        "    .venv/bin/python -m pytest tests/run/test_faults.py -p no:cacheprovider",
+        "",
+        "The corpus is built by `fixtures/build_faults.py` (committed part in `fixtures/faults/`, big cases "
+        "at test time). Records recovered: expected (from how the fixture was built) / got (from the run's "
+        "case store). Notes say what the case shows. Only a run of every case rewrites this file.",
+        "",
+        "| case | records recovered (expected / got) | warnings (shortened) | evidence unchanged | notes |",
+        "|---|---|---|---|---|",
+    ]
     for case in CASES:
         row = RESULTS.get(case)
         if row is None:
             lines.append(f"| {case} | not run in this session | | | {_cell(NOT_RUN.get(case, ''))} |")
             continue
-        lines.append(f"| {row.case} | {row.expected} / {row.got} | {_cell(row.warnings)} | {row.unchanged} | "
-                     f"{_cell(row.note)} |")
+        lines.append(
+            f"| {row.case} | {row.expected} / {row.got} | {_cell(row.warnings)} | {row.unchanged} | {_cell(row.note)} |"
+        )
     RESULTS_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _cell(text: str, limit: int = 260) -> str:
     text = " ".join(text.split()).replace("|", "\\|")
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def record(case: str, expected: str, got: str, run: Run, paths: tuple[str, ...], note: str = "") -> None:
@@ -110,14 +130,21 @@ class Run:
 
     def count(self, table: str, path: str, where: str = "1") -> int:
         """Records of one type that came from the file at `path` (its path inside the evidence)."""
-        return self.query(f"SELECT count(*) FROM {table} r JOIN source_file s ON s.id = r.source_file_id "
-                          f"WHERE s.path = ? AND {where}", path)[0][0]
+        return self.query(
+            f"SELECT count(*) FROM {table} r JOIN source_file s ON s.id = r.source_file_id "
+            f"WHERE s.path = ? AND {where}",
+            path,
+        )[0][0]
 
     def warnings(self, path: str) -> list[str]:
         """Warnings that name the file: by its source record or in their provenance / message."""
-        rows = self.query("SELECT w.message FROM parse_warning w LEFT JOIN source_file s ON s.id = w.source_file_id "
-                          "WHERE s.path = ? OR w.provenance LIKE ? OR w.message LIKE ? ORDER BY w.id",
-                          path, f"%{path}", f"%{path}%")
+        rows = self.query(
+            "SELECT w.message FROM parse_warning w LEFT JOIN source_file s ON s.id = w.source_file_id "
+            "WHERE s.path = ? OR w.provenance LIKE ? OR w.message LIKE ? ORDER BY w.id",
+            path,
+            f"%{path}",
+            f"%{path}%",
+        )
         return [r[0] for r in rows]
 
     def status(self, path: str) -> str | None:
@@ -130,16 +157,32 @@ class Run:
 
 def evidence_files(evidence: Path) -> list[Path]:
     if evidence.is_file():
-        return sorted(evidence.parent.glob(evidence.stem + ".*")) if evidence.suffix.upper().startswith(".E") \
+        return (
+            sorted(evidence.parent.glob(evidence.stem + ".*"))
+            if evidence.suffix.upper().startswith(".E")
             else [evidence]
+        )
     return sorted(p for p in evidence.rglob("*") if p.is_file())
 
 
 def triage_run(evidence: Path, out: Path) -> Run:
     files = evidence_files(evidence)
     before = {p: sha256_of(p) for p in files}
-    code = main(["run", str(evidence), "--out", str(out), "--quiet", "--case", "FAULTS", "--exhibit", evidence.name,
-                 "--examiner", "fault corpus"])
+    code = main(
+        [
+            "run",
+            str(evidence),
+            "--out",
+            str(out),
+            "--quiet",
+            "--case",
+            "FAULTS",
+            "--exhibit",
+            evidence.name,
+            "--examiner",
+            "fault corpus",
+        ]
+    )
     after = {p: sha256_of(p) for p in files if p.exists()}
     run = Run(evidence, out, code, before == after, None)
     if run.db.exists():
@@ -170,6 +213,7 @@ def corpus_run(tmp_path_factory, evidence_guard):
             evidence_guard(CORPUS / name)
             runs[name] = triage_run(CORPUS / name, tmp_path_factory.mktemp(f"run-{name}") / "out")
         return runs[name]
+
     return get
 
 
@@ -177,8 +221,11 @@ def corpus_run(tmp_path_factory, evidence_guard):
 def test_builder_rebuilds_the_committed_corpus_byte_for_byte(tmp_path):
     rebuilt = faults.build(tmp_path / "faults")
     assert rebuilt["sha256"] == EXPECTED["sha256"]
-    committed = {str(p.relative_to(CORPUS)): sha256_of(p) for p in sorted(CORPUS.rglob("*"))
-                 if p.is_file() and p.name != "expected.json"}
+    committed = {
+        str(p.relative_to(CORPUS)): sha256_of(p)
+        for p in sorted(CORPUS.rglob("*"))
+        if p.is_file() and p.name != "expected.json"
+    }
     assert committed == EXPECTED["sha256"]
 
 
@@ -194,8 +241,9 @@ def cli_count_with_sidecar(db: Path, tmp: Path) -> int:
     """`SELECT count(*) FROM sms` by the sqlite3 CLI on a copy of the database with its -journal/-wal."""
     for f in db.parent.glob(db.name + "*"):
         shutil.copyfile(f, tmp / f.name)
-    done = subprocess.run([tool("sqlite3"), str(tmp / db.name), "SELECT count(*) FROM sms"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [tool("sqlite3"), str(tmp / db.name), "SELECT count(*) FROM sms"], capture_output=True, text=True, check=True
+    )
     return int(done.stdout)
 
 
@@ -203,21 +251,34 @@ def test_corrupted_pages_give_every_row_on_the_undamaged_pages(corpus_run):
     case, path = EXPECTED["sqlite"]["corrupt_pages"], "/corrupt_pages" + SMS
     run = corpus_run("sqlite")
     got = run.count("message", path)
-    record("SQLite corrupted pages", str(case["sms_expected"]), str(got), run, (path,),
-           f"leaf pages {case['damaged_pages']} of {case['leaf_pages']} overwritten")
+    record(
+        "SQLite corrupted pages",
+        str(case["sms_expected"]),
+        str(got),
+        run,
+        (path,),
+        f"leaf pages {case['damaged_pages']} of {case['leaf_pages']} overwritten",
+    )
     assert_completed(run)
-    assert cli_readable_rows(CORPUS / "sqlite" / path.lstrip("/"), range(1, case["rows_written"] + 1)) == \
-        case["sms_expected"]
+    assert (
+        cli_readable_rows(CORPUS / "sqlite" / path.lstrip("/"), range(1, case["rows_written"] + 1))
+        == case["sms_expected"]
+    )
     assert got == case["sms_expected"]
-    rows = {int(r[0]) for r in run.query("SELECT m.source_row FROM message m JOIN source_file s ON s.id = "
-                                         "m.source_file_id WHERE s.path = ?", path)}
+    rows = {
+        int(r[0])
+        for r in run.query(
+            "SELECT m.source_row FROM message m JOIN source_file s ON s.id = m.source_file_id WHERE s.path = ?", path
+        )
+    }
     assert rows == set(range(1, case["rows_written"] + 1)) - set(case["lost_rowids"])
     lost = case["lost_rowids"]
     assert run.warnings(path) == [
         f"sms: damaged page(s): rows with rowid {lost[0]} to {lost[18]} cannot be read (database disk image is "
         "malformed); reading went on after them",
         f"sms: damaged page(s): rows with rowid {lost[19]} to {lost[-1]} cannot be read (database disk image is "
-        "malformed); reading went on after them"]
+        "malformed); reading went on after them",
+    ]
     assert run.status(path) == "parsed with warnings"
 
 
@@ -225,8 +286,14 @@ def test_hot_journal_is_rolled_back_to_the_committed_rows(corpus_run, tmp_path):
     case, path = EXPECTED["sqlite"]["hot_journal"], "/hot_journal" + SMS
     run = corpus_run("sqlite")
     got = run.count("message", path)
-    record("hot journal", f"{case['sms_expected']} (not the {case['sms_in_file_without_journal']} of the "
-           "uncommitted file)", str(got), run, (path,), "the rollback is said, with the pages it undid")
+    record(
+        "hot journal",
+        f"{case['sms_expected']} (not the {case['sms_in_file_without_journal']} of the uncommitted file)",
+        str(got),
+        run,
+        (path,),
+        "the rollback is said, with the pages it undid",
+    )
     assert_completed(run)
     assert cli_count_with_sidecar(CORPUS / "sqlite" / path.lstrip("/"), tmp_path) == case["sms_expected"]
     assert got == case["sms_expected"] != case["sms_in_file_without_journal"]
@@ -238,7 +305,8 @@ def test_hot_journal_is_a_warning(corpus_run):
     assert run.warnings(path) == [
         f"hot rollback journal (mmssms.db-journal): an interrupted transaction changed "
         f"{EXPECTED['sqlite']['hot_journal']['journal_pages']} page(s) of 4096 bytes; SQLite rolls them back to the "
-        "last committed state (32 pages), so the records are that state and the uncommitted changes are not among them"]
+        "last committed state (32 pages), so the records are that state and the uncommitted changes are not among them"
+    ]
     assert run.status(path) == "parsed with warnings"
 
 
@@ -246,9 +314,15 @@ def test_wal_frames_after_a_bad_checksum_are_ignored_as_sqlite_does(corpus_run, 
     case, path = EXPECTED["sqlite"]["wal_bad_checksum"], "/wal_bad_checksum" + SMS
     run = corpus_run("sqlite")
     got = run.count("message", path)
-    record("WAL with a bad frame checksum", f"{case['sms_expected']} ({case['sms_in_database_file']} in the file + "
-           f"frames 1-{case['frames_kept']}; {case['sms_ignored']} after frame {case['bad_frame']} ignored)", str(got),
-           run, (path,), "frames from the bad one on are ignored, as SQLite does, and said")
+    record(
+        "WAL with a bad frame checksum",
+        f"{case['sms_expected']} ({case['sms_in_database_file']} in the file + "
+        f"frames 1-{case['frames_kept']}; {case['sms_ignored']} after frame {case['bad_frame']} ignored)",
+        str(got),
+        run,
+        (path,),
+        "frames from the bad one on are ignored, as SQLite does, and said",
+    )
     assert_completed(run)
     assert cli_count_with_sidecar(CORPUS / "sqlite" / path.lstrip("/"), tmp_path) == case["sms_expected"]
     assert got == case["sms_expected"]
@@ -263,7 +337,8 @@ def test_wal_bad_checksum_is_a_warning(corpus_run):
         f"write-ahead log (mmssms.db-wal): frame {wal['bad_frame']} of {wal['frames']} has a bad checksum; SQLite "
         f"ignores it and every frame after it ({wal['frames'] - wal['frames_kept']} frame(s), 2 committed "
         f"transaction(s) lost), the records come from the database file and the 2 transaction(s) in frames "
-        f"1-{wal['frames_kept']}"]
+        f"1-{wal['frames_kept']}"
+    ]
     assert run.status(path) == "parsed with warnings"
 
 
@@ -276,12 +351,14 @@ def test_sidecar_notes_name_the_damage():
     assert sidecar_notes(base / "hot_journal" / faults.SMS_DB) == [
         f"hot rollback journal (mmssms.db-journal): an interrupted transaction changed "
         f"{EXPECTED['sqlite']['hot_journal']['journal_pages']} page(s) of 4096 bytes; SQLite rolls them back to the "
-        "last committed state (32 pages), so the records are that state and the uncommitted changes are not among them"]
+        "last committed state (32 pages), so the records are that state and the uncommitted changes are not among them"
+    ]
     assert sidecar_notes(base / "wal_bad_checksum" / faults.SMS_DB) == [
         f"write-ahead log (mmssms.db-wal): frame {wal['bad_frame']} of {wal['frames']} has a bad checksum; SQLite "
         f"ignores it and every frame after it ({wal['frames'] - wal['frames_kept']} frame(s), 2 committed "
         f"transaction(s) lost), the records come from the database file and the 2 transaction(s) in frames "
-        f"1-{wal['frames_kept']}"]
+        f"1-{wal['frames_kept']}"
+    ]
     assert sidecar_notes(base / "intact" / faults.SMS_DB) == []
 
 
@@ -289,8 +366,14 @@ def test_a_jpeg_at_the_database_path_is_read_as_a_photo(corpus_run):
     path = "/jpeg_as_db" + SMS
     run = corpus_run("sqlite")
     got = run.count("media_file", path), run.count("message", path)
-    record("database that is a JPEG", "1 photo, 0 SMS", f"{got[0]} photo, {got[1]} SMS", run, (path,),
-           "each SQLite parser named for the path says it is not a database but a JPEG image")
+    record(
+        "database that is a JPEG",
+        "1 photo, 0 SMS",
+        f"{got[0]} photo, {got[1]} SMS",
+        run,
+        (path,),
+        "each SQLite parser named for the path says it is not a database but a JPEG image",
+    )
     assert_completed(run)
     assert got == (1, 0)
 
@@ -298,11 +381,17 @@ def test_a_jpeg_at_the_database_path_is_read_as_a_photo(corpus_run):
 def test_a_jpeg_at_the_database_path_is_a_warning(corpus_run):
     path = "/jpeg_as_db" + SMS
     run = corpus_run("sqlite")
-    said = run.query("SELECT w.component, w.level, w.message FROM parse_warning w JOIN source_file s ON s.id = "
-                     "w.source_file_id WHERE s.path = ? ORDER BY w.id", path)
-    refusals = [(c, level) for c, level, m in said
-                if m.startswith("not a SQLite database (first bytes: ff d8 ff") and
-                m.endswith("): the file is a JPEG image; read by photo_exif instead")]
+    said = run.query(
+        "SELECT w.component, w.level, w.message FROM parse_warning w JOIN source_file s ON s.id = "
+        "w.source_file_id WHERE s.path = ? ORDER BY w.id",
+        path,
+    )
+    refusals = [
+        (c, level)
+        for c, level, m in said
+        if m.startswith("not a SQLite database (first bytes: ff d8 ff")
+        and m.endswith("): the file is a JPEG image; read by photo_exif instead")
+    ]
     assert refusals == [("android_sms", "warning"), ("android_mms", "warning")]
     assert run.status(path) == "parsed with warnings"
 
@@ -311,8 +400,13 @@ def test_zero_byte_databases_are_warnings_and_the_intact_one_is_read(corpus_run)
     run = corpus_run("sqlite")
     empty = EXPECTED["sqlite"]["zero_bytes"]["files"]
     intact = run.count("message", "/intact" + SMS)
-    record("zero-byte databases", f"{EXPECTED['sqlite']['intact']['sms_expected']} SMS from the intact database "
-           f"beside {len(empty)} empty ones", f"{intact}", run, tuple(empty))
+    record(
+        "zero-byte databases",
+        f"{EXPECTED['sqlite']['intact']['sms_expected']} SMS from the intact database beside {len(empty)} empty ones",
+        f"{intact}",
+        run,
+        tuple(empty),
+    )
     assert_completed(run)
     assert intact == EXPECTED["sqlite"]["intact"]["sms_expected"]
     for path in empty:
@@ -323,8 +417,11 @@ def test_zero_byte_databases_are_warnings_and_the_intact_one_is_read(corpus_run)
 # -- media ------------------------------------------------------------------------------------------------
 def exiftool_gps(folder: Path) -> set[str]:
     """Files exiftool finds a GPS latitude in."""
-    done = subprocess.run([tool("exiftool"), "-q", "-q", "-if", "$GPSLatitude", "-p", "$FileName", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tool("exiftool"), "-q", "-q", "-if", "$GPSLatitude", "-p", "$FileName", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     return set(done.stdout.split())
 
 
@@ -334,18 +431,26 @@ def photo_counts(run: Run, names: list[str]) -> tuple[int, int]:
     return media, places
 
 
-@pytest.mark.parametrize("case, prefix, reason", [
-    ("EXIF looping / out-of-range offsets", "exif_", "EXIF structure: "),
-    ("HEIC broken boxes", "heic_", "HEIF box structure: "),
-])
+@pytest.mark.parametrize(
+    "case, prefix, reason",
+    [
+        ("EXIF looping / out-of-range offsets", "exif_", "EXIF structure: "),
+        ("HEIC broken boxes", "heic_", "HEIF box structure: "),
+    ],
+)
 def test_damaged_photo_metadata_keeps_what_is_readable(corpus_run, case, prefix, reason):
     expected = EXPECTED["media"]
     damaged = sorted(n for n in expected if n.startswith(prefix))
     run = corpus_run("media")
     want = sum(expected[n]["media"] for n in damaged), sum(expected[n]["locations"] for n in damaged)
     got = photo_counts(run, damaged)
-    record(case, f"{want[0]} photos, {want[1]} positions", f"{got[0]} photos, {got[1]} positions", run,
-           tuple(f"{CAMERA}/{n}" for n in damaged))
+    record(
+        case,
+        f"{want[0]} photos, {want[1]} positions",
+        f"{got[0]} photos, {got[1]} positions",
+        run,
+        tuple(f"{CAMERA}/{n}" for n in damaged),
+    )
     assert_completed(run)
     assert got == want
     assert photo_counts(run, ["intact.jpg", "intact.heic"]) == (2, 2)
@@ -358,12 +463,15 @@ def test_damaged_photo_metadata_keeps_what_is_readable(corpus_run, case, prefix,
 
 def test_exif_loop_warnings_say_where(corpus_run):
     run = corpus_run("media")
-    assert "EXIF structure: IFD1 offset 8 points back at IFD0: the IFDs loop (not followed again)" in \
-        run.warnings(f"{CAMERA}/exif_loop_next.jpg")
-    assert "EXIF structure: ExifIFD offset 8 points back at IFD0: the IFDs loop (not followed again)" in \
-        run.warnings(f"{CAMERA}/exif_loop_sub.jpg")
-    assert "EXIF structure: GPS IFD offset 16777200 lies outside the 214-byte EXIF block (not read)" in \
-        run.warnings(f"{CAMERA}/exif_offset_out_of_range.jpg")
+    assert "EXIF structure: IFD1 offset 8 points back at IFD0: the IFDs loop (not followed again)" in run.warnings(
+        f"{CAMERA}/exif_loop_next.jpg"
+    )
+    assert "EXIF structure: ExifIFD offset 8 points back at IFD0: the IFDs loop (not followed again)" in run.warnings(
+        f"{CAMERA}/exif_loop_sub.jpg"
+    )
+    assert "EXIF structure: GPS IFD offset 16777200 lies outside the 214-byte EXIF block (not read)" in run.warnings(
+        f"{CAMERA}/exif_offset_out_of_range.jpg"
+    )
 
 
 # -- Telegram ----------------------------------------------------------------------------------------------
@@ -372,9 +480,14 @@ def test_telegram_blobs_cut_at_every_byte_each_give_a_message(corpus_run):
     run = corpus_run("telegram")
     got = run.count("message", path)
     full = run.count("message", path, "r.body = ?".replace("?", f"'{case['text']}'"))
-    record("Telegram TL blobs cut at every byte", f"{case['messages_expected']} messages ({case['blob_bytes']}+1 "
-           f"cuts), {case['messages_with_full_text']} with the whole text", f"{got} messages, {full} with the whole "
-           "text", run, (path,))
+    record(
+        "Telegram TL blobs cut at every byte",
+        f"{case['messages_expected']} messages ({case['blob_bytes']}+1 "
+        f"cuts), {case['messages_with_full_text']} with the whole text",
+        f"{got} messages, {full} with the whole text",
+        run,
+        (path,),
+    )
     assert_completed(run)
     assert got == case["messages_expected"]
     assert full == case["messages_with_full_text"]
@@ -396,8 +509,13 @@ def test_truncated_raw_image(images, tmp_path):
     run = triage_run(built["image"], tmp_path / "out")
     after = "/media/0/DCIM/Camera/z_after.jpg"
     got = run.count("message", SMS), run.count("media_file", "/media/0/DCIM/Camera/a_before.jpg")
-    record("truncated raw image", f"{built['sms_expected']} SMS, 1 photo before the cut",
-           f"{got[0]} SMS, {got[1]} photo", run, (after,))
+    record(
+        "truncated raw image",
+        f"{built['sms_expected']} SMS, 1 photo before the cut",
+        f"{got[0]} SMS, {got[1]} photo",
+        run,
+        (after,),
+    )
     assert_completed(run)
     assert built["readable"]["/".join(SMS.split("/")[1:])] and not built["readable"][after.lstrip("/")]
     assert got == (built["sms_expected"], 1)
@@ -410,14 +528,22 @@ def test_gpt_with_overlapping_partitions(images, tmp_path):
     built = faults.overlapping_gpt(images / "gpt")
     run = triage_run(built["image"], tmp_path / "out")
     got = run.count("message", SMS), run.count("media_file", "/DCIM/Camera/overlap.jpg")
-    record("GPT with overlapping partitions", f"{built['sms_expected']} SMS, {built['media_expected']} photo",
-           f"{got[0]} SMS, {got[1]} photo", run, (), "both partitions examined, the overlap said")
+    record(
+        "GPT with overlapping partitions",
+        f"{built['sms_expected']} SMS, {built['media_expected']} photo",
+        f"{got[0]} SMS, {got[1]} photo",
+        run,
+        (),
+        "both partitions examined, the overlap said",
+    )
     RESULTS["GPT with overlapping partitions"].warnings = "; ".join(run.evidence_warnings()) or "none"
     assert_completed(run)
     assert got == (built["sms_expected"], built["media_expected"])
     first, last = built["overlap_sectors"]
-    assert f"raw overlap.raw → GPT: partitions 1 and 2 overlap (sectors {first}-{last}); both are examined, so " \
+    assert (
+        f"raw overlap.raw → GPT: partitions 1 and 2 overlap (sectors {first}-{last}); both are examined, so "
         "files in the shared sectors may be listed under both; check the partition table" in run.evidence_warnings()
+    )
 
 
 LOST_PHOTO = "/media/0/DCIM/Camera/z_after.jpg"
@@ -432,9 +558,14 @@ def e01_run(images, tmp_path_factory) -> tuple[dict, Run]:
 def test_truncated_e01(e01_run):
     built, run = e01_run
     got = run.count("message", SMS)
-    record("truncated E01", f"{built['sms_expected']} SMS (first segment), the photo past the cut not parsed",
-           f"{got} SMS, photo {run.status(LOST_PHOTO)}", run, (),
-           "the lost photo is 'not parsed: cannot be read' (image read error), never a record with a wrong hash")
+    record(
+        "truncated E01",
+        f"{built['sms_expected']} SMS (first segment), the photo past the cut not parsed",
+        f"{got} SMS, photo {run.status(LOST_PHOTO)}",
+        run,
+        (),
+        "the lost photo is 'not parsed: cannot be read' (image read error), never a record with a wrong hash",
+    )
     RESULTS["truncated E01"].warnings = "; ".join(run.evidence_warnings()[:2])
     assert_completed(run)
     assert "data/com.android.providers.telephony/databases/mmssms.db" in built["surely_readable"]
@@ -448,9 +579,11 @@ def test_truncated_e01_lost_photo_is_not_parsed(e01_run):
     assert run.count("media_file", LOST_PHOTO) == 0 and run.status(LOST_PHOTO) == "not parsed"
     said = run.warnings(LOST_PHOTO)
     where = f"EWF phone.E01 (+1 segment) → ext4 → {LOST_PHOTO}"
-    assert said and all(w.startswith(f"cannot be read: {where}: bytes ") and
-                        "lie in a part of the image that cannot be read (image read error at byte " in w
-                        for w in said), said
+    assert said and all(
+        w.startswith(f"cannot be read: {where}: bytes ")
+        and "lie in a part of the image that cannot be read (image read error at byte " in w
+        for w in said
+    ), said
 
 
 # -- big and deep cases (built at test time) ------------------------------------------------------------------
@@ -461,10 +594,15 @@ def test_huge_texts_are_kept_whole(tmp_path):
     lengths = run.query("SELECT max(length(body)) FROM message")[0][0]
     name = run.query("SELECT max(length(name)) FROM contact")[0][0]
     got = run.count("message", SMS), run.count("contact", "/" + faults.CONTACTS_DB)
-    record("huge texts", f"{built['sms_expected']} SMS (one of {built['body_length']:,} chars), "
-           f"{built['contacts_expected']} contacts (one name of {built['name_length']:,} chars)",
-           f"{got[0]} SMS (longest {lengths:,}), {got[1]} contacts (longest name {name:,})", run, (SMS,),
-           "not damage: no warning expected; the report caps what it displays")
+    record(
+        "huge texts",
+        f"{built['sms_expected']} SMS (one of {built['body_length']:,} chars), "
+        f"{built['contacts_expected']} contacts (one name of {built['name_length']:,} chars)",
+        f"{got[0]} SMS (longest {lengths:,}), {got[1]} contacts (longest name {name:,})",
+        run,
+        (SMS,),
+        "not damage: no warning expected; the report caps what it displays",
+    )
     assert_completed(run)
     assert got == (built["sms_expected"], built["contacts_expected"])
     assert lengths == built["body_length"] and name == built["name_length"]
@@ -480,9 +618,14 @@ def test_one_hundred_thousand_tiny_files(tmp_path):
     recorded = json.loads(run.query("SELECT files_sha256_before FROM evidence_item")[0][0])
     listing = payload(run.out) / "evidence-files-sha256-before.txt"
     lines = listing.read_text(encoding="utf-8").splitlines() if listing.is_file() else []
-    record("100,000 tiny files", f"{built['sms_expected']} SMS, {built['tiny_files'] + 1:,} files hashed",
-           f"{got} SMS, {len(lines):,} files hashed", run, (SMS,),
-           f"not damage: no warning expected; the per-file hashes are in {listing.name} in the bundle")
+    record(
+        "100,000 tiny files",
+        f"{built['sms_expected']} SMS, {built['tiny_files'] + 1:,} files hashed",
+        f"{got} SMS, {len(lines):,} files hashed",
+        run,
+        (SMS,),
+        f"not damage: no warning expected; the per-file hashes are in {listing.name} in the bundle",
+    )
     assert_completed(run)
     assert got == built["sms_expected"]
     assert recorded == {listing.name: sha256_of(listing)}
@@ -495,8 +638,14 @@ def test_deep_folder(tmp_path):
     built = faults.deep_folder(evidence)
     run = triage_run(evidence, tmp_path / "out")
     got = run.count("message", built["path"])
-    record("deep folder nesting", f"{built['sms_expected']} SMS at depth {built['depth']}", str(got), run,
-           (built["path"],), "not damage: no warning expected")
+    record(
+        "deep folder nesting",
+        f"{built['sms_expected']} SMS at depth {built['depth']}",
+        str(got),
+        run,
+        (built["path"],),
+        "not damage: no warning expected",
+    )
     assert_completed(run)
     assert got == built["sms_expected"]
 
@@ -506,7 +655,13 @@ def test_deep_zip(tmp_path):
     built = faults.deep_zip(evidence)
     run = triage_run(evidence, tmp_path / "out")
     got = run.count("message", "/" + built["member"])
-    record("deep zip nesting", f"{built['sms_expected']} SMS at depth {built['depth']}", str(got), run,
-           ("/" + built["member"],), "not damage: no warning expected")
+    record(
+        "deep zip nesting",
+        f"{built['sms_expected']} SMS at depth {built['depth']}",
+        str(got),
+        run,
+        ("/" + built["member"],),
+        "not damage: no warning expected",
+    )
     assert_completed(run)
     assert got == built["sms_expected"]

@@ -76,11 +76,15 @@ def test_parse_runs_the_passes_of_a_run(tmp_path, capsys):
 
     db = tmp_path / "mmssms.db"
     with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, date INTEGER, "
-                    "date_sent INTEGER, type INTEGER, body TEXT, read INTEGER, seen INTEGER)")
-        con.execute("INSERT INTO sms (thread_id, address, date, date_sent, type, body, read, seen) VALUES "
-                    "(1, '+447700900123', 1714000000000, 1714000000000, 1, 'send 2,500 pounds to sort code "
-                    "08-99-99 account 66374958', 1, 1)")
+        con.execute(
+            "CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address TEXT, date INTEGER, "
+            "date_sent INTEGER, type INTEGER, body TEXT, read INTEGER, seen INTEGER)"
+        )
+        con.execute(
+            "INSERT INTO sms (thread_id, address, date, date_sent, type, body, read, seen) VALUES "
+            "(1, '+447700900123', 1714000000000, 1714000000000, 1, 'send 2,500 pounds to sort code "
+            "08-99-99 account 66374958', 1, 1)"
+        )
     con.close()
     records = run_parse(db, capsys)
     payments = [r for r in records if r["type"] == "payment"]

@@ -29,8 +29,9 @@ def manifest() -> dict:
 
 def by_source(records: list[dict], app: str, table: str) -> dict[int, dict]:
     """Records of one app read from one table, keyed by their source row."""
-    return {int(r["provenance"]["row"]): r for r in records
-            if r.get("app") == app and r["provenance"]["table"] == table}
+    return {
+        int(r["provenance"]["row"]): r for r in records if r.get("app") == app and r["provenance"]["table"] == table
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,21 @@ def demo_run(tmp_path_factory) -> tuple[Path, int, str]:
 
     buf = io.StringIO()
     with redirect_stdout(buf):
-        code = main(["run", str(DEMO_E01), "--out", str(out), "--case", "DEMO-CASE-001",
-                     "--exhibit", "EXH-DEMO-1", "--examiner", "Test Examiner", "--quiet"])
+        code = main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(out),
+                "--case",
+                "DEMO-CASE-001",
+                "--exhibit",
+                "EXH-DEMO-1",
+                "--examiner",
+                "Test Examiner",
+                "--quiet",
+            ]
+        )
     assert DEMO_E01.read_bytes() == before
     return payload(out), code, buf.getvalue()  # the sealed run's files are under data/
 
@@ -117,7 +131,8 @@ def test_demo_report_lists_sms_gps_and_finding(demo_run):
     out, _, _ = demo_run
     # the front page holds the findings; every message and position is on the paged listings
     html = (out / "index.html").read_text(encoding="utf-8") + "".join(
-        p.read_text(encoding="utf-8") for p in sorted((out / "pages").glob("*.html")))
+        p.read_text(encoding="utf-8") for p in sorted((out / "pages").glob("*.html"))
+    )
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
     assert "GEO-01" in html
     for sms in manifest["sms"]:
@@ -132,8 +147,9 @@ def test_demo_bad_photo_is_a_warning_not_a_crash(demo_run):
     out, _, _ = demo_run
     warnings = read_jsonl(out / "records" / "parse_warning.jsonl")
     manifest = json.loads(DEMO_MANIFEST.read_text())
-    by_path = {w["provenance"]["path"].rsplit(" → ", 1)[-1]: w["message"] for w in warnings
-               if w["component"] == "photo_exif"}
+    by_path = {
+        w["provenance"]["path"].rsplit(" → ", 1)[-1]: w["message"] for w in warnings if w["component"] == "photo_exif"
+    }
     corrupt = [p["path"] for p in manifest["photos"] if p.get("gps") == "corrupt"]
     assert corrupt and all("EXIF segment but no tag" in by_path[path] for path in corrupt)
     placeholder = [p["path"] for p in manifest["photos"] if p.get("gps") == "zero"]
@@ -147,8 +163,13 @@ def test_demo_custody_chain_is_intact_and_complete(demo_run):
     assert verify_chain(out / "custody.jsonl").ok
     actions = [e["action"] for e in read_jsonl(out / "custody.jsonl")]
     assert actions[0] == "run started" and actions[-1] == "run finished"
-    for needed in ("evidence files hashed (before)", "media hashed", "rules evaluated",
-                   "evidence files hashed (after)", "report written"):
+    for needed in (
+        "evidence files hashed (before)",
+        "media hashed",
+        "rules evaluated",
+        "evidence files hashed (after)",
+        "report written",
+    ):
         assert needed in actions
 
 
@@ -163,8 +184,24 @@ def test_full_case_graph_only_when_asked(demo_run):
 def test_demo_run_is_deterministic(demo_run, tmp_path):
     out, _, _ = demo_run
     again = tmp_path / "again"
-    assert main(["run", str(DEMO_E01), "--out", str(again), "--case", "DEMO-CASE-001",
-                 "--exhibit", "EXH-DEMO-1", "--examiner", "Test Examiner", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(again),
+                "--case",
+                "DEMO-CASE-001",
+                "--exhibit",
+                "EXH-DEMO-1",
+                "--examiner",
+                "Test Examiner",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     for path in sorted((out / "records").glob("*.jsonl")):
         if path.name != "custody_event.jsonl":  # run times by design
             assert path.read_bytes() == (payload(again) / "records" / path.name).read_bytes(), path.name
@@ -217,8 +254,10 @@ def shared_in_zone(manifest: dict, kind: str) -> int:
     from rules.zones import ZoneSet
 
     zones = ZoneSet.load(ROOT / manifest["zones_file"]["path"])
-    return sum(any(z.kind == kind for z in zones.containing(loc["latitude"], loc["longitude"]))
-               for loc in manifest["whatsapp"]["locations"])
+    return sum(
+        any(z.kind == kind for z in zones.containing(loc["latitude"], loc["longitude"]))
+        for loc in manifest["whatsapp"]["locations"]
+    )
 
 
 def test_demo_parties_link_each_sms_number(demo_run):
@@ -256,8 +295,9 @@ def test_demo_parties_link_one_person_across_sms_whatsapp_contacts_and_calls(dem
     for person in manifest()["people"]:
         party = parties[person["e164"]]
         cited = {r["id"] for r in party["refs"]}
-        wanted = person_refs(out, {**person, "call_rowids": [r for r in person["call_rowids"]
-                                                             if calls[r]["number"].startswith("+")]})
+        wanted = person_refs(
+            out, {**person, "call_rowids": [r for r in person["call_rowids"] if calls[r]["number"].startswith("+")]}
+        )
         for source, ids in wanted.items():
             assert ids <= cited, (person["name"], source)
         assert person["name"] in party["names"]
@@ -302,14 +342,18 @@ def test_demo_whatsapp_records_are_as_in_the_manifest(demo_run):
         linked = [x for x in locations if x["message_id"] == messages[loc["message_row_id"]]["id"]]
         assert (loc["latitude"], loc["longitude"]) in {(x["latitude"], x["longitude"]) for x in linked}
         if loc["live_location_final_latitude"] is not None:
-            assert (loc["live_location_final_latitude"], loc["live_location_final_longitude"]) in \
-                {(x["latitude"], x["longitude"]) for x in linked}
+            assert (loc["live_location_final_latitude"], loc["live_location_final_longitude"]) in {
+                (x["latitude"], x["longitude"]) for x in linked
+            }
     calls = by_source(read_jsonl(out / "records" / "call.jsonl"), "whatsapp", "call_log")
-    assert [(calls[c["rowid"]]["counterpart"], calls[c["rowid"]]["time_raw"], calls[c["rowid"]]["duration_s"])
-            for c in info["calls"]] == [(c["jid"], c["timestamp"], c["duration"]) for c in info["calls"]]
+    assert [
+        (calls[c["rowid"]]["counterpart"], calls[c["rowid"]]["time_raw"], calls[c["rowid"]]["duration_s"])
+        for c in info["calls"]
+    ] == [(c["jid"], c["timestamp"], c["duration"]) for c in info["calls"]]
     contacts = by_source(read_jsonl(out / "records" / "contact.jsonl"), "whatsapp", "wa_contacts")
-    assert [contacts[c["_id"]]["name"] for c in info["contacts"]] == \
-        [c["display_name"] or c["wa_name"] for c in info["contacts"]]  # no address-book name: the WhatsApp name
+    assert [contacts[c["_id"]]["name"] for c in info["contacts"]] == [
+        c["display_name"] or c["wa_name"] for c in info["contacts"]
+    ]  # no address-book name: the WhatsApp name
     (card,) = [c for c in read_jsonl(out / "records" / "contact.jsonl") if c["app"] == "whatsapp vcard"]
     assert card["extra"]["message_row_id"] == info["vcards"][0]["message_row_id"]
 
@@ -317,17 +361,24 @@ def test_demo_whatsapp_records_are_as_in_the_manifest(demo_run):
 def test_demo_telegram_records_are_as_in_the_manifest(demo_run):
     out, _, _ = demo_run
     info = manifest()["telegram"]
-    messages = {m["extra"]["message_id"]: m for m in read_jsonl(out / "records" / "message.jsonl")
-                if m["app"] == "telegram"}
+    messages = {
+        m["extra"]["message_id"]: m for m in read_jsonl(out / "records" / "message.jsonl") if m["app"] == "telegram"
+    }
     assert sorted(messages) == sorted(m["mid"] for m in info["messages"])
     for m in info["messages"]:
         got = messages[m["mid"]]
-        assert (got["time_utc"], got["time_raw"], got["direction"], got["body"] or None, got["thread"]) == \
-            (m["time_utc"], m["time_raw"], m["direction"], m["text"], m["thread"])
+        assert (got["time_utc"], got["time_raw"], got["direction"], got["body"] or None, got["thread"]) == (
+            m["time_utc"],
+            m["time_raw"],
+            m["direction"],
+            m["text"],
+            m["thread"],
+        )
         assert got["provenance"]["path"].endswith(info["cache4_db"]["path"])
     locations = [loc for loc in read_jsonl(out / "records" / "location.jsonl") if loc["origin"].startswith("telegram")]
-    assert sorted((loc["latitude"], loc["longitude"], loc["time_utc"]) for loc in locations) == \
-        sorted((loc["latitude"], loc["longitude"], loc["time_utc"]) for loc in info["locations"])
+    assert sorted((loc["latitude"], loc["longitude"], loc["time_utc"]) for loc in locations) == sorted(
+        (loc["latitude"], loc["longitude"], loc["time_utc"]) for loc in info["locations"]
+    )
     (account,) = [a for a in read_jsonl(out / "records" / "account.jsonl") if a["app"] == "telegram"]
     assert account["identifier"] == info["owner"]["phone"]
     assert account["provenance"]["path"].endswith(info["userconfig"]["path"])
@@ -347,8 +398,13 @@ def test_demo_contacts_and_calls_are_as_in_the_manifest(demo_run):
     assert sorted(calls) == [c["rowid"] for c in info["calls"]]
     for c in info["calls"]:
         got = calls[c["rowid"]]
-        assert (got["direction"], got["counterpart"], got["time_raw"], got["time_utc"], got["duration_s"]) == \
-            (c["direction"], c["number"], c["date"], c["time_utc"], c["duration"])
+        assert (got["direction"], got["counterpart"], got["time_raw"], got["time_utc"], got["duration_s"]) == (
+            c["direction"],
+            c["number"],
+            c["date"],
+            c["time_utc"],
+            c["duration"],
+        )
         assert got["extra"]["countryiso"] == c["countryiso"]
         assert got["provenance"]["path"].endswith(info["calllog_db"]["path"])
 

@@ -21,8 +21,17 @@ def utc(text: str) -> datetime:
 
 
 def message(when: datetime | None) -> Message:
-    return Message(app="sms", thread="t", direction="incoming", counterpart="+33612345678", sender=None,
-                   body="x", time_utc=when, time_raw=None, time_encoding="unix_ms")
+    return Message(
+        app="sms",
+        thread="t",
+        direction="incoming",
+        counterpart="+33612345678",
+        sender=None,
+        body="x",
+        time_utc=when,
+        time_raw=None,
+        time_encoding="unix_ms",
+    )
 
 
 def photo(when: datetime | None) -> MediaFile:
@@ -41,8 +50,11 @@ def test_the_window_is_whole_utc_days_inclusive() -> None:
 
 def test_categories_decide_first_and_the_exhibits_identity_is_always_kept() -> None:
     inside = utc("2025-05-15T12:00:00")
-    assert not WINDOW.keeps(Call(app="phone", direction="incoming", counterpart="1", time_utc=inside, time_raw=None,
-                                 time_encoding="unix_ms"))
+    assert not WINDOW.keeps(
+        Call(
+            app="phone", direction="incoming", counterpart="1", time_utc=inside, time_raw=None, time_encoding="unix_ms"
+        )
+    )
     assert not WINDOW.keeps(Contact(app="contacts", name="A"))
     assert not WINDOW.keeps(photo(inside))
     assert not WINDOW.keeps(Payment(method="iban", time_utc=inside))
@@ -75,12 +87,15 @@ def test_the_payments_pass_runs_only_when_payments_are_in_scope() -> None:
     assert EVERYTHING.passes(names) == names
 
 
-@pytest.mark.parametrize("categories, start, end, words", [
-    ("messages,browsing", None, None, "unknown data category browsing"),
-    ("", None, None, "names no data category"),
-    ("messages", "2025-05-19", "2025-05-12", "swap the dates"),
-    ("messages", "12/05/2025", None, "not a date as YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "categories, start, end, words",
+    [
+        ("messages,browsing", None, None, "unknown data category browsing"),
+        ("", None, None, "names no data category"),
+        ("messages", "2025-05-19", "2025-05-12", "swap the dates"),
+        ("messages", "12/05/2025", None, "not a date as YYYY-MM-DD"),
+    ],
+)
 def test_a_scope_that_cannot_be_applied_is_refused(categories: str, start, end, words: str) -> None:  # noqa: ANN001
     with pytest.raises(ScopeError, match=words):
         parse_scope(categories, start, end)
@@ -88,8 +103,9 @@ def test_a_scope_that_cannot_be_applied_is_refused(categories: str, start, end, 
 
 def test_scope_descriptions_for_the_record() -> None:
     assert EVERYTHING.is_everything and not WINDOW.is_everything
-    assert WINDOW.describe() == ("locations, messages; 2025-05-12 to 2025-05-19 (UTC, inclusive); "
-                                 "undated records left out")
+    assert WINDOW.describe() == (
+        "locations, messages; 2025-05-12 to 2025-05-19 (UTC, inclusive); undated records left out"
+    )
     assert WINDOW.to_json()["categories"] == ["locations", "messages"]
     assert Scope(frozenset({"calls"})).to_json()["from_utc"] is None
 
@@ -97,9 +113,30 @@ def test_scope_descriptions_for_the_record() -> None:
 def test_triage_run_with_a_scope_stores_nothing_outside_it(tmp_path: Path, evidence_guard) -> None:
     evidence_guard(DEMO_E01)
     out = tmp_path / "scoped"
-    assert main(["run", str(DEMO_E01), "--out", str(out), "--quiet", "--case", "C", "--exhibit", "E",
-                 "--examiner", "Scope Test", "--scope-categories", "calls,payments",
-                 "--scope-from", "2025-05-14", "--scope-to", "2025-05-20"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(DEMO_E01),
+                "--out",
+                str(out),
+                "--quiet",
+                "--case",
+                "C",
+                "--exhibit",
+                "E",
+                "--examiner",
+                "Scope Test",
+                "--scope-categories",
+                "calls,payments",
+                "--scope-from",
+                "2025-05-14",
+                "--scope-to",
+                "2025-05-20",
+            ]
+        )
+        == 0
+    )
     data = payload(out)
     low, high = utc("2025-05-14T00:00:00"), utc("2025-05-20T23:59:59.999999")
     for kind in ("message", "contact", "media_file", "location"):

@@ -20,18 +20,54 @@ def _records() -> list[Base]:
     """Every kind of value the columns hold: aware times in other zones, whole seconds, year 1, JSON of
     every shape (unicode, nested, a bare number, a boolean, a list), None in JSON and text columns, booleans, links."""
     source = SourceFile(path="/data/msgstore.db", layers=[{"kind": "folder", "name": "x"}], provenance="p")
-    first = Message(app="whatsapp", thread="447700900123@s.whatsapp.net", direction="incoming",
-                    counterpart="+447700900123", sender="+447700900123", body="Rendez-vous à Gravelines ☎",
-                    time_utc=datetime(2024, 6, 1, 23, 59, 59, 999999, tzinfo=PARIS), time_raw=1717279199999,
-                    time_encoding="unix_ms", read=True, extra={"key_id": "3EB0", "nested": {"a": [1, None, "é"]}},
-                    source_table="messages", source_row=7)
-    second = build(Message, app="sms", thread=None, direction="outgoing", counterpart=None, sender=None, body=None,
-                   time_utc=datetime(1, 1, 1, tzinfo=UTC), time_raw="0001-01-01", time_encoding="iso",
-                   sent_utc=datetime(2024, 1, 1, 12, tzinfo=UTC), sent_raw=[1, 2], deleted=True)
-    call = Call(app="phone", direction="missed", counterpart="+33612345678", time_utc=None, time_raw=False,
-                time_encoding="none", duration_s=12.5, video=False)
-    pin = Location(origin="whatsapp message", latitude=50.9870, longitude=2.1280,
-                   time_utc=datetime(2024, 6, 1, 21, 0, tzinfo=UTC), time_encoding="unix_ms", message=first)
+    first = Message(
+        app="whatsapp",
+        thread="447700900123@s.whatsapp.net",
+        direction="incoming",
+        counterpart="+447700900123",
+        sender="+447700900123",
+        body="Rendez-vous à Gravelines ☎",
+        time_utc=datetime(2024, 6, 1, 23, 59, 59, 999999, tzinfo=PARIS),
+        time_raw=1717279199999,
+        time_encoding="unix_ms",
+        read=True,
+        extra={"key_id": "3EB0", "nested": {"a": [1, None, "é"]}},
+        source_table="messages",
+        source_row=7,
+    )
+    second = build(
+        Message,
+        app="sms",
+        thread=None,
+        direction="outgoing",
+        counterpart=None,
+        sender=None,
+        body=None,
+        time_utc=datetime(1, 1, 1, tzinfo=UTC),
+        time_raw="0001-01-01",
+        time_encoding="iso",
+        sent_utc=datetime(2024, 1, 1, 12, tzinfo=UTC),
+        sent_raw=[1, 2],
+        deleted=True,
+    )
+    call = Call(
+        app="phone",
+        direction="missed",
+        counterpart="+33612345678",
+        time_utc=None,
+        time_raw=False,
+        time_encoding="none",
+        duration_s=12.5,
+        video=False,
+    )
+    pin = Location(
+        origin="whatsapp message",
+        latitude=50.9870,
+        longitude=2.1280,
+        time_utc=datetime(2024, 6, 1, 21, 0, tzinfo=UTC),
+        time_encoding="unix_ms",
+        message=first,
+    )
     return [source, first, second, call, pin]
 
 
@@ -84,13 +120,35 @@ def test_store_numbers_rows_across_batches_and_orm_cascades(tmp_path: Path) -> N
     """Ids are given as records are stored; a record the ORM brings in through a link gets the next number
     too, so a later insert never collides with it."""
     store = CaseStore(f"sqlite:///{tmp_path / 'c.sqlite'}")
-    messages = [build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender="+1",
-                      body=f"m{i}", time_utc=None, time_raw=None, time_encoding="none") for i in range(12_001)]
+    messages = [
+        build(
+            Message,
+            app="sms",
+            thread="t",
+            direction="incoming",
+            counterpart="+1",
+            sender="+1",
+            body=f"m{i}",
+            time_utc=None,
+            time_raw=None,
+            time_encoding="none",
+        )
+        for i in range(12_001)
+    ]
     for message in messages[:6000]:
         store.insert(message)
     store.flush()
-    cascaded = Message(app="sms", thread="t", direction="incoming", counterpart="+2", sender="+2", body="linked",
-                       time_utc=None, time_raw=None, time_encoding="none")
+    cascaded = Message(
+        app="sms",
+        thread="t",
+        direction="incoming",
+        counterpart="+2",
+        sender="+2",
+        body="linked",
+        time_utc=None,
+        time_raw=None,
+        time_encoding="none",
+    )
     store.add(Location(origin="whatsapp message", latitude=1.0, longitude=2.0, message=cascaded))
     for message in messages[6000:]:
         store.insert(message)
@@ -104,17 +162,75 @@ def test_store_numbers_rows_across_batches_and_orm_cascades(tmp_path: Path) -> N
 
 
 def test_build_is_the_constructor_without_bookkeeping() -> None:
-    made = build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, body="hi",
-                 time_utc=None, time_raw=5, time_encoding="unix_s")
-    usual = Message(app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, body="hi",
-                    time_utc=None, time_raw=5, time_encoding="unix_s")
+    made = build(
+        Message,
+        app="sms",
+        thread="t",
+        direction="incoming",
+        counterpart="+1",
+        sender=None,
+        body="hi",
+        time_utc=None,
+        time_raw=5,
+        time_encoding="unix_s",
+    )
+    usual = Message(
+        app="sms",
+        thread="t",
+        direction="incoming",
+        counterpart="+1",
+        sender=None,
+        body="hi",
+        time_utc=None,
+        time_raw=5,
+        time_encoding="unix_s",
+    )
     names = [c.key for c in Message.__table__.columns]
     assert [getattr(made, n) for n in names] == [getattr(usual, n) for n in names]
-    assert made.extra == {} and made.extra is not build(Message, **{k: getattr(usual, k) for k in (
-        "app", "thread", "direction", "counterpart", "sender", "body", "time_utc", "time_raw", "time_encoding")}).extra
+    assert (
+        made.extra == {}
+        and made.extra
+        is not build(
+            Message,
+            **{
+                k: getattr(usual, k)
+                for k in (
+                    "app",
+                    "thread",
+                    "direction",
+                    "counterpart",
+                    "sender",
+                    "body",
+                    "time_utc",
+                    "time_raw",
+                    "time_encoding",
+                )
+            },
+        ).extra
+    )
     with pytest.raises(TypeError, match="bodyy"):
-        build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, bodyy="hi",
-              body="x", time_utc=None, time_raw=5, time_encoding="unix_s")
+        build(
+            Message,
+            app="sms",
+            thread="t",
+            direction="incoming",
+            counterpart="+1",
+            sender=None,
+            bodyy="hi",
+            body="x",
+            time_utc=None,
+            time_raw=5,
+            time_encoding="unix_s",
+        )
     with pytest.raises(TypeError, match="time_encoding"):
-        build(Message, app="sms", thread="t", direction="incoming", counterpart="+1", sender=None, body="hi",
-              time_utc=None, time_raw=5)
+        build(
+            Message,
+            app="sms",
+            thread="t",
+            direction="incoming",
+            counterpart="+1",
+            sender=None,
+            body="hi",
+            time_utc=None,
+            time_raw=5,
+        )

@@ -46,8 +46,9 @@ ADDENDUM_HTML = "addendum.html"
 TRANSLATIONS_NAME = "translations.xlf"
 SCHEMA = "mobile-triage addendum 1"
 
-_env = Environment(loader=PackageLoader("triage.addenda", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                   finalize=finalize)
+_env = Environment(
+    loader=PackageLoader("triage.addenda", "templates"), autoescape=select_autoescape(["html", "j2"]), finalize=finalize
+)
 _env.filters["shown"] = shown
 _env.filters["bdi"] = isolated
 _env.filters["ltr"] = left_to_right
@@ -63,11 +64,15 @@ class CertifiedTranslations:
     xliff: bytes
 
     def to_json(self) -> dict[str, Any]:
-        return {"translator": self.translator, "date": self.day.isoformat(),
-                "target_language": self.outcome.target_language, "file": TRANSLATIONS_NAME,
-                "file_sha256": hashlib.sha256(self.xliff).hexdigest(),
-                "units": [t.to_json() for t in self.outcome.translations],
-                "without_target": self.outcome.without_target}
+        return {
+            "translator": self.translator,
+            "date": self.day.isoformat(),
+            "target_language": self.outcome.target_language,
+            "file": TRANSLATIONS_NAME,
+            "file_sha256": hashlib.sha256(self.xliff).hexdigest(),
+            "units": [t.to_json() for t in self.outcome.translations],
+            "without_target": self.outcome.without_target,
+        }
 
 
 def addendum_folder(out: Path) -> Path:
@@ -75,9 +80,13 @@ def addendum_folder(out: Path) -> Path:
     return out.with_suffix("") if out.suffix.lower() == ".zip" else out
 
 
-def make_addendum(out: Path, identity: BundleIdentity, key: Ed25519PrivateKey,
-                  declarations: LoadedDeclarations | None = None,
-                  translations: CertifiedTranslations | None = None) -> Path:
+def make_addendum(
+    out: Path,
+    identity: BundleIdentity,
+    key: Ed25519PrivateKey,
+    declarations: LoadedDeclarations | None = None,
+    translations: CertifiedTranslations | None = None,
+) -> Path:
     """Write and seal the addendum; returns its zip."""
     if declarations is None and translations is None:
         raise TriageError("an addendum needs something to add: --declarations FILE and/or --translations FILE.xlf")
@@ -100,12 +109,23 @@ def _contents(declarations: LoadedDeclarations | None, translations: CertifiedTr
     return ", ".join(part for part, given in (("declarations", declarations), ("translations", translations)) if given)
 
 
-def _write_contents(folder: Path, identity: BundleIdentity, key: Ed25519PrivateKey,
-                    declarations: LoadedDeclarations | None, translations: CertifiedTranslations | None) -> None:
+def _write_contents(
+    folder: Path,
+    identity: BundleIdentity,
+    key: Ed25519PrivateKey,
+    declarations: LoadedDeclarations | None,
+    translations: CertifiedTranslations | None,
+) -> None:
     record = {
-        "schema": SCHEMA, "tool": f"{TOOL_NAME} {__version__}", "made_utc": iso(now_utc()),
-        "addendum_to": {"name": identity.name, "tag_manifest_sha256": identity.tag_manifest_sha256,
-                        "manifest_sha256": identity.manifest_sha256, "signer": identity.signer},
+        "schema": SCHEMA,
+        "tool": f"{TOOL_NAME} {__version__}",
+        "made_utc": iso(now_utc()),
+        "addendum_to": {
+            "name": identity.name,
+            "tag_manifest_sha256": identity.tag_manifest_sha256,
+            "manifest_sha256": identity.manifest_sha256,
+            "signer": identity.signer,
+        },
         "signed_by": fingerprint(key.public_key()),
         "declarations": declarations.to_json() if declarations else None,
         "translations": translations.to_json() if translations else None,
@@ -120,5 +140,6 @@ def _write_contents(folder: Path, identity: BundleIdentity, key: Ed25519PrivateK
     text = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
     write_text_exclusive(folder / ADDENDUM_JSON, text)
     page = _env.get_template("addendum.html.j2").render(
-        a=record, d=declarations.view() if declarations else None, t=record["translations"], files=files)
+        a=record, d=declarations.view() if declarations else None, t=record["translations"], files=files
+    )
     write_text_exclusive(folder / ADDENDUM_HTML, page)

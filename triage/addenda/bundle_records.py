@@ -42,8 +42,11 @@ class BundleIdentity:
     signer: str | None  # the bundle's signing key fingerprint, for the readable page
 
     def bag_info(self) -> dict[str, str]:
-        return {"Addendum-To-Bundle": self.name, "Addendum-To-Tag-Manifest-SHA256": self.tag_manifest_sha256,
-                "Addendum-To-Manifest-SHA256": self.manifest_sha256}
+        return {
+            "Addendum-To-Bundle": self.name,
+            "Addendum-To-Tag-Manifest-SHA256": self.tag_manifest_sha256,
+            "Addendum-To-Manifest-SHA256": self.manifest_sha256,
+        }
 
 
 def message_sha256(text: str) -> str:
@@ -56,8 +59,10 @@ def checked_bundle(path: Path, trust: Iterable[TrustedKey] = ()) -> tuple[Bundle
     result = verify(path, list(trust))
     if result.status not in (INTACT, SIGNER_NOT_CHECKED) or not result.tag_manifest_sha256:
         reasons = "; ".join(result.problems + result.incomplete + result.unreadable) or result.verdict
-        raise BundleRecordsError(f"{path} is {result.verdict}: {reasons}. An addendum is made only for an intact "
-                                 "bundle (check it with `triage verify`)")
+        raise BundleRecordsError(
+            f"{path} is {result.verdict}: {reasons}. An addendum is made only for an intact "
+            "bundle (check it with `triage verify`)"
+        )
     name = _bundle_name(path)
     signer = result.signer.fingerprint if result.signer and result.signed else None
     return BundleIdentity(name, result.tag_manifest_sha256, result.manifest_sha256 or "", signer), result

@@ -54,9 +54,11 @@ BUNDLE_NAME = "declarations.yaml"  # the copy sealed into a bundle or an addendu
 MAX_FILE_BYTES = 256 * 1024  # declarations are a page of text; anything larger is not a declarations file
 LEGAL_BASES = ("PACE seizure", "warrant", "PCSC Act 2022 s.37 agreement", "other")
 TRANSLATIONS = ("none needed", "machine translation", "certified translation")
-STATEMENT_OF_TRUTH = ("This summary is true to the best of my knowledge and belief, and I make it knowing that, "
-                      "if it is tendered in evidence, I shall be liable to prosecution if I have wilfully stated in "
-                      "it anything which I know to be false or do not believe to be true.")
+STATEMENT_OF_TRUTH = (
+    "This summary is true to the best of my knowledge and belief, and I make it knowing that, "
+    "if it is tendered in evidence, I shall be liable to prosecution if I have wilfully stated in "
+    "it anything which I know to be false or do not believe to be true."
+)
 
 # free text: not empty, short enough to print whole (the report caps longer text, display.TEXT_CHARS)
 Line = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=200)]
@@ -143,16 +145,23 @@ class Declarations(_Strict):
     def rows(self) -> list[tuple[str, str]]:
         """The declarations as the statement prints them, label and text, in the form's order."""
         legal = self.legal_power.basis + (f": {self.legal_power.details}" if self.legal_power.details else "")
-        accredited = (f"accredited for this activity, scope {self.accreditation.scope}"
-                      if self.accreditation.status == "accredited" else "not accredited")
-        code = ("I declare that this examination was conducted in compliance with the FSR statutory Code of Practice."
-                if self.fsr_code.compliant else "It was not conducted in full compliance; the non-compliance and its "
-                "mitigation are set out below.")
-        rows = [("Translation", self.translation_text()),
-                ("Extraction method and device state (isolation, power, lock state)", self.extraction or "not stated"),
-                ("Legal power for the extraction", legal),
-                ("Accreditation status (ISO/IEC 17025; FSR Code FSA DIG 100)", accredited),
-                ("Forensic Science Regulator Code of Practice", code)]
+        accredited = (
+            f"accredited for this activity, scope {self.accreditation.scope}"
+            if self.accreditation.status == "accredited"
+            else "not accredited"
+        )
+        code = (
+            "I declare that this examination was conducted in compliance with the FSR statutory Code of Practice."
+            if self.fsr_code.compliant
+            else "It was not conducted in full compliance; the non-compliance and its mitigation are set out below."
+        )
+        rows = [
+            ("Translation", self.translation_text()),
+            ("Extraction method and device state (isolation, power, lock state)", self.extraction or "not stated"),
+            ("Legal power for the extraction", legal),
+            ("Accreditation status (ISO/IEC 17025; FSR Code FSA DIG 100)", accredited),
+            ("Forensic Science Regulator Code of Practice", code),
+        ]
         return rows
 
     def translation_text(self) -> str:
@@ -163,8 +172,11 @@ class Declarations(_Strict):
     def signed_by(self) -> list[tuple[str, str]]:
         """Name, role, date, officer: the lines under the statement of truth."""
         role = self.role + (f", {self.organisation}" if self.organisation else "")
-        return [("Name and role", f"{self.name}, {role}"), ("Date", self.date.isoformat()),
-                ("Officer in charge", self.officer_in_charge or "not stated")]
+        return [
+            ("Name and role", f"{self.name}, {role}"),
+            ("Date", self.date.isoformat()),
+            ("Officer in charge", self.officer_in_charge or "not stated"),
+        ]
 
 
 @dataclass(frozen=True)
@@ -179,9 +191,14 @@ class LoadedDeclarations:
     def view(self) -> dict[str, Any]:
         """What the statement's template prints."""
         d = self.declarations
-        return {"rows": d.rows(), "non_compliance": [m.model_dump() for m in d.fsr_code.non_compliance],
-                "statement_of_truth": STATEMENT_OF_TRUTH, "signed_by": d.signed_by(), "sha256": self.sha256,
-                "file": BUNDLE_NAME}
+        return {
+            "rows": d.rows(),
+            "non_compliance": [m.model_dump() for m in d.fsr_code.non_compliance],
+            "statement_of_truth": STATEMENT_OF_TRUTH,
+            "signed_by": d.signed_by(),
+            "sha256": self.sha256,
+            "file": BUNDLE_NAME,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {"sha256": self.sha256, **self.declarations.model_dump(mode="json")}
@@ -197,13 +214,17 @@ def load_declarations(path: Path) -> LoadedDeclarations:
     except yaml.YAMLError as e:
         raise DeclarationsError(f"declarations {path}: not valid YAML ({_one_line(e)})") from None
     if not isinstance(document, dict):
-        raise DeclarationsError(f"declarations {path}: expected a mapping of fields (name:, date:, "
-                                f"accreditation: …), got {type(document).__name__}")
+        raise DeclarationsError(
+            f"declarations {path}: expected a mapping of fields (name:, date:, "
+            f"accreditation: …), got {type(document).__name__}"
+        )
     try:
         declarations = Declarations.model_validate(document)
     except ValidationError as e:
-        raise DeclarationsError(f"declarations {path}: {_problems(e)}; see `triage run --help` or the README "
-                                "section 'Declarations, addenda and translations'") from None
+        raise DeclarationsError(
+            f"declarations {path}: {_problems(e)}; see `triage run --help` or the README "
+            "section 'Declarations, addenda and translations'"
+        ) from None
     return LoadedDeclarations(path, raw, hashlib.sha256(raw).hexdigest(), declarations)
 
 
@@ -245,8 +266,7 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"field {key!r} is given twice",
-                                                    key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"field {key!r} is given twice", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep)
 

@@ -76,8 +76,9 @@ class Translation:
         return asdict(self)
 
 
-def export_xliff(bundle_path: Path, identity: BundleIdentity, target: Path, target_language: str,
-                 skip: Iterable[int] = ()) -> int:
+def export_xliff(
+    bundle_path: Path, identity: BundleIdentity, target: Path, target_language: str, skip: Iterable[int] = ()
+) -> int:
     """Write the cited messages with text (but those in `skip`) to `target`, a new file; returns how many."""
     done = set(skip)
     with open_bundle(bundle_path) as bundle:
@@ -132,8 +133,18 @@ def read_translations(xlf: Path, bundle_path: Path) -> ImportOutcome:
             without_target.append(message_id)
             continue
         record, digest = checked
-        translations.append(Translation(message_id, digest, record["body"], unit.target, language,
-                                        record_reference(record), record.get("app") or "", record.get("time_utc")))
+        translations.append(
+            Translation(
+                message_id,
+                digest,
+                record["body"],
+                unit.target,
+                language,
+                record_reference(record),
+                record.get("app") or "",
+                record.get("time_utc"),
+            )
+        )
     if problems:
         raise TranslationsError(f"{xlf}: refused, nothing sealed ({len(problems)} problem(s)): " + "; ".join(problems))
     if not translations:
@@ -163,8 +174,9 @@ def _unit_id(unit: Any, problems: list[str]) -> int | None:
     return int(raw)
 
 
-def _checked(message_id: int, unit: Any, record: dict[str, Any] | None,
-             problems: list[str]) -> tuple[dict[str, Any], str] | None:
+def _checked(
+    message_id: int, unit: Any, record: dict[str, Any] | None, problems: list[str]
+) -> tuple[dict[str, Any], str] | None:
     """The record and its text's hash when the unit matches it; otherwise the problem, said."""
     if record is None or not record.get("body"):
         problems.append(f"unit {message_id}: the bundle has no message {message_id} with text (unknown message)")
@@ -172,17 +184,22 @@ def _checked(message_id: int, unit: Any, record: dict[str, Any] | None,
     digest = message_sha256(record["body"])
     noted = _HASH.findall(unit.getnotes() or "")
     if len(noted) != 1:
-        problems.append(f"unit {message_id}: no '{HASH_NOTE}: <sha256>' note (the file was not exported by "
-                        "`triage translations export`, or its notes were removed)")
+        problems.append(
+            f"unit {message_id}: no '{HASH_NOTE}: <sha256>' note (the file was not exported by "
+            "`triage translations export`, or its notes were removed)"
+        )
         return None
     if noted[0] != digest:
-        problems.append(f"unit {message_id}: message hash does not match: the unit was made for a text with "
-                        f"SHA-256 {noted[0]}, but message {message_id} in the bundle has SHA-256 {digest} "
-                        "(a changed message, or another bundle's)")
+        problems.append(
+            f"unit {message_id}: message hash does not match: the unit was made for a text with "
+            f"SHA-256 {noted[0]}, but message {message_id} in the bundle has SHA-256 {digest} "
+            "(a changed message, or another bundle's)"
+        )
         return None
     if message_sha256(unit.source or "") != digest:
-        problems.append(f"unit {message_id}: its <source> is not the message's text as the bundle holds it "
-                        "(the source was edited)")
+        problems.append(
+            f"unit {message_id}: its <source> is not the message's text as the bundle holds it (the source was edited)"
+        )
         return None
     return record, digest
 

@@ -16,8 +16,13 @@ def keys() -> None:
 
 
 @keys.command("init")
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to keep the key (default: $TRIAGE_KEY_DIR or ~/.config/mobile-triage).")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to keep the key (default: $TRIAGE_KEY_DIR or ~/.config/mobile-triage).",
+)
 @click.option("--if-missing", is_flag=True, help="Do nothing (but print the fingerprint) when a key exists.")
 def init_command(folder: Path | None, if_missing: bool) -> None:
     """Create the Ed25519 key that signs bundles; print its fingerprints to publish.
@@ -63,20 +68,44 @@ Exit codes (the verdict is the last line of the output):
 
 @click.command("verify", help=VERIFY_HELP)
 @click.argument("bundle", type=click.Path(exists=True, path_type=Path))
-@click.option("--trust", "trust", multiple=True, metavar="FINGERPRINT|PUBLIC_KEY_FILE",
-              help="A signing key to trust (repeatable).")
-@click.option("--trusted-keys", "trusted_files", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A file of trusted keys: one fingerprint or PEM path a line, '#' comments.")
-@click.option("--addendum", "addenda", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="A signed addendum to this bundle (folder or zip, from `triage addendum` or `triage translations "
-                   "import`), checked after it: its files, its signature (against the trusted keys) and that it "
-                   "names this bundle. Repeatable.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the verdict as one JSON object (verdict, reasons, signature, files checked, addenda).")
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    metavar="FINGERPRINT|PUBLIC_KEY_FILE",
+    help="A signing key to trust (repeatable).",
+)
+@click.option(
+    "--trusted-keys",
+    "trusted_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of trusted keys: one fingerprint or PEM path a line, '#' comments.",
+)
+@click.option(
+    "--addendum",
+    "addenda",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A signed addendum to this bundle (folder or zip, from `triage addendum` or `triage translations "
+    "import`), checked after it: its files, its signature (against the trusted keys) and that it "
+    "names this bundle. Repeatable.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the verdict as one JSON object (verdict, reasons, signature, files checked, addenda).",
+)
 @click.pass_context
-def verify_command(ctx: click.Context, bundle: Path, trust: tuple[str, ...], trusted_files: tuple[Path, ...],
-                   as_json: bool, addenda: tuple[Path, ...] = ()) -> None:
+def verify_command(
+    ctx: click.Context,
+    bundle: Path,
+    trust: tuple[str, ...],
+    trusted_files: tuple[Path, ...],
+    as_json: bool,
+    addenda: tuple[Path, ...] = (),
+) -> None:
     from triage.bundle.trust import TrustError, gather_trust
     from triage.bundle.verify import CANNOT_CHECK, verify
 

@@ -43,8 +43,7 @@ def init_key(folder: Path | None = None, if_missing: bool = False) -> tuple[Path
         raise TriageError(f"a signing key already exists at {private}; it is never overwritten")
     folder.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
@@ -72,7 +71,7 @@ def public_pem(key: Ed25519PublicKey) -> bytes:
 def fingerprint(key: Ed25519PublicKey) -> str:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     digest = hashlib.sha256(raw).hexdigest()
-    return "SHA256:" + ":".join(digest[i:i + 4] for i in range(0, 64, 4))
+    return "SHA256:" + ":".join(digest[i : i + 4] for i in range(0, 64, 4))
 
 
 def fingerprint_der(key: Ed25519PublicKey) -> str:

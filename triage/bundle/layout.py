@@ -32,8 +32,17 @@ BAGIT_DECLARATION = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 # tag files the tag manifest must list (the public key too when the bundle is signed)
 REQUIRED_TAG_FILES = (BAGIT_TXT, BAG_INFO, MANIFEST, VERIFY_TXT)
 # the files a prosecutor reads: their hashes go into the custody log's seal entry
-REPORT_FILES = ("index.html", "report.pdf", "findings.json", "case.jsonld", "locations.geojson", "locations.kml",
-                "schedule_material_examined.csv", "schedule_findings.csv", "declarations.yaml")
+REPORT_FILES = (
+    "index.html",
+    "report.pdf",
+    "findings.json",
+    "case.jsonld",
+    "locations.geojson",
+    "locations.kml",
+    "schedule_material_examined.csv",
+    "schedule_findings.csv",
+    "declarations.yaml",
+)
 SIGNATURE_BYTES = 64  # Ed25519
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -58,6 +67,7 @@ def manifest_line(digest: str, rel: str) -> str:
 @dataclass
 class Manifest:
     """A parsed manifest: path → SHA-256, and what was wrong with its lines."""
+
     entries: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 

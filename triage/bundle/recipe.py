@@ -14,8 +14,10 @@ SHA256SUM_PAYLOAD = "sha256sum -c manifest-sha256.txt"
 SHA256SUM_TAGS = "sha256sum -c tagmanifest-sha256.txt"
 LIST_ADDED = "diff <(cut -d' ' -f3- manifest-sha256.txt | sort) <(find data -type f | sort)"
 LIST_SPECIAL = "find data ! -type f ! -type d"
-OPENSSL_VERIFY = ("openssl pkeyutl -verify -pubin -inkey examiner_public_key.pem -rawin "
-                  "-in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig")
+OPENSSL_VERIFY = (
+    "openssl pkeyutl -verify -pubin -inkey examiner_public_key.pem -rawin "
+    "-in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig"
+)
 OPENSSL_FINGERPRINT = "openssl pkey -pubin -in examiner_public_key.pem -outform DER | sha256sum"
 BAGIT_VALIDATE = "bagit.py --validate ."
 

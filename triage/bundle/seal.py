@@ -46,12 +46,27 @@ __all__ = ["PAYLOAD_DIR", "seal", "seal_entry_details", "bundle_zip_path"]
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Formats that are compressed already: deflating them again costs time and saves nothing, so they are
 # stored as they are. Everything else (HTML, JSON, JSON Lines, CSV, KML, text) is deflated.
-ALREADY_COMPRESSED = frozenset({
-    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif",  # pictures
-    ".mp4", ".mov", ".m4a",  # video and sound
-    ".pdf",  # report.pdf: WeasyPrint compresses its streams
-    ".zip", ".gz", ".tgz", ".xz", ".bz2", ".7z",  # archives
-})
+ALREADY_COMPRESSED = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".webp",
+        ".heic",
+        ".heif",  # pictures
+        ".mp4",
+        ".mov",
+        ".m4a",  # video and sound
+        ".pdf",  # report.pdf: WeasyPrint compresses its streams
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".xz",
+        ".bz2",
+        ".7z",  # archives
+    }
+)
 THUMBNAIL_DIR = "thumbs"  # the report's thumbnails (triage/enrich/thumbnails.py): JPEG, whatever their name says
 CHUNK = 1 << 20  # bytes copied into the zip at a time: a member is never read whole
 # deflate's fastest level: measured on a 200,000-message bag (bench/RESULTS.md), 4.5 s instead of 9.5 s for an
@@ -80,16 +95,18 @@ def seal_entry_details(folder: Path, key: Ed25519PrivateKey | None) -> dict:
     }
 
 
-def seal(folder: Path, key: Ed25519PrivateKey | None, info: dict[str, str] | None = None,
-         recipe: str | None = None) -> Path:
+def seal(
+    folder: Path, key: Ed25519PrivateKey | None, info: dict[str, str] | None = None, recipe: str | None = None
+) -> Path:
     """Turn the finished run folder into a signed BagIt bag and write `<folder>.zip` beside it; returns the zip.
 
     `info`: more bag-info.txt labels (an addendum names its bundle there); `recipe`: VERIFY.txt's text
     when it is not a run's bundle (default: recipe.verify_recipe)."""
     target = bundle_zip_path(folder)
     if os.path.lexists(target):  # before anything moves: a refused seal leaves the folder as it was
-        raise ExistingFileError(f"{target} already exists; mobile-triage never replaces a file "
-                                "(move it away, or choose another --out)")
+        raise ExistingFileError(
+            f"{target} already exists; mobile-triage never replaces a file (move it away, or choose another --out)"
+        )
     move_into_payload(folder)
     payload = hash_payload(folder)
     write_tag_files(folder, payload, key, info, recipe)
@@ -102,8 +119,10 @@ def move_into_payload(folder: Path) -> None:
     try:
         os.mkdir(folder / PAYLOAD_DIR)
     except FileExistsError:
-        raise ExistingFileError(f"{folder / PAYLOAD_DIR} already exists: the folder is already sealed, or holds "
-                                f"a '{PAYLOAD_DIR}' entry the run did not write") from None
+        raise ExistingFileError(
+            f"{folder / PAYLOAD_DIR} already exists: the folder is already sealed, or holds "
+            f"a '{PAYLOAD_DIR}' entry the run did not write"
+        ) from None
     for name in entries:
         os.rename(folder / name, folder / PAYLOAD_DIR / name)
 
@@ -121,8 +140,13 @@ def hash_payload(folder: Path) -> list[PayloadFile]:
     return files
 
 
-def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519PrivateKey | None,
-                    info: dict[str, str] | None = None, recipe: str | None = None) -> None:
+def write_tag_files(
+    folder: Path,
+    payload: list[PayloadFile],
+    key: Ed25519PrivateKey | None,
+    info: dict[str, str] | None = None,
+    recipe: str | None = None,
+) -> None:
     tags = {
         BAGIT_TXT: BAGIT_DECLARATION.encode("utf-8"),
         BAG_INFO: bag_info(payload, info).encode("utf-8"),
@@ -133,8 +157,9 @@ def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519Privat
         tags[PUBLIC_KEY] = public_pem(key.public_key())
     for name, data in tags.items():
         write_bytes_exclusive(folder / name, data)
-    tag_manifest = "".join(manifest_line(hashlib.sha256(data).hexdigest(), name)
-                           for name, data in sorted(tags.items())).encode("utf-8")
+    tag_manifest = "".join(
+        manifest_line(hashlib.sha256(data).hexdigest(), name) for name, data in sorted(tags.items())
+    ).encode("utf-8")
     write_bytes_exclusive(folder / TAG_MANIFEST, tag_manifest)
     if key is not None:
         # raw 64 bytes, so `openssl pkeyutl -verify -rawin -sigfile` reads it as it is
@@ -144,9 +169,11 @@ def write_tag_files(folder: Path, payload: list[PayloadFile], key: Ed25519Privat
 def bag_info(payload: list[PayloadFile], info: dict[str, str] | None = None) -> str:
     octets = sum(p.size for p in payload)
     more = "".join(f"{label}: {' '.join(value.split())}\n" for label, value in (info or {}).items())  # one line each
-    return (f"Bag-Software-Agent: {TOOL_NAME} {__version__}\n"
-            f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
-            f"Payload-Oxum: {octets}.{len(payload)}\n" + more)
+    return (
+        f"Bag-Software-Agent: {TOOL_NAME} {__version__}\n"
+        f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
+        f"Payload-Oxum: {octets}.{len(payload)}\n" + more
+    )
 
 
 def write_zip(folder: Path, target: Path) -> Path:

@@ -91,15 +91,20 @@ class ZipSource(BundleSource):
         self._duplicates(infos)
         for info in infos:
             if info.filename.startswith(self.root + "/"):
-                self._add(info, info.filename[len(self.root) + 1:])
+                self._add(info, info.filename[len(self.root) + 1 :])
         self.files = {rel: len(copies) for rel, copies in self.members.items()}
 
     def _outside_root(self, infos: list[zipfile.ZipInfo]) -> None:
-        others = Counter(info.filename.partition("/")[0] for info in infos
-                         if "/" in info.filename and not info.filename.startswith(self.root + "/"))
+        others = Counter(
+            info.filename.partition("/")[0]
+            for info in infos
+            if "/" in info.filename and not info.filename.startswith(self.root + "/")
+        )
         for top, count in sorted(others.items()):
-            self.problems.append(f"a second top folder in the zip: {shown(top)}/ ({count} member(s)); a bundle "
-                                 f"zip holds one folder, {shown(self.root)}/")
+            self.problems.append(
+                f"a second top folder in the zip: {shown(top)}/ ({count} member(s)); a bundle "
+                f"zip holds one folder, {shown(self.root)}/"
+            )
         for info in infos:
             if "/" not in info.filename:
                 self.problems.append(f"member outside the bundle folder: {shown(info.filename)}")
@@ -107,8 +112,10 @@ class ZipSource(BundleSource):
     def _duplicates(self, infos: list[zipfile.ZipInfo]) -> None:
         for name, count in sorted(Counter(info.filename for info in infos).items()):
             if count > 1:
-                self.problems.append(f"duplicate member name {shown(name)} ({count} copies): unzip tools extract "
-                                     "only one of them, so the zip can show something other than what was sealed")
+                self.problems.append(
+                    f"duplicate member name {shown(name)} ({count} copies): unzip tools extract "
+                    "only one of them, so the zip can show something other than what was sealed"
+                )
 
     def _add(self, info: zipfile.ZipInfo, rel: str) -> None:
         if info.is_dir():

@@ -42,8 +42,9 @@ def trusted_key(value: str, origin: str, base: Path | None = None) -> TrustedKey
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
-        raise TrustError(f"{origin}: {value!r} is neither a key fingerprint (SHA256:xxxx:… or 64 hex digits) "
-                         "nor a public key file")
+        raise TrustError(
+            f"{origin}: {value!r} is neither a key fingerprint (SHA256:xxxx:… or 64 hex digits) nor a public key file"
+        )
     return TrustedKey(frozenset(key_digests(load_public(path))), f"{origin} ({path})")
 
 

@@ -116,8 +116,11 @@ class Verification:
     @property
     def reasons(self) -> list[str]:
         """Every reason the verdict is not INTACT, with its word (ALTERED, INCOMPLETE, CANNOT CHECK)."""
-        return ([f"ALTERED: {p}" for p in self.problems] + [f"INCOMPLETE: {p}" for p in self.incomplete]
-                + [f"CANNOT CHECK: {p}" for p in self.unreadable])
+        return (
+            [f"ALTERED: {p}" for p in self.problems]
+            + [f"INCOMPLETE: {p}" for p in self.incomplete]
+            + [f"CANNOT CHECK: {p}" for p in self.unreadable]
+        )
 
     def altered(self, message: str) -> None:
         self.problems.append(message)
@@ -132,17 +135,32 @@ class Verification:
 
     def to_json(self) -> dict:
         return {
-            "bundle": self.source, "status": self.status, "verdict": self.verdict,
-            "problems": self.problems, "incomplete": self.incomplete, "cannot_check": self.unreadable,
-            "facts": self.facts, "notes": self.notes, "signed": self.signed,
-            "signer": ({"fingerprint": self.signer.fingerprint, "fingerprint_der": self.signer.fingerprint_der}
-                       if self.signer else None),
-            "trust_given": self.trust_given, "signer_trusted": self.signer_trusted if self.trust_given else None,
+            "bundle": self.source,
+            "status": self.status,
+            "verdict": self.verdict,
+            "problems": self.problems,
+            "incomplete": self.incomplete,
+            "cannot_check": self.unreadable,
+            "facts": self.facts,
+            "notes": self.notes,
+            "signed": self.signed,
+            "signer": (
+                {"fingerprint": self.signer.fingerprint, "fingerprint_der": self.signer.fingerprint_der}
+                if self.signer
+                else None
+            ),
+            "trust_given": self.trust_given,
+            "signer_trusted": self.signer_trusted if self.trust_given else None,
             "custody": {"entries": self.custody_entries, "outcome": self.custody_outcome},
-            "reasons": self.reasons, "files_checked": self.files_checked,
-            "signature": {"signed": self.signed, "signer": (self.signer.fingerprint if self.signer else None),
-                          "trusted": self.signer_trusted if self.trust_given else None},
-            "manifest_sha256": self.manifest_sha256, "tag_manifest_sha256": self.tag_manifest_sha256,
+            "reasons": self.reasons,
+            "files_checked": self.files_checked,
+            "signature": {
+                "signed": self.signed,
+                "signer": (self.signer.fingerprint if self.signer else None),
+                "trusted": self.signer_trusted if self.trust_given else None,
+            },
+            "manifest_sha256": self.manifest_sha256,
+            "tag_manifest_sha256": self.tag_manifest_sha256,
             **({"addendum_to": self.addendum_to} if self.addendum_to is not None else {}),
             "addenda": [{**a.to_json(), "verdict": a.own_verdict, "status": a.own_status} for a in self.addenda],
         }
@@ -194,22 +212,28 @@ def _check_names_bundle(addendum: Verification, bundle: Verification) -> None:
         return
     missing = [label for label in ADDENDUM_TO if not named.get(label)]
     if missing:
-        addendum.unreadable.append(f"not an addendum: its {BAG_INFO} does not name a bundle ({', '.join(missing)} "
-                                   "missing)")
+        addendum.unreadable.append(
+            f"not an addendum: its {BAG_INFO} does not name a bundle ({', '.join(missing)} missing)"
+        )
         return
     if bundle.tag_manifest_sha256 is None or bundle.manifest_sha256 is None:
-        addendum.unreadable.append("the bundle's manifests could not be read, so whether this addendum belongs to "
-                                   "it cannot be checked")
+        addendum.unreadable.append(
+            "the bundle's manifests could not be read, so whether this addendum belongs to it cannot be checked"
+        )
         return
     tag_hash, manifest_hash = named["Addendum-To-Tag-Manifest-SHA256"], named["Addendum-To-Manifest-SHA256"]
     if tag_hash != bundle.tag_manifest_sha256 or manifest_hash != bundle.manifest_sha256:
-        addendum.altered(f"this addendum is not for this bundle: it names the bundle "
-                         f"{shown(named['Addendum-To-Bundle'])} with {TAG_MANIFEST} SHA-256 {shown(tag_hash)} and "
-                         f"{MANIFEST} SHA-256 {shown(manifest_hash)}, but this bundle's are "
-                         f"{bundle.tag_manifest_sha256} and {bundle.manifest_sha256}")
+        addendum.altered(
+            f"this addendum is not for this bundle: it names the bundle "
+            f"{shown(named['Addendum-To-Bundle'])} with {TAG_MANIFEST} SHA-256 {shown(tag_hash)} and "
+            f"{MANIFEST} SHA-256 {shown(manifest_hash)}, but this bundle's are "
+            f"{bundle.tag_manifest_sha256} and {bundle.manifest_sha256}"
+        )
         return
-    addendum.facts.append(f"names this bundle: {TAG_MANIFEST} SHA-256 {tag_hash} and {MANIFEST} SHA-256 "
-                          f"{manifest_hash}, as in {shown(bundle.source)}")
+    addendum.facts.append(
+        f"names this bundle: {TAG_MANIFEST} SHA-256 {tag_hash} and {MANIFEST} SHA-256 "
+        f"{manifest_hash}, as in {shown(bundle.source)}"
+    )
 
 
 class BagCheck:
@@ -246,8 +270,11 @@ class BagCheck:
             self.result.altered(f"{TAG_MANIFEST} does not list {name}")
         for name in sorted(n for n in tags.entries if n.startswith(PAYLOAD_DIR + "/")):
             self.result.altered(f"{TAG_MANIFEST} lists a payload file: {shown(name)}")
-        changed = [name for name, digest in sorted(tags.entries.items())
-                   if not name.startswith(PAYLOAD_DIR + "/") and not self.matches(name, digest, "tag file")]
+        changed = [
+            name
+            for name, digest in sorted(tags.entries.items())
+            if not name.startswith(PAYLOAD_DIR + "/") and not self.matches(name, digest, "tag file")
+        ]
         top_level = {rel for rel in self.bundle.files if "/" not in rel}
         for name in sorted(top_level - set(tags.entries) - {TAG_MANIFEST, SIGNATURE}):
             self.result.altered(f"file added after sealing: {shown(name)}")
@@ -278,8 +305,10 @@ class BagCheck:
             self.result.altered(f"file added after sealing: {shown(rel)}")
         self.check_folders(manifest)
         if len(self.result.problems) == before:
-            self.result.facts.append(f"{len(manifest.entries)} payload files under {PAYLOAD_DIR}/ match {MANIFEST} "
-                                     "(SHA-256); none added, none missing")
+            self.result.facts.append(
+                f"{len(manifest.entries)} payload files under {PAYLOAD_DIR}/ match {MANIFEST} "
+                "(SHA-256); none added, none missing"
+            )
         return manifest
 
     def check_folders(self, manifest: Manifest) -> None:
@@ -303,8 +332,10 @@ class BagCheck:
         size = self.bundle.size(rel)
         if sealed_octets is None or size is None or size <= sealed_octets:
             return False
-        self.result.altered(f"file changed: {shown(rel)} ({size} bytes, more than the whole payload that was "
-                            f"sealed, {sealed_octets} bytes)")
+        self.result.altered(
+            f"file changed: {shown(rel)} ({size} bytes, more than the whole payload that was "
+            f"sealed, {sealed_octets} bytes)"
+        )
         return True
 
     def check_oxum(self, manifest: Manifest) -> None:
@@ -335,15 +366,18 @@ class BagCheck:
         if not self.signature_holds(key, signature):
             return
         self.result.signed = True
-        self.result.facts.append(f"signature valid: {TAG_MANIFEST} is signed by the key "
-                                 f"{self.result.signer.fingerprint} "
-                                 f"(openssl DER sha256: {self.result.signer.fingerprint_der})")
+        self.result.facts.append(
+            f"signature valid: {TAG_MANIFEST} is signed by the key "
+            f"{self.result.signer.fingerprint} "
+            f"(openssl DER sha256: {self.result.signer.fingerprint_der})"
+        )
         self.check_trust(key)
 
     def signature_holds(self, key: Ed25519PublicKey, signature: bytes) -> bool:
         if len(signature) != SIGNATURE_BYTES:
-            self.result.altered(f"{SIGNATURE} is {len(signature)} bytes, "
-                                f"not a raw {SIGNATURE_BYTES}-byte Ed25519 signature")
+            self.result.altered(
+                f"{SIGNATURE} is {len(signature)} bytes, not a raw {SIGNATURE_BYTES}-byte Ed25519 signature"
+            )
             return False
         try:
             key.verify(signature, self.tag_manifest or b"")
@@ -360,22 +394,27 @@ class BagCheck:
                 f"the signer was NOT checked: the bundle is signed by the key {signer.fingerprint} "
                 f"(openssl DER sha256: {signer.fingerprint_der}), but no trusted key was given, "
                 "and the key a bundle carries proves nothing by itself (anyone can make one). "
-                "Compare it with the examiner's published fingerprint, or run again with --trust FINGERPRINT")
+                "Compare it with the examiner's published fingerprint, or run again with --trust FINGERPRINT"
+            )
             return
         matching = [t for t in self.trust if t.matches(key_digests(key))]
         if matching:
             self.result.signer_trusted = True
             self.result.facts.append(f"the signer is trusted: {matching[0].origin}")
         else:
-            self.result.altered(f"signed by a key that is not trusted: {signer.fingerprint} (openssl DER sha256: "
-                                f"{signer.fingerprint_der}) is none of the {len(self.trust)} trusted key(s)")
+            self.result.altered(
+                f"signed by a key that is not trusted: {signer.fingerprint} (openssl DER sha256: "
+                f"{signer.fingerprint_der}) is none of the {len(self.trust)} trusted key(s)"
+            )
 
     def unsigned(self) -> None:
         if self.trust:
             self.result.altered("the bundle is not signed, but a trusted signer was required (--trust)")
         else:
-            self.result.notes.append("the bundle is NOT SIGNED: the manifests agree with the files, but nothing ties "
-                                     "them to an examiner (whoever changed a file could have rewritten them)")
+            self.result.notes.append(
+                "the bundle is NOT SIGNED: the manifests agree with the files, but nothing ties "
+                "them to an examiner (whoever changed a file could have rewritten them)"
+            )
 
     # -- custody ---------------------------------------------------------------------------------
     def check_custody(self) -> None:
@@ -390,8 +429,9 @@ class BagCheck:
         if check.seal is not None:
             self.check_seal_entry(check.seal)
         elif check.outcome == RUN_FINISHED:
-            self.result.altered(f"{rel} says 'run finished' but has no 'seal' entry naming the signing key and "
-                                "the report hashes")
+            self.result.altered(
+                f"{rel} says 'run finished' but has no 'seal' entry naming the signing key and the report hashes"
+            )
 
     def chain(self, rel: str) -> ChainCheck | None:
         try:
@@ -412,29 +452,41 @@ class BagCheck:
             rel = f"{PAYLOAD_DIR}/{name}"
             actual = self.payload_sha256.get(rel)
             if actual is None:
-                self.result.altered(f"{shown(rel)}, named in the custody log's seal entry, is not in the bundle "
-                                    "(or could not be read)")
+                self.result.altered(
+                    f"{shown(rel)}, named in the custody log's seal entry, is not in the bundle (or could not be read)"
+                )
             elif actual != digest:
-                self.result.altered(f"{shown(rel)} is not the report the custody log's seal entry recorded "
-                                    "(SHA-256 differs)")
+                self.result.altered(
+                    f"{shown(rel)} is not the report the custody log's seal entry recorded (SHA-256 differs)"
+                )
         if len(self.result.problems) == before:
-            self.result.facts.append(f"the custody log's seal entry names this signing key and the SHA-256 of "
-                                     f"{len(reports)} report files, all as in the bundle")
+            self.result.facts.append(
+                f"the custody log's seal entry names this signing key and the SHA-256 of "
+                f"{len(reports)} report files, all as in the bundle"
+            )
 
     def check_seal_key(self, seal: dict) -> None:
         signer = self.result.signer if self.result.signed else None
         if seal.get("signed") and signer is None:
-            self.result.altered("the custody log's seal entry says the bundle was signed by "
-                                f"{seal.get('key_fingerprint')}, but it carries no valid signature")
+            self.result.altered(
+                "the custody log's seal entry says the bundle was signed by "
+                f"{seal.get('key_fingerprint')}, but it carries no valid signature"
+            )
         elif not seal.get("signed") and signer is not None:
-            self.result.altered("the custody log's seal entry says the bundle was not signed, but it carries a "
-                                f"signature by {signer.fingerprint}")
+            self.result.altered(
+                "the custody log's seal entry says the bundle was not signed, but it carries a "
+                f"signature by {signer.fingerprint}"
+            )
         elif signer is not None:
-            recorded = {normalise_fingerprint(str(seal.get("key_fingerprint") or "")),
-                        normalise_fingerprint(str(seal.get("key_fingerprint_der") or ""))}
+            recorded = {
+                normalise_fingerprint(str(seal.get("key_fingerprint") or "")),
+                normalise_fingerprint(str(seal.get("key_fingerprint_der") or "")),
+            }
             if recorded != set(key_digests_of(signer)):
-                self.result.altered(f"the key that signed the bundle ({signer.fingerprint}) is not the key the "
-                                    f"custody log's seal entry names ({seal.get('key_fingerprint')})")
+                self.result.altered(
+                    f"the key that signed the bundle ({signer.fingerprint}) is not the key the "
+                    f"custody log's seal entry names ({seal.get('key_fingerprint')})"
+                )
 
     # -- helpers ---------------------------------------------------------------------------------
     def read(self, rel: str, limit: int) -> bytes | None:
@@ -504,8 +556,10 @@ def _report_chain(check: ChainCheck, result: Verification, rel: str) -> None:
     if check.entries == 0:
         result.incomplete.append(f"{rel} is empty: there is no examination record")
     elif not check.closed:
-        result.incomplete.append(f"the examination did not finish: {rel} ends at entry {check.entries} without "
-                                 "'run finished' or 'run failed' (its tail was cut off, or the run was killed)")
+        result.incomplete.append(
+            f"the examination did not finish: {rel} ends at entry {check.entries} without "
+            "'run finished' or 'run failed' (its tail was cut off, or the run was killed)"
+        )
     elif check.outcome == RUN_FAILED:
         result.incomplete.append(f"the run failed: {check.failure or 'no reason recorded'}")
 
@@ -514,8 +568,10 @@ def _check_unsealed(bundle: BundleSource, result: Verification) -> None:
     """No bagit.txt: a run folder that was never sealed (INCOMPLETE), or not a bundle at all."""
     for rel in (CUSTODY, f"{PAYLOAD_DIR}/{CUSTODY}"):
         if rel in bundle.files:
-            result.incomplete.append(f"never sealed: there is no {BAGIT_TXT}, manifest or signature (the run did "
-                                     "not finish, or sealing failed)")
+            result.incomplete.append(
+                f"never sealed: there is no {BAGIT_TXT}, manifest or signature (the run did "
+                "not finish, or sealing failed)"
+            )
             try:
                 with bundle.open(rel) as f:
                     check = verify_chain_lines(f, require_closed=False)
@@ -525,8 +581,10 @@ def _check_unsealed(bundle: BundleSource, result: Verification) -> None:
             _report_chain(check, result, rel)
             return
     if MANIFEST in bundle.files:
-        result.unreadable.append(f"{MANIFEST} without {BAGIT_TXT}: a bundle from a version before the BagIt layout, "
-                                 "or not a bundle; verify it with that version")
+        result.unreadable.append(
+            f"{MANIFEST} without {BAGIT_TXT}: a bundle from a version before the BagIt layout, "
+            "or not a bundle; verify it with that version"
+        )
     else:
         result.unreadable.append(f"not a sealed bundle: no {BAGIT_TXT} and no {CUSTODY} in {result.source}")
 
@@ -544,4 +602,4 @@ def _text(data: bytes) -> str:
 
 
 def _reason(e: BaseException) -> str:
-    return (getattr(e, "strerror", None) or str(e) or type(e).__name__)
+    return getattr(e, "strerror", None) or str(e) or type(e).__name__

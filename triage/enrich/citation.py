@@ -51,4 +51,3 @@ def describe(record: Base, store: CaseStore) -> Citation:
         text += f" [source: {ref['provenance']}"
         text += f", {ref['table']} row {ref['row']}]" if ref["table"] else "]"
     return Citation(text, ref)
-

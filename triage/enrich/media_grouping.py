@@ -37,8 +37,10 @@ class MediaKey(NamedTuple):
 
 def media_keys(store: CaseStore) -> list[MediaKey]:
     """Every media file's id, SHA-256 and pHash (when it has one), in id order."""
-    return [MediaKey(row.id, row.sha256, phash if isinstance(phash := (row.extra or {}).get("phash"), str) else None)
-            for row in column_rows(store, MediaFile, ("id", "sha256", "extra"))]
+    return [
+        MediaKey(row.id, row.sha256, phash if isinstance(phash := (row.extra or {}).get("phash"), str) else None)
+        for row in column_rows(store, MediaFile, ("id", "sha256", "extra"))
+    ]
 
 
 def group_media(store: CaseStore) -> MediaGroups:

@@ -36,10 +36,18 @@ class _PartyDraft:
     def to_record(self, key: str) -> Party:
         r = self.reading
         flat = sorted((t, i, f, raw) for t, f, raw, ids in self.refs for i in ids)
-        return Party(key=key, e164=r.e164, region=r.region, basis=r.basis, ambiguous=r.ambiguous,
-                     candidates=list(r.candidates), names=sorted(self.names), apps=sorted(self.apps),
-                     raw_forms=sorted(self.raw_forms),
-                     refs=[{"type": t, "id": i, "field": f, "raw": raw} for t, i, f, raw in flat])
+        return Party(
+            key=key,
+            e164=r.e164,
+            region=r.region,
+            basis=r.basis,
+            ambiguous=r.ambiguous,
+            candidates=list(r.candidates),
+            names=sorted(self.names),
+            apps=sorted(self.apps),
+            raw_forms=sorted(self.raw_forms),
+            refs=[{"type": t, "id": i, "field": f, "raw": raw} for t, i, f, raw in flat],
+        )
 
 
 def device_hints(devices: Iterable[Device]) -> list[Hint]:
@@ -57,8 +65,9 @@ def device_hints(devices: Iterable[Device]) -> list[Hint]:
     return _dedupe([*sim, *network, *locale])
 
 
-def _hint_from_fact(key: str, value: str, sim: list[Hint], network: list[Hint], locale: list[Hint]
-                    ) -> tuple[list[Hint], list[Hint], list[Hint]]:
+def _hint_from_fact(
+    key: str, value: str, sim: list[Hint], network: list[Hint], locale: list[Hint]
+) -> tuple[list[Hint], list[Hint], list[Hint]]:
     name = key.lower()
     if "iccid" in name or "icc_id" in name:
         region = region_of_iccid(value)
@@ -117,8 +126,7 @@ def link_parties_in(store: CaseStore) -> list[Party]:
 
 def parties_in(store: CaseStore) -> Iterator[Party]:
     """`parties` over the case store, reading only the columns that name a number."""
-    return parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS
-                   else store.all(cls))
+    return parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS else store.all(cls))
 
 
 def link_parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> list[Party]:
@@ -148,8 +156,15 @@ def parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> Iterator[Party]:
             plain[text] = read_number(text)
         return plain[text]
 
-    def mention(raw: Any, record_type: str, ids: Sequence[int], field_name: str, app: str,
-                name: str | None = None, extra_hints: list[Hint] | None = None) -> None:
+    def mention(
+        raw: Any,
+        record_type: str,
+        ids: Sequence[int],
+        field_name: str,
+        app: str,
+        name: str | None = None,
+        extra_hints: list[Hint] | None = None,
+    ) -> None:
         """`raw` as stored in `field_name` of these records (one record, or every message naming it)."""
         reading = read_once(raw, extra_hints)
         if reading is None or reading.kind not in LINKED_KINDS or reading.key is None:
@@ -161,9 +176,15 @@ def parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> Iterator[Party]:
             draft.reading = reading
         elif reading.ambiguous and not draft.reading.ambiguous:
             # any form of the number that fits several countries makes the party ambiguous, whichever came first
-            draft.reading = NumberReading(**{**draft.reading.__dict__, "ambiguous": True, "candidates": tuple(
-                sorted(set(draft.reading.candidates) | set(reading.candidates))),
-                "basis": f"{draft.reading.basis}; the form {reading.raw!r} also fits {', '.join(reading.candidates)}"})
+            draft.reading = NumberReading(
+                **{
+                    **draft.reading.__dict__,
+                    "ambiguous": True,
+                    "candidates": tuple(sorted(set(draft.reading.candidates) | set(reading.candidates))),
+                    "basis": f"{draft.reading.basis}; the form {reading.raw!r} also fits "
+                    f"{', '.join(reading.candidates)}",
+                }
+            )
         draft.apps.add(app)
         draft.raw_forms.add(str(raw))
         if name:
@@ -182,8 +203,7 @@ def parties(fetch: Callable[[type[Base]], Iterable[Any]]) -> Iterator[Party]:
     for call in fetch(Call):
         mention(call.counterpart, call.record_type, (call.id,), "counterpart", call.app, extra_hints=_call_hints(call))
     for account in fetch(Account):
-        mention(account.identifier, account.record_type, (account.id,), "identifier", account.app,
-                account.display_name)
+        mention(account.identifier, account.record_type, (account.id,), "identifier", account.app, account.display_name)
     _merge_national_into_known(drafts)
     for key in sorted(drafts):
         yield drafts.pop(key).to_record(key)
@@ -230,11 +250,14 @@ def _merge_national_into_known(drafts: dict[str, _PartyDraft]) -> None:
         target.raw_forms |= draft.raw_forms
         target.refs += draft.refs
         note = f"national form {', '.join(sorted(draft.raw_forms))} linked: the only candidate seen in full"
-        target.reading = NumberReading(**{**target.reading.__dict__,
-                                          "basis": f"{target.reading.basis}; {note}",
-                                          "ambiguous": target.reading.ambiguous or draft.reading.ambiguous,
-                                          "candidates": tuple(sorted(set(target.reading.candidates)
-                                                                     | set(draft.reading.candidates)))})
+        target.reading = NumberReading(
+            **{
+                **target.reading.__dict__,
+                "basis": f"{target.reading.basis}; {note}",
+                "ambiguous": target.reading.ambiguous or draft.reading.ambiguous,
+                "candidates": tuple(sorted(set(target.reading.candidates) | set(draft.reading.candidates))),
+            }
+        )
         del drafts[key]
 
 

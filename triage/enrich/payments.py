@@ -54,8 +54,17 @@ class TextSource:
 
 # The columns each source of text is read with (rows, not ORM objects: see triage/store/rows.py).
 PROVENANCE = ("source_file_id", "source_table", "source_row", "source_offset", "source_row_sha256")
-MESSAGE_COLUMNS = ("id", "body", "direction", "sender", "counterpart", "time_utc", "time_raw", "time_encoding",
-                   *PROVENANCE)
+MESSAGE_COLUMNS = (
+    "id",
+    "body",
+    "direction",
+    "sender",
+    "counterpart",
+    "time_utc",
+    "time_raw",
+    "time_encoding",
+    *PROVENANCE,
+)
 SERVICE_COLUMNS = (*MESSAGE_COLUMNS, "extra")
 CONTACT_COLUMNS = ("id", "name", "phone_numbers", "handles", "extra", *PROVENANCE)
 MEDIA_COLUMNS = ("id", "extra", *PROVENANCE)
@@ -81,12 +90,31 @@ def _service_action() -> Any:
 
 # Telegram payment service actions: total_amount is in the currency's smallest unit
 # (docs/formats/telegram.md "Message constructors").
-TELEGRAM_PAYMENT_ACTIONS = {"messageActionPaymentSent": "sent", "messageActionPaymentSentMe": "received",
-                            "messageActionPaymentRefunded": "refunded"}
+TELEGRAM_PAYMENT_ACTIONS = {
+    "messageActionPaymentSent": "sent",
+    "messageActionPaymentSentMe": "received",
+    "messageActionPaymentRefunded": "refunded",
+}
 SERVICE_ACTION_PREFIX = "messageActionPayment"  # what every name above starts with
 # ISO 4217 minor units that are not 2 (Telegram follows ISO 4217; "XTR" is Telegram Stars, whole units).
-MINOR_UNITS = {"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "JPY": 0, "KRW": 0,
-               "VND": 0, "XTR": 0, "ISK": 0, "CLP": 0, "UGX": 0, "XAF": 0, "XOF": 0}
+MINOR_UNITS = {
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "XTR": 0,
+    "ISK": 0,
+    "CLP": 0,
+    "UGX": 0,
+    "XAF": 0,
+    "XOF": 0,
+}
 
 
 def service_payments(messages: Iterable[Message]) -> list[Payment]:
@@ -99,19 +127,35 @@ def service_payments(messages: Iterable[Message]) -> list[Payment]:
             continue
         currency = str(action.get("currency") or "").upper() or None
         amount = int(action["total_amount"]) / 10 ** MINOR_UNITS.get(currency or "", 2)
-        out.append(Payment(
-            method="telegram payment", identifier=action.get("invoice_slug"), amount=amount, currency=currency,
-            direction=direction, counterpart=message.counterpart,
-            context=f"{action['name']}: {action['total_amount']} (smallest units of {currency})",
-            time_utc=message.time_utc, time_raw=message.time_raw, time_encoding=message.time_encoding,
-            message_id=message.id,
-            extra={"source": {"type": "message", "id": message.id, "field": "extra.action"},
-                   "validation": "app payment record (service message), amount converted with ISO 4217 minor units",
-                   "raw": {k: v for k, v in action.items() if k in ("name", "constructor", "currency",
-                                                                     "total_amount", "invoice_slug")}},
-            source_file_id=message.source_file_id, source_table=message.source_table,
-            source_row=message.source_row, source_offset=message.source_offset,
-            source_row_sha256=message.source_row_sha256))
+        out.append(
+            Payment(
+                method="telegram payment",
+                identifier=action.get("invoice_slug"),
+                amount=amount,
+                currency=currency,
+                direction=direction,
+                counterpart=message.counterpart,
+                context=f"{action['name']}: {action['total_amount']} (smallest units of {currency})",
+                time_utc=message.time_utc,
+                time_raw=message.time_raw,
+                time_encoding=message.time_encoding,
+                message_id=message.id,
+                extra={
+                    "source": {"type": "message", "id": message.id, "field": "extra.action"},
+                    "validation": "app payment record (service message), amount converted with ISO 4217 minor units",
+                    "raw": {
+                        k: v
+                        for k, v in action.items()
+                        if k in ("name", "constructor", "currency", "total_amount", "invoice_slug")
+                    },
+                },
+                source_file_id=message.source_file_id,
+                source_table=message.source_table,
+                source_row=message.source_row,
+                source_offset=message.source_offset,
+                source_row_sha256=message.source_row_sha256,
+            )
+        )
     return out
 
 
@@ -123,9 +167,11 @@ def _texts(messages: Iterable[Any], contacts: Iterable[Any], media_files: Iterab
             yield TextSource(message, "body", message.body, DIRECTIONS.get(message.direction), who, message)
     for contact in contacts:
         label = contact.name or next(iter(contact.phone_numbers or []), None)
-        for field_name, value in [("name", contact.name), *[(f"handles[{i}]", h) for i, h in
-                                                            enumerate(contact.handles or [])],
-                                  *_strings(contact.extra or {}, "extra")]:
+        for field_name, value in [
+            ("name", contact.name),
+            *[(f"handles[{i}]", h) for i, h in enumerate(contact.handles or [])],
+            *_strings(contact.extra or {}, "extra"),
+        ]:
             if isinstance(value, str) and value:
                 yield TextSource(contact, field_name, value, None, label)
     for media in media_files:
@@ -147,8 +193,9 @@ def _strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
 
 # Every amount and every identifier but a pay-link handle or a (digit-free) TRON address holds a digit,
 # so a text without one is skipped before the dozen expressions run: most messages are chatter.
-_MAY_HOLD_PAYMENT = re.compile(r"\d|paypal|revolut\.me|wise\.com|(?<![1-9A-HJ-NP-Za-km-z])T[1-9A-HJ-NP-Za-km-z]{33}",
-                               re.IGNORECASE)
+_MAY_HOLD_PAYMENT = re.compile(
+    r"\d|paypal|revolut\.me|wise\.com|(?<![1-9A-HJ-NP-Za-km-z])T[1-9A-HJ-NP-Za-km-z]{33}", re.IGNORECASE
+)
 
 
 def may_hold_payment(text: str) -> bool:
@@ -159,8 +206,9 @@ def payments_in(source: TextSource) -> list[Payment]:
     if not may_hold_payment(source.text):
         return []
     identifiers = find_identifiers(source.text)
-    amounts, repeats = _distinct([a for a in find_amounts(source.text)
-                                  if not any(a.start < i.end and i.start < a.end for i in identifiers)])
+    amounts, repeats = _distinct(
+        [a for a in find_amounts(source.text) if not any(a.start < i.end and i.start < a.end for i in identifiers)]
+    )
     shared = amounts[0] if len(amounts) == 1 and identifiers else None
     out = [_payment(source, ident.kind, ident, shared) for ident in identifiers]
     if shared is None:
@@ -190,7 +238,7 @@ def _payment(source: TextSource, method: str, ident: Identifier | None, amount: 
     record = source.record
     extra: dict[str, Any] = {
         "source": {"type": record.record_type, "id": record.id, "field": source.field},
-        "raw": source.text[span[0]:span[1]],
+        "raw": source.text[span[0] : span[1]],
         "span": list(span),
     }
     if ident is not None:

@@ -65,8 +65,9 @@ class Thumbnails:
         return "no thumbnail: not an image"
 
 
-def make_thumbnails(session: Session, evidence_path: Path | None, options: OpenOptions | None, out: Path,
-                    first: Iterable[int] = ()) -> Thumbnails:
+def make_thumbnails(
+    session: Session, evidence_path: Path | None, options: OpenOptions | None, out: Path, first: Iterable[int] = ()
+) -> Thumbnails:
     """Thumbnails for image MediaFiles, at most MAX_THUMBS: `first` names media ids that come before the cap
     (cited ones), the rest in id order. Only the chosen files are read from the store (SQL picks them)."""
     result = Thumbnails()
@@ -89,23 +90,34 @@ def make_thumbnails(session: Session, evidence_path: Path | None, options: OpenO
         for m in wanted:
             result.missing.setdefault(m.id, "no thumbnail: evidence could not be reopened")
         return result
-    result.note = (f"{len(result.made)} of {images} image file(s) shown as thumbnails, read again from the "
-                   f"evidence and checked against their recorded SHA-256")
+    result.note = (
+        f"{len(result.made)} of {images} image file(s) shown as thumbnails, read again from the "
+        f"evidence and checked against their recorded SHA-256"
+    )
     return result
 
 
 def cited_media(session: Session) -> list[int]:
     """Photos the findings cite (directly or through their position), in the findings' order: pictured
     before the thumbnail cap."""
-    refs = [ref for finding in session.scalars(select(Finding).order_by(Finding.id)) for ref in finding.evidence or []
-            if isinstance(ref.get("id"), int) and ref.get("type") in ("media_file", "location")]
+    refs = [
+        ref
+        for finding in session.scalars(select(Finding).order_by(Finding.id))
+        for ref in finding.evidence or []
+        if isinstance(ref.get("id"), int) and ref.get("type") in ("media_file", "location")
+    ]
     positions = sorted({ref["id"] for ref in refs if ref["type"] == "location"})
     photo_of: dict[int, int] = {}
     for start in range(0, len(positions), 500):
-        photo_of.update((position, photo) for position, photo in session.execute(
-            select(Location.id, Location.media_file_id).where(
-                Location.id.in_(positions[start:start + 500]), Location.media_file_id.is_not(None)))
-            if photo is not None)  # the query leaves them out already: this tells the type checker
+        photo_of.update(
+            (position, photo)
+            for position, photo in session.execute(
+                select(Location.id, Location.media_file_id).where(
+                    Location.id.in_(positions[start : start + 500]), Location.media_file_id.is_not(None)
+                )
+            )
+            if photo is not None
+        )  # the query leaves them out already: this tells the type checker
     ids = [ref["id"] if ref["type"] == "media_file" else photo_of.get(ref["id"]) for ref in refs]
     return list(dict.fromkeys(i for i in ids if i is not None))
 
@@ -126,8 +138,9 @@ def _chosen_images(session: Session, first: list[int]) -> list[MediaFile]:
     chosen = [cited[i] for i in first if i in cited][:MAX_THUMBS]
     rest = MAX_THUMBS - len(chosen)
     if rest > 0:
-        others = (select(MediaFile).where(_is_image(), MediaFile.id.not_in(list(cited)))
-                  .order_by(MediaFile.id).limit(rest))
+        others = (
+            select(MediaFile).where(_is_image(), MediaFile.id.not_in(list(cited))).order_by(MediaFile.id).limit(rest)
+        )
         chosen += list(session.scalars(others))
     return chosen
 
@@ -136,13 +149,19 @@ def _sources(session: Session, media: list[MediaFile]) -> dict[int, SourceFile]:
     ids = sorted({m.source_file_id for m in media if m.source_file_id is not None})
     found: dict[int, SourceFile] = {}
     for start in range(0, len(ids), 500):
-        batch = select(SourceFile).where(SourceFile.id.in_(ids[start:start + 500]))
+        batch = select(SourceFile).where(SourceFile.id.in_(ids[start : start + 500]))
         found.update({s.id: s for s in session.scalars(batch)})
     return found
 
 
-def _read_and_shrink(wanted: list[MediaFile], sources: dict[int, SourceFile], evidence_path: Path,
-                     options: OpenOptions | None, out: Path, result: Thumbnails) -> None:
+def _read_and_shrink(
+    wanted: list[MediaFile],
+    sources: dict[int, SourceFile],
+    evidence_path: Path,
+    options: OpenOptions | None,
+    out: Path,
+    result: Thumbnails,
+) -> None:
     from triage.evidence import open_evidence
 
     by_place: dict[tuple[str, str], list[tuple[MediaFile, str | None]]] = {}

@@ -75,5 +75,11 @@ def mark_watchlisted(store: CaseStore, watchlist: MediaWatchlist) -> int:
 
 
 def _hit(entry: MediaEntry, distance: int) -> dict[str, Any]:
-    return {"list": entry.list, "list_sha256": entry.list_sha256, "row": entry.row, "label": entry.label,
-            "match": entry.kind, "distance": distance}
+    return {
+        "list": entry.list,
+        "list_sha256": entry.list_sha256,
+        "row": entry.row,
+        "label": entry.label,
+        "match": entry.kind,
+        "distance": distance,
+    }

@@ -89,21 +89,28 @@ class Watchlists:
         self.files[path.name] = digest
         rows, legacy = read_rows(path, raw)
         if legacy:
-            self.notes.append(f"{path.name}: read in the old media-list layout (sha256/phash columns); "
-                              f"convert it to 'kind,value,label[,max_distance]' rows")
+            self.notes.append(
+                f"{path.name}: read in the old media-list layout (sha256/phash columns); "
+                f"convert it to 'kind,value,label[,max_distance]' rows"
+            )
         for row in rows:
             self.add_row(path, digest, row)
 
     def add_row(self, path: Path, digest: str, row: Row) -> None:
         if row.kind in MEDIA_KINDS:
             value = checked_hash(path, row)
-            self.media.append(MediaEntry(path.name, digest, row.line, row.kind, value, row.label,
-                                         checked_distance(path, row)))
+            self.media.append(
+                MediaEntry(path.name, digest, row.line, row.kind, value, row.label, checked_distance(path, row))
+            )
             entry_value = value
         else:
             entry_value = row.value
-        self.entries[key_of(entry_value, row.kind)] = {"kind": row.kind, "list": path.name, "row": str(row.line),
-                                                       "label": row.label}
+        self.entries[key_of(entry_value, row.kind)] = {
+            "kind": row.kind,
+            "list": path.name,
+            "row": str(row.line),
+            "label": row.label,
+        }
 
     def lookup(self, value: str | None, kinds: list[str] | None = None) -> str | None:
         """'<list> row <n> (<label>)' when `value` is listed (optionally only of these kinds)."""
@@ -130,26 +137,44 @@ def read_rows(path: Path, raw: bytes) -> tuple[list[Row], bool]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise WatchlistError(f"watch-list {path} is not UTF-8 text ({e}); save it as UTF-8 CSV") from e
-    lines = [(n, cells) for n, line in enumerate(text.splitlines(), start=1)
-             if line.strip() and not line.lstrip().startswith("#") for cells in csv.reader([line])]
+    lines = [
+        (n, cells)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+        for cells in csv.reader([line])
+    ]
     if not lines:
         raise WatchlistError(f"watch-list {path} is empty: it needs a header row 'kind,value[,label]' and entries")
     header = [c.strip().lower() for c in lines[0][1]]
     # strict=False: a row may leave out the trailing optional columns (label, max_distance)
     records = [(n, dict(zip(header, (c.strip() for c in cells), strict=False))) for n, cells in lines[1:]]
     if {"kind", "value"} <= set(header):
-        return [Row(n, (v.get("kind") or "").lower(), v.get("value") or "", v.get("label") or "",
-                    v.get("max_distance") or "") for n, v in records if v.get("value")], False
+        return [
+            Row(
+                n,
+                (v.get("kind") or "").lower(),
+                v.get("value") or "",
+                v.get("label") or "",
+                v.get("max_distance") or "",
+            )
+            for n, v in records
+            if v.get("value")
+        ], False
     if LEGACY_MEDIA_COLUMNS & set(header):
         return [row for n, v in records for row in legacy_rows(path, n, v)], True
-    raise WatchlistError(f"{path.name}: a watch-list needs a header row with 'kind,value[,label]' (the old "
-                         f"media-list layout needs a 'sha256' or 'phash' column)")
+    raise WatchlistError(
+        f"{path.name}: a watch-list needs a header row with 'kind,value[,label]' (the old "
+        f"media-list layout needs a 'sha256' or 'phash' column)"
+    )
 
 
 def legacy_rows(path: Path, line: int, values: dict[str, str]) -> list[Row]:
     """One row per hash of an old media-list line (a line may give both a sha256 and a phash)."""
-    rows = [Row(line, kind, values[kind], values.get("label", ""), values.get("max_distance", ""))
-            for kind in MEDIA_KINDS if values.get(kind)]
+    rows = [
+        Row(line, kind, values[kind], values.get("label", ""), values.get("max_distance", ""))
+        for kind in MEDIA_KINDS
+        if values.get(kind)
+    ]
     if not rows:
         raise WatchlistError(f"watch-list {path} line {line}: neither sha256 nor phash given")
     return rows
@@ -158,8 +183,10 @@ def legacy_rows(path: Path, line: int, values: dict[str, str]) -> list[Row]:
 def checked_hash(path: Path, row: Row) -> str:
     value = row.value.lower()
     if not _HEX[row.kind].match(value):
-        raise WatchlistError(f"watch-list {path} line {row.line}: {row.kind} {row.value!r} is not "
-                             f"{_DIGITS[row.kind]} hex digits; fix the row")
+        raise WatchlistError(
+            f"watch-list {path} line {row.line}: {row.kind} {row.value!r} is not "
+            f"{_DIGITS[row.kind]} hex digits; fix the row"
+        )
     return value
 
 

@@ -119,19 +119,24 @@ class AbHeader:
 
 def read_header(f: BinaryIO, name: str) -> AbHeader:
     """The header lines of an .ab file; EvidenceError names what is wrong with them."""
+
     def line(what: str) -> str:
         raw = f.readline(MAX_HEADER_LINE)
         if not raw.endswith(b"\n"):
-            raise EvidenceError(f"{name}: the Android backup header ends before its {what} line; "
-                                f"the file is truncated or not an .ab file")
+            raise EvidenceError(
+                f"{name}: the Android backup header ends before its {what} line; "
+                f"the file is truncated or not an .ab file"
+            )
         return raw[:-1].decode("ascii", errors="replace").strip()
 
     if line("signature") != AB_MAGIC.decode():
         raise EvidenceError(f"{name}: not an Android backup (first line is not 'ANDROID BACKUP')")
     version_text = line("version")
     if not version_text.isdigit() or int(version_text) not in KNOWN_VERSIONS:
-        raise EvidenceError(f"{name}: unknown Android backup format version '{version_text}' (this reader knows "
-                            f"{KNOWN_VERSIONS[0]}-{KNOWN_VERSIONS[-1]}); not read, as its layout cannot be assumed")
+        raise EvidenceError(
+            f"{name}: unknown Android backup format version '{version_text}' (this reader knows "
+            f"{KNOWN_VERSIONS[0]}-{KNOWN_VERSIONS[-1]}); not read, as its layout cannot be assumed"
+        )
     compressed_text = line("compression")
     if compressed_text not in ("0", "1"):
         raise EvidenceError(f"{name}: compression flag '{compressed_text}' is neither 0 nor 1; not read")
@@ -165,8 +170,10 @@ def master_key(header: AbHeader, password: str, name: str) -> tuple[bytes, bytes
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
     from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-    wrong = EvidenceError(f"{name}: wrong backup password (the master key checksum does not match); "
-                          f"give the password used with 'adb backup' via --backup-password")
+    wrong = EvidenceError(
+        f"{name}: wrong backup password (the master key checksum does not match); "
+        f"give the password used with 'adb backup' via --backup-password"
+    )
     user_key = PBKDF2HMAC(hashes.SHA1(), 32, header.user_salt, header.rounds).derive(password.encode("utf-8"))
     if len(header.master_key_blob) % 16 or len(header.user_iv) != 16:
         raise EvidenceError(f"{name}: the master key blob or user IV has a wrong length; the header is damaged")
@@ -180,7 +187,7 @@ def master_key(header: AbHeader, password: str, name: str) -> tuple[bytes, bytes
     for _ in range(3):  # IV, key, checksum: each one length byte then that many bytes
         if pos >= len(blob) or pos + 1 + blob[pos] > len(blob):
             raise wrong
-        fields.append(blob[pos + 1:pos + 1 + blob[pos]])
+        fields.append(blob[pos + 1 : pos + 1 + blob[pos]])
         pos += 1 + blob[pos]
     iv, key, checksum = fields
     key_text = java_password_bytes(key) if header.version >= 2 else key
@@ -216,8 +223,10 @@ class AndroidBackupEvidence(Evidence):
         with open(path, "rb") as f:
             self.header = read_header(f, path.name)
             if self.header.encryption != "none" and options.backup_password is None:
-                self.warnings.append(f"{self.layer}: encrypted backup (AES-256): none of its files can be read "
-                                     f"or listed without --backup-password (or TRIAGE_BACKUP_PASSWORD)")
+                self.warnings.append(
+                    f"{self.layer}: encrypted backup (AES-256): none of its files can be read "
+                    f"or listed without --backup-password (or TRIAGE_BACKUP_PASSWORD)"
+                )
                 return
             self._tar = tempfile.TemporaryFile(prefix="triage-ab-")  # system temp; deleted when closed
             try:
@@ -249,14 +258,19 @@ class AndroidBackupEvidence(Evidence):
             if decryptor is not None and not sink.full:
                 self._feed(inflater, self._unpad(held, decryptor), sink)
         except zlib.error as e:
-            self.warnings.append(f"{self.layer}: the compressed stream is damaged after {sink.written} bytes of "
-                                 f"tar ({e}); what came before is listed")
+            self.warnings.append(
+                f"{self.layer}: the compressed stream is damaged after {sink.written} bytes of "
+                f"tar ({e}); what came before is listed"
+            )
         if inflater is not None and not inflater.eof and not sink.full:
-            self.warnings.append(f"{self.layer}: truncated: the compressed stream ends before its end marker "
-                                 f"({sink.written} bytes of tar recovered); files after that point are missing")
+            self.warnings.append(
+                f"{self.layer}: truncated: the compressed stream ends before its end marker "
+                f"({sink.written} bytes of tar recovered); files after that point are missing"
+            )
         elif inflater is not None and inflater.unused_data:
-            self.warnings.append(f"{self.layer}: {len(inflater.unused_data)} bytes after the end of the compressed "
-                                 f"stream are ignored")
+            self.warnings.append(
+                f"{self.layer}: {len(inflater.unused_data)} bytes after the end of the compressed stream are ignored"
+            )
 
     def _feed(self, inflater: zlib._Decompress | None, data: bytes, sink: _LimitedSink) -> None:
         if inflater is None:
@@ -270,14 +284,18 @@ class AndroidBackupEvidence(Evidence):
         try:
             held += decryptor.finalize()  # type: ignore[attr-defined]
         except ValueError:
-            self.warnings.append(f"{self.layer}: truncated: the encrypted payload is not a whole number of AES "
-                                 f"blocks; its last partial block is dropped")
+            self.warnings.append(
+                f"{self.layer}: truncated: the encrypted payload is not a whole number of AES "
+                f"blocks; its last partial block is dropped"
+            )
             return held
         pad = held[-1] if held else 0
         if 1 <= pad <= 16 and held.endswith(bytes([pad]) * pad):
             return held[:-pad]
-        self.warnings.append(f"{self.layer}: the encrypted payload's final padding is invalid (truncated or "
-                             f"damaged); its last block is kept as decrypted")
+        self.warnings.append(
+            f"{self.layer}: the encrypted payload's final padding is invalid (truncated or "
+            f"damaged); its last block is kept as decrypted"
+        )
         return held
 
     # -- indexing -----------------------------------------------------------------------------------
@@ -290,15 +308,28 @@ class AndroidBackupEvidence(Evidence):
             with tarfile.open(fileobj=self._tar, mode="r:") as tar:
                 for info in tar:
                     available = max(0, min(info.size, size - info.offset_data)) if info.isreg() else 0
-                    members.append(Member(info.name, _tar_type(info), info.size if info.isreg() else 0,
-                                          info.offset_data, info.offset, _mtime(info.mtime), available))
+                    members.append(
+                        Member(
+                            info.name,
+                            _tar_type(info),
+                            info.size if info.isreg() else 0,
+                            info.offset_data,
+                            info.offset,
+                            _mtime(info.mtime),
+                            available,
+                        )
+                    )
         except (tarfile.TarError, EOFError, OSError) as e:
-            self.warnings.append(f"{self.layer}: the tar stream is damaged or truncated after {len(members)} "
-                                 f"members ({type(e).__name__}: {e}); those members are listed")
+            self.warnings.append(
+                f"{self.layer}: the tar stream is damaged or truncated after {len(members)} "
+                f"members ({type(e).__name__}: {e}); those members are listed"
+            )
         for m in members:
             if m.type == "file" and m.available < m.size:
-                self.warnings.append(f"{self.layer}: truncated: tar member {_shown(m.name)} has {m.available} of its "
-                                     f"{m.size} bytes; only those are read")
+                self.warnings.append(
+                    f"{self.layer}: truncated: tar member {_shown(m.name)} has {m.available} of its "
+                    f"{m.size} bytes; only those are read"
+                )
         return members
 
     # -- Evidence interface -------------------------------------------------------------------------
@@ -313,9 +344,17 @@ class AndroidBackupEvidence(Evidence):
             where = place(name)
             if where.note:
                 self._warn_once(f"{self.layer}: {where.note}; shown at {where.path} in volume '{where.volume}'")
-            yield FileEntry(path=where.path, layers=(self.layer, f"tar {name}"), type=m.type,
-                            size=m.available if m.type == "file" else None, inode=str(m.header_offset),
-                            volume=where.volume, mtime=m.mtime, handle=m, raw_name_hex=stored_bytes_hex(raw, name))
+            yield FileEntry(
+                path=where.path,
+                layers=(self.layer, f"tar {name}"),
+                type=m.type,
+                size=m.available if m.type == "file" else None,
+                inode=str(m.header_offset),
+                volume=where.volume,
+                mtime=m.mtime,
+                handle=m,
+                raw_name_hex=stored_bytes_hex(raw, name),
+            )
 
     def open(self, entry: FileEntry) -> BinaryIO:
         m: Member = entry.handle
@@ -335,10 +374,17 @@ class AndroidBackupEvidence(Evidence):
                         progress(done, total)
         finally:
             digests = hasher.finish()
-        return MediaHashes(size=done, md5=digests["md5"], sha1=digests["sha1"], sha256=digests["sha256"],
-                           headers={"format": f"Android backup v{self.header.version}",
-                                    "compressed": str(self.header.compressed).lower(),
-                                    "encryption": self.header.encryption})
+        return MediaHashes(
+            size=done,
+            md5=digests["md5"],
+            sha1=digests["sha1"],
+            sha256=digests["sha256"],
+            headers={
+                "format": f"Android backup v{self.header.version}",
+                "compressed": str(self.header.compressed).lower(),
+                "encryption": self.header.encryption,
+            },
+        )
 
     def close(self) -> None:
         if self._tar is not None:
@@ -365,8 +411,10 @@ class _LimitedSink:
         if len(data) > room:
             data = data[:room]
             self.full = True
-            self.warnings.append(f"{self.layer}: the decoded backup exceeds the limit of {self.limit} bytes "
-                                 f"(max_total_bytes); decoding stopped there, later files are not listed")
+            self.warnings.append(
+                f"{self.layer}: the decoded backup exceeds the limit of {self.limit} bytes "
+                f"(max_total_bytes); decoding stopped there, later files are not listed"
+            )
         self.out.write(data)
         self.written += len(data)
 
@@ -409,8 +457,7 @@ class UnpackedAndroidBackup(DirectoryEvidence):
             where = place(entry.path.lstrip("/"))
             if where.note:
                 self._warn(f"{self.layer}: {where.note}; shown at {where.path} in volume '{where.volume}'")
-            yield replace(entry, path=where.path, volume=where.volume,
-                          layers=(self.layer, entry.path.lstrip("/")))
+            yield replace(entry, path=where.path, volume=where.volume, layers=(self.layer, entry.path.lstrip("/")))
 
 
 def _tar_type(info: tarfile.TarInfo) -> str:

@@ -25,8 +25,12 @@ CONTAINER_MAGIC = b"NXSB"  # nx_superblock_t.nx_magic, after the 32-byte object 
 _TYPES = {0o100000: "file", 0o040000: "dir", 0o120000: "link"}
 ApfsObject = Any  # a pyfsapfs container, volume or file entry: the library carries no type information
 # FileEntry's time fields and the pyfsapfs getters (get_NAME_as_integer) that read them
-_TIME_GETTERS: tuple[tuple[TimeField, str], ...] = (("mtime", "modification_time"), ("atime", "access_time"),
-                                                   ("ctime", "inode_change_time"), ("crtime", "creation_time"))
+_TIME_GETTERS: tuple[tuple[TimeField, str], ...] = (
+    ("mtime", "modification_time"),
+    ("atime", "access_time"),
+    ("ctime", "inode_change_time"),
+    ("crtime", "creation_time"),
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -63,8 +67,7 @@ def probe_apfs(region: Region, warn: Warn) -> list[FileSystem] | None:
         container.open_file_object(RegionFile(region))
         count = container.number_of_volumes
     except OSError as e:
-        warn(f"{region.where}: APFS container cannot be opened by libfsapfs: {_one_line(e)}; its files are "
-             f"not listed")
+        warn(f"{region.where}: APFS container cannot be opened by libfsapfs: {_one_line(e)}; its files are not listed")
         return []
     volumes: list[FileSystem] = []
     for index in range(count):
@@ -72,8 +75,10 @@ def probe_apfs(region: Region, warn: Warn) -> list[FileSystem] | None:
             volume = container.get_volume(index)
             name, locked = volume.name or f"#{index + 1}", volume.is_locked()
         except OSError as e:
-            warn(f"{region.where}: APFS volume {index + 1} of {count} cannot be opened: {_one_line(e)}; its "
-                 f"files are not listed")
+            warn(
+                f"{region.where}: APFS volume {index + 1} of {count} cannot be opened: {_one_line(e)}; its "
+                f"files are not listed"
+            )
             continue
         if locked:
             warn(f"{region.where}: APFS volume '{name}' is encrypted; its files are not listed")
@@ -121,8 +126,10 @@ class ApfsVolume(FileSystem):
             if entry.type != "dir":
                 continue
             if node.identifier in visited:
-                warn(f"{where} → {path}: directory {node.identifier} is already listed under another path; "
-                     f"not listed again here")
+                warn(
+                    f"{where} → {path}: directory {node.identifier} is already listed under another path; "
+                    f"not listed again here"
+                )
                 continue
             visited.add(node.identifier)
             stack.append(iter(self._children(node, path, where, warn)))
@@ -138,21 +145,32 @@ class ApfsVolume(FileSystem):
             warn(f"directory {where} → {path or '/'} read only partly: {_one_line(e)}")
         return sorted(children, key=lambda c: c[0])
 
-    def _entry(self, node: ApfsObject, path: str, volume_id: str, layers: tuple[str, ...], where: str,
-               warn: Warn) -> FileEntry:
+    def _entry(
+        self, node: ApfsObject, path: str, volume_id: str, layers: tuple[str, ...], where: str, warn: Warn
+    ) -> FileEntry:
         with self._lock:
             mode = node.file_mode or 0
             times: EntryTimes = {}
             for field, name in _TIME_GETTERS:
                 times[field] = _utc(getattr(node, f"get_{name}_as_integer")(), f"{where} → {path} {field}", warn)
             size, identifier = node.size, node.identifier
-        return FileEntry(path=path, layers=layers, type=_TYPES.get(mode & 0o170000, "other"), size=size,
-                         inode=str(identifier), volume=volume_id, handle=identifier, **times)
+        return FileEntry(
+            path=path,
+            layers=layers,
+            type=_TYPES.get(mode & 0o170000, "other"),
+            size=size,
+            inode=str(identifier),
+            volume=volume_id,
+            handle=identifier,
+            **times,
+        )
 
     def open(self, entry: FileEntry) -> BinaryIO:
         if entry.type != "file":
-            raise EvidenceError(f"{entry.provenance} is a {entry.type}, not a regular file"
-                                + ("; links are not followed" if entry.type == "link" else ""))
+            raise EvidenceError(
+                f"{entry.provenance} is a {entry.type}, not a regular file"
+                + ("; links are not followed" if entry.type == "link" else "")
+            )
         try:
             with self._lock:
                 node = self._volume.get_file_entry_by_identifier(int(entry.handle))

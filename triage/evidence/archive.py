@@ -124,8 +124,9 @@ class ArchiveEvidence(Evidence):
     def open(self, entry: FileEntry) -> BinaryIO:
         handle = entry.handle
         if entry.type != "file" or not isinstance(handle, Handle):
-            raise EvidenceError(f"{entry.provenance} is a {entry.type}, not a regular file; it is not opened "
-                                f"(links are never followed)")
+            raise EvidenceError(
+                f"{entry.provenance} is a {entry.type}, not a regular file; it is not opened (links are never followed)"
+            )
         if handle.refusal:
             raise EvidenceError(f"{entry.provenance} {handle.refusal}")
         return self._open_member(entry, handle)
@@ -163,15 +164,18 @@ class ArchiveEvidence(Evidence):
             self._pull()
         else:
             members = list(self._source_iter)
-            self._settle_wrapper(choose_wrapper((safe_name(m.name, m.backslash_separates).parts,
-                                                 m.kind == "dir") for m in members))
+            self._settle_wrapper(
+                choose_wrapper((safe_name(m.name, m.backslash_separates).parts, m.kind == "dir") for m in members)
+            )
             for m in members:
                 self._admit(m)
             self._finish()
         if not self._entries and self.damage:
             self.close()
-            raise EvidenceError(f"{self.source.name}: nothing can be read from this {self.kind} archive "
-                                f"({'; '.join(self.damage)}); check that the file is complete")
+            raise EvidenceError(
+                f"{self.source.name}: nothing can be read from this {self.kind} archive "
+                f"({'; '.join(self.damage)}); check that the file is complete"
+            )
         if not self._entries and self._done:
             self.warn(f"{self.layer}: the archive lists no members")
 
@@ -210,8 +214,11 @@ class ArchiveEvidence(Evidence):
     def _admit(self, m: Member) -> None:
         safe = safe_name(m.name, m.backslash_separates)
         if safe.problems:
-            self._note("with unsafe names", f"{self.layer}: member #{m.number} {safe_name_shown(m.name)}: "
-                       f"{'; '.join(safe.problems)}; listed as /{'/'.join(safe.parts)}")
+            self._note(
+                "with unsafe names",
+                f"{self.layer}: member #{m.number} {safe_name_shown(m.name)}: "
+                f"{'; '.join(safe.problems)}; listed as /{'/'.join(safe.parts)}",
+            )
         parts = self._unwrap(safe.parts, m)
         if parts is None:
             return
@@ -235,12 +242,15 @@ class ArchiveEvidence(Evidence):
         if not self.prefix:
             return parts
         if is_under(parts, self.prefix):
-            return parts[len(self.prefix):]
+            return parts[len(self.prefix) :]
         if is_above(parts, self.prefix) and m.kind == "dir":
             return None
         if len(parts) > 1 or m.kind == "dir":
-            self._note("outside the wrapper folder", f"{self.layer}: member #{m.number} /{'/'.join(parts)} lies "
-                       f"outside the wrapper '{'/'.join(self.prefix)}/'; listed at its archive path")
+            self._note(
+                "outside the wrapper folder",
+                f"{self.layer}: member #{m.number} /{'/'.join(parts)} lies "
+                f"outside the wrapper '{'/'.join(self.prefix)}/'; listed at its archive path",
+            )
         return parts
 
     def _list_parents(self, parts: tuple[str, ...]) -> None:
@@ -248,15 +258,17 @@ class ArchiveEvidence(Evidence):
             parent = "/" + "/".join(parts[:i])
             if parent not in self._live:
                 self._live[parent] = len(self._entries)
-                self._entries.append(FileEntry(path=parent, layers=(self.layer,), type="dir", size=None,
-                                               inode=None))
+                self._entries.append(FileEntry(path=parent, layers=(self.layer,), type="dir", size=None, inode=None))
 
     def _check_nfc(self, path: str) -> None:
         key = unicodedata.normalize("NFC", path)
         first = self._nfc.setdefault(key, path)
         if first != path:
-            self._note("with NFC/NFD twin names", f"{self.layer}: {first!a} and {path!a} are the same name in "
-                       f"different Unicode normalisation (NFC/NFD); both kept as stored")
+            self._note(
+                "with NFC/NFD twin names",
+                f"{self.layer}: {first!a} and {path!a} are the same name in "
+                f"different Unicode normalisation (NFC/NFD); both kept as stored",
+            )
 
     def _entry_for(self, m: Member, path: str) -> FileEntry:
         kind, size, locator, refusal = m.kind, m.size, m.locator, m.refusal
@@ -272,13 +284,21 @@ class ArchiveEvidence(Evidence):
             refusal = refusal or self._size_refusal(m, path, size or 0)
         handle = Handle(locator, size or 0, refusal) if kind == "file" else None
         raw_hex = stored_bytes_hex(m.raw_name, display_name(m.name)) if m.raw_name is not None else None
-        return FileEntry(path=path, layers=(self.layer,), type=kind, size=size, inode=inode, handle=handle,
-                         raw_name_hex=raw_hex, **m.times)
+        return FileEntry(
+            path=path,
+            layers=(self.layer,),
+            type=kind,
+            size=size,
+            inode=inode,
+            handle=handle,
+            raw_name_hex=raw_hex,
+            **m.times,
+        )
 
     def _hard_link_target(self, m: Member, path: str) -> FileEntry | None:
         target_parts = safe_name(m.link_target or "").parts
         if self.prefix and is_under(target_parts, self.prefix):
-            target_parts = target_parts[len(self.prefix):]
+            target_parts = target_parts[len(self.prefix) :]
         target = "/" + "/".join(target_parts)
         where = f"{self.layer}: hard link #{m.number} {path} → {target}"
         if target == path:
@@ -287,8 +307,11 @@ class ArchiveEvidence(Evidence):
         index = self._live.get(target)
         entry = None if index is None else self._entries[index]
         if entry is None or entry.type != "file" or not isinstance(entry.handle, Handle):
-            self._note("with unresolvable hard links", f"{where}: no earlier regular file of that name in the "
-                       f"archive (missing target or link loop); listed as 'other', not read")
+            self._note(
+                "with unresolvable hard links",
+                f"{where}: no earlier regular file of that name in the "
+                f"archive (missing target or link loop); listed as 'other', not read",
+            )
             return None
         return entry
 
@@ -306,10 +329,13 @@ class ArchiveEvidence(Evidence):
         if previous is not None:
             old = self._entries[previous]
             self._entries[previous] = dataclasses.replace(old, allocated=False)
-            self._note("with duplicate names", f"{self.layer}: {entry.path} is named by more than one member "
-                       f"(#{old.inode or '-'} {old.type}, #{m.number} {entry.type}); both are listed, the later "
-                       f"one is the file read (as extraction would leave it), the earlier is listed as "
-                       f"superseded (allocated=false) and not parsed")
+            self._note(
+                "with duplicate names",
+                f"{self.layer}: {entry.path} is named by more than one member "
+                f"(#{old.inode or '-'} {old.type}, #{m.number} {entry.type}); both are listed, the later "
+                f"one is the file read (as extraction would leave it), the earlier is listed as "
+                f"superseded (allocated=false) and not parsed",
+            )
         self._live[entry.path] = len(self._entries)
         self._entries.append(entry)
 
@@ -338,8 +364,7 @@ class SegmentStream(SeekableReader):
     `segments` are (offset in the member, length, offset in the archive or None for a hole), sorted.
     """
 
-    def __init__(self, read_at: ReadAt, size: int, segments: list[tuple[int, int, int | None]],
-                 name: str) -> None:
+    def __init__(self, read_at: ReadAt, size: int, segments: list[tuple[int, int, int | None]], name: str) -> None:
         super().__init__(size)
         self._archive_read, self._segments, self.name = read_at, segments, name
 
@@ -356,5 +381,3 @@ class SegmentStream(SeekableReader):
             if pos < start:  # a hole before the next mapped range
                 return bytes(min(want, start - pos))
         return bytes(want)  # past the last mapped range: a trailing hole
-
-

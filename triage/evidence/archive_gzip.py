@@ -55,11 +55,11 @@ class GzipRandomAccess:
         with self._lock:
             end = offset + size
             if self._recent_start <= offset and end <= self._cur.out_pos:
-                return bytes(self._recent[offset - self._recent_start:end - self._recent_start])
+                return bytes(self._recent[offset - self._recent_start : end - self._recent_start])
             self._position_for(offset)
             parts, pos = [], offset
             if self._recent_start <= pos < self._cur.out_pos:
-                parts.append(bytes(self._recent[pos - self._recent_start:end - self._recent_start]))
+                parts.append(bytes(self._recent[pos - self._recent_start : end - self._recent_start]))
                 pos = self._cur.out_pos
             while pos < end:
                 chunk = self._inflate_some()
@@ -67,7 +67,7 @@ class GzipRandomAccess:
                     break
                 start = self._cur.out_pos - len(chunk)
                 if start + len(chunk) > pos:
-                    parts.append(chunk[max(0, pos - start):end - start])
+                    parts.append(chunk[max(0, pos - start) : end - start])
                     pos = min(end, self._cur.out_pos)
             return b"".join(parts)
 

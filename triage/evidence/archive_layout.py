@@ -62,9 +62,9 @@ def choose_wrapper(members: Iterable[tuple[tuple[str, ...], bool]]) -> tuple[str
 
 
 def is_under(parts: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
-    return len(parts) > len(prefix) and parts[:len(prefix)] == prefix
+    return len(parts) > len(prefix) and parts[: len(prefix)] == prefix
 
 
 def is_above(parts: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
     """The wrapper folder itself or one of its parents."""
-    return len(parts) <= len(prefix) and prefix[:len(parts)] == parts
+    return len(parts) <= len(prefix) and prefix[: len(parts)] == parts

@@ -83,18 +83,21 @@ class Limits:
     def member_refusal(self, size: int, packed: int | None) -> str | None:
         """Why a member of `size` bytes stored in `packed` bytes must not be read, or None."""
         if size > self.max_total_bytes:
-            return (f"declares {size} bytes, more than the limit of {self.max_total_bytes} "
-                    f"(max_total_bytes); not read")
+            return f"declares {size} bytes, more than the limit of {self.max_total_bytes} (max_total_bytes); not read"
         if packed is not None and size > BOMB_FLOOR and size > self.max_expansion_ratio * max(packed, 1):
-            return (f"would expand {size / max(packed, 1):.0f}x ({packed} → {size} bytes), more than the "
-                    f"limit of {self.max_expansion_ratio:g}x (max_expansion_ratio); not read (zip bomb?)")
+            return (
+                f"would expand {size / max(packed, 1):.0f}x ({packed} → {size} bytes), more than the "
+                f"limit of {self.max_expansion_ratio:g}x (max_expansion_ratio); not read (zip bomb?)"
+            )
         return None
 
     def total_refusal(self, total: int) -> str | None:
         """Why members past a running total of `total` declared bytes must not be read, or None."""
         if total > self.max_total_bytes:
-            return (f"the archive's declared sizes pass the limit of {self.max_total_bytes} bytes "
-                    f"(max_total_bytes) at this member; not read")
+            return (
+                f"the archive's declared sizes pass the limit of {self.max_total_bytes} bytes "
+                f"(max_total_bytes) at this member; not read"
+            )
         return None
 
     def stream_refusal(self, unpacked: int, packed: int) -> str | None:
@@ -102,6 +105,8 @@ class Limits:
         if unpacked > self.max_total_bytes:
             return f"the tar stream passes the limit of {self.max_total_bytes} bytes (max_total_bytes)"
         if unpacked > STREAM_FLOOR and unpacked > self.max_expansion_ratio * max(packed, 1):
-            return (f"the tar stream would expand more than {self.max_expansion_ratio:g}x its compressed "
-                    f"size of {packed} bytes (max_expansion_ratio; gzip bomb?)")
+            return (
+                f"the tar stream would expand more than {self.max_expansion_ratio:g}x its compressed "
+                f"size of {packed} bytes (max_expansion_ratio; gzip bomb?)"
+            )
         return None

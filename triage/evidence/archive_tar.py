@@ -148,8 +148,12 @@ class TarEvidence(ArchiveEvidence):
     # -- listing ---------------------------------------------------------------------------------
     def _members(self) -> Iterator[Member]:
         try:
-            tar = tarfile.open(fileobj=_View(self.stream_read_at, self.source.name), mode="r:",
-                               encoding="utf-8", errors="surrogateescape")
+            tar = tarfile.open(
+                fileobj=_View(self.stream_read_at, self.source.name),
+                mode="r:",
+                encoding="utf-8",
+                errors="surrogateescape",
+            )
         except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
             self.damage.append(f"no readable tar header: {_reason(e)}")
             return
@@ -171,21 +175,34 @@ class TarEvidence(ArchiveEvidence):
             if stop:
                 member.refusal = member.refusal or f"not read: {stop}"
                 yield member
-                self.warn(f"{self.layer}: listing stops at member #{number} {info.name!a}: {stop}; the rest of "
-                          f"the archive is not inflated")
+                self.warn(
+                    f"{self.layer}: listing stops at member #{number} {info.name!a}: {stop}; the rest of "
+                    f"the archive is not inflated"
+                )
                 return
             yield member
 
     def _member(self, info: tarfile.TarInfo, number: int) -> Member:
-        times: EntryTimes = {"mtime": _utc(info.mtime), "atime": _utc(info.pax_headers.get("atime")),
-                             "ctime": _utc(info.pax_headers.get("ctime"))}
-        member = Member(name=info.name, kind=_kind(info), size=None, number=number, times=times,
-                        raw_name=info.name.encode("utf-8", errors="surrogateescape"))
+        times: EntryTimes = {
+            "mtime": _utc(info.mtime),
+            "atime": _utc(info.pax_headers.get("atime")),
+            "ctime": _utc(info.pax_headers.get("ctime")),
+        }
+        member = Member(
+            name=info.name,
+            kind=_kind(info),
+            size=None,
+            number=number,
+            times=times,
+            raw_name=info.name.encode("utf-8", errors="surrogateescape"),
+        )
         if _unknown_type(info):
             # POSIX: an unknown type flag is read as a regular file (GNU tar extracts it so); its data is
             # there, and listing it as "other" would drop it unseen
-            self.warn(f"{self.layer}: member #{number} {info.name!a} has the unknown type flag {info.type!r}; "
-                      f"read as a regular file, as POSIX says")
+            self.warn(
+                f"{self.layer}: member #{number} {info.name!a} has the unknown type flag {info.type!r}; "
+                f"read as a regular file, as POSIX says"
+            )
         if member.kind == "hardlink":
             member.link_target = info.linkname
         elif member.kind == "file":
@@ -209,8 +226,10 @@ class TarEvidence(ArchiveEvidence):
             return
         if tail.strip(b"\0"):
             self.damage.append(f"unreadable tar header at offset {offset}")
-            self.warn(f"{self.layer}: unreadable tar header at offset {offset} after member #{number}; the "
-                      f"listing stops there (damaged or truncated tar?)")
+            self.warn(
+                f"{self.layer}: unreadable tar header at offset {offset} after member #{number}; the "
+                f"listing stops there (damaged or truncated tar?)"
+            )
 
     # -- reading ---------------------------------------------------------------------------------
     def _open_member(self, entry: FileEntry, handle: Handle) -> BinaryIO:

@@ -71,9 +71,11 @@ class ZipEvidence(ArchiveEvidence):
         try:
             self._zip = zipfile.ZipFile(self._file)
         except UnicodeDecodeError as e:  # zipfile refuses a name flagged UTF-8 that is not UTF-8
-            self.damage.append(f"the central directory names a member in UTF-8 (flag bit 11) with bytes that "
-                               f"are not UTF-8 ({e.object[max(e.start - 16, 0):e.end + 16]!r}), which Python's "
-                               f"zipfile cannot list")
+            self.damage.append(
+                f"the central directory names a member in UTF-8 (flag bit 11) with bytes that "
+                f"are not UTF-8 ({e.object[max(e.start - 16, 0) : e.end + 16]!r}), which Python's "
+                f"zipfile cannot list"
+            )
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             # NotImplementedError: a member needs a newer zip version than zipfile reads (hostile or exotic)
             self.damage.append(f"no readable central directory: {e}")
@@ -83,8 +85,10 @@ class ZipEvidence(ArchiveEvidence):
             self.close()
             raise
         if self._time_missing:
-            self.warn(f"{self.layer}: {self._time_missing} member(s) carry only MS-DOS local times without a "
-                      f"time zone; their times are left empty rather than guessed into UTC")
+            self.warn(
+                f"{self.layer}: {self._time_missing} member(s) carry only MS-DOS local times without a "
+                f"time zone; their times are left empty rather than guessed into UTC"
+            )
 
     def close(self) -> None:
         if self._zip is not None:
@@ -104,19 +108,29 @@ class ZipEvidence(ArchiveEvidence):
             yield self._check(member, member.locator.packed)
         if recovered:
             why = "" if "flag bit 11" in self.damage[0] else " (truncated zip?)"
-            self.warn(f"{self.layer}: {self.damage[0]}; {recovered} member(s) recovered from their local "
-                      f"headers{why}; anything after the last readable member is missing")
+            self.warn(
+                f"{self.layer}: {self.damage[0]}; {recovered} member(s) recovered from their local "
+                f"headers{why}; anything after the last readable member is missing"
+            )
 
     def _member(self, number: int, info: zipfile.ZipInfo) -> Member:
         kind = _kind(info)
-        loc = ZipLocator(info.header_offset, info.compress_type, info.compress_size, info.file_size, info.CRC,
-                         info=info)
+        loc = ZipLocator(
+            info.header_offset, info.compress_type, info.compress_size, info.file_size, info.CRC, info=info
+        )
         times = _extra_times(info.extra)
         if not times and kind != "dir":
             self._time_missing += 1
-        member = Member(name=info.filename, kind=kind, size=info.file_size if kind == "file" else None,
-                        number=number, locator=loc, backslash_separates=True, times=times,
-                        raw_name=_stored_name(info))
+        member = Member(
+            name=info.filename,
+            kind=kind,
+            size=info.file_size if kind == "file" else None,
+            number=number,
+            locator=loc,
+            backslash_separates=True,
+            times=times,
+            raw_name=_stored_name(info),
+        )
         if kind != "file":
             return member
         if info.flag_bits & 0x1:
@@ -143,8 +157,9 @@ class ZipEvidence(ArchiveEvidence):
         if loc.method == zipfile.ZIP_STORED:
             return buffered(SegmentStream(self.read_at, loc.size, [(0, loc.size, start)], entry.provenance))
         if loc.method == zipfile.ZIP_DEFLATED:
-            return buffered(InflateStream(self.read_at, start, loc.packed, loc.size, loc.crc,
-                                          entry.provenance, self.warn))
+            return buffered(
+                InflateStream(self.read_at, start, loc.packed, loc.size, loc.crc, entry.provenance, self.warn)
+            )
         if self._zip is None or loc.info is None:
             raise EvidenceError(f"{entry.provenance}: method {loc.method} needs the central directory; not read")
         with self._lock:
@@ -155,8 +170,10 @@ class ZipEvidence(ArchiveEvidence):
         # a damaged or cut central directory can put the header before the file's start
         header = self.read_at(loc.header_offset, LOCAL_HEADER.size) if loc.header_offset >= 0 else b""
         if len(header) < LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-            raise EvidenceError(f"{entry.provenance}: no local header where the central directory points "
-                                f"(offset {loc.header_offset}); damaged zip, not read")
+            raise EvidenceError(
+                f"{entry.provenance}: no local header where the central directory points "
+                f"(offset {loc.header_offset}); damaged zip, not read"
+            )
         fields = LOCAL_HEADER.unpack(header)
         return loc.header_offset + LOCAL_HEADER.size + fields[9] + fields[10]
 
@@ -193,7 +210,7 @@ def _extra_times(extra: bytes) -> EntryTimes:
     pos = 0
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4:pos + 4 + length]
+        body = extra[pos + 4 : pos + 4 + length]
         pos += 4 + length
         try:
             if tag == 0x000A and len(body) >= 32 and body[4:8] == b"\x01\x00\x18\x00":
@@ -213,8 +230,9 @@ def _filetime(value: int) -> datetime | None:
 class InflateStream(SeekableReader):
     """A deflated member, inflated on demand, never past its declared size; seeking back restarts."""
 
-    def __init__(self, read_at: ReadAt, start: int, packed: int, size: int, crc: int, name: str,
-                 warn: Callable[[str], None]) -> None:
+    def __init__(
+        self, read_at: ReadAt, start: int, packed: int, size: int, crc: int, name: str, warn: Callable[[str], None]
+    ) -> None:
         super().__init__(size)
         self._archive_read, self._start, self._packed = read_at, start, packed
         self._crc_expected, self.name, self._warn = crc, name, warn
@@ -256,8 +274,9 @@ class InflateStream(SeekableReader):
         while True:
             tail = self._inflater.unconsumed_tail
             if not tail and not self._inflater.eof and self._consumed < self._packed:
-                tail = self._archive_read(self._start + self._consumed,
-                                          min(INFLATE_CHUNK, self._packed - self._consumed))
+                tail = self._archive_read(
+                    self._start + self._consumed, min(INFLATE_CHUNK, self._packed - self._consumed)
+                )
                 self._consumed += len(tail)
                 if not tail:
                     break
@@ -285,11 +304,15 @@ class InflateStream(SeekableReader):
         except zlib.error:
             beyond = False
         if beyond:
-            self._warn(f"{self.name}: inflates beyond its declared size of {self._size} bytes; reads are capped "
-                       f"at the declared size (zip bomb or damaged header?)")
+            self._warn(
+                f"{self.name}: inflates beyond its declared size of {self._size} bytes; reads are capped "
+                f"at the declared size (zip bomb or damaged header?)"
+            )
         elif self._crc != self._crc_expected:
-            self._warn(f"{self.name}: content does not match its CRC-32 (stored {self._crc_expected:08x}, "
-                       f"computed {self._crc:08x}); the bytes read may be damaged")
+            self._warn(
+                f"{self.name}: content does not match its CRC-32 (stored {self._crc_expected:08x}, "
+                f"computed {self._crc:08x}); the bytes read may be damaged"
+            )
 
     def _fail(self, reason: str) -> NoReturn:
         self._warn(f"{self.name}: {reason}")
@@ -318,8 +341,9 @@ class LocalHeaderScan:
             number += 1
             if flags & 0x8 and packed == 0:
                 if method != zipfile.ZIP_DEFLATED:
-                    self.warn(f"{self.layer}: member #{number} {name!a} has no size before its data; recovery "
-                              f"stops there")
+                    self.warn(
+                        f"{self.layer}: member #{number} {name!a} has no size before its data; recovery stops there"
+                    )
                     return
                 packed, size, crc = self._measure_deflate(start)
             kind = "dir" if name.endswith("/") else "file"
@@ -327,8 +351,17 @@ class LocalHeaderScan:
             if start + packed > self.size:
                 refusal = "lies past the end of the archive file (truncated zip); not read"
             loc = ZipLocator(offset, method, packed, size, crc, data_offset=start)
-            yield Member(name=name, kind=kind, size=size if kind == "file" else None, number=number, locator=loc,
-                         refusal=refusal, backslash_separates=True, times=_extra_times(extra), raw_name=raw_name)
+            yield Member(
+                name=name,
+                kind=kind,
+                size=size if kind == "file" else None,
+                number=number,
+                locator=loc,
+                refusal=refusal,
+                backslash_separates=True,
+                times=_extra_times(extra),
+                raw_name=raw_name,
+            )
             offset = start + packed + (self._descriptor_length(start + packed) if flags & 0x8 else 0)
 
     def _measure_deflate(self, start: int) -> tuple[int, int, int]:

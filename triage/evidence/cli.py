@@ -16,8 +16,11 @@ from triage.evidence.opener import MediaReport, OpenOptions, hash_evidence, open
 CAT_CHUNK = 1 << 20
 EVIDENCE_ARG = click.Path(exists=True, path_type=Path)
 backup_password_option = click.option(
-    "--backup-password", envvar="TRIAGE_BACKUP_PASSWORD", default=None,
-    help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).")
+    "--backup-password",
+    envvar="TRIAGE_BACKUP_PASSWORD",
+    default=None,
+    help="Password of an encrypted iTunes backup or Android .ab (default: $TRIAGE_BACKUP_PASSWORD).",
+)
 
 
 @click.group()
@@ -81,8 +84,9 @@ def hash_command(ctx: click.Context, source: Path, as_json: bool, backup_passwor
 def _row(entry: FileEntry) -> str:
     mark = " " if entry.allocated else "*"
     size = "" if entry.size is None else str(entry.size)
-    return "\t".join((f"{entry.type:<4}{mark}", entry.volume or "-", entry.inode or "-", size,
-                      _time(entry.mtime), entry.path))
+    return "\t".join(
+        (f"{entry.type:<4}{mark}", entry.volume or "-", entry.inode or "-", size, _time(entry.mtime), entry.path)
+    )
 
 
 def _time(t: datetime | None) -> str:
@@ -91,12 +95,17 @@ def _time(t: datetime | None) -> str:
 
 def _hash_text(report: MediaReport) -> str:
     media = report.hashes
-    verdict = {True: "VERIFIED (stored hashes match)", False: "NOT VERIFIED",
-               None: "no stored hash to compare with"}[media.verified]
+    verdict = {True: "VERIFIED (stored hashes match)", False: "NOT VERIFIED", None: "no stored hash to compare with"}[
+        media.verified
+    ]
     files = ", ".join(_container_names(report))
-    lines = [f"evidence: {report.source.name} ({report.kind}; files: {files})",
-             f"size:     {media.size} bytes",
-             f"md5:      {media.md5}", f"sha1:     {media.sha1}", f"sha256:   {media.sha256}"]
+    lines = [
+        f"evidence: {report.source.name} ({report.kind}; files: {files})",
+        f"size:     {media.size} bytes",
+        f"md5:      {media.md5}",
+        f"sha1:     {media.sha1}",
+        f"sha256:   {media.sha256}",
+    ]
     lines += [f"stored {k}: {v}" for k, v in media.stored.items()]
     lines += [f"header {k}: {v}" for k, v in media.headers.items()]
     lines += [f"read error: {e}" for e in media.read_errors]

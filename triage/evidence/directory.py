@@ -27,9 +27,11 @@ from triage.evidence.model import (
     stored_bytes_hex,
 )
 
-MANIFEST_NOTE = ("SHA-256 manifest of the folder: one '<sha256>  <path>' line per regular file, sorted by "
-                 "path (code point order), paths relative to the folder with a leading '/', UTF-8, '\\n' line "
-                 "ends; md5/sha1/sha256 are of that manifest")
+MANIFEST_NOTE = (
+    "SHA-256 manifest of the folder: one '<sha256>  <path>' line per regular file, sorted by "
+    "path (code point order), paths relative to the folder with a leading '/', UTF-8, '\\n' line "
+    "ends; md5/sha1/sha256 are of that manifest"
+)
 
 
 class DirectoryEvidence(Evidence):
@@ -78,7 +80,7 @@ class DirectoryEvidence(Evidence):
 
     def _entry(self, d: os.DirEntry, rel: str) -> FileEntry | None:
         path = f"{rel}/{shown_name(os.fsencode(d.name))}"
-        raw = os.fsencode(d.path)[len(self._root_bytes):]  # the path's bytes below the folder, as on disk
+        raw = os.fsencode(d.path)[len(self._root_bytes) :]  # the path's bytes below the folder, as on disk
         try:
             st = d.stat(follow_symlinks=False)
         except OSError as e:
@@ -92,13 +94,25 @@ class DirectoryEvidence(Evidence):
             etype = "link"
         else:
             etype = "other"
-        return FileEntry(path=path, layers=(self.layer,), type=etype, size=st.st_size, inode=str(st.st_ino),
-                         handle=d.path, raw_name_hex=stored_bytes_hex(raw, path), **self._times(st, path))
+        return FileEntry(
+            path=path,
+            layers=(self.layer,),
+            type=etype,
+            size=st.st_size,
+            inode=str(st.st_ino),
+            handle=d.path,
+            raw_name_hex=stored_bytes_hex(raw, path),
+            **self._times(st, path),
+        )
 
     def _times(self, st: os.stat_result, path: str) -> EntryTimes:
         # st_ctime is the inode change time on Unix; creation time exists only where st_birthtime_ns does
-        raw: dict[TimeField, int] = {"mtime": st.st_mtime_ns, "atime": st.st_atime_ns, "ctime": st.st_ctime_ns,
-               "crtime": getattr(st, "st_birthtime_ns", 0)}
+        raw: dict[TimeField, int] = {
+            "mtime": st.st_mtime_ns,
+            "atime": st.st_atime_ns,
+            "ctime": st.st_ctime_ns,
+            "crtime": getattr(st, "st_birthtime_ns", 0),
+        }
         times: EntryTimes = {}
         for field, ns in raw.items():
             try:
@@ -116,8 +130,10 @@ class DirectoryEvidence(Evidence):
     # -- reading ------------------------------------------------------------------------------------
     def open(self, entry: FileEntry) -> BinaryIO:
         if entry.type != "file":
-            raise EvidenceError(f"{entry.provenance} is a {entry.type}, not a regular file; it is not opened "
-                                f"(links are never followed out of the evidence folder)")
+            raise EvidenceError(
+                f"{entry.provenance} is a {entry.type}, not a regular file; it is not opened "
+                f"(links are never followed out of the evidence folder)"
+            )
         path = Path(entry.handle)
         self._check_inside(path, entry)
         try:
@@ -129,8 +145,7 @@ class DirectoryEvidence(Evidence):
         # a directory on the way may have been swapped for a symlink since the listing
         real = Path(os.path.realpath(path))
         if real != self.root and self.root not in real.parents:
-            raise EvidenceError(f"{entry.provenance} now resolves outside the evidence folder ({real}); "
-                                f"not opened")
+            raise EvidenceError(f"{entry.provenance} now resolves outside the evidence folder ({real}); not opened")
 
     # -- hashing ------------------------------------------------------------------------------------
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
@@ -148,8 +163,14 @@ class DirectoryEvidence(Evidence):
                     progress(done, total)
         finally:
             digests = hasher.finish()
-        return MediaHashes(size=size, md5=digests["md5"], sha1=digests["sha1"], sha256=digests["sha256"],
-                           headers={"method": MANIFEST_NOTE, "files": str(len(files))}, read_errors=errors)
+        return MediaHashes(
+            size=size,
+            md5=digests["md5"],
+            sha1=digests["sha1"],
+            sha256=digests["sha256"],
+            headers={"method": MANIFEST_NOTE, "files": str(len(files))},
+            read_errors=errors,
+        )
 
     def _manifest_line(self, entry: FileEntry, errors: list[str]) -> bytes:
         try:

@@ -30,8 +30,9 @@ class TripleHasher:
     def __init__(self) -> None:
         self._digests = {name: hashlib.new(name) for name in self.NAMES}
         self._queues: dict[str, queue.Queue[bytes | None]] = {n: queue.Queue(QUEUE_DEPTH) for n in self.NAMES}
-        self._threads = [threading.Thread(target=self._work, args=(n,), daemon=True, name=f"hash-{n}")
-                         for n in self.NAMES]
+        self._threads = [
+            threading.Thread(target=self._work, args=(n,), daemon=True, name=f"hash-{n}") for n in self.NAMES
+        ]
         for t in self._threads:
             t.start()
         self._closed = False
@@ -80,13 +81,16 @@ def hash_media(read_at: ReadAt, size: int, progress: ProgressCallback | None = N
             if progress:
                 progress(offset, size)
             if len(data) < want:
-                errors.append(f"the media ends at byte {offset}, before its declared size of {size} bytes "
-                              f"(truncated image?); the hashes cover the first {offset} bytes only")
+                errors.append(
+                    f"the media ends at byte {offset}, before its declared size of {size} bytes "
+                    f"(truncated image?); the hashes cover the first {offset} bytes only"
+                )
                 break
     finally:
         digests = hasher.finish()
-    return MediaHashes(size=offset, md5=digests["md5"], sha1=digests["sha1"], sha256=digests["sha256"],
-                       read_errors=errors)
+    return MediaHashes(
+        size=offset, md5=digests["md5"], sha1=digests["sha1"], sha256=digests["sha256"], read_errors=errors
+    )
 
 
 def _read_chunk(read_at: ReadAt, offset: int, want: int, errors: list[str]) -> bytes:

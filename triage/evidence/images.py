@@ -99,8 +99,9 @@ class _Segment:
         try:
             self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as e:
-            raise EvidenceError(f"cannot open {path.name} for reading: {e.strerror}; check the path and "
-                                f"permissions") from e
+            raise EvidenceError(
+                f"cannot open {path.name} for reading: {e.strerror}; check the path and permissions"
+            ) from e
         self.size = os.fstat(self.fd).st_size
 
     def pread(self, offset: int, size: int) -> bytes:
@@ -183,12 +184,16 @@ class EwfImage(ImageStream):
             self._handle.open(names, "r")
             self.size = self._handle.get_media_size()
         except (OSError, ValueError) as e:
-            raise EvidenceError(f"cannot open EWF image {first_segment.name} ({len(names)} segment(s)): "
-                                f"{short_reason(e)}; check that every segment is present and complete") from e
+            raise EvidenceError(
+                f"cannot open EWF image {first_segment.name} ({len(names)} segment(s)): "
+                f"{short_reason(e)}; check that every segment is present and complete"
+            ) from e
         if self.size <= 0:
             self._handle.close()
-            raise EvidenceError(f"EWF image {first_segment.name} declares no media data (size 0): it is damaged "
-                                f"or incomplete; check that every segment is present and complete")
+            raise EvidenceError(
+                f"EWF image {first_segment.name} declares no media data (size 0): it is damaged "
+                f"or incomplete; check that every segment is present and complete"
+            )
         self._check_complete(first_segment)
 
     def _check_complete(self, first_segment: Path) -> None:
@@ -202,17 +207,21 @@ class EwfImage(ImageStream):
         missing = _missing_segments(self._files)
         if missing:
             self._handle.close()
-            raise EvidenceError(f"EWF image {first_segment.name} has a gap: segment {missing} is missing while "
-                                f"later segments are present; supply every segment (.E01, .E02, …)")
+            raise EvidenceError(
+                f"EWF image {first_segment.name} has a gap: segment {missing} is missing while "
+                f"later segments are present; supply every segment (.E01, .E02, …)"
+            )
         tail = min(SECTOR, self.size)
         try:
             self._handle.read_buffer_at_offset(tail, self.size - tail)
         except OSError as e:
             names = ", ".join(p.name for p in self._files)
-            self.warnings.append(f"{self.layer}: the image is incomplete: its last sector (media size {self.size} "
-                                 f"bytes) cannot be read from the segment(s) found ({names}): {short_reason(e)}; "
-                                 "the readable part is examined, the rest reads as errors (if a segment is missing "
-                                 "or was cut, supply it complete)")
+            self.warnings.append(
+                f"{self.layer}: the image is incomplete: its last sector (media size {self.size} "
+                f"bytes) cannot be read from the segment(s) found ({names}): {short_reason(e)}; "
+                "the readable part is examined, the rest reads as errors (if a segment is missing "
+                "or was cut, supply it complete)"
+            )
 
     @property
     def files(self) -> list[Path]:

@@ -99,7 +99,7 @@ def device_path(domain: str, relative_path: str) -> str | None:
     if root is None:
         for prefix, base in PREFIXED_DOMAINS:
             if domain.startswith(prefix) and len(domain) > len(prefix):
-                root = base + domain[len(prefix):]
+                root = base + domain[len(prefix) :]
                 break
     if root is None:
         return None
@@ -165,7 +165,8 @@ class IosBackupEvidence(Evidence):
                 self.warnings.append(
                     f"encrypted backup: {len(self._on_disk)} files cannot be read without --backup-password "
                     f"(or TRIAGE_BACKUP_PASSWORD); Manifest.db is encrypted too, so their names, domains and "
-                    f"paths are unknown; only the backup's own plists (/Info.plist, /Manifest.plist) are listed")
+                    f"paths are unknown; only the backup's own plists (/Info.plist, /Manifest.plist) are listed"
+                )
                 return []
             self._class_keys = unlock_keybag(self.manifest_plist.get("BackupKeyBag"), password, self.layer)
         if (self.root / "Manifest.db").is_file():
@@ -187,13 +188,16 @@ class IosBackupEvidence(Evidence):
             kind = self._db.execute("SELECT type FROM sqlite_master WHERE name = 'Files' COLLATE NOCASE").fetchone()
             if kind is not None and kind[0] != "table":  # a view would run its author's SQL: never followed
                 raise sqlite3.DatabaseError(f"'Files' is a {kind[0]}, not a table")
-            cursor = self._db.execute("SELECT fileID, domain, relativePath, flags, file FROM Files "
-                                      "ORDER BY domain, relativePath, fileID")
+            cursor = self._db.execute(
+                "SELECT fileID, domain, relativePath, flags, file FROM Files ORDER BY domain, relativePath, fileID"
+            )
             return [self._row(*values) for values in cursor]
         except sqlite3.Error as e:
             why = budget.message() if budget.reached else str(e)
-            raise EvidenceError(f"{self.layer}: Manifest.db cannot be read as a backup index ({why}); "
-                                f"the backup is damaged or not an iTunes backup") from e
+            raise EvidenceError(
+                f"{self.layer}: Manifest.db cannot be read as a backup index ({why}); "
+                f"the backup is damaged or not an iTunes backup"
+            ) from e
 
     def _row(self, file_id: str, domain: str, relative_path: str, flags: int, blob: bytes | None) -> Row:
         meta: dict = {}
@@ -201,15 +205,20 @@ class IosBackupEvidence(Evidence):
             try:
                 meta = decode_file_blob(blob)
             except Exception as e:  # noqa: BLE001 - a damaged blob costs that file's metadata, not the listing
-                self.warnings.append(_shown(f"{self.layer}: metadata of {domain}/{relative_path} (fileID {file_id}) "
-                                            f"cannot be decoded ({type(e).__name__}: {e}); size and times left empty"))
+                self.warnings.append(
+                    _shown(
+                        f"{self.layer}: metadata of {domain}/{relative_path} (fileID {file_id}) "
+                        f"cannot be decoded ({type(e).__name__}: {e}); size and times left empty"
+                    )
+                )
         return Row(str(file_id), str(domain), str(relative_path or ""), int(flags or 0), meta)
 
     def _decrypted_manifest_db(self) -> Path:
         wrapped = self.manifest_plist.get("ManifestKey")
         if not isinstance(wrapped, bytes) or len(wrapped) < 8:
-            raise EvidenceError(f"{self.layer}: Manifest.plist has no ManifestKey; the encrypted Manifest.db "
-                                f"cannot be decrypted")
+            raise EvidenceError(
+                f"{self.layer}: Manifest.plist has no ManifestKey; the encrypted Manifest.db cannot be decrypted"
+            )
         key = self._file_key(wrapped, "Manifest.db")
         self._tempdir = Path(tempfile.mkdtemp(prefix="triage-itunes-"))  # system temp, never beside the evidence
         target = self._tempdir / "Manifest.db"
@@ -217,8 +226,10 @@ class IosBackupEvidence(Evidence):
             decrypt_cbc_stream(src, dst, key, f"{self.layer} → Manifest.db")
         with open(target, "rb") as f:
             if f.read(16) != b"SQLite format 3\x00":
-                raise EvidenceError(f"{self.layer}: Manifest.db did not decrypt to a database; the backup is "
-                                    f"damaged or its ManifestKey does not match")
+                raise EvidenceError(
+                    f"{self.layer}: Manifest.db did not decrypt to a database; the backup is "
+                    f"damaged or its ManifestKey does not match"
+                )
         return target
 
     def _rows_from_mbdb(self) -> list[Row]:
@@ -233,21 +244,33 @@ class IosBackupEvidence(Evidence):
         missing = [r for r in self._rows if r.flags == 1 and r.file_id not in self._on_disk]
         if missing:
             sample = ", ".join(f"{r.domain}/{r.relative_path}" for r in missing[:5])
-            self.warnings.append(f"{self.layer}: {len(missing)} files named in the index are not in the backup "
-                                 f"folder and are not listed (first: {sample})")
+            self.warnings.append(
+                f"{self.layer}: {len(missing)} files named in the index are not in the backup "
+                f"folder and are not listed (first: {sample})"
+            )
         unindexed = sorted(set(self._on_disk) - self._indexed_ids) if self._rows else []
         if unindexed:
-            self.warnings.append(f"{self.layer}: {len(unindexed)} hashed files are in the folder but not in the "
-                                 f"index; listed under /backup-unindexed/ ({', '.join(unindexed[:5])})")
+            self.warnings.append(
+                f"{self.layer}: {len(unindexed)} hashed files are in the folder but not in the "
+                f"index; listed under /backup-unindexed/ ({', '.join(unindexed[:5])})"
+            )
         self._unindexed = unindexed
         if not self.encrypted:  # encrypted files are padded on disk: their size is compared when decrypted
-            differ = [r for r in self._rows if r.flags == 1 and r.file_id in self._sizes
-                      and isinstance(r.meta.get("Size"), int) and r.meta["Size"] != self._sizes[r.file_id]]
+            differ = [
+                r
+                for r in self._rows
+                if r.flags == 1
+                and r.file_id in self._sizes
+                and isinstance(r.meta.get("Size"), int)
+                and r.meta["Size"] != self._sizes[r.file_id]
+            ]
             if differ:
                 sample = ", ".join(f"{r.domain}/{r.relative_path}" for r in differ[:5])
-                self.warnings.append(f"{self.layer}: {len(differ)} files differ in size from what the index "
-                                     f"records; their bytes in the folder are used and their size listed "
-                                     f"as found (first: {sample})")
+                self.warnings.append(
+                    f"{self.layer}: {len(differ)} files differ in size from what the index "
+                    f"records; their bytes in the folder are used and their size listed "
+                    f"as found (first: {sample})"
+                )
 
     # -- listing ------------------------------------------------------------------------------------
     @property
@@ -269,9 +292,18 @@ class IosBackupEvidence(Evidence):
 
     def _folder_entry(self, path: Path, shown: str, volume: str) -> FileEntry:
         st = path.stat()
-        return FileEntry(path=shown, layers=(self.layer,), type="file", size=st.st_size, inode=path.name,
-                         volume=volume, mtime=_utc(st.st_mtime), atime=_utc(st.st_atime),
-                         ctime=_utc(st.st_ctime), handle=("folder", path))
+        return FileEntry(
+            path=shown,
+            layers=(self.layer,),
+            type="file",
+            size=st.st_size,
+            inode=path.name,
+            volume=volume,
+            mtime=_utc(st.st_mtime),
+            atime=_utc(st.st_atime),
+            ctime=_utc(st.st_ctime),
+            handle=("folder", path),
+        )
 
     def _entry(self, row: Row, unknown: set[str]) -> FileEntry | None:
         etype = FLAG_TYPES.get(row.flags, "other")
@@ -279,32 +311,47 @@ class IosBackupEvidence(Evidence):
             return None  # reported once, in _report_missing_and_unindexed
         path = self._path_for(row, unknown)
         # files: the domain and where the bytes are in the folder (`xx/<fileID>`, or flat in old backups)
-        layer = f"{row.domain} {self._on_disk[row.file_id].relative_to(self.root).as_posix()}" \
-            if etype == "file" else row.domain
+        layer = (
+            f"{row.domain} {self._on_disk[row.file_id].relative_to(self.root).as_posix()}"
+            if etype == "file"
+            else row.domain
+        )
         meta = row.meta
         size = meta.get("Size") if isinstance(meta.get("Size"), int) else None
         if etype == "file" and not self.encrypted:
             size = self._sizes[row.file_id]  # the bytes open() gives, whatever the index said
         raw = path.encode("utf-8", errors="surrogateescape")  # names that are not UTF-8 keep their bytes
-        return FileEntry(path=shown_name(raw), layers=(self.layer, _shown(layer)), type=etype, size=size,
-                         inode=row.file_id, mtime=_utc(meta.get("LastModified")),
-                         ctime=_utc(meta.get("LastStatusChange")), crtime=_utc(meta.get("Birth")),
-                         handle=("index", row), raw_name_hex=stored_bytes_hex(raw, shown_name(raw)))
+        return FileEntry(
+            path=shown_name(raw),
+            layers=(self.layer, _shown(layer)),
+            type=etype,
+            size=size,
+            inode=row.file_id,
+            mtime=_utc(meta.get("LastModified")),
+            ctime=_utc(meta.get("LastStatusChange")),
+            crtime=_utc(meta.get("Birth")),
+            handle=("index", row),
+            raw_name_hex=stored_bytes_hex(raw, shown_name(raw)),
+        )
 
     def _path_for(self, row: Row, unknown: set[str]) -> str:
         relative = row.relative_path.strip("/")
         parts = relative.split("/") if relative else []
         if ".." in parts or "." in parts:
-            self._warn_once(f"{self.layer}: {row.domain} entry '{row.relative_path}' (fileID {row.file_id}) has "
-                            f"'.'/'..' components; listed under /backup-domain/ with them escaped")
+            self._warn_once(
+                f"{self.layer}: {row.domain} entry '{row.relative_path}' (fileID {row.file_id}) has "
+                f"'.'/'..' components; listed under /backup-domain/ with them escaped"
+            )
             escaped = "/".join(p.replace(".", "%2E") if p in (".", "..") else p for p in parts)
             return f"/backup-domain/{row.domain}/{escaped}".rstrip("/")
         path = device_path(row.domain, relative)
         if path is None:
             if row.domain not in unknown:
                 unknown.add(row.domain)
-                self._warn_once(f"{self.layer}: unknown backup domain '{row.domain}'; its files are listed "
-                                f"under /backup-domain/{row.domain}/")
+                self._warn_once(
+                    f"{self.layer}: unknown backup domain '{row.domain}'; its files are listed "
+                    f"under /backup-domain/{row.domain}/"
+                )
             return f"/backup-domain/{row.domain}/{relative}".rstrip("/")
         return path
 
@@ -338,8 +385,10 @@ class IosBackupEvidence(Evidence):
             written = decrypt_cbc_stream(src, out, key, entry.provenance)
         declared = row.meta.get("Size")
         if isinstance(declared, int) and written != declared:
-            self._warn_once(f"{entry.provenance}: decrypted to {written} bytes, the index says {declared}; "
-                            f"the decrypted bytes are used as they are")
+            self._warn_once(
+                f"{entry.provenance}: decrypted to {written} bytes, the index says {declared}; "
+                f"the decrypted bytes are used as they are"
+            )
         out.seek(0)
         return out  # type: ignore[return-value]
 
@@ -350,13 +399,15 @@ class IosBackupEvidence(Evidence):
         protection_class = struct.unpack("<I", wrapped[:4])[0]
         class_key = self._class_keys.get(protection_class)
         if class_key is None:
-            raise EvidenceError(f"{what}: protection class {protection_class} has no key in the backup keybag; "
-                                f"it cannot be decrypted")
+            raise EvidenceError(
+                f"{what}: protection class {protection_class} has no key in the backup keybag; it cannot be decrypted"
+            )
         try:
             return aes_key_unwrap(class_key, wrapped[4:])
         except (InvalidUnwrap, ValueError) as e:
-            raise EvidenceError(f"{what}: its file key does not unwrap with the class key ({e}); "
-                                f"the index entry is damaged") from e
+            raise EvidenceError(
+                f"{what}: its file key does not unwrap with the class key ({e}); the index entry is damaged"
+            ) from e
 
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         """The backup folder as a whole (manifest of per-file SHA-256, as for any folder)."""
@@ -409,16 +460,23 @@ def parse_mbdb(data: bytes) -> tuple[list[Row], str]:
             target, pos = _mbdb_string(data, pos)
             _digest, pos = _mbdb_string(data, pos)
             enc_key, pos = _mbdb_string(data, pos)
-            mode, _inode, _uid, _gid, mtime, _atime, ctime, size, pclass, nprops = \
-                struct.unpack_from(">HQIIIIIQBB", data, pos)
+            mode, _inode, _uid, _gid, mtime, _atime, ctime, size, pclass, nprops = struct.unpack_from(
+                ">HQIIIIIQBB", data, pos
+            )
             pos += struct.calcsize(">HQIIIIIQBB")
             for _ in range(nprops * 2):
                 _, pos = _mbdb_string(data, pos)
             name = f"{_text(domain)}-{_text(relative)}".encode("utf-8", "surrogateescape")
             flags = 2 if stat.S_ISDIR(mode) else 4 if stat.S_ISLNK(mode) else 1 if stat.S_ISREG(mode) else 0
-            meta = {"Size": size, "Mode": mode, "LastModified": mtime, "LastStatusChange": ctime,
-                    "ProtectionClass": pclass, "Target": _text(target) if target else None,
-                    "EncryptionKey": enc_key or None}
+            meta = {
+                "Size": size,
+                "Mode": mode,
+                "LastModified": mtime,
+                "LastStatusChange": ctime,
+                "ProtectionClass": pclass,
+                "Target": _text(target) if target else None,
+                "EncryptionKey": enc_key or None,
+            }
             rows.append(Row(hashlib.sha1(name).hexdigest(), _text(domain), _text(relative), flags, meta))
     except (struct.error, IndexError):
         return rows, f"truncated record at byte {pos}"
@@ -432,7 +490,7 @@ def _mbdb_string(data: bytes, pos: int) -> tuple[bytes, int]:
         return b"", pos
     if pos + length > len(data):
         raise IndexError("string past the end")
-    return data[pos:pos + length], pos + length
+    return data[pos : pos + length], pos + length
 
 
 def _text(raw: bytes) -> str:
@@ -459,8 +517,8 @@ def parse_keybag(blob: bytes) -> tuple[dict[bytes, KeybagValue], dict[int, dict[
     current: dict[bytes, KeybagValue] | None = None
     pos = 0
     while pos + 8 <= len(blob):
-        tag, length = blob[pos:pos + 4], struct.unpack(">I", blob[pos + 4:pos + 8])[0]
-        raw = blob[pos + 8:pos + 8 + length]
+        tag, length = blob[pos : pos + 4], struct.unpack(">I", blob[pos + 4 : pos + 8])[0]
+        raw = blob[pos + 8 : pos + 8 + length]
         pos += 8 + length
         value: KeybagValue = struct.unpack(">I", raw)[0] if length == 4 else raw
         if tag == b"UUID" and b"UUID" in attrs:
@@ -487,10 +545,12 @@ def unlock_keybag(blob: object, password: str, where: str) -> dict[int, bytes]:
     attrs, classes = parse_keybag(blob)
     secret = password.encode("utf-8")
     if b"DPSL" in attrs:  # iOS 10.2+: a first, slow PBKDF2-SHA256 round
-        secret = PBKDF2HMAC(hashes.SHA256(), 32, _bytes(attrs[b"DPSL"]),
-                            _rounds(attrs.get(b"DPIC"), "DPIC", where)).derive(secret)
-    key = PBKDF2HMAC(hashes.SHA1(), 32, _bytes(attrs.get(b"SALT")),
-                     _rounds(attrs.get(b"ITER"), "ITER", where)).derive(secret)
+        secret = PBKDF2HMAC(
+            hashes.SHA256(), 32, _bytes(attrs[b"DPSL"]), _rounds(attrs.get(b"DPIC"), "DPIC", where)
+        ).derive(secret)
+    key = PBKDF2HMAC(hashes.SHA1(), 32, _bytes(attrs.get(b"SALT")), _rounds(attrs.get(b"ITER"), "ITER", where)).derive(
+        secret
+    )
     keys: dict[int, bytes] = {}
     for number, cls in sorted(classes.items()):
         wpky = cls.get(b"WPKY")
@@ -499,8 +559,10 @@ def unlock_keybag(blob: object, password: str, where: str) -> dict[int, bytes]:
         try:
             keys[number] = aes_key_unwrap(key, wpky)
         except (InvalidUnwrap, ValueError):
-            raise EvidenceError(f"{where}: wrong backup password (the keybag does not unlock with it); "
-                                f"give the password set in iTunes/Finder with --backup-password") from None
+            raise EvidenceError(
+                f"{where}: wrong backup password (the keybag does not unlock with it); "
+                f"give the password set in iTunes/Finder with --backup-password"
+            ) from None
     if not keys:
         raise EvidenceError(f"{where}: the backup keybag holds no password-wrapped class keys; cannot decrypt")
     return keys
@@ -508,8 +570,9 @@ def unlock_keybag(blob: object, password: str, where: str) -> dict[int, bytes]:
 
 def _rounds(value: object, name: str, where: str) -> int:
     if not isinstance(value, int) or not 0 < value <= MAX_PBKDF2_ROUNDS:
-        raise EvidenceError(f"{where}: keybag {name} iteration count {value!r} is missing or implausible; "
-                            f"not decrypted")
+        raise EvidenceError(
+            f"{where}: keybag {name} iteration count {value!r} is missing or implausible; not decrypted"
+        )
     return value
 
 
@@ -536,8 +599,9 @@ def decrypt_cbc_stream(src: BinaryIO, dst: IO[bytes], key: bytes, what: str) -> 
     try:
         held += decryptor.finalize()
     except ValueError:  # cryptography: "The length of the provided data is not a multiple of the block length"
-        raise EvidenceError(f"{what}: the encrypted data is not a whole number of AES blocks; the file is "
-                            f"truncated or damaged") from None
+        raise EvidenceError(
+            f"{what}: the encrypted data is not a whole number of AES blocks; the file is truncated or damaged"
+        ) from None
     pad = held[-1] if held else 0
     if 1 <= pad <= 16 and held.endswith(bytes([pad]) * pad):
         held = held[:-pad]

@@ -32,12 +32,18 @@ class LooseFileEvidence(Evidence):
         for path in self.container_files:
             st = path.stat()
             shown = "/" + shown_path(path.name)  # a name that is not UTF-8: \\xNN, its bytes kept as hex
-            yield FileEntry(path=shown, layers=(f"file {shown_path(self.source.name)}",), type="file",
-                            size=st.st_size, inode=str(st.st_ino),
-                            mtime=datetime.fromtimestamp(st.st_mtime, UTC),
-                            atime=datetime.fromtimestamp(st.st_atime, UTC),
-                            ctime=datetime.fromtimestamp(st.st_ctime, UTC), handle=path,
-                            raw_name_hex=stored_bytes_hex(b"/" + os.fsencode(path.name), shown))
+            yield FileEntry(
+                path=shown,
+                layers=(f"file {shown_path(self.source.name)}",),
+                type="file",
+                size=st.st_size,
+                inode=str(st.st_ino),
+                mtime=datetime.fromtimestamp(st.st_mtime, UTC),
+                atime=datetime.fromtimestamp(st.st_atime, UTC),
+                ctime=datetime.fromtimestamp(st.st_ctime, UTC),
+                handle=path,
+                raw_name_hex=stored_bytes_hex(b"/" + os.fsencode(path.name), shown),
+            )
 
     def open(self, entry: FileEntry) -> BinaryIO:
         return open(entry.handle, "rb")

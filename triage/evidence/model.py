@@ -28,6 +28,8 @@ class EntryTimes(TypedDict, total=False):
     atime: datetime | None
     ctime: datetime | None
     crtime: datetime | None
+
+
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
@@ -187,4 +189,3 @@ class Evidence(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

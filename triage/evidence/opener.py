@@ -74,8 +74,9 @@ def open_evidence(path: Path, options: OpenOptions | None = None) -> Evidence:
     return evidence
 
 
-def hash_evidence(path: Path, progress: ProgressCallback | None = None,
-                  options: OpenOptions | None = None) -> MediaReport:
+def hash_evidence(
+    path: Path, progress: ProgressCallback | None = None, options: OpenOptions | None = None
+) -> MediaReport:
     """MD5/SHA-1/SHA-256 of the media, without needing a file system in it.
 
     A corrupt E01 or a disk whose file system TSK cannot read still has media bytes to verify.
@@ -87,15 +88,17 @@ def hash_evidence(path: Path, progress: ProgressCallback | None = None,
         if evidence is not None:
             with evidence:
                 hashes = evidence.media_hashes(progress)
-                return MediaReport(path, evidence.kind, evidence.container_files, hashes,
-                                   list(getattr(evidence, "warnings", [])))
+                return MediaReport(
+                    path, evidence.kind, evidence.container_files, hashes, list(getattr(evidence, "warnings", []))
+                )
     if path.is_dir():
         folder = DirectoryEvidence(path)
         hashes = folder.media_hashes(progress)
         return MediaReport(path, folder.kind, folder.container_files, hashes, folder.warnings)
     with open_image_stream(path) as stream:
-        return MediaReport(path, stream.kind, stream.files, hash_image(stream, progress),
-                           list(getattr(stream, "warnings", [])))
+        return MediaReport(
+            path, stream.kind, stream.files, hash_image(stream, progress), list(getattr(stream, "warnings", []))
+        )
 
 
 def open_image_stream(path: Path) -> ImageStream:

@@ -15,13 +15,27 @@ import re
 ROLES = ("userdata", "system", "vendor", "cache", "metadata", "boot", "other")
 INFERRED_USERDATA = "userdata (largest ext4/F2FS)"
 _BY_NAME = {
-    "userdata": "userdata", "data": "userdata", "user": "userdata",
-    "system": "system", "system_ext": "system", "product": "system", "super": "system",
-    "vendor": "vendor", "odm": "vendor", "vendor_dlkm": "vendor", "odm_dlkm": "vendor",
+    "userdata": "userdata",
+    "data": "userdata",
+    "user": "userdata",
+    "system": "system",
+    "system_ext": "system",
+    "product": "system",
+    "super": "system",
+    "vendor": "vendor",
+    "odm": "vendor",
+    "vendor_dlkm": "vendor",
+    "odm_dlkm": "vendor",
     "cache": "cache",
-    "metadata": "metadata", "md_udc": "metadata",
-    "boot": "boot", "init_boot": "boot", "vendor_boot": "boot", "recovery": "boot", "dtbo": "boot",
-    "vbmeta": "boot", "vbmeta_system": "boot",
+    "metadata": "metadata",
+    "md_udc": "metadata",
+    "boot": "boot",
+    "init_boot": "boot",
+    "vendor_boot": "boot",
+    "recovery": "boot",
+    "dtbo": "boot",
+    "vbmeta": "boot",
+    "vbmeta_system": "boot",
 }
 _NAMED_LAYER = re.compile(r"(?:partition \d+|APFS volume) '(?P<name>[^']*)'")
 _SLOT = re.compile(r"_[ab]$")
@@ -33,8 +47,9 @@ def volume_roles(evidence: object) -> dict[str, str]:
     volumes = getattr(evidence, "volumes", None) or []
     roles = {v.id: _role_of_name(_name_of(v.layers)) for v in volumes}
     if "userdata" not in roles.values():
-        candidates = [v for v in volumes if v.id.startswith("p") and roles[v.id] == "other"
-                      and v.layers[-1] in _USERDATA_FS]
+        candidates = [
+            v for v in volumes if v.id.startswith("p") and roles[v.id] == "other" and v.layers[-1] in _USERDATA_FS
+        ]
         if candidates:
             roles[max(candidates, key=_size_of).id] = INFERRED_USERDATA
     return roles

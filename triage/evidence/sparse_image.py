@@ -83,28 +83,33 @@ class SparseImage(ImageStream):
         name = self._file.path.name
         head = self._file.pread(0, FILE_HEADER.size)
         if len(head) < FILE_HEADER.size:
-            raise EvidenceError(f"{name}: Android sparse header truncated ({len(head)} of {FILE_HEADER.size} "
-                                f"bytes); the file is damaged or not a sparse image")
-        (_magic, major, _minor, file_hdr_sz, chunk_hdr_sz, blk_sz, total_blks, total_chunks,
-         _checksum) = FILE_HEADER.unpack(head)
+            raise EvidenceError(
+                f"{name}: Android sparse header truncated ({len(head)} of {FILE_HEADER.size} "
+                f"bytes); the file is damaged or not a sparse image"
+            )
+        (_magic, major, _minor, file_hdr_sz, chunk_hdr_sz, blk_sz, total_blks, total_chunks, _checksum) = (
+            FILE_HEADER.unpack(head)
+        )
         problem = _header_problem(major, file_hdr_sz, chunk_hdr_sz, blk_sz, total_blks)
         if problem:
-            raise EvidenceError(f"{name}: not a readable Android sparse image: {problem}; convert it with "
-                                f"simg2img to check, or examine the file as raw data")
+            raise EvidenceError(
+                f"{name}: not a readable Android sparse image: {problem}; convert it with "
+                f"simg2img to check, or examine the file as raw data"
+            )
         self.block_size, self.total_chunks = blk_sz, total_chunks
         self.size = total_blks * blk_sz
         return self._walk_chunks(file_hdr_sz, chunk_hdr_sz, blk_sz, total_blks, total_chunks)
 
-    def _walk_chunks(self, pos: int, chunk_hdr_sz: int, blk_sz: int, total_blks: int,
-                     total_chunks: int) -> list[_Run]:
+    def _walk_chunks(self, pos: int, chunk_hdr_sz: int, blk_sz: int, total_blks: int, total_chunks: int) -> list[_Run]:
         runs: list[_Run] = []
         block = 0
         file_size = self._file.size
         for number in range(total_chunks):
             raw = self._file.pread(pos, CHUNK_HEADER.size)
             if len(raw) < CHUNK_HEADER.size:
-                return self._broken(runs, block, f"chunk {number} of {total_chunks} is missing (file ends at "
-                                    f"byte {file_size})")
+                return self._broken(
+                    runs, block, f"chunk {number} of {total_chunks} is missing (file ends at byte {file_size})"
+                )
             ctype, _reserved, chunk_sz, total_sz = CHUNK_HEADER.unpack(raw)
             where = f"chunk {number} (type {ctype:#06x}) at byte {pos}"
             data_at, data_len = pos + chunk_hdr_sz, total_sz - chunk_hdr_sz
@@ -112,8 +117,11 @@ class SparseImage(ImageStream):
             if expected is None:
                 return self._broken(runs, block, f"{where} has an unknown chunk type")
             if data_len != expected:
-                return self._broken(runs, block, f"{where} declares {total_sz} bytes, {chunk_hdr_sz + expected} "
-                                    f"expected for {chunk_sz} block(s)")
+                return self._broken(
+                    runs,
+                    block,
+                    f"{where} declares {total_sz} bytes, {chunk_hdr_sz + expected} expected for {chunk_sz} block(s)",
+                )
             if block + chunk_sz > total_blks:
                 return self._broken(runs, block, f"{where} runs past the {total_blks} blocks the header declares")
             length = chunk_sz * blk_sz
@@ -122,8 +130,12 @@ class SparseImage(ImageStream):
                 if present:
                     runs.append(_Run(block * blk_sz, present, RAW, source=data_at))
                 if present < length:
-                    return self._broken(runs, block * blk_sz + present, f"{where} is truncated: {present} of "
-                                        f"{length} data bytes present", in_bytes=True)
+                    return self._broken(
+                        runs,
+                        block * blk_sz + present,
+                        f"{where} is truncated: {present} of {length} data bytes present",
+                        in_bytes=True,
+                    )
             elif ctype == FILL:
                 fill = self._file.pread(data_at, 4)
                 if len(fill) < 4:
@@ -136,12 +148,15 @@ class SparseImage(ImageStream):
             pos = data_at + data_len
         if block < total_blks:
             # simg2img sets the output length from the header; blocks no chunk covers stay holes (zeros)
-            self.warnings.append(f"{self.layer}: the chunks cover {block} of the {total_blks} blocks the "
-                                 f"header declares; the remaining blocks read as zeros, as simg2img leaves them")
+            self.warnings.append(
+                f"{self.layer}: the chunks cover {block} of the {total_blks} blocks the "
+                f"header declares; the remaining blocks read as zeros, as simg2img leaves them"
+            )
             runs.append(_Run(block * blk_sz, (total_blks - block) * blk_sz, DONT_CARE))
         if pos < file_size:
-            self.warnings.append(f"{self.layer}: {file_size - pos} bytes after the last chunk are not part of "
-                                 f"the image and are ignored")
+            self.warnings.append(
+                f"{self.layer}: {file_size - pos} bytes after the last chunk are not part of the image and are ignored"
+            )
         return runs
 
     def _broken(self, runs: list[_Run], at: int, reason: str, in_bytes: bool = False) -> list[_Run]:
@@ -149,8 +164,10 @@ class SparseImage(ImageStream):
         start = at if in_bytes else at * self.block_size
         if start < self.size:
             runs.append(_Run(start, self.size - start, 0, reason=reason))
-        self.warnings.append(f"{self.layer}: {reason}; output bytes {start}-{self.size - 1} cannot be read "
-                             f"(read errors; hashed as zeros)")
+        self.warnings.append(
+            f"{self.layer}: {reason}; output bytes {start}-{self.size - 1} cannot be read "
+            f"(read errors; hashed as zeros)"
+        )
         return runs
 
     # -- reading ----------------------------------------------------------------------------------

@@ -48,12 +48,23 @@ VS_NAMES = {
     int(pytsk3.TSK_VS_TYPE_SUN): "Sun VTOC",
 }
 FS_NAMES = {
-    "TSK_FS_TYPE_NTFS": "NTFS", "TSK_FS_TYPE_FAT12": "FAT12", "TSK_FS_TYPE_FAT16": "FAT16",
-    "TSK_FS_TYPE_FAT32": "FAT32", "TSK_FS_TYPE_EXFAT": "exFAT", "TSK_FS_TYPE_EXT2": "ext2",
-    "TSK_FS_TYPE_EXT3": "ext3", "TSK_FS_TYPE_EXT4": "ext4", "TSK_FS_TYPE_HFS": "HFS+",
-    "TSK_FS_TYPE_ISO9660": "ISO9660", "TSK_FS_TYPE_FFS1": "UFS1", "TSK_FS_TYPE_FFS1B": "UFS1b",
-    "TSK_FS_TYPE_FFS2": "UFS2", "TSK_FS_TYPE_YAFFS2": "YAFFS2", "TSK_FS_TYPE_APFS": "APFS",
-    "TSK_FS_TYPE_SWAP": "swap", "TSK_FS_TYPE_RAW": "raw data",
+    "TSK_FS_TYPE_NTFS": "NTFS",
+    "TSK_FS_TYPE_FAT12": "FAT12",
+    "TSK_FS_TYPE_FAT16": "FAT16",
+    "TSK_FS_TYPE_FAT32": "FAT32",
+    "TSK_FS_TYPE_EXFAT": "exFAT",
+    "TSK_FS_TYPE_EXT2": "ext2",
+    "TSK_FS_TYPE_EXT3": "ext3",
+    "TSK_FS_TYPE_EXT4": "ext4",
+    "TSK_FS_TYPE_HFS": "HFS+",
+    "TSK_FS_TYPE_ISO9660": "ISO9660",
+    "TSK_FS_TYPE_FFS1": "UFS1",
+    "TSK_FS_TYPE_FFS1B": "UFS1b",
+    "TSK_FS_TYPE_FFS2": "UFS2",
+    "TSK_FS_TYPE_YAFFS2": "YAFFS2",
+    "TSK_FS_TYPE_APFS": "APFS",
+    "TSK_FS_TYPE_SWAP": "swap",
+    "TSK_FS_TYPE_RAW": "raw data",
 }
 FS_TYPE_NAMES = {int(getattr(pytsk3, k)): v for k, v in FS_NAMES.items() if hasattr(pytsk3, k)}
 
@@ -61,10 +72,16 @@ _NAME_ALLOC = int(pytsk3.TSK_FS_NAME_FLAG_ALLOC)
 _META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
 _VIRTUAL_NAMES = {int(pytsk3.TSK_FS_NAME_TYPE_VIRT), int(pytsk3.TSK_FS_NAME_TYPE_VIRT_DIR)}
 _VIRTUAL_META = {int(pytsk3.TSK_FS_META_TYPE_VIRT), int(pytsk3.TSK_FS_META_TYPE_VIRT_DIR)}
-_META_TYPES = {int(pytsk3.TSK_FS_META_TYPE_REG): "file", int(pytsk3.TSK_FS_META_TYPE_DIR): "dir",
-               int(pytsk3.TSK_FS_META_TYPE_LNK): "link"}
-_NAME_TYPES = {int(pytsk3.TSK_FS_NAME_TYPE_REG): "file", int(pytsk3.TSK_FS_NAME_TYPE_DIR): "dir",
-               int(pytsk3.TSK_FS_NAME_TYPE_LNK): "link"}
+_META_TYPES = {
+    int(pytsk3.TSK_FS_META_TYPE_REG): "file",
+    int(pytsk3.TSK_FS_META_TYPE_DIR): "dir",
+    int(pytsk3.TSK_FS_META_TYPE_LNK): "link",
+}
+_NAME_TYPES = {
+    int(pytsk3.TSK_FS_NAME_TYPE_REG): "file",
+    int(pytsk3.TSK_FS_NAME_TYPE_DIR): "dir",
+    int(pytsk3.TSK_FS_NAME_TYPE_LNK): "link",
+}
 _NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 _NTFS_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
 _NTFS = int(pytsk3.TSK_FS_TYPE_NTFS)
@@ -170,8 +187,10 @@ class TskEvidence(Evidence):
             return other.open(entry)
         handle = entry.handle
         if not isinstance(handle, TskHandle):
-            raise EvidenceError(f"{entry.provenance}: this deleted name has no metadata left, or its inode now "
-                                f"belongs to another file, so its content cannot be read")
+            raise EvidenceError(
+                f"{entry.provenance}: this deleted name has no metadata left, or its inode now "
+                f"belongs to another file, so its content cannot be read"
+            )
         if entry.type == "dir":
             raise EvidenceError(f"{entry.provenance} is a directory")
         volume = self.volumes[handle.volume]
@@ -206,8 +225,9 @@ class TskFileStream(SeekableReader):
     records). `img` counts the image read errors; one more after a read means the read was not whole.
     """
 
-    def __init__(self, tsk_file: pytsk3.File, handle: TskHandle, size: int, where: str,
-                 img: TskImage | None = None) -> None:
+    def __init__(
+        self, tsk_file: pytsk3.File, handle: TskHandle, size: int, where: str, img: TskImage | None = None
+    ) -> None:
         super().__init__(size)
         self._file, self._handle, self._where, self._img = tsk_file, handle, where, img
 
@@ -225,26 +245,34 @@ class TskFileStream(SeekableReader):
         except OSError as e:
             raise OSError(f"{self._where}: read error at byte {offset}: {_one_line(e)}") from e
         if self._img is not None and self._img.read_error_count > errors_before:
-            raise OSError(f"{self._where}: bytes {offset}-{offset + size - 1} lie in a part of the image that "
-                          f"cannot be read ({self._img.last_read_error}); the content there is missing, so the "
-                          f"file is not read (is the image complete?)")
+            raise OSError(
+                f"{self._where}: bytes {offset}-{offset + size - 1} lie in a part of the image that "
+                f"cannot be read ({self._img.last_read_error}); the content there is missing, so the "
+                f"file is not read (is the image complete?)"
+            )
         if len(data) < size:
             # never hand out a silently shortened file: the caller records the failure instead
-            raise OSError(f"{self._where}: only {len(data)} of {size} bytes readable at byte {offset} of "
-                          f"{self._size} (sparse, uninitialised or damaged content)")
+            raise OSError(
+                f"{self._where}: only {len(data)} of {size} bytes readable at byte {offset} of "
+                f"{self._size} (sparse, uninitialised or damaged content)"
+            )
         return data
 
 
 def no_file_system_message(name: str, img: TskImage) -> str:
     """Why nothing opened, and what the examiner can do about it."""
     if img.read_errors:
-        return (f"no volume or file system found in {name}: the image could not be read "
-                f"({img.read_errors[0]}); check that the image (all of its segments) is complete")
+        return (
+            f"no volume or file system found in {name}: the image could not be read "
+            f"({img.read_errors[0]}); check that the image (all of its segments) is complete"
+        )
     known = _unsupported_format(img)
     if known:
         return f"no volume or file system found in {name}: it holds {known}, which The Sleuth Kit cannot read"
-    return (f"no volume or file system found in {name}: The Sleuth Kit recognises no partition table and no "
-            f"file system in it (encrypted, unsupported, or not a disk image?)")
+    return (
+        f"no volume or file system found in {name}: The Sleuth Kit recognises no partition table and no "
+        f"file system in it (encrypted, unsupported, or not a disk image?)"
+    )
 
 
 def _unsupported_format(img: TskImage) -> str | None:
@@ -277,8 +305,10 @@ def open_volumes(img: TskImage, container_layer: str, warnings: list[str]) -> li
             volumes = _probed_volumes("", (container_layer,), probe_region(region, warnings.append))
         if volumes:
             if vs is not None:
-                warnings.append(f"{container_layer}: a partition table was found but no partition holds a file "
-                                f"system; reading the file system at offset 0 instead")
+                warnings.append(
+                    f"{container_layer}: a partition table was found but no partition holds a file "
+                    f"system; reading the file system at offset 0 instead"
+                )
             failures = []
     warnings.extend(failures)
     for volume in volumes:
@@ -298,13 +328,14 @@ def _check_fits(fs: pytsk3.FS_Info, layers: tuple[str, ...], warnings: list[str]
     """A file system that extends past the end of the image means the image is truncated."""
     info = fs.info
     if info.last_block_act < info.last_block:  # TSK's "last block actually in the image"
-        warnings.append(f"{LAYER_SEPARATOR.join(layers)}: the image holds blocks 0-{info.last_block_act} "
-                        f"of a file system of {info.last_block + 1} blocks (truncated image?); files in the "
-                        f"missing part cannot be read")
+        warnings.append(
+            f"{LAYER_SEPARATOR.join(layers)}: the image holds blocks 0-{info.last_block_act} "
+            f"of a file system of {info.last_block + 1} blocks (truncated image?); files in the "
+            f"missing part cannot be read"
+        )
 
 
-def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: str
-                       ) -> tuple[list[Volume], list[str]]:
+def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: str) -> tuple[list[Volume], list[str]]:
     scheme = VS_NAMES.get(int(vs.info.vstype), f"volume system type {int(vs.info.vstype)}")
     block = vs.info.block_size or SECTOR
     volumes: list[Volume] = []
@@ -321,17 +352,19 @@ def _partition_volumes(img: TskImage, vs: pytsk3.Volume_Info, container_layer: s
         fs = _open_fs(img, part.start * block)
         probed: list[Volume] = []
         if isinstance(fs, pytsk3.FS_Info):
-            volumes.append(Volume(f"p{number}", (container_layer, layer, fs_name(fs)), fs,
-                                  int(fs.info.ftype) == _NTFS))
+            volumes.append(Volume(f"p{number}", (container_layer, layer, fs_name(fs)), fs, int(fs.info.ftype) == _NTFS))
         else:
-            region = Region(img.read, part.start * block, part.len * block,
-                            f"{container_layer}{LAYER_SEPARATOR}{layer}")
+            region = Region(
+                img.read, part.start * block, part.len * block, f"{container_layer}{LAYER_SEPARATOR}{layer}"
+            )
             probed = _probed_volumes(f"p{number}", (container_layer, layer), probe_region(region, failures.append))
             volumes.extend(probed)
         if not isinstance(fs, pytsk3.FS_Info) and not probed:
             sectors = f"sectors {part.start}-{part.start + part.len - 1}"
-            failures.append(f"{container_layer}{LAYER_SEPARATOR}{layer} ({sectors}): no file system that The "
-                            f"Sleuth Kit or this tool can open ({fs}); its files are not listed")
+            failures.append(
+                f"{container_layer}{LAYER_SEPARATOR}{layer} ({sectors}): no file system that The "
+                f"Sleuth Kit or this tool can open ({fs}); its files are not listed"
+            )
     return volumes, overlap_warnings(extents, f"{container_layer}{LAYER_SEPARATOR}{scheme}") + failures
 
 
@@ -342,12 +375,14 @@ def overlap_warnings(extents: list[tuple[int, int, int]], where: str) -> list[st
     shared sectors may then be listed in both."""
     warnings = []
     for i, (a, a_first, a_last) in enumerate(extents):
-        for b, b_first, b_last in extents[i + 1:]:
+        for b, b_first, b_last in extents[i + 1 :]:
             first, last = max(a_first, b_first), min(a_last, b_last)
             if first <= last:
-                warnings.append(f"{where}: partitions {a} and {b} overlap (sectors {first}-{last}); both are "
-                                f"examined, so files in the shared sectors may be listed under both; check the "
-                                f"partition table")
+                warnings.append(
+                    f"{where}: partitions {a} and {b} overlap (sectors {first}-{last}); both are "
+                    f"examined, so files in the shared sectors may be listed under both; check the "
+                    f"partition table"
+                )
     return warnings
 
 
@@ -398,9 +433,11 @@ class _VolumeWalker:
                 continue
             if child.descend in self.visited:
                 if child.entry.allocated:
-                    self.warn(f"{self.where} → {child.entry.path}: directory inode {child.descend} is already "
-                              f"listed under another path (directory loop or hard-linked directory); not "
-                              f"listed again here")
+                    self.warn(
+                        f"{self.where} → {child.entry.path}: directory inode {child.descend} is already "
+                        f"listed under another path (directory loop or hard-linked directory); not "
+                        f"listed again here"
+                    )
                 continue
             self.visited.add(child.descend)
             stack.append(iter(self._children(child.descend, child.entry.path, child.entry.raw_path)))
@@ -434,11 +471,20 @@ class _VolumeWalker:
         path = f"{dir_path}/{name}"
         raw_hex = stored_bytes_hex(dir_raw + b"/" + raw_name, path)
         allocated = bool(int(name_info.flags) & _NAME_ALLOC)
-        etype = _META_TYPES.get(int(meta.type), "other") if meta is not None else \
-            _NAME_TYPES.get(int(name_info.type), "other")
+        etype = (
+            _META_TYPES.get(int(meta.type), "other")
+            if meta is not None
+            else _NAME_TYPES.get(int(name_info.type), "other")
+        )
         # FileEntry's keyword arguments shared by this name's entries (one per NTFS stream)
-        base: dict[str, Any] = dict(type=etype, volume=self.volume.id, allocated=allocated, layers=self.volume.layers,
-                                    raw_name_hex=raw_hex, **self._times(meta, path))
+        base: dict[str, Any] = dict(
+            type=etype,
+            volume=self.volume.id,
+            allocated=allocated,
+            layers=self.volume.layers,
+            raw_name_hex=raw_hex,
+            **self._times(meta, path),
+        )
         if meta is None:
             entry = FileEntry(path=path, size=None, inode=str(name_info.meta_addr), handle=None, **base)
             return [_Child(entry, None, (path, not allocated, name_info.meta_addr))]
@@ -451,14 +497,16 @@ class _VolumeWalker:
         entry = FileEntry(path=path, size=meta.size, inode=str(meta.addr), handle=handle, **base)
         return [_Child(entry, descend, (path, not allocated, meta.addr))]
 
-    def _ntfs_entries(self, tsk_file: pytsk3.File, path: str, base: dict, descend: int | None,
-                      reallocated: bool) -> list[_Child]:
+    def _ntfs_entries(
+        self, tsk_file: pytsk3.File, path: str, base: dict, descend: int | None, reallocated: bool
+    ) -> list[_Child]:
         """One entry per $DATA stream and per named index other than $I30, as `fls` lists them."""
         meta = tsk_file.info.meta
         children: list[_Child] = []
         try:
-            attrs = [(int(a.info.type), a.info.id, _text(a.info.name) if a.info.name else "", a.info.size)
-                     for a in tsk_file]
+            attrs = [
+                (int(a.info.type), a.info.id, _text(a.info.name) if a.info.name else "", a.info.size) for a in tsk_file
+            ]
         except OSError as e:
             self.warn(f"cannot read the attributes of {self.where} → {path}: {_one_line(e)}")
             attrs = []
@@ -469,13 +517,26 @@ class _VolumeWalker:
                 if stream:
                     fields["type"] = "file"  # a named stream is content, whatever its file is
                 handle = None if reallocated else TskHandle(self.index, meta.addr, atype, aid)
-                entry = FileEntry(path=f"{path}:{stream}" if stream else path, size=asize,
-                                  inode=f"{meta.addr}-{atype}-{aid}", handle=handle, **fields)
-                children.append(_Child(entry, descend if not stream else None,
-                                       (entry.path, not entry.allocated, meta.addr, atype, aid)))
+                entry = FileEntry(
+                    path=f"{path}:{stream}" if stream else path,
+                    size=asize,
+                    inode=f"{meta.addr}-{atype}-{aid}",
+                    handle=handle,
+                    **fields,
+                )
+                children.append(
+                    _Child(
+                        entry, descend if not stream else None, (entry.path, not entry.allocated, meta.addr, atype, aid)
+                    )
+                )
         if not children:  # e.g. a file with only standard attributes: still list its name
-            entry = FileEntry(path=path, size=meta.size, inode=str(meta.addr),
-                              handle=None if reallocated else TskHandle(self.index, meta.addr), **base)
+            entry = FileEntry(
+                path=path,
+                size=meta.size,
+                inode=str(meta.addr),
+                handle=None if reallocated else TskHandle(self.index, meta.addr),
+                **base,
+            )
             children.append(_Child(entry, descend, (path, not entry.allocated, meta.addr)))
         return children
 

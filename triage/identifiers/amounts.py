@@ -24,11 +24,49 @@ from triage.identifiers.payment_ids import ascii_digits
 # currency words and signs → ISO 4217 code (USDT is not ISO but is what the messages name)
 CURRENCY_WORDS: dict[str, tuple[str, ...]] = {
     "EUR": ("€", "eur", "euro", "euros", "evro", "ewro", "یورو", "يورو", "یۆرۆ", "أورو", "اورو"),
-    "GBP": ("£", "gbp", "pound", "pounds", "quid", "paun", "paund", "pound sterling", "pounds sterling", "sterlina",
-            "sterlinë", "sterline", "sterling", "livre sterling", "livres sterling", "bảng anh", "bảng",
-            "جنيه استرليني", "جنيه", "پاوەند", "پاوند", "پوند", "باوند", "پاون"),
-    "USD": ("$", "us$", "usd", "dollar", "dollars", "dolar", "dollari", "dollarë", "dolarë", "đô la", "đô", "dola",
-            "دولار", "دۆلار", "دلار"),
+    "GBP": (
+        "£",
+        "gbp",
+        "pound",
+        "pounds",
+        "quid",
+        "paun",
+        "paund",
+        "pound sterling",
+        "pounds sterling",
+        "sterlina",
+        "sterlinë",
+        "sterline",
+        "sterling",
+        "livre sterling",
+        "livres sterling",
+        "bảng anh",
+        "bảng",
+        "جنيه استرليني",
+        "جنيه",
+        "پاوەند",
+        "پاوند",
+        "پوند",
+        "باوند",
+        "پاون",
+    ),
+    "USD": (
+        "$",
+        "us$",
+        "usd",
+        "dollar",
+        "dollars",
+        "dolar",
+        "dollari",
+        "dollarë",
+        "dolarë",
+        "đô la",
+        "đô",
+        "dola",
+        "دولار",
+        "دۆلار",
+        "دلار",
+    ),
     "ALL": ("lek", "lekë", "leke", "lekë"),
     "IQD": ("iqd", "dinar", "دينار", "دینار"),
     "IRR": ("irr", "rial", "ریال", "ريال"),
@@ -41,9 +79,23 @@ _WORD_TO_CODE = {w.casefold(): code for code, words in CURRENCY_WORDS.items() fo
 # codes that are ordinary words in some language are accepted only in upper case
 _UPPER_ONLY = {"try"}
 MULTIPLIERS: dict[str, int] = {
-    "k": 1_000, "thousand": 1_000, "ألف": 1_000, "الف": 1_000, "آلاف": 1_000, "هزار": 1_000, "هەزار": 1_000,
-    "mijë": 1_000, "mije": 1_000, "nghìn": 1_000, "ngàn": 1_000, "mille": 1_000,
-    "million": 1_000_000, "milion": 1_000_000, "triệu": 1_000_000, "مليون": 1_000_000, "میلیون": 1_000_000,
+    "k": 1_000,
+    "thousand": 1_000,
+    "ألف": 1_000,
+    "الف": 1_000,
+    "آلاف": 1_000,
+    "هزار": 1_000,
+    "هەزار": 1_000,
+    "mijë": 1_000,
+    "mije": 1_000,
+    "nghìn": 1_000,
+    "ngàn": 1_000,
+    "mille": 1_000,
+    "million": 1_000_000,
+    "milion": 1_000_000,
+    "triệu": 1_000_000,
+    "مليون": 1_000_000,
+    "میلیون": 1_000_000,
     "ملیۆن": 1_000_000,
 }
 BARE_E_MINIMUM = 100
@@ -114,10 +166,10 @@ def _read(m: re.Match[str], text: str) -> Amount | None:
         if prefix:
             return None
         start = m.start("shigh")
-        return Amount(high, currency, text[start:m.end()], start, m.end())
+        return Amount(high, currency, text[start : m.end()], start, m.end())
     if currency == "EUR" and m.group("bare_e") and low < BARE_E_MINIMUM:
         return None
-    return Amount(low, currency, text[m.start():m.end()], m.start(), m.end(), high)
+    return Amount(low, currency, text[m.start() : m.end()], m.start(), m.end(), high)
 
 
 def quantity(token: str) -> float:
@@ -148,5 +200,5 @@ def parse_number(token: str) -> float:
     decimals = len(digits) - last - 1
     if decimals in (1, 2) and (len(seps) == 1 or digits[last] != digits[seps[0]]):
         whole = re.sub(r"[.,]", "", digits[:last])
-        return float(f"{whole}.{digits[last + 1:]}")
+        return float(f"{whole}.{digits[last + 1 :]}")
     return float(re.sub(r"[.,]", "", digits))

@@ -64,6 +64,7 @@ class Verdict:
 
 # -- validators (one per kind; usable on their own, e.g. on structured app data) -------------------
 
+
 def check_iban(candidate: str) -> Verdict:
     compact = re.sub(r"\s", "", candidate).upper()
     try:
@@ -81,8 +82,11 @@ def check_iban(candidate: str) -> Verdict:
     if caught:
         note += "; national check digits not verified (no algorithm for this country)"
     else:
-        note += "; national check digits ok" if iban.national_checksum_digits \
+        note += (
+            "; national check digits ok"
+            if iban.national_checksum_digits
             else f"; {iban.country_code} BBAN has no separate national check digits"
+        )
     return Verdict(True, note, compact)
 
 
@@ -133,8 +137,9 @@ def check_btc(candidate: str) -> Verdict:
         except DecodeError:
             return Verdict(False, "bitcoin bech32/bech32m checksum or program rejected", candidate)
         scheme = "bech32 (BIP-173)" if witver == 0 else "bech32m (BIP-350)"
-        return Verdict(True, f"bitcoin {scheme} checksum ok, witness v{witver}, {len(program)}-byte program",
-                       candidate.lower())
+        return Verdict(
+            True, f"bitcoin {scheme} checksum ok, witness v{witver}, {len(program)}-byte program", candidate.lower()
+        )
     try:
         payload = base58.b58decode_check(candidate)
     except ValueError:
@@ -154,11 +159,13 @@ def check_eth(candidate: str) -> Verdict:
         return Verdict(False, "ethereum: not 0x + 40 hex digits", candidate)
     body = candidate[2:]
     if body == body.lower() or body == body.upper():
-        return Verdict(True, "ethereum format ok; one-case address carries no EIP-55 checksum (format only)",
-                       "0x" + body.lower())
+        return Verdict(
+            True, "ethereum format ok; one-case address carries no EIP-55 checksum (format only)", "0x" + body.lower()
+        )
     digest = keccak256_hex(body.lower().encode("ascii"))
-    expected = "".join(c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c.lower()
-                       for i, c in enumerate(body.lower()))
+    expected = "".join(
+        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c.lower() for i, c in enumerate(body.lower())
+    )
     if expected != body:
         return Verdict(False, "ethereum EIP-55 checksum failed", candidate)
     return Verdict(True, "ethereum EIP-55 checksum ok (Keccak-256)", candidate)
@@ -179,8 +186,10 @@ def check_tron(candidate: str) -> Verdict:
 _B58 = "1-9A-HJ-NP-Za-km-z"
 IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2}\d{2})(?=[ ]?[A-Za-z0-9])")
 CARD = re.compile(r"(?<![\d+])\d(?:[ -]?\d){12,18}(?!\d)")
-BTC = re.compile(rf"(?<![{_B58}])[13][{_B58}]{{25,34}}(?![{_B58}])"
-                 r"|(?<![A-Za-z0-9])(?:bc1|BC1)[02-9AC-HJ-NP-Zac-hj-np-z]{6,87}(?![A-Za-z0-9])")
+BTC = re.compile(
+    rf"(?<![{_B58}])[13][{_B58}]{{25,34}}(?![{_B58}])"
+    r"|(?<![A-Za-z0-9])(?:bc1|BC1)[02-9AC-HJ-NP-Zac-hj-np-z]{6,87}(?![A-Za-z0-9])"
+)
 ETH = re.compile(r"(?<![A-Za-z0-9])0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 TRON = re.compile(rf"(?<![{_B58}])T[{_B58}]{{33}}(?![{_B58}])")
 MTCN = re.compile(r"(?<!\d)\d{3}[- ]?\d{3}[- ]?\d{4}(?!\d)")
@@ -188,7 +197,10 @@ MONEYGRAM_REF = re.compile(r"(?<!\d)\d{4}[- ]?\d{4}(?!\d)")
 SORT_CODE = re.compile(r"(?<![\d-])(\d{2})([- ]?)(\d{2})\2(\d{2})(?![\d-])")
 ACCOUNT = re.compile(r"(?<![\d-])\d{8}(?![\d-])")
 HANDLES = (
-    ("paypal", re.compile(r"(?i)(?<![\w.])(?:https?://)?(?:www\.)?(paypal\.me|paypal\.com/paypalme)/([A-Za-z0-9]{1,20})\b")),
+    (
+        "paypal",
+        re.compile(r"(?i)(?<![\w.])(?:https?://)?(?:www\.)?(paypal\.me|paypal\.com/paypalme)/([A-Za-z0-9]{1,20})\b"),
+    ),
     ("revolut", re.compile(r"(?i)(?<![\w.])(?:https?://)?(revolut\.me)/([A-Za-z0-9._-]{3,32})\b")),
     ("wise", re.compile(r"(?i)(?<![\w.])(?:https?://)?(?:www\.)?(wise\.com/pay/me)/([A-Za-z0-9._-]{2,40})\b")),
 )
@@ -224,9 +236,9 @@ def _ibans(plain: str, text: str) -> list[Identifier]:
         end, taken = _take_alnum(plain, m.start(), length)
         if taken != length:
             continue
-        verdict = check_iban(plain[m.start():end])
+        verdict = check_iban(plain[m.start() : end])
         if verdict.ok:
-            out.append(Identifier("iban", verdict.value, text[m.start():end], m.start(), end, verdict.evidence))
+            out.append(Identifier("iban", verdict.value, text[m.start() : end], m.start(), end, verdict.evidence))
     return out
 
 
@@ -251,7 +263,9 @@ def _cards(plain: str, text: str) -> list[Identifier]:
     for m in CARD.finditer(plain):
         verdict = check_card(m.group())
         if verdict.ok:
-            out.append(Identifier("card", verdict.value, text[m.start():m.end()], m.start(), m.end(), verdict.evidence))
+            out.append(
+                Identifier("card", verdict.value, text[m.start() : m.end()], m.start(), m.end(), verdict.evidence)
+            )
     return out
 
 
@@ -261,8 +275,9 @@ def _cryptos(plain: str, text: str) -> list[Identifier]:
         for m in pattern.finditer(plain):
             verdict = check(m.group())
             if verdict.ok:
-                out.append(Identifier(kind, verdict.value, text[m.start():m.end()], m.start(), m.end(),
-                                      verdict.evidence))
+                out.append(
+                    Identifier(kind, verdict.value, text[m.start() : m.end()], m.start(), m.end(), verdict.evidence)
+                )
     return out
 
 
@@ -277,9 +292,17 @@ def _uk_accounts(plain: str, text: str) -> list[Identifier]:
             continue
         sort_code = f"{m.group(1)}-{m.group(3)}-{m.group(4)}"
         start, end = min(m.start(), account.start()), max(m.end(), account.end())
-        out.append(Identifier("uk_account", f"{sort_code} {account.group()}", text[start:end], start, end,
-                              "format only: sort code 6 digits + account 8 digits; Vocalink modulus check not run "
-                              "(weight tables not shipped)"))
+        out.append(
+            Identifier(
+                "uk_account",
+                f"{sort_code} {account.group()}",
+                text[start:end],
+                start,
+                end,
+                "format only: sort code 6 digits + account 8 digits; Vocalink modulus check not run "
+                "(weight tables not shipped)",
+            )
+        )
     return out
 
 
@@ -306,9 +329,16 @@ def _transfer_codes(plain: str, text: str) -> list[Identifier]:
             if word is None:
                 continue
             value = re.sub(r"\D", "", m.group())
-            out.append(Identifier(kind, value, text[m.start():m.end()], m.start(), m.end(),
-                                  f"format only: {label} {digits} digits next to the keyword '{word.group()}' "
-                                  "(no public checksum)"))
+            out.append(
+                Identifier(
+                    kind,
+                    value,
+                    text[m.start() : m.end()],
+                    m.start(),
+                    m.end(),
+                    f"format only: {label} {digits} digits next to the keyword '{word.group()}' (no public checksum)",
+                )
+            )
     return out
 
 
@@ -317,6 +347,14 @@ def _handles(plain: str, text: str) -> list[Identifier]:
     for kind, pattern in HANDLES:
         for m in pattern.finditer(plain):
             value = f"{m.group(1).lower()}/{m.group(2)}"
-            out.append(Identifier(kind, value, text[m.start():m.end()], m.start(), m.end(),
-                                  f"format only: {kind} pay link handle (not checked with {kind})"))
+            out.append(
+                Identifier(
+                    kind,
+                    value,
+                    text[m.start() : m.end()],
+                    m.start(),
+                    m.end(),
+                    f"format only: {kind} pay link handle (not checked with {kind})",
+                )
+            )
     return out

@@ -18,8 +18,28 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 
 # Regions of the Channel-crossing routes (origin, transit, destination): a national number valid in more
 # than one of them is ambiguous (docs/domain/phone_numbers.md "Regions of interest").
-REGIONS_OF_INTEREST = ("GB", "FR", "BE", "NL", "DE", "IQ", "IR", "TR", "AL", "AF", "VN", "SY", "ER", "SD",
-                       "ET", "SO", "EG", "PK", "YE", "KW")
+REGIONS_OF_INTEREST = (
+    "GB",
+    "FR",
+    "BE",
+    "NL",
+    "DE",
+    "IQ",
+    "IR",
+    "TR",
+    "AL",
+    "AF",
+    "VN",
+    "SY",
+    "ER",
+    "SD",
+    "ET",
+    "SO",
+    "EG",
+    "PK",
+    "YE",
+    "KW",
+)
 
 SHARED_CODE_TERRITORIES = ("GG", "JE", "IM")  # +44 numbers that libphonenumber places outside GB itself
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
@@ -108,7 +128,8 @@ def _parse_international(cleaned: str) -> tuple[str, str, bool] | None:
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     # a parsed number always has its country code; `or 0` ("ZZ", unknown) only satisfies the Optional type
     region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-        number.country_code or 0)
+        number.country_code or 0
+    )
     return e164, region, phonenumbers.is_valid_number(number)
 
 
@@ -121,12 +142,15 @@ def _national(raw: str, cleaned: str, hints: list[Hint]) -> NumberReading:
         # a hint names a country; numbers of territories sharing its calling code (GB: GG, JE, IM) fit it too
         code = phonenumbers.country_code_for_region(hint.region)
         chosen = next((c for c in candidates if c[1] == hint.region), None) or next(
-            (c for c in candidates if code and phonenumbers.country_code_for_region(c[1]) == code), None)
+            (c for c in candidates if code and phonenumbers.country_code_for_region(c[1]) == code), None
+        )
         if chosen:
-            return NumberReading(raw, "number", chosen[0], chosen[1], hint.basis, len(distinct) > 1, listed,
-                                 national)
-    basis = ("no country hint in the evidence" if not hints else
-             f"not valid in the hinted countries ({', '.join(h.region for h in hints)})")
+            return NumberReading(raw, "number", chosen[0], chosen[1], hint.basis, len(distinct) > 1, listed, national)
+    basis = (
+        "no country hint in the evidence"
+        if not hints
+        else f"not valid in the hinted countries ({', '.join(h.region for h in hints)})"
+    )
     return NumberReading(raw, "number", None, None, basis, len(distinct) > 1, listed, national)
 
 
@@ -150,8 +174,11 @@ def _reading_in(cleaned: str, region: str) -> tuple[str, str, bool] | None:
     except NumberParseException:
         return None
     if phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region:
-        return phonenumbers.format_number(number, PhoneNumberFormat.E164), region, \
-            phonenumbers.number_type(number) in MOBILE_TYPES
+        return (
+            phonenumbers.format_number(number, PhoneNumberFormat.E164),
+            region,
+            phonenumbers.number_type(number) in MOBILE_TYPES,
+        )
     return None
 
 
@@ -162,7 +189,7 @@ def region_of_iccid(iccid: str) -> str | None:
     if not digits.startswith("89"):
         return None
     for length in (1, 2, 3):
-        code = digits[2:2 + length]
+        code = digits[2 : 2 + length]
         if code and code[0] != "0":
             region = phonenumbers.region_code_for_country_code(int(code))
             if region not in ("ZZ", "001"):

@@ -143,19 +143,29 @@ def _closing(entries: int, last: dict | None, seal: dict | None) -> ChainCheck:
     closed = action in CLOSING_ACTIONS
     details = (last or {}).get("details") if closed else None
     failure = str(details.get("reason", "")) if isinstance(details, dict) and action == RUN_FAILED else ""
-    return ChainCheck(True, entries, closed=closed, outcome=str(action) if closed else "", failure=failure,
-                      seal=seal if isinstance(seal, dict) else None)
+    return ChainCheck(
+        True,
+        entries,
+        closed=closed,
+        outcome=str(action) if closed else "",
+        failure=failure,
+        seal=seal if isinstance(seal, dict) else None,
+    )
 
 
 def _closing_problem(check: ChainCheck, last: dict | None) -> str:
     if last is None:
         return "the log is empty: an examination record has at least its opening and closing entries"
     if not check.closed:
-        return (f"the log ends at entry {check.entries} ('{last.get('action')}') without a closing entry "
-                f"('{RUN_FINISHED}' or '{RUN_FAILED}'): its tail was cut off, or the run never finished")
+        return (
+            f"the log ends at entry {check.entries} ('{last.get('action')}') without a closing entry "
+            f"('{RUN_FINISHED}' or '{RUN_FAILED}'): its tail was cut off, or the run never finished"
+        )
     if check.outcome == RUN_FINISHED and check.seal is None:
-        return (f"'{RUN_FINISHED}' without a '{SEAL_ACTION}' entry before it: the entry naming the signing key "
-                "and the report hashes is missing")
+        return (
+            f"'{RUN_FINISHED}' without a '{SEAL_ACTION}' entry before it: the entry naming the signing key "
+            "and the report hashes is missing"
+        )
     return ""
 
 

@@ -27,8 +27,9 @@ def create_exclusive(path: Path, mode: str = "wb", encoding: str | None = None, 
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except FileExistsError:
-        raise ExistingFileError(f"{path} already exists; mobile-triage never replaces a file "
-                                "(choose a new output location)") from None
+        raise ExistingFileError(
+            f"{path} already exists; mobile-triage never replaces a file (choose a new output location)"
+        ) from None
     return os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, **kwargs)
 
 

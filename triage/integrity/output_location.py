@@ -30,14 +30,18 @@ def check_output_location(evidence: Path, out: Path, db_url: str | None = None) 
     _refuse_overlap(evidence_path, out_path, f"--out {out}")
     zip_path = bundle_zip_path(out_path)
     if zip_path.exists() or zip_path.is_symlink():
-        raise TriageError(f"the bundle would be written to {zip_path}, which already exists; "
-                          "choose another --out (an existing file is never replaced)")
+        raise TriageError(
+            f"the bundle would be written to {zip_path}, which already exists; "
+            "choose another --out (an existing file is never replaced)"
+        )
     _refuse_overlap(evidence_path, zip_path, f"the bundle zip {zip_path}")
     store = sqlite_file(db_url)
     if store is not None:
         if store.exists() or store.is_symlink():
-            raise TriageError(f"the case store {store} already exists; give a new file with --db "
-                              "(an existing file is never written to)")
+            raise TriageError(
+                f"the case store {store} already exists; give a new file with --db "
+                "(an existing file is never written to)"
+            )
         _refuse_overlap(evidence_path, _real(store), f"the case store {store}")
 
 

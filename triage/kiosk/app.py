@@ -32,8 +32,9 @@ from triage.kiosk.sessions import COOKIE, Session, Sessions, csrf_ok
 from triage.kiosk.users import UserFile
 from triage.run.scope import CATEGORIES, CATEGORY_LABELS, ScopeError, parse_scope
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -93,8 +94,15 @@ class Kiosk:
             except Exception as e:  # noqa: BLE001 - recorded, then shown
                 self.audit.record(actor, "case close failed", case=case.id, why=why, error=str(e))
                 raise
-        self.audit.record(actor, "case closed", case=case.id, reference=case.details.get("case", ""), why=why,
-                          record=record.name if record else None, work_folder_removed=not case.work.exists())
+        self.audit.record(
+            actor,
+            "case closed",
+            case=case.id,
+            reference=case.details.get("case", ""),
+            why=why,
+            record=record.name if record else None,
+            work_folder_removed=not case.work.exists(),
+        )
         return record
 
     def expire(self, session: Session, why: str) -> None:
@@ -127,8 +135,10 @@ def create_app(config: KioskConfig) -> FastAPI:
     config.work.mkdir(mode=0o700, parents=True, exist_ok=True)
     foreign = sorted(p.name for p in config.work.iterdir() if not CASE_FOLDER.match(p.name))
     if foreign:  # the kiosk wipes its work folder: it must not be a folder that holds anything else
-        raise TriageError(f"the work folder {config.work} holds {', '.join(foreign[:5])}, which the kiosk did not "
-                          "make; give --work an empty folder used by the kiosk alone")
+        raise TriageError(
+            f"the work folder {config.work} holds {', '.join(foreign[:5])}, which the kiosk did not "
+            "make; give --work an empty folder used by the kiosk alone"
+        )
     kiosk = Kiosk(config)
 
     @asynccontextmanager
@@ -136,8 +146,14 @@ def create_app(config: KioskConfig) -> FastAPI:
         leftovers = sorted(p.name for p in config.work.iterdir())
         for name in leftovers:  # a kiosk that stopped without closing its cases (power cut): nothing is kept
             _remove(config.work / name)
-        kiosk.audit.record(None, "kiosk started", intake=str(config.intake), outbox=str(config.outbox),
-                           work=str(config.work), left_by_a_previous_start_removed=leftovers)
+        kiosk.audit.record(
+            None,
+            "kiosk started",
+            intake=str(config.intake),
+            outbox=str(config.outbox),
+            work=str(config.work),
+            left_by_a_previous_start_removed=leftovers,
+        )
         stop = threading.Event()
         sweeper = threading.Thread(target=_sweep_until, args=(kiosk, stop), daemon=True, name="kiosk-sweep")
         sweeper.start()
@@ -186,8 +202,7 @@ def _remove(path: Path) -> None:
 
 # -- rendering ------------------------------------------------------------------------------------
 def page(template: str, session: Session | None, status: int = 200, **values: Any) -> HTMLResponse:
-    html = _env.get_template(template).render(session=session, steps=STEP_TITLES, slugs=STEP_SLUGS, Step=Step,
-                                              **values)
+    html = _env.get_template(template).render(session=session, steps=STEP_TITLES, slugs=STEP_SLUGS, Step=Step, **values)
     return HTMLResponse(html, status_code=status)
 
 
@@ -215,19 +230,29 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
     def owned_case(session: Session, case_id: str) -> KioskCase | None:
         case = kiosk.cases.get(case_id)
         if case is None or case.owner != session.user or session.case_id != case_id:
-            kiosk.audit.record(session.user, "case refused", asked=case_id[:64],
-                               why="not a case of this sign-in (another operator's, closed, or unknown)")
+            kiosk.audit.record(
+                session.user,
+                "case refused",
+                asked=case_id[:64],
+                why="not a case of this sign-in (another operator's, closed, or unknown)",
+            )
             return None
         return case
 
     def not_found(session: Session | None) -> HTMLResponse:
-        return page("message.html.j2", session, 404, title="Not found",
-                    text="There is no such page or case for this sign-in.")
+        return page(
+            "message.html.j2", session, 404, title="Not found", text="There is no such page or case for this sign-in."
+        )
 
     def refused_post(session: Session | None) -> HTMLResponse:
         kiosk.audit.record(session.user if session else None, "request refused", why="missing or wrong CSRF token")
-        return page("message.html.j2", session, 403, title="Form expired",
-                    text="This form is out of date. Go back to the start and try again.")
+        return page(
+            "message.html.j2",
+            session,
+            403,
+            title="Form expired",
+            text="This form is out of date. Go back to the start and try again.",
+        )
 
     def out_of_order(case: KioskCase, asked: str) -> RedirectResponse:
         step = case.next_step()
@@ -253,12 +278,16 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         if session is None or session.user is not None or not csrf_ok(session, csrf):
             return refused_post(session)
         outcome = kiosk.users.check(name.strip(), pin)
-        kiosk.audit.record(name.strip()[:64] or None, "sign-in" if outcome.ok else "sign-in refused",
-                           why=outcome.reason)
+        kiosk.audit.record(
+            name.strip()[:64] or None, "sign-in" if outcome.ok else "sign-in refused", why=outcome.reason
+        )
         if not outcome.ok:
             locked = outcome.operator is not None and "locked" in outcome.reason
-            error = ("This name is locked after repeated wrong PINs. Try again later or ask a supervisor."
-                     if locked else "Name or PIN not accepted.")
+            error = (
+                "This name is locked after repeated wrong PINs. Try again later or ask a supervisor."
+                if locked
+                else "Name or PIN not accepted."
+            )
             return page("signin.html.j2", session, 423 if locked else 401, error=error, name=name)
         assert outcome.operator is not None  # users.check names the operator of every accepted sign-in
         session = kiosk.sessions.rotate(session)
@@ -327,8 +356,9 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
             return refused_post(session)
         return got
 
-    def show(template: str, session: Session, case: KioskCase, step: Step, status: int = 200,
-             **values: Any) -> HTMLResponse:
+    def show(
+        template: str, session: Session, case: KioskCase, step: Step, status: int = 200, **values: Any
+    ) -> HTMLResponse:
         return page(template, session, status, case=case, step=step, **values)
 
     @app.get("/cases/{case_id}/{slug}", response_class=HTMLResponse)
@@ -342,11 +372,24 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         if step == Step.RUN:
             return run_page(session, case)
         if step == Step.RESULT:
-            case.record("result viewed", level=case.level, findings=[f.get("id") for f in case.findings],
-                        why="triage review by the operator")
+            case.record(
+                "result viewed",
+                level=case.level,
+                findings=[f.get("id") for f in case.findings],
+                why="triage review by the operator",
+            )
             return show("result.html.j2", session, case, step, tags=TAGS, errors=[])
-        return show(f"{slug}.html.j2", session, case, step, errors=[], form={}, powers=POWERS, pcsc=PCSC_S37,
-                    categories=CATEGORY_LABELS)
+        return show(
+            f"{slug}.html.j2",
+            session,
+            case,
+            step,
+            errors=[],
+            form={},
+            powers=POWERS,
+            pcsc=PCSC_S37,
+            categories=CATEGORY_LABELS,
+        )
 
     def run_page(session: Session, case: KioskCase) -> Response:
         if case.run.status == "finished":
@@ -354,58 +397,111 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         return show("run.html.j2", session, case, Step.RUN)
 
     @app.post("/cases/{case_id}/case", response_class=HTMLResponse)
-    def post_case(request: Request, case_id: str, csrf: Token = "", case_ref: Line = "", exhibit: Line = "",
-                  officer_in_charge: Line = "", device: Line = "") -> Response:
+    def post_case(
+        request: Request,
+        case_id: str,
+        csrf: Token = "",
+        case_ref: Line = "",
+        exhibit: Line = "",
+        officer_in_charge: Line = "",
+        device: Line = "",
+    ) -> Response:
         got = posted(request, case_id, "case", csrf)
         if isinstance(got, Response):
             return got
         session, case, step = got
-        form = {"case_ref": case_ref.strip(), "exhibit": exhibit.strip(),
-                "officer_in_charge": officer_in_charge.strip(), "device": device.strip()}
-        errors = [label for key, label in (("case_ref", "Case reference"), ("exhibit", "Exhibit reference"))
-                  if not form[key]]
+        form = {
+            "case_ref": case_ref.strip(),
+            "exhibit": exhibit.strip(),
+            "officer_in_charge": officer_in_charge.strip(),
+            "device": device.strip(),
+        }
+        errors = [
+            label for key, label in (("case_ref", "Case reference"), ("exhibit", "Exhibit reference")) if not form[key]
+        ]
         if errors:
-            return show("case.html.j2", session, case, step, 400, errors=[f"{e} is required." for e in errors],
-                        form=form)
-        case.details = {"case": form["case_ref"], "exhibit": form["exhibit"],
-                        "officer_in_charge": form["officer_in_charge"], "device": form["device"]}
+            return show(
+                "case.html.j2", session, case, step, 400, errors=[f"{e} is required." for e in errors], form=form
+            )
+        case.details = {
+            "case": form["case_ref"],
+            "exhibit": form["exhibit"],
+            "officer_in_charge": form["officer_in_charge"],
+            "device": form["device"],
+        }
         case.record_step("case and exhibit recorded", **case.details)
         case.done.add(Step.CASE)
         return redirect(f"/cases/{case.id}/legal")
 
     @app.post("/cases/{case_id}/legal", response_class=HTMLResponse)
-    def post_legal(request: Request, case_id: str, csrf: Token = "", power: Line = "", notice_ref: Line = "",
-                   agreement_ref: Line = "", agreement_time: Line = "", no_undue_pressure: Line = "",
-                   told_may_refuse: Line = "", power_details: Text = "", line_of_enquiry: Text = "",
-                   necessity: Text = "", proportionality: Text = "", less_intrusive: Text = "") -> Response:
+    def post_legal(
+        request: Request,
+        case_id: str,
+        csrf: Token = "",
+        power: Line = "",
+        notice_ref: Line = "",
+        agreement_ref: Line = "",
+        agreement_time: Line = "",
+        no_undue_pressure: Line = "",
+        told_may_refuse: Line = "",
+        power_details: Text = "",
+        line_of_enquiry: Text = "",
+        necessity: Text = "",
+        proportionality: Text = "",
+        less_intrusive: Text = "",
+    ) -> Response:
         got = posted(request, case_id, "legal", csrf)
         if isinstance(got, Response):
             return got
         session, case, step = got
-        form = {k: v.strip() for k, v in dict(
-            power=power, notice_ref=notice_ref, agreement_ref=agreement_ref, agreement_time=agreement_time,
-            no_undue_pressure=no_undue_pressure, told_may_refuse=told_may_refuse, power_details=power_details,
-            line_of_enquiry=line_of_enquiry, necessity=necessity, proportionality=proportionality,
-            less_intrusive=less_intrusive).items()}
+        form = {
+            k: v.strip()
+            for k, v in dict(
+                power=power,
+                notice_ref=notice_ref,
+                agreement_ref=agreement_ref,
+                agreement_time=agreement_time,
+                no_undue_pressure=no_undue_pressure,
+                told_may_refuse=told_may_refuse,
+                power_details=power_details,
+                line_of_enquiry=line_of_enquiry,
+                necessity=necessity,
+                proportionality=proportionality,
+                less_intrusive=less_intrusive,
+            ).items()
+        }
         errors = legal_errors(form)
         if errors:
-            return show("legal.html.j2", session, case, step, 400, errors=errors, form=form, powers=POWERS,
-                        pcsc=PCSC_S37)
+            return show(
+                "legal.html.j2", session, case, step, 400, errors=errors, form=form, powers=POWERS, pcsc=PCSC_S37
+            )
         case.legal = legal_basis(form)
         case.record_step("legal basis recorded", **case.legal)
         case.done.add(Step.LEGAL)
         return redirect(f"/cases/{case.id}/scope")
 
     @app.post("/cases/{case_id}/scope", response_class=HTMLResponse)
-    def post_scope(request: Request, case_id: str, csrf: Token = "",
-                   categories: Categories = [],  # noqa: B006 - FastAPI copies defaults
-                   date_from: Line = "", date_to: Line = "", keep_undated: Line = "", why: Text = "") -> Response:
+    def post_scope(
+        request: Request,
+        case_id: str,
+        csrf: Token = "",
+        categories: Categories = [],  # noqa: B006 - FastAPI copies defaults
+        date_from: Line = "",
+        date_to: Line = "",
+        keep_undated: Line = "",
+        why: Text = "",
+    ) -> Response:
         got = posted(request, case_id, "scope", csrf)
         if isinstance(got, Response):
             return got
         session, case, step = got
-        form = {"categories": categories, "date_from": date_from, "date_to": date_to, "keep_undated": keep_undated,
-                "why": why.strip()}
+        form = {
+            "categories": categories,
+            "date_from": date_from,
+            "date_to": date_to,
+            "keep_undated": keep_undated,
+            "why": why.strip(),
+        }
         errors, scope = [], None
         try:
             scope = parse_scope([c for c in categories if c], date_from or None, date_to or None, bool(keep_undated))
@@ -416,8 +512,7 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         if scope is not None and session.role != "supervisor" and (scope.start is None or scope.end is None):
             errors.append("Give both dates of the window: a scope without a date window needs a supervisor.")
         if errors or scope is None:  # no scope means parse_scope's error is listed
-            return show("scope.html.j2", session, case, step, 400, errors=errors, form=form,
-                        categories=CATEGORY_LABELS)
+            return show("scope.html.j2", session, case, step, 400, errors=errors, form=form, categories=CATEGORY_LABELS)
         case.scope, case.scope_why = scope, form["why"]
         case.record_step("scope recorded", **scope.to_json(), why=case.scope_why)
         case.done.add(Step.SCOPE)
@@ -433,8 +528,15 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         if chosen is None:
             case.record("evidence choice refused", asked=entry[:LINE_MAX], why="not an entry of the intake folder")
             kiosk.audit.record(session.user, "evidence choice refused", case=case.id, asked=entry[:LINE_MAX])
-            return show("evidence.html.j2", session, case, step, 400, entries=list_intake(kiosk.config.intake),
-                        errors=["Choose one of the listed items of the intake folder."])
+            return show(
+                "evidence.html.j2",
+                session,
+                case,
+                step,
+                400,
+                entries=list_intake(kiosk.config.intake),
+                errors=["Choose one of the listed items of the intake folder."],
+            )
         case.evidence = chosen
         case.record_step("evidence chosen", **chosen.to_json(), folder="kiosk intake")
         case.done.add(Step.EVIDENCE)
@@ -449,8 +551,13 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         with case.lock:
             if case.run.status == "not started":
                 if not case.legal:  # unreachable through the flow; never run without a recorded basis
-                    return page("message.html.j2", session, 409, title="No legal basis",
-                                text="A legal basis must be recorded before the evidence is examined.")
+                    return page(
+                        "message.html.j2",
+                        session,
+                        409,
+                        title="No legal basis",
+                        text="A legal basis must be recorded before the evidence is examined.",
+                    )
                 start_run(case, kiosk.config.intake, kiosk.config.signing_key)
         return redirect(f"/cases/{case.id}/run")
 
@@ -470,8 +577,14 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
             note = note.strip()[:TEXT_MAX] if isinstance(note, str) else ""
             if isinstance(tag, str) and tag in TAGS and case.tags.get(fid) != tag:
                 case.tags[fid] = tag
-                case.record("finding tagged", finding=fid, rule=finding.get("rule_id"), tag=tag,
-                            label=TAGS[tag], why=note or "no note given")
+                case.record(
+                    "finding tagged",
+                    finding=fid,
+                    rule=finding.get("rule_id"),
+                    tag=tag,
+                    label=TAGS[tag],
+                    why=note or "no note given",
+                )
         unknown = [k for k in form.keys() if k.startswith("tag-") and k[4:].isdigit() and int(k[4:]) not in known]
         if unknown:
             case.record("tags for unknown findings ignored", fields=unknown[:20])
@@ -491,8 +604,13 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
         if not case.legal:  # before the order check: this refusal is the one that matters, and it is recorded
             case.record("export refused", why="no legal basis recorded")
             kiosk.audit.record(session.user, "export refused", case=case.id, why="no legal basis recorded")
-            return page("message.html.j2", session, 409, title="Export refused",
-                        text="There is no recorded legal basis for this case: nothing can be exported.")
+            return page(
+                "message.html.j2",
+                session,
+                409,
+                title="Export refused",
+                text="There is no recorded legal basis for this case: nothing can be exported.",
+            )
         if not case.may_open(Step.EXPORT):
             return out_of_order(case, "export")
         if not reason.strip():
@@ -512,8 +630,14 @@ def _routes(app: FastAPI, kiosk: Kiosk) -> None:  # noqa: C901 - one place that 
             return got
         session, case, step = got
         if case.run.status == "running":
-            return show("close.html.j2", session, case, step, 409,
-                        errors=["The run is still working; wait for it to finish, then close."])
+            return show(
+                "close.html.j2",
+                session,
+                case,
+                step,
+                409,
+                errors=["The run is still working; wait for it to finish, then close."],
+            )
         try:
             record = kiosk.close(case, why.strip() or "closed by the operator", session.user)
         except (TriageError, OSError) as e:  # in the audit log already; the officer must see it and call for help
@@ -540,20 +664,31 @@ def legal_errors(form: dict[str, str]) -> list[str]:
             errors.append("For s.37: confirm the user was told they may refuse.")
     if form["power"] in ("warrant", "other") and not form["power_details"]:
         errors.append("Give the warrant reference or the details of the power.")
-    for key, label in (("line_of_enquiry", "the reasonable line of enquiry"), ("necessity", "why it is necessary"),
-                       ("proportionality", "why it is proportionate")):
+    for key, label in (
+        ("line_of_enquiry", "the reasonable line of enquiry"),
+        ("necessity", "why it is necessary"),
+        ("proportionality", "why it is proportionate"),
+    ):
         if not form[key]:
             errors.append(f"Describe {label}.")
     return errors
 
 
 def legal_basis(form: dict[str, str]) -> dict[str, Any]:
-    basis: dict[str, Any] = {"power": form["power"], "details": form["power_details"] or None,
-                             "line_of_enquiry": form["line_of_enquiry"], "necessity": form["necessity"],
-                             "proportionality": form["proportionality"],
-                             "less_intrusive_means": form["less_intrusive"] or None}
+    basis: dict[str, Any] = {
+        "power": form["power"],
+        "details": form["power_details"] or None,
+        "line_of_enquiry": form["line_of_enquiry"],
+        "necessity": form["necessity"],
+        "proportionality": form["proportionality"],
+        "less_intrusive_means": form["less_intrusive"] or None,
+    }
     if form["power"] == PCSC_S37:
-        basis["s37"] = {"written_notice": form["notice_ref"], "agreement": form["agreement_ref"],
-                        "agreement_time": form["agreement_time"] or None, "no_undue_pressure": True,
-                        "told_may_refuse": True}
+        basis["s37"] = {
+            "written_notice": form["notice_ref"],
+            "agreement": form["agreement_ref"],
+            "agreement_time": form["agreement_time"] or None,
+            "no_undue_pressure": True,
+            "told_may_refuse": True,
+        }
     return basis

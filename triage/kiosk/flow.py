@@ -35,9 +35,16 @@ class Step(IntEnum):
 
 
 STEP_SLUGS = {s: s.name.lower() for s in Step}
-STEP_TITLES = {Step.CASE: "Case and exhibit", Step.LEGAL: "Legal power", Step.SCOPE: "Scope",
-               Step.EVIDENCE: "Evidence", Step.RUN: "Run", Step.RESULT: "Result and tags",
-               Step.EXPORT: "Export", Step.CLOSE: "Close"}
+STEP_TITLES = {
+    Step.CASE: "Case and exhibit",
+    Step.LEGAL: "Legal power",
+    Step.SCOPE: "Scope",
+    Step.EVIDENCE: "Evidence",
+    Step.RUN: "Run",
+    Step.RESULT: "Result and tags",
+    Step.EXPORT: "Export",
+    Step.CLOSE: "Close",
+}
 BEFORE_RUN = (Step.CASE, Step.LEGAL, Step.SCOPE, Step.EVIDENCE)
 TAGS = {"relevant": "Relevant", "not-relevant": "Not relevant", "specialist": "Needs specialist"}
 # the legal powers (the same words as the statement's legal-power box, triage/addenda/declarations.py)

@@ -58,8 +58,15 @@ def export_bundle(case: KioskCase, outbox: Path, reason: str) -> Path:
         raise TriageError(f"the copy of {source.name} in the outbox does not match the bundle; nothing was exported")
     case.exported.append(target.name)
     case.done.add(Step.EXPORT)
-    case.record("bundle exported", file=target.name, sha256=digest, bytes=size, destination="kiosk outbox",
-                why=reason, tags={str(k): v for k, v in sorted(case.tags.items())})
+    case.record(
+        "bundle exported",
+        file=target.name,
+        sha256=digest,
+        bytes=size,
+        destination="kiosk outbox",
+        why=reason,
+        tags={str(k): v for k, v in sorted(case.tags.items())},
+    )
     return target
 
 
@@ -68,18 +75,26 @@ def close_case(case: KioskCase, outbox: Path, signing_key: Path | None, why: str
 
     Returns the record's zip (None when nothing was recorded)."""
     removed = wipe_run_files(case)
-    case.record("kiosk working files wiped", files=removed["files"], bytes=removed["bytes"],
-                folders=removed["folders"], remaining=_remaining(case.work),
-                note="the kiosk record itself is moved to the outbox and sealed next; the case folder is then removed")
-    case.record("kiosk case closed", why=why, exported=case.exported,
-                tags={str(k): v for k, v in sorted(case.tags.items())})
+    case.record(
+        "kiosk working files wiped",
+        files=removed["files"],
+        bytes=removed["bytes"],
+        folders=removed["folders"],
+        remaining=_remaining(case.work),
+        note="the kiosk record itself is moved to the outbox and sealed next; the case folder is then removed",
+    )
+    case.record(
+        "kiosk case closed", why=why, exported=case.exported, tags={str(k): v for k, v in sorted(case.tags.items())}
+    )
     try:
         zipped = seal_record(case, outbox, signing_key)
     except Exception as e:
         # the evidence's data is gone already; the log (who did what, no phone data) is kept rather than lost
-        raise TriageError(f"the kiosk record could not be sealed into the outbox ({type(e).__name__}: {e}); its log "
-                          f"is kept at {case.log.path if case.log else case.work}: copy it to the evidence store, "
-                          "then remove it") from e
+        raise TriageError(
+            f"the kiosk record could not be sealed into the outbox ({type(e).__name__}: {e}); its log "
+            f"is kept at {case.log.path if case.log else case.work}: copy it to the evidence store, "
+            "then remove it"
+        ) from e
     shutil.rmtree(case.work, ignore_errors=True)
     if case.work.exists():  # never silent: the caller shows this and the audit log records it
         raise TriageError(f"the kiosk could not remove {case.work}; remove it by hand and report the fault")
@@ -124,16 +139,21 @@ def seal_record(case: KioskCase, outbox: Path, signing_key: Path | None) -> Path
     try:
         shutil.copyfile(case.log.path, folder / case.log.path.name)
         key = load_private(signing_key) if signing_key else None
-        write_text_exclusive(folder / RECORD_JSON, json.dumps(_summary(case, key), indent=2, sort_keys=True,
-                                                              ensure_ascii=False) + "\n")
+        write_text_exclusive(
+            folder / RECORD_JSON, json.dumps(_summary(case, key), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        )
         identity = case.bundle_identity
         info = {"Addendum-Contents": "kiosk record"}
         recipe = None
         if identity is not None:
             info = {**identity, **info}
             if key is not None:
-                recipe = addendum_recipe(folder.name, key.public_key(), identity["Addendum-To-Bundle"],
-                                         identity["Addendum-To-Tag-Manifest-SHA256"])
+                recipe = addendum_recipe(
+                    folder.name,
+                    key.public_key(),
+                    identity["Addendum-To-Bundle"],
+                    identity["Addendum-To-Tag-Manifest-SHA256"],
+                )
         zipped = seal(folder, key, info=info, recipe=recipe)
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # the zip is the record: the same bytes as the bag
@@ -142,20 +162,30 @@ def seal_record(case: KioskCase, outbox: Path, signing_key: Path | None) -> Path
 
 def bundle_identity(folder: Path) -> dict[str, str]:
     """How the record names the bundle (the labels an addendum's bag-info.txt carries, triage/addenda/)."""
-    return {"Addendum-To-Bundle": folder.name,
-            "Addendum-To-Tag-Manifest-SHA256": _sha256(folder / TAG_MANIFEST),
-            "Addendum-To-Manifest-SHA256": _sha256(folder / MANIFEST)}
+    return {
+        "Addendum-To-Bundle": folder.name,
+        "Addendum-To-Tag-Manifest-SHA256": _sha256(folder / TAG_MANIFEST),
+        "Addendum-To-Manifest-SHA256": _sha256(folder / MANIFEST),
+    }
 
 
 def _summary(case: KioskCase, key) -> dict:  # noqa: ANN001 - Ed25519PrivateKey | None
     return {
-        "schema": "mobile-triage kiosk record 1", "tool": f"{TOOL_NAME} {__version__}", "made_utc": iso(now_utc()),
-        "operator": case.owner, "role": case.role, "case": case.details, "legal_basis": case.legal,
-        "scope": case.scope.to_json() if case.scope else None, "scope_why": case.scope_why,
+        "schema": "mobile-triage kiosk record 1",
+        "tool": f"{TOOL_NAME} {__version__}",
+        "made_utc": iso(now_utc()),
+        "operator": case.owner,
+        "role": case.role,
+        "case": case.details,
+        "legal_basis": case.legal,
+        "scope": case.scope.to_json() if case.scope else None,
+        "scope_why": case.scope_why,
         "evidence": case.evidence.to_json() if case.evidence else None,
-        "run": {"status": case.run.status, "error": case.run.error}, "level": case.level,
+        "run": {"status": case.run.status, "error": case.run.error},
+        "level": case.level,
         "tags": [{"finding": fid, "tag": tag, "label": TAGS[tag]} for fid, tag in sorted(case.tags.items())],
-        "exported": case.exported, "bundle": case.bundle_identity,
+        "exported": case.exported,
+        "bundle": case.bundle_identity,
         "signed_by": fingerprint(key.public_key()) if key is not None else None,
         "log": case.log.path.name if case.log else None,
     }

@@ -54,9 +54,16 @@ def start_run(case: KioskCase, intake: Path, signing_key: Path | None) -> thread
     assert case.evidence is not None and case.scope is not None and case.legal is not None
     out = case.work / "run" / case.bundle_name()
     out.parent.mkdir(mode=0o700)
-    opts = RunOptions(evidence=intake / case.evidence.name, out=out, case=case.details.get("case", ""),
-                      exhibit=case.details.get("exhibit", ""), examiner=case.owner, signing_key=signing_key,
-                      scope=case.scope, prior_steps=list(case.prior_steps))
+    opts = RunOptions(
+        evidence=intake / case.evidence.name,
+        out=out,
+        case=case.details.get("case", ""),
+        exhibit=case.details.get("exhibit", ""),
+        examiner=case.owner,
+        signing_key=signing_key,
+        scope=case.scope,
+        prior_steps=list(case.prior_steps),
+    )
     case.run.status = "running"
     case.record("run started", evidence=case.evidence.to_json(), scope=case.scope.to_json())
     thread = threading.Thread(target=_run, args=(case, opts), name=f"kiosk-run-{case.id[:6]}", daemon=True)
@@ -79,9 +86,15 @@ def _run(case: KioskCase, opts) -> None:  # noqa: ANN001 - RunOptions
             case.bundle_identity = bundle_identity(opts.out)
             case.run.status = "finished"
             case.done.add(Step.RUN)
-            case.record("run finished", bundle=result.bundle.name if result.bundle else None,
-                        findings=result.findings, warnings=result.warnings, level=case.level,
-                        evidence_unchanged=result.unchanged, signed=result.signed)
+            case.record(
+                "run finished",
+                bundle=result.bundle.name if result.bundle else None,
+                findings=result.findings,
+                warnings=result.warnings,
+                level=case.level,
+                evidence_unchanged=result.unchanged,
+                signed=result.signed,
+            )
     except BaseException as e:  # noqa: BLE001 - the officer must see that it failed, and why
         with case.lock:
             case.run.status, case.run.error = "failed", f"{type(e).__name__}: {e}"

@@ -33,7 +33,7 @@ class Sessions:
         session = Session(secrets.token_urlsafe(32))
         with self._lock:
             anonymous = [s for s in self._by_id.values() if s.user is None]
-            for old in sorted(anonymous, key=lambda s: s.last_seen)[:max(0, len(anonymous) - MAX_ANONYMOUS + 1)]:
+            for old in sorted(anonymous, key=lambda s: s.last_seen)[: max(0, len(anonymous) - MAX_ANONYMOUS + 1)]:
                 del self._by_id[old.id]
             self._by_id[session.id] = session
         return session

@@ -72,8 +72,10 @@ class UserFile:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return {name: Operator(**fields) for name, fields in data["operators"].items()}
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise UsersError(f"the kiosk users file {self.path} cannot be read ({e}); restore it from its backup "
-                             "or make a new one with `triage kiosk users add`") from None
+            raise UsersError(
+                f"the kiosk users file {self.path} cannot be read ({e}); restore it from its backup "
+                "or make a new one with `triage kiosk users add`"
+            ) from None
 
     def _save(self, operators: dict[str, Operator]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,8 +147,11 @@ class UserFile:
                 op.locked_until = (now + timedelta(minutes=LOCK_MINUTES)).isoformat()
                 op.failures = 0
             self._save(operators)
-            reason = (f"wrong PIN: locked for {LOCK_MINUTES} minutes" if locked_now
-                      else f"wrong PIN ({op.failures} of {MAX_FAILURES})")
+            reason = (
+                f"wrong PIN: locked for {LOCK_MINUTES} minutes"
+                if locked_now
+                else f"wrong PIN ({op.failures} of {MAX_FAILURES})"
+            )
             return SignIn(False, op, reason, locked_now)
 
 

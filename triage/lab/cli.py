@@ -28,26 +28,43 @@ def _db(given: str | None) -> str:
 @click.option("--examiner", default=None, help="Operator name for the examination record (default: login name).")
 @click.option("--broker", default=None, help=BROKER_HELP)
 @click.option("--db", "db_url", default=None, help=DB_HELP)
-@click.option("--out-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Shared folder every worker sees at the same path; each device's bundle is written under it "
-                   "(default: $TRIAGE_OUT_ROOT).")
-def submit_command(evidence: Path, case: str, exhibit: str, examiner: str | None, broker: str | None,
-                   db_url: str | None, out_root: Path | None) -> None:
+@click.option(
+    "--out-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Shared folder every worker sees at the same path; each device's bundle is written under it "
+    "(default: $TRIAGE_OUT_ROOT).",
+)
+def submit_command(
+    evidence: Path,
+    case: str,
+    exhibit: str,
+    examiner: str | None,
+    broker: str | None,
+    db_url: str | None,
+    out_root: Path | None,
+) -> None:
     """Queue EVIDENCE (a path every worker sees) for examination by a `triage worker`."""
     from triage.lab.submit import submit
 
     root = out_root or (Path(os.environ["TRIAGE_OUT_ROOT"]) if os.environ.get("TRIAGE_OUT_ROOT") else None)
     if root is None:
-        raise TriageError("no output root: give --out-root DIR (a folder shared by every worker) "
-                          "or set $TRIAGE_OUT_ROOT")
+        raise TriageError(
+            "no output root: give --out-root DIR (a folder shared by every worker) or set $TRIAGE_OUT_ROOT"
+        )
     done = submit(evidence, case, exhibit, examiner or getpass.getuser(), _db(db_url), root, broker)
     click.echo(f"queued: job {done.job_id}, case schema {done.case_schema}")
 
 
 @click.command("worker")
 @click.option("--broker", default=None, help=BROKER_HELP)
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes, each examining one device at a time.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes, each examining one device at a time.",
+)
 @click.option("--loglevel", default="INFO", show_default=True, help="Celery log level.")
 def worker_command(broker: str | None, concurrency: int, loglevel: str) -> int:
     """Examine devices from the queue until stopped (SIGTERM lets the device in hand finish)."""

@@ -39,8 +39,9 @@ def _rows(engine: Engine, table: Table) -> Iterator[dict[str, Any]]:
                 yield dict(row._mapping)
 
 
-def differences(expected: dict[str, list[dict[str, Any]]], got: dict[str, list[dict[str, Any]]],
-                limit: int = 20) -> list[str]:
+def differences(
+    expected: dict[str, list[dict[str, Any]]], got: dict[str, list[dict[str, Any]]], limit: int = 20
+) -> list[str]:
     """Lines naming each table whose rows differ, and the first differing rows (empty: the same records)."""
     lines: list[str] = []
     for name in expected.keys() | got.keys():
@@ -49,8 +50,9 @@ def differences(expected: dict[str, list[dict[str, Any]]], got: dict[str, list[d
             lines.append(f"{name}: {len(a)} rows expected, {len(b)} found")
         for row_a, row_b in zip(a, b, strict=False):  # a count that differs is said above; the common rows compared
             if row_a != row_b:
-                changed = {k: (row_a.get(k), row_b.get(k)) for k in row_a.keys() | row_b.keys()
-                           if row_a.get(k) != row_b.get(k)}
+                changed = {
+                    k: (row_a.get(k), row_b.get(k)) for k in row_a.keys() | row_b.keys() if row_a.get(k) != row_b.get(k)
+                }
                 lines.append(f"{name} id {row_a.get('id')}: {changed}")
             if len(lines) >= limit:
                 return lines

@@ -25,9 +25,13 @@ WAIT_SECONDS = 600
 def start_worker(broker: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`triage worker` as a process of its own session (so it and its children can be stopped together)."""
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "triage.cli", "worker", "--broker", broker],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **(env or {})})
+        return subprocess.Popen(
+            [sys.executable, "-m", "triage.cli", "worker", "--broker", broker],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
 
 
 def stop_worker(worker: subprocess.Popen) -> None:
@@ -66,8 +70,9 @@ def main() -> int:
         print(f"PostgreSQL: {postgres.url}\nRedis: {redis.url}")
         worker = start_worker(redis.url, folder / "worker.log")
         try:
-            done = submit(DEMO_E01, "DEMO-CASE-001", "EXH-DEMO-1", "Lab Demo Examiner", postgres.url, out_root,
-                          redis.url)
+            done = submit(
+                DEMO_E01, "DEMO-CASE-001", "EXH-DEMO-1", "Lab Demo Examiner", postgres.url, out_root, redis.url
+            )
             print(f"submitted: job {done.job_id} (schema {done.case_schema}); worker log {folder / 'worker.log'}")
             row = wait_for(postgres.url, [done.job_id])[0]
         finally:

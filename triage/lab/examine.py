@@ -77,8 +77,9 @@ def claim_job(lab: Engine, job_id: str, out_root: Path) -> Claim | None:
     with lab.begin() as c:
         row = job(c, job_id, lock=True)
         if row is None:
-            raise TriageError(f"job {job_id} is not in the lab database's job table: was it submitted with "
-                              "another --db?")
+            raise TriageError(
+                f"job {job_id} is not in the lab database's job table: was it submitted with another --db?"
+            )
         if row["state"] in (FINISHED, FAILED):
             log.info("job %s is %s already: nothing to do", job_id, row["state"])
             return None
@@ -89,8 +90,17 @@ def claim_job(lab: Engine, job_id: str, out_root: Path) -> Claim | None:
         attempt = row["attempts"] + 1
         out = out_root / row["case_schema"] / f"attempt-{attempt}"
         worker = worker_name()
-        set_job(c, job_id, state=RUNNING, attempts=attempt, outputs=[*row["outputs"], str(out)], worker=worker,
-                started_utc=now(), heartbeat_utc=now(), error=None)
+        set_job(
+            c,
+            job_id,
+            state=RUNNING,
+            attempts=attempt,
+            outputs=[*row["outputs"], str(out)],
+            worker=worker,
+            started_utc=now(),
+            heartbeat_utc=now(),
+            error=None,
+        )
     return Claim(row, attempt, out, worker)
 
 
@@ -102,11 +112,18 @@ def _examine(lab: Engine, claim: Claim, db_url: str) -> str:
     if claim.attempt > 1:
         drop_schema(db_url, schema)  # what the interrupted attempt stored: gone, the retry stores it all again
     upgrade_case(db_url, schema)
-    opts = RunOptions(evidence=Path(row["evidence"]), out=claim.out, case=row["case_ref"], exhibit=row["exhibit"],
-                      examiner=row["examiner"], db_url=store_url(db_url, schema),
-                      prior_steps=[_custody_step(claim)])
-    log.info("job %s: %s exhibit %s, attempt %d, into %s", job_id, row["case_ref"], row["exhibit"], claim.attempt,
-             claim.out)
+    opts = RunOptions(
+        evidence=Path(row["evidence"]),
+        out=claim.out,
+        case=row["case_ref"],
+        exhibit=row["exhibit"],
+        examiner=row["examiner"],
+        db_url=store_url(db_url, schema),
+        prior_steps=[_custody_step(claim)],
+    )
+    log.info(
+        "job %s: %s exhibit %s, attempt %d, into %s", job_id, row["case_ref"], row["exhibit"], claim.attempt, claim.out
+    )
     with Heartbeat(lab, job_id):
         try:
             result = run(opts)
@@ -125,15 +142,23 @@ def _custody_step(claim: Claim) -> tuple[str, dict[str, Any]]:
     """The run's record of the queue: which job, which attempt, on which worker, and after a retry what
     happened to the attempts before it."""
     row = claim.job
-    details: dict[str, Any] = {"job_id": row["job_id"], "attempt": claim.attempt, "worker": claim.worker,
-                               "submitted_utc": row["submitted_utc"].isoformat(), "case_schema": row["case_schema"]}
+    details: dict[str, Any] = {
+        "job_id": row["job_id"],
+        "attempt": claim.attempt,
+        "worker": claim.worker,
+        "submitted_utc": row["submitted_utc"].isoformat(),
+        "case_schema": row["case_schema"],
+    }
     if claim.attempt == 1:
         return STARTED_ACTION, details
-    details.update(previous_outputs=row["outputs"], previous_worker=row["worker"],
-                   why=f"the previous attempt's worker sent no heartbeat for {STALE_SECONDS:.0f} s (it stopped "
-                       "without finishing); its output folder is kept as it was left and is not a result",
-                   schema_recreated="the records the previous attempt stored were dropped; every record of "
-                                    "this case store comes from this attempt")
+    details.update(
+        previous_outputs=row["outputs"],
+        previous_worker=row["worker"],
+        why=f"the previous attempt's worker sent no heartbeat for {STALE_SECONDS:.0f} s (it stopped "
+        "without finishing); its output folder is kept as it was left and is not a result",
+        schema_recreated="the records the previous attempt stored were dropped; every record of "
+        "this case store comes from this attempt",
+    )
     return RETRIED_ACTION, details
 
 

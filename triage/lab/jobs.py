@@ -21,7 +21,8 @@ LAB_METADATA = MetaData()
 QUEUED, RUNNING, FINISHED, FAILED = "queued", "running", "finished", "failed"
 
 JOBS = Table(
-    "job", LAB_METADATA,
+    "job",
+    LAB_METADATA,
     Column("id", Integer, primary_key=True),
     Column("job_id", String(64), nullable=False, unique=True),  # the broker message's task id
     Column("case_ref", Text, nullable=False),

@@ -49,6 +49,9 @@ def configure(broker: str | None = None) -> Celery:
     timeout = visibility_timeout()
     # every live worker sweeps Redis for messages held past the timeout by a worker that is gone; by default
     # only every 100 s, so the sweep is tied to the timeout here (a fifth of it, at most every 30 s)
-    app.conf.broker_transport_options = {"visibility_timeout": timeout, "unacked_restore_throttle": 1,
-                                         "unacked_restore_interval": max(1, min(30, timeout // 5))}
+    app.conf.broker_transport_options = {
+        "visibility_timeout": timeout,
+        "unacked_restore_throttle": 1,
+        "unacked_restore_interval": max(1, min(30, timeout // 5)),
+    }
     return app

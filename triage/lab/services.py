@@ -36,8 +36,11 @@ class Postgres:
         return f"postgresql+psycopg://{ROLE}@127.0.0.1:{self.port}/{DATABASE}"
 
     def stop(self) -> None:
-        _run(self.run_as, [str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w"],
-             check=False)
+        _run(
+            self.run_as,
+            [str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate", "-w"],
+            check=False,
+        )
 
 
 @dataclass
@@ -73,8 +76,11 @@ def redis_binary() -> str | None:
 
 def missing_services() -> str | None:
     """Why the lab's servers cannot be started here (None: both are installed)."""
-    missing = [name for name, found in (("PostgreSQL (initdb, pg_ctl)", postgres_bin_dir()),
-                                        ("redis-server", redis_binary())) if not found]
+    missing = [
+        name
+        for name, found in (("PostgreSQL (initdb, pg_ctl)", postgres_bin_dir()), ("redis-server", redis_binary()))
+        if not found
+    ]
     if missing:
         return f"{' and '.join(missing)} not installed (Debian: apt-get install postgresql redis-server)"
     return None
@@ -97,16 +103,45 @@ def start_postgres(folder: Path) -> Postgres:
     if run_as:
         shutil.chown(folder, run_as)
     try:
-        _run(run_as, [str(bin_dir / "initdb"), "-D", str(data), "-U", ROLE, "--auth=trust", "-E", "UTF8",
-                      "--no-sync", "--no-instructions"])
+        _run(
+            run_as,
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                ROLE,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+        )
     except TriageError as e:
         if run_as and "Permission denied" in str(e):
-            raise TriageError(f"{e} (PostgreSQL runs as the account {run_as!r} here: every folder above "
-                              f"{folder} must be searchable by it)") from None
+            raise TriageError(
+                f"{e} (PostgreSQL runs as the account {run_as!r} here: every folder above "
+                f"{folder} must be searchable by it)"
+            ) from None
         raise
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-    _run(run_as, [str(bin_dir / "pg_ctl"), "start", "-D", str(data), "-o", options, "-l", str(folder / "postgres.log"),
-                  "-w", "-t", str(START_SECONDS)])
+    _run(
+        run_as,
+        [
+            str(bin_dir / "pg_ctl"),
+            "start",
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(folder / "postgres.log"),
+            "-w",
+            "-t",
+            str(START_SECONDS),
+        ],
+    )
     server = Postgres(data, port, bin_dir, run_as)
     _create_database(server)
     return server
@@ -119,9 +154,25 @@ def start_redis(folder: Path) -> Redis:
         raise TriageError("redis-server is not installed (Debian: apt-get install redis-server)")
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                "--dir", str(folder), "--logfile", str(folder / "redis.log")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+            "--logfile",
+            str(folder / "redis.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = Redis(process, port)
     _wait_for_redis(server)
     return server
@@ -185,5 +236,7 @@ def _run(run_as: str | None, command: list[str], check: bool = True) -> None:
         command = ["runuser", "-u", run_as, "--", *command]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
-        raise TriageError(f"{Path(command[-1] if run_as is None else command[4]).name} failed: "
-                          f"{(done.stderr or done.stdout).strip()[-800:]}")
+        raise TriageError(
+            f"{Path(command[-1] if run_as is None else command[4]).name} failed: "
+            f"{(done.stderr or done.stdout).strip()[-800:]}"
+        )

@@ -47,6 +47,8 @@ def job_lines(rows: list[dict[str, Any]]) -> list[str]:
         if state == RUNNING and r["heartbeat_utc"] is not None:
             state += f" on {r['worker']} (heartbeat {(now() - r['heartbeat_utc']).total_seconds():.0f} s ago)"
         outcome = r["bundle"] or r["error"] or ""
-        lines.append(f"{r['case_ref']}  {r['exhibit']}  {state}  attempts: {r['attempts']}  schema: {r['case_schema']}"
-                     + (f"  {outcome}" if outcome else ""))
+        lines.append(
+            f"{r['case_ref']}  {r['exhibit']}  {state}  attempts: {r['attempts']}  schema: {r['case_schema']}"
+            + (f"  {outcome}" if outcome else "")
+        )
     return lines

@@ -30,15 +30,33 @@ def run_one(broker: str | None, loglevel: str = "INFO", node: str | None = None)
     logging.basicConfig(level=loglevel, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = configure(broker)
     node = node or f"triage-{uuid.uuid4().hex[:8]}@%h"
-    app.worker_main(["worker", "--pool=solo", "--concurrency=1", f"--hostname={node}", f"--loglevel={loglevel}",
-                     "--without-gossip", "--without-mingle", "-Q", QUEUE])
+    app.worker_main(
+        [
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            f"--hostname={node}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+            "-Q",
+            QUEUE,
+        ]
+    )
     return 0
 
 
 def _run_many(broker: str | None, concurrency: int, loglevel: str) -> int:
     """N worker processes; a signal to this one is passed on to them, and it waits for all."""
-    command = [sys.executable, "-m", "triage.lab.worker", "--broker", configure(broker).conf.broker_url,
-               "--loglevel", loglevel]
+    command = [
+        sys.executable,
+        "-m",
+        "triage.lab.worker",
+        "--broker",
+        configure(broker).conf.broker_url,
+        "--loglevel",
+        loglevel,
+    ]
     children = [subprocess.Popen(command) for _ in range(concurrency)]
 
     def pass_on(signum: int, _frame: object) -> None:

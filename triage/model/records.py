@@ -313,8 +313,19 @@ class CustodyEvent(Base):
 
 # record types exported as records/<type>.jsonl, in report order
 EXPORTED_RECORDS: tuple[type[Base], ...] = (
-    EvidenceItem, Device, Account, Contact, Message, Call, MediaFile, Location, Payment, Party,
-    SourceFile, ParseWarning, CustodyEvent,
+    EvidenceItem,
+    Device,
+    Account,
+    Contact,
+    Message,
+    Call,
+    MediaFile,
+    Location,
+    Payment,
+    Party,
+    SourceFile,
+    ParseWarning,
+    CustodyEvent,
 )
 
 
@@ -330,8 +341,9 @@ def build(cls: type[R], **values: Any) -> R:
     required, defaults, factories, allowed, links, manager = _build_plan(cls)
     given = values.keys()
     if not given <= allowed or not given >= required:
-        raise TypeError(f"{cls.__name__}: unknown fields {sorted(given - allowed)}, "
-                        f"missing fields {sorted(required - given)}")
+        raise TypeError(
+            f"{cls.__name__}: unknown fields {sorted(given - allowed)}, missing fields {sorted(required - given)}"
+        )
     record = manager.new_instance()
     state = record.__dict__
     state.update(defaults)
@@ -355,8 +367,9 @@ def unset_values(cls: type[Base]) -> dict[str, Any]:
 
 
 @functools.cache
-def _build_plan(cls: type[Base]) -> tuple[frozenset[str], dict[str, Any], tuple[tuple[str, Any], ...],
-                                          frozenset[str], tuple[str, ...], Any]:
+def _build_plan(
+    cls: type[Base],
+) -> tuple[frozenset[str], dict[str, Any], tuple[tuple[str, Any], ...], frozenset[str], tuple[str, ...], Any]:
     """Per record type, once: required fields, scalar defaults, default factories, every init field, the
     relationships (links to other records)."""
     configure_mappers()

@@ -87,15 +87,23 @@ def _decode_exif(raw: str, offset: str | None = None) -> Timestamp:
     except ValueError:
         return Timestamp(raw, "exif_local", None, "invalid calendar date")
     if tz and not _OFFSET_RE.fullmatch(tz):
-        return Timestamp(f"{raw} {offset}" if offset else raw, "exif_local", None,
-                         f"UTC offset {tz!r} is not ±HH:MM (hours < 24, minutes < 60): not converted")
+        return Timestamp(
+            f"{raw} {offset}" if offset else raw,
+            "exif_local",
+            None,
+            f"UTC offset {tz!r} is not ±HH:MM (hours < 24, minutes < 60): not converted",
+        )
     if tz:
         stored = f"{raw} {offset}" if offset else raw
         try:
             utc = naive.replace(tzinfo=parse_offset(tz)).astimezone(UTC)
         except OverflowError:  # year 1 or 9999 shifted by the offset leaves datetime's range
-            return Timestamp(stored, "exif_offset", None, "outside the representable dates once the UTC offset "
-                                                          "is applied: not converted")
+            return Timestamp(
+                stored,
+                "exif_offset",
+                None,
+                "outside the representable dates once the UTC offset is applied: not converted",
+            )
         return Timestamp(stored, "exif_offset", utc)
     # A camera clock without an offset is local time in an unknown zone: keep it raw, never guess UTC.
     return Timestamp(raw, "exif_local", None, EXIF_LOCAL_NOTE)

@@ -50,9 +50,16 @@ class ParseRunner:
     status "not parsed" (the report's "files not parsed") and a warning naming the file and why.
     """
 
-    def __init__(self, evidence: Evidence, workdir: Path, on_source: Callable[[SourceFile], None],
-                 on_record: Callable[[Base, SourceFile], None], on_warning: WarningSink,
-                 parsers: Iterable[Parser] | None = None, limits: ParseLimits = ParseLimits()) -> None:
+    def __init__(
+        self,
+        evidence: Evidence,
+        workdir: Path,
+        on_source: Callable[[SourceFile], None],
+        on_record: Callable[[Base, SourceFile], None],
+        on_warning: WarningSink,
+        parsers: Iterable[Parser] | None = None,
+        limits: ParseLimits = ParseLimits(),
+    ) -> None:
         self.evidence, self.workdir = evidence, workdir
         self.on_source, self.on_record, self.warn = on_source, on_record, on_warning
         # ALL_PARSERS looked up when the runner is made, not when this module was imported (tests swap it)
@@ -113,8 +120,14 @@ class ParseRunner:
                 for parser in cand.parsers:
                     if budget.reached:  # spent by an earlier parser, which said so: the others are named
                         if parsed_by:
-                            self.warn("parser", parser.name, "warning", f"not run on this file: {budget.message()}",
-                                      entry.provenance, source)
+                            self.warn(
+                                "parser",
+                                parser.name,
+                                "warning",
+                                f"not run on this file: {budget.message()}",
+                                entry.provenance,
+                                source,
+                            )
                         continue
                     if isinstance(parser, SqliteParser):
                         schema = self._recognised(parser, copy, entry, misfits)
@@ -124,8 +137,13 @@ class ParseRunner:
                     if not parsed_by:
                         self.on_source(source)
                     parsed_by.append(parser.name)
-                    ctx = ParseContext(entry=entry, open=lambda: self.evidence.open(entry), sha256=source.sha256,
-                                       header=cand.header, sqlite_copy=copy.path)
+                    ctx = ParseContext(
+                        entry=entry,
+                        open=lambda: self.evidence.open(entry),
+                        sha256=source.sha256,
+                        header=cand.header,
+                        sqlite_copy=copy.path,
+                    )
                     done = prepared.replay(parser.name, ctx) if prepared is not None else None
                     self._run_parser(parser, ctx, source, copy, done, budget)
         finally:
@@ -149,8 +167,7 @@ class ParseRunner:
         said: that is normal when the other generation's parser read the file)."""
         readers = ", ".join(parsed_by)
         for name, reason in cand.refused:
-            self.warn("parser", name, "warning", f"{reason}; read by {readers} instead",
-                      source.provenance, source)
+            self.warn("parser", name, "warning", f"{reason}; read by {readers} instead", source.provenance, source)
         if cand.refused:
             _mark_warned(source)
 
@@ -195,8 +212,9 @@ class ParseRunner:
         except Exception:  # noqa: BLE001 - the reason is in the warning already
             return None
 
-    def _recognised(self, parser: SqliteParser, copy: SqliteCopy, entry: FileEntry,
-                    misfits: list[tuple[str, str]]) -> Schema | None:
+    def _recognised(
+        self, parser: SqliteParser, copy: SqliteCopy, entry: FileEntry, misfits: list[tuple[str, str]]
+    ) -> Schema | None:
         """The schema generation of `parser` the database has, or None (and why, for a file at its path)."""
         try:
             with open_sqlite(copy.path(), copy.budget) as db:
@@ -211,14 +229,20 @@ class ParseRunner:
             misfits.append((parser.name, f"unknown schema: missing {', '.join(missing)}"))
         return schema
 
-    def _run_parser(self, parser: Parser, ctx: ParseContext, source: SourceFile,
-                    copy: SqliteCopy | None = None, done: Iterator[Base] | None = None,
-                    budget: SqliteBudget | None = None) -> None:
+    def _run_parser(
+        self,
+        parser: Parser,
+        ctx: ParseContext,
+        source: SourceFile,
+        copy: SqliteCopy | None = None,
+        done: Iterator[Base] | None = None,
+        budget: SqliteBudget | None = None,
+    ) -> None:
         count = 0
         stopped = False
         try:
             sqlite_copy = copy if isinstance(parser, SqliteParser) else None
-            for record in (done if done is not None else parser.parse(ctx)):
+            for record in done if done is not None else parser.parse(ctx):
                 if sqlite_copy is not None:
                     sqlite_copy.mark_wal_only(record)
                     sqlite_copy.digest_row(record)
@@ -258,9 +282,16 @@ def refusal(parser: Parser, entry: FileEntry, header: bytes) -> str:
 
 def source_file(entry: FileEntry) -> SourceFile:
     """The SourceFile of an entry: its path as shown, its stored bytes (hex) when they differ."""
-    return SourceFile(path=entry.path, layers=list(entry.layers), provenance=entry.provenance,
-                      volume=entry.volume, inode=entry.inode, size=entry.size, mtime=entry.mtime,
-                      raw_name_hex=entry.raw_name_hex)
+    return SourceFile(
+        path=entry.path,
+        layers=list(entry.layers),
+        provenance=entry.provenance,
+        volume=entry.volume,
+        inode=entry.inode,
+        size=entry.size,
+        mtime=entry.mtime,
+        raw_name_hex=entry.raw_name_hex,
+    )
 
 
 def _why_unreadable(entry: FileEntry) -> str | None:
@@ -268,8 +299,10 @@ def _why_unreadable(entry: FileEntry) -> str | None:
     if entry.type == "link":
         return "is a symbolic link; links are never followed, so it is not read"
     if entry.type != "file":
-        return f"is a {'directory' if entry.type == 'dir' else 'special file (device, FIFO, socket …)'}, not a " \
-               f"regular file"
+        return (
+            f"is a {'directory' if entry.type == 'dir' else 'special file (device, FIFO, socket …)'}, not a "
+            f"regular file"
+        )
     if not entry.allocated:
         return "is a deleted or superseded entry (unallocated); its content is not parsed"
     if not entry.size:
@@ -286,8 +319,9 @@ class SqliteCopy:
 
     Every read of the copy spends `budget`, the file's SQLite budget (triage/sqlite_budget.py)."""
 
-    def __init__(self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path,
-                 budget: SqliteBudget | None = None) -> None:
+    def __init__(
+        self, evidence: Evidence, entry: FileEntry, sidecars: dict, workdir: Path, budget: SqliteBudget | None = None
+    ) -> None:
         self.evidence, self.entry, self.sidecars, self.workdir = evidence, entry, sidecars, workdir
         self.budget = budget if budget is not None else SqliteBudget()
         self._dir: Path | None = None
@@ -309,8 +343,10 @@ class SqliteCopy:
             try:
                 self.notes = sidecar_notes(self._dir / "db", self.entry.name)
             except (OSError, ValueError, struct.error) as e:  # a hostile sidecar: say so, SQLite decides as usual
-                self.notes = [f"the -journal/-wal beside {self.entry.name} could not be checked ({_reason(e)}); "
-                              "SQLite replays it as it finds it"]
+                self.notes = [
+                    f"the -journal/-wal beside {self.entry.name} could not be checked ({_reason(e)}); "
+                    "SQLite replays it as it finds it"
+                ]
         return self._dir / "db"
 
     def mark_wal_only(self, record: Base) -> None:
@@ -343,8 +379,10 @@ class SqliteCopy:
         """How many records' rows could not be read again for their digest, and why (said once per file)."""
         if self._digests is None or not self._digests.unread:
             return None
-        return f"{self._digests.unread} record(s) without a source-row SHA-256: their row could not be read " \
-               f"again ({self._digests.error})"
+        return (
+            f"{self._digests.unread} record(s) without a source-row SHA-256: their row could not be read "
+            f"again ({self._digests.error})"
+        )
 
     def _rows_without_wal(self, table: str) -> set[str] | None:
         """Row ids of `table` in the database file without its -wal (read once per table); None when the

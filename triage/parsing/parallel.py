@@ -76,8 +76,12 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def parse_in_order(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[], None] = lambda: None,
-                   workers: int | None = None) -> ParallelStats:
+def parse_in_order(
+    runner: ParseRunner,
+    candidates: list[Candidate],
+    advance: Callable[[], None] = lambda: None,
+    workers: int | None = None,
+) -> ParallelStats:
     """Parse every candidate; photos in worker processes, results stored in the original order."""
     # one core stays with the main process: it reads the evidence, unpickles results and stores records
     stats = ParallelStats(workers if workers is not None else default_workers() - 1)
@@ -107,14 +111,20 @@ def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
         pool.submit(os.getpid).result()
     except Exception as e:  # noqa: BLE001 - any reason: every file is parsed here instead
         pool.shutdown(cancel_futures=True)
-        stats.fallbacks.append(f"no worker process could be started ({type(e).__name__}: {e}); "
-                               "every file parsed in the main process")
+        stats.fallbacks.append(
+            f"no worker process could be started ({type(e).__name__}: {e}); every file parsed in the main process"
+        )
         return None
     return pool
 
 
-def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[], None],
-         pool: ProcessPoolExecutor, stats: ParallelStats) -> None:
+def _run(
+    runner: ParseRunner,
+    candidates: list[Candidate],
+    advance: Callable[[], None],
+    pool: ProcessPoolExecutor,
+    stats: ParallelStats,
+) -> None:
     # each entry: [candidate, future of its batch (None until submitted), index in the batch, bytes]
     pending: deque[list] = deque()
     batch: list[tuple[list, tuple]] = []  # entries and worker arguments waiting to be sent
@@ -152,12 +162,16 @@ def _run(runner: ParseRunner, candidates: list[Candidate], advance: Callable[[],
         if data is not None:
             entry[3] = len(data)
             inflight += len(data)
-            batch.append((entry, (replace(cand.entry, handle=None), cand.header, data,
-                                  tuple(p.name for p in cand.parsers))))
+            batch.append(
+                (entry, (replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers)))
+            )
             if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
                 submit_batch()
-        while pending and (len(pending) > LOOKAHEAD_FILES or inflight > MAX_INFLIGHT_BYTES
-                           or (pending[0][1] is not None and pending[0][1].done())):
+        while pending and (
+            len(pending) > LOOKAHEAD_FILES
+            or inflight > MAX_INFLIGHT_BYTES
+            or (pending[0][1] is not None and pending[0][1].done())
+        ):
             submit_batch()  # the workers get what is read before this process parses or waits
             finish_head()
     submit_batch()

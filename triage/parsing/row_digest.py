@@ -39,8 +39,19 @@ def canonical_values(rowid: int, values: tuple[Any, ...]) -> bytes:
     """The second line hashed: [rowid, [value, ...]]; integers as numbers, text as strings (bytes that are not
     UTF-8 as \\udcXX escapes), reals as {"real": Python's shortest repr}, blobs as {"blob": lowercase hex},
     NULL as null. The type is kept: 1 and 1.0, or a text and a blob of the same bytes, differ in SQLite."""
-    return _JSON([rowid, [v if (t := type(v)) is int or t is str or v is None
-                          else {"real": repr(v)} if t is float else {"blob": v.hex()} for v in values]]).encode("ascii")
+    return _JSON(
+        [
+            rowid,
+            [
+                v
+                if (t := type(v)) is int or t is str or v is None
+                else {"real": repr(v)}
+                if t is float
+                else {"blob": v.hex()}
+                for v in values
+            ],
+        ]
+    ).encode("ascii")
 
 
 def row_digest(table: str, rowid: int, columns: list[str], values: tuple[Any, ...]) -> str:

@@ -40,9 +40,11 @@ def journal_notes(path: Path, name: str) -> list[str]:
     if records == 0:
         return []
     count = "an unknown number of" if records == 0xFFFFFFFF else str(records)
-    return [f"hot rollback journal ({name}): an interrupted transaction changed {count} page(s) of "
-            f"{page_size} bytes; SQLite rolls them back to the last committed state ({original_pages} pages), "
-            "so the records are that state and the uncommitted changes are not among them"]
+    return [
+        f"hot rollback journal ({name}): an interrupted transaction changed {count} page(s) of "
+        f"{page_size} bytes; SQLite rolls them back to the last committed state ({original_pages} pages), "
+        "so the records are that state and the uncommitted changes are not among them"
+    ]
 
 
 def wal_notes(path: Path, name: str) -> list[str]:
@@ -59,8 +61,10 @@ def wal_notes(path: Path, name: str) -> list[str]:
         if (s0, s1) != (c0, c1):
             return [f"write-ahead log ({name}) header checksum does not match: SQLite ignores the whole log"]
         if page_size not in VALID_PAGE_SIZES:
-            return [f"write-ahead log ({name}) declares page size {page_size}, which SQLite does not have: it "
-                    "ignores the whole log"]
+            return [
+                f"write-ahead log ({name}) declares page size {page_size}, which SQLite does not have: it "
+                "ignores the whole log"
+            ]
         size = 24 + page_size
         frames = (path.stat().st_size - 32) // size
         commits_before = commits_after = 0
@@ -81,9 +85,11 @@ def wal_notes(path: Path, name: str) -> list[str]:
                 commits_after += 1
     if bad is None:
         return []
-    return [f"write-ahead log ({name}): frame {bad + 1} of {frames} has a bad checksum; SQLite ignores it and "
-            f"every frame after it ({frames - bad} frame(s), {commits_after} committed transaction(s) lost), the "
-            f"records come from the database file and the {commits_before} transaction(s) in frames 1-{bad}"]
+    return [
+        f"write-ahead log ({name}): frame {bad + 1} of {frames} has a bad checksum; SQLite ignores it and "
+        f"every frame after it ({frames - bad} frame(s), {commits_after} committed transaction(s) lost), the "
+        f"records come from the database file and the {commits_before} transaction(s) in frames 1-{bad}"
+    ]
 
 
 def _checksum(data: bytes, s0: int, s1: int, big_endian: bool) -> tuple[int, int]:

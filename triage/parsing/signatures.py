@@ -37,7 +37,7 @@ TEXT_CONTROLS = set(b"\t\n\r\f")
 def describe(header: bytes) -> str | None:
     """What the first bytes say the file is ("JPEG image", "text"), or None when they say nothing known."""
     for offset, magic, what in SIGNATURES:
-        if header[offset:offset + len(magic)] == magic:
+        if header[offset : offset + len(magic)] == magic:
             return what
     if header[4:8] == b"ftyp":  # ISO base media: the brand tells a still image from a video
         return "HEIF image" if header[8:12] in STILL_BRANDS else "MP4/QuickTime video"
@@ -55,5 +55,5 @@ def _looks_like_text(header: bytes) -> bool:
     except UnicodeDecodeError as e:
         if e.reason != "unexpected end of data":  # a character cut by the header's end is still text
             return False
-        text = header[:e.start].decode("utf-8")
+        text = header[: e.start].decode("utf-8")
     return all(ch.isprintable() or ord(ch) in TEXT_CONTROLS for ch in text)

@@ -68,8 +68,9 @@ def write_report(store: CaseStore, ctx: ReportContext, pack: RulePack, custody: 
     pdf, problem = record_outcome(done.pdf, out, custody)
     shown = [index, *pages, *report.files, *pdf]
     hashes = {**done.hashes, **{str(p.relative_to(out)): sha256_of(p) for p in shown}}
-    custody.record("report written", files=hashes, display_limits=dict(DISPLAY_LIMITS),
-                   assessment=findings["assessment"]["level"])
+    custody.record(
+        "report written", files=hashes, display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"]
+    )
     return ReportWritten(index, [problem] if problem else [])
 
 
@@ -84,4 +85,3 @@ def _files_selected(entries: list[dict]) -> int | None:
         if entry.get("action") == "files selected for parsing":
             return entry.get("details", {}).get("files")
     return None
-

@@ -156,8 +156,9 @@ def land() -> BaseGeometry:
     return shape(doc["features"][0]["geometry"])
 
 
-def cluster_positions(positions: Iterable[tuple[int, float, float]],
-                      cell_px: float = CLUSTER_PX) -> tuple[list[Cluster], int]:
+def cluster_positions(
+    positions: Iterable[tuple[int, float, float]], cell_px: float = CLUSTER_PX
+) -> tuple[list[Cluster], int]:
     """(clusters in cell order, count outside the frame) of (location id, latitude, longitude) positions,
     read once as they stream: memory grows with the number of cells, not of positions."""
     proj = Projection()
@@ -174,13 +175,20 @@ def cluster_positions(positions: Iterable[tuple[int, float, float]],
         acc[1] += lat
         acc[2] += lon
         acc[3] = min(acc[3], location_id)
-    clusters = [Cluster(cell, int(n), round(sum_lat / n, 6), round(sum_lon / n, 6), int(first))
-                for cell, (n, sum_lat, sum_lon, first) in sorted(cells.items())]
+    clusters = [
+        Cluster(cell, int(n), round(sum_lat / n, 6), round(sum_lon / n, 6), int(first))
+        for cell, (n, sum_lat, sum_lon, first) in sorted(cells.items())
+    ]
     return clusters, outside
 
 
-def render_map(points: Iterable[MapPoint], zones: ZoneSet | None, clusters: Iterable[Cluster] = (),
-               clustered_outside: int = 0, cluster_note: str = "") -> MapView:
+def render_map(
+    points: Iterable[MapPoint],
+    zones: ZoneSet | None,
+    clusters: Iterable[Cluster] = (),
+    clustered_outside: int = 0,
+    cluster_note: str = "",
+) -> MapView:
     """The map of `points` (each drawn as its own point, near ones sharing a label) and `clusters` (one counted
     mark each). The time-order track joins the points only when nothing is clustered: it would omit the
     clustered ones."""
@@ -217,8 +225,17 @@ def render_map(points: Iterable[MapPoint], zones: ZoneSet | None, clusters: Iter
         scale,
         "</svg>",
     ]
-    return MapView(Markup("\n".join(p for p in parts if p)), drawn, outside, legend, clusters, clustered_outside,
-                   groups, entries, len(clusters) - len(numbered))
+    return MapView(
+        Markup("\n".join(p for p in parts if p)),
+        drawn,
+        outside,
+        legend,
+        clusters,
+        clustered_outside,
+        groups,
+        entries,
+        len(clusters) - len(numbered),
+    )
 
 
 def merge_touching(proj: Projection, clusters: list[Cluster]) -> list[Cluster]:
@@ -290,12 +307,16 @@ def _label_svg(placed: Placed, cls: str, colour: str, href: str = "") -> str:
     parts = []
     if placed.leader is not None:
         x0, y0 = leader_start(lab, placed.leader)
-        parts.append(f'<line class="leader" x1="{x0:g}" y1="{y0:g}" x2="{placed.leader[0]:g}" '
-                     f'y2="{placed.leader[1]:g}" data-ox="{placed.x:g}" data-oy="{placed.y:g}" stroke="{colour}" '
-                     'stroke-width="0.8"/>')
+        parts.append(
+            f'<line class="leader" x1="{x0:g}" y1="{y0:g}" x2="{placed.leader[0]:g}" '
+            f'y2="{placed.leader[1]:g}" data-ox="{placed.x:g}" data-oy="{placed.y:g}" stroke="{colour}" '
+            'stroke-width="0.8"/>'
+        )
     parts.append(f'<g class="lbl" data-ax="{placed.x:g}" data-ay="{placed.y:g}">')
-    parts.append(f'<rect x="{box.x0 + 0.5:.1f}" y="{box.y0 + 0.5:.1f}" width="{box.x1 - box.x0 - 1:.1f}" '
-                 f'height="{box.y1 - box.y0 - 1:.1f}" fill="#ffffff" fill-opacity="0.75" rx="2"/>')
+    parts.append(
+        f'<rect x="{box.x0 + 0.5:.1f}" y="{box.y0 + 0.5:.1f}" width="{box.x1 - box.x0 - 1:.1f}" '
+        f'height="{box.y1 - box.y0 - 1:.1f}" fill="#ffffff" fill-opacity="0.75" rx="2"/>'
+    )
     text = f'<text class="{cls}" x="{placed.x:g}" y="{placed.y:g}" fill="{colour}">{escape(lab.text)}</text>'
     parts.append(f'<a href="{href}">{text}</a>' if href else text)
     parts.append("</g>")
@@ -314,8 +335,9 @@ def _path(geometry: BaseGeometry, proj: Projection) -> str:
     return " ".join(rings)
 
 
-def _zones(proj: Projection, zones: ZoneSet | None, layout: Layout
-           ) -> tuple[str, list[tuple[str, str]], list[ZoneEntry], str]:
+def _zones(
+    proj: Projection, zones: ZoneSet | None, layout: Layout
+) -> tuple[str, list[tuple[str, str]], list[ZoneEntry], str]:
     """(zone shapes, legend of kinds, zone table, zone labels). Each zone is labelled with its short name
     where a free slot exists, else with its number in the zone table."""
     if zones is None:
@@ -328,8 +350,10 @@ def _zones(proj: Projection, zones: ZoneSet | None, layout: Layout
         fill, stroke, label = ZONE_STYLE.get(zone.kind, OTHER_ZONE)
         opacity = "0.18" if zone.kind == "channel_waters" else "0.45"
         d = _path(zone.geometry.intersection(frame), proj)
-        out.append(f'<path class="zone" data-kind="{escape(zone.kind)}" d="{d}" fill="{fill}" fill-opacity="{opacity}" '
-                   f'stroke="{stroke}" stroke-width="0.8"><title>{escape(label)}: {escape(zone.name)}</title></path>')
+        out.append(
+            f'<path class="zone" data-kind="{escape(zone.kind)}" d="{d}" fill="{fill}" fill-opacity="{opacity}" '
+            f'stroke="{stroke}" stroke-width="0.8"><title>{escape(label)}: {escape(zone.name)}</title></path>'
+        )
         if (fill, label) not in kinds:
             kinds.append((fill, label))
     out.append("</g>")
@@ -377,8 +401,9 @@ def _zone_labels(proj: Projection, inside: list, frame: BaseGeometry, layout: La
 
 def _graticule(proj: Projection, layout: Layout) -> str:
     """Lines every GRATICULE_DEG with their degrees; the texts are reserved in `layout` first."""
-    lines = [f'<g class="graticule" stroke="#9fb7c9" stroke-width="0.4" fill="#4a6478" font-size="{GRATICULE_PX:g}" '
-             f'{FONT}>']
+    lines = [
+        f'<g class="graticule" stroke="#9fb7c9" stroke-width="0.4" fill="#4a6478" font-size="{GRATICULE_PX:g}" {FONT}>'
+    ]
 
     def degree(x: float, y: float, text: str) -> str:  # written where no label or count is
         box = text_box(x, y, text, GRATICULE_PX, False)
@@ -391,14 +416,18 @@ def _graticule(proj: Projection, layout: Layout) -> str:
     for i in range(1, steps):
         lon = proj.lon0 + i * GRATICULE_DEG
         x, _ = proj.xy(lon, proj.lat0)
-        lines.append(f'<line x1="{x:g}" y1="0" x2="{x:g}" y2="{proj.height:g}"/>'
-                     + degree(round(x + 2, 1), round(proj.height - 5, 1), _deg(lon, "E", "W")))
+        lines.append(
+            f'<line x1="{x:g}" y1="0" x2="{x:g}" y2="{proj.height:g}"/>'
+            + degree(round(x + 2, 1), round(proj.height - 5, 1), _deg(lon, "E", "W"))
+        )
     steps = int(round((proj.lat1 - proj.lat0) / GRATICULE_DEG))
     for i in range(1, steps):
         lat = proj.lat0 + i * GRATICULE_DEG
         _, y = proj.xy(proj.lon0, lat)
-        lines.append(f'<line x1="0" y1="{y:g}" x2="{proj.width:g}" y2="{y:g}"/>'
-                     + degree(3, round(y - 3, 1), _deg(lat, "N", "S")))
+        lines.append(
+            f'<line x1="0" y1="{y:g}" x2="{proj.width:g}" y2="{y:g}"/>'
+            + degree(3, round(y - 3, 1), _deg(lat, "N", "S"))
+        )
     lines.append("</g>")
     return "".join(lines)
 
@@ -413,9 +442,11 @@ def _track(proj: Projection, points: list[MapPoint]) -> str:
     if len(timed) < 2:
         return ""
     xy = " ".join("{:g},{:g}".format(*proj.xy(p.longitude, p.latitude)) for p in timed)
-    return (f'<polyline class="track" points="{xy}" fill="none" stroke="#6a1b9a" stroke-width="1.2" '
-            'stroke-dasharray="5,4" stroke-opacity="0.8"><title>positions in time order (straight lines between '
-            'fixes, not a route)</title></polyline>')
+    return (
+        f'<polyline class="track" points="{xy}" fill="none" stroke="#6a1b9a" stroke-width="1.2" '
+        'stroke-dasharray="5,4" stroke-opacity="0.8"><title>positions in time order (straight lines between '
+        "fixes, not a route)</title></polyline>"
+    )
 
 
 def _points(proj: Projection, points: list[MapPoint]) -> str:
@@ -423,10 +454,12 @@ def _points(proj: Projection, points: list[MapPoint]) -> str:
     out = ['<g class="points">']
     for p in points:
         x, y = proj.xy(p.longitude, p.latitude)
-        out.append(f'<circle class="pt" id="map-{escape(p.key)}" data-location="{p.location_id}" '
-                   f'data-origin="{escape(p.origin)}" cx="{x:g}" cy="{y:g}" '
-                   f'r="{POINT_R:g}" fill="#c62828" stroke="#ffffff" stroke-width="1.5"><title>{escape(p.key)}: '
-                   f'{escape(p.title)}</title></circle>')
+        out.append(
+            f'<circle class="pt" id="map-{escape(p.key)}" data-location="{p.location_id}" '
+            f'data-origin="{escape(p.origin)}" cx="{x:g}" cy="{y:g}" '
+            f'r="{POINT_R:g}" fill="#c62828" stroke="#ffffff" stroke-width="1.5"><title>{escape(p.key)}: '
+            f"{escape(p.title)}</title></circle>"
+        )
     out.append("</g>")
     return "".join(out)
 
@@ -452,9 +485,11 @@ def _clusters(proj: Projection, clusters: list[Cluster], note: str, numbered: se
         (tx, ty), _ = _cluster_text(x, y, c.count)
         title = f"{c.count} position(s) in this area (first: location #{c.first_id}){note}"
         count = f'<text x="{tx:g}" y="{ty:g}" fill="#ffffff">{c.count}</text>' if c.cell in numbered else ""
-        out.append(f'<g data-ax="{x:g}" data-ay="{y:g}"><circle class="cluster" data-count="{c.count}" cx="{x:g}" '
-                   f'cy="{y:g}" r="{_cluster_r(c.count):g}" fill="{CLUSTER_COLOUR}" fill-opacity="0.75" '
-                   f'stroke="#ffffff" stroke-width="1"><title>{escape(title)}</title></circle>{count}</g>')
+        out.append(
+            f'<g data-ax="{x:g}" data-ay="{y:g}"><circle class="cluster" data-count="{c.count}" cx="{x:g}" '
+            f'cy="{y:g}" r="{_cluster_r(c.count):g}" fill="{CLUSTER_COLOUR}" fill-opacity="0.75" '
+            f'stroke="#ffffff" stroke-width="1"><title>{escape(title)}</title></circle>{count}</g>'
+        )
     out.append("</g>")
     return "".join(out)
 
@@ -471,7 +506,12 @@ def _scale_bar(proj: Projection, layout: Layout, km: int = 50) -> str:
         placed: Placed | None = Placed(label, x0, above, box)
     else:
         placed = layout.place(label, avoid_marks=False)
-    text = ("" if placed is None else
-            f'<text x="{placed.x:g}" y="{placed.y:g}" data-ax="{placed.x:g}" data-ay="{placed.y:g}">{km} km</text>')
-    return (f'<g class="scale" {FONT} font-size="11" fill="#333">'
-            f'<rect x="{x0:g}" y="{y0:g}" width="{length:g}" height="5" fill="#333"/>{text}</g>')
+    text = (
+        ""
+        if placed is None
+        else f'<text x="{placed.x:g}" y="{placed.y:g}" data-ax="{placed.x:g}" data-ay="{placed.y:g}">{km} km</text>'
+    )
+    return (
+        f'<g class="scale" {FONT} font-size="11" fill="#333">'
+        f'<rect x="{x0:g}" y="{y0:g}" width="{length:g}" height="5" fill="#333"/>{text}</g>'
+    )

@@ -45,7 +45,7 @@ def _bidi(char: str) -> str:
 
 
 def direction(text: str) -> str:
-    """"rtl" or "ltr": the direction of the first strong character (UAX #9 P2-P3); "ltr" when there is none."""
+    """ "rtl" or "ltr": the direction of the first strong character (UAX #9 P2-P3); "ltr" when there is none."""
     for char in text:
         kind = _bidi(char)
         if kind == "L":
@@ -72,12 +72,12 @@ def runs(text: str, rtl: bool) -> list[tuple[str, bool]]:
             elif not rtl and not (end + 1 < n and (_bidi(text[end + 1]) in edge or _signed_number(text, end + 1))):
                 break  # in left-to-right text a separator belongs to a number only between its figures
             end += 1
-        if not rtl and not any(_bidi(c) in ("EN", "AN") for c in text[i:last + 1]):
+        if not rtl and not any(_bidi(c) in ("EN", "AN") for c in text[i : last + 1]):
             i = last + 1  # a lone currency or per-cent sign: nothing to keep in order
             continue
         if plain_from < i:
             out.append((text[plain_from:i], False))
-        out.append((text[i:last + 1], True))
+        out.append((text[i : last + 1], True))
         i = plain_from = last + 1
     if plain_from < n:
         out.append((text[plain_from:], False))
@@ -94,12 +94,15 @@ def evidence_html(value: Any, kind: str = "message_body", where: str | None = No
     The caller places it in an element whose `dir` is `direction(display_text(value))` (see `evidence_block`)."""
     text = display_text(value, kind, where)
     rtl = direction(text) == "rtl"
-    return "".join('<span class="num" dir="ltr">' + html_escape(part) + "</span>" if isolated
-                   else html_escape(part) for part, isolated in runs(text, rtl))
+    return "".join(
+        '<span class="num" dir="ltr">' + html_escape(part) + "</span>" if isolated else html_escape(part)
+        for part, isolated in runs(text, rtl)
+    )
 
 
-def evidence_block(value: Any, kind: str = "message_body", where: str | None = None, tag: str = "div",
-                   css_class: str = "evidence") -> Markup:
+def evidence_block(
+    value: Any, kind: str = "message_body", where: str | None = None, tag: str = "div", css_class: str = "evidence"
+) -> Markup:
     """Evidence text as its own block with the direction of its first strong character (`direction`), and
     its amounts and other left-to-right runs isolated (`evidence_html`). Empty text: an empty Markup."""
     if value is None or value == "":

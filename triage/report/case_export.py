@@ -133,42 +133,90 @@ def graph_seed(store: CaseStore, case: dict[str, str]) -> str:
 
 # -- the main file ------------------------------------------------------------------------------------
 
+
 def build_case(store: CaseStore, case: dict[str, str]) -> Node:
     """case.jsonld as one JSON-LD document: sized by the findings, not by the phone."""
     nodes: list[Node] = []
     seed = graph_seed(store, case)
     g = Graph(seed, nodes.append)
-    tool = g.add({"@id": g.iri("tool", TOOL_NAME), "@type": "uco-tool:AnalyticTool", "uco-core:name": TOOL_NAME,
-                  "uco-tool:version": __version__, "uco-tool:toolType": "Triage"})
-    examiner = g.add({"@id": g.iri("examiner", case.get("examiner")), "@type": "uco-identity:Person",
-                      "uco-core:name": case.get("examiner") or "unknown"})
+    tool = g.add(
+        {
+            "@id": g.iri("tool", TOOL_NAME),
+            "@type": "uco-tool:AnalyticTool",
+            "uco-core:name": TOOL_NAME,
+            "uco-tool:version": __version__,
+            "uco-tool:toolType": "Triage",
+        }
+    )
+    examiner = g.add(
+        {
+            "@id": g.iri("examiner", case.get("examiner")),
+            "@type": "uco-identity:Person",
+            "uco-core:name": case.get("examiner") or "unknown",
+        }
+    )
     evidence = [_evidence_file(g, item) for item in records(store, EvidenceItem)]
     devices = {("device", d.id): _device(g, d) for d in records(store, Device)}
     cited = _cited_records(g, store, _citations(store))
     produced = {**devices, **cited}
-    input_record = g.add(_clean({"@id": g.iri("provenance-input", seed), "@type": "case-investigation:ProvenanceRecord",
-                                 "case-investigation:exhibitNumber": case.get("exhibit") or None,
-                                 "uco-core:description": "Evidence as received", "uco-core:object": _refs(evidence)}))
-    output_record = g.add(_clean(_output_record(g, case) | {
-        "uco-core:description": f"{OUTPUT_DESCRIPTION}: the device(s) and the records the findings cite here; "
-                                f"every record in {RECORDS_FILE}",
-        "uco-core:object": _refs(produced.values())}))
+    input_record = g.add(
+        _clean(
+            {
+                "@id": g.iri("provenance-input", seed),
+                "@type": "case-investigation:ProvenanceRecord",
+                "case-investigation:exhibitNumber": case.get("exhibit") or None,
+                "uco-core:description": "Evidence as received",
+                "uco-core:object": _refs(evidence),
+            }
+        )
+    )
+    output_record = g.add(
+        _clean(
+            _output_record(g, case)
+            | {
+                "uco-core:description": f"{OUTPUT_DESCRIPTION}: the device(s) and the records the findings cite here; "
+                f"every record in {RECORDS_FILE}",
+                "uco-core:object": _refs(produced.values()),
+            }
+        )
+    )
     finding_records = [_finding_record(g, f, produced, case) for f in records(store, Finding)]
     first, last = _custody_span(store)
-    action = g.add(_clean({
-        "@id": g.iri("action", seed), "@type": "case-investigation:InvestigativeAction",
-        "uco-core:name": "triaged", "uco-action:startTime": dt(first), "uco-action:endTime": dt(last),
-        "uco-action:instrument": {"@id": tool}, "uco-action:performer": {"@id": examiner},
-        "uco-action:object": _refs([input_record]), "uco-action:result": _refs([output_record, *finding_records])}))
-    g.add(_clean({"@id": g.iri("investigation", case.get("case") or seed), "@type": "case-investigation:Investigation",
-                  "uco-core:name": case.get("case") or "unnamed case", "uco-core:object": _refs([action])}))
+    action = g.add(
+        _clean(
+            {
+                "@id": g.iri("action", seed),
+                "@type": "case-investigation:InvestigativeAction",
+                "uco-core:name": "triaged",
+                "uco-action:startTime": dt(first),
+                "uco-action:endTime": dt(last),
+                "uco-action:instrument": {"@id": tool},
+                "uco-action:performer": {"@id": examiner},
+                "uco-action:object": _refs([input_record]),
+                "uco-action:result": _refs([output_record, *finding_records]),
+            }
+        )
+    )
+    g.add(
+        _clean(
+            {
+                "@id": g.iri("investigation", case.get("case") or seed),
+                "@type": "case-investigation:Investigation",
+                "uco-core:name": case.get("case") or "unnamed case",
+                "uco-core:object": _refs([action]),
+            }
+        )
+    )
     return {"@context": CONTEXT, "@graph": nodes}
 
 
 def _output_record(g: Graph, case: dict[str, str]) -> Node:
     """The output provenance record's identity: the same node in both files."""
-    return {"@id": g.iri("provenance-output", g.seed), "@type": "case-investigation:ProvenanceRecord",
-            "case-investigation:exhibitNumber": case.get("exhibit") or None}
+    return {
+        "@id": g.iri("provenance-output", g.seed),
+        "@type": "case-investigation:ProvenanceRecord",
+        "case-investigation:exhibitNumber": case.get("exhibit") or None,
+    }
 
 
 def _citations(store: CaseStore) -> dict[str, set[int]]:
@@ -199,12 +247,21 @@ def _custody_span(store: CaseStore) -> tuple[Any, Any]:
 
 
 def _finding_record(g: Graph, finding: Row[Any], produced: dict[tuple[str, int], str], case: dict[str, str]) -> str:
-    objects = [produced[(e.get("type"), e.get("id"))] for e in finding.evidence
-               if (e.get("type"), e.get("id")) in produced]
-    return g.add(_clean({"@id": g.iri("finding", finding.id), "@type": "case-investigation:ProvenanceRecord",
-                         "case-investigation:exhibitNumber": case.get("exhibit") or None,
-                         "uco-core:name": f"{finding.rule_id} v{finding.rule_version} ({finding.severity})",
-                         "uco-core:description": finding.explanation, "uco-core:object": _refs(objects)}))
+    objects = [
+        produced[(e.get("type"), e.get("id"))] for e in finding.evidence if (e.get("type"), e.get("id")) in produced
+    ]
+    return g.add(
+        _clean(
+            {
+                "@id": g.iri("finding", finding.id),
+                "@type": "case-investigation:ProvenanceRecord",
+                "case-investigation:exhibitNumber": case.get("exhibit") or None,
+                "uco-core:name": f"{finding.rule_id} v{finding.rule_version} ({finding.severity})",
+                "uco-core:description": finding.explanation,
+                "uco-core:object": _refs(objects),
+            }
+        )
+    )
 
 
 def write_case(store: CaseStore, case: dict[str, str], path: Path, with_records: bool = True) -> list[Path]:
@@ -222,6 +279,7 @@ def case_records_path(case_path: Path) -> Path:
 
 
 # -- the full record set, streamed --------------------------------------------------------------------
+
 
 class NodeWriter:
     """Writes a "@graph" array one node per line, each as it is made."""
@@ -254,12 +312,19 @@ def write_case_records(store: CaseStore, case: dict[str, str], path: Path) -> Pa
         for record_type, (cls, build) in NODE_BUILDERS.items():
             for row in records(store, cls, only=NODE_COLUMNS[record_type]):
                 build(g, row)
-        head = _compact(_clean(_output_record(g, case) | {
-            "uco-core:description": f"{OUTPUT_DESCRIPTION}: every record (the findings that cite them are in "
-                                    "case.jsonld)"}))
+        head = _compact(
+            _clean(
+                _output_record(g, case)
+                | {
+                    "uco-core:description": f"{OUTPUT_DESCRIPTION}: every record (the findings that cite them are in "
+                    "case.jsonld)"
+                }
+            )
+        )
         f.write((",\n" if sink.count else "") + head[:-1] + ', "uco-core:object": [')
-        f.writelines(("" if n == 0 else ", ") + _compact({"@id": iri})
-                     for n, iri in enumerate(_all_record_iris(g, store)))
+        f.writelines(
+            ("" if n == 0 else ", ") + _compact({"@id": iri}) for n, iri in enumerate(_all_record_iris(g, store))
+        )
         f.write("]}\n]}\n")
     return path
 
@@ -267,8 +332,14 @@ def write_case_records(store: CaseStore, case: dict[str, str], path: Path) -> Pa
 def _counterparts(store: CaseStore) -> Iterator[str]:
     """Each address a message or a call names, once, in order: the accounts, deduplicated by SQL."""
     store.flush()
-    names = union(*(select(cls.__table__.c.counterpart.label("identifier")).where(
-        cls.__table__.c.counterpart.is_not(None), cls.__table__.c.counterpart != "") for cls in (Message, Call)))
+    names = union(
+        *(
+            select(cls.__table__.c.counterpart.label("identifier")).where(
+                cls.__table__.c.counterpart.is_not(None), cls.__table__.c.counterpart != ""
+            )
+            for cls in (Message, Call)
+        )
+    )
     query = select(names.subquery().c.identifier).order_by("identifier")
     for (identifier,) in connection(store).execute(query.execution_options(yield_per=5000)):
         yield identifier
@@ -282,39 +353,84 @@ def _all_record_iris(g: Graph, store: CaseStore) -> Iterator[str]:
 
 # -- one node per record --------------------------------------------------------------------------------
 
+
 def _hashes(g: Graph, owner: str, values: dict[str, str | None]) -> list[Node]:
-    return [{"@id": g.iri("hash", f"{owner}/{name}"), "@type": "uco-types:Hash",
-             "uco-types:hashMethod": HASH_NAMES[name],
-             "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": value.upper()}}
-            for name, value in sorted(values.items()) if name in HASH_NAMES and value]
+    return [
+        {
+            "@id": g.iri("hash", f"{owner}/{name}"),
+            "@type": "uco-types:Hash",
+            "uco-types:hashMethod": HASH_NAMES[name],
+            "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": value.upper()},
+        }
+        for name, value in sorted(values.items())
+        if name in HASH_NAMES and value
+    ]
 
 
 def _evidence_file(g: Graph, item: Row[Any]) -> str:
     iri = g.iri("evidence", item.id)
     media = item.media or {}
-    return g.add({"@id": iri, "@type": ["uco-observable:File", "uco-observable:Image"], "uco-core:hasFacet": [
-        _clean({"@id": g.iri("file-facet", item.id), "@type": "uco-observable:FileFacet",
-                "uco-observable:fileName": Path(item.source).name, "uco-observable:filePath": item.source}),
-        _clean({"@id": g.iri("content-facet", item.id), "@type": "uco-observable:ContentDataFacet",
-                "uco-observable:sizeInBytes": media.get("size"),
-                "uco-observable:hash": _hashes(g, iri, {k: media.get(k) for k in HASH_NAMES})}),
-    ]})
+    return g.add(
+        {
+            "@id": iri,
+            "@type": ["uco-observable:File", "uco-observable:Image"],
+            "uco-core:hasFacet": [
+                _clean(
+                    {
+                        "@id": g.iri("file-facet", item.id),
+                        "@type": "uco-observable:FileFacet",
+                        "uco-observable:fileName": Path(item.source).name,
+                        "uco-observable:filePath": item.source,
+                    }
+                ),
+                _clean(
+                    {
+                        "@id": g.iri("content-facet", item.id),
+                        "@type": "uco-observable:ContentDataFacet",
+                        "uco-observable:sizeInBytes": media.get("size"),
+                        "uco-observable:hash": _hashes(g, iri, {k: media.get(k) for k in HASH_NAMES}),
+                    }
+                ),
+            ],
+        }
+    )
 
 
 def _device(g: Graph, device: Row[Any]) -> str:
     iri = g.iri("device", device.id)
-    facets = [_clean({"@id": g.iri("device-facet", device.id), "@type": "uco-observable:DeviceFacet",
-                      "uco-observable:model": device.model, "uco-observable:serialNumber": device.serial})]
+    facets = [
+        _clean(
+            {
+                "@id": g.iri("device-facet", device.id),
+                "@type": "uco-observable:DeviceFacet",
+                "uco-observable:model": device.model,
+                "uco-observable:serialNumber": device.serial,
+            }
+        )
+    ]
     if device.imei:
-        facets.append({"@id": g.iri("mobile-device-facet", device.id), "@type": "uco-observable:MobileDeviceFacet",
-                       "uco-observable:IMEI": str(device.imei[0])})
+        facets.append(
+            {
+                "@id": g.iri("mobile-device-facet", device.id),
+                "@type": "uco-observable:MobileDeviceFacet",
+                "uco-observable:IMEI": str(device.imei[0]),
+            }
+        )
     return g.add({"@id": iri, "@type": "uco-observable:MobileDevice", "uco-core:hasFacet": facets})
 
 
 def _account_node(g: Graph, identifier: str) -> Node:
-    return {"@id": g.iri("account", identifier), "@type": "uco-observable:Account", "uco-core:hasFacet": [
-        {"@id": g.iri("account-facet", identifier), "@type": "uco-observable:AccountFacet",
-         "uco-observable:accountIdentifier": identifier}]}
+    return {
+        "@id": g.iri("account", identifier),
+        "@type": "uco-observable:Account",
+        "uco-core:hasFacet": [
+            {
+                "@id": g.iri("account-facet", identifier),
+                "@type": "uco-observable:AccountFacet",
+                "uco-observable:accountIdentifier": identifier,
+            }
+        ],
+    }
 
 
 def _account(g: Graph, identifier: str | None) -> str | None:
@@ -335,60 +451,121 @@ def _parties(g: Graph, direction: str | None, counterpart: str | None) -> tuple[
 
 def _message(g: Graph, message: Row[Any]) -> str:
     sender, to = _parties(g, message.direction, message.counterpart)
-    facet = _clean({"@id": g.iri("message-facet", message.id), "@type": "uco-observable:MessageFacet",
-                    "uco-observable:messageText": message.body, "uco-observable:sentTime": dt(message.time_utc),
-                    "uco-observable:from": {"@id": sender} if sender else None, "uco-observable:to": _refs(to)})
-    return g.add({"@id": g.iri("message", message.id), "@type": "uco-observable:Message",
-                  "uco-core:hasFacet": [facet]})
+    facet = _clean(
+        {
+            "@id": g.iri("message-facet", message.id),
+            "@type": "uco-observable:MessageFacet",
+            "uco-observable:messageText": message.body,
+            "uco-observable:sentTime": dt(message.time_utc),
+            "uco-observable:from": {"@id": sender} if sender else None,
+            "uco-observable:to": _refs(to),
+        }
+    )
+    return g.add({"@id": g.iri("message", message.id), "@type": "uco-observable:Message", "uco-core:hasFacet": [facet]})
 
 
 def _phone_account(g: Graph, number: str) -> str:
-    return g.add_once(g.iri("phone-account", number), lambda: {
-        "@id": g.iri("phone-account", number), "@type": "uco-observable:PhoneAccount",
-        "uco-core:hasFacet": [{"@id": g.iri("phone-account-facet", number), "@type": "uco-observable:PhoneAccountFacet",
-                               "uco-observable:phoneNumber": str(number)}]})
+    return g.add_once(
+        g.iri("phone-account", number),
+        lambda: {
+            "@id": g.iri("phone-account", number),
+            "@type": "uco-observable:PhoneAccount",
+            "uco-core:hasFacet": [
+                {
+                    "@id": g.iri("phone-account-facet", number),
+                    "@type": "uco-observable:PhoneAccountFacet",
+                    "uco-observable:phoneNumber": str(number),
+                }
+            ],
+        },
+    )
 
 
 def _contact(g: Graph, contact: Row[Any]) -> str:
-    phones = [{"@id": g.iri("contact-phone", f"{contact.id}/{n}"), "@type": "uco-observable:ContactPhone",
-               "uco-observable:contactPhoneNumber": {"@id": _phone_account(g, number)}}
-              for n, number in enumerate(contact.phone_numbers or [])]
-    facet = _clean({"@id": g.iri("contact-facet", contact.id), "@type": "uco-observable:ContactFacet",
-                    "uco-observable:displayName": contact.name, "uco-observable:contactPhone": phones})
+    phones = [
+        {
+            "@id": g.iri("contact-phone", f"{contact.id}/{n}"),
+            "@type": "uco-observable:ContactPhone",
+            "uco-observable:contactPhoneNumber": {"@id": _phone_account(g, number)},
+        }
+        for n, number in enumerate(contact.phone_numbers or [])
+    ]
+    facet = _clean(
+        {
+            "@id": g.iri("contact-facet", contact.id),
+            "@type": "uco-observable:ContactFacet",
+            "uco-observable:displayName": contact.name,
+            "uco-observable:contactPhone": phones,
+        }
+    )
     return g.add({"@id": g.iri("contact", contact.id), "@type": "uco-observable:Contact", "uco-core:hasFacet": [facet]})
 
 
 def _location(g: Graph, loc: Row[Any]) -> str:
-    facet = {"@id": g.iri("latlong-facet", loc.id), "@type": "uco-location:LatLongCoordinatesFacet",
-             "uco-location:latitude": decimal(loc.latitude), "uco-location:longitude": decimal(loc.longitude)}
+    facet = {
+        "@id": g.iri("latlong-facet", loc.id),
+        "@type": "uco-location:LatLongCoordinatesFacet",
+        "uco-location:latitude": decimal(loc.latitude),
+        "uco-location:longitude": decimal(loc.longitude),
+    }
     if loc.altitude_m is not None:
         facet["uco-location:altitude"] = decimal(loc.altitude_m)
-    return g.add(_clean({"@id": g.iri("location", loc.id), "@type": "uco-location:Location",
-                         "uco-core:description": f"{loc.origin}: {loc.label}" if loc.label else loc.origin,
-                         "uco-core:hasFacet": [facet]}))
+    return g.add(
+        _clean(
+            {
+                "@id": g.iri("location", loc.id),
+                "@type": "uco-location:Location",
+                "uco-core:description": f"{loc.origin}: {loc.label}" if loc.label else loc.origin,
+                "uco-core:hasFacet": [facet],
+            }
+        )
+    )
 
 
 def _call(g: Graph, call: Row[Any]) -> str:
     sender, to = _parties(g, call.direction, call.counterpart)
-    facet = _clean({"@id": g.iri("call-facet", call.id), "@type": "uco-observable:CallFacet",
-                    "uco-observable:callType": f"{call.app} {call.direction}{' video' if call.video else ''}",
-                    "uco-observable:startTime": dt(call.time_utc),
-                    # CASE's duration is whole seconds
-                    "uco-observable:duration": round(call.duration_s) if call.duration_s is not None else None,
-                    "uco-observable:from": {"@id": sender} if sender else None, "uco-observable:to": _refs(to)})
+    facet = _clean(
+        {
+            "@id": g.iri("call-facet", call.id),
+            "@type": "uco-observable:CallFacet",
+            "uco-observable:callType": f"{call.app} {call.direction}{' video' if call.video else ''}",
+            "uco-observable:startTime": dt(call.time_utc),
+            # CASE's duration is whole seconds
+            "uco-observable:duration": round(call.duration_s) if call.duration_s is not None else None,
+            "uco-observable:from": {"@id": sender} if sender else None,
+            "uco-observable:to": _refs(to),
+        }
+    )
     return g.add({"@id": g.iri("call", call.id), "@type": "uco-observable:Call", "uco-core:hasFacet": [facet]})
 
 
 def _media_file(g: Graph, media: Row[Any]) -> str:
     iri = g.iri("media_file", media.id)
-    return g.add({"@id": iri, "@type": "uco-observable:File", "uco-core:hasFacet": [
-        _clean({"@id": g.iri("media-file-facet", media.id), "@type": "uco-observable:FileFacet",
-                "uco-observable:fileName": media.name, "uco-observable:filePath": media.path,
-                "uco-observable:sizeInBytes": media.size}),
-        _clean({"@id": g.iri("media-content-facet", media.id), "@type": "uco-observable:ContentDataFacet",
-                "uco-observable:mimeType": media.mime,
-                "uco-observable:hash": _hashes(g, iri, {"sha256": media.sha256})}),
-    ]})
+    return g.add(
+        {
+            "@id": iri,
+            "@type": "uco-observable:File",
+            "uco-core:hasFacet": [
+                _clean(
+                    {
+                        "@id": g.iri("media-file-facet", media.id),
+                        "@type": "uco-observable:FileFacet",
+                        "uco-observable:fileName": media.name,
+                        "uco-observable:filePath": media.path,
+                        "uco-observable:sizeInBytes": media.size,
+                    }
+                ),
+                _clean(
+                    {
+                        "@id": g.iri("media-content-facet", media.id),
+                        "@type": "uco-observable:ContentDataFacet",
+                        "uco-observable:mimeType": media.mime,
+                        "uco-observable:hash": _hashes(g, iri, {"sha256": media.sha256}),
+                    }
+                ),
+            ],
+        }
+    )
 
 
 # record type → (class, node builder), in the order both files list them

@@ -58,8 +58,9 @@ class CursorReader:
         columns = list(statement.selected_columns)
         names = tuple(c.key for c in columns)
         make = _row_class(names)._make
-        convert = [(i, f) for i, c in enumerate(columns)
-                   if (f := self._converter(c, c.key == bubble_extra_of)) is not None]
+        convert = [
+            (i, f) for i, c in enumerate(columns) if (f := self._converter(c, c.key == bubble_extra_of)) is not None
+        ]
         result = self.session.connection().execute(statement)
         try:
             cursor = result.cursor
@@ -105,14 +106,15 @@ class CursorReader:
 
         return read
 
-    def by_ids(self, table: Any, ids: Iterable[int | None], only: Sequence[str] | None = None,
-               chunk: int = 500) -> dict[int, Any]:
+    def by_ids(
+        self, table: Any, ids: Iterable[int | None], only: Sequence[str] | None = None, chunk: int = 500
+    ) -> dict[int, Any]:
         """Rows of one table by id, fetched in batches; `only`: the columns wanted (with "id")."""
         wanted = sorted({i for i in ids if i is not None})
         columns = self.columns(table, only)
         found: dict[int, Any] = {}
         for start in range(0, len(wanted), chunk):
-            for row in self.rows(select(*columns).where(table.c.id.in_(wanted[start:start + chunk]))):
+            for row in self.rows(select(*columns).where(table.c.id.in_(wanted[start : start + chunk]))):
                 found[row.id] = row
         return found
 

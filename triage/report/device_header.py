@@ -40,8 +40,9 @@ class Fact:
     sources: list[str] = field(default_factory=list)  # provenance strings, in record order
 
 
-def device_facts(devices: Iterable[Device], sources: Mapping[int, SourceFile | Any],
-                 accounts: Iterable[Account] = ()) -> list[Fact]:
+def device_facts(
+    devices: Iterable[Device], sources: Mapping[int, SourceFile | Any], accounts: Iterable[Account] = ()
+) -> list[Fact]:
     """Facts in FACTS order, values in the order records state them, each with its sources. The phone's own
     app accounts are listed ("App account": app, identifier, display name) and add the numbers they are
     registered with (a Telegram account's number is the user's, even when no SIM table names it: issue 15

@@ -50,16 +50,27 @@ FULL_TEXT_IN = "records/ (JSON Lines and CSV exports)"  # where a cut value is w
 
 # Named bidi controls (Unicode UAX #9): each shown as ⟦NAME⟧.
 BIDI_CONTROLS = {
-    "\u061c": "ALM", "\u200e": "LRM", "\u200f": "RLM",
-    "\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
-    "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI",
+    "\u061c": "ALM",
+    "\u200e": "LRM",
+    "\u200f": "RLM",
+    "\u202a": "LRE",
+    "\u202b": "RLE",
+    "\u202c": "PDF",
+    "\u202d": "LRO",
+    "\u202e": "RLO",
+    "\u2066": "LRI",
+    "\u2067": "RLI",
+    "\u2068": "FSI",
+    "\u2069": "PDI",
 }
-_C0_NAMES = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC "
-             "FS GS RS US").split()
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
 # C0 controls but TAB, LF and CR (a message's layout, shown as such), DEL, C1 controls, lone surrogates (bytes
 # that were not UTF-8), BOM and non-characters, and the bidi controls.
-_CONTROL_RE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff\ufeff\ufffe\uffff"
-                         + "".join(BIDI_CONTROLS) + "]")
+_CONTROL_RE = re.compile(
+    "[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ud800-\udfff\ufeff\ufffe\uffff" + "".join(BIDI_CONTROLS) + "]"
+)
 _HTML_SPECIAL = re.compile("[&<>'\"]")  # what HTML escaping changes: most evidence text holds none of it
 # a value with none of these, under its kind's limit, is shown exactly as it is: one search decides
 _NOT_PLAIN = re.compile(_CONTROL_RE.pattern[:-1] + "&<>'\"]")
@@ -127,8 +138,9 @@ def html_escape(text: str) -> str:
     plain str: the page renderers (rows.py) build whole rows as text and make one Markup of them."""
     if _HTML_SPECIAL.search(text) is None:
         return text
-    return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;")
-            .replace('"', "&#34;"))
+    return (
+        text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("'", "&#39;").replace('"', "&#34;")
+    )
 
 
 def shown_html(value: Any, kind: str = DEFAULT_KIND, where: str | None = None) -> str:

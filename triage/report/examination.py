@@ -34,8 +34,17 @@ class Step:
 
 
 def examination_steps(custody: list[dict[str, Any]]) -> list[Step]:
-    return [Step(e.get("seq", ""), _time(e.get("time_utc")), e.get("local_offset", ""), e.get("actor", ""),
-                 e.get("action", ""), describe(e.get("action", ""), e.get("details") or {})) for e in custody]
+    return [
+        Step(
+            e.get("seq", ""),
+            _time(e.get("time_utc")),
+            e.get("local_offset", ""),
+            e.get("actor", ""),
+            e.get("action", ""),
+            describe(e.get("action", ""), e.get("details") or {}),
+        )
+        for e in custody
+    ]
 
 
 def describe(action: str, details: dict[str, Any]) -> str:
@@ -77,8 +86,10 @@ def _run_started(d: dict[str, Any]) -> str:
 
 
 def _rule_pack(d: dict[str, Any]) -> str:
-    return (f"rule pack {d.get('pack', '')} {d.get('version', '')} ({d.get('file', '')}), SHA-256 "
-            f"{d.get('sha256', '')}; {_count(d.get('rules', {}), 'rules')}")
+    return (
+        f"rule pack {d.get('pack', '')} {d.get('version', '')} ({d.get('file', '')}), SHA-256 "
+        f"{d.get('sha256', '')}; {_count(d.get('rules', {}), 'rules')}"
+    )
 
 
 def _hashed(d: dict[str, Any]) -> str:
@@ -95,11 +106,15 @@ def _opened(d: dict[str, Any]) -> str:
 
 
 def _media_hashed(d: dict[str, Any]) -> str:
-    verified = {True: "match the stored acquisition hashes", False: "DO NOT match the stored acquisition hashes",
-                None: "no stored acquisition hash to compare"}.get(d.get("verified"), "not compared")
+    verified = {
+        True: "match the stored acquisition hashes",
+        False: "DO NOT match the stored acquisition hashes",
+        None: "no stored acquisition hash to compare",
+    }.get(d.get("verified"), "not compared")
     errors = d.get("read_errors") or []
-    return (f"{d.get('size', 0):,} bytes of media, SHA-256 {d.get('sha256', '')}; computed hashes {verified}"
-            + (f"; {len(errors)} read error(s)" if errors else ""))
+    return f"{d.get('size', 0):,} bytes of media, SHA-256 {d.get('sha256', '')}; computed hashes {verified}" + (
+        f"; {len(errors)} read error(s)" if errors else ""
+    )
 
 
 def _selected(d: dict[str, Any]) -> str:

@@ -29,8 +29,9 @@ def plain(value: Any) -> Any:
     return iso(value) if isinstance(value, datetime) else value
 
 
-def export_json(record_type: str, columns: Mapping[str, Any], source_path: str | None,
-                source_sha256: str | None) -> dict[str, Any]:
+def export_json(
+    record_type: str, columns: Mapping[str, Any], source_path: str | None, source_sha256: str | None
+) -> dict[str, Any]:
     """A record as exported: its type, its columns, and its provenance (source file, table, row, offset)."""
     out: dict[str, Any] = {"type": record_type}
     out.update({k: plain(v) for k, v in columns.items() if k not in PROVENANCE_COLUMNS})

@@ -39,10 +39,16 @@ BY_TIME, BY_CONVERSATION = "findings-time", "findings-conversation"  # the views
 PER_PAGE = 500  # rows of a view's page
 ON_INDEX = 100  # rows of each view on index.html; the rest are on the pages
 # the time a record is placed at, by the `type` of a finding's evidence item (the timeline's time columns)
-TIME_OF = {"message": "time_utc", "call": "time_utc", "location": "time_utc", "media_file": "taken_utc",
-           "payment": "time_utc"}
-TIME_HEAD = ('<tr><th>UTC</th><th>Local</th><th>Record</th><th>What</th><th class="wide">Detail</th>'
-             '<th>Cited by</th></tr>')
+TIME_OF = {
+    "message": "time_utc",
+    "call": "time_utc",
+    "location": "time_utc",
+    "media_file": "taken_utc",
+    "payment": "time_utc",
+}
+TIME_HEAD = (
+    '<tr><th>UTC</th><th>Local</th><th>Record</th><th>What</th><th class="wide">Detail</th><th>Cited by</th></tr>'
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,7 @@ def conversation_entries(groups: list[Conversation]) -> Iterator[tuple[Conversat
 
 # -- rows ------------------------------------------------------------------------------------------
 
+
 class ViewRows:
     """The rows of the two views, for index.html (`index_href` "") or a page under pages/ ("../index.html").
     `links`: where each record is listed on the pages, relative to the page written (None: no pages)."""
@@ -149,9 +156,11 @@ class ViewRows:
         self.index_href = index_href
 
     def findings(self, citations: list[Citation]) -> str:
-        return ", ".join(f'<a class="cites" href="{self.index_href}#{c.anchor}">#{c.number} {text_html(c.rule_id)} '
-                         f'<span class="badge {text_html(c.severity)}">{text_html(c.severity)}</span></a>'
-                         for c in citations)
+        return ", ".join(
+            f'<a class="cites" href="{self.index_href}#{c.anchor}">#{c.number} {text_html(c.rule_id)} '
+            f'<span class="badge {text_html(c.severity)}">{text_html(c.severity)}</span></a>'
+            for c in citations
+        )
 
     def href(self, r: CitedRecord) -> str | None:
         """Where the record is listed: a message at its bubble on its conversation's page, the others on theirs."""
@@ -188,9 +197,11 @@ class ViewRows:
     def time_row(self, r: CitedRecord) -> str:
         utc, local = self.times(r)
         what, detail = self.what(r)
-        return (f'<tr class="cited" data-record="{text_html(r.type)}-{text_html(r.id)}"><td class="mono">{utc}</td>'
-                f'<td class="mono">{local}</td><td>{self.label(r)}</td><td>{what}</td><td dir="auto">{detail}</td>'
-                f'<td>{self.findings(r.citations)}</td></tr>')
+        return (
+            f'<tr class="cited" data-record="{text_html(r.type)}-{text_html(r.id)}"><td class="mono">{utc}</td>'
+            f'<td class="mono">{local}</td><td>{self.label(r)}</td><td>{what}</td><td dir="auto">{detail}</td>'
+            f"<td>{self.findings(r.citations)}</td></tr>"
+        )
 
     def conversation_head(self, group: Conversation, continued: bool) -> str:
         info = group.info
@@ -199,13 +210,17 @@ class ViewRows:
         head = text_html(app) + " · " + shown_html(title, "name", IN_MESSAGES)
         if info is not None:
             if info.name:
-                head = (f'<span class="name" title="{text_html(info.name_source)}">'
-                        f'{isolated_html(info.name, "name", IN_MESSAGES)}</span> · {head}')
+                head = (
+                    f'<span class="name" title="{text_html(info.name_source)}">'
+                    f"{isolated_html(info.name, 'name', IN_MESSAGES)}</span> · {head}"
+                )
             if self.links is not None:
                 head = f'conversation {info.number}: <a href="{text_html(self.links.thread(info))}">{head}</a>'
         more = " (continued)" if continued else ""
-        return (f'<tr class="conversation"><th colspan="6">{head}{more} · {len(group.messages)} cited message(s) · '
-                f'cited by {self.findings(group.citations)}</th></tr>')
+        return (
+            f'<tr class="conversation"><th colspan="6">{head}{more} · {len(group.messages)} cited message(s) · '
+            f"cited by {self.findings(group.citations)}</th></tr>"
+        )
 
     def conversation_rows(self, entries: Iterable[tuple[Conversation, CitedRecord]]) -> str:
         """The rows of a page of the by-conversation view: a heading row where a conversation starts (or
@@ -222,6 +237,7 @@ class ViewRows:
 
 # -- index.html and the pages ----------------------------------------------------------------------
 
+
 def index_views(records: list[CitedRecord], sources: dict[int, Any], links: Links | None) -> dict[str, Any]:
     """What index.html shows of the two views: their first ON_INDEX rows and the links to all of them."""
     rows = ViewRows(sources, links, "")
@@ -229,9 +245,13 @@ def index_views(records: list[CitedRecord], sources: dict[int, Any], links: Link
     entries = list(itertools.islice(conversation_entries(groups), ON_INDEX))
     messages = sum(len(g.messages) for g in groups)
     return {
-        "records": len(records), "time_rows": Markup("".join(rows.time_row(r) for r in records[:ON_INDEX])),
-        "conversations": len(groups), "messages": messages, "others": len(records) - messages,
-        "conversation_rows": Markup(rows.conversation_rows(entries)), "on_index": ON_INDEX,
+        "records": len(records),
+        "time_rows": Markup("".join(rows.time_row(r) for r in records[:ON_INDEX])),
+        "conversations": len(groups),
+        "messages": messages,
+        "others": len(records) - messages,
+        "conversation_rows": Markup(rows.conversation_rows(entries)),
+        "on_index": ON_INDEX,
         "time_href": links.first(BY_TIME) if links is not None else None,
         "conversation_href": links.first(BY_CONVERSATION) if links is not None else None,
         "head": Markup(TIME_HEAD),
@@ -248,28 +268,59 @@ def write_finding_pages(writer: PageWriter) -> None:
     template = writer.template.environment.get_template("finding_views.html.j2")
     groups = conversations(records, writer.links.threads)
     entries = list(conversation_entries(groups))
-    by_time = Series(BY_TIME, "Findings by time", len(records), PER_PAGE, ("../index.html#findings-by-time",
-                                                                           "findings on the report summary"))
-    by_conversation = Series(BY_CONVERSATION, "Findings by conversation", len(entries), PER_PAGE,
-                             ("../index.html#findings-by-conversation", "findings on the report summary"))
+    by_time = Series(
+        BY_TIME,
+        "Findings by time",
+        len(records),
+        PER_PAGE,
+        ("../index.html#findings-by-time", "findings on the report summary"),
+    )
+    by_conversation = Series(
+        BY_CONVERSATION,
+        "Findings by conversation",
+        len(entries),
+        PER_PAGE,
+        ("../index.html#findings-by-conversation", "findings on the report summary"),
+    )
     writer.links.series[BY_TIME] = by_time
     writer.links.series[BY_CONVERSATION] = by_conversation
-    notes = {"records": len(records), "conversations": len(groups), "messages": len(entries),
-             "others": len(records) - len(entries)}
-    for series, items, render in ((by_time, records, lambda chunk: "".join(rows.time_row(r) for r in chunk)),
-                                  (by_conversation, entries, rows.conversation_rows)):
+    notes = {
+        "records": len(records),
+        "conversations": len(groups),
+        "messages": len(entries),
+        "others": len(records) - len(entries),
+    }
+    for series, items, render in (
+        (by_time, records, lambda chunk: "".join(rows.time_row(r) for r in chunk)),
+        (by_conversation, entries, rows.conversation_rows),
+    ):
         _write_series(writer, template, series, items, render, notes)
 
 
-def _write_series(writer: PageWriter, template: Any, series: Any, items: list[Any],
-                  render: Callable[[list[Any]], str], notes: dict[str, int]) -> None:
+def _write_series(
+    writer: PageWriter,
+    template: Any,
+    series: Any,
+    items: list[Any],
+    render: Callable[[list[Any]], str],
+    notes: dict[str, int],
+) -> None:
     from triage.report.pages import pager
 
     for n in range(1, series.pages + 1):
-        chunk = items[(n - 1) * series.per_page:n * series.per_page]
-        page = template.render(f=writer.context["f"], series=series, view=series.name, pager=pager(series, n),
-                               title=series.title, rows=Markup(render(chunk)), head=Markup(TIME_HEAD),
-                               first=(n - 1) * series.per_page + 1, count=len(chunk), **notes)
+        chunk = items[(n - 1) * series.per_page : n * series.per_page]
+        page = template.render(
+            f=writer.context["f"],
+            series=series,
+            view=series.name,
+            pager=pager(series, n),
+            title=series.title,
+            rows=Markup(render(chunk)),
+            head=Markup(TIME_HEAD),
+            first=(n - 1) * series.per_page + 1,
+            count=len(chunk),
+            **notes,
+        )
         path = writer.folder / series.file(n)
         write_text_exclusive(path, page)
         writer.files.append(path)

@@ -23,19 +23,28 @@ def coverage(store: CaseStore, selected: int | None = None) -> Coverage:
     """Counted in SQL: a phone has thousands of source files, none of them is needed here as a record."""
     store.flush()
     table = SourceFile.__table__
-    sources, parsed, records = store.session.execute(select(
-        func.count(), func.sum(case((table.c.status.in_(UNREAD), 0), else_=1)),
-        func.sum(table.c.record_count))).one()
-    return Coverage(selected=selected, sources=sources, parsed=parsed or 0, records=records or 0,
-                    warnings=store.count(ParseWarning))
+    sources, parsed, records = store.session.execute(
+        select(func.count(), func.sum(case((table.c.status.in_(UNREAD), 0), else_=1)), func.sum(table.c.record_count))
+    ).one()
+    return Coverage(
+        selected=selected, sources=sources, parsed=parsed or 0, records=records or 0, warnings=store.count(ParseWarning)
+    )
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
     return {
-        "id": f.id, "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
-        "family": f.family, "title": f.title, "explanation": f.explanation, "time_utc": iso(f.time_utc),
-        "role_hint": (f.extra or {}).get("role_hint"), "received_only": bool((f.extra or {}).get("received_only")),
-        "indicator_only": True, "evidence": f.evidence,
+        "id": f.id,
+        "rule_id": f.rule_id,
+        "rule_version": f.rule_version,
+        "severity": f.severity,
+        "family": f.family,
+        "title": f.title,
+        "explanation": f.explanation,
+        "time_utc": iso(f.time_utc),
+        "role_hint": (f.extra or {}).get("role_hint"),
+        "received_only": bool((f.extra or {}).get("received_only")),
+        "indicator_only": True,
+        "evidence": f.evidence,
         # named-entity model output on cited messages: for review, never evidence (empty without a model)
         "machine_notes": (f.extra or {}).get("machine_notes", []),
     }
@@ -59,8 +68,17 @@ def rules_not_fired(pack: RulePack, findings: list[Finding], counts: dict[str, i
     reads was parsed, a watch-list it needs matched nothing (or none was given), or it read records and none
     met its conditions. A reader weighs an indicator's absence only knowing this (issue 15 item 4)."""
     fired = {f.rule_id for f in findings}
-    return [{"rule_id": r.id, "rule_version": r.version, "title": r.title, "reads": list(r.reads),
-             "why": _why_not_fired(r, counts)} for r in pack.rules if r.id not in fired]
+    return [
+        {
+            "rule_id": r.id,
+            "rule_version": r.version,
+            "title": r.title,
+            "reads": list(r.reads),
+            "why": _why_not_fired(r, counts),
+        }
+        for r in pack.rules
+        if r.id not in fired
+    ]
 
 
 def _why_not_fired(rule: Any, counts: dict[str, int]) -> str:
@@ -72,16 +90,23 @@ def _why_not_fired(rule: Any, counts: dict[str, int]) -> str:
         return f"nothing to read: no {kinds} record in what was parsed"
     condition = json.dumps(rule.condition, sort_keys=True, default=str)
     if '"watchlist"' in condition:
-        return (f"{read} {kinds} record(s) read; none matched a watch-list entry (a run without --watchlist has "
-                "none)")
+        return f"{read} {kinds} record(s) read; none matched a watch-list entry (a run without --watchlist has none)"
     if '"known_media"' in condition:
-        return (f"{read} {kinds} record(s) read; none matched a sha256/phash watch-list entry (a run without "
-                "--watchlist has none)")
+        return (
+            f"{read} {kinds} record(s) read; none matched a sha256/phash watch-list entry (a run without "
+            "--watchlist has none)"
+        )
     return f"{read} {kinds} record(s) read; none met its conditions"
 
 
-def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
-                   run: dict[str, Any], counts: dict[str, int], files_selected: int | None = None) -> dict[str, Any]:
+def build_findings(
+    store: CaseStore,
+    case: dict[str, str],
+    pack: RulePack,
+    run: dict[str, Any],
+    counts: dict[str, int],
+    files_selected: int | None = None,
+) -> dict[str, Any]:
     """`files_selected`: the count the run recorded when it chose files for parsing (None: unknown)."""
     findings = list(store.all(Finding))
     read = coverage(store, files_selected)
@@ -95,9 +120,15 @@ def build_findings(store: CaseStore, case: dict[str, str], pack: RulePack,
         "case": case,
         "run": run,
         "evidence": [
-            {"source": i.source, "kind": i.kind, "container_files": i.container_files, "media": i.media,
-             "files_sha256_before": i.files_sha256_before, "files_sha256_after": i.files_sha256_after,
-             "unchanged": i.unchanged}
+            {
+                "source": i.source,
+                "kind": i.kind,
+                "container_files": i.container_files,
+                "media": i.media,
+                "files_sha256_before": i.files_sha256_before,
+                "files_sha256_after": i.files_sha256_after,
+                "unchanged": i.unchanged,
+            }
             for i in items
         ],
         "assessment": assessment(findings, read),
@@ -119,8 +150,12 @@ def decoding_summary(store: CaseStore) -> dict[str, dict[str, int]]:
 
     store.flush()
     table = Message.__table__
-    statement = (select(table.c.app, table.c.extra).where(cast(table.c.extra, Text).like("%decoded%"))
-                 .order_by(table.c.id).execution_options(yield_per=1000))
+    statement = (
+        select(table.c.app, table.c.extra)
+        .where(cast(table.c.extra, Text).like("%decoded%"))
+        .order_by(table.c.id)
+        .execution_options(yield_per=1000)
+    )
     summary: dict[str, dict[str, int]] = {}
     for app, extra in store.session.execute(statement):
         state = extra.get("decoded") if isinstance(extra, dict) else None

@@ -44,11 +44,19 @@ def features(store: CaseStore) -> Iterator[dict[str, Any]]:
         values = loc._mapping
         yield {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [loc.longitude, loc.latitude]
-                         + ([loc.altitude_m] if loc.altitude_m is not None else [])},
-            "properties": {"id": loc.id, "origin": loc.origin, "label": loc.label, "time_utc": iso(loc.time_utc),
-                           "accuracy_m": loc.accuracy_m, "provenance": values[SOURCE_PATH],
-                           "sha256": values[SOURCE_SHA256]},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [loc.longitude, loc.latitude] + ([loc.altitude_m] if loc.altitude_m is not None else []),
+            },
+            "properties": {
+                "id": loc.id,
+                "origin": loc.origin,
+                "label": loc.label,
+                "time_utc": iso(loc.time_utc),
+                "accuracy_m": loc.accuracy_m,
+                "provenance": values[SOURCE_PATH],
+                "sha256": values[SOURCE_SHA256],
+            },
         }
 
 
@@ -85,7 +93,8 @@ def placemark(f: dict[str, Any]) -> ET.Element:
     mark = ET.Element("Placemark")
     ET.SubElement(mark, "name").text = kml_text(p["label"] or p["origin"])
     ET.SubElement(mark, "description").text = kml_text(
-        f"{p['origin']}; {p['provenance'] or 'no source file'}; SHA-256 {p['sha256'] or '-'}")
+        f"{p['origin']}; {p['provenance'] or 'no source file'}; SHA-256 {p['sha256'] or '-'}"
+    )
     if p["time_utc"]:
         stamp = ET.SubElement(mark, "TimeStamp")
         ET.SubElement(stamp, "when").text = p["time_utc"]
@@ -96,8 +105,7 @@ def placemark(f: dict[str, Any]) -> ET.Element:
 
 def kml_chunks(features: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     """The KML document, Placemark by Placemark, as ElementTree writes the whole tree in UTF-8."""
-    yield (f"<?xml version='1.0' encoding='utf-8'?>\n<kml xmlns=\"{KML_NS}\"><Document><name>Locations</name>"
-           .encode())
+    yield (f"<?xml version='1.0' encoding='utf-8'?>\n<kml xmlns=\"{KML_NS}\"><Document><name>Locations</name>".encode())
     for f in features:
         # what ElementTree does for a character UTF-8 cannot carry (a lone surrogate): a character reference
         yield ET.tostring(placemark(f), encoding="unicode").encode("utf-8", "xmlcharrefreplace")

@@ -78,8 +78,10 @@ NOT_TRANSLATED = "original language — not translated (no machine or certified 
 WARNINGS_ON_INDEX = 20  # the first parse warnings shown on the front page; all are on pages/warnings-*.html
 CARDS_PER_FINDING = 100  # evidence cards per finding on the front page; every item is in findings.json and the PDF
 # record types a finding may cite, by the `type` its evidence items carry
-CITABLE: dict[str, type[Base]] = {cls.record_type: cls for cls in (Message, Location, MediaFile, Payment, Contact,
-                                                                   Call, Party, Account, Device, SourceFile)}
+CITABLE: dict[str, type[Base]] = {
+    cls.record_type: cls
+    for cls in (Message, Location, MediaFile, Payment, Contact, Call, Party, Account, Device, SourceFile)
+}
 CLUSTER_NOTE = "; every position is listed on pages/locations-*.html"
 
 
@@ -96,8 +98,9 @@ def record_json(details: Any) -> Markup:
 
 
 # finalize: every {{ … }} that no display filter shaped is capped and its controls made visible (display.py)
-_env = Environment(loader=PackageLoader("triage.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
-                   finalize=finalize)
+_env = Environment(
+    loader=PackageLoader("triage.report", "templates"), autoescape=select_autoescape(["html", "j2"]), finalize=finalize
+)
 _env.filters["shown"] = shown
 _env.filters["bdi"] = isolated
 _env.filters["ltr"] = left_to_right
@@ -157,9 +160,15 @@ class Cited:
         return self.records.get(kind, {}).get(record_id)
 
 
-def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path, out: Path,
-                 zones: ZoneSet | None = None, thumbnails: Thumbnails | None = None,
-                 exports: dict[str, str] | None = None) -> Report:
+def build_report(
+    store: CaseStore,
+    findings: dict[str, Any],
+    custody_path: Path,
+    out: Path,
+    zones: ZoneSet | None = None,
+    thumbnails: Thumbnails | None = None,
+    exports: dict[str, str] | None = None,
+) -> Report:
     """The context of index.html and report.pdf. `thumbnails`: the pictures the run made of the evidence's
     photos (triage/enrich/thumbnails.py; None: none made). `exports`: the bundle's export files (relative path →
     SHA-256), written before, which the PDF names."""
@@ -179,8 +188,9 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
     context = {
         "f": findings,
         "header": _header(findings, custody),
-        "device_facts": device_facts(devices, by_ids(session, SourceFile, (
-            r.source_file_id for r in _own_records(devices, accounts))), accounts),
+        "device_facts": device_facts(
+            devices, by_ids(session, SourceFile, (r.source_file_id for r in _own_records(devices, accounts))), accounts
+        ),
         "flags": findings["assessment"].get("flags", []),
         "severities": [s for s in SEVERITY_ORDER if any(x["severity"] == s for x in findings["findings"])],
         "finding_views": [_finding_view(x, cited, thumbs, keys, zones) for x in findings["findings"]],
@@ -196,8 +206,9 @@ def build_report(store: CaseStore, findings: dict[str, Any], custody_path: Path,
         "thumbs": thumbs,
         "sources": sources,
         "warning_count": count(session, ParseWarning),
-        "warnings_head": list(rows(session, select(ParseWarning.__table__).order_by(ParseWarning.id)
-                                   .limit(WARNINGS_ON_INDEX))),
+        "warnings_head": list(
+            rows(session, select(ParseWarning.__table__).order_by(ParseWarning.id).limit(WARNINGS_ON_INDEX))
+        ),
         "source_count": count(session, SourceFile),
         "not_parsed_count": not_parsed,
         "custody": custody,
@@ -225,6 +236,7 @@ def write_html(report: Report, target: Path, links: Links | None = None) -> Path
 
 # -- the cited records ------------------------------------------------------------------------------
 
+
 def _cited(session: Any, findings: dict[str, Any]) -> Cited:
     wanted: dict[str, set[int]] = {}
     for finding in findings["findings"]:
@@ -238,8 +250,9 @@ def _cited(session: Any, findings: dict[str, Any]) -> Cited:
     located: dict[int, Location] = {}
     photo_ids = sorted(records["media_file"])
     for start in range(0, len(photo_ids), 500):
-        statement = (select(Location).where(Location.media_file_id.in_(photo_ids[start:start + 500]))
-                     .order_by(Location.id))
+        statement = (
+            select(Location).where(Location.media_file_id.in_(photo_ids[start : start + 500])).order_by(Location.id)
+        )
         for loc in session.scalars(statement):
             located.setdefault(loc.media_file_id, loc)
     records.setdefault("location", {}).update({loc.id: loc for loc in located.values()})
@@ -250,7 +263,7 @@ def _orm_by_ids(session: Any, cls: type[Base], ids: Iterable[int]) -> dict[int, 
     wanted = sorted(set(ids))
     found: dict[int, Any] = {}
     for start in range(0, len(wanted), 500):
-        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start:start + 500])))})
+        found.update({r.id: r for r in session.scalars(select(cls).where(cls.id.in_(wanted[start : start + 500])))})
     return found
 
 
@@ -273,6 +286,7 @@ def _sources_of_cited(session: Any, cited: Cited) -> dict[int, Any]:
 
 # -- header ------------------------------------------------------------------------------------------
 
+
 def _header(findings: dict[str, Any], custody: list[dict]) -> dict[str, Any]:
     started = custody[0] if custody else {}
     params = started.get("details", {}) if started.get("action") == "run started" else {}
@@ -290,24 +304,31 @@ def _examiner_key(custody: list[dict]) -> dict[str, Any]:
         if entry.get("action") == "bundle to be sealed":
             details = entry.get("details", {})
             if not details.get("signed"):
-                return {"signed": False, "fingerprint": None,
-                        "basis": "no examiner signing key: the bundle is not signed"}
-            return {"signed": True, "fingerprint": details.get("key_fingerprint"),
-                    "basis": f"custody entry {entry.get('seq')} 'bundle to be sealed' (examiner_public_key.pem "
-                             f"in the bundle)"}
+                return {
+                    "signed": False,
+                    "fingerprint": None,
+                    "basis": "no examiner signing key: the bundle is not signed",
+                }
+            return {
+                "signed": True,
+                "fingerprint": details.get("key_fingerprint"),
+                "basis": f"custody entry {entry.get('seq')} 'bundle to be sealed' (examiner_public_key.pem "
+                f"in the bundle)",
+            }
     return {"signed": None, "fingerprint": None, "basis": "not known when this page was written"}
 
 
 # -- findings ----------------------------------------------------------------------------------------
 
-def _finding_view(finding: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str],
-                  zones: ZoneSet | None) -> dict[str, Any]:
+
+def _finding_view(
+    finding: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str], zones: ZoneSet | None
+) -> dict[str, Any]:
     cards = [_card(ref, cited, thumbs, keys, zones) for ref in finding["evidence"]]
     return {"f": finding, "anchor": f"finding-{finding['id']}", "cards": cards}
 
 
-def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str],
-          zones: ZoneSet | None) -> Card:
+def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int, str], zones: ZoneSet | None) -> Card:
     kind = ref["type"] if ref["type"] in ("message", "location", "media_file", "payment") else "record"
     record = cited.get(ref["type"], ref["id"])
     card = Card(ref=ref, kind=kind, record=record)
@@ -330,6 +351,7 @@ def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int,
 
 # -- map ---------------------------------------------------------------------------------------------
 
+
 def index_map(session: Any, zones: ZoneSet | None, cited_locations: list[int]) -> MapView:
     """Every position when there are at most MAX_POINTS; otherwise the cited ones one by one and the
     others in clusters (read once, streamed): the number of marks is bounded whatever the phone holds."""
@@ -338,12 +360,19 @@ def index_map(session: Any, zones: ZoneSet | None, cited_locations: list[int]) -
         return render_map(map_points(session, all_of(session, Location)), zones)
     individual = by_ids(session, Location, cited_locations)
     table = Location.__table__
-    others = ((r.id, r.latitude, r.longitude) for r in
-              rows(session, select(table.c.id, table.c.latitude, table.c.longitude).order_by(table.c.id))
-              if r.id not in individual)
+    others = (
+        (r.id, r.latitude, r.longitude)
+        for r in rows(session, select(table.c.id, table.c.latitude, table.c.longitude).order_by(table.c.id))
+        if r.id not in individual
+    )
     clusters, outside = cluster_positions(others)
-    return render_map(map_points(session, (individual[i] for i in cited_locations if i in individual)), zones,
-                      clusters, outside, CLUSTER_NOTE)
+    return render_map(
+        map_points(session, (individual[i] for i in cited_locations if i in individual)),
+        zones,
+        clusters,
+        outside,
+        CLUSTER_NOTE,
+    )
 
 
 def map_points(session: Any, locations: Iterable[Any]) -> list[MapPoint]:
@@ -356,10 +385,18 @@ def map_points(session: Any, locations: Iterable[Any]) -> list[MapPoint]:
         when = utc_text(loc.time_utc) or "time unknown"
         # the SVG title is plain text: evidence parts capped, their controls made visible (display.py)
         label = display_text(loc.label or loc.origin, "name")
-        points.append(MapPoint(key=f"L{loc.id}", location_id=loc.id, latitude=loc.latitude, longitude=loc.longitude,
-                               title=f"{label} ({display_text(loc.origin, 'name')}), {when}, {where}",
-                               time_sort=loc.time_utc.timestamp() if loc.time_utc else None,
-                               origin=display_text(loc.origin, "name"), when=utc_text(loc.time_utc) or ""))
+        points.append(
+            MapPoint(
+                key=f"L{loc.id}",
+                location_id=loc.id,
+                latitude=loc.latitude,
+                longitude=loc.longitude,
+                title=f"{label} ({display_text(loc.origin, 'name')}), {when}, {where}",
+                time_sort=loc.time_utc.timestamp() if loc.time_utc else None,
+                origin=display_text(loc.origin, "name"),
+                when=utc_text(loc.time_utc) or "",
+            )
+        )
     return points
 
 

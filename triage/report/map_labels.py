@@ -22,17 +22,33 @@ import unicodedata
 from dataclasses import dataclass, field
 
 # advance widths per 1000 em of the printable ASCII characters (32 … 126), regular and bold
-_REGULAR = ("318 401 460 838 636 950 780 275 390 390 500 838 318 361 318 337 636 636 636 636 636 636 636 636 636 "
-            "636 337 337 838 838 838 531 1000 684 686 698 770 632 575 775 752 295 295 656 557 863 748 787 603 787 "
-            "695 635 611 732 684 989 685 611 685 390 337 390 838 500 500 613 635 550 635 615 352 635 634 278 278 "
-            "579 278 974 634 612 635 635 411 521 392 634 592 818 592 592 525 636 337 636 838")
-_BOLD = ("348 456 521 838 696 1002 872 306 457 457 523 838 380 415 380 365 696 696 696 696 696 696 696 696 696 696 "
-         "400 400 838 838 838 580 1000 774 762 734 830 683 683 821 837 372 372 775 637 995 837 850 733 850 770 720 "
-         "682 812 774 1103 771 724 725 457 365 457 838 500 500 675 716 593 716 678 435 716 712 343 343 665 343 1042 "
-         "712 687 716 716 493 595 478 712 652 924 645 652 582 712 365 712 838")
-_OTHER = {"°": (500, 500), "–": (500, 500), "’": (318, 380), "‘": (318, 380), "…": (1000, 1000), "−": (838, 838),
-          "ß": (630, 719), "æ": (982, 1048), "ø": (612, 687), "œ": (1023, 1094), "Œ": (1070, 1167),
-          "Ø": (787, 850), "Æ": (974, 1085)}  # the other characters labels use (degrees, dashes, quotes)
+_REGULAR = (
+    "318 401 460 838 636 950 780 275 390 390 500 838 318 361 318 337 636 636 636 636 636 636 636 636 636 "
+    "636 337 337 838 838 838 531 1000 684 686 698 770 632 575 775 752 295 295 656 557 863 748 787 603 787 "
+    "695 635 611 732 684 989 685 611 685 390 337 390 838 500 500 613 635 550 635 615 352 635 634 278 278 "
+    "579 278 974 634 612 635 635 411 521 392 634 592 818 592 592 525 636 337 636 838"
+)
+_BOLD = (
+    "348 456 521 838 696 1002 872 306 457 457 523 838 380 415 380 365 696 696 696 696 696 696 696 696 696 696 "
+    "400 400 838 838 838 580 1000 774 762 734 830 683 683 821 837 372 372 775 637 995 837 850 733 850 770 720 "
+    "682 812 774 1103 771 724 725 457 365 457 838 500 500 675 716 593 716 678 435 716 712 343 343 665 343 1042 "
+    "712 687 716 716 493 595 478 712 652 924 645 652 582 712 365 712 838"
+)
+_OTHER = {
+    "°": (500, 500),
+    "–": (500, 500),
+    "’": (318, 380),
+    "‘": (318, 380),
+    "…": (1000, 1000),
+    "−": (838, 838),
+    "ß": (630, 719),
+    "æ": (982, 1048),
+    "ø": (612, 687),
+    "œ": (1023, 1094),
+    "Œ": (1070, 1167),
+    "Ø": (787, 850),
+    "Æ": (974, 1085),
+}  # the other characters labels use (degrees, dashes, quotes)
 WIDTHS = {False: [int(w) for w in _REGULAR.split()], True: [int(w) for w in _BOLD.split()]}
 ASCENT, DESCENT = 0.929, 0.236  # DejaVu Sans, per em: the height a browser gives a line of SVG text
 PAD = 1.5  # map pixels kept free around every label
@@ -75,8 +91,9 @@ class Box:
 
 def text_box(x: float, baseline: float, text: str, size: float, bold: bool) -> Box:
     """The box a renderer gives `text` written from (x, baseline), text-anchor start, with PAD around it."""
-    return Box(x - PAD, baseline - ASCENT * size - PAD, x + text_width(text, size, bold) + PAD,
-               baseline + DESCENT * size + PAD)
+    return Box(
+        x - PAD, baseline - ASCENT * size - PAD, x + text_width(text, size, bold) + PAD, baseline + DESCENT * size + PAD
+    )
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,11 @@ class Layout:
 
     def _cells(self, box: Box) -> list[tuple[int, int]]:
         c = self.cell
-        return [(i, j) for i in range(int(box.x0 // c), int(box.x1 // c) + 1)
-                for j in range(int(box.y0 // c), int(box.y1 // c) + 1)]
+        return [
+            (i, j)
+            for i in range(int(box.x0 // c), int(box.x1 // c) + 1)
+            for j in range(int(box.y0 // c), int(box.y1 // c) + 1)
+        ]
 
     def add_text(self, box: Box) -> Box:
         """Reserve `box` for a text; returns it (the handle first_clash gives back)."""
@@ -158,8 +178,16 @@ class Layout:
                         return placed
         return None
 
-    def _try(self, label: Label, x: float, y: float, leader: tuple[float, float] | None, own: Box,
-             avoid_marks: bool, clear_line: bool = True) -> Placed | None:
+    def _try(
+        self,
+        label: Label,
+        x: float,
+        y: float,
+        leader: tuple[float, float] | None,
+        own: Box,
+        avoid_marks: bool,
+        clear_line: bool = True,
+    ) -> Placed | None:
         x, y = round(x, 1), round(y, 1)  # the box is that of the text as written (one decimal)
         box = text_box(x, y, label.text, label.size, label.bold)
         if not box.inside(self.width, self.height) or not self.text_free(box):
@@ -174,8 +202,9 @@ class Layout:
     def _crosses_text(self, start: tuple[float, float], end: tuple[float, float]) -> bool:
         """A leader line from `start` to `end` would run across a text already placed."""
         span = Box(min(start[0], end[0]), min(start[1], end[1]), max(start[0], end[0]), max(start[1], end[1]))
-        return any(_segment_meets(start, end, taken) for cell in self._cells(span)
-                   for taken in self._texts.get(cell, ()))
+        return any(
+            _segment_meets(start, end, taken) for cell in self._cells(span) for taken in self._texts.get(cell, ())
+        )
 
 
 def _segment_meets(a: tuple[float, float], b: tuple[float, float], box: Box) -> bool:
@@ -204,9 +233,16 @@ def _beside(label: Label) -> list[tuple[float, float]]:
     mid = label.ay + (ASCENT - DESCENT) * label.size / 2  # baseline that centres the text on the point
     top = label.ay - g - DESCENT * label.size  # baseline of a label just above the point
     low = label.ay + g + ASCENT * label.size
-    return [(label.ax + g, mid), (label.ax - g - w, mid), (label.ax - w / 2, top), (label.ax - w / 2, low),
-            (label.ax + g * 0.7, top), (label.ax - g * 0.7 - w, top), (label.ax + g * 0.7, low),
-            (label.ax - g * 0.7 - w, low)]
+    return [
+        (label.ax + g, mid),
+        (label.ax - g - w, mid),
+        (label.ax - w / 2, top),
+        (label.ax - w / 2, low),
+        (label.ax + g * 0.7, top),
+        (label.ax - g * 0.7 - w, top),
+        (label.ax + g * 0.7, low),
+        (label.ax - g * 0.7 - w, low),
+    ]
 
 
 def _off_end(label: Label, end: tuple[float, float], theta: float) -> tuple[float, float]:

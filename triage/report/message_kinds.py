@@ -38,35 +38,75 @@ OTHER_TIMES = ("sent", "received")  # extra keys holding the time a message was 
 
 # WhatsApp Android message_type (parsers/whatsapp/codes.py) → words; media kinds show a file
 WA_ANDROID = {
-    1: "Photo", 2: "Audio or voice note", 3: "Video", 9: "Document", 13: "GIF", 20: "Sticker",
-    42: "View-once photo", 43: "View-once video", 81: "Video note", 82: "View-once voice note", 99: "Album",
+    1: "Photo",
+    2: "Audio or voice note",
+    3: "Video",
+    9: "Document",
+    13: "GIF",
+    20: "Sticker",
+    42: "View-once photo",
+    43: "View-once video",
+    81: "Video note",
+    82: "View-once voice note",
+    99: "Album",
 }
 WA_ANDROID_CALLS = {8: "Call logged in the chat", 10: "Missed call logged in the chat", 90: "Call logged in the chat"}
 WA_ANDROID_CONTACTS = {4, 14}
 WA_ANDROID_LOCATIONS = {5: "Shared location", 16: "Live location"}
 WA_DELETED = {15: "Message deleted by its sender — no text kept", 64: "Message deleted by a group admin — no text kept"}
 # WhatsApp iOS ZMESSAGETYPE (parsers/whatsapp/ios.py)
-WA_IOS = {1: "Photo", 2: "Video", 3: "Audio or voice note", 8: "Document", 11: "GIF", 15: "Sticker",
-          38: "View-once photo", 39: "View-once video", 53: "View-once voice note", 54: "Video note", 66: "Album"}
+WA_IOS = {
+    1: "Photo",
+    2: "Video",
+    3: "Audio or voice note",
+    8: "Document",
+    11: "GIF",
+    15: "Sticker",
+    38: "View-once photo",
+    39: "View-once video",
+    53: "View-once voice note",
+    54: "Video note",
+    66: "Album",
+}
 WA_IOS_LOCATION, WA_IOS_CONTACT, WA_IOS_CALL, WA_IOS_SYSTEM = 5, 4, 59, {6, 10}
 # Telegram service actions seen most, in words; any other is shown by its constructor name
 TELEGRAM_ACTIONS = {
-    "messageActionChatCreate": "group created", "messageActionChannelCreate": "channel created",
-    "messageActionChatAddUser": "member added", "messageActionChatDeleteUser": "member removed",
-    "messageActionChatJoinedByLink": "member joined by link", "messageActionChatEditTitle": "title changed",
-    "messageActionChatEditPhoto": "photo changed", "messageActionChatDeletePhoto": "photo removed",
-    "messageActionPinMessage": "message pinned", "messageActionChatMigrateTo": "group upgraded",
-    "messageActionChannelMigrateFrom": "group upgraded", "messageActionHistoryClear": "history cleared",
-    "messageActionScreenshotTaken": "screenshot taken", "messageActionContactSignUp": "contact joined Telegram",
-    "messageActionSetMessagesTTL": "auto-delete timer set", "messageActionGroupCall": "group call",
-    "messageActionPaymentSent": "payment sent", "messageActionPaymentSentMe": "payment received",
+    "messageActionChatCreate": "group created",
+    "messageActionChannelCreate": "channel created",
+    "messageActionChatAddUser": "member added",
+    "messageActionChatDeleteUser": "member removed",
+    "messageActionChatJoinedByLink": "member joined by link",
+    "messageActionChatEditTitle": "title changed",
+    "messageActionChatEditPhoto": "photo changed",
+    "messageActionChatDeletePhoto": "photo removed",
+    "messageActionPinMessage": "message pinned",
+    "messageActionChatMigrateTo": "group upgraded",
+    "messageActionChannelMigrateFrom": "group upgraded",
+    "messageActionHistoryClear": "history cleared",
+    "messageActionScreenshotTaken": "screenshot taken",
+    "messageActionContactSignUp": "contact joined Telegram",
+    "messageActionSetMessagesTTL": "auto-delete timer set",
+    "messageActionGroupCall": "group call",
+    "messageActionPaymentSent": "payment sent",
+    "messageActionPaymentSentMe": "payment received",
 }
-TELEGRAM_MEDIA = {"messageMediaPhoto": "Photo", "messageMediaDocument": "Document", "messageMediaPoll": "Poll",
-                  "messageMediaWebPage": "Link preview", "messageMediaDice": "Dice", "messageMediaGame": "Game",
-                  "messageMediaInvoice": "Invoice", "messageMediaStory": "Story", "messageMediaGiveaway": "Giveaway",
-                  "messageMediaUnsupported": "Media this app version could not show"}
-TELEGRAM_GEO = {"messageMediaGeo": "Shared location", "messageMediaGeoLive": "Live location",
-                "messageMediaVenue": "Shared place"}
+TELEGRAM_MEDIA = {
+    "messageMediaPhoto": "Photo",
+    "messageMediaDocument": "Document",
+    "messageMediaPoll": "Poll",
+    "messageMediaWebPage": "Link preview",
+    "messageMediaDice": "Dice",
+    "messageMediaGame": "Game",
+    "messageMediaInvoice": "Invoice",
+    "messageMediaStory": "Story",
+    "messageMediaGiveaway": "Giveaway",
+    "messageMediaUnsupported": "Media this app version could not show",
+}
+TELEGRAM_GEO = {
+    "messageMediaGeo": "Shared location",
+    "messageMediaGeoLive": "Live location",
+    "messageMediaVenue": "Shared place",
+}
 TELEGRAM_DOCUMENT_KINDS = {"video": "Video", "audio": "Audio", "sticker": "Sticker", "gif": "GIF"}
 
 
@@ -145,6 +185,7 @@ def describe(m: Any) -> Shown:
 
 # -- by app -----------------------------------------------------------------------------------------
 
+
 def _whatsapp(m: Any, extra: dict[str, Any], shown: Shown) -> None:
     code = extra.get("message_type")
     media = _dict(extra.get("media"))
@@ -172,9 +213,12 @@ def _whatsapp(m: Any, extra: dict[str, Any], shown: Shown) -> None:
                 shown.values.append(f"action code {action} (raw; its meaning differs between sources)")
         elif code in WA_ANDROID:
             shown.what = WA_ANDROID[code]
-            shown.values += _file_values(media.get("media_name") or media.get("name") or media.get("file_path"),
-                                         media.get("file_size") or media.get("size"), media.get("mime_type"),
-                                         media.get("media_duration") or media.get("duration"))
+            shown.values += _file_values(
+                media.get("media_name") or media.get("name") or media.get("file_path"),
+                media.get("file_size") or media.get("size"),
+                media.get("mime_type"),
+                media.get("media_duration") or media.get("duration"),
+            )
     else:
         if code == WA_IOS_LOCATION:
             shown.what = "Shared location"
@@ -192,8 +236,9 @@ def _whatsapp(m: Any, extra: dict[str, Any], shown: Shown) -> None:
                 shown.values.append(f"group event code {extra['group_event_type']} (raw)")
         elif code in WA_IOS:
             shown.what = WA_IOS[code]
-            shown.values += _file_values(media.get("ZMEDIALOCALPATH"), media.get("ZFILESIZE"), None,
-                                         media.get("ZMOVIEDURATION"))
+            shown.values += _file_values(
+                media.get("ZMEDIALOCALPATH"), media.get("ZFILESIZE"), None, media.get("ZMOVIEDURATION")
+            )
 
 
 def _file_values(name: Any, size: Any, mime: Any, duration: Any) -> list[str]:
@@ -217,9 +262,15 @@ def _telegram(m: Any, extra: dict[str, Any], shown: Shown) -> None:
         base = name.split("_layer")[0]
         if base == "messageActionPhoneCall":
             shown.what = "Call logged in the chat"
-            shown.values += [x for x in ("video" if action.get("video") else "voice",
-                                         _call_reason(action.get("reason")),
-                                         duration_words(action.get("duration"))) if x]
+            shown.values += [
+                x
+                for x in (
+                    "video" if action.get("video") else "voice",
+                    _call_reason(action.get("reason")),
+                    duration_words(action.get("duration")),
+                )
+                if x
+            ]
             return
         shown.what = "System event"
         label = TELEGRAM_ACTIONS.get(base)
@@ -242,7 +293,7 @@ def _call_reason(reason: Any) -> str | None:
     if not reason:
         return None
     text = str(reason)
-    return text[len("phoneCallDiscardReason"):].lower() if text.startswith("phoneCallDiscardReason") else text
+    return text[len("phoneCallDiscardReason") :].lower() if text.startswith("phoneCallDiscardReason") else text
 
 
 def _telegram_media(media: dict[str, Any], shown: Shown) -> None:
@@ -262,9 +313,13 @@ def _telegram_media(media: dict[str, Any], shown: Shown) -> None:
         shown.values += [x for x in (name, media.get("phone_number")) if x]
     elif kind == "messageMediaDocument":
         doc = _dict(media.get("document"))
-        shown.what = ("Voice note" if media.get("voice") or doc.get("voice") else
-                      "Video note" if media.get("round") or doc.get("round_message") else
-                      TELEGRAM_DOCUMENT_KINDS.get(str(doc.get("kind")), "Document"))
+        shown.what = (
+            "Voice note"
+            if media.get("voice") or doc.get("voice")
+            else "Video note"
+            if media.get("round") or doc.get("round_message")
+            else TELEGRAM_DOCUMENT_KINDS.get(str(doc.get("kind")), "Document")
+        )
         shown.values += _file_values(doc.get("file_name"), doc.get("size"), doc.get("mime_type"), doc.get("duration"))
     elif kind == "messageMediaPhoto":
         shown.what = "Photo"
@@ -291,12 +346,20 @@ def _sms_family(m: Any, extra: dict[str, Any], shown: Shown) -> None:
         shown.what = "Attachment" if len(attachments) == 1 else f"{len(attachments)} attachments"
         for a in attachments[:10]:
             a = _dict(a)
-            name = (a.get("name") or a.get("fn") or a.get("cl") or a.get("local_cache_path") or a.get("_data")
-                    or a.get("uri"))
+            name = (
+                a.get("name")
+                or a.get("fn")
+                or a.get("cl")
+                or a.get("local_cache_path")
+                or a.get("_data")
+                or a.get("uri")
+            )
             kind = a.get("ct") or a.get("content_type")
             size = size_words(a.get("file_size_bytes"))
-            shown.values.append(" ".join(str(x) for x in (kind, PurePosixPath(str(name)).name if name else None, size)
-                                         if x) or "attachment not described")
+            shown.values.append(
+                " ".join(str(x) for x in (kind, PurePosixPath(str(name)).name if name else None, size) if x)
+                or "attachment not described"
+            )
         if len(attachments) > 10:
             shown.values.append(f"… {len(attachments) - 10} more (records/message.jsonl)")
     reaction = extra.get("associated_message_type")
@@ -306,6 +369,7 @@ def _sms_family(m: Any, extra: dict[str, Any], shown: Shown) -> None:
 
 
 # -- linked records, looked up once per page ---------------------------------------------------------
+
 
 def _linked(extra: dict[str, Any], shown: Shown) -> None:
     """The page's positions and contact cards tied to this message (PageLinks)."""
@@ -363,8 +427,11 @@ def _statuses(m: Any, extra: dict[str, Any], shown: Shown) -> None:
     reply = _dict(extra.get("reply_to"))
     if reply.get("reply_to_msg_id"):  # 0: no reply (layers ≤ 118 store a bare 0)
         shown.statuses.append(f"reply to message id {reply['reply_to_msg_id']}")
-    for key, words in (("filtered_as_spam", "kept by the phone's spam filter"), ("scheduled", "scheduled, not sent"),
-                       ("starred", "starred")):
+    for key, words in (
+        ("filtered_as_spam", "kept by the phone's spam filter"),
+        ("scheduled", "scheduled, not sent"),
+        ("starred", "starred"),
+    ):
         if extra.get(key):
             shown.statuses.append(words)
 
@@ -380,6 +447,7 @@ def _deletion(m: Any, extra: dict[str, Any]) -> str:
 
 # -- times -----------------------------------------------------------------------------------------
 
+
 def time_label(extra: Any) -> str | None:
     """Which moment `time` is ("sent", "received", "stored on the phone"), when the parser said."""
     return TIME_WORDS.get(str(_dict(extra).get("time_is")))
@@ -389,11 +457,15 @@ def other_times(extra: Any) -> list[tuple[str, str]]:
     """(words, UTC text) of the times kept beside the one the message is ordered by."""
     extra = _dict(extra)
     moment = extra.get("time_is")
-    return [(TIME_WORDS[key], str(_dict(extra.get(key)).get("utc"))) for key in OTHER_TIMES
-            if key != moment and _dict(extra.get(key)).get("utc")]
+    return [
+        (TIME_WORDS[key], str(_dict(extra.get(key)).get("utc")))
+        for key in OTHER_TIMES
+        if key != moment and _dict(extra.get(key)).get("utc")
+    ]
 
 
 # -- a page's linked records -----------------------------------------------------------------------
+
 
 def _wants_location(m: Any) -> bool:
     extra = _dict(m.extra)
@@ -442,29 +514,51 @@ class PageLinks:
             self.session.execute(text(self.INDEX))
             ids = self.session.execute(select(table.c.id).order_by(table.c.id)).scalars()
             self.page_starts = [i for n, i in enumerate(ids) if n % self.per_page == 0]
-        statement = (select(table.c.id, table.c.message_id, table.c.latitude, table.c.longitude, table.c.label,
-                            table.c.origin, table.c.extra).where(table.c.message_id.in_(list(located)))
-                     .order_by(table.c.id))
+        statement = (
+            select(
+                table.c.id,
+                table.c.message_id,
+                table.c.latitude,
+                table.c.longitude,
+                table.c.label,
+                table.c.origin,
+                table.c.extra,
+            )
+            .where(table.c.message_id.in_(list(located)))
+            .order_by(table.c.id)
+        )
         for loc in self.session.execute(statement):
             # the positions pages list every record in id order, per_page a page
-            links = [(f"locations-{max(1, bisect_right(self.page_starts, loc.id))}.html#loc-{loc.id}",
-                      f"position #{loc.id}")]
+            links = [
+                (f"locations-{max(1, bisect_right(self.page_starts, loc.id))}.html#loc-{loc.id}", f"position #{loc.id}")
+            ]
             if loc.id in self.map_keys:
                 links.append((f"../index.html#map-{self.map_keys[loc.id]}", f"{self.map_keys[loc.id]} on the map"))
-            located[loc.message_id].extra.setdefault(LINKED, {}).setdefault("locations", []).append({
-                "latitude": loc.latitude, "longitude": loc.longitude, "label": loc.label, "origin": loc.origin,
-                "extra": loc.extra if isinstance(loc.extra, dict) else {}, "links": links})
+            located[loc.message_id].extra.setdefault(LINKED, {}).setdefault("locations", []).append(
+                {
+                    "latitude": loc.latitude,
+                    "longitude": loc.longitude,
+                    "label": loc.label,
+                    "origin": loc.origin,
+                    "extra": loc.extra if isinstance(loc.extra, dict) else {},
+                    "links": links,
+                }
+            )
 
     def _cards(self) -> dict[tuple[Any, str], list[dict[str, Any]]]:
         """WhatsApp's shared contact cards by (source file, message row id): read once, on first need."""
         if self.cards is None:
             self.cards = {}
             table = Contact.__table__
-            statement = (select(table.c.name, table.c.phone_numbers, table.c.extra, table.c.source_file_id)
-                         .where(table.c.app == "whatsapp vcard").order_by(table.c.id))
+            statement = (
+                select(table.c.name, table.c.phone_numbers, table.c.extra, table.c.source_file_id)
+                .where(table.c.app == "whatsapp vcard")
+                .order_by(table.c.id)
+            )
             for card in self.session.execute(statement):
                 extra = card.extra if isinstance(card.extra, dict) else {}
                 if extra.get("message_row_id") is not None:
                     self.cards.setdefault((card.source_file_id, str(extra["message_row_id"])), []).append(
-                        {"name": card.name, "phone_numbers": card.phone_numbers or []})
+                        {"name": card.name, "phone_numbers": card.phone_numbers or []}
+                    )
         return self.cards

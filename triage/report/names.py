@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from triage.model.records import Message, Party
 
 # keys of Message.extra that name the conversation, with the words that say where the name comes from
-THREAD_NAME_KEYS = (("group_subject", "the WhatsApp group's subject"),
-                    ("dialog_name", "the Telegram dialog's name"),
-                    ("contact_name", "the name WhatsApp shows for the chat"))
+THREAD_NAME_KEYS = (
+    ("group_subject", "the WhatsApp group's subject"),
+    ("dialog_name", "the Telegram dialog's name"),
+    ("contact_name", "the name WhatsApp shows for the chat"),
+)
 NAMES_SHOWN = 3  # a number's names beside it (all are on the people pages)
 
 
@@ -60,8 +62,11 @@ class Names:
     def _thread_titles(self) -> dict[tuple[str, str | None], Named]:
         extra = Message.__table__.c.extra
         titles = [func.min(extra[key].as_string()) for key, _ in THREAD_NAME_KEYS]
-        statement = select(Message.app, Message.thread, *titles).where(Message.thread.is_not(None)).group_by(
-            Message.app, Message.thread)
+        statement = (
+            select(Message.app, Message.thread, *titles)
+            .where(Message.thread.is_not(None))
+            .group_by(Message.app, Message.thread)
+        )
         found: dict[tuple[str, str | None], Named] = {}
         for app, thread, *values in self.session.execute(statement):
             for (_, source), value in zip(THREAD_NAME_KEYS, values, strict=True):
@@ -75,13 +80,18 @@ class Names:
         table = Party.__table__
         by_raw: dict[str, Named] = {}
         for party_id, names, raw_forms in self.session.execute(
-                select(table.c.id, table.c.names, table.c.raw_forms).order_by(table.c.id)):
+            select(table.c.id, table.c.names, table.c.raw_forms).order_by(table.c.id)
+        ):
             if not names:
                 continue
-            shown = ", ".join(names[:NAMES_SHOWN]) + (f" (+{len(names) - NAMES_SHOWN})" if len(names) > NAMES_SHOWN
-                                                      else "")
-            named = Named(shown, f"names the phone's records give this number (contacts, apps, accounts): "
-                                 f"person #{party_id} on the people pages")
+            shown = ", ".join(names[:NAMES_SHOWN]) + (
+                f" (+{len(names) - NAMES_SHOWN})" if len(names) > NAMES_SHOWN else ""
+            )
+            named = Named(
+                shown,
+                f"names the phone's records give this number (contacts, apps, accounts): "
+                f"person #{party_id} on the people pages",
+            )
             for raw in raw_forms or []:
                 by_raw.setdefault(str(raw), named)
         return by_raw

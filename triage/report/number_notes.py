@@ -52,21 +52,29 @@ def explain(party: Any) -> list[str]:
     fits = [m.groups() for m in (_CANDIDATE.match(c) for c in party.candidates or []) if m]
     out = []
     if fits:
-        out.append("Its stored forms fit more than one country: "
-                   + "; ".join(f"{country_name(region)} as {e164}" for e164, region in fits) + ".")
+        out.append(
+            "Its stored forms fit more than one country: "
+            + "; ".join(f"{country_name(region)} as {e164}" for e164, region in fits)
+            + "."
+        )
     if party.e164:
-        out.append(f"The report gives {party.e164}, {country_name(party.region)}, because: "
-                   f"{party.basis or 'not recorded'}.")
+        out.append(
+            f"The report gives {party.e164}, {country_name(party.region)}, because: {party.basis or 'not recorded'}."
+        )
     else:
         out.append(f"The report gives no country: {party.basis or 'no country hint in the evidence'}.")
     regions = {region for _, region in fits} | ({party.region} if party.region else set())
     shared = sorted(regions & set(SHARED_CODE_TERRITORIES))
     if shared:
-        out.append(f"The calling code +44 is shared by the United Kingdom (GB), Guernsey (GG), Jersey (JE) and the "
-                   f"Isle of Man (IM); the numbering-plan data used (libphonenumber {phonenumbers.__version__}) "
-                   f"places this number's range in {', '.join(country_name(r) for r in shared)}.")
-    out.append("A number's country says where the number was allocated, not where its user is or was, nor "
-               "the user's nationality.")
+        out.append(
+            f"The calling code +44 is shared by the United Kingdom (GB), Guernsey (GG), Jersey (JE) and the "
+            f"Isle of Man (IM); the numbering-plan data used (libphonenumber {phonenumbers.__version__}) "
+            f"places this number's range in {', '.join(country_name(r) for r in shared)}."
+        )
+    out.append(
+        "A number's country says where the number was allocated, not where its user is or was, nor "
+        "the user's nationality."
+    )
     return out
 
 
@@ -76,13 +84,22 @@ def ambiguous_cited(session: Session, cited_facts: dict[tuple[str, int], int]) -
 
     Only ambiguous parties are read, one by one (a phone has a few of them among thousands of numbers)."""
     notes: list[tuple[int, NumberNote]] = []
-    statement = (select(Party).where(Party.ambiguous.is_(True)).order_by(Party.id)
-                 .execution_options(yield_per=500))
+    statement = select(Party).where(Party.ambiguous.is_(True)).order_by(Party.id).execution_options(yield_per=500)
     for party in session.scalars(statement):
         facts = sorted({cited_facts[key] for key in _linked(party.refs) if key in cited_facts})
         if facts:
-            notes.append((facts[0], NumberNote(party.e164 or ", ".join(party.raw_forms or []), list(party.names or []),
-                                               list(party.raw_forms or []), explain(party), facts)))
+            notes.append(
+                (
+                    facts[0],
+                    NumberNote(
+                        party.e164 or ", ".join(party.raw_forms or []),
+                        list(party.names or []),
+                        list(party.raw_forms or []),
+                        explain(party),
+                        facts,
+                    ),
+                )
+            )
     notes.sort(key=lambda n: (n[0], n[1].number))
     return [n for _, n in notes[:NUMBERS_NOTED]], max(0, len(notes) - NUMBERS_NOTED)
 

@@ -76,18 +76,42 @@ from triage.store import CaseStore
 
 PAGES_DIR = "pages"
 PER_PAGE = {  # rows a page, per kind of page: a page stays a few hundred kB whatever the phone holds
-    "conversation": 500, "conversations": 500, "timeline": 500, "day": 1000, "untimed": 1000, "people": 500,
-    "contacts": 1000, "accounts": 1000, "calls": 1000, "media": 200, "payments": 500, "locations": 1000,
-    "warnings": 1000, "not-parsed": 1000, "files": 1000, "record": 500,
+    "conversation": 500,
+    "conversations": 500,
+    "timeline": 500,
+    "day": 1000,
+    "untimed": 1000,
+    "people": 500,
+    "contacts": 1000,
+    "accounts": 1000,
+    "calls": 1000,
+    "media": 200,
+    "payments": 500,
+    "locations": 1000,
+    "warnings": 1000,
+    "not-parsed": 1000,
+    "files": 1000,
+    "record": 500,
 }
 LINK_COLUMNS = ("id", "app", "thread", "counterpart", "time_utc")  # what a link to a message needs (Links.message)
 WINDOW = 10  # page numbers linked either side of the current one (plus the first and the last)
 SECTIONS = (  # the pages' navigation bar: series name, label
-    ("findings-time", "Findings by time"), ("findings-conversation", "Findings by conversation"),
-    ("conversations", "Conversations"), ("timeline", "Timeline"), ("people", "People"), ("contacts", "Contacts"),
-    ("calls", "Calls"), ("accounts", "Accounts"), ("media", "Media"), ("payments", "Payments"),
-    ("locations", "Positions"), ("untimed", "Untimed"), ("warnings", "Warnings"), ("not-parsed", "Files not parsed"),
-    ("files", "Files parsed"), ("record", "Examination record"),
+    ("findings-time", "Findings by time"),
+    ("findings-conversation", "Findings by conversation"),
+    ("conversations", "Conversations"),
+    ("timeline", "Timeline"),
+    ("people", "People"),
+    ("contacts", "Contacts"),
+    ("calls", "Calls"),
+    ("accounts", "Accounts"),
+    ("media", "Media"),
+    ("payments", "Payments"),
+    ("locations", "Positions"),
+    ("untimed", "Untimed"),
+    ("warnings", "Warnings"),
+    ("not-parsed", "Files not parsed"),
+    ("files", "Files parsed"),
+    ("record", "Examination record"),
 )
 
 
@@ -174,8 +198,9 @@ def _new_folder(folder: Path) -> None:
     try:
         os.mkdir(folder)
     except FileExistsError:
-        raise ExistingFileError(f"{folder} already exists; mobile-triage never replaces a file "
-                                "(choose a new output location)") from None
+        raise ExistingFileError(
+            f"{folder} already exists; mobile-triage never replaces a file (choose a new output location)"
+        ) from None
 
 
 class PageWriter:
@@ -192,16 +217,29 @@ class PageWriter:
         self.template = environment().get_template("page.html.j2")
         counts = self.context["counts"]
         self.base = {
-            "f": self.context["f"], "thumbs": self.context["thumbs"], "map_keys": self.context["map_keys"],
-            "not_translated": self.context["not_translated"], "local_zone_names": self.context["local_zone_names"],
-            "links": self.links, "sections": SECTIONS, "up": "../", "index_href": "../index.html", "print": False,
+            "f": self.context["f"],
+            "thumbs": self.context["thumbs"],
+            "map_keys": self.context["map_keys"],
+            "not_translated": self.context["not_translated"],
+            "local_zone_names": self.context["local_zone_names"],
+            "links": self.links,
+            "sections": SECTIONS,
+            "up": "../",
+            "index_href": "../index.html",
+            "print": False,
         }
         self.totals = {
-            "people": counts.get("party", 0), "contacts": counts.get("contact", 0), "calls": counts.get("call", 0),
-            "accounts": counts.get("account", 0), "media": counts.get("media_file", 0),
-            "payments": counts.get("payment", 0), "locations": counts.get("location", 0),
-            "untimed": self.context["untimed_count"], "warnings": self.context["warning_count"],
-            "not-parsed": self.context["not_parsed_count"], "files": self.context["source_count"],
+            "people": counts.get("party", 0),
+            "contacts": counts.get("contact", 0),
+            "calls": counts.get("call", 0),
+            "accounts": counts.get("account", 0),
+            "media": counts.get("media_file", 0),
+            "payments": counts.get("payment", 0),
+            "locations": counts.get("location", 0),
+            "untimed": self.context["untimed_count"],
+            "warnings": self.context["warning_count"],
+            "not-parsed": self.context["not_parsed_count"],
+            "files": self.context["source_count"],
             "record": len(self.context["custody"]),
         }
 
@@ -218,17 +256,34 @@ class PageWriter:
         self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
         self.timeline()
         self.listing("untimed", "Times not placed in UTC", untimed(self.session), by_id=False)
-        self.listing("warnings", "Parse warnings", self._records(ParseWarning),
-                     lambda chunk: {"rows": Markup(warnings_rows(chunk))})
-        self.listing("not-parsed", "Files not parsed, or parsed with warnings",
-                     self._records(SourceFile, SourceFile.status != "parsed"),
-                     lambda chunk: {"rows": Markup(source_rows(chunk, strong=True))})
-        self.listing("files", "Files parsed", self._records(SourceFile),
-                     lambda chunk: {"rows": Markup(source_rows(chunk, strong=False))})
-        self.listing("record", "Examination record", iter(self.context["custody"]),
-                     lambda _: {"chain": self.context["chain"]}, by_id=False)
+        self.listing(
+            "warnings",
+            "Parse warnings",
+            self._records(ParseWarning),
+            lambda chunk: {"rows": Markup(warnings_rows(chunk))},
+        )
+        self.listing(
+            "not-parsed",
+            "Files not parsed, or parsed with warnings",
+            self._records(SourceFile, SourceFile.status != "parsed"),
+            lambda chunk: {"rows": Markup(source_rows(chunk, strong=True))},
+        )
+        self.listing(
+            "files",
+            "Files parsed",
+            self._records(SourceFile),
+            lambda chunk: {"rows": Markup(source_rows(chunk, strong=False))},
+        )
+        self.listing(
+            "record",
+            "Examination record",
+            iter(self.context["custody"]),
+            lambda _: {"chain": self.context["chain"]},
+            by_id=False,
+        )
         # findings by time and by conversation (finding_views.py imports this module: imported here)
         from triage.report.finding_views import write_finding_pages
+
         write_finding_pages(self)
 
     def _records(self, cls: type[Base], *where: Any) -> Iterable[Any]:
@@ -238,9 +293,11 @@ class PageWriter:
 
     def _rows(self, render: Callable[..., str]) -> Callable[[list[Any]], dict[str, Any]]:
         """A page's context for a listing of records with sources: its rows, written by `render` (page_rows.py)."""
+
         def prepare(chunk: list[Any]) -> dict[str, Any]:
             sources = self.sources.of(chunk)
             return {"sources": sources, "rows": Markup(render(chunk, sources))}
+
         return prepare
 
     def _payments(self, chunk: list[Any], sources: dict[int, Any]) -> str:
@@ -249,8 +306,14 @@ class PageWriter:
     def _locations(self, chunk: list[Any], sources: dict[int, Any]) -> str:
         return locations_rows(chunk, sources, self.context["map_keys"])
 
-    def listing(self, name: str, title: str, items: Iterable[Any],
-                prepare: Callable[[list[Any]], dict[str, Any]] | None = None, by_id: bool = True) -> Series:
+    def listing(
+        self,
+        name: str,
+        title: str,
+        items: Iterable[Any],
+        prepare: Callable[[list[Any]], dict[str, Any]] | None = None,
+        by_id: bool = True,
+    ) -> Series:
         """A series of store rows in id order (`by_id`: a record's page is then found by its id)."""
         series = Series(name, title, self.totals[name], PER_PAGE[name])
         self.links.series[name] = series
@@ -264,16 +327,22 @@ class PageWriter:
         self.links.series["conversations"] = index
         for position, t in enumerate(threads):
             up = (f"{index.file(position // index.per_page + 1)}#{t.key}", "all conversations")
-            series = Series(f"conversation-{t.number}", f"{t.app} · thread {t.label}", t.messages,
-                            PER_PAGE["conversation"], up)
+            series = Series(
+                f"conversation-{t.number}", f"{t.app} · thread {t.label}", t.messages, PER_PAGE["conversation"], up
+            )
             self.links.series[series.name] = series
             self.links.conversations[(t.app, t.thread, t.who)] = series
             self.links.threads[(t.app, t.thread, t.who)] = t
-            self.write(series, "conversation", thread_messages(self.session, t, bubbles=True, reader=self.reader),
-                       key=message_order,
-                       prepare=self._conversation_context, thread=t, script=True)
-        self.write(index, "conversations", iter(threads),
-                   extra={"message_total": sum(t.messages for t in threads)})
+            self.write(
+                series,
+                "conversation",
+                thread_messages(self.session, t, bubbles=True, reader=self.reader),
+                key=message_order,
+                prepare=self._conversation_context,
+                thread=t,
+                script=True,
+            )
+        self.write(index, "conversations", iter(threads), extra={"message_total": sum(t.messages for t in threads)})
 
     def timeline(self) -> None:
         days = timeline_days(self.session)
@@ -294,9 +363,16 @@ class PageWriter:
 
     # -- one series ---------------------------------------------------------------------------------
 
-    def write(self, series: Series, kind: str, items: Iterable[Any], key: Callable[[Any], Any] | None = None,
-              prepare: Callable[[list[Any]], dict[str, Any]] | None = None, extra: dict[str, Any] | None = None,
-              **more: Any) -> None:
+    def write(
+        self,
+        series: Series,
+        kind: str,
+        items: Iterable[Any],
+        key: Callable[[Any], Any] | None = None,
+        prepare: Callable[[list[Any]], dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+        **more: Any,
+    ) -> None:
         """Pages of `series`, one chunk of `items` each, in order; the count must match the items read."""
         items = iter(items)
         written = 0
@@ -308,12 +384,15 @@ class PageWriter:
             context = dict(self.base, **(prepare(chunk) if prepare else {}), **(extra or {}), **more)
             self._render(series, n, kind, chunk, context)
         if written != series.total or next(items, None) is not None:
-            raise RuntimeError(f"{series.name}: {series.total} record(s) counted but a different number read; "
-                               "the store changed while the report was written")
+            raise RuntimeError(
+                f"{series.name}: {series.total} record(s) counted but a different number read; "
+                "the store changed while the report was written"
+            )
 
     def _render(self, series: Series, n: int, kind: str, items: list[Any], context: dict[str, Any]) -> None:
-        page = self.template.render(kind=kind, series=series, page=n, pager=pager(series, n), items=items,
-                                    title=series.title, **context)
+        page = self.template.render(
+            kind=kind, series=series, page=n, pager=pager(series, n), items=items, title=series.title, **context
+        )
         path = self.folder / series.file(n)
         write_text_exclusive(path, page)
         self.files.append(path)
@@ -368,6 +447,11 @@ class PageWriter:
 def pager(series: Series, n: int) -> dict[str, Any]:
     pages = series.pages
     window = sorted({1, pages, *range(max(1, n - WINDOW), min(pages, n + WINDOW) + 1)})
-    return {"n": n, "pages": pages, "prev": series.file(n - 1) if n > 1 else None,
-            "next": series.file(n + 1) if n < pages else None,
-            "window": [(i, series.file(i)) for i in window], "up": series.up}
+    return {
+        "n": n,
+        "pages": pages,
+        "prev": series.file(n - 1) if n > 1 else None,
+        "next": series.file(n + 1) if n < pages else None,
+        "window": [(i, series.file(i)) for i in window],
+        "up": series.up,
+    }

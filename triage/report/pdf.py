@@ -44,8 +44,10 @@ if TYPE_CHECKING:
     from triage.integrity.custody import CustodyLog
 
 PDF_NAME = "report.pdf"
-INSTALL_HINT = ("install the Python package weasyprint and its Debian libraries "
-                "(apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)")
+INSTALL_HINT = (
+    "install the Python package weasyprint and its Debian libraries "
+    "(apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -180,8 +182,16 @@ def render_print_html(report: Report, exports_later: bool = False) -> str:
     """The statement as HTML. `exports_later`: the exports section is left as EXPORTS_PLACEHOLDER, for
     `fill_exports` once they are written and hashed (by the report's second process)."""
     exports = None if exports_later else sorted(report.context["exports"].items())
-    context = dict(report.context, sfr1=sfr1(report), export_list=exports, cited_printed=PDF_CITED_PER_FINDING,
-                   exports_placeholder=Markup(EXPORTS_PLACEHOLDER), links=None, up="", index_href="")
+    context = dict(
+        report.context,
+        sfr1=sfr1(report),
+        export_list=exports,
+        cited_printed=PDF_CITED_PER_FINDING,
+        exports_placeholder=Markup(EXPORTS_PLACEHOLDER),
+        links=None,
+        up="",
+        index_href="",
+    )
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
 
 
@@ -238,8 +248,16 @@ def sfr1(report: Report) -> dict[str, Any]:
 
 
 def _fact_view(fact: Fact, names: Names | None) -> dict[str, Any]:
-    return {"n": fact.number, "what": what(fact, names), "text": text_of(fact), "when": when(fact),
-            "where": where(fact), "findings": fact_list(fact.findings), "type": fact.key[0], "id": fact.key[1]}
+    return {
+        "n": fact.number,
+        "what": what(fact, names),
+        "text": text_of(fact),
+        "when": when(fact),
+        "where": where(fact),
+        "findings": fact_list(fact.findings),
+        "type": fact.key[0],
+        "id": fact.key[1],
+    }
 
 
 def _session_of(views: list[dict[str, Any]]) -> Any:
@@ -269,22 +287,27 @@ def _device_summary(facts: list[Any]) -> list[tuple[str, str]]:
 
 
 def _limitations(c: dict[str, Any]) -> list[str]:
-    out = [f"Message texts are quoted as stored: {NOT_TRANSLATED}.",
-           f"{c['warning_count']} parse warning(s); {c['not_parsed_count']} file(s) not parsed or parsed with "
-           "warnings (listed on the pages of index.html under 'Parse warnings' and 'Files not parsed', and in "
-           "records/parse_warning.jsonl and records/source_file.jsonl).",
-           "Positions are as recorded by the device or in photo metadata; their accuracy is not known unless stated.",
-           "Findings are indicators produced by rules for review; they are not conclusions and draw no inference "
-           "about any person's role. Part 1 states records only; the rules that selected them are in Annex A.",
-           "Only the file types the tool parses were examined; other material in the extraction was not reviewed."]
+    out = [
+        f"Message texts are quoted as stored: {NOT_TRANSLATED}.",
+        f"{c['warning_count']} parse warning(s); {c['not_parsed_count']} file(s) not parsed or parsed with "
+        "warnings (listed on the pages of index.html under 'Parse warnings' and 'Files not parsed', and in "
+        "records/parse_warning.jsonl and records/source_file.jsonl).",
+        "Positions are as recorded by the device or in photo metadata; their accuracy is not known unless stated.",
+        "Findings are indicators produced by rules for review; they are not conclusions and draw no inference "
+        "about any person's role. Part 1 states records only; the rules that selected them are in Annex A.",
+        "Only the file types the tool parses were examined; other material in the extraction was not reviewed.",
+    ]
     if c["untimed_count"]:
         out.append(f"{c['untimed_count']} time(s) could not be placed in UTC and are given as stored.")
-    out.append("This statement lists the records the findings cite, not every record of the phone: all are in the "
-               "exports named below with their SHA-256, and on the pages of index.html.")
+    out.append(
+        "This statement lists the records the findings cite, not every record of the phone: all are in the "
+        "exports named below with their SHA-256, and on the pages of index.html."
+    )
     return out
 
 
 # -- WeasyPrint plumbing --------------------------------------------------------------------------
+
 
 def _local_fetcher(out: Path):  # noqa: ANN202 - a weasyprint URLFetcher
     """Only data: URIs and files inside the output folder; anything else is refused (no network)."""

@@ -29,8 +29,18 @@ TIMELINE_COLUMNS = {
     "call": ("id", "time_utc", "app", "direction", "counterpart", "duration_s", *_PROVENANCE),
     "location": ("id", "time_utc", "origin", "latitude", "longitude", "label", *_PROVENANCE),
     "media_file": ("id", "taken_utc", "name", "make", "model", *_PROVENANCE),
-    "message": ("id", "time_utc", "app", "thread", "direction", "counterpart", "body", "deleted", "extra",
-                *_PROVENANCE),
+    "message": (
+        "id",
+        "time_utc",
+        "app",
+        "thread",
+        "direction",
+        "counterpart",
+        "body",
+        "deleted",
+        "extra",
+        *_PROVENANCE,
+    ),
     "payment": ("id", "time_utc", "amount", "currency", "method", "direction", *_PROVENANCE),
 }
 
@@ -104,7 +114,9 @@ class Bubbles:
         if text is None:
             text = self.provenance[source_id] = (
                 isolated_html(self.sources[source_id].provenance, "path", IN_SOURCES)
-                if source_id in self.sources else "")
+                if source_id in self.sources
+                else ""
+            )
         if record.source_table:
             text += ", table " + self.row_text(record.source_table) + " row " + shown_html(record.source_row, "name")
         elif record.source_offset is not None:
@@ -116,25 +128,34 @@ class Bubbles:
         outgoing = m.direction == "outgoing"
         anchor = f' id="msg-{text_html(m.id)}"' if thread_key else ""
         party = m.counterpart if outgoing else (m.sender or m.counterpart)
-        who = ("device user → " + self.name(m.counterpart or "?") if outgoing
-               else self.name(m.sender or m.counterpart or "unknown sender"))
+        who = (
+            "device user → " + self.name(m.counterpart or "?")
+            if outgoing
+            else self.name(m.sender or m.counterpart or "unknown sender")
+        )
         named = self.names.get(party) if party else None
         if named is not None:
             who += f' <span class="name" title="{text_html(named.source)}">({self.name(named.text)})</span>'
         translation = _translation(m.extra) if m.extra else None
-        status = ("translation: " + isolated_html(translation, "message_body", IN_MESSAGES) if translation
-                  else self.not_translated)
+        status = (
+            "translation: " + isolated_html(translation, "message_body", IN_MESSAGES)
+            if translation
+            else self.not_translated
+        )
         shown = describe(m)
         # statuses in words: a deletion, then the others (some quote the record: capped and isolated)
         flags = f' · <span class="deleted">{text_html(shown.deleted)}</span>' if shown.deleted else ""
-        flags += "".join([' · <span class="flag">' + isolated_html(s, "name", IN_MESSAGES) + "</span>"
-                          for s in shown.statuses])
-        return (f'<div class="bubble {"out" if outgoing else "in"}"{anchor}>\n<div class="meta"><b>{who}</b>\n'
-                f' · {self.text(m.app)} · {self.text(m.direction)} · {self.times(m)}</div>\n{self.kind(shown)}'
-                f'<div class="text" dir="auto">{shown_html(m.body, "message_body", IN_MESSAGES)}</div>\n'
-                f'<div class="status">{status}\n · message #{text_html(m.id)}{flags}\n'
-                f' · raw time {ltr_html(m.time_raw, "name")} ({self.text(m.time_encoding)})\n'
-                f' · <span class="mono">{self.source(m)}</span></div>\n</div>')
+        flags += "".join(
+            [' · <span class="flag">' + isolated_html(s, "name", IN_MESSAGES) + "</span>" for s in shown.statuses]
+        )
+        return (
+            f'<div class="bubble {"out" if outgoing else "in"}"{anchor}>\n<div class="meta"><b>{who}</b>\n'
+            f" · {self.text(m.app)} · {self.text(m.direction)} · {self.times(m)}</div>\n{self.kind(shown)}"
+            f'<div class="text" dir="auto">{shown_html(m.body, "message_body", IN_MESSAGES)}</div>\n'
+            f'<div class="status">{status}\n · message #{text_html(m.id)}{flags}\n'
+            f" · raw time {ltr_html(m.time_raw, 'name')} ({self.text(m.time_encoding)})\n"
+            f' · <span class="mono">{self.source(m)}</span></div>\n</div>'
+        )
 
     def kind(self, shown: Shown) -> str:
         """What a message that is not plain text is, in words, with the values its record holds (each
@@ -143,8 +164,12 @@ class Bubbles:
         if not (shown.what or shown.values):
             return ""
         parts = [self.kind_words(shown.what)] if shown.what else []
-        parts += [f'<a href="{text_html(v.href)}">{text_html(v.words)}</a>' if type(v) is Link
-                  else isolated_html(v, "name", IN_MESSAGES) for v in shown.values]
+        parts += [
+            f'<a href="{text_html(v.href)}">{text_html(v.words)}</a>'
+            if type(v) is Link
+            else isolated_html(v, "name", IN_MESSAGES)
+            for v in shown.values
+        ]
         return '<div class="kind" dir="auto">' + " · ".join(parts) + "</div>\n"
 
     def times(self, m: Any) -> str:
@@ -153,8 +178,9 @@ class Bubbles:
         label = time_label(m.extra) if m.extra else None
         if label is None:
             return when_html(m.time_utc)
-        others = "".join([f' · {words} <span class="mono other">{text_html(utc)}</span>'
-                          for words, utc in other_times(m.extra)])
+        others = "".join(
+            [f' · {words} <span class="mono other">{text_html(utc)}</span>' for words, utc in other_times(m.extra)]
+        )
         order = f' <span class="order">(listed by its {label} time)</span>' if others else ""
         return f"{label} {when_html(m.time_utc)}{others}{order}"
 
@@ -164,14 +190,20 @@ def bubble_html(m: Any, thread_key: str, sources: dict[int, Any], not_translated
     return Bubbles(sources, not_translated).bubble(m, thread_key)
 
 
-def bubbles_html(messages: Iterable[Any], thread_key: str, sources: dict[int, Any], not_translated: str,
-                 names: dict[str, Any] | None = None) -> str:
+def bubbles_html(
+    messages: Iterable[Any],
+    thread_key: str,
+    sources: dict[int, Any],
+    not_translated: str,
+    names: dict[str, Any] | None = None,
+) -> str:
     """A page of a conversation; `names`: raw number → report.names.Named, shown beside it."""
     bubbles = Bubbles(sources, not_translated, names)
     return "".join(bubbles.bubble(m, thread_key) for m in messages)
 
 
 # -- the timeline ------------------------------------------------------------------------------------
+
 
 def _words(*parts: Any) -> str:
     """Words of the report around evidence values, each capped like a name, joined by spaces."""
@@ -219,15 +251,20 @@ class TimelineRows:
         """(what, detail) of one timed record."""
         if kind == "message":
             verb = "from" if r.direction == "incoming" else "to"
-            return (self._words(r.app, r.direction, verb) + self.counterpart(r.counterpart or "?"),
-                    shown_html(r.body, "text", IN_MESSAGES) if r.body else self._kind(r))
+            return (
+                self._words(r.app, r.direction, verb) + self.counterpart(r.counterpart or "?"),
+                shown_html(r.body, "text", IN_MESSAGES) if r.body else self._kind(r),
+            )
         if kind == "call":
-            return (self._words(r.app, r.direction, "call") + self.number(r.counterpart or "?"),
-                    shown_html(f"{r.duration_s:g} s" if r.duration_s is not None else ""))
+            return (
+                self._words(r.app, r.direction, "call") + self.number(r.counterpart or "?"),
+                shown_html(f"{r.duration_s:g} s" if r.duration_s is not None else ""),
+            )
         if kind == "location":
-            return (_words(f"position L{r.id}", f"({r.origin})"),
-                    ltr_html(f"{r.latitude:.6f}, {r.longitude:.6f}") + " "
-                    + isolated_html(r.label, "name", IN_POSITIONS))
+            return (
+                _words(f"position L{r.id}", f"({r.origin})"),
+                ltr_html(f"{r.latitude:.6f}, {r.longitude:.6f}") + " " + isolated_html(r.label, "name", IN_POSITIONS),
+            )
         if kind == "media_file":
             detail = _words(*(x for x in (r.make, r.model) if x)) if (r.make or r.model) else ""
             return "photo/video taken: " + isolated_html(r.name, "name", IN_MEDIA), detail
@@ -242,7 +279,20 @@ class TimelineRows:
         if href:
             label = '<a href="' + text_html(href) + '">' + label + "</a>"
         # times the report formats need no escaping (when_html)
-        return "".join(['<tr><td class="mono">', iso_z(utc), "</td>",
-                        *['<td class="mono">' + local + "</td>" for local in local_times(utc)],
-                        "\n<td>", label, "</td><td>", what, '</td><td dir="auto">', detail, '</td><td class="mono">',
-                        self._where(r), "</td></tr>"])
+        return "".join(
+            [
+                '<tr><td class="mono">',
+                iso_z(utc),
+                "</td>",
+                *['<td class="mono">' + local + "</td>" for local in local_times(utc)],
+                "\n<td>",
+                label,
+                "</td><td>",
+                what,
+                '</td><td dir="auto">',
+                detail,
+                '</td><td class="mono">',
+                self._where(r),
+                "</td></tr>",
+            ]
+        )

@@ -37,8 +37,12 @@ STATEMENT_FACTS = 400  # facts stated in part 1 at most (then: how many more, an
 WHERE_ALL_ARE = "findings.json and schedule_findings.csv"
 
 DIRECTION_WORDS = {"incoming": "received from", "outgoing": "sent to"}
-CALL_WORDS = {"incoming": "incoming call from", "outgoing": "outgoing call to", "missed": "missed call from",
-              "rejected": "rejected call from"}
+CALL_WORDS = {
+    "incoming": "incoming call from",
+    "outgoing": "outgoing call to",
+    "missed": "missed call from",
+    "rejected": "rejected call from",
+}
 
 
 @dataclass
@@ -88,11 +92,16 @@ def stated_facts(finding_views: list[dict[str, Any]], per_finding: int, limit: i
 
 def _order(fact: Fact) -> tuple[Any, ...]:
     t = fact.time
-    return (t is None, t.timestamp() if t is not None else 0.0, fact.key[0], fact.key[1] if isinstance(
-        fact.key[1], int) else 0)
+    return (
+        t is None,
+        t.timestamp() if t is not None else 0.0,
+        fact.key[0],
+        fact.key[1] if isinstance(fact.key[1], int) else 0,
+    )
 
 
 # -- what each fact says -------------------------------------------------------------------------------
+
 
 def what(fact: Fact, names: Any = None) -> Markup:
     """What the record is, in neutral words: its kind and the identifiers it holds."""
@@ -102,37 +111,59 @@ def what(fact: Fact, names: Any = None) -> Markup:
     if isinstance(r, Message):
         verb = DIRECTION_WORDS.get(r.direction, f"direction as stored: {r.direction}; other party")
         state = Markup("; marked deleted in its source") if r.deleted else Markup("")
-        return Markup("Message #{} ({}), {} {}{}").format(r.id, shown(r.app, "name"), verb,
-                                                         party(r.counterpart, names), state)
+        return Markup("Message #{} ({}), {} {}{}").format(
+            r.id, shown(r.app, "name"), verb, party(r.counterpart, names), state
+        )
     if isinstance(r, Call):
         verb = CALL_WORDS.get(r.direction, f"call ({r.direction}) with")
-        duration = (Markup(", {} s").format(left_to_right(f"{r.duration_s:g}")) if r.duration_s is not None
-                    else Markup(""))
-        return Markup("Call #{} ({}), {} {}{}").format(r.id, shown(r.app, "name"), verb, party(r.counterpart, names),
-                                                      duration)
+        duration = (
+            Markup(", {} s").format(left_to_right(f"{r.duration_s:g}")) if r.duration_s is not None else Markup("")
+        )
+        return Markup("Call #{} ({}), {} {}{}").format(
+            r.id, shown(r.app, "name"), verb, party(r.counterpart, names), duration
+        )
     if isinstance(r, Location):
-        accuracy = (Markup(", accuracy {} m").format(left_to_right(f"{r.accuracy_m:g}"))
-                    if r.accuracy_m is not None else Markup(""))
-        photo = (Markup(", from the metadata of file {}").format(isolated(card.media.name, "name"))
-                 if card.media is not None else Markup(""))
+        accuracy = (
+            Markup(", accuracy {} m").format(left_to_right(f"{r.accuracy_m:g}"))
+            if r.accuracy_m is not None
+            else Markup("")
+        )
+        photo = (
+            Markup(", from the metadata of file {}").format(isolated(card.media.name, "name"))
+            if card.media is not None
+            else Markup("")
+        )
         return Markup("Position #{}: latitude, longitude {}{} (origin: {}){}").format(
-            r.id, left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}"), accuracy, shown(r.origin, "name"), photo)
+            r.id, left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}"), accuracy, shown(r.origin, "name"), photo
+        )
     if isinstance(r, MediaFile):
         camera = " ".join(x for x in (r.make, r.model) if x)
-        position = (Markup(", position {}").format(
-            left_to_right(f"{card.location.latitude:.6f}, {card.location.longitude:.6f}"))
-                    if card.location is not None else Markup(", no position in its metadata"))
+        position = (
+            Markup(", position {}").format(
+                left_to_right(f"{card.location.latitude:.6f}, {card.location.longitude:.6f}")
+            )
+            if card.location is not None
+            else Markup(", no position in its metadata")
+        )
         return Markup("Photo or video file #{} {}, {} bytes, SHA-256 {}{}{}").format(
-            r.id, isolated(r.path, "path", "records/media_file.jsonl"), left_to_right(f"{r.size:,}" if r.size else "?"),
+            r.id,
+            isolated(r.path, "path", "records/media_file.jsonl"),
+            left_to_right(f"{r.size:,}" if r.size else "?"),
             left_to_right(r.sha256 or "not computed"),
-            Markup(", camera {}").format(isolated(camera, "name")) if camera else Markup(""), position)
+            Markup(", camera {}").format(isolated(camera, "name")) if camera else Markup(""),
+            position,
+        )
     if isinstance(r, Payment):
-        amount = (Markup(", amount {}").format(left_to_right(f"{r.amount:,.2f} {r.currency or ''}".strip()))
-                  if r.amount is not None else Markup(""))
+        amount = (
+            Markup(", amount {}").format(left_to_right(f"{r.amount:,.2f} {r.currency or ''}".strip()))
+            if r.amount is not None
+            else Markup("")
+        )
         ident = Markup(" {}").format(left_to_right(_masked(r), "name")) if r.identifier else Markup("")
         other = Markup(", other party {}").format(party(r.counterpart, names)) if r.counterpart else Markup("")
         return Markup("Payment detail #{} read from the phone's content: {}{}{}{}").format(
-            r.id, shown(r.method, "name"), ident, amount, other)
+            r.id, shown(r.method, "name"), ident, amount, other
+        )
     return Markup("{} record #{}").format(card.ref.get("type"), card.ref.get("id"))
 
 
@@ -171,9 +202,14 @@ def when(fact: Fact) -> Markup:
     name = "taken" if isinstance(r, MediaFile) else "time"
     t = record_time(r)
     raw, encoding = getattr(r, f"{name}_raw", None), getattr(r, f"{name}_encoding", None)
-    stored = (Markup("; stored as {}{}").format(left_to_right(raw if isinstance(raw, str) else json.dumps(raw), "name"),
-                                                Markup(" ({})").format(shown(encoding, "name")) if encoding else "")
-              if raw not in (None, "") else Markup(""))
+    stored = (
+        Markup("; stored as {}{}").format(
+            left_to_right(raw if isinstance(raw, str) else json.dumps(raw), "name"),
+            Markup(" ({})").format(shown(encoding, "name")) if encoding else "",
+        )
+        if raw not in (None, "")
+        else Markup("")
+    )
     if t is None:
         return Markup("time not placed in UTC{}").format(stored)
     local = local_times(t)
@@ -185,8 +221,9 @@ def where(fact: Fact) -> Markup:
     text = isolated(ref.get("provenance") or "source not recorded", "path", "findings.json")
     if ref.get("table"):
         # a table's name is an identifier of the database, kept whole on its line like the row (display.ltr_html)
-        text += Markup(", table {} row {}").format(left_to_right(ref["table"], "name"),
-                                                   left_to_right(ref["row"], "name"))
+        text += Markup(", table {} row {}").format(
+            left_to_right(ref["table"], "name"), left_to_right(ref["row"], "name")
+        )
     elif ref.get("offset") is not None:
         text += Markup(", byte offset {}").format(left_to_right(ref["offset"]))
     if ref.get("sha256"):
@@ -195,6 +232,7 @@ def where(fact: Fact) -> Markup:
 
 
 # -- the annex of indicators -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RuleText:
@@ -212,10 +250,19 @@ def rule_texts(pack: Any) -> dict[str, RuleText]:
     """The annex's text of every rule of a loaded pack (rules.pack.RulePack)."""
     import yaml
 
-    return {r.id: RuleText(r.title, list(r.reads), yaml.safe_dump(r.condition, default_flow_style=True, sort_keys=True,
-                                                                   allow_unicode=True, width=10_000).strip(),
-                           " ".join((r.rationale or "").split()), _innocent(r), list(r.sources or []))
-            for r in pack.rules}
+    return {
+        r.id: RuleText(
+            r.title,
+            list(r.reads),
+            yaml.safe_dump(
+                r.condition, default_flow_style=True, sort_keys=True, allow_unicode=True, width=10_000
+            ).strip(),
+            " ".join((r.rationale or "").split()),
+            _innocent(r),
+            list(r.sources or []),
+        )
+        for r in pack.rules
+    }
 
 
 def _innocent(rule: Any) -> list[str]:
@@ -257,8 +304,9 @@ class AnnexEntry:
         return fact_list(self.facts)
 
 
-def annex(finding_views: list[dict[str, Any]], numbers: dict[tuple[str, int], int],
-          rules: dict[str, RuleText] | None) -> list[AnnexEntry]:
+def annex(
+    finding_views: list[dict[str, Any]], numbers: dict[tuple[str, int], int], rules: dict[str, RuleText] | None
+) -> list[AnnexEntry]:
     entries = []
     first: dict[tuple[str, str], int] = {}  # (rule, version) → the finding whose entry defines it
     for n, view in enumerate(finding_views, start=1):
@@ -266,8 +314,16 @@ def annex(finding_views: list[dict[str, Any]], numbers: dict[tuple[str, int], in
         cited = list(dict.fromkeys((str(ref.get("type")), ref.get("id")) for ref in x["evidence"]))
         stated = sorted({numbers[k] for k in cited if k in numbers})
         defined_at = first.setdefault((x["rule_id"], x["rule_version"]), n)
-        entries.append(AnnexEntry(n, x, (rules or {}).get(x["rule_id"]), stated,
-                                  sum(1 for k in cited if k not in numbers), defined_at if defined_at != n else None))
+        entries.append(
+            AnnexEntry(
+                n,
+                x,
+                (rules or {}).get(x["rule_id"]),
+                stated,
+                sum(1 for k in cited if k not in numbers),
+                defined_at if defined_at != n else None,
+            )
+        )
     return entries
 
 

@@ -68,8 +68,9 @@ def has_source(cls: type[Base]) -> bool:
     return any(key == "source_file_id" for key, _ in record_columns(cls))
 
 
-def record_select(cls: type[Base], with_source: bool = False, only: Sequence[str] | None = None,
-                  dialect: str | None = None) -> Select[Any]:
+def record_select(
+    cls: type[Base], with_source: bool = False, only: Sequence[str] | None = None, dialect: str | None = None
+) -> Select[Any]:
     """Every column of a record type (or those named in `only`, in their mapping order), labelled by attribute
     name; with its source file's provenance and SHA-256 (outer join: a record whose source is unknown keeps
     null ones) when asked and it has one. `dialect`: the store's, for the fastest way to read JSON columns."""
@@ -77,14 +78,20 @@ def record_select(cls: type[Base], with_source: bool = False, only: Sequence[str
     statement = select(*(readable(column, dialect).label(key) for key, column in columns))
     if with_source and has_source(cls):
         table = cls.__table__
-        statement = statement.add_columns(SourceFile.provenance.label(SOURCE_PATH),
-                                          SourceFile.sha256.label(SOURCE_SHA256))
+        statement = statement.add_columns(
+            SourceFile.provenance.label(SOURCE_PATH), SourceFile.sha256.label(SOURCE_SHA256)
+        )
         statement = statement.select_from(table).outerjoin(SourceFile, table.c.source_file_id == SourceFile.id)
     return statement
 
 
-def paged(store: CaseStore, statement: Select[Any], id_column: ColumnElement[Any], page: int | None = None,
-          fetch: Callable[[Select[Any]], Sequence[Any]] | None = None) -> Iterator[Row[Any]]:
+def paged(
+    store: CaseStore,
+    statement: Select[Any],
+    id_column: ColumnElement[Any],
+    page: int | None = None,
+    fetch: Callable[[Select[Any]], Sequence[Any]] | None = None,
+) -> Iterator[Row[Any]]:
     """The rows of `statement` in `id_column` order, read one keyset page (PAGE_ROWS rows) at a time. The
     statement must select `id_column` labelled `id` (record_select does). `fetch`: how a page's query is
     read (default: Core rows on the session's connection)."""
@@ -101,8 +108,9 @@ def paged(store: CaseStore, statement: Select[Any], id_column: ColumnElement[Any
         last = rows[-1].id
 
 
-def records(store: CaseStore, cls: type[Base], with_source: bool = False, only: Sequence[str] | None = None
-            ) -> Iterator[Row[Any]]:
+def records(
+    store: CaseStore, cls: type[Base], with_source: bool = False, only: Sequence[str] | None = None
+) -> Iterator[Row[Any]]:
     """Every record of one type, as rows, in id (insertion) order: the order of store.all(cls). `only`: the
     columns wanted (with "id"), when a reader needs a few: JSON and time columns cost most to read."""
     return paged(store, record_select(cls, with_source, only, dialect_of(store)), cls.__table__.c.id)
@@ -119,6 +127,9 @@ def records_by_id(store: CaseStore, cls: type[Base], ids: Iterable[int]) -> Iter
     id_column = cls.__table__.c.id
     store.flush()
     for start in range(0, len(wanted), IN_LIST_ROWS):
-        batch = wanted[start:start + IN_LIST_ROWS]
-        yield from connection(store).execute(record_select(cls, dialect=dialect_of(store)).where(
-            id_column.in_(batch)).order_by(id_column)).all()
+        batch = wanted[start : start + IN_LIST_ROWS]
+        yield from (
+            connection(store)
+            .execute(record_select(cls, dialect=dialect_of(store)).where(id_column.in_(batch)).order_by(id_column))
+            .all()
+        )

@@ -41,10 +41,20 @@ REPORT_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_report_payment_time ON payment (time_utc, id)",
 )
 # timeline streams: (record type, table, time column); ties at one instant are broken by type, then id
-TIMED = (("call", Call, "time_utc"), ("location", Location, "time_utc"), ("media_file", MediaFile, "taken_utc"),
-         ("message", Message, "time_utc"), ("payment", Payment, "time_utc"))
-UNTIMED = (("message", Message, "time"), ("call", Call, "time"), ("location", Location, "time"),
-           ("media_file", MediaFile, "taken"), ("payment", Payment, "time"))
+TIMED = (
+    ("call", Call, "time_utc"),
+    ("location", Location, "time_utc"),
+    ("media_file", MediaFile, "taken_utc"),
+    ("message", Message, "time_utc"),
+    ("payment", Payment, "time_utc"),
+)
+UNTIMED = (
+    ("message", Message, "time"),
+    ("call", Call, "time"),
+    ("location", Location, "time"),
+    ("media_file", MediaFile, "taken"),
+    ("payment", Payment, "time"),
+)
 
 
 def ensure_indexes(session: Session) -> None:
@@ -60,8 +70,24 @@ def rows(session: Session, statement: Select, chunk: int = CHUNK) -> Iterator[Ro
 
 
 # what a message bubble shows (rows.Bubbles): conversation pages read only these
-BUBBLE_COLUMNS = ("id", "app", "thread", "direction", "counterpart", "sender", "body", "time_utc", "time_raw",
-                  "time_encoding", "deleted", "extra", "source_file_id", "source_table", "source_row", "source_offset")
+BUBBLE_COLUMNS = (
+    "id",
+    "app",
+    "thread",
+    "direction",
+    "counterpart",
+    "sender",
+    "body",
+    "time_utc",
+    "time_raw",
+    "time_encoding",
+    "deleted",
+    "extra",
+    "source_file_id",
+    "source_table",
+    "source_row",
+    "source_offset",
+)
 
 
 def _columns(table: Any, only: Iterable[str] | None, session: Session | None = None) -> list[Any]:
@@ -72,8 +98,9 @@ def _columns(table: Any, only: Iterable[str] | None, session: Session | None = N
     return [readable(c, dialect) for c in table.c if wanted is None or c.name in wanted]
 
 
-def by_ids(session: Session, cls: type[Base], ids: Iterable[int | None], chunk: int = 500,
-           only: Iterable[str] | None = None) -> dict[int, Row]:
+def by_ids(
+    session: Session, cls: type[Base], ids: Iterable[int | None], chunk: int = 500, only: Iterable[str] | None = None
+) -> dict[int, Row]:
     """Rows of one table by id (a page's worth or a finding's evidence), fetched in batches; `only`: the
     columns wanted (with "id"; all by default)."""
     wanted = sorted({i for i in ids if i is not None})
@@ -81,7 +108,7 @@ def by_ids(session: Session, cls: type[Base], ids: Iterable[int | None], chunk: 
     table = cls.__table__
     columns = _columns(table, only, session)
     for start in range(0, len(wanted), chunk):
-        for row in session.execute(select(*columns).where(table.c.id.in_(wanted[start:start + chunk]))):
+        for row in session.execute(select(*columns).where(table.c.id.in_(wanted[start : start + chunk]))):
             found[row.id] = row
     return found
 
@@ -124,6 +151,7 @@ def all_of(session: Session, cls: type[Base], *where: Any, order: tuple = ()) ->
 
 # -- conversations --------------------------------------------------------------------------------
 
+
 @dataclass
 class ThreadInfo:
     """One conversation: messages of one app and thread (or one counterpart, when the app has no thread id)."""
@@ -159,19 +187,32 @@ def thread_index(session: Session) -> list[ThreadInfo]:
     """Every conversation with its counts, times and first counterparts (one GROUP BY), in report order:
     first message time (untimed threads last), then app, then thread."""
     who = _group_key().label("who")
-    grouped = (select(Message.app, Message.thread, who, func.count().label("n"), func.min(Message.time_utc),
-                      func.max(Message.time_utc), func.count(distinct(Message.counterpart)))
-               .group_by(Message.app, Message.thread, who))
-    threads = {(r[0], r[1], r[2]): ThreadInfo(0, r[0], r[1], r[2], r[3], r[4], r[5], counterpart_count=r[6])
-               for r in session.execute(grouped)}
-    pairs = (select(Message.app, Message.thread, who, Message.counterpart).distinct()
-             .where(Message.counterpart.is_not(None)).order_by(Message.app, Message.thread, who, Message.counterpart))
+    grouped = select(
+        Message.app,
+        Message.thread,
+        who,
+        func.count().label("n"),
+        func.min(Message.time_utc),
+        func.max(Message.time_utc),
+        func.count(distinct(Message.counterpart)),
+    ).group_by(Message.app, Message.thread, who)
+    threads = {
+        (r[0], r[1], r[2]): ThreadInfo(0, r[0], r[1], r[2], r[3], r[4], r[5], counterpart_count=r[6])
+        for r in session.execute(grouped)
+    }
+    pairs = (
+        select(Message.app, Message.thread, who, Message.counterpart)
+        .distinct()
+        .where(Message.counterpart.is_not(None))
+        .order_by(Message.app, Message.thread, who, Message.counterpart)
+    )
     for app, thread, whom, counterpart in rows(session, pairs):
         info = threads[(app, thread, whom)]
         if len(info.counterparts) < LIST_ITEMS:
             info.counterparts.append(counterpart)
-    ordered = sorted(threads.values(),
-                     key=lambda t: (t.first is None, t.first.timestamp() if t.first else 0.0, t.app, t.label))
+    ordered = sorted(
+        threads.values(), key=lambda t: (t.first is None, t.first.timestamp() if t.first else 0.0, t.app, t.label)
+    )
     for number, info in enumerate(ordered, start=1):
         info.number = number
     return ordered
@@ -194,8 +235,9 @@ def message_order(m: Any) -> tuple:
     return (m.time_utc is None, time_key(m.time_utc) if m.time_utc else "", m.id)
 
 
-def thread_messages(session: Session, t: ThreadInfo, bubbles: bool = False,
-                    reader: CursorReader | None = None) -> Iterator[Any]:
+def thread_messages(
+    session: Session, t: ThreadInfo, bubbles: bool = False, reader: CursorReader | None = None
+) -> Iterator[Any]:
     """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed).
     `bubbles`: only what a bubble shows (BUBBLE_COLUMNS, `extra` whole: a bubble says what a message is from
     it, report/message_kinds.py). With a `reader`, rows come off its cursor (times as StoreTime, cursor_rows.py)."""
@@ -204,14 +246,18 @@ def thread_messages(session: Session, t: ThreadInfo, bubbles: bool = False,
     if reader is not None:
         columns = reader.columns(table, BUBBLE_COLUMNS if bubbles else None)
         extra = "extra" if bubbles else None
-        yield from reader.rows(select(*columns).where(*where, table.c.time_utc.is_not(None))
-                               .order_by(table.c.time_utc, table.c.id), bubble_extra_of=extra)
-        yield from reader.rows(select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id),
-                               bubble_extra_of=extra)
+        yield from reader.rows(
+            select(*columns).where(*where, table.c.time_utc.is_not(None)).order_by(table.c.time_utc, table.c.id),
+            bubble_extra_of=extra,
+        )
+        yield from reader.rows(
+            select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id), bubble_extra_of=extra
+        )
         return
     columns = _columns(table, BUBBLE_COLUMNS if bubbles else None, session)
-    yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_not(None))
-                    .order_by(table.c.time_utc, table.c.id))
+    yield from rows(
+        session, select(*columns).where(*where, table.c.time_utc.is_not(None)).order_by(table.c.time_utc, table.c.id)
+    )
     yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
 
 
@@ -220,8 +266,10 @@ def _thread_where(table: Any, t: ThreadInfo) -> list[Any]:
     if t.thread is not None:
         where.append(table.c.thread == t.thread)
     else:
-        where += [table.c.thread.is_(None),
-                  table.c.counterpart.is_(None) if t.who is None else table.c.counterpart == t.who]
+        where += [
+            table.c.thread.is_(None),
+            table.c.counterpart.is_(None) if t.who is None else table.c.counterpart == t.who,
+        ]
     return where
 
 
@@ -231,6 +279,7 @@ def thread_of(m: Any) -> tuple[str, str | None, str | None]:
 
 
 # -- timeline --------------------------------------------------------------------------------------
+
 
 class Timed(NamedTuple):
     """A timed record; ordered as the timeline lists them, by (time, type, id) (a tuple: no key to compute).
@@ -282,8 +331,11 @@ def untimed(session: Session) -> Iterator[dict[str, Any]]:
     """Times kept raw because they cannot be placed in UTC (e.g. camera time without an offset)."""
     for kind, cls, attr in UNTIMED:
         table = cls.__table__
-        statement = (select(table.c.id, table.c[f"{attr}_raw"], table.c[f"{attr}_encoding"])
-                     .where(table.c[f"{attr}_utc"].is_(None)).order_by(table.c.id))
+        statement = (
+            select(table.c.id, table.c[f"{attr}_raw"], table.c[f"{attr}_encoding"])
+            .where(table.c[f"{attr}_utc"].is_(None))
+            .order_by(table.c.id)
+        )
         for rid, raw, encoding in rows(session, statement):
             if raw not in (None, "", 0):
                 yield {"type": kind, "id": rid, "raw": raw, "encoding": encoding}

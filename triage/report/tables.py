@@ -81,9 +81,12 @@ class CsvTable:
             self.writer.writerow(self.columns)
         # what csv.DictWriter(extrasaction="ignore") writes: the header's keys in order, "" for a missing one;
         # `defuse` inline (a call per cell costs more than the test that almost always says "keep it")
-        self.writer.writerow([DEFUSE_PREFIX + cell if cell.startswith(FORMULA_STARTS)
-                              and not PLAIN_NUMBER.fullmatch(cell) else cell
-                              for cell in map(row.get, self.columns, repeat(""))])
+        self.writer.writerow(
+            [
+                DEFUSE_PREFIX + cell if cell.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell) else cell
+                for cell in map(row.get, self.columns, repeat(""))
+            ]
+        )
 
     def close(self) -> Path:
         if self.columns is None:  # no rows: an empty header line, as before
@@ -113,12 +116,15 @@ def write_csv(path: Path, rows: Iterable[dict[str, str]], columns: list[str] | N
 
 
 def write_record_tables(store: CaseStore, folder: Path) -> list[Path]:
-    return [write_csv(folder / f"{cls.record_type}.csv", (flat(r) for r in exported_records(store, cls)))
-            for cls in EXPORTED_RECORDS]
+    return [
+        write_csv(folder / f"{cls.record_type}.csv", (flat(r) for r in exported_records(store, cls)))
+        for cls in EXPORTED_RECORDS
+    ]
 
 
-def write_records_and_tables(store: CaseStore, folder: Path, types: Collection[str] | None = None
-                             ) -> tuple[dict[str, Path], list[Path]]:
+def write_records_and_tables(
+    store: CaseStore, folder: Path, types: Collection[str] | None = None
+) -> tuple[dict[str, Path], list[Path]]:
     """records/<type>.jsonl and records/<type>.csv in one pass over the store: each record is read and
     made into its exported form once, then written as a JSON line and as a CSV row. The files are those
     `export.write_records` and `write_record_tables` write. `types`: only these record types."""
@@ -129,8 +135,7 @@ def write_records_and_tables(store: CaseStore, folder: Path, types: Collection[s
         if types is not None and cls.record_type not in types:
             continue
         path = folder / f"{cls.record_type}.jsonl"
-        with create_exclusive(path, "w", encoding="utf-8") as f, \
-                CsvTable(folder / f"{cls.record_type}.csv") as table:
+        with create_exclusive(path, "w", encoding="utf-8") as f, CsvTable(folder / f"{cls.record_type}.csv") as table:
             for record in exported_records(store, cls):
                 f.write(dumps(record) + "\n")
                 table.write(flat(record))
@@ -152,14 +157,31 @@ NOT_ASSESSED = "not assessed by the tool: for the disclosure officer"
 
 def examined_row(s: Row[Any]) -> dict[str, str]:
     size = f"{s.size:,} bytes" if s.size is not None else "size not recorded"
-    read = (f"read by parser {s.parser}: {s.status}, {s.record_count} record(s)" if s.parser
-            else f"not read by a parser ({s.status})")
-    relevance = ("examined by the tool: its records are in the exports (records/)" if s.record_count
-                 else "examined by the tool: no record read from it")
-    return {"number": str(s.id), "description": f"file {s.path} ({size}, SHA-256 {s.sha256 or 'not computed'}); {read}",
-            "relevance": relevance, "may_undermine_or_assist": NOT_ASSESSED, "location": s.provenance,
-            "source_file_id": str(s.id), "provenance": s.provenance, "path": s.path, "size": str(s.size or ""),
-            "sha256": s.sha256 or "", "parser": s.parser or "", "status": s.status, "records": str(s.record_count)}
+    read = (
+        f"read by parser {s.parser}: {s.status}, {s.record_count} record(s)"
+        if s.parser
+        else f"not read by a parser ({s.status})"
+    )
+    relevance = (
+        "examined by the tool: its records are in the exports (records/)"
+        if s.record_count
+        else "examined by the tool: no record read from it"
+    )
+    return {
+        "number": str(s.id),
+        "description": f"file {s.path} ({size}, SHA-256 {s.sha256 or 'not computed'}); {read}",
+        "relevance": relevance,
+        "may_undermine_or_assist": NOT_ASSESSED,
+        "location": s.provenance,
+        "source_file_id": str(s.id),
+        "provenance": s.provenance,
+        "path": s.path,
+        "size": str(s.size or ""),
+        "sha256": s.sha256 or "",
+        "parser": s.parser or "",
+        "status": s.status,
+        "records": str(s.record_count),
+    }
 
 
 def finding_row(f: Row[Any], number: int | None = None) -> dict[str, str]:
@@ -167,18 +189,25 @@ def finding_row(f: Row[Any], number: int | None = None) -> dict[str, str]:
     extra = f.extra if isinstance(getattr(f, "extra", None), dict) else {}
     cited = "; ".join(f"{e.get('type')} #{e.get('id')}" for e in f.evidence[:20])
     more = f" and {len(f.evidence) - 20} more" if len(f.evidence) > 20 else ""
-    return {"number": f"F{number}" if number is not None else str(f.id),
-            "description": f"finding {f.rule_id} v{f.rule_version} ({f.title}) citing {len(f.evidence)} record(s): "
-                           f"{cited}{more}",
-            "relevance": f"indicator for review, {f.severity}, not a conclusion"
-                         + (f"; rule's role hint: {extra['role_hint']}" if extra.get("role_hint") else ""),
-            "may_undermine_or_assist": may_undermine_or_assist(f.severity, bool(extra.get("received_only"))),
-            "location": "; ".join(dict.fromkeys(str(e.get("provenance") or "source not recorded") for e in f.evidence)),
-            "finding_id": str(f.id), "rule_id": f.rule_id, "rule_version": f.rule_version, "severity": f.severity,
-            "title": f.title, "time_utc": f.time_utc.isoformat() if f.time_utc else "",
-            "evidence": "; ".join(f"{e.get('type')} #{e.get('id')} {e.get('provenance') or ''}".strip()
-                                  for e in f.evidence),
-            "explanation": f.explanation}
+    return {
+        "number": f"F{number}" if number is not None else str(f.id),
+        "description": f"finding {f.rule_id} v{f.rule_version} ({f.title}) citing {len(f.evidence)} record(s): "
+        f"{cited}{more}",
+        "relevance": f"indicator for review, {f.severity}, not a conclusion"
+        + (f"; rule's role hint: {extra['role_hint']}" if extra.get("role_hint") else ""),
+        "may_undermine_or_assist": may_undermine_or_assist(f.severity, bool(extra.get("received_only"))),
+        "location": "; ".join(dict.fromkeys(str(e.get("provenance") or "source not recorded") for e in f.evidence)),
+        "finding_id": str(f.id),
+        "rule_id": f.rule_id,
+        "rule_version": f.rule_version,
+        "severity": f.severity,
+        "title": f.title,
+        "time_utc": f.time_utc.isoformat() if f.time_utc else "",
+        "evidence": "; ".join(
+            f"{e.get('type')} #{e.get('id')} {e.get('provenance') or ''}".strip() for e in f.evidence
+        ),
+        "explanation": f.explanation,
+    }
 
 
 def may_undermine_or_assist(severity: str, received_only: bool) -> str:
@@ -194,9 +223,14 @@ def may_undermine_or_assist(severity: str, received_only: bool) -> str:
 
 def write_schedules(store: CaseStore, out: Path) -> list[Path]:
     return [
-        write_csv(out / "schedule_material_examined.csv", map(examined_row, records(store, SourceFile)),
-                  MG6C_COLUMNS + EXAMINED_COLUMNS),
-        write_csv(out / "schedule_findings.csv",
-                  (finding_row(f, n) for n, f in enumerate(records(store, Finding), start=1)),
-                  MG6C_COLUMNS + FINDING_COLUMNS),
+        write_csv(
+            out / "schedule_material_examined.csv",
+            map(examined_row, records(store, SourceFile)),
+            MG6C_COLUMNS + EXAMINED_COLUMNS,
+        ),
+        write_csv(
+            out / "schedule_findings.csv",
+            (finding_row(f, n) for n, f in enumerate(records(store, Finding), start=1)),
+            MG6C_COLUMNS + FINDING_COLUMNS,
+        ),
     ]

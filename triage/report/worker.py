@@ -65,8 +65,9 @@ def record_exports_here(store: Any, out: Path) -> list[Path]:
     """This process's share of the record exports (every type but SECOND_PROCESS_TYPES)."""
     from triage.model.records import EXPORTED_RECORDS
 
-    return write_record_exports(store, out, [cls.record_type for cls in EXPORTED_RECORDS
-                                             if cls.record_type not in SECOND_PROCESS_TYPES])
+    return write_record_exports(
+        store, out, [cls.record_type for cls in EXPORTED_RECORDS if cls.record_type not in SECOND_PROCESS_TYPES]
+    )
 
 
 def write_other_exports(store: Any, case: dict[str, str], out: Path, case_records: bool = True) -> list[Path]:
@@ -75,8 +76,11 @@ def write_other_exports(store: Any, case: dict[str, str], out: Path, case_record
     from triage.report.geo_export import write_geo
     from triage.report.tables import write_schedules
 
-    return [*write_schedules(store, out), *write_geo(store, out),
-            *write_case(store, case, out / "case.jsonld", with_records=case_records)]
+    return [
+        *write_schedules(store, out),
+        *write_geo(store, out),
+        *write_case(store, case, out / "case.jsonld", with_records=case_records),
+    ]
 
 
 def sha256_of(path: Path) -> str:
@@ -127,8 +131,13 @@ class ReportWorker:
         self.page: str | None = None
         if shareable(store):
             self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
-            self.child = subprocess.Popen([sys.executable, "-m", "triage.report.worker"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=self.errors, env=_same_code())
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "triage.report.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+                env=_same_code(),
+            )
             url = store.engine.url.render_as_string(hide_password=False)
             self._send({"url": url, "out": str(out)})
 
@@ -182,10 +191,12 @@ class ReportWorker:
         if answer.get("error") == "ExistingFileError":
             raise ExistingFileError(answer["message"])
         if "error" in answer:
-            raise TriageError(f"the report's second process failed ({answer['error']}: {answer['message']}); "
-                              "report not written")
-        raise TriageError(f"the report's second process ended with code {code} "
-                          f"({errors or 'it said nothing'}); report not written")
+            raise TriageError(
+                f"the report's second process failed ({answer['error']}: {answer['message']}); report not written"
+            )
+        raise TriageError(
+            f"the report's second process ended with code {code} ({errors or 'it said nothing'}); report not written"
+        )
 
     def _errors(self) -> str:
         if self.errors is None:

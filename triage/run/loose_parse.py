@@ -19,8 +19,9 @@ from triage.store import CaseStore
 SKIPPED_TYPES = {"evidence_item", "source_file", "parse_warning", "custody_event"}
 
 
-def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits(),
-                     passes: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
+def parse_loose_file(
+    path: Path, limits: ParseLimits = ParseLimits(), passes: bool = False
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Records of one loose file; with `passes`, also what the run's passes derive from them (parties,
     payments, findings of the default rule pack), exactly as `triage run` would."""
     store = CaseStore("sqlite://")  # in memory: links between records (photo → position) resolved as in a run
@@ -35,8 +36,9 @@ def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits(),
         record.source_file_id = source.id  # type: ignore[attr-defined]
         store.add(record)
 
-    def on_warning(stage: str, component: str, level: str, message: str, provenance: str | None,
-                   source: SourceFile | None) -> None:
+    def on_warning(
+        stage: str, component: str, level: str, message: str, provenance: str | None, source: SourceFile | None
+    ) -> None:
         warnings.append(f"{component} ({level}): {message}")
         store.add(ParseWarning(stage=stage, component=component, level=level, message=message, provenance=provenance))
 
@@ -48,8 +50,12 @@ def parse_loose_file(path: Path, limits: ParseLimits = ParseLimits(),
         if passes:
             run_passes(PassInput(store, load_pack(DEFAULT_PACK)))
         sources = {s.id: s for s in store.all(SourceFile)}
-        records = [record_json(r, sources) for cls in EXPORTED_RECORDS if cls.record_type not in SKIPPED_TYPES
-                   for r in store.all(cls)]
+        records = [
+            record_json(r, sources)
+            for cls in EXPORTED_RECORDS
+            if cls.record_type not in SKIPPED_TYPES
+            for r in store.all(cls)
+        ]
     finally:
         store.close()
         shutil.rmtree(workdir, ignore_errors=True)

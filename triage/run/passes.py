@@ -61,8 +61,11 @@ def link_parties_pass(given: PassInput) -> Details:
     count = ambiguous = without_country = pending_refs = 0
     for party in parties_in(given.store):  # one at a time: a party's refs can name 100,000 messages
         given.store.insert(party)
-        count, ambiguous, without_country = count + 1, ambiguous + party.ambiguous, without_country + (
-            party.e164 is None)
+        count, ambiguous, without_country = (
+            count + 1,
+            ambiguous + party.ambiguous,
+            without_country + (party.e164 is None),
+        )
         pending_refs += len(party.refs)
         if pending_refs >= PARTY_REFS_PER_FLUSH:
             given.store.flush()
@@ -74,8 +77,12 @@ def link_parties_pass(given: PassInput) -> Details:
 def group_media_pass(given: PassInput) -> Details:
     groups = group_media(given.store)
     given.store.flush()
-    return {"duplicate_groups": groups.duplicate_groups, "duplicate_files": groups.duplicate_files,
-            "near_duplicate_groups": groups.near_groups, "near_duplicate_files": groups.near_files}
+    return {
+        "duplicate_groups": groups.duplicate_groups,
+        "duplicate_files": groups.duplicate_files,
+        "near_duplicate_groups": groups.near_groups,
+        "near_duplicate_files": groups.near_files,
+    }
 
 
 def media_watchlist_pass(given: PassInput) -> Details | None:
@@ -107,8 +114,12 @@ def rules_pass(given: PassInput) -> Details | None:
     for finding in given.findings:
         store.add(finding)
     store.flush()
-    return {"pack": given.pack.name, "version": given.pack.version, "findings": len(given.findings),
-            "named_entities": model_name() or "not used (no spaCy English model installed)"}
+    return {
+        "pack": given.pack.name,
+        "version": given.pack.version,
+        "findings": len(given.findings),
+        "named_entities": model_name() or "not used (no spaCy English model installed)",
+    }
 
 
 def _citer(store: CaseStore) -> Callable[[Base], Citation]:
@@ -121,6 +132,7 @@ def _citer(store: CaseStore) -> Callable[[Base], Citation]:
         if source_id is not None and source_id not in sources:
             sources[source_id] = store.get(SourceFile, source_id)
         return describe(record, store)
+
     return cite
 
 
@@ -133,8 +145,12 @@ PASSES: tuple[Pass, ...] = (
 )
 
 
-def run_passes(given: PassInput, record: Callable[..., Any] | None = None,
-               only: tuple[str, ...] | None = None, on_start: Callable[[str], Any] | None = None) -> None:
+def run_passes(
+    given: PassInput,
+    record: Callable[..., Any] | None = None,
+    only: tuple[str, ...] | None = None,
+    on_start: Callable[[str], Any] | None = None,
+) -> None:
     """Every registered pass in order (or those named in `only`); `record(action, **details)` logs each."""
     for step in PASSES:
         if only is not None and step.action not in only:

@@ -170,11 +170,18 @@ def _mirror_into(store: CaseStore):
     def mirror(entry: dict, sha256: str) -> None:
         from datetime import datetime
 
-        store.add(CustodyEvent(
-            seq=entry["seq"], time_utc=datetime.fromisoformat(entry["time_utc"].replace("Z", "+00:00")),
-            actor=entry["actor"], action=entry["action"], details=entry["details"],
-            prev_sha256=entry["prev_sha256"], sha256=sha256,
-        ))
+        store.add(
+            CustodyEvent(
+                seq=entry["seq"],
+                time_utc=datetime.fromisoformat(entry["time_utc"].replace("Z", "+00:00")),
+                actor=entry["actor"],
+                action=entry["action"],
+                details=entry["details"],
+                prev_sha256=entry["prev_sha256"],
+                sha256=sha256,
+            )
+        )
+
     return mirror
 
 
@@ -199,9 +206,16 @@ def sha256_files(files: list[Path], advance: Callable[[int], None] = lambda _: N
 class Examination:
     """The steps of one run, in order. Each step leaves its trace in the custody log."""
 
-    def __init__(self, opts: RunOptions, store: CaseStore, custody: CustodyLog, progress: Reporter,
-                 key=None, work: WorkArea | None = None,  # noqa: ANN001 - Ed25519PrivateKey | None
-                 declarations: LoadedDeclarations | None = None) -> None:
+    def __init__(
+        self,
+        opts: RunOptions,
+        store: CaseStore,
+        custody: CustodyLog,
+        progress: Reporter,
+        key=None,
+        work: WorkArea | None = None,  # noqa: ANN001 - Ed25519PrivateKey | None
+        declarations: LoadedDeclarations | None = None,
+    ) -> None:
         self.opts, self.store, self.custody, self.progress = opts, store, custody, progress
         self.key = key
         self.declarations = declarations
@@ -219,8 +233,11 @@ class Examination:
             for action, details in self.opts.prior_steps:
                 self.custody.record(action, **details)
             if self.work is not None and self.work.stale_removed:
-                self.custody.record("stale work folders removed", folders=self.work.stale_removed,
-                                    why="left by runs whose process no longer exists")
+                self.custody.record(
+                    "stale work folders removed",
+                    folders=self.work.stale_removed,
+                    why="left by runs whose process no longer exists",
+                )
             self._seal_in_declarations()
             pack = load_pack(self.opts.pack)
             self.custody.record("rule pack loaded", **pack.identity())
@@ -228,9 +245,13 @@ class Examination:
             list_files = [*self.opts.watchlists, *([self.opts.media_watchlist] if self.opts.media_watchlist else [])]
             self.watchlists = Watchlists.load(list_files)
             if list_files:
-                self.custody.record("watch-lists loaded", sha256=self.watchlists.files,
-                                    entries=len(self.watchlists.entries), media_entries=len(self.watchlists.media),
-                                    **({"notes": self.watchlists.notes} if self.watchlists.notes else {}))
+                self.custody.record(
+                    "watch-lists loaded",
+                    sha256=self.watchlists.files,
+                    entries=len(self.watchlists.entries),
+                    media_entries=len(self.watchlists.media),
+                    **({"notes": self.watchlists.notes} if self.watchlists.notes else {}),
+                )
             self.media_watchlist = media_watchlist(self.watchlists)
             with open_evidence(self.opts.evidence, self.opts.open_options) as evidence:
                 files = evidence.container_files
@@ -254,8 +275,13 @@ class Examination:
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)  # private SQLite copies: nothing left behind
         return RunResult(
-            out=self.opts.out, report=report, findings=self.store.count(Finding), warnings=self.warnings,
-            records=self.store.counts(), verified=item.media.get("verified"), unchanged=bool(item.unchanged),
+            out=self.opts.out,
+            report=report,
+            findings=self.store.count(Finding),
+            warnings=self.warnings,
+            records=self.store.counts(),
+            verified=item.media.get("verified"),
+            unchanged=bool(item.unchanged),
         )
 
     def _record_failure(self, e: BaseException) -> None:
@@ -274,18 +300,27 @@ class Examination:
             return
         copy = self.opts.out / DECLARATIONS_NAME
         write_bytes_exclusive(copy, self.declarations.raw)
-        self.custody.record("declarations given", file=shown_path(self.declarations.source.resolve()),
-                            sha256=self.declarations.sha256, bundle_copy=DECLARATIONS_NAME,
-                            name=self.declarations.declarations.name,
-                            date=self.declarations.declarations.date.isoformat())
+        self.custody.record(
+            "declarations given",
+            file=shown_path(self.declarations.source.resolve()),
+            sha256=self.declarations.sha256,
+            bundle_copy=DECLARATIONS_NAME,
+            name=self.declarations.declarations.name,
+            date=self.declarations.declarations.date.isoformat(),
+        )
 
     def _announce_seal(self) -> None:
         """Say in the record how the bundle will be sealed (the seal itself comes after the last entry)."""
         from triage.bundle.keys import fingerprint
 
         if self.key is None:
-            self.warn("bundle", "signature", "warning", "no examiner signing key: the bundle is sealed with a SHA-256 "
-                      "manifest but not signed; create a key with `triage keys init`")
+            self.warn(
+                "bundle",
+                "signature",
+                "warning",
+                "no examiner signing key: the bundle is sealed with a SHA-256 "
+                "manifest but not signed; create a key with `triage keys init`",
+            )
             self.custody.record("bundle to be sealed", signed=False)
         else:
             self.custody.record("bundle to be sealed", signed=True, key_fingerprint=fingerprint(self.key.public_key()))
@@ -297,17 +332,25 @@ class Examination:
         open_options = self.opts.open_options or OpenOptions()
         password = open_options.backup_password
         return {
-            "tool": TOOL_NAME, "tool_version": __version__,
-            "python": sys.version.split()[0], "platform": platform.platform(), "host": socket.gethostname(),
-            "operator": self.opts.examiner, "case": self.opts.case, "exhibit": self.opts.exhibit,
-            "evidence": shown_path(self.opts.evidence.resolve()), "output": shown_path(self.opts.out.resolve()),
+            "tool": TOOL_NAME,
+            "tool_version": __version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "host": socket.gethostname(),
+            "operator": self.opts.examiner,
+            "case": self.opts.case,
+            "exhibit": self.opts.exhibit,
+            "evidence": shown_path(self.opts.evidence.resolve()),
+            "output": shown_path(self.opts.out.resolve()),
             "store": self.store.engine.url.render_as_string(hide_password=True),
             "parsers": [p.name for p in ALL_PARSERS],
             "scope": "all files" if self.opts.scope.is_everything else self.opts.scope.describe(),
             "scope_filter": self.opts.scope.to_json(),
             "backup_password": "given (not recorded)" if password else "none",
-            "archive_limits": {"max_expansion_ratio": open_options.max_expansion_ratio,
-                               "max_total_bytes": open_options.max_total_bytes},
+            "archive_limits": {
+                "max_expansion_ratio": open_options.max_expansion_ratio,
+                "max_total_bytes": open_options.max_total_bytes,
+            },
             # every limit that can cut what is read or shown is a parameter of the run (triage/limits.py,
             # triage/report/display.py): another examiner repeats the run with the same values
             "parse_limits": self.opts.parse_limits.to_json(),
@@ -315,8 +358,9 @@ class Examination:
             "display_limits": dict(DISPLAY_LIMITS),
         }
 
-    def _hash_containers(self, files: list[Path], when: str, computed: Future[dict[str, str]] | None = None
-                         ) -> dict[str, str]:
+    def _hash_containers(
+        self, files: list[Path], when: str, computed: Future[dict[str, str]] | None = None
+    ) -> dict[str, str]:
         """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
         or, for a folder extraction of many files, through a list file in the bundle and that file's hash.
         `computed`: the hashes being worked out in another thread (the "after" pass overlaps the passes)."""
@@ -344,36 +388,57 @@ class Examination:
     def _listed(self, files: list[Path]) -> list[str]:
         if len(files) <= INLINE_EVIDENCE_FILES:
             return [shown_path(p) for p in files]
-        return [f"{len(files)} files of {shown_path(self.opts.evidence)}, each with its SHA-256 in "
-                "evidence-files-sha256-before.txt and evidence-files-sha256-after.txt"]
+        return [
+            f"{len(files)} files of {shown_path(self.opts.evidence)}, each with its SHA-256 in "
+            "evidence-files-sha256-before.txt and evidence-files-sha256-after.txt"
+        ]
 
     def _acquire(self, evidence: Evidence, before: dict[str, str]) -> EvidenceItem:
-        self.custody.record("evidence opened", kind=evidence.kind,
-                            container_files=self._listed(evidence.container_files),
-                            volume_roles=volume_roles(evidence))  # which volume is userdata, system …
+        self.custody.record(
+            "evidence opened",
+            kind=evidence.kind,
+            container_files=self._listed(evidence.container_files),
+            volume_roles=volume_roles(evidence),
+        )  # which volume is userdata, system …
         self._record_evidence_warnings(evidence)
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
             media = evidence.media_hashes(progress=bar.update)
         self.custody.record("media hashed", **media.to_json())
         if media.verified is False:
-            self.warn("evidence", "acquisition hash", "error",
-                      f"stored acquisition hash does not match the media (stored {media.stored}, computed md5 "
-                      f"{media.md5}); read errors: {media.read_errors or 'none'}")
+            self.warn(
+                "evidence",
+                "acquisition hash",
+                "error",
+                f"stored acquisition hash does not match the media (stored {media.stored}, computed md5 "
+                f"{media.md5}); read errors: {media.read_errors or 'none'}",
+            )
         self._before = before
-        item = EvidenceItem(source=shown_path(self.opts.evidence), kind=evidence.kind,
-                            container_files=self._listed(evidence.container_files),
-                            media=media.to_json(), files_sha256_before=self._recorded["before"])
+        item = EvidenceItem(
+            source=shown_path(self.opts.evidence),
+            kind=evidence.kind,
+            container_files=self._listed(evidence.container_files),
+            media=media.to_json(),
+            files_sha256_before=self._recorded["before"],
+        )
         self.store.add(item)
         return item
 
     def _parse_all(self, evidence: Evidence) -> None:
-        runner = ParseRunner(evidence, self.workdir, on_source=self._store_source,
-                             on_record=self._store_record, on_warning=self._parse_warning,
-                             limits=self.opts.parse_limits)
+        runner = ParseRunner(
+            evidence,
+            self.workdir,
+            on_source=self._store_source,
+            on_record=self._store_record,
+            on_warning=self._parse_warning,
+            limits=self.opts.parse_limits,
+        )
         with self.progress.stage("Listing files", None) as bar:
             candidates = runner.select(tick=bar.advance)
-        self.custody.record("files selected for parsing", files=len(candidates),
-                            by_parser={p.name: sum(p in c.parsers for c in candidates) for p in ALL_PARSERS})
+        self.custody.record(
+            "files selected for parsing",
+            files=len(candidates),
+            by_parser={p.name: sum(p in c.parsers for c in candidates) for p in ALL_PARSERS},
+        )
         with self.progress.stage("Parsing", len(candidates)) as bar:
             # photos are parsed in worker processes; records are still stored in listing order
             parallel = parse_in_order(runner, candidates, bar.advance)
@@ -381,15 +446,20 @@ class Examination:
             self.warn("parser", "parallel media", "warning", f"worker failed, parsed in the main process: {fallback}")
         self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
         self.store.flush()
-        self.custody.record("parsing finished", records=self.store.counts(), warnings=self.warnings,
-                            workers=parallel.workers, files_parsed_in_workers=parallel.parallel_files)
+        self.custody.record(
+            "parsing finished",
+            records=self.store.counts(),
+            warnings=self.warnings,
+            workers=parallel.workers,
+            files_parsed_in_workers=parallel.parallel_files,
+        )
         if not self.opts.scope.is_everything:
             self.custody.record("scope applied", **self.scope.summary())
 
     def _record_evidence_warnings(self, evidence: Evidence) -> None:
         """Record the reader's warnings not yet recorded (the list only grows while the evidence is read)."""
         messages = getattr(evidence, "warnings", [])
-        for message in messages[self._evidence_warnings_seen:]:
+        for message in messages[self._evidence_warnings_seen :]:
             self.warn("evidence", "evidence reader", "warning", message)
         self._evidence_warnings_seen = len(messages)
 
@@ -402,24 +472,33 @@ class Examination:
         record.source_file_id = source.id  # type: ignore[attr-defined]  # parsers yield Provenanced records only
         self.store.insert(record)
 
-    def _parse_warning(self, stage: str, component: str, level: str, message: str,
-                       provenance: str | None, source: SourceFile | None) -> None:
+    def _parse_warning(
+        self, stage: str, component: str, level: str, message: str, provenance: str | None, source: SourceFile | None
+    ) -> None:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
 
     def _run_passes(self, pack: RulePack) -> None:
         """Parties, media, payments, rules: the registered passes (triage/run/passes.py), each in the record."""
         given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
-            run_passes(given, record=self.custody.record, on_start=lambda _: bar.advance(),
-                       only=self.opts.scope.passes(tuple(p.action for p in PASSES)))
+            run_passes(
+                given,
+                record=self.custody.record,
+                on_start=lambda _: bar.advance(),
+                only=self.opts.scope.passes(tuple(p.action for p in PASSES)),
+            )
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: Future[dict[str, str]]) -> None:
         after = self._hash_containers(files, "after", computed)
         item.files_sha256_after = self._recorded["after"]
         item.unchanged = after == self._before
         if not item.unchanged:
-            self.warn("evidence", "integrity", "error", "evidence files changed during the run: "
-                      "compare the before/after SHA-256 in the custody log")
+            self.warn(
+                "evidence",
+                "integrity",
+                "error",
+                "evidence files changed during the run: compare the before/after SHA-256 in the custody log",
+            )
 
     def _make_thumbnails(self) -> Thumbnails:
         """Pictures of the photos for the report, read again from the evidence after it was hashed (the
@@ -427,8 +506,13 @@ class Examination:
         from triage.enrich.thumbnails import cited_media, make_thumbnails
 
         with self.progress.stage("Thumbnails", None):
-            return make_thumbnails(self.store.session, self.opts.evidence, self.opts.open_options, self.opts.out,
-                                   first=cited_media(self.store.session))
+            return make_thumbnails(
+                self.store.session,
+                self.opts.evidence,
+                self.opts.open_options,
+                self.opts.out,
+                first=cited_media(self.store.session),
+            )
 
     def _write_report(self, pack: RulePack, thumbnails: Thumbnails) -> Path:
         from triage.report import write_report
@@ -439,18 +523,37 @@ class Examination:
         if no_pdf:  # recorded before the report, so findings.json and every export list it
             self.warn("report", "report.pdf", "warning", no_pdf)
             self.store.flush()
-        ctx = ReportContext(out=self.opts.out, case=self.opts.case, exhibit=self.opts.exhibit,
-                            examiner=self.opts.examiner, case_records=self.opts.case_records,
-                            thumbnails=thumbnails, declarations=self.declarations)
+        ctx = ReportContext(
+            out=self.opts.out,
+            case=self.opts.case,
+            exhibit=self.opts.exhibit,
+            examiner=self.opts.examiner,
+            case_records=self.opts.case_records,
+            thumbnails=thumbnails,
+            declarations=self.declarations,
+        )
         written = write_report(self.store, ctx, pack, self.custody)
         for problem in written.problems:
             self.warn("report", "report.pdf", "error", problem)
         return written.index
 
-    def warn(self, stage: str, component: str, level: str, message: str,
-             provenance: str | None = None, source_file_id: int | None = None) -> None:
+    def warn(
+        self,
+        stage: str,
+        component: str,
+        level: str,
+        message: str,
+        provenance: str | None = None,
+        source_file_id: int | None = None,
+    ) -> None:
         self.warnings += 1
-        self.store.add(ParseWarning(stage=stage, component=component, level=level, message=message,
-                                    provenance=provenance, source_file_id=source_file_id))
-
-
+        self.store.add(
+            ParseWarning(
+                stage=stage,
+                component=component,
+                level=level,
+                message=message,
+                provenance=provenance,
+                source_file_id=source_file_id,
+            )
+        )

@@ -49,8 +49,13 @@ CATEGORY_LABELS = {
 }
 ALWAYS_KEPT: tuple[type[Base], ...] = (Device, Account)  # the exhibit's identity
 # the attribute holding each dated record type's event time
-EVENT_TIME: dict[type[Base], str] = {Message: "time_utc", Call: "time_utc", MediaFile: "taken_utc",
-                                     Location: "time_utc", Payment: "time_utc"}
+EVENT_TIME: dict[type[Base], str] = {
+    Message: "time_utc",
+    Call: "time_utc",
+    MediaFile: "taken_utc",
+    Location: "time_utc",
+    Payment: "time_utc",
+}
 # links by which CaseStore.insert would store another record along with this one
 LINKS = ("media_file", "message")
 PAYMENTS_PASS = "payments extracted"  # triage/run/passes.py
@@ -70,8 +75,10 @@ class Scope:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.categories) - set(CATEGORIES))
         if unknown:
-            raise ScopeError(f"unknown data categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                             f"choose from {', '.join(CATEGORIES)}")
+            raise ScopeError(
+                f"unknown data categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                f"choose from {', '.join(CATEGORIES)}"
+            )
         if not self.categories:
             raise ScopeError("the scope names no data category; choose at least one of " + ", ".join(CATEGORIES))
         if self.start and self.end and self.end < self.start:
@@ -140,15 +147,20 @@ def category_of(record: Base) -> str | None:
     return None
 
 
-def parse_scope(categories: str | list[str] | None, start: str | date | None, end: str | date | None,
-                keep_undated: bool = False) -> Scope:
+def parse_scope(
+    categories: str | list[str] | None, start: str | date | None, end: str | date | None, keep_undated: bool = False
+) -> Scope:
     """A Scope from text as given on the command line or in a form (comma-separated categories, ISO dates)."""
     if isinstance(categories, str):
         names = [c.strip().lower() for c in categories.split(",") if c.strip()]
     else:
         names = [c.strip().lower() for c in categories or []]
-    return Scope(frozenset(names) if categories is not None else frozenset(CATEGORIES),
-                 _day(start, "from"), _day(end, "to"), keep_undated)
+    return Scope(
+        frozenset(names) if categories is not None else frozenset(CATEGORIES),
+        _day(start, "from"),
+        _day(end, "to"),
+        keep_undated,
+    )
 
 
 def _day(value: str | date | None, which: str) -> date | None:
@@ -185,5 +197,8 @@ class ScopeFilter:
 
     def summary(self) -> dict[str, Any]:
         """The custody log's "scope applied" entry: what was left out, by record type."""
-        return {"scope": self.scope.to_json(), "left_out": dict(sorted(self.left_out.items())),
-                "links_cut": dict(sorted(self.links_cut.items()))}
+        return {
+            "scope": self.scope.to_json(),
+            "left_out": dict(sorted(self.left_out.items())),
+            "links_cut": dict(sorted(self.links_cut.items())),
+        }

@@ -84,8 +84,9 @@ def _forget_multiprocessing_state_in(folder: Path) -> None:
         # its removal at exit would find it gone with the work folder and print a traceback
         remover = mp_util._remove_temp_dir  # type: ignore[attr-defined]  # private, not in typeshed
         for finalizer in list(mp_util._finalizer_registry.values()):  # type: ignore[attr-defined]
-            if getattr(finalizer, "_callback", None) is remover \
-                    and str(cached) in map(str, getattr(finalizer, "_args", ())):
+            if getattr(finalizer, "_callback", None) is remover and str(cached) in map(
+                str, getattr(finalizer, "_args", ())
+            ):
                 finalizer.cancel()
     server = forkserver._forkserver
     address = getattr(server, "_forkserver_address", None)

@@ -20,8 +20,12 @@ FLUSH_EVERY = 2000  # ORM objects: flush in batches, never hold a whole database
 INSERT_BATCH = 5000  # bulk rows: one executemany per table and batch
 # A case file is written once by one process and sealed after: no rollback journal on disk and no fsync
 # per transaction (a run that dies is recorded as failed and its store is not evidence of anything).
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=MEMORY", "PRAGMA synchronous=OFF", "PRAGMA temp_store=MEMORY",
-                  "PRAGMA cache_size=-65536")
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=MEMORY",
+    "PRAGMA synchronous=OFF",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",
+)
 
 
 class CaseStore:
@@ -54,8 +58,10 @@ class CaseStore:
             with self.engine.connect() as c:
                 used = c.execute(select(func.count()).select_from(SourceFile.__table__)).scalar()
             if used:
-                raise TriageError(f"the database {self.engine.url.render_as_string(hide_password=True)} already holds "
-                                  "a run; give a new, empty database with --db")
+                raise TriageError(
+                    f"the database {self.engine.url.render_as_string(hide_password=True)} already holds "
+                    "a run; give a new, empty database with --db"
+                )
 
     def add(self, record: Base) -> None:
         """Store a record through the ORM (records that change after they are stored: sources, items)."""
@@ -189,10 +195,15 @@ def _layout(cls: type[Base]) -> tuple[Columns, Relations]:
     """Per record type, once: (attribute, column, is JSON) for each non-key column, and each relationship's
     foreign-key pairs (looked up for every one of a phone's million records otherwise)."""
     mapper = inspect(cls)
-    columns = tuple((attr.key, attr.columns[0].key, isinstance(attr.columns[0].type, JSON))
-                    for attr in mapper.column_attrs if not attr.columns[0].primary_key)
-    relations = tuple((rel.key, tuple((_key(local), _key(remote)) for local, remote in rel.local_remote_pairs))
-                      for rel in mapper.relationships)
+    columns = tuple(
+        (attr.key, attr.columns[0].key, isinstance(attr.columns[0].type, JSON))
+        for attr in mapper.column_attrs
+        if not attr.columns[0].primary_key
+    )
+    relations = tuple(
+        (rel.key, tuple((_key(local), _key(remote)) for local, remote in rel.local_remote_pairs))
+        for rel in mapper.relationships
+    )
     return columns, relations
 
 
@@ -212,16 +223,18 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     columns, relations = _layout(cls)
     converters = {column_key: _sqlite_converter(table.c[column_key].type) for _, column_key, _ in columns}
     fields = [(attr_key, column_key, converters[column_key]) for attr_key, column_key, _ in columns]
-    foreign = [(relation_key, local_key, remote_key) for relation_key, pairs in relations
-               for local_key, remote_key in pairs]
+    foreign = [
+        (relation_key, local_key, remote_key) for relation_key, pairs in relations for local_key, remote_key in pairs
+    ]
     names = ["id"] + [column_key for _, column_key, _ in fields]
     quoted = ", ".join(f'"{name}"' for name in names)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
     return sql, _values_function(cls, fields, foreign)
 
 
-def _values_function(cls: type[Base], fields: list[tuple[str, str, Callable[[Any], Any] | None]],
-                     foreign: list[tuple[str, str, str]]) -> Callable[[Base], tuple[Any, ...]]:
+def _values_function(
+    cls: type[Base], fields: list[tuple[str, str, Callable[[Any], Any] | None]], foreign: list[tuple[str, str, str]]
+) -> Callable[[Base], tuple[Any, ...]]:
     """The function giving a record's row: one tuple expression generated for the record type (as dataclasses
     and namedtuple generate their methods), about twice as fast as a loop over the columns for each of a
     phone's million records. Each column is the record's value (its default when unset) converted, except a

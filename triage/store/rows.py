@@ -35,8 +35,9 @@ def row_type(cls: type[Base], columns: tuple[str, ...]) -> type:
     return namedtuple(f"{cls.__name__}Row", (*columns, "record_type"), defaults=(cls.record_type,))
 
 
-def column_rows(store: CaseStore, cls: type[Base], columns: Sequence[str],
-                where: ColumnElement[bool] | None = None) -> Iterator[Any]:
+def column_rows(
+    store: CaseStore, cls: type[Base], columns: Sequence[str], where: ColumnElement[bool] | None = None
+) -> Iterator[Any]:
     """`columns` of every record of `cls` (optionally only those meeting `where`), in id order."""
     make = row_type(cls, tuple(columns))
     statement = select(*(getattr(cls, c) for c in columns)).order_by(cls.id)
@@ -47,15 +48,13 @@ def column_rows(store: CaseStore, cls: type[Base], columns: Sequence[str],
         yield make(*row)
 
 
-def column_rows_by_id(store: CaseStore, cls: type[Base], columns: Sequence[str], ids: Iterable[int]
-                      ) -> Iterator[Any]:
+def column_rows_by_id(store: CaseStore, cls: type[Base], columns: Sequence[str], ids: Iterable[int]) -> Iterator[Any]:
     """`columns` of the records of `cls` with these ids, in id order."""
     for batch in _batches(sorted(ids)):
         yield from column_rows(store, cls, columns, cls.id.in_(batch))
 
 
-def load_by_id(store: CaseStore, cls: type[R], ids: Iterable[int], options: Sequence[Any] = ()
-                  ) -> Iterator[R]:
+def load_by_id(store: CaseStore, cls: type[R], ids: Iterable[int], options: Sequence[Any] = ()) -> Iterator[R]:
     """ORM records of `cls` with these ids, in id order."""
     store.flush()
     for batch in _batches(sorted(ids)):

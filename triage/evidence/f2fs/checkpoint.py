@@ -59,11 +59,15 @@ def read_checkpoint(read_block: ReadBlock, sb: Superblock, warn: Callable[[str],
         raise F2fsError(f"no valid checkpoint pack (pack 1: {problems[1]}; pack 2: {problems[2]})")
     best = max(valid, key=lambda cp: cp.version)  # on a tie pack 1, as the kernel does (sload leaves ties)
     for pack, reason in problems.items():
-        warn(f"{where}: F2FS checkpoint pack {pack} is damaged ({reason}); using pack {best.pack} "
-             f"(version {best.version})")
+        warn(
+            f"{where}: F2FS checkpoint pack {pack} is damaged ({reason}); using pack {best.pack} "
+            f"(version {best.version})"
+        )
     if best.flags & CP_ERROR:
-        warn(f"{where}: the F2FS checkpoint carries the error flag (the kernel found corruption); "
-             f"some files may be damaged")
+        warn(
+            f"{where}: the F2FS checkpoint carries the error flag (the kernel found corruption); "
+            f"some files may be damaged"
+        )
     return best
 
 
@@ -80,8 +84,13 @@ def _read_pack(read_block: ReadBlock, sb: Superblock, pack: int, start: int) -> 
     valid_nodes, valid_inodes = struct.unpack_from("<II", head, 144)
     sit_bytes, nat_bytes = struct.unpack_from("<II", head, 156)
     return Checkpoint(
-        pack=pack, start=start, version=version, flags=flags, total_blocks=total,
-        valid_inode_count=valid_inodes, valid_node_count=valid_nodes,
+        pack=pack,
+        start=start,
+        version=version,
+        flags=flags,
+        total_blocks=total,
+        valid_inode_count=valid_inodes,
+        valid_node_count=valid_nodes,
         nat_bitmap=_nat_bitmap(head, sb, flags, sit_bytes, nat_bytes, crc_offset),
         nat_journal=_nat_journal(read_block, start, flags, total, start_sum),
     )
@@ -116,8 +125,9 @@ def _nat_bitmap(head: bytes, sb: Superblock, flags: int, sit_bytes: int, nat_byt
     return bytes(head[offset:end])
 
 
-def _nat_journal(read_block: ReadBlock, start: int, flags: int, total: int, start_sum: int
-                 ) -> dict[int, tuple[int, int]]:
+def _nat_journal(
+    read_block: ReadBlock, start: int, flags: int, total: int, start_sum: int
+) -> dict[int, tuple[int, int]]:
     """NAT entries kept in the hot-data summary's journal (recent changes not yet in the NAT blocks)."""
     if flags & CP_COMPACT_SUM:
         block, offset = read_block(start + start_sum), 0  # compacted: the NAT journal opens the first block

@@ -21,7 +21,7 @@ def cluster_payload(raw: bytes) -> bytes:
     clen = struct.unpack_from("<I", raw, 0)[0]
     if clen > len(raw) - HEADER:
         raise F2fsError(f"compressed cluster claims {clen} bytes but its blocks hold {len(raw) - HEADER}")
-    return raw[HEADER:HEADER + clen]
+    return raw[HEADER : HEADER + clen]
 
 
 def decompress(algorithm: int, payload: bytes, size: int) -> bytes:
@@ -51,6 +51,7 @@ def unsupported_reason(algorithm: int) -> str | None:
     if algorithm == LZO:
         try:
             import lzo  # noqa: F401
+
             return None
         except ImportError:
             return "compressed with LZO, and python-lzo is not installed"
@@ -63,6 +64,7 @@ def _lzo(payload: bytes, size: int) -> bytes:
     try:
         import lzo  # python-lzo: optional, it needs liblzo2 to build
     except ImportError:
-        raise F2fsError("compressed with LZO, and python-lzo is not installed (pip install python-lzo, "
-                        "which needs liblzo2-dev)") from None
+        raise F2fsError(
+            "compressed with LZO, and python-lzo is not installed (pip install python-lzo, which needs liblzo2-dev)"
+        ) from None
     return lzo.decompress(payload, False, size)

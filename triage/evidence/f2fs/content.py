@@ -31,7 +31,7 @@ class F2fsFile(SeekableReader):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         n = 0
         for part in self._parts(self._pos, len(buffer)):  # straight into the caller's buffer: no join
-            buffer[n:n + len(part)] = part
+            buffer[n : n + len(part)] = part
             n += len(part)
         self._pos += n
         return n
@@ -74,7 +74,7 @@ class F2fsFile(SeekableReader):
             if addrs is None:
                 parts.append(bytes((stop - index) * BLOCK))
             else:
-                parts.extend(self._fetch(addrs[index - start:stop - start]))
+                parts.extend(self._fetch(addrs[index - start : stop - start]))
             index = stop
         # trim the first and last block to the range asked for, without copying
         skip = offset - first * BLOCK
@@ -82,7 +82,7 @@ class F2fsFile(SeekableReader):
             parts[0] = memoryview(parts[0])[skip:]
         excess = (last + 1) * BLOCK - end
         if excess:
-            parts[-1] = memoryview(parts[-1])[:len(parts[-1]) - excess]
+            parts[-1] = memoryview(parts[-1])[: len(parts[-1]) - excess]
         return parts
 
     def _fetch(self, addrs: Sequence[int]) -> list[bytes]:
@@ -109,7 +109,7 @@ class F2fsFile(SeekableReader):
         first, last = offset // cluster_bytes, (end - 1) // cluster_bytes
         data = b"".join(self._cluster_data(c) for c in range(first, last + 1))
         skip = offset - first * cluster_bytes
-        return data[skip:skip + end - offset]
+        return data[skip : skip + end - offset]
 
     def _cluster_data(self, cluster: int) -> bytes:
         if self._cluster is not None and self._cluster[0] == cluster:
@@ -120,7 +120,7 @@ class F2fsFile(SeekableReader):
         if addrs is None:
             data = bytes(size)
         else:
-            slots = addrs[cluster * per - start:cluster * per - start + per]
+            slots = addrs[cluster * per - start : cluster * per - start + per]
             if slots[0] == COMPRESS_ADDR:
                 stored = [a for a in slots[1:] if a not in _EMPTY]
                 raw = b"".join(self._fetch(stored))

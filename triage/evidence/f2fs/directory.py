@@ -55,7 +55,7 @@ class DentryLayout:
 
 def parse_dentries(area: bytes, layout: DentryLayout, problems: list[str]) -> list[Dentry]:
     """The entries in use in one dentry area; inconsistencies are appended to `problems`."""
-    bitmap = area[layout.bitmap:layout.bitmap + (layout.count + 7) // 8]
+    bitmap = area[layout.bitmap : layout.bitmap + (layout.count + 7) // 8]
     found: list[Dentry] = []
     i = 0
     while i < layout.count:
@@ -69,6 +69,6 @@ def parse_dentries(area: bytes, layout: DentryLayout, problems: list[str]) -> li
             i += 1
             continue
         start = layout.names + i * SLOT_LEN
-        found.append(Dentry(bytes(area[start:start + name_len]), ino, ftype))
+        found.append(Dentry(bytes(area[start : start + name_len]), ino, ftype))
         i += slots
     return found

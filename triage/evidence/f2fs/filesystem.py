@@ -90,8 +90,9 @@ class F2fsFileSystem(FileSystem):
         inode = self.inode(self._nid(entry))
         if inode.size > MAX_LINK_TARGET:
             # a damaged size would otherwise be read whole into memory (2 GiB of holes: 6 GB, fuzz/RESULTS.md)
-            raise F2fsError(f"its target is {inode.size} bytes long, more than any link can hold "
-                            f"({MAX_LINK_TARGET}); damaged inode")
+            raise F2fsError(
+                f"its target is {inode.size} bytes long, more than any link can hold ({MAX_LINK_TARGET}); damaged inode"
+            )
         try:
             with F2fsFile(self.device, BlockMap(self.nodes, inode), inode, entry.provenance) as f:
                 return f.read().decode("utf-8", errors="backslashreplace")
@@ -117,8 +118,10 @@ class F2fsFileSystem(FileSystem):
                 target = f"whose target cannot be shown: {e}"
             raise EvidenceError(f"{entry.provenance} is a symbolic link {target}; links are not followed")
         if inode.encrypted:
-            raise EvidenceError(f"{entry.provenance}: content encrypted (F2FS file-based encryption); "
-                                f"it cannot be read without the device's keys")
+            raise EvidenceError(
+                f"{entry.provenance}: content encrypted (F2FS file-based encryption); "
+                f"it cannot be read without the device's keys"
+            )
         if inode.type != "file":
             raise EvidenceError(f"{entry.provenance} is not a regular file")
         try:
@@ -129,8 +132,10 @@ class F2fsFileSystem(FileSystem):
 
     def _nid(self, entry: FileEntry) -> int:
         if not isinstance(entry.handle, F2fsHandle):
-            raise EvidenceError(f"{entry.provenance}: its inode could not be read when the directory was "
-                                f"listed, so its content cannot be read")
+            raise EvidenceError(
+                f"{entry.provenance}: its inode could not be read when the directory was "
+                f"listed, so its content cannot be read"
+            )
         return entry.handle.nid
 
 
@@ -164,12 +169,15 @@ class _Walker:
             if inode is None or entry.type != "dir":
                 continue
             if inode.nid in self.visited:
-                self.warn(f"{self.where} → {entry.path}: directory inode {inode.nid} is already listed under "
-                          f"another path (directory loop or hard-linked directory); not listed again here")
+                self.warn(
+                    f"{self.where} → {entry.path}: directory inode {inode.nid} is already listed under "
+                    f"another path (directory loop or hard-linked directory); not listed again here"
+                )
                 continue
             if len(stack) >= MAX_DEPTH:
-                self.warn(f"{self.where} → {entry.path}: directories nested deeper than {MAX_DEPTH}; "
-                          f"not descended (loop?)")
+                self.warn(
+                    f"{self.where} → {entry.path}: directories nested deeper than {MAX_DEPTH}; not descended (loop?)"
+                )
                 continue
             self.visited.add(inode.nid)
             stack.append(iter(self._children(inode, entry.path)))
@@ -203,8 +211,10 @@ class _Walker:
             if "past the end of the image" in str(e):
                 self.beyond_end.append(path)  # a truncated image: one summary, not a warning per file
             else:
-                self.warn(f"{self.where} → {path}: inode {d.ino} cannot be read ({e}); listed without metadata, "
-                          f"its content cannot be read")
+                self.warn(
+                    f"{self.where} → {path}: inode {d.ino} cannot be read ({e}); listed without metadata, "
+                    f"its content cannot be read"
+                )
             return FileEntry(type=FILE_TYPES.get(d.file_type, "other"), size=None, handle=None, **base), None
         self._note_content(inode, path)
         times: EntryTimes = {}
@@ -228,16 +238,22 @@ class _Walker:
     def _summaries(self) -> None:
         """One warning per kind of unreadable content, not one per file (a locked phone has thousands)."""
         if self.encrypted:
-            self.warn(f"{self.where}: {len(self.encrypted)} files have their content encrypted (F2FS file-based "
-                      f"encryption; listed, content not readable without the device's keys), e.g. "
-                      f"{', '.join(self.encrypted[:EXAMPLES])}")
+            self.warn(
+                f"{self.where}: {len(self.encrypted)} files have their content encrypted (F2FS file-based "
+                f"encryption; listed, content not readable without the device's keys), e.g. "
+                f"{', '.join(self.encrypted[:EXAMPLES])}"
+            )
         if self.beyond_end:
-            self.warn(f"{self.where}: {len(self.beyond_end)} inodes lie past the end of the image (truncated "
-                      f"image?); their files are listed without metadata and cannot be read, e.g. "
-                      f"{', '.join(self.beyond_end[:EXAMPLES])}")
+            self.warn(
+                f"{self.where}: {len(self.beyond_end)} inodes lie past the end of the image (truncated "
+                f"image?); their files are listed without metadata and cannot be read, e.g. "
+                f"{', '.join(self.beyond_end[:EXAMPLES])}"
+            )
         for reason, paths in self.unreadable.items():
-            self.warn(f"{self.where}: {len(paths)} files are {reason}; listed, content not readable, e.g. "
-                      f"{', '.join(paths[:EXAMPLES])}")
+            self.warn(
+                f"{self.where}: {len(paths)} files are {reason}; listed, content not readable, e.g. "
+                f"{', '.join(paths[:EXAMPLES])}"
+            )
 
 
 def _text(name: bytes) -> str:
@@ -249,7 +265,7 @@ def _text(name: bytes) -> str:
 def probe_f2fs(region: Region, warn: Warn) -> list[FileSystem] | None:
     """An F2FS file system at the start of `region`; None when neither superblock copy has the magic."""
     head = region.read(0, 2 * BLOCK)
-    copies = [head[:BLOCK], head[BLOCK:2 * BLOCK]]
+    copies = [head[:BLOCK], head[BLOCK : 2 * BLOCK]]
     if not any(has_magic(c) for c in copies):
         return None
     sb, reasons = None, []
@@ -266,8 +282,9 @@ def probe_f2fs(region: Region, warn: Warn) -> list[FileSystem] | None:
         warn(f"{region.where}: the primary F2FS superblock is damaged ({reasons[0]}); using the backup copy")
     _check_size(region, sb, warn)
     if sb.first_device:
-        warn(f"{region.where}: multi-device F2FS (first device '{sb.first_device}'); only this device's blocks "
-             f"are read")
+        warn(
+            f"{region.where}: multi-device F2FS (first device '{sb.first_device}'); only this device's blocks are read"
+        )
     if sb.has(FEATURE_CASEFOLD):
         warn(f"{region.where}: F2FS with case-insensitive directories; names are listed as stored")
     device = Device(region, sb)
@@ -277,13 +294,14 @@ def probe_f2fs(region: Region, warn: Warn) -> list[FileSystem] | None:
         warn(f"{region.where}: F2FS found but unreadable: {e}")
         return []
     if cp.flags & CP_ORPHAN_PRESENT:
-        warn(f"{region.where}: the F2FS checkpoint lists orphan inodes (files deleted while open); they are not "
-             f"listed")
+        warn(f"{region.where}: the F2FS checkpoint lists orphan inodes (files deleted while open); they are not listed")
     return [F2fsFileSystem(region, sb, cp, warn)]
 
 
 def _check_size(region: Region, sb: Superblock, warn: Warn) -> None:
     have = region.size // BLOCK
     if have < sb.block_count:
-        warn(f"{region.where}: the image holds blocks 0-{have - 1} of an F2FS file system of {sb.block_count} "
-             f"blocks (truncated image?); files in the missing part cannot be read")
+        warn(
+            f"{region.where}: the image holds blocks 0-{have - 1} of an F2FS file system of {sb.block_count} "
+            f"blocks (truncated image?); files in the missing part cannot be read"
+        )

@@ -101,8 +101,28 @@ class Inode:
 
 def parse_inode(block: bytes, nid: int, sb: Superblock) -> Inode:
     """The inode in node block `block`; F2fsError when its fields contradict each other."""
-    (mode, advise, inline, _uid, _gid, links, size, _blocks, atime, ctime, mtime, atime_ns, ctime_ns, mtime_ns,
-     _generation, depth, _xattr_nid, flags, _pino, _namelen) = _HEAD.unpack_from(block, 0)
+    (
+        mode,
+        advise,
+        inline,
+        _uid,
+        _gid,
+        links,
+        size,
+        _blocks,
+        atime,
+        ctime,
+        mtime,
+        atime_ns,
+        ctime_ns,
+        mtime_ns,
+        _generation,
+        depth,
+        _xattr_nid,
+        flags,
+        _pino,
+        _namelen,
+    ) = _HEAD.unpack_from(block, 0)
     extra_words, crtime, algorithm, log_cluster, xattr_slots = 0, None, None, 0, 0
     if inline & EXTRA_ATTR:
         extra_isize, inline_xattr_size = struct.unpack_from("<HH", block, I_ADDR)
@@ -128,16 +148,25 @@ def parse_inode(block: bytes, nid: int, sb: Superblock) -> Inode:
     inline_area = b""
     if inline & (INLINE_DATA | INLINE_DENTRY):
         start = first + 4 * INLINE_RESERVED_SLOTS
-        inline_area = bytes(block[start:first + 4 * slots])
+        inline_area = bytes(block[start : first + 4 * slots])
     return Inode(
-        nid=nid, mode=mode, links=links, size=size,
-        times={"mtime": (mtime, mtime_ns), "atime": (atime, atime_ns), "ctime": (ctime, ctime_ns),
-               "crtime": crtime},
-        flags=flags, advise=advise, inline=inline, current_depth=depth, direct_addrs=direct,
+        nid=nid,
+        mode=mode,
+        links=links,
+        size=size,
+        times={"mtime": (mtime, mtime_ns), "atime": (atime, atime_ns), "ctime": (ctime, ctime_ns), "crtime": crtime},
+        flags=flags,
+        advise=advise,
+        inline=inline,
+        current_depth=depth,
+        direct_addrs=direct,
         addrs_per_block=ADDRS_PER_BLOCK - ADDRS_PER_BLOCK % cluster,
-        block=block, addr_offset=first,
-        nids=struct.unpack_from("<5I", block, I_NID), inline_data=inline_area,
-        compress_algorithm=algorithm, log_cluster_size=log_cluster,
+        block=block,
+        addr_offset=first,
+        nids=struct.unpack_from("<5I", block, I_NID),
+        inline_data=inline_area,
+        compress_algorithm=algorithm,
+        log_cluster_size=log_cluster,
     )
 
 

@@ -92,12 +92,38 @@ class Superblock:
 
 def parse_superblock(block: bytes, copy: int) -> Superblock:
     """The superblock in `block` (the 4 KiB block that holds it at 1 KiB); F2fsError if invalid."""
-    raw = block[SUPER_OFFSET:SUPER_OFFSET + 3072]
+    raw = block[SUPER_OFFSET : SUPER_OFFSET + 3072]
     if len(raw) < 3072:
         raise F2fsError("block too short (truncated image)")
-    (magic, major, minor, log_sector, log_spb, log_block, log_bps, _segs_per_sec, _secs_per_zone, crc_offset,
-     block_count, _section_count, _segment_count, _seg_ckpt, _seg_sit, seg_nat, _seg_ssa, _seg_main,
-     segment0, cp, sit, nat, ssa, main, root_ino, node_ino, meta_ino) = _SB_HEAD.unpack_from(raw)
+    (
+        magic,
+        major,
+        minor,
+        log_sector,
+        log_spb,
+        log_block,
+        log_bps,
+        _segs_per_sec,
+        _secs_per_zone,
+        crc_offset,
+        block_count,
+        _section_count,
+        _segment_count,
+        _seg_ckpt,
+        _seg_sit,
+        seg_nat,
+        _seg_ssa,
+        _seg_main,
+        segment0,
+        cp,
+        sit,
+        nat,
+        ssa,
+        main,
+        root_ino,
+        node_ino,
+        meta_ino,
+    ) = _SB_HEAD.unpack_from(raw)
     if magic != F2FS_MAGIC:
         raise F2fsError(f"no F2FS magic (found {magic:#010x})")
     feature = struct.unpack_from("<I", raw, 2180)[0]
@@ -112,21 +138,40 @@ def parse_superblock(block: bytes, copy: int) -> Superblock:
     if log_bps != 9 or not 9 <= log_sector <= 12 or log_sector + log_spb != LOG_BLOCK:
         raise F2fsError(f"implausible geometry (log sector size {log_sector}, log blocks per segment {log_bps})")
     if not segment0 <= cp < sit < nat < ssa < main < block_count:
-        raise F2fsError(f"area addresses out of order (checkpoint {cp}, SIT {sit}, NAT {nat}, SSA {ssa}, "
-                        f"main {main}, blocks {block_count})")
+        raise F2fsError(
+            f"area addresses out of order (checkpoint {cp}, SIT {sit}, NAT {nat}, SSA {ssa}, "
+            f"main {main}, blocks {block_count})"
+        )
     if not 3 <= root_ino < (1 << 32) - 1:
         raise F2fsError(f"implausible root inode number {root_ino}")
-    name = raw[124:124 + 1024].decode("utf-16-le", errors="replace").split("\x00", 1)[0]
-    dev0 = raw[2201:2201 + 64].split(b"\x00", 1)[0].decode("utf-8", errors="backslashreplace")
+    name = raw[124 : 124 + 1024].decode("utf-16-le", errors="replace").split("\x00", 1)[0]
+    dev0 = raw[2201 : 2201 + 64].split(b"\x00", 1)[0].decode("utf-8", errors="backslashreplace")
     return Superblock(
-        major=major, minor=minor, log_sectorsize=log_sector, log_sectors_per_block=log_spb,
-        log_blocksize=log_block, log_blocks_per_seg=log_bps, block_count=block_count, segment_count_nat=seg_nat,
-        segment0_blkaddr=segment0, cp_blkaddr=cp, sit_blkaddr=sit, nat_blkaddr=nat, ssa_blkaddr=ssa,
-        main_blkaddr=main, root_ino=root_ino, node_ino=node_ino, meta_ino=meta_ino, uuid=raw[108:124],
-        volume_name=name, cp_payload=struct.unpack_from("<I", raw, 1664)[0], feature=feature,
-        first_device=dev0, copy=copy,
+        major=major,
+        minor=minor,
+        log_sectorsize=log_sector,
+        log_sectors_per_block=log_spb,
+        log_blocksize=log_block,
+        log_blocks_per_seg=log_bps,
+        block_count=block_count,
+        segment_count_nat=seg_nat,
+        segment0_blkaddr=segment0,
+        cp_blkaddr=cp,
+        sit_blkaddr=sit,
+        nat_blkaddr=nat,
+        ssa_blkaddr=ssa,
+        main_blkaddr=main,
+        root_ino=root_ino,
+        node_ino=node_ino,
+        meta_ino=meta_ino,
+        uuid=raw[108:124],
+        volume_name=name,
+        cp_payload=struct.unpack_from("<I", raw, 1664)[0],
+        feature=feature,
+        first_device=dev0,
+        copy=copy,
     )
 
 
 def has_magic(block: bytes) -> bool:
-    return block[SUPER_OFFSET:SUPER_OFFSET + 4] == F2FS_MAGIC.to_bytes(4, "little")
+    return block[SUPER_OFFSET : SUPER_OFFSET + 4] == F2FS_MAGIC.to_bytes(4, "little")

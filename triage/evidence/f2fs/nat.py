@@ -39,13 +39,14 @@ class Device:
     def read(self, addr: int, count: int = 1) -> bytes:
         """`count` blocks from `addr`; F2fsError when they lie outside the file system or the image."""
         if addr < 0 or addr + count > self.sb.block_count:
-            raise F2fsError(f"block {addr} (+{count}) lies outside the file system "
-                            f"({self.sb.block_count} blocks)")
+            raise F2fsError(f"block {addr} (+{count}) lies outside the file system ({self.sb.block_count} blocks)")
         data = self.region.read(addr * BLOCK, count * BLOCK)
         if len(data) < count * BLOCK:
-            raise F2fsError(f"block {addr + len(data) // BLOCK} lies past the end of the image, which holds "
-                            f"{self.blocks_in_image} of the file system's {self.sb.block_count} blocks "
-                            f"(truncated image?)")
+            raise F2fsError(
+                f"block {addr + len(data) // BLOCK} lies past the end of the image, which holds "
+                f"{self.blocks_in_image} of the file system's {self.sb.block_count} blocks "
+                f"(truncated image?)"
+            )
         return data
 
     def read_meta(self, addr: int) -> bytes:
@@ -57,8 +58,9 @@ class Device:
 
     def check_data_addr(self, addr: int) -> None:
         if not self.sb.main_blkaddr <= addr < self.sb.block_count:
-            raise F2fsError(f"block address {addr} lies outside the main area "
-                            f"({self.sb.main_blkaddr}-{self.sb.block_count - 1})")
+            raise F2fsError(
+                f"block address {addr} lies outside the main area ({self.sb.main_blkaddr}-{self.sb.block_count - 1})"
+            )
 
 
 class NodeTable:
@@ -109,8 +111,10 @@ class NodeTable:
         if addr in (NULL_ADDR, NEW_ADDR):
             raise F2fsError(f"node {nid} is not allocated (its NAT entry is empty)")
         if not self.sb.main_blkaddr <= addr < self.sb.block_count:
-            raise F2fsError(f"the NAT entry of node {nid} points at block {addr}, outside the main area "
-                            f"({self.sb.main_blkaddr}-{self.sb.block_count - 1})")
+            raise F2fsError(
+                f"the NAT entry of node {nid} points at block {addr}, outside the main area "
+                f"({self.sb.main_blkaddr}-{self.sb.block_count - 1})"
+            )
         block = self.device.read(addr)
         foot_nid, foot_ino, _flag, _cp_ver, _next = _FOOTER.unpack_from(block, NODE_FOOTER)
         if foot_nid != nid:

@@ -28,8 +28,9 @@ target = LAB_METADATA if config.attributes.get("branch") == "lab" else Base.meta
 
 engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
 with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=target, version_table_schema=schema,
-                      include_name=_not_version_table)
+    context.configure(
+        connection=connection, target_metadata=target, version_table_schema=schema, include_name=_not_version_table
+    )
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()

@@ -57,8 +57,11 @@ def land_polygons(topo: dict) -> list[Polygon]:
 
 def clipped(polygons: list[Polygon]) -> MultiPolygon:
     frame = box(*BBOX)
-    parts = [p.buffer(0).intersection(frame) for p in polygons if p.bounds[0] < BBOX[2] and p.bounds[2] > BBOX[0]
-             and p.bounds[1] < BBOX[3] and p.bounds[3] > BBOX[1]]
+    parts = [
+        p.buffer(0).intersection(frame)
+        for p in polygons
+        if p.bounds[0] < BBOX[2] and p.bounds[2] > BBOX[0] and p.bounds[1] < BBOX[3] and p.bounds[3] > BBOX[1]
+    ]
     land = unary_union([p for p in parts if not p.is_empty]).simplify(SIMPLIFY_DEG, preserve_topology=True)
     geoms = list(land.geoms) if hasattr(land, "geoms") else [land]
     pieces = [p for p in geoms if isinstance(p, Polygon) and p.area > 1e-6]
@@ -76,10 +79,17 @@ def main(source: Path) -> None:
     raw = source.read_bytes()
     land = clipped(land_polygons(json.loads(raw)))
     geometry = mapping(land)
-    feature = {"type": "Feature", "properties": {
-        "name": "land, Channel area", "source": "Natural Earth 4.1.0 1:10m land via world-atlas 2.0.2 land-10m.json",
-        "source_sha256": hashlib.sha256(raw).hexdigest(), "bbox_clip": list(BBOX), "simplify_deg": SIMPLIFY_DEG},
-        "geometry": {"type": "MultiPolygon", "coordinates": rounded(geometry["coordinates"])}}
+    feature = {
+        "type": "Feature",
+        "properties": {
+            "name": "land, Channel area",
+            "source": "Natural Earth 4.1.0 1:10m land via world-atlas 2.0.2 land-10m.json",
+            "source_sha256": hashlib.sha256(raw).hexdigest(),
+            "bbox_clip": list(BBOX),
+            "simplify_deg": SIMPLIFY_DEG,
+        },
+        "geometry": {"type": "MultiPolygon", "coordinates": rounded(geometry["coordinates"])},
+    }
     doc = {"type": "FeatureCollection", "features": [feature]}
     TARGET.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
     print(f"{TARGET}: {len(land.geoms)} polygons, {TARGET.stat().st_size} bytes")

@@ -10,36 +10,37 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'l0001'
+revision = "l0001"
 down_revision = None
-branch_labels = ('lab',)
+branch_labels = ("lab",)
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('job',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job_id', sa.String(length=64), nullable=False),
-    sa.Column('case_ref', sa.Text(), nullable=False),
-    sa.Column('exhibit', sa.Text(), nullable=False),
-    sa.Column('examiner', sa.Text(), nullable=False),
-    sa.Column('evidence', sa.Text(), nullable=False),
-    sa.Column('case_schema', sa.String(length=63), nullable=False),
-    sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('outputs', sa.JSON(), nullable=False),
-    sa.Column('worker', sa.Text(), nullable=True),
-    sa.Column('submitted_utc', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('started_utc', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('heartbeat_utc', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('finished_utc', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('bundle', sa.Text(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('case_schema'),
-    sa.UniqueConstraint('job_id')
+    op.create_table(
+        "job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.String(length=64), nullable=False),
+        sa.Column("case_ref", sa.Text(), nullable=False),
+        sa.Column("exhibit", sa.Text(), nullable=False),
+        sa.Column("examiner", sa.Text(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("case_schema", sa.String(length=63), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("outputs", sa.JSON(), nullable=False),
+        sa.Column("worker", sa.Text(), nullable=True),
+        sa.Column("submitted_utc", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_utc", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_utc", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_utc", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("bundle", sa.Text(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("case_schema"),
+        sa.UniqueConstraint("job_id"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('job')
+    op.drop_table("job")
