@@ -10,11 +10,13 @@ each offset once and never reads outside the block.
 from __future__ import annotations
 
 import struct
+from typing import BinaryIO
 
 EXIF_HEADER = b"Exif\x00\x00"
 TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 SUB_IFDS = {0x8769: "ExifIFD", 0x8825: "GPS IFD", 0xA005: "Interoperability IFD"}
 MAX_REPORTED = 5
+WEBP_MAX_CHUNKS = 1_000  # a WebP has a handful of chunks; a damaged length cannot make the walk endless
 
 
 def jpeg_exif_block(jpeg: bytes) -> bytes | None:
@@ -28,6 +30,30 @@ def jpeg_exif_block(jpeg: bytes) -> bytes | None:
         if marker == 0xE1 and jpeg[pos + 4 : pos + 10] == EXIF_HEADER:
             return jpeg[pos + 10 : pos + 2 + length]
         pos += 2 + length
+    return None
+
+
+def webp_exif_block(stream: BinaryIO, size: int) -> bytes | None:
+    """The TIFF block of a WebP's RIFF 'EXIF' chunk (None when there is none).
+
+    exifread 3.5 only looks when the VP8X header flags EXIF, and then skips six bytes for an
+    "Exif\\0\\0" prefix that the WebP container spec does not have (Pillow and libwebp write the
+    TIFF block bare), so it misreads the chunk; this walk takes the payload either way."""
+    stream.seek(0)
+    header = stream.read(12)
+    if header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+        return None
+    pos = 12
+    for _ in range(WEBP_MAX_CHUNKS):
+        stream.seek(pos)
+        chunk = stream.read(8)
+        if len(chunk) < 8:
+            return None
+        length = struct.unpack_from("<I", chunk, 4)[0]
+        if chunk[:4] == b"EXIF":
+            payload = stream.read(min(length, size))
+            return payload[len(EXIF_HEADER) :] if payload.startswith(EXIF_HEADER) else payload
+        pos += 8 + length + (length & 1)  # chunks are padded to an even length
     return None
 
 

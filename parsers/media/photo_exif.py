@@ -4,7 +4,10 @@ GPS rules kept here because they decide what a position is worth in court:
 - hemisphere references make S and W negative; a missing reference is recorded as a warning;
 - rationals with a zero denominator make the coordinate unusable (no fix, with a warning);
 - 0/0 is a placeholder written by some cameras, not a position in the Gulf of Guinea: no fix;
-- altitude with reference 1 is below sea level (negative);
+- altitude with reference 1 is below sea level (negative); an altitude outside -500…20,000 m is kept raw
+  in the Location's extra and flagged, never reported as altitude_m;
+- a JPEG whose EXIF segment exifread cannot reach (a long vendor APP7 before APP1) and a WebP 'EXIF'
+  chunk are located by our own walk (parsers/media/exif_structure.py); a block nobody reads is a warning;
 - GPSHPositioningError (tag 0x001F) is the horizontal accuracy in metres.
 
 Besides EXIF, each photo gets a JPEG structure check (damaged image data is a warning even when the
@@ -25,7 +28,7 @@ from typing import Any
 import exifread
 
 from parsers.base import ParseContext, Parser
-from parsers.media.exif_structure import check_exif, jpeg_exif_block
+from parsers.media.exif_structure import check_exif, jpeg_exif_block, webp_exif_block
 from parsers.media.heif_items import heif_exif_block
 from parsers.media.heif_structure import check_heif
 from parsers.media.hints import DECODED, PHASH_MAX_BYTES, path_hints, screenshot_hint
@@ -58,6 +61,11 @@ JPEG_CHECK_MAX_BYTES = 64 << 20
 # HEIC); a damaged HEIF box can make exifread 3.5.1 loop for ever (fuzz/RESULTS.md, exif 5). 200,000
 # leaves room for files far richer than those and stops a loop in well under a second.
 EXIFREAD_MAX_READS = 200_000
+# JPEG metadata segments (each at most 64 KiB) come before the image data; 4 MiB holds dozens of them
+JPEG_METADATA_MAX_BYTES = 4 << 20
+# Plausible GPS altitudes: the Dead Sea shore (-430 m) to above any airliner's cruising height. A value
+# outside is a damaged or misencoded field (e.g. -12 written as an unsigned 4294967284), not a fact.
+ALTITUDE_RANGE_M = (-500.0, 20_000.0)
 
 logging.getLogger("exifread").setLevel(logging.ERROR)  # its own chatter; we record our own warnings
 
@@ -84,10 +92,12 @@ class PhotoExifParser(Parser):
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         with ctx.open() as stream:
             tags, reader = self._read_tags(ctx, stream)
+            # a block no reader could read (our walk is only asked when exifread found nothing)
+            unreadable = not tags and (EXIF_APP1 in ctx.header or self._own_exif_block(ctx, stream) is not None)
             hints = self._file_hints(ctx, stream)
             if reader:
                 hints["exif_reader"] = reader
-        if not tags and EXIF_APP1 in ctx.header:
+        if unreadable:
             ctx.warn(
                 "the file carries an EXIF segment but no tag could be read from it (corrupt or truncated "
                 "metadata); recorded without capture time or position"
@@ -119,9 +129,40 @@ class PhotoExifParser(Parser):
                         "file's own iinf/iloc boxes instead"
                     )
                 return heif_tags, "Exif item located through iinf/iloc, tags decoded by exifread"
+        if not tags:
+            own_tags, reader = self._own_block_tags(ctx, stream)
+            if own_tags:
+                if error:
+                    ctx.warn(f"EXIF read by exifread failed ({error}); the EXIF block was located by {reader}")
+                return own_tags, reader
         if error:
             ctx.warn(f"EXIF could not be read ({error}); file recorded without metadata")
         return tags, None
+
+    def _own_block_tags(self, ctx: ParseContext, stream: Any) -> tuple[dict, str | None]:
+        """Tags of the EXIF block as our own segment/chunk walk finds it, for files exifread gives up on in
+        silence: a JPEG whose vendor segment (Huawei APP7) comes before APP1 and is longer than exifread's
+        4,000-byte look-ahead, a WebP whose EXIF chunk has no "Exif\\0\\0" prefix."""
+        import io
+
+        block = self._own_exif_block(ctx, stream)
+        if not block:
+            return {}, None
+        try:
+            tags = exifread_tags(io.BytesIO(block))
+        except Exception:  # noqa: BLE001 - a damaged block: parse() warns that an EXIF block could not be read
+            return {}, None
+        where = "the WebP 'EXIF' chunk" if sniff_mime(ctx.header) == "image/webp" else "the JPEG APP1 Exif segment"
+        return tags, f"{where} located by our own walk of the file, tags decoded by exifread"
+
+    @staticmethod
+    def _own_exif_block(ctx: ParseContext, stream: Any) -> bytes | None:
+        if ctx.header.startswith(JPEG_MAGIC):
+            stream.seek(0)
+            return jpeg_exif_block(stream.read(JPEG_METADATA_MAX_BYTES))
+        if sniff_mime(ctx.header) == "image/webp":
+            return webp_exif_block(stream, ctx.entry.size or 0)
+        return None
 
     def _file_hints(self, ctx: ParseContext, stream: Any) -> dict[str, Any]:
         """JPEG structure, pHash and pixel size (each a bounded read of the file)."""
@@ -215,7 +256,7 @@ class PhotoExifParser(Parser):
             **(times("time", when) if when else {}),
             label=ctx.entry.name,
             media_file=media,
-            extra={"raw": fix.raw, "time_source": location_time_source(fix.time, when)},
+            extra={"raw": fix.raw, "time_source": location_time_source(fix.time, when), **fix.notes},
             source_offset=0,
         )
 
@@ -229,6 +270,7 @@ class GpsFix:
     accuracy: float | None = None  # horizontal positioning error, metres
     time: Timestamp | None = None
     raw: dict = field(default_factory=dict)  # the GPS tags as printed, for the record
+    notes: dict = field(default_factory=dict)  # values kept raw rather than reported (altitude_raw, …)
     problems: list[str] = field(default_factory=list)  # damaged parts left out of a usable fix
 
 
@@ -302,16 +344,17 @@ def gps_fix(tags: dict) -> GpsFix:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return GpsFix(f"out of range ({lat}, {lon})", raw=raw)
     problems: list[str] = []
+    notes: dict[str, Any] = {}
     fix = GpsFix(
         "ok",
         lat,
         lon,
-        gps_altitude(tags, problems.append),
+        plausible_altitude(gps_altitude(tags, problems.append), tags, problems.append, notes),
         gps_accuracy(tags, problems.append),
         gps_time(tags, problems.append),
         raw,
     )
-    fix.problems = problems
+    fix.problems, fix.notes = problems, notes
     return fix
 
 
@@ -351,6 +394,32 @@ def gps_altitude(tags: dict, problem: Callable[[str], None]) -> float | None:
     ref = tags.get("GPS GPSAltitudeRef")
     below = ref is not None and ref.values and ref.values[0] == 1
     return float(-alt if below else alt)
+
+
+def plausible_altitude(
+    altitude: float | None, tags: dict, problem: Callable[[str], None], notes: dict[str, Any]
+) -> float | None:
+    """The altitude when it is one a phone can stand at; otherwise None, the raw value kept in `notes`.
+
+    A signed reading of the same 32 bits (4294967284 → -12) is recorded beside the raw value but never
+    used as altitude_m: RATIONAL is unsigned by the EXIF spec and the sign belongs to GPSAltitudeRef,
+    so which writer bug produced the number is a guess, and a guess is not reported as fact."""
+    low, high = ALTITUDE_RANGE_M
+    if altitude is None or low <= altitude <= high:
+        return altitude
+    value = tags["GPS GPSAltitude"].values[0]
+    num, den = int(getattr(value, "numerator", value)), int(getattr(value, "denominator", 1))
+    notes["altitude_raw"] = f"{num}/{den}"
+    if "GPS GPSAltitudeRef" in tags:
+        notes["altitude_ref_raw"] = str(tags["GPS GPSAltitudeRef"])
+    notes["altitude_problem"] = f"out of range: {altitude:,.1f} m is outside {low:,.0f} to {high:,.0f} m"
+    detail = ""
+    if 2**31 <= num < 2**32:
+        signed = (num - 2**32) / den
+        notes["altitude_signed_reading"] = signed
+        detail = f"; read as a signed 32-bit number it would be {signed:,.1f} m (not used)"
+    problem(f"its altitude ({num}/{den}) is {notes['altitude_problem']}{detail}; no altitude")
+    return None
 
 
 def gps_accuracy(tags: dict, problem: Callable[[str], None]) -> float | None:
