@@ -54,10 +54,6 @@ def canonical_values(rowid: int, values: tuple[Any, ...]) -> bytes:
     ).encode("ascii")
 
 
-def row_digest(table: str, rowid: int, columns: list[str], values: tuple[Any, ...]) -> str:
-    return hashlib.sha256(canonical_head(table, columns) + canonical_values(rowid, values)).hexdigest()
-
-
 class _TablePlan:
     """One table's reading plan: its columns, the first-line hash state, a point query and an ordered scan."""
 

@@ -75,7 +75,7 @@ class CursorReader:
                     values = list(raw)
                     for i, f in convert:
                         value = values[i]
-                        if value is not None or f is _bubble_extra:
+                        if value is not None or f is bubble_extra:
                             values[i] = f(value)
                     yield make(values)
         finally:
@@ -88,7 +88,7 @@ class CursorReader:
         if isinstance(kind, JSON):
             if self.dialect.name != "sqlite":
                 return None  # PostgreSQL's driver decodes JSON itself: a JSON string is already a str
-            return _bubble_extra if for_bubble else _json
+            return bubble_extra if for_bubble else _json
         if isinstance(kind, Boolean):
             return bool
         return None
@@ -130,9 +130,6 @@ def bubble_extra(value: Any) -> dict[str, Any]:
         return dict(value)
     decoded = _json(value) if value is not None else None
     return decoded if isinstance(decoded, dict) else {}
-
-
-_bubble_extra = bubble_extra  # the converter `rows(bubble_extra_of=…)` applies (stream.thread_messages names it so)
 
 
 def record_rows(store: Any, cls: type[Base], with_source: bool = False) -> Iterator[Any]:

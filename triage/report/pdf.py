@@ -83,14 +83,6 @@ class PdfOutcome:
         return cls(bool(data["written"]), list(data["problems"]), data["failure"])
 
 
-def write_pdf(report: Report, custody: CustodyLog) -> tuple[list[Path], str | None]:
-    """Write out/report.pdf; when the engine cannot make it, record why and return no file (the run goes on)."""
-    reason = pdf_unavailable()
-    if reason is not None:
-        return _not_written(reason, custody), None
-    return record_outcome(make_pdf(render_print_html(report), report.out), report.out, custody)
-
-
 def make_pdf(page: str, out: Path) -> PdfOutcome:
     """Lay out the print HTML and write out/report.pdf (in this process or the report's second one).
 
