@@ -70,6 +70,11 @@ CONTACT_COLUMNS = ("id", "name", "phone_numbers", "handles", "extra", *PROVENANC
 MEDIA_COLUMNS = ("id", "extra", *PROVENANCE)
 
 
+def provenance_of(record: Any) -> dict[str, Any]:
+    """A payment read in a record's text comes from the same file, table, row (and row digest) as that record."""
+    return {name: getattr(record, name, None) for name in PROVENANCE}
+
+
 def extract_payments(store: CaseStore, may_hold: Iterable[int]) -> list[Payment]:
     """Payment records (not yet stored) for every identifier and amount in the stored texts, and the app's
     own payment records. `may_hold`: the ids of the messages whose body may name a payment (the shared
@@ -149,11 +154,7 @@ def service_payments(messages: Iterable[Message]) -> list[Payment]:
                         if k in ("name", "constructor", "currency", "total_amount", "invoice_slug")
                     },
                 },
-                source_file_id=message.source_file_id,
-                source_table=message.source_table,
-                source_row=message.source_row,
-                source_offset=message.source_offset,
-                source_row_sha256=message.source_row_sha256,
+                **provenance_of(message),
             )
         )
     return out
@@ -261,11 +262,7 @@ def _payment(source: TextSource, method: str, ident: Identifier | None, amount: 
         time_encoding=message.time_encoding if message else None,
         message_id=message.id if message else None,
         extra=extra,
-        source_file_id=getattr(record, "source_file_id", None),
-        source_table=getattr(record, "source_table", None),
-        source_row=getattr(record, "source_row", None),
-        source_offset=getattr(record, "source_offset", None),
-        source_row_sha256=getattr(record, "source_row_sha256", None),  # the same row as the text it was read in
+        **provenance_of(record),
     )
 
 
