@@ -10,19 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_layout import payload
+from tests.offline_browser import offline_page
 from tests.report_demo import conversation_numbers, demo_bundle, listing_pages, read_jsonl
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +93,7 @@ def test_kinds_read_as_words_with_their_values(bundle) -> None:
     assert "deleted by sender" in bubbles[ids["deleted"]]["status"]
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
 def test_bubbles_of_each_kind_show_visible_text_in_chromium(bundle, tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
     out = payload(bundle[0])
     ids = kinds_of(out)
     pages = {
@@ -122,24 +109,17 @@ def test_bubbles_of_each_kind_show_visible_text_in_chromium(bundle, tmp_path: Pa
         "system": "System event",
         "deleted": "deleted by sender",
     }
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=ARGS, offline=True
-        )
-        try:
-            page = context.new_page()
-            for kind, anchor in ids.items():
-                page.goto(pages[anchor].as_uri() + "#" + anchor)
-                bubble = page.locator(f"#{anchor}")
-                assert bubble.is_visible()
-                shown = bubble.inner_text()  # what a reader sees: rendered, visible text only
-                assert expected[kind] in shown, (kind, shown)
-                content = bubble.locator(".kind")
-                assert content.is_visible() and content.inner_text().strip(), kind
-                box = content.bounding_box()
-                assert box is not None and box["height"] > 0 and box["width"] > 0
-        finally:
-            context.close()
+    with offline_page(tmp_path / "profile") as (page, _requests, _errors):
+        for kind, anchor in ids.items():
+            page.goto(pages[anchor].as_uri() + "#" + anchor)
+            bubble = page.locator(f"#{anchor}")
+            assert bubble.is_visible()
+            shown = bubble.inner_text()  # what a reader sees: rendered, visible text only
+            assert expected[kind] in shown, (kind, shown)
+            content = bubble.locator(".kind")
+            assert content.is_visible() and content.inner_text().strip(), kind
+            box = content.bounding_box()
+            assert box is not None and box["height"] > 0 and box["width"] > 0
 
 
 def test_the_timeline_says_what_a_message_without_text_is(bundle) -> None:
