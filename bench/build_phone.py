@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from fixtures import build_telegram  # noqa: E402
+from fixtures.ewf import ewfacquire_args  # noqa: E402
 
 DISK_SIZE = 4 << 30
 SECTOR = 512
@@ -182,31 +183,15 @@ def make_disk(disk: Path, tree: Path) -> None:
 def make_e01(disk: Path, target: Path) -> None:
     for old in target.parent.glob(f"{target.name}.E??"):
         old.unlink()
+    header = {
+        "case": "BENCH",
+        "evidence": "PHONE-1",
+        "examiner": "bench",
+        "description": "benchmark phone",
+        "notes": "synthetic",
+    }
     subprocess.run(
-        [
-            "ewfacquire",
-            "-u",
-            "-q",
-            "-t",
-            str(target),
-            "-f",
-            "encase6",
-            "-c",
-            "deflate:fast",
-            "-d",
-            "sha1",
-            "-C",
-            "BENCH",
-            "-E",
-            "PHONE-1",
-            "-e",
-            "bench",
-            "-D",
-            "benchmark phone",
-            "-N",
-            "synthetic",
-            str(disk),
-        ],
+        ewfacquire_args(disk, target, header, compression="deflate:fast"),
         check=True,
         env=env(),
         stdout=subprocess.DEVNULL,
