@@ -38,17 +38,16 @@ def playwright_api() -> Any:
 
 @contextmanager
 def offline_page(
-    profile: Path, local: tuple[str, ...] = ("file:", "data:")
+    profile: Path, local: tuple[str, ...] = ("file:", "data:"), **options: Any
 ) -> Iterator[tuple[Any, list[str], list[str]]]:
-    """(page, requests, errors) in a fresh offline Chromium profile; `local`: the URL prefixes let through."""
+    """(page, requests, errors) in a fresh offline Chromium profile; `local`: the URL prefixes let through.
+
+    `options` go to Playwright's context (java_script_enabled=False to read a page without its script;
+    offline=False for a page served on loopback, the kiosk: `local` still stops every other address)."""
+    settings: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, "offline": True, **options}
     with playwright_api().sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1280, "height": 900},
-            offline=True,
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS, **settings
         )
         requests: list[str] = []
         errors: list[str] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.kiosk_setup import LEGAL_FORM, OPERATOR, PIN, SCOPE_CATEGORIES, SCOPE_FROM, SCOPE_TO, kiosk_setup
-from tests.report.test_report_browser import ARGS, CHROMIUM
+from tests.offline_browser import CHROMIUM, offline_page
 from triage.cli import main
 from triage.integrity.custody import verify_chain_lines
 
@@ -58,33 +58,13 @@ def served(tmp_path: Path, evidence_guard):  # noqa: ANN201 - (base url, setup)
 
 def test_a_kiosk_case_from_sign_in_to_close_in_chromium(served, tmp_path: Path) -> None:
     base, setup = served
-    requests: list[str] = []
-    errors: list[str] = []
-    with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
-
-        def route(r) -> None:  # noqa: ANN001 - only the kiosk itself may be reached
-            requests.append(r.request.url)
-            r.continue_() if r.request.url.startswith(base + "/") else r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        try:
-            walk_the_flow(page, base)
-            assert errors == []  # no CSP violation, no failed request
-            # the Back button brings nothing of the case back: its pages are not cached, and gone for this sign-in
-            page.go_back()
-            assert "OP-2026-17" not in page.content() and "no such page or case" in page.content()
-        finally:
-            context.close()
+    # served on loopback: not offline, but only the kiosk itself may be reached
+    with offline_page(tmp_path / "profile", local=(base + "/",), offline=False) as (page, requests, errors):
+        walk_the_flow(page, base)
+        assert errors == []  # no CSP violation, no failed request
+        # the Back button brings nothing of the case back: its pages are not cached, and gone for this sign-in
+        page.go_back()
+        assert "OP-2026-17" not in page.content() and "no such page or case" in page.content()
     assert requests and all(u.startswith(base + "/") for u in requests), requests
 
     outbox = setup.config.outbox

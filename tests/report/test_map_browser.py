@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_layout import payload
-from tests.report.test_report_browser import ARGS, CHROMIUM
+from tests.offline_browser import CHROMIUM, offline_page
 from tests.report_demo import Elements, Text, demo_bundle, positions_on_map, section
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
+pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
 
 TEXT_BOXES = """() => Array.from(document.querySelectorAll('svg.map text')).map(t => {
@@ -52,94 +52,59 @@ def test_map_texts_never_overlap_and_zoom_works_offline(bundle, tmp_path: Path) 
     index = payload(bundle[0]) / "index.html"
     page_html = index.read_text(encoding="utf-8")
     svg = section(page_html, "map").split("</svg>", 1)[0]
-    with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1280, "height": 900},
-            offline=True,
-        )
-        requests: list[str] = []
-        errors: list[str] = []
-        context.route(
-            "**/*",
-            lambda r: (
-                requests.append(r.request.url),
-                r.continue_() if r.request.url.startswith("file:") else r.abort(),
-            ),
-        )
-        try:
-            page = context.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(index.as_uri(), wait_until="load")
-            page.locator("#map-box").scroll_into_view_if_needed()
-            boxes = page.evaluate(TEXT_BOXES)
-            # every text of the map: the labels of the demo's positions, every zone's name, the degrees, the scale
-            assert len(boxes) == svg.count("<text ") > 40
-            labels = [b for b in boxes if re.fullmatch(r"L\d+.*", b[0])]
-            assert len(labels) < len(positions_on_map(payload(bundle[0])))  # stacked points share a label
-            assert intersecting(boxes) == []
-            height = labels[0][4] - labels[0][2]
+    with offline_page(tmp_path / "profile", local=("file:",)) as (page, requests, errors):
+        page.goto(index.as_uri(), wait_until="load")
+        page.locator("#map-box").scroll_into_view_if_needed()
+        boxes = page.evaluate(TEXT_BOXES)
+        # every text of the map: the labels of the demo's positions, every zone's name, the degrees, the scale
+        assert len(boxes) == svg.count("<text ") > 40
+        labels = [b for b in boxes if re.fullmatch(r"L\d+.*", b[0])]
+        assert len(labels) < len(positions_on_map(payload(bundle[0])))  # stacked points share a label
+        assert intersecting(boxes) == []
+        height = labels[0][4] - labels[0][2]
 
-            full = page.locator("svg.map").get_attribute("viewBox")
-            zoom_in = page.get_by_role("button", name="Zoom in on the map")
-            for _ in range(3):
-                zoom_in.click()
-            width = float(page.locator("svg.map").get_attribute("viewBox").split()[2])
-            assert width == pytest.approx(float(full.split()[2]) / 1.5**3, rel=1e-3)
-            zoomed = page.evaluate(TEXT_BOXES)
-            shown = visible(zoomed, page.evaluate(VIEW))
-            assert shown and intersecting(shown) == []
-            label = next(b for b in zoomed if b[0] == labels[0][0])
-            assert label[4] - label[2] == pytest.approx(height, abs=0.5)  # labels keep their size
+        full = page.locator("svg.map").get_attribute("viewBox")
+        zoom_in = page.get_by_role("button", name="Zoom in on the map")
+        for _ in range(3):
+            zoom_in.click()
+        width = float(page.locator("svg.map").get_attribute("viewBox").split()[2])
+        assert width == pytest.approx(float(full.split()[2]) / 1.5**3, rel=1e-3)
+        zoomed = page.evaluate(TEXT_BOXES)
+        shown = visible(zoomed, page.evaluate(VIEW))
+        assert shown and intersecting(shown) == []
+        label = next(b for b in zoomed if b[0] == labels[0][0])
+        assert label[4] - label[2] == pytest.approx(height, abs=0.5)  # labels keep their size
 
-            before = page.locator("svg.map").get_attribute("viewBox")  # drag moves the view
-            box = page.locator("svg.map").bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 40, steps=4)
-            page.mouse.up()
-            assert page.locator("svg.map").get_attribute("viewBox") != before
-            page.get_by_role("button", name="Show the whole map").click()
-            assert page.locator("svg.map").get_attribute("viewBox") == full
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.mouse.wheel(0, -300)  # the wheel zooms in about the pointer
-            assert float(page.locator("svg.map").get_attribute("viewBox").split()[2]) < float(full.split()[2])
-            page.locator("svg.map").focus()  # keys: 0 back to the whole map, + and arrows
-            page.keyboard.press("0")
-            assert page.locator("svg.map").get_attribute("viewBox") == full
-            page.keyboard.press("+")
-            after_plus = page.locator("svg.map").get_attribute("viewBox")
-            page.keyboard.press("ArrowRight")
-            assert after_plus != full and page.locator("svg.map").get_attribute("viewBox") != after_plus
-            assert intersecting(visible(page.evaluate(TEXT_BOXES), page.evaluate(VIEW))) == []
-            assert errors == [] and all(u.startswith("file:") for u in requests), (errors, requests)
-        finally:
-            context.close()
+        before = page.locator("svg.map").get_attribute("viewBox")  # drag moves the view
+        box = page.locator("svg.map").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 + 40, steps=4)
+        page.mouse.up()
+        assert page.locator("svg.map").get_attribute("viewBox") != before
+        page.get_by_role("button", name="Show the whole map").click()
+        assert page.locator("svg.map").get_attribute("viewBox") == full
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -300)  # the wheel zooms in about the pointer
+        assert float(page.locator("svg.map").get_attribute("viewBox").split()[2]) < float(full.split()[2])
+        page.locator("svg.map").focus()  # keys: 0 back to the whole map, + and arrows
+        page.keyboard.press("0")
+        assert page.locator("svg.map").get_attribute("viewBox") == full
+        page.keyboard.press("+")
+        after_plus = page.locator("svg.map").get_attribute("viewBox")
+        page.keyboard.press("ArrowRight")
+        assert after_plus != full and page.locator("svg.map").get_attribute("viewBox") != after_plus
+        assert intersecting(visible(page.evaluate(TEXT_BOXES), page.evaluate(VIEW))) == []
+        assert errors == [] and all(u.startswith("file:") for u in requests), (errors, requests)
 
 
 def test_map_reads_without_script(bundle, tmp_path: Path) -> None:
-    with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1280, "height": 900},
-            java_script_enabled=False,
-            offline=True,
-        )
-        try:
-            page = context.new_page()
-            page.goto((payload(bundle[0]) / "index.html").as_uri())
-            assert not page.locator("#map-tools").is_visible()  # the zoom buttons come with the script
-            assert page.locator("svg.map").is_visible()
-            boxes = page.evaluate(TEXT_BOXES)
-            assert len(boxes) > 40 and intersecting(boxes) == []
-        finally:
-            context.close()
+    with offline_page(tmp_path / "profile", java_script_enabled=False) as (page, _requests, _errors):
+        page.goto((payload(bundle[0]) / "index.html").as_uri())
+        assert not page.locator("#map-tools").is_visible()  # the zoom buttons come with the script
+        assert page.locator("svg.map").is_visible()
+        boxes = page.evaluate(TEXT_BOXES)
+        assert len(boxes) > 40 and intersecting(boxes) == []
 
 
 def test_each_label_leads_to_its_row_and_the_table_has_no_none(bundle) -> None:

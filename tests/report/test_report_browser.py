@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_layout import payload
-from tests.offline_browser import ARGS, CHROMIUM, offline_page
+from tests.offline_browser import CHROMIUM, offline_page
 from tests.report_demo import ROOT, conversation_numbers, demo_bundle, gps_photos, positions_on_map, read_jsonl
 
 ARTIFACTS = ROOT / "out" / "test-artifacts"
@@ -100,27 +100,15 @@ def test_report_page_in_chromium(bundle, browser_page, tmp_path: Path) -> None:
 
 
 def test_report_page_reads_without_javascript(bundle, tmp_path: Path) -> None:
-    with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            java_script_enabled=False,
-            offline=True,
-        )
-        try:
-            page = context.new_page()
-            page.goto((payload(bundle[0]) / "index.html").as_uri())
-            assert not page.locator("#finding-filter").is_visible()  # filters only appear with the script
-            finding = page.locator("details.finding").first
-            finding.locator("summary").click()  # <details> opens without script
-            assert finding.locator(".card").first.is_visible()
-            visible = 0  # every message is shown on its conversation page, without script
-            for n in conversation_numbers(payload(bundle[0])):
-                page.goto((payload(bundle[0]) / "pages" / f"conversation-{n}-1.html").as_uri())
-                assert not page.locator("#message-filter").is_visible()
-                visible += page.locator(".thread .bubble:visible").count()
-            assert visible == len(messages(bundle))
-        finally:
-            context.close()
+    with offline_page(tmp_path / "profile", java_script_enabled=False) as (page, _requests, _errors):
+        page.goto((payload(bundle[0]) / "index.html").as_uri())
+        assert not page.locator("#finding-filter").is_visible()  # filters only appear with the script
+        finding = page.locator("details.finding").first
+        finding.locator("summary").click()  # <details> opens without script
+        assert finding.locator(".card").first.is_visible()
+        visible = 0  # every message is shown on its conversation page, without script
+        for n in conversation_numbers(payload(bundle[0])):
+            page.goto((payload(bundle[0]) / "pages" / f"conversation-{n}-1.html").as_uri())
+            assert not page.locator("#message-filter").is_visible()
+            visible += page.locator(".thread .bubble:visible").count()
+        assert visible == len(messages(bundle))

@@ -18,6 +18,7 @@ import pytest
 
 from rules.assessment import NOT_EXAMINED, Coverage, assessment
 from tests.bundle_layout import payload
+from tests.offline_browser import CHROMIUM, offline_page
 from tests.report_demo import Text, listing, section
 from tests.report_store import ReportStore
 from triage.integrity.exclusive import ExistingFileError
@@ -268,16 +269,6 @@ def test_pdf_shows_controls_as_markers(controls_report: Path) -> None:
     assert MEDIA_SHA in text  # in logical order, not reversed
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Where each character of `needle` is drawn, for every text node that holds it and is on screen:
 # [[left, top], …] in the order the characters are stored.
 CHAR_BOXES = """needle => {
@@ -309,24 +300,12 @@ def reads_left_to_right(boxes: list[list[float]]) -> bool:
 def test_a_right_to_left_override_in_a_name_cannot_reverse_the_hash_beside_it(
     controls_report: Path, tmp_path: Path
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            offline=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            page = context.new_page()
-            page.goto((controls_report / "index.html").as_uri(), wait_until="load")
-            page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
-            seen = page.evaluate(CHAR_BOXES, MEDIA_SHA)
-            names = page.evaluate("() => document.body.innerText")
-        finally:
-            context.close()
+    pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
+    with offline_page(tmp_path / "profile") as (page, _requests, _errors):
+        page.goto((controls_report / "index.html").as_uri(), wait_until="load")
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        seen = page.evaluate(CHAR_BOXES, MEDIA_SHA)
+        names = page.evaluate("() => document.body.innerText")
     # the hash is shown beside the exhibit's name (evidence table), the photo's path and the card's source
     assert len(seen) >= 3
     for place in seen:

@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.offline_browser import CHROMIUM, offline_page
 from tests.report_demo import Elements, Text, listing, listing_pages, read_jsonl, section
 from tests.report_store import WHEN, ReportStore
 from triage.model.records import Message, SourceFile
 from triage.report.basemap import MAX_POINTS
 from triage.report.pages import PER_PAGE
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INDEX_LIMIT = 5 * 1024 * 1024  # bytes: the front page stays under this whatever the phone holds
 MSG_ID = re.compile(r'<div class="bubble (?:in|out)" id="msg-(\d+)">')
 
@@ -168,7 +158,7 @@ def test_map_clusters_positions_past_the_limit(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed: apt-get install chromium")
 def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
+    pytest.importorskip("playwright.sync_api", reason="python package playwright not installed")
     from fixtures.build_large_phone import build_large_phone
     from triage.bundle.keys import init_key
     from triage.cli import main
@@ -204,25 +194,7 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
 
     reached: set[str] = set()
     visited: list[str] = []
-    with sync_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, offline=True
-        )
-        network: list[str] = []
-        errors: list[str] = []
-
-        def route(r) -> None:  # noqa: ANN001 - any request that is not a local file fails the test
-            if r.request.url.startswith("file:"):
-                r.continue_()
-            else:
-                network.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+    with offline_page(tmp_path / "profile", local=("file:",)) as (page, requests, errors):
 
         def visit(url: str) -> None:
             page.goto(url, wait_until="load")
@@ -232,42 +204,39 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
             href = page.locator(f"nav.pager a[rel={rel}]").first
             return page.url.rsplit("/", 1)[0] + "/" + href.get_attribute("href") if href.count() else None
 
-        try:
-            visit(index.as_uri())
-            conversations = page.locator("ul.listings a", has_text="Conversations").first.get_attribute("href")
-            visit(index.parent.joinpath(conversations).as_uri())
-            threads: list[str] = []
-            while True:  # the conversation index, page by page
-                base = page.url.rsplit("/", 1)[0]
-                threads += [
-                    f"{base}/{h}"
-                    for h in page.eval_on_selector_all(
-                        "table a[href^='conversation-']", "els => els.map(e => e.getAttribute('href'))"
-                    )
-                ]
-                following = follow("next")
-                if following is None:
-                    break
-                visit(following)
-            assert len(threads) == phone["threads"]
-            headers: dict[str, str] = {}  # each conversation's header, as Chromium shows it
-            for first in threads:  # each conversation, page after page
-                url: str | None = first
-                while url is not None:
-                    visit(url)
-                    headers.setdefault(first, page.locator(".thread h3").first.inner_text())
-                    reached.update(page.eval_on_selector_all(".bubble[id^='msg-']", "els => els.map(e => e.id)"))
-                    url = follow("next")
-            named_thread = next(u for u in threads if any(n in headers[u] for n in phone["names"]))
-            visit(named_thread)  # the page's filter finds messages by the name the contacts give the number
-            name = next(phone["names"][n] for n in phone["names"] if n in headers[named_thread])
-            total = page.locator(".bubble").count()
-            page.fill("#message-text", name.lower())
-            assert page.locator(".bubble:visible").count() == total > 0  # each bubble names its counterpart
-            page.fill("#message-text", "no such name anywhere")
-            assert page.locator(".bubble:visible").count() == 0 and total > 0
-        finally:
-            context.close()
+        visit(index.as_uri())
+        conversations = page.locator("ul.listings a", has_text="Conversations").first.get_attribute("href")
+        visit(index.parent.joinpath(conversations).as_uri())
+        threads: list[str] = []
+        while True:  # the conversation index, page by page
+            base = page.url.rsplit("/", 1)[0]
+            threads += [
+                f"{base}/{h}"
+                for h in page.eval_on_selector_all(
+                    "table a[href^='conversation-']", "els => els.map(e => e.getAttribute('href'))"
+                )
+            ]
+            following = follow("next")
+            if following is None:
+                break
+            visit(following)
+        assert len(threads) == phone["threads"]
+        headers: dict[str, str] = {}  # each conversation's header, as Chromium shows it
+        for first in threads:  # each conversation, page after page
+            url: str | None = first
+            while url is not None:
+                visit(url)
+                headers.setdefault(first, page.locator(".thread h3").first.inner_text())
+                reached.update(page.eval_on_selector_all(".bubble[id^='msg-']", "els => els.map(e => e.id)"))
+                url = follow("next")
+        named_thread = next(u for u in threads if any(n in headers[u] for n in phone["names"]))
+        visit(named_thread)  # the page's filter finds messages by the name the contacts give the number
+        name = next(phone["names"][n] for n in phone["names"] if n in headers[named_thread])
+        total = page.locator(".bubble").count()
+        page.fill("#message-text", name.lower())
+        assert page.locator(".bubble:visible").count() == total > 0  # each bubble names its counterpart
+        page.fill("#message-text", "no such name anywhere")
+        assert page.locator(".bubble:visible").count() == 0 and total > 0
     assert len(reached) == phone["messages"]
     # the thread headers name the numbers the phone's contacts name, beside the number, and no others
     for header in headers.values():
@@ -276,7 +245,7 @@ def test_every_message_of_a_50k_phone_is_reached_by_following_the_links(tmp_path
         if number is not None:
             assert phone["names"][number] in header, header
     assert sum(any(n in h for n in phone["names"]) for h in headers.values()) == len(phone["names"])
-    assert network == [] and errors == []
+    assert [u for u in requests if not u.startswith("file:")] == [] and errors == []
     assert len(visited) > phone["threads"]
 
     # the statement is sized by the findings, not by the phone
