@@ -206,7 +206,7 @@ def test_migrations_make_exactly_the_tables_of_the_models(pg: str) -> None:
             context = MigrationContext.configure(c, opts={"include_name": _not_alembic_version})
             assert compare_metadata(context, metadata) == []
             assert c.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
-                "c0001" if metadata is Base.metadata else "l0001"
+                "c0001" if metadata is Base.metadata else "l0002"
             ]
         engine.dispose()
 

@@ -1,12 +1,14 @@
 """The lab as a whole (issue 19): PostgreSQL, Redis, two `triage worker` processes and four devices, one
-worker killed (SIGKILL) in the middle of a device. Every case must finish with exactly the records a
-single-machine SQLite run of the same evidence gives, compared row for row (triage/lab/compare.py).
+worker killed (SIGKILL) in the middle of a device; and one phone whose photos are spread over both workers
+in chunks (triage/lab/media.py). Every case must finish with exactly the records a single-machine SQLite
+run of the same evidence gives, compared row for row (triage/lab/compare.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.build_large_phone import build_large_phone
 from triage.lab.compare import differences, rows_of
 from triage.lab.demo import start_worker, stop_worker, wait_for
 from triage.lab.examine import RETRIED_ACTION
@@ -88,6 +91,34 @@ def test_four_devices_two_workers_one_killed(lab_folder: Path, tmp_path: Path, u
     assert all(by_exhibit[e]["attempts"] == 1 for e in EVIDENCE if e != "EXH-DEMO")
 
 
+def test_one_phones_photos_spread_over_both_workers(lab_folder: Path, tmp_path: Path) -> None:
+    """60 camera photos in chunks of 6: the other worker does some of them, the device's worker stores every
+    record in listing order, and the case is row for row the single-machine run's."""
+    phone = tmp_path / "phone"
+    build_large_phone(phone, messages=2000, threads=20, photos=60)
+    expected = _sqlite_rows(phone, tmp_path / "EXH-PHOTOS")
+    spread = {**FAST_RECOVERY, "TRIAGE_LAB_MEDIA_CHUNK_FILES": "6"}
+    with lab_services(lab_folder / "services") as (postgres, redis):
+        workers = [start_worker(redis.url, lab_folder / f"worker{n}.log", spread) for n in (1, 2)]
+        try:
+            done = submit(phone, "LAB-CLUSTER", "EXH-PHOTOS", "Lab Test", postgres.url, lab_folder / "out", redis.url)
+            row = wait_for(postgres.url, [done.job_id], seconds=300)[0]
+            assert row["state"] == FINISHED, _logs(lab_folder)
+            assert differences(expected, rows_of(store_url(postgres.url, done.case_schema))) == []
+        finally:
+            for worker in workers:
+                stop_worker(worker)
+    logs = _logs(lab_folder, tail=None)
+    summary = re.search(r"media in (\d+) chunk\(s\), (\d+) done by this worker, (\d+) by others", logs)
+    assert summary is not None, logs
+    chunks, here, elsewhere = map(int, summary.groups())
+    assert chunks == 10 and here + elsewhere == chunks and elsewhere >= 1
+    device_pid = int(row["worker"].rsplit(":", 1)[1])
+    by_other = re.findall(r"media chunk \d+ \(\d+ files\) done by [^:\s]+:(\d+)", logs)
+    assert by_other and all(int(pid) != device_pid for pid in by_other)
+    assert not (lab_folder / "out" / done.case_schema / "media-chunks" / "attempt-1").exists()  # staging removed
+
+
 def _sqlite_rows(evidence: Path, out: Path) -> dict:
     run(RunOptions(evidence=evidence.resolve(), out=out, case="LAB-CLUSTER", exhibit=out.name, examiner="Lab Test"))
     return rows_of(f"sqlite:///{out / 'data' / 'case.sqlite'}")
@@ -115,5 +146,5 @@ def _custody(bundle: Path) -> list[dict]:
         return [json.loads(line) for line in z.read(name).decode().splitlines()]
 
 
-def _logs(folder: Path) -> str:
-    return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(folder.glob("worker*.log")))
+def _logs(folder: Path, tail: int | None = 3000) -> str:
+    return "\n".join(p.read_text(errors="replace")[-tail if tail else 0 :] for p in sorted(folder.glob("worker*.log")))

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ log = logging.getLogger("triage.lab")
 
 # a running job whose heartbeat is older than this is taken to be a dead worker's
 STALE_SECONDS = float(os.environ.get("TRIAGE_LAB_STALE_SECONDS", 120))
+MEDIA_STAGING = "media-chunks"  # beside the attempts' folders: a device's staged media chunks (triage/lab/media.py)
 STARTED_ACTION = "lab job started"
 RETRIED_ACTION = "lab job retried"  # the custody entry of an attempt after an interrupted one
 
@@ -111,6 +115,7 @@ def _examine(lab: Engine, claim: Claim, db_url: str) -> str:
     schema = row["case_schema"]
     if claim.attempt > 1:
         drop_schema(db_url, schema)  # what the interrupted attempt stored: gone, the retry stores it all again
+        shutil.rmtree(claim.out.parent / MEDIA_STAGING, ignore_errors=True)  # its staged media chunks too
     upgrade_case(db_url, schema)
     opts = RunOptions(
         evidence=Path(row["evidence"]),
@@ -120,6 +125,7 @@ def _examine(lab: Engine, claim: Claim, db_url: str) -> str:
         examiner=row["examiner"],
         db_url=store_url(db_url, schema),
         prior_steps=[_custody_step(claim)],
+        media_pool=_media_pool(claim, db_url),
     )
     log.info(
         "job %s: %s exhibit %s, attempt %d, into %s", job_id, row["case_ref"], row["exhibit"], claim.attempt, claim.out
@@ -136,6 +142,19 @@ def _examine(lab: Engine, claim: Claim, db_url: str) -> str:
         set_job(c, job_id, state=FINISHED, finished_utc=now(), bundle=str(result.bundle))
     log.info("job %s finished: bundle %s", job_id, result.bundle)
     return FINISHED
+
+
+def _media_pool(claim: Claim, db_url: str) -> Callable[[], Executor] | None:
+    """The device's per-file media work in chunks any worker can take (triage/lab/media.py); None when
+    $TRIAGE_LAB_MEDIA_CHUNK_FILES is 0 (this worker's own process pool, as `triage run`)."""
+    from triage.lab.media import ChunkJob, SpreadMedia, files_per_chunk
+    from triage.lab.tasks import send_chunk
+
+    if files_per_chunk() <= 0:
+        return None
+    staging = claim.out.parent / MEDIA_STAGING / f"attempt-{claim.attempt}"
+    chunks = ChunkJob(claim.job["job_id"], claim.attempt, db_url, staging)
+    return lambda: SpreadMedia(chunks, send_chunk)
 
 
 def _custody_step(claim: Claim) -> tuple[str, dict[str, Any]]:

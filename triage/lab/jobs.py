@@ -11,7 +11,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 LAB_SCHEMA = "triage_lab"
@@ -40,6 +55,38 @@ JOBS = Table(
     Column("finished_utc", DateTime(timezone=True)),
     Column("bundle", Text),
     Column("error", Text),
+)
+
+# A device's per-file media work in chunks any worker can take (triage/lab/media.py): working state of a
+# running job, kept beside the job row and deleted when the device's parsing ends. Not in the case's
+# schema: that holds exactly the examination's records, as case.sqlite does.
+CHUNK_QUEUED, CHUNK_TAKEN, CHUNK_DONE = "queued", "taken", "done"
+
+MEDIA_CHUNKS = Table(
+    "media_chunk",
+    LAB_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("chunk_no", Integer, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("staged", Text, nullable=False),  # the chunk's files, staged under the shared output root
+    Column("state", String(16), nullable=False),
+    Column("worker", Text),  # host:pid holding or having done it
+    Column("taken_utc", DateTime(timezone=True)),  # refreshed while it is worked on: older than stale = dead
+    UniqueConstraint("job_id", "attempt", "chunk_no"),
+)
+
+# one row per file of a chunk: keyed, so a chunk done twice (a retry, two workers) stores each result once
+MEDIA_RESULTS = Table(
+    "media_result",
+    LAB_METADATA,
+    Column("job_id", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("chunk_no", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("prepared", LargeBinary, nullable=False),  # the file's PreparedFile (triage/lab/media.py)
+    PrimaryKeyConstraint("job_id", "attempt", "chunk_no", "position"),
 )
 
 

@@ -20,7 +20,7 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from parsers import ParseContext
@@ -81,11 +81,19 @@ def parse_in_order(
     candidates: list[Candidate],
     advance: Callable[[], None] = lambda: None,
     workers: int | None = None,
+    pool_factory: Callable[[], Executor] | None = None,
 ) -> ParallelStats:
-    """Parse every candidate; photos in worker processes, results stored in the original order."""
+    """Parse every candidate; photos in worker processes, results stored in the original order.
+
+    `pool_factory`: where the photos' work goes instead of this machine's process pool (the lab's pool
+    spreads it over every worker, triage/lab/media.py); it takes `prepare_batch` batches like the pool."""
     # one core stays with the main process: it reads the evidence, unpickles results and stores records
     stats = ParallelStats(workers if workers is not None else default_workers() - 1)
     eligible = sum(map(_eligible, candidates))
+    if pool_factory is not None and eligible:  # the caller's pool: used for any number of photos
+        with pool_factory() as given:
+            _run(runner, candidates, advance, given, stats)
+        return stats
     # a pool costs a second or so to start: worth it for a phone's photos, not for a handful
     too_few = stats.workers < 1 or eligible == 0 or (workers is None and eligible < MIN_POOL_FILES)
     pool = None if too_few else _start_pool(stats)
@@ -122,7 +130,7 @@ def _run(
     runner: ParseRunner,
     candidates: list[Candidate],
     advance: Callable[[], None],
-    pool: ProcessPoolExecutor,
+    pool: Executor,
     stats: ParallelStats,
 ) -> None:
     # each entry: [candidate, future of its batch (None until submitted), index in the batch, bytes]

@@ -9,7 +9,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, ColumnElement, FromClause, Table, create_engine, event, func, insert, inspect, null, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    FromClause,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    null,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
@@ -44,7 +57,8 @@ class CaseStore:
         self._buffered_ids: set[int] = set()
         # SQLite: the store numbers the rows itself (one writer per case file, see _refuse_used_database), so a
         # record has its id the moment it is stored and nobody waits for a flush to point at it
-        self._numbers = self.engine.dialect.name == "sqlite"
+        # PostgreSQL too: one writer per case schema (the lab's claim on a job; `--db` refuses a used database)
+        self._numbers = self.engine.dialect.name in ("sqlite", "postgresql")
         self._next_id: dict[FromClause, int] = {}
 
     @classmethod
@@ -77,8 +91,8 @@ class CaseStore:
         """`add`, and the record has its id when this returns (others point at it): on SQLite the store's
         own number, elsewhere the database's after a flush."""
         self.add(record)
-        if record.id is None:
-            self.flush()
+        if record.id is None or self.engine.dialect.name != "sqlite":
+            self.flush()  # PostgreSQL checks foreign keys: the row must be in before rows pointing at it
 
     def insert(self, record: Base) -> None:
         """Store a record nobody will change afterwards (parser output, pass results): buffered and
@@ -124,8 +138,10 @@ class CaseStore:
     def _insert_rows(self, table: Table, objects: list[Base]) -> None:
         if self._numbers:
             # ids given already (_number): the rows go in as plain tuples through the driver's executemany, the
-            # fastest path SQLite has; values are turned into the text SQLAlchemy itself would store
-            sql, values_of = _sqlite_plan(type(objects[0]))
+            # fastest path SQLite has (PostgreSQL: psycopg's, no RETURNING); values are turned into what
+            # SQLAlchemy itself would store
+            plan = _sqlite_plan if self.engine.dialect.name == "sqlite" else _postgres_plan
+            sql, values_of = plan(type(objects[0]))
             self.session.connection().exec_driver_sql(sql, [values_of(record) for record in objects])
             return
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
@@ -135,8 +151,20 @@ class CaseStore:
 
     def commit(self) -> None:
         self.flush()
+        self._advance_sequences()
         self.session.commit()
         self._pending = 0
+
+    def _advance_sequences(self) -> None:
+        """PostgreSQL: each table's id sequence past the ids the store gave, so a later writer (a reviewer's
+        tool) that lets the database number its rows never collides with them."""
+        if not self._numbers or self.engine.dialect.name != "postgresql":
+            return
+        for table, next_id in self._next_id.items():
+            if next_id > 1 and isinstance(table, Table):
+                self.session.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :n)"), {"t": table.name, "n": next_id - 1}
+                )
 
     def all(self, cls: type[R]) -> Iterator[R]:
         """Records of one type in insertion (id) order: deterministic for rules and reports."""
@@ -218,18 +246,45 @@ def _sqlite_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]
     values in its column order, converted as SQLAlchemy binds them on SQLite (UTC datetimes as
     'YYYY-MM-DD HH:MM:SS.ffffff' text, JSON as json.dumps text, None as NULL). tests/store/test_store.py checks
     the rows are the same as SQLAlchemy's own binding of them."""
+    return _insert_plan(cls, "?", _sqlite_converter)
+
+
+@functools.cache
+def _postgres_plan(cls: type[Base]) -> tuple[str, Callable[[Base], tuple[Any, ...]]]:
+    """_sqlite_plan for PostgreSQL (psycopg): %s placeholders; JSON as the same json.dumps text (the server
+    reads it as json); a UTC datetime as itself (timestamptz), a naive one refused as on SQLite."""
+    return _insert_plan(cls, "%s", _postgres_converter)
+
+
+def _insert_plan(
+    cls: type[Base], placeholder: str, converter: Callable[[Any], Callable[[Any], Any] | None]
+) -> tuple[str, Callable[[Base], tuple[Any, ...]]]:
     table = cls.__table__
     assert isinstance(table, Table)  # every record type maps one table
     columns, relations = _layout(cls)
-    converters = {column_key: _sqlite_converter(table.c[column_key].type) for _, column_key, _ in columns}
+    converters = {column_key: converter(table.c[column_key].type) for _, column_key, _ in columns}
     fields = [(attr_key, column_key, converters[column_key]) for attr_key, column_key, _ in columns]
     foreign = [
         (relation_key, local_key, remote_key) for relation_key, pairs in relations for local_key, remote_key in pairs
     ]
     names = ["id"] + [column_key for _, column_key, _ in fields]
     quoted = ", ".join(f'"{name}"' for name in names)
-    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join(placeholder for _ in names)})'
     return sql, _values_function(cls, fields, foreign)
+
+
+def _postgres_converter(column_type: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column_type, UTCDateTime):
+        return _aware
+    if isinstance(column_type, JSON):
+        return _sqlite_json
+    return None
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value
 
 
 def _values_function(
