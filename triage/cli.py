@@ -218,7 +218,10 @@ def parse_command(file: Path, as_json: bool) -> None:
     with what the run's passes derive from them (parties, payments, findings)."""
     from triage.run.loose_parse import parse_loose_file
 
-    records, warnings = parse_loose_file(file, passes=True)  # payments, parties, findings as in a run
+    notes: list[str] = []  # which parser read the file by its schema alone (at a path none of them names)
+    records, warnings = parse_loose_file(file, passes=True, notes=notes)  # payments, parties, findings as in a run
+    for note in notes:
+        click.echo(f"note: {file.name}: {note}", err=True)
     for w in warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:
@@ -231,7 +234,10 @@ def parse_command(file: Path, as_json: bool) -> None:
     for record in records:
         counts[record["type"]] = counts.get(record["type"], 0) + 1
     if not counts:
-        click.echo(f"{file.name}: no parser recognised this file (see warnings, if any)")
+        click.echo(
+            f"{file.name}: no parser recognised this file, by its path or (for a database) its tables and "
+            "columns (see warnings, if any)"
+        )
     for kind, n in counts.items():
         click.echo(f"{kind}: {n}")
 

@@ -196,6 +196,8 @@ class Cache4:
             )
             if "date" in extra:
                 extra["date"] = _time_json(extra["date"])
+            if decoded.value:  # the user's own role (APP-01): docs/formats/telegram.md "Group and channel roles"
+                extra["own_role"] = own_role(chat)
             if not title and row["name"]:
                 extra["title_from_search_key"] = True  # lower-cased by the app: the blob was not read
             dialog = self.dialogs.get(-cid)
@@ -634,6 +636,18 @@ def _text_by_date_anchor(blob: bytes, date: Any, extra: dict[str, Any]) -> str |
         return None
     extra["text_source"] = "date anchor (heuristic: the TL string after the row's date in the blob)"
     return found[0]
+
+
+def own_role(chat: dict[str, Any]) -> str:
+    """The device user's role in a group or channel, from the flags of its Chat object: the creator is the
+    owner, `admin_rights` are given only to administrators; a chat the user left says so."""
+    if base_name(chat).endswith("Forbidden"):  # chatForbidden / channelForbidden: the user was removed or banned
+        return "removed"
+    if chat.get("left"):
+        return "left"
+    if chat.get("creator"):
+        return "owner"
+    return "admin" if chat.get("admin_rights") else "member"
 
 
 def _chat_kind(chat: dict[str, Any]) -> str:

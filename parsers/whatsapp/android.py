@@ -20,6 +20,7 @@ from parsers.base import ParseContext, Schema, SqliteParser, table_columns
 from parsers.sqlite_query import present, satellite_joins, select_list, tables
 from parsers.vcard import read_vcards
 from parsers.whatsapp.codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
+from parsers.whatsapp.group_roles import group_roles
 from triage.model.records import Base, Call, Contact, Location, Message, build, times
 from triage.model.timeutil import decode, iso
 
@@ -120,6 +121,7 @@ class WhatsAppMsgstoreParser(SqliteParser):
             yield from ModernMsgstore(db, ctx).calls()
         if "message_vcard" in names and {"message", "chat", "jid"} <= names:
             yield from ModernMsgstore(db, ctx).vcards()
+        yield from group_roles(db)  # the user's own role in each group (APP-01): parsers/whatsapp/group_roles.py
 
 
 class ModernMsgstore:

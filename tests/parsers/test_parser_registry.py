@@ -56,6 +56,9 @@ ESTABLISHED_ORDER = [
     "android_settings",
     "android_siminfo",
     "ios_device_info_fs",
+    "android_accounts",  # default order (after the established ones); ties go by name
+    "android_packages",
+    "ios7_calls",
 ]
 
 

@@ -3,6 +3,7 @@ the case store) and `triage parse` (records go to stdout); storage is the caller
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import shutil
 import struct
@@ -17,6 +18,7 @@ from parsers.base import open_sqlite, quote_ident
 from triage.evidence import Evidence, FileEntry
 from triage.limits import ParseLimits
 from triage.model.records import Base, SourceFile
+from triage.parsing.db_shape import DatabaseShape, named_tables
 from triage.parsing.row_digest import RowDigests
 from triage.parsing.sidecars import sidecar_notes
 from triage.parsing.signatures import describe
@@ -66,6 +68,9 @@ class ParseRunner:
         self.parsers = tuple(ALL_PARSERS if parsers is None else parsers)
         self.limits = limits
         self.sidecars: dict[tuple[str, str], FileEntry] = {}
+        # files read at a path no parser that read them names: (source, ["parser: generation", …]) — a
+        # renamed or moved database, recognised by schema, not path; the caller says so (`triage parse`)
+        self.recognised_by_schema: list[tuple[SourceFile, list[str]]] = []
 
     def select(self, tick: Callable[[], None] = lambda: None) -> list[Candidate]:
         """One pass over the listing: files some parser accepts, and the SQLite sidecars beside them.
@@ -104,50 +109,66 @@ class ParseRunner:
 
         `prepared`: the file's hash and parser output computed ahead in a worker (triage.parsing.parallel)."""
         entry = cand.entry
+        budget = SqliteBudget(self.limits)  # one per file: every parser and connection spends it
+        copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir, budget)
+        misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
+        try:
+            return self._parse(cand, prepared, budget, copy, misfits)
+        finally:
+            copy.remove()
+
+    def _parse(
+        self,
+        cand: Candidate,
+        prepared: PreparedFile | None,
+        budget: SqliteBudget,
+        copy: SqliteCopy,
+        misfits: list[tuple[str, str]],
+    ) -> SourceFile | None:
+        entry = cand.entry
+        # the file's structure is read once for every SQLite parser (triage/parsing/db_shape.py)
+        recognised, copied = self._recognise_all(cand.parsers, copy, entry, misfits)
+        only_sqlite = all(isinstance(p, SqliteParser) for p in cand.parsers)
+        if only_sqlite and copied and not recognised and not any(p.path_matches(entry) for p in cand.parsers):
+            return None  # a database at a path no parser names, of no known structure: not ours, not hashed
         source = source_file(entry)
         try:
             source.sha256 = prepared.sha256 if prepared is not None else self._sha256(entry)
         except Exception as e:  # noqa: BLE001 - an unreadable file is reported as not parsed; the run goes on
             self._not_parsed(entry, [(p.name, f"cannot be read: {_reason(e)}") for p in cand.parsers])
             return None
-        budget = SqliteBudget(self.limits)  # one per file: every parser and connection spends it
-        copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir, budget)
         parsed_by: list[str] = []
         schemas: list[str] = []  # "parser: generation" of each SQLite parser that recognised the file
-        misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
-        try:
-            with spending(budget):
-                for parser in cand.parsers:
-                    if budget.reached:  # spent by an earlier parser, which said so: the others are named
-                        if parsed_by:
-                            self.warn(
-                                "parser",
-                                parser.name,
-                                "warning",
-                                f"not run on this file: {budget.message()}",
-                                entry.provenance,
-                                source,
-                            )
+        with spending(budget):
+            for parser in cand.parsers:
+                if budget.reached:  # spent by an earlier parser, which said so: the others are named
+                    if parsed_by:
+                        self.warn(
+                            "parser",
+                            parser.name,
+                            "warning",
+                            f"not run on this file: {budget.message()}",
+                            entry.provenance,
+                            source,
+                        )
+                    continue
+                if isinstance(parser, SqliteParser):
+                    schema = recognised.get(parser.name)
+                    if schema is None:
                         continue
-                    if isinstance(parser, SqliteParser):
-                        schema = self._recognised(parser, copy, entry, misfits)
-                        if schema is None:
-                            continue
-                        schemas.append(f"{parser.name}: {schema.name}")
-                    if not parsed_by:
-                        self.on_source(source)
-                    parsed_by.append(parser.name)
-                    ctx = ParseContext(
-                        entry=entry,
-                        open=lambda: self.evidence.open(entry),
-                        sha256=source.sha256,
-                        header=cand.header,
-                        sqlite_copy=copy.path,
-                    )
-                    done = prepared.replay(parser.name, ctx) if prepared is not None else None
-                    self._run_parser(parser, ctx, source, copy, done, budget)
-        finally:
-            copy.remove()
+                    schemas.append(f"{parser.name}: {schema.name}")
+                if not parsed_by:
+                    self.on_source(source)
+                parsed_by.append(parser.name)
+                ctx = ParseContext(
+                    entry=entry,
+                    open=lambda: self.evidence.open(entry),
+                    sha256=source.sha256,
+                    header=cand.header,
+                    sqlite_copy=copy.path,
+                )
+                done = prepared.replay(parser.name, ctx) if prepared is not None else None
+                self._run_parser(parser, ctx, source, copy, done, budget)
         if not parsed_by:  # one generation's parser not fitting is normal when another one read the file
             if budget.reached and not misfits:
                 misfits = [(p.name, budget.message()) for p in cand.parsers]
@@ -157,6 +178,8 @@ class ParseRunner:
         self._note_sidecars(copy, source)
         source.parser = ", ".join(parsed_by)
         source.schema = "; ".join(schemas) or None
+        if schemas and not any(named_for(p, entry) for p in cand.parsers if p.name in parsed_by):
+            self.recognised_by_schema.append((source, schemas))
         return source
 
     def _note_refusals(self, cand: Candidate, parsed_by: list[str], source: SourceFile) -> None:
@@ -212,22 +235,40 @@ class ParseRunner:
         except Exception:  # noqa: BLE001 - the reason is in the warning already
             return None
 
-    def _recognised(
-        self, parser: SqliteParser, copy: SqliteCopy, entry: FileEntry, misfits: list[tuple[str, str]]
-    ) -> Schema | None:
-        """The schema generation of `parser` the database has, or None (and why, for a file at its path)."""
+    def _recognise_all(
+        self, parsers: Iterable[Parser], copy: SqliteCopy, entry: FileEntry, misfits: list[tuple[str, str]]
+    ) -> tuple[dict[str, Schema], bool]:
+        """The schema generation each SQLite parser recognises the database as (by parser name), and whether
+        the file could be copied out of the evidence to be opened (a database that will not open counts as
+        copied: it is simply of no known structure). Why a parser at whose path the file sits could not read
+        it goes into `misfits`; a parser the file is not named for is asked only when its schema fits the
+        shape read once (triage/parsing/db_shape.py): a thousand unrelated databases cost one query each,
+        not one per parser."""
+        sqlite_parsers = [p for p in parsers if isinstance(p, SqliteParser)]
+        found: dict[str, Schema] = {}
+        if not sqlite_parsers:
+            return found, False
+        try:
+            copy.path()
+        except Exception as e:  # noqa: BLE001 - the evidence could not be read: said below when the file is hashed
+            misfits += [(p.name, f"cannot be read: {_reason(e)}") for p in sqlite_parsers if p.path_matches(entry)]
+            return found, False
         try:
             with open_sqlite(copy.path(), copy.budget) as db:
-                schema, missing = parser.recognise(db)
+                shape = DatabaseShape(db, named_tables(sqlite_parsers))
+                for parser in sqlite_parsers:
+                    if not parser.path_matches(entry) and not shape.may_be_read_by(parser):
+                        continue
+                    schema, missing = parser.recognise(db)
+                    if schema is not None:
+                        found[parser.name] = schema
+                    elif parser.path_matches(entry):
+                        # named like ours but shaped differently: an unknown generation or a look-alike
+                        misfits.append((parser.name, f"unknown schema: missing {', '.join(missing)}"))
         except Exception as e:  # noqa: BLE001 - sqlite raises many kinds; reported for a file at the parser's path
-            if parser.path_matches(entry):
-                why = copy.budget.message() if copy.budget.reached else f"database cannot be opened: {e}"
-                misfits.append((parser.name, why))
-            return None
-        if schema is None and parser.path_matches(entry):
-            # named like ours but shaped differently: an unknown generation or a look-alike
-            misfits.append((parser.name, f"unknown schema: missing {', '.join(missing)}"))
-        return schema
+            why = copy.budget.message() if copy.budget.reached else f"database cannot be opened: {e}"
+            misfits += [(p.name, why) for p in sqlite_parsers if p.path_matches(entry) and p.name not in found]
+        return found, True
 
     def _run_parser(
         self,
@@ -263,6 +304,17 @@ class ParseRunner:
             self.warn("parser", parser.name, "warning", message, source.provenance, source)
         if ctx.warnings:
             _mark_warned(source)
+
+
+def named_for(parser: Parser, entry: FileEntry) -> bool:
+    """The file is where (or, for a file given alone, as what) the parser expects its files: its path
+    matches, or a loose file (`triage parse`, no folders known) bears the name a pattern ends with."""
+    if parser.path_matches(entry):
+        return True
+    if entry.path != "/" + entry.name:
+        return False
+    name = entry.name.lower()
+    return any(fnmatch.fnmatchcase(name, p.rsplit("/", 1)[-1].lower()) for p in parser.path_patterns)
 
 
 def _mark_warned(source: SourceFile) -> None:

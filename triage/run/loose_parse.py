@@ -20,10 +20,13 @@ SKIPPED_TYPES = {"evidence_item", "source_file", "parse_warning", "custody_event
 
 
 def parse_loose_file(
-    path: Path, limits: ParseLimits = ParseLimits(), passes: bool = False
+    path: Path, limits: ParseLimits = ParseLimits(), passes: bool = False, notes: list[str] | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Records of one loose file; with `passes`, also what the run's passes derive from them (parties,
-    payments, findings of the default rule pack), exactly as `triage run` would."""
+    payments, findings of the default rule pack), exactly as `triage run` would.
+
+    `notes`, when given, receives what the examiner should know that is not a warning: which parser read the
+    file by its schema alone, at a path none of them names (a database copied out of its app's folder)."""
     store = CaseStore("sqlite://")  # in memory: links between records (photo → position) resolved as in a run
     warnings: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="triage-parse-"))
@@ -46,6 +49,8 @@ def parse_loose_file(
         runner = ParseRunner(LooseFileEvidence(path), workdir, on_source, on_record, on_warning, limits=limits)
         for candidate in runner.select():
             runner.parse(candidate)
+        if notes is not None:
+            notes += [schema_note(schemas) for _, schemas in runner.recognised_by_schema]
         store.flush()
         if passes:
             run_passes(PassInput(store, load_pack(DEFAULT_PACK)))
@@ -60,3 +65,8 @@ def parse_loose_file(
         store.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return records, warnings
+
+
+def schema_note(schemas: list[str]) -> str:
+    """How a file read at a path no parser names was recognised ("telegram_android: messages_v2 (current)")."""
+    return f"recognised by schema, not path: {'; '.join(schemas)}"

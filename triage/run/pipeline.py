@@ -10,7 +10,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +69,9 @@ class RunOptions:
     # (action, details) of steps taken before the run that belong to its record (the kiosk's sign-in, legal
     # basis, scope and evidence choice, triage/kiosk/): recorded right after "run started", in order
     prior_steps: list[tuple[str, dict]] = field(default_factory=list)
+    # where per-file media work runs (triage/parsing/parallel.py): None, this machine's process pool; the lab
+    # gives a pool that spreads it over its workers (triage/lab/media.py). Records are the same either way.
+    media_pool: Callable[[], Executor] | None = None
 
 
 @dataclass
@@ -441,7 +444,7 @@ class Examination:
         )
         with self.progress.stage("Parsing", len(candidates)) as bar:
             # photos are parsed in worker processes; records are still stored in listing order
-            parallel = parse_in_order(runner, candidates, bar.advance)
+            parallel = parse_in_order(runner, candidates, bar.advance, pool_factory=self.opts.media_pool)
         for fallback in parallel.fallbacks:
             self.warn("parser", "parallel media", "warning", f"worker failed, parsed in the main process: {fallback}")
         self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
@@ -452,9 +455,15 @@ class Examination:
             warnings=self.warnings,
             workers=parallel.workers,
             files_parsed_in_workers=parallel.parallel_files,
+            # files read at a path no parser names, recognised by their tables (triage/parsing/db_shape.py)
+            **({"recognised_by_schema": by_schema} if (by_schema := self._recognised_by_schema(runner)) else {}),
         )
         if not self.opts.scope.is_everything:
             self.custody.record("scope applied", **self.scope.summary())
+
+    @staticmethod
+    def _recognised_by_schema(runner: ParseRunner) -> list[str]:
+        return [f"{source.path}: {'; '.join(schemas)}" for source, schemas in runner.recognised_by_schema]
 
     def _record_evidence_warnings(self, evidence: Evidence) -> None:
         """Record the reader's warnings not yet recorded (the list only grows while the evidence is read)."""
