@@ -44,7 +44,7 @@ from triage.report.map_labels import (
 if TYPE_CHECKING:
     from rules.zones import ZoneSet
 
-LAND_FILE = Path(__file__).parent / "data" / "channel_land.geojson"
+LAND_FILE = Path(__file__).resolve().parents[2] / "rules" / "data" / "channel_land.geojson"  # shared with the rules
 FRAME = (-2.0, 49.5, 4.0, 52.0)  # lon min, lat min, lon max, lat max: the land data covers exactly this
 WIDTH = 960.0
 GRATICULE_DEG = 0.5

@@ -19,7 +19,7 @@ from shapely.ops import unary_union
 
 BBOX = (-2.0, 49.5, 4.0, 52.0)  # lon min, lat min, lon max, lat max
 SIMPLIFY_DEG = 0.002  # below the source's quantisation step (0.0036° lon, 0.0017° lat)
-TARGET = Path(__file__).with_name("channel_land.geojson")
+TARGET = Path(__file__).resolve().parents[3] / "rules" / "data" / "channel_land.geojson"  # the rules read it too
 
 
 def decode_arcs(topo: dict) -> list[list[tuple[float, float]]]:
