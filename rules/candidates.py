@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Text, and_, cast, func
 from sqlalchemy.orm import selectinload
 
+from rules.group_role import GROUP_KINDS, group_extra, group_text
 from rules.pack import Rule, RulePack
 from rules.primitives import Context, match, needs
 from triage.enrich.text_scan import MessageTextScan, scan_message_text
@@ -38,7 +39,8 @@ READS: dict[str, type[Base]] = {
     "call": Call,
     "media_file": MediaFile,
 }
-SELECTIVE = ("lexicon", "geofence", "payment", "known_media", "watchlist")  # primitives a record must meet
+# primitives a record must meet (group_lexicon, APP-01: only groups and channels named with crossing words)
+SELECTIVE = ("lexicon", "geofence", "payment", "known_media", "watchlist", "group_lexicon")
 THREAD_BATCH = 400  # threads per member query (two bound parameters each at most)
 
 RecordReader = Callable[[type[Base]], Iterable[Base]]
@@ -47,6 +49,8 @@ RecordReader = Callable[[type[Base]], Iterable[Base]]
 def thread_key(record: Any) -> str:
     if isinstance(record, Message):
         return message_thread_key(record.app, record.thread, record.counterpart)
+    if group_extra(record) is not None:  # a group or channel is a conversation of its own: one finding each (APP-01)
+        return message_thread_key(record.app, (record.handles or [None])[0], record.name)
     return f"{record.record_type}"
 
 
@@ -147,6 +151,8 @@ def _may_have(primitive: str, record: Base, ctx: Context) -> bool:
         return isinstance(record, Payment) or bool(ctx.payments_by_message.get(record.id))
     if primitive == "known_media":
         return isinstance(record, MediaFile)
+    if primitive == "group_lexicon":  # APP-01: the exact check (the group's name) is the match itself
+        return group_extra(record) is not None
     return bool(ctx.watchlists.entries)
 
 
@@ -208,6 +214,14 @@ class _MayHave:
                 if self.ctx.lexicon.match((row.extra or {}).get("caption"))
             }
         return set()  # no other record has text the lexicon reads
+
+    def _group_lexicon(self) -> set[int]:
+        """APP-01: groups and channels (Contacts with a group `peer_type`) whose name holds crossing words."""
+        if self.cls is not Contact:
+            return set()
+        rows = column_rows(self.store, Contact, ("id", "name", "extra"))
+        groups = (row for row in rows if (row.extra or {}).get("peer_type") in GROUP_KINDS)
+        return {row.id for row in groups if self.ctx.lexicon.match(group_text(row.name, row.extra))}
 
     def _geofence(self) -> set[int]:
         if self.cls is not Location:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from rules.pack import DEFAULT_PACK, load_pack
-from rules.testing import evaluate_scenarios, run_examples
+from rules.testing import Evaluation, RuleScore, evaluate_scenarios, run_examples
 
 
 @click.group("rules")
@@ -43,21 +44,53 @@ def test_command(ctx: click.Context, pack: Path | None) -> None:
 @rules.command("eval")
 @click.argument("scenarios", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--pack", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-def eval_command(scenarios: Path, pack: Path | None) -> None:
-    """Run the pack over labelled scenarios; precision and recall per rule and overall."""
+@click.option("--json", "as_json", is_flag=True, help="Print the same figures as one JSON document.")
+@click.option("--strict", is_flag=True, help="Exit 1 when the acceptance line is not met.")
+@click.pass_context
+def eval_command(ctx: click.Context, scenarios: Path, pack: Path | None, as_json: bool, strict: bool) -> None:
+    """Run the pack over labelled scenarios: precision and recall per rule, per language and overall;
+    red/amber/green per class and per language; the acceptance line."""
     loaded = load_pack(pack or DEFAULT_PACK)
     result = evaluate_scenarios(loaded, scenarios)
-    click.echo(f"{'rule':8} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>7}")
+    if as_json:
+        doc = {"pack": {"name": loaded.name, "version": loaded.version}, "scenarios_file": scenarios.name}
+        click.echo(json.dumps(doc | result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        _print_evaluation(result)
+    if strict and not result.acceptance()["met"]:
+        ctx.exit(1)
+
+
+def _score_line(label: str, score: RuleScore) -> str:
+    return f"{label:8} {score.tp:4} {score.fp:4} {score.fn:4} {score.precision:10.2f} {score.recall:7.2f}"
+
+
+def _print_evaluation(result: Evaluation) -> None:
+    header = f"{'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>7}"
+    click.echo(f"{'rule':8} {header}")
     for rule_id, score in result.per_rule.items():
         if score.tp + score.fp + score.fn:
-            click.echo(
-                f"{rule_id:8} {score.tp:4} {score.fp:4} {score.fn:4} {score.precision:10.2f} {score.recall:7.2f}"
-            )
-    o = result.overall
-    click.echo(f"{'overall':8} {o.tp:4} {o.fp:4} {o.fn:4} {o.precision:10.2f} {o.recall:7.2f}")
+            click.echo(_score_line(rule_id, score))
+    click.echo(_score_line("overall", result.overall))
+    click.echo(f"\n{'language':8} {header}   (reporting only: language is never scored)")
+    for language, score in sorted(result.per_language.items()):
+        click.echo(_score_line(language, score))
+    click.echo(f"\n{'outcome':12} {'red':>5} {'amber':>5} {'green':>5}")
+    for kind, levels in result.outcomes().items():
+        click.echo(f"{kind:12} {levels['red']:5} {levels['amber']:5} {levels['green']:5}")
+    click.echo(f"\n{'language':8} {'facilitators red':>17} {'journeys flagged':>17} {'innocents r/a/g':>16}")
+    for language, table in result.outcomes_by_language().items():
+        f, j, i = table["facilitator"], table["journey"], table["innocent"]
+        click.echo(
+            f"{language:8} {f['red']:>9}/{sum(f.values()):<7} {j['red'] + j['amber']:>9}/{sum(j.values()):<7} "
+            f"{i['red']:>8}/{i['amber']}/{i['green']}"
+        )
+    click.echo("")
     for s in result.scenarios:
         missed, extra = sorted(set(s["expected"]) - set(s["fired"])), sorted(set(s["fired"]) - set(s["expected"]))
         note = "".join([f"  missed {missed}" if missed else "", f"  unexpected {extra}" if extra else ""])
-        click.echo(f"  {s['name']:28} {s['role']:20} {s['assessment']:6}{' (decoy)' if s['decoy'] else ''}{note}")
+        like = f" (look-alike of {s['lookalike_of']})" if s.get("lookalike_of") else ""
+        click.echo(f"  {s['name']:28} {s['language']:4} {s['class']:11} {s['assessment']:6}{like}{note}")
+    click.echo(result.acceptance_line())
     if result.decoys_red:
-        click.echo(f"decoys rated red: {', '.join(result.decoys_red)}", err=True)
+        click.echo(f"innocents rated red: {', '.join(result.decoys_red)}", err=True)

@@ -25,14 +25,17 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from rules import aggregates, word_escalation
 from rules.candidates import READS, load_candidates, load_candidates_from_store, thread_key
+from rules.distinct import alternatives, distinct_met, distinct_reasons
 from rules.entities import entities, model_name
+from rules.group_role import role_reasons
 from rules.pack import DEFAULT_PACK, SEVERITIES, Rule, RulePack, load_pack
 from rules.primitives import Context, fmt_latlon, in_window, match, message_of, needs, record_time
 from rules.watchlist import Watchlists
-from rules.zones import Zone, ZoneSet
+from rules.zones import Placement, Zone, ZoneSet
 from triage.enrich.citation import Citation
-from triage.model.records import Base, Finding, Location, Message, Payment
+from triage.model.records import Account, Base, Device, Finding, Location, Message, Payment
 
 if TYPE_CHECKING:
     from triage.enrich.text_scan import MessageTextScan
@@ -83,16 +86,19 @@ def evaluate(
     message text when given; the findings are the same either way."""
     payments = list(read(Payment))  # payments are few next to messages, and every message rule asks for them
     ctx = Context(pack.zones, pack.lexicon, watchlists or Watchlists(), _payments_by_message(payments))
+    ctx.read, ctx.store = read, store  # the catalogue rules that count over the whole case (rules/aggregates.py)
     if store is not None:
         records = load_candidates_from_store(pack, store, ctx, payments, scan)
     else:
         records = load_candidates(pack, read, ctx, payments)
+    records.update(phone_records(pack, read))  # PHN-01/02: the phone's SIM, app and account records
     findings: list[Finding] = []
     fired: dict[str, list[Finding]] = {}
     for rule in pack.rules:
         produced = _evaluate_rule(rule, records, ctx, describe, fired)
         fired[rule.id] = produced
         findings.extend(produced)
+    findings.extend(_context_findings(read, describe, store, scan.context_mentions if scan else None))
     return findings
 
 
@@ -118,7 +124,9 @@ def _evaluate_rule(
             key=lambda r: (record_time(r) is None, record_time(r) or NO_TIME, r.id),
         )
     pool = ctx.pools[reads]
-    if "sequence" in rule.condition:
+    if aggregates.either_order(rule):
+        hits = []  # a sequence in either order: made by rules/aggregates.py below
+    elif "sequence" in rule.condition:
         hits = _sequence_hits(rule, pool, ctx)
     elif rule.scope == "thread":
         hits = _thread_hits(rule, pool, ctx)
@@ -128,7 +136,15 @@ def _evaluate_rule(
         hits = _enough_counterparts(rule.condition["counterparts"], hits)
     if "span" in rule.condition:
         hits = [h for h in hits if _span_hours(h) >= rule.condition["span"].get("min_hours", 0)]
-    return [_finding(rule, hit, describe) for hit in hits]
+    if "distinct" in rule.condition:
+        hits = _distinct_hits(rule.condition["distinct"], hits)
+    if aggregates.applies(rule):  # the catalogue rules' aggregates (issue 18 item 4)
+        groups = aggregates.apply(rule, [(h.records, h.notes) for h in hits], pool, ctx, fired)
+        hits = [Hit(records, notes) for records, notes in groups]
+    produced = [_with_cited_basis(_finding(rule, hit, describe), rule, hit, ctx) for hit in hits]
+    aggregates.raise_with_context(rule, [(h.records, h.notes) for h in hits], produced, ctx, fired, INDICATOR_NOTE)
+    word_escalation.raise_with_words(rule, [h.records for h in hits], produced, ctx, INDICATOR_NOTE)
+    return produced
 
 
 # -- scopes ----------------------------------------------------------------------------------------
@@ -180,8 +196,9 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     for key in sorted(by_thread):
         messages = by_thread[key]  # in time order
         per_part = [
-            [(m, n) for m in _prefilter(part, messages, ctx) if (n := match(part, m, ctx)) is not None]
+            [(m, n) for m in _prefilter(part, tried, ctx) if (n := match(part, m, ctx)) is not None]
             for part in parts
+            for tried in (_part_pool(part, messages, (id(pool), key), ctx),)
         ]
         if any(not found for found in per_part):
             continue
@@ -193,6 +210,17 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
             ordered = sorted(unique.values(), key=lambda x: x[0].id)
             hits.append(Hit([m for m, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)}))
     return hits
+
+
+def _part_pool(part: dict[str, Any], messages: list[Base], thread: tuple[int, str], ctx: Context) -> list[Base]:
+    """The thread's messages a part is tried on: for a part that needs crossing words, only those holding
+    some (found once per pool and thread, shared by every thread rule, not once per rule and part)."""
+    if not needs(part, "lexicon"):
+        return messages
+    found = ctx.thread_word_members.get(thread)
+    if found is None:
+        found = ctx.thread_word_members[thread] = [m for m in messages if ctx.lexicon_hits(m)]
+    return found
 
 
 def _within_window(
@@ -210,7 +238,11 @@ def _within_window(
             j = bisect_right(part_times, anchor + window)
             if i >= j:
                 break
-            m, n, _ = part[i]
+            # the user's own record when one meets the part in the window: a received one alone would cap
+            # the finding as received-only although the user wrote the same thing minutes later
+            m, n, _ = next(
+                (x for x in part[i:j] if getattr(message_of(x[0]), "direction", None) == "outgoing"), part[i]
+            )
             chosen.append((m, n))
         else:
             return chosen
@@ -403,24 +435,179 @@ def escalation_reasons(spec: dict, instants: list[datetime | None], records: lis
         sent = {m.counterpart for m in records if isinstance(m, Message) and m.direction == "outgoing"} - {None}
         if len(sent) >= conditions["sent_to_distinct_counterparts"]:
             reasons.append(f"sent by the device user to {len(sent)} different counterparts")
+    if "distinct" in conditions and records is not None:  # PHN-01/02 (rules/distinct.py)
+        reasons.extend(distinct_reasons(conditions["distinct"], records))
+    if "own_role" in conditions and records is not None:  # APP-01: owner or admin of the group (rules/group_role.py)
+        reasons.extend(role_reasons(conditions["own_role"], records))
     return reasons
+
+
+# -- issue 18: what the assessment policy needs to know (docs/domain/assessment.md) ----------------
+# Whose the cited records are (sent, received, the phone's own positions), whether money was received,
+# which escalation conditions held, and the context findings (journalism, legal advice, humanitarian
+# work, victim support: rules/context.py). Recorded in `extra`, never changing firing or severity.
+TRANSFER_REFERENCES = ("mtcn", "moneygram")  # a transfer reference is given to the person who collects
+
+
+MAX_GEOFENCE_DETAILS = 1000  # placements kept in a finding's extra; its explanation names every position
+
+
+def _with_cited_basis(finding: Finding, rule: Rule, hit: Hit, ctx: Context) -> Finding:
+    finding.extra = {**(finding.extra or {}), "cited": cited_basis(hit.records, ctx)}
+    if geo := geofence_extra(rule, ctx.zones, hit.records[:MAX_GEOFENCE_DETAILS]):
+        # each position's distance to the zone's edge and its uncertainty (docs/domain/crossing_indicators.md)
+        finding.extra["geofence"] = geo
+        if len(hit.records) > MAX_GEOFENCE_DETAILS:
+            finding.extra["geofence_not_detailed"] = len(hit.records) - MAX_GEOFENCE_DETAILS
+    if rule.escalate:
+        instants = [record_time(r) for r in hit.records]
+        held = [
+            name
+            for name, value in rule.escalate.get("any_of", {}).items()
+            if escalation_reasons({**rule.escalate, "any_of": {name: value}}, instants, hit.records)
+        ]
+        if held:
+            finding.extra["escalated_by"] = held
+    return finding
+
+
+def cited_basis(records: list[Base], ctx: Context) -> dict[str, int]:
+    """Counts of the cited records by whose they are: messages the device user sent or received; the
+    phone's own positions, positions the user sent, positions others sent; payments received or sent."""
+    keys = ("sent", "received", "own_positions", "sent_positions", "received_positions")
+    basis = dict.fromkeys((*keys, "payments_received", "payments_sent"), 0)
+    for record in records:
+        if isinstance(record, Location):
+            direction = record.message.direction if record.message is not None else None
+            where = {None: "own_positions", "outgoing": "sent_positions"}.get(direction, "received_positions")
+            basis[where] += 1
+        elif isinstance(record, Message):
+            if record.direction in ("outgoing", "incoming"):
+                basis["sent" if record.direction == "outgoing" else "received"] += 1
+            for p in ctx.payments_by_message.get(record.id, []):
+                _count_payment(basis, p.method, "received" if record.direction == "incoming" else "sent", p)
+        elif isinstance(record, Payment):
+            _count_payment(basis, record.method, record.direction, record)
+    return basis
+
+
+def _count_payment(basis: dict[str, int], method: str, direction: str | None, payment: Payment) -> None:
+    """A payment app's own record says its direction; in message text only a money-transfer reference
+    the user is given shows money coming to the user (a price or an account number does not)."""
+    source = (payment.extra or {}).get("source") or {}
+    from_text = source.get("type") == "message" and source.get("field", "body") == "body"
+    if direction in ("received", "sent") and (not from_text or method in TRANSFER_REFERENCES):
+        basis[f"payments_{direction}"] += 1
+
+
+def _context_findings(
+    read: RecordReader, describe: Describer, store: CaseStore | None, mentioning: set[int] | None
+) -> list[Finding]:
+    from rules.context import context_findings  # (the context data is loaded once per process)
+
+    return context_findings(read, describe, store, mentioning=mentioning)
+
+
+# -- PHN-01/02: SIM cards and messaging identities (rules/distinct.py) -------------------------------
+PHONE_RECORDS: dict[str, type[Base]] = {"device": Device, "account": Account}
+
+
+def phone_records(pack: RulePack, read: RecordReader) -> dict[str, list[Base]]:
+    """The device and account records, whole, for the rules that read them: a phone has a handful (one per
+    SIM, per system file, per registered account), so they are read in full, never filtered first."""
+    wanted = sorted({name for rule in pack.rules for name in rule.reads if name in PHONE_RECORDS})
+    return {name: list(read(PHONE_RECORDS[name])) for name in wanted}
+
+
+def _distinct_hits(spec: Any, hits: list[Hit]) -> list[Hit]:
+    """One hit of the records that count when some alternative of the `distinct` spec holds; what was
+    counted is said first, in the first record's notes."""
+    records = list({(r.record_type, r.id): r for h in hits for r in h.records}.values())
+    notes: dict[int, list[str]] = {}
+    summary: list[str] = []
+    for alternative in alternatives(spec):
+        met = distinct_met(alternative, records)
+        if met is None:
+            continue
+        summary.extend(met[0])
+        for index, said in met[1].items():
+            notes.setdefault(index, []).extend(s for s in said if s not in notes.get(index, []))
+    if not notes:
+        return []
+    chosen = sorted(notes)
+    hit = Hit([records[i] for i in chosen], {k: notes[i] for k, i in enumerate(chosen)})
+    hit.notes[0] = summary + hit.notes[0]
+    return [hit]
 
 
 # -- kept for callers of the first engine (GEO-01 tests, report) ---------------------------------
 @dataclass
 class GeofenceHit:
+    """A position inside the zone a geofence asks for, with how sure that placement is: the distance to the
+    zone's edge, the position's own uncertainty and the zone's source (rules/zones.py, the coast rule)."""
+
     record: Location
     zone: Zone
+    distance_to_edge_m: float | None = None
+    uncertainty_m: float | None = None  # the record's accuracy; None when it states none
+    zone_source: str | None = None
+    placement: Placement | None = None
+
+    def describe(self) -> str:
+        """Neutral words for a finding: the position, the zone, its source and precision, the distances."""
+        where = f"at {fmt_latlon(self.record.latitude, self.record.longitude)}"
+        return f"{where}, {self.placement.describe()}" if self.placement else f"{where}, inside '{self.zone.name}'"
+
+    def as_extra(self) -> dict[str, Any]:
+        """The machine-readable part, for a finding's `extra`."""
+        return self.placement.as_dict() if self.placement else {"zone": self.zone.kind, "zone_name": self.zone.name}
 
 
 def geofence_hits(rule: Rule, zones: ZoneSet, locations: Iterable[Location]) -> list[GeofenceHit]:
+    """The locations the rule's `geofence` places in its zone: not when the fix is coarser than the rule's
+    `max_accuracy_m`, not when it also lies in a zone it `exclude`s, and never in a `clear_of_edge` zone
+    (the Channel waters) when within its uncertainty plus the coastline's precision of the coast."""
     spec = rule.condition["geofence"]
     limit = spec.get("max_accuracy_m")
     hits = []
     for loc in locations:
         if limit is not None and loc.accuracy_m is not None and loc.accuracy_m > limit:
             continue
-        found = zones.containing(loc.latitude, loc.longitude, spec["zone"])
-        if found:
-            hits.append(GeofenceHit(loc, found[0]))
+        placed = [p for p in zones.place(loc.latitude, loc.longitude, spec["zone"], loc.accuracy_m) if p.counts]
+        if not placed or any(
+            zones.containing(loc.latitude, loc.longitude, x, loc.accuracy_m) for x in spec.get("exclude", [])
+        ):
+            continue
+        first = placed[0]
+        hits.append(
+            GeofenceHit(loc, first.zone, first.distance_to_edge_m, first.uncertainty_m, first.zone.source, first)
+        )
     return hits
+
+
+def geofence_extra(rule: Rule, zones: ZoneSet, records: Iterable[Base]) -> list[dict[str, Any]]:
+    """For a finding's `extra["geofence"]`: each cited position placed in a zone the rule's condition asks
+    for, with `distance_to_edge_m`, `uncertainty_m` and `zone_source` (empty for rules without a geofence)."""
+    kinds = sorted(set(_geofence_zones(rule.condition)))
+    details = []
+    for record in records:
+        if not isinstance(record, Location):
+            continue
+        for kind in kinds:
+            placed = [p for p in zones.place(record.latitude, record.longitude, kind, record.accuracy_m) if p.counts]
+            if placed:
+                details.append({"record": {"type": "location", "id": record.id}, **placed[0].as_dict()})
+    return details
+
+
+def _geofence_zones(condition: Any) -> Iterable[str]:  # noqa: ANN401 - any part of a rule's condition
+    """The zone kinds of every `geofence` in a condition, however deeply nested (any_of, sequence…)."""
+    if isinstance(condition, dict):
+        for key, value in condition.items():
+            if key == "geofence" and isinstance(value, dict) and "zone" in value:
+                yield value["zone"]
+            else:
+                yield from _geofence_zones(value)
+    elif isinstance(condition, list):
+        for part in condition:
+            yield from _geofence_zones(part)

@@ -1,6 +1,6 @@
 """Records written as data (rule examples, labelled scenarios) loaded into an in-memory case store.
 
-A record is a mapping with `type` (message, location, payment, contact, call, media_file) and the
+A record is a mapping with `type` (message, location, payment, contact, call, media_file, device, account) and the
 record's fields; `time` is an ISO 8601 UTC string; `ref` names a record so that a position or a payment
 can point at its message with `message: <ref>`, and a position at its photo with `media_file: <ref>`.
 """
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from triage.enrich.citation import describe
-from triage.model.records import Base, Call, Contact, Location, MediaFile, Message, Payment
+from triage.model.records import Account, Base, Call, Contact, Device, Location, MediaFile, Message, Payment
 from triage.store import CaseStore
 
 R = TypeVar("R", bound=Base)
@@ -48,6 +48,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "media_file": {"path": "/example.jpg", "name": "example.jpg", "size": None, "sha256": None},
 }
+
+
+# PHN-01/02: a SIM the phone has seen (`device` with extra.sim, as parsers/device/android.py writes it), the
+# apps installed (`device` with extra.installed_apps) and the accounts registered (`account`)
+BUILDERS.update({"device": Device, "account": Account})
+DEFAULTS.update({"device": {"os_name": "Android"}, "account": {"app": "whatsapp"}})
 
 
 def utc(text: str | None) -> datetime | None:

@@ -40,7 +40,13 @@ PRIMITIVES = {
     "sequence",
     "counterparts",
     "span",
+    "distinct",  # PHN-01/02: different SIM cards, countries, messaging accounts (rules/distinct.py)
 }
+# the catalogue rules' primitives (issue 18 item 4): record-level in rules/primitives.py, aggregates in
+# rules/aggregates.py
+PRIMITIVES |= {"links", "ledger"}
+PRIMITIVES |= {"nights", "crossings", "senders", "number_churn", "media_spread", "hub", "per_device"}
+PRIMITIVES |= {"group_lexicon", "group_role"}  # APP-01: rules/group_role.py
 PROTECTED = ("nationality", "ethnicity", "ethnic", "religion", "language", "race")
 
 

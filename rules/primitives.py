@@ -7,7 +7,8 @@ zones, the lexicon (hits cached per message), payments by message and the watch-
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -16,10 +17,13 @@ from zoneinfo import ZoneInfo
 from rules.lexicon import CONFIDENCE_ORDER, Lexicon, LexiconHit
 from rules.watchlist import Watchlists
 from rules.zones import ZoneSet
+from triage.identifiers.payment_ids import ascii_digits
 from triage.model.records import Base, Location, MediaFile, Message, Payment
 
 Notes = list[str]
-AGGREGATES = ("counterparts", "rules", "sequence", "span")  # applied by the engine over many records
+AGGREGATES = ("counterparts", "rules", "sequence", "span", "distinct")  # applied by the engine over many records
+# the catalogue rules' aggregates (issue 18 item 4), applied by rules/aggregates.py
+CATALOGUE_AGGREGATES = ("nights", "crossings", "senders", "number_churn", "media_spread", "hub", "per_device")
 
 
 @dataclass
@@ -35,6 +39,11 @@ class Context:
     pools: dict[tuple[str, ...], list[Base]] = field(default_factory=dict)  # records by the types a rule reads
     prefiltered: dict[tuple[Any, ...], list[Base]] = field(default_factory=dict)  # by id() of a pool and needs
     _threads_with_hits: dict[int, set[str]] = field(default_factory=dict)  # by id() of a pool in `pools`
+    # a thread's records holding crossing words, by (id() of a pool in `pools`, thread key): engine._part_pool
+    thread_word_members: dict[tuple[int, str], list[Base]] = field(default_factory=dict)
+    # the whole case, for catalogue rules that count over every record (PHN-03, MED-02: rules/aggregates.py)
+    read: Callable[[type[Base]], Iterable[Base]] | None = None
+    store: Any = None  # the CaseStore when the rules run on one (counts in SQL); None for records as data
 
     def threads_with_hits(self, pool: list[Base], key: Any) -> set[str]:
         """Threads of `pool` holding at least one record with a lexicon hit (once per pool)."""
@@ -93,7 +102,7 @@ def match(condition: dict[str, Any], record: Base, ctx: Context) -> Notes | None
     """Notes when every primitive of `condition` holds for `record`, else None."""
     notes: Notes = []
     for key, spec in condition.items():
-        if key in AGGREGATES:
+        if key in AGGREGATES or key in CATALOGUE_AGGREGATES:
             continue  # aggregate primitives: applied by the engine over many records
         found = PRIMITIVE_FUNCTIONS[key](spec, record, ctx)
         if found is None:
@@ -126,17 +135,14 @@ def _geofence(spec: dict, record: Base, ctx: Context) -> Notes | None:
     limit = spec.get("max_accuracy_m")
     if limit is not None and record.accuracy_m is not None and record.accuracy_m > limit:
         return None  # too coarse to place in a zone
-    zones = ctx.zones.containing(record.latitude, record.longitude, spec["zone"])
-    if not zones:
-        return None
-    for other in spec.get("exclude", []):  # coarse sea polygons hug the coast: a beach is not "at sea"
-        if ctx.zones.containing(record.latitude, record.longitude, other):
+    placements = ctx.zones.place(record.latitude, record.longitude, spec["zone"], record.accuracy_m)
+    placed = [p for p in placements if p.counts]
+    if not placed:
+        return None  # outside, or on the coast where the zone is the sea (the coast rule: rules/zones.py)
+    for other in spec.get("exclude", []):
+        if ctx.zones.containing(record.latitude, record.longitude, other, record.accuracy_m):
             return None
-    zone = zones[0]
-    return [
-        f"at {fmt_latlon(record.latitude, record.longitude)}, inside the {spec['zone']} zone '{zone.name}' "
-        f"(zone confidence {zone.confidence})"
-    ]
+    return [f"at {fmt_latlon(record.latitude, record.longitude)}, {placed[0].describe()}"]
 
 
 def _lexicon(spec: dict, record: Base, ctx: Context) -> Notes | None:
@@ -291,3 +297,78 @@ PRIMITIVE_FUNCTIONS: dict[str, Primitive] = {
     "all_of": _all_of,
     "any_of": _any_of,
 }
+
+
+# -- catalogue rules (issue 18 item 4): record-level primitives ------------------------------------
+# What they look for is written in docs/domain/rule_catalogue.md under each rule that uses them.
+URL_HOST = re.compile(r"(?:https?://)?(?:www\.)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?=[/?#:\s,;.!)\]]|$)", re.IGNORECASE)
+PHONE_IN_TEXT = re.compile(r"(?<![\w+])(?:\+|00|0)\d(?:[ \-.]?\d){8,13}(?![\d])")
+LEDGER_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[ ,.\u202f]\d{3})+|\d{3,5})(?:\s?([kK])\b)?(?![\d])")
+LEDGER_SMALL_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s?([kK])\b")
+NOT_A_NAME = {"eur", "euro", "euros", "gbp", "usd", "pound", "pounds", "dollar", "dollars", "total", "k"}
+
+
+def _links(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    """A link to one of `domains` (or a subdomain) in the record's text: a weather forecast, for MED-04."""
+    text = text_of(record)
+    if not text:
+        return None
+    domains = [d.lower() for d in spec.get("domains", [])]
+    found = sorted(
+        {
+            host
+            for m in URL_HOST.finditer(text)
+            if any((host := m.group(1).lower()) == d or host.endswith("." + d) for d in domains)
+        }
+    )
+    return [f"link to {', '.join(found)} ({spec.get('label', 'listed site')})"] if found else None
+
+
+def ledger_rows(text: str | None, low: float, high: float) -> list[str]:
+    """Lines of `text` holding a name or a phone number and an amount between `low` and `high`: the rows of
+    a list of people and what each paid or owes (PAY-04)."""
+    rows = []
+    for line in (text or "").splitlines():
+        plain = ascii_digits(line)
+        amounts = [_ledger_value(m) for m in LEDGER_AMOUNT.finditer(plain)]
+        amounts += [float(m.group(1).replace(",", ".")) * 1000 for m in LEDGER_SMALL_AMOUNT.finditer(plain)]
+        if not any(low <= a <= high for a in amounts):
+            continue
+        named = any(w.isalpha() and len(w) >= 2 and w.lower() not in NOT_A_NAME for w in re.split(r"[\W\d_]+", line))
+        if named or PHONE_IN_TEXT.search(plain):
+            rows.append(line.strip())
+    return list(dict.fromkeys(rows))
+
+
+def _ledger_value(m: re.Match[str]) -> float:
+    value = float(re.sub(r"\D", "", m.group(1)))
+    return value * 1000 if m.group(2) else value
+
+
+def _ledger(spec: dict, record: Base, ctx: Context) -> Notes | None:
+    rows = ledger_rows(text_of(record), spec.get("min_amount", 300), spec.get("max_amount", 25000))
+    if len(rows) < spec.get("min_rows", 5):
+        return None
+    shown = "; ".join(f"'{r[:40]}'" for r in rows[:3])
+    return [f"{len(rows)} rows of a name or number with an amount ({shown}…)"]
+
+
+def numbers_in(text: str | None, own: str | None = None) -> list[str]:
+    """Phone numbers written in `text` (digits only), other than `own` (the sender's number)."""
+    mine = re.sub(r"\D", "", own or "")[-9:]
+    found = (re.sub(r"\D", "", m.group(0)) for m in PHONE_IN_TEXT.finditer(ascii_digits(text or "")))
+    return list(dict.fromkeys(n for n in found if not (mine and n.endswith(mine))))
+
+
+PRIMITIVE_FUNCTIONS.update(
+    {
+        "links": _links,
+        "ledger": _ledger,
+    }
+)
+
+
+# -- APP-01 (issue 18): the device user's role in a group or channel (rules/group_role.py) ----------
+from rules.group_role import GROUP_PRIMITIVES  # noqa: E402 - registered after the primitives above
+
+PRIMITIVE_FUNCTIONS.update(GROUP_PRIMITIVES)

@@ -92,3 +92,43 @@ def test_a_glued_e_inside_an_identifier_is_not_euro():
     # an iOS contact's UUID (ContactsV2.sqlite ZIDENTIFIER) once read as "34911 EUR"
     assert find_amounts("34911E25-1D9A-418C-A116-FF6B30DC66C4") == []
     assert [(a.value, a.currency) for a in find_amounts("1500e per person, 1500e.")] == [(1500.0, "EUR")] * 2
+
+
+@pytest.mark.parametrize(
+    "text,value,currency,raw",
+    [
+        # the word for "thousand" in each route language, with that language's currency words
+        ("buha 2 hezar euro ye", 2000, "EUR", "2 hezar euro"),  # Kurmanji
+        ("kişi başı 2 bin avro", 2000, "EUR", "2 bin avro"),  # Turkish
+        ("fiyat 3 bin sterlin", 3000, "GBP", "3 bin sterlin"),
+        ("5000 TL ödedim", 5000, "TRY", "5000 TL"),
+        ("بیه ۲ زره ډالر ده", 2000, "USD", "۲ زره ډالر"),  # Pashto
+        ("el si3r 3 alf dolar lel nafar", 3000, "USD", "3 alf dolar"),  # Arabizi
+        ("3 alaf dolar", 3000, "USD", "3 alaf dolar"),
+        ("٣ آلاف دولار", 3000, "USD", "٣ آلاف دولار"),  # Arabic plural of ألف
+        ("3 ألف دولار", 3000, "USD", "3 ألف دولار"),
+        ("۳ هزار یورو", 3000, "EUR", "۳ هزار یورو"),  # Farsi/Dari
+        ("ዋጋ 1500 ዩሮ እዩ።", 1500, "EUR", "1500 ዩሮ"),  # Tigrinya, Ethiopic full stop after the word
+        ("2 ሺ ዶላር", 2000, "USD", "2 ሺ ዶላር"),  # Amharic
+        ("1.5 ሺሕ ፓውንድ", 1500, "GBP", "1.5 ሺሕ ፓውንድ"),
+        ("3 ሽሕ ዩሮ", 3000, "EUR", "3 ሽሕ ዩሮ"),  # Tigrinya
+        ("3 mijë euro", 3000, "EUR", "3 mijë euro"),  # Albanian
+        ("3 nghìn đô", 3000, "USD", "3 nghìn đô"),  # Vietnamese (north and south)
+        ("5 ngàn đô la", 5000, "USD", "5 ngàn đô la"),
+    ],
+)
+def test_thousand_words_and_currencies_of_the_route_languages(text: str, value: float, currency: str, raw: str) -> None:
+    [amount] = find_amounts(text)
+    assert (amount.value, amount.currency, amount.raw) == (value, currency, raw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5 bin bags by the door",  # English "bin": a thousand only before a currency
+        "2 hezar",  # a thousand of nothing named
+        "5000 tl",  # TL (Turkish lira) only in capitals, like TRY
+    ],
+)
+def test_thousand_words_without_a_currency_are_no_amount(text: str) -> None:
+    assert find_amounts(text) == []

@@ -87,11 +87,19 @@ def test_scenarios_file_is_what_the_builder_writes() -> None:
     assert committed == json.loads(json.dumps(build_scenarios(), ensure_ascii=False))
 
 
-def test_labelled_scenarios_precision_recall_and_no_red_decoy(capsys) -> None:
+def test_labelled_scenarios_meet_the_issue_18_acceptance(capsys) -> None:
+    """Facilitators red, journeys flagged, look-alike innocents green (none red, at most one in ten amber), in
+    every language of the set; rule precision and recall stay where they were measured (docs/domain/scenarios.md)."""
     result = evaluate_scenarios(PACK, SCENARIOS)
-    print(f"overall precision {result.overall.precision:.2f} recall {result.overall.recall:.2f}")
-    assert result.overall.recall >= 0.95 and result.overall.precision >= 0.90
+    print(result.acceptance_line())
+    accepted = result.acceptance()
+    assert accepted["met"], result.acceptance_line()
     assert result.decoys_red == []
+    assert result.overall.precision >= 0.95 and result.overall.recall >= 0.80, (
+        result.overall.precision,
+        result.overall.recall,
+    )
+    assert len(result.per_language) == 12  # every language of the issue
     roles = {s["role"] for s in result.scenarios}
     assert {
         "organiser",

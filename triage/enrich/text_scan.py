@@ -9,6 +9,7 @@ some rule could use. The scan keeps ids and hits, never the texts: memory grows 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,17 +27,26 @@ class MessageTextScan:
     may_hold_payment: list[int] = field(default_factory=list)  # message ids, in id order
     lexicon_hits: dict[int, list[LexiconHit]] = field(default_factory=dict)  # only messages with hits
     lexicon: Lexicon | None = None  # the lexicon the hits come from; None: not scanned for words
+    # ids of the messages whose folded text `mentions` accepted (rules/context.py: journalism, legal advice…);
+    # None: not asked
+    context_mentions: set[int] | None = None
 
 
-def scan_message_text(store: CaseStore, lexicon: Lexicon | None = None) -> MessageTextScan:
-    scan = MessageTextScan(lexicon=lexicon)
+def scan_message_text(
+    store: CaseStore, lexicon: Lexicon | None = None, mentions: Callable[[str], bool] | None = None
+) -> MessageTextScan:
+    """`mentions` is asked of each message's text as the lexicon folds it, so it is folded once."""
+    scan = MessageTextScan(lexicon=lexicon, context_mentions=set() if mentions and lexicon else None)
     for row in column_rows(store, Message, ("id", "body")):
         if not row.body:
             continue
         if may_hold_payment(row.body):
             scan.may_hold_payment.append(row.id)
         if lexicon is not None:
-            hits = lexicon.match(row.body)
+            folded = lexicon.normalised(row.body)
+            hits = lexicon.match_folded(folded)
             if hits:
                 scan.lexicon_hits[row.id] = hits
+            if scan.context_mentions is not None and mentions is not None and mentions(folded):
+                scan.context_mentions.add(row.id)
     return scan

@@ -4,14 +4,16 @@ What is sought and why: docs/domain/crossing_indicators.md "Lexicon" and "Prices
 
 `find_amounts(text)` returns every number that stands next to a currency: a symbol (€ £ $ ₺ ₫), an
 ISO code (EUR, GBP, USD, IQD …, and USDT), or a currency word in English, French, Albanian,
-Vietnamese, Arabic, Farsi and Kurdish Sorani (euro/یورو/یۆرۆ, pound/paun/پاوەند, dolar/دولار/دۆلار,
-đô, lek …). A number without a currency is not an amount here: "1500" alone may be anything.
+Vietnamese, Arabic, Farsi, Pashto, Kurdish (Sorani and Kurmanji), Turkish, Amharic and Tigrinya
+(euro/avro/یورو/یۆرۆ/ዩሮ, pound/paun/sterlin/پاوەند/پونډ/ፓውንድ, dolar/دولار/ډالر/ዶላር, đô, lek, TL …). A
+number without a currency is not an amount here: "1500" alone may be anything.
 
 Numbers are read as people type them: "3.500" and "3,500" (thousands), "3,5" and "3.5" (decimals),
-"1.500,50", "3k", "3 thousand", "2 هزار", "5 triệu", Eastern Arabic and Persian digits, the Arabic
-decimal and thousands signs, ranges "1200-1500" (the low end is the amount, `high` the other), and
-"1500e" (a bare "e" is read as euro only when glued to a number of 100 or more: "3e étage" is French
-for "3rd floor").
+"1.500,50", "3k", "3 thousand", and the word for thousand or million in each language ("2 هزار",
+"2 hezar", "2 bin", "2 زره", "2 alf", "2 ሺ", "3 mijë", "3 nghìn", "5 triệu"), Eastern Arabic and
+Persian digits, the Arabic decimal and thousands signs, ranges "1200-1500" (the low end is the amount,
+`high` the other), and "1500e" (a bare "e" is read as euro only when glued to a number of 100 or more:
+"3e étage" is French for "3rd floor").
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from triage.identifiers.payment_ids import ascii_digits
 
 # currency words and signs → ISO 4217 code (USDT is not ISO but is what the messages name)
 CURRENCY_WORDS: dict[str, tuple[str, ...]] = {
-    "EUR": ("€", "eur", "euro", "euros", "evro", "ewro", "یورو", "يورو", "یۆرۆ", "أورو", "اورو"),
+    # avro: Turkish; ዩሮ: Amharic and Tigrinya
+    "EUR": ("€", "eur", "euro", "euros", "evro", "ewro", "avro", "یورو", "يورو", "یۆرۆ", "أورو", "اورو", "ዩሮ"),
     "GBP": (
         "£",
         "gbp",
@@ -38,6 +41,8 @@ CURRENCY_WORDS: dict[str, tuple[str, ...]] = {
         "sterlinë",
         "sterline",
         "sterling",
+        "sterlin",  # Turkish
+        "ingiliz sterlini",
         "livre sterling",
         "livres sterling",
         "bảng anh",
@@ -49,6 +54,9 @@ CURRENCY_WORDS: dict[str, tuple[str, ...]] = {
         "پوند",
         "باوند",
         "پاون",
+        "پونډ",  # Pashto
+        "ፓውንድ",  # Amharic and Tigrinya, both spellings of the w
+        "ፓዉንድ",
     ),
     "USD": (
         "$",
@@ -66,26 +74,39 @@ CURRENCY_WORDS: dict[str, tuple[str, ...]] = {
         "دولار",
         "دۆلار",
         "دلار",
+        "ډالر",  # Pashto
+        "ዶላር",  # Amharic and Tigrinya
     ),
     "ALL": ("lek", "lekë", "leke", "lekë"),
     "IQD": ("iqd", "dinar", "دينار", "دینار"),
     "IRR": ("irr", "rial", "ریال", "ريال"),
-    "TRY": ("₺", "try", "lira", "لیرە", "ليرة"),
+    "TRY": ("₺", "try", "tl", "lira", "لیرە", "ليرة"),
     "VND": ("₫", "vnd", "đồng"),
     "AFN": ("afn", "afghani", "افغانی"),
     "USDT": ("usdt", "tether", "تتر"),
 }
 _WORD_TO_CODE = {w.casefold(): code for code, words in CURRENCY_WORDS.items() for w in words}
 # codes that are ordinary words in some language are accepted only in upper case
-_UPPER_ONLY = {"try"}
+_UPPER_ONLY = {"try", "tl"}
 MULTIPLIERS: dict[str, int] = {
     "k": 1_000,
     "thousand": 1_000,
+    "alf": 1_000,  # Arabizi, singular and plural (ألف, آلاف)
+    "alaf": 1_000,
+    "aalaf": 1_000,
     "ألف": 1_000,
     "الف": 1_000,
     "آلاف": 1_000,
     "هزار": 1_000,
     "هەزار": 1_000,
+    "hezar": 1_000,  # Kurmanji, and Farsi typed in Latin letters
+    "hazar": 1_000,
+    "زره": 1_000,  # Pashto
+    "bin": 1_000,  # Turkish
+    "ሺ": 1_000,  # Amharic (ሺ, ሺህ, ሺሕ) and Tigrinya (ሽሕ)
+    "ሺህ": 1_000,
+    "ሺሕ": 1_000,
+    "ሽሕ": 1_000,
     "mijë": 1_000,
     "mije": 1_000,
     "nghìn": 1_000,

@@ -44,7 +44,10 @@ class PassInput:
         """The one scan of the message text (payment prefilter and lexicon hits), made by the first pass
         that asks and shared with the next: the texts do not change between passes."""
         if self._text_scan is None:
-            self._text_scan = scan_message_text(self.store, self.pack.lexicon if self.pack else None)
+            from rules.context import default_context
+
+            lexicon = self.pack.lexicon if self.pack else None
+            self._text_scan = scan_message_text(self.store, lexicon, default_context().mentions if lexicon else None)
         return self._text_scan
 
 
@@ -105,6 +108,7 @@ def payments_pass(given: PassInput) -> Details:
 def rules_pass(given: PassInput) -> Details | None:
     if given.pack is None:
         return None
+    from rules.context import default_context
     from rules.engine import evaluate
     from rules.entities import model_name
 
@@ -118,6 +122,8 @@ def rules_pass(given: PassInput) -> Details | None:
         "pack": given.pack.name,
         "version": given.pack.version,
         "findings": len(given.findings),
+        # the context lists (journalism, legal, NGO, research) the assessment read, even when none matched
+        "context_data": default_context().identity(),
         "named_entities": model_name() or "not used (no spaCy English model installed)",
     }
 
