@@ -101,6 +101,33 @@ def test_header_case_tool_rule_pack_and_key(bundle, page: str, findings: dict) -
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (GMT|BST)", head)
 
 
+def test_geographic_findings_export_where_each_position_was_placed(bundle, findings: dict) -> None:
+    """Schema 1.4: a geofence rule's finding lists each cited position's placement in its zone (the coast rule,
+    rules/zones.py); other findings an empty list. The card shows the zones with the position's accuracy."""
+    locations = {r["id"]: r for r in records(bundle, "location")}
+    geo = next(x for x in findings["findings"] if x["rule_id"] == "GEO-01")
+    cited = [ref["id"] for ref in geo["evidence"] if ref["type"] == "location"]
+    assert [p["record"] for p in geo["geofence"]] == [{"type": "location", "id": i} for i in cited]
+    for placed in geo["geofence"]:
+        assert placed["zone"] == "embarkation" and placed["zone_name"] in geo["explanation"]
+        assert placed["distance_to_edge_m"] > 0 and placed["zone_source"] and placed["zone_precision_m"] > 0
+        assert placed["uncertainty_m"] is None or placed["uncertainty_m"] >= 0
+        assert f"{placed['distance_to_edge_m']:,.0f} m from its edge" in geo["explanation"]
+        assert locations[placed["record"]["id"]]["latitude"]
+    assert geo["geofence_not_detailed"] == 0
+    assert all(x["geofence"] == [] for x in findings["findings"] if not x["rule_id"].startswith(("GEO", "MED")))
+
+
+def test_a_cited_contact_is_shown_as_stored(page: str, findings: dict) -> None:
+    """APP-01 cites the demo's Telegram channel (a contact record): its card names it, with its handles and
+    the role the app stores, not only "contact #11"."""
+    app = next(x for x in findings["findings"] if x["rule_id"] == "APP-01")
+    card = page.split(f'id="finding-{app["id"]}"', 1)[1].split("</details>", 1)[0]
+    text = Text(card).text
+    assert "telegram contact UK Crossing" in text and "@uk_crossing_now" in text
+    assert "kind as stored: channel · the user's role as stored: member" in text
+
+
 def test_device_and_evidence_hashes_acquired_vs_verified(bundle, page: str) -> None:
     device = records(bundle, "device")[0]
     header = page.split("<h2>Device</h2>", 1)[1].split("<h2", 1)[0]
@@ -379,7 +406,7 @@ def test_machine_notes_are_shown_apart_and_kept_out_of_the_schedules(tmp_path: P
         "TIME <bdi>&lt;b&gt;tonight&lt;/b&gt;</bdi>"
     ) in page
     findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
-    assert findings["schema_version"] == "1.3" and findings["findings"][0]["machine_notes"] == [note]
+    assert findings["schema_version"] == "1.4" and findings["findings"][0]["machine_notes"] == [note]
     schedule = (rs.out / "schedule_findings.csv").read_text(encoding="utf-8-sig")
     assert "spaCy" not in schedule and "GPE" not in schedule and "Crossing vocabulary" in schedule
 

@@ -39,8 +39,13 @@ KINDS = {
     "Call": "call",
     "Photo or video file": "media_file",
     "Payment detail": "payment",
+    "Contact": "contact",
+    "Account": "account",
 }
-FACT_HEAD = re.compile(r"(?:^|\s)(\d+)\. (Message|Position|Call|Photo or video file|Payment detail) #(\d+)")
+FACT_HEAD = re.compile(
+    r"(?:^|\s)(\d+)\. (Message|Position|Call|Photo or video file|Payment detail|Contact|Account) #(\d+)"
+)
+UNTIMED = ("contact", "account")  # entries of a list, not events: stated last, "no time of its own"
 SORANI_PRICE = "سڵاو برا، نرخ بۆ هەر کەسێک £2,500 ە (£2,500 per person) تا بەریتانیا"
 
 
@@ -88,17 +93,24 @@ class TestDemoStatement:
         part1 = part1_of(pdftotext(demo / "report.pdf"))
         numbers = stated_numbers(part1)
         assert set(numbers) == cited
-        # the demo's message #3 is cited by four findings: stated once, with all four numbers
+        # the demo's message #3 is cited by several findings (TXT-01 and TXT-02 at least; how many more follows
+        # the rules being tuned, issue 18): stated once, with all their numbers
         citing = [
             n
             for n, x in enumerate(findings, start=1)
             if any((r["type"], r["id"]) == ("message", 3) for r in x["evidence"])
         ]
-        assert len(citing) == 4 and joined(part1).count("Message #3 (sms)") == 1
+        assert len(citing) >= 2 and joined(part1).count("Message #3 (sms)") == 1
         assert f"Cited by finding(s): {fact_list(citing)} (Annex A)" in joined(part1)
         stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
         times = re.findall(rf"When: ({stamp}) UTC \({stamp} (?:BST|GMT) UK\)", joined(part1))
-        assert len(times) == len(cited) and times == sorted(times)
+        untimed = {k for k in cited if k[0] in UNTIMED}
+        assert len(times) == len(cited) - len(untimed) and times == sorted(times)
+        # the contact APP-01 cites (the demo's Telegram channel): stated after the timed records, with its role
+        assert untimed and sorted(numbers[k] for k in untimed) == list(range(len(times) + 1, len(cited) + 1))
+        assert joined(part1).count("the record has no time of its own") == len(untimed)
+        assert "Contact #11 (telegram): name UK Crossing" in joined(part1)
+        assert "kind as stored channel; the device user's role as stored member" in joined(part1)
         messages = {m["id"]: m for m in read_jsonl(demo / "records" / "message.jsonl")}
         m3 = messages[3]
         assert f"stored as {m3['time_raw']} (unix_ms)" in joined(part1)
@@ -148,7 +160,7 @@ class TestDemoStatement:
 
     def test_a_sorani_price_keeps_its_amount_in_order_in_both_text_modes(self, demo: Path) -> None:
         messages = read_jsonl(demo / "records" / "message.jsonl")
-        assert any(m["body"] == SORANI_PRICE for m in messages)  # the demo's message, cited by four findings
+        assert any(m["body"] == SORANI_PRICE for m in messages)  # the demo's message, cited by several findings
         for mode in ("-layout", "-raw"):
             part1 = part1_of(pdftotext(demo / "report.pdf", mode))
             assert part1.count("£2,500") == 2, (mode, part1)
@@ -421,3 +433,34 @@ def test_left_to_right_text_isolates_only_its_figures() -> None:
     assert "".join(p for p, _ in parts) == text
     assert [p for p, isolated in parts if isolated] == ["£3,000.00", "+44 7911 123456", "-5", "12:30", "100%"]
     assert evidence_html("a <b> & 1") == 'a &lt;b&gt; &amp; <span class="num" dir="ltr">1</span>'
+
+
+def test_an_account_and_a_contact_are_stated_as_stored() -> None:
+    from triage.model.records import Account, Contact
+    from triage.report.html import Card
+    from triage.report.statement import Fact, what, when
+
+    account = Account(app="telegram", identifier="+447700900456", display_name="Rebaz Hama")
+    account.id = 1
+    fact = Fact(("account", 1), Card(ref={"type": "account", "id": 1}, kind="record", record=account))
+    stated = joined(re.sub(r"<[^>]+>", "", str(what(fact))))
+    assert stated == "Account #1 (telegram) held on the device: identifier +447700900456, display name Rebaz Hama"
+    assert str(when(fact)) == "the record has no time of its own"
+    handles = [f"@h{n}" for n in range(7)]
+    group = Contact(app="whatsapp", name="Family", handles=handles, extra={"peer_type": "group"})
+    group.id = 4
+    text = joined(
+        re.sub(r"<[^>]+>", "", str(what(Fact(("contact", 4), Card({"type": "contact", "id": 4}, "record", group)))))
+    )
+    assert (
+        text == "Contact #4 (whatsapp): name Family; handle(s) @h0, @h1, @h2, @h3, @h4 and 2 more; kind as stored group"
+    )
+
+
+def test_the_schedule_tells_of_special_procedure_material() -> None:
+    from triage.report.tables import NOT_ASSESSED, may_undermine_or_assist
+
+    note = may_undermine_or_assist("SPECIAL PROCEDURE", received_only=False)
+    assert note.startswith("flagged SPECIAL PROCEDURE by its rule") and note.endswith(NOT_ASSESSED)
+    assert "PACE ss.10-14" in note and "the prosecutor must be told" in note
+    assert may_undermine_or_assist("LOW", received_only=False) == NOT_ASSESSED

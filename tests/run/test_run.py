@@ -105,7 +105,7 @@ def test_demo_finding_cites_its_evidence(demo_run):
     out, _, _ = demo_run
     manifest = json.loads((DEMO / "demo.json").read_text(encoding="utf-8"))
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert findings["schema_version"] == "1.3" and findings["rule_pack"]["rules"]["GEO-01"] == "1.2"
+    assert findings["schema_version"] == "1.4" and findings["rule_pack"]["rules"]["GEO-01"] == "1.2"
     (geo,) = [f for f in findings["findings"] if f["rule_id"] == "GEO-01"]
     in_zone = sorted(Path(p["path"]).name for p in manifest["photos"] if p.get("zone_kind") == "embarkation")
     photos = [e for e in geo["evidence"] if "/media/0/DCIM/" in e["provenance"]]

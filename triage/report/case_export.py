@@ -30,6 +30,7 @@ from sqlalchemy import Row, func, select, union
 from triage import TOOL_NAME, __version__
 from triage.integrity.exclusive import create_exclusive, write_text_exclusive
 from triage.model.records import (
+    Account,
     Base,
     Call,
     Contact,
@@ -348,7 +349,7 @@ def _counterparts(store: CaseStore) -> Iterator[str]:
 def _all_record_iris(g: Graph, store: CaseStore) -> Iterator[str]:
     for record_type, (cls, _) in NODE_BUILDERS.items():
         for id_ in record_ids(store, cls):
-            yield g.iri(record_type, id_)
+            yield g.iri(iri_kind(record_type), id_)
 
 
 # -- one node per record --------------------------------------------------------------------------------
@@ -568,6 +569,39 @@ def _media_file(g: Graph, media: Row[Any]) -> str:
     )
 
 
+def _account_record(g: Graph, account: Row[Any]) -> str:
+    """An app account the phone holds (its accounts database, an app's own settings): the account it names
+    and the record of it are two nodes, so the record keeps its provenance apart from the identifier."""
+    facets = [
+        {
+            "@id": g.iri("account-record-facet", account.id),
+            "@type": "uco-observable:AccountFacet",
+            "uco-observable:accountIdentifier": account.identifier,
+        }
+    ]
+    if account.display_name:
+        facets.append(
+            {
+                "@id": g.iri("account-record-digital-facet", account.id),
+                "@type": "uco-observable:DigitalAccountFacet",
+                "uco-observable:displayName": account.display_name,
+            }
+        )
+    return g.add(
+        {
+            "@id": g.iri(iri_kind("account"), account.id),
+            "@type": "uco-observable:Account",
+            "uco-core:description": f"{account.app} account held on the device",
+            "uco-core:hasFacet": facets,
+        }
+    )
+
+
+def iri_kind(record_type: str) -> str:
+    """The IRI kind of a record node: an account record's is not "account", which names identifiers."""
+    return "account-record" if record_type == "account" else record_type
+
+
 # record type → (class, node builder), in the order both files list them
 NODE_BUILDERS: dict[str, tuple[type[Base], Callable[[Graph, Row[Any]], str]]] = {
     "device": (Device, _device),
@@ -576,6 +610,7 @@ NODE_BUILDERS: dict[str, tuple[type[Base], Callable[[Graph, Row[Any]], str]]] = 
     "location": (Location, _location),
     "call": (Call, _call),
     "media_file": (MediaFile, _media_file),
+    "account": (Account, _account_record),
 }
 # the columns each node builder reads: the full record set is read with these only
 NODE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -585,4 +620,5 @@ NODE_COLUMNS: dict[str, tuple[str, ...]] = {
     "location": ("id", "latitude", "longitude", "altitude_m", "origin", "label"),
     "call": ("id", "app", "direction", "video", "time_utc", "duration_s", "counterpart"),
     "media_file": ("id", "name", "path", "size", "mime", "sha256"),
+    "account": ("id", "app", "identifier", "display_name"),
 }

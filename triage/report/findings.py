@@ -14,8 +14,10 @@ from triage.model.records import EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.model.timeutil import iso
 from triage.store import CaseStore
 
-SCHEMA_VERSION = "1.3"  # 1.1: assessment "not examined" and its coverage; 1.2: machine_notes, rules_not_fired;
-# 1.3: by_record
+SCHEMA_VERSION = "1.4"  # 1.1: assessment "not examined" and its coverage; 1.2: machine_notes, rules_not_fired;
+# 1.3: by_record; 1.4: the assessment policy's `categories`, `caps`, `contexts` and `special_procedure`
+# (docs/domain/assessment.md "What the result says"), and each geographic finding's `geofence`: its
+# extra.geofence, every cited position's placement (zone, source, precision, distance to the edge, uncertainty)
 UNREAD = ("not parsed",)  # SourceFile statuses of files no parser could read
 
 
@@ -47,6 +49,10 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "evidence": f.evidence,
         # named-entity model output on cited messages: for review, never evidence (empty without a model)
         "machine_notes": (f.extra or {}).get("machine_notes", []),
+        # 1.4: each cited position placed in the zone the rule asks for (rules/engine.py geofence_extra), with
+        # how many beyond the engine's cap were not detailed; empty for rules without a geofence
+        "geofence": (f.extra or {}).get("geofence", []),
+        "geofence_not_detailed": (f.extra or {}).get("geofence_not_detailed", 0),
     }
 
 

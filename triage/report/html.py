@@ -59,7 +59,8 @@ if TYPE_CHECKING:
     from rules.zones import ZoneSet
     from triage.report.pages import Links
 
-SEVERITY_ORDER = ("SAFEGUARDING", "DISCLOSURE", "HIGH", "MEDIUM", "LOW", "INFO")
+# SPECIAL PROCEDURE: journalistic or legal material (rules/context.py); listed so the filter has its box
+SEVERITY_ORDER = ("SAFEGUARDING", "DISCLOSURE", "SPECIAL PROCEDURE", "HIGH", "MEDIUM", "LOW", "INFO")
 EXTRACTION_TYPES = {  # what the container says about how the data was acquired
     "ewf": "disk or partition image in EWF/E01 format (physical or file-system level)",
     "raw": "raw (dd) disk or partition image (physical or file-system level)",
@@ -345,7 +346,10 @@ def _card(ref: dict[str, Any], cited: Cited, thumbs: Thumbnails, keys: dict[int,
     if location is not None:
         card.map_key = keys.get(location.id)
         if zones is not None:
-            card.zones = [f"{z.kind}: {z.name}" for z in zones.containing(location.latitude, location.longitude)]
+            # with the position's own accuracy, as the rules place it: a fix within it of the coast is not "at sea"
+            # (the coast rule, rules/zones.py); each placement's distances are in the finding's explanation
+            inside = zones.containing(location.latitude, location.longitude, accuracy_m=location.accuracy_m)
+            card.zones = [f"{z.kind}: {z.name}" for z in inside]
     return card
 
 

@@ -3,9 +3,10 @@
 Part 1 states what the phone holds, without inference (issue 15 item 6): each record a finding cites,
 once however many findings cite it (item 7: one message was quoted four times), in time order, untimed
 records last. Each fact says what the record is (a message, a call, a position, a photo or video file, a
-payment detail) in neutral words, when (UTC, UK local time, and the value as stored with its encoding),
-where it is in the evidence (the file's layer path, table and row or byte offset), and the numbers of
-the findings that cite it. No rule title, severity or indicator word is printed in it.
+payment detail, a contact, group or channel entry, an account held on the device) in neutral words,
+when (UTC, UK local time, and the value as stored with its encoding), where it is in the evidence (the
+file's layer path, table and row or byte offset), and the numbers of the findings that cite it. No rule
+title, severity or indicator word is printed in it.
 
 The annex then gives, per finding, the rule (id, version, title), its definition as the rule pack states
 it (what it reads, its condition, its rationale), the innocent explanations the pack names, the severity,
@@ -28,7 +29,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from triage.model.records import Call, Location, MediaFile, Message, Payment
+from triage.model.records import Account, Call, Contact, Location, MediaFile, Message, Payment
 from triage.report.bidi import evidence_block
 from triage.report.display import isolated, left_to_right, shown
 from triage.report.times import local_times, utc_text
@@ -164,7 +165,37 @@ def what(fact: Fact, names: Any = None) -> Markup:
         return Markup("Payment detail #{} read from the phone's content: {}{}{}{}").format(
             r.id, shown(r.method, "name"), ident, amount, other
         )
+    if isinstance(r, Contact):
+        return _contact(r)
+    if isinstance(r, Account):
+        name = Markup(", display name {}").format(isolated(r.display_name, "name")) if r.display_name else Markup("")
+        return Markup("Account #{} ({}) held on the device: identifier {}{}").format(
+            r.id, shown(r.app, "name"), left_to_right(r.identifier, "name", "records/account.jsonl"), name
+        )
     return Markup("{} record #{}").format(card.ref.get("type"), card.ref.get("id"))
+
+
+# a contact's stored values part 1 states besides its identifiers: the app's own words for what the entry is
+# (a person, a group, a channel) and the user's role in it, as stored (APP-01 reads the role: rules/group_role.py)
+CONTACT_STORED = (("peer_type", "kind as stored"), ("own_role", "the device user's role as stored"))
+CONTACT_LISTED = 5  # identifiers of each kind stated at most (then: how many more)
+
+
+def _contact(r: Contact) -> Markup:
+    """A contact, group or channel entry: its name and identifiers as stored, and what the app says it is."""
+    parts = [Markup("name {}").format(isolated(r.name, "name"))] if r.name else [Markup("no name stored")]
+    for label, values in (("phone number(s)", r.phone_numbers), ("e-mail(s)", r.emails), ("handle(s)", r.handles)):
+        if values:
+            shown_values = Markup(", ").join(
+                left_to_right(str(v), "name", "records/contact.jsonl") for v in values[:CONTACT_LISTED]
+            )
+            more = Markup(" and {} more").format(len(values) - CONTACT_LISTED) if len(values) > CONTACT_LISTED else ""
+            parts.append(Markup("{} {}{}").format(label, shown_values, more))
+    extra = r.extra if isinstance(r.extra, dict) else {}
+    for key, label in CONTACT_STORED:
+        if extra.get(key) not in (None, ""):
+            parts.append(Markup("{} {}").format(label, shown(str(extra[key]), "name")))
+    return Markup("Contact #{} ({}): {}").format(r.id, shown(r.app, "name"), Markup("; ").join(parts))
 
 
 def _masked(payment: Payment) -> str:
@@ -210,6 +241,8 @@ def when(fact: Fact) -> Markup:
         if raw not in (None, "")
         else Markup("")
     )
+    if t is None and isinstance(r, (Contact, Account)):
+        return Markup("the record has no time of its own")  # an entry of a list, not an event
     if t is None:
         return Markup("time not placed in UTC{}").format(stored)
     local = local_times(t)

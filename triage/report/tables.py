@@ -148,11 +148,22 @@ def write_records_and_tables(
 # number, description, relevance and whether it might reasonably be considered capable of undermining the
 # prosecution case or assisting the defence, and its location; then the tool's own columns. The tool does not
 # apply the disclosure test: the disclosure officer does. It says only what the rules flagged (DISCLOSURE:
-# pointing away from the device user; SAFEGUARDING: a possible victim; content the user only received).
+# pointing away from the device user; SAFEGUARDING: a possible victim; SPECIAL PROCEDURE: journalistic, privileged
+# or research material; content the user only received).
 MG6C_COLUMNS = ["number", "description", "relevance", "may_undermine_or_assist", "location"]
 EXAMINED_COLUMNS = ["source_file_id", "provenance", "path", "size", "sha256", "parser", "status", "records"]
 FINDING_COLUMNS = ["finding_id", "rule_id", "rule_version", "severity", "title", "time_utc", "evidence", "explanation"]
 NOT_ASSESSED = "not assessed by the tool: for the disclosure officer"
+# CTX-01/02/05 (rules/context.py): material that may be journalistic, legally privileged or confidential
+# research material. Excluded or special procedure material under PACE ss.10-14 is reached by another route
+# than a search, and the prosecutor must be told before it, or an indicator resting on it, is relied on
+# (docs/domain/legal.md "Special procedure material: what the tool does"). The tool does not decide what it is.
+SPECIAL_PROCEDURE = "SPECIAL PROCEDURE"
+SPECIAL_PROCEDURE_NOTE = (
+    "flagged SPECIAL PROCEDURE by its rule: may be journalistic, legally privileged or confidential research "
+    "material (excluded or special procedure material, PACE ss.10-14): set aside until the right procedure is "
+    "followed, and the prosecutor must be told; whether it is such material is for lawyers; "
+)
 
 
 def examined_row(s: Row[Any]) -> dict[str, str]:
@@ -216,6 +227,8 @@ def may_undermine_or_assist(severity: str, received_only: bool) -> str:
         return "flagged DISCLOSURE by its rule: may point away from the device user; " + NOT_ASSESSED
     if severity == "SAFEGUARDING":
         return "flagged SAFEGUARDING by its rule: the user may be a victim; " + NOT_ASSESSED
+    if severity == SPECIAL_PROCEDURE:
+        return SPECIAL_PROCEDURE_NOTE + NOT_ASSESSED
     if received_only:
         return "the device user only received the content cited; " + NOT_ASSESSED
     return NOT_ASSESSED
