@@ -76,7 +76,8 @@ def test_four_devices_two_workers_one_killed(lab_folder: Path, tmp_path: Path, u
             )
             for exhibit, done in submitted.items():
                 got = rows_of(store_url(postgres.url, done.case_schema))
-                assert differences(expected[exhibit], got) == [], exhibit
+                diff = differences(expected[exhibit], got)
+                assert diff == [], f"{exhibit}: " + "\n".join(diff)
         finally:
             for worker in workers:
                 stop_worker(worker)
@@ -104,7 +105,8 @@ def test_one_phones_photos_spread_over_both_workers(lab_folder: Path, tmp_path: 
             done = submit(phone, "LAB-CLUSTER", "EXH-PHOTOS", "Lab Test", postgres.url, lab_folder / "out", redis.url)
             row = wait_for(postgres.url, [done.job_id], seconds=300)[0]
             assert row["state"] == FINISHED, _logs(lab_folder)
-            assert differences(expected, rows_of(store_url(postgres.url, done.case_schema))) == []
+            diff = differences(expected, rows_of(store_url(postgres.url, done.case_schema)))
+            assert diff == [], "\n".join(diff)
         finally:
             for worker in workers:
                 stop_worker(worker)

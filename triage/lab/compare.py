@@ -5,7 +5,7 @@ order the run stores them). Only what differs between any two runs of the same e
 the custody entries are compared by their actions, in order (their times, hashes and run parameters
 such as host, output folder and store URL are the run's own), without the entries a lab run adds
 ("lab job started" / "lab job retried": which job, attempt and worker), which a run outside the lab
-cannot have.
+cannot have, and the machine's own housekeeping ("stale work folders removed").
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from sqlalchemy.engine import Engine
 from triage.model.records import Base
 
 LAB_ACTIONS = ("lab job started", "lab job retried")  # triage/lab/examine.py
+# housekeeping of the machine the run happened on, not of the evidence: a run records it when it finds work
+# folders left by a process that died (a killed worker's), which depends on what ran there before
+MACHINE_ACTIONS = ("stale work folders removed",)  # triage/run/pipeline.py
 
 
 def rows_of(url: str) -> dict[str, list[dict[str, Any]]]:
@@ -35,7 +38,7 @@ def _rows(engine: Engine, table: Table) -> Iterator[dict[str, Any]]:
     columns = [table.c.action] if custody else list(table.columns)
     with engine.connect() as c:
         for row in c.execute(select(*columns).order_by(table.c.id)):
-            if not (custody and row.action in LAB_ACTIONS):
+            if not (custody and row.action in LAB_ACTIONS + MACHINE_ACTIONS):
                 yield dict(row._mapping)
 
 
@@ -48,6 +51,8 @@ def differences(
         a, b = expected.get(name, []), got.get(name, [])
         if len(a) != len(b):
             lines.append(f"{name}: {len(a)} rows expected, {len(b)} found")
+            if name == "custody_event":  # which entries: the actions in order
+                lines.append(f"  expected {[r['action'] for r in a]}\n  found    {[r['action'] for r in b]}")
         for row_a, row_b in zip(a, b, strict=False):  # a count that differs is said above; the common rows compared
             if row_a != row_b:
                 changed = {
