@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ahocorasick
 import yaml
@@ -191,7 +191,7 @@ def recognise(
                 "user", ("account", account.id), f"the device's own account {account.identifier} ({org[1]})"
             )
     parties = _contacts(data, read, store, seen)
-    for m in _rows(store, read, Message, ("id", "direction", "counterpart", "body")):
+    for m in _messages(store, read, mentioning):
         _message(data, m, parties, seen, mentioning is None or m.id in mentioning)
     for kind in seen.values():
         if len(kind.own_word_messages) >= MIN_OWN_WORD_MESSAGES:
@@ -271,6 +271,30 @@ def _party_key(address: str) -> str:
     anything else (handles, e-mails) case-folded."""
     digits = re.sub(r"\D", "", address.split("@")[0]) if "@s.whatsapp.net" in address or "@" not in address else ""
     return digits[-9:] if len(digits) >= 7 else address.strip().casefold()
+
+
+class _Addressed(NamedTuple):
+    id: int
+    direction: str | None
+    counterpart: str | None
+    body: str | None
+
+
+def _messages(store: CaseStore | None, read: RecordReader, mentioning: set[int] | None) -> Iterable[Any]:
+    """Every message's id, direction and counterpart, in id order; its body only when its text names a term
+    (`mentioning`, read by id: a phone's 500,000 bodies are not read a second time for the few that do)."""
+    if store is None or mentioning is None:
+        yield from _rows(store, read, Message, ("id", "direction", "counterpart", "body"))
+        return
+    from triage.store.rows import column_rows, column_rows_by_id
+
+    bodies = iter(column_rows_by_id(store, Message, ("id", "body"), mentioning))
+    next_body = next(bodies, None)
+    for m in column_rows(store, Message, ("id", "direction", "counterpart")):
+        body = None
+        if next_body is not None and next_body.id == m.id:
+            body, next_body = next_body.body, next(bodies, None)
+        yield _Addressed(m.id, m.direction, m.counterpart, body)
 
 
 def _rows(store: CaseStore | None, read: RecordReader, cls: type[Base], columns: tuple[str, ...]) -> Iterable[Any]:

@@ -187,13 +187,11 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
     window = timedelta(hours=rule.window_hours or 48)
     # a thread can only qualify when it holds a message with crossing words (when a part needs them)
     keep = ctx.threads_with_hits(pool, thread_key) if any(needs(p, "lexicon") for p in parts) else None
-    by_thread: dict[str, list[Base]] = defaultdict(list)
-    for r in pool:  # the pool is in time order
-        key = thread_key(r)
-        if keep is None or key in keep:
-            by_thread[key].append(r)
+    by_thread = _threads_of(pool, ctx)
     hits = []
     for key in sorted(by_thread):
+        if keep is not None and key not in keep:
+            continue
         messages = by_thread[key]  # in time order
         per_part = [
             [(m, n) for m in _prefilter(part, tried, ctx) if (n := match(part, m, ctx)) is not None]
@@ -210,6 +208,18 @@ def _thread_hits(rule: Rule, pool: list[Base], ctx: Context) -> list[Hit]:
             ordered = sorted(unique.values(), key=lambda x: x[0].id)
             hits.append(Hit([m for m, _ in ordered], {i: n for i, (_, n) in enumerate(ordered)}))
     return hits
+
+
+def _threads_of(pool: list[Base], ctx: Context) -> dict[str, list[Base]]:
+    """The pool's records by thread, each in time order (the pool's): grouped once per pool for every thread
+    rule that reads it, not once per rule."""
+    found = ctx.pool_threads.get(id(pool))
+    if found is None:
+        grouped: dict[str, list[Base]] = defaultdict(list)
+        for r in pool:
+            grouped[thread_key(r)].append(r)
+        found = ctx.pool_threads[id(pool)] = dict(grouped)
+    return found
 
 
 def _part_pool(part: dict[str, Any], messages: list[Base], thread: tuple[int, str], ctx: Context) -> list[Base]:

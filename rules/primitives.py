@@ -41,6 +41,8 @@ class Context:
     _threads_with_hits: dict[int, set[str]] = field(default_factory=dict)  # by id() of a pool in `pools`
     # a thread's records holding crossing words, by (id() of a pool in `pools`, thread key): engine._part_pool
     thread_word_members: dict[tuple[int, str], list[Base]] = field(default_factory=dict)
+    # a pool's records by thread key, by id() of the pool: engine._threads_of
+    pool_threads: dict[int, dict[str, list[Base]]] = field(default_factory=dict)
     # the whole case, for catalogue rules that count over every record (PHN-03, MED-02: rules/aggregates.py)
     read: Callable[[type[Base]], Iterable[Base]] | None = None
     store: Any = None  # the CaseStore when the rules run on one (counts in SQL); None for records as data
