@@ -15,6 +15,7 @@ Two ways to the same set:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from rules.group_role import GROUP_KINDS, group_extra, group_text
 from rules.pack import Rule, RulePack
-from rules.primitives import Context, match, needs
+from rules.primitives import CATALOGUE_AGGREGATES, Context, match, needs
 from triage.enrich.text_scan import MessageTextScan, scan_message_text
 from triage.model.records import Base, Call, Contact, Location, MediaFile, Message, Payment
 from triage.store.rows import column_rows, column_rows_by_id, load_by_id
@@ -119,11 +120,96 @@ def _streamed_candidates(rules: list[Rule], read: RecordReader, cls: type[Base],
             threads.add(thread_key(record))
         if _meets_some(record_rules, record, ctx):
             kept[_identity(record)] = record
-    if threads:  # a second pass: every message of a thread with crossing words
+    if threads:  # a second pass: the messages of a thread with crossing words that a thread rule can use
+        kinds = member_kinds(rules)
         for record in read(cls):
-            if thread_key(record) in threads:
+            if thread_key(record) in threads and (kinds is None or _may_matter(record, kinds, ctx)):
                 kept.setdefault(_identity(record), record)
     return list(kept.values())
+
+
+# -- which messages of a thread the thread rules can use ------------------------------------------------
+# A thread rule's part only ever tries the thread's messages its prefilter lets through (engine._prefilter):
+# those with crossing words when the part needs them, with a payment when it needs one; a ledger (PAY-04) needs
+# a digit, as does a new number given in the thread (TXT-13's number_churn reads the pool). Loading only those
+# keeps memory with what can match: a phone's chatter often holds an ordinary arrival word ("I arrived"), and
+# loading whole threads for it held 1.2 GB at 1,000,000 messages (bench/RESULTS.md).
+DIGIT = re.compile(r"\d")
+
+
+def member_kinds(rules: list[Rule]) -> frozenset[str] | None:
+    """What a thread member must have for some thread rule to use it ("words", "payment", "digits"); None when
+    some part could use any message (then every member is kept)."""
+    kinds: set[str] = set()
+    for rule in rules:
+        if not thread_rule(rule):
+            continue
+        for part in rule.condition.get("all_of") or [rule.condition]:
+            found = _part_kinds(part)
+            if found is None:
+                return None
+            kinds |= found
+        for key in rule.condition:
+            if key == "number_churn":
+                kinds.add("digits")
+            elif key in CATALOGUE_AGGREGATES:
+                return None  # an aggregate that may read any message of the pool
+    return frozenset(kinds)
+
+
+def _part_kinds(part: dict[str, Any]) -> set[str] | None:
+    if needs(part, "lexicon"):
+        return {"words"}
+    if needs(part, "payment"):
+        return {"payment"}
+    if "ledger" in part:
+        return {"digits"}
+    for sub in part.get("all_of", []):  # every sub-part must hold: one that narrows is enough
+        if (found := _part_kinds(sub)) is not None:
+            return found
+    branches = part.get("any_of", [])
+    if not branches:
+        return None
+    union: set[str] = set()
+    for branch in branches:
+        found = _part_kinds(branch)
+        if found is None:
+            return None
+        union |= found
+    return union
+
+
+def _may_matter(record: Base, kinds: frozenset[str], ctx: Context) -> bool:
+    if not isinstance(record, Message):
+        return True  # other records form one thread per type: kept whole
+    return bool(
+        ("words" in kinds and ctx.lexicon_hits(record))
+        or ("payment" in kinds and ctx.payments_by_message.get(record.id))
+        or ("digits" in kinds and record.body and DIGIT.search(record.body))
+    )
+
+
+def _members_that_may_matter(
+    store: CaseStore,
+    cls: type[Base],
+    members: set[int],
+    kinds: frozenset[str] | None,
+    with_hits: set[int],
+    ctx: Context,
+) -> set[int]:
+    """`_may_matter` on the store: words and payments from what is known already, digits from the bodies of
+    the rest (a few columns, not records)."""
+    if kinds is None or cls is not Message or not members:
+        return members
+    keep = members & with_hits if "words" in kinds else set()
+    if "payment" in kinds:
+        keep |= members & set(ctx.payments_by_message)
+    if "digits" in kinds:
+        rest = members - keep
+        keep |= {
+            r.id for r in column_rows_by_id(store, Message, ("id", "body"), rest) if r.body and DIGIT.search(r.body)
+        }
+    return keep
 
 
 def _identity(record: Base) -> int:
@@ -176,6 +262,7 @@ def _stored_candidates(rules: list[Rule], store: CaseStore, cls: type[Base], ctx
         for condition in selectors(rule):
             ids |= may.all_of([p for p in SELECTIVE if needs(condition, p)])
     members = _thread_members(store, cls, may.ids("lexicon")) if any(thread_rule(r) for r in rules) else set()
+    members = _members_that_may_matter(store, cls, members, member_kinds(rules), may.ids("lexicon"), ctx)
     options = (selectinload(Location.message),) if cls is Location else ()  # positions speak with their message
     return [
         record

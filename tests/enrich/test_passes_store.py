@@ -150,15 +150,17 @@ def test_the_scenarios_fire_through_the_store() -> None:
 
 
 def test_thread_members_without_words_join_through_one_query(tmp_path: Path, loaded: Counter) -> None:
-    """A thread rule's other parts apply to every message of a thread holding crossing words: those
-    members are found by the store (a thread named by its counterpart when the app stores no thread id),
-    and the chatter of other threads is never built as a record."""
+    """A thread rule's other parts apply to the messages of a thread holding crossing words: those members
+    are found by the store (a thread named by its counterpart when the app stores no thread id), only those
+    a part could use are built as records (words, a payment, or a digit for a ledger or a number given), and
+    the chatter of other threads never is."""
     store = case_store(tmp_path)
     records = [message(i, CHATTER[i % len(CHATTER)], counterpart=f"+3361234{i % 40:04d}") for i in range(400)]
     records += [
         message(500, "Boat to England tomorrow, 1500 euro per person", counterpart="+447700900123", thread=""),
         message(501, "how much?", counterpart="+447700900123", direction="outgoing"),
         message(502, "Send it by hawala to the agent", counterpart="+447700900123", thread=None),
+        message(503, "new number 07700 900456", counterpart="+447700900123"),  # digits: a number given (TXT-13)
     ]
     for record in records:
         store.insert(record)
@@ -167,7 +169,7 @@ def test_thread_members_without_words_join_through_one_query(tmp_path: Path, loa
     loaded.clear()
     asked = evaluate(PACK, store.all, describer(store), store=store)
     assert findings_of(asked) == findings_of(streamed)
-    assert loaded["Message"] == 3  # the thread with crossing words, nothing else
+    assert loaded["Message"] == 3  # of the thread with crossing words: 500, 502, 503, not "how much?"
     store.close()
 
 
