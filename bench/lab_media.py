@@ -21,7 +21,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 from bench.lab_throughput import wait_ready  # noqa: E402
 from fixtures.build_large_phone import build_large_phone  # noqa: E402
-from triage.lab.demo import stop_worker, wait_for  # noqa: E402
+from triage.lab.demo import start_worker, stop_worker, wait_for  # noqa: E402
 from triage.lab.services import lab_services  # noqa: E402
 from triage.lab.submit import submit  # noqa: E402
 
@@ -98,10 +97,10 @@ def parse_args() -> argparse.Namespace:
 def timed_device(phone: Path, folder: Path, chunk: int, pin: bool) -> tuple[float, float]:
     """The device's wall time (submit → finished) and its parsing stage's, in seconds."""
     folder.mkdir()
-    env = {**os.environ, "TRIAGE_LAB_MEDIA_CHUNK_FILES": str(chunk)}
+    env = {"TRIAGE_LAB_MEDIA_CHUNK_FILES": str(chunk)}  # start_worker adds the environment
     with lab_services(folder / "services") as (postgres, redis):
         logs = [folder / f"worker{n}.log" for n in range(2)]
-        workers = [_worker(redis.url, log, env, n if pin else None) for n, log in enumerate(logs)]
+        workers = [start_worker(redis.url, log, env, n if pin else None) for n, log in enumerate(logs)]
         try:
             wait_ready(logs)
             start = time.perf_counter()
@@ -122,18 +121,6 @@ def parsing_seconds(bundle: Path) -> float:
         entries = [json.loads(line) for line in z.read(name).decode().splitlines()]
     at = {e["action"]: datetime.fromisoformat(e["time_utc"].replace("Z", "+00:00")) for e in entries}
     return (at["parsing finished"] - at["files selected for parsing"]).total_seconds()
-
-
-def _worker(broker: str, log: Path, env: dict[str, str], core: int | None) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "triage.cli", "worker", "--broker", broker],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            preexec_fn=(lambda: os.sched_setaffinity(0, {core})) if core is not None else None,
-        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"
 WAIT_SECONDS = 600
 
 
-def start_worker(broker: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`triage worker` as a process of its own session (so it and its children can be stopped together)."""
+def start_worker(broker: str, log: Path, env: dict[str, str] | None = None, cpu: int | None = None) -> subprocess.Popen:
+    """`triage worker` as a process of its own session (so it and its children can be stopped together);
+    `cpu`: kept on that core (a benchmark's one-core machine)."""
     with open(log, "ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "triage.cli", "worker", "--broker", broker],
@@ -31,6 +32,7 @@ def start_worker(broker: str, log: Path, env: dict[str, str] | None = None) -> s
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env={**os.environ, **(env or {})},
+            preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None,
         )
 
 

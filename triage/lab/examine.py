@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import socket
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from triage.errors import TriageError
+from triage.lab.beat import Beat
 from triage.lab.jobs import FAILED, FINISHED, LAB_SCHEMA, RUNNING, job, now, set_job
 from triage.lab.migrate import upgrade_case
 from triage.lab.schemas import drop_schema, store_url
@@ -130,7 +130,7 @@ def _examine(lab: Engine, claim: Claim, db_url: str) -> str:
     log.info(
         "job %s: %s exhibit %s, attempt %d, into %s", job_id, row["case_ref"], row["exhibit"], claim.attempt, claim.out
     )
-    with Heartbeat(lab, job_id):
+    with heartbeat(lab, job_id):
         try:
             result = run(opts)
         except Exception as e:  # noqa: BLE001 - recorded in the job table and the run's own custody log
@@ -187,27 +187,11 @@ def _state(lab: Engine, job_id: str) -> str:
     return row["state"] if row else "unknown"
 
 
-class Heartbeat:
+def heartbeat(lab: Engine, job_id: str) -> Beat:
     """The job's heartbeat_utc refreshed while the device is examined, from a thread of its own."""
 
-    def __init__(self, lab: Engine, job_id: str) -> None:
-        self.lab, self.job_id = lab, job_id
-        self.interval = max(STALE_SECONDS / 4, 0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="lab-heartbeat", daemon=True)
+    def write() -> None:
+        with lab.begin() as c:
+            set_job(c, job_id, heartbeat_utc=now())
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                with self.lab.begin() as c:
-                    set_job(c, self.job_id, heartbeat_utc=now())
-            except Exception as e:  # noqa: BLE001 - the database is briefly away: say so, beat again later
-                log.warning("job %s: heartbeat not written: %s", self.job_id, e)
+    return Beat(write, max(STALE_SECONDS / 4, 0.2), f"job {job_id}: heartbeat not written", "lab-heartbeat")

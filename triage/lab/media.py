@@ -27,7 +27,6 @@ import os
 import pickle
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -39,6 +38,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 
+from triage.lab.beat import Beat
 from triage.lab.jobs import (
     CHUNK_DONE,
     CHUNK_QUEUED,
@@ -183,39 +183,25 @@ def _key(job_: ChunkJob, chunk_no: int) -> tuple:
     )
 
 
-class ClaimRefresher:
+def claim_refresher(lab: Engine, job_: ChunkJob, worker: str) -> Beat:
     """Refreshes taken_utc of the chunks this worker holds, from a thread of its own (the main thread may be
     parsing a large database for minutes)."""
 
-    def __init__(self, lab: Engine, job_: ChunkJob, worker: str) -> None:
-        self.lab, self.job, self.worker = lab, job_, worker
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="media-claims", daemon=True)
+    def write() -> None:
+        with lab.begin() as c:
+            c.execute(
+                update(MEDIA_CHUNKS)
+                .where(
+                    MEDIA_CHUNKS.c.job_id == job_.job_id,
+                    MEDIA_CHUNKS.c.attempt == job_.attempt,
+                    MEDIA_CHUNKS.c.worker == worker,
+                    MEDIA_CHUNKS.c.state == CHUNK_TAKEN,
+                )
+                .values(taken_utc=now())
+            )
 
-    def __enter__(self) -> ClaimRefresher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(max(chunk_stale_seconds() / 4, 0.2)):
-            try:
-                with self.lab.begin() as c:
-                    c.execute(
-                        update(MEDIA_CHUNKS)
-                        .where(
-                            MEDIA_CHUNKS.c.job_id == self.job.job_id,
-                            MEDIA_CHUNKS.c.attempt == self.job.attempt,
-                            MEDIA_CHUNKS.c.worker == self.worker,
-                            MEDIA_CHUNKS.c.state == CHUNK_TAKEN,
-                        )
-                        .values(taken_utc=now())
-                    )
-            except Exception as e:  # noqa: BLE001 - the database is briefly away: say so, refresh again later
-                log.warning("job %s: media claims not refreshed: %s", self.job.job_id, e)
+    interval = max(chunk_stale_seconds() / 4, 0.2)
+    return Beat(write, interval, f"job {job_.job_id}: media claims not refreshed", "media-claims")
 
 
 # -- a worker taking a chunk from the queue ----------------------------------------------------------------------
@@ -234,7 +220,7 @@ def do_chunk(job_: ChunkJob, chunk_no: int, worker: str) -> str:
             return "stale"  # the device's attempt ended (or was retried): its chunks are nobody's work now
         if not claim_chunk(lab, job_, chunk_no, worker):
             return "not needed"  # done, or in a live worker's hands
-        with ClaimRefresher(lab, job_, worker):
+        with claim_refresher(lab, job_, worker):
             try:
                 items = safe_loads(staged_path(job_, chunk_no).read_bytes())
             except FileNotFoundError:
@@ -310,7 +296,7 @@ class SpreadMedia(Executor):
         workers = default_workers() - 1 if local_workers is None else local_workers
         self._pool = _local_pool(workers) if workers > 0 else None
         job_.staging.mkdir(parents=True, exist_ok=True)
-        self._claims = ClaimRefresher(self.lab, job_, self.worker).__enter__()
+        self._claims = claim_refresher(self.lab, job_, self.worker).__enter__()
 
     # the Executor interface triage/parsing/parallel.py uses
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
