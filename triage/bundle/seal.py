@@ -14,9 +14,13 @@ import shutil
 import stat
 import sys
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -101,16 +105,30 @@ def seal(
     """Turn the finished run folder into a signed BagIt bag and write `<folder>.zip` beside it; returns the zip.
 
     `info`: more bag-info.txt labels (an addendum names its bundle there); `recipe`: VERIFY.txt's text
-    when it is not a run's bundle (default: recipe.verify_recipe)."""
+    when it is not a run's bundle (default: recipe.verify_recipe).
+
+    Each payload file is read once: its SHA-256 (for the manifest) is computed from the same bytes that go
+    into the zip, on a second thread while the zip deflates them. The zip's members are in sorted order,
+    and every tag file that sorts before `data/` (bagit.txt, bag-info.txt, VERIFY.txt) depends on no
+    payload hash, so they are written first and the manifests after the payload."""
     target = bundle_zip_path(folder)
     if os.path.lexists(target):  # before anything moves: a refused seal leaves the folder as it was
         raise ExistingFileError(
             f"{target} already exists; mobile-triage never replaces a file (move it away, or choose another --out)"
         )
     move_into_payload(folder)
-    payload = hash_payload(folder)
-    write_tag_files(folder, payload, key, info, recipe)
-    return write_zip(folder, target)
+    listing = list_payload(folder)
+    head = head_tags(folder, listing, key, info, recipe)
+    write_tags(folder, head)
+    with _exclusive_zip(target) as z, ThreadPoolExecutor(1, thread_name_prefix="seal-sha256") as hashing:
+        for name in sorted(head):
+            add_member(z, f"{folder.name}/{name}", folder / name)
+        payload = [add_payload_member(z, folder.name, item, hashing) for item in listing]
+        tail = tail_tags(payload, head, key)
+        write_tags(folder, tail)
+        for name in sorted(tail):
+            add_member(z, f"{folder.name}/{name}", folder / name)
+    return target
 
 
 def move_into_payload(folder: Path) -> None:
@@ -127,82 +145,123 @@ def move_into_payload(folder: Path) -> None:
         os.rename(folder / name, folder / PAYLOAD_DIR / name)
 
 
-def hash_payload(folder: Path) -> list[PayloadFile]:
+@dataclass(frozen=True)
+class Listed:
+    rel: str  # 'data/...'
+    path: Path
+    size: int  # as listed; the copy into the zip must read exactly this many bytes
+
+
+def list_payload(folder: Path) -> list[Listed]:
+    """The payload's regular files in sorted order with their sizes (bag-info.txt's Payload-Oxum)."""
     tree = walk(folder / PAYLOAD_DIR)
     if tree.problems:  # the run writes regular files only; anything else must not be sealed silently
         raise TriageError(f"cannot seal {folder}: {'; '.join(tree.problems)}")
-    files = []
-    for rel, path in sorted(tree.files.items()):
-        with open_regular(path) as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-            size = os.fstat(f.fileno()).st_size
-        files.append(PayloadFile(f"{PAYLOAD_DIR}/{rel}", path, digest, size))
-    return files
+    return [
+        Listed(f"{PAYLOAD_DIR}/{rel}", path, os.lstat(path).st_size) for rel, path in sorted(tree.files.items())
+    ]
 
 
-def write_tag_files(
+def head_tags(
     folder: Path,
-    payload: list[PayloadFile],
+    listing: list[Listed],
     key: Ed25519PrivateKey | None,
     info: dict[str, str] | None = None,
     recipe: str | None = None,
-) -> None:
-    tags = {
+) -> dict[str, bytes]:
+    """The tag files that need no payload hash: bagit.txt, bag-info.txt, VERIFY.txt."""
+    octets = sum(item.size for item in listing)
+    return {
         BAGIT_TXT: BAGIT_DECLARATION.encode("utf-8"),
-        BAG_INFO: bag_info(payload, info).encode("utf-8"),
-        MANIFEST: "".join(manifest_line(p.sha256, p.rel) for p in payload).encode("utf-8"),
+        BAG_INFO: bag_info(octets, len(listing), info).encode("utf-8"),
         VERIFY_TXT: (recipe or verify_recipe(folder.name, key.public_key() if key else None)).encode("utf-8"),
     }
+
+
+def tail_tags(payload: list[PayloadFile], head: dict[str, bytes], key: Ed25519PrivateKey | None) -> dict[str, bytes]:
+    """The manifest of the payload, the public key, the tag manifest (of every tag file) and its signature."""
+    tags = {MANIFEST: "".join(manifest_line(p.sha256, p.rel) for p in payload).encode("utf-8")}
     if key is not None:
         tags[PUBLIC_KEY] = public_pem(key.public_key())
-    for name, data in tags.items():
-        write_bytes_exclusive(folder / name, data)
     tag_manifest = "".join(
-        manifest_line(hashlib.sha256(data).hexdigest(), name) for name, data in sorted(tags.items())
+        manifest_line(hashlib.sha256(data).hexdigest(), name) for name, data in sorted({**head, **tags}.items())
     ).encode("utf-8")
-    write_bytes_exclusive(folder / TAG_MANIFEST, tag_manifest)
+    tags[TAG_MANIFEST] = tag_manifest
     if key is not None:
         # raw 64 bytes, so `openssl pkeyutl -verify -rawin -sigfile` reads it as it is
-        write_bytes_exclusive(folder / SIGNATURE, key.sign(tag_manifest))
+        tags[SIGNATURE] = key.sign(tag_manifest)
+    return tags
 
 
-def bag_info(payload: list[PayloadFile], info: dict[str, str] | None = None) -> str:
-    octets = sum(p.size for p in payload)
+def write_tags(folder: Path, tags: dict[str, bytes]) -> None:
+    for name, data in tags.items():
+        write_bytes_exclusive(folder / name, data)
+
+
+def bag_info(octets: int, count: int, info: dict[str, str] | None = None) -> str:
     more = "".join(f"{label}: {' '.join(value.split())}\n" for label, value in (info or {}).items())  # one line each
     return (
         f"Bag-Software-Agent: {TOOL_NAME} {__version__}\n"
         f"Bagging-Date: {datetime.now(UTC).date().isoformat()}\n"
-        f"Payload-Oxum: {octets}.{len(payload)}\n" + more
+        f"Payload-Oxum: {octets}.{count}\n" + more
     )
 
 
-def write_zip(folder: Path, target: Path) -> Path:
-    """The bag as one zip, created exclusively; a zip left unfinished (full disk) is removed, never kept."""
-    tree = walk(folder)
-    if tree.problems:
-        raise TriageError(f"cannot zip {folder}: {'; '.join(tree.problems)}")
+@contextmanager
+def _exclusive_zip(target: Path) -> Iterator[zipfile.ZipFile]:
+    """A new zip at `target`, created exclusively; a zip left unfinished (full disk) is removed, never kept."""
     with create_exclusive(target, "wb") as raw:
         try:
             with zipfile.ZipFile(raw, "w") as z:
-                for rel, path in sorted(tree.files.items()):
-                    add_member(z, f"{folder.name}/{rel}", path)
+                yield z
         except BaseException:
             raw.close()
             target.unlink(missing_ok=True)  # ours: created exclusively a moment ago
             raise
+
+
+def write_zip(folder: Path, target: Path) -> Path:
+    """A folder as one zip, its files in sorted order, created exclusively (see _exclusive_zip)."""
+    tree = walk(folder)
+    if tree.problems:
+        raise TriageError(f"cannot zip {folder}: {'; '.join(tree.problems)}")
+    with _exclusive_zip(target) as z:
+        for rel, path in sorted(tree.files.items()):
+            add_member(z, f"{folder.name}/{rel}", path)
     return target
 
 
+def add_payload_member(z: zipfile.ZipFile, root: str, item: Listed, hashing: ThreadPoolExecutor) -> PayloadFile:
+    """Copy one payload file into the zip and return it with the SHA-256 of the bytes copied. The hash of a
+    chunk runs on `hashing` while the zip compresses it (both let go of the GIL on large buffers)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open_regular(item.path) as src, _member(z, f"{root}/{item.rel}", item.size) as dst:
+        while chunk := src.read(CHUNK):
+            hashed = hashing.submit(digest.update, chunk)
+            dst.write(chunk)
+            hashed.result()
+            size += len(chunk)
+    if size != item.size:  # nothing may change the run's files while they are sealed
+        raise TriageError(f"cannot seal: {item.rel} changed while it was sealed ({item.size} bytes, then {size})")
+    return PayloadFile(item.rel, item.path, digest.hexdigest(), size)
+
+
 def add_member(z: zipfile.ZipFile, name: str, path: Path) -> None:
+    with open_regular(path) as src, _member(z, name, os.fstat(src.fileno()).st_size) as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+
+
+def _member(z: zipfile.ZipFile, name: str, size: int) -> IO[bytes]:
+    """A new member open for writing: fixed time and mode (the same folder gives the same zip), stored or
+    deflated by its name; `size` lets zipfile choose zip64 for a large file."""
     info = zipfile.ZipInfo(name, ZIP_TIME)
     info.create_system = 3  # Unix, so the mode bits below say "regular file" to every unzip
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     info.compress_type = compression_for(name)
     _set_level(info, DEFLATE_LEVEL)
-    with open_regular(path) as src:
-        info.file_size = os.fstat(src.fileno()).st_size  # lets zipfile choose zip64 for large files
-        with z.open(info, "w") as dst:
-            shutil.copyfileobj(src, dst, CHUNK)
+    info.file_size = size
+    return z.open(info, "w")
 
 
 def _set_level(info: zipfile.ZipInfo, level: int) -> None:

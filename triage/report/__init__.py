@@ -34,14 +34,17 @@ class ReportWritten:
     problems: list[str] = field(default_factory=list)  # errors for the run to record as warnings
 
 
-def write_report(store: CaseStore, ctx: ReportContext, pack: RulePack, custody: CustodyLog) -> ReportWritten:
+def write_report(
+    store: CaseStore, ctx: ReportContext, pack: RulePack, custody: CustodyLog, worker: ReportWorker | None = None
+) -> ReportWritten:
     """Write every output of the report step into ctx.out, each file created exclusively (an existing
     file is never replaced: ExistingFileError), and record their SHA-256 and the display limits.
 
     A second process writes the record exports, then report.pdf (which names every export with its
     SHA-256), while this one writes the other exports and the pages (worker.py): both only read the
-    store, committed here first. The report reads the store and `ctx`, never the evidence, and writes no
-    warning itself: what went wrong is returned for the run to record."""
+    store, committed here first. `worker`: that process, started earlier on the store's final messages
+    (`triage run` starts it before the passes; None: started here). The report reads the store and `ctx`,
+    never the evidence, and writes no warning itself: what went wrong is returned for the run to record."""
     out = ctx.out
     counts = store.counts()
     entries = _custody_entries(custody.path)
@@ -49,9 +52,9 @@ def write_report(store: CaseStore, ctx: ReportContext, pack: RulePack, custody: 
     findings = build_findings(store, ctx.case_names, pack, run, counts, files_selected=_files_selected(entries))
     findings_path = out / "findings.json"
     write_text_exclusive(findings_path, json.dumps(findings, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
-    ensure_indexes(store.session)  # the pages' reading order, made before another process reads the store
-    store.commit()  # what the second process reads: every record, and the warnings of this step
-    worker = ReportWorker(store, out)  # the record exports, then report.pdf (worker.py)
+    ensure_indexes(store.session)  # the pages' reading order
+    store.commit()  # every record and the warnings of this step, before the exports read them
+    worker = worker or ReportWorker(store, out)  # the messages' exports, then report.pdf (worker.py)
     try:
         report = build_report(store, findings, custody.path, out, pack.zones, ctx.thumbnails)
         report.declarations = ctx.declarations.view() if ctx.declarations is not None else None

@@ -9,16 +9,21 @@ writes its own files, so on a machine with two cores they share the work:
                     records/ of every type but messages, then pages/, index.html
     second process: records/message.jsonl and .csv, then the SHA-256 of every export and report.pdf
 
+A message is final once parsing ends (the passes add parties, payments and findings, never change a message),
+so `triage run` starts the second process then (`CaseStore.let_readers_in`): its exports of the messages
+overlap the passes, which keep one core busy and leave the other mostly idle.
+
 The statement names every export with its SHA-256, so it is laid out once they are all written: its HTML is
 made here (pdf.render_print_html, with a place for the exports) and finished there (pdf.fill_exports).
 
 The second process is `python -m triage.report.worker`. Its requests come on its stdin, never on its command
 line (where a database password would show): first the store's URL and the output folder; then, when this
 process has written its exports, their names and the print HTML (in a private temporary file). It opens the
-store on a connection of its own and only reads it (the report step commits the store before it starts);
-every file it writes is created exclusively, as everywhere else. Its answer is one line of JSON on stdout:
-the files it wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped it,
-which `ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open
+store on a connection of its own and only reads it: the messages and their source files, committed and final
+before it starts (in SQLite's write-ahead log a reader neither waits for the writer nor blocks it); every file
+it writes is created exclusively, as everywhere else. Its answer is one line of JSON on stdout: the files it
+wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped it, which
+`ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open
 (SQLite in memory) is handled in this process, in the same order.
 """
 
@@ -141,6 +146,12 @@ class ReportWorker:
             url = store.engine.url.render_as_string(hide_password=False)
             self._send({"url": url, "out": str(out)})
 
+    def __enter__(self) -> ReportWorker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def _send(self, request: dict[str, Any]) -> None:
         assert self.child is not None and self.child.stdin is not None
         self.child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
@@ -230,7 +241,7 @@ class ReadStore:
         self.session = Session(self.engine, autoflush=False)
 
     def flush(self) -> None:
-        """Nothing is buffered here: the store was committed before this process started."""
+        """Nothing is buffered here: this process only reads what was committed before it started."""
 
     def close(self) -> None:
         self.session.close()

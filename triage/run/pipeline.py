@@ -37,6 +37,7 @@ from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, Pars
 from triage.parsing import ParseRunner
 from triage.parsing.parallel import parse_in_order
 from triage.report.display import DISPLAY_LIMITS
+from triage.report.worker import ReportWorker
 from triage.run.passes import PASSES, PassInput, run_passes
 from triage.run.progress import Reporter
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
@@ -260,14 +261,18 @@ class Examination:
                 files = evidence.container_files
                 item = self._acquire(evidence, self._hash_containers(files, "before"))
                 self._parse_all(evidence)
-            with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
-                # the evidence is closed: its files are hashed again on the other core while the passes run
-                after = hashing.submit(sha256_files, files)
-                self._run_passes(pack)
-                self._verify_unchanged(item, files, after)
-            self.store.commit()
-            self._announce_seal()  # before the report, which shows the key from this entry
-            report = self._write_report(pack, self._make_thumbnails())
+            # the parsed records are final: the report's second process starts on them now (the messages'
+            # exports) while the passes add parties, payments and findings (triage/report/worker.py)
+            self.store.let_readers_in()
+            with ReportWorker(self.store, self.opts.out) as report_worker:
+                with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
+                    # the evidence is closed: its files are hashed again on the other core while the passes run
+                    after = hashing.submit(sha256_files, files)
+                    self._run_passes(pack)
+                    self._verify_unchanged(item, files, after)
+                self.store.commit()
+                self._announce_seal()  # before the report, which shows the key from this entry
+                report = self._write_report(pack, self._make_thumbnails(), report_worker)
             self.custody.record("seal", **seal_entry_details(self.opts.out, self.key))
             self.custody.record("run finished", warnings=self.warnings, findings=self.store.count(Finding))
             self.store.commit()
@@ -523,7 +528,7 @@ class Examination:
                 first=cited_media(self.store.session),
             )
 
-    def _write_report(self, pack: RulePack, thumbnails: Thumbnails) -> Path:
+    def _write_report(self, pack: RulePack, thumbnails: Thumbnails, worker: ReportWorker) -> Path:
         from triage.report import write_report
         from triage.report.context import ReportContext
         from triage.report.pdf import unavailable_warning
@@ -541,7 +546,7 @@ class Examination:
             thumbnails=thumbnails,
             declarations=self.declarations,
         )
-        written = write_report(self.store, ctx, pack, self.custody)
+        written = write_report(self.store, ctx, pack, self.custody, worker)
         for problem in written.problems:
             self.warn("report", "report.pdf", "error", problem)
         return written.index

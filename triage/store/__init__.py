@@ -60,6 +60,7 @@ class CaseStore:
         # PostgreSQL too: one writer per case schema (the lab's claim on a job; `--db` refuses a used database)
         self._numbers = self.engine.dialect.name in ("sqlite", "postgresql")
         self._next_id: dict[FromClause, int] = {}
+        self._shared = False  # SQLite in WAL mode for a reader in another process (let_readers_in)
 
     @classmethod
     def in_folder(cls, folder: Path, finished: bool = False) -> CaseStore:
@@ -184,7 +185,28 @@ class CaseStore:
     def get(self, cls: type[R], id_: int) -> R | None:
         return self.session.get(cls, id_)
 
+    def let_readers_in(self) -> None:
+        """Commit, and let another process read the store while this one goes on writing (SQLite: the
+        write-ahead log, whose readers neither block the writer nor see its uncommitted rows; the
+        report's second process reads the messages while the passes write). `close` makes the case file
+        one file again."""
+        self.commit()
+        if self.engine.dialect.name == "sqlite":
+            self.session.connection().exec_driver_sql("PRAGMA journal_mode=WAL")
+            self._shared = True
+
     def close(self) -> None:
+        if self._shared:
+            # back to a rollback journal: the log folded into case.sqlite and removed, so the sealed case
+            # file opens on read-only media (a database in WAL mode needs to write its -shm file)
+            self._shared = False
+            self.session.rollback()  # what was not committed is dropped, as a plain close drops it
+            mode = self.session.connection().exec_driver_sql("PRAGMA journal_mode=DELETE").scalar()
+            self.session.commit()
+            if mode != "delete":
+                self.session.close()
+                self.engine.dispose()
+                raise TriageError(f"the case store could not leave its write-ahead log (journal mode {mode})")
         self.session.close()
         self.engine.dispose()
 
