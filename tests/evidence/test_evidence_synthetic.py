@@ -399,6 +399,18 @@ def test_directory_swapped_for_a_symlink_after_listing_is_refused(folder, unchan
             ev.open(entry)
 
 
+def test_file_swapped_for_a_fifo_after_listing_is_refused_without_waiting(folder, unchanged):
+    root, outside, _ = folder
+    unchanged(outside)
+    with open_evidence(root) as ev:
+        entry = ev.find("/data/com.example/databases/msgstore.db")
+        db = root / "data" / "com.example" / "databases" / "msgstore.db"
+        db.rename(db.with_name("moved.db"))
+        os.mkfifo(db)  # nobody writes to it: a blocking open would wait for ever
+        with pytest.raises(EvidenceError, match="no longer a regular file"):
+            ev.open(entry)
+
+
 def test_directory_hash_is_a_manifest_of_sha256_lines(folder, capsysbinary, unchanged):
     root, _, files = folder
     unchanged(root)
