@@ -51,11 +51,12 @@ if TYPE_CHECKING:
     from triage.store import CaseStore
 
 
-# The record types whose exports the second process writes: a phone's bulk, its messages. This process writes
-# the others before it hands over and then the pages: report.pdf waits for every export to be hashed, and on a
-# 200,000-message phone this split keeps both processes about equally busy (bench/RESULTS.md: report step
-# 28.0 s -> 17.3 s with it and the statement's cap on cited records; moving calls too made it 18.6 s).
-SECOND_PROCESS_TYPES = frozenset({"message"})
+# The record types whose exports the second process writes: those no pass changes after parsing (a phone's bulk,
+# its messages, and its calls, contacts and positions), so that `triage run` can start it while the passes run.
+# Media files are not among them (the passes mark duplicates and watch-list hits on them), nor what the passes and
+# the report add (parties, payments, findings, warnings, custody events). This process writes the others before
+# it hands over, then the pages; report.pdf waits for every export to be hashed.
+SECOND_PROCESS_TYPES = frozenset({"message", "call", "contact", "location"})
 
 
 def write_record_exports(store: Any, out: Path, types: Collection[str] | None = None) -> list[Path]:

@@ -27,15 +27,16 @@ from triage.enrich.watchlist_media import media_watchlist
 from triage.enrich.watchlists import Watchlists
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
-from triage.evidence.model import shown_path
+from triage.evidence.model import MediaHashes, shown_path
 from triage.evidence.partition_roles import volume_roles
 from triage.integrity.custody import CustodyLog
 from triage.integrity.exclusive import write_bytes_exclusive, write_text_exclusive
 from triage.integrity.output_location import check_output_location
 from triage.limits import ParseLimits
 from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
-from triage.parsing import ParseRunner
-from triage.parsing.parallel import parse_in_order
+from triage.model.timeutil import iso, now_utc
+from triage.parsing import Candidate, ParseRunner
+from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
 from triage.run.passes import PASSES, PassInput, run_passes
@@ -259,8 +260,18 @@ class Examination:
             self.media_watchlist = media_watchlist(self.watchlists)
             with open_evidence(self.opts.evidence, self.opts.open_options) as evidence:
                 files = evidence.container_files
-                item = self._acquire(evidence, self._hash_containers(files, "before"))
-                self._parse_all(evidence)
+                before = self._hash_containers(files, "before")
+                self._opened(evidence)
+                runner, candidates = self._select(evidence)
+                with ThreadPoolExecutor(1, thread_name_prefix="media-hash") as hashing:
+                    # the acquisition hash reads the media on the other core while this one parses (the
+                    # readers are safe to share: triage/evidence/images.py); it is waited for, and recorded,
+                    # before anything else is said about the evidence
+                    started = iso(now_utc())
+                    media = hashing.submit(evidence.media_hashes)
+                    parallel = self._parse(runner, candidates)
+                    item = self._acquire(evidence, before, media, started)
+                self._parsed(evidence, runner, parallel)
             # the parsed records are final: the report's second process starts on them now (the messages'
             # exports) while the passes add parties, payments and findings (triage/report/worker.py)
             self.store.let_readers_in()
@@ -401,7 +412,7 @@ class Examination:
             "evidence-files-sha256-before.txt and evidence-files-sha256-after.txt"
         ]
 
-    def _acquire(self, evidence: Evidence, before: dict[str, str]) -> EvidenceItem:
+    def _opened(self, evidence: Evidence) -> None:
         self.custody.record(
             "evidence opened",
             kind=evidence.kind,
@@ -409,9 +420,14 @@ class Examination:
             volume_roles=volume_roles(evidence),
         )  # which volume is userdata, system …
         self._record_evidence_warnings(evidence)
-        with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
-            media = evidence.media_hashes(progress=bar.update)
-        self.custody.record("media hashed", **media.to_json())
+
+    def _acquire(
+        self, evidence: Evidence, before: dict[str, str], computed: Future[MediaHashes], started: str
+    ) -> EvidenceItem:
+        """The acquisition hash, worked out on another thread from `started`, recorded with the evidence item."""
+        with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes"):
+            media = computed.result()
+        self.custody.record("media hashed", **media.to_json(), started_utc=started, read_while="parsing")
         if media.verified is False:
             self.warn(
                 "evidence",
@@ -431,7 +447,7 @@ class Examination:
         self.store.add(item)
         return item
 
-    def _parse_all(self, evidence: Evidence) -> None:
+    def _select(self, evidence: Evidence) -> tuple[ParseRunner, list[Candidate]]:
         runner = ParseRunner(
             evidence,
             self.workdir,
@@ -447,9 +463,14 @@ class Examination:
             files=len(candidates),
             by_parser={p.name: sum(p in c.parsers for c in candidates) for p in ALL_PARSERS},
         )
+        return runner, candidates
+
+    def _parse(self, runner: ParseRunner, candidates: list[Candidate]) -> ParallelStats:
         with self.progress.stage("Parsing", len(candidates)) as bar:
             # photos are parsed in worker processes; records are still stored in listing order
-            parallel = parse_in_order(runner, candidates, bar.advance, pool_factory=self.opts.media_pool)
+            return parse_in_order(runner, candidates, bar.advance, pool_factory=self.opts.media_pool)
+
+    def _parsed(self, evidence: Evidence, runner: ParseRunner, parallel: ParallelStats) -> None:
         for fallback in parallel.fallbacks:
             self.warn("parser", "parallel media", "warning", f"worker failed, parsed in the main process: {fallback}")
         self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
