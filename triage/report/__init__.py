@@ -64,17 +64,22 @@ def write_report(
         worker.hand_over(findings_path, mine, statement_html(report))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
+        shown = _hashes(out, [index, *pages, *report.files])  # while the second process lays out report.pdf
         done = worker.finish()
     finally:
         worker.close()  # stops it when something above failed
     report.context["exports"] = dict(done.hashes)  # what report.pdf names
     pdf, problem = record_outcome(done.pdf, out, custody)
-    shown = [index, *pages, *report.files, *pdf]
-    hashes = {**done.hashes, **{str(p.relative_to(out)): sha256_of(p) for p in shown}}
+    hashes = {**done.hashes, **shown, **_hashes(out, pdf)}
     custody.record(
         "report written", files=hashes, display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"]
     )
     return ReportWritten(index, [problem] if problem else [])
+
+
+def _hashes(out: Path, files: list[Path]) -> dict[str, str]:
+    """Each file's SHA-256 by its name relative to the output folder."""
+    return {str(p.relative_to(out)): sha256_of(p) for p in files}
 
 
 def _custody_entries(path: Path) -> list[dict]:
