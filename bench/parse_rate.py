@@ -39,7 +39,6 @@ def main() -> None:
         store.add_numbered(source)
 
     def on_record(record: Base, source: SourceFile) -> None:
-        record.source_file_id = source.id
         records[type(record).__name__] += 1
         store.insert(record)
 

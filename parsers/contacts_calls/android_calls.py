@@ -7,9 +7,9 @@ import sqlite3
 from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser
+from parsers.rows import row_dicts, unix_ms_utc
 from parsers.sqlite_query import present
-from triage.model.records import Base, Call, build, times
-from triage.model.timeutil import decode
+from triage.model.records import Base, Call, build
 
 CALL_TYPES = {
     1: "incoming",
@@ -59,10 +59,10 @@ class AndroidCallLogParser(SqliteParser):
                 "presentation",
             ],
         )
-        for row in db.execute(
+        rows = db.execute(
             f"SELECT _id, number, date, duration, type{''.join(', ' + c for c in optional)} FROM calls ORDER BY _id"
-        ):
-            row = dict(row)
+        )
+        for row in row_dicts(rows):
             direction = CALL_TYPES.get(row["type"])
             if direction is None:
                 ctx.warn(f"calls._id={row['_id']}: unknown call type {row['type']!r}")
@@ -72,7 +72,9 @@ class AndroidCallLogParser(SqliteParser):
                 app="phone",
                 direction=direction or f"type {row['type']}",
                 counterpart=row["number"],
-                **times("time", decode(row["date"], "unix_ms")),
+                time_utc=unix_ms_utc(row["date"]),
+                time_raw=row["date"],
+                time_encoding="unix_ms",
                 duration_s=row["duration"],
                 video=None if features is None else bool(features & VIDEO_FEATURE),
                 extra={k: row[k] for k in optional if k != "features" and row.get(k) not in (None, "")},

@@ -8,9 +8,10 @@ import sqlite3
 from collections.abc import Iterator
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
+from parsers.rows import row_dicts, unix_ms_utc
 from parsers.sqlite_salvage import readable_rows
-from triage.model.records import Base, Message, build, times
-from triage.model.timeutil import decode, iso
+from triage.model.records import Base, Message, build
+from triage.model.timeutil import iso
 
 # Telephony.TextBasedSmsColumns.type -> (direction, status)
 SMS_TYPES: dict[int, tuple[str, str]] = {
@@ -52,23 +53,26 @@ class AndroidSmsParser(SqliteParser):
         present = table_columns(db, table)
         optional = [c for c in OPTIONAL_COLUMNS if c in present]
         # _id is the rowid (INTEGER PRIMARY KEY): rows on damaged pages are stepped over, with a warning
-        for row in readable_rows(db, table, ["_id", "address", "date", "type", "body", *optional], ctx.warn):
-            yield self._message(dict(row), ctx, table)
+        rows = readable_rows(db, table, ["_id", "address", "date", "type", "body", *optional], ctx.warn)
+        for row in row_dicts(rows):
+            yield self._message(row, ctx, table)
 
     def _message(self, row: dict, ctx: ParseContext, table: str = "sms") -> Message:
         direction, status = SMS_TYPES.get(row["type"], ("unknown", f"type {row['type']}"))
         if row["type"] not in SMS_TYPES:
             ctx.warn(f"{table}._id={row['_id']}: unknown type code {row['type']!r}, direction left unknown")
-        sent = decode(row.get("date_sent"), "unix_ms")
+        sent_raw = row.get("date_sent")
+        sent_utc = unix_ms_utc(sent_raw)
         extra = {k: row[k] for k in ("subject", "service_center", "sub_id", "locked", "seen") if row.get(k) is not None}
         if table == "spam_sms":
             extra["filtered_as_spam"] = True  # kept by the phone's spam filter, out of the inbox view
         # `date` is when the telephony provider stored the row: on arrival for a received SMS, when it was
         # written or sent for the others; `date_sent` is the sender's time (the SMSC stamp) of a received one
         extra["time_is"] = "received" if direction == "incoming" else "stored"
-        if sent.utc:
-            extra["sent"] = {"raw": sent.raw, "utc": iso(sent.utc)}
+        if sent_utc:
+            extra["sent"] = {"raw": sent_raw, "utc": iso(sent_utc)}
         address = row["address"]
+        date = row["date"]
         return build(
             Message,
             app="sms",
@@ -77,8 +81,10 @@ class AndroidSmsParser(SqliteParser):
             counterpart=address,
             sender=address if direction == "incoming" else None,
             body=row["body"],
-            **times("time", decode(row["date"], "unix_ms")),
-            **(times("sent", sent) if sent.utc else {}),
+            time_utc=unix_ms_utc(date),
+            time_raw=date,
+            time_encoding="unix_ms",
+            **({"sent_utc": sent_utc, "sent_raw": sent_raw, "sent_encoding": "unix_ms"} if sent_utc else {}),
             status=status,
             read=None if row.get("read") is None else bool(row["read"]),
             extra=extra,

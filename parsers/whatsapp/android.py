@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from parsers.base import ParseContext, Schema, SqliteParser, table_columns
+from parsers.rows import unix_ms_utc
 from parsers.sqlite_query import present, satellite_joins, select_list, tables
 from parsers.vcard import read_vcards
 from parsers.whatsapp.codes import CALL_RESULTS, DELETED_TYPES, LOCATION_TYPES, is_group, jid_phone, type_name
@@ -148,36 +149,62 @@ class ModernMsgstore:
         columns = select_list("m", ["_id", "chat_row_id", "from_me", "key_id", "timestamp"] + cols) + items
         sql = f"SELECT {', '.join(columns)} FROM message m {' '.join(joins)} WHERE m.key_id <> '-1' ORDER BY m._id"
         visible = visible_in_app(self.db, self.ctx, "message")
-        for row in self.db.execute(sql):
-            row = dict(row)
-            chat_jid, subject = self.chats.get(row["chat_row_id"], (None, None))
+        cursor = self.db.execute(sql)
+        # the row's names once per query: dict(sqlite3.Row) looks every column up by name, for each of a
+        # phone's hundreds of thousands of rows
+        names = [d[0] for d in cursor.description]
+        media_names = tuple((name, name[len("media_") :]) for name in names if name.startswith("media_"))
+        # the message_media columns are next to each other: most messages have no media row, all NULL there
+        first = names.index(media_names[0][0]) if media_names else 0
+        media_span = slice(first, first + len(media_names))
+        if names[media_span] != [name for name, _ in media_names]:
+            media_span = slice(0, 0)  # not side by side: every row's media columns are looked at
+        chats, no_chat = self.chats, (None, None)
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            media = media_names if values[media_span].count(None) < len(media_names) else ()
+            chat_jid, subject = chats.get(row["chat_row_id"], no_chat)
             seen.add((chat_jid or "", int(row["from_me"] or 0), row["key_id"]))
             if visible is not None and row["_id"] not in visible:
                 row["hidden_by_app"] = True
-            yield from self._records(row, chat_jid, subject)
+            code = row.get("message_type")
+            message = self._message(row, code, chat_jid, subject, media)
+            yield message
+            # _locations yields nothing (and says nothing) for a message without coordinates that is no
+            # location message: most messages skip it
+            if code in LOCATION_TYPES or (row.get("loc_latitude") is not None and row.get("loc_longitude") is not None):
+                yield from _locations(row, code, message, "message_location", "loc_", self.ctx)
 
-    def _records(self, row: dict, chat_jid: str | None, subject: str | None) -> Iterator[Base]:
-        code = row.get("message_type")
+    def _message(
+        self,
+        row: dict,
+        code: int | None,
+        chat_jid: str | None,
+        subject: str | None,
+        media_names: tuple[tuple[str, str], ...],
+    ) -> Message:
         from_me = bool(row["from_me"])
         sender = None if from_me else (self.jids.get(row.get("sender_jid_row_id")) if is_group(chat_jid) else chat_jid)
-        extra = _extra(row, code, "modern", subject)
-        message = build(
+        extra = _extra(row, code, "modern", subject, media_names)
+        status = row.get("status")
+        raw_time = row["timestamp"]
+        return build(
             Message,
             app=APP,
             thread=chat_jid,
-            direction=_direction(from_me, code, row.get("status")),
+            direction=_direction(from_me, code, status),
             counterpart=chat_jid,
             sender=sender,
             body=row.get("text_data") or row.get("media_media_caption"),
-            **times("time", decode(row["timestamp"], "unix_ms")),
-            status=_status(row.get("status")),
+            time_utc=unix_ms_utc(raw_time),
+            time_raw=raw_time,
+            time_encoding="unix_ms",
+            status=None if status is None else f"status {status}",
             deleted=code in DELETED_TYPES or row.get("revoked_revoked_key_id") is not None,
             extra=extra,
             source_table="message",
             source_row=str(row["_id"]),
         )
-        yield message
-        yield from _locations(row, code, message, "message_location", "loc_", self.ctx)
 
     def vcards(self) -> Iterator[Base]:
         """Contact cards shared in chats (`message_vcard`), one Contact per card, tied to its message."""
@@ -368,7 +395,10 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _extra(row: dict, code: int | None, generation: str, subject: str | None) -> dict:
+def _extra(
+    row: dict, code: int | None, generation: str, subject: str | None, media_names: tuple[tuple[str, str], ...]
+) -> dict:
+    """A modern message's `extra`; `media_names`: the row's message_media columns, (name in the row, key)."""
     extra: dict[str, Any] = {
         "generation": generation,
         "message_type": code,
@@ -397,12 +427,13 @@ def _extra(row: dict, code: int | None, generation: str, subject: str | None) ->
         extra["hidden_by_app"] = True  # still in the database, no longer shown (cleared chat)
     if row.get("system_action_type") is not None:
         extra["system_action_type"] = row["system_action_type"]  # labels disagree between sources: raw only
-    media = {k[len("media_") :]: v for k, v in row.items() if k.startswith("media_") and v not in (None, "")}
+    media = {key: v for name, key in media_names if (v := row[name]) not in (None, "")}
     if media:
         extra["media"] = media
-    received = decode(row.get("received_timestamp"), "unix_ms")
-    if received.utc:
-        extra["received"] = {"raw": received.raw, "utc": iso(received.utc)}
+    received = row.get("received_timestamp")
+    received_utc = unix_ms_utc(received)
+    if received_utc:
+        extra["received"] = {"raw": received, "utc": iso(received_utc)}
     extra["time_is"] = TIME_IS
     return extra
 

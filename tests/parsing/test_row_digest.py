@@ -6,11 +6,12 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
+from unittest.mock import ANY
 
 from click.testing import CliRunner
 
 from triage.cli import cli
-from triage.parsing.row_digest import RowDigests
+from triage.parsing.row_digest import RowDigests, digest_of_file_row
 from triage.run.loose_parse import parse_loose_file
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -85,6 +86,39 @@ def test_rows_asked_out_of_order_get_the_same_digest(tmp_path: Path) -> None:
     expected = [in_order.of("t", str(i)) for i in (1, 2, 7)]
     backwards = RowDigests(path)
     assert [backwards.of("t", str(i)) for i in (7, 2, 1)] == expected[::-1]
+
+
+def test_text_that_is_not_utf8_keeps_every_byte_wherever_it_is_met(tmp_path: Path) -> None:
+    """Text is decoded by sqlite3 until a value is not UTF-8: that row is read again with the escaping
+    decoder, in the middle of a scan, as the first row of a scan or looked up on its own."""
+    path = tmp_path / "mixed.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE m (_id INTEGER PRIMARY KEY, s TEXT, u TEXT)")
+    for rowid in range(1, 9):
+        bad = rowid in (1, 5, 6)
+        db.execute(
+            "INSERT INTO m VALUES (?, CAST(? AS TEXT), ?)",
+            (rowid, b"\xc3(\xff" + bytes([rowid]) if bad else f"ok {rowid}".encode(), "Zoé ☎"),
+        )
+    db.commit()
+    db.close()
+    expected = [recipe(path, "m", rowid) for rowid in range(1, 9)]
+    assert len(set(expected)) == 8
+
+    def digests(order: list[int]) -> list[str | None]:
+        reader = RowDigests(path)
+        got = [reader.of("m", str(rowid)) for rowid in order]
+        assert reader.unread == 0
+        reader.close()
+        return got
+
+    assert digests(list(range(1, 9))) == expected  # the first row is not UTF-8
+    assert digests([2, 3, 4, 5, 6, 7, 8]) == expected[1:]  # met in the middle of the scan
+    assert digests([6, 5, 2]) == [expected[5], expected[4], expected[1]]  # behind the scan: looked up alone
+    assert [digest_of_file_row(path, "m", rowid) for rowid in (5, 2)] == [  # looked up alone first (the command)
+        (expected[4], ANY),
+        (expected[1], ANY),
+    ]
 
 
 def test_every_parsed_message_carries_its_rows_digest(tmp_path: Path) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.orm import Session
 
 from triage.model.records import Base, Call, Location, Message, SourceFile, build
-from triage.store import CaseStore, _row_of
+from triage.store import CaseStore, _row_of, _sqlite_json, _sqlite_plan
 
 PARIS = timezone(timedelta(hours=2))
 
@@ -161,30 +162,22 @@ def test_store_numbers_rows_across_batches_and_orm_cascades(tmp_path: Path) -> N
     store.close()
 
 
+HI = {  # a plain message, every required field given
+    "app": "sms",
+    "thread": "t",
+    "direction": "incoming",
+    "counterpart": "+1",
+    "sender": None,
+    "body": "hi",
+    "time_utc": None,
+    "time_raw": 5,
+    "time_encoding": "unix_s",
+}
+
+
 def test_build_is_the_constructor_without_bookkeeping() -> None:
-    made = build(
-        Message,
-        app="sms",
-        thread="t",
-        direction="incoming",
-        counterpart="+1",
-        sender=None,
-        body="hi",
-        time_utc=None,
-        time_raw=5,
-        time_encoding="unix_s",
-    )
-    usual = Message(
-        app="sms",
-        thread="t",
-        direction="incoming",
-        counterpart="+1",
-        sender=None,
-        body="hi",
-        time_utc=None,
-        time_raw=5,
-        time_encoding="unix_s",
-    )
+    made = build(Message, **HI)
+    usual = Message(**HI)
     names = [c.key for c in Message.__table__.columns]
     assert [getattr(made, n) for n in names] == [getattr(usual, n) for n in names]
     assert (
@@ -234,3 +227,58 @@ def test_build_is_the_constructor_without_bookkeeping() -> None:
             time_utc=None,
             time_raw=5,
         )
+
+
+def test_a_record_that_leaves_a_value_unset_gets_the_same_row_as_one_holding_them_all(tmp_path: Path) -> None:
+    """The store reads a built record's values in one go; a record missing one (never set) takes the
+    column-by-column path with the column's default: both give the row SQLAlchemy would."""
+    full, partial, constructed = _records()[2], _records()[2], _records()[1]  # built, built, constructed
+    for record in (full, partial, constructed):
+        record.__dict__["id"] = 1
+    del partial.__dict__["status"], partial.__dict__["read"]  # as if never set: their defaults (None)
+    assert "status" not in constructed.__dict__  # the constructor leaves defaults unset too
+    sql, values_of = _sqlite_plan(Message)
+    row = values_of(full)
+    assert values_of(partial) == row and row[0] == 1 and row[_names(sql).index("deleted")] is True
+    assert row[_names(sql).index("time_utc")] == "0001-01-01 00:00:00.000000"
+    made = values_of(constructed)
+    assert (
+        made[_names(sql).index("status")] is None and json.loads(made[_names(sql).index("extra")])["key_id"] == "3EB0"
+    )
+
+
+def _names(sql: str) -> list[str]:
+    return [name.strip(' "') for name in sql.split("(", 1)[1].split(")", 1)[0].split(",")]
+
+
+def test_built_records_get_the_orm_state_only_when_the_orm_needs_it() -> None:
+    """build leaves out SQLAlchemy's per-record state (the store never needs it); assigning an attribute or
+    linking the record makes it then, and the record behaves as a constructed one."""
+    message = build(Message, **HI)
+    assert "_sa_instance_state" not in message.__dict__
+    pin = build(Location, origin="whatsapp message", latitude=1.0, longitude=2.0, message=message)
+    assert pin.message is message and inspect(pin).transient and inspect(message).transient
+    message.source_file_id = 4
+    assert message.source_file_id == 4 and inspect(message).attrs.source_file_id.value == 4
+    usual = Message(**HI)
+    assert inspect(usual).transient and "_sa_instance_state" in usual.__dict__
+
+
+def test_json_columns_hold_the_text_json_dumps_gives() -> None:
+    """The store's one C encoder writes what SQLAlchemy's serialiser (json.dumps, default arguments) would."""
+    values: list[object] = [
+        {"a": [1, None, "é", 1.5, float("nan"), float("inf"), -float("inf"), True, False, 10**30, 1e16, 0.1]},
+        '☎ \udc80 \x00\n"',
+        [{"k": {"z": ["🚤", -0.0]}}],
+        {3: 2, 2.5: 3, True: 4, None: 5},
+        ("t", 1),
+        {},
+        [],
+        None,
+        False,
+        7,
+        2.0,
+    ]
+    assert [_sqlite_json(v) for v in values] == [json.dumps(v) for v in values]
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        _sqlite_json({"x": object()})

@@ -46,8 +46,27 @@ def times(name: str, ts: Timestamp) -> dict[str, Any]:
     return {f"{name}_utc": ts.utc, f"{name}_raw": ts.raw, f"{name}_encoding": ts.encoding}
 
 
+class _StateOnFirstUse:
+    """The ORM's bookkeeping of a record `build` made, created the first time the ORM asks for it.
+
+    Most built records go straight into the store, which reads their values from `__dict__` and never needs
+    the ORM's state: a phone's million records skip making one each. A record the ORM does handle (added to a
+    session, a link set, an attribute assigned) gets its state then, as the constructor would have made it.
+    Records made otherwise are untouched: the constructor asks while the record is still empty (this says
+    "no state yet", and the constructor makes it as usual), the ORM's loading sets it itself."""
+
+    def __get__(self, record: Any, owner: type) -> Any:
+        if record is None or not record.__dict__:
+            raise AttributeError("_sa_instance_state")
+        manager = owner._sa_class_manager  # type: ignore[attr-defined]
+        state = manager._state_constructor(record, manager)
+        manager._state_setter(record, state)  # into the record's __dict__: asked once
+        return state
+
+
 class Base(MappedAsDataclass, DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    _sa_instance_state = _StateOnFirstUse()  # built records: the ORM's state only when the ORM needs it
 
     # the `type` value of this record in JSONL exports and finding references
     record_type: ClassVar[str] = ""
@@ -333,28 +352,41 @@ R = TypeVar("R", bound=Base)
 
 
 def build(cls: type[R], **values: Any) -> R:
-    """The record `cls(**values)` would make, without the ORM's per-attribute bookkeeping (about 2.5 times
+    """The record `cls(**values)` would make, without the ORM's per-attribute bookkeeping (several times
     faster): for parsers that emit a phone's hundreds of thousands of messages. The values go straight into
     the instance's dict with the defaults of the fields not given; a field the class does not have, or a
     required one left out, is a TypeError as with the constructor. Works because records are new when
-    built: the store inserts them from that dict and the ORM inserts a new object's dict as it stands."""
-    required, defaults, factories, allowed, links, manager = _build_plan(cls)
+    built: the store inserts them from that dict and the ORM inserts a new object's dict as it stands. The
+    ORM's per-record state is made only if the ORM ever handles the record (_StateOnFirstUse)."""
+    plan = _BUILD_PLANS.get(cls)
+    if plan is None:
+        plan = _BUILD_PLANS[cls] = _build_plan(cls)
+    required, defaults, factories, allowed, links, _ = plan
     given = values.keys()
-    if not given <= allowed or not given >= required:
+    if not (given <= allowed and given >= required):
         raise TypeError(
             f"{cls.__name__}: unknown fields {sorted(given - allowed)}, missing fields {sorted(required - given)}"
         )
-    record = manager.new_instance()
+    record = cls.__new__(cls)  # no ORM state until the ORM asks for it (_StateOnFirstUse)
     state = record.__dict__
     state.update(defaults)
     for name, factory in factories:
         if name not in values:
             state[name] = factory()
+    if not links:  # most record types link to no other record
+        state.update(values)
+        return record
     linked = [(name, values.pop(name)) for name in links if values.get(name) is not None]
     state.update(values)
     for name, target in linked:  # through the ORM: a flush fills the foreign key from this link
         setattr(record, name, target)
     return record
+
+
+# build's plan per record type, looked up directly (a functools.cache call costs more, a million times)
+_BUILD_PLANS: dict[
+    type, tuple[frozenset[str], dict[str, Any], tuple[tuple[str, Any], ...], frozenset[str], tuple[str, ...], Any]
+] = {}
 
 
 @functools.cache

@@ -4,6 +4,7 @@ the case store) and `triage parse` (records go to stdout); storage is the caller
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import shutil
 import struct
@@ -45,6 +46,9 @@ class Candidate:
 
 class ParseRunner:
     """Selects the files parsers want and runs the parsers, reporting records and warnings by callback.
+
+    Records reach `on_record` with their `source_file_id` set to the id their SourceFile has then (given by
+    `on_source`, which sees the SourceFile before its first record): the caller need not set it.
 
     A file at a path some parser claims (`Parser.path_matches`) is never dropped in silence: when no
     parser can read it (a link, an empty file, a deleted entry, a text file where a database should
@@ -287,6 +291,8 @@ class ParseRunner:
                 if sqlite_copy is not None:
                     sqlite_copy.mark_wal_only(record)
                     sqlite_copy.digest_row(record)
+                if _provenanced(type(record)):  # set in its values: no ORM bookkeeping for each of a million records
+                    record.__dict__["source_file_id"] = source.id
                 self.on_record(record, source)
                 count += 1
         except Exception as e:  # noqa: BLE001 - a parser bug or hostile file: keep what was read, say what was not
@@ -366,6 +372,18 @@ def _reason(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
+@functools.cache
+def _provenanced(cls: type[Base]) -> bool:
+    """Whether records of this type point at their SourceFile (asked once per type, not per record)."""
+    return hasattr(cls, "source_file_id")
+
+
+@functools.cache
+def _has_row_digest(cls: type[Base]) -> bool:
+    """Whether records of this type carry a source-row SHA-256 (asked once per type, not per record)."""
+    return hasattr(cls, "source_row_sha256")
+
+
 class SqliteCopy:
     """A private copy of a database and its -wal/-journal, made on first use (evidence stays untouched).
 
@@ -407,12 +425,12 @@ class SqliteCopy:
         Such rows are the newest, and a tool that reads the main file alone would not see them; the
         flag (`extra["wal_only"]`) lets an examiner explain why another tool's count differs.
         """
+        if self._wal is None:
+            return  # no -wal: every row is in the database file
         table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
         extra = getattr(record, "extra", None)
         if table is None or row is None or not isinstance(extra, dict):
             return
-        if self._wal is None:
-            return  # no -wal: every row is in the database file
         main = self._rows_without_wal(table)
         if main is not None and row not in main:
             extra["wal_only"] = True
@@ -420,12 +438,14 @@ class SqliteCopy:
     def digest_row(self, record: Base) -> None:
         """Give a record the SHA-256 of its source row (triage/parsing/row_digest.py), read from this copy as the
         parser saw it; records whose table or row is not a rowid table's row get none."""
-        table, row = getattr(record, "source_table", None), getattr(record, "source_row", None)
-        if table is None or not hasattr(record, "source_row_sha256"):
+        # the values themselves, not the ORM's descriptors: this runs for each of a phone's million records
+        values = record.__dict__
+        table = values.get("source_table")
+        if table is None or not _has_row_digest(type(record)):
             return
         if self._digests is None:
             self._digests = RowDigests(self.path(), self.budget)
-        record.__dict__["source_row_sha256"] = self._digests.of(table, row)
+        values["source_row_sha256"] = self._digests.of(table, values.get("source_row"))
 
     def digest_problem(self) -> str | None:
         """How many records' rows could not be read again for their digest, and why (said once per file)."""

@@ -17,6 +17,8 @@ import json
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,19 @@ from triage.sqlite_budget import SqliteBudget
 ROWID_NAMES = ("rowid", "_rowid_", "oid")  # SQLite's three names for it: a column may shadow one or two
 
 
-_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+def _compact_json() -> Callable[[Any], str]:
+    """JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode as one C encoder made once (the encoder's
+    own `encode` builds a new one for every call, which costs more than a row). Circular values are not
+    looked for: the values are a row's, never a value that contains itself."""
+    if c_make_encoder is None:
+        return json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
+    chunks = c_make_encoder(
+        None, json.JSONEncoder().default, encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+    return lambda value: "".join(chunks(value, 0))
+
+
+_JSON = _compact_json()
 
 
 def canonical_head(table: str, columns: list[str]) -> bytes:
@@ -54,6 +68,11 @@ def canonical_values(rowid: int, values: tuple[Any, ...]) -> bytes:
     ).encode("ascii")
 
 
+def _escaped(raw: bytes) -> str:
+    """Text as docs/row_digest.md hashes it: UTF-8, with bytes that are not UTF-8 kept as \\udcXX escapes."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
 class _TablePlan:
     """One table's reading plan: its columns, the first-line hash state, a point query and an ordered scan."""
 
@@ -63,14 +82,12 @@ class _TablePlan:
         listed = ", ".join(quote_ident(c) for c in columns)
         self.point = f"SELECT {listed} FROM {quote_ident(table)} WHERE {rowid_name} = ?"
         self.scan = f"SELECT {rowid_name}, {listed} FROM {quote_ident(table)} ORDER BY {rowid_name}"
+        self.scan_after = (
+            f"SELECT {rowid_name}, {listed} FROM {quote_ident(table)} WHERE {rowid_name} > ? ORDER BY {rowid_name}"
+        )
         self.cursor: Any = None  # the scan, opened on first use
         self.at: tuple[Any, ...] | None = None  # the scan's current row (rowid first)
         self.ended = False
-
-    def digest(self, rowid: int, values: tuple[Any, ...]) -> str:
-        h = self.head.copy()  # the first line is the same for every row of the table: hashed once
-        h.update(canonical_values(rowid, values))
-        return h.hexdigest()
 
 
 class RowReader:
@@ -78,12 +95,16 @@ class RowReader:
 
     Parsers mostly read a table in rowid order, so rows are taken from one ordered scan per table, advanced
     as records come (a merge, about three times cheaper than a query per row); a rowid behind the scan is
-    looked up on its own."""
+    looked up on its own.
+
+    Text is decoded by sqlite3 itself (in C) while it is UTF-8; at the first value that is not, the reader
+    turns to the escaping decoder (every byte kept, docs/row_digest.md) for the rest of the file and reads
+    that row again. Valid UTF-8 decodes to the same text either way, so the digests are the same."""
 
     def __init__(self, path: Path, budget: SqliteBudget | None = None) -> None:
         self.db = sqlite3.connect(path)  # the pipeline's private copy, as the parser opened it (-wal applied)
-        # every byte of the row counts: text that is not UTF-8 is kept, escaped, never replaced
-        self.db.text_factory = lambda b: b.decode("utf-8", errors="surrogateescape")
+        self.db.text_factory = str
+        self.escaping = False  # every byte of the row counts: text that is not UTF-8 is kept, escaped, never replaced
         if budget is not None:  # bookkeeping, not a parser's read: spends the file's time, not its rows
             budget.attach(self.db, False)
         self._plans: dict[str, _TablePlan | None] = {}
@@ -93,32 +114,70 @@ class RowReader:
 
     def digest(self, table: str, rowid: int) -> str | None:
         """The row's digest, or None when the table has no such row or no rowid."""
-        plan = self.plan(table)
+        plan = self._plans[table] if table in self._plans else self.plan(table)
         if plan is None:
             return None
         values = self._from_scan(plan, rowid)
         if values is None:
-            found = self.db.execute(plan.point, (rowid,)).fetchone()
-            if found is None:
+            values = self.point(plan, rowid)
+            if values is None:
                 return None
-            values = found
-        return plan.digest(rowid, values)
+        h = plan.head.copy()  # the first line is the same for every row of the table: hashed once
+        h.update(canonical_values(rowid, values))
+        return h.hexdigest()
+
+    def point(self, plan: _TablePlan, rowid: int) -> tuple[Any, ...] | None:
+        """One row looked up on its own (None: no such row)."""
+        try:
+            return self.db.execute(plan.point, (rowid,)).fetchone()
+        except sqlite3.DatabaseError:
+            if not self._escape():
+                raise  # not a text problem: the caller counts the row as unread
+            return self.db.execute(plan.point, (rowid,)).fetchone()
+
+    def _escape(self) -> bool:
+        """Turn to the escaping decoder after a read failed; False when it was on already (the failure is
+        something else: a damaged page, the time budget)."""
+        if self.escaping:
+            return False
+        self.db.text_factory = _escaped
+        self.escaping = True
+        return True
 
     def _from_scan(self, plan: _TablePlan, rowid: int) -> tuple[Any, ...] | None:
         """The row's values from the ordered scan, or None to look it up on its own."""
-        if plan.cursor is None:
-            plan.cursor = self.db.execute(plan.scan)
         at = plan.at
-        if at is not None and at[0] > rowid:
-            return None  # behind the scan (or absent): a point query says which
+        if at is not None:
+            if at[0] == rowid:
+                return at[1:]
+            if at[0] > rowid:
+                return None  # behind the scan (or absent): a point query says which
+        elif plan.cursor is None:
+            plan.cursor = self.db.execute(plan.scan)
         while not plan.ended and (at is None or at[0] < rowid):
             try:
-                at = plan.at = plan.cursor.fetchone()
-            except sqlite3.DatabaseError:  # a damaged page ends the scan: rows are then looked up one by one
-                at = plan.at = None
+                at = plan.cursor.fetchone()
+            except sqlite3.DatabaseError:
+                at = self._scan_again(plan)
+            plan.at = at
             if at is None:
                 plan.ended = True
         return at[1:] if at is not None and at[0] == rowid else None
+
+    def _scan_again(self, plan: _TablePlan) -> tuple[Any, ...] | None:
+        """The next row after a failed read: with the escaping decoder when text was not UTF-8 (the scan
+        starts again after the last row read); None when that is not it (a damaged page ends the scan: rows
+        are then looked up one by one)."""
+        if not self._escape():
+            return None
+        try:
+            if plan.at is None:
+                plan.cursor = self.db.execute(plan.scan)
+            else:
+                plan.cursor = self.db.execute(plan.scan_after, (plan.at[0],))
+            return plan.cursor.fetchone()
+        except sqlite3.DatabaseError:
+            return None
 
     def plan(self, table: str) -> _TablePlan | None:
         if table not in self._plans:
@@ -178,7 +237,7 @@ def digest_of_file_row(database: Path, table: str, rowid: int) -> tuple[str, byt
             plan = reader.plan(table)
             if plan is None:
                 return None
-            found = reader.db.execute(plan.point, (rowid,)).fetchone()
+            found = reader.point(plan, rowid)
         finally:
             reader.close()
     if found is None:

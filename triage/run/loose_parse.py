@@ -35,9 +35,7 @@ def parse_loose_file(
         store.add_numbered(source)
 
     def on_record(record: Base, source: SourceFile) -> None:
-        # every record a parser yields is Provenanced (triage/model/records.py); the runner's callback names Base
-        record.source_file_id = source.id  # type: ignore[attr-defined]
-        store.add(record)
+        store.add(record)  # the runner has set its source_file_id (triage/parsing/__init__.py)
 
     def on_warning(
         stage: str, component: str, level: str, message: str, provenance: str | None, source: SourceFile | None

@@ -504,8 +504,7 @@ class Examination:
     def _store_record(self, record: Base, source: SourceFile) -> None:
         if not self.scope.admit(record):  # outside the scope: never stored, counted in "scope applied"
             return
-        record.source_file_id = source.id  # type: ignore[attr-defined]  # parsers yield Provenanced records only
-        self.store.insert(record)
+        self.store.insert(record)  # the runner has set its source_file_id (triage/parsing/__init__.py)
 
     def _parse_warning(
         self, stage: str, component: str, level: str, message: str, provenance: str | None, source: SourceFile | None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,24 +101,31 @@ class CaseStore:
         """Store a record nobody will change afterwards (parser output, pass results): buffered and
         inserted with one multi-row INSERT per table and batch instead of one ORM object each. Records
         it points at (a Location's message or photo) are inserted first, as the ORM would cascade."""
-        for target in _related(record):
-            if getattr(target, "id", None) is None and id(target) not in self._buffered_ids:
-                self.insert(target)
+        cls = type(record)
+        if _layout(cls)[1]:  # only records that can link to others (a Location's message) look for targets
+            for target in _related(record):
+                if getattr(target, "id", None) is None and id(target) not in self._buffered_ids:
+                    self.insert(target)
         if self._numbers:
             self._number(record)
-        self._objects.setdefault(type(record), []).append(record)
+        buffered = self._objects.get(cls)
+        if buffered is None:
+            buffered = self._objects[cls] = []
+        buffered.append(record)
         self._buffered_ids.add(id(record))
         if len(self._buffered_ids) >= INSERT_BATCH:
             self.flush()
 
     def _number(self, record: Base) -> None:
-        if record.__dict__.get("id") is not None:
+        state = record.__dict__
+        if state.get("id") is not None:
             return
         table = type(record).__table__
-        if table not in self._next_id:
-            self._next_id[table] = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
-        record.__dict__["id"] = self._next_id[table]  # no ORM bookkeeping: an insert reads the value from here
-        self._next_id[table] += 1
+        number = self._next_id.get(table)
+        if number is None:
+            number = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        state["id"] = number  # no ORM bookkeeping: an insert reads the value from here
+        self._next_id[table] = number + 1
 
     def flush(self) -> None:
         if self._numbers:  # anything the ORM cascades in (a record's target) gets the store's next number too
@@ -318,18 +327,27 @@ def _values_function(
     foreign key whose relationship holds a target: then the target's key, as the ORM would fill it."""
     unset = unset_values(cls)
     links = {local_key: (relation_key, remote_key) for relation_key, local_key, remote_key in foreign}
-    names: dict[str, Any] = {}
-    parts = ['d["id"]']
+    # every value at once (one C call, operator.itemgetter) when the record holds them all, as built records
+    # do; a record that leaves one unset takes the column-by-column path with the defaults
+    names: dict[str, Any] = {"every": operator.itemgetter("id", *(attr_key for attr_key, _, _ in fields))}
+    parts, fast = ['d["id"]'], ["a[0]"]
     for n, (attr_key, column_key, convert) in enumerate(fields):
-        names[f"u{n}"], value = unset[attr_key], f"d.get({attr_key!r}, u{n})"
+        names[f"u{n}"], value, held = unset[attr_key], f"d.get({attr_key!r}, u{n})", f"a[{n + 1}]"
         if convert is not None:
             names[f"c{n}"] = convert
             value = f"(None if (v := {value}) is None else c{n}(v))"
+            held = f"(None if (v := {held}) is None else c{n}(v))"
         if column_key in links:
             relation_key, remote_key = links[column_key]
             value = f"(t.{remote_key} if (t := d.get({relation_key!r})) is not None else {value})"
+            held = f"(t.{remote_key} if (t := d.get({relation_key!r})) is not None else {held})"
         parts.append(value)
-    source = "def values_of(record):\n    d = record.__dict__\n    return (" + ",\n            ".join(parts) + ",)\n"
+        fast.append(held)
+    source = (
+        "def values_unset(d):\n    return (" + ",\n            ".join(parts) + ",)\n"
+        "def values_of(record):\n    d = record.__dict__\n    try:\n        a = every(d)\n"
+        "    except KeyError:\n        return values_unset(d)\n    return (" + ",\n            ".join(fast) + ",)\n"
+    )
     exec(compile(source, f"<row of {cls.__name__}>", "exec"), names)  # noqa: S102 - our own column names only
     return names["values_of"]
 
@@ -342,10 +360,24 @@ def _sqlite_converter(column_type: Any) -> Callable[[Any], Any] | None:
     return None  # text, numbers and booleans: the driver binds them as SQLAlchemy would
 
 
+def _json_encoder() -> Callable[[Any], str]:
+    """json.dumps with its default arguments, as one C encoder made once: json.dumps builds a new encoder for
+    every value, which costs more than encoding a record's small `extra`. Circular values are not looked for
+    (records hold data read from files, never a value that contains itself); without the C accelerator,
+    json.dumps itself."""
+    if c_make_encoder is None:
+        return json.dumps
+    chunks = c_make_encoder(None, JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(chunks(value, 0))
+
+
+_dumps = _json_encoder()
+
+
 def _sqlite_json(value: Any) -> str:
     """json.dumps with default arguments (SQLAlchemy's JSON serialiser); a raw time is most often an integer,
     whose JSON text is its decimal digits (bool is a subclass, not this type: it stays json's true/false)."""
-    return str(value) if type(value) is int else json.dumps(value)
+    return str(value) if type(value) is int else _dumps(value)
 
 
 def _sqlite_datetime(value: datetime) -> str:
