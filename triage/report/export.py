@@ -7,7 +7,7 @@ never in memory at once, and the file is the same, byte for byte, as one written
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,8 @@ from sqlalchemy import DateTime, inspect
 from triage.integrity.exclusive import create_exclusive
 from triage.model.records import EXPORTED_RECORDS, Base, SourceFile, UTCDateTime
 from triage.model.timeutil import iso
-from triage.report.cursor_rows import record_rows
-from triage.report.store_rows import has_source, record_columns
+from triage.report.cursor_rows import CursorReader, record_rows
+from triage.report.store_rows import has_source, record_columns, record_select
 from triage.report.times import iso_text
 from triage.store import CaseStore
 
@@ -60,6 +60,21 @@ def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, An
     """Every record of one type as exported, in id order, read from the store page by page; the source
     file's provenance comes from a join in SQL, not from a table of every source file held in memory.
     The same dicts as `export_json` makes, built by column position: only time columns hold datetimes."""
+    return map(_exporter(cls), record_rows(store, cls, with_source=has_source(cls)))
+
+
+def exported_page(store: CaseStore, cls: type[Base], after: int | None, count: int) -> list[dict[str, Any]]:
+    """Up to `count` records as `exported_records` gives them, those with an id above `after` (None: from the
+    first), in id order."""
+    id_column = cls.__table__.c.id
+    statement = record_select(cls, has_source(cls))
+    if after is not None:
+        statement = statement.where(id_column > after)
+    return list(map(_exporter(cls), CursorReader(store.session).rows(statement.order_by(id_column).limit(count))))
+
+
+def _exporter(cls: type[Base]) -> Callable[[Any], dict[str, Any]]:
+    """How a row of record_select (with its source when the type has one) becomes the exported dict."""
     columns = record_columns(cls)
     keys = [key for key, _ in columns]
     width = len(keys)
@@ -68,7 +83,8 @@ def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, An
     where = {key: n for n, key in enumerate(keys) if key in PROVENANCE_COLUMNS}
     with_source = has_source(cls)
     record_type = cls.record_type
-    for row in record_rows(store, cls, with_source=with_source):
+
+    def export(row: Any) -> dict[str, Any]:
         # record_select lists the record's columns in `keys` order, then the source's provenance and SHA-256
         out: dict[str, Any] = {"type": record_type}
         for key, n in shown:
@@ -87,7 +103,9 @@ def exported_records(store: CaseStore, cls: type[Base]) -> Iterator[dict[str, An
                 "offset": row[where["source_offset"]] if "source_offset" in where else None,
                 "row_sha256": row[where["source_row_sha256"]] if "source_row_sha256" in where else None,
             }
-        yield out
+        return out
+
+    return export
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)  # json.dumps with these options

@@ -10,18 +10,19 @@ spreadsheet. The JSON Lines beside each CSV keep the values exactly as read.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import re
 from collections.abc import Collection, Iterable
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Row
 
 from triage.integrity.exclusive import create_exclusive
-from triage.model.records import EXPORTED_RECORDS, Finding, SourceFile
-from triage.report.export import dumps, exported_records
+from triage.model.records import EXPORTED_RECORDS, Base, Finding, SourceFile
+from triage.report.export import dumps, exported_page, exported_records
 from triage.report.store_rows import records
 from triage.store import CaseStore
 
@@ -63,6 +64,15 @@ def flat(record: dict[str, Any]) -> dict[str, str]:
     return row
 
 
+def defused_cells(row: dict[str, str], columns: list[str]) -> list[str]:
+    """What csv.DictWriter(extrasaction="ignore") writes: the columns' values in order, "" for a missing one,
+    each defused (`defuse` inline: a call per cell costs more than the test that almost always says "keep it")."""
+    return [
+        DEFUSE_PREFIX + cell if cell.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell) else cell
+        for cell in map(row.get, columns, repeat(""))
+    ]
+
+
 class CsvTable:
     """One CSV file written row by row as the rows come (never from a list). Without `columns`, the first
     row's keys, sorted, are the header: the rows of one table share their keys. Every cell is defused."""
@@ -79,14 +89,7 @@ class CsvTable:
         if self.columns is None:
             self.columns = sorted(row)
             self.writer.writerow(self.columns)
-        # what csv.DictWriter(extrasaction="ignore") writes: the header's keys in order, "" for a missing one;
-        # `defuse` inline (a call per cell costs more than the test that almost always says "keep it")
-        self.writer.writerow(
-            [
-                DEFUSE_PREFIX + cell if cell.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(cell) else cell
-                for cell in map(row.get, self.columns, repeat(""))
-            ]
-        )
+        self.writer.writerow(defused_cells(row, self.columns))
 
     def close(self) -> Path:
         if self.columns is None:  # no rows: an empty header line, as before
@@ -127,8 +130,12 @@ def write_records_and_tables(
 ) -> tuple[dict[str, Path], list[Path]]:
     """records/<type>.jsonl and records/<type>.csv in one pass over the store: each record is read and
     made into its exported form once, then written as a JSON line and as a CSV row. The files are those
-    `export.write_records` and `write_record_tables` write. `types`: only these record types."""
+    `export.write_records` and `write_record_tables` write. `types`: only these record types. On SQLite a
+    page of records is made a column at a time (export_columns.py), byte for byte the same."""
+    from triage.report import export_columns  # it builds on this module's `defuse`
+
     folder.mkdir(parents=True, exist_ok=True)
+    db = export_columns.sqlite_connection(store.session)
     lines: dict[str, Path] = {}
     tables: list[Path] = []
     for cls in EXPORTED_RECORDS:
@@ -136,12 +143,46 @@ def write_records_and_tables(
             continue
         path = folder / f"{cls.record_type}.jsonl"
         with create_exclusive(path, "w", encoding="utf-8") as f, CsvTable(folder / f"{cls.record_type}.csv") as table:
-            for record in exported_records(store, cls):
-                f.write(dumps(record) + "\n")
-                table.write(flat(record))
+            if db is not None:
+                _write_by_columns(store, db, cls, f, table)
+            else:
+                for record in exported_records(store, cls):
+                    f.write(dumps(record) + "\n")
+                    table.write(flat(record))
         lines[cls.record_type] = path
         tables.append(table.path)
     return lines, tables
+
+
+def _write_by_columns(store: CaseStore, db: Any, cls: type[Base], jsonl: IO[str], table: CsvTable) -> None:
+    from triage.report import export_columns
+
+    header = export_columns.plan_of(cls).header
+
+    def slow_page(after: int | None, count: int) -> list[tuple[int, str, list[str]]]:
+        """A page of records the old way: (id, JSON line, CSV cells) of each."""
+        return [
+            (record["id"], dumps(record) + "\n", defused_cells(flat(record), header))
+            for record in exported_page(store, cls, after, count)
+        ]
+
+    store.flush()  # records still buffered for insertion are part of the store
+    # A page makes tens of thousands of tuples, lists and decoded dicts, none in a cycle (reference counting
+    # frees them): the cycle collector would walk them over and over (a seventh of the time). Off for the
+    # pages, back as it was after.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for lines, csv_lines, rows in export_columns.record_pages(db, cls, slow_page):
+            if table.columns is None:
+                table.columns = header
+                table.writer.writerow(header)
+            jsonl.write(lines)
+            table.file.write(csv_lines)  # lines as the csv module writes them (export_columns.csv_column)
+            table.writer.writerows(rows)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # CPIA schedules in the shape of form MG6C (schedule of relevant non-sensitive unused material): each row's
