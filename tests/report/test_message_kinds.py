@@ -8,6 +8,7 @@ import re
 from datetime import UTC
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -278,3 +279,80 @@ def test_a_positions_link_names_the_page_that_lists_it_and_its_map_point(stored)
         Link(f"locations-3.html#loc-{ids[2]}", f"position #{ids[2]}"),
         Link("../index.html#map-L9", "L9 on the map"),
     ]
+
+
+# -- plain messages (is_plain): the bubble of one whose JSON is not decoded must say what describe() says --------
+
+
+def _extracted(extra_text: str) -> tuple[Any, ...]:
+    """What stream.bubble_rows reads of `extra` with SQLite's JSON functions (the same SQL, a real SQLite)."""
+    import sqlite3
+
+    from triage.report.stream import _EXTRACTED
+
+    with sqlite3.connect(":memory:") as db:
+        row = db.execute(
+            "SELECT json_valid(?1), "
+            + ", ".join(f"CASE WHEN json_valid(?1) THEN json_extract(?1, '{p}') END" for p in _EXTRACTED),
+            (extra_text,),
+        ).fetchone()
+    return row
+
+
+def _module_words() -> set[str]:
+    """Every word in quotes in message_kinds.py: the keys it reads are among them."""
+    source = (ROOT / "triage/report/message_kinds.py").read_text(encoding="utf-8")
+    return set(re.findall(r'"([a-z_A-Z]+)"', source))
+
+
+VALUES: tuple[Any, ...] = (
+    True,
+    1,
+    7,
+    "x",
+    "sent",
+    {"utc": "2025-05-12T12:06:01.500Z", "name": "n", "type": "messageMediaPhoto"},
+    [{}],
+)
+
+
+@pytest.mark.parametrize("app", ["whatsapp", "telegram", "sms", "imessage"])
+def test_a_message_called_plain_is_one_describe_says_nothing_of(app: str) -> None:
+    """For every key the module names, with values of each kind, alone or beside WhatsApp's generation: a
+    message is_plain calls plain has no kind, value or status, no translation, and the times the bubble
+    shows from the extracted values are those it shows from the decoded JSON."""
+    import json
+
+    from triage.report.message_kinds import TIME_WORDS, is_plain
+
+    checked = plain = 0
+    for key in sorted(_module_words()):
+        for value in VALUES:
+            for extra in ({key: value}, {"generation": "modern", key: value}, {"time_is": "sent", key: value}):
+                text = json.dumps(extra)
+                valid, time_is, sent, received, code = _extracted(text)
+                m = SimpleNamespace(app=app, direction="incoming", body="hi", deleted=False, extra=extra)
+                checked += 1
+                if not (valid == 1 and is_plain("hi", False, text, code, sent, received)):
+                    continue
+                plain += 1
+                assert describe(m) == describe(SimpleNamespace(**{**vars(m), "extra": {}})), (app, extra)
+                assert not extra.get("translation"), extra
+                label = TIME_WORDS.get(time_is) if type(time_is) is str else None
+                assert label == time_label(extra), extra
+                others = [(TIME_WORDS[k], v) for k, v in (("sent", sent), ("received", received)) if v and k != time_is]
+                assert others == other_times(extra), extra
+    assert checked > 1000 and 0 < plain < checked
+
+
+def test_a_key_spelt_with_escapes_or_a_json_sqlite_refuses_is_not_plain() -> None:
+    from triage.report.message_kinds import KIND_KEYS, is_plain
+
+    assert not is_plain("hi", False, '{"st\\u0061rred": true}', None, None, None)  # "starred", escaped
+    assert not is_plain("hi", False, '{"note": "caf\\u00e9"}', None, None, None)
+    assert _extracted('{"x": NaN, "time_is": "sent"}')[0] == 0  # decoded in Python, never an error of the query
+    for key in KIND_KEYS:
+        assert not is_plain("hi", False, f'{{"{key}": 0}}', None, None, None), key
+        assert is_plain("hi", False, f'{{"{key}x": 0, "x{key}": 1}}', None, None, None), key
+    assert not is_plain("", False, "{}", None, None, None) and not is_plain("hi", True, "{}", None, None, None)
+    assert not is_plain("hi", False, "{}", 1, None, None) and not is_plain("hi", False, "{}", None, 5, None)

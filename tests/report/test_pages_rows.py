@@ -7,6 +7,7 @@ from __future__ import annotations
 import filecmp
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -162,3 +163,146 @@ def test_a_position_without_a_time_shows_an_empty_cell_not_none(tmp_path: Path) 
     row = row[: row.index("</tr>")]
     assert "None" not in row and "50.960000" in row
     assert "1747242131530" in page and "(unix_ms)" in page and timed.id != untimed.id
+
+
+def _conversation_store(out: Path) -> Path:
+    """The hostile store, with messages whose `extra` a plain bubble reads through SQLite (time_is, the other
+    time) or must not (a key spelt with escapes, a NaN SQLite's JSON refuses, a list, a number as a time)."""
+    from sqlalchemy import text
+
+    from tests.pages_hostile import HOSTILE, fill
+    from tests.report_store import ReportStore
+
+    rs = ReportStore(out)
+    fill(rs)
+    src = rs.source("/data/data/com.whatsapp/databases/msgstore.db", parser="whatsapp")
+    received = {"raw": 1, "utc": "2025-05-14T17:02:12.001Z"}
+    extras: list[Any] = [
+        {"generation": "modern", "message_type": 0, "time_is": "sent", "received": received},
+        {"time_is": "received", "sent": received, "sub_id": 1},
+        {"time_is": "stored", "sent": received, "received": {"utc": "2025-05-14T17:03:00Z"}},
+        {"time_is": "received", "sent": {"utc": 12}},
+        {"time_is": 1, "sent": received},
+        {"time_is": "stored", "d": float("nan")},
+        {"generation": "modern", "message_type": True},
+        [1, 2],
+        {},
+        {"note": "café", "time_is": "sent"},
+        "ESCAPED",
+    ]
+    bodies = ["<script>alert(1)</script>", "\u202eexe.jpg\x00", "z" * 5000, *HOSTILE]
+    for i in range(40):
+        rs.add(
+            Message(
+                app=["whatsapp", "sms", "telegram"][i % 3],
+                thread="plain",
+                direction=["incoming", "outgoing"][i % 2],
+                counterpart="+447700900123",
+                sender=[None, "<i>\u202e"][i % 2],
+                body=bodies[i % len(bodies)],
+                time_utc=datetime(2025, 3, 30, 0, 30, tzinfo=UTC) + timedelta(minutes=17 * i),
+                time_raw=1743294600000 + i,
+                time_encoding="unix_ms",
+                deleted=False,
+                extra=extras[i % len(extras)] if extras[i % len(extras)] != "ESCAPED" else {},
+                source_file_id=src.id,
+                source_table="message",
+                source_row=str(i),
+            )
+        )
+    rs.store.commit()
+    ids = [i for (i,) in rs.store.session.execute(text("SELECT id FROM message WHERE thread = 'plain'"))]
+    escaped = '{"st\\u0061rred": true, "time_is": "sent"}'  # "starred", as json.dumps never writes it
+    for i in ids[9 :: len(extras)]:
+        rs.store.session.execute(text("UPDATE message SET extra = :e WHERE id = :i"), {"e": escaped, "i": i})
+    rs.store.commit()
+    rs.write(files_selected=1)
+    return out
+
+
+def test_plain_bubbles_are_the_bytes_of_described_ones(tmp_path: Path, monkeypatch) -> None:
+    """Conversation pages whose plain messages skip decoding their JSON (stream.bubble_rows) are the pages
+    written with every message described from its decoded JSON; hostile text stays defused in both."""
+    import triage.report.stream as stream_module
+
+    calls: list[bool] = []
+    is_plain = stream_module.is_plain
+
+    def counted(*args: Any) -> bool:
+        calls.append(is_plain(*args))
+        return calls[-1]
+
+    monkeypatch.setattr(stream_module, "is_plain", counted)
+    fast = _conversation_store(tmp_path / "fast")
+    assert calls.count(True) > 20 and calls.count(False) > 20
+    monkeypatch.setattr(stream_module, "is_plain", lambda *a: False)
+    slow = _conversation_store(tmp_path / "slow")
+    names = sorted(p.name for p in (fast / "pages").iterdir())
+    assert names == sorted(p.name for p in (slow / "pages").iterdir())
+    differ = [
+        n for n in names if n != "record-1.html" and not filecmp.cmp(fast / "pages" / n, slow / "pages" / n, False)
+    ]
+    assert differ == []
+    thread = next(
+        n for n in names if n.startswith("conversation-") and "&lt;script&gt;alert" in (fast / "pages" / n).read_text()
+    )
+    html = (fast / "pages" / thread).read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "⟦RLO⟧exe.jpg⟦NUL⟧" in html and "\x00" not in html
+    assert "more characters; the full text is in records/message.jsonl]" in html
+    assert '· received <span class="mono other">2025-05-14T17:02:12.001Z</span>' in html
+    assert "starred" in html  # the escaped key was read as the key it spells
+
+
+def test_days_counted_by_sqlite_are_those_of_the_times_read(tmp_path: Path) -> None:
+    """timeline_days counts the days in SQL when every time is in the store's text form, and reads the times
+    otherwise: both give the days (and counts) the times read through CursorReader give."""
+    from sqlalchemy import text
+
+    from tests.pages_hostile import fill
+    from tests.report_store import ReportStore
+    from triage.report.stream import TIMED, timeline_days
+    from triage.report.times import day_of
+
+    def expected(session: Any) -> dict[str, int]:
+        reader, days = CursorReader(session), dict[str, int]()
+        for _, cls, column in TIMED:
+            col = cls.__table__.c[column]
+            for (when,) in reader.rows(select(col).where(col.is_not(None))):
+                days[day_of(when)] = days.get(day_of(when), 0) + 1
+        return dict(sorted(days.items()))  # by the day's name, as the timeline's index lists them
+
+    rs = ReportStore(tmp_path / "out")
+    fill(rs)
+    rs.store.commit()
+    session = rs.store.session
+    days = timeline_days(session)
+    assert days == expected(session) and list(days) == list(expected(session)) and "999-12-31" in days
+    session.execute(text("UPDATE call SET time_utc = '2025-05-14 17:02:11' WHERE id = 1"))  # another text form
+    days = timeline_days(session)
+    assert days == expected(session) and sum(days.values()) > 100
+
+
+def test_bubble_rows_hold_the_values_the_reader_reads(hostile: Path) -> None:
+    """stream.bubble_rows gives every message of each conversation, in order, with the values thread_messages
+    reads through CursorReader (times as StoreTime, JSON decoded, booleans as bool); a plain message leaves
+    its `extra` undecoded (None) and carries what its bubble reads of it instead."""
+    from triage.report.stream import bubble_rows, thread_index, thread_messages
+
+    store = _open(hostile)
+    try:
+        reader, plain = CursorReader(store.session), 0
+        for t in thread_index(store.session):
+            fast = list(bubble_rows(store.session, t, reader))
+            slow = list(thread_messages(store.session, t, bubbles=True, reader=reader))
+            assert [m.id for m in fast] == [m.id for m in slow] and len(fast) == t.messages
+            for f, s in zip(fast, slow, strict=True):
+                for name in s._fields:
+                    a, b = getattr(f, name), getattr(s, name)
+                    if name == "extra" and f.plain is not None:
+                        assert a is None and (b or {}).get("translation") is None
+                        continue
+                    assert a == b and type(a) is type(b), (name, a, b)
+                plain += f.plain is not None
+        assert plain > 5
+    finally:
+        store.session.close()

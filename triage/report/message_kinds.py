@@ -14,6 +14,7 @@ read once for the page (`PageLinks`) and carried in the bubble's own copy of `ex
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -443,6 +444,56 @@ def _deletion(m: Any, extra: dict[str, Any]) -> str:
     if m.app == "whatsapp" or extra.get("date_retracted"):
         return "deleted by sender" if m.app == "whatsapp" else "unsent by sender"
     return "deleted"
+
+
+# -- plain text messages, told from their stored JSON without decoding it -----------------------------
+
+# Every key of `extra` that describe(), the statuses or a bubble's translation read, besides the four a
+# conversation page's query extracts (time_is, sent.utc, received.utc, message_type: stream.bubble_rows).
+# A message whose JSON text names none of them (as a key or anywhere else), with text and not deleted, is
+# plain: describe() says nothing of it. Nine in ten of a phone's messages are; the pages then skip decoding
+# their JSON. A key written with an escaped ASCII letter (json.dumps never writes one) counts as named.
+KIND_KEYS = (
+    "action",
+    "media",
+    "attachments",
+    "associated_message_type",
+    LINKED,
+    "revoked",
+    "hidden_by_app",
+    "wal_only",
+    "edited",
+    "date_edited",
+    "forwarded",
+    "quoted",
+    "quoted_row_id",
+    "reply_to",
+    "filtered_as_spam",
+    "scheduled",
+    "starred",
+    "translation",
+)
+# KIND_KEYS as one search, written as a tree of their letters (the search is then three times faster than
+# a plain alternation); tests/report/test_message_kinds.py checks it finds each key and no other
+_NAMES_A_KIND_KEY = re.compile(
+    '"(?:a(?:ction|ttachments|ssociated_message_type)|media|_linked|revoked|hidden_by_app|wal_only|edited'
+    '|date_edited|forwarded|quoted(?:_row_id)?|reply_to|filtered_as_spam|s(?:cheduled|tarred)|translation)"'
+)
+
+
+def is_plain(body: Any, deleted: Any, extra_text: Any, message_type: Any, sent_utc: Any, received_utc: Any) -> bool:
+    """A message describe() says nothing of, its other times text (or none): the bubble needs only the
+    extracted values. `extra_text` is `extra` as stored (JSON text); the rest are a row's own values."""
+    return (
+        bool(body)
+        and not deleted
+        and type(extra_text) is str
+        and (message_type is None or (type(message_type) is int and message_type == 0))
+        and (sent_utc is None or type(sent_utc) is str)
+        and (received_utc is None or type(received_utc) is str)
+        and "\\u00" not in extra_text  # an escaped ASCII letter could spell a key; so could a Latin-1 one
+        and _NAMES_A_KIND_KEY.search(extra_text) is None
+    )
 
 
 # -- times -----------------------------------------------------------------------------------------

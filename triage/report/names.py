@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from triage.model.records import Message, Party
@@ -62,6 +62,11 @@ class Names:
     def _thread_titles(self) -> dict[tuple[str, str | None], Named]:
         extra = Message.__table__.c.extra
         titles = [func.min(extra[key].as_string()) for key, _ in THREAD_NAME_KEYS]
+        if self.session.get_bind().dialect.name == "sqlite":
+            # a JSON text SQLite's functions refuse (a NaN json.dumps wrote) names nothing, never stops the query
+            titles = [
+                func.min(case((func.json_valid(extra) == 1, extra[key].as_string()))) for key, _ in THREAD_NAME_KEYS
+            ]
         statement = (
             select(Message.app, Message.thread, *titles)
             .where(Message.thread.is_not(None))

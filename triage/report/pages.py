@@ -62,10 +62,10 @@ from triage.report.stream import (
     ThreadInfo,
     Timed,
     all_of,
+    bubble_rows,
     message_order,
     rows,
     thread_index,
-    thread_messages,
     thread_of,
     timeline,
     timeline_days,
@@ -163,7 +163,8 @@ class Links:
         series = self.conversations.get(thread_of(m))
         if series is None:
             return None
-        return f"{self.prefix}{series.name}-{series.page_of(message_order(m))}.html#msg-{m.id}"
+        page = series.page_of(message_order(m)) if len(series.starts) > 1 else 1  # most conversations: one page
+        return f"{self.prefix}{series.name}-{page}.html#msg-{m.id}"
 
     def thread(self, t: ThreadInfo) -> str:
         return f"{self.prefix}conversation-{t.number}-1.html"
@@ -336,7 +337,7 @@ class PageWriter:
             self.write(
                 series,
                 "conversation",
-                thread_messages(self.session, t, bubbles=True, reader=self.reader),
+                bubble_rows(self.session, t, self.reader),
                 key=message_order,
                 prepare=self._conversation_context,
                 thread=t,

@@ -16,8 +16,8 @@ from typing import Any
 
 from triage.model.timeutil import iso
 from triage.report.display import isolated_html, ltr_html, shown_html, text_html
-from triage.report.message_kinds import Link, Shown, describe, other_times, time_label
-from triage.report.times import StoreTime, iso_text, local_times
+from triage.report.message_kinds import TIME_WORDS, Link, Shown, describe, other_times, time_label
+from triage.report.times import LOCAL_DAYS, StoreTime, iso_text, local_times
 
 IN_MESSAGES = "records/message.jsonl"  # where the full text of a cut value is (display.py's cut marker)
 IN_SOURCES = "records/source_file.jsonl"
@@ -78,7 +78,7 @@ def when_html(t: datetime | str | None) -> str:
     if not t:
         return "time unknown"
     if type(t) is StoreTime:
-        return '<span class="mono">' + iso_text(t) + "</span>" + "".join([" · " + local for local in local_times(t)])
+        return '<span class="mono">' + iso_text(t) + "</span>" + LOCAL_DAYS.around(t, " · ", "")
     if isinstance(t, str):
         return '<span class="mono">' + text_html(t) + "</span>" + "".join(" · " + text_html(x) for x in local_times(t))
     return '<span class="mono">' + iso_z(t) + "</span>" + "".join([" · " + local for local in local_times(t)])
@@ -105,11 +105,20 @@ class Bubbles:
         self.row_text = Memo(lambda value: shown_html(value, "name"))
         self.kind_words = Memo(lambda value: shown_html(value, "text", IN_MESSAGES))  # may quote a stored code
         self.provenance: dict[Any, str] = {}
+        self.heads: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.tails: dict[tuple[Any, ...], str] = {}
 
     def source(self, record: Any) -> str:
         """Where a record was read: its source file's provenance, then table and row (or byte offset). Table
         names and row ids are the parser's, digits and ASCII: capped and marked like any text, not isolated."""
-        source_id = record.source_file_id
+        text = self._provenance(record.source_file_id)
+        if record.source_table:
+            text += ", table " + self.row_text(record.source_table) + " row " + shown_html(record.source_row, "name")
+        elif record.source_offset is not None:
+            text += ", offset " + text_html(record.source_offset)
+        return text
+
+    def _provenance(self, source_id: Any) -> str:
         text = self.provenance.get(source_id)
         if text is None:
             text = self.provenance[source_id] = (
@@ -117,25 +126,13 @@ class Bubbles:
                 if source_id in self.sources
                 else ""
             )
-        if record.source_table:
-            text += ", table " + self.row_text(record.source_table) + " row " + shown_html(record.source_row, "name")
-        elif record.source_offset is not None:
-            text += ", offset " + text_html(record.source_offset)
         return text
 
     def bubble(self, m: Any, thread_key: str) -> str:
         """One message; `thread_key` (on a conversation page) gives it the anchor msg-<id> links point at."""
-        outgoing = m.direction == "outgoing"
-        anchor = f' id="msg-{text_html(m.id)}"' if thread_key else ""
-        party = m.counterpart if outgoing else (m.sender or m.counterpart)
-        who = (
-            "device user → " + self.name(m.counterpart or "?")
-            if outgoing
-            else self.name(m.sender or m.counterpart or "unknown sender")
-        )
-        named = self.names.get(party) if party else None
-        if named is not None:
-            who += f' <span class="name" title="{text_html(named.source)}">({self.name(named.text)})</span>'
+        plain = getattr(m, "plain", None)  # stream.BubbleRow of a plain message: nothing to describe
+        if plain is not None:
+            return self._frame(m, thread_key, self._plain_times(m.time_utc, *plain), "", self.not_translated, "")
         translation = _translation(m.extra) if m.extra else None
         status = (
             "translation: " + isolated_html(translation, "message_body", IN_MESSAGES)
@@ -148,14 +145,77 @@ class Bubbles:
         flags += "".join(
             [' · <span class="flag">' + isolated_html(s, "name", IN_MESSAGES) + "</span>" for s in shown.statuses]
         )
+        return self._frame(m, thread_key, self.times(m), self.kind(shown), status, flags)
+
+    def _frame(self, m: Any, thread_key: str, times: str, kind: str, status: str, flags: str) -> str:
+        """A bubble around what the message is (`kind`), its times, translation status and flags. What repeats
+        from bubble to bubble of a page (its sender's line, its source file) is shaped once (`_head`, `_tail`)."""
+        head = self.heads.get((m.app, m.direction, m.counterpart, m.sender))
+        if head is None:
+            head = self._head(m)
+        tail = self.tails.get((m.source_file_id, m.source_table, m.time_encoding))
+        if tail is None:
+            tail = self._tail(m)
+        number = str(m.id) if type(m.id) is int else text_html(m.id)
+        anchor = ' id="msg-' + number + '"' if thread_key else ""
+        if m.source_table:
+            row = shown_html(m.source_row, "name")
+        else:
+            row = "" if m.source_offset is None else ", offset " + text_html(m.source_offset)
         return (
-            f'<div class="bubble {"out" if outgoing else "in"}"{anchor}>\n<div class="meta"><b>{who}</b>\n'
-            f" · {self.text(m.app)} · {self.text(m.direction)} · {self.times(m)}</div>\n{self.kind(shown)}"
+            f"{head[0]}{anchor}{head[1]}{times}</div>\n{kind}"
             f'<div class="text" dir="auto">{shown_html(m.body, "message_body", IN_MESSAGES)}</div>\n'
-            f'<div class="status">{status}\n · message #{text_html(m.id)}{flags}\n'
-            f" · raw time {ltr_html(m.time_raw, 'name')} ({self.text(m.time_encoding)})\n"
-            f' · <span class="mono">{self.source(m)}</span></div>\n</div>'
+            f'<div class="status">{status}\n · message #{number}{flags}\n · raw time {ltr_html(m.time_raw, "name")}'
+            f"{tail}{row}"
+            "</span></div>\n</div>"
         )
+
+    def _head(self, m: Any) -> tuple[str, str]:
+        """A bubble's opening tag (to its anchor), then its meta line to the times: who, the app, the direction."""
+        outgoing = m.direction == "outgoing"
+        party = m.counterpart if outgoing else (m.sender or m.counterpart)
+        who = (
+            "device user → " + self.name(m.counterpart or "?")
+            if outgoing
+            else self.name(m.sender or m.counterpart or "unknown sender")
+        )
+        named = self.names.get(party) if party else None
+        if named is not None:
+            who += f' <span class="name" title="{text_html(named.source)}">({self.name(named.text)})</span>'
+        head = (
+            f'<div class="bubble {"out" if outgoing else "in"}"',
+            f'>\n<div class="meta"><b>{who}</b>\n · {self.text(m.app)} · {self.text(m.direction)} · ',
+        )
+        key = (m.app, m.direction, m.counterpart, m.sender)
+        if all(part is None or type(part) is str for part in key):  # text never equals another type's value
+            self.heads[key] = head
+        return head
+
+    def _tail(self, m: Any) -> str:
+        """The raw time's encoding and the source file, to the row (see `source`)."""
+        table = m.source_table
+        tail = f' ({self.text(m.time_encoding)})\n · <span class="mono">{self._provenance(m.source_file_id)}' + (
+            ", table " + self.row_text(table) + " row " if table else ""
+        )
+        key = (m.source_file_id, table, m.time_encoding)
+        if type(key[0]) is int and all(part is None or type(part) is str for part in key[1:]):
+            self.tails[key] = tail
+        return tail
+
+    def _plain_times(self, utc: Any, time_is: Any, sent: str | None, received: str | None) -> str:
+        """`times` of a plain message from its extracted time_is and other times (text or None)."""
+        label = TIME_WORDS.get(time_is) if type(time_is) is str else None
+        if label is None:
+            return when_html(utc)
+        others = "".join(
+            [
+                f' · {TIME_WORDS[key]} <span class="mono other">{text_html(other)}</span>'
+                for key, other in (("sent", sent), ("received", received))
+                if other and key != time_is
+            ]
+        )
+        order = f' <span class="order">(listed by its {label} time)</span>' if others else ""
+        return f"{label} {when_html(utc)}{others}{order}"
 
     def kind(self, shown: Shown) -> str:
         """What a message that is not plain text is, in words, with the values its record holds (each
@@ -221,6 +281,8 @@ class TimelineRows:
         self.number = Memo(lambda value: ltr_html(value, "name"))
         self.words: dict[tuple, str] = {}  # (app, direction, verb): text columns, so no 1/True key clash
         self.files: dict[Any, str] = {}
+        self.tables: dict[tuple[Any, Any], str] = {}  # (source file, table) → the cell to the row
+        self.whats: dict[tuple[Any, ...], str] = {}  # a message's (app, direction, counterpart) → its "what"
 
     def _words(self, *parts: Any) -> str:
         try:
@@ -233,12 +295,22 @@ class TimelineRows:
 
     def _where(self, record: Any) -> str:
         source_id = getattr(record, "source_file_id", None)
+        table = getattr(record, "source_table", None)
+        key = (source_id, table)
+        where = self.tables.get(key)
+        if where is None:
+            where = self._file(source_id)
+            if table:
+                where += " " + shown_html(table, "name") + "#"
+            if type(source_id) in (int, type(None)) and type(table) in (str, type(None)):  # no 1/True key clash
+                self.tables[key] = where
+        return where + ltr_html(record.source_row, "name") if table else where
+
+    def _file(self, source_id: Any) -> str:
         where = self.files.get(source_id)
         if where is None:
             source = self.sources.get(source_id) if source_id is not None else None
             where = self.files[source_id] = isolated_html(source.path, "path", IN_SOURCES) if source else ""
-        if getattr(record, "source_table", None):
-            where += " " + shown_html(record.source_table, "name") + "#" + ltr_html(record.source_row, "name")
         return where
 
     def _kind(self, r: Any) -> str:
@@ -250,11 +322,14 @@ class TimelineRows:
     def cells(self, kind: str, r: Any) -> tuple[str, str]:
         """(what, detail) of one timed record."""
         if kind == "message":
-            verb = "from" if r.direction == "incoming" else "to"
-            return (
-                self._words(r.app, r.direction, verb) + self.counterpart(r.counterpart or "?"),
-                shown_html(r.body, "text", IN_MESSAGES) if r.body else self._kind(r),
-            )
+            key = (r.app, r.direction, r.counterpart)
+            what = self.whats.get(key)
+            if what is None:
+                verb = "from" if r.direction == "incoming" else "to"
+                what = self._words(r.app, r.direction, verb) + self.counterpart(r.counterpart or "?")
+                if all(part is None or type(part) is str for part in key):  # no 1/True key clash
+                    self.whats[key] = what
+            return what, shown_html(r.body, "text", IN_MESSAGES) if r.body else self._kind(r)
         if kind == "call":
             return (
                 self._words(r.app, r.direction, "call") + self.number(r.counterpart or "?"),
@@ -275,24 +350,15 @@ class TimelineRows:
 
     def row(self, utc: datetime | StoreTime, kind: str, record_id: int, r: Any, href: str | None) -> str:
         what, detail = self.cells(kind, r)
-        label = self.text(kind) + " #" + text_html(record_id)
+        label = self.text(kind) + " #" + (str(record_id) if type(record_id) is int else text_html(record_id))
         if href:
             label = '<a href="' + text_html(href) + '">' + label + "</a>"
         # times the report formats need no escaping (when_html)
-        return "".join(
-            [
-                '<tr><td class="mono">',
-                iso_z(utc),
-                "</td>",
-                *['<td class="mono">' + local + "</td>" for local in local_times(utc)],
-                "\n<td>",
-                label,
-                "</td><td>",
-                what,
-                '</td><td dir="auto">',
-                detail,
-                '</td><td class="mono">',
-                self._where(r),
-                "</td></tr>",
-            ]
+        if type(utc) is StoreTime:
+            local = LOCAL_DAYS.around(utc, '<td class="mono">', "</td>")
+        else:
+            local = "".join(['<td class="mono">' + text + "</td>" for text in local_times(utc)])
+        return (
+            f'<tr><td class="mono">{iso_z(utc)}</td>{local}\n<td>{label}</td><td>{what}</td><td dir="auto">{detail}'
+            f'</td><td class="mono">{self._where(r)}</td></tr>'
         )

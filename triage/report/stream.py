@@ -12,22 +12,24 @@ datetimes, decoded JSON): the same fields the ORM records have, without building
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case, distinct, func, null, select, text
+from sqlalchemy import Select, String, case, distinct, func, null, select, text, type_coerce
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from triage.model.records import Base, Call, Location, MediaFile, Message, Payment, SourceFile
-from triage.report.cursor_rows import CursorReader
+from triage.report.cursor_rows import CursorReader, bubble_extra
 from triage.report.display import LIST_ITEMS
-from triage.report.store_rows import readable
-from triage.report.times import StoreTime, day_of, store_time
+from triage.report.message_kinds import is_plain
+from triage.report.store_rows import StoredJSON, readable
+from triage.report.times import StoreTime, day_of, parse_store_time, store_time
 
 CHUNK = 1000  # rows fetched from the database at a time
+_JSON = StoredJSON()
 SOURCES_KEPT = 4096  # source files remembered across pages (path and provenance): most pages cite the same few
 # Indexes the paged report reads by (created if absent, on SQLite and PostgreSQL alike): a thread read in
 # time order and the timeline's five streams are then index scans, not sorts of the whole table.
@@ -39,6 +41,10 @@ REPORT_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_report_location_media ON location (media_file_id)",
     "CREATE INDEX IF NOT EXISTS ix_report_media_taken ON media_file (taken_utc, id)",
     "CREATE INDEX IF NOT EXISTS ix_report_payment_time ON payment (time_utc, id)",
+)
+# times.StoreTime's form as a GLOB pattern (a time SQLite matches with it is one CursorReader reads as a StoreTime)
+STORE_GLOB = (
+    "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]"
 )
 # timeline streams: (record type, table, time column); ties at one instant are broken by type, then id
 TIMED = (
@@ -261,6 +267,102 @@ def thread_messages(
     yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
 
 
+# what a plain message's bubble reads of `extra` (message_kinds.is_plain), extracted by SQLite: its JSON is
+# then decoded only for the messages that are not plain (json_valid first: a text SQLite's JSON does not
+# accept, such as NaN, is decoded in Python as before, never an error of the query)
+_EXTRACTED = ("$.time_is", "$.sent.utc", "$.received.utc", "$.message_type")
+
+
+class BubbleRow(NamedTuple):
+    """A conversation page's message: BUBBLE_COLUMNS (times as StoreTime, `extra` decoded as the bubble's own
+    dict, or None for a plain message) and `plain`: (time_is, sent utc, received utc) of a plain message."""
+
+    id: int
+    app: str
+    thread: str | None
+    direction: str
+    counterpart: str | None
+    sender: str | None
+    body: str | None
+    time_utc: StoreTime | None
+    time_raw: Any
+    time_encoding: str
+    deleted: bool
+    extra: dict[str, Any] | None
+    source_table: str | None
+    source_row: str | None
+    source_offset: int | None
+    source_file_id: int | None
+    plain: tuple[Any, Any, Any] | None = None
+
+
+def bubble_rows(session: Session, t: ThreadInfo, reader: CursorReader) -> Iterator[BubbleRow]:
+    """`thread_messages(bubbles=True)` as BubbleRows: the same messages, in the same order, with the same
+    values. On SQLite the rows come off the DB-API cursor of the session's own connection (one SQL text per
+    kind of thread, prepared once) and a plain message (message_kinds.is_plain: nine in ten) keeps its JSON
+    undecoded: SQLite's JSON functions read the four values its bubble needs. The other messages are
+    converted as cursor_rows.CursorReader converts them. On other databases every row is read through
+    `reader`."""
+    if session.get_bind().dialect.name != "sqlite":
+        for row in thread_messages(session, t, bubbles=True, reader=reader):
+            yield BubbleRow(*row)
+        return
+    params: tuple[str, ...]
+    if t.thread is not None:
+        where, params = "app = ? AND thread = ?", (t.app, t.thread)
+    elif t.who is None:
+        where, params = "app = ? AND thread IS NULL AND counterpart IS NULL", (t.app,)
+    else:
+        where, params = "app = ? AND thread IS NULL AND counterpart = ?", (t.app, t.who)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for order in ("time_utc IS NOT NULL ORDER BY time_utc, id", "time_utc IS NULL ORDER BY id"):
+            cursor.execute(f"{_BUBBLE_SELECT} WHERE {where} AND {order}", params)
+            while batch := cursor.fetchmany(CHUNK):
+                yield from _bubble_batch(batch, reader)
+    finally:
+        cursor.close()
+
+
+_BUBBLE_SELECT = (
+    f"SELECT {', '.join(BubbleRow._fields[:-1])}, json_valid(extra), "
+    + ", ".join(f"CASE WHEN json_valid(extra) THEN json_extract(extra, '{path}') END" for path in _EXTRACTED)
+    + " FROM message"
+)
+_TIME, _RAW, _DELETED, _EXTRA, _VALID = 7, 8, 10, 11, 16  # places in a bubble query's row
+
+
+def _bubble_batch(batch: Sequence[Any], reader: CursorReader) -> list[BubbleRow]:
+    """One fetch of a bubble query as BubbleRows. Values are converted as CursorReader converts them (times
+    as StoreTime, JSON decoded, booleans as bool); a time stored in another form is read again through it."""
+    out: list[Any] = []
+    odd: list[int] = []
+    make = BubbleRow._make
+    for raw in batch:
+        when = raw[_TIME]
+        if when is not None:
+            when = parse_store_time(when) if type(when) is str else None
+            if when is None:  # read through the column type (cursor_rows.py)
+                odd.append(raw[0])
+                out.append(raw[0])
+                continue
+        stored = raw[_RAW]
+        time_raw = _JSON.process_result_value(stored, None) if type(stored) is str else stored
+        time_is, sent, received, code = raw[_VALID + 1 :]
+        deleted = raw[_DELETED] if raw[_DELETED] is None else bool(raw[_DELETED])
+        if raw[_VALID] == 1 and is_plain(raw[6], deleted, raw[_EXTRA], code, sent, received):
+            extra, plain = None, (time_is, sent, received)
+        else:
+            extra, plain = bubble_extra(raw[_EXTRA]), None
+        out.append(make((*raw[:_TIME], when, time_raw, raw[9], deleted, extra, *raw[_EXTRA + 1 : _VALID], plain)))
+    if odd:
+        read = reader.by_ids(Message.__table__, odd, BUBBLE_COLUMNS)
+        out = [
+            m if type(m) is BubbleRow else BubbleRow(*read[m]._replace(extra=bubble_extra(read[m].extra))) for m in out
+        ]
+    return out
+
+
 def _thread_where(table: Any, t: ThreadInfo) -> list[Any]:
     where = [table.c.app == t.app]
     if t.thread is not None:
@@ -318,8 +420,17 @@ def timeline_days(session: Session) -> dict[str, int]:
     """Timed records per UTC day ('YYYY-MM-DD' → count), in day order, reading only the time columns."""
     reader = CursorReader(session)
     dates: dict[str, int] = {}
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for _, cls, column in TIMED:
         col = cls.__table__.c[column]
+        text_col = type_coerce(col, String)
+        odd = select(func.count()).where(col.is_not(None), text_col.op("NOT GLOB")(STORE_GLOB))
+        if sqlite and not session.scalar(odd):
+            # every time is in the store's text form (what CursorReader reads as a StoreTime): SQLite counts
+            day_col = func.substr(text_col, 1, 10)
+            for day, n in session.execute(select(day_col, func.count()).where(col.is_not(None)).group_by(day_col)):
+                dates[day] = dates.get(day, 0) + n
+            continue
         for (when,) in reader.rows(select(col).where(col.is_not(None))):
             day = when[:10]  # the UTC day as the store writes it: sorts as the days do
             dates[day] = dates.get(day, 0) + 1

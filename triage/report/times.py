@@ -120,6 +120,13 @@ class LocalDays:
                 texts.append(after + _HOURS[local - 24] + rest + abbreviation)
         return texts
 
+    def around(self, t: StoreTime, before: str, after: str) -> str:
+        """`before + text + after` for each of `texts(t)`, as one string (a row's cells, a bubble's times)."""
+        texts = self.texts(t)
+        if len(texts) == 2:  # London and Paris (LOCAL_ZONES): no loop
+            return before + texts[0] + after + before + texts[1] + after
+        return "".join([before + text + after for text in texts])
+
 
 _HOURS = tuple(f"{h:02d}" for h in range(24))
 _HOUR = timedelta(hours=1)
