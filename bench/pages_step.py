@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_step import copy_run  # noqa: E402 - the bench folder is not a package
+from report_step import copy_run, report_of_copy  # noqa: E402 - the bench folder is not a package
 
 
 def peak_rss_mb() -> float:
@@ -39,25 +39,9 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="pages-step-")) / "out"
     case = copy_run(args.run_out, work)
 
-    import triage.store as store_module
-    from rules.engine import load_pack
-    from triage.enrich.thumbnails import cited_media, make_thumbnails
-    from triage.model.timeutil import iso, now_utc
-    from triage.report import _custody_entries, _files_selected
-    from triage.report.findings import build_findings
-    from triage.report.html import build_report
     from triage.report.pages import write_pages
-    from triage.report.stream import ensure_indexes
 
-    store = store_module.CaseStore.in_folder(work, finished=True)
-    pack = load_pack()
-    entries = _custody_entries(work / "custody.jsonl")
-    run = {"started_utc": entries[0]["time_utc"], "report_utc": iso(now_utc())}
-    findings = build_findings(store, case, pack, run, store.counts(), files_selected=_files_selected(entries))
-    ensure_indexes(store.session)
-    store.commit()
-    thumbnails = make_thumbnails(store.session, args.evidence, None, work, first=cited_media(store.session))
-    report = build_report(store, findings, work / "custody.jsonl", work, pack.zones, thumbnails)
+    store, _, report = report_of_copy(work, case, args.evidence)
     print(f"context built; peak RSS so far {peak_rss_mb():.0f} MB")
     for n in range(1, args.repeat + 1):
         out = work / f"pages-{n}"

@@ -37,6 +37,29 @@ def copy_run(run_out: Path, work: Path) -> dict[str, str]:
     return json.loads((data / "findings.json").read_text(encoding="utf-8"))["case"]
 
 
+def report_of_copy(work: Path, case: dict[str, str], evidence: Path) -> tuple[Any, Any, Any]:
+    """The store of a copied run (copy_run), the default pack, and the report's context as the report step
+    builds it (findings, thumbnails read again from `evidence`, map): what pages_step and pdf_step time."""
+    import triage.store as store_module
+    from rules.engine import load_pack
+    from triage.enrich.thumbnails import cited_media, make_thumbnails
+    from triage.model.timeutil import iso, now_utc
+    from triage.report import _custody_entries, _files_selected
+    from triage.report.findings import build_findings
+    from triage.report.html import build_report
+    from triage.report.stream import ensure_indexes
+
+    store = store_module.CaseStore.in_folder(work, finished=True)
+    pack = load_pack()
+    entries = _custody_entries(work / "custody.jsonl")
+    run = {"started_utc": entries[0]["time_utc"], "report_utc": iso(now_utc())}
+    findings = build_findings(store, case, pack, run, store.counts(), files_selected=_files_selected(entries))
+    ensure_indexes(store.session)
+    store.commit()
+    thumbnails = make_thumbnails(store.session, evidence, None, work, first=cited_media(store.session))
+    return store, pack, build_report(store, findings, work / "custody.jsonl", work, pack.zones, thumbnails)
+
+
 def timed(times: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         wall, cpu = time.perf_counter(), time.process_time()

@@ -338,7 +338,7 @@ def pdftotext(pdf: Path) -> str:
     return " ".join(text.split())
 
 
-def test_the_statement_lists_each_cited_record_as_one_table_row(tmp_path: Path, monkeypatch) -> None:
+def test_the_statement_lists_each_cited_record_as_one_block(tmp_path: Path, monkeypatch) -> None:
     import triage.report
 
     reports = []
@@ -373,13 +373,27 @@ def test_the_statement_lists_each_cited_record_as_one_table_row(tmp_path: Path, 
     )
     rs.write(files_selected=1)
     page = render_print_html(reports[0])
-    cited = page[page.index('<table class="cited">') :]
-    cited = cited[: cited.index("</table>")]
-    assert len(Elements(cited).select("tr")) == 1 + len(positions)  # a header and one row each
+    cited = page[page.index('<div class="cited">') :]
+    cited = cited[: cited.index("</details>")]
+    blocks = [b for b in Elements(cited).select("div") if b.get("class") == "cited-rec"]
+    assert len(blocks) == len(positions)  # one block each, after the key (class "cited-rec cited-key")
+    assert "<table" not in cited and "<tr" not in cited  # no table row per record: a cell costs a line
     assert 'class="card' not in page  # no card per record in print: the cards are on index.html
+    text = Text(cited).text
+    assert "Record" in text and "What it shows" in text and "Where in the evidence" in text  # the key
     for n, p in enumerate(positions):
-        assert f"location #{p.id}" in Text(cited).text and f"{50.9 + n / 1000:.6f}, 1.800000" in cited
+        assert f"{n + 1} location #{p.id} {50.9 + n / 1000:.6f}, 1.800000" in text  # spaces apart, no punctuation
+    # its place in the evidence, with the file's SHA-256: plain text, no element needed for ASCII values
+    assert f"{src.provenance}, table message_location row 1<br>SHA-256 {src.sha256}</div>" in cited
+    # the positions named on the map: a line each under its label, in aligned columns, not a table row
+    named = page[page.index('<div class="map-rows">') :]
+    named = Text(named[: named.index('<h3 id="map-zones">') if '<h3 id="map-zones">' in named else None]).text
+    assert '<table class="map-rows">' not in page
+    for n, p in enumerate(positions):
+        line = rf"\bL{p.id} +{50.9 + n / 1000:.6f} +1\.800000 +whatsapp shared location +\d{{4}}-"
+        assert re.search(line, named), p.id
     assert len(Elements((rs.out / "index.html").read_text(encoding="utf-8")).select("div", "card")) == 60
+    assert len(Elements((rs.out / "index.html").read_text(encoding="utf-8")).select("tr", id="maprow-L1")) == 1
     if pdf_unavailable() is None and shutil.which("pdftotext"):
         text = pdftotext(rs.out / PDF_NAME)
         assert all(f"location #{p.id}" in text for p in positions)

@@ -435,6 +435,33 @@ def test_left_to_right_text_isolates_only_its_figures() -> None:
     assert evidence_html("a <b> & 1") == 'a &lt;b&gt; &amp; <span class="num" dir="ltr">1</span>'
 
 
+def test_part_1_prints_a_value_as_plain_text_only_where_its_element_changes_nothing() -> None:
+    from triage.report.statement import figure_text, name_text
+
+    # no right-to-left character: a name or path is plain text; one with Arabic script stays isolated
+    assert name_text("/data/data/com.whatsapp/databases/msgstore.db", "path") == (
+        "/data/data/com.whatsapp/databases/msgstore.db"
+    )
+    assert name_text("محمد") == "<bdi>محمد</bdi>" and name_text("Ali محمد <x>") == "<bdi>Ali محمد &lt;x&gt;</bdi>"
+    assert name_text(None) == "" and name_text("a & b") == "a &amp; b"
+    # a figure with no place a line could break, or a long one that may wrap anyway (a hash): plain text
+    digest = "7c86752b28378bc2195d5ad6640bb12b2878f0092a7edccf1e725a5951bf9611"
+    assert [str(figure_text(v)) for v in ("1715748044440", "message", "+447700900117", "12:30", digest)] == [
+        "1715748044440",
+        "message",
+        "+447700900117",
+        "12:30",
+        digest,
+    ]
+    # a short figure a line could break (a space, a comma, a hyphen, a slash) stays on one line (class "num")
+    for kept in ("2024-05-15 04:40:44 UTC", "51.009313, 2.121314", "1,791,081", "3,000.0/0", "a-b"):
+        assert figure_text(kept) == f'<span class="ltr num" dir="ltr">{kept}</span>', kept
+    # right-to-left text in a figure keeps its left-to-right isolate, whatever its length
+    assert figure_text("١٢٣٤") == '<span class="ltr num" dir="ltr">١٢٣٤</span>'
+    assert figure_text("ب" * 50) == f'<span class="ltr" dir="ltr">{"ب" * 50}</span>'
+    assert figure_text(None) == "" and figure_text("") == ""
+
+
 def test_an_account_and_a_contact_are_stated_as_stored() -> None:
     from triage.model.records import Account, Contact
     from triage.report.html import Card

@@ -38,7 +38,19 @@ from triage.report.examination import examination_steps
 from triage.report.html import NOT_TRANSLATED, Report, environment, local_times, utc_text
 from triage.report.names import Names
 from triage.report.number_notes import ambiguous_cited
-from triage.report.statement import Fact, annex, fact_list, rules_of_run, stated_facts, text_of, what, when, where
+from triage.report.statement import (
+    Fact,
+    annex,
+    fact_list,
+    figure_text,
+    name_text,
+    rules_of_run,
+    stated_facts,
+    text_of,
+    what,
+    when,
+    where,
+)
 
 if TYPE_CHECKING:
     from triage.integrity.custody import CustodyLog
@@ -183,6 +195,8 @@ def render_print_html(report: Report, exports_later: bool = False) -> str:
         links=None,
         up="",
         index_href="",
+        name_text=name_text,  # the cited records' places in the evidence, plain where no element is needed
+        figure_text=figure_text,
     )
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
 

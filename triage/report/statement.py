@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,7 @@ from markupsafe import Markup
 
 from triage.model.records import Account, Call, Contact, Location, MediaFile, Message, Payment
 from triage.report.bidi import evidence_block
-from triage.report.display import isolated, left_to_right, shown
+from triage.report.display import NOWRAP_CHARS, isolated, left_to_right, shown
 from triage.report.times import local_times, utc_text
 
 STATEMENT_FACTS = 400  # facts stated in part 1 at most (then: how many more, and where all are listed)
@@ -103,6 +104,33 @@ def _order(fact: Fact) -> tuple[Any, ...]:
 
 # -- what each fact says -------------------------------------------------------------------------------
 
+# Part 1 states hundreds of facts of about ten values each, and WeasyPrint lays out each inline element as a
+# box of its own, as costly as a line of text (bench/pdf_step.py: it was most of the statement's time). So a
+# value is printed as plain text where its element would change nothing on the page: it holds no right-to-left
+# character (isolating it would move nothing) and, for a short figure kept on one line (display.NOWRAP_CHARS),
+# no place a line could break (only letters, digits and _ . : # +). The others keep their <bdi> or
+# <span dir="ltr">, and every value that holds right-to-left text is isolated (the app, origin and encoding
+# too), so no fact line has right-to-left text outside an isolate: a plain value keeps the order it had inside
+# its element (docs/report_safety.md).
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
+_UNBREAKABLE = re.compile(r"[0-9A-Za-z_.:#+]+")
+
+
+def name_text(value: Any, kind: str = "name", where: str | None = None) -> Markup:
+    """A name, path or stored word: as text, in <bdi> when it holds right-to-left text (display.isolated)."""
+    text = shown(value, kind, where)
+    return text if _RIGHT_TO_LEFT.search(text) is None else isolated(value, kind, where)
+
+
+def figure_text(value: Any, kind: str = "text", where: str | None = None) -> Markup:
+    """A hash, identifier, number or time: as text when no element is needed, else display.left_to_right's."""
+    if value is None or value == "":
+        return Markup("")
+    text = shown(value, kind, where)
+    if _RIGHT_TO_LEFT.search(text) is None and (len(text) > NOWRAP_CHARS or _UNBREAKABLE.fullmatch(text)):
+        return text
+    return left_to_right(value, kind, where)
+
 
 def what(fact: Fact, names: Any = None) -> Markup:
     """What the record is, in neutral words: its kind and the identifiers it holds."""
@@ -113,64 +141,60 @@ def what(fact: Fact, names: Any = None) -> Markup:
         verb = DIRECTION_WORDS.get(r.direction, f"direction as stored: {r.direction}; other party")
         state = Markup("; marked deleted in its source") if r.deleted else Markup("")
         return Markup("Message #{} ({}), {} {}{}").format(
-            r.id, shown(r.app, "name"), verb, party(r.counterpart, names), state
+            r.id, name_text(r.app), verb, party(r.counterpart, names), state
         )
     if isinstance(r, Call):
         verb = CALL_WORDS.get(r.direction, f"call ({r.direction}) with")
-        duration = (
-            Markup(", {} s").format(left_to_right(f"{r.duration_s:g}")) if r.duration_s is not None else Markup("")
-        )
+        duration = Markup(", {} s").format(figure_text(f"{r.duration_s:g}")) if r.duration_s is not None else Markup("")
         return Markup("Call #{} ({}), {} {}{}").format(
-            r.id, shown(r.app, "name"), verb, party(r.counterpart, names), duration
+            r.id, name_text(r.app), verb, party(r.counterpart, names), duration
         )
     if isinstance(r, Location):
         accuracy = (
-            Markup(", accuracy {} m").format(left_to_right(f"{r.accuracy_m:g}"))
+            Markup(", accuracy {} m").format(figure_text(f"{r.accuracy_m:g}"))
             if r.accuracy_m is not None
             else Markup("")
         )
         photo = (
-            Markup(", from the metadata of file {}").format(isolated(card.media.name, "name"))
+            Markup(", from the metadata of file {}").format(name_text(card.media.name, "name"))
             if card.media is not None
             else Markup("")
         )
         return Markup("Position #{}: latitude, longitude {}{} (origin: {}){}").format(
-            r.id, left_to_right(f"{r.latitude:.6f}, {r.longitude:.6f}"), accuracy, shown(r.origin, "name"), photo
+            r.id, figure_text(f"{r.latitude:.6f}, {r.longitude:.6f}"), accuracy, name_text(r.origin), photo
         )
     if isinstance(r, MediaFile):
         camera = " ".join(x for x in (r.make, r.model) if x)
         position = (
-            Markup(", position {}").format(
-                left_to_right(f"{card.location.latitude:.6f}, {card.location.longitude:.6f}")
-            )
+            Markup(", position {}").format(figure_text(f"{card.location.latitude:.6f}, {card.location.longitude:.6f}"))
             if card.location is not None
             else Markup(", no position in its metadata")
         )
         return Markup("Photo or video file #{} {}, {} bytes, SHA-256 {}{}{}").format(
             r.id,
-            isolated(r.path, "path", "records/media_file.jsonl"),
-            left_to_right(f"{r.size:,}" if r.size else "?"),
-            left_to_right(r.sha256 or "not computed"),
-            Markup(", camera {}").format(isolated(camera, "name")) if camera else Markup(""),
+            name_text(r.path, "path", "records/media_file.jsonl"),
+            figure_text(f"{r.size:,}" if r.size else "?"),
+            figure_text(r.sha256 or "not computed"),
+            Markup(", camera {}").format(name_text(camera, "name")) if camera else Markup(""),
             position,
         )
     if isinstance(r, Payment):
         amount = (
-            Markup(", amount {}").format(left_to_right(f"{r.amount:,.2f} {r.currency or ''}".strip()))
+            Markup(", amount {}").format(figure_text(f"{r.amount:,.2f} {r.currency or ''}".strip()))
             if r.amount is not None
             else Markup("")
         )
-        ident = Markup(" {}").format(left_to_right(_masked(r), "name")) if r.identifier else Markup("")
+        ident = Markup(" {}").format(figure_text(_masked(r), "name")) if r.identifier else Markup("")
         other = Markup(", other party {}").format(party(r.counterpart, names)) if r.counterpart else Markup("")
         return Markup("Payment detail #{} read from the phone's content: {}{}{}{}").format(
-            r.id, shown(r.method, "name"), ident, amount, other
+            r.id, name_text(r.method), ident, amount, other
         )
     if isinstance(r, Contact):
         return _contact(r)
     if isinstance(r, Account):
-        name = Markup(", display name {}").format(isolated(r.display_name, "name")) if r.display_name else Markup("")
+        name = Markup(", display name {}").format(name_text(r.display_name, "name")) if r.display_name else Markup("")
         return Markup("Account #{} ({}) held on the device: identifier {}{}").format(
-            r.id, shown(r.app, "name"), left_to_right(r.identifier, "name", "records/account.jsonl"), name
+            r.id, name_text(r.app), figure_text(r.identifier, "name", "records/account.jsonl"), name
         )
     return Markup("{} record #{}").format(card.ref.get("type"), card.ref.get("id"))
 
@@ -183,19 +207,19 @@ CONTACT_LISTED = 5  # identifiers of each kind stated at most (then: how many mo
 
 def _contact(r: Contact) -> Markup:
     """A contact, group or channel entry: its name and identifiers as stored, and what the app says it is."""
-    parts = [Markup("name {}").format(isolated(r.name, "name"))] if r.name else [Markup("no name stored")]
+    parts = [Markup("name {}").format(name_text(r.name, "name"))] if r.name else [Markup("no name stored")]
     for label, values in (("phone number(s)", r.phone_numbers), ("e-mail(s)", r.emails), ("handle(s)", r.handles)):
         if values:
             shown_values = Markup(", ").join(
-                left_to_right(str(v), "name", "records/contact.jsonl") for v in values[:CONTACT_LISTED]
+                figure_text(str(v), "name", "records/contact.jsonl") for v in values[:CONTACT_LISTED]
             )
             more = Markup(" and {} more").format(len(values) - CONTACT_LISTED) if len(values) > CONTACT_LISTED else ""
             parts.append(Markup("{} {}{}").format(label, shown_values, more))
     extra = r.extra if isinstance(r.extra, dict) else {}
     for key, label in CONTACT_STORED:
         if extra.get(key) not in (None, ""):
-            parts.append(Markup("{} {}").format(label, shown(str(extra[key]), "name")))
-    return Markup("Contact #{} ({}): {}").format(r.id, shown(r.app, "name"), Markup("; ").join(parts))
+            parts.append(Markup("{} {}").format(label, name_text(str(extra[key]))))
+    return Markup("Contact #{} ({}): {}").format(r.id, name_text(r.app), Markup("; ").join(parts))
 
 
 def _masked(payment: Payment) -> str:
@@ -209,9 +233,9 @@ def party(raw: str | None, names: Any = None) -> Markup:
     if not raw:
         return Markup("an unknown party")
     named = names.of_number(raw) if names is not None else None
-    text = left_to_right(raw, "name", "records/message.jsonl")
+    text = figure_text(raw, "name", "records/message.jsonl")
     if named is not None:  # where the phone names it is on the people pages and in records/party.jsonl
-        text += Markup(" (named {} in the phone's records)").format(isolated(named.text, "name"))
+        text += Markup(" (named {} in the phone's records)").format(name_text(named.text, "name"))
     return text
 
 
@@ -235,8 +259,8 @@ def when(fact: Fact) -> Markup:
     raw, encoding = getattr(r, f"{name}_raw", None), getattr(r, f"{name}_encoding", None)
     stored = (
         Markup("; stored as {}{}").format(
-            left_to_right(raw if isinstance(raw, str) else json.dumps(raw), "name"),
-            Markup(" ({})").format(shown(encoding, "name")) if encoding else "",
+            figure_text(raw if isinstance(raw, str) else json.dumps(raw), "name"),
+            Markup(" ({})").format(name_text(encoding)) if encoding else "",
         )
         if raw not in (None, "")
         else Markup("")
@@ -246,21 +270,19 @@ def when(fact: Fact) -> Markup:
     if t is None:
         return Markup("time not placed in UTC{}").format(stored)
     local = local_times(t)
-    return Markup("{} ({} UK){}").format(left_to_right(utc_text(t)), left_to_right(local[0] if local else ""), stored)
+    return Markup("{} ({} UK){}").format(figure_text(utc_text(t)), figure_text(local[0] if local else ""), stored)
 
 
 def where(fact: Fact) -> Markup:
     ref = fact.card.ref
-    text = isolated(ref.get("provenance") or "source not recorded", "path", "findings.json")
+    text = name_text(ref.get("provenance") or "source not recorded", "path", "findings.json")
     if ref.get("table"):
         # a table's name is an identifier of the database, kept whole on its line like the row (display.ltr_html)
-        text += Markup(", table {} row {}").format(
-            left_to_right(ref["table"], "name"), left_to_right(ref["row"], "name")
-        )
+        text += Markup(", table {} row {}").format(figure_text(ref["table"], "name"), figure_text(ref["row"], "name"))
     elif ref.get("offset") is not None:
-        text += Markup(", byte offset {}").format(left_to_right(ref["offset"]))
+        text += Markup(", byte offset {}").format(figure_text(ref["offset"]))
     if ref.get("sha256"):
-        text += Markup("; file SHA-256 {}").format(left_to_right(ref["sha256"]))
+        text += Markup("; file SHA-256 {}").format(figure_text(ref["sha256"]))
     return text
 
 
