@@ -157,9 +157,7 @@ def list_payload(folder: Path) -> list[Listed]:
     tree = walk(folder / PAYLOAD_DIR)
     if tree.problems:  # the run writes regular files only; anything else must not be sealed silently
         raise TriageError(f"cannot seal {folder}: {'; '.join(tree.problems)}")
-    return [
-        Listed(f"{PAYLOAD_DIR}/{rel}", path, os.lstat(path).st_size) for rel, path in sorted(tree.files.items())
-    ]
+    return [Listed(f"{PAYLOAD_DIR}/{rel}", path, os.lstat(path).st_size) for rel, path in sorted(tree.files.items())]
 
 
 def head_tags(
