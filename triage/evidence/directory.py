@@ -51,8 +51,27 @@ class DirectoryEvidence(Evidence):
 
     @property
     def container_files(self) -> list[Path]:
-        """Every regular file in the folder (what the pipeline hashes before and after a run)."""
-        return sorted((Path(e.handle) for e in self.walk() if e.type == "file"), key=lambda p: os.fsencode(p))
+        """Every regular file in the folder (what the pipeline hashes before and after a run): the files `walk`
+        lists, found by the same rules (lstat: a link is never followed, one that cannot be stat'ed is left
+        out, as the walk leaves it out with a warning) without making an entry for each."""
+        files: list[Path] = []
+        pending = [str(self.root)]
+        while pending:
+            try:
+                with os.scandir(pending.pop()) as it:
+                    dirents = list(it)
+            except OSError:
+                continue  # the walk says so
+            for d in dirents:
+                try:
+                    mode = d.stat(follow_symlinks=False).st_mode
+                except OSError:
+                    continue
+                if stat.S_ISDIR(mode):
+                    pending.append(d.path)
+                elif stat.S_ISREG(mode):
+                    files.append(Path(d.path))
+        return sorted(files, key=os.fsencode)
 
     # -- listing ------------------------------------------------------------------------------------
     def walk(self) -> Iterator[FileEntry]:
@@ -199,14 +218,12 @@ def _open_nofollow(path: str, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
-_FD_LINKS = Path("/proc/self/fd")  # Linux: each open file's path, as the kernel resolved it
-
-
 def _opened_path(f: BinaryIO, path: Path) -> str:
-    """The real path of an open file: one readlink on Linux (realpath's lstat of every folder on the way, for
-    each of a phone's 50,000 files, cost seconds); realpath where /proc is not there."""
+    """The real path of an open file: one readlink of /proc/self/fd/N on Linux, where the kernel names each
+    open file by the path it resolved (realpath's lstat of every folder on the way, for each of a phone's
+    50,000 files, cost seconds); realpath where /proc is not there."""
     try:
-        return os.readlink(_FD_LINKS / str(f.fileno()))
+        return os.readlink(f"/proc/self/fd/{f.fileno()}")
     except OSError:
         return os.path.realpath(path)
 
