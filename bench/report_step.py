@@ -94,7 +94,6 @@ def main() -> None:
     for name in (
         "build_findings",
         "build_report",
-        "write_other_exports",
         "write_pages",
         "write_html",
         "record_outcome",

@@ -248,7 +248,7 @@ def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path:
     out.mkdir()
     worker = ReportWorker(store, out)
     try:
-        worker.hand_over(out / "findings.json", [], None)
+        worker.hand_over(out / "findings.json", None)
         with pytest.raises(TriageError, match=r"second process failed \(OperationalError: .*unable to open"):
             worker.finish()
     finally:

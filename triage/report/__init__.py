@@ -20,7 +20,7 @@ from triage.report.pages import write_pages
 from triage.report.pdf import record_outcome, statement_html
 from triage.report.statement import rule_texts
 from triage.report.stream import ensure_indexes
-from triage.report.worker import ReportWorker, record_exports_here, sha256_of, write_other_exports
+from triage.report.worker import ReportWorker, RestOfExports, sha256_of
 
 if TYPE_CHECKING:
     from rules.engine import RulePack
@@ -60,8 +60,8 @@ def write_report(
         report.declarations = ctx.declarations.view() if ctx.declarations is not None else None
         report.context["declarations"] = report.declarations  # the statement's declarations block
         report.context["rule_texts"] = rule_texts(pack)  # Annex A: each rule's definition, from the run's own pack
-        mine = [*write_other_exports(store, ctx.case_names, out, ctx.case_records), *record_exports_here(store, out)]
-        worker.hand_over(findings_path, mine, statement_html(report))
+        # the second process writes the other exports and report.pdf while this one writes the pages
+        worker.hand_over(findings_path, statement_html(report), RestOfExports(ctx.case_names, ctx.case_records))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         shown = _hashes(out, [index, *pages, *report.files])  # while the second process lays out report.pdf

@@ -5,25 +5,28 @@ At the size of a real phone the report step is three large jobs: the record expo
 statement (report.pdf, laid out by WeasyPrint). Each reads the case store or the report's context and
 writes its own files, so on a machine with two cores they share the work:
 
-    this process:   findings.json, index.html's context, print HTML, schedules, KML/GeoJSON, CASE,
-                    records/ of every type but messages, then pages/, index.html
-    second process: records/message.jsonl and .csv, then the SHA-256 of every export and report.pdf
+    this process:   findings.json, index.html's context, print HTML, then pages/, index.html
+    second process: records/ of what no pass changes (messages, calls, contacts, positions); after the
+                    hand-over the schedules, KML/GeoJSON, CASE and the other records/; then the SHA-256 of
+                    every export and report.pdf
 
 A message is final once parsing ends (the passes add parties, payments and findings, never change a message),
-so `triage run` starts the second process then (`CaseStore.let_readers_in`): its exports of the messages
-overlap the passes, which keep one core busy and leave the other mostly idle.
+so `triage run` starts the second process then (`CaseStore.let_readers_in`): its exports of the bulk overlap
+the passes, which keep one core busy and leave the other mostly idle. The rest it reads on a new connection
+after the hand-over, when the report step has committed every record (the pages are the larger job: this
+split keeps both processes about equally busy).
 
 The statement names every export with its SHA-256, so it is laid out once they are all written: its HTML is
 made here (pdf.render_print_html, with a place for the exports) and finished there (pdf.fill_exports).
 
 The second process is `python -m triage.report.worker`. Its requests come on its stdin, never on its command
-line (where a database password would show): first the store's URL and the output folder; then, when this
-process has written its exports, their names and the print HTML (in a private temporary file). It opens the
-store on a connection of its own and only reads it: the messages and their source files, committed and final
-before it starts (in SQLite's write-ahead log a reader neither waits for the writer nor blocks it); every file
-it writes is created exclusively, as everywhere else. Its answer is one line of JSON on stdout: the files it
-wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped it, which
-`ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open
+line (where a database password would show): first the store's URL and the output folder; then, at the
+hand-over, findings.json's name, the case's names for the CASE files and the print HTML (in a private
+temporary file). It opens the store on connections of its own and only reads it (in SQLite's write-ahead log a
+reader neither waits for the writer nor blocks it); every file it writes is created exclusively, as
+everywhere else. Its answer is one line of JSON on stdout: the files it wrote, the SHA-256 of every export,
+what became of report.pdf, or the error that stopped it, which `ReportWorker.finish` raises here
+(ExistingFileError as itself). A store no other process can open
 (SQLite in memory) is handled in this process, in the same order.
 """
 
@@ -35,7 +38,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -67,8 +70,9 @@ def write_record_exports(store: Any, out: Path, types: Collection[str] | None = 
     return [*lines.values(), *tables]
 
 
-def record_exports_here(store: Any, out: Path) -> list[Path]:
-    """This process's share of the record exports (every type but SECOND_PROCESS_TYPES)."""
+def later_record_exports(store: Any, out: Path) -> list[Path]:
+    """The record exports of the types the passes and the report add or change (every type but
+    SECOND_PROCESS_TYPES): written once the report step has committed the store."""
     from triage.model.records import EXPORTED_RECORDS
 
     return write_record_exports(
@@ -87,6 +91,25 @@ def write_other_exports(store: Any, case: dict[str, str], out: Path, case_record
         *write_geo(store, out),
         *write_case(store, case, out / "case.jsonld", with_records=case_records),
     ]
+
+
+@dataclass(frozen=True)
+class RestOfExports:
+    """What the second process writes after the hand-over: the schedules, KML/GeoJSON and CASE files of the
+    case `case` (`case_records`: with case-records.jsonld), then the later record exports."""
+
+    case: dict[str, str]
+    case_records: bool
+
+    def write(self, store: Any, out: Path) -> list[Path]:
+        return [*write_other_exports(store, self.case, out, self.case_records), *later_record_exports(store, out)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"case": self.case, "case_records": self.case_records}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RestOfExports:
+        return cls(dict(data["case"]), bool(data["case_records"]))
 
 
 def sha256_of(path: Path) -> str:
@@ -133,7 +156,7 @@ class ReportWorker:
         self.errors: IO[bytes] | None = None
         self.html: Path | None = None
         self.first: Path = out
-        self.mine: list[Path] = []
+        self.rest: RestOfExports | None = None
         self.page: str | None = None
         if shareable(store):
             self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
@@ -158,10 +181,11 @@ class ReportWorker:
         self.child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
         self.child.stdin.flush()
 
-    def hand_over(self, first: Path, mine: list[Path], page: str | None) -> None:
-        """Once this process's exports (`first`, then `mine`) are written: the second process may hash every
-        export and make report.pdf from `page` (the print HTML, its exports left to fill; None: no PDF)."""
-        self.first, self.mine, self.page = first, mine, page
+    def hand_over(self, first: Path, page: str | None, rest: RestOfExports | None = None) -> None:
+        """Once `first` (findings.json) is written and the store committed with every record: the second process
+        writes `rest` (None: nothing more), then hashes every export and makes report.pdf from `page` (the
+        print HTML, its exports left to fill; None: no PDF)."""
+        self.first, self.page, self.rest = first, page, rest
         if self.child is None:
             return  # done here, in `finish`
         if page is not None:
@@ -169,16 +193,17 @@ class ReportWorker:
             self.html = Path(name)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(page)
-        names = [str(p.relative_to(self.out)) for p in (first, *mine)]
+        request = {"first": str(first.relative_to(self.out)), "html": str(self.html) if self.html else None}
         try:
-            self._send({"exports": names, "html": str(self.html) if self.html else None})
+            self._send({**request, "rest": rest.to_json() if rest is not None else None})
         except BrokenPipeError:
             pass  # the child has stopped: `finish` says why
 
     def finish(self) -> Finished:
         """Every export with its SHA-256, and what became of report.pdf; the second process's error raised."""
         if self.child is None:  # nobody else can read the store: the same work, here
-            written = [self.first, *write_record_exports(self.store, self.out, SECOND_PROCESS_TYPES), *self.mine]
+            written = [self.first, *write_record_exports(self.store, self.out, SECOND_PROCESS_TYPES)]
+            written += self.rest.write(self.store, self.out) if self.rest is not None else []
             return Finished(*hash_and_print(self.out, [str(p.relative_to(self.out)) for p in written], self.page))
         answer = self._answer()
         from triage.report.pdf import PdfOutcome
@@ -253,17 +278,23 @@ def serve(requests: IO[str]) -> dict[str, Any]:
     """The second process's work, request by request; its answer."""
     first = json.loads(requests.readline())
     out = Path(first["out"])
-    store = ReadStore(first["url"])
-    try:
-        files = write_record_exports(store, out, SECOND_PROCESS_TYPES)
-    finally:
-        store.close()
+    files = _exporting(first["url"], lambda store: write_record_exports(store, out, SECOND_PROCESS_TYPES))
     second = json.loads(requests.readline())
+    if second["rest"] is not None:  # on a connection opened now: it sees what the passes and the report committed
+        rest = RestOfExports.from_json(second["rest"])
+        files += _exporting(first["url"], lambda store: rest.write(store, out))
     page = Path(second["html"]).read_text(encoding="utf-8") if second["html"] else None
     names = [str(p.relative_to(out)) for p in files]
-    exports = second["exports"][:1] + names + second["exports"][1:]
-    hashes, pdf = hash_and_print(out, exports, page)
+    hashes, pdf = hash_and_print(out, [second["first"], *names], page)
     return {"files": names, "hashes": hashes, "pdf": pdf.to_json() if pdf is not None else None}
+
+
+def _exporting(url: str, write: Callable[[ReadStore], list[Path]]) -> list[Path]:
+    store = ReadStore(url)
+    try:
+        return write(store)
+    finally:
+        store.close()
 
 
 def main() -> int:
