@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import abc
 import fnmatch
+import functools
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -120,8 +122,10 @@ class Parser(abc.ABC):
         return cls.fixtures
 
     def path_matches(self, entry: FileEntry) -> bool:
-        path = entry.path.lower()
-        return any(fnmatch.fnmatchcase(path, p.lower()) for p in self.path_patterns)
+        """Whether the path fits one of `path_patterns`, as fnmatch.fnmatchcase on lower-cased path and patterns
+        says (one compiled expression per parser: the listing asks every parser about every file)."""
+        regex = _paths_regex(tuple(self.path_patterns))
+        return regex is not None and regex.match(entry.path.lower()) is not None
 
     def accepts(self, entry: FileEntry, header: bytes) -> bool:
         """Cheap test on path and first bytes: should this parser look at the file at all?"""
@@ -134,6 +138,14 @@ class Parser(abc.ABC):
     @abc.abstractmethod
     def parse(self, ctx: ParseContext) -> Iterator[Base]:
         """Yield records; put `source_table`/`source_row` (or `source_offset`) on each."""
+
+
+@functools.cache
+def _paths_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """fnmatch patterns (case-insensitive) as one expression; None when there are none (nothing matches)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p.lower())})" for p in patterns))
 
 
 class SqliteParser(Parser):
