@@ -86,6 +86,26 @@ def test_run_folder_is_a_bagit_bag_with_the_report_under_data(sealed: Path) -> N
         )
 
 
+def test_zip_members_are_deflated_by_isal_and_inflate_with_zlib_to_the_folders_bytes(sealed: Path) -> None:
+    from isal import isal_zlib
+
+    from triage.bundle.seal import CHUNK, ISAL_LEVEL
+
+    with zipfile.ZipFile(sealed.with_name("EXH1.zip")) as z:
+        assert z.testzip() is None  # every member's CRC-32, inflated by zlib
+        deflated = [i for i in z.infolist() if i.compress_type == zipfile.ZIP_DEFLATED]
+        assert {"EXH1/data/case.sqlite", "EXH1/data/index.html", "EXH1/manifest-sha256.txt"} <= {
+            i.filename for i in deflated
+        }
+        for info in deflated:
+            data = (sealed.parent / info.filename).read_bytes()
+            assert z.read(info) == data, info.filename
+            # the stream is ISA-L's, fed as the seal feeds it (CHUNK bytes at a time), not zlib's
+            isal = isal_zlib.compressobj(ISAL_LEVEL, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)
+            stream = b"".join(isal.compress(data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)) + isal.flush()
+            assert info.compress_size == len(stream), info.filename
+
+
 def test_custody_log_seal_entry_names_the_key_and_the_reports(sealed: Path, key_dir: Path) -> None:
     entries = [json.loads(line) for line in (payload(sealed) / "custody.jsonl").read_text().splitlines()]
     assert [e["action"] for e in entries[-2:]] == ["seal", "run finished"]

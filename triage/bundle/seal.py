@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from isal import isal_zlib
 
 from triage import TOOL_NAME, __version__
 from triage.bundle.keys import fingerprint, fingerprint_der, public_pem
@@ -76,6 +77,9 @@ CHUNK = 1 << 20  # bytes copied into the zip at a time: a member is never read w
 # deflate's fastest level: measured on a 200,000-message bag (bench/RESULTS.md), 4.5 s instead of 9.5 s for an
 # 18 % larger zip; the zip carries the bag, its integrity is the manifests' and the signature's, not deflate's
 DEFLATE_LEVEL = 1
+# Deflate itself is Intel's ISA-L (the `isal` package) instead of zlib: the same format, which every unzip reads,
+# 4.5 times less CPU and a 3 % smaller zip on that bag (bench/RESULTS.md). ISA-L's levels run 0-3.
+ISAL_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,18 @@ def _member(z: zipfile.ZipFile, name: str, size: int) -> IO[bytes]:
     info.compress_type = compression_for(name)
     _set_level(info, DEFLATE_LEVEL)
     info.file_size = size
-    return z.open(info, "w")
+    member = z.open(info, "w")
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        _deflate_with_isal(member)
+    return member
+
+
+def _deflate_with_isal(member: IO[bytes]) -> None:
+    """The member's raw deflate stream made by ISA-L. zipfile has no parameter for the compressor: the writer it
+    returns keeps its zlib compressor in `_compressor` (3.11 to 3.13) and calls only `compress` and `flush`,
+    which ISA-L's compressor has too. Nothing is written before this; without the attribute zlib stays."""
+    if getattr(member, "_compressor", None) is not None:
+        member._compressor = isal_zlib.compressobj(ISAL_LEVEL, isal_zlib.DEFLATED, -isal_zlib.MAX_WBITS)  # type: ignore[attr-defined]
 
 
 def _set_level(info: zipfile.ZipInfo, level: int) -> None:
