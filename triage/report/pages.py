@@ -26,6 +26,7 @@ from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from triage.integrity.exclusive import ExistingFileError, write_text_exclusive
 from triage.model.records import (
@@ -43,6 +44,7 @@ from triage.model.records import (
 )
 from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
+from triage.report.forked_pages import ForkedPages, fork_url
 from triage.report.html import Report, environment, shown_identifier
 from triage.report.message_kinds import PageLinks
 from triage.report.names import Names
@@ -255,7 +257,17 @@ class PageWriter:
         self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
         self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
         self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
-        self.timeline()
+        # the timeline links to every series above and nothing links to its rows: a fork writes it while this
+        # process writes the rest (forked_pages.py); its files keep their place in the list
+        at = len(self.files)
+        timeline = self.timeline()
+        try:
+            self._after_timeline()
+            self.files[at:at] = timeline.files(self.session)
+        finally:
+            timeline.stop()
+
+    def _after_timeline(self) -> None:
         self.listing("untimed", "Times not placed in UTC", untimed(self.session), by_id=False)
         self.listing(
             "warnings",
@@ -345,7 +357,9 @@ class PageWriter:
             )
         self.write(index, "conversations", iter(threads), extra={"message_total": sum(t.messages for t in threads)})
 
-    def timeline(self) -> None:
+    def timeline(self) -> ForkedPages:
+        """The timeline's series, named here (index.html and the other pages link to its first page); its pages
+        are written by a fork of this process on its own connection, or by this one when asked for them."""
         days = timeline_days(self.session)
         index = Series("timeline", "Timeline", len(days), PER_PAGE["timeline"])
         self.links.series["timeline"] = index
@@ -353,14 +367,34 @@ class PageWriter:
         for position, (day, n) in enumerate(days.items()):
             up = (f"{index.file(position // index.per_page + 1)}#day-{day}", "all days")
             day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
-        for day, records in itertools.groupby(timeline(self.session, TIMELINE_COLUMNS), key=lambda t: day_of(t.utc)):
-            if day not in day_series:
-                raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
-            self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
-        if day_series:
-            raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
-        summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
-        self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
+        write = lambda session: self._write_timeline(session, days, index, day_series)  # noqa: E731
+        return ForkedPages(write, fork_url(self.session))
+
+    def _write_timeline(
+        self, session: Session, days: dict[str, int], index: Series, day_series: dict[str, Series]
+    ) -> list[Path]:
+        """Every day's pages, then the index of days, read on `session`; the files, in writing order."""
+        self._read_on(session)
+        kept, self.files = self.files, []
+        try:
+            for day, records in itertools.groupby(timeline(session, TIMELINE_COLUMNS), key=lambda t: day_of(t.utc)):
+                if day not in day_series:
+                    raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
+                self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
+            if day_series:
+                raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
+            summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
+            self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
+            return self.files
+        finally:
+            self.files = kept
+
+    def _read_on(self, session: Session) -> None:
+        """Read the store on `session` from now on (a forked child's own connection)."""
+        if session is not self.session:
+            self.session = session
+            self.reader = CursorReader(session)
+            self.sources = PageSources(self.reader)
 
     # -- one series ---------------------------------------------------------------------------------
 
