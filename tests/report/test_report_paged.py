@@ -20,7 +20,9 @@ from tests.report_demo import Elements, Text, listing, listing_pages, read_jsonl
 from tests.report_store import WHEN, ReportStore
 from triage.model.records import Message, SourceFile
 from triage.report.basemap import MAX_POINTS
-from triage.report.pages import PER_PAGE
+from triage.report.cursor_rows import CursorReader
+from triage.report.pages import PER_PAGE, link_plan, planned_links
+from triage.store import CaseStore
 
 INDEX_LIMIT = 5 * 1024 * 1024  # bytes: the front page stays under this whatever the phone holds
 MSG_ID = re.compile(r'<div class="bubble (?:in|out)" id="msg-(\d+)">')
@@ -133,6 +135,25 @@ def test_timeline_by_day_and_untimed(paged) -> None:
     assert f"message #{ids['untimed']}" not in listing(out, "day-2025-05-14", "day-2025-05-15", "day-2025-05-18")
     # a row links to the message on its conversation page
     assert f'href="conversation-1-1.html#msg-{ids["long"][0]}"' in first_day
+    # the timeline is written by a fork that plans the conversations' pages itself (pages.planned_links): a late
+    # message is linked to the third page, where the run's own process wrote it
+    late = ids["long"][1100]
+    assert f'href="conversation-1-3.html#msg-{late}"' in listing(out, "day-2025-05-15")
+    assert f'id="msg-{late}"' in (out / "pages" / "conversation-1-3.html").read_text(encoding="utf-8")
+
+
+def test_planned_links_start_each_page_where_the_pages_written_start(paged) -> None:
+    out, ids = paged
+    store = CaseStore.in_folder(out, finished=True)
+    links = planned_links(store.session, CursorReader(store.session))
+    firsts = [int(MSG_ID.findall(page.read_text(encoding="utf-8"))[0]) for page in listing_pages(out, "conversation-1")]
+    assert (
+        [key[2] for key in links.series["conversation-1"].starts] == firsts == [ids["long"][i] for i in (0, 500, 1000)]
+    )
+    planned = link_plan(links)
+    links.series["conversation-1"].starts[1] = links.series["conversation-1"].starts[2]  # one page start moved
+    assert link_plan(links) != planned  # the run checks the fork's plan against its pages with this digest
+    store.close()
 
 
 def test_map_clusters_positions_past_the_limit(tmp_path: Path) -> None:

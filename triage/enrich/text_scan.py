@@ -19,7 +19,7 @@ from triage.store.rows import column_rows
 
 if TYPE_CHECKING:
     from rules.lexicon import Lexicon, LexiconHit
-    from triage.store import CaseStore
+    from triage.store.rows import StoreReader
 
 
 @dataclass
@@ -33,7 +33,7 @@ class MessageTextScan:
 
 
 def scan_message_text(
-    store: CaseStore, lexicon: Lexicon | None = None, mentions: Callable[[str], bool] | None = None
+    store: StoreReader, lexicon: Lexicon | None = None, mentions: Callable[[str], bool] | None = None
 ) -> MessageTextScan:
     """`mentions` is asked of each message's text as the lexicon folds it, so it is folded once."""
     scan = MessageTextScan(lexicon=lexicon, context_mentions=set() if mentions and lexicon else None)

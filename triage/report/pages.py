@@ -16,6 +16,7 @@ first keys of its series' pages: memory grows with the number of pages, not of r
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from bisect import bisect_right
@@ -44,7 +45,6 @@ from triage.model.records import (
 )
 from triage.report.cursor_rows import CursorReader
 from triage.report.display import LIST_ITEMS
-from triage.report.forked_pages import ForkedPages, fork_url
 from triage.report.html import Report, environment, shown_identifier
 from triage.report.message_kinds import PageLinks
 from triage.report.names import Names
@@ -65,6 +65,7 @@ from triage.report.stream import (
     Timed,
     all_of,
     bubble_rows,
+    message_keys,
     message_order,
     rows,
     thread_index,
@@ -75,6 +76,7 @@ from triage.report.stream import (
 )
 from triage.report.times import day_of
 from triage.store import CaseStore
+from triage.store.forked_reader import ForkedReader, fork_url
 
 PAGES_DIR = "pages"
 PER_PAGE = {  # rows a page, per kind of page: a page stays a few hundred kB whatever the phone holds
@@ -196,6 +198,34 @@ def write_pages(store: CaseStore, report: Report) -> tuple[list[Path], Links]:
     return writer.files, writer.links
 
 
+# the series the timeline links into (Timed types other than messages: PageWriter._href)
+LINKED_BY_ID = (("media", MediaFile), ("payments", Payment), ("locations", Location))
+
+
+def planned_links(session: Session, reader: CursorReader) -> Links:
+    """Where each conversation's pages and the LINKED_BY_ID series' pages start, read from the store alone (only
+    ids and times), as PageWriter pages them: each series' `starts` as writing its pages would fill them."""
+    links = Links()
+    for t in thread_index(session):
+        series = Series(f"conversation-{t.number}", "", t.messages, PER_PAGE["conversation"])
+        series.starts = list(itertools.islice(message_keys(t, reader), 0, None, series.per_page))
+        links.series[series.name] = links.conversations[(t.app, t.thread, t.who)] = series
+    for name, cls in LINKED_BY_ID:
+        table = cls.__table__
+        ids = [row.id for row in reader.rows(select(table.c.id).order_by(table.c.id))]
+        series = links.series[name] = Series(name, "", len(ids), PER_PAGE[name])
+        series.starts = ids[:: series.per_page]
+    return links
+
+
+def link_plan(links: Links) -> str:
+    """A digest of where the conversations and the LINKED_BY_ID series start their pages: equal for two Links
+    that send every record to the same page."""
+    plan: list[Any] = [(key, s.name, s.starts) for key, s in links.conversations.items()]
+    plan += [(name, links.series[name].starts) for name, _ in LINKED_BY_ID if name in links.series]
+    return hashlib.sha256(repr(plan).encode("utf-8")).hexdigest()
+
+
 def _new_folder(folder: Path) -> None:
     """The pages' folder, new: a folder or link already there (planted, or an earlier run's) stops the run."""
     try:
@@ -249,21 +279,25 @@ class PageWriter:
     # -- the order matters: a page links to records on series written before it ----------------------
 
     def write_all(self) -> None:
-        self.conversations()
-        self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
-        self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
-        self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
-        self.listing("people", "People (numbers linked across sources)", self._records(Party), self._people)
-        self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
-        self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
-        self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
-        # the timeline links to every series above and nothing links to its rows: a fork writes it while this
-        # process writes the rest (forked_pages.py); its files keep their place in the list
-        at = len(self.files)
+        # nothing links to the timeline's rows: a fork of this process writes it from the start, planning for
+        # itself where the records it links to are paged (forked_reader.py); this process checks that plan
+        # against the pages it writes, and the timeline's files keep their place in the list (after accounts)
         timeline = self.timeline()
         try:
+            self.conversations()
+            self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
+            self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
+            self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
+            self.listing("people", "People (numbers linked across sources)", self._records(Party), self._people)
+            self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
+            self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
+            self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
+            at = len(self.files)
             self._after_timeline()
-            self.files[at:at] = timeline.files(self.session)
+            files, plan = timeline.result(self.session)
+            if plan != link_plan(self.links):
+                raise RuntimeError("timeline: its links do not match the pages written; report not written")
+            self.files[at:at] = files
         finally:
             timeline.stop()
 
@@ -357,7 +391,7 @@ class PageWriter:
             )
         self.write(index, "conversations", iter(threads), extra={"message_total": sum(t.messages for t in threads)})
 
-    def timeline(self) -> ForkedPages:
+    def timeline(self) -> ForkedReader[tuple[list[Path], str]]:
         """The timeline's series, named here (index.html and the other pages link to its first page); its pages
         are written by a fork of this process on its own connection, or by this one when asked for them."""
         days = timeline_days(self.session)
@@ -368,14 +402,18 @@ class PageWriter:
             up = (f"{index.file(position // index.per_page + 1)}#day-{day}", "all days")
             day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
         write = lambda session: self._write_timeline(session, days, index, day_series)  # noqa: E731
-        return ForkedPages(write, fork_url(self.session))
+        return ForkedReader(write, fork_url(self.session), "the report's timeline pages")
 
     def _write_timeline(
         self, session: Session, days: dict[str, int], index: Series, day_series: dict[str, Series]
-    ) -> list[Path]:
-        """Every day's pages, then the index of days, read on `session`; the files, in writing order."""
+    ) -> tuple[list[Path], str]:
+        """Every day's pages, then the index of days, read on `session`, linking to where `planned_links` says
+        the records are; the files in writing order, and the plan's digest (`link_plan`)."""
         self._read_on(session)
-        kept, self.files = self.files, []
+        links = planned_links(session, self.reader)
+        links.series["timeline"] = index
+        kept = self.files, self.links, self.base["links"]
+        self.files, self.links, self.base["links"] = [], links, links
         try:
             for day, records in itertools.groupby(timeline(session, TIMELINE_COLUMNS), key=lambda t: day_of(t.utc)):
                 if day not in day_series:
@@ -385,9 +423,9 @@ class PageWriter:
                 raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
             summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
             self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
-            return self.files
+            return self.files, link_plan(links)
         finally:
-            self.files = kept
+            self.files, self.links, self.base["links"] = kept
 
     def _read_on(self, session: Session) -> None:
         """Read the store on `session` from now on (a forked child's own connection)."""

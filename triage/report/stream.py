@@ -242,15 +242,20 @@ def message_order(m: Any) -> tuple:
 
 
 def thread_messages(
-    session: Session, t: ThreadInfo, bubbles: bool = False, reader: CursorReader | None = None
+    session: Session,
+    t: ThreadInfo,
+    bubbles: bool = False,
+    reader: CursorReader | None = None,
+    only: tuple[str, ...] | None = None,
 ) -> Iterator[Any]:
     """The conversation's messages in `message_order`: two index-ordered streams (timed, then untimed).
     `bubbles`: only what a bubble shows (BUBBLE_COLUMNS, `extra` whole: a bubble says what a message is from
-    it, report/message_kinds.py). With a `reader`, rows come off its cursor (times as StoreTime, cursor_rows.py)."""
+    it, report/message_kinds.py). With a `reader`, rows come off its cursor (times as StoreTime, cursor_rows.py),
+    only the columns named in `only` when given."""
     table = Message.__table__
     where = _thread_where(table, t)
     if reader is not None:
-        columns = reader.columns(table, BUBBLE_COLUMNS if bubbles else None)
+        columns = reader.columns(table, BUBBLE_COLUMNS if bubbles else only)
         extra = "extra" if bubbles else None
         yield from reader.rows(
             select(*columns).where(*where, table.c.time_utc.is_not(None)).order_by(table.c.time_utc, table.c.id),
@@ -265,6 +270,13 @@ def thread_messages(
         session, select(*columns).where(*where, table.c.time_utc.is_not(None)).order_by(table.c.time_utc, table.c.id)
     )
     yield from rows(session, select(*columns).where(*where, table.c.time_utc.is_(None)).order_by(table.c.id))
+
+
+def message_keys(t: ThreadInfo, reader: CursorReader) -> Iterator[tuple]:
+    """The `message_order` key of each of the conversation's messages, in that order (only id and time read):
+    where its pages start, without reading what they show."""
+    for row in thread_messages(reader.session, t, reader=reader, only=("id", "time_utc")):
+        yield message_order(row)
 
 
 # what a plain message's bubble reads of `extra` (message_kinds.is_plain), extracted by SQLite: its JSON is

@@ -5,14 +5,16 @@ At the size of a real phone the report step is three large jobs: the record expo
 statement (report.pdf, laid out by WeasyPrint). Each reads the case store or the report's context and
 writes its own files, so on a machine with two cores they share the work:
 
-    this process:   findings.json, index.html's context, print HTML, then pages/, index.html
+    this process:   findings.json, index.html's context, print HTML, then pages/ (a fork of it writes the
+                    timeline's), index.html
     second process: records/ of what no pass changes (messages, calls, contacts, positions); after the
                     hand-over the schedules, KML/GeoJSON, CASE and the other records/; then the SHA-256 of
                     every export and report.pdf
 
 A message is final once parsing ends (the passes add parties, payments and findings, never change a message),
-so `triage run` starts the second process then (`CaseStore.let_readers_in`): its exports of the bulk overlap
-the passes, which keep one core busy and leave the other mostly idle. The rest it reads on a new connection
+so `triage run` starts the second process during the passes (`CaseStore.let_readers_in`; from the payments
+pass on, triage/run/pipeline.py REPORT_WORKER_FROM): its exports of the bulk overlap the passes, which keep
+one core busy. The rest it reads on a new connection
 after the hand-over, when the report step has committed every record (the pages are the larger job: this
 split keeps both processes about equally busy).
 

@@ -19,8 +19,12 @@ from triage.enrich.payments import extract_payments
 from triage.enrich.text_scan import MessageTextScan, scan_message_text
 from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
 from triage.model.records import Base, Finding, SourceFile
+from triage.store.forked_reader import ForkedReader, ReadingSession, fork_url
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from rules.lexicon import Lexicon
     from rules.pack import RulePack
     from rules.watchlist import Watchlists
     from triage.store import CaseStore
@@ -38,17 +42,44 @@ class PassInput:
     media_watchlist: MediaWatchlist | None = None
     describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.enrich.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
+    # the text scan started before the passes (`scan_text_elsewhere`); None: made when first asked for
+    text_scan: ForkedReader[MessageTextScan] | None = None
     _text_scan: MessageTextScan | None = field(default=None, init=False, repr=False)
 
     def message_text(self) -> MessageTextScan:
         """The one scan of the message text (payment prefilter and lexicon hits), made by the first pass
         that asks and shared with the next: the texts do not change between passes."""
         if self._text_scan is None:
-            from rules.context import default_context
-
             lexicon = self.pack.lexicon if self.pack else None
-            self._text_scan = scan_message_text(self.store, lexicon, default_context().mentions if lexicon else None)
+            if self.text_scan is not None:
+                self._text_scan = self.text_scan.result(self.store.session)
+                self._text_scan.lexicon = lexicon  # the scan's hits are of this lexicon (not sent back: large)
+            else:
+                self._text_scan = scan_message_text(self.store, lexicon, _mentions(lexicon))
         return self._text_scan
+
+
+def scan_text_elsewhere(store: CaseStore, pack: RulePack | None) -> ForkedReader[MessageTextScan]:
+    """The one scan of the message text, started now in a fork of this process (the messages are final once
+    parsing ends: CaseStore.let_readers_in) while this one links parties; the payments pass waits for it."""
+    lexicon = pack.lexicon if pack else None
+    mentions = _mentions(lexicon)
+
+    def scan(session: Session) -> MessageTextScan:
+        found = scan_message_text(ReadingSession(session), lexicon, mentions)
+        found.lexicon = None  # this process's copy: the caller sets its own
+        return found
+
+    return ForkedReader(scan, fork_url(store.session), "the scan of the message text")
+
+
+def _mentions(lexicon: Lexicon | None) -> Callable[[str], bool] | None:
+    """What the scan asks of each folded text for the context lists (rules/context.py), with a lexicon only."""
+    if lexicon is None:
+        return None
+    from rules.context import default_context
+
+    return default_context().mentions
 
 
 @dataclass(frozen=True)

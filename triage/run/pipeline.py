@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,15 +40,17 @@ from triage.parsing import Candidate, ParseRunner
 from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
-from triage.run.passes import PASSES, PassInput, run_passes
+from triage.run.passes import PASSES, PassInput, run_passes, scan_text_elsewhere
 from triage.run.progress import Reporter
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
 from triage.run.workdir import WorkArea, private_workdir
 from triage.store import CaseStore
 
 if TYPE_CHECKING:
+    from triage.enrich.text_scan import MessageTextScan
     from triage.enrich.thumbnails import Thumbnails
     from triage.evidence.opener import OpenOptions
+    from triage.store.forked_reader import ForkedReader
 
 
 @dataclass
@@ -74,6 +77,12 @@ class RunOptions:
     # where per-file media work runs (triage/parsing/parallel.py): None, this machine's process pool; the lab
     # gives a pool that spreads it over its workers (triage/lab/media.py). Records are the same either way.
     media_pool: Callable[[], Executor] | None = None
+
+
+# the pass the report's second process starts with: the text scan's fork has the other core while the parties are
+# linked (the first pass), and the second process has it from the payments pass on, its exports done long before
+# the report step needs them
+REPORT_WORKER_FROM = "payments extracted"
 
 
 @dataclass
@@ -272,15 +281,25 @@ class Examination:
                     parallel = self._parse(runner, candidates)
                     item = self._acquire(evidence, before, media, started)
                 self._parsed(evidence, runner, parallel)
-            # the parsed records are final: the report's second process starts on them now (the messages'
-            # exports) while the passes add parties, payments and findings (triage/report/worker.py)
+            # the parsed records are final: other processes may read them now. A fork scans the message text
+            # while the parties are linked; then the report's second process starts on them (the messages'
+            # exports) while the payments and rules passes run (triage/report/worker.py)
             self.store.let_readers_in()
-            with ReportWorker(self.store, self.opts.out) as report_worker:
+            with ExitStack() as stack:
+                text_scan = scan_text_elsewhere(self.store, pack)  # forked before any thread is started
+                stack.callback(text_scan.stop)
+                workers: list[ReportWorker] = []
+
+                def start_report_worker(action: str) -> None:
+                    if action == REPORT_WORKER_FROM and not workers:
+                        workers.append(stack.enter_context(ReportWorker(self.store, self.opts.out)))
+
                 with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
                     # the evidence is closed: its files are hashed again on the other core while the passes run
                     after = hashing.submit(sha256_files, files)
-                    self._run_passes(pack)
+                    self._run_passes(pack, text_scan, start_report_worker)
                     self._verify_unchanged(item, files, after)
+                report_worker = workers[0] if workers else stack.enter_context(ReportWorker(self.store, self.opts.out))
                 self.store.commit()
                 self._announce_seal()  # before the report, which shows the key from this entry
                 report = self._write_report(pack, self._make_thumbnails(), report_worker)
@@ -511,14 +530,23 @@ class Examination:
     ) -> None:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
 
-    def _run_passes(self, pack: RulePack) -> None:
-        """Parties, media, payments, rules: the registered passes (triage/run/passes.py), each in the record."""
-        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
+    def _run_passes(
+        self, pack: RulePack, text_scan: ForkedReader[MessageTextScan], on_start: Callable[[str], None]
+    ) -> None:
+        """Parties, media, payments, rules: the registered passes (triage/run/passes.py), each in the record.
+        `text_scan`: the scan of the message text, started already; `on_start(action)` as each pass starts."""
+        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist, text_scan=text_scan)
+
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
+
+            def started(action: str) -> None:
+                bar.advance()
+                on_start(action)
+
             run_passes(
                 given,
                 record=self.custody.record,
-                on_start=lambda _: bar.advance(),
+                on_start=started,
                 only=self.opts.scope.passes(tuple(p.action for p in PASSES)),
             )
 

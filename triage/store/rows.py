@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
@@ -22,11 +22,22 @@ from sqlalchemy.sql import ColumnElement
 from triage.model.records import Base
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from triage.store import CaseStore
 
 R = TypeVar("R", bound=Base)
 CHUNK = 5000  # rows fetched at a time: memory stays flat whatever the phone's size
 ID_BATCH = 500  # ids per `IN (…)`: well under SQLite's limit on bound parameters
+
+
+class StoreReader(Protocol):
+    """What reading rows needs of a store: its session, and `flush` (records it still buffers are part of the
+    case). The case store is one; so is a forked reader's own session (triage/store/forked_reader.py)."""
+
+    session: Session
+
+    def flush(self) -> None: ...
 
 
 @functools.cache
@@ -36,7 +47,7 @@ def row_type(cls: type[Base], columns: tuple[str, ...]) -> type:
 
 
 def column_rows(
-    store: CaseStore, cls: type[Base], columns: Sequence[str], where: ColumnElement[bool] | None = None
+    store: StoreReader, cls: type[Base], columns: Sequence[str], where: ColumnElement[bool] | None = None
 ) -> Iterator[Any]:
     """`columns` of every record of `cls` (optionally only those meeting `where`), in id order."""
     make = row_type(cls, tuple(columns))
