@@ -31,7 +31,7 @@ from triage.enrich.parties import link_parties, link_parties_in
 from triage.enrich.payments import SERVICE_ACTION_PREFIX, TELEGRAM_PAYMENT_ACTIONS, extract_payments
 from triage.enrich.text_scan import scan_message_text
 from triage.model.records import Call, Contact, Device, Message, Party, Payment
-from triage.run.passes import PassInput, run_passes
+from triage.run.passes import PartiesElsewhere, PassInput, run_passes
 from triage.store import CaseStore
 
 PACK = load_pack()
@@ -273,6 +273,70 @@ def test_parties_from_rows_equal_parties_from_records(tmp_path: Path, loaded: Co
         True,
     )
     store.close()
+
+
+def _store_naming_numbers(folder: Path) -> CaseStore:
+    folder.mkdir()
+    store = case_store(folder)
+    store.insert(Device(phone_numbers=["+447700900001"], extra={"sim_country_iso": "gb"}))
+    store.insert(Contact(app="contacts", name="Karwan", phone_numbers=["0612345678", "+9647501234567"]))
+    forms = ["07501234567", "+447501234567", "0612345678", "+33612345678", "447501234567@s.whatsapp.net"]
+    for i in range(40):
+        store.insert(message(i, "hi", counterpart=forms[i % len(forms)]))
+    store.commit()
+    return store
+
+
+def _party_rows(store: CaseStore) -> list[tuple]:
+    return [tuple(r) for r in store.session.connection().exec_driver_sql("SELECT * FROM party ORDER BY id")]
+
+
+def test_parties_linked_in_a_fork_join_the_store_as_the_pass_would_store_them(tmp_path: Path) -> None:
+    here = _store_naming_numbers(tmp_path / "here")
+    here.insert(_placeholder("earlier"))  # ids go on after it
+    here.commit()
+    details_here = run_passes_recorded(here, "parties linked")
+    forked = _store_naming_numbers(tmp_path / "forked")
+    forked.insert(_placeholder("earlier"))
+    forked.let_readers_in()
+    elsewhere = PartiesElsewhere.start(forked, tmp_path)
+    assert elsewhere is not None and elsewhere.job.pid is not None  # a child process links them
+    assert elsewhere.first_id == 2
+    details_forked = elsewhere.merge(forked)
+    forked.commit()
+    assert details_forked == details_here == {"parties": 4, "ambiguous": 2, "without_country": 0}
+    assert _party_rows(forked) == _party_rows(here)  # every column, ids included
+    forked.insert(_placeholder("later"))
+    forked.commit()
+    assert _party_rows(forked)[-1][0] == 6  # the store numbers on after the rows the fork made
+    here.close()
+    forked.close()
+
+
+def test_a_store_in_memory_links_its_parties_in_turn() -> None:
+    assert PartiesElsewhere.start(CaseStore("sqlite://"), Path("/nonexistent")) is None
+
+
+def _placeholder(key: str) -> Party:
+    return Party(
+        key=key,
+        e164=None,
+        region=None,
+        basis=None,
+        ambiguous=False,
+        candidates=[],
+        names=[],
+        apps=[],
+        raw_forms=[],
+        refs=[],
+    )
+
+
+def run_passes_recorded(store: CaseStore, action: str) -> dict[str, Any]:
+    said: dict[str, Any] = {}
+    run_passes(PassInput(store), record=lambda a, **details: said.update(details), only=(action,))
+    store.commit()
+    return said
 
 
 def _party(party: Party) -> dict[str, Any]:

@@ -5,6 +5,7 @@ runs the job in this process instead."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def test_a_store_in_memory_runs_the_job_here_when_its_result_is_asked_for(tmp_pa
     assert fork_url(store.session) is None
     job = ForkedReader(_count_and_pid, fork_url(store.session), "counting")
     assert job.result(store.session) == (0, os.getpid())
+
+
+def test_a_run_in_a_side_thread_runs_the_job_itself(tmp_path: Path) -> None:
+    """The kiosk runs `triage run` in a thread of its server: no fork there (a lock another thread holds at the
+    moment of a fork stays held in the child)."""
+    store, _ = _store_with(tmp_path, 2)
+    store.let_readers_in()
+    answers: list[tuple[int, int]] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(ForkedReader(_count_and_pid, fork_url(store.session), "c").result(store.session))
+    )
+    thread.start()
+    thread.join()
+    assert answers == [(2, os.getpid())]
+    store.close()
 
 
 def _fails(session: Session) -> None:

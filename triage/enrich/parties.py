@@ -19,6 +19,7 @@ from triage.store.rows import column_rows
 
 if TYPE_CHECKING:
     from triage.store import CaseStore
+    from triage.store.rows import StoreReader
 
 LINKED_KINDS = ("number", "whatsapp-jid")
 
@@ -124,7 +125,7 @@ def link_parties_in(store: CaseStore) -> list[Party]:
     return list(parties_in(store))
 
 
-def parties_in(store: CaseStore) -> Iterator[Party]:
+def parties_in(store: StoreReader) -> Iterator[Party]:
     """`parties` over the case store, reading only the columns that name a number."""
     return parties(lambda cls: column_rows(store, cls, PARTY_COLUMNS[cls]) if cls in PARTY_COLUMNS else store.all(cls))
 

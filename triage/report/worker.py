@@ -12,7 +12,7 @@ writes its own files, so on a machine with two cores they share the work:
                     every export and report.pdf
 
 A message is final once parsing ends (the passes add parties, payments and findings, never change a message),
-so `triage run` starts the second process during the passes (`CaseStore.let_readers_in`; from the payments
+so `triage run` starts the second process during the passes (`CaseStore.let_readers_in`; from the rules
 pass on, triage/run/pipeline.py REPORT_WORKER_FROM): its exports of the bulk overlap the passes, which keep
 one core busy. The rest it reads on a new connection
 after the hand-over, when the report step has committed every record (the pages are the larger job: this

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from triage.enrich.citation import Citation, describe
@@ -18,7 +19,8 @@ from triage.enrich.parties import parties_in
 from triage.enrich.payments import extract_payments
 from triage.enrich.text_scan import MessageTextScan, scan_message_text
 from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
-from triage.model.records import Base, Finding, SourceFile
+from triage.model.records import Base, Finding, Party, SourceFile
+from triage.store import CaseStore
 from triage.store.forked_reader import ForkedReader, ReadingSession, fork_url
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     from rules.lexicon import Lexicon
     from rules.pack import RulePack
     from rules.watchlist import Watchlists
-    from triage.store import CaseStore
+    from triage.store.rows import StoreReader
 
 Details = dict[str, Any]
 
@@ -42,8 +44,6 @@ class PassInput:
     media_watchlist: MediaWatchlist | None = None
     describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.enrich.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
-    # the text scan started before the passes (`scan_text_elsewhere`); None: made when first asked for
-    text_scan: ForkedReader[MessageTextScan] | None = None
     _text_scan: MessageTextScan | None = field(default=None, init=False, repr=False)
 
     def message_text(self) -> MessageTextScan:
@@ -51,26 +51,8 @@ class PassInput:
         that asks and shared with the next: the texts do not change between passes."""
         if self._text_scan is None:
             lexicon = self.pack.lexicon if self.pack else None
-            if self.text_scan is not None:
-                self._text_scan = self.text_scan.result(self.store.session)
-                self._text_scan.lexicon = lexicon  # the scan's hits are of this lexicon (not sent back: large)
-            else:
-                self._text_scan = scan_message_text(self.store, lexicon, _mentions(lexicon))
+            self._text_scan = scan_message_text(self.store, lexicon, _mentions(lexicon))
         return self._text_scan
-
-
-def scan_text_elsewhere(store: CaseStore, pack: RulePack | None) -> ForkedReader[MessageTextScan]:
-    """The one scan of the message text, started now in a fork of this process (the messages are final once
-    parsing ends: CaseStore.let_readers_in) while this one links parties; the payments pass waits for it."""
-    lexicon = pack.lexicon if pack else None
-    mentions = _mentions(lexicon)
-
-    def scan(session: Session) -> MessageTextScan:
-        found = scan_message_text(ReadingSession(session), lexicon, mentions)
-        found.lexicon = None  # this process's copy: the caller sets its own
-        return found
-
-    return ForkedReader(scan, fork_url(store.session), "the scan of the message text")
 
 
 def _mentions(lexicon: Lexicon | None) -> Callable[[str], bool] | None:
@@ -92,9 +74,14 @@ PARTY_REFS_PER_FLUSH = 200_000  # refs held in inserted-but-unflushed parties be
 
 
 def link_parties_pass(given: PassInput) -> Details:
+    return _link_parties(given.store, given.store)
+
+
+def _link_parties(source: StoreReader, target: CaseStore) -> Details:
+    """Parties of the records in `source`, inserted into `target` (the same store, or a fork's own file)."""
     count = ambiguous = without_country = pending_refs = 0
-    for party in parties_in(given.store):  # one at a time: a party's refs can name 100,000 messages
-        given.store.insert(party)
+    for party in parties_in(source):  # one at a time: a party's refs can name 100,000 messages
+        target.insert(party)
         count, ambiguous, without_country = (
             count + 1,
             ambiguous + party.ambiguous,
@@ -102,10 +89,55 @@ def link_parties_pass(given: PassInput) -> Details:
         )
         pending_refs += len(party.refs)
         if pending_refs >= PARTY_REFS_PER_FLUSH:
-            given.store.flush()
+            target.flush()
             pending_refs = 0
-    given.store.flush()
+    target.flush()
     return {"parties": count, "ambiguous": ambiguous, "without_country": without_country}
+
+
+PARTIES_LINKED = "parties linked"  # the parties pass's action: `triage run` runs it in a fork (below)
+
+
+@dataclass
+class PartiesElsewhere:
+    """The parties pass in a fork of this process while this one runs the other passes: no later pass reads a
+    party (the report does), so on two cores it need not wait its turn. The fork reads the store on its own
+    connection and inserts the parties into an SQLite file of its own, numbered from where the case store's
+    party ids go on; `merge` copies its rows into the case store, so the rows and their ids are those the pass
+    would have stored here."""
+
+    job: ForkedReader[Details]
+    file: Path
+    first_id: int
+
+    @classmethod
+    def start(cls, store: CaseStore, folder: Path) -> PartiesElsewhere | None:
+        """The fork, started now; None where the case store is not an SQLite file (the pass then runs in turn)."""
+        url = fork_url(store.session)
+        if url is None or store.engine.dialect.name != "sqlite":
+            return None
+        file, first_id = folder / "parties.sqlite", store.next_id(Party)
+
+        def link(session: Session) -> Details:
+            own = CaseStore(f"sqlite:///{file}")
+            try:
+                own.number_from(Party, first_id)
+                details = _link_parties(ReadingSession(session), own)
+                own.commit()
+            finally:
+                own.close()
+            return details
+
+        return cls(ForkedReader(link, url, "linking parties"), file, first_id)
+
+    def merge(self, store: CaseStore) -> Details:
+        """Wait for the fork, then copy its parties into `store` in id order; what the pass says of them."""
+        details = self.job.result(store.session)
+        store.copy_rows(Party, self.file)
+        return details
+
+    def stop(self) -> None:
+        self.job.stop()
 
 
 def group_media_pass(given: PassInput) -> Details:
@@ -173,12 +205,14 @@ def _citer(store: CaseStore) -> Callable[[Base], Citation]:
     return cite
 
 
+# Parties come last: no other pass reads them (the report does), so `triage run` links them in a fork while the
+# others run (PartiesElsewhere) and records them here, in their place, whatever the store
 PASSES: tuple[Pass, ...] = (
-    Pass("parties linked", link_parties_pass),
     Pass("media grouped", group_media_pass),
     Pass("media watch-list applied", media_watchlist_pass),
     Pass("payments extracted", payments_pass),
     Pass("rules evaluated", rules_pass),
+    Pass(PARTIES_LINKED, link_parties_pass),
 )
 
 

@@ -40,17 +40,15 @@ from triage.parsing import Candidate, ParseRunner
 from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
-from triage.run.passes import PASSES, PassInput, run_passes, scan_text_elsewhere
+from triage.run.passes import PARTIES_LINKED, PASSES, PartiesElsewhere, PassInput, run_passes
 from triage.run.progress import Reporter
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
 from triage.run.workdir import WorkArea, private_workdir
 from triage.store import CaseStore
 
 if TYPE_CHECKING:
-    from triage.enrich.text_scan import MessageTextScan
     from triage.enrich.thumbnails import Thumbnails
     from triage.evidence.opener import OpenOptions
-    from triage.store.forked_reader import ForkedReader
 
 
 @dataclass
@@ -79,10 +77,9 @@ class RunOptions:
     media_pool: Callable[[], Executor] | None = None
 
 
-# the pass the report's second process starts with: the text scan's fork has the other core while the parties are
-# linked (the first pass), and the second process has it from the payments pass on, its exports done long before
-# the report step needs them
-REPORT_WORKER_FROM = "payments extracted"
+# the pass the report's second process starts with: the parties' fork has the other core until about then, and the
+# second process's exports are done long before the report step needs them
+REPORT_WORKER_FROM = "rules evaluated"
 
 
 @dataclass
@@ -286,8 +283,10 @@ class Examination:
             # exports) while the payments and rules passes run (triage/report/worker.py)
             self.store.let_readers_in()
             with ExitStack() as stack:
-                text_scan = scan_text_elsewhere(self.store, pack)  # forked before any thread is started
-                stack.callback(text_scan.stop)
+                # forked before any thread is started: the parties are linked on the other core (passes.py)
+                parties = PartiesElsewhere.start(self.store, self.workdir) if self._runs(PARTIES_LINKED) else None
+                if parties is not None:
+                    stack.callback(parties.stop)
                 workers: list[ReportWorker] = []
 
                 def start_report_worker(action: str) -> None:
@@ -297,7 +296,9 @@ class Examination:
                 with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
                     # the evidence is closed: its files are hashed again on the other core while the passes run
                     after = hashing.submit(sha256_files, files)
-                    self._run_passes(pack, text_scan, start_report_worker)
+                    self._run_passes(pack, start_report_worker, skip=(PARTIES_LINKED,) if parties else ())
+                    if parties is not None:
+                        self.custody.record(PARTIES_LINKED, **parties.merge(self.store))
                     self._verify_unchanged(item, files, after)
                 report_worker = workers[0] if workers else stack.enter_context(ReportWorker(self.store, self.opts.out))
                 self.store.commit()
@@ -530,25 +531,22 @@ class Examination:
     ) -> None:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
 
-    def _run_passes(
-        self, pack: RulePack, text_scan: ForkedReader[MessageTextScan], on_start: Callable[[str], None]
-    ) -> None:
-        """Parties, media, payments, rules: the registered passes (triage/run/passes.py), each in the record.
-        `text_scan`: the scan of the message text, started already; `on_start(action)` as each pass starts."""
-        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist, text_scan=text_scan)
-
+    def _run_passes(self, pack: RulePack, on_start: Callable[[str], None], skip: tuple[str, ...] = ()) -> None:
+        """Media, payments, rules, parties: the registered passes (triage/run/passes.py) in the run's scope but
+        those in `skip` (run elsewhere), each in the record; `on_start(action)` as each pass starts."""
+        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
+        passes = tuple(p.action for p in PASSES if self._runs(p.action) and p.action not in skip)
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
 
             def started(action: str) -> None:
                 bar.advance()
                 on_start(action)
 
-            run_passes(
-                given,
-                record=self.custody.record,
-                on_start=started,
-                only=self.opts.scope.passes(tuple(p.action for p in PASSES)),
-            )
+            run_passes(given, record=self.custody.record, on_start=started, only=passes)
+
+    def _runs(self, action: str) -> bool:
+        """Whether the run's scope keeps the pass `action`."""
+        return action in self.opts.scope.passes(tuple(p.action for p in PASSES))
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: Future[dict[str, str]]) -> None:
         after = self._hash_containers(files, "after", computed)

@@ -3,13 +3,17 @@
 On two cores a step can hand one of its jobs to the other core without encoding what the job needs: a fork
 holds this process's state as it is (the report's context, the run's pack). The child opens the store on a
 connection of its own (SQLite's write-ahead log lets a reader in beside the writer: `CaseStore.let_readers_in`),
-runs the job, and sends back its result, which must pickle (a list of files, a digest, sets of ids); whatever
+runs the job, and sends back its result, which must pickle (a list of files, a digest, counts); whatever
 files it writes it creates exclusively, as everywhere else. The report's timeline is written this way
-(triage/report/pages.py).
+(triage/report/pages.py), and the parties are linked this way into a file of their own (triage/run/passes.py).
 
 `ForkedReader.result` waits for the child and returns its result, or raises the error that stopped it.
 Where no fork can be made (no os.fork; a store no other connection can open: SQLite in memory) the job runs
 in this process when its result is asked for, on this process's session, so the result is the same either way.
+So it does when the caller is not the process's main thread: a fork copies only the thread that forks, and a
+lock another thread held at that moment stays held in the child. When the run is the main thread (`triage
+run`, a lab worker) the other threads are the run's own helpers (progress display, heartbeat), which the child
+never touches; a run in a server's thread (the kiosk) shares the process with threads doing anything at all.
 """
 
 from __future__ import annotations
@@ -17,17 +21,20 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, Generic, NoReturn, TypeVar
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError
+from triage.model.records import Base
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Base)
 
 
 class ReadingSession:
@@ -39,6 +46,10 @@ class ReadingSession:
 
     def flush(self) -> None:
         """Nothing to write: the job only reads what the parent committed."""
+
+    def all(self, cls: type[R]) -> Iterator[R]:
+        """Records of one type in id order, as CaseStore.all reads them."""
+        yield from self.session.scalars(select(cls).order_by(cls.id)).yield_per(1000)
 
 
 def fork_url(session: Session) -> str | None:
@@ -57,7 +68,7 @@ class ForkedReader(Generic[T]):
         self.job, self.what = job, what
         self.pid: int | None = None
         self.answers: Connection | None = None
-        if url is not None and hasattr(os, "fork"):
+        if url is not None and hasattr(os, "fork") and threading.current_thread() is threading.main_thread():
             self.answers, sending = multiprocessing.Pipe(duplex=False)
             pid = os.fork()
             if pid == 0:

@@ -39,6 +39,8 @@ class StoreReader(Protocol):
 
     def flush(self) -> None: ...
 
+    def all(self, cls: type[R]) -> Iterator[R]: ...
+
 
 @functools.cache
 def row_type(cls: type[Base], columns: tuple[str, ...]) -> type:
