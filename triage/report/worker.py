@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError
+from triage.store.forked_reader import fork_url
 
 if TYPE_CHECKING:
     from triage.report.pdf import PdfOutcome
@@ -127,12 +128,6 @@ def hash_and_print(out: Path, exports: list[str], page: str | None) -> tuple[dic
     return hashes, (make_pdf(fill_exports(page, hashes), out) if page is not None else None)
 
 
-def shareable(store: CaseStore) -> bool:
-    """Whether another process can open the store by its URL (not an SQLite database in memory)."""
-    url = store.engine.url
-    return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
-
-
 def _same_code() -> dict[str, str]:
     """The environment of the second process: this one's, with the folder this `triage` was imported from
     first on its path, so it runs the same code whatever the installation."""
@@ -160,7 +155,8 @@ class ReportWorker:
         self.first: Path = out
         self.rest: RestOfExports | None = None
         self.page: str | None = None
-        if shareable(store):
+        url = fork_url(store.session)  # None: no other process can open it (SQLite in memory)
+        if url is not None:
             self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
             self.child = subprocess.Popen(
                 [sys.executable, "-m", "triage.report.worker"],
@@ -169,7 +165,6 @@ class ReportWorker:
                 stderr=self.errors,
                 env=_same_code(),
             )
-            url = store.engine.url.render_as_string(hide_password=False)
             self._send({"url": url, "out": str(out)})
 
     def __enter__(self) -> ReportWorker:

@@ -53,7 +53,8 @@ class ReadingSession:
 
 
 def fork_url(session: Session) -> str | None:
-    """The URL a forked child opens the store by; None when another connection would not see the same data."""
+    """The URL another process (a fork, the report's second process) opens the store by, password included; None
+    when another connection would not see the same data (SQLite in memory)."""
     url = session.get_bind().engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return None
