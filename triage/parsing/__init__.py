@@ -72,9 +72,9 @@ class ParseRunner:
         self.parsers = tuple(ALL_PARSERS if parsers is None else parsers)
         self.limits = limits
         self.sidecars: dict[tuple[str, str], FileEntry] = {}
-        # files read at a path no parser that read them names: (source, ["parser: generation", …]) — a
-        # renamed or moved database, recognised by schema, not path; the caller says so (`triage parse`)
-        self.recognised_by_schema: list[tuple[SourceFile, list[str]]] = []
+        # files read at a path no parser that read them names: (path, ["parser: generation", …]) — a renamed
+        # or moved database, recognised by schema, not path; the caller says so (`triage parse`)
+        self.recognised_by_schema: list[tuple[str, list[str]]] = []
 
     def select(self, tick: Callable[[], None] = lambda: None) -> list[Candidate]:
         """One pass over the listing: files some parser accepts, and the SQLite sidecars beside them.
@@ -108,18 +108,27 @@ class ParseRunner:
                 self._not_parsed(entry, refused)
         return candidates
 
-    def parse(self, cand: Candidate, prepared: PreparedFile | None = None) -> SourceFile | None:
+    def parse(
+        self, cand: Candidate, prepared: PreparedFile | None = None, copy: SqliteCopy | None = None
+    ) -> SourceFile | None:
         """Run every accepting parser on one file; the SourceFile is announced before its first record.
 
-        `prepared`: the file's hash and parser output computed ahead in a worker (triage.parsing.parallel)."""
+        `prepared`: the file's hash and parser output computed ahead in a worker (triage.parsing.parallel);
+        `copy`: the file's private SQLite copy made ahead (`sqlite_copy`; a database parsed in a fork that never
+        reads the evidence itself, triage/parsing/database_forks.py). Removed when the file is parsed."""
         entry = cand.entry
-        budget = SqliteBudget(self.limits)  # one per file: every parser and connection spends it
-        copy = SqliteCopy(self.evidence, entry, self.sidecars, self.workdir, budget)
+        copy = copy if copy is not None else self.sqlite_copy(entry)
+        budget = copy.budget
         misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
         try:
             return self._parse(cand, prepared, budget, copy, misfits)
         finally:
             copy.remove()
+
+    def sqlite_copy(self, entry: FileEntry) -> SqliteCopy:
+        """The file's private SQLite copy (made on first use), with the file's own SQLite budget: one per file,
+        every parser and connection spends it."""
+        return SqliteCopy(self.evidence, entry, self.sidecars, self.workdir, SqliteBudget(self.limits))
 
     def _parse(
         self,
@@ -137,7 +146,8 @@ class ParseRunner:
             return None  # a database at a path no parser names, of no known structure: not ours, not hashed
         source = source_file(entry)
         try:
-            source.sha256 = prepared.sha256 if prepared is not None else self._sha256(entry)
+            # a database's hash was taken from the bytes its copy was made of: the evidence is read once
+            source.sha256 = prepared.sha256 if prepared is not None else copy.sha256 or self._sha256(entry)
         except Exception as e:  # noqa: BLE001 - an unreadable file is reported as not parsed; the run goes on
             self._not_parsed(entry, [(p.name, f"cannot be read: {_reason(e)}") for p in cand.parsers])
             return None
@@ -183,7 +193,7 @@ class ParseRunner:
         source.parser = ", ".join(parsed_by)
         source.schema = "; ".join(schemas) or None
         if schemas and not any(named_for(p, entry) for p in cand.parsers if p.name in parsed_by):
-            self.recognised_by_schema.append((source, schemas))
+            self.recognised_by_schema.append((source.path, schemas))
         return source
 
     def _note_refusals(self, cand: Candidate, parsed_by: list[str], source: SourceFile) -> None:
@@ -400,11 +410,12 @@ class SqliteCopy:
         self._main_rows: dict[str, set[str] | None] = {}  # row ids per table without the -wal (read once each)
         self._main_tables: set[str] | None = None
         self._digests: RowDigests | None = None
+        self.sha256: str | None = None  # of the database file's bytes as copied, once copied
 
     def path(self) -> Path:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(dir=self.workdir))
-            self._copy(self.entry, self._dir / "db")
+            self.sha256 = self._copy(self.entry, self._dir / "db")
             for suffix in SQLITE_SIDECARS:
                 side = self.sidecars.get((self.entry.volume, self.entry.path + suffix))
                 if side is not None:
@@ -418,6 +429,13 @@ class SqliteCopy:
                     "SQLite replays it as it finds it"
                 ]
         return self._dir / "db"
+
+    def fetch(self) -> None:
+        """Everything the parse will read copied out of the evidence now: the database with its sidecars, and
+        the database alone when a -wal is beside it (see `mark_wal_only`)."""
+        self.path()
+        if self._wal is not None:
+            self._main_only()
 
     def mark_wal_only(self, record: Base) -> None:
         """Flag a record whose row exists only in the -wal: not yet checkpointed into the database file.
@@ -490,9 +508,14 @@ class SqliteCopy:
             self._copy(self.entry, alone / "db")
         return alone / "db"
 
-    def _copy(self, entry: FileEntry, target: Path) -> None:
+    def _copy(self, entry: FileEntry, target: Path) -> str:
+        """Copy the entry's bytes to `target`; their SHA-256."""
+        digest = hashlib.sha256()
         with self.evidence.open(entry) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                dst.write(chunk)
+        return digest.hexdigest()
 
     def remove(self) -> None:
         if self._digests is not None:

@@ -7,6 +7,9 @@ processes), hands them to a worker, and feeds the returned records to `ParseRunn
 order the files were listed. Other files are parsed in the main process when their turn comes, so
 the records, their ids and the report are the same as a sequential run.
 
+Large databases are parsed meanwhile in forks of the run (triage/parsing/database_forks.py); at a
+database's turn its rows join the store, so they too keep their place in the order.
+
 One bad file is one warning: a parser exception in a worker is carried back and reported exactly as
 the sequential runner reports it; a worker that dies takes the rest of the run back to sequential.
 """
@@ -22,11 +25,15 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from parsers import ParseContext
 from triage.evidence import FileEntry
 from triage.model.records import Base
 from triage.parsing import Candidate, ParseRunner
+
+if TYPE_CHECKING:
+    from triage.parsing.database_forks import DatabaseForks
 
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
@@ -68,6 +75,7 @@ class ParallelStats:
     parallel_files: int = 0
     sequential_files: int = 0
     fallbacks: list[str] = field(default_factory=list)
+    forked_files: int = 0  # databases parsed in forks (triage/parsing/database_forks.py)
 
 
 def default_workers() -> int:
@@ -82,30 +90,62 @@ def parse_in_order(
     advance: Callable[[], None] = lambda: None,
     workers: int | None = None,
     pool_factory: Callable[[], Executor] | None = None,
+    forks: DatabaseForks | None = None,
 ) -> ParallelStats:
     """Parse every candidate; photos in worker processes, results stored in the original order.
 
     `pool_factory`: where the photos' work goes instead of this machine's process pool (the lab's pool
-    spreads it over every worker, triage/lab/media.py); it takes `prepare_batch` batches like the pool."""
+    spreads it over every worker, triage/lab/media.py); it takes `prepare_batch` batches like the pool.
+    `forks`: the large databases being parsed in forks, whose rows are taken in at their turn."""
     # one core stays with the main process: it reads the evidence, unpickles results and stores records
     stats = ParallelStats(workers if workers is not None else default_workers() - 1)
+    try:
+        _parse_all(runner, candidates, advance, workers, pool_factory, forks, stats)
+    finally:
+        if forks is not None:
+            stats.forked_files = forks.forked_files
+            stats.fallbacks += forks.failures
+    return stats
+
+
+def _parse_all(
+    runner: ParseRunner,
+    candidates: list[Candidate],
+    advance: Callable[[], None],
+    workers: int | None,
+    pool_factory: Callable[[], Executor] | None,
+    forks: DatabaseForks | None,
+    stats: ParallelStats,
+) -> None:
+    at_turn = _turn(runner, forks)
     eligible = sum(map(_eligible, candidates))
     if pool_factory is not None and eligible:  # the caller's pool: used for any number of photos
         with pool_factory() as given:
-            _run(runner, candidates, advance, given, stats)
-        return stats
+            _run(at_turn, runner, candidates, advance, given, stats, forks)
+        return
     # a pool costs a second or so to start: worth it for a phone's photos, not for a handful
     too_few = stats.workers < 1 or eligible == 0 or (workers is None and eligible < MIN_POOL_FILES)
     pool = None if too_few else _start_pool(stats)
     if pool is None:
         for cand in candidates:
-            runner.parse(cand)
+            at_turn(cand, None)
             stats.sequential_files += 1
             advance()
-        return stats
+        return
     with pool:
-        _run(runner, candidates, advance, pool, stats)
-    return stats
+        _run(at_turn, runner, candidates, advance, pool, stats, forks)
+
+
+def _turn(runner: ParseRunner, forks: DatabaseForks | None) -> Callable[[Candidate, PreparedFile | None], None]:
+    """What a file's turn does: take in a fork's rows for a database parsed in one, else parse it here."""
+
+    def at_turn(cand: Candidate, prepared: PreparedFile | None) -> None:
+        if forks is not None and forks.has(cand):
+            forks.take(cand)
+        else:
+            runner.parse(cand, prepared)
+
+    return at_turn
 
 
 def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
@@ -127,11 +167,13 @@ def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
 
 
 def _run(
+    at_turn: Callable[[Candidate, PreparedFile | None], None],
     runner: ParseRunner,
     candidates: list[Candidate],
     advance: Callable[[], None],
     pool: Executor,
     stats: ParallelStats,
+    forks: DatabaseForks | None,
 ) -> None:
     # each entry: [candidate, future of its batch (None until submitted), index in the batch, bytes]
     pending: deque[list] = deque()
@@ -160,8 +202,14 @@ def _run(
                 stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
         if prepared is None:
             stats.sequential_files += 1
-        runner.parse(cand, prepared)
+        at_turn(cand, prepared)
         advance()
+
+    def head_ready() -> bool:
+        cand, future = pending[0][0], pending[0][1]
+        if future is not None:
+            return future.done()
+        return forks is not None and forks.has(cand) and forks.ready(cand)
 
     for cand in candidates:
         entry = [cand, None, 0, 0]
@@ -175,11 +223,7 @@ def _run(
             )
             if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
                 submit_batch()
-        while pending and (
-            len(pending) > LOOKAHEAD_FILES
-            or inflight > MAX_INFLIGHT_BYTES
-            or (pending[0][1] is not None and pending[0][1].done())
-        ):
+        while pending and (len(pending) > LOOKAHEAD_FILES or inflight > MAX_INFLIGHT_BYTES or head_ready()):
             submit_batch()  # the workers get what is read before this process parses or waits
             finish_head()
     submit_batch()

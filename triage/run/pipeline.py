@@ -9,6 +9,7 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -37,6 +38,7 @@ from triage.limits import ParseLimits
 from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.model.timeutil import iso, now_utc
 from triage.parsing import Candidate, ParseRunner
+from triage.parsing.database_forks import DatabaseForks, database_forks
 from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
@@ -76,6 +78,9 @@ class RunOptions:
     # gives a pool that spreads it over its workers (triage/lab/media.py). Records are the same either way.
     media_pool: Callable[[], Executor] | None = None
 
+
+# what a fork that parsed a database counted: warnings, records the scope left out and links it cut, by type
+ForkTally = tuple[int, Counter, Counter]
 
 # the pass the report's second process starts with: the parties' fork has the other core until about then, and the
 # second process's exports are done long before the report step needs them
@@ -269,13 +274,19 @@ class Examination:
                 before = self._hash_containers(files, "before")
                 self._opened(evidence)
                 runner, candidates = self._select(evidence)
-                with ThreadPoolExecutor(1, thread_name_prefix="media-hash") as hashing:
+                # the large databases are copied out and parsed in forks, made before this run starts a thread
+                # of its own (triage/parsing/database_forks.py); their rows join the store at each file's turn
+                sinks = (self._into_fork_store, self._absorb_fork_tally)
+                with (
+                    database_forks(runner, candidates, self.store, sinks, self.workdir / "forks") as forks,
+                    ThreadPoolExecutor(1, thread_name_prefix="media-hash") as hashing,
+                ):
                     # the acquisition hash reads the media on the other core while this one parses (the
                     # readers are safe to share: triage/evidence/images.py); it is waited for, and recorded,
                     # before anything else is said about the evidence
                     started = iso(now_utc())
                     media = hashing.submit(evidence.media_hashes)
-                    parallel = self._parse(runner, candidates)
+                    parallel = self._parse(runner, candidates, forks)
                     item = self._acquire(evidence, before, media, started)
                 self._parsed(evidence, runner, parallel)
             # the parsed records are final: other processes may read them now. A fork scans the message text
@@ -485,10 +496,25 @@ class Examination:
         )
         return runner, candidates
 
-    def _parse(self, runner: ParseRunner, candidates: list[Candidate]) -> ParallelStats:
+    def _parse(self, runner: ParseRunner, candidates: list[Candidate], forks: DatabaseForks | None) -> ParallelStats:
         with self.progress.stage("Parsing", len(candidates)) as bar:
-            # photos are parsed in worker processes; records are still stored in listing order
-            return parse_in_order(runner, candidates, bar.advance, pool_factory=self.opts.media_pool)
+            # photos are parsed in worker processes, large databases in forks; records are still stored in
+            # listing order
+            return parse_in_order(runner, candidates, bar.advance, pool_factory=self.opts.media_pool, forks=forks)
+
+    def _into_fork_store(self, store: CaseStore) -> Callable[[], ForkTally]:
+        """In a fork parsing a large database: this copy of the examination stores what the parsers give into
+        `store`, the fork's own case file, counting its own warnings and what the scope leaves out; the count
+        goes back to the run (`_absorb_fork_tally`)."""
+        self.store, self.warnings, self.scope = store, 0, ScopeFilter(self.opts.scope)
+        return lambda: (self.warnings, self.scope.left_out, self.scope.links_cut)
+
+    def _absorb_fork_tally(self, tally: ForkTally) -> None:
+        """What a fork counted while parsing a database whose rows have joined the store."""
+        warnings, left_out, links_cut = tally
+        self.warnings += warnings
+        self.scope.left_out.update(left_out)
+        self.scope.links_cut.update(links_cut)
 
     def _parsed(self, evidence: Evidence, runner: ParseRunner, parallel: ParallelStats) -> None:
         for fallback in parallel.fallbacks:
@@ -501,6 +527,7 @@ class Examination:
             warnings=self.warnings,
             workers=parallel.workers,
             files_parsed_in_workers=parallel.parallel_files,
+            **({"databases_parsed_in_forks": parallel.forked_files} if parallel.forked_files else {}),
             # files read at a path no parser names, recognised by their tables (triage/parsing/db_shape.py)
             **({"recognised_by_schema": by_schema} if (by_schema := self._recognised_by_schema(runner)) else {}),
         )
@@ -509,7 +536,7 @@ class Examination:
 
     @staticmethod
     def _recognised_by_schema(runner: ParseRunner) -> list[str]:
-        return [f"{source.path}: {'; '.join(schemas)}" for source, schemas in runner.recognised_by_schema]
+        return [f"{path}: {'; '.join(schemas)}" for path, schemas in runner.recognised_by_schema]
 
     def _record_evidence_warnings(self, evidence: Evidence) -> None:
         """Record the reader's warnings not yet recorded (the list only grows while the evidence is read)."""

@@ -156,14 +156,60 @@ class CaseStore:
             self._next_id[table] = max(self.next_id(cls), last + 1)
         return copied
 
+    def append_case_file(self, database: Path) -> dict[str, int]:
+        """Every row of the SQLite case file `database` (made by a new CaseStore: the same tables, values as this
+        store converts them, ids from 1) appended to this store as if stored here now: each table's ids go on from
+        this store's, and every foreign key moves with the table it points at (a position's message, a record's
+        source file). Returns the rows appended by table name."""
+        if self.engine.dialect.name != "sqlite":
+            raise TriageError("append_case_file: an SQLite case store only")
+        self.commit()  # SQLite attaches a database only outside a transaction
+        connection = self.session.connection()
+        connection.exec_driver_sql("ATTACH DATABASE ? AS part", (str(database),))
+        try:
+            appended = self._append_attached(connection)
+            self.session.commit()
+        finally:
+            self.session.rollback()  # nothing left open: DETACH too needs no transaction
+            self.session.connection().exec_driver_sql("DETACH DATABASE part")
+        return appended
+
+    def _append_attached(self, connection: Any) -> dict[str, int]:
+        tables = Base.metadata.sorted_tables  # targets before the rows pointing at them
+        counts = {t: connection.exec_driver_sql(f'SELECT count(*), max(id) FROM part."{t.name}"').one() for t in tables}
+        offsets = {t: self._next_number(t) - 1 for t in tables}
+        appended: dict[str, int] = {}
+        for table in tables:
+            count, last = counts[table]
+            if not count:
+                continue
+            values = []
+            for column in table.c:
+                moved = offsets[table] if column.primary_key else None
+                for key in column.foreign_keys:
+                    moved = offsets[key.column.table]
+                values.append(f'"{column.name}" + {moved}' if moved else f'"{column.name}"')
+            names = ", ".join(f'"{c.name}"' for c in table.c)
+            connection.exec_driver_sql(
+                f'INSERT INTO main."{table.name}" ({names}) SELECT {", ".join(values)} FROM part."{table.name}" '
+                "ORDER BY id"
+            )
+            self._next_id[table] = offsets[table] + last + 1
+            appended[table.name] = count
+        return appended
+
+    def _next_number(self, table: FromClause) -> int:
+        number = self._next_id.get(table)
+        if number is None:
+            number = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        return number
+
     def _number(self, record: Base) -> None:
         state = record.__dict__
         if state.get("id") is not None:
             return
         table = type(record).__table__
-        number = self._next_id.get(table)
-        if number is None:
-            number = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        number = self._next_number(table)
         state["id"] = number  # no ORM bookkeeping: an insert reads the value from here
         self._next_id[table] = number + 1
 

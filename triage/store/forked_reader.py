@@ -18,6 +18,7 @@ never touches; a run in a server's thread (the kiosk) shares the process with th
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -116,6 +117,7 @@ def _child(job: Callable[[Session], Any], url: str, answers: Connection) -> NoRe
     that forked is copied, so the child takes no lock another thread might have held (it writes nothing to
     stdout or stderr) and leaves by os._exit: no exit handler, stream flush or finaliser of the parent's runs."""
     try:
+        gc.freeze()  # the parent's objects are never collected here: no finaliser of theirs runs in the child
         engine = create_engine(url)
         try:
             with Session(engine, autoflush=False) as session:
