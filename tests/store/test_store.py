@@ -282,3 +282,38 @@ def test_json_columns_hold_the_text_json_dumps_gives() -> None:
     assert [_sqlite_json(v) for v in values] == [json.dumps(v) for v in values]
     with pytest.raises(TypeError, match="not JSON serializable"):
         _sqlite_json({"x": object()})
+
+
+def test_a_case_file_appended_goes_on_from_the_stores_ids_with_its_links(tmp_path: Path) -> None:
+    """`append_case_file` (a fork's parse joining the store): ids move on per table, links move with their table,
+    and the store numbers its next records after the rows appended."""
+
+    def stored(store: CaseStore, body: str) -> Location:
+        source = SourceFile(path=f"/{body}.db", layers=[], provenance=f"/{body}.db", volume="", inode=None, size=1)
+        store.add_numbered(source)
+        message = Message(**{**HI, "body": body, "source_file_id": source.id})
+        position = Location(origin="whatsapp message", latitude=1.0, longitude=2.0, message=message)
+        position.source_file_id = source.id
+        store.insert(position)
+        return position
+
+    case = CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
+    part = CaseStore(f"sqlite:///{tmp_path / 'part.sqlite'}")
+    for n in range(3):
+        stored(case, f"case-{n}")
+    for n in range(2):
+        stored(part, f"part-{n}")
+    part.commit()
+    part.close()
+    assert case.append_case_file(tmp_path / "part.sqlite") == {"source_file": 2, "message": 2, "location": 2}
+    after = stored(case, "after")
+    case.commit()
+    assert after.id == 6 and after.message.id == 6 and after.source_file_id == 6
+    with sqlite3.connect(tmp_path / "case.sqlite") as db:
+        rows = db.execute(
+            "SELECT l.id, m.id, m.body, s.path FROM location l JOIN message m ON m.id = l.message_id "
+            "JOIN source_file s ON s.id = l.source_file_id AND s.id = m.source_file_id ORDER BY l.id"
+        ).fetchall()
+    case.close()
+    bodies = ["case-0", "case-1", "case-2", "part-0", "part-1", "after"]
+    assert rows == [(n, n, body, f"/{body}.db") for n, body in enumerate(bodies, start=1)]
