@@ -19,7 +19,7 @@ from triage.enrich.parties import parties_in
 from triage.enrich.payments import extract_payments
 from triage.enrich.text_scan import MessageTextScan, scan_message_text
 from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
-from triage.model.records import Base, Finding, Party, SourceFile
+from triage.model.records import Base, Finding, SourceFile
 from triage.store import CaseStore
 from triage.store.forked_reader import ForkedReader, ReadingSession, fork_url
 
@@ -102,13 +102,12 @@ PARTIES_LINKED = "parties linked"  # the parties pass's action: `triage run` run
 class PartiesElsewhere:
     """The parties pass in a fork of this process while this one runs the other passes: no later pass reads a
     party (the report does), so on two cores it need not wait its turn. The fork reads the store on its own
-    connection and inserts the parties into an SQLite file of its own, numbered from where the case store's
-    party ids go on; `merge` copies its rows into the case store, so the rows and their ids are those the pass
-    would have stored here."""
+    connection and inserts the parties into an SQLite file of its own; `merge` appends its rows to the case store
+    (`CaseStore.append_case_file`: ids go on from the store's), so the rows and their ids are those the pass would
+    have stored here."""
 
     job: ForkedReader[Details]
     file: Path
-    first_id: int
 
     @classmethod
     def start(cls, store: CaseStore, folder: Path) -> PartiesElsewhere | None:
@@ -116,24 +115,23 @@ class PartiesElsewhere:
         url = fork_url(store.session)
         if url is None or store.engine.dialect.name != "sqlite":
             return None
-        file, first_id = folder / "parties.sqlite", store.next_id(Party)
+        file = folder / "parties.sqlite"
 
         def link(session: Session) -> Details:
             own = CaseStore(f"sqlite:///{file}")
             try:
-                own.number_from(Party, first_id)
                 details = _link_parties(ReadingSession(session), own)
                 own.commit()
             finally:
                 own.close()
             return details
 
-        return cls(ForkedReader(link, url, "linking parties"), file, first_id)
+        return cls(ForkedReader(link, url, "linking parties"), file)
 
     def merge(self, store: CaseStore) -> Details:
-        """Wait for the fork, then copy its parties into `store` in id order; what the pass says of them."""
+        """Wait for the fork, then append its parties to `store` in id order; what the pass says of them."""
         details = self.job.result(store.session)
-        store.copy_rows(Party, self.file)
+        store.append_case_file(self.file)
         return details
 
     def stop(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import operator
-import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
@@ -116,45 +115,6 @@ class CaseStore:
         self._buffered_ids.add(id(record))
         if len(self._buffered_ids) >= INSERT_BATCH:
             self.flush()
-
-    def next_id(self, cls: type[Base]) -> int:
-        """The id the next record of `cls` stored here gets (SQLite and PostgreSQL: the store numbers them)."""
-        table = cls.__table__
-        number = self._next_id.get(table)
-        if number is None:
-            self.flush()
-            number = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
-        return number
-
-    def number_from(self, cls: type[Base], first: int) -> None:
-        """Number the records of `cls` stored here from `first` on (a fork's own file whose rows join a case
-        store where they go on from there: triage/run/passes.py PartiesElsewhere)."""
-        self._next_id[cls.__table__] = first
-
-    def copy_rows(self, cls: type[Base], database: Path) -> int:
-        """Every row of `cls`'s table in the SQLite file `database` (made by a CaseStore: the same columns, values
-        as this store converts them) into this store in id order, ids kept; the next record of `cls` is numbered
-        after them. Returns how many rows were copied."""
-        if self.engine.dialect.name != "sqlite":
-            raise TriageError("copy_rows: an SQLite case store only")
-        table = cls.__table__
-        assert isinstance(table, Table)
-        names = [c.name for c in table.c]
-        listed = ", ".join(f'"{n}"' for n in names)
-        sql = f'INSERT INTO "{table.name}" ({listed}) VALUES ({", ".join("?" for _ in names)})'
-        self.flush()
-        copied, last = 0, None
-        source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            cursor = source.execute(f'SELECT {listed} FROM "{table.name}" ORDER BY id')
-            while rows := cursor.fetchmany(INSERT_BATCH):
-                self.session.connection().exec_driver_sql(sql, rows)
-                copied, last = copied + len(rows), rows[-1][names.index("id")]
-        finally:
-            source.close()
-        if last is not None:
-            self._next_id[table] = max(self.next_id(cls), last + 1)
-        return copied
 
     def append_case_file(self, database: Path) -> dict[str, int]:
         """Every row of the SQLite case file `database` (made by a new CaseStore: the same tables, values as this
