@@ -115,7 +115,7 @@ class ParseRunner:
 
         `prepared`: the file's hash and parser output computed ahead in a worker (triage.parsing.parallel);
         `copy`: the file's private SQLite copy made ahead (`sqlite_copy`; a database parsed in a fork that never
-        reads the evidence itself, triage/parsing/database_forks.py). Removed when the file is parsed."""
+        reads the evidence itself, triage/run/database_forks.py). Removed when the file is parsed."""
         entry = cand.entry
         copy = copy if copy is not None else self.sqlite_copy(entry)
         budget = copy.budget

@@ -7,7 +7,7 @@ processes), hands them to a worker, and feeds the returned records to `ParseRunn
 order the files were listed. Other files are parsed in the main process when their turn comes, so
 the records, their ids and the report are the same as a sequential run.
 
-Large databases are parsed meanwhile in forks of the run (triage/parsing/database_forks.py); at a
+Large databases are parsed meanwhile in forks of the run (triage/run/database_forks.py); at a
 database's turn its rows join the store, so they too keep their place in the order.
 
 One bad file is one warning: a parser exception in a worker is carried back and reported exactly as
@@ -25,15 +25,12 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from parsers import ParseContext
 from triage.evidence import FileEntry
 from triage.model.records import Base
 from triage.parsing import Candidate, ParseRunner
-
-if TYPE_CHECKING:
-    from triage.parsing.database_forks import DatabaseForks
 
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
@@ -69,13 +66,27 @@ def _replay(out: ParserOutput, ctx: ParseContext) -> Iterator[Base]:
         raise out.error  # reported by the runner as "stopped after N record(s): …", as in a sequential run
 
 
+class ParsedElsewhere(Protocol):
+    """Files another process parses, whose records join the store at their turn (the run's forks for large
+    databases, triage/run/database_forks.py)."""
+
+    forked_files: int  # files whose records joined so far
+    failures: list[str]  # why a file was parsed here after all
+
+    def has(self, cand: Candidate) -> bool: ...
+
+    def ready(self, cand: Candidate) -> bool: ...
+
+    def take(self, cand: Candidate) -> None: ...
+
+
 @dataclass
 class ParallelStats:
     workers: int
     parallel_files: int = 0
     sequential_files: int = 0
     fallbacks: list[str] = field(default_factory=list)
-    forked_files: int = 0  # databases parsed in forks (triage/parsing/database_forks.py)
+    forked_files: int = 0  # databases parsed in forks (triage/run/database_forks.py)
 
 
 def default_workers() -> int:
@@ -90,7 +101,7 @@ def parse_in_order(
     advance: Callable[[], None] = lambda: None,
     workers: int | None = None,
     pool_factory: Callable[[], Executor] | None = None,
-    forks: DatabaseForks | None = None,
+    forks: ParsedElsewhere | None = None,
 ) -> ParallelStats:
     """Parse every candidate; photos in worker processes, results stored in the original order.
 
@@ -114,7 +125,7 @@ def _parse_all(
     advance: Callable[[], None],
     workers: int | None,
     pool_factory: Callable[[], Executor] | None,
-    forks: DatabaseForks | None,
+    forks: ParsedElsewhere | None,
     stats: ParallelStats,
 ) -> None:
     at_turn = _turn(runner, forks)
@@ -136,7 +147,7 @@ def _parse_all(
         _run(at_turn, runner, candidates, advance, pool, stats, forks)
 
 
-def _turn(runner: ParseRunner, forks: DatabaseForks | None) -> Callable[[Candidate, PreparedFile | None], None]:
+def _turn(runner: ParseRunner, forks: ParsedElsewhere | None) -> Callable[[Candidate, PreparedFile | None], None]:
     """What a file's turn does: take in a fork's rows for a database parsed in one, else parse it here."""
 
     def at_turn(cand: Candidate, prepared: PreparedFile | None) -> None:
@@ -173,7 +184,7 @@ def _run(
     advance: Callable[[], None],
     pool: Executor,
     stats: ParallelStats,
-    forks: DatabaseForks | None,
+    forks: ParsedElsewhere | None,
 ) -> None:
     # each entry: [candidate, future of its batch (None until submitted), index in the batch, bytes]
     pending: deque[list] = deque()

@@ -38,10 +38,10 @@ from triage.limits import ParseLimits
 from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.model.timeutil import iso, now_utc
 from triage.parsing import Candidate, ParseRunner
-from triage.parsing.database_forks import DatabaseForks, database_forks
 from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
+from triage.run.database_forks import DatabaseForks, database_forks
 from triage.run.passes import PARTIES_LINKED, PASSES, PartiesElsewhere, PassInput, run_passes
 from triage.run.progress import Reporter
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
@@ -275,7 +275,7 @@ class Examination:
                 self._opened(evidence)
                 runner, candidates = self._select(evidence)
                 # the large databases are copied out and parsed in forks, made before this run starts a thread
-                # of its own (triage/parsing/database_forks.py); their rows join the store at each file's turn
+                # of its own (triage/run/database_forks.py); their rows join the store at each file's turn
                 sinks = (self._into_fork_store, self._absorb_fork_tally)
                 with (
                     database_forks(runner, candidates, self.store, sinks, self.workdir / "forks") as forks,

@@ -1,4 +1,4 @@
-"""Large databases parsed in forks (triage/parsing/database_forks.py): the case store holds exactly what a run that
+"""Large databases parsed in forks (triage/run/database_forks.py): the case store holds exactly what a run that
 parsed every file in turn holds, on a folder and on an E01, and a fork that fails costs only time."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.bundle_layout import payload
 from triage.cli import main
 from triage.errors import TriageError
 from triage.evidence import FileEntry
-from triage.parsing import database_forks
+from triage.run import database_forks
 
 ROOT = Path(__file__).parents[2]
 DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"
