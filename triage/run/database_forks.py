@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 from parsers import SqliteParser
 from triage.errors import TriageError
 from triage.parsing import Candidate, ParseRunner, SqliteCopy
+from triage.run.progress import Reporter
 from triage.store import CaseStore
 
 # a database at least this large (with its -wal) is parsed in a fork: below it, the copy and the append cost
@@ -83,9 +84,11 @@ class DatabaseForks:
         folder: Path,
         min_bytes: int | None = None,
         forks: int | None = None,
+        progress: Reporter | None = None,
     ) -> DatabaseForks | None:
         """Copy the large databases among `candidates` and fork to parse them; None when none is large or no
-        fork can be made here (the caller parses every file in turn)."""
+        fork can be made here (the caller parses every file in turn). The copying shows on `progress`; the
+        forks are made once its display (a thread of its own) has stopped."""
         if store.engine.dialect.name != "sqlite":  # the rows join the store through SQLite's ATTACH
             return None
         large = [c for c in candidates if _forkable(c, runner, FORK_MIN_BYTES if min_bytes is None else min_bytes)]
@@ -95,12 +98,15 @@ class DatabaseForks:
             return None
         copies = {id(c): runner.sqlite_copy(c.entry) for c in large}
         ready = []
-        for cand in large:
-            try:
-                copies[id(cand)].fetch()  # read here, not in the fork (see the module's docstring)
-                ready.append(cand)
-            except Exception:  # noqa: BLE001 - unreadable: parsed in turn, where the failure is reported as usual
-                copies.pop(id(cand)).remove()
+        total = sum(c.entry.size or 0 for c in large)
+        with (progress or Reporter()).stage("Copying the large databases out of the evidence", total, "bytes") as bar:
+            for cand in large:
+                try:
+                    copies[id(cand)].fetch()  # read here, not in the fork (see the module's docstring)
+                    ready.append(cand)
+                except Exception:  # noqa: BLE001 - unreadable: parsed in turn, where the failure is reported as usual
+                    copies.pop(id(cand)).remove()
+                bar.advance(cand.entry.size or 0)
         if not ready:
             return None
         folder.mkdir(parents=True, exist_ok=True)
@@ -191,10 +197,15 @@ class DatabaseForks:
 
 @contextmanager
 def database_forks(
-    runner: ParseRunner, candidates: list[Candidate], store: CaseStore, sinks: tuple[Retarget, Absorb], folder: Path
+    runner: ParseRunner,
+    candidates: list[Candidate],
+    store: CaseStore,
+    sinks: tuple[Retarget, Absorb],
+    folder: Path,
+    progress: Reporter | None = None,
 ) -> Iterator[DatabaseForks | None]:
     """`DatabaseForks.start`, stopped when the block ends whatever happened."""
-    forks = DatabaseForks.start(runner, candidates, store, sinks, folder)
+    forks = DatabaseForks.start(runner, candidates, store, sinks, folder, progress=progress)
     try:
         yield forks
     finally:

@@ -278,7 +278,9 @@ class Examination:
                 # of its own (triage/run/database_forks.py); their rows join the store at each file's turn
                 sinks = (self._into_fork_store, self._absorb_fork_tally)
                 with (
-                    database_forks(runner, candidates, self.store, sinks, self.workdir / "forks") as forks,
+                    database_forks(
+                        runner, candidates, self.store, sinks, self.workdir / "forks", self.progress
+                    ) as forks,
                     ThreadPoolExecutor(1, thread_name_prefix="media-hash") as hashing,
                 ):
                     # the acquisition hash reads the media on the other core while this one parses (the
