@@ -42,12 +42,12 @@ def phone(tmp_path_factory) -> Path:
     return root
 
 
-def triage_run(evidence: Path, out: Path, monkeypatch: pytest.MonkeyPatch, min_bytes: int) -> Path:
+def triage_run(evidence: Path, out: Path, monkeypatch: pytest.MonkeyPatch, min_bytes: int, *options: str) -> Path:
     """`triage run` with databases of at least `min_bytes` parsed in forks (two, as on two cores)."""
     monkeypatch.setattr(database_forks, "FORK_MIN_BYTES", min_bytes)
     monkeypatch.setattr(database_forks, "_usable_cores", lambda: 2)
     with redirect_stdout(io.StringIO()):
-        assert main(["run", str(evidence), "--out", str(out), "--quiet"]) == 0
+        assert main(["run", str(evidence), "--out", str(out), "--quiet", *options]) == 0
     return payload(out)
 
 
@@ -61,9 +61,13 @@ def rows(case: Path) -> dict[str, list[tuple]]:
         db.close()
 
 
-def parsing_finished(folder: Path) -> dict:
+def custody_details(folder: Path, action: str) -> dict:
     entries = [json.loads(line) for line in (folder / "custody.jsonl").read_text().splitlines()]
-    return next(e["details"] for e in entries if e["action"] == "parsing finished")
+    return next(e["details"] for e in entries if e["action"] == action)
+
+
+def parsing_finished(folder: Path) -> dict:
+    return custody_details(folder, "parsing finished")
 
 
 @pytest.mark.parametrize("evidence", ["folder", "e01"])
@@ -151,3 +155,21 @@ def test_shares_balance_bytes_and_keep_listing_order() -> None:
     shares = database_forks._shares(files, 2)  # type: ignore[arg-type]
     assert [[c.entry.name for c in s.files] for s in shares] == [["b"], ["a", "c", "d"]]
     assert len(database_forks._shares(files[:1], 2)) == 1  # type: ignore[arg-type]
+
+
+def test_a_scope_leaves_out_in_a_fork_what_it_leaves_out_in_turn(
+    phone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scope is applied in the fork as the records are stored there, and what it left out is counted in the
+    examination record as if the run had parsed the database itself."""
+    scope = ("--scope-categories", "messages,locations", "--scope-from", "2025-05-12", "--scope-to", "2025-05-12")
+    forked = triage_run(phone, tmp_path / "forked", monkeypatch, 1, *scope)
+    in_turn = triage_run(phone, tmp_path / "in-turn", monkeypatch, NEVER, *scope)
+    assert parsing_finished(forked)["databases_parsed_in_forks"] >= 5
+    applied = custody_details(forked, "scope applied")
+    assert applied == custody_details(in_turn, "scope applied")
+    assert applied["left_out"]["message"] >= 1500 and applied["left_out"]["call"] > 0
+    got, expected = rows(forked / "case.sqlite"), rows(in_turn / "case.sqlite")
+    assert got == expected
+    assert got["message"] and not got["call"]
+    assert parsing_finished(forked)["warnings"] == parsing_finished(in_turn)["warnings"]
