@@ -35,8 +35,9 @@ from triage.parsing import Candidate, ParseRunner, SqliteCopy
 from triage.run.progress import Reporter
 from triage.store import CaseStore
 
-# a database at least this large (with its -wal) is parsed in a fork: below it, the copy and the append cost
-# about what parsing in turn does (the 200,000-message tree: msgstore.db 33 MB, mmssms.db 20 MB, calllog.db 6 MB)
+# a database at least this large (with its -wal) is parsed in a fork; the many small ones a phone holds are parsed
+# in turn, each of which would otherwise cost a case file and an append (the 200,000-message tree forks three:
+# msgstore.db 33 MB, mmssms.db 20 MB, calllog.db 6 MB; bench/RESULTS.md)
 FORK_MIN_BYTES = 4 << 20
 
 # In the fork: point the run's record, source and warning sinks at this case store; returns what to tell the run
@@ -65,6 +66,8 @@ class ForkedFile:
 
 @dataclass
 class DatabaseForks:
+    """The forks parsing the large databases of one run, and the copies they parse; `take` at each file's turn."""
+
     runner: ParseRunner
     store: CaseStore
     absorb: Absorb
