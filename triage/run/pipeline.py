@@ -291,6 +291,9 @@ class Examination:
                     parallel = self._parse(runner, candidates, forks)
                     item = self._acquire(evidence, before, media, started)
                 self._parsed(evidence, runner, parallel)
+                # the listing's entries (a phone's tens of thousands of FileEntry objects) are not needed again:
+                # what they held is reused by the passes and the report instead of the process growing past it
+                del runner, candidates
             # the parsed records are final: other processes may read them now. A fork scans the message text
             # while the parties are linked; then the report's second process starts on them (the messages'
             # exports) while the payments and rules passes run (triage/report/worker.py)
