@@ -85,8 +85,6 @@ class DatabaseForks:
         store: CaseStore,
         sinks: tuple[Retarget, Absorb],
         folder: Path,
-        min_bytes: int | None = None,
-        forks: int | None = None,
         progress: Reporter | None = None,
     ) -> DatabaseForks | None:
         """Copy the large databases among `candidates` and fork to parse them; None when none is large or no
@@ -94,10 +92,9 @@ class DatabaseForks:
         forks are made once its display (a thread of its own) has stopped."""
         if store.engine.dialect.name != "sqlite":  # the rows join the store through SQLite's ATTACH
             return None
-        large = [c for c in candidates if _forkable(c, runner, FORK_MIN_BYTES if min_bytes is None else min_bytes)]
-        if forks is None:
-            forks = _usable_cores() if _usable_cores() > 1 else 0  # on one core a fork only adds its own costs
-        if not large or forks < 1 or not _can_fork():
+        large = [c for c in candidates if _forkable(c, runner)]
+        forks = _usable_cores()
+        if not large or forks < 2 or not _can_fork():  # on one core a fork only adds its own costs
             return None
         copies = {id(c): runner.sqlite_copy(c.entry) for c in large}
         ready = []
@@ -134,7 +131,7 @@ class DatabaseForks:
         fork failed, the file parsed here as if no fork had been made."""
         share = self._share_of(cand)
         copy = self.copies.pop(id(cand))
-        share.files.remove(cand)
+        share.files.pop(0)  # `cand`: the head of its share
         done = self._answer(share, cand)
         if done is None:
             copy.remove()
@@ -266,13 +263,13 @@ def _parse_into_own_file(
     return ForkedFile(case_file, tally(), runner.recognised_by_schema)
 
 
-def _forkable(cand: Candidate, runner: ParseRunner, min_bytes: int) -> bool:
+def _forkable(cand: Candidate, runner: ParseRunner) -> bool:
     """A database read by SQLite parsers only (they read the copy, never the evidence), large enough to pay."""
     if not cand.parsers or not all(isinstance(p, SqliteParser) for p in cand.parsers):
         return False
     entry = cand.entry
     wal = runner.sidecars.get((entry.volume, entry.path + "-wal"))
-    return (entry.size or 0) + (wal.size or 0 if wal is not None else 0) >= min_bytes
+    return (entry.size or 0) + (wal.size or 0 if wal is not None else 0) >= FORK_MIN_BYTES
 
 
 def _shares(files: list[Candidate], forks: int) -> list[_Share]:
