@@ -5,6 +5,7 @@ speed is measured by bench/pages_step.py."""
 from __future__ import annotations
 
 import filecmp
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,68 @@ def test_bubble_rows_hold_the_values_the_reader_reads(hostile: Path) -> None:
         assert plain > 5
     finally:
         store.session.close()
+
+
+def test_people_with_refs_sliced_by_the_database_are_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    """The people pages show a party's first LIST_ITEMS references and how many more it has, both worked out by
+    the database (store_rows.json_array_head); with the database made to slice nothing (every row read whole
+    and sliced in Python, as a value SQLite cannot read is) the pages are the same bytes."""
+    from sqlalchemy import JSON, Integer, null, type_coerce
+
+    sliced = write(tmp_path / "sliced")
+    people = listing_of(sliced, "people")
+    assert people.count("more; all are in records/party.jsonl]") >= 5  # parties past LIST_ITEMS are there
+    monkeypatch.setattr(
+        "triage.report.pages.json_array_head",
+        lambda column, n, dialect: (type_coerce(null(), Integer()), type_coerce(null(), JSON())),
+    )
+    whole = write(tmp_path / "whole")
+    assert listing_of(whole, "people") == people
+
+
+def test_a_party_whose_refs_sqlite_cannot_read_is_listed_with_its_first_refs(tmp_path: Path) -> None:
+    """A `refs` text SQLite's JSON functions refuse (a NaN Python's json wrote) is sliced in Python instead:
+    the party keeps its row, its first LIST_ITEMS references and the count of the rest."""
+    from tests.report_store import ReportStore
+    from triage.report.display import LIST_ITEMS
+
+    rs = ReportStore(tmp_path / "out")
+    refs = [
+        {"type": "call", "id": 900 + j, "field": "counterpart", "raw": "+447700900123"} for j in range(LIST_ITEMS + 7)
+    ]
+    refs[-1]["weight"] = float("nan")
+
+    def party(number: str, refs: list[dict[str, Any]]) -> Party:
+        return rs.add(
+            Party(
+                key=number,
+                e164=number,
+                region="GB",
+                basis="the number itself",
+                ambiguous=False,
+                candidates=[],
+                names=[],
+                apps=["calls"],
+                raw_forms=[number],
+                refs=refs,
+            )
+        )
+
+    odd, plain = party("+447700900123", refs), party("+447700900124", refs[:3])
+    rs.write(files_selected=1)
+    with sqlite3.connect(rs.out / "case.sqlite") as db:  # the row the database cannot slice
+        assert db.execute("SELECT json_valid(refs) FROM party ORDER BY id").fetchall() == [(0,), (1,)]
+    page = listing_of(rs.out, "people")
+    odd_row = page[page.index(f'<tr id="party-{odd.id}">') :]
+    odd_row = odd_row[: odd_row.index("</tr>")]
+    assert "call #900 (counterpart)," in odd_row and f"call #{900 + LIST_ITEMS - 1} (counterpart)" in odd_row
+    assert f"call #{900 + LIST_ITEMS} " not in odd_row and "[cut: 7 more; all are in records/party.jsonl]" in odd_row
+    plain_row = page[page.index(f'<tr id="party-{plain.id}">') :]
+    plain_row = plain_row[: plain_row.index("</tr>")]
+    assert "call #902" in plain_row and "cut:" not in plain_row
+
+
+def listing_of(out: Path, name: str) -> str:
+    from tests.report_demo import listing
+
+    return listing(out, name)

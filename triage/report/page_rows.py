@@ -117,7 +117,10 @@ def source_rows(items: Iterable[Any], strong: bool) -> str:
     return "".join(rows)
 
 
-def people_rows(items: Iterable[Any], shown_refs: dict[int, list[Any]], message_hrefs: dict[Any, str | None]) -> str:
+def people_rows(
+    items: Iterable[Any], refs_of: dict[int, tuple[list[Any], int]], message_hrefs: dict[Any, str | None]
+) -> str:
+    """One row a party; `refs_of`: party id → (the references shown, how many it has in all)."""
     rows = []
     for p in items:
         ambiguity = (
@@ -125,8 +128,8 @@ def people_rows(items: Iterable[Any], shown_refs: dict[int, list[Any]], message_
             if p.ambiguous
             else "—"
         )
-        refs = shown_refs[p.id]
-        more = len(p.refs) - len(refs)
+        refs, total = refs_of[p.id]
+        more = total - len(refs)
         cut = f" … [cut: {more} more; all are in records/party.jsonl]" if more > 0 else ""
         rows.append(
             f'<tr id="party-{text_html(p.id)}"><td>{text_html(p.id)}</td><td class="mono">'

@@ -59,6 +59,7 @@ from triage.report.page_rows import (
     warnings_rows,
 )
 from triage.report.rows import TIMELINE_COLUMNS, TimelineRows
+from triage.report.store_rows import json_array_head
 from triage.report.stream import (
     PageSources,
     ThreadInfo,
@@ -288,7 +289,7 @@ class PageWriter:
             self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
             self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
             self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
-            self.listing("people", "People (numbers linked across sources)", self._records(Party), self._people)
+            self.listing("people", "People (numbers linked across sources)", self._parties(), self._people)
             self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
             self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
             self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
@@ -492,13 +493,31 @@ class PageWriter:
                 located.setdefault(loc.media_file_id, loc)
         return {"sources": self.sources.of(chunk), "media_locations": located}
 
+    def _parties(self) -> Iterable[Any]:
+        """The parties in id order, each with how many references it has (`refs_total`) and its first LIST_ITEMS
+        (`refs_shown`) in place of the whole list, which the database slices (store_rows.json_array_head)."""
+        table = Party.__table__
+        total, head = json_array_head(table.c.refs, LIST_ITEMS, self.reader.dialect.name)
+        columns = [c for c in self.reader.columns(table) if c.key != "refs"]
+        return self.reader.rows(
+            select(*columns, total.label("refs_total"), head.label("refs_shown")).order_by(table.c.id)
+        )
+
     def _people(self, chunk: list[Any]) -> dict[str, Any]:
         """Each party's first LIST_ITEMS references, messages linked to their conversation page."""
-        shown_refs = {p.id: list(p.refs or [])[:LIST_ITEMS] for p in chunk}
-        message_ids = {r.get("id") for refs in shown_refs.values() for r in refs if r.get("type") == "message"}
+        unsliced = [p.id for p in chunk if p.refs_total is None]  # refs the database could not read as an array
+        whole = self.reader.by_ids(Party.__table__, unsliced, only=("id", "refs")) if unsliced else {}
+        refs: dict[int, tuple[list[Any], int]] = {}
+        for p in chunk:
+            if p.refs_total is None:
+                listed = list(whole[p.id].refs or [])
+                refs[p.id] = (listed[:LIST_ITEMS], len(listed))
+            else:
+                refs[p.id] = (list(p.refs_shown or []), p.refs_total)
+        message_ids = {r.get("id") for shown, _ in refs.values() for r in shown if r.get("type") == "message"}
         messages = self.reader.by_ids(Message.__table__, message_ids, only=LINK_COLUMNS)
         hrefs = {i: self.links.message(m) for i, m in messages.items()}
-        return {"rows": Markup(people_rows(chunk, shown_refs, hrefs))}
+        return {"rows": Markup(people_rows(chunk, refs, hrefs))}
 
     def _timeline_rows(self, chunk: list[Timed]) -> dict[str, Any]:
         rows = TimelineRows(self.sources.of(t.row for t in chunk))
