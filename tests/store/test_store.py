@@ -317,3 +317,42 @@ def test_a_case_file_appended_goes_on_from_the_stores_ids_with_its_links(tmp_pat
     case.close()
     bodies = ["case-0", "case-1", "case-2", "part-0", "part-1", "after"]
     assert rows == [(n, n, body, f"/{body}.db") for n, body in enumerate(bodies, start=1)]
+
+
+def test_rewrite_extra_changes_only_the_records_named_across_batches(tmp_path: Path) -> None:
+    """A pass's marks on many records (one near-duplicate group can hold a phone's photos) are written back by
+    id a batch at a time: every record named gets its new `extra`, the others keep theirs, and a record the
+    session already holds reads the new value, not its old one."""
+    from triage.model.records import MediaFile
+    from triage.store.rows import ID_BATCH, rewrite_extra
+
+    store = CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
+    source = SourceFile(path="/media/0/DCIM", layers=[], provenance="p")
+    store.add(source)
+    store.flush()
+    total = 2 * ID_BATCH + 37
+    for i in range(total):
+        store.add(
+            MediaFile(
+                path=f"/media/0/DCIM/{i}.jpg",
+                name=f"{i}.jpg",
+                size=i,
+                sha256=None,
+                extra={"n": i},
+                source_file_id=source.id,
+            )
+        )
+    store.flush()
+    held = store.session.get(MediaFile, 3)
+    assert held is not None and held.extra == {"n": 2}
+    named = [i for i in range(1, total + 1) if i % 3 == 0]
+    rewrite_extra(store, MediaFile, iter(named), lambda media_id, extra: {**extra, "group": f"g{media_id % 7}"})
+    assert held.extra == {"n": 2, "group": "g3"}  # before any commit expires the session's records
+    store.commit()
+    with sqlite3.connect(tmp_path / "case.sqlite") as db:
+        rows = dict(db.execute("SELECT id, extra FROM media_file ORDER BY id"))
+    assert len(rows) == total
+    for media_id, text in rows.items():
+        expected = {"n": media_id - 1, **({"group": f"g{media_id % 7}"} if media_id % 3 == 0 else {})}
+        assert json.loads(text) == expected, media_id
+    store.close()

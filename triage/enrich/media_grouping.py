@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from triage.model.records import MediaFile
-from triage.store.rows import column_rows, load_by_id
+from triage.store.rows import column_rows, rewrite_extra
 
 if TYPE_CHECKING:
     from triage.store import CaseStore
@@ -44,8 +44,8 @@ def media_keys(store: CaseStore) -> list[MediaKey]:
 
 
 def group_media(store: CaseStore) -> MediaGroups:
-    """Mark duplicates and near-duplicates on the MediaFile records; only the files in a group are loaded
-    and changed."""
+    """Mark duplicates and near-duplicates in the `extra` of the MediaFile records; only the files in a group
+    are read and changed."""
     media = media_keys(store)
     by_sha: dict[str, list[MediaKey]] = defaultdict(list)
     for m in media:
@@ -61,8 +61,7 @@ def group_media(store: CaseStore) -> MediaGroups:
         label = f"near:{group[0].id}"
         for m in group:
             marks[m.id].update(near_duplicate_group=label, near_duplicate_count=len(group))
-    for record in load_by_id(store, MediaFile, marks):
-        _set_extra(record, **marks[record.id])
+    rewrite_extra(store, MediaFile, marks, lambda media_id, extra: {**extra, **marks[media_id]})
     return MediaGroups(len(dup_groups), sum(map(len, dup_groups.values())), len(near), sum(map(len, near)))
 
 
@@ -113,8 +112,3 @@ def _candidate_pairs(hashes: list[int], distance: int) -> set[tuple[int, int]]:
 
 def phash_distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-def _set_extra(media: MediaFile, **values: Any) -> None:
-    # a new dict, so the store sees the change (JSON columns do not track in-place edits)
-    media.extra = {**(media.extra or {}), **values}

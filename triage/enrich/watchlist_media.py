@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from triage.enrich.media_grouping import media_keys
 from triage.enrich.watchlists import PHASH_HEX, MediaEntry, WatchlistError, Watchlists
 from triage.model.records import MediaFile
-from triage.store.rows import load_by_id
+from triage.store.rows import rewrite_extra
 
 if TYPE_CHECKING:
     from triage.store import CaseStore
@@ -67,10 +67,12 @@ def mark_watchlisted(store: CaseStore, watchlist: MediaWatchlist) -> int:
                     hits.append(_hit(e, d))
         if hits:
             hits_by_id[media.id] = hits
-    for record in load_by_id(store, MediaFile, hits_by_id):
-        previous = list((record.extra or {}).get("watchlist", []))
-        # a new dict, so the store sees the change (JSON columns do not track in-place edits)
-        record.extra = {**(record.extra or {}), "watchlist": previous + hits_by_id[record.id]}
+    rewrite_extra(
+        store,
+        MediaFile,
+        hits_by_id,
+        lambda media_id, extra: {**extra, "watchlist": list(extra.get("watchlist", [])) + hits_by_id[media_id]},
+    )
     return len(hits_by_id)
 
 
