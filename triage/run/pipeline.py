@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
 import platform
 import shutil
 import socket
@@ -205,17 +206,17 @@ def _mirror_into(store: CaseStore):
 INLINE_EVIDENCE_FILES = 64
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()  # releases the GIL: other threads go on
 
 
-def sha256_files(files: list[Path], advance: Callable[[int], None] = lambda _: None) -> dict[str, str]:
+def sha256_files(files: list[str], advance: Callable[[int], None] = lambda _: None) -> dict[str, str]:
     """SHA-256 of each evidence file, by its shown path."""
     hashes = {}
     for path in files:
         hashes[shown_path(path)] = sha256_file(path)
-        advance(path.stat().st_size)
+        advance(os.stat(path).st_size)
     return hashes
 
 
@@ -270,9 +271,11 @@ class Examination:
                 )
             self.media_watchlist = media_watchlist(self.watchlists)
             with open_evidence(self.opts.evidence, self.opts.open_options) as evidence:
-                files = evidence.container_files
+                # listed once, as text: a folder extraction holds tens of thousands of files, kept until the
+                # second hash (as Path objects they held 90 MB at 51,000 files)
+                files = [os.fspath(p) for p in evidence.container_files]
                 before = self._hash_containers(files, "before")
-                self._opened(evidence)
+                self._opened(evidence, files)
                 runner, candidates = self._select(evidence)
                 # the large databases are copied out and parsed in forks, made before this run starts a thread
                 # of its own (triage/run/database_forks.py); their rows join the store at each file's turn
@@ -289,7 +292,7 @@ class Examination:
                     started = iso(now_utc())
                     media = hashing.submit(evidence.media_hashes)
                     parallel = self._parse(runner, candidates, forks)
-                    item = self._acquire(evidence, before, media, started)
+                    item = self._acquire(evidence, files, before, media, started)
                 self._parsed(evidence, runner, parallel)
                 # the listing's entries (a phone's tens of thousands of FileEntry objects) are not needed again:
                 # what they held is reused by the passes and the report instead of the process growing past it
@@ -414,12 +417,12 @@ class Examination:
         }
 
     def _hash_containers(
-        self, files: list[Path], when: str, computed: Future[dict[str, str]] | None = None
+        self, files: list[str], when: str, computed: Future[dict[str, str]] | None = None
     ) -> dict[str, str]:
         """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
         or, for a folder extraction of many files, through a list file in the bundle and that file's hash.
         `computed`: the hashes being worked out in another thread (the "after" pass overlaps the passes)."""
-        total = sum(p.stat().st_size for p in files)
+        total = sum(os.stat(p).st_size for p in files)
         if computed is not None:
             with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
                 hashes = computed.result()
@@ -440,7 +443,7 @@ class Examination:
         write_text_exclusive(listing, text)
         return {listing.name: hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
-    def _listed(self, files: list[Path]) -> list[str]:
+    def _listed(self, files: list[str]) -> list[str]:
         if len(files) <= INLINE_EVIDENCE_FILES:
             return [shown_path(p) for p in files]
         return [
@@ -448,17 +451,22 @@ class Examination:
             "evidence-files-sha256-before.txt and evidence-files-sha256-after.txt"
         ]
 
-    def _opened(self, evidence: Evidence) -> None:
+    def _opened(self, evidence: Evidence, files: list[str]) -> None:
         self.custody.record(
             "evidence opened",
             kind=evidence.kind,
-            container_files=self._listed(evidence.container_files),
+            container_files=self._listed(files),
             volume_roles=volume_roles(evidence),
         )  # which volume is userdata, system …
         self._record_evidence_warnings(evidence)
 
     def _acquire(
-        self, evidence: Evidence, before: dict[str, str], computed: Future[MediaHashes], started: str
+        self,
+        evidence: Evidence,
+        files: list[str],
+        before: dict[str, str],
+        computed: Future[MediaHashes],
+        started: str,
     ) -> EvidenceItem:
         """The acquisition hash, worked out on another thread from `started`, recorded with the evidence item."""
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes"):
@@ -476,7 +484,7 @@ class Examination:
         item = EvidenceItem(
             source=shown_path(self.opts.evidence),
             kind=evidence.kind,
-            container_files=self._listed(evidence.container_files),
+            container_files=self._listed(files),
             media=media.to_json(),
             files_sha256_before=self._recorded["before"],
         )
@@ -580,7 +588,7 @@ class Examination:
         """Whether the run's scope keeps the pass `action`."""
         return action in self.opts.scope.passes(tuple(p.action for p in PASSES))
 
-    def _verify_unchanged(self, item: EvidenceItem, files: list[Path], computed: Future[dict[str, str]]) -> None:
+    def _verify_unchanged(self, item: EvidenceItem, files: list[str], computed: Future[dict[str, str]]) -> None:
         after = self._hash_containers(files, "after", computed)
         item.files_sha256_after = self._recorded["after"]
         item.unchanged = after == self._before
