@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,6 +29,11 @@ def copy_run(run_out: Path, work: Path) -> dict[str, str]:
     data = run_out / "data" if (run_out / "data").is_dir() else run_out
     work.mkdir(parents=True)
     shutil.copy(data / "case.sqlite", work / "case.sqlite")
+    with sqlite3.connect(work / "case.sqlite") as db:  # made by the report step, so timed with it (stream.py)
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_report_%'"
+        ).fetchall():
+            db.execute(f'DROP INDEX "{name}"')
     lines = []
     for line in (data / "custody.jsonl").read_text(encoding="utf-8").split("\n"):
         if line and json.loads(line)["action"] in BEFORE_REPORT:

@@ -34,7 +34,9 @@ SOURCES_KEPT = 4096  # source files remembered across pages (path and provenance
 # Indexes the paged report reads by (created if absent, on SQLite and PostgreSQL alike): a thread read in
 # time order and the timeline's five streams are then index scans, not sorts of the whole table.
 REPORT_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_report_message_thread ON message (app, thread, time_utc, id)",
+    # counterpart last: the grouping of messages into conversations (thread_index, thread_count) reads the index
+    # alone, never the table; the first four still give a conversation its messages in order
+    "CREATE INDEX IF NOT EXISTS ix_report_message_thread ON message (app, thread, time_utc, id, counterpart)",
     "CREATE INDEX IF NOT EXISTS ix_report_message_time ON message (time_utc, id)",
     "CREATE INDEX IF NOT EXISTS ix_report_call_time ON call (time_utc, id)",
     "CREATE INDEX IF NOT EXISTS ix_report_location_time ON location (time_utc, id)",
