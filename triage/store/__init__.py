@@ -39,7 +39,10 @@ SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=MEMORY",
     "PRAGMA synchronous=OFF",
     "PRAGMA temp_store=MEMORY",
-    "PRAGMA cache_size=-65536",
+    # 16 MiB of pages per connection: the case file's pages stay in the system's file cache, and at 200,000 and
+    # 1,000,000 messages a 64 MiB cache took 50 MB more of every process's memory for the same run time
+    # (bench/RESULTS.md, session of 2026-12-06, late morning)
+    "PRAGMA cache_size=-16384",
 )
 
 
