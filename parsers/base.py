@@ -124,8 +124,18 @@ class Parser(abc.ABC):
     def path_matches(self, entry: FileEntry) -> bool:
         """Whether the path fits one of `path_patterns`, as fnmatch.fnmatchcase on lower-cased path and patterns
         says (one compiled expression per parser: the listing asks every parser about every file)."""
-        regex = _paths_regex(tuple(self.path_patterns))
+        regex = self.paths_regex()
         return regex is not None and regex.match(entry.path.lower()) is not None
+
+    def paths_regex(self) -> re.Pattern[str] | None:
+        """`path_patterns` as one expression over the lower-cased path (None: no patterns, nothing matches);
+        for a caller that asks many parsers about one path and lowers it once (ParseRunner.select)."""
+        return _paths_regex(tuple(self.path_patterns))
+
+    def accepts_by_path_alone(self) -> bool:
+        """Whether `accepts` is `path_matches` and nothing else (not overridden): its answer is known from the
+        path test."""
+        return type(self).accepts is Parser.accepts
 
     def accepts(self, entry: FileEntry, header: bytes) -> bool:
         """Cheap test on path and first bytes: should this parser look at the file at all?"""
