@@ -88,6 +88,21 @@ def test_parallel_output_equals_sequential(phone, tmp_path):
     assert any("invalid marker 0xFF9F" in w for w in par_warn)  # one bad file is one warning
 
 
+@pytest.mark.parametrize(("lookahead", "inflight"), [(1, 1), (2, 1 << 30), (1 << 20, 1)])
+def test_parallel_output_under_tight_bounds(phone, tmp_path, monkeypatch, lookahead, inflight):
+    """The look-ahead (results held) and the bytes bound (bytes sent, not yet finished) only pace the reading:
+    at their smallest the records and warnings are those of a sequential run, every photo still in a worker."""
+    import triage.parsing.parallel as parallel
+
+    seq_store, seq_warn = run_parsers(phone, tmp_path, None)
+    monkeypatch.setattr(parallel, "LOOKAHEAD_FILES", lookahead)
+    monkeypatch.setattr(parallel, "MAX_INFLIGHT_BYTES", inflight)
+    par_store, par_warn = run_parsers(phone, tmp_path, 2)
+    dump = lambda s: [dumps(record_json(r, {})) for cls in (MediaFile, Location) for r in s.all(cls)]  # noqa: E731
+    assert dump(seq_store) == dump(par_store) and len(dump(seq_store)) == 19
+    assert seq_warn == par_warn
+
+
 def test_origin_screenshot_and_groups(phone, tmp_path):
     store, _ = run_parsers(phone, tmp_path, 2)
     summary = group_media(store)

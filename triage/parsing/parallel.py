@@ -33,10 +33,12 @@ from triage.model.records import Base
 from triage.parsing import Candidate, ParseRunner
 
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
-MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on bytes waiting in workers
-# files read and sent to the workers ahead of the one being stored: while the main process parses a large
-# database, the workers go on with the photos listed after it (the bytes in flight stay under the bound above)
-LOOKAHEAD_FILES = 4096
+MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on the bytes read and sent to workers that they have not finished
+# files read and sent to the workers ahead of the one being stored, their results held until their turn: while
+# the main process waits for a large database (parsed in a fork) the workers go on with the photos listed after
+# it. A result is a few records, whatever the photo's size; at N = 1,000,000 (bench/RESULTS.md) 4,096 let the
+# worker stop a third of the way through the photos while the run waited, 16,384 lets it finish them meanwhile
+LOOKAHEAD_FILES = 16384
 BATCH_FILES = 32  # files per task: one round trip to a worker carries many small photos
 MIN_POOL_FILES = 256  # photos below which the default run stays in this process
 BATCH_BYTES = 16 << 20
@@ -189,7 +191,8 @@ def _run(
     # each entry: [candidate, future of its batch (None until submitted), index in the batch, bytes]
     pending: deque[list] = deque()
     batch: list[tuple[list, tuple]] = []  # entries and worker arguments waiting to be sent
-    inflight = 0
+    unfinished: deque[list] = deque()  # entries sent with their bytes, in the order sent, until the worker is done
+    inflight = 0  # their bytes (a finished file's bytes are let go: only its result is held)
     broken = False
 
     def submit_batch() -> None:
@@ -199,10 +202,14 @@ def _run(
                 entry[1], entry[2] = future, index
             batch.clear()
 
+    def let_go_finished() -> None:
+        nonlocal inflight
+        while unfinished and unfinished[0][1] is not None and unfinished[0][1].done():  # None: not sent yet
+            inflight -= unfinished.popleft()[3]
+
     def finish_head() -> None:
-        nonlocal inflight, broken
-        cand, future, index, size = pending.popleft()
-        inflight -= size
+        nonlocal broken
+        cand, future, index, _ = pending.popleft()
         prepared = None
         if future is not None:
             try:
@@ -229,14 +236,17 @@ def _run(
         if data is not None:
             entry[3] = len(data)
             inflight += len(data)
+            unfinished.append(entry)
             batch.append(
                 (entry, (replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers)))
             )
             if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
                 submit_batch()
+        let_go_finished()
         while pending and (len(pending) > LOOKAHEAD_FILES or inflight > MAX_INFLIGHT_BYTES or head_ready()):
             submit_batch()  # the workers get what is read before this process parses or waits
             finish_head()
+            let_go_finished()
     submit_batch()
     while pending:
         finish_head()
