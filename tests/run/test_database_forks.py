@@ -173,3 +173,34 @@ def test_a_scope_leaves_out_in_a_fork_what_it_leaves_out_in_turn(
     assert got == expected
     assert got["message"] and not got["call"]
     assert parsing_finished(forked)["warnings"] == parsing_finished(in_turn)["warnings"]
+
+
+@pytest.mark.parametrize("min_bytes", [1, 64 << 10])
+def test_files_parsed_while_waiting_for_a_fork_keep_their_place(
+    min_bytes: int, phone: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run parses the files after a database whose fork has not answered into a case file of its own, and
+    appends it after the database's: the store is the one a run in turn makes. The forks are made to look
+    never ready, so the run goes behind at every forked database (the photos in a worker, as on a phone)."""
+    from triage.parsing import parallel
+
+    in_turn = triage_run(phone, tmp_path / "in-turn", monkeypatch, min_bytes=NEVER)
+    monkeypatch.setattr(parallel, "MIN_POOL_FILES", 1)
+    monkeypatch.setattr(database_forks.DatabaseForks, "ready", lambda self, cand: False)
+    made: list[Path] = []
+    real_behind = database_forks.DatabaseForks.behind
+
+    def behind(self: database_forks.DatabaseForks) -> database_forks.Behind:
+        made.append((got := real_behind(self)).case_file)
+        return got
+
+    monkeypatch.setattr(database_forks.DatabaseForks, "behind", behind)
+    forked = triage_run(phone, tmp_path / "forked", monkeypatch, min_bytes=min_bytes)
+    assert made and not any(path.exists() for path in made)  # it went behind, and its case files are gone
+    assert parsing_finished(forked)["databases_parsed_in_forks"] >= 1
+    got, expected = rows(forked / "case.sqlite"), rows(in_turn / "case.sqlite")
+    assert got.keys() == expected.keys()
+    for table in expected:
+        assert got[table] == expected[table], table
+    assert parsing_finished(forked)["warnings"] == parsing_finished(in_turn)["warnings"]
+    assert len(expected["media_file"]) >= 3 and len(expected["message"]) > 1500

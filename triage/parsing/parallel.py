@@ -8,7 +8,8 @@ order the files were listed. Other files are parsed in the main process when the
 the records, their ids and the report are the same as a sequential run.
 
 Large databases are parsed meanwhile in forks of the run (triage/run/database_forks.py); at a
-database's turn its rows join the store, so they too keep their place in the order.
+database's turn its rows join the store, so they too keep their place in the order. While the run waits
+for such a database, the files after it are stored apart and join after it (`ParsedElsewhere.behind`).
 
 One bad file is one warning: a parser exception in a worker is carried back and reported exactly as
 the sequential runner reports it; a worker that dies takes the rest of the run back to sequential.
@@ -80,6 +81,17 @@ class ParsedElsewhere(Protocol):
     def ready(self, cand: Candidate) -> bool: ...
 
     def take(self, cand: Candidate) -> None: ...
+
+    def behind(self) -> ParsedBehind: ...
+
+
+class ParsedBehind(Protocol):
+    """Files parsed while the run waits for one parsed elsewhere, kept apart (`close`) and stored after it
+    (`join`)."""
+
+    def close(self) -> None: ...
+
+    def join(self) -> None: ...
 
 
 @dataclass
@@ -208,8 +220,46 @@ def _run(
             inflight -= unfinished.popleft()[3]
 
     def finish_head() -> None:
+        if forks is not None and len(pending) > 1 and waiting_for_fork(pending[0]):
+            submit_batch()  # the files behind it that are read go to the workers first
+            if doable(pending[1]):
+                work_behind()
+                return
+        finish(pending.popleft())
+
+    def waiting_for_fork(entry: list) -> bool:
+        assert forks is not None
+        return entry[1] is None and forks.has(entry[0]) and not forks.ready(entry[0])
+
+    def doable(entry: list) -> bool:
+        """Whether the file can be stored without a fork's answer: parsed here, or in a worker (which goes on)."""
+        assert forks is not None
+        return not forks.has(entry[0])
+
+    def work_behind() -> None:
+        """The head is a database whose fork has not answered: the files after it are stored meanwhile (read on,
+        the workers kept fed), apart, up to the next such database, and join the store after the head's rows (ids
+        and order as in turn)."""
+        assert forks is not None
+        head = pending.popleft()
+        behind = forks.behind()
+        try:
+            while not forks.ready(head[0]):
+                while window_open() and read_next():
+                    pass
+                submit_batch()
+                if not pending or not doable(pending[0]):
+                    break
+                finish(pending.popleft())
+                let_go_finished()
+        finally:
+            behind.close()
+        finish(head)
+        behind.join()
+
+    def finish(entry: list) -> None:
         nonlocal broken
-        cand, future, index, _ = pending.popleft()
+        cand, future, index, _ = entry
         prepared = None
         if future is not None:
             try:
@@ -229,7 +279,14 @@ def _run(
             return future.done()
         return forks is not None and forks.has(cand) and forks.ready(cand)
 
-    for cand in candidates:
+    incoming = iter(candidates)
+
+    def read_next() -> bool:
+        """The next file listed into `pending`, its bytes read for a worker if one can parse it; False at the end."""
+        nonlocal inflight
+        cand = next(incoming, None)
+        if cand is None:
+            return False
         entry = [cand, None, 0, 0]
         data = _read(runner, cand.entry) if not broken and _eligible(cand) else None
         pending.append(entry)
@@ -243,7 +300,13 @@ def _run(
             if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
                 submit_batch()
         let_go_finished()
-        while pending and (len(pending) > LOOKAHEAD_FILES or inflight > MAX_INFLIGHT_BYTES or head_ready()):
+        return True
+
+    def window_open() -> bool:
+        return len(pending) <= LOOKAHEAD_FILES and inflight <= MAX_INFLIGHT_BYTES
+
+    while read_next():
+        while pending and (not window_open() or head_ready()):
             submit_batch()  # the workers get what is read before this process parses or waits
             finish_head()
             let_go_finished()

@@ -5,9 +5,11 @@ store), parsed one after another by the run's process while the other core has l
 starts, the run copies each large database out of the evidence (hashing the bytes as they are copied) and forks:
 each fork parses its share of those copies, each file into an SQLite case file of its own, and never reads the
 evidence (readers such as pytsk3's share a file offset with the run, which goes on reading). When the run
-reaches such a file in listing order it waits for its case file and appends its rows to the case store
+reaches such a file in listing order it appends the fork's case file to the case store
 (`CaseStore.append_case_file`): ids go on from the store's, so records, ids, warnings and the report are those of
-a run that parsed every file in turn.
+a run that parsed every file in turn. If the fork has not answered yet, the run does not sit idle: it parses the
+files listed after that database (up to the next one parsed in a fork) into a case file of its own (`behind`),
+and appends that one after the database's.
 
 A fork that fails or dies costs nothing but time: the run parses the file itself at its turn (and the rest of
 that fork's files), and the examination record says so. No fork is made where it cannot pay or cannot be made
@@ -40,9 +42,10 @@ from triage.store import CaseStore
 # msgstore.db 33 MB, mmssms.db 20 MB, calllog.db 6 MB; bench/RESULTS.md)
 FORK_MIN_BYTES = 4 << 20
 
-# In the fork: point the run's record, source and warning sinks at this case store; returns what to tell the run
-# afterwards (its warning count, what its scope left out: picklable), which the run gives to its `Absorb`
-Retarget = Callable[[CaseStore], Callable[[], Any]]
+# Point the run's record, source and warning sinks at this case store (in a fork; or in the run, for the files it
+# parses while it waits for a fork); returns what to tell the run afterwards (its warning count, what its scope
+# left out: picklable), which the run gives to its `Absorb`, and what points the sinks back (used in the run)
+Retarget = Callable[[CaseStore], tuple[Callable[[], Any], Callable[[], None]]]
 Absorb = Callable[[Any], None]
 
 
@@ -74,8 +77,10 @@ class DatabaseForks:
     shares: list[_Share]
     copies: dict[int, SqliteCopy]  # by id() of the candidate
     folder: Path
+    retarget: Retarget
     failures: list[str] = field(default_factory=list)  # why a fork's file was parsed in turn instead
     forked_files: int = 0
+    behind_files: int = 0  # case files of the files parsed while waiting for a fork (see `behind`)
 
     @classmethod
     def start(
@@ -113,7 +118,7 @@ class DatabaseForks:
         # nothing of the store's left uncommitted: a fork holds a copy of its connection (which it never uses)
         store.commit()
         retarget, absorb = sinks
-        made = cls(runner, store, absorb, _shares(ready, forks), copies, folder)
+        made = cls(runner, store, absorb, _shares(ready, forks), copies, folder, retarget)
         for share in made.shares:
             made._fork(share, retarget)
         return made
@@ -142,6 +147,14 @@ class DatabaseForks:
         self.absorb(done.tally)
         self.runner.recognised_by_schema += done.recognised
         self.forked_files += 1
+
+    def behind(self) -> Behind:
+        """While the run waits for a fork's database at its turn: the files listed after it, parsed meanwhile into
+        a case file of their own (`Behind.close`), whose rows join the store after the database's (`Behind.join`),
+        so ids and order are those of a run that parsed every file in turn."""
+        case_file = self.folder / f"behind-{self.behind_files}.sqlite"
+        self.behind_files += 1
+        return Behind(self, case_file, CaseStore(f"sqlite:///{case_file}"))
 
     def stop(self) -> None:
         """End every fork still running (the run failed or was interrupted) and remove the copies left."""
@@ -193,6 +206,38 @@ class DatabaseForks:
         if share.pid is not None:
             os.waitpid(share.pid, 0)
             share.pid = None
+
+
+class Behind:
+    """The files the run parses while it waits for a fork, stored into a case file of their own (the sinks
+    pointed at it until `close`), appended after the fork's database (`join`)."""
+
+    def __init__(self, forks: DatabaseForks, case_file: Path, store: CaseStore) -> None:
+        self.forks, self.case_file, self.store = forks, case_file, store
+        self.tally, self.restore = forks.retarget(store)
+        runner = forks.runner
+        self.recognised, runner.recognised_by_schema = runner.recognised_by_schema, []  # the run's list, kept aside
+        self.closed: tuple[Any, list[tuple[str, list[str]]]] | None = None
+
+    def close(self) -> None:
+        """The sinks back to the run's store, this case file written (whatever happened meanwhile)."""
+        runner = self.forks.runner
+        try:
+            self.store.commit()
+            self.closed = (self.tally(), runner.recognised_by_schema)
+        finally:
+            self.restore()
+            runner.recognised_by_schema = self.recognised
+            self.store.close()
+
+    def join(self) -> None:
+        """These files' rows appended to the run's store (after the database waited for, taken before this)."""
+        assert self.closed is not None, "close() first"
+        tally, recognised = self.closed
+        self.forks.store.append_case_file(self.case_file)
+        self.case_file.unlink()
+        self.forks.absorb(tally)
+        self.forks.runner.recognised_by_schema += recognised
 
 
 @contextmanager
@@ -254,7 +299,7 @@ def _parse_into_own_file(
     case_file = folder / f"fork-{os.getpid()}-{number}.sqlite"
     store = CaseStore(f"sqlite:///{case_file}")
     try:
-        tally = retarget(store)
+        tally, _ = retarget(store)  # the fork ends after its files: its sinks are never pointed back
         runner.recognised_by_schema = []
         runner.parse(cand, copy=copy)
         store.commit()

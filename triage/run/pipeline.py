@@ -515,12 +515,18 @@ class Examination:
             # listing order
             return parse_in_order(runner, candidates, bar.advance, pool_factory=self.opts.media_pool, forks=forks)
 
-    def _into_fork_store(self, store: CaseStore) -> Callable[[], ForkTally]:
-        """In a fork parsing a large database: this copy of the examination stores what the parsers give into
-        `store`, the fork's own case file, counting its own warnings and what the scope leaves out; the count
-        goes back to the run (`_absorb_fork_tally`)."""
+    def _into_fork_store(self, store: CaseStore) -> tuple[Callable[[], ForkTally], Callable[[], None]]:
+        """In a fork parsing a large database (or in the run, parsing the files after one it waits for): this
+        examination stores what the parsers give into `store`, a case file of its own, counting its own warnings
+        and what the scope leaves out; the count goes back to the run (`_absorb_fork_tally`). Returns the count,
+        and what puts the run's own store, count and scope back."""
+        saved = self.store, self.warnings, self.scope
         self.store, self.warnings, self.scope = store, 0, ScopeFilter(self.opts.scope)
-        return lambda: (self.warnings, self.scope.left_out, self.scope.links_cut)
+
+        def restore() -> None:
+            self.store, self.warnings, self.scope = saved
+
+        return (lambda: (self.warnings, self.scope.left_out, self.scope.links_cut)), restore
 
     def _absorb_fork_tally(self, tally: ForkTally) -> None:
         """What a fork counted while parsing a database whose rows have joined the store."""
