@@ -209,7 +209,12 @@ class ReportWorker:
 
     def _answer(self) -> dict[str, Any]:
         assert self.child is not None and self.child.stdout is not None and self.child.stdin is not None
-        self.child.stdin.close()
+        try:
+            self.child.stdin.close()
+        except BrokenPipeError:
+            # the child stopped before reading the hand-over (an export already there, a store it cannot open):
+            # what was left to send is dropped with the pipe, and its answer below says why it stopped
+            pass
         text = self.child.stdout.read().decode("utf-8", "replace").strip()
         code = self.child.wait()
         self.child.stdout.close()
