@@ -120,7 +120,7 @@ class DatabaseForks:
         retarget, absorb = sinks
         made = cls(runner, store, absorb, _shares(ready, forks), copies, folder, retarget)
         for share in made.shares:
-            made._fork(share, retarget)
+            made._fork(share)
         return made
 
     def has(self, cand: Candidate) -> bool:
@@ -142,10 +142,7 @@ class DatabaseForks:
             copy.remove()
             self.runner.parse(cand)
             return
-        self.store.append_case_file(done.case_file)
-        done.case_file.unlink()
-        self.absorb(done.tally)
-        self.runner.recognised_by_schema += done.recognised
+        self._append(done)
         self.forked_files += 1
 
     def behind(self) -> Behind:
@@ -155,6 +152,14 @@ class DatabaseForks:
         case_file = self.folder / f"behind-{self.behind_files}.sqlite"
         self.behind_files += 1
         return Behind(self, case_file, CaseStore(f"sqlite:///{case_file}"))
+
+    def _append(self, done: ForkedFile) -> None:
+        """A case file parsed apart (by a fork, or by the run while it waited) appended to the store, its tally
+        absorbed and its databases recognised by schema noted, in that order."""
+        self.store.append_case_file(done.case_file)
+        done.case_file.unlink()
+        self.absorb(done.tally)
+        self.runner.recognised_by_schema += done.recognised
 
     def stop(self) -> None:
         """End every fork still running (the run failed or was interrupted) and remove the copies left."""
@@ -192,12 +197,12 @@ class DatabaseForks:
         self._reap(share)
         return None
 
-    def _fork(self, share: _Share, retarget: Retarget) -> None:
+    def _fork(self, share: _Share) -> None:
         answers, sending = multiprocessing.Pipe(duplex=False)
         pid = os.fork()
         if pid == 0:
             answers.close()
-            _child(self.runner, [(c, self.copies[id(c)]) for c in share.files], retarget, self.folder, sending)
+            _child(self.runner, [(c, self.copies[id(c)]) for c in share.files], self.retarget, self.folder, sending)
         sending.close()
         share.answers, share.pid = answers, pid
 
@@ -217,14 +222,14 @@ class Behind:
         self.tally, self.restore = forks.retarget(store)
         runner = forks.runner
         self.recognised, runner.recognised_by_schema = runner.recognised_by_schema, []  # the run's list, kept aside
-        self.closed: tuple[Any, list[tuple[str, list[str]]]] | None = None
+        self.done: ForkedFile | None = None
 
     def close(self) -> None:
         """The sinks back to the run's store, this case file written (whatever happened meanwhile)."""
         runner = self.forks.runner
         try:
             self.store.commit()
-            self.closed = (self.tally(), runner.recognised_by_schema)
+            self.done = ForkedFile(self.case_file, self.tally(), runner.recognised_by_schema)
         finally:
             self.restore()
             runner.recognised_by_schema = self.recognised
@@ -232,12 +237,8 @@ class Behind:
 
     def join(self) -> None:
         """These files' rows appended to the run's store (after the database waited for, taken before this)."""
-        assert self.closed is not None, "close() first"
-        tally, recognised = self.closed
-        self.forks.store.append_case_file(self.case_file)
-        self.case_file.unlink()
-        self.forks.absorb(tally)
-        self.forks.runner.recognised_by_schema += recognised
+        assert self.done is not None, "close() first"
+        self.forks._append(self.done)
 
 
 @contextmanager

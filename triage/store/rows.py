@@ -74,8 +74,8 @@ def rewrite_extra(
     """Replace the `extra` of each record of `cls` with these ids by `rewrite(id, its extra)`, ID_BATCH rows at
     a time: read as plain rows, written by one UPDATE per row (executemany), never an ORM object per record
     (one near-duplicate group of a phone's photos held 30,000 files: 120 MB as ORM objects)."""
-    wanted = sorted(set(ids))
-    for batch in _batches(wanted):
+    changed = set(ids)
+    for batch in _batches(sorted(changed)):
         changes = [
             {"id": r.id, "extra": rewrite(r.id, dict(r.extra or {}))}
             for r in list(column_rows(store, cls, ("id", "extra"), cls.id.in_(batch)))
@@ -83,7 +83,6 @@ def rewrite_extra(
         if changes:
             store.session.execute(update(cls), changes)
     # a record of these already in the session must not keep (or later write back) its old `extra`
-    changed = set(wanted)
     for obj in list(store.session.identity_map.values()):
         if isinstance(obj, cls) and obj.id in changed:
             store.session.expire(obj, ["extra"])
