@@ -356,3 +356,17 @@ def test_rewrite_extra_changes_only_the_records_named_across_batches(tmp_path: P
         expected = {"n": media_id - 1, **({"group": f"g{media_id % 7}"} if media_id % 3 == 0 else {})}
         assert json.loads(text) == expected, media_id
     store.close()
+
+
+def test_every_connection_sorts_in_files_with_a_bounded_page_cache(tmp_path: Path) -> None:
+    """Sorts larger than the page cache (the report's indexes over a phone's messages) spill to temporary
+    files instead of the process's memory, on the run's connection and on every other one the engine opens."""
+    store = CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
+    try:
+        first = store.session.connection().exec_driver_sql
+        assert first("PRAGMA temp_store").scalar() == 1  # FILE
+        assert first("PRAGMA cache_size").scalar() == -16384  # KiB
+        with store.engine.connect() as other:
+            assert other.exec_driver_sql("PRAGMA temp_store").scalar() == 1
+    finally:
+        store.close()

@@ -38,7 +38,11 @@ INSERT_BATCH = 5000  # bulk rows: one executemany per table and batch
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=MEMORY",
     "PRAGMA synchronous=OFF",
-    "PRAGMA temp_store=MEMORY",
+    # sorts too large for the page cache (CREATE INDEX over the messages, GROUP BY and ORDER BY of the
+    # report's queries) spill to temporary files, which the system's file cache holds, instead of growing the
+    # process: at 1,000,000 messages the report's indexes took 100 MB more in memory (bench/RESULTS.md,
+    # session of 2026-12-06, afternoon), at 200,000 the same time either way
+    "PRAGMA temp_store=FILE",
     # 16 MiB of pages per connection: the case file's pages stay in the system's file cache, and at 200,000 and
     # 1,000,000 messages a 64 MiB cache took 50 MB more of every process's memory for the same run time
     # (bench/RESULTS.md, session of 2026-12-06, late morning)
