@@ -424,6 +424,27 @@ def test_directory_hash_is_a_manifest_of_sha256_lines(folder, capsysbinary, unch
     assert sorted(got["container_files"]) == sorted(p.lstrip("/") for p in files)
 
 
+def test_directory_manifest_orders_paths_as_text_whatever_the_folders(folder, unchanged):
+    """The manifest is sorted by the whole path as shown ('/a.txt' before '/a/b': '.' < '/'), not in the
+    order a walk meets the files, and a name that is not UTF-8 is listed as the walk shows it."""
+    root, _, files = folder
+    (root / "a").mkdir()
+    extra = {"/a.txt": b"dot", "/a/b": b"slash", "/caf\\xe9.txt": b"latin-1 name"}
+    (root / "a.txt").write_bytes(extra["/a.txt"])
+    (root / "a" / "b").write_bytes(extra["/a/b"])
+    with open(os.fsencode(root) + b"/caf\xe9.txt", "wb") as f:
+        f.write(extra["/caf\\xe9.txt"])
+    unchanged(root)
+    everything = {**files, **extra}
+    manifest = "".join(f"{sha256(everything[p])}  {p.replace(chr(92), chr(92) * 2)}\n" for p in sorted(everything))
+    with open_evidence(root) as ev:
+        walked = {e.path for e in ev.walk() if e.type == "file"}
+        got = ev.media_hashes()
+    assert walked == set(everything)  # the same files as the walk, shown the same way
+    assert got.sha256 == sha256(manifest.encode()) and got.size == len(manifest.encode())
+    assert manifest.index("  /a.txt\n") < manifest.index("  /a/b\n") and not got.read_errors
+
+
 def test_unreadable_folder_is_a_warning(folder, capsysbinary, unchanged, monkeypatch):
     root, _, _ = folder
     unchanged(root)
