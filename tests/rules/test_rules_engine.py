@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -291,7 +292,7 @@ def test_named_entities_are_notes_only() -> None:
     explanation (machine output is not evidential text: issue 15 item 5); firing never changes."""
     from rules import entities
 
-    if entities.model() is None:
+    if entities.installed_model() is None:
         pytest.skip("no spaCy English model installed (optional: pip install mobile-triage[ner])")
     body = "Boat tonight from Gravelines, meet at the beach at 2"
     findings = run_pack(
@@ -313,8 +314,7 @@ def test_named_entities_are_notes_only() -> None:
     assert "tonight" not in f.explanation.split(": ", 1)[0]
     assert "spaCy" not in f.explanation and "TIME" not in f.explanation
     assert entities.entities("بەلەم بۆ ئینگلتەرا") == []  # the English model only reads Latin-script text
-    entities.model.cache_clear()
-    entities._entities.cache_clear()
+    entities.forget()
     try:
         original, entities.MODEL_NAMES = entities.MODEL_NAMES, ("no_such_model",)
         without = run_pack(
@@ -331,35 +331,38 @@ def test_named_entities_are_notes_only() -> None:
         )
     finally:
         entities.MODEL_NAMES = original
-        entities.model.cache_clear()
-        entities._entities.cache_clear()
+        entities.forget()
     assert [(g.rule_id, g.severity) for g in without] == [(g.rule_id, g.severity) for g in findings]
     assert not any("machine_notes" in g.extra for g in without)
 
 
 def test_the_model_is_named_without_loading_it_until_a_message_needs_it() -> None:
     """The rules pass records which spaCy pipeline read named entities; a run whose cited messages never
-    needed one names the installed pipeline from its meta.json and does not load it (~0.5 s, ~90 MB)."""
+    needed one names the installed pipeline from its meta.json and does not load it (~0.5 s, ~90 MB). When one
+    does, the pipeline reads in a process of its own, never the run's, and `close` ends that process."""
     from rules import entities
 
-    entities.model.cache_clear()
-    entities._entities.cache_clear()
+    entities.forget()
     try:
         installed = entities.installed_model()
         named = entities.model_name()
-        assert entities.model.cache_info().currsize == 0  # named, not loaded
+        assert entities._reader.pool is None  # named, not loaded
         if installed is None:
-            assert named is None
+            assert named is None and entities.entities("Boat tonight from Gravelines") == []
             return
         assert named == f"spaCy {installed} (installed; not loaded: no message needed it)"
-        nlp = entities.model()
-        assert nlp is not None and installed == f"{nlp.meta['name']} {nlp.meta['version']}"
-        assert entities.model_name() == f"spaCy {installed}"  # loaded: the pipeline that read the text
+        assert ("tonight", "TIME") in entities.entities("Boat tonight from Gravelines")
+        readers = entities._reader.pool._processes  # type: ignore[union-attr]
+        assert readers and os.getpid() not in readers  # read in a process of its own
+        assert entities.model_name() == f"spaCy {installed}"  # the pipeline that read the text
+        entities.close()
+        assert entities._reader.pool is None and entities.model_name() == f"spaCy {installed}"
         original, entities.MODEL_NAMES = entities.MODEL_NAMES, ("no_such_model",)
         try:
             assert entities.installed_model() is None
+            entities.forget()
+            assert entities.entities("Boat tonight from Gravelines") == [] and entities.model_name() is None
         finally:
             entities.MODEL_NAMES = original
     finally:
-        entities.model.cache_clear()
-        entities._entities.cache_clear()
+        entities.forget()

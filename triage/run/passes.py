@@ -171,11 +171,14 @@ def rules_pass(given: PassInput) -> Details | None:
         return None
     from rules.context import default_context
     from rules.engine import evaluate
-    from rules.entities import model_name
+    from rules.entities import close, model_name
 
     store = given.store
     cite = given.describe or _citer(store)
-    given.findings = evaluate(given.pack, store.all, cite, given.watchlists, store=store, scan=given.message_text())
+    try:
+        given.findings = evaluate(given.pack, store.all, cite, given.watchlists, store=store, scan=given.message_text())
+    finally:
+        close()  # the named-entity reader's process, if a cited message needed it
     for finding in given.findings:
         store.add(finding)
     store.flush()
