@@ -1,7 +1,13 @@
+import errno
 import json
+import os
+import subprocess
+import sys
+
+import pytest
 
 from triage.cli import main
-from triage.integrity.custody import CustodyLog, verify_chain
+from triage.integrity.custody import RESERVED_BYTES, CustodyLog, verify_chain
 
 
 def make_log(path, n=4, closing=True):
@@ -107,3 +113,57 @@ def test_cli_reports_a_cut_tail_and_an_empty_log(tmp_path, capsys):
     path.write_text("")
     assert main(["custody", "verify", str(path)]) == 1
     assert "the log is empty" in capsys.readouterr().out
+
+
+# -- a full disk ---------------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs (root only): a real file system that runs out of space."""
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        pytest.skip("mounting a tmpfs needs root on Linux")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)]).returncode != 0:
+        pytest.skip("tmpfs mount not permitted here")
+    yield disk
+    subprocess.run(["umount", str(disk)])
+
+
+def fill(disk):
+    """Write a file until the disk has no block left."""
+    with open(disk / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"x" * 4096)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+
+
+def test_a_run_that_fills_the_disk_can_still_say_so(tiny_disk):
+    """Room is kept past the log's end, so the entries after the disk fills (the closing "run failed") are
+    written whole; the closing entry gives the room back."""
+    path = tiny_disk / "custody.jsonl"
+    log = CustodyLog(path, actor="DC Test")
+    log.record("run started")
+    fill(tiny_disk)
+    log.record("step", note="x" * 6000)  # past the end of the block the log has
+    log.record("run failed", reason="No space left on device")
+    check = verify_chain(path)
+    assert check.ok and check.closed and check.outcome == "run failed" and check.entries == 3
+    assert os.stat(path).st_blocks * 512 == -(-path.stat().st_size // 4096) * 4096  # nothing reserved now
+
+
+def test_an_entry_that_does_not_fit_leaves_the_log_as_it_was(tiny_disk):
+    path = tiny_disk / "custody.jsonl"
+    log = CustodyLog(path, actor="DC Test")
+    log.record("run started")
+    before = path.read_bytes()
+    fill(tiny_disk)
+    with pytest.raises(OSError) as raised:
+        log.record("step", note="x" * (RESERVED_BYTES * 2))  # more than the room kept
+    assert raised.value.errno == errno.ENOSPC
+    assert path.read_bytes() == before  # no half entry at the end
+    (tiny_disk / "filler").unlink()
+    log.record("run failed", reason="No space left on device")
+    check = verify_chain(path)
+    assert check.ok and check.closed and check.entries == 2

@@ -10,15 +10,17 @@ tail leaves every remaining link intact, so `verify_chain` also requires that en
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from triage.model.timeutil import iso, now_utc
 
@@ -46,7 +48,9 @@ def local_offset(t: datetime) -> str:
 
 
 class CustodyLog:
-    """Appends hash-chained entries to a JSONL file; resumes the chain of an existing file."""
+    """Appends hash-chained entries to a JSONL file; resumes the chain of an existing file. Each entry is
+    written whole or not at all, with room kept on the disk for the next ones until a closing entry
+    (_append_whole): a full disk cannot leave half an entry, nor stop the run from saying it failed."""
 
     def __init__(self, path: Path, actor: str, on_entry: Callable[[dict, str], None] | None = None) -> None:
         self.path = path
@@ -76,14 +80,65 @@ class CustodyLog:
         }
         line = canonical_json(entry)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        _append_whole(self.path, (line + "\n").encode("utf-8"), keep_room=action not in CLOSING_ACTIONS)
         self._seq, self._prev = entry["seq"], line_sha256(line)
         if self.on_entry:
             self.on_entry(entry, self._prev)
         return entry
+
+
+# Room kept on the disk for the entries still to come: a run that fills the disk must still be able to say so
+# in its closing entry ("run failed: No space left on device"), which is far shorter than this.
+RESERVED_BYTES = 64 * 1024
+_FALLOC_FL_KEEP_SIZE = 1  # linux/falloc.h: allocate blocks past the end without changing the file's size
+
+
+def _append_whole(path: Path, data: bytes, keep_room: bool) -> None:
+    """Append one entry and make it durable, or leave the log as it was: a write cut short (a full disk) is
+    cut off again, so the log never ends in half an entry. `keep_room`: reserve RESERVED_BYTES of blocks past
+    the end for the next entries (Linux; elsewhere nothing is reserved); without it (the closing entry) the
+    reserve is given back."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except BaseException:
+            os.ftruncate(fd, size)
+            raise
+        if keep_room:
+            _reserve(fd, size + len(data), RESERVED_BYTES)
+        else:
+            os.ftruncate(fd, size + len(data))  # same size: frees the blocks reserved past the end
+    finally:
+        os.close(fd)
+
+
+def _reserve(fd: int, offset: int, length: int) -> None:
+    """Allocate disk blocks past the end of the file without changing its size or content (fallocate with
+    FALLOC_FL_KEEP_SIZE): appends into them cannot fail for want of space. Best effort: a file system or
+    system without it keeps no reserve, and the log stays whole either way (_append_whole)."""
+    if _fallocate is None:
+        return
+    _fallocate(fd, _FALLOC_FL_KEEP_SIZE, offset, length)  # -1 (no space, not supported): no reserve
+
+
+def _libc_fallocate() -> Callable[[int, int, int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+    except (OSError, AttributeError):
+        return None
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    fallocate.restype = ctypes.c_int
+    return cast(Callable[[int, int, int, int], int], fallocate)
+
+
+_fallocate = _libc_fallocate()
 
 
 @dataclass
