@@ -40,7 +40,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=OFF",
     # sorts too large for the page cache (CREATE INDEX over the messages, GROUP BY and ORDER BY of the
     # report's queries) spill to temporary files, which the system's file cache holds, instead of growing the
-    # process: at 1,000,000 messages the report's indexes took 100 MB more in memory (bench/RESULTS.md,
+    # process: at 1,000,000 messages they raised the run's peak by ~80 MB (bench/RESULTS.md,
     # session of 2026-12-06, afternoon), at 200,000 the same time either way
     "PRAGMA temp_store=FILE",
     # 16 MiB of pages per connection: the case file's pages stay in the system's file cache, and at 200,000 and
