@@ -103,7 +103,7 @@ class DirectoryEvidence(Evidence):
 
     def _entry(self, d: os.DirEntry, rel: str) -> FileEntry | None:
         path = f"{rel}/{shown_name(os.fsencode(d.name))}"
-        raw = os.fsencode(d.path)[len(self._root_bytes) :]  # the path's bytes below the folder, as on disk
+        raw = self._below(d.path)
         try:
             st = d.stat(follow_symlinks=False)
         except OSError as e:
@@ -210,7 +210,11 @@ class DirectoryEvidence(Evidence):
 
     def _shown(self, path: str) -> str:
         """A file's path below the folder as `walk` shows it (`FileEntry.path`)."""
-        return shown_name(os.fsencode(path)[len(self._root_bytes) :])
+        return shown_name(self._below(path))
+
+    def _below(self, path: str) -> bytes:
+        """The bytes of a path on this disk below the folder, as stored ('/' first)."""
+        return os.fsencode(path)[len(self._root_bytes) :]
 
     def _manifest_line(self, entry: FileEntry, errors: list[str]) -> bytes:
         try:
