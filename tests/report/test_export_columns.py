@@ -193,6 +193,38 @@ def test_hostile_records_give_the_old_way_s_bytes(tmp_path: Path, page: int, mon
     store.close()
 
 
+def test_a_page_is_made_in_parts_of_bounded_json_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A party's refs name every record it is linked from (4 MB of JSON for one number on a large phone): a page
+    is decoded in parts of about PART_JSON_CHARS of stored JSON, one record alone when it holds more; the
+    files stay the old way's bytes."""
+    store = hostile_store(tmp_path / "store")
+    for n in range(12):  # the numbers a phone's calls name most often: many refs each
+        raw = f"+44 20 7946 00{n:02d}"
+        refs = [{"type": "call", "id": i, "field": "counterpart", "raw": raw} for i in range(n * 40)]
+        store.insert(Party(key=raw, e164=None, region="GB", basis=None, ambiguous=False,
+                           candidates=[], names=[], apps=["phone"], raw_forms=[], refs=refs))  # fmt: skip
+    store.commit()
+    db = export_columns.sqlite_connection(store.session)
+    assert db is not None
+    parties = len(TEXTS) + 12
+
+    def parts(chars: int) -> list[int]:
+        """How many records each part a page of 7 was made in holds."""
+        monkeypatch.setattr(export_columns, "PART_JSON_CHARS", chars)
+        made = export_columns.record_pages(db, Party, lambda after, count: pytest.fail("made the old way"), 7)
+        return [lines.count("\n") for lines, _, _ in made]
+
+    assert parts(10**6) == [7, 7, 7, 7, 7]  # a page's whole text is under the bound: one part
+    assert parts(1) == [1] * parties  # each record's text is over it: a part each
+    middle = parts(3000)  # a few of the short ones together, the long ones alone
+    assert sum(middle) == parties and 5 < len(middle) < parties and middle[-1] == 1
+    for chars in (1, 3000):
+        monkeypatch.setattr(export_columns, "PART_JSON_CHARS", chars)
+        (tmp_path / str(chars)).mkdir()
+        assert_same_files(store, tmp_path / str(chars), 7, monkeypatch)
+    store.close()
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -223,11 +255,13 @@ def test_hostile_records_give_the_old_way_s_bytes(tmp_path: Path, page: int, mon
         "UPDATE source_file SET sha256 = NULL, provenance = x'41'",
     ],
 )
+@pytest.mark.parametrize("chars", [export_columns.PART_JSON_CHARS, 1])  # a page whole, or a part per record
 def test_values_stored_otherwise_give_the_old_way_s_bytes(
-    tmp_path: Path, statement: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, statement: str, chars: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = hostile_store(tmp_path / "store")
     plant(store, statement)
+    monkeypatch.setattr(export_columns, "PART_JSON_CHARS", chars)
     assert_same_files(store, tmp_path, 4, monkeypatch)
     store.close()
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime
@@ -42,6 +43,11 @@ from triage.report.tables import FORMULA_STARTS, PLAIN_NUMBER, defuse
 # page's columns to stay in the processor's cache: 200,000 messages took 3.2 s of CPU in pages of 500, 3.6 s
 # in pages of 2,000 and 4.6 s in pages of 5,000 (bench/exports_step.py).
 PAGE = 500
+# JSON text (characters, as stored) a page's part decodes at once. A party's `refs` names every record it is
+# linked from: 4 MB of text for one number at N = 1,000,000, and a page of 500 parties decoded whole took the
+# second process from 95 to 267 MB. A page is made in parts of about this much text (a single larger value in a
+# part of its own); messages (a few hundred characters of `extra`) stay one part a page.
+PART_JSON_CHARS = 1_000_000
 
 # export.dumps's encoder (ensure_ascii off, keys sorted, default=str) as the C function JSONEncoder.encode
 # makes at each call, made once; without the check for circular values: these are single or decoded values.
@@ -219,6 +225,7 @@ class Plan:
     converters: tuple[Callable[[Sequence[Any]], Texts], ...]  # per selected column
     keys: tuple[str, ...]  # per selected column: its key (provenance ones as "provenance_<key>")
     times: tuple[int, ...]  # the selected time columns (a page with a time not in the store's form: old way)
+    json: tuple[int, ...]  # the selected JSON columns (their text decides how a page is cut into parts)
     source: int | None  # the selected column of the source file id, when the type has one
     json_format: str  # a record's JSON line, %s for each of `json_keys`' texts
     json_keys: tuple[str, ...]
@@ -338,6 +345,7 @@ def plan_for(cls: type[Base]) -> Plan:
         converters=tuple(converters),
         keys=tuple(keys[: len(selected)]),
         times=tuple(times),
+        json=tuple(n for n, convert in enumerate(converters) if convert is json_column),
         source=keys.index("provenance_source_file_id") if nested else None,
         json_format=json_format,
         json_keys=tuple(json_keys),
@@ -376,10 +384,17 @@ def record_pages(
             rows = None
         if rows is not None and not rows:
             return
-        made = _page_texts(db, plan, rows) if rows is not None else None
-        if made is not None and rows:
+        made_all = rows is not None
+        for part in _parts(plan, rows) if rows is not None else ():
+            made = _page_texts(db, plan, part)
+            if made is None:
+                made_all = False
+                break
             yield made
-            count, last = len(rows), rows[-1][0]
+            last = part[-1][0]
+        if made_all:
+            assert rows is not None
+            count = len(rows)
         else:  # a time not in the store's form, a source id that is not a number, a page SQLite could not read
             done = slow_page(last, page)
             if not done:
@@ -388,6 +403,32 @@ def record_pages(
             count, last = len(done), done[-1][0]
         if count < page:
             return
+
+
+def _parts(plan: Plan, rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """The page's rows in parts of about PART_JSON_CHARS of JSON text each (the whole page when it holds less)."""
+    columns = [list(map(itemgetter(n + 1), rows)) for n in plan.json]  # row[0] is the id
+    if sum(map(_chars, columns)) <= PART_JSON_CHARS:
+        yield rows
+        return
+    start = held = 0
+    for n, size in enumerate(map(sum, zip(*(map(_text_chars, column) for column in columns), strict=True))):
+        if held and held + size > PART_JSON_CHARS:
+            yield rows[start:n]
+            start, held = n, 0
+        held += size
+    yield rows[start:]
+
+
+def _chars(values: list[Any]) -> int:
+    try:
+        return sum(map(len, values))  # JSON stored as text: the usual case, counted in C
+    except TypeError:  # a NULL or a number (SQLite's numeric affinity) among them
+        return sum(map(_text_chars, values))
+
+
+def _text_chars(value: Any) -> int:
+    return len(value) if type(value) is str else 0
 
 
 def _page_texts(
