@@ -15,7 +15,6 @@ Two ways to the same set:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from rules.group_role import GROUP_KINDS, group_extra, group_text
 from rules.pack import Rule, RulePack
-from rules.primitives import CATALOGUE_AGGREGATES, Context, match, needs
+from rules.primitives import CATALOGUE_AGGREGATES, Context, match, may_hold_number, needs
 from triage.enrich.text_scan import MessageTextScan, scan_message_text
 from triage.model.records import Base, Call, Contact, Location, MediaFile, Message, Payment
 from triage.store.rows import column_rows, column_rows_by_id, load_by_id
@@ -131,10 +130,10 @@ def _streamed_candidates(rules: list[Rule], read: RecordReader, cls: type[Base],
 # -- which messages of a thread the thread rules can use ------------------------------------------------
 # A thread rule's part only ever tries the thread's messages its prefilter lets through (engine._prefilter):
 # those with crossing words when the part needs them, with a payment when it needs one; a ledger (PAY-04) needs
-# a digit, as does a new number given in the thread (TXT-13's number_churn reads the pool). Loading only those
-# keeps memory with what can match: a phone's chatter often holds an ordinary arrival word ("I arrived"), and
-# loading whole threads for it held 1.2 GB at 1,000,000 messages (bench/RESULTS.md).
-DIGIT = re.compile(r"\d")
+# an amount, and a new number given in the thread (TXT-13's number_churn reads the pool) a phone number: a text
+# that may hold either (primitives.may_hold_number; a digit alone kept twice as many, "in 10 minutes"). Loading
+# only those keeps memory with what can match: a phone's chatter often holds an ordinary arrival word ("I
+# arrived"), and loading whole threads for it held 1.2 GB at 1,000,000 messages (bench/RESULTS.md).
 
 
 def member_kinds(rules: list[Rule]) -> frozenset[str] | None:
@@ -185,31 +184,8 @@ def _may_matter(record: Base, kinds: frozenset[str], ctx: Context) -> bool:
     return bool(
         ("words" in kinds and ctx.lexicon_hits(record))
         or ("payment" in kinds and ctx.payments_by_message.get(record.id))
-        or ("digits" in kinds and record.body and DIGIT.search(record.body))
+        or ("digits" in kinds and may_hold_number(record.body))
     )
-
-
-def _members_that_may_matter(
-    store: CaseStore,
-    cls: type[Base],
-    members: set[int],
-    kinds: frozenset[str] | None,
-    with_hits: set[int],
-    ctx: Context,
-) -> set[int]:
-    """`_may_matter` on the store: words and payments from what is known already, digits from the bodies of
-    the rest (a few columns, not records)."""
-    if kinds is None or cls is not Message or not members:
-        return members
-    keep = members & with_hits if "words" in kinds else set()
-    if "payment" in kinds:
-        keep |= members & set(ctx.payments_by_message)
-    if "digits" in kinds:
-        rest = members - keep
-        keep |= {
-            r.id for r in column_rows_by_id(store, Message, ("id", "body"), rest) if r.body and DIGIT.search(r.body)
-        }
-    return keep
 
 
 def _identity(record: Base) -> int:
@@ -261,8 +237,8 @@ def _stored_candidates(rules: list[Rule], store: CaseStore, cls: type[Base], ctx
     for rule in record_rules:
         for condition in selectors(rule):
             ids |= may.all_of([p for p in SELECTIVE if needs(condition, p)])
-    members = _thread_members(store, cls, may.ids("lexicon")) if any(thread_rule(r) for r in rules) else set()
-    members = _members_that_may_matter(store, cls, members, member_kinds(rules), may.ids("lexicon"), ctx)
+    by_threads = any(thread_rule(r) for r in rules)
+    members = _thread_members(store, cls, may.ids("lexicon"), member_kinds(rules), ctx) if by_threads else set()
     options = (selectinload(Location.message),) if cls is Location else ()  # positions speak with their message
     return [
         record
@@ -356,17 +332,23 @@ class _MayHave:
         return ids
 
 
-def _thread_members(store: CaseStore, cls: type[Base], with_hits: set[int]) -> set[int]:
-    """Ids of every record in a thread that holds crossing words (records other than messages form one
-    thread per type, see thread_key)."""
+def _thread_members(
+    store: CaseStore, cls: type[Base], with_hits: set[int], kinds: frozenset[str] | None, ctx: Context
+) -> set[int]:
+    """Ids of the records in a thread that holds crossing words that a thread rule may use (`_may_matter`, on a
+    few columns; records other than messages form one thread per type, see thread_key, and are all kept).
+    The thread's messages are streamed and only those kept: a phone's threads with an ordinary crossing word
+    hold most of its messages (at N = 1,000,000 their ids alone, and their bodies read again, took ~60 MB)."""
     if not with_hits:
         return set()
     if cls is not Message:
         return {row.id for row in column_rows(store, cls, ("id",))}
-    columns = ("id", "app", "thread", "counterpart")
+    keys = ("id", "app", "thread", "counterpart")
     threads = {
-        (row.app, row.thread or row.counterpart or "") for row in column_rows_by_id(store, Message, columns, with_hits)
+        (row.app, row.thread or row.counterpart or "") for row in column_rows_by_id(store, Message, keys, with_hits)
     }
+    may_matter = _member_test(kinds, with_hits, ctx)
+    columns = (*keys, "body") if kinds is not None and "digits" in kinds else keys
     ordered = sorted(threads)
     members: set[int] = set()
     part = func.coalesce(func.nullif(Message.thread, ""), func.nullif(Message.counterpart, ""), "")
@@ -377,6 +359,18 @@ def _thread_members(store: CaseStore, cls: type[Base], with_hits: set[int]) -> s
         members |= {
             row.id
             for row in column_rows(store, Message, columns, where)
-            if (row.app, row.thread or row.counterpart or "") in threads
+            if (row.app, row.thread or row.counterpart or "") in threads and may_matter(row)
         }
     return members
+
+
+def _member_test(kinds: frozenset[str] | None, with_hits: set[int], ctx: Context) -> Callable[[Any], bool]:
+    """`_may_matter` on a row of a thread's message: words and payments from what is known already, digits
+    from its body (read only when a rule needs them)."""
+    if kinds is None:
+        return lambda row: True
+    words, payment, digits = "words" in kinds, "payment" in kinds, "digits" in kinds
+    paid = ctx.payments_by_message
+    return lambda row: bool(
+        (words and row.id in with_hits) or (payment and paid.get(row.id)) or (digits and may_hold_number(row.body))
+    )

@@ -308,6 +308,16 @@ PHONE_IN_TEXT = re.compile(r"(?<![\w+])(?:\+|00|0)\d(?:[ \-.]?\d){8,13}(?![\d])"
 LEDGER_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,3}(?:[ ,.\u202f]\d{3})+|\d{3,5})(?:\s?([kK])\b)?(?![\d])")
 LEDGER_SMALL_AMOUNT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d)?)\s?([kK])\b")
 NOT_A_NAME = {"eur", "euro", "euros", "gbp", "usd", "pound", "pounds", "dollar", "dollars", "total", "k"}
+# What a text must hold for `ledger_rows` or `numbers_in` to find anything in it (a necessary condition, looked
+# for on the text as stored: `\d` takes the Arabic-Indic and Persian digits that ascii_digits turns into ASCII):
+# three digits in a row (every LEDGER_AMOUNT), a digit before k (LEDGER_SMALL_AMOUNT), or nine digits with at
+# most one separator between each two (PHONE_IN_TEXT). "I'll be there in 10 minutes" holds none of them.
+MAY_HOLD_NUMBER = re.compile(r"\d{3}|\d(?:[.,]\d)?\s?[kK]|\d(?:[ \-.]?\d){8}")
+
+
+def may_hold_number(text: str | None) -> bool:
+    """False when neither a ledger row's amount nor a phone number can be in `text` (MAY_HOLD_NUMBER)."""
+    return bool(text) and MAY_HOLD_NUMBER.search(text) is not None  # type: ignore[arg-type]
 
 
 def _links(spec: dict, record: Base, ctx: Context) -> Notes | None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from rules.engine import evaluate
 from rules.examples import describer, load_records
 from rules.pack import load_pack
-from rules.primitives import ledger_rows, numbers_in
+from rules.primitives import ledger_rows, may_hold_number, numbers_in
 from rules.testing import example_watchlists, run_pack
 from triage.model.records import Finding
 
@@ -408,3 +411,27 @@ def test_ledger_rows_and_numbers_in_text() -> None:
     rows = ledger_rows("Ahmed 2,500\n+33612345678 1500\ntotal 9000\n2500 euro\nbread 3", 300, 25000)
     assert rows == ["Ahmed 2,500", "+33612345678 1500"]  # "total" and a bare sum name nobody
     assert numbers_in("new: +33 6 98 76 54 32, old 0612345678, MTCN 1234567890", "+33612345678") == ["33698765432"]
+
+
+# digits of several scripts (ASCII, Arabic-Indic, Persian), the separators and letters the patterns read
+NUMBERISH = st.text(alphabet=st.sampled_from(list("0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹ -.,\u202f+kKa\n")), max_size=40)
+
+
+@given(NUMBERISH)
+def test_a_text_the_prefilter_passes_over_holds_no_ledger_row_and_no_number(text: str) -> None:
+    """rules/candidates.py keeps a thread's message for PAY-04 and TXT-13 only when may_hold_number says it may
+    hold an amount or a phone number: it must never say no where ledger_rows or numbers_in find one."""
+    if not may_hold_number(text):
+        assert ledger_rows("Ahmed " + text, 0, 10**12) == []
+        assert numbers_in(text) == []
+
+
+def test_the_prefilter_lets_through_amounts_and_numbers_and_not_chatter() -> None:
+    for text in ("1500 euro", "2.5k each", "5 k", "07700 900456", "٣٠٠ يورو", "+44 7700-900.456"):
+        assert may_hold_number(text), text
+    # the shortest of each: nine digits, a separator between each two; 300 (PAY-04's least); a digit before k
+    assert numbers_in("+4 4 7 7 0 0 9 0 0") and may_hold_number("+4 4 7 7 0 0 9 0 0")
+    assert ledger_rows("Ali 300", 300, 1000) and may_hold_number("Ali 300")
+    assert ledger_rows("Ali 1k", 300, 1000) and may_hold_number("Ali 1k")
+    for text in ("I'll be there in 10 minutes", "ok 12", "", None, "see you at 7.30"):
+        assert not may_hold_number(text), text
