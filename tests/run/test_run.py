@@ -186,6 +186,21 @@ def test_the_acquisition_hash_is_read_while_parsing_and_recorded_before_parsing_
     assert media["details"]["started_utc"] <= media["time_utc"]
 
 
+def test_the_evidence_files_are_hashed_while_listed_and_the_entries_keep_their_order(demo_run):
+    """Issue 14: the "before" hashes are read on a thread while the evidence is listed (the listing only reads);
+    the entries stay in their order (hashed, opened, selected) and say what ran beside the hashing."""
+    out, _, _ = demo_run
+    entries = read_jsonl(out / "custody.jsonl")
+    at = {e["action"]: n for n, e in enumerate(entries)}
+    assert at["evidence files hashed (before)"] < at["evidence opened"] < at["files selected for parsing"]
+    before, after = entries[at["evidence files hashed (before)"]], entries[at["evidence files hashed (after)"]]
+    assert before["details"]["read_while"] == "listing" and after["details"]["read_while"] == "passes"
+    assert before["details"]["sha256"] == after["details"]["sha256"] and before["details"]["files"] >= 1
+    from triage.report.examination import describe
+
+    assert describe(before["action"], before["details"]).endswith("; read while the evidence was listed (read only)")
+
+
 def test_full_case_graph_only_when_asked(demo_run):
     """case-records.jsonld (every record as CASE/UCO, as large as records/) needs --case-records; the run
     says which it chose (tests/report/test_exports.py runs with it)."""

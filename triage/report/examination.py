@@ -96,7 +96,15 @@ def _hashed(d: dict[str, Any]) -> str:
     files = d.get("sha256") or {}
     listed = "; ".join(f"{file_name(p)} SHA-256 {h}" for p, h in sorted(files.items())[:5])
     more = f"; and {len(files) - 5} more" if len(files) > 5 else ""
-    return f"{d.get('files', len(files))} file(s), {d.get('bytes', 0):,} bytes: {listed}{more}"
+    when = READ_WHILE.get(str(d.get("read_while")), "")
+    return f"{d.get('files', len(files))} file(s), {d.get('bytes', 0):,} bytes: {listed}{more}{when}"
+
+
+# what else the run did while the evidence files were read for their hashes (the run's pipeline, on two cores)
+READ_WHILE = {
+    "listing": "; read while the evidence was listed (read only)",
+    "passes": "; read while the passes ran (the evidence closed)",
+}
 
 
 def _opened(d: dict[str, Any]) -> str:
