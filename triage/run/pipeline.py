@@ -275,7 +275,7 @@ class Examination:
                 # second hash (as Path objects they held 90 MB at 51,000 files)
                 files = [os.fspath(p) for p in evidence.container_files]
                 # an image's few large files are hashed on the other core while this one lists them (the listing
-                # only reads; the hashing runs in C, 4 GiB E01: 7.8 -> 7.0 s for both); a folder's thousands of
+                # only reads; the hashing runs in C, 4 GiB E01: 8.0 -> 7.1 s for both); a folder's thousands of
                 # small files are hashed first, as beside the listing they contend with it for the interpreter
                 # (51,493 files: 4.3 -> 5.2 s). The entries keep their order, the first saying what ran beside
                 # it. The thread has ended before the database forks below are made.
