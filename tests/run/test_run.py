@@ -201,6 +201,25 @@ def test_the_evidence_files_are_hashed_while_listed_and_the_entries_keep_their_o
     assert describe(before["action"], before["details"]).endswith("; read while the evidence was listed (read only)")
 
 
+@pytest.mark.parametrize("inline", [0, 100])
+def test_a_folder_s_files_are_hashed_before_it_is_listed(tmp_path, monkeypatch, inline):
+    """A folder's many small files are hashed, and the entry recorded, before the listing starts (beside it they
+    would contend with it); an image's few files (here: as many as INLINE_EVIDENCE_FILES allows) beside it."""
+    import triage.run.pipeline
+
+    monkeypatch.setattr(triage.run.pipeline, "INLINE_EVIDENCE_FILES", inline)
+    evidence = tmp_path / "phone"
+    for n in range(5):
+        (evidence / "sdcard" / f"d{n}").mkdir(parents=True)
+        (evidence / "sdcard" / f"d{n}" / "note.txt").write_text(f"note {n}\n", encoding="utf-8")
+    assert main(["run", str(evidence), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    entries = read_jsonl(payload(tmp_path / "out") / "custody.jsonl")
+    at = {e["action"]: n for n, e in enumerate(entries)}
+    assert at["evidence files hashed (before)"] < at["evidence opened"] < at["files selected for parsing"]
+    before = entries[at["evidence files hashed (before)"]]["details"]
+    assert before["files"] == 5 and before.get("read_while") == (None if inline == 0 else "listing")
+
+
 def test_full_case_graph_only_when_asked(demo_run):
     """case-records.jsonld (every record as CASE/UCO, as large as records/) needs --case-records; the run
     says which it chose (tests/report/test_exports.py runs with it)."""

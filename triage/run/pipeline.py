@@ -279,13 +279,14 @@ class Examination:
                 # small files are hashed first, as beside the listing they contend with it for the interpreter
                 # (51,493 files: 4.3 -> 5.2 s). The entries keep their order, the first saying what ran beside
                 # it. The thread has ended before the database forks below are made.
-                beside = "listing" if len(files) <= INLINE_EVIDENCE_FILES else None
                 with ThreadPoolExecutor(1, thread_name_prefix="hash-before") as hashing:
                     hashed = hashing.submit(sha256_files, files)
-                    if beside is None:
-                        hashed.result()  # its error, if any, stops the run before the listing, as it always did
-                    runner, candidates = self._select(evidence)
-                    before = self._hash_containers(files, "before", hashed, read_while=beside)
+                    if len(files) > INLINE_EVIDENCE_FILES:  # a folder: hashed and recorded before it is listed
+                        before = self._hash_containers(files, "before", hashed, read_while=None)
+                        runner, candidates = self._select(evidence)
+                    else:
+                        runner, candidates = self._select(evidence)
+                        before = self._hash_containers(files, "before", hashed, read_while="listing")
                 self._opened(evidence, files)
                 self._selected(candidates)
                 # the large databases are copied out and parsed in forks, made before this run starts a thread
