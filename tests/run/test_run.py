@@ -470,3 +470,27 @@ def test_demo_payment_sms_give_the_manifest_payments(demo_run):
     mtcn_row = str(next(w["sms_rowid"] for w in expected if w["method"] == "mtcn"))
     pay02 = [f for f in findings["findings"] if f["rule_id"] == "PAY-02"]  # the rule reads messages and payments
     assert pay02 and all(e["table"] == "sms" and e["row"] == mtcn_row for f in pay02 for e in f["evidence"])
+
+
+def test_hashes_worked_out_beside_end_with_their_progress_full(tmp_path):
+    """The 'before' hash of an image and the 'after' hash are worked out on another thread; the stage waiting
+    for them follows the bytes done (HashedBeside) and ends full, with the hashes sha256_files gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from triage.run.pipeline import HashedBeside, sha256_files
+    from triage.run.progress import Tracker
+
+    files = []
+    for n in range(3):
+        (tmp_path / f"seg{n}").write_bytes(bytes([n]) * (1000 + n))
+        files.append(str(tmp_path / f"seg{n}"))
+    seen: list[tuple[int, int | None]] = []
+
+    class Bar(Tracker):
+        def update(self, done: int, total: int | None = None) -> None:
+            seen.append((done, total))
+
+    with ThreadPoolExecutor(1) as pool:
+        hashed = HashedBeside(pool, files)
+        assert hashed.result(Bar(), 3003) == sha256_files(files)
+    assert seen[-1] == (3003, 3003) and hashed.done == 3003

@@ -44,7 +44,7 @@ from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
 from triage.run.database_forks import DatabaseForks, database_forks
 from triage.run.passes import PARTIES_LINKED, PASSES, PartiesElsewhere, PassInput, run_passes
-from triage.run.progress import Reporter
+from triage.run.progress import Reporter, Tracker
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
 from triage.run.workdir import WorkArea, private_workdir
 from triage.store import CaseStore
@@ -220,6 +220,29 @@ def sha256_files(files: list[str], advance: Callable[[int], None] = lambda _: No
     return hashes
 
 
+class HashedBeside:
+    """`sha256_files` on another thread, counting the bytes done: a stage waiting for it still shows progress
+    (a large image's hashing outlasts the listing beside it)."""
+
+    def __init__(self, pool: Executor, files: list[str]) -> None:
+        self.done = 0
+        self.future = pool.submit(sha256_files, files, self._advance)
+
+    def _advance(self, n: int) -> None:
+        self.done += n
+
+    def result(self, bar: Tracker, total: int) -> dict[str, str]:
+        """The hashes, once worked out; `bar` follows the bytes done meanwhile."""
+        while True:
+            try:
+                hashes = self.future.result(timeout=0.25)
+            except TimeoutError:
+                bar.update(self.done, total)
+                continue
+            bar.update(total, total)
+            return hashes
+
+
 class Examination:
     """The steps of one run, in order. Each step leaves its trace in the custody log."""
 
@@ -279,12 +302,12 @@ class Examination:
                 # small files are hashed first, as beside the listing they contend with it for the interpreter
                 # (51,493 files: 4.3 -> 5.2 s). The entries keep their order, the first saying what ran beside
                 # it. The thread has ended before the database forks below are made.
-                with ThreadPoolExecutor(1, thread_name_prefix="hash-before") as hashing:
-                    hashed = hashing.submit(sha256_files, files)
-                    if len(files) > INLINE_EVIDENCE_FILES:  # a folder: hashed and recorded before it is listed
-                        before = self._hash_containers(files, "before", hashed, read_while=None)
-                        runner, candidates = self._select(evidence)
-                    else:
+                if len(files) > INLINE_EVIDENCE_FILES:  # a folder: hashed and recorded before it is listed
+                    before = self._hash_containers(files, "before")
+                    runner, candidates = self._select(evidence)
+                else:
+                    with ThreadPoolExecutor(1, thread_name_prefix="hash-before") as hashing:
+                        hashed = HashedBeside(hashing, files)
                         runner, candidates = self._select(evidence)
                         before = self._hash_containers(files, "before", hashed, read_while="listing")
                 self._opened(evidence, files)
@@ -326,7 +349,7 @@ class Examination:
 
                 with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
                     # the evidence is closed: its files are hashed again on the other core while the passes run
-                    after = hashing.submit(sha256_files, files)
+                    after = HashedBeside(hashing, files)
                     self._run_passes(pack, start_report_worker, skip=(PARTIES_LINKED,) if parties else ())
                     if parties is not None:
                         self.custody.record(PARTIES_LINKED, **parties.merge(self.store))
@@ -429,16 +452,15 @@ class Examination:
         }
 
     def _hash_containers(
-        self, files: list[str], when: str, computed: Future[dict[str, str]], read_while: str | None
+        self, files: list[str], when: str, beside: HashedBeside | None = None, read_while: str | None = None
     ) -> dict[str, str]:
         """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
         or, for a folder extraction of many files, through a list file in the bundle and that file's hash.
-        `computed`: the hashes worked out in another thread, while this one did `read_while` (listed the
-        evidence, ran the passes; None: nothing)."""
+        `beside`: the hashes being worked out on another thread while this one did `read_while` (listed the
+        evidence, ran the passes); None: worked out here, now."""
         total = sum(os.stat(p).st_size for p in files)
         with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
-            hashes = computed.result()
-            bar.advance(total)
+            hashes = sha256_files(files, bar.advance) if beside is None else beside.result(bar, total)
         recorded = self._recorded_hashes(hashes, when)
         self.custody.record(
             f"evidence files hashed ({when})",
@@ -611,7 +633,7 @@ class Examination:
         """Whether the run's scope keeps the pass `action`."""
         return action in self.opts.scope.passes(tuple(p.action for p in PASSES))
 
-    def _verify_unchanged(self, item: EvidenceItem, files: list[str], computed: Future[dict[str, str]]) -> None:
+    def _verify_unchanged(self, item: EvidenceItem, files: list[str], computed: HashedBeside) -> None:
         after = self._hash_containers(files, "after", computed, read_while="passes")
         item.files_sha256_after = self._recorded["after"]
         item.unchanged = after == self._before
