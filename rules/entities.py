@@ -75,9 +75,14 @@ def installed_model() -> str | None:
 
 def entities(text: str | None) -> list[tuple[str, str]]:
     """(text, label) pairs of the useful kinds, in order, without repeats; [] without a model."""
-    if not text or not _latin(text):
-        return []
+    if not text or not _latin(text) or not _spacy_installed():
+        return []  # without spaCy no reader process is started only to find it missing
     return list(_entities(text[:MAX_CHARS]))
+
+
+@lru_cache(maxsize=1)
+def _spacy_installed() -> bool:
+    return importlib.util.find_spec("spacy") is not None
 
 
 @lru_cache(maxsize=65536)  # a message cited by several findings (or a forwarded advert) is read once
@@ -135,6 +140,7 @@ def forget() -> None:
     _reader.started, _reader.model = False, None
     _entities.cache_clear()
     model.cache_clear()
+    _spacy_installed.cache_clear()
 
 
 atexit.register(close)
