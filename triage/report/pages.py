@@ -29,7 +29,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from triage.integrity.exclusive import ExistingFileError, write_text_exclusive
+from triage.integrity.exclusive import ExistingFileError, WriterThread
 from triage.model.records import (
     Account,
     Base,
@@ -247,6 +247,8 @@ class PageWriter:
         self.context = report.context
         self.folder = folder
         self.files: list[Path] = []
+        self.output: WriterThread | None = None  # writes the pages while the next one is made (write_all)
+        self.timeline_at = 0  # where the timeline's files go in the list of files
         self.links = Links()
         self.template = environment().get_template("page.html.j2")
         counts = self.context["counts"]
@@ -285,22 +287,27 @@ class PageWriter:
         # against the pages it writes, and the timeline's files keep their place in the list (after accounts)
         timeline = self.timeline()
         try:
-            self.conversations()
-            self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
-            self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
-            self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
-            self.listing("people", "People (numbers linked across sources)", self._parties(), self._people)
-            self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
-            self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
-            self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
-            at = len(self.files)
-            self._after_timeline()
+            with WriterThread() as self.output:  # after the fork: the thread is this process's own
+                self._write_series()
             files, plan = timeline.result(self.session)
             if plan != link_plan(self.links):
                 raise RuntimeError("timeline: its links do not match the pages written; report not written")
-            self.files[at:at] = files
+            self.files[self.timeline_at : self.timeline_at] = files
         finally:
+            self.output = None
             timeline.stop()
+
+    def _write_series(self) -> None:
+        self.conversations()
+        self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
+        self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
+        self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
+        self.listing("people", "People (numbers linked across sources)", self._parties(), self._people)
+        self.listing("contacts", "Contacts", self._records(Contact), self._rows(contacts_rows))
+        self.listing("calls", "Calls", self._records(Call), self._rows(calls_rows))
+        self.listing("accounts", "Accounts", self._records(Account), self._rows(accounts_rows))
+        self.timeline_at = len(self.files)
+        self._after_timeline()
 
     def _after_timeline(self) -> None:
         self.listing("untimed", "Times not placed in UTC", untimed(self.session), by_id=False)
@@ -413,20 +420,24 @@ class PageWriter:
         self._read_on(session)
         links = planned_links(session, self.reader)
         links.series["timeline"] = index
-        kept = self.files, self.links, self.base["links"]
+        kept = self.files, self.links, self.base["links"], self.output
         self.files, self.links, self.base["links"] = [], links, links
         try:
-            for day, records in itertools.groupby(timeline(session, TIMELINE_COLUMNS), key=lambda t: day_of(t.utc)):
-                if day not in day_series:
-                    raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
-                self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
-            if day_series:
-                raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
-            summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
-            self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
+            with WriterThread() as self.output:  # a thread of the process that writes the timeline
+                self._write_days(session, days, index, day_series)
             return self.files, link_plan(links)
         finally:
-            self.files, self.links, self.base["links"] = kept
+            self.files, self.links, self.base["links"], self.output = kept
+
+    def _write_days(self, session: Session, days: dict[str, int], index: Series, day_series: dict[str, Series]) -> None:
+        for day, records in itertools.groupby(timeline(session, TIMELINE_COLUMNS), key=lambda t: day_of(t.utc)):
+            if day not in day_series:
+                raise RuntimeError(f"timeline: records on {day}, a day the count did not find; report not written")
+            self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
+        if day_series:
+            raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
+        summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
+        self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
 
     def _read_on(self, session: Session) -> None:
         """Read the store on `session` from now on (a forked child's own connection)."""
@@ -468,7 +479,9 @@ class PageWriter:
             kind=kind, series=series, page=n, pager=pager(series, n), items=items, title=series.title, **context
         )
         path = self.folder / series.file(n)
-        write_text_exclusive(path, page)
+        if self.output is None:
+            raise RuntimeError("a page written outside write_all or the timeline's writing")
+        self.output.write_text(path, page)
         self.files.append(path)
 
     # -- what a page needs besides its rows ------------------------------------------------------------
