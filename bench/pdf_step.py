@@ -44,7 +44,7 @@ def recorded_exports(run_out: Path) -> dict[str, str]:
 def build(run_out: Path, evidence: Path, work: Path) -> Path:
     case = copy_run(run_out, work)
 
-    from triage.report.pdf import fill_exports, statement_html
+    from triage.report.pdf import fill_exports, pdf_unavailable, statement_html
     from triage.report.statement import rule_texts
 
     store, pack, report = report_of_copy(work, case, evidence)
@@ -52,7 +52,7 @@ def build(run_out: Path, evidence: Path, work: Path) -> Path:
     report.context["declarations"] = None
     report.context["rule_texts"] = rule_texts(pack)
     wall, cpu = time.perf_counter(), time.process_time()
-    page = statement_html(report)
+    page = statement_html(report, pdf_unavailable())
     if page is None:
         raise SystemExit("WeasyPrint cannot be loaded here: no statement to time")
     page = fill_exports(page, recorded_exports(run_out))

@@ -219,7 +219,7 @@ def write(out: Path) -> Path:
     from triage.report.findings import build_findings
     from triage.report.html import build_report, write_html
     from triage.report.pages import write_pages
-    from triage.report.pdf import statement_html
+    from triage.report.pdf import pdf_unavailable, statement_html
     from triage.report.stream import ensure_indexes
 
     rs = ReportStore(out)
@@ -235,7 +235,7 @@ def write(out: Path) -> Path:
     report = build_report(store, findings, rs.custody.path, out, pack.zones)
     _, links = write_pages(store, report)
     write_html(report, out / "index.html", links)
-    write_text_exclusive(out / "print.html", statement_html(report))
+    write_text_exclusive(out / "print.html", statement_html(report, pdf_unavailable()))
     store.close()
     return out
 

@@ -191,13 +191,19 @@ def test_same_report_gives_the_same_pdf_bytes(bundle, tmp_path: Path) -> None:
 
 
 def test_run_without_pdf_engine_records_a_warning_and_goes_on(bundle, tmp_path: Path, monkeypatch) -> None:
-    import triage.report.pdf as pdf_module
-
-    monkeypatch.setattr(pdf_module, "pdf_unavailable", lambda: "WeasyPrint cannot be loaded (OSError: no pango)")
+    """The report's second process, which makes report.pdf, finds that WeasyPrint cannot be loaded (a package of
+    that name that fails as a missing Pango does, first on its path); the run's own process never loads it."""
+    shadow = tmp_path / "shadow" / "weasyprint"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise OSError(\"cannot load library 'pango-1.0-0': no pango\")\n")
+    monkeypatch.setenv("PYTHONPATH", str(shadow.parent))
     out = payload(run_demo(tmp_path, bundle[1]))
     assert not (out / "report.pdf").exists() and (out / "index.html").is_file()
     warnings = [w["message"] for w in read_jsonl(out / "records" / "parse_warning.jsonl")]
-    assert any(w.startswith("report.pdf not written: WeasyPrint cannot be loaded") for w in warnings)
+    assert (
+        "report.pdf not written: WeasyPrint cannot be loaded (OSError: cannot load library 'pango-1.0-0': no "
+        "pango); install the Python package weasyprint" in " ".join(warnings)
+    )
     assert "report.pdf not written" in (out / "index.html").read_text(encoding="utf-8")
     custody = [e["action"] for e in read_jsonl(out / "custody.jsonl")]
     assert "report.pdf not written" in custody and custody[-1] == "run finished"

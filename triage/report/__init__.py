@@ -56,12 +56,14 @@ def write_report(
     store.commit()  # every record and the warnings of this step, before the exports read them
     worker = worker or ReportWorker(store, out)  # the messages' exports, then report.pdf (worker.py)
     try:
+        unavailable = worker.pdf_unavailable()  # the second process loads the PDF engine, this one never does
         report = build_report(store, findings, custody.path, out, pack.zones, ctx.thumbnails)
         report.declarations = ctx.declarations.view() if ctx.declarations is not None else None
         report.context["declarations"] = report.declarations  # the statement's declarations block
         report.context["rule_texts"] = rule_texts(pack)  # Annex A: each rule's definition, from the run's own pack
         # the second process writes the other exports and report.pdf while this one writes the pages
-        worker.hand_over(findings_path, statement_html(report), RestOfExports(ctx.case_names, ctx.case_records))
+        page = statement_html(report, unavailable)
+        worker.hand_over(findings_path, page, RestOfExports(ctx.case_names, ctx.case_records))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         shown = _hashes(out, [index, *pages, *report.files])  # while the second process lays out report.pdf
@@ -69,7 +71,7 @@ def write_report(
     finally:
         worker.close()  # stops it when something above failed
     report.context["exports"] = dict(done.hashes)  # what report.pdf names
-    pdf, problem = record_outcome(done.pdf, out, custody)
+    pdf, problem = record_outcome(done.pdf, out, custody, unavailable)
     hashes = {**done.hashes, **shown, **_hashes(out, pdf)}
     custody.record(
         "report written", files=hashes, display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"]

@@ -72,10 +72,10 @@ def pdf_unavailable() -> str | None:
     return None
 
 
-def unavailable_warning() -> str | None:
-    """The warning the run records before the report when this machine cannot make report.pdf (so every
-    output, findings.json and the record exports included, lists it); None when it can."""
-    reason = pdf_unavailable()
+def unavailable_warning(reason: str | None) -> str | None:
+    """The warning the run records before the report when this machine cannot make report.pdf (`reason`, from
+    `pdf_unavailable`), so every output, findings.json and the record exports included, lists it; None when it
+    can."""
     return f"report.pdf not written: {reason}; {INSTALL_HINT}" if reason else None
 
 
@@ -114,12 +114,15 @@ def make_pdf(page: str, out: Path) -> PdfOutcome:
     return PdfOutcome(True, problems)
 
 
-def record_outcome(outcome: PdfOutcome | None, out: Path, custody: CustodyLog) -> tuple[list[Path], str | None]:
+def record_outcome(
+    outcome: PdfOutcome | None, out: Path, custody: CustodyLog, unavailable: str | None
+) -> tuple[list[Path], str | None]:
     """The PDF's outcome in the record: the file written, or a custody entry and the error for the run to
     record as a warning (the report never writes warnings itself: the run counts them); complaints as an
-    entry. None: no engine (the run recorded the warning before the report, unavailable_warning)."""
+    entry. None: no engine, for the reason `unavailable` (the run recorded the warning before the report,
+    unavailable_warning)."""
     if outcome is None:
-        return _not_written(pdf_unavailable() or "no PDF engine", custody), None
+        return _not_written(unavailable or "no PDF engine", custody), None
     if not outcome.written:
         reason = outcome.failure or "unknown failure"
         return _not_written(reason, custody), f"report.pdf not written: {reason}"
@@ -201,10 +204,10 @@ def render_print_html(report: Report, exports_later: bool = False) -> str:
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
 
 
-def statement_html(report: Report) -> str | None:
+def statement_html(report: Report, unavailable: str | None) -> str | None:
     """The print HTML with a place for the exports (fill_exports), or None when this machine cannot make
-    report.pdf (no engine: already a warning, unavailable_warning)."""
-    if pdf_unavailable() is not None:
+    report.pdf (`unavailable`, pdf_unavailable's reason: already a warning, unavailable_warning)."""
+    if unavailable is not None:
         return None
     return render_print_html(report, exports_later=True)
 

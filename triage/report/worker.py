@@ -26,9 +26,10 @@ line (where a database password would show): first the store's URL and the outpu
 hand-over, findings.json's name, the case's names for the CASE files and the print HTML (in a private
 temporary file). It opens the store on connections of its own and only reads it (in SQLite's write-ahead log a
 reader neither waits for the writer nor blocks it); every file it writes is created exclusively, as
-everywhere else. Its answer is one line of JSON on stdout: the files it wrote, the SHA-256 of every export,
-what became of report.pdf, or the error that stopped it, which `ReportWorker.finish` raises here
-(ExistingFileError as itself). A store no other process can open
+everywhere else. It says first, in a line of JSON on stdout, whether this machine can make report.pdf (it loads
+WeasyPrint, which makes it, so the run's process never loads it: 28 MB and 0.4 s saved there); its answer is the
+last line: the files it wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped
+it, which `ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open
 (SQLite in memory) is handled in this process, in the same order.
 """
 
@@ -50,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError
+from triage.report.pdf import pdf_unavailable
 from triage.store.forked_reader import fork_url
 
 if TYPE_CHECKING:
@@ -155,6 +157,7 @@ class ReportWorker:
         self.first: Path = out
         self.rest: RestOfExports | None = None
         self.page: str | None = None
+        self.engine: tuple[str | None] | None = None  # (why report.pdf cannot be made, or None) once known
         url = fork_url(store.session)  # None: no other process can open it (SQLite in memory)
         if url is not None:
             self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
@@ -177,6 +180,23 @@ class ReportWorker:
         assert self.child is not None and self.child.stdin is not None
         self.child.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
         self.child.stdin.flush()
+
+    def pdf_unavailable(self) -> str | None:
+        """Why this machine cannot make report.pdf, or None when it can: as the second process found when it
+        started (its first line); this process's own check when there is no such process or it said nothing."""
+        if self.engine is None:
+            self.engine = (self._engine_line(),) if self.child is not None else (pdf_unavailable(),)
+        return self.engine[0]
+
+    def _engine_line(self) -> str | None:
+        assert self.child is not None and self.child.stdout is not None
+        try:
+            said = json.loads(self.child.stdout.readline())
+            if isinstance(said, dict) and set(said) == {"pdf_unavailable"}:
+                return said["pdf_unavailable"]
+        except ValueError:
+            pass
+        return pdf_unavailable()  # the child stopped (`finish` says why) or said something else
 
     def hand_over(self, first: Path, page: str | None, rest: RestOfExports | None = None) -> None:
         """Once `first` (findings.json) is written and the store committed with every record: the second process
@@ -301,6 +321,7 @@ def _exporting(url: str, write: Callable[[ReadStore], list[Path]]) -> list[Path]
 
 def main() -> int:
     try:
+        print(json.dumps({"pdf_unavailable": pdf_unavailable()}), flush=True)  # ReportWorker.pdf_unavailable
         answer = serve(sys.stdin)
     except Exception as e:  # noqa: BLE001 - said to the parent, which raises it in the run
         print(json.dumps({"error": type(e).__name__, "message": str(e)}), flush=True)

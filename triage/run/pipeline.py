@@ -664,7 +664,7 @@ class Examination:
         from triage.report.context import ReportContext
         from triage.report.pdf import unavailable_warning
 
-        no_pdf = unavailable_warning()
+        no_pdf = unavailable_warning(worker.pdf_unavailable())
         if no_pdf:  # recorded before the report, so findings.json and every export list it
             self.warn("report", "report.pdf", "warning", no_pdf)
             self.store.flush()
