@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from triage.model.records import Contact, Location
 
@@ -537,8 +537,6 @@ class PageLinks:
     the position ids, a key per page) and the shared cards by message (a phone has few), so a page costs one
     indexed query, and only when it holds a location message."""
 
-    INDEX = "CREATE INDEX IF NOT EXISTS ix_report_location_message ON location (message_id)"
-
     def __init__(self, session: Any, positions_per_page: int, map_keys: dict[int, str]) -> None:
         self.session = session
         self.per_page = positions_per_page
@@ -561,8 +559,7 @@ class PageLinks:
 
     def _attach_positions(self, located: dict[int, Any]) -> None:
         table = Location.__table__
-        if self.page_starts is None:
-            self.session.execute(text(self.INDEX))
+        if self.page_starts is None:  # the query below reads ix_report_location_message (stream.REPORT_INDEXES)
             ids = self.session.execute(select(table.c.id).order_by(table.c.id)).scalars()
             self.page_starts = [i for n, i in enumerate(ids) if n % self.per_page == 0]
         statement = (

@@ -41,6 +41,9 @@ REPORT_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_report_call_time ON call (time_utc, id)",
     "CREATE INDEX IF NOT EXISTS ix_report_location_time ON location (time_utc, id)",
     "CREATE INDEX IF NOT EXISTS ix_report_location_media ON location (media_file_id)",
+    # a conversation page's shared positions (message_kinds.PageLinks): made here, before other processes read
+    # the store, not at the first such message while they do
+    "CREATE INDEX IF NOT EXISTS ix_report_location_message ON location (message_id)",
     "CREATE INDEX IF NOT EXISTS ix_report_media_taken ON media_file (taken_utc, id)",
     "CREATE INDEX IF NOT EXISTS ix_report_payment_time ON payment (time_utc, id)",
 )
