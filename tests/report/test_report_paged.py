@@ -6,10 +6,12 @@ generated 50,000-message phone and follows the links in Chromium until it has se
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
 import subprocess
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +23,8 @@ from tests.report_store import WHEN, ReportStore
 from triage.model.records import Message, SourceFile
 from triage.report.basemap import MAX_POINTS
 from triage.report.cursor_rows import CursorReader
-from triage.report.pages import PER_PAGE, link_plan, planned_links
+from triage.report.pages import MESSAGE_COST, PER_PAGE, fork_share, link_plan, planned_links
+from triage.report.stream import ThreadInfo
 from triage.store import CaseStore
 
 INDEX_LIMIT = 5 * 1024 * 1024  # bytes: the front page stays under this whatever the phone holds
@@ -154,6 +157,81 @@ def test_planned_links_start_each_page_where_the_pages_written_start(paged) -> N
     links.series["conversation-1"].starts[1] = links.series["conversation-1"].starts[2]  # one page start moved
     assert link_plan(links) != planned  # the run checks the fork's plan against its pages with this digest
     store.close()
+
+
+def threads_of(*sizes: int) -> list[ThreadInfo]:
+    return [ThreadInfo(n, "sms", str(n), None, size, None, None) for n, size in enumerate(sizes, start=1)]
+
+
+def test_the_timelines_fork_takes_the_last_conversations_up_to_a_balance() -> None:
+    threads = threads_of(3000, 40, 600, 10, 20)
+    # this process: the messages it keeps at MESSAGE_COST and 100 other rows; the fork: 3,670 timeline rows
+    share = fork_share(threads, 3670, 100)
+    assert share == {3, 4, 5}  # a suffix in the report's order
+    kept, moved = 3040, 630
+    assert abs((MESSAGE_COST * kept + 100) - (MESSAGE_COST * moved + 3670)) < MESSAGE_COST * 600 / 2
+    assert fork_share(threads, 3670, 100 + 2 * MESSAGE_COST * 40) == {2, 3, 4, 5}  # more for this process to do
+    assert fork_share(threads, 3670, 100 + 2 * MESSAGE_COST * 3000) == {1, 2, 3, 4, 5}
+    assert fork_share(threads, 10_000, 100) == frozenset()  # the timeline alone outweighs the rest
+    assert fork_share(threads_of(), 0, 0) == frozenset()
+
+
+def late_thread_store(out: Path) -> ReportStore:
+    """A long conversation, then a later one of two pages and an untimed message (the timeline's fork writes it)."""
+    rs = ReportStore(out)
+    src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=3601)
+    add_messages(rs, src, 3000, "1", "+447700900123")
+    late = add_messages(rs, src, 600, "2", "+447700900456", start=4000)
+    rs.add(
+        Message(
+            app="sms",
+            thread="2",
+            direction="incoming",
+            counterpart="+447700900456",
+            sender=None,
+            body="no time",
+            time_utc=None,
+            time_raw=None,
+            time_encoding="unknown",
+            source_file_id=src.id,
+            source_table="sms",
+            source_row="9999",
+        )
+    )
+    rs.contact(rs.source("/data/data/com.android.providers.contacts/databases/contacts2.db"), "Amir", ["+447700900456"])
+    rs.cite(late[550], src)
+    return rs
+
+
+def pages_and_hashes(out: Path) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Every page but the examination record's (it shows the run's own times), and the pages' SHA-256 as the
+    custody log records them (every page written, wherever it was written)."""
+    files = {p.name: p.read_bytes() for p in (out / "pages").iterdir() if not p.name.startswith("record-")}
+    written = [e for e in read_jsonl(out / "custody.jsonl") if e["action"] == "report written"]
+    hashes = written[0]["details"]["files"]
+    return files, {name: hashes[name] for name in hashes if name.startswith("pages/") and "/record-" not in name}
+
+
+def test_pages_written_with_the_fork_are_those_of_one_process(tmp_path: Path) -> None:
+    """The timeline's fork writes the last conversation (fork_share) while this process writes the first; a report
+    written off the main thread (the kiosk's) forks nothing and writes every page itself: the same bytes, the same
+    order."""
+    forked = late_thread_store(tmp_path / "forked")
+    assert fork_share(threads_of(3000, 601), 3600, 4) == {2}
+    forked.write(files_selected=1)
+    alone = late_thread_store(tmp_path / "alone")
+    thread = threading.Thread(target=alone.write, kwargs={"files_selected": 1})
+    thread.start()
+    thread.join()
+    assert pages_and_hashes(tmp_path / "forked") == pages_and_hashes(tmp_path / "alone")
+    pages, hashes = pages_and_hashes(tmp_path / "forked")
+    assert {name.removeprefix("pages/") for name in hashes} == set(pages)
+    assert hashes["pages/conversation-2-2.html"] == hashlib.sha256(pages["conversation-2-2.html"]).hexdigest()
+    late = pages["conversation-2-2.html"].decode("utf-8")
+    assert len(MSG_ID.findall(late)) == 101 and "no time" in late  # 600 + 1 messages: 500, then 101, untimed last
+    assert "<bdi>Amir</bdi>" in late  # named before the fork, which shows the name
+    # the front page links the cited message to the second page of the forked conversation
+    assert 'href="pages/conversation-2-2.html#msg-' in (tmp_path / "forked" / "index.html").read_text(encoding="utf-8")
 
 
 def test_map_clusters_positions_past_the_limit(tmp_path: Path) -> None:

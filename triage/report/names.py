@@ -43,6 +43,12 @@ class Names:
         self.session = session
         self._by_raw: dict[str, Named] | None = None
 
+    def on(self, session: Session) -> Names:
+        """These names, reading what they have not read yet on `session` (a forked child's own connection)."""
+        moved = Names(session)
+        moved._by_raw = self._by_raw
+        return moved
+
     def of_threads(self, threads: Iterable[Any]) -> None:
         """Set `name` and `name_source` on each ThreadInfo: its messages' own title, else the names of its
         first counterpart."""

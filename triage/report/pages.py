@@ -11,7 +11,9 @@ without JavaScript; conversation pages carry the message filter as a progressive
 
 Pages are written as the store is read (triage.report.stream): one chunk of rows at a time, one page
 per chunk, each file created exclusively. A record's page is found again, for a link, by bisecting the
-first keys of its series' pages: memory grows with the number of pages, not of records.
+first keys of its series' pages: memory grows with the number of pages, not of records. A fork of the report's
+process writes the timeline and the last conversations (`fork_share`: about half the rows between them) while the
+process writes the rest; a report written off the main thread (the kiosk's) writes them all itself, the same bytes.
 """
 
 from __future__ import annotations
@@ -209,7 +211,7 @@ def planned_links(session: Session, reader: CursorReader) -> Links:
     links = Links()
     for t in thread_index(session):
         series = Series(f"conversation-{t.number}", "", t.messages, PER_PAGE["conversation"])
-        series.starts = list(itertools.islice(message_keys(t, reader), 0, None, series.per_page))
+        series.starts = planned_starts(series, t, reader)
         links.series[series.name] = links.conversations[(t.app, t.thread, t.who)] = series
     for name, cls in LINKED_BY_ID:
         table = cls.__table__
@@ -219,11 +221,56 @@ def planned_links(session: Session, reader: CursorReader) -> Links:
     return links
 
 
+def planned_starts(series: Series, t: ThreadInfo, reader: CursorReader) -> list[Any]:
+    """Where the conversation's pages start, as writing them fills `series.starts`; nothing for a conversation of
+    one page (a first page's start never decides a page: Series.page_of), whose messages are then not read."""
+    if series.pages == 1:
+        return []
+    return list(itertools.islice(message_keys(t, reader), 0, None, series.per_page))
+
+
+# What a conversation's message costs to write against a row of the timeline or of another listing: about one and
+# a half times as much (bench/pages_step.py: ~28 µs a message, ~17 µs a timeline row at N = 1,000,000, ~19 µs at
+# 200,000; bench/RESULTS.md)
+MESSAGE_COST = 1.5
+
+
+def fork_share(threads: list[ThreadInfo], timeline_rows: int, other_rows: int) -> frozenset[int]:
+    """The numbers of the last conversations (in the report's order) the timeline's fork writes too, so that it
+    and the report's process have about as much to do: the process the other conversations and `other_rows` rows
+    of the other listings, the fork `timeline_rows` rows of the timeline. A conversation goes to the fork while at
+    least half of it fits under the balance; none when the timeline alone is as large as the rest."""
+    messages = sum(t.messages for t in threads)
+    goal = (MESSAGE_COST * messages + other_rows - timeline_rows) / (2 * MESSAGE_COST)  # messages for the fork
+    moved, share = 0, []
+    for t in reversed(threads):
+        if moved + t.messages / 2 > goal:
+            break
+        moved += t.messages
+        share.append(t.number)
+    return frozenset(share)
+
+
+@dataclass
+class Elsewhere:
+    """The timeline's fork (PageWriter.timeline) and the conversations it writes besides (their numbers)."""
+
+    fork: ForkedReader[tuple[list[Path], list[Path], str]]
+    share: frozenset[int]
+
+    def result(self, session: Session) -> tuple[list[Path], list[Path], str]:
+        return self.fork.result(session)
+
+    def stop(self) -> None:
+        self.fork.stop()
+
+
 def link_plan(links: Links) -> str:
     """A digest of where the conversations and the LINKED_BY_ID series start their pages: equal for two Links
     that send every record to the same page."""
-    plan: list[Any] = [(key, s.name, s.starts) for key, s in links.conversations.items()]
-    plan += [(name, links.series[name].starts) for name, _ in LINKED_BY_ID if name in links.series]
+    # a series' first start never decides a page (Series.page_of): planned_starts leaves it out
+    plan: list[Any] = [(key, s.name, s.starts[1:]) for key, s in links.conversations.items()]
+    plan += [(name, links.series[name].starts[1:]) for name, _ in LINKED_BY_ID if name in links.series]
     return hashlib.sha256(repr(plan).encode("utf-8")).hexdigest()
 
 
@@ -249,6 +296,7 @@ class PageWriter:
         self.files: list[Path] = []
         self.output: WriterThread | None = None  # writes the pages while the next one is made (write_all)
         self.timeline_at = 0  # where the timeline's files go in the list of files
+        self.conversations_at = 0  # where the forked conversations' files go (fork_share)
         self.links = Links()
         self.template = environment().get_template("page.html.j2")
         counts = self.context["counts"]
@@ -282,23 +330,30 @@ class PageWriter:
     # -- the order matters: a page links to records on series written before it ----------------------
 
     def write_all(self) -> None:
-        # nothing links to the timeline's rows: a fork of this process writes it from the start, planning for
-        # itself where the records it links to are paged (forked_reader.py); this process checks that plan
-        # against the pages it writes, and the timeline's files keep their place in the list (after accounts)
-        timeline = self.timeline()
+        # nothing links to the timeline's rows or into a conversation's pages from another page written before the
+        # conversations: a fork of this process writes the timeline and the last conversations (`fork_share`) from
+        # the start, planning for itself where the records it links to are paged (forked_reader.py); this process
+        # writes the rest, checks that plan against the pages it writes, and the fork's files take their place in
+        # the list (its conversations after the others, the timeline after accounts)
+        threads = thread_index(self.session)
+        self.names.of_threads(threads)  # before the fork, which shows the names of the conversations it writes
+        index = Series("conversations", "Conversations", len(threads), PER_PAGE["conversations"])
+        self.links.series["conversations"] = index
+        elsewhere = self.timeline(threads, index)
         try:
             with WriterThread() as self.output:  # after the fork: the thread is this process's own
-                self._write_series()
-            files, plan = timeline.result(self.session)
+                self._write_series(threads, index, elsewhere.share)
+            conversations, days, plan = elsewhere.result(self.session)
             if plan != link_plan(self.links):
                 raise RuntimeError("timeline: its links do not match the pages written; report not written")
-            self.files[self.timeline_at : self.timeline_at] = files
+            self.files[self.timeline_at : self.timeline_at] = days
+            self.files[self.conversations_at : self.conversations_at] = conversations  # before the timeline's place
         finally:
             self.output = None
-            timeline.stop()
+            elsewhere.stop()
 
-    def _write_series(self) -> None:
-        self.conversations()
+    def _write_series(self, threads: list[ThreadInfo], index: Series, forked: frozenset[int]) -> None:
+        self.conversations(threads, index, forked)
         self.listing("media", "Media", all_of(self.session, MediaFile), self._media_context)
         self.listing("payments", "Payments", self._records(Payment), self._rows(self._payments))
         self.listing("locations", "Positions", self._records(Location), self._rows(self._locations))
@@ -375,57 +430,81 @@ class PageWriter:
         self.write(series, name, items, key=(lambda r: r.id) if by_id else None, prepare=prepare)
         return series
 
-    def conversations(self) -> None:
-        threads = thread_index(self.session)
-        self.names.of_threads(threads)
-        index = Series("conversations", "Conversations", len(threads), PER_PAGE["conversations"])
-        self.links.series["conversations"] = index
+    def conversations(self, threads: list[ThreadInfo], index: Series, forked: frozenset[int]) -> None:
+        """Every conversation's pages but those of `forked` (numbers), written by the timeline's fork: their series
+        are planned here as it pages them (`planned_links`); then the index of conversations."""
         for position, t in enumerate(threads):
-            up = (f"{index.file(position // index.per_page + 1)}#{t.key}", "all conversations")
-            series = Series(
-                f"conversation-{t.number}", f"{t.app} · thread {t.label}", t.messages, PER_PAGE["conversation"], up
-            )
-            self.links.series[series.name] = series
-            self.links.conversations[(t.app, t.thread, t.who)] = series
-            self.links.threads[(t.app, t.thread, t.who)] = t
-            self.write(
-                series,
-                "conversation",
-                bubble_rows(self.session, t, self.reader),
-                key=message_order,
-                prepare=self._conversation_context,
-                thread=t,
-                script=True,
-            )
+            series = self._conversation_series(index, position, t)
+            if t.number in forked:
+                series.starts = planned_starts(series, t, self.reader)
+            else:
+                self._write_conversation(series, t)
+        self.conversations_at = len(self.files)
         self.write(index, "conversations", iter(threads), extra={"message_total": sum(t.messages for t in threads)})
 
-    def timeline(self) -> ForkedReader[tuple[list[Path], str]]:
-        """The timeline's series, named here (index.html and the other pages link to its first page); its pages
-        are written by a fork of this process on its own connection, or by this one when asked for them."""
+    def _conversation_series(self, index: Series, position: int, t: ThreadInfo) -> Series:
+        up = (f"{index.file(position // index.per_page + 1)}#{t.key}", "all conversations")
+        series = Series(
+            f"conversation-{t.number}", f"{t.app} · thread {t.label}", t.messages, PER_PAGE["conversation"], up
+        )
+        self.links.series[series.name] = series
+        self.links.conversations[(t.app, t.thread, t.who)] = series
+        self.links.threads[(t.app, t.thread, t.who)] = t
+        return series
+
+    def _write_conversation(self, series: Series, t: ThreadInfo) -> None:
+        self.write(
+            series,
+            "conversation",
+            bubble_rows(self.session, t, self.reader),
+            key=message_order,
+            prepare=self._conversation_context,
+            thread=t,
+            script=True,
+        )
+
+    def timeline(self, threads: list[ThreadInfo], index: Series) -> Elsewhere:
+        """The timeline's series, named here (index.html and the other pages link to its first page); its pages,
+        and those of the last conversations (`fork_share`), are written by a fork of this process on its own
+        connection, or by this one when asked for them."""
         days = timeline_days(self.session)
-        index = Series("timeline", "Timeline", len(days), PER_PAGE["timeline"])
-        self.links.series["timeline"] = index
+        days_index = Series("timeline", "Timeline", len(days), PER_PAGE["timeline"])
+        self.links.series["timeline"] = days_index
         day_series = {}
         for position, (day, n) in enumerate(days.items()):
-            up = (f"{index.file(position // index.per_page + 1)}#day-{day}", "all days")
+            up = (f"{days_index.file(position // days_index.per_page + 1)}#day-{day}", "all days")
             day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
-        write = lambda session: self._write_timeline(session, days, index, day_series)  # noqa: E731
-        return ForkedReader(write, fork_url(self.session), "the report's timeline pages")
+        others = sum(n for name, n in self.totals.items() if name != "record")
+        share = fork_share(threads, sum(days.values()), others)
+        forked = [(position, t) for position, t in enumerate(threads) if t.number in share]
+        write = lambda session: self._write_elsewhere(session, index, forked, days, days_index, day_series)  # noqa: E731
+        return Elsewhere(ForkedReader(write, fork_url(self.session), "the report's timeline pages"), share)
 
-    def _write_timeline(
-        self, session: Session, days: dict[str, int], index: Series, day_series: dict[str, Series]
-    ) -> tuple[list[Path], str]:
-        """Every day's pages, then the index of days, read on `session`, linking to where `planned_links` says
-        the records are; the files in writing order, and the plan's digest (`link_plan`)."""
+    def _write_elsewhere(
+        self,
+        session: Session,
+        index: Series,
+        forked: list[tuple[int, ThreadInfo]],
+        days: dict[str, int],
+        days_index: Series,
+        day_series: dict[str, Series],
+    ) -> tuple[list[Path], list[Path], str]:
+        """The pages of the `forked` conversations ((place in the report's order, conversation)), then every day's
+        pages and the index of days, read on `session`, linking to where `planned_links` says the records are; the
+        conversations' files and the timeline's, each in writing order, and the digest (`link_plan`) of the plan
+        with the forked conversations' series as written."""
         self._read_on(session)
         links = planned_links(session, self.reader)
-        links.series["timeline"] = index
+        links.series["timeline"] = days_index
         kept = self.files, self.links, self.base["links"], self.output
         self.files, self.links, self.base["links"] = [], links, links
         try:
             with WriterThread() as self.output:  # a thread of the process that writes the timeline
-                self._write_days(session, days, index, day_series)
-            return self.files, link_plan(links)
+                for position, t in forked:
+                    self._write_conversation(self._conversation_series(index, position, t), t)
+                written = len(self.files)
+                self._write_days(session, days, days_index, day_series)
+            return self.files[:written], self.files[written:], link_plan(links)
         finally:
             self.files, self.links, self.base["links"], self.output = kept
 
@@ -445,6 +524,8 @@ class PageWriter:
             self.session = session
             self.reader = CursorReader(session)
             self.sources = PageSources(self.reader)
+            self.names = self.names.on(session)
+            self.linked = PageLinks(session, PER_PAGE["locations"], self.context["map_keys"])
 
     # -- one series ---------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ statement (report.pdf, laid out by WeasyPrint). Each reads the case store or the
 writes its own files, so on a machine with two cores they share the work:
 
     this process:   findings.json, index.html's context, print HTML, then pages/ (a fork of it writes the
-                    timeline's), index.html
+                    timeline's and the last conversations'), index.html
     second process: records/ of what no pass changes (messages, calls, contacts, positions); after the
                     hand-over the schedules, KML/GeoJSON, CASE and the other records/; then the SHA-256 of
                     every export and report.pdf
