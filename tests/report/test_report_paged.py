@@ -57,6 +57,24 @@ def add_messages(
     return made
 
 
+def untimed_message(source: SourceFile) -> Message:
+    """A message of thread 2 whose time could not be read: listed last in its conversation."""
+    return Message(
+        app="sms",
+        thread="2",
+        direction="incoming",
+        counterpart="+447700900456",
+        sender=None,
+        body="no time",
+        time_utc=None,
+        time_raw=None,
+        time_encoding="unknown",
+        source_file_id=source.id,
+        source_table="sms",
+        source_row="9999",
+    )
+
+
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory) -> tuple[Path, dict]:
     """1,203 messages in two threads (one takes three pages), one untimed, a finding citing a late message."""
@@ -64,22 +82,7 @@ def paged(tmp_path_factory) -> tuple[Path, dict]:
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=1204)
     long = add_messages(rs, src, 1203, "1", "+447700900123")
     add_messages(rs, src, 1, "2", "+447700900456", start=5000)
-    untimed = rs.add(
-        Message(
-            app="sms",
-            thread="2",
-            direction="incoming",
-            counterpart="+447700900456",
-            sender=None,
-            body="no time",
-            time_utc=None,
-            time_raw=None,
-            time_encoding="unknown",
-            source_file_id=src.id,
-            source_table="sms",
-            source_row="9999",
-        )
-    )
+    untimed = rs.add(untimed_message(src))
     rs.cite(long[1100], src)
     rs.write(files_selected=1)
     return rs.out, {"long": [m.id for m in long], "untimed": untimed.id, "cited": long[1100].id}
@@ -182,22 +185,7 @@ def late_thread_store(out: Path) -> ReportStore:
     src = rs.source("/data/data/com.android.providers.telephony/databases/mmssms.db", records=3601)
     add_messages(rs, src, 3000, "1", "+447700900123")
     late = add_messages(rs, src, 600, "2", "+447700900456", start=4000)
-    rs.add(
-        Message(
-            app="sms",
-            thread="2",
-            direction="incoming",
-            counterpart="+447700900456",
-            sender=None,
-            body="no time",
-            time_utc=None,
-            time_raw=None,
-            time_encoding="unknown",
-            source_file_id=src.id,
-            source_table="sms",
-            source_row="9999",
-        )
-    )
+    rs.add(untimed_message(src))
     rs.contact(rs.source("/data/data/com.android.providers.contacts/databases/contacts2.db"), "Amir", ["+447700900456"])
     rs.cite(late[550], src)
     return rs
