@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -201,13 +202,14 @@ def test_the_evidence_files_are_hashed_while_listed_and_the_entries_keep_their_o
     assert describe(before["action"], before["details"]).endswith("; read while the evidence was listed (read only)")
 
 
-@pytest.mark.parametrize("inline", [0, 100])
-def test_a_folder_s_files_are_hashed_before_it_is_listed(tmp_path, monkeypatch, inline):
-    """A folder's many small files are hashed, and the entry recorded, before the listing starts (beside it they
-    would contend with it); an image's few files (here: as many as INLINE_EVIDENCE_FILES allows) beside it."""
-    import triage.run.pipeline
+@pytest.mark.parametrize("many", [0, 100])
+def test_a_folder_s_files_are_hashed_while_it_is_listed(tmp_path, monkeypatch, many):
+    """A folder's many small files are hashed in a process of their own while it is listed (on a thread beside the
+    listing they would contend with it), an image's few files on a thread (here: as many as MANY_FILES allows);
+    either way the entry comes first and says so."""
+    import triage.integrity.file_hashes
 
-    monkeypatch.setattr(triage.run.pipeline, "INLINE_EVIDENCE_FILES", inline)
+    monkeypatch.setattr(triage.integrity.file_hashes, "MANY_FILES", many)
     evidence = tmp_path / "phone"
     for n in range(5):
         (evidence / "sdcard" / f"d{n}").mkdir(parents=True)
@@ -217,7 +219,9 @@ def test_a_folder_s_files_are_hashed_before_it_is_listed(tmp_path, monkeypatch, 
     at = {e["action"]: n for n, e in enumerate(entries)}
     assert at["evidence files hashed (before)"] < at["evidence opened"] < at["files selected for parsing"]
     before = entries[at["evidence files hashed (before)"]]["details"]
-    assert before["files"] == 5 and before.get("read_while") == (None if inline == 0 else "listing")
+    after = entries[at["evidence files hashed (after)"]]["details"]
+    assert before["files"] == 5 and before["read_while"] == "listing" and after["read_while"] == "passes"
+    assert before["sha256"] == after["sha256"] and hashlib.sha256(b"note 0\n").hexdigest() in before["sha256"].values()
 
 
 def test_full_case_graph_only_when_asked(demo_run):
@@ -472,25 +476,53 @@ def test_demo_payment_sms_give_the_manifest_payments(demo_run):
     assert pay02 and all(e["table"] == "sms" and e["row"] == mtcn_row for f in pay02 for e in f["evidence"])
 
 
-def test_hashes_worked_out_beside_end_with_their_progress_full(tmp_path):
-    """The 'before' hash of an image and the 'after' hash are worked out on another thread; the stage waiting
-    for them follows the bytes done (HashedBeside) and ends full, with the hashes sha256_files gives."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from triage.run.pipeline import HashedBeside, sha256_files
+@pytest.mark.parametrize("many", [False, True])
+def test_hashes_worked_out_beside_end_with_their_progress_full(tmp_path, many):
+    """The 'before' and 'after' hashes are worked out beside other work: on a thread for a few files, in a spawned
+    process in batches for many (file_hashes.hashing_pool); the stage waiting for them follows the bytes done
+    (HashedBeside) and ends full, with each file's SHA-256 by its shown path."""
+    from triage.evidence.model import shown_path
+    from triage.integrity.file_hashes import BATCH, MANY_FILES, hashing_pool
+    from triage.run.pipeline import HashedBeside
     from triage.run.progress import Tracker
 
-    files = []
-    for n in range(3):
-        (tmp_path / f"seg{n}").write_bytes(bytes([n]) * (1000 + n))
-        files.append(str(tmp_path / f"seg{n}"))
+    count = MANY_FILES + BATCH + 1 if many else 3
+    files, expected = [], {}
+    for n in range(count):
+        data = n.to_bytes(2, "big") * (500 + n % 7)
+        (tmp_path / f"f{n}").write_bytes(data)
+        files.append(str(tmp_path / f"f{n}"))
+        expected[shown_path(str(tmp_path / f"f{n}"))] = hashlib.sha256(data).hexdigest()
+    total = sum(len(bytes(Path(f).read_bytes())) for f in files)
     seen: list[tuple[int, int | None]] = []
 
     class Bar(Tracker):
         def update(self, done: int, total: int | None = None) -> None:
             seen.append((done, total))
 
-    with ThreadPoolExecutor(1) as pool:
+    with hashing_pool(files) as pool:
+        assert type(pool).__name__ == ("ProcessPoolExecutor" if many else "ThreadPoolExecutor")
         hashed = HashedBeside(pool, files)
-        assert hashed.result(Bar(), 3003) == sha256_files(files)
-    assert seen[-1] == (3003, 3003) and hashed.done == 3003
+        assert hashed.result(Bar(), total) == expected
+    assert seen[-1] == (total, total) and hashed.done == total
+    assert len(hashed.batches) == (2 if many else 3)  # BATCH files a batch for many files, one each for a few
+
+
+def test_a_pool_that_breaks_costs_only_time(tmp_path):
+    """The process hashing a folder's files dies: the run hashes what is left itself, the same hashes."""
+    import os
+    import signal
+
+    from triage.integrity.file_hashes import MANY_FILES, hashing_pool
+    from triage.run.pipeline import HashedBeside
+    from triage.run.progress import Tracker
+
+    files = []
+    for n in range(MANY_FILES + 1):
+        (tmp_path / f"f{n}").write_bytes(b"x" * n)
+        files.append(str(tmp_path / f"f{n}"))
+    with hashing_pool(files) as pool:
+        os.kill(pool.submit(os.getpid).result(), signal.SIGKILL)  # the pool's own process, as it says
+        hashed = HashedBeside(pool, files)
+        hashes = hashed.result(Tracker(), sum(range(MANY_FILES + 1)))
+    assert hashes[str(tmp_path / "f3")] == hashlib.sha256(b"xxx").hexdigest() and len(hashes) == len(files)

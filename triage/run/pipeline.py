@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,7 @@ from triage.evidence.model import MediaHashes, shown_path
 from triage.evidence.partition_roles import volume_roles
 from triage.integrity.custody import CustodyLog
 from triage.integrity.exclusive import write_bytes_exclusive, write_text_exclusive
+from triage.integrity.file_hashes import MANY_FILES, batch_size, hashing_pool, sha256_batch
 from triage.integrity.output_location import check_output_location
 from triage.limits import ParseLimits
 from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
@@ -203,44 +204,48 @@ def _mirror_into(store: CaseStore):
 
 
 # a folder extraction's files are its containers: past this many, their hashes go to a list file in the bundle
-INLINE_EVIDENCE_FILES = 64
-
-
-def sha256_file(path: str | Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()  # releases the GIL: other threads go on
-
-
-def sha256_files(files: list[str], advance: Callable[[int], None] = lambda _: None) -> dict[str, str]:
-    """SHA-256 of each evidence file, by its shown path."""
-    hashes = {}
-    for path in files:
-        hashes[shown_path(path)] = sha256_file(path)
-        advance(os.stat(path).st_size)
-    return hashes
+INLINE_EVIDENCE_FILES = MANY_FILES
 
 
 class HashedBeside:
-    """`sha256_files` on another thread, counting the bytes done: a stage waiting for it still shows progress
-    (a large image's hashing outlasts the listing beside it)."""
+    """The SHA-256 of `files` worked out on `pool` (file_hashes.hashing_pool) in batches, counting the bytes done: a
+    stage waiting for them still shows progress (a large image's hashing outlasts the listing beside it). A pool
+    that breaks (its process could not start or died) costs only time: the rest is hashed here."""
 
     def __init__(self, pool: Executor, files: list[str]) -> None:
         self.done = 0
-        self.future = pool.submit(sha256_files, files, self._advance)
-
-    def _advance(self, n: int) -> None:
-        self.done += n
+        size = batch_size(files)
+        self.batches = [
+            (paths, _submitted(pool, paths)) for paths in (files[i : i + size] for i in range(0, len(files), size))
+        ]
 
     def result(self, bar: Tracker, total: int) -> dict[str, str]:
-        """The hashes, once worked out; `bar` follows the bytes done meanwhile."""
-        while True:
+        """The hashes by shown path, once worked out; `bar` follows the bytes done meanwhile."""
+        hashes = {}
+        for paths, batch in self.batches:
+            for path, (digest, size) in zip(paths, self._batch(paths, batch, bar, total), strict=True):
+                hashes[shown_path(path)] = digest
+                self.done += size
+            bar.update(self.done, total)
+        return hashes
+
+    def _batch(self, paths: list[str], batch: Future | None, bar: Tracker, total: int) -> list[tuple[str, int]]:
+        while batch is not None:
             try:
-                hashes = self.future.result(timeout=0.25)
+                return batch.result(timeout=0.25)
             except TimeoutError:
                 bar.update(self.done, total)
-                continue
-            bar.update(total, total)
-            return hashes
+            except BrokenExecutor:
+                break
+        return sha256_batch(paths)
+
+
+def _submitted(pool: Executor, paths: list[str]) -> Future | None:
+    """`paths` hashed on `pool`; None when the pool is broken already (hashed here instead, HashedBeside)."""
+    try:
+        return pool.submit(sha256_batch, paths)
+    except BrokenExecutor:
+        return None
 
 
 class Examination:
@@ -297,19 +302,14 @@ class Examination:
                 # listed once, as text: a folder extraction holds tens of thousands of files, kept until the
                 # second hash (as Path objects they held 90 MB at 51,000 files)
                 files = [os.fspath(p) for p in evidence.container_files]
-                # an image's few large files are hashed on the other core while this one lists them (the listing
-                # only reads; the hashing runs in C, 4 GiB E01: 8.0 -> 7.1 s for both); a folder's thousands of
-                # small files are hashed first, as beside the listing they contend with it for the interpreter
-                # (51,493 files: 4.3 -> 5.2 s). The entries keep their order, the first saying what ran beside
-                # it. The thread has ended before the database forks below are made.
-                if len(files) > INLINE_EVIDENCE_FILES:  # a folder: hashed and recorded before it is listed
-                    before = self._hash_containers(files, "before")
+                # hashed while the evidence is listed (the listing only reads): an image's few large files on a
+                # thread, a folder's many small ones in a process of their own (triage/integrity/file_hashes.py).
+                # 4 GiB E01: hashed + selected 8.0 -> 7.1 s; the entries keep their order, the first saying what ran
+                # beside it. The pool has ended before the database forks below are made.
+                with hashing_pool(files) as hashing:
+                    hashed = HashedBeside(hashing, files)
                     runner, candidates = self._select(evidence)
-                else:
-                    with ThreadPoolExecutor(1, thread_name_prefix="hash-before") as hashing:
-                        hashed = HashedBeside(hashing, files)
-                        runner, candidates = self._select(evidence)
-                        before = self._hash_containers(files, "before", hashed, read_while="listing")
+                    before = self._hash_containers(files, "before", hashed, read_while="listing")
                 self._opened(evidence, files)
                 self._selected(candidates)
                 # the large databases are copied out and parsed in forks, made before this run starts a thread
@@ -347,7 +347,7 @@ class Examination:
                     if action == REPORT_WORKER_FROM and not workers:
                         workers.append(stack.enter_context(ReportWorker(self.store, self.opts.out)))
 
-                with ThreadPoolExecutor(1, thread_name_prefix="hash-after") as hashing:
+                with hashing_pool(files) as hashing:
                     # the evidence is closed: its files are hashed again on the other core while the passes run
                     after = HashedBeside(hashing, files)
                     self._run_passes(pack, start_report_worker, skip=(PARTIES_LINKED,) if parties else ())
@@ -451,23 +451,17 @@ class Examination:
             "display_limits": dict(DISPLAY_LIMITS),
         }
 
-    def _hash_containers(
-        self, files: list[str], when: str, beside: HashedBeside | None = None, read_while: str | None = None
-    ) -> dict[str, str]:
+    def _hash_containers(self, files: list[str], when: str, beside: HashedBeside, read_while: str) -> dict[str, str]:
         """SHA-256 of every evidence file (all of them compared before/after); the record names them inline,
         or, for a folder extraction of many files, through a list file in the bundle and that file's hash.
-        `beside`: the hashes being worked out on another thread while this one did `read_while` (listed the
-        evidence, ran the passes); None: worked out here, now."""
+        `beside`: the hashes being worked out elsewhere while this process did `read_while` (listed the evidence,
+        ran the passes)."""
         total = sum(os.stat(p).st_size for p in files)
         with self.progress.stage(f"SHA-256 of evidence files ({when})", total, "bytes") as bar:
-            hashes = sha256_files(files, bar.advance) if beside is None else beside.result(bar, total)
+            hashes = beside.result(bar, total)
         recorded = self._recorded_hashes(hashes, when)
         self.custody.record(
-            f"evidence files hashed ({when})",
-            sha256=recorded,
-            files=len(hashes),
-            bytes=total,
-            **({"read_while": read_while} if read_while else {}),
+            f"evidence files hashed ({when})", sha256=recorded, files=len(hashes), bytes=total, read_while=read_while
         )
         self._recorded[when] = recorded
         return hashes

@@ -1,0 +1,46 @@
+"""The SHA-256 of the evidence's own files (the "before" and "after" hashes), worked out beside other work.
+
+An image's few large files are hashed on a thread: hashlib lets go of the interpreter while it hashes. A folder
+extraction's tens of thousands of small files are not: opening, reading and closing each one holds the interpreter,
+so on a thread beside the listing or the passes both waited on it (51,493 files: 4.3 -> 5.2 s, bench/RESULTS.md).
+They are hashed in a process of their own, spawned (it copies nothing of the run: no lock, no open store), in
+batches, so the run follows the progress batch by batch. This module is all that process imports of the project.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+# past this many files the evidence is a folder's tree: hashed in a process of its own, this many files a batch
+MANY_FILES = 64
+BATCH = 500
+
+
+def sha256_file(path: str | Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()  # releases the GIL: other threads go on
+
+
+def sha256_batch(paths: list[str]) -> list[tuple[str, int]]:
+    """(SHA-256, bytes read) of each file, in order."""
+    found = []
+    for path in paths:
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+            found.append((digest, f.tell()))
+    return found
+
+
+def hashing_pool(files: list[str]) -> Executor:
+    """Where `files` are hashed beside other work: a spawned process for many files, a thread for a few."""
+    if len(files) > MANY_FILES:
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    return ThreadPoolExecutor(1, thread_name_prefix="evidence-hash")
+
+
+def batch_size(files: list[str]) -> int:
+    """Files a batch: one each for a few large files (progress file by file), BATCH for many small ones."""
+    return BATCH if len(files) > MANY_FILES else 1
