@@ -445,6 +445,34 @@ def test_directory_manifest_orders_paths_as_text_whatever_the_folders(folder, un
     assert manifest.index("  /a.txt\n") < manifest.index("  /a/b\n") and not got.read_errors
 
 
+def test_directory_manifest_from_the_before_hashes_is_the_one_read_again(folder, unchanged):
+    """A run reads each file of a folder once for its "before" hash; the folder's manifest is made from those
+    hashes (media_hashes_reusing): the same hashes as reading every file again, a name that is not UTF-8 too. A file
+    the run has no hash for is read now, and the record says how many were."""
+    from triage.evidence.model import shown_path
+    from triage.integrity.file_hashes import sha256_file
+
+    root, _, _ = folder
+    with open(os.fsencode(root) + b"/caf\xe9.txt", "wb") as f:
+        f.write(b"latin-1 name")
+    unchanged(root)
+    with open_evidence(root) as ev:
+        before = {shown_path(os.fspath(p)): sha256_file(p) for p in ev.container_files}
+        read_again = ev.media_hashes()
+        reused = ev.media_hashes_reusing(lambda path: before.get(shown_path(path)))
+        first = os.fspath(ev.container_files[0])
+        partly = ev.media_hashes_reusing(lambda path: None if path == first else before.get(shown_path(path)))
+    assert (reused.md5, reused.sha1, reused.sha256, reused.size) == (
+        read_again.md5,
+        read_again.sha1,
+        read_again.sha256,
+        read_again.size,
+    )
+    assert reused.headers["file_hashes"] == "as read for the 'before' hash; read now: 0 file(s)"
+    assert partly.sha256 == read_again.sha256 and partly.headers["file_hashes"].endswith("read now: 1 file(s)")
+    assert "file_hashes" not in read_again.headers
+
+
 def test_unreadable_folder_is_a_warning(folder, capsysbinary, unchanged, monkeypatch):
     root, _, _ = folder
     unchanged(root)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -182,16 +182,33 @@ class DirectoryEvidence(Evidence):
 
     # -- hashing ------------------------------------------------------------------------------------
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
+        return self._manifest_hashes(progress, None)
+
+    def media_hashes_reusing(
+        self, known: Callable[[str], str | None], progress: ProgressCallback | None = None
+    ) -> MediaHashes:
+        """The manifest's lines from the SHA-256 the run read for its "before" hash (the same bytes, as the "after"
+        hash then shows): a folder's files are not read a third time (51,493 at N = 1,000,000)."""
+        return self._manifest_hashes(progress, known)
+
+    def _manifest_hashes(
+        self, progress: ProgressCallback | None, known: Callable[[str], str | None] | None
+    ) -> MediaHashes:
         # the files `walk` lists, by their paths as it shows them, each made an entry only while it is hashed:
         # this runs beside parsing, and a second list of entries beside the run's held ~40 MB at 51,000 files
         files = sorted((self._shown(path), path, size) for path, size in self._regular_files())
         total = sum(size for _, _, size in files)
-        hasher, done, size = TripleHasher(), 0, 0
+        hasher, done, size, read = TripleHasher(), 0, 0, 0
         errors: list[str] = []
         try:
             for shown, path, file_size in files:
-                entry = FileEntry(shown, (self.layer,), "file", file_size, None, handle=path)
-                line = self._manifest_line(entry, errors)
+                digest = known(path) if known is not None else None
+                if digest is None:
+                    read += 1
+                    digest = self._file_sha256(
+                        FileEntry(shown, (self.layer,), "file", file_size, None, handle=path), errors
+                    )
+                line = _manifest_line(shown, digest)
                 hasher.update(line)
                 size += len(line)
                 done += file_size
@@ -204,7 +221,11 @@ class DirectoryEvidence(Evidence):
             md5=digests["md5"],
             sha1=digests["sha1"],
             sha256=digests["sha256"],
-            headers={"method": MANIFEST_NOTE, "files": str(len(files))},
+            headers={
+                "method": MANIFEST_NOTE,
+                "files": str(len(files)),
+                **({"file_hashes": f"as read for the 'before' hash; read now: {read} file(s)"} if known else {}),
+            },
             read_errors=errors,
         )
 
@@ -216,15 +237,18 @@ class DirectoryEvidence(Evidence):
         """The bytes of a path on this disk below the folder, as stored ('/' first)."""
         return os.fsencode(path)[len(self._root_bytes) :]
 
-    def _manifest_line(self, entry: FileEntry, errors: list[str]) -> bytes:
+    def _file_sha256(self, entry: FileEntry, errors: list[str]) -> str:
         try:
             with self.open(entry) as f:
-                digest = sha256_of_stream(f.read)
+                return sha256_of_stream(f.read)
         except (OSError, EvidenceError) as e:
             errors.append(f"cannot read {entry.path}: {e}")
-            digest = "UNREADABLE"
-        name = entry.path.replace("\\", "\\\\").replace("\n", "\\n")
-        return f"{digest}  {name}\n".encode()
+            return "UNREADABLE"
+
+
+def _manifest_line(shown: str, digest: str) -> bytes:
+    name = shown.replace("\\", "\\\\").replace("\n", "\\n")
+    return f"{digest}  {name}\n".encode()
 
 
 def _open_nofollow(path: str, flags: int) -> int:

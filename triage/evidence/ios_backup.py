@@ -21,7 +21,7 @@ import sqlite3
 import stat
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -412,6 +412,13 @@ class IosBackupEvidence(Evidence):
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         """The backup folder as a whole (manifest of per-file SHA-256, as for any folder)."""
         hashes = self._folder.media_hashes(progress)
+        self.warnings.extend(w for w in self._folder.warnings if w not in self.warnings)
+        return hashes
+
+    def media_hashes_reusing(
+        self, known: Callable[[str], str | None], progress: ProgressCallback | None = None
+    ) -> MediaHashes:
+        hashes = self._folder.media_hashes_reusing(known, progress)
         self.warnings.extend(w for w in self._folder.warnings if w not in self.warnings)
         return hashes
 

@@ -163,6 +163,14 @@ class Evidence(abc.ABC):
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         """MD5, SHA-1 and SHA-256 of the media in one pass (plus stored hashes for E01)."""
 
+    def media_hashes_reusing(
+        self, known: Callable[[str], str | None], progress: ProgressCallback | None = None
+    ) -> MediaHashes:
+        """`media_hashes`, where they are made of the container files' own SHA-256 (a folder's manifest) taking each
+        from `known` (the file's path on this disk → the SHA-256 the run read for its "before" hash, None: read it
+        now) instead of reading the file a second time; evidence whose media is read as a whole reads it."""
+        return self.media_hashes(progress)
+
     def find(self, path: str, volume: str | None = None) -> FileEntry:
         """The entry at `path` (optionally in one volume); EvidenceError if absent or ambiguous."""
         from triage.errors import EvidenceError

@@ -325,7 +325,7 @@ class Examination:
                     # readers are safe to share: triage/evidence/images.py); it is waited for, and recorded,
                     # before anything else is said about the evidence
                     started = iso(now_utc())
-                    media = hashing.submit(evidence.media_hashes)
+                    media = hashing.submit(evidence.media_hashes_reusing, lambda path: before.get(shown_path(path)))
                     parallel = self._parse(runner, candidates, forks)
                     item = self._acquire(evidence, files, before, media, started)
                 self._parsed(evidence, runner, parallel)
