@@ -132,6 +132,11 @@ class Parser(abc.ABC):
         for a caller that asks many parsers about one path and lowers it once (ParseRunner.select)."""
         return _paths_regex(tuple(self.path_patterns))
 
+    def paths_tails(self) -> tuple[str, ...] | None:
+        """What a lower-cased path that fits `path_patterns` must end with: each pattern's text after its last
+        wildcard (a cheap test before `paths_regex`); None when a pattern ends with a wildcard (no such test)."""
+        return _paths_tails(tuple(self.path_patterns))
+
     def accepts_by_path_alone(self) -> bool:
         """Whether `accepts` is `path_matches` and nothing else (not overridden): its answer is known from the
         path test."""
@@ -156,6 +161,12 @@ def _paths_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{fnmatch.translate(p.lower())})" for p in patterns))
+
+
+@functools.cache
+def _paths_tails(patterns: tuple[str, ...]) -> tuple[str, ...] | None:
+    tails = tuple(re.split(r"[*?\[\]]", p.lower())[-1] for p in patterns)
+    return None if not patterns or "" in tails else tails
 
 
 class SqliteParser(Parser):
