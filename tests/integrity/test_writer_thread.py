@@ -4,6 +4,8 @@ the caller."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from triage.integrity.exclusive import ExistingFileError, WriterThread
@@ -18,6 +20,8 @@ def test_every_file_is_written_before_the_block_ends(tmp_path):
         name: text.encode("utf-8")
         for name, text in texts.items()  # UTF-8, newlines kept as given
     }
+    # each file's SHA-256 as written, the same as read back
+    assert output.sha256 == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()}
 
 
 def test_an_existing_file_is_never_replaced_and_stops_the_rest(tmp_path):

@@ -7,6 +7,7 @@ with a one-line error instead of being overwritten.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import threading
@@ -51,12 +52,14 @@ class WriterThread:
     files took 1.7 s in os.open alone at N = 200,000, bench/RESULTS.md) and a thread waiting there lets go of the
     interpreter. At most `pending` files wait to be written. A use is a `with` block: leaving it waits for every
     file; the first write that failed (an existing file: ExistingFileError) stops the writing of the rest and is
-    raised at the next `write_text` or when the block ends."""
+    raised at the next `write_text` or when the block ends. `sha256`: each file written, by its path, with the
+    SHA-256 of the bytes written (so the caller need not read them back to record it)."""
 
     def __init__(self, pending: int = 8) -> None:
         self._queue: queue.Queue[tuple[Path, str] | None] = queue.Queue(pending)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self.sha256: dict[Path, str] = {}
 
     def __enter__(self) -> WriterThread:
         self._thread = threading.Thread(target=self._write_all, name="exclusive-writer", daemon=True)
@@ -82,7 +85,10 @@ class WriterThread:
         while (item := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    write_text_exclusive(*item)
+                    path, text = item
+                    data = text.encode("utf-8")  # as write_text_exclusive writes it: no newline translation
+                    write_bytes_exclusive(path, data)
+                    self.sha256[path] = hashlib.sha256(data).hexdigest()
                 except BaseException as e:  # noqa: BLE001 - raised in the caller's thread
                     self._error = e
 

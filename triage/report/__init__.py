@@ -66,7 +66,8 @@ def write_report(
         worker.hand_over(findings_path, page, RestOfExports(ctx.case_names, ctx.case_records))
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
-        shown = _hashes(out, [index, *pages, *report.files])  # while the second process lays out report.pdf
+        # while the second process lays out report.pdf; the pages as their writer hashed them
+        shown = {str(p.relative_to(out)): digest for p, digest in pages.items()} | _hashes(out, [index, *report.files])
         done = worker.finish()
     finally:
         worker.close()  # stops it when something above failed

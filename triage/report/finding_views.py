@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from triage.integrity.exclusive import write_text_exclusive
 from triage.report.display import isolated_html, shown_html, text_html
 from triage.report.rows import IN_MESSAGES, TIMELINE_COLUMNS, TimelineRows, iso_z
 from triage.report.stream import ThreadInfo, message_order, thread_of
@@ -321,6 +320,4 @@ def _write_series(
             count=len(chunk),
             **notes,
         )
-        path = writer.folder / series.file(n)
-        write_text_exclusive(path, page)
-        writer.files.append(path)
+        writer.write_file(writer.folder / series.file(n), page)

@@ -192,13 +192,14 @@ class Links:
         return self.by_id("payments", record_id, "pay")
 
 
-def write_pages(store: CaseStore, report: Report) -> tuple[list[Path], Links]:
-    """Write every paged listing under out/pages/; returns the files (in writing order) and their links."""
+def write_pages(store: CaseStore, report: Report) -> tuple[dict[Path, str], Links]:
+    """Write every paged listing under out/pages/; returns the files (in writing order) with the SHA-256 of the
+    bytes written, and their links."""
     folder = report.out / PAGES_DIR
     _new_folder(folder)
     writer = PageWriter(store, report, folder)
     writer.write_all()
-    return writer.files, writer.links
+    return {path: writer.sha256[path] for path in writer.files}, writer.links
 
 
 # the series the timeline links into (Timed types other than messages: PageWriter._href)
@@ -255,10 +256,10 @@ def fork_share(threads: list[ThreadInfo], timeline_rows: int, other_rows: int) -
 class Elsewhere:
     """The timeline's fork (PageWriter.timeline) and the conversations it writes besides (their numbers)."""
 
-    fork: ForkedReader[tuple[list[Path], list[Path], str]]
+    fork: ForkedReader[tuple[list[Path], list[Path], str, dict[Path, str]]]
     share: frozenset[int]
 
-    def result(self, session: Session) -> tuple[list[Path], list[Path], str]:
+    def result(self, session: Session) -> tuple[list[Path], list[Path], str, dict[Path, str]]:
         return self.fork.result(session)
 
     def stop(self) -> None:
@@ -294,6 +295,7 @@ class PageWriter:
         self.context = report.context
         self.folder = folder
         self.files: list[Path] = []
+        self.sha256: dict[Path, str] = {}  # each page's SHA-256, as its writer thread wrote it
         self.output: WriterThread | None = None  # writes the pages while the next one is made (write_all)
         self.timeline_at = 0  # where the timeline's files go in the list of files
         self.conversations_at = 0  # where the forked conversations' files go (fork_share)
@@ -343,11 +345,13 @@ class PageWriter:
         try:
             with WriterThread() as self.output:  # after the fork: the thread is this process's own
                 self._write_series(threads, index, elsewhere.share)
-            conversations, days, plan = elsewhere.result(self.session)
+            self.sha256.update(self.output.sha256)
+            conversations, days, plan, sha256 = elsewhere.result(self.session)
             if plan != link_plan(self.links):
                 raise RuntimeError("timeline: its links do not match the pages written; report not written")
             self.files[self.timeline_at : self.timeline_at] = days
             self.files[self.conversations_at : self.conversations_at] = conversations  # before the timeline's place
+            self.sha256.update(sha256)
         finally:
             self.output = None
             elsewhere.stop()
@@ -488,11 +492,11 @@ class PageWriter:
         days: dict[str, int],
         days_index: Series,
         day_series: dict[str, Series],
-    ) -> tuple[list[Path], list[Path], str]:
+    ) -> tuple[list[Path], list[Path], str, dict[Path, str]]:
         """The pages of the `forked` conversations ((place in the report's order, conversation)), then every day's
         pages and the index of days, read on `session`, linking to where `planned_links` says the records are; the
-        conversations' files and the timeline's, each in writing order, and the digest (`link_plan`) of the plan
-        with the forked conversations' series as written."""
+        conversations' files and the timeline's, each in writing order, the digest (`link_plan`) of the plan with
+        the forked conversations' series as written, and each file's SHA-256."""
         self._read_on(session)
         links = planned_links(session, self.reader)
         links.series["timeline"] = days_index
@@ -504,7 +508,7 @@ class PageWriter:
                     self._write_conversation(self._conversation_series(index, position, t), t)
                 written = len(self.files)
                 self._write_days(session, days, days_index, day_series)
-            return self.files[:written], self.files[written:], link_plan(links)
+            return self.files[:written], self.files[written:], link_plan(links), self.output.sha256
         finally:
             self.files, self.links, self.base["links"], self.output = kept
 
@@ -559,7 +563,10 @@ class PageWriter:
         page = self.template.render(
             kind=kind, series=series, page=n, pager=pager(series, n), items=items, title=series.title, **context
         )
-        path = self.folder / series.file(n)
+        self.write_file(self.folder / series.file(n), page)
+
+    def write_file(self, path: Path, page: str) -> None:
+        """One page into the folder, by the writer thread of the process writing it (its SHA-256 kept)."""
         if self.output is None:
             raise RuntimeError("a page written outside write_all or the timeline's writing")
         self.output.write_text(path, page)
