@@ -4,11 +4,13 @@ cited records as compact rows. No timing here: speed is measured in bench/ (benc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +35,7 @@ from triage.report.pdf import PDF_NAME, pdf_unavailable, render_print_html
 from triage.report.rows import iso_z
 from triage.report.tables import write_record_tables, write_records_and_tables
 from triage.report.times import LOCAL_ZONES, local_times
-from triage.report.worker import ReadStore, ReportWorker, write_other_exports, write_record_exports
+from triage.report.worker import ReadStore, ReportWorker, RestOfExports, write_other_exports, write_record_exports
 from triage.store import CaseStore
 
 HOSTILE = [
@@ -255,6 +257,30 @@ def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path:
         worker.close()
         store.close()
     assert all(p.stat().st_size == 0 for p in (out / "records").iterdir())  # stopped at its first read
+
+
+def test_the_second_process_writes_the_other_exports_before_the_statement_is_asked_for(tmp_path: Path) -> None:
+    """At the hand-over the second process writes the other exports at once (the report step builds the report
+    meanwhile); the statement's HTML comes last. Without it (print_from never called) it hashes every export and
+    makes no PDF."""
+    rs = ReportStore(tmp_path / "out")
+    rs.message(rs.source("/data/mmssms.db"), "hello")
+    rs.store.commit()
+    out = rs.out
+    (out / "findings.json").write_text("{}\n", encoding="utf-8")
+    worker = ReportWorker(rs.store, out)
+    try:
+        worker.hand_over(out / "findings.json", RestOfExports({"case": "C", "exhibit": "E"}, False))
+        deadline = time.monotonic() + 60
+        while not (out / "schedule_findings.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # written before anything more is asked of it
+        assert (out / "schedule_findings.csv").exists() and not (out / "report.pdf").exists()
+        done = worker.finish()
+    finally:
+        worker.close()
+        rs.store.close()
+    assert done.pdf is None and "schedule_findings.csv" in done.hashes and "records/message.jsonl" in done.hashes
+    assert done.hashes["findings.json"] == hashlib.sha256(b"{}\n").hexdigest()
 
 
 def test_an_existing_export_stops_the_second_process_and_is_kept(tmp_path: Path) -> None:

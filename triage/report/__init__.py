@@ -57,13 +57,13 @@ def write_report(
     worker = worker or ReportWorker(store, out)  # the messages' exports, then report.pdf (worker.py)
     try:
         unavailable = worker.pdf_unavailable()  # the second process loads the PDF engine, this one never does
+        # the second process writes the other exports while this one builds the report and the statement's HTML
+        worker.hand_over(findings_path, RestOfExports(ctx.case_names, ctx.case_records))
         report = build_report(store, findings, custody.path, out, pack.zones, ctx.thumbnails)
         report.declarations = ctx.declarations.view() if ctx.declarations is not None else None
         report.context["declarations"] = report.declarations  # the statement's declarations block
         report.context["rule_texts"] = rule_texts(pack)  # Annex A: each rule's definition, from the run's own pack
-        # the second process writes the other exports and report.pdf while this one writes the pages
-        page = statement_html(report, unavailable)
-        worker.hand_over(findings_path, page, RestOfExports(ctx.case_names, ctx.case_records))
+        worker.print_from(statement_html(report, unavailable))  # report.pdf there while the pages are written here
         pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         # while the second process lays out report.pdf; the pages as their writer hashed them

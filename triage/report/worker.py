@@ -21,16 +21,17 @@ split keeps both processes about equally busy).
 The statement names every export with its SHA-256, so it is laid out once they are all written: its HTML is
 made here (pdf.render_print_html, with a place for the exports) and finished there (pdf.fill_exports).
 
-The second process is `python -m triage.report.worker`. Its requests come on its stdin, never on its command
-line (where a database password would show): first the store's URL and the output folder; then, at the
-hand-over, findings.json's name, the case's names for the CASE files and the print HTML (in a private
-temporary file). It opens the store on connections of its own and only reads it (in SQLite's write-ahead log a
-reader neither waits for the writer nor blocks it); every file it writes is created exclusively, as
-everywhere else. It says first, in a line of JSON on stdout, whether this machine can make report.pdf (it loads
-WeasyPrint, which makes it, so the run's process never loads it: 28 MB and 0.4 s saved there); its answer is the
-last line: the files it wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped
-it, which `ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open
-(SQLite in memory) is handled in this process, in the same order.
+The second process is `python -m triage.report.worker`. Its requests come on its stdin, never on its command line
+(where a database password would show): first the store's URL and the output folder; then, at the hand-over (once
+findings.json is written and every record committed), findings.json's name and the case's names for the CASE files,
+so it writes the other exports while the report step builds the report; last the print HTML (in a private temporary
+file; no line: no PDF). It opens the store on connections of its own and only reads it (in SQLite's write-ahead log
+a reader neither waits for the writer nor blocks it); every file it writes is created exclusively, as everywhere
+else. It says first, in a line of JSON on stdout, whether this machine can make report.pdf (it loads WeasyPrint,
+which makes it, so the run's process never loads it: 28 MB and 0.4 s saved there); its answer is the last line: the
+files it wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped it, which
+`ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open (SQLite in
+memory) is handled in this process, in the same order.
 """
 
 from __future__ import annotations
@@ -198,11 +199,22 @@ class ReportWorker:
             pass
         return pdf_unavailable()  # the child stopped (`finish` says why) or said something else
 
-    def hand_over(self, first: Path, page: str | None, rest: RestOfExports | None = None) -> None:
+    def hand_over(self, first: Path, rest: RestOfExports | None = None) -> None:
         """Once `first` (findings.json) is written and the store committed with every record: the second process
-        writes `rest` (None: nothing more), then hashes every export and makes report.pdf from `page` (the
-        print HTML, its exports left to fill; None: no PDF)."""
-        self.first, self.page, self.rest = first, page, rest
+        writes `rest` (None: nothing more) while this one builds the report, then waits for `print_from`."""
+        self.first, self.rest = first, rest
+        if self.child is None:
+            return  # done here, in `finish`
+        request = {"first": str(first.relative_to(self.out)), "rest": rest.to_json() if rest is not None else None}
+        try:
+            self._send(request)
+        except BrokenPipeError:
+            pass  # the child has stopped: `finish` says why
+
+    def print_from(self, page: str | None) -> None:
+        """The second process hashes every export, then makes report.pdf from `page` (the print HTML, its exports
+        left to fill; None: no PDF)."""
+        self.page = page
         if self.child is None:
             return  # done here, in `finish`
         if page is not None:
@@ -210,9 +222,8 @@ class ReportWorker:
             self.html = Path(name)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(page)
-        request = {"first": str(first.relative_to(self.out)), "html": str(self.html) if self.html else None}
         try:
-            self._send({**request, "rest": rest.to_json() if rest is not None else None})
+            self._send({"html": str(self.html) if self.html else None})
         except BrokenPipeError:
             pass  # the child has stopped: `finish` says why
 
@@ -305,7 +316,9 @@ def serve(requests: IO[str]) -> dict[str, Any]:
     if second["rest"] is not None:  # on a connection opened now: it sees what the passes and the report committed
         rest = RestOfExports.from_json(second["rest"])
         files += _exporting(first["url"], lambda store: rest.write(store, out))
-    page = Path(second["html"]).read_text(encoding="utf-8") if second["html"] else None
+    third = requests.readline()  # the print HTML's file; nothing: no PDF asked for (print_from not called)
+    html = json.loads(third)["html"] if third else None
+    page = Path(html).read_text(encoding="utf-8") if html else None
     names = [str(p.relative_to(out)) for p in files]
     hashes, pdf = hash_and_print(out, [second["first"], *names], page)
     return {"files": names, "hashes": hashes, "pdf": pdf.to_json() if pdf is not None else None}
