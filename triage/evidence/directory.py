@@ -46,6 +46,7 @@ class DirectoryEvidence(Evidence):
         self._root_prefix = self._root_text.rstrip(os.sep) + os.sep
         self._root_bytes = os.fsencode(self.root).rstrip(b"/")
         self.layer = f"directory {self.root.name or str(self.root)}"
+        self.layers = (self.layer,)  # one tuple for every entry
         self.warnings: list[str] = []
         self._warned: set[str] = set()
 
@@ -119,7 +120,7 @@ class DirectoryEvidence(Evidence):
             etype = "other"
         return FileEntry(
             path=path,
-            layers=(self.layer,),
+            layers=self.layers,
             type=etype,
             size=st.st_size,
             inode=str(st.st_ino),
@@ -206,7 +207,7 @@ class DirectoryEvidence(Evidence):
                 if digest is None:
                     read += 1
                     digest = self._file_sha256(
-                        FileEntry(shown, (self.layer,), "file", file_size, None, handle=path), errors
+                        FileEntry(shown, self.layers, "file", file_size, None, handle=path), errors
                     )
                 line = _manifest_line(shown, digest)
                 hasher.update(line)

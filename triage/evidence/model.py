@@ -51,9 +51,9 @@ def stored_bytes_hex(raw: bytes, shown: str) -> str | None:
     return None if shown.encode("utf-8", errors="surrogatepass") == raw else raw.hex()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
-    """One file, directory or link inside the evidence."""
+    """One file, directory or link inside the evidence (slots: a folder's listing holds tens of thousands)."""
 
     path: str  # absolute path inside its file system, "/" separated, e.g. /data/data/x/y.db
     layers: tuple[str, ...]  # e.g. ("EWF demo.E01", "GPT partition 1 'userdata'", "ext4")
