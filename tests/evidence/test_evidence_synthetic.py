@@ -450,14 +450,15 @@ def test_directory_manifest_from_the_before_hashes_is_the_one_read_again(folder,
     hashes (media_hashes_reusing): the same hashes as reading every file again, a name that is not UTF-8 too. A file
     the run has no hash for is read now, and the record says how many were."""
     from triage.evidence.model import shown_path
-    from triage.integrity.file_hashes import sha256_file
+    from triage.integrity.file_hashes import sha256_batch
 
     root, _, _ = folder
     with open(os.fsencode(root) + b"/caf\xe9.txt", "wb") as f:
         f.write(b"latin-1 name")
     unchanged(root)
     with open_evidence(root) as ev:
-        before = {shown_path(os.fspath(p)): sha256_file(p) for p in ev.container_files}
+        paths = [os.fspath(p) for p in ev.container_files]
+        before = {shown_path(p): digest for p, (digest, _) in zip(paths, sha256_batch(paths), strict=True)}
         read_again = ev.media_hashes()
         reused = ev.media_hashes_reusing(lambda path: before.get(shown_path(path)))
         first = os.fspath(ev.container_files[0])

@@ -12,16 +12,10 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from pathlib import Path
 
 # past this many files the evidence is a folder's tree: hashed in a process of its own, this many files a batch
 MANY_FILES = 64
 BATCH = 500
-
-
-def sha256_file(path: str | Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()  # releases the GIL: other threads go on
 
 
 def sha256_batch(paths: list[str]) -> list[tuple[str, int]]:

@@ -287,12 +287,9 @@ def _new_folder(folder: Path) -> None:
 
 class PageWriter:
     def __init__(self, store: CaseStore, report: Report, folder: Path) -> None:
-        self.session = store.session
-        self.reader = CursorReader(store.session)
-        self.sources = PageSources(self.reader)
-        self.names = Names(self.session)
-        self.linked = PageLinks(self.session, PER_PAGE["locations"], report.context["map_keys"])  # bubbles' records
         self.context = report.context
+        self._read_with(store.session)
+        self.names = Names(self.session)
         self.folder = folder
         self.files: list[Path] = []
         self.sha256: dict[Path, str] = {}  # each page's SHA-256, as its writer thread wrote it
@@ -525,11 +522,15 @@ class PageWriter:
     def _read_on(self, session: Session) -> None:
         """Read the store on `session` from now on (a forked child's own connection)."""
         if session is not self.session:
-            self.session = session
-            self.reader = CursorReader(session)
-            self.sources = PageSources(self.reader)
+            self._read_with(session)
             self.names = self.names.on(session)
-            self.linked = PageLinks(session, PER_PAGE["locations"], self.context["map_keys"])
+
+    def _read_with(self, session: Session) -> None:
+        """What reads the store for the pages, on `session`: the rows, their sources, the bubbles' linked records."""
+        self.session = session
+        self.reader = CursorReader(session)
+        self.sources = PageSources(self.reader)
+        self.linked = PageLinks(session, PER_PAGE["locations"], self.context["map_keys"])
 
     # -- one series ---------------------------------------------------------------------------------
 
