@@ -86,6 +86,22 @@ def test_run_folder_is_a_bagit_bag_with_the_report_under_data(sealed: Path) -> N
         )
 
 
+def test_the_reports_finished_files_were_zipped_before_the_store_the_log_and_the_pdf(sealed: Path) -> None:
+    """The run hands the pages and the exports to the zip while the report's second process lays out report.pdf
+    (seal.py BundleZip): they come first, each group in sorted order; what was still open (the case store, the
+    custody log, report.pdf) follows, then the tag files."""
+    with zipfile.ZipFile(sealed.with_name("EXH1.zip")) as z:
+        names = [n.removeprefix("EXH1/") for n in z.namelist()]
+    at = {name: i for i, name in enumerate(names)}
+    early = [n for n in names if n.startswith(("data/pages/", "data/records/")) or n == "data/index.html"]
+    last_early = max(at[n] for n in early)
+    assert len(early) > 20 and all(
+        at[f"data/{late}"] > last_early for late in ("case.sqlite", "custody.jsonl", "report.pdf")
+    )
+    tags = [n for n in names if not n.startswith("data/")]
+    assert names[-len(tags) :] == sorted(tags)
+
+
 def test_zip_members_are_deflated_by_isal_and_inflate_with_zlib_to_the_folders_bytes(sealed: Path) -> None:
     from isal import isal_zlib
 
@@ -207,6 +223,8 @@ def test_same_evidence_gives_the_same_bundle_but_for_times_and_signature(
     differing = {name for name in first if first[name] != second[name]}
     assert differing <= timed, differing - timed
     assert first["data/records/message.jsonl"] == second["data/records/message.jsonl"]
+    with zipfile.ZipFile(sealed.with_name("EXH1.zip")) as one, zipfile.ZipFile(again.with_name("EXH1.zip")) as two:
+        assert one.namelist() == two.namelist()  # the same members in the same order
 
 
 def _flip_byte(path: Path) -> None:

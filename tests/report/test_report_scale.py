@@ -259,16 +259,21 @@ def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path:
     assert all(p.stat().st_size == 0 for p in (out / "records").iterdir())  # stopped at its first read
 
 
+def _one_message_and_its_worker(tmp_path: Path) -> tuple[ReportStore, ReportWorker]:
+    """A committed store with one message, findings.json written, and the report's second process on it."""
+    rs = ReportStore(tmp_path / "out")
+    rs.message(rs.source("/data/mmssms.db"), "hello")
+    rs.store.commit()
+    (rs.out / "findings.json").write_text("{}\n", encoding="utf-8")
+    return rs, ReportWorker(rs.store, rs.out)
+
+
 def test_the_second_process_writes_the_other_exports_before_the_statement_is_asked_for(tmp_path: Path) -> None:
     """At the hand-over the second process writes the other exports at once (the report step builds the report
     meanwhile); the statement's HTML comes last. Without it (print_from never called) it hashes every export and
     makes no PDF."""
-    rs = ReportStore(tmp_path / "out")
-    rs.message(rs.source("/data/mmssms.db"), "hello")
-    rs.store.commit()
+    rs, worker = _one_message_and_its_worker(tmp_path)
     out = rs.out
-    (out / "findings.json").write_text("{}\n", encoding="utf-8")
-    worker = ReportWorker(rs.store, out)
     try:
         worker.hand_over(out / "findings.json", RestOfExports({"case": "C", "exhibit": "E"}, False))
         deadline = time.monotonic() + 60
@@ -281,6 +286,25 @@ def test_the_second_process_writes_the_other_exports_before_the_statement_is_ask
         rs.store.close()
     assert done.pdf is None and "schedule_findings.csv" in done.hashes and "records/message.jsonl" in done.hashes
     assert done.hashes["findings.json"] == hashlib.sha256(b"{}\n").hexdigest()
+
+
+def test_the_second_process_says_which_exports_are_final_before_it_lays_out_the_pdf(tmp_path: Path) -> None:
+    """Once asked for the statement, the second process hashes every export and says which before report.pdf is
+    laid out (the run zips them meanwhile: seal.py BundleZip); its answer then gives the same files' hashes."""
+    rs, worker = _one_message_and_its_worker(tmp_path)
+    out = rs.out
+    try:
+        assert worker.exports_written() == []  # not asked for the statement yet: it would wait for it
+        worker.hand_over(out / "findings.json", RestOfExports({"case": "C", "exhibit": "E"}, False))
+        worker.print_from(None)
+        written = worker.exports_written()
+        done = worker.finish()
+    finally:
+        worker.close()
+        rs.store.close()
+    assert {str(p.relative_to(out)) for p in written} == set(done.hashes)
+    assert {"findings.json", "schedule_findings.csv", "records/message.jsonl"} <= set(done.hashes)
+    assert all(p.is_file() for p in written)
 
 
 def test_an_existing_export_stops_the_second_process_and_is_kept(tmp_path: Path) -> None:

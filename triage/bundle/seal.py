@@ -3,7 +3,9 @@
 `triage run` writes its files at the top of --out; `seal` moves them into `data/` and writes the tag
 files (layout in triage/bundle/layout.py). Nothing is ever overwritten: `data/`, every tag file and the
 zip are created exclusively, and a zip path that already exists stops the seal before anything moves.
-The zip holds `<folder>/...` with fixed timestamps, so the same folder always gives the same zip.
+The zip holds `<folder>/...` with fixed timestamps. Its members: the payload files a run handed over
+early (`BundleZip.add_finished`, in the order handed over), the other payload files in sorted order, then
+the tag files in sorted order; so the same folder sealed the same way always gives the same zip.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import shutil
 import stat
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from types import TracebackType
 from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -88,6 +91,7 @@ class PayloadFile:
     path: Path
     sha256: str
     size: int
+    stamp: tuple[int, int, int] = (0, 0, 0)  # (inode, size, modification time in ns) of the file as it was read
 
 
 def seal_entry_details(folder: Path, key: Ed25519PrivateKey | None) -> dict:
@@ -109,30 +113,103 @@ def seal(
     """Turn the finished run folder into a signed BagIt bag and write `<folder>.zip` beside it; returns the zip.
 
     `info`: more bag-info.txt labels (an addendum names its bundle there); `recipe`: VERIFY.txt's text
-    when it is not a run's bundle (default: recipe.verify_recipe).
+    when it is not a run's bundle (default: recipe.verify_recipe). A run that handed files over early seals
+    through its own `BundleZip` instead."""
+    with BundleZip(folder) as bundle:
+        return bundle.seal(key, info, recipe)
+
+
+class BundleZip:
+    """The zip of a run folder's bundle, which payload files may join before the folder is sealed.
 
     Each payload file is read once: its SHA-256 (for the manifest) is computed from the same bytes that go
-    into the zip, on a second thread while the zip deflates them. The zip's members are in sorted order,
-    and every tag file that sorts before `data/` (bagit.txt, bag-info.txt, VERIFY.txt) depends on no
-    payload hash, so they are written first and the manifests after the payload."""
-    target = bundle_zip_path(folder)
-    if os.path.lexists(target):  # before anything moves: a refused seal leaves the folder as it was
-        raise ExistingFileError(
-            f"{target} already exists; mobile-triage never replaces a file (move it away, or choose another --out)"
-        )
-    move_into_payload(folder)
-    listing = list_payload(folder)
-    head = head_tags(folder, listing, key, info, recipe)
-    write_tags(folder, head)
-    with _exclusive_zip(target) as z, ThreadPoolExecutor(1, thread_name_prefix="seal-sha256") as hashing:
-        for name in sorted(head):
-            add_member(z, f"{folder.name}/{name}", folder / name)
-        payload = [add_payload_member(z, folder.name, item, hashing) for item in listing]
-        tail = tail_tags(payload, head, key)
-        write_tags(folder, tail)
-        for name in sorted(tail):
-            add_member(z, f"{folder.name}/{name}", folder / name)
-    return target
+    into the zip, on a second thread while the zip deflates them. A run hands over the files its report has
+    finished (the pages, the exports) while the report's second process still lays out report.pdf, so they
+    are zipped on the core that would otherwise wait for it (issue 14; triage/report/__init__.py). `seal`
+    then moves the folder into `data/`, adds every payload file not handed over in sorted order, and the tag
+    files. A file handed over must be, when the bag is sealed, the same file as it was read: same inode, size
+    and modification time, or the seal stops (nothing may change the run's files once they are in the zip).
+
+    The zip is created (exclusively) by the first file that joins it; leaving the `with` block without a
+    finished seal removes it: a zip this object created and did not finish is never kept."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.target = bundle_zip_path(folder)
+        self._open: ExitStack | None = None
+        self._zip: zipfile.ZipFile | None = None
+        self._hashing: ThreadPoolExecutor | None = None
+        self.early: dict[str, PayloadFile] = {}  # 'data/...' -> the file as it went into the zip, in that order
+
+    def __enter__(self) -> BundleZip:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._open is not None:  # not sealed: _exclusive_zip removes the unfinished zip
+            opened, self._open = self._open, None
+            opened.__exit__(kind or TriageError, error or TriageError("the bundle was not sealed"), trace)
+
+    def _started(self) -> tuple[zipfile.ZipFile, ThreadPoolExecutor]:
+        if self._zip is None or self._hashing is None:
+            if os.path.lexists(self.target):  # before anything moves: a refused seal leaves the folder as it was
+                raise ExistingFileError(
+                    f"{self.target} already exists; mobile-triage never replaces a file "
+                    "(move it away, or choose another --out)"
+                )
+            with ExitStack() as opening:
+                self._zip = opening.enter_context(_exclusive_zip(self.target))
+                self._hashing = opening.enter_context(ThreadPoolExecutor(1, thread_name_prefix="seal-sha256"))
+                self._open = opening.pop_all()
+        assert self._zip is not None and self._hashing is not None
+        return self._zip, self._hashing
+
+    def add_finished(self, paths: Iterable[Path]) -> None:
+        """Zip these files of the unsealed folder now (in sorted order of their names): the run will not write
+        them again. A file already handed over is not added twice."""
+        z, hashing = self._started()
+        named = {f"{PAYLOAD_DIR}/{path.relative_to(self.folder).as_posix()}": path for path in paths}
+        for rel in sorted(named):
+            if rel not in self.early:
+                path = named[rel]
+                self.early[rel] = add_payload_member(
+                    z, self.folder.name, Listed(rel, path, os.lstat(path).st_size), hashing
+                )
+
+    def seal(
+        self, key: Ed25519PrivateKey | None, info: dict[str, str] | None = None, recipe: str | None = None
+    ) -> Path:
+        """The bag and its zip (see `seal`); returns the zip."""
+        z, hashing = self._started()
+        move_into_payload(self.folder)
+        listing = list_payload(self.folder)
+        _unchanged_since_zipped(self.early, listing)
+        payload = [*self.early.values()]
+        payload += [
+            add_payload_member(z, self.folder.name, item, hashing) for item in listing if item.rel not in self.early
+        ]
+        head = head_tags(self.folder, listing, key, info, recipe)
+        tags = {**head, **tail_tags(payload, head, key)}
+        write_tags(self.folder, tags)
+        for name in sorted(tags):
+            add_member(z, f"{self.folder.name}/{name}", self.folder / name)
+        opened, self._open = self._open, None
+        assert opened is not None
+        opened.close()  # the central directory is written: the zip is finished
+        return self.target
+
+
+def _unchanged_since_zipped(early: dict[str, PayloadFile], listing: list[Listed]) -> None:
+    """Every file zipped early is in the payload, as it was read (moved into data/ by a rename: same inode)."""
+    listed = {item.rel: item for item in listing}
+    for rel, zipped in early.items():
+        item = listed.get(rel)
+        if item is None:
+            raise TriageError(f"cannot seal: {rel} went into the zip but is no longer in the folder")
+        found = os.lstat(item.path)
+        if (found.st_ino, found.st_size, found.st_mtime_ns) != zipped.stamp:
+            raise TriageError(f"cannot seal: {rel} changed after it went into the zip")
 
 
 def move_into_payload(folder: Path) -> None:
@@ -182,7 +259,8 @@ def head_tags(
 
 def tail_tags(payload: list[PayloadFile], head: dict[str, bytes], key: Ed25519PrivateKey | None) -> dict[str, bytes]:
     """The manifest of the payload, the public key, the tag manifest (of every tag file) and its signature."""
-    tags = {MANIFEST: "".join(manifest_line(p.sha256, p.rel) for p in payload).encode("utf-8")}
+    in_order = sorted(payload, key=lambda p: p.rel)  # the zip's order may differ; the manifest's is sorted
+    tags = {MANIFEST: "".join(manifest_line(p.sha256, p.rel) for p in in_order).encode("utf-8")}
     if key is not None:
         tags[PUBLIC_KEY] = public_pem(key.public_key())
     tag_manifest = "".join(
@@ -244,9 +322,10 @@ def add_payload_member(z: zipfile.ZipFile, root: str, item: Listed, hashing: Thr
             dst.write(chunk)
             hashed.result()
             size += len(chunk)
-    if size != item.size:  # nothing may change the run's files while they are sealed
+        read = os.fstat(src.fileno())
+    if size != item.size or read.st_size != size:  # nothing may change the run's files while they are sealed
         raise TriageError(f"cannot seal: {item.rel} changed while it was sealed ({item.size} bytes, then {size})")
-    return PayloadFile(item.rel, item.path, digest.hexdigest(), size)
+    return PayloadFile(item.rel, item.path, digest.hexdigest(), size, (read.st_ino, read.st_size, read.st_mtime_ns))
 
 
 def add_member(z: zipfile.ZipFile, name: str, path: Path) -> None:

@@ -23,6 +23,8 @@ from triage.report.stream import ensure_indexes
 from triage.report.worker import ReportWorker, RestOfExports, sha256_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rules.engine import RulePack
     from triage.integrity.custody import CustodyLog
     from triage.store import CaseStore
@@ -35,7 +37,12 @@ class ReportWritten:
 
 
 def write_report(
-    store: CaseStore, ctx: ReportContext, pack: RulePack, custody: CustodyLog, worker: ReportWorker | None = None
+    store: CaseStore,
+    ctx: ReportContext,
+    pack: RulePack,
+    custody: CustodyLog,
+    worker: ReportWorker | None = None,
+    finished: Callable[[list[Path]], None] | None = None,
 ) -> ReportWritten:
     """Write every output of the report step into ctx.out, each file created exclusively (an existing
     file is never replaced: ExistingFileError), and record their SHA-256 and the display limits.
@@ -44,7 +51,9 @@ def write_report(
     SHA-256), while this one writes the other exports and the pages (worker.py): both only read the
     store, committed here first. `worker`: that process, started earlier on the store's final messages
     (`triage run` starts it before the passes; None: started here). The report reads the store and `ctx`,
-    never the evidence, and writes no warning itself: what went wrong is returned for the run to record."""
+    never the evidence, and writes no warning itself: what went wrong is returned for the run to record.
+    `finished` is handed the files this step will not write again while the second process lays out
+    report.pdf (`triage run` zips them meanwhile: triage/bundle/seal.py BundleZip)."""
     out = ctx.out
     counts = store.counts()
     entries = _custody_entries(custody.path)
@@ -68,6 +77,9 @@ def write_report(
         index = write_html(report, out / "index.html", links)
         # while the second process lays out report.pdf; the pages as their writer hashed them
         shown = {str(p.relative_to(out)): digest for p, digest in pages.items()} | _hashes(out, [index, *report.files])
+        if finished is not None:  # on this core, which would otherwise wait for report.pdf
+            finished([*pages, index, *report.files])
+            finished(worker.exports_written())
         done = worker.finish()
     finally:
         worker.close()  # stops it when something above failed

@@ -123,11 +123,15 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def hash_and_print(out: Path, exports: list[str], page: str | None) -> tuple[dict[str, str], PdfOutcome | None]:
-    """The SHA-256 of each export (relative names), then report.pdf from the print HTML, which names them."""
+def hash_and_print(
+    out: Path, exports: list[str], page: str | None, hashed: Callable[[dict[str, str]], None] = lambda _: None
+) -> tuple[dict[str, str], PdfOutcome | None]:
+    """The SHA-256 of each export (relative names), said to `hashed`, then report.pdf from the print HTML,
+    which names them."""
     from triage.report.pdf import fill_exports, make_pdf
 
     hashes = {name: sha256_of(out / name) for name in exports if (out / name).is_file()}
+    hashed(hashes)
     return hashes, (make_pdf(fill_exports(page, hashes), out) if page is not None else None)
 
 
@@ -159,6 +163,8 @@ class ReportWorker:
         self.rest: RestOfExports | None = None
         self.page: str | None = None
         self.engine: tuple[str | None] | None = None  # (why report.pdf cannot be made, or None) once known
+        self.said: Any = None  # the second process's answer when `exports_written` read it instead of its line
+        self.printing = False  # print_from called: the second process hashes the exports, then lays out the PDF
         url = fork_url(store.session)  # None: no other process can open it (SQLite in memory)
         if url is not None:
             self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
@@ -214,7 +220,7 @@ class ReportWorker:
     def print_from(self, page: str | None) -> None:
         """The second process hashes every export, then makes report.pdf from `page` (the print HTML, its exports
         left to fill; None: no PDF)."""
-        self.page = page
+        self.page, self.printing = page, True
         if self.child is None:
             return  # done here, in `finish`
         if page is not None:
@@ -226,6 +232,25 @@ class ReportWorker:
             self._send({"html": str(self.html) if self.html else None})
         except BrokenPipeError:
             pass  # the child has stopped: `finish` says why
+
+    def exports_written(self) -> list[Path]:
+        """The exports the second process has written and hashed, once it has (it then lays out report.pdf,
+        which names them: they are final). Empty when there is no second process (`finish` writes them here),
+        when `print_from` was not called (it waits for the print HTML before hashing) or when it stopped before
+        saying so (`finish` says why)."""
+        if self.child is None or self.child.stdout is None or not self.printing:
+            return []
+        self.pdf_unavailable()  # its first line, read once
+        if self.child is None or self.child.stdout is None:
+            return []
+        try:
+            said = json.loads(self.child.stdout.readline())
+        except ValueError:
+            return []
+        if isinstance(said, dict) and set(said) == {"exports"} and isinstance(said["exports"], list):
+            return [self.out / name for name in said["exports"]]
+        self.said = said  # the answer itself (the child failed): `finish` reads it
+        return []
 
     def finish(self) -> Finished:
         """Every export with its SHA-256, and what became of report.pdf; the second process's error raised."""
@@ -247,6 +272,8 @@ class ReportWorker:
             # what was left to send is dropped with the pipe, and its answer below says why it stopped
             pass
         text = self.child.stdout.read().decode("utf-8", "replace").strip()
+        if not text and self.said is not None:  # `exports_written` read the answer already
+            text = json.dumps(self.said)
         code = self.child.wait()
         self.child.stdout.close()
         self.child = None
@@ -307,8 +334,9 @@ class ReadStore:
         self.engine.dispose()
 
 
-def serve(requests: IO[str]) -> dict[str, Any]:
-    """The second process's work, request by request; its answer."""
+def serve(requests: IO[str], say: Callable[[dict[str, Any]], None] = lambda _: None) -> dict[str, Any]:
+    """The second process's work, request by request; its answer. `say` hears, before report.pdf is laid
+    out, the names of the exports written and hashed (ReportWorker.exports_written)."""
     first = json.loads(requests.readline())
     out = Path(first["out"])
     files = _exporting(first["url"], lambda store: write_record_exports(store, out, SECOND_PROCESS_TYPES))
@@ -320,7 +348,7 @@ def serve(requests: IO[str]) -> dict[str, Any]:
     html = json.loads(third)["html"] if third else None
     page = Path(html).read_text(encoding="utf-8") if html else None
     names = [str(p.relative_to(out)) for p in files]
-    hashes, pdf = hash_and_print(out, [second["first"], *names], page)
+    hashes, pdf = hash_and_print(out, [second["first"], *names], page, lambda h: say({"exports": [*h]}))
     return {"files": names, "hashes": hashes, "pdf": pdf.to_json() if pdf is not None else None}
 
 
@@ -335,7 +363,7 @@ def _exporting(url: str, write: Callable[[ReadStore], list[Path]]) -> list[Path]
 def main() -> int:
     try:
         print(json.dumps({"pdf_unavailable": pdf_unavailable()}), flush=True)  # ReportWorker.pdf_unavailable
-        answer = serve(sys.stdin)
+        answer = serve(sys.stdin, lambda line: print(json.dumps(line), flush=True))
     except Exception as e:  # noqa: BLE001 - said to the parent, which raises it in the run
         print(json.dumps({"error": type(e).__name__, "message": str(e)}), flush=True)
         return 1

@@ -25,7 +25,7 @@ from rules.engine import DEFAULT_PACK, RulePack, load_pack
 from triage import TOOL_NAME, __version__
 from triage.addenda.declarations import BUNDLE_NAME as DECLARATIONS_NAME
 from triage.addenda.declarations import LoadedDeclarations, load_declarations
-from triage.bundle.seal import PAYLOAD_DIR, seal, seal_entry_details
+from triage.bundle.seal import PAYLOAD_DIR, BundleZip, seal_entry_details
 from triage.enrich.watchlist_media import media_watchlist
 from triage.enrich.watchlists import Watchlists
 from triage.errors import TriageError
@@ -108,17 +108,17 @@ def run(opts: RunOptions, progress: Reporter | None = None) -> RunResult:
     check_output_location(opts.evidence, opts.out, opts.db_url)
     key = _signing_key(opts)
     declarations = load_declarations(opts.declarations) if opts.declarations is not None else None
-    with private_workdir() as work:
+    with private_workdir() as work, BundleZip(opts.out) as bundle:  # a zip left unfinished is removed
         _prepare_out(opts.out)
         custody = CustodyLog(opts.out / "custody.jsonl", actor=opts.examiner)
         store = _open_store(opts, custody)
         custody.on_entry = _mirror_into(store)
         try:
-            result = Examination(opts, store, custody, progress, key, work, declarations).run()
+            result = Examination(opts, store, custody, progress, key, work, declarations, bundle).run()
         finally:
             store.close()
         # sealed last: the manifest covers every file, the closed case store and the full custody log
-        result.bundle = _seal_or_record_failure(opts, key)
+        result.bundle = _seal_or_record_failure(opts, key, bundle)
     result.signed = key is not None
     result.report = opts.out / PAYLOAD_DIR / result.report.relative_to(opts.out)
     return result
@@ -133,11 +133,11 @@ def _open_store(opts: RunOptions, custody: CustodyLog) -> CaseStore:
         raise
 
 
-def _seal_or_record_failure(opts: RunOptions, key) -> Path:  # noqa: ANN001 - Ed25519PrivateKey | None
-    """Seal the folder; if sealing fails (disk full …), the custody log ends with "run failed" (seal()
-    itself removes a zip it could not finish, and never touches one it did not create)."""
+def _seal_or_record_failure(opts: RunOptions, key, bundle: BundleZip) -> Path:  # noqa: ANN001 - Ed25519PrivateKey | None
+    """Seal the folder; if sealing fails (disk full …), the custody log ends with "run failed" (the zip it
+    could not finish is removed when `bundle` is left; one it did not create is never touched)."""
     try:
-        return seal(opts.out, key)
+        return bundle.seal(key)
     except BaseException as e:
         # the log is wherever sealing left it: still at the top, or moved into the payload
         for path in (opts.out / PAYLOAD_DIR / "custody.jsonl", opts.out / "custody.jsonl"):
@@ -260,9 +260,11 @@ class Examination:
         key=None,
         work: WorkArea | None = None,  # noqa: ANN001 - Ed25519PrivateKey | None
         declarations: LoadedDeclarations | None = None,
+        bundle: BundleZip | None = None,
     ) -> None:
         self.opts, self.store, self.custody, self.progress = opts, store, custody, progress
         self.key = key
+        self.bundle = bundle  # the bundle's zip, which the report's finished files join early (seal.py)
         self.declarations = declarations
         self.work = work
         # private SQLite copies: inside the run's 0700 work folder when there is one (removed with it)
@@ -671,7 +673,8 @@ class Examination:
             thumbnails=thumbnails,
             declarations=self.declarations,
         )
-        written = write_report(self.store, ctx, pack, self.custody, worker)
+        finished = self.bundle.add_finished if self.bundle is not None else None
+        written = write_report(self.store, ctx, pack, self.custody, worker, finished)
         for problem in written.problems:
             self.warn("report", "report.pdf", "error", problem)
         return written.index
