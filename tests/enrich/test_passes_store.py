@@ -312,6 +312,60 @@ def test_parties_linked_in_a_fork_join_the_store_as_the_pass_would_store_them(tm
     forked.close()
 
 
+def _store_with_chatter_and_crossing_talk(folder: Path, n: int) -> CaseStore:
+    """`n` messages of chatter with crossing talk and payment details on both sides of the halfway id."""
+    folder.mkdir()
+    store = case_store(folder)
+    for i in range(n):
+        body = CHATTER[i % len(CHATTER)]
+        if i % 997 == 5:
+            body = "Boat to England tomorrow, 1500 euro per person"
+        elif i % 1499 == 7:
+            body = "send 200 GBP to sort code 20-00-00 account 55779911"
+        store.insert(message(i, body, counterpart=f"+4477009{i % 50:05d}"))
+    store.commit()
+    return store
+
+
+def test_the_text_scanned_in_two_parts_equals_one_scan_and_the_passes_find_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`triage run` scans the later messages (by id) in a fork (passes.TextScanElsewhere): the
+    joined scan is the scan of the whole, hit for hit and in the same order, and so are the payments and
+    findings made from it."""
+    import triage.run.passes as passes
+
+    monkeypatch.setattr(passes, "TEXT_SCAN_SPLIT_FROM", 1000)
+    whole = _store_with_chatter_and_crossing_talk(tmp_path / "whole", 6000)
+    split = _store_with_chatter_and_crossing_talk(tmp_path / "split", 6000)
+    unasked = passes.TextScanElsewhere.start(whole, PACK)
+    assert unasked is not None
+    unasked.stop()  # a run that fails before the payments pass: the fork is ended, the store unharmed
+    split.let_readers_in()
+    elsewhere = passes.TextScanElsewhere.start(split, PACK)
+    assert (
+        elsewhere is not None and elsewhere.job.pid is not None and elsewhere.from_id == 2401
+    )  # 40 % here, 60 % there
+    one = PassInput(whole, PACK, Watchlists())
+    two = PassInput(split, PACK, Watchlists(), text_elsewhere=elsewhere)
+    for given in (one, two):
+        run_passes(given, only=("payments extracted", "rules evaluated"))
+    a, b = one.message_text(), two.message_text()
+    assert len(a.may_hold_payment) > 10 and len(a.lexicon_hits) > 4
+    assert a.may_hold_payment == b.may_hold_payment and list(a.lexicon_hits.items()) == list(b.lexicon_hits.items())
+    assert a.context_mentions == b.context_mentions and b.lexicon is PACK.lexicon
+    assert min(b.lexicon_hits) < elsewhere.from_id < max(b.lexicon_hits)  # hits from both processes
+    assert [(p.method, p.message_id, p.extra) for p in whole.all(Payment)] == [
+        (p.method, p.message_id, p.extra) for p in split.all(Payment)
+    ]
+    assert findings_of(one.findings) == findings_of(two.findings) and one.findings
+    in_memory = CaseStore("sqlite://")
+    assert passes.TextScanElsewhere.start(in_memory, PACK) is None  # no other process can read it
+    in_memory.close()
+    whole.close()
+    split.close()
+
+
 def test_a_store_in_memory_links_its_parties_in_turn() -> None:
     assert PartiesElsewhere.start(CaseStore("sqlite://"), Path("/nonexistent")) is None
 

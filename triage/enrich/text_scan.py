@@ -5,6 +5,9 @@ message asks both questions at once: may the text hold a payment (`triage.enrich
 necessary condition), and which lexicon terms does it hold (`rules.lexicon.Lexicon.match`). The payments
 pass then reads in full only the messages that may hold a payment, and the rules engine only the messages
 some rule could use. The scan keeps ids and hits, never the texts: memory grows with what was found.
+
+The scan can be made in parts by id (`from_id`, `before_id`) and the parts joined (`joined`): `triage run` scans
+the later part of a large phone's messages in a fork while it scans the first (triage/run/passes.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, func, select
 
 from triage.enrich.payments import may_hold_payment
 from triage.model.records import Message
@@ -33,11 +38,20 @@ class MessageTextScan:
 
 
 def scan_message_text(
-    store: StoreReader, lexicon: Lexicon | None = None, mentions: Callable[[str], bool] | None = None
+    store: StoreReader,
+    lexicon: Lexicon | None = None,
+    mentions: Callable[[str], bool] | None = None,
+    from_id: int | None = None,
+    before_id: int | None = None,
 ) -> MessageTextScan:
-    """`mentions` is asked of each message's text as the lexicon folds it, so it is folded once."""
+    """`mentions` is asked of each message's text as the lexicon folds it, so it is folded once. Only the messages
+    with from_id <= id < before_id when given."""
     scan = MessageTextScan(lexicon=lexicon, context_mentions=set() if mentions and lexicon else None)
-    for row in column_rows(store, Message, ("id", "body")):
+    bounds = [
+        *([Message.id >= from_id] if from_id is not None else []),
+        *([Message.id < before_id] if before_id is not None else []),
+    ]
+    for row in column_rows(store, Message, ("id", "body"), and_(*bounds) if bounds else None):
         if not row.body:
             continue
         if may_hold_payment(row.body):
@@ -50,3 +64,27 @@ def scan_message_text(
             if scan.context_mentions is not None and mentions is not None and mentions(folded):
                 scan.context_mentions.add(row.id)
     return scan
+
+
+def joined(first: MessageTextScan, then: MessageTextScan) -> MessageTextScan:
+    """The scan of two parts of the messages, `first` all before `then` by id, as one scan of both would be."""
+    mentions = None
+    if first.context_mentions is not None and then.context_mentions is not None:
+        mentions = first.context_mentions | then.context_mentions
+    return MessageTextScan(
+        may_hold_payment=[*first.may_hold_payment, *then.may_hold_payment],
+        lexicon_hits={**first.lexicon_hits, **then.lexicon_hits},
+        lexicon=first.lexicon,
+        context_mentions=mentions,
+    )
+
+
+def split_id(store: StoreReader, first_share: float, at_least: int) -> int | None:
+    """The id from which the messages after the first `first_share` of them (by count, in id order) start; None
+    for fewer than `at_least` messages."""
+    store.flush()
+    count = store.session.scalar(select(func.count()).select_from(Message)) or 0
+    if count < max(at_least, 2):
+        return None
+    first = min(max(int(count * first_share), 1), count - 1)
+    return store.session.scalar(select(Message.id).order_by(Message.id).offset(first).limit(1))

@@ -17,7 +17,7 @@ from triage.enrich.citation import Citation, describe
 from triage.enrich.media_grouping import group_media
 from triage.enrich.parties import parties_in
 from triage.enrich.payments import extract_payments
-from triage.enrich.text_scan import MessageTextScan, scan_message_text
+from triage.enrich.text_scan import MessageTextScan, joined, scan_message_text, split_id
 from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
 from triage.model.records import Base, Finding, SourceFile
 from triage.store import CaseStore
@@ -44,14 +44,21 @@ class PassInput:
     media_watchlist: MediaWatchlist | None = None
     describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.enrich.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
+    text_elsewhere: TextScanElsewhere | None = None  # the later messages' scan, in a fork (`triage run`)
     _text_scan: MessageTextScan | None = field(default=None, init=False, repr=False)
 
     def message_text(self) -> MessageTextScan:
         """The one scan of the message text (payment prefilter and lexicon hits), made by the first pass
-        that asks and shared with the next: the texts do not change between passes."""
+        that asks and shared with the next: the texts do not change between passes. With `text_elsewhere`,
+        this process scans the messages before the fork's first id and joins the fork's scan of the rest."""
         if self._text_scan is None:
             lexicon = self.pack.lexicon if self.pack else None
-            self._text_scan = scan_message_text(self.store, lexicon, _mentions(lexicon))
+            if self.text_elsewhere is None:
+                self._text_scan = scan_message_text(self.store, lexicon, _mentions(lexicon))
+            else:
+                split = self.text_elsewhere.from_id
+                first = scan_message_text(self.store, lexicon, _mentions(lexicon), before_id=split)
+                self._text_scan = joined(first, self.text_elsewhere.result(self.store.session))
         return self._text_scan
 
 
@@ -95,7 +102,50 @@ def _link_parties(source: StoreReader, target: CaseStore) -> Details:
     return {"parties": count, "ambiguous": ambiguous, "without_country": without_country}
 
 
+# Below this many messages the scan is not split. The parties' fork then takes longer than the whole scan, and a
+# third process slows it: N = 200,000 measured ~1.3 s slower split (5 runs each way), N = 1,000,000 ~1.7 s faster
+# (the scan ~6 s, the parties ~3.5 s; bench/RESULTS.md)
+TEXT_SCAN_SPLIT_FROM = 400_000
+# The share of the messages (the first, by id) this process scans itself: it also groups the media before, and
+# reads the payments from the scan after (N = 1,000,000: ~0.9 s, ~6 s for the whole scan, ~3 s; bench/RESULTS.md)
+TEXT_SCAN_HERE = 0.4
+
+
+@dataclass
+class TextScanElsewhere:
+    """The later messages' share of the message text scan (by id) in a fork of this process, started with the
+    parties' fork, while this one groups the media and scans the rest (PassInput.message_text). At N = 1,000,000
+    the scan is most of the payments pass (~6 of ~9 s) and ran on one core once the parties were linked."""
+
+    job: ForkedReader[MessageTextScan]
+    from_id: int
+
+    @classmethod
+    def start(cls, store: CaseStore, pack: RulePack | None) -> TextScanElsewhere | None:
+        """The fork, started now; None where the store cannot be read by another process or holds too few
+        messages (the scan then runs whole, in turn)."""
+        url = fork_url(store.session)
+        split = split_id(store, TEXT_SCAN_HERE, TEXT_SCAN_SPLIT_FROM) if url is not None else None
+        if url is None or split is None:
+            return None
+        lexicon = pack.lexicon if pack else None
+        mentions = _mentions(lexicon)  # loaded before the fork: both processes ask the same lists
+
+        def scan(session: Session) -> MessageTextScan:
+            return scan_message_text(ReadingSession(session), lexicon, mentions, from_id=split)
+
+        return cls(ForkedReader(scan, url, "scanning the message text"), split)
+
+    def result(self, session: Session) -> MessageTextScan:
+        return self.job.result(session)
+
+    def stop(self) -> None:
+        self.job.stop()
+
+
 PARTIES_LINKED = "parties linked"  # the parties pass's action: `triage run` runs it in a fork (below)
+PAYMENTS_EXTRACTED = "payments extracted"
+RULES_EVALUATED = "rules evaluated"
 
 
 @dataclass
@@ -211,10 +261,11 @@ def _citer(store: CaseStore) -> Callable[[Base], Citation]:
 PASSES: tuple[Pass, ...] = (
     Pass("media grouped", group_media_pass),
     Pass("media watch-list applied", media_watchlist_pass),
-    Pass("payments extracted", payments_pass),
-    Pass("rules evaluated", rules_pass),
+    Pass(PAYMENTS_EXTRACTED, payments_pass),
+    Pass(RULES_EVALUATED, rules_pass),
     Pass(PARTIES_LINKED, link_parties_pass),
 )
+TEXT_SCANNERS = (PAYMENTS_EXTRACTED, RULES_EVALUATED)  # the passes that read PassInput.message_text
 
 
 def run_passes(

@@ -44,7 +44,15 @@ from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
 from triage.run.database_forks import DatabaseForks, database_forks
-from triage.run.passes import PARTIES_LINKED, PASSES, PartiesElsewhere, PassInput, run_passes
+from triage.run.passes import (
+    PARTIES_LINKED,
+    PASSES,
+    TEXT_SCANNERS,
+    PartiesElsewhere,
+    PassInput,
+    TextScanElsewhere,
+    run_passes,
+)
 from triage.run.progress import Reporter, Tracker
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
 from triage.run.workdir import WorkArea, private_workdir
@@ -343,6 +351,10 @@ class Examination:
                 parties = PartiesElsewhere.start(self.store, self.workdir) if self._runs(PARTIES_LINKED) else None
                 if parties is not None:
                     stack.callback(parties.stop)
+                # and the later messages' text, which the payments and rules passes read (passes.py TextScanElsewhere)
+                texts = TextScanElsewhere.start(self.store, pack) if self._runs_any(TEXT_SCANNERS) else None
+                if texts is not None:
+                    stack.callback(texts.stop)
                 workers: list[ReportWorker] = []
 
                 def start_report_worker(action: str) -> None:
@@ -352,7 +364,8 @@ class Examination:
                 with hashing_pool(files) as hashing:
                     # the evidence is closed: its files are hashed again on the other core while the passes run
                     after = HashedBeside(hashing, files)
-                    self._run_passes(pack, start_report_worker, skip=(PARTIES_LINKED,) if parties else ())
+                    skip = (PARTIES_LINKED,) if parties else ()
+                    self._run_passes(pack, start_report_worker, skip, texts)
                     if parties is not None:
                         self.custody.record(PARTIES_LINKED, **parties.merge(self.store))
                     self._verify_unchanged(item, files, after)
@@ -612,10 +625,17 @@ class Examination:
     ) -> None:
         self.warn(stage, component, level, message, provenance, source.id if source else None)
 
-    def _run_passes(self, pack: RulePack, on_start: Callable[[str], None], skip: tuple[str, ...] = ()) -> None:
+    def _run_passes(
+        self,
+        pack: RulePack,
+        on_start: Callable[[str], None],
+        skip: tuple[str, ...] = (),
+        texts: TextScanElsewhere | None = None,
+    ) -> None:
         """Media, payments, rules, parties: the registered passes (triage/run/passes.py) in the run's scope but
-        those in `skip` (run elsewhere), each in the record; `on_start(action)` as each pass starts."""
-        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist)
+        those in `skip` (run elsewhere), each in the record; `on_start(action)` as each pass starts. `texts`: the
+        fork scanning the later messages' text."""
+        given = PassInput(self.store, pack, self.watchlists, self.media_watchlist, text_elsewhere=texts)
         passes = tuple(p.action for p in PASSES if self._runs(p.action) and p.action not in skip)
         with self.progress.stage("Passes over the records", len(PASSES)) as bar:
 
@@ -628,6 +648,9 @@ class Examination:
     def _runs(self, action: str) -> bool:
         """Whether the run's scope keeps the pass `action`."""
         return action in self.opts.scope.passes(tuple(p.action for p in PASSES))
+
+    def _runs_any(self, actions: tuple[str, ...]) -> bool:
+        return any(self._runs(action) for action in actions)
 
     def _verify_unchanged(self, item: EvidenceItem, files: list[str], computed: HashedBeside) -> None:
         after = self._hash_containers(files, "after", computed, read_while="passes")
