@@ -17,7 +17,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Dialect, Select, select, update
 from sqlalchemy.sql import ColumnElement
 
 from triage.model.records import Base
@@ -58,8 +58,38 @@ def column_rows(
     if where is not None:
         statement = statement.where(where)
     store.flush()  # records still buffered by the store are part of the case
-    for row in store.session.connection().execute(statement.execution_options(yield_per=CHUNK)):
+    connection = store.session.connection()
+    if _stored_as_read(connection.dialect, cls, tuple(columns)):
+        yield from _driver_rows(connection, statement, make)
+        return
+    for row in connection.execute(statement.execution_options(yield_per=CHUNK)):
         yield make(*row)
+
+
+@functools.cache
+def _stored_as_read(dialect: Dialect, cls: type[Base], columns: tuple[str, ...]) -> bool:
+    """Whether SQLite gives each of these columns' values as the column's type has them: no type converts them
+    (integers and text do not; times, JSON and booleans do). Their rows can then come straight off the driver's
+    cursor, without a result object per row (N = 1,000,000 messages: id and body 0.99 -> 0.63 s)."""
+    if dialect.name != "sqlite":
+        return False
+    table = cls.__table__
+    return all(table.c[name].type.dialect_impl(dialect).result_processor(dialect, None) is None for name in columns)
+
+
+def _driver_rows(connection: Connection, statement: Select[Any], make: Callable[..., Any]) -> Iterator[Any]:
+    """The statement's rows, fetched CHUNK at a time from the DB-API cursor of the session's own connection."""
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    values = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), values)
+        while batch := cursor.fetchmany(CHUNK):
+            for row in batch:
+                yield make(*row)
+    finally:
+        cursor.close()
 
 
 def column_rows_by_id(store: CaseStore, cls: type[Base], columns: Sequence[str], ids: Iterable[int]) -> Iterator[Any]:
