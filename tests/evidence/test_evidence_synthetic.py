@@ -397,6 +397,8 @@ def test_directory_swapped_for_a_symlink_after_listing_is_refused(folder, unchan
         (root / "data").symlink_to(outside)
         with pytest.raises(EvidenceError, match="outside the evidence folder"):
             ev.open(entry)
+        with pytest.raises(EvidenceError, match="outside the evidence folder"):
+            ev.head(entry, 64)  # the first bytes the listing reads of each file: the same checks
 
 
 def test_file_swapped_for_a_fifo_after_listing_is_refused_without_waiting(folder, unchanged):
@@ -409,6 +411,20 @@ def test_file_swapped_for_a_fifo_after_listing_is_refused_without_waiting(folder
         os.mkfifo(db)  # nobody writes to it: a blocking open would wait for ever
         with pytest.raises(EvidenceError, match="no longer a regular file"):
             ev.open(entry)
+        with pytest.raises(EvidenceError, match="no longer a regular file"):
+            ev.head(entry, 64)
+
+
+def test_the_first_bytes_of_a_file_are_those_open_reads(folder, unchanged):
+    root, _, files = folder
+    unchanged(root)
+    with open_evidence(root) as ev:
+        for path in files:
+            entry = ev.find(path)
+            if entry.type != "file":
+                continue
+            with ev.open(entry) as f:
+                assert ev.head(entry, 64) == f.read(64) and ev.head(entry, 1 << 21) == files[path][: 1 << 21]
 
 
 def test_directory_hash_is_a_manifest_of_sha256_lines(folder, capsysbinary, unchanged):

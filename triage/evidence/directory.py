@@ -170,14 +170,37 @@ class DirectoryEvidence(Evidence):
             raise
         return f
 
+    def head(self, entry: FileEntry, size: int) -> bytes:
+        """`Evidence.head` on the file descriptor alone, with the checks of `open`: a phone's tens of thousands of
+        files have their first bytes read while the evidence is listed, and a buffered file object for each cost
+        about as much again (51,493 files: ~0.6 s against ~0.45 s)."""
+        if entry.type != "file":
+            return super().head(entry, size)  # says why it is not read
+        try:
+            fd = _open_nofollow(entry.handle, os.O_RDONLY)
+        except OSError as e:
+            raise EvidenceError(f"cannot open {entry.provenance}: {e.strerror or e}") from e
+        try:
+            self._check_descriptor(fd, entry.handle, entry)
+            chunks: list[bytes] = []
+            while size > 0 and (chunk := os.read(fd, size)):  # a read may return less (a network file system)
+                chunks.append(chunk)
+                size -= len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
     def _check_opened(self, f: BinaryIO, path: Path, entry: FileEntry) -> None:
+        self._check_descriptor(f.fileno(), path, entry)
+
+    def _check_descriptor(self, fd: int, path: Path | str, entry: FileEntry) -> None:
         """The file opened is a regular file inside the evidence folder: a directory on the way may have been
         swapped for a symlink since the listing. Checked on the open file itself (its path as the kernel
         names it), so nothing can be swapped between the check and the read; opened without blocking, so a
         FIFO swapped in is refused rather than waited on."""
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise EvidenceError(f"{entry.provenance} is no longer a regular file; not read")
-        real = _opened_path(f, path)
+        real = _opened_path(fd, path)
         if real != self._root_text and not real.startswith(self._root_prefix):
             raise EvidenceError(f"{entry.provenance} now resolves outside the evidence folder ({real}); not opened")
 
@@ -256,12 +279,12 @@ def _open_nofollow(path: str, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
-def _opened_path(f: BinaryIO, path: Path) -> str:
+def _opened_path(fd: int, path: Path | str) -> str:
     """The real path of an open file: one readlink of /proc/self/fd/N on Linux, where the kernel names each
     open file by the path it resolved (realpath's lstat of every folder on the way, for each of a phone's
     50,000 files, cost seconds); realpath where /proc is not there."""
     try:
-        return os.readlink(f"/proc/self/fd/{f.fileno()}")
+        return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return os.path.realpath(path)
 

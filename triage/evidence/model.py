@@ -159,6 +159,11 @@ class Evidence(abc.ABC):
     def open(self, entry: FileEntry) -> BinaryIO:
         """A read-only, seekable binary stream of a regular file's content."""
 
+    def head(self, entry: FileEntry, size: int) -> bytes:
+        """The first `size` bytes of a regular file (fewer when it is shorter), as `open` reads them."""
+        with self.open(entry) as f:
+            return f.read(size)
+
     @abc.abstractmethod
     def media_hashes(self, progress: ProgressCallback | None = None) -> MediaHashes:
         """MD5, SHA-1 and SHA-256 of the media in one pass (plus stored hashes for E01)."""

@@ -258,8 +258,7 @@ class ParseRunner:
             self.warn("parser", name, "not parsed", reason, entry.provenance, source)
 
     def _header(self, entry: FileEntry) -> bytes:
-        with self.evidence.open(entry) as f:
-            return f.read(HEADER_BYTES)
+        return self.evidence.head(entry, HEADER_BYTES)
 
     def _sha256(self, entry: FileEntry) -> str:
         with self.evidence.open(entry) as f:
