@@ -91,7 +91,7 @@ class PayloadFile:
     path: Path
     sha256: str
     size: int
-    stamp: tuple[int, int, int] = (0, 0, 0)  # (inode, size, modification time in ns) of the file as it was read
+    stamp: tuple[int, int, int]  # (inode, size, modification time in ns) of the file as it was read
 
 
 def seal_entry_details(folder: Path, key: Ed25519PrivateKey | None) -> dict:

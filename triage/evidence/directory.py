@@ -164,7 +164,7 @@ class DirectoryEvidence(Evidence):
         except OSError as e:
             raise EvidenceError(f"cannot open {entry.provenance}: {e.strerror or e}") from e
         try:
-            self._check_opened(f, path, entry)
+            self._check_descriptor(f.fileno(), path, entry)
         except BaseException:
             f.close()
             raise
@@ -189,9 +189,6 @@ class DirectoryEvidence(Evidence):
             return b"".join(chunks)
         finally:
             os.close(fd)
-
-    def _check_opened(self, f: BinaryIO, path: Path, entry: FileEntry) -> None:
-        self._check_descriptor(f.fileno(), path, entry)
 
     def _check_descriptor(self, fd: int, path: Path | str, entry: FileEntry) -> None:
         """The file opened is a regular file inside the evidence folder: a directory on the way may have been

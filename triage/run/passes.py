@@ -125,8 +125,10 @@ class TextScanElsewhere:
         """The fork, started now; None where the store cannot be read by another process or holds too few
         messages (the scan then runs whole, in turn)."""
         url = fork_url(store.session)
-        split = split_id(store, TEXT_SCAN_HERE, TEXT_SCAN_SPLIT_FROM) if url is not None else None
-        if url is None or split is None:
+        if url is None:
+            return None
+        split = split_id(store, TEXT_SCAN_HERE, TEXT_SCAN_SPLIT_FROM)
+        if split is None:
             return None
         lexicon = pack.lexicon if pack else None
         mentions = _mentions(lexicon)  # loaded before the fork: both processes ask the same lists

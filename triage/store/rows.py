@@ -66,7 +66,7 @@ def column_rows(
         yield make(*row)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # keyed by dialect: one per store opened, and a kiosk or lab opens many
 def _stored_as_read(dialect: Dialect, cls: type[Base], columns: tuple[str, ...]) -> bool:
     """Whether SQLite gives each of these columns' values as the column's type has them: no type converts them
     (integers and text do not; times, JSON and booleans do). Their rows can then come straight off the driver's
@@ -78,18 +78,15 @@ def _stored_as_read(dialect: Dialect, cls: type[Base], columns: tuple[str, ...])
 
 
 def _driver_rows(connection: Connection, statement: Select[Any], make: Callable[..., Any]) -> Iterator[Any]:
-    """The statement's rows, fetched CHUNK at a time from the DB-API cursor of the session's own connection."""
-    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    values = tuple(params[name] for name in compiled.positiontup or ())
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    """The statement's rows, fetched CHUNK at a time from the DB-API cursor under its result, as the report's
+    CursorReader reads them (triage/report/cursor_rows.py): SQLAlchemy compiles and binds, the rows skip it."""
+    result = connection.execute(statement)
     try:
-        cursor.execute(str(compiled), values)
-        while batch := cursor.fetchmany(CHUNK):
+        while batch := result.cursor.fetchmany(CHUNK):
             for row in batch:
                 yield make(*row)
     finally:
-        cursor.close()
+        result.close()
 
 
 def column_rows_by_id(store: CaseStore, cls: type[Base], columns: Sequence[str], ids: Iterable[int]) -> Iterator[Any]:
