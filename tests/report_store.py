@@ -150,8 +150,14 @@ class ReportStore:
             )
         )
 
-    def write(self, files_selected: int | None = None, evidence_files: dict[str, str] | None = None) -> Path:
-        """The report step, as the run calls it after parsing and rules; returns index.html."""
+    def write(
+        self,
+        files_selected: int | None = None,
+        evidence_files: dict[str, str] | None = None,
+        thumbnails: Any = None,
+    ) -> Path:
+        """The report step, as the run calls it after parsing and rules; returns index.html. `thumbnails`: the
+        pictures the run would have made (triage.enrich.thumbnails.Thumbnails), already in the out folder."""
         from rules.engine import load_pack
         from triage.report import write_report
         from triage.report.context import ReportContext
@@ -180,7 +186,7 @@ class ReportStore:
             )
         )
         self.store.commit()
-        ctx = ReportContext(out=self.out, case="CASE-H", exhibit="EXH-H", examiner=EXAMINER)
+        ctx = ReportContext(out=self.out, case="CASE-H", exhibit="EXH-H", examiner=EXAMINER, thumbnails=thumbnails)
         try:
             return write_report(self.store, ctx, load_pack(), self.custody).index
         finally:

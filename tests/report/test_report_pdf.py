@@ -244,7 +244,13 @@ def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_
     )
     rs.write(files_selected=1)
     text = pdftotext(rs.out / "report.pdf", 1, pages(rs.out / "report.pdf"))
-    assert f"the first {PDF_CITED_PER_FINDING} of {PDF_CITED_PER_FINDING + 30} cited records are printed here" in text
+    # the full report's finding names Part 1's numbers instead of listing its records a second time
+    full = " ".join(text.split("Full report", 1)[1].split())
+    assert (
+        f"The {PDF_CITED_PER_FINDING + 30} record(s) it cites are stated once in Part 1 (numbers "
+        f"1–{PDF_CITED_PER_FINDING}); 30 of them are not stated there"
+    ) in full
+    assert "Annex A (F1) sets out its rule." in full
     assert (
         "30 further cited record(s) are not stated here; findings.json and schedule_findings.csv list every one"
     ) in text
@@ -255,6 +261,32 @@ def test_a_finding_citing_thousands_prints_its_first_records_and_names_the_full_
     assert "and 30 record(s) not stated in Part 1" in statement
     findings = json.loads((rs.out / "findings.json").read_text(encoding="utf-8"))
     assert len(findings["findings"][0]["evidence"]) == PDF_CITED_PER_FINDING + 30
+
+
+def test_a_cited_photo_is_stated_once_with_its_picture(tmp_path: Path) -> None:
+    """A finding citing a photo file: Part 1 states it with its thumbnail; the full report names Part 1's number
+    and prints neither the record nor the picture a second time."""
+    from PIL import Image
+
+    from tests.report_store import ReportStore
+    from triage.enrich.thumbnails import Thumbnails
+
+    rs = ReportStore(tmp_path / "out")
+    src = rs.source("/media/0/DCIM/Camera/IMG_20250514_171000.jpg", parser="photo_exif")
+    photo = rs.media(src, "/media/0/DCIM/Camera/IMG_20250514_171000.jpg", "5f" * 32)
+    rs.cite(photo, src, title="Watch-listed picture")
+    (rs.out / "thumbs").mkdir(parents=True)
+    Image.new("RGB", (96, 64), (200, 30, 30)).save(rs.out / "thumbs" / "m1.jpg", quality=90)
+    rs.write(files_selected=1, thumbnails=Thumbnails(made={photo.id: "thumbs/m1.jpg"}))
+    pdf = rs.out / "report.pdf"
+    text = " ".join(pdftotext(pdf, 1, pages(pdf)).split())
+    statement, full = text.split("Full report", 1)
+    assert f"1. Photo or video file #{photo.id} /media/0/DCIM/Camera/IMG_20250514_171000.jpg" in statement
+    assert "The 1 record(s) it cites are stated once in Part 1 (numbers 1). Annex A (F1) sets out its rule." in full
+    assert "IMG_20250514_171000.jpg" not in full.split("Map", 1)[0]
+    listed = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
+    images = [line.split() for line in listed.splitlines()[2:]]
+    assert [(row[0], row[3], row[4]) for row in images if row[2] == "image"] == [("1", "96", "64")]  # page 1
 
 
 def test_the_summary_gives_the_number_of_the_phones_own_account(bundle) -> None:

@@ -388,7 +388,7 @@ def pdftotext(pdf: Path) -> str:
     return " ".join(text.split())
 
 
-def test_the_statement_lists_each_cited_record_as_one_block(tmp_path: Path, monkeypatch) -> None:
+def test_the_statement_states_each_cited_record_once_as_one_block(tmp_path: Path, monkeypatch) -> None:
     import triage.report
 
     reports = []
@@ -423,18 +423,19 @@ def test_the_statement_lists_each_cited_record_as_one_block(tmp_path: Path, monk
     )
     rs.write(files_selected=1)
     page = render_print_html(reports[0])
-    cited = page[page.index('<div class="cited">') :]
-    cited = cited[: cited.index("</details>")]
-    blocks = [b for b in Elements(cited).select("div") if b.get("class") == "cited-rec"]
-    assert len(blocks) == len(positions)  # one block each, after the key (class "cited-rec cited-key")
-    assert "<table" not in cited and "<tr" not in cited  # no table row per record: a cell costs a line
+    statement, full = page.split("<h1>Full report</h1>", 1)
+    facts = [b for b in Elements(statement).select("div") if b.get("class") == "fact"]
+    assert len(facts) == len(positions)  # Part 1: one block each, no table row (a cell costs a line)
+    part_1 = statement.split('<h2 id="facts">', 1)[1].split('<h2 id="identifiers">', 1)[0]
+    assert "<tr" not in part_1
     assert 'class="card' not in page  # no card per record in print: the cards are on index.html
-    text = Text(cited).text
-    assert "Record" in text and "What it shows" in text and "Where in the evidence" in text  # the key
+    text = Text(statement).text
     for n, p in enumerate(positions):
-        assert f"{n + 1} location #{p.id} {50.9 + n / 1000:.6f}, 1.800000" in text  # spaces apart, no punctuation
-    # its place in the evidence, with the file's SHA-256: plain text, no element needed for ASCII values
-    assert f"{src.provenance}, table message_location row 1<br>SHA-256 {src.sha256}</div>" in cited
+        assert f"{n + 1}. Position #{p.id}: latitude, longitude {50.9 + n / 1000:.6f}, 1.800000" in text
+    # the full report's finding names Part 1's numbers: no record of it a second time
+    finding = Text(full[: full.index("</details>")]).text
+    assert "The 60 record(s) it cites are stated once in Part 1 (numbers 1–60)." in finding
+    assert not any(f"#{p.id}" in finding for p in positions)
     # the positions named on the map: a line each under its label, in aligned columns, not a table row
     named = page[page.index('<div class="map-rows">') :]
     named = Text(named[: named.index('<h3 id="map-zones">') if '<h3 id="map-zones">' in named else None]).text
@@ -446,4 +447,4 @@ def test_the_statement_lists_each_cited_record_as_one_block(tmp_path: Path, monk
     assert len(Elements((rs.out / "index.html").read_text(encoding="utf-8")).select("tr", id="maprow-L1")) == 1
     if pdf_unavailable() is None and shutil.which("pdftotext"):
         text = pdftotext(rs.out / PDF_NAME)
-        assert all(f"location #{p.id}" in text for p in positions)
+        assert all(f"Position #{p.id}: latitude" in text for p in positions)

@@ -42,8 +42,6 @@ from triage.report.statement import (
     Fact,
     annex,
     fact_list,
-    figure_text,
-    name_text,
     rules_of_run,
     stated_facts,
     text_of,
@@ -193,13 +191,10 @@ def render_print_html(report: Report, exports_later: bool = False) -> str:
         report.context,
         sfr1=sfr1(report),
         export_list=exports,
-        cited_printed=PDF_CITED_PER_FINDING,
         exports_placeholder=Markup(EXPORTS_PLACEHOLDER),
         links=None,
         up="",
         index_href="",
-        name_text=name_text,  # the cited records' places in the evidence, plain where no element is needed
-        figure_text=figure_text,
     )
     return environment().get_template("report_pdf.html.j2").render(print=True, **context)
 
@@ -266,6 +261,7 @@ def _fact_view(fact: Fact, names: Names | None) -> dict[str, Any]:
         "findings": fact_list(fact.findings),
         "type": fact.key[0],
         "id": fact.key[1],
+        "thumb": fact.card.thumb if fact.card.kind == "media_file" else None,  # a cited photo's picture
     }
 
 
