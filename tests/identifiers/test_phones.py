@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import random
+import re
+
+import phonenumbers
 import pytest
 
 from triage.enrich.parties import device_hints, link_parties
-from triage.identifiers.phones import Hint, read_number, region_of_iccid, region_of_locale, region_of_mcc
+from triage.identifiers import phones
+from triage.identifiers.phones import (
+    REGIONS_OF_INTEREST,
+    SHARED_CODE_TERRITORIES,
+    Hint,
+    read_number,
+    region_of_iccid,
+    region_of_locale,
+    region_of_mcc,
+)
 from triage.model.records import Call, Contact, Device, Message
 from triage.store import CaseStore
 
@@ -187,3 +200,53 @@ def test_call_log_country_resolves_a_national_number() -> None:
     (party,) = link_parties(store.all)
     assert (party.e164, party.region, party.basis) == ("+31612345678", "NL", "call log country (countryiso=NL)")
     assert party.ambiguous  # FR reads it too: the resolution is the phone's, and it is shown as such
+
+
+def _national_inputs(region: str, rng: random.Random) -> list[str]:
+    """Digit strings a phone may store for numbers of `region`: its example numbers of every type in national
+    format, with its country code in front (with and without the national number's prefix), each with its last
+    digit changed, and random strings starting as national numbers often do."""
+    code = str(phonenumbers.country_code_for_region(region))
+    out: set[str] = set()
+    for kind in phonenumbers.PhoneNumberType.values():
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        national = re.sub(r"\D", "", phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL))
+        significant = phonenumbers.national_significant_number(example)
+        for digits in (national, code + national, code + significant, significant):
+            out.update((digits, digits[:-1] + str((int(digits[-1]) + 3) % 10)))
+    for _ in range(40):
+        start = rng.choice(["0", "00", code, "1", "7", "9", ""])
+        out.add(start + "".join(rng.choice("0123456789") for _ in range(rng.randint(5, 12))))
+    return sorted(d for d in out if len(d) > 6 and not d.startswith("00"))
+
+
+def test_the_national_shortcut_never_rules_out_a_region_where_the_number_is_valid() -> None:
+    """phones._may_be_valid_in skips libphonenumber's parse for a region only where the parse could not give a
+    valid number of that region: checked for every region libphonenumber knows on its own numbers (and for the
+    regions of interest on every region's numbers) against parsing each one."""
+    rng = random.Random(20261207)
+    inputs = {region: _national_inputs(region, rng) for region in sorted(phonenumbers.SUPPORTED_REGIONS)}
+    pairs = [(digits, region) for region, numbers in inputs.items() for digits in numbers]
+    every = sorted({digits for numbers in inputs.values() for digits in numbers})
+    pairs += [(digits, region) for region in REGIONS_OF_INTEREST + SHARED_CODE_TERRITORIES for digits in every]
+    valid = skipped = 0
+    for digits, region in pairs:
+        try:
+            number = phonenumbers.parse(digits, region)
+            fits = phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == region
+        except phonenumbers.NumberParseException:
+            fits = False
+        shortcut = phones._may_be_valid_in(digits, region)
+        assert shortcut or not fits, (digits, region)
+        valid += fits
+        skipped += not shortcut
+    assert valid > 2000 and skipped > len(pairs) // 2  # both kinds well covered
+
+
+def test_the_national_shortcut_rules_out_by_length_and_pattern() -> None:
+    assert not phones._may_be_valid_in("07911123456", "FR")  # 11 or 10 digits: French numbers have 9
+    assert phones._may_be_valid_in("0612345678", "FR") and phones._may_be_valid_in("07911123456", "GB")
+    assert phones._may_be_valid_in("447911123456", "GB")  # its country code in front, no "+"
+    assert phones._may_be_valid_in("٠٧٩١١١٢٣٤٥٦", "GB")  # Arabic-Indic digits: always parsed
