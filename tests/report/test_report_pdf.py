@@ -270,11 +270,24 @@ def test_a_cited_photo_is_stated_once_with_its_picture(tmp_path: Path) -> None:
 
     from tests.report_store import ReportStore
     from triage.enrich.thumbnails import Thumbnails
+    from triage.model.records import Finding
 
     rs = ReportStore(tmp_path / "out")
     src = rs.source("/media/0/DCIM/Camera/IMG_20250514_171000.jpg", parser="photo_exif")
     photo = rs.media(src, "/media/0/DCIM/Camera/IMG_20250514_171000.jpg", "5f" * 32)
     rs.cite(photo, src, title="Watch-listed picture")
+    rs.add(
+        Finding(
+            rule_id="TST-02",
+            rule_version="1",
+            severity="LOW",
+            title="Nothing cited",
+            explanation="an indicator on the phone as a whole",
+            evidence=[],
+            time_utc=None,
+            family="test",
+        )
+    )
     (rs.out / "thumbs").mkdir(parents=True)
     Image.new("RGB", (96, 64), (200, 30, 30)).save(rs.out / "thumbs" / "m1.jpg", quality=90)
     rs.write(files_selected=1, thumbnails=Thumbnails(made={photo.id: "thumbs/m1.jpg"}))
@@ -282,7 +295,8 @@ def test_a_cited_photo_is_stated_once_with_its_picture(tmp_path: Path) -> None:
     text = " ".join(pdftotext(pdf, 1, pages(pdf)).split())
     statement, full = text.split("Full report", 1)
     assert f"1. Photo or video file #{photo.id} /media/0/DCIM/Camera/IMG_20250514_171000.jpg" in statement
-    assert "The 1 record(s) it cites are stated once in Part 1 (numbers 1). Annex A (F1) sets out its rule." in full
+    assert "The 1 record(s) it cites are stated once in Part 1 (number 1). Annex A (F1) sets out its rule." in full
+    assert "It cites no record. Annex A (F2) sets out its rule." in full
     assert "IMG_20250514_171000.jpg" not in full.split("Map", 1)[0]
     listed = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True).stdout
     images = [line.split() for line in listed.splitlines()[2:]]
