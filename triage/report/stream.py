@@ -189,38 +189,49 @@ class ThreadInfo:
         return f"thread-{self.number}"
 
 
-def _group_key() -> Any:
-    """What groups messages into a conversation besides app and thread: the counterpart, when thread is NULL."""
-    return case((Message.thread.is_(None), Message.counterpart), else_=null())
+def _conversation_kinds() -> list[tuple[Any, Any, Any, tuple[Any, ...]]]:
+    """(thread, who, where, grouping) of the two kinds of conversation: messages with a thread, by app and thread
+    (who: NULL), and those without one, by app and counterpart (who: the counterpart). Grouped each kind apart, the
+    database reads them in the thread index's order instead of sorting every message by a computed key (1,000,000
+    messages: the index of conversations 1.07 -> 0.3 s, bench/RESULTS.md)."""
+    return [
+        (Message.thread, null(), Message.thread.is_not(None), (Message.app, Message.thread)),
+        (null(), Message.counterpart, Message.thread.is_(None), (Message.app, Message.counterpart)),
+    ]
 
 
 def thread_index(session: Session) -> list[ThreadInfo]:
-    """Every conversation with its counts, times and first counterparts (one GROUP BY), in report order:
-    first message time (untimed threads last), then app, then thread."""
-    who = _group_key().label("who")
-    grouped = select(
-        Message.app,
-        Message.thread,
-        who,
-        func.count().label("n"),
-        func.min(Message.time_utc),
-        func.max(Message.time_utc),
-        func.count(distinct(Message.counterpart)),
-    ).group_by(Message.app, Message.thread, who)
-    threads = {
-        (r[0], r[1], r[2]): ThreadInfo(0, r[0], r[1], r[2], r[3], r[4], r[5], counterpart_count=r[6])
-        for r in session.execute(grouped)
-    }
-    pairs = (
-        select(Message.app, Message.thread, who, Message.counterpart)
-        .distinct()
-        .where(Message.counterpart.is_not(None))
-        .order_by(Message.app, Message.thread, who, Message.counterpart)
-    )
-    for app, thread, whom, counterpart in rows(session, pairs):
-        info = threads[(app, thread, whom)]
-        if len(info.counterparts) < LIST_ITEMS:
-            info.counterparts.append(counterpart)
+    """Every conversation with its counts, times and first counterparts (one GROUP BY per kind of conversation),
+    in report order: first message time (untimed threads last), then app, then thread."""
+    threads: dict[tuple[Any, Any, Any], ThreadInfo] = {}
+    kinds = _conversation_kinds()
+    for thread, who, where, grouping in kinds:
+        grouped = (
+            select(
+                Message.app,
+                thread,
+                who,
+                func.count(),
+                func.min(Message.time_utc),
+                func.max(Message.time_utc),
+                func.count(distinct(Message.counterpart)),
+            )
+            .where(where)
+            .group_by(*grouping)
+        )
+        for r in session.execute(grouped):
+            threads[(r[0], r[1], r[2])] = ThreadInfo(0, r[0], r[1], r[2], r[3], r[4], r[5], counterpart_count=r[6])
+    for thread, who, where, grouping in kinds:
+        pairs = (
+            select(Message.app, thread, who, Message.counterpart)
+            .distinct()
+            .where(where, Message.counterpart.is_not(None))
+            .order_by(*grouping, Message.counterpart)
+        )
+        for app, thread_id, whom, counterpart in rows(session, pairs):
+            info = threads[(app, thread_id, whom)]
+            if len(info.counterparts) < LIST_ITEMS:
+                info.counterparts.append(counterpart)
     ordered = sorted(
         threads.values(), key=lambda t: (t.first is None, t.first.timestamp() if t.first else 0.0, t.app, t.label)
     )
@@ -230,9 +241,11 @@ def thread_index(session: Session) -> list[ThreadInfo]:
 
 
 def thread_count(session: Session) -> int:
-    who = _group_key().label("who")
-    groups = select(Message.app, Message.thread, who).group_by(Message.app, Message.thread, who).subquery()
-    return session.scalar(select(func.count()).select_from(groups)) or 0
+    total = 0
+    for _, _, where, grouping in _conversation_kinds():
+        groups = select(*grouping).where(where).group_by(*grouping).subquery()
+        total += session.scalar(select(func.count()).select_from(groups)) or 0
+    return total
 
 
 def time_key(t: datetime | StoreTime) -> StoreTime:
