@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Executable, func, select, text
 from sqlalchemy.orm import Session
 
 from triage.model.records import Message, Party
@@ -82,15 +82,17 @@ class Names:
         return self._by_raw.get(raw)
 
     def _thread_titles(self) -> dict[tuple[str, str | None], Named]:
-        extra = Message.__table__.c.extra
-        titles = [func.min(extra[key].as_string()) for key, _ in THREAD_NAME_KEYS]
-        statement: Any = (
-            select(Message.app, Message.thread, *titles)
-            .where(Message.thread.is_not(None))
-            .group_by(Message.app, Message.thread)
-        )
+        statement: Executable
         if self.session.get_bind().dialect.name == "sqlite":
             statement = _SQLITE_THREAD_TITLES
+        else:
+            extra = Message.__table__.c.extra
+            titles = [func.min(extra[key].as_string()) for key, _ in THREAD_NAME_KEYS]
+            statement = (
+                select(Message.app, Message.thread, *titles)
+                .where(Message.thread.is_not(None))
+                .group_by(Message.app, Message.thread)
+            )
         found: dict[tuple[str, str | None], Named] = {}
         for app, thread, *values in self.session.execute(statement):
             for (_, source), value in zip(THREAD_NAME_KEYS, values, strict=True):
