@@ -1,5 +1,6 @@
-"""The run behind the kiosk's "Run" step: `triage run`'s pipeline (triage/run/pipeline.py), in a thread, with
-the case's scope and its steps so far as parameters, and its progress kept for the progress page."""
+"""The run behind the kiosk's "Run" step: `triage run`'s pipeline (triage/run/pipeline.py) in a process of its own
+(triage/run/child.py), watched from a thread, with the case's scope and its steps so far as parameters, and its
+progress kept for the progress page."""
 
 from __future__ import annotations
 
@@ -72,11 +73,12 @@ def start_run(case: KioskCase, intake: Path, signing_key: Path | None) -> thread
 
 
 def _run(case: KioskCase, opts) -> None:  # noqa: ANN001 - RunOptions
-    from triage.run.pipeline import run
+    # in a process of its own, whose main thread may fork as `triage run` does (triage/run/child.py)
+    from triage.run.child import run_in_child
 
     try:
         with _one_run:
-            result = run(opts, CaseProgress(case))
+            result = run_in_child(opts, CaseProgress(case))
         findings = json.loads((opts.out / PAYLOAD_DIR / "findings.json").read_text(encoding="utf-8"))
         with case.lock:
             case.findings = findings.get("findings", [])

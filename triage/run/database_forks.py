@@ -13,8 +13,9 @@ and appends that one after the database's.
 
 A fork that fails or dies costs nothing but time: the run parses the file itself at its turn (and the rest of
 that fork's files), and the examination record says so. No fork is made where it cannot pay or cannot be made
-safely: one core, no os.fork, a run outside the process's main thread (the kiosk), a case store not in SQLite
-(PostgreSQL: the files are parsed in turn, with the same result).
+safely: one core, no os.fork, a run outside the process's main thread (the kiosk's runs are made in a process of
+their own for this: triage/run/child.py), a case store not in SQLite (PostgreSQL: the files are parsed in turn,
+with the same result).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ in this process when its result is asked for, on this process's session, so the 
 So it does when the caller is not the process's main thread: a fork copies only the thread that forks, and a
 lock another thread held at that moment stays held in the child. When the run is the main thread (`triage
 run`, a lab worker) the other threads are the run's own helpers (progress display, heartbeat), which the child
-never touches; a run in a server's thread (the kiosk) shares the process with threads doing anything at all.
+never touches; a run in a server's thread would share the process with threads doing anything at all (the kiosk
+therefore makes its runs in a process of their own: triage/run/child.py).
 """
 
 from __future__ import annotations
