@@ -88,6 +88,7 @@ def test_a_run_from_a_side_thread_forks_and_reports_its_progress(tmp_path: Path)
     # every stage the run opened reached this side, in order, each closed before the next opened
     opened = [name for kind, name in progress.events if kind == "open"]
     assert opened[:2] == ["Listing files", "SHA-256 of evidence files (before)"] and "Parsing" in opened
+    assert opened[-2:] == ["Writing the report (pages, exports, report.pdf)", "Sealing the bundle"]
     assert progress.events == [event for name in opened for event in (("open", name), ("close", name))]
     files = sum(1 for p in phone.rglob("*") if p.is_file())
     assert progress.progress["SHA-256 of evidence files (before)"][0] == sum(

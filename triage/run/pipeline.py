@@ -126,7 +126,8 @@ def run(opts: RunOptions, progress: Reporter | None = None) -> RunResult:
         finally:
             store.close()
         # sealed last: the manifest covers every file, the closed case store and the full custody log
-        result.bundle = _seal_or_record_failure(opts, key, bundle)
+        with progress.stage("Sealing the bundle", None):
+            result.bundle = _seal_or_record_failure(opts, key, bundle)
     result.signed = key is not None
     result.report = opts.out / PAYLOAD_DIR / result.report.relative_to(opts.out)
     return result
@@ -697,7 +698,10 @@ class Examination:
             declarations=self.declarations,
         )
         finished = self.bundle.add_finished if self.bundle is not None else None
-        written = write_report(self.store, ctx, pack, self.custody, worker, finished)
+        # a stage of its own: at a phone's size the report is about half the run (bench/RESULTS.md), and the kiosk's
+        # progress page would show the thumbnails' stage all that time
+        with self.progress.stage("Writing the report (pages, exports, report.pdf)", None):
+            written = write_report(self.store, ctx, pack, self.custody, worker, finished)
         for problem in written.problems:
             self.warn("report", "report.pdf", "error", problem)
         return written.index
