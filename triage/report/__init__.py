@@ -6,6 +6,9 @@ before it)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,13 +76,13 @@ def write_report(
         report.context["declarations"] = report.declarations  # the statement's declarations block
         report.context["rule_texts"] = rule_texts(pack)  # Annex A: each rule's definition, from the run's own pack
         worker.print_from(statement_html(report, unavailable))  # report.pdf there while the pages are written here
-        pages, links = write_pages(store, report)
+        with _exports_zipped_meanwhile(finished, worker):
+            pages, links = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         # while the second process lays out report.pdf; the pages as their writer hashed them
         shown = {str(p.relative_to(out)): digest for p, digest in pages.items()} | _hashes(out, [index, *report.files])
         if finished is not None:  # on this core, which would otherwise wait for report.pdf
             finished([*pages, index, *report.files])
-            finished(worker.exports_written())
         done = worker.finish()
     finally:
         worker.close()  # stops it when something above failed
@@ -90,6 +93,21 @@ def write_report(
         "report written", files=hashes, display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"]
     )
     return ReportWritten(index, [problem] if problem else [])
+
+
+@contextmanager
+def _exports_zipped_meanwhile(finished: Callable[[list[Path]], None] | None, worker: ReportWorker) -> Iterator[None]:
+    """Hand the exports to `finished` on a thread of this process as soon as the second process has written them,
+    while this one writes the pages: at 1,000,000 messages they are 2 GB to deflate, which waited for the last page
+    and then ran with the other core idle (bench/RESULTS.md). Joined when the block ends, before anything else is
+    handed over, so the zip's order is the same every time: the exports, then the pages."""
+    if finished is None:
+        yield
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="zip-exports") as zipping:
+        zipped = zipping.submit(lambda: finished(worker.exports_written()))
+        yield
+        zipped.result()  # its error, if any, raised here
 
 
 def _hashes(out: Path, files: list[Path]) -> dict[str, str]:
