@@ -5,6 +5,7 @@ caller, and a run the caller stops records that it failed and leaves no bundle."
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from fixtures.build_large_phone import SMS_DB, build_large_phone
 from tests.bundle_layout import payload
 from triage.errors import TriageError
 from triage.run import database_forks
-from triage.run.child import _sendable, run_in_child
+from triage.run.child import _replay, _sendable, run_in_child
 from triage.run.pipeline import RunOptions, RunResult, run
 from triage.run.progress import Reporter, Tracker
 from triage.run.workdir import Terminated
@@ -210,3 +211,13 @@ def _spawned(pid: int) -> bool:
     """A process multiprocessing spawned (its command line runs multiprocessing.spawn), not the resource tracker."""
     command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     return b"multiprocessing.spawn" in command
+
+
+def test_progress_after_its_stage_ended_is_dropped_not_fatal() -> None:
+    """A tracker advanced by a thread of the run after its stage closed must not stop the caller's watch."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    for message in (("stage", 1, "Copying", 10, "bytes"), ("end", 1), ("update", 1, 10, 10), ("end", 1), ("result", 7)):
+        send.send(message)
+    progress = Recorder()
+    assert _replay(receive, progress) == 7
+    assert progress.events == [("open", "Copying"), ("close", "Copying")] and progress.progress == {}

@@ -82,12 +82,14 @@ def _replay(receive: Connection, progress: Reporter) -> RunResult | BaseExceptio
                 number, description, total, unit = values
                 opening = progress.stage(description, total, unit)
                 opened[number] = (opening, opening.__enter__())
-            elif kind == "update":
+            elif kind == "update":  # a tracker advanced by a thread of the run after its stage ended: dropped
                 number, done, total = values
-                opened[number][1].update(done, total)
+                if number in opened:
+                    opened[number][1].update(done, total)
             elif kind == "end":
-                ended, _ = opened.pop(values[0])
-                ended.__exit__(None, None, None)
+                if values[0] in opened:
+                    ended, _ = opened.pop(values[0])
+                    ended.__exit__(None, None, None)
             elif kind == "result":
                 return values[0]
             else:  # "error": the exception itself, or its type's name and text when it could not come over
