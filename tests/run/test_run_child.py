@@ -91,12 +91,10 @@ def test_a_run_from_a_side_thread_forks_and_reports_its_progress(tmp_path: Path)
     assert opened[:2] == ["Listing files", "SHA-256 of evidence files (before)"] and "Parsing" in opened
     assert opened[-2:] == ["Writing the report (pages, exports, report.pdf)", "Sealing the bundle"]
     assert progress.events == [event for name in opened for event in (("open", name), ("close", name))]
-    files = sum(1 for p in phone.rglob("*") if p.is_file())
-    assert progress.progress["SHA-256 of evidence files (before)"][0] == sum(
-        p.stat().st_size for p in phone.rglob("*") if p.is_file()
-    )
+    evidence = [p for p in phone.rglob("*") if p.is_file()]
+    assert progress.progress["SHA-256 of evidence files (before)"][0] == sum(p.stat().st_size for p in evidence)
     done, total = progress.progress["Parsing"]
-    assert done == total and 0 < total <= files
+    assert done == total and 0 < total <= len(evidence)
 
 
 def test_a_refused_run_raises_here_what_triage_run_raises(tmp_path: Path) -> None:
