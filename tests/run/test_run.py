@@ -174,16 +174,18 @@ def test_demo_custody_chain_is_intact_and_complete(demo_run):
         assert needed in actions
 
 
-def test_the_acquisition_hash_is_read_while_parsing_and_recorded_before_parsing_finishes(demo_run):
-    """Issue 14: the media hash pass overlaps parsing; its entry says when it started and comes before the
-    evidence's other entries of the parse, with the hashes verified against the E01's stored ones."""
+def test_the_acquisition_hash_is_read_while_listing_and_parsing_and_recorded_before_parsing_finishes(demo_run):
+    """Issue 14: an image's media hash is read by a fork from the moment the evidence is open, beside the listing
+    and the parsing (triage/run/media_hash.py); its entry says when it started and comes before the evidence's
+    other entries of the parse, with the hashes verified against the E01's stored ones."""
     out, _, _ = demo_run
     entries = read_jsonl(out / "custody.jsonl")
     at = {e["action"]: n for n, e in enumerate(entries)}
     media = entries[at["media hashed"]]
     assert at["files selected for parsing"] < at["media hashed"] < at["parsing finished"]
-    assert media["details"]["read_while"] == "parsing" and media["details"]["verified"] is True
-    assert entries[at["files selected for parsing"]]["time_utc"] <= media["details"]["started_utc"]
+    assert media["details"]["read_while"] == "listing and parsing" and media["details"]["verified"] is True
+    assert entries[at["run started"]]["time_utc"] <= media["details"]["started_utc"]
+    assert media["details"]["started_utc"] <= entries[at["evidence files hashed (before)"]]["time_utc"]
     assert media["details"]["started_utc"] <= media["time_utc"]
 
 

@@ -30,7 +30,7 @@ from triage.enrich.watchlist_media import media_watchlist
 from triage.enrich.watchlists import Watchlists
 from triage.errors import TriageError
 from triage.evidence import Evidence, open_evidence
-from triage.evidence.model import MediaHashes, shown_path
+from triage.evidence.model import shown_path
 from triage.evidence.partition_roles import volume_roles
 from triage.integrity.custody import CustodyLog
 from triage.integrity.exclusive import write_bytes_exclusive, write_text_exclusive
@@ -38,12 +38,12 @@ from triage.integrity.file_hashes import MANY_FILES, batch_size, hashing_pool, s
 from triage.integrity.output_location import check_output_location
 from triage.limits import ParseLimits
 from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
-from triage.model.timeutil import iso, now_utc
 from triage.parsing import Candidate, ParseRunner
 from triage.parsing.parallel import ParallelStats, parse_in_order
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
 from triage.run.database_forks import DatabaseForks, database_forks
+from triage.run.media_hash import MediaHashFork, MediaHashing
 from triage.run.passes import (
     PARTIES_LINKED,
     PASSES,
@@ -309,7 +309,11 @@ class Examination:
                     **({"notes": self.watchlists.notes} if self.watchlists.notes else {}),
                 )
             self.media_watchlist = media_watchlist(self.watchlists)
-            with open_evidence(self.opts.evidence, self.opts.open_options) as evidence:
+            with open_evidence(self.opts.evidence, self.opts.open_options) as evidence, ExitStack() as forked:
+                # an image's acquisition hash is read by a fork from now on, on the core the listing leaves idle
+                # (triage/run/media_hash.py); made before this run starts a thread of its own
+                early = MediaHashFork(evidence)
+                forked.callback(early.stop)
                 # listed once, as text: a folder extraction holds tens of thousands of files, kept until the
                 # second hash (as Path objects they held 90 MB at 51,000 files)
                 files = [os.fspath(p) for p in evidence.container_files]
@@ -332,13 +336,12 @@ class Examination:
                     ) as forks,
                     ThreadPoolExecutor(1, thread_name_prefix="media-hash") as hashing,
                 ):
-                    # the acquisition hash reads the media on the other core while this one parses (the
-                    # readers are safe to share: triage/evidence/images.py); it is waited for, and recorded,
-                    # before anything else is said about the evidence
-                    started = iso(now_utc())
-                    media = hashing.submit(evidence.media_hashes_reusing, lambda path: before.get(shown_path(path)))
+                    # other evidence's acquisition hash reads the media on the other core while this one parses
+                    # (the readers are safe to share: triage/evidence/images.py); it is waited for, and
+                    # recorded, before anything else is said about the evidence
+                    media = early.or_on(hashing, evidence, lambda path: before.get(shown_path(path)))
                     parallel = self._parse(runner, candidates, forks)
-                    item = self._acquire(evidence, files, before, media, started)
+                    item = self._acquire(evidence, files, before, media)
                 self._parsed(evidence, runner, parallel)
                 # the listing's entries (a phone's tens of thousands of FileEntry objects) are not needed again:
                 # what they held is reused by the passes and the report instead of the process growing past it
@@ -512,13 +515,14 @@ class Examination:
         evidence: Evidence,
         files: list[str],
         before: dict[str, str],
-        computed: Future[MediaHashes],
-        started: str,
+        computed: MediaHashing,
     ) -> EvidenceItem:
-        """The acquisition hash, worked out on another thread from `started`, recorded with the evidence item."""
+        """The acquisition hash, worked out beside other work, recorded with the evidence item."""
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes"):
             media = computed.result()
-        self.custody.record("media hashed", **media.to_json(), started_utc=started, read_while="parsing")
+        self.custody.record(
+            "media hashed", **media.to_json(), started_utc=computed.started, read_while=computed.read_while
+        )
         if media.verified is False:
             self.warn(
                 "evidence",

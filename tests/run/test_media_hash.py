@@ -1,0 +1,89 @@
+"""An image's acquisition hash read by a fork from the moment the evidence is open (triage/run/media_hash.py): the
+same hashes as read here, on a handle of its own; other evidence, and a run that cannot fork, hash while parsing as
+before; a fork that cannot read the image says so; a stopped run leaves no child behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from triage.errors import TriageError
+from triage.evidence import open_evidence
+from triage.evidence.opener import hash_evidence
+from triage.run.media_hash import MediaHashFork
+
+ROOT = Path(__file__).parents[2]
+DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"
+FOLDER = ROOT / "fixtures" / "device_info"
+
+
+def test_an_images_media_hash_is_read_by_a_fork_and_is_the_hash_read_here() -> None:
+    expected = hash_evidence(DEMO_E01).hashes
+    with open_evidence(DEMO_E01) as evidence:
+        early = MediaHashFork(evidence)
+        assert early.hashing is not None and early.hashing.read_while == "listing and parsing"
+        child = early._job.pid if early._job else None
+        assert child is not None and child != os.getpid()
+        with ThreadPoolExecutor(1) as pool:
+            assert early.or_on(pool, evidence, lambda path: None) is early.hashing  # nothing started twice
+        got = early.hashing.result()
+    assert got == expected
+    assert got.verified is True and got.stored["md5"] == got.md5 and got.read_errors == []
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # reaped with its answer: no zombie left
+
+
+def test_a_folder_is_hashed_while_parsing_on_the_runs_pool() -> None:
+    with open_evidence(FOLDER) as evidence:
+        early = MediaHashFork(evidence)
+        assert early.hashing is None
+        with ThreadPoolExecutor(1) as pool:
+            hashing = early.or_on(pool, evidence, lambda path: None)
+            assert hashing.read_while == "parsing"
+            got, here = hashing.result(), evidence.media_hashes()
+            assert (got.md5, got.sha1, got.sha256) == (here.md5, here.sha1, here.sha256)
+            assert got.headers["file_hashes"] == "as read for the 'before' hash; read now: 4 file(s)"
+
+
+def test_a_run_in_a_side_thread_hashes_while_parsing_without_a_fork() -> None:
+    """A fork copies only the thread that forks: from any other thread the hash is left to the parsing's pool."""
+    made: list[MediaHashFork] = []
+    with open_evidence(DEMO_E01) as evidence:
+        thread = threading.Thread(target=lambda: made.append(MediaHashFork(evidence)))
+        thread.start()
+        thread.join()
+        assert made[0].hashing is None
+        with ThreadPoolExecutor(1) as pool:
+            hashing = made[0].or_on(pool, evidence, lambda path: None)
+            assert hashing.read_while == "parsing" and hashing.result() == hash_evidence(DEMO_E01).hashes
+
+
+def test_an_image_the_fork_cannot_open_again_is_an_error_naming_the_step(tmp_path: Path) -> None:
+    """The fork opens the image again by its path: an image moved away after the run opened it is not hashed
+    from the run's handle in silence, the run is told why it has no acquisition hash."""
+    image = tmp_path / "phone.E01"
+    shutil.copyfile(DEMO_E01, image)
+    with open_evidence(image) as evidence:
+        image.rename(tmp_path / "moved.E01")
+        early = MediaHashFork(evidence)
+        assert early.hashing is not None
+        with pytest.raises(
+            TriageError, match=r"hashing the media, in a second process: EvidenceError: .*does not exist"
+        ):
+            early.hashing.result()
+
+
+def test_stop_ends_the_fork_and_reaps_it() -> None:
+    with open_evidence(DEMO_E01) as evidence:
+        early = MediaHashFork(evidence)
+        child = early._job.pid if early._job else None
+        assert child is not None
+        early.stop()
+        early.stop()  # the run's clean-up may come after the result was taken: nothing left to end
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)
