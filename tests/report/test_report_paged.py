@@ -23,7 +23,19 @@ from tests.report_store import WHEN, ReportStore
 from triage.model.records import Message, SourceFile
 from triage.report.basemap import MAX_POINTS
 from triage.report.cursor_rows import CursorReader
-from triage.report.pages import MESSAGE_COST, PER_PAGE, fork_share, link_plan, planned_links
+from triage.report.pages import (
+    MESSAGE_US,
+    OTHER_ROW_US,
+    PAGE_US,
+    PER_PAGE,
+    TIMELINE_ROW_US,
+    conversation_cost,
+    fork_share,
+    link_plan,
+    listings_cost,
+    planned_links,
+    timeline_cost,
+)
 from triage.report.stream import ThreadInfo
 from triage.store import CaseStore
 
@@ -168,15 +180,27 @@ def threads_of(*sizes: int) -> list[ThreadInfo]:
 
 def test_the_timelines_fork_takes_the_last_conversations_up_to_a_balance() -> None:
     threads = threads_of(3000, 40, 600, 10, 20)
-    # this process: the messages it keeps at MESSAGE_COST and 100 other rows; the fork: 3,670 timeline rows
-    share = fork_share(threads, 3670, 100)
+    costs = [conversation_cost(t) for t in threads]
+    # this process: the conversations it keeps and 2,000 us of other listings; the fork: 60,000 us of timeline
+    share = fork_share(threads, 60_000, 2_000)
     assert share == {3, 4, 5}  # a suffix in the report's order
-    kept, moved = 3040, 630
-    assert abs((MESSAGE_COST * kept + 100) - (MESSAGE_COST * moved + 3670)) < MESSAGE_COST * 600 / 2
-    assert fork_share(threads, 3670, 100 + 2 * MESSAGE_COST * 40) == {2, 3, 4, 5}  # more for this process to do
-    assert fork_share(threads, 3670, 100 + 2 * MESSAGE_COST * 3000) == {1, 2, 3, 4, 5}
-    assert fork_share(threads, 10_000, 100) == frozenset()  # the timeline alone outweighs the rest
+    kept, moved = sum(costs[:2]), sum(costs[2:])
+    assert abs((kept + 2_000) - (moved + 60_000)) < costs[2]
+    assert fork_share(threads, 60_000, 2_000 + 4 * costs[1]) == {2, 3, 4, 5}  # more for this process to do
+    assert fork_share(threads, 60_000, 2_000 + 2 * costs[0]) == {1, 2, 3, 4, 5}
+    assert fork_share(threads, 200_000, 2_000) == frozenset()  # the timeline alone outweighs the rest
     assert fork_share(threads_of(), 0, 0) == frozenset()
+
+
+def test_the_cost_of_pages_counts_rows_by_kind_and_each_page() -> None:
+    """Measured series by series (bench/RESULTS.md): a media file's row costs several times a call's, and a page
+    has a fixed cost, so a hundred conversations of ten messages cost more than one of a thousand."""
+    assert conversation_cost(threads_of(10)[0]) == MESSAGE_US * 10 + PAGE_US
+    assert conversation_cost(threads_of(1001)[0]) == MESSAGE_US * 1001 + 3 * PAGE_US
+    assert 100 * conversation_cost(threads_of(10)[0]) > conversation_cost(threads_of(1000)[0])
+    assert listings_cost({"media": 200, "calls": 1000}) == 70 * 200 + PAGE_US + OTHER_ROW_US * 1000 + PAGE_US
+    assert listings_cost({"media": 1000}) > 4 * listings_cost({"calls": 1000})
+    assert timeline_cost({"2024-01-01": 1500, "2024-01-02": 1}) == TIMELINE_ROW_US * 1501 + 3 * PAGE_US
 
 
 def late_thread_store(out: Path) -> ReportStore:
@@ -205,7 +229,7 @@ def test_pages_written_with_the_fork_are_those_of_one_process(tmp_path: Path) ->
     written off the main thread (the kiosk's) forks nothing and writes every page itself: the same bytes, the same
     order."""
     forked = late_thread_store(tmp_path / "forked")
-    assert fork_share(threads_of(3000, 601), 3600, 4) == {2}
+    assert fork_share(threads_of(3000, 601), timeline_cost({"d1": 1440, "d2": 1440, "d3": 720}), 2_600) == {2}
     forked.write(files_selected=1)
     alone = late_thread_store(tmp_path / "alone")
     thread = threading.Thread(target=alone.write, kwargs={"files_selected": 1})

@@ -230,24 +230,50 @@ def planned_starts(series: Series, t: ThreadInfo, reader: CursorReader) -> list[
     return list(itertools.islice(message_keys(t, reader), 0, None, series.per_page))
 
 
-# What a conversation's message costs to write against a row of the timeline or of another listing: about one and
-# a half times as much (bench/pages_step.py: ~28 µs a message, ~17 µs a timeline row at N = 1,000,000, ~19 µs at
-# 200,000; bench/RESULTS.md)
-MESSAGE_COST = 1.5
+# What writing the pages costs the process that writes them, in microseconds of CPU, measured series by series
+# (bench/RESULTS.md, 2026-12-07: the 200,000 tree and the 4 GiB E01's 856,684 messages): a conversation's message,
+# a row of the timeline, a row of each other listing (a media file's row shows its groups and its thumbnail, a
+# person's row their numbers and names: several times a call's), and a page's fixed part (a conversation of ten
+# messages is still a page, with its header, pager and file)
+MESSAGE_US = 23
+TIMELINE_ROW_US = 14
+LISTING_ROW_US = {"media": 70, "people": 110, "contacts": 20}
+OTHER_ROW_US = 15
+PAGE_US = 200
 
 
-def fork_share(threads: list[ThreadInfo], timeline_rows: int, other_rows: int) -> frozenset[int]:
+def pages_of(rows: int, per_page: int) -> int:
+    return max(1, -(-rows // per_page))
+
+
+def conversation_cost(t: ThreadInfo) -> int:
+    return MESSAGE_US * t.messages + PAGE_US * pages_of(t.messages, PER_PAGE["conversation"])
+
+
+def listings_cost(totals: dict[str, int]) -> int:
+    """The listings other than the conversations and the timeline, by their row counts."""
+    return sum(
+        LISTING_ROW_US.get(name, OTHER_ROW_US) * rows + PAGE_US * pages_of(rows, PER_PAGE[name])
+        for name, rows in totals.items()
+    )
+
+
+def timeline_cost(days: dict[str, int]) -> int:
+    return sum(TIMELINE_ROW_US * rows + PAGE_US * pages_of(rows, PER_PAGE["day"]) for rows in days.values())
+
+
+def fork_share(threads: list[ThreadInfo], timeline_us: int, listings_us: int) -> frozenset[int]:
     """The numbers of the last conversations (in the report's order) the timeline's fork writes too, so that it
-    and the report's process have about as much to do: the process the other conversations and `other_rows` rows
-    of the other listings, the fork `timeline_rows` rows of the timeline. A conversation goes to the fork while at
+    and the report's process have about as much to do: the process the other conversations and the listings
+    (`listings_us`), the fork the timeline (`timeline_us`) and these. A conversation goes to the fork while at
     least half of it fits under the balance; none when the timeline alone is as large as the rest."""
-    messages = sum(t.messages for t in threads)
-    goal = (MESSAGE_COST * messages + other_rows - timeline_rows) / (2 * MESSAGE_COST)  # messages for the fork
+    costs = [conversation_cost(t) for t in threads]
+    goal = (sum(costs) + listings_us - timeline_us) / 2  # what the fork's conversations should cost
     moved, share = 0, []
-    for t in reversed(threads):
-        if moved + t.messages / 2 > goal:
+    for t, cost in zip(reversed(threads), reversed(costs), strict=True):
+        if moved + cost / 2 > goal:
             break
-        moved += t.messages
+        moved += cost
         share.append(t.number)
     return frozenset(share)
 
@@ -475,8 +501,8 @@ class PageWriter:
         for position, (day, n) in enumerate(days.items()):
             up = (f"{days_index.file(position // days_index.per_page + 1)}#day-{day}", "all days")
             day_series[day] = Series(f"day-{day}", f"Timeline: {day} (UTC)", n, PER_PAGE["day"], up)
-        others = sum(n for name, n in self.totals.items() if name != "record")
-        share = fork_share(threads, sum(days.values()), others)
+        listings = {name: n for name, n in self.totals.items() if name != "record"}
+        share = fork_share(threads, timeline_cost(days), listings_cost(listings))
         forked = [(position, t) for position, t in enumerate(threads) if t.number in share]
         write = lambda session: self._write_elsewhere(session, index, forked, days, days_index, day_series)  # noqa: E731
         return Elsewhere(ForkedReader(write, fork_url(self.session), "the report's timeline pages"), share)
