@@ -370,3 +370,28 @@ def test_every_connection_sorts_in_files_with_a_bounded_page_cache(tmp_path: Pat
             assert other.exec_driver_sql("PRAGMA temp_store").scalar() == 1
     finally:
         store.close()
+
+
+def test_an_announced_source_has_its_id_at_once_and_its_row_as_it_was_when_settled(tmp_path: Path) -> None:
+    """A file's SourceFile is announced before its records (they point at it) and settled once its parse is done:
+    the row holds what it was then (status, count, parsers), under the id it had from the start; nothing of it is
+    written before (a run stopped mid-file still settles it: triage/parsing/__init__.py)."""
+    store = CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
+    first = SourceFile(path="/a.db", layers=[], provenance="/a.db", volume="", inode=None, size=1)
+    second = SourceFile(path="/b.db", layers=[], provenance="/b.db", volume="", inode=None, size=1)
+    store.announce(first)
+    store.announce(second)
+    assert (first.id, second.id) == (1, 2)
+    store.insert(Message(**{**HI, "source_file_id": first.id}))
+    store.flush()
+    assert store.count(SourceFile) == 0 and store.count(Message) == 1
+    first.status, first.record_count, first.parser = "parsed with warnings", 1, "android_sms"
+    store.settle(first)
+    second.status = "not parsed"
+    store.settle(second)
+    store.commit()
+    rows = sqlite3.connect(tmp_path / "case.sqlite").execute(
+        "SELECT id, status, record_count, parser FROM source_file ORDER BY id"
+    )
+    assert list(rows) == [(1, "parsed with warnings", 1, "android_sms"), (2, "not parsed", 0, None)]
+    store.close()

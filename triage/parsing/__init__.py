@@ -69,7 +69,9 @@ class ParseRunner:
     """Selects the files parsers want and runs the parsers, reporting records and warnings by callback.
 
     Records reach `on_record` with their `source_file_id` set to the id their SourceFile has then (given by
-    `on_source`, which sees the SourceFile before its first record): the caller need not set it.
+    `on_source`, which sees the SourceFile before its first record): the caller need not set it. `on_source_final`
+    sees the same SourceFile once nothing about it changes any more (its status, record count and parsers, after its
+    last record and warning): a store can then write it as it writes records, once (CaseStore.announce/settle).
 
     A file at a path some parser claims (`Parser.path_matches`) is never dropped in silence: when no
     parser can read it (a link, an empty file, a deleted entry, a text file where a database should
@@ -86,9 +88,11 @@ class ParseRunner:
         on_warning: WarningSink,
         parsers: Iterable[Parser] | None = None,
         limits: ParseLimits = ParseLimits(),
+        on_source_final: Callable[[SourceFile], None] = lambda source: None,
     ) -> None:
         self.evidence, self.workdir = evidence, workdir
         self.on_source, self.on_record, self.warn = on_source, on_record, on_warning
+        self.on_source_final = on_source_final
         # ALL_PARSERS looked up when the runner is made, not when this module was imported (tests swap it)
         self.parsers = tuple(ALL_PARSERS if parsers is None else parsers)
         self.limits = limits
@@ -145,10 +149,13 @@ class ParseRunner:
         copy = copy if copy is not None else self.sqlite_copy(entry)
         budget = copy.budget
         misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
+        announced: list[SourceFile] = []
         try:
-            return self._parse(cand, prepared, budget, copy, misfits)
+            return self._parse(cand, prepared, budget, copy, misfits, announced)
         finally:
             copy.remove()
+            for source in announced:  # final, however the parse ended: what it read is kept
+                self.on_source_final(source)
 
     def sqlite_copy(self, entry: FileEntry) -> SqliteCopy:
         """The file's private SQLite copy (made on first use), with the file's own SQLite budget: one per file,
@@ -162,6 +169,7 @@ class ParseRunner:
         budget: SqliteBudget,
         copy: SqliteCopy,
         misfits: list[tuple[str, str]],
+        announced: list[SourceFile],
     ) -> SourceFile | None:
         entry = cand.entry
         # the file's structure is read once for every SQLite parser (triage/parsing/db_shape.py)
@@ -198,6 +206,7 @@ class ParseRunner:
                     schemas.append(f"{parser.name}: {schema.name}")
                 if not parsed_by:
                     self.on_source(source)
+                    announced.append(source)
                 parsed_by.append(parser.name)
                 ctx = ParseContext(
                     entry=entry,
@@ -256,6 +265,7 @@ class ParseRunner:
         self.on_source(source)
         for name, reason in why:
             self.warn("parser", name, "not parsed", reason, entry.provenance, source)
+        self.on_source_final(source)
 
     def _header(self, entry: FileEntry) -> bytes:
         return self.evidence.head(entry, HEADER_BYTES)

@@ -550,6 +550,7 @@ class Examination:
             on_record=self._store_record,
             on_warning=self._parse_warning,
             limits=self.opts.parse_limits,
+            on_source_final=self._store_final_source,
         )
         with self.progress.stage("Listing files", None) as bar:
             candidates = runner.select(tick=bar.advance)
@@ -618,7 +619,10 @@ class Examination:
         self._evidence_warnings_seen = len(messages)
 
     def _store_source(self, source: SourceFile) -> None:
-        self.store.add_numbered(source)  # its records point at it
+        self.store.announce(source)  # its records point at it; stored once final (_store_final_source)
+
+    def _store_final_source(self, source: SourceFile) -> None:
+        self.store.settle(source)
 
     def _store_record(self, record: Base, source: SourceFile) -> None:
         if not self.scope.admit(record):  # outside the scope: never stored, counted in "scope applied"
@@ -720,7 +724,7 @@ class Examination:
         source_file_id: int | None = None,
     ) -> None:
         self.warnings += 1
-        self.store.add(
+        self.store.insert(  # never changed once stored
             ParseWarning(
                 stage=stage,
                 component=component,
