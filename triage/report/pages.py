@@ -12,7 +12,7 @@ without JavaScript; conversation pages carry the message filter as a progressive
 Pages are written as the store is read (triage.report.stream): one chunk of rows at a time, one page
 per chunk, each file created exclusively. A record's page is found again, for a link, by bisecting the
 first keys of its series' pages: memory grows with the number of pages, not of records. A fork of the report's
-process writes the timeline and the last conversations (`fork_share`: about half the rows between them) while the
+process writes the timeline and the last conversations (`fork_share`: about half the work between them) while the
 process writes the rest; a report written off the main thread (the kiosk's) writes them all itself, the same bytes.
 """
 
