@@ -36,7 +36,12 @@ class ForkedJob(Generic[T]):
     def __init__(self, job: Callable[[], T], what: str) -> None:
         self.what = what
         self.answers, sending = multiprocessing.Pipe(duplex=False)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (a process limit, no memory): nothing left open
+            self.answers.close()
+            sending.close()
+            raise
         if pid == 0:
             _child(job, sending)  # never returns
         self.pid: int | None = pid

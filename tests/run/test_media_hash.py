@@ -87,3 +87,18 @@ def test_stop_ends_the_fork_and_reaps_it() -> None:
         early.stop()  # the run's clean-up may come after the result was taken: nothing left to end
     with pytest.raises(ChildProcessError):
         os.waitpid(child, os.WNOHANG)
+
+
+def test_no_fork_to_be_had_leaves_the_hash_to_the_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine that refuses a new process (a process limit) costs time, not the acquisition hash."""
+
+    def refused() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    with open_evidence(DEMO_E01) as evidence:
+        early = MediaHashFork(evidence)
+        assert early.hashing is None
+        with ThreadPoolExecutor(1) as pool:
+            hashing = early.or_on(pool, evidence, lambda path: None)
+            assert hashing.read_while == "parsing" and hashing.result().verified is True

@@ -56,7 +56,10 @@ class MediaHashFork:
         image = _image_path(evidence)
         if image is not None and ForkedJob.possible():
             started = iso(now_utc())
-            self._job = ForkedJob(lambda: _hash_image_at(image), "hashing the media")
+            try:
+                self._job = ForkedJob(lambda: _hash_image_at(image), "hashing the media")
+            except OSError:  # no fork to be had: hashed on a thread while parsing (`or_on`), as the entry says
+                return
             self.hashing = MediaHashing(self._job, started, "listing and parsing")
 
     def or_on(self, pool: Executor, evidence: Evidence, known: Callable[[str], str | None]) -> MediaHashing:
