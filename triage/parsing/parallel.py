@@ -40,7 +40,12 @@ MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on the bytes read and sent to wor
 # it. A result is a few records, whatever the photo's size; at N = 1,000,000 (bench/RESULTS.md) 4,096 let the
 # worker stop a third of the way through the photos while the run waited, 16,384 lets it finish them meanwhile
 LOOKAHEAD_FILES = 16384
-BATCH_FILES = 32  # files per task: one round trip to a worker carries many small photos
+# files per task: one round trip to a worker carries many small photos. The pool's next task reaches the worker
+# through two threads of this process (the pool's manager, its queue feeder), each waiting its turn at the
+# interpreter while the main thread parses (up to 5 ms a turn): with 32 photos a task (~11 ms of a worker's work)
+# the worker was found waiting on its queue in half the samples on the 4 GiB E01; with 128 the parsing ended at
+# 49.9 and 49.6 s against 50.1 and 51.6 s (alternating runs, bench/RESULTS.md: within this machine's noise)
+BATCH_FILES = 128
 MIN_POOL_FILES = 256  # photos below which the default run stays in this process
 BATCH_BYTES = 16 << 20
 
@@ -205,14 +210,17 @@ def _run(
     batch: list[tuple[list, tuple]] = []  # entries and worker arguments waiting to be sent
     unfinished: deque[list] = deque()  # entries sent with their bytes, in the order sent, until the worker is done
     inflight = 0  # their bytes (a finished file's bytes are let go: only its result is held)
+    batch_bytes = 0  # the bytes of the files in `batch`
     broken = False
 
     def submit_batch() -> None:
+        nonlocal batch_bytes
         if batch:
             future = pool.submit(prepare_batch, [args for _, args in batch])
             for index, (entry, _) in enumerate(batch):
                 entry[1], entry[2] = future, index
             batch.clear()
+            batch_bytes = 0
 
     def let_go_finished() -> None:
         nonlocal inflight
@@ -283,7 +291,7 @@ def _run(
 
     def read_next() -> bool:
         """The next file listed into `pending`, its bytes read for a worker if one can parse it; False at the end."""
-        nonlocal inflight
+        nonlocal inflight, batch_bytes
         cand = next(incoming, None)
         if cand is None:
             return False
@@ -297,7 +305,8 @@ def _run(
             batch.append(
                 (entry, (replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers)))
             )
-            if len(batch) >= BATCH_FILES or sum(len(a[2]) for _, a in batch) >= BATCH_BYTES:
+            batch_bytes += len(data)
+            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
                 submit_batch()
         let_go_finished()
         return True
