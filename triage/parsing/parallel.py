@@ -24,7 +24,7 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -40,11 +40,9 @@ MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on the bytes read and sent to wor
 # it. A result is a few records, whatever the photo's size; at N = 1,000,000 (bench/RESULTS.md) 4,096 let the
 # worker stop a third of the way through the photos while the run waited, 16,384 lets it finish them meanwhile
 LOOKAHEAD_FILES = 16384
-# files per task: one round trip to a worker carries many small photos. The pool's next task reaches the worker
-# through two threads of this process (the pool's manager, its queue feeder), each waiting its turn at the
-# interpreter while the main thread parses (up to 5 ms a turn): with 32 photos a task (~11 ms of a worker's work)
-# the worker was found waiting on its queue in half the samples on the 4 GiB E01; with 128 the parsing ended at
-# 49.9 and 49.6 s against 50.1 and 51.6 s (alternating runs, bench/RESULTS.md: within this machine's noise)
+# files per task: one round trip to a worker carries many small photos (the next task reaches a worker through
+# two threads of this process, the pool's manager and its queue feeder, each waiting its turn at the interpreter
+# beside the parsing main thread); a batch is sent before it is full only when the workers run short (`feed_before`)
 BATCH_FILES = 128
 MIN_POOL_FILES = 256  # photos below which the default run stays in this process
 BATCH_BYTES = 16 << 20
@@ -211,6 +209,8 @@ def _run(
     unfinished: deque[list] = deque()  # entries sent with their bytes, in the order sent, until the worker is done
     inflight = 0  # their bytes (a finished file's bytes are let go: only its result is held)
     batch_bytes = 0  # the bytes of the files in `batch`
+    sent: deque[Future] = deque()  # the batches submitted and not yet done, oldest first
+    queued_enough = 2 * max(1, stats.workers) + 2  # batches the workers have ahead of them
     broken = False
 
     def submit_batch() -> None:
@@ -221,6 +221,17 @@ def _run(
                 entry[1], entry[2] = future, index
             batch.clear()
             batch_bytes = 0
+            sent.append(future)
+
+    def feed_before(entry: list) -> None:
+        """Before this process parses or waits for `entry`: the batch being filled goes to the workers if `entry`
+        is in it or the workers have little left to do; otherwise it fills on. Sent at every turn, the batches
+        were of one file once the read-ahead was full, and the worker waited on its queue for half of the E01's
+        photos (bench/RESULTS.md)."""
+        while sent and sent[0].done():
+            sent.popleft()
+        if batch and (batch[0][0] is entry or len(sent) < queued_enough):
+            submit_batch()
 
     def let_go_finished() -> None:
         nonlocal inflight
@@ -255,9 +266,10 @@ def _run(
             while not forks.ready(head[0]):
                 while window_open() and read_next():
                     pass
-                submit_batch()
                 if not pending or not doable(pending[0]):
+                    submit_batch()
                     break
+                feed_before(pending[0])
                 finish(pending.popleft())
                 let_go_finished()
         finally:
@@ -316,7 +328,7 @@ def _run(
 
     while read_next():
         while pending and (not window_open() or head_ready()):
-            submit_batch()  # the workers get what is read before this process parses or waits
+            feed_before(pending[0])  # the workers get what is read before this process parses or waits
             finish_head()
             let_go_finished()
     submit_batch()
