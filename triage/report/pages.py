@@ -122,6 +122,11 @@ SECTIONS = (  # the pages' navigation bar: series name, label
 )
 
 
+def pages_of(rows: int, per_page: int) -> int:
+    """Pages a series of `rows` rows takes: at least one (an empty listing still has its page)."""
+    return max(1, -(-rows // per_page))
+
+
 @dataclass
 class Series:
     """A run of pages: `name`-1.html … `name`-N.html, `per_page` rows each."""
@@ -135,7 +140,7 @@ class Series:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return pages_of(self.total, self.per_page)
 
     def file(self, n: int) -> str:
         return f"{self.name}-{n}.html"
@@ -240,10 +245,6 @@ TIMELINE_ROW_US = 14
 LISTING_ROW_US = {"media": 70, "people": 110, "contacts": 20}
 OTHER_ROW_US = 15
 PAGE_US = 200
-
-
-def pages_of(rows: int, per_page: int) -> int:
-    return max(1, -(-rows // per_page))
 
 
 def conversation_cost(t: ThreadInfo) -> int:
