@@ -4,6 +4,9 @@ so a column added or dropped by an app version never breaks a query (and absence
 from __future__ import annotations
 
 import sqlite3
+from array import array
+from bisect import bisect_left
+from collections.abc import Container
 
 from parsers.base import quote_ident, table_columns
 
@@ -45,3 +48,33 @@ def satellite_joins(
         items += select_list(alias, cols, prefix)
         joins.append(f"LEFT JOIN {quote_ident(table)} {alias} ON {alias}.{key} = {base_alias}._id")
     return items, joins
+
+
+class SortedIds(Container[object]):
+    """Row ids held as a sorted array of 64-bit integers: 8 bytes an id where a set of Python ints takes ~60
+    (a phone's 600,000 message ids: ~5 MB against ~40 MB). Membership by bisection."""
+
+    def __init__(self, ids: array) -> None:
+        self._ids = ids
+
+    def __contains__(self, row_id: object) -> bool:
+        if type(row_id) is not int:
+            return False
+        i = bisect_left(self._ids, row_id)
+        return i < len(self._ids) and self._ids[i] == row_id
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def row_ids(db: sqlite3.Connection, sql: str) -> Container[object]:
+    """The values of the first column of `sql` (ids, e.g. `SELECT _id FROM a_view`) for membership tests: a
+    SortedIds when they are all integers, else (text, real, NULL or blob ids) a set. SQLite errors
+    raised while reading are the caller's."""
+    ids = array("q")
+    rows = db.execute(f"SELECT * FROM ({sql}) ORDER BY 1")
+    for row_id, *_ in rows:  # SQLite's integers are 64-bit: each fits the array
+        if type(row_id) is not int or (ids and row_id < ids[-1]):
+            return {*ids, row_id, *(r[0] for r in rows)}
+        ids.append(row_id)
+    return SortedIds(ids)
