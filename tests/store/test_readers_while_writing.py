@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from triage.model.records import Message, SourceFile
-from triage.store import CaseStore
+from triage.store import CaseStore, _write_once_pragmas
 
 
 def _message(source: SourceFile, n: int) -> Message:
@@ -68,3 +68,33 @@ def test_the_closed_case_file_is_one_file_that_opens_read_only(tmp_path: Path) -
         ro.close()
     finally:
         tmp_path.chmod(stat.S_IRWXU)
+
+
+def test_a_later_connection_of_the_writer_keeps_the_write_ahead_log(tmp_path: Path) -> None:
+    """The store's connect-time pragmas set a rollback journal in memory. Set again on a later connection of the
+    writing process (a pool's second connection) they took the shared file out of WAL at once, and the readers'
+    next reads waited on the writer's transactions ("database is locked")."""
+    store, source = _store_with(tmp_path, 3)
+    store.let_readers_in()
+    later = sqlite3.connect(tmp_path / "case.sqlite")
+    _write_once_pragmas(later, None)  # what the store's engine runs on each new connection
+    assert later.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert later.execute("PRAGMA synchronous").fetchone()[0] == 0  # the other pragmas still set
+    later.close()
+    reader = sqlite3.connect(tmp_path / "case.sqlite", timeout=0.1)
+    assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cursor = reader.execute("SELECT body FROM message ORDER BY id")
+    cursor.fetchone()  # a read open while the writer commits
+    for n in range(3, 6):
+        store.insert(_message(source, n))
+    store.commit()  # with the file out of WAL this waits for the reader and fails
+    assert len(cursor.fetchall()) == 2
+    assert reader.execute("SELECT count(*) FROM message").fetchone()[0] == 6
+    reader.close()
+    store.close()
+
+
+def test_a_store_in_memory_lets_readers_in_without_a_log() -> None:
+    store = CaseStore("sqlite://")
+    store.let_readers_in()  # nothing else can open it: its journal mode stays "memory", and that is no error
+    store.close()

@@ -269,8 +269,14 @@ class CaseStore:
         one file again."""
         self.commit()
         if self.engine.dialect.name == "sqlite":
-            self.session.connection().exec_driver_sql("PRAGMA journal_mode=WAL")
-            self._shared = True
+            mode = self.session.connection().exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
+            if mode == "wal":
+                self._shared = True
+            elif self.engine.url.database not in (None, "", ":memory:"):  # in memory: no other process reads it
+                raise TriageError(
+                    f"the case store could not take a write-ahead log (journal mode {mode}): no other process "
+                    "could read it while this one writes"
+                )
 
     def close(self) -> None:
         if self._shared:
@@ -290,8 +296,13 @@ class CaseStore:
 
 def _write_once_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # a store already in WAL mode (let_readers_in: other processes are reading it) keeps it: setting the journal
+    # mode on a later connection of this process would take the file out of WAL without waiting for its readers,
+    # and their next read would wait on this process's writes (tests/store/test_readers_while_writing.py)
+    in_wal = cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     for pragma in SQLITE_PRAGMAS:
-        cursor.execute(pragma)
+        if not (in_wal and pragma.startswith("PRAGMA journal_mode")):
+            cursor.execute(pragma)
     cursor.close()
 
 
