@@ -543,7 +543,7 @@ class PageWriter:
             self.write(day_series.pop(day), "day", records, prepare=self._timeline_rows)
         if day_series:
             raise RuntimeError(f"timeline: no records read for {', '.join(day_series)}; report not written")
-        summary = [{"day": day, "count": n, "pages": -(-n // PER_PAGE["day"])} for day, n in days.items()]
+        summary = [{"day": day, "count": n, "pages": pages_of(n, PER_PAGE["day"])} for day, n in days.items()]
         self.write(index, "timeline", iter(summary), extra={"record_total": sum(days.values())})
 
     def _read_on(self, session: Session) -> None:

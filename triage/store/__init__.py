@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
@@ -35,8 +36,8 @@ FLUSH_EVERY = 2000  # ORM objects: flush in batches, never hold a whole database
 INSERT_BATCH = 5000  # bulk rows: one executemany per table and batch
 # A case file is written once by one process and sealed after: no rollback journal on disk and no fsync
 # per transaction (a run that dies is recorded as failed and its store is not evidence of anything).
+SQLITE_JOURNAL = "PRAGMA journal_mode=MEMORY"  # not set on a file already in WAL (_write_once_pragmas)
 SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=MEMORY",
     "PRAGMA synchronous=OFF",
     # sorts too large for the page cache (CREATE INDEX over the messages, GROUP BY and ORDER BY of the
     # report's queries) spill to temporary files, which the system's file cache holds, instead of growing the
@@ -272,7 +273,7 @@ class CaseStore:
             mode = self.session.connection().exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
             if mode == "wal":
                 self._shared = True
-            elif self.engine.url.database not in (None, "", ":memory:"):  # in memory: no other process reads it
+            elif not sqlite_in_memory(self.engine.url):  # in memory: no other process reads it
                 raise TriageError(
                     f"the case store could not take a write-ahead log (journal mode {mode}): no other process "
                     "could read it while this one writes"
@@ -294,15 +295,20 @@ class CaseStore:
         self.engine.dispose()
 
 
+def sqlite_in_memory(url: URL) -> bool:
+    """An SQLite store in this connection's memory: no other connection or process can open it."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def _write_once_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # a store already in WAL mode (let_readers_in: other processes are reading it) keeps it: setting the journal
     # mode on a later connection of this process would take the file out of WAL without waiting for its readers,
     # and their next read would wait on this process's writes (tests/store/test_readers_while_writing.py)
-    in_wal = cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        cursor.execute(SQLITE_JOURNAL)
     for pragma in SQLITE_PRAGMAS:
-        if not (in_wal and pragma.startswith("PRAGMA journal_mode")):
-            cursor.execute(pragma)
+        cursor.execute(pragma)
     cursor.close()
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from triage.forked_job import ForkedJob
 from triage.model.records import Base
+from triage.store import sqlite_in_memory
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Base)
@@ -47,7 +48,7 @@ def fork_url(session: Session) -> str | None:
     """The URL another process (a fork, the report's second process) opens the store by, password included; None
     when another connection would not see the same data (SQLite in memory)."""
     url = session.get_bind().engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+    if sqlite_in_memory(url):
         return None
     return url.render_as_string(hide_password=False)
 
