@@ -5,7 +5,8 @@
 
 For each N: generates the tree with `../shared/bench/gen_android_tree.py` (its JPEG helper module is
 `bench/jpeg_gps.py`), runs ALEAPP (extracted from `../shared/bench/aleapp-075122c8.tar.gz` into its own
-virtualenv once, by `prepare_aleapp` below) and `triage run`, each under GNU time, and
+virtualenv, made from the interpreter running this script, by `prepare_aleapp` below) and `triage run`, each
+under GNU time, and
 prints one markdown row per N: both wall times, the ratio, both peak RSS, our output size, and our record
 counts against the generator's `tree-counts.json`. ALEAPP is measured, never copied from.
 """
@@ -42,6 +43,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     shared = Path(args.shared).resolve()
     aleapp = None if args.skip_aleapp else prepare_aleapp(work, shared)
+    # both tools run on this interpreter (ours from its venv, ALEAPP from one made from it): its build counts
+    # (a CPython without profile-guided optimisation runs both ~15 % slower, bench/RESULTS.md)
+    print(f"interpreter: Python {sys.version.split()[0]} at {_base_interpreter()}")
     print("| N | files | ALEAPP wall | ours wall | ratio | ALEAPP RSS | our RSS | our output | counts |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n in args.messages:
@@ -64,15 +68,36 @@ def prepare_aleapp(work: Path, shared: Path) -> Path:
     venv = work / "aleapp-venv"
     if not (folder / "aleapp.py").exists():
         with tarfile.open(shared / "bench" / "aleapp-075122c8.tar.gz") as tar:
-            tar.extractall(work, filter="data")
+            _extract(tar, work)
+    made_from = venv / "pyvenv.cfg"
+    if made_from.exists() and f"home = {Path(_base_interpreter()).parent}" not in made_from.read_text().splitlines():
+        shutil.rmtree(venv)  # made from another interpreter: both tools are timed on the same one
     if not (venv / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([_base_interpreter(), "-m", "venv", str(venv)], check=True)
         requirements = [
             line for line in (folder / "requirements.txt").read_text().splitlines() if "mister_skinnylegs" not in line
         ]
         (work / "aleapp-req.txt").write_text("\n".join(requirements) + "\n")
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-r", str(work / "aleapp-req.txt")], check=True)
     return folder
+
+
+def _base_interpreter() -> str:
+    """The interpreter our venv was made from (the one a venv made from `sys.executable` runs on)."""
+    return getattr(sys, "_base_executable", sys.executable)
+
+
+def _extract(tar: tarfile.TarFile, into: Path) -> None:
+    """The snapshot unpacked with tarfile's "data" filter, or, where Python has none yet (Debian 12's 3.11.2),
+    after the same refusal of links, devices and names that leave the folder."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(into, filter="data")
+        return
+    for member in tar.getmembers():
+        target = (into / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not target.is_relative_to(into.resolve()):
+            raise SystemExit(f"refusing {member.name} in the ALEAPP snapshot (not a plain file inside the folder)")
+    tar.extractall(into)  # every member checked above
 
 
 def measure(n: int, photos: int, work: Path, shared: Path, aleapp: Path | None) -> str:
@@ -100,7 +125,7 @@ def measure(n: int, photos: int, work: Path, shared: Path, aleapp: Path | None) 
     for old in (ours_out, case / "ours.zip"):
         shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
     ours = timed(
-        [str(ROOT / ".venv" / "bin" / "triage"), "run", str(tree), "--out", str(ours_out), "--quiet"],
+        [str(Path(sys.executable).parent / "triage"), "run", str(tree), "--out", str(ours_out), "--quiet"],
         ROOT,
         case / "ours.time",
     )
