@@ -9,6 +9,8 @@ event): chatter messages must not be built at all.
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -428,3 +430,74 @@ def test_seeded_lexicon_hits_are_complete_for_their_type(tmp_path: Path) -> None
     chatter.body = "Boat to England"  # changed after the scan: the scan is what the run matched
     assert ctx.lexicon_hits(chatter) == []
     store.close()
+
+
+def test_a_parties_fork_that_fails_leaves_the_parties_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parties' second process failing costs time, not the run: the file it left is removed, the parties are
+    linked here (the same rows), and the pass's custody details say why."""
+    import triage.run.passes as passes
+
+    here = _store_naming_numbers(tmp_path / "here")
+    details_here = run_passes_recorded(here, "parties linked")
+    parent, link = os.getpid(), passes._link_parties
+
+    def fails_in_the_child(source: Any, target: CaseStore) -> dict[str, Any]:
+        details = link(source, target)
+        if os.getpid() != parent:
+            target.commit()  # its parties written, then the failure: the file must not be appended
+            raise sqlite3.OperationalError("database is locked")
+        return details
+
+    monkeypatch.setattr(passes, "_link_parties", fails_in_the_child)
+    forked = _store_naming_numbers(tmp_path / "forked")
+    forked.let_readers_in()
+    elsewhere = PartiesElsewhere.start(forked, tmp_path)
+    assert elsewhere is not None and elsewhere.job.pid is not None
+    details = elsewhere.merge(forked)
+    forked.commit()
+    assert details == {
+        **details_here,
+        "second_process_failed": "linking parties, in a second process: OperationalError: database is locked; "
+        "the parties were linked here instead",
+    }
+    assert _party_rows(forked) == _party_rows(here)  # no row twice, ids as the pass gives them
+    here.close()
+    forked.close()
+
+
+def test_a_text_scan_fork_that_fails_is_scanned_here_and_said_in_the_pass_that_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import triage.run.passes as passes
+
+    monkeypatch.setattr(passes, "TEXT_SCAN_SPLIT_FROM", 1000)
+    whole = _store_with_chatter_and_crossing_talk(tmp_path / "whole", 3000)
+    split = _store_with_chatter_and_crossing_talk(tmp_path / "split", 3000)
+    parent, scan = os.getpid(), passes.scan_message_text
+
+    def fails_in_the_child(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != parent:
+            raise sqlite3.OperationalError("database is locked")
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(passes, "scan_message_text", fails_in_the_child)
+    split.let_readers_in()
+    elsewhere = passes.TextScanElsewhere.start(split, PACK)
+    assert elsewhere is not None and elsewhere.job.pid is not None
+    said: dict[str, dict[str, Any]] = {}
+    one = PassInput(whole, PACK, Watchlists())
+    two = PassInput(split, PACK, Watchlists(), text_elsewhere=elsewhere)
+    run_passes(one, only=("payments extracted", "rules evaluated"))
+    run_passes(two, record=lambda a, **d: said.update({a: d}), only=("payments extracted", "rules evaluated"))
+    assert said["payments extracted"]["second_process_failed"] == (
+        "scanning the message text, in a second process: OperationalError: database is locked; "
+        "the later messages were scanned here instead"
+    )
+    assert "second_process_failed" not in said["rules evaluated"]  # said once, by the pass that asked first
+    a, b = one.message_text(), two.message_text()
+    assert a.may_hold_payment == b.may_hold_payment and list(a.lexicon_hits.items()) == list(b.lexicon_hits.items())
+    assert findings_of(one.findings) == findings_of(two.findings) and one.findings
+    whole.close()
+    split.close()

@@ -5,6 +5,8 @@ runs the job in this process instead."""
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -94,4 +96,40 @@ def test_stop_ends_a_child_still_at_work(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left behind
+    store.close()
+
+
+def _dies(session: Session) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_job_that_can_be_done_again_is_done_here_when_its_child_fails(tmp_path: Path) -> None:
+    """A child that cannot read the store (seen once at N = 1,000,000: "database is locked" on its first read) or
+    dies costs time, not the step: `again` removes what it left, the job runs here on this process's session, and
+    `fell_back` says why. Without `again` the child's error is the step's; a file already there never counts."""
+    store, _ = _store_with(tmp_path, 3)
+    store.let_readers_in()
+    url, parent = fork_url(store.session), os.getpid()
+
+    def counts_here_only(session: Session) -> tuple[int, int]:
+        if os.getpid() != parent:
+            raise sqlite3.OperationalError("database is locked")
+        return _count_and_pid(session)
+
+    removed: list[str] = []
+    job = ForkedReader(counts_here_only, url, "counting", again=lambda: removed.append("the child's file"))
+    assert job.pid is not None
+    assert job.result(store.session) == (3, parent)
+    assert removed == ["the child's file"]
+    assert job.fell_back == "counting, in a second process: OperationalError: database is locked"
+    dead = ForkedReader(lambda s: os.getpid() if os.getpid() == parent else _dies(s), url, "x", again=lambda: None)
+    assert dead.result(store.session) == parent
+    assert dead.fell_back == "x, in a second process: TriageError: it stopped without an answer"
+    with pytest.raises(TriageError, match="counting, in a second process: OperationalError: database is locked"):
+        ForkedReader(counts_here_only, url, "counting").result(store.session)
+    with pytest.raises(ExistingFileError):
+        ForkedReader(_refuses, url, "pages", again=lambda: removed.append("never")).result(store.session)
+    assert removed == ["the child's file"]
+    on_time = ForkedReader(_count_and_pid, url, "counting", again=lambda: removed.append("never"))
+    assert on_time.result(store.session)[1] != parent and on_time.fell_back is None
     store.close()

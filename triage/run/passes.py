@@ -45,6 +45,8 @@ class PassInput:
     describe: Callable[[Base], Citation] | None = None  # how a finding cites a record (default: triage.enrich.citation)
     findings: list[Finding] = field(default_factory=list)  # filled by the rules pass
     text_elsewhere: TextScanElsewhere | None = None  # the later messages' scan, in a fork (`triage run`)
+    # what a pass met on the way that its custody entry says (run_passes adds them to the pass's details)
+    notes: Details = field(default_factory=dict)
     _text_scan: MessageTextScan | None = field(default=None, init=False, repr=False)
 
     def message_text(self) -> MessageTextScan:
@@ -59,6 +61,8 @@ class PassInput:
                 split = self.text_elsewhere.from_id
                 first = scan_message_text(self.store, lexicon, _mentions(lexicon), before_id=split)
                 self._text_scan = joined(first, self.text_elsewhere.result(self.store.session))
+                if (failed := self.text_elsewhere.job.fell_back) is not None:
+                    self.notes[SECOND_PROCESS_FAILED] = f"{failed}; the later messages were scanned here instead"
         return self._text_scan
 
 
@@ -136,7 +140,8 @@ class TextScanElsewhere:
         def scan(session: Session) -> MessageTextScan:
             return scan_message_text(ReadingSession(session), lexicon, mentions, from_id=split)
 
-        return cls(ForkedReader(scan, url, "scanning the message text"), split)
+        # nothing to remove when it fails: the scan writes nothing, it is done here instead
+        return cls(ForkedReader(scan, url, "scanning the message text", again=lambda: None), split)
 
     def result(self, session: Session) -> MessageTextScan:
         return self.job.result(session)
@@ -145,6 +150,8 @@ class TextScanElsewhere:
         self.job.stop()
 
 
+# the custody detail of a pass whose second process failed and whose work this process did instead (same result)
+SECOND_PROCESS_FAILED = "second_process_failed"
 PARTIES_LINKED = "parties linked"  # the parties pass's action: `triage run` runs it in a fork (below)
 PAYMENTS_EXTRACTED = "payments extracted"
 RULES_EVALUATED = "rules evaluated"
@@ -178,16 +185,25 @@ class PartiesElsewhere:
                 own.close()
             return details
 
-        return cls(ForkedReader(link, url, "linking parties"), file)
+        return cls(ForkedReader(link, url, "linking parties", again=lambda: _remove_case_file(file)), file)
 
     def merge(self, store: CaseStore) -> Details:
-        """Wait for the fork, then append its parties to `store` in id order; what the pass says of them."""
+        """Wait for the fork, then append its parties to `store` in id order; what the pass says of them. A fork
+        that failed costs time only: the parties are linked here into a new file, and the details say why."""
         details = self.job.result(store.session)
         store.append_case_file(self.file)
+        if (failed := self.job.fell_back) is not None:
+            details = {**details, SECOND_PROCESS_FAILED: f"{failed}; the parties were linked here instead"}
         return details
 
     def stop(self) -> None:
         self.job.stop()
+
+
+def _remove_case_file(file: Path) -> None:
+    """A case file of the run's own work folder, with its journal files, as a failed fork left it."""
+    for part in (file, *(file.with_name(file.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        part.unlink(missing_ok=True)
 
 
 def group_media_pass(given: PassInput) -> Details:
@@ -283,5 +299,7 @@ def run_passes(
         if on_start is not None:
             on_start(step.action)
         details = step.run(given)
+        if given.notes:  # what the pass met on the way (a second process that failed): said in its entry
+            details, given.notes = {**(details or {}), **given.notes}, {}
         if details is not None and record is not None:
             record(step.action, **details)

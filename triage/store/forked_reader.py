@@ -6,7 +6,10 @@ a connection of its own (SQLite's write-ahead log lets a reader in beside the wr
 runs the job and sends back its result. The report's timeline is written this way (triage/report/pages.py), and
 the parties are linked this way into a file of their own (triage/run/passes.py).
 
-`ForkedReader.result` waits for the child and returns its result, or raises the error that stopped it.
+`ForkedReader.result` waits for the child and returns its result, or raises the error that stopped it. A job
+that can be done again (`again`: what removes the child's own output) is not lost with its child: when the child
+fails (it could not read the store, it died) the job runs in this process, and `fell_back` says why, for the
+examination record. A job that writes files of the report is never done again (a page written twice is refused).
 Where no fork can be made (no os.fork; not the process's main thread; a store no other connection can open:
 SQLite in memory) the job runs in this process when its result is asked for, on this process's session, so the
 result is the same either way.
@@ -21,7 +24,9 @@ from typing import Generic, TypeVar
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from triage.errors import TriageError
 from triage.forked_job import ForkedJob
+from triage.integrity.exclusive import ExistingFileError
 from triage.model.records import Base
 from triage.store import sqlite_in_memory
 
@@ -55,10 +60,14 @@ def fork_url(session: Session) -> str | None:
 
 class ForkedReader(Generic[T]):
     """`job(session)` run in a forked child on its own session of the store at `url` (None: later, here).
-    `what` names the job in an error."""
+    `what` names the job in an error. `again`: the job may be done again here when the child fails, after
+    `again()` has removed what the child left (None: the child's error is raised)."""
 
-    def __init__(self, job: Callable[[Session], T], url: str | None, what: str) -> None:
-        self.job = job
+    def __init__(
+        self, job: Callable[[Session], T], url: str | None, what: str, again: Callable[[], None] | None = None
+    ) -> None:
+        self.job, self.again = job, again
+        self.fell_back: str | None = None  # why the job was done in this process after its child failed
         self.forked: ForkedJob[T] | None = None
         if url is not None and ForkedJob.possible():
             self.forked = ForkedJob(partial(_on_own_session, job, url), what)
@@ -72,7 +81,16 @@ class ForkedReader(Generic[T]):
         """The job's result once it is done (`session`: this process's, used when the job runs here)."""
         if self.forked is None:
             return self.job(session)
-        return self.forked.result()
+        try:
+            return self.forked.result()
+        except ExistingFileError:
+            raise  # a file already there: nothing to do again, nothing of it to remove
+        except TriageError as e:
+            if self.again is None:
+                raise
+            self.again()
+            self.forked, self.fell_back = None, str(e)
+            return self.job(session)
 
     def stop(self) -> None:
         """Ends the child if it still runs (the step failed in this process before asking for the result)."""
