@@ -68,6 +68,25 @@ def test_digest_keeps_every_type_and_matches_the_documented_recipe(tmp_path: Pat
     assert recipe(path, "t", 8) != recipe(path, "t", 7)
 
 
+def test_rows_of_integers_text_and_null_only_match_the_recipe(tmp_path: Path) -> None:
+    """Most rows of a phone's tables hold no real and no blob: they are written as they are (a shorter way in
+    row_digest.canonical_values), and must hash as the recipe says, text that is not UTF-8 included."""
+    path = tmp_path / "plain.db"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE m (_id INTEGER PRIMARY KEY, n INTEGER, s TEXT, z);
+        INSERT INTO m VALUES (1, -9223372036854775808, 'Salam, jay heye? 2,500£ 🚤 "quoted" \\', NULL);
+        INSERT INTO m VALUES (2, NULL, CAST(X'41ff42' AS TEXT), 'مرحبا');
+        INSERT INTO m VALUES (3, 0, '', 9223372036854775807);
+    """)
+    db.commit()
+    db.close()
+    digests = RowDigests(path)
+    got = [digests.of("m", str(rowid)) for rowid in (1, 2, 3)]
+    digests.close()
+    assert got == [recipe(path, "m", rowid) for rowid in (1, 2, 3)]
+
+
 def test_rows_without_a_rowid_or_outside_a_table_get_none(tmp_path: Path) -> None:
     path = typed_database(tmp_path / "typed.db")
     digests = RowDigests(path)

@@ -49,10 +49,16 @@ def canonical_head(table: str, columns: list[str]) -> bytes:
     return _JSON([table, columns]).encode("ascii") + b"\n"
 
 
+# the types of a row whose values JSON writes as they are (most rows of a phone's messages hold no real or blob)
+_AS_THEY_ARE = frozenset((int, str, type(None)))
+
+
 def canonical_values(rowid: int, values: tuple[Any, ...]) -> bytes:
     """The second line hashed: [rowid, [value, ...]]; integers as numbers, text as strings (bytes that are not
     UTF-8 as \\udcXX escapes), reals as {"real": Python's shortest repr}, blobs as {"blob": lowercase hex},
     NULL as null. The type is kept: 1 and 1.0, or a text and a blob of the same bytes, differ in SQLite."""
+    if _AS_THEY_ARE.issuperset(map(type, values)):  # nothing to wrap (a msgstore.db message row: 4.5 -> 2.6 us)
+        return _JSON([rowid, values]).encode("ascii")
     return _JSON(
         [
             rowid,
