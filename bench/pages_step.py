@@ -47,7 +47,7 @@ def main() -> None:
         out = work / f"pages-{n}"
         out.mkdir()
         wall, cpu = time.perf_counter(), time.process_time()
-        files, _ = write_pages(store, dataclasses.replace(report, out=out))
+        files = write_pages(store, dataclasses.replace(report, out=out)).files
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         size = sum(f.stat().st_size for f in files)
         print(

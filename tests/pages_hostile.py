@@ -233,7 +233,7 @@ def write(out: Path) -> Path:
     findings = build_findings(store, case, pack, run, store.counts())
     ensure_indexes(store.session)
     report = build_report(store, findings, rs.custody.path, out, pack.zones)
-    _, links = write_pages(store, report)
+    links = write_pages(store, report).links
     write_html(report, out / "index.html", links)
     write_text_exclusive(out / "print.html", statement_html(report, pdf_unavailable()))
     store.close()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 from datetime import timedelta
@@ -20,6 +22,7 @@ import pytest
 from tests.offline_browser import CHROMIUM, offline_page
 from tests.report_demo import Elements, Text, listing, listing_pages, read_jsonl, section
 from tests.report_store import WHEN, ReportStore
+from triage.integrity.exclusive import write_bytes_exclusive
 from triage.model.records import Message, SourceFile
 from triage.report.basemap import MAX_POINTS
 from triage.report.cursor_rows import CursorReader
@@ -29,6 +32,7 @@ from triage.report.pages import (
     PAGE_US,
     PER_PAGE,
     TIMELINE_ROW_US,
+    PageWriter,
     conversation_cost,
     fork_share,
     link_plan,
@@ -38,6 +42,7 @@ from triage.report.pages import (
 )
 from triage.report.stream import ThreadInfo
 from triage.store import CaseStore
+from triage.store.forked_reader import SECOND_PROCESS_FAILED
 
 INDEX_LIMIT = 5 * 1024 * 1024  # bytes: the front page stays under this whatever the phone holds
 MSG_ID = re.compile(r'<div class="bubble (?:in|out)" id="msg-(\d+)">')
@@ -244,6 +249,33 @@ def test_pages_written_with_the_fork_are_those_of_one_process(tmp_path: Path) ->
     assert "<bdi>Amir</bdi>" in late  # named before the fork, which shows the name
     # the front page links the cited message to the second page of the forked conversation
     assert 'href="pages/conversation-2-2.html#msg-' in (tmp_path / "forked" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_timeline_fork_that_dies_costs_time_not_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timeline's fork dies with its first day page cut short (as when the system kills it, or it cannot read
+    the store): the files it left are removed, this process writes its pages, and the report is the one a fork
+    that lived would have written, byte for byte; the examination record says the second process failed."""
+    lived = late_thread_store(tmp_path / "lived")
+    lived.write(files_selected=1)
+    parent, original = os.getpid(), PageWriter.write_file
+
+    def dies_at_its_first_day(self: PageWriter, path: Path, page: str) -> None:
+        if os.getpid() != parent and path.name.startswith("day-"):
+            write_bytes_exclusive(path, page.encode("utf-8")[:100])  # a page cut short
+            os.kill(os.getpid(), signal.SIGKILL)
+        original(self, path, page)
+
+    monkeypatch.setattr(PageWriter, "write_file", dies_at_its_first_day)
+    died = late_thread_store(tmp_path / "died")
+    died.write(files_selected=1)
+    assert pages_and_hashes(tmp_path / "died") == pages_and_hashes(tmp_path / "lived")
+    written = [e for e in read_jsonl(tmp_path / "died" / "custody.jsonl") if e["action"] == "report written"]
+    assert written[0]["details"][SECOND_PROCESS_FAILED] == (
+        "the report's timeline pages, in a second process: TriageError: it stopped without an answer; "
+        "written here instead"
+    )
+    lived_written = [e for e in read_jsonl(tmp_path / "lived" / "custody.jsonl") if e["action"] == "report written"]
+    assert SECOND_PROCESS_FAILED not in lived_written[0]["details"]
 
 
 def test_map_clusters_positions_past_the_limit(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from triage.report.pdf import record_outcome, statement_html
 from triage.report.statement import rule_texts
 from triage.report.stream import ensure_indexes
 from triage.report.worker import ReportWorker, RestOfExports, sha256_of
+from triage.store.forked_reader import SECOND_PROCESS_FAILED
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,7 +78,7 @@ def write_report(
         report.context["rule_texts"] = rule_texts(pack)  # Annex A: each rule's definition, from the run's own pack
         worker.print_from(statement_html(report, unavailable))  # report.pdf there while the pages are written here
         with _exports_zipped_meanwhile(finished, worker):
-            pages, links = write_pages(store, report)
+            pages, links, pages_fell_back = write_pages(store, report)
         index = write_html(report, out / "index.html", links)
         # while the second process lays out report.pdf; the pages as their writer hashed them
         shown = {str(p.relative_to(out)): digest for p, digest in pages.items()} | _hashes(out, [index, *report.files])
@@ -89,8 +90,13 @@ def write_report(
     report.context["exports"] = dict(done.hashes)  # what report.pdf names
     pdf, problem = record_outcome(done.pdf, out, custody, unavailable)
     hashes = {**done.hashes, **shown, **_hashes(out, pdf)}
+    failed = {} if pages_fell_back is None else {SECOND_PROCESS_FAILED: f"{pages_fell_back}; written here instead"}
     custody.record(
-        "report written", files=hashes, display_limits=dict(DISPLAY_LIMITS), assessment=findings["assessment"]["level"]
+        "report written",
+        files=hashes,
+        display_limits=dict(DISPLAY_LIMITS),
+        assessment=findings["assessment"]["level"],
+        **failed,
     )
     return ReportWritten(index, [problem] if problem else [])
 

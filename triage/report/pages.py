@@ -14,6 +14,8 @@ per chunk, each file created exclusively. A record's page is found again, for a 
 first keys of its series' pages: memory grows with the number of pages, not of records. A fork of the report's
 process writes the timeline and the last conversations (`fork_share`: about half the work between them) while the
 process writes the rest; a report written off the main thread (the kiosk's) writes them all itself, the same bytes.
+A fork that fails or dies costs time, not the report: the files it left in pages/ (a folder this step made, so every
+file there is its own) are removed and this process writes its share, and `WrittenPages.fell_back` says why.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -197,14 +199,20 @@ class Links:
         return self.by_id("payments", record_id, "pay")
 
 
-def write_pages(store: CaseStore, report: Report) -> tuple[dict[Path, str], Links]:
-    """Write every paged listing under out/pages/; returns the files (in writing order) with the SHA-256 of the
-    bytes written, and their links."""
+class WrittenPages(NamedTuple):
+    files: dict[Path, str]  # every page, in writing order, with the SHA-256 of the bytes written
+    links: Links
+    fell_back: str | None  # why the timeline's fork failed and this process wrote its pages (None: it did not)
+
+
+def write_pages(store: CaseStore, report: Report) -> WrittenPages:
+    """Write every paged listing under out/pages/: the files, their links, and whether the timeline's fork
+    failed (its pages then written here)."""
     folder = report.out / PAGES_DIR
     _new_folder(folder)
     writer = PageWriter(store, report, folder)
     writer.write_all()
-    return {path: writer.sha256[path] for path in writer.files}, writer.links
+    return WrittenPages({path: writer.sha256[path] for path in writer.files}, writer.links, writer.fell_back)
 
 
 # the series the timeline links into (Timed types other than messages: PageWriter._href)
@@ -323,6 +331,7 @@ class PageWriter:
         self.output: WriterThread | None = None  # writes the pages while the next one is made (write_all)
         self.timeline_at = 0  # where the timeline's files go in the list of files
         self.conversations_at = 0  # where the forked conversations' files go (fork_share)
+        self.fell_back: str | None = None  # why the timeline's fork failed, its pages then written here
         self.links = Links()
         self.template = environment().get_template("page.html.j2")
         counts = self.context["counts"]
@@ -371,6 +380,7 @@ class PageWriter:
                 self._write_series(threads, index, elsewhere.share)
             self.sha256.update(self.output.sha256)
             conversations, days, plan, sha256 = elsewhere.result(self.session)
+            self.fell_back = elsewhere.fork.fell_back
             if plan != link_plan(self.links):
                 raise RuntimeError("timeline: its links do not match the pages written; report not written")
             self.files[self.timeline_at : self.timeline_at] = days
@@ -506,7 +516,19 @@ class PageWriter:
         share = fork_share(threads, timeline_cost(days), listings_cost(listings))
         forked = [(position, t) for position, t in enumerate(threads) if t.number in share]
         write = lambda session: self._write_elsewhere(session, index, forked, days, days_index, day_series)  # noqa: E731
-        return Elsewhere(ForkedReader(write, fork_url(self.session), "the report's timeline pages"), share)
+        fork = ForkedReader(write, fork_url(self.session), "the report's timeline pages", again=self._remove_fork_pages)
+        return Elsewhere(fork, share)
+
+    def _remove_fork_pages(self) -> None:
+        """What a failed timeline fork left: every file in the pages' folder that this process did not write.
+        The folder is this step's own (`_new_folder`), so nothing else can be there; asked for once this process
+        has written its share and its writer thread has ended."""
+        own = set(self.files)
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                path = self.folder / entry.name
+                if path not in own and entry.is_file(follow_symlinks=False):
+                    path.unlink()
 
     def _write_elsewhere(
         self,

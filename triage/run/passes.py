@@ -22,7 +22,7 @@ from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
 from triage.evidence.loose import SIDECAR_SUFFIXES
 from triage.model.records import Base, Finding, SourceFile
 from triage.store import CaseStore
-from triage.store.forked_reader import ForkedReader, ReadingSession, fork_url
+from triage.store.forked_reader import SECOND_PROCESS_FAILED, ForkedReader, ReadingSession, fork_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -151,8 +151,6 @@ class TextScanElsewhere:
         self.job.stop()
 
 
-# the custody detail of a pass whose second process failed and whose work this process did instead (same result)
-SECOND_PROCESS_FAILED = "second_process_failed"
 PARTIES_LINKED = "parties linked"  # the parties pass's action: `triage run` runs it in a fork (below)
 PAYMENTS_EXTRACTED = "payments extracted"
 RULES_EVALUATED = "rules evaluated"

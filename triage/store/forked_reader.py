@@ -9,7 +9,8 @@ the parties are linked this way into a file of their own (triage/run/passes.py).
 `ForkedReader.result` waits for the child and returns its result, or raises the error that stopped it. A job
 that can be done again (`again`: what removes the child's own output) is not lost with its child: when the child
 fails (it could not read the store, it died) the job runs in this process, and `fell_back` says why, for the
-examination record. A job that writes files of the report is never done again (a page written twice is refused).
+examination record; a job that writes files removes, in `again`, those its child wrote (the report's timeline
+pages: triage/report/pages.py), so that each file is still created once, exclusively.
 Where no fork can be made (no os.fork; not the process's main thread; a store no other connection can open:
 SQLite in memory) the job runs in this process when its result is asked for, on this process's session, so the
 result is the same either way.
@@ -32,6 +33,9 @@ from triage.store import sqlite_in_memory
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Base)
+
+# the custody detail of a step whose second process failed and whose work this process did instead (same result)
+SECOND_PROCESS_FAILED = "second_process_failed"
 
 
 class ReadingSession:
