@@ -155,9 +155,11 @@ class ReportStore:
         files_selected: int | None = None,
         evidence_files: dict[str, str] | None = None,
         thumbnails: Any = None,
+        finished: Any = None,
     ) -> Path:
         """The report step, as the run calls it after parsing and rules; returns index.html. `thumbnails`: the
-        pictures the run would have made (triage.enrich.thumbnails.Thumbnails), already in the out folder."""
+        pictures the run would have made (triage.enrich.thumbnails.Thumbnails), already in the out folder;
+        `finished`: what the run hands the files the step will not write again (the bundle's zip)."""
         from rules.engine import load_pack
         from triage.report import write_report
         from triage.report.context import ReportContext
@@ -188,7 +190,7 @@ class ReportStore:
         self.store.commit()
         ctx = ReportContext(out=self.out, case="CASE-H", exhibit="EXH-H", examiner=EXAMINER, thumbnails=thumbnails)
         try:
-            return write_report(self.store, ctx, load_pack(), self.custody).index
+            return write_report(self.store, ctx, load_pack(), self.custody, finished=finished).index
         finally:
             self.store.commit()
             self.store.close()

@@ -21,7 +21,6 @@ from markupsafe import Markup, escape
 from tests.report.test_exports_streaming import small_store
 from tests.report_demo import Elements, Text, listing
 from tests.report_store import WHEN, ReportStore
-from triage.errors import TriageError
 from triage.integrity.custody import CustodyLog
 from triage.integrity.exclusive import ExistingFileError
 from triage.model.records import EvidenceItem, Finding, Message, SourceFile
@@ -35,8 +34,16 @@ from triage.report.pdf import PDF_NAME, pdf_unavailable, render_print_html
 from triage.report.rows import iso_z
 from triage.report.tables import write_record_tables, write_records_and_tables
 from triage.report.times import LOCAL_ZONES, local_times
-from triage.report.worker import ReadStore, ReportWorker, RestOfExports, write_other_exports, write_record_exports
+from triage.report.worker import (
+    SECOND_PROCESS_TYPES,
+    ReadStore,
+    ReportWorker,
+    RestOfExports,
+    write_other_exports,
+    write_record_exports,
+)
 from triage.store import CaseStore
+from triage.store.forked_reader import SECOND_PROCESS_FAILED
 
 HOSTILE = [
     "plain",
@@ -239,9 +246,9 @@ def test_exports_of_the_second_process_equal_those_written_here(tmp_path: Path) 
             assert re.sub(r"\s+", " ", f"{path.relative_to(here)} {written[str(path.relative_to(here))]}") in text
 
 
-def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path: Path) -> None:
-    """The second process cannot open the store (its folder moved after this process opened it): the
-    error it met is raised here, by name."""
+def test_a_failure_in_the_second_process_costs_time_not_the_report(tmp_path: Path) -> None:
+    """The second process cannot open the store (its folder moved after this process opened it): what it created
+    is removed, this process writes the exports itself (the same files), and `fell_back` says what went wrong."""
     (tmp_path / "a").mkdir()
     store = CaseStore(f"sqlite:///{tmp_path / 'a' / 'case.sqlite'}")
     store.commit()
@@ -251,12 +258,105 @@ def test_a_failure_in_the_second_process_stops_the_report_and_says_why(tmp_path:
     worker = ReportWorker(store, out)
     try:
         worker.hand_over(out / "findings.json", None)
-        with pytest.raises(TriageError, match=r"second process failed \(OperationalError: .*unable to open"):
-            worker.finish()
+        done = worker.finish()
     finally:
         worker.close()
         store.close()
-    assert all(p.stat().st_size == 0 for p in (out / "records").iterdir())  # stopped at its first read
+    assert re.fullmatch(
+        r"the report's second process failed \(OperationalError: .*unable to open.*\); its work done here instead",
+        done.fell_back or "",
+        re.DOTALL,  # SQLAlchemy's message runs on to a second line
+    )
+    expected = {f"records/{t}.{kind}" for t in SECOND_PROCESS_TYPES for kind in ("jsonl", "csv")}
+    assert set(done.hashes) == expected and done.pdf is None
+    for name, digest in done.hashes.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
+
+
+def _exports_of(out: Path) -> dict[str, bytes]:
+    """Every export of a report step (records/, schedules, positions, CASE) by its name: custody's own records
+    (records/custody_event.*) left out, as they hold the run's times."""
+    names = [p for p in out.rglob("*") if p.is_file() and (p.parent.name == "records" or p.parent == out)]
+    kept = [p for p in names if p.suffix in (".jsonl", ".csv", ".geojson", ".kml", ".jsonld")]
+    return {str(p.relative_to(out)): p.read_bytes() for p in kept if "custody" not in p.name}
+
+
+def _written(out: Path) -> dict:
+    return [json.loads(line) for line in (out / "custody.jsonl").read_text(encoding="utf-8").splitlines()][-1]
+
+
+def _messages_store(out: Path) -> ReportStore:
+    rs = ReportStore(out)
+    src = rs.source("/data/mmssms.db")
+    for n in range(300):
+        rs.message(src, f"message {n}", row=n + 1)
+    rs.cite(rs.location(src, "pin"), src)
+    return rs
+
+
+def test_a_second_process_that_dies_half_way_costs_time_not_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed once it has created its first exports (the system's out-of-memory killer, say): the files it made are
+    removed, this process writes every export and report.pdf, byte for byte what the second process writes, and
+    the examination record says why."""
+    lived = _messages_store(tmp_path / "lived")
+    lived.write(files_selected=1)
+    hand_over = ReportWorker.hand_over
+
+    def killed_after_its_first_exports(self: ReportWorker, first: Path, rest: RestOfExports | None = None) -> None:
+        hand_over(self, first, rest)
+        deadline = time.monotonic() + 60
+        while not (self.out / "records" / "message.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.child is not None
+        self.child.kill()
+
+    monkeypatch.setattr(ReportWorker, "hand_over", killed_after_its_first_exports)
+    died = _messages_store(tmp_path / "died")
+    died.write(files_selected=1)
+    assert _exports_of(died.out) == _exports_of(lived.out)
+    written = _written(died.out)
+    assert written["action"] == "report written"
+    assert written["details"][SECOND_PROCESS_FAILED] == (
+        "the report's second process ended with code -9 (it said nothing); its work done here instead"
+    )
+    assert SECOND_PROCESS_FAILED not in _written(lived.out)["details"]
+    for name, data in _exports_of(died.out).items():
+        assert written["details"]["files"][name] == hashlib.sha256(data).hexdigest(), name
+    if pdf_unavailable() is None:
+        assert PDF_NAME in written["details"]["files"]
+
+
+def test_a_second_process_that_dies_laying_out_the_pdf_leaves_its_final_exports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after it said its exports were final (the run zips them meanwhile): they are kept as written, and
+    only report.pdf is made here."""
+    exports_written = ReportWorker.exports_written
+    final: list[tuple[Path, int]] = []
+
+    def killed_once_final(self: ReportWorker) -> list[Path]:
+        files = exports_written(self)
+        final.extend((p, p.stat().st_ino) for p in files)
+        assert self.child is not None
+        self.child.kill()
+        return files
+
+    monkeypatch.setattr(ReportWorker, "exports_written", killed_once_final)
+    rs = _messages_store(tmp_path / "out")
+    handed: list[Path] = []
+    rs.write(files_selected=1, finished=handed.extend)
+    assert final and all(path.stat().st_ino == inode for path, inode in final)  # the same files, not made again
+    assert {p for p, _ in final} <= set(handed)
+    written = _written(rs.out)
+    assert written["details"][SECOND_PROCESS_FAILED].startswith("the report's second process ended with code -9")
+    for path, _ in final:
+        assert (
+            written["details"]["files"][str(path.relative_to(rs.out))] == hashlib.sha256(path.read_bytes()).hexdigest()
+        )
+    if pdf_unavailable() is None:
+        assert (rs.out / PDF_NAME).is_file() and PDF_NAME in written["details"]["files"]
 
 
 def _one_message_and_its_worker(tmp_path: Path) -> tuple[ReportStore, ReportWorker]:

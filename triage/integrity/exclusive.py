@@ -8,6 +8,7 @@ with a one-line error instead of being overwritten.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import threading
@@ -19,6 +20,37 @@ from triage.errors import TriageError
 
 class ExistingFileError(TriageError):
     """An output path is already taken."""
+
+
+class _Journal:
+    """Where this process names each file it creates, when asked to (`journal_creations`)."""
+
+    lock = threading.Lock()
+    file: IO[str] | None = None
+
+
+def journal_creations(path: Path) -> None:
+    """From now on, name in `path` each file this process creates, a line of JSON each, written as soon as the file
+    is made (before its first byte): the report's second process does, so that the run can remove what it
+    created if it dies half-way (triage/report/worker.py). Only files made here (O_EXCL) are named: never one that
+    was already there."""
+    with _Journal.lock:
+        _Journal.file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: each name reaches the file
+
+
+def created_files(journal: Path) -> list[Path]:
+    """The files a process named in its creation journal (a last line cut short by its death is left out)."""
+    try:
+        lines = journal.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        return []
+    return [Path(json.loads(line)) for line in lines[:-1]]  # every complete line ends with "\n"
+
+
+def _journal(path: Path) -> None:
+    with _Journal.lock:
+        if _Journal.file is not None:
+            _Journal.file.write(json.dumps(str(path)) + "\n")
 
 
 def create_exclusive(path: Path, mode: str = "wb", encoding: str | None = None, **kwargs: Any) -> IO[Any]:
@@ -33,6 +65,7 @@ def create_exclusive(path: Path, mode: str = "wb", encoding: str | None = None, 
         raise ExistingFileError(
             f"{path} already exists; mobile-triage never replaces a file (choose a new output location)"
         ) from None
+    _journal(path)
     return os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, **kwargs)
 
 

@@ -90,7 +90,9 @@ def write_report(
     report.context["exports"] = dict(done.hashes)  # what report.pdf names
     pdf, problem = record_outcome(done.pdf, out, custody, unavailable)
     hashes = {**done.hashes, **shown, **_hashes(out, pdf)}
-    failed = {} if pages_fell_back is None else {SECOND_PROCESS_FAILED: f"{pages_fell_back}; written here instead"}
+    fell_back = [f"{pages_fell_back}; written here instead"] if pages_fell_back is not None else []
+    fell_back += [done.fell_back] if done.fell_back is not None else []
+    failed = {SECOND_PROCESS_FAILED: " / ".join(fell_back)} if fell_back else {}
     custody.record(
         "report written",
         files=hashes,

@@ -21,17 +21,21 @@ split keeps both processes about equally busy).
 The statement names every export with its SHA-256, so it is laid out once they are all written: its HTML is
 made here (pdf.render_print_html, with a place for the exports) and finished there (pdf.fill_exports).
 
-The second process is `python -m triage.report.worker`. Its requests come on its stdin, never on its command line
-(where a database password would show): first the store's URL and the output folder; then, at the hand-over (once
-findings.json is written and every record committed), findings.json's name and the case's names for the CASE files,
-so it writes the other exports while the report step builds the report; last the print HTML (in a private temporary
-file; no line: no PDF). It opens the store on connections of its own and only reads it (in SQLite's write-ahead log
-a reader neither waits for the writer nor blocks it); every file it writes is created exclusively, as everywhere
-else. It says first, in a line of JSON on stdout, whether this machine can make report.pdf (it loads WeasyPrint,
-which makes it, so the run's process never loads it: 28 MB and 0.4 s saved there); its answer is the last line: the
-files it wrote, the SHA-256 of every export, what became of report.pdf, or the error that stopped it, which
-`ReportWorker.finish` raises here (ExistingFileError as itself). A store no other process can open (SQLite in
-memory) is handled in this process, in the same order.
+The second process is `main` below in a new interpreter (`python -c`, SECOND_PROCESS_COMMAND: run with `-m` this
+module would be executed twice, the package's __init__ importing it first). Its requests come on its stdin, never on
+its command line (where a database password would show): first the store's URL, the output folder and a private file
+where it names each file it creates (`journal_creations`); then, at the hand-over (once findings.json is written and
+every record committed), findings.json's name and the case's names for the CASE files, so it writes the other
+exports while the report step builds the report; last the print HTML (in a private temporary file; no line: no PDF).
+It opens the store on connections of its own and only reads it (in SQLite's write-ahead log a reader neither waits
+for the writer nor blocks it); every file it writes is created exclusively, as everywhere else. It says first, in a
+line of JSON on stdout, whether this machine can make report.pdf (it loads WeasyPrint, which makes it, so the run's
+process never loads it: 28 MB and 0.4 s saved there); its answer is the last line: the files it wrote, the SHA-256
+of every export, what became of report.pdf, or the error that stopped it. An existing file stops the report
+(`ReportWorker.finish` raises ExistingFileError); any other failure, or its death, costs time, not the run: the
+files it created are removed (but for the exports it had said were final) and this process does what was left, the
+same files, and says why (`Finished.fell_back`, the custody entry's `second_process_failed`). A store no other
+process can open (SQLite in memory) is handled in this process, in the same order.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from triage.errors import TriageError
-from triage.integrity.exclusive import ExistingFileError
+from triage.integrity.exclusive import ExistingFileError, created_files, journal_creations
 from triage.report.pdf import pdf_unavailable
 from triage.store.forked_reader import fork_url
 
@@ -135,6 +139,10 @@ def hash_and_print(
     return hashes, (make_pdf(fill_exports(page, hashes), out) if page is not None else None)
 
 
+# what the second process runs (see the module's docstring)
+SECOND_PROCESS_COMMAND = "import sys; from triage.report.worker import main; sys.exit(main())"
+
+
 def _same_code() -> dict[str, str]:
     """The environment of the second process: this one's, with the folder this `triage` was imported from
     first on its path, so it runs the same code whatever the installation."""
@@ -149,6 +157,15 @@ def _same_code() -> dict[str, str]:
 class Finished:
     hashes: dict[str, str]  # each export file (relative name) → SHA-256, in the report's order
     pdf: PdfOutcome | None  # None: no PDF was asked for (no engine)
+    fell_back: str | None = None  # why the second process failed and this one did its work (None: it did not)
+
+
+class SecondProcessFailed(TriageError):
+    """The report's second process failed or died (`why`); its work can be done in the run's process."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"{why}; report not written")
+        self.why = why
 
 
 class ReportWorker:
@@ -165,17 +182,22 @@ class ReportWorker:
         self.engine: tuple[str | None] | None = None  # (why report.pdf cannot be made, or None) once known
         self.said: Any = None  # the second process's answer when `exports_written` read it instead of its line
         self.printing = False  # print_from called: the second process hashes the exports, then lays out the PDF
+        self.final: list[Path] | None = None  # the exports the second process said were written and hashed
+        self.journal: Path | None = None  # where the second process names each file it creates
         url = fork_url(store.session)  # None: no other process can open it (SQLite in memory)
         if url is not None:
             self.errors = tempfile.TemporaryFile()  # a file, not a pipe: a talkative child never blocks on it
+            fd, name = tempfile.mkstemp(prefix="triage-created-", suffix=".jsonl")  # private: mode 0600
+            os.close(fd)
+            self.journal = Path(name)
             self.child = subprocess.Popen(
-                [sys.executable, "-m", "triage.report.worker"],
+                [sys.executable, "-c", SECOND_PROCESS_COMMAND],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
                 env=_same_code(),
             )
-            self._send({"url": url, "out": str(out)})
+            self._send({"url": url, "out": str(out), "journal": name})
 
     def __enter__(self) -> ReportWorker:
         return self
@@ -248,20 +270,52 @@ class ReportWorker:
         except ValueError:
             return []
         if isinstance(said, dict) and set(said) == {"exports"} and isinstance(said["exports"], list):
-            return [self.out / name for name in said["exports"]]
+            self.final = [self.out / name for name in said["exports"]]
+            return self.final
         self.said = said  # the answer itself (the child failed): `finish` reads it
         return []
 
     def finish(self) -> Finished:
-        """Every export with its SHA-256, and what became of report.pdf; the second process's error raised."""
+        """Every export with its SHA-256, and what became of report.pdf. When the second process failed or died,
+        its work is done here (`Finished.fell_back` says why); an export already there is raised as itself."""
         if self.child is None:  # nobody else can read the store: the same work, here
-            written = [self.first, *write_record_exports(self.store, self.out, SECOND_PROCESS_TYPES)]
-            written += self.rest.write(self.store, self.out) if self.rest is not None else []
-            return Finished(*hash_and_print(self.out, [str(p.relative_to(self.out)) for p in written], self.page))
-        answer = self._answer()
+            return self._here()
+        try:
+            answer = self._answer()
+        except SecondProcessFailed as e:
+            return self._again(e.why)
+        finally:
+            self._remove_journal()
         from triage.report.pdf import PdfOutcome
 
         return Finished(answer["hashes"], PdfOutcome.from_json(answer["pdf"]) if answer["pdf"] is not None else None)
+
+    def _here(self, fell_back: str | None = None) -> Finished:
+        """The second process's work in this process: the exports, their SHA-256, then report.pdf."""
+        written = [self.first, *write_record_exports(self.store, self.out, SECOND_PROCESS_TYPES)]
+        written += self.rest.write(self.store, self.out) if self.rest is not None else []
+        return Finished(*self._hash_and_print(written), fell_back)
+
+    def _hash_and_print(self, exports: list[Path]) -> tuple[dict[str, str], PdfOutcome | None]:
+        return hash_and_print(self.out, [str(p.relative_to(self.out)) for p in exports], self.page)
+
+    def _again(self, why: str) -> Finished:
+        """After the second process failed or died: the files it created are removed but for the exports it had
+        said were final (the run may have zipped them: seal.py BundleZip), and what it had left to do is done here,
+        the same files. Its creation journal names only files it made, never one that was there before."""
+        final = set(self.final or ())
+        for path in created_files(self.journal) if self.journal is not None else ():
+            if path not in final:
+                path.unlink(missing_ok=True)
+        fell_back = f"{why}; its work done here instead"
+        if self.final is not None:  # every export written and hashed there: hashed again here, then report.pdf
+            return Finished(*self._hash_and_print(self.final), fell_back)
+        return self._here(fell_back)
+
+    def _remove_journal(self) -> None:
+        if self.journal is not None:
+            self.journal.unlink(missing_ok=True)
+            self.journal = None
 
     def _answer(self) -> dict[str, Any]:
         assert self.child is not None and self.child.stdout is not None and self.child.stdin is not None
@@ -278,7 +332,7 @@ class ReportWorker:
         self.child.stdout.close()
         self.child = None
         errors = self._errors()
-        self.close()
+        self.close(journal=False)  # read by `finish` when the second process failed
         try:
             answer = json.loads(text.split("\n")[-1]) if text else {}
         except ValueError:
@@ -288,12 +342,8 @@ class ReportWorker:
         if answer.get("error") == "ExistingFileError":
             raise ExistingFileError(answer["message"])
         if "error" in answer:
-            raise TriageError(
-                f"the report's second process failed ({answer['error']}: {answer['message']}); report not written"
-            )
-        raise TriageError(
-            f"the report's second process ended with code {code} ({errors or 'it said nothing'}); report not written"
-        )
+            raise SecondProcessFailed(f"the report's second process failed ({answer['error']}: {answer['message']})")
+        raise SecondProcessFailed(f"the report's second process ended with code {code} ({errors or 'it said nothing'})")
 
     def _errors(self) -> str:
         if self.errors is None:
@@ -302,8 +352,9 @@ class ReportWorker:
         text = self.errors.read().decode("utf-8", "replace").strip()
         return text.splitlines()[-1] if text else ""
 
-    def close(self) -> None:
-        """Stop the child if it still runs (the report step failed here) and remove the temporary files."""
+    def close(self, journal: bool = True) -> None:
+        """Stop the child if it still runs (the report step failed here) and remove the temporary files (and,
+        `journal`, its creation journal)."""
         if self.child is not None:
             self.child.kill()  # the process this object started, by its own handle
             self.child.wait()
@@ -317,6 +368,8 @@ class ReportWorker:
         if self.html is not None:
             self.html.unlink(missing_ok=True)
             self.html = None
+        if journal:
+            self._remove_journal()
 
 
 class ReadStore:
@@ -339,6 +392,8 @@ def serve(requests: IO[str], say: Callable[[dict[str, Any]], None] = lambda _: N
     out, the names of the exports written and hashed (ReportWorker.exports_written)."""
     first = json.loads(requests.readline())
     out = Path(first["out"])
+    if first.get("journal"):  # each file made here named there: the run removes them if this process dies
+        journal_creations(Path(first["journal"]))
     files = _exporting(first["url"], lambda store: write_record_exports(store, out, SECOND_PROCESS_TYPES))
     second = json.loads(requests.readline())
     if second["rest"] is not None:  # on a connection opened now: it sees what the passes and the report committed
