@@ -93,7 +93,7 @@ def _child(job: Callable[[], Any], answers: Connection) -> NoReturn:
         gc.freeze()  # the parent's objects are never collected here: no finaliser of theirs runs in the child
         answer: tuple[Any, ...] = ("done", job())
     except BaseException as e:  # noqa: BLE001 - every failure is told to the parent, which raises it
-        answer = ("error", type(e).__name__, str(e))
+        answer = ("error", type(e).__name__, "; ".join([str(e), *getattr(e, "__notes__", ())]))
     try:
         answers.send(answer)
     finally:

@@ -121,7 +121,7 @@ def test_a_job_that_can_be_done_again_is_done_here_when_its_child_fails(tmp_path
     assert job.pid is not None
     assert job.result(store.session) == (3, parent)
     assert removed == ["the child's file"]
-    assert job.fell_back == "counting, in a second process: OperationalError: database is locked"
+    assert (job.fell_back or "").startswith("counting, in a second process: OperationalError: database is locked")
     dead = ForkedReader(lambda s: os.getpid() if os.getpid() == parent else _dies(s), url, "x", again=lambda: None)
     assert dead.result(store.session) == parent
     assert dead.fell_back == "x, in a second process: TriageError: it stopped without an answer"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from sqlalchemy import create_engine, select
@@ -30,6 +31,7 @@ from triage.forked_job import ForkedJob
 from triage.integrity.exclusive import ExistingFileError
 from triage.model.records import Base
 from triage.store import sqlite_in_memory
+from triage.store.sqlite_locks import lock_holders
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Base)
@@ -103,10 +105,17 @@ class ForkedReader(Generic[T]):
 
 
 def _on_own_session(job: Callable[[Session], T], url: str) -> T:
-    """In the child: the job on a new connection to the store (the parent's is never used there)."""
+    """In the child: the job on a new connection to the store (the parent's is never used there). A lock it waited
+    out is told with who held which locks at that moment (sqlite_locks.py), for the examination record."""
     engine = create_engine(url)
     try:
         with Session(engine, autoflush=False) as session:
             return job(session)
+    except Exception as e:
+        database = engine.url.database
+        if "database is locked" in str(e) and engine.dialect.name == "sqlite" and database:
+            if (held := lock_holders(Path(database))) is not None:
+                e.add_note(held)
+        raise
     finally:
         engine.dispose()
