@@ -161,11 +161,8 @@ class Finished:
 
 
 class SecondProcessFailed(TriageError):
-    """The report's second process failed or died (`why`); its work can be done in the run's process."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(f"{why}; report not written")
-        self.why = why
+    """The report's second process failed or died (the message says how); `ReportWorker.finish` then does its work
+    in the run's process."""
 
 
 class ReportWorker:
@@ -283,7 +280,7 @@ class ReportWorker:
         try:
             answer = self._answer()
         except SecondProcessFailed as e:
-            return self._again(e.why)
+            return self._again(str(e))
         finally:
             self._remove_journal()
         from triage.report.pdf import PdfOutcome
