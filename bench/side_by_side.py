@@ -1,7 +1,7 @@
 """mobile-triage and ALEAPP on the same generated Android tree, same disk, same run.
 
     .venv/bin/python bench/side_by_side.py --messages 200000 --photos 2000 [--messages 1000000 …]
-        [--work DIR] [--skip-aleapp] [--shared ../shared]
+        [--pairs K] [--work DIR] [--skip-aleapp] [--shared ../shared]
 
 For each N: generates the tree with `../shared/bench/gen_android_tree.py` (its JPEG helper module is
 `bench/jpeg_gps.py`), runs ALEAPP (extracted from `../shared/bench/aleapp-075122c8.tar.gz` into its own
@@ -9,6 +9,10 @@ virtualenv, made from the interpreter running this script, by `prepare_aleapp` b
 under GNU time, and
 prints one markdown row per N: both wall times, the ratio, both peak RSS, our output size, and our record
 counts against the generator's `tree-counts.json`. ALEAPP is measured, never copied from.
+
+`--pairs K` runs the two K times in turn for each N (ALEAPP, ours, ALEAPP, ours …), one row a pair, then the
+median of the pairs' ratios: on this kind of machine ALEAPP's own time moves by a third within an hour (most of it
+is system time and waiting on the disk, bench/RESULTS.md), so one pair says little about the ratio.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -49,13 +54,20 @@ def main() -> None:
     print("| N | files | ALEAPP wall | ours wall | ratio | ALEAPP RSS | our RSS | our output | counts |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n in args.messages:
-        print(measure(n, args.photos, work, shared, aleapp), flush=True)
+        ratios = []
+        for _ in range(args.pairs):
+            row, ratio = measure(n, args.photos, work, shared, aleapp)
+            print(row, flush=True)
+            ratios += [ratio] if ratio is not None else []
+        if len(ratios) > 1:
+            print(f"| {n:,} | median of {len(ratios)} pairs' ratios | | | {statistics.median(ratios):.2f} | | | | |")
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, action="append", required=True, help="N (repeatable)")
     p.add_argument("--photos", type=int, default=2000)
+    p.add_argument("--pairs", type=int, default=1, help="ALEAPP and ours run in turn this many times per N")
     p.add_argument("--work", default=None, help="scratch folder (default: a new temp folder)")
     p.add_argument("--shared", default=str(ROOT.parent / "shared"))
     p.add_argument("--skip-aleapp", action="store_true")
@@ -100,7 +112,8 @@ def _extract(tar: tarfile.TarFile, into: Path) -> None:
     tar.extractall(into)  # every member checked above
 
 
-def measure(n: int, photos: int, work: Path, shared: Path, aleapp: Path | None) -> str:
+def measure(n: int, photos: int, work: Path, shared: Path, aleapp: Path | None) -> tuple[str, float | None]:
+    """One pair for N (the tree made first if it is not there yet): its row, and its ratio (None without ALEAPP)."""
     case = work / f"n{n}"
     tree, counts_file = case / "tree", case / "tree-counts.json"
     if not counts_file.exists():
@@ -129,14 +142,15 @@ def measure(n: int, photos: int, work: Path, shared: Path, aleapp: Path | None) 
         ROOT,
         case / "ours.time",
     )
-    ratio = f"{ours.wall_s / theirs.wall_s:.2f}" if theirs else "-"
+    ratio = ours.wall_s / theirs.wall_s if theirs else None
     size = sum(p.stat().st_size for p in ours_out.rglob("*") if p.is_file()) / 1e6
     files = expected.get("tree", {}).get("files", 0)
-    return (
-        f"| {n:,} | {files:,} | {fmt(theirs, 'wall_s', 's')} | {ours.wall_s:.1f} s | {ratio} | "
-        f"{fmt(theirs, 'peak_rss_mb', 'MB')} | {ours.peak_rss_mb:.0f} MB | {size:.0f} MB | "
-        f"{compare_counts(ours_out, expected)} |"
+    row = (
+        f"| {n:,} | {files:,} | {fmt(theirs, 'wall_s', 's')} | {ours.wall_s:.1f} s | "
+        f"{'-' if ratio is None else f'{ratio:.2f}'} | {fmt(theirs, 'peak_rss_mb', 'MB')} | "
+        f"{ours.peak_rss_mb:.0f} MB | {size:.0f} MB | {compare_counts(ours_out, expected)} |"
     )
+    return row, ratio
 
 
 def run_aleapp(folder: Path, tree: Path, case: Path) -> Timed:
