@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import ahocorasick
-import yaml
 
 from rules.normalise import is_word_char, normalise
+from rules.yaml_data import load_yaml
 from triage.enrich.citation import Citation
 from triage.model.records import Account, Base, Contact, Finding, Message
 
@@ -76,7 +76,7 @@ class ContextData:
 
     def __init__(self, path: Path = CONTEXT_DATA) -> None:
         raw = path.read_bytes()
-        doc = yaml.safe_load(raw)
+        doc = load_yaml(raw)
         self.path, self.sha256, self.version = path, hashlib.sha256(raw).hexdigest(), str(doc["version"])
         self.kinds = {
             name: Kind(name, k["rule_id"], k["title"], k["severity"], " ".join(k["note"].split()))

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick
-import yaml
 
 from rules.normalise import is_word_char, normalise
+from rules.yaml_data import load_yaml
 
 CONFIDENCE_ORDER = {"L": 0, "M": 1, "H": 2}
 
@@ -61,7 +61,7 @@ SOURCE_TAG = re.compile(r"^S\d+$")
 class Lexicon:
     def __init__(self, path: Path) -> None:
         raw = path.read_bytes()
-        doc = yaml.safe_load(raw)
+        doc = load_yaml(raw)
         self.path, self.sha256 = path, hashlib.sha256(raw).hexdigest()
         self.name, self.version = doc["lexicon"], str(doc["version"])
         self.concepts: dict[str, list[_Entry]] = {}

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rules.lexicon import Lexicon
+from rules.yaml_data import load_yaml
 from rules.zones import ZoneSet
 
 PACKS_DIR = Path(__file__).parent / "packs"
@@ -103,7 +102,7 @@ class RulePack:
 
 def load_pack(path: Path = DEFAULT_PACK) -> RulePack:
     raw = path.read_bytes()
-    doc = yaml.safe_load(raw)
+    doc = load_yaml(raw)
     rules = [Rule(**r) for r in doc["rules"]]
     zones = ZoneSet.load((path.parent / doc["data"]["zones"]).resolve())
     lexicon = Lexicon((path.parent / doc["data"]["lexicon"]).resolve())
