@@ -273,6 +273,23 @@ def test_a_failure_in_the_second_process_costs_time_not_the_report(tmp_path: Pat
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
 
 
+def test_no_second_process_to_be_had_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess as sp
+    import tempfile
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    store = CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
+    store.commit()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's own temporary folder
+    monkeypatch.setattr(sp, "Popen", refused)
+    with pytest.raises(BlockingIOError):
+        ReportWorker(store, tmp_path)
+    store.close()
+    assert not list(tmp_path.glob("triage-created-*"))
+
+
 def _exports_of(out: Path) -> dict[str, bytes]:
     """Every export of a report step (records/, schedules, positions, CASE) by its name: custody's own records
     (records/custody_event.*) left out, as they hold the run's times."""

@@ -187,13 +187,17 @@ class ReportWorker:
             fd, name = tempfile.mkstemp(prefix="triage-created-", suffix=".jsonl")  # private: mode 0600
             os.close(fd)
             self.journal = Path(name)
-            self.child = subprocess.Popen(
-                [sys.executable, "-c", SECOND_PROCESS_COMMAND],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self.errors,
-                env=_same_code(),
-            )
+            try:
+                self.child = subprocess.Popen(
+                    [sys.executable, "-c", SECOND_PROCESS_COMMAND],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=self.errors,
+                    env=_same_code(),
+                )
+            except BaseException:
+                self.close()  # no process to be had: its temporary files go too
+                raise
             self._send({"url": url, "out": str(out), "journal": name})
 
     def __enter__(self) -> ReportWorker:
