@@ -1,11 +1,12 @@
 """Who holds locks on an SQLite case file right now, in words: said when a second process meets "database is locked".
 
-SQLite locks byte ranges of the database file (a rollback journal's SHARED, RESERVED, PENDING and EXCLUSIVE locks) and
-of its -shm file (the write-ahead log's writer, checkpointer, recovery and reader marks) with POSIX advisory locks,
-which Linux lists in /proc/locks by process, file (device and inode) and range. The run's forks read the case store
-while the run writes it, and once in many runs a fork's first read waited out SQLite's busy timeout (bench/RESULTS.md,
-2026-12-07): the fork now does the work again in the run's process, and this description, added to the fork's error,
-says in the examination record which process held what when it happened. Elsewhere than Linux: nothing is said.
+SQLite locks byte ranges of the database file (a rollback journal's SHARED, RESERVED, PENDING and EXCLUSIVE locks)
+and of its -shm file (the write-ahead log's writer, checkpointer, recovery and reader marks) with POSIX advisory
+locks, which Linux lists in /proc/locks by process, file (device and inode) and range (a WRITE lock on the SHARED
+range is SQLite's EXCLUSIVE lock). The run's forks read the case store while the run writes it, and once in many
+runs a fork's first read waited out SQLite's busy timeout (bench/RESULTS.md, 2026-12-07): the fork now does the work
+again in the run's process, and this description, added to the fork's error, says in the examination record which
+process held what when it happened. Elsewhere than Linux: nothing is said.
 """
 
 from __future__ import annotations
@@ -63,16 +64,19 @@ def _what(name: str, start: str, end: str) -> str:
     first = int(start)
     last = int(end) if end.isdigit() else first + 2**40  # EOF: to the end of the file
     if name.endswith("-shm"):
-        names = [
-            f"reader mark {b - _READ_MARKS.start}" if b in _READ_MARKS else _SHM_BYTES.get(b) for b in range(120, 129)
-        ]
-        covered = [n for b, n in zip(range(120, 129), names, strict=True) if n and first <= b <= last]
+        covered = [_shm_lock(b) for b in range(max(first, 120), min(last, 128) + 1)]
     else:
         covered = [n for b, n in _DATABASE_BYTES.items() if first <= b <= last]
         if first < _SHARED_FIRST + _SHARED_COUNT and last >= _SHARED_FIRST:
             covered.append("SHARED")
     where = f"byte {first}" if first == last else f"bytes {start}-{end}"
     return f"{where} ({', '.join(covered)})" if covered else where
+
+
+def _shm_lock(byte: int) -> str:
+    if byte in _READ_MARKS:
+        return f"reader mark {byte - _READ_MARKS.start}"
+    return _SHM_BYTES[byte]
 
 
 def _who(pid: str) -> str:
