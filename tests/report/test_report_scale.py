@@ -274,7 +274,6 @@ def test_a_failure_in_the_second_process_costs_time_not_the_report(tmp_path: Pat
 
 
 def test_no_second_process_to_be_had_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess as sp
     import tempfile
 
     def refused(*_args: object, **_kwargs: object) -> None:
@@ -283,7 +282,7 @@ def test_no_second_process_to_be_had_leaves_no_temporary_file(tmp_path: Path, mo
     store = CaseStore(f"sqlite:///{tmp_path / 'case.sqlite'}")
     store.commit()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's own temporary folder
-    monkeypatch.setattr(sp, "Popen", refused)
+    monkeypatch.setattr(subprocess, "Popen", refused)
     with pytest.raises(BlockingIOError):
         ReportWorker(store, tmp_path)
     store.close()

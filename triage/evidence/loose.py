@@ -13,7 +13,13 @@ from typing import BinaryIO
 from triage.evidence.model import Evidence, FileEntry, MediaHashes, ProgressCallback, shown_path, stored_bytes_hex
 
 SIDECAR_SUFFIXES = ("-wal", "-journal", "-shm")
+
 CHUNK = 4 << 20
+
+
+def sidecars_of(database: Path) -> list[Path]:
+    """Where SQLite keeps the companion files of `database` (they may or may not be there)."""
+    return [database.with_name(database.name + suffix) for suffix in SIDECAR_SUFFIXES]
 
 
 class LooseFileEvidence(Evidence):
@@ -25,8 +31,7 @@ class LooseFileEvidence(Evidence):
 
     @property
     def container_files(self) -> list[Path]:
-        sidecars = [self.source.with_name(self.source.name + s) for s in SIDECAR_SUFFIXES]
-        return [self.source] + [p for p in sidecars if p.is_file()]
+        return [self.source] + [p for p in sidecars_of(self.source) if p.is_file()]
 
     def walk(self) -> Iterator[FileEntry]:
         for path in self.container_files:

@@ -19,7 +19,7 @@ from triage.enrich.parties import parties_in
 from triage.enrich.payments import extract_payments
 from triage.enrich.text_scan import MessageTextScan, joined, scan_message_text, split_id
 from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
-from triage.evidence.loose import SIDECAR_SUFFIXES
+from triage.evidence.loose import sidecars_of
 from triage.model.records import Base, Finding, SourceFile
 from triage.store import CaseStore
 from triage.store.forked_reader import SECOND_PROCESS_FAILED, ForkedReader, ReadingSession, fork_url
@@ -201,7 +201,7 @@ class PartiesElsewhere:
 
 def _remove_case_file(file: Path) -> None:
     """A case file of the run's own work folder, with its journal files, as a failed fork left it."""
-    for part in (file, *(file.with_name(file.name + suffix) for suffix in SIDECAR_SUFFIXES)):
+    for part in (file, *sidecars_of(file)):
         part.unlink(missing_ok=True)
 
 
