@@ -18,13 +18,24 @@ MANY_FILES = 64
 BATCH = 500
 
 
+# bytes read at a time: one buffer for a whole batch. hashlib.file_digest makes (and zeroes) a 256 KiB buffer for each
+# file, through a buffered reader: half the time of a phone's small files (51,493 files read from the page cache:
+# 13.5 -> 6.5 us a file, bench/RESULTS.md)
+READ_SIZE = 1 << 20
+
+
 def sha256_batch(paths: list[str]) -> list[tuple[str, int]]:
     """(SHA-256, bytes read) of each file, in order."""
+    buffer = bytearray(READ_SIZE)
+    view = memoryview(buffer)
     found = []
     for path in paths:
-        with open(path, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-            found.append((digest, f.tell()))
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb", buffering=0) as f:
+            while read := f.readinto(buffer):
+                digest.update(view[:read])
+                size += read
+        found.append((digest.hexdigest(), size))
     return found
 
 
