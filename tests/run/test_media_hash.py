@@ -1,21 +1,31 @@
 """An image's acquisition hash read by a fork from the moment the evidence is open (triage/run/media_hash.py): the
 same hashes as read here, on a handle of its own; other evidence, and a run that cannot fork, hash while parsing as
-before; a fork that cannot read the image says so; a stopped run leaves no child behind."""
+before; a fork that dies costs time (the run reads the hash itself and says why) unless the image at its path is no
+longer the file the run opened, which is an error; a stopped run leaves no child behind."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
+import signal
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stdout
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from tests.bundle_layout import payload
+from triage.cli import main
 from triage.errors import TriageError
 from triage.evidence import open_evidence
 from triage.evidence.opener import hash_evidence
-from triage.run.media_hash import MediaHashFork
+from triage.run import media_hash
+from triage.run.media_hash import READ_HERE, MediaHashFork
 
 ROOT = Path(__file__).parents[2]
 DEMO_E01 = ROOT / "fixtures" / "demo" / "demo.E01"
@@ -102,3 +112,67 @@ def test_no_fork_to_be_had_leaves_the_hash_to_the_parsing(monkeypatch: pytest.Mo
         with ThreadPoolExecutor(1) as pool:
             hashing = early.or_on(pool, evidence, lambda path: None)
             assert hashing.read_while == "parsing" and hashing.result().verified is True
+
+
+def _dies(image: Path) -> NoReturn:
+    """The fork's job killed before it answers, as the kernel kills a process for memory."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("not reached")
+
+
+def test_a_fork_that_dies_costs_time_the_run_reads_the_hash_itself_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(media_hash, "_hash_image_at", _dies)
+    seen: list[tuple[int, int]] = []
+    with open_evidence(DEMO_E01) as evidence:
+        early = MediaHashFork(evidence)
+        assert early.hashing is not None
+        started = early.hashing.started
+        got = early.hashing.result(lambda done, total: seen.append((done, total)))
+        assert (
+            early.hashing.fell_back
+            == "hashing the media, in a second process: TriageError: it stopped without an answer"
+        )
+        assert early.hashing.read_while == READ_HERE and early.hashing.started >= started
+    assert got == hash_evidence(DEMO_E01).hashes and got.verified is True
+    assert seen and seen[-1][0] == seen[-1][1] == got.size  # the examiner sees the bytes read here
+
+
+def test_a_fork_that_dies_after_the_image_was_replaced_leaves_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same path, another file: the run's handle reads the file it opened, not the one the examiner's path names
+    now. Hashing it would state a hash for a file no longer there: the fork's error stands."""
+    monkeypatch.setattr(media_hash, "_hash_image_at", _dies)
+    image = tmp_path / "phone.E01"
+    shutil.copyfile(DEMO_E01, image)
+    with open_evidence(image) as evidence:
+        early = MediaHashFork(evidence)
+        assert early.hashing is not None
+        replacement = tmp_path / "other.E01"
+        shutil.copyfile(DEMO_E01, replacement)
+        replacement.replace(image)  # same bytes even: another inode
+        with pytest.raises(TriageError, match="it stopped without an answer"):
+            early.hashing.result()
+        assert early.hashing.fell_back is None
+
+
+def test_a_run_whose_hashing_fork_dies_ends_normally_with_the_same_hashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(media_hash, "_hash_image_at", _dies)
+    with redirect_stdout(io.StringIO()):
+        assert main(["run", str(DEMO_E01), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = payload(tmp_path / "out")
+    entries = [json.loads(line) for line in (out / "custody.jsonl").read_text(encoding="utf-8").splitlines()]
+    hashed = next(e["details"] for e in entries if e["action"] == "media hashed")
+    expected = hash_evidence(DEMO_E01).hashes
+    assert (hashed["md5"], hashed["sha1"], hashed["sha256"]) == (expected.md5, expected.sha1, expected.sha256)
+    assert hashed["verified"] is True and hashed["read_while"] == READ_HERE
+    assert hashed["second_process_failed"].endswith("it stopped without an answer")
+    statement = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True)
+    assert (  # the examination record in report.pdf says it
+        "computed hashes match the stored acquisition hashes; read by the run's own process after its second "
+        "process failed (hashing the media, in a second process: TriageError: it stopped without an answer)"
+    ) in " ".join(statement.stdout.split())

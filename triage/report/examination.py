@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.report.display import display_text
+from triage.store.forked_reader import SECOND_PROCESS_FAILED
 
 DESCRIPTION_CHARS = 400  # a description longer than this is cut (the whole entry is in custody.jsonl)
 # details about the examiner's workstation, not the evidence: never printed (they stay in custody.jsonl)
@@ -120,8 +121,11 @@ def _media_hashed(d: dict[str, Any]) -> str:
         None: "no stored acquisition hash to compare",
     }.get(d.get("verified"), "not compared")
     errors = d.get("read_errors") or []
-    return f"{d.get('size', 0):,} bytes of media, SHA-256 {d.get('sha256', '')}; computed hashes {verified}" + (
-        f"; {len(errors)} read error(s)" if errors else ""
+    failed = d.get(SECOND_PROCESS_FAILED)
+    return (
+        f"{d.get('size', 0):,} bytes of media, SHA-256 {d.get('sha256', '')}; computed hashes {verified}"
+        + (f"; {len(errors)} read error(s)" if errors else "")
+        + (f"; read by the run's own process after its second process failed ({failed})" if failed else "")
     )
 
 
