@@ -19,8 +19,8 @@ BATCH = 500
 
 
 # bytes read at a time: one buffer for a whole batch. hashlib.file_digest makes (and zeroes) a 256 KiB buffer for each
-# file, through a buffered reader: half the time of a phone's small files (51,493 files read from the page cache:
-# 13.5 -> 6.5 us a file, bench/RESULTS.md)
+# file, through a buffered reader: ~1.7x the CPU on a phone's small files (51,493 files read from the page cache:
+# 1.02-1.21 -> 0.61-0.63 CPU-s a pass, bench/RESULTS.md)
 READ_SIZE = 1 << 20
 
 
