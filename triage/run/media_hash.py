@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -85,8 +86,8 @@ class MediaHashFork:
                 self._job = ForkedJob(lambda: _hash_image_at(image), "hashing the media")
             except OSError:  # no fork to be had: hashed on a thread while parsing (`or_on`), as the entry says
                 return
-            self.hashing = MediaHashing(self._job, started, "listing and parsing")
-            self.hashing.again = lambda progress: _here_if_unchanged(evidence, image, opened, progress)
+            again = partial(_here_if_unchanged, evidence, image, opened)  # its last argument: the progress
+            self.hashing = MediaHashing(self._job, started, "listing and parsing", again)
 
     def or_on(self, pool: Executor, evidence: Evidence, known: Callable[[str], str | None]) -> MediaHashing:
         """The fork's hash when one was started, else the evidence's own, started now on `pool` (while parsing)."""
