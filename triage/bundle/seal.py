@@ -44,7 +44,7 @@ from triage.bundle.layout import (
     manifest_line,
 )
 from triage.bundle.recipe import verify_recipe
-from triage.bundle.tree import open_regular, walk
+from triage.bundle.tree import open_regular, sha256_of, walk
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError, create_exclusive, write_bytes_exclusive
 from triage.integrity.output_location import bundle_zip_path  # beside the folder, named after it
@@ -370,8 +370,3 @@ def compression_for(name: str) -> int:
     if member.suffix.lower() in ALREADY_COMPRESSED or member.parts[1:3] == (PAYLOAD_DIR, THUMBNAIL_DIR):
         return zipfile.ZIP_STORED
     return zipfile.ZIP_DEFLATED
-
-
-def sha256_of(path: Path) -> str:
-    with open_regular(path) as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

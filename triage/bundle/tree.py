@@ -6,6 +6,7 @@ a sealed bundle; following it would hash something outside the bundle, ignoring 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
@@ -74,3 +75,9 @@ def open_regular(path: Path) -> io.BufferedReader:
         os.close(fd)
         raise OSError(f"{path} is no longer a regular file")
     return os.fdopen(fd, "rb")
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of one of the run's own files (its exports, pages, reports), read without following a link."""
+    with open_regular(path) as f:  # streamed: record exports are large
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from triage.bundle.tree import sha256_of
 from triage.integrity.exclusive import write_text_exclusive
 from triage.model.timeutil import iso, now_utc
 from triage.report.context import ReportContext
@@ -23,8 +24,8 @@ from triage.report.pages import write_pages
 from triage.report.pdf import record_outcome, statement_html
 from triage.report.statement import rule_texts
 from triage.report.stream import ensure_indexes
-from triage.report.worker import ReportWorker, RestOfExports, sha256_of
-from triage.store.forked_reader import SECOND_PROCESS_FAILED
+from triage.report.worker import ReportWorker, RestOfExports
+from triage.store.forked_reader import failure_details
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -92,13 +93,12 @@ def write_report(
     hashes = {**done.hashes, **shown, **_hashes(out, pdf)}
     fell_back = [f"{pages_fell_back}; written here instead"] if pages_fell_back is not None else []
     fell_back += [done.fell_back] if done.fell_back is not None else []
-    failed = {SECOND_PROCESS_FAILED: " / ".join(fell_back)} if fell_back else {}
     custody.record(
         "report written",
         files=hashes,
         display_limits=dict(DISPLAY_LIMITS),
         assessment=findings["assessment"]["level"],
-        **failed,
+        **failure_details(" / ".join(fell_back) or None),
     )
     return ReportWritten(index, [problem] if problem else [])
 

@@ -40,7 +40,6 @@ process can open (SQLite in memory) is handled in this process, in the same orde
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -54,6 +53,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from triage.bundle.tree import sha256_of
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError, created_files, journal_creations
 from triage.report.pdf import pdf_unavailable
@@ -120,11 +120,6 @@ class RestOfExports:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RestOfExports:
         return cls(dict(data["case"]), bool(data["case_records"]))
-
-
-def sha256_of(path: Path) -> str:
-    with open(path, "rb") as f:  # streamed: record exports are large
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def hash_and_print(

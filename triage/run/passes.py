@@ -22,7 +22,7 @@ from triage.enrich.watchlist_media import MediaWatchlist, mark_watchlisted
 from triage.evidence.loose import sidecars_of
 from triage.model.records import Base, Finding, SourceFile
 from triage.store import CaseStore
-from triage.store.forked_reader import SECOND_PROCESS_FAILED, ForkedReader, ReadingSession, fork_url
+from triage.store.forked_reader import ForkedReader, ReadingSession, failure_details, fork_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -62,8 +62,8 @@ class PassInput:
                 split = self.text_elsewhere.from_id
                 first = scan_message_text(self.store, lexicon, _mentions(lexicon), before_id=split)
                 self._text_scan = joined(first, self.text_elsewhere.result(self.store.session))
-                if (failed := self.text_elsewhere.job.fell_back) is not None:
-                    self.notes[SECOND_PROCESS_FAILED] = f"{failed}; the later messages were scanned here instead"
+                failed = self.text_elsewhere.job.fell_back
+                self.notes.update(failure_details(failed, "the later messages were scanned here instead"))
         return self._text_scan
 
 
@@ -191,9 +191,7 @@ class PartiesElsewhere:
         that failed costs time only: the parties are linked here into a new file, and the details say why."""
         details = self.job.result(store.session)
         store.append_case_file(self.file)
-        if (failed := self.job.fell_back) is not None:
-            details = {**details, SECOND_PROCESS_FAILED: f"{failed}; the parties were linked here instead"}
-        return details
+        return {**details, **failure_details(self.job.fell_back, "the parties were linked here instead")}
 
     def stop(self) -> None:
         self.job.stop()

@@ -57,7 +57,7 @@ from triage.run.progress import Reporter, Tracker
 from triage.run.scope import EVERYTHING, Scope, ScopeFilter
 from triage.run.workdir import WorkArea, private_workdir
 from triage.store import CaseStore
-from triage.store.forked_reader import SECOND_PROCESS_FAILED
+from triage.store.forked_reader import failure_details
 
 if TYPE_CHECKING:
     from triage.enrich.thumbnails import Thumbnails
@@ -521,9 +521,12 @@ class Examination:
         """The acquisition hash, worked out beside other work, recorded with the evidence item."""
         with self.progress.stage("Hashing media (MD5, SHA-1, SHA-256)", None, "bytes") as bar:
             media = computed.result(bar.update)
-        failed = {SECOND_PROCESS_FAILED: computed.fell_back} if computed.fell_back else {}
         self.custody.record(
-            "media hashed", **media.to_json(), started_utc=computed.started, read_while=computed.read_while, **failed
+            "media hashed",
+            **media.to_json(),
+            started_utc=computed.started,
+            read_while=computed.read_while,
+            **failure_details(computed.fell_back),
         )
         if media.verified is False:
             self.warn(

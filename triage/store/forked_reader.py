@@ -40,6 +40,14 @@ R = TypeVar("R", bound=Base)
 SECOND_PROCESS_FAILED = "second_process_failed"
 
 
+def failure_details(why: str | None, instead: str | None = None) -> dict[str, str]:
+    """The custody entry's `second_process_failed`: why a second process failed and (`instead`) what the run did in
+    its place; nothing when it did not fail (`why` None)."""
+    if why is None:
+        return {}
+    return {SECOND_PROCESS_FAILED: f"{why}; {instead}" if instead else why}
+
+
 class ReadingSession:
     """A session dressed as the case store for code that reads through one (triage/store/rows.py): the child's
     own, with nothing buffered to flush."""
