@@ -44,9 +44,10 @@ from triage.bundle.layout import (
     manifest_line,
 )
 from triage.bundle.recipe import verify_recipe
-from triage.bundle.tree import open_regular, sha256_of, walk
+from triage.bundle.tree import walk
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError, create_exclusive, write_bytes_exclusive
+from triage.integrity.file_hashes import open_regular, sha256_of
 from triage.integrity.output_location import bundle_zip_path  # beside the folder, named after it
 
 __all__ = ["PAYLOAD_DIR", "seal", "seal_entry_details", "bundle_zip_path"]

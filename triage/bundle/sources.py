@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from triage.bundle.layout import BAGIT_TXT, CUSTODY, PAYLOAD_DIR, shown
-from triage.bundle.tree import open_regular, walk
+from triage.bundle.tree import walk
+from triage.integrity.file_hashes import open_regular
 
 # what reading a file or a zip member can raise: a damaged member is named, never a traceback
 READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, ValueError)

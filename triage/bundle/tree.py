@@ -6,8 +6,6 @@ a sealed bundle; following it would hash something outside the bundle, ignoring 
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import stat
 from dataclasses import dataclass, field
@@ -66,18 +64,3 @@ def _special_kind(mode: int) -> str:
         if test(mode):
             return name
     return f"file type {stat.S_IFMT(mode):o}"
-
-
-def open_regular(path: Path) -> io.BufferedReader:
-    """Open for reading without following a link swapped in since the walk."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"{path} is no longer a regular file")
-    return os.fdopen(fd, "rb")
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of one of the run's own files (its exports, pages, reports), read without following a link."""
-    with open_regular(path) as f:  # streamed: record exports are large
-        return hashlib.file_digest(f, "sha256").hexdigest()

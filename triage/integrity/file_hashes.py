@@ -1,4 +1,5 @@
-"""The SHA-256 of the evidence's own files (the "before" and "after" hashes), worked out beside other work.
+"""The SHA-256 of files: the evidence's own (the "before" and "after" hashes), worked out beside other work, and the
+run's own outputs (`sha256_of`, read without following a link: `open_regular`).
 
 An image's few large files are hashed on a thread: hashlib lets go of the interpreter while it hashes. A folder
 extraction's tens of thousands of small files are not: opening, reading and closing each one holds the interpreter,
@@ -10,8 +11,12 @@ batches, so the run follows the progress batch by batch. This module is all that
 from __future__ import annotations
 
 import hashlib
+import io
 import multiprocessing
+import os
+import stat
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 
 # past this many files the evidence is a folder's tree: hashed in a process of its own, this many files a batch
 MANY_FILES = 64
@@ -49,3 +54,18 @@ def hashing_pool(files: list[str]) -> Executor:
 def batch_size(files: list[str]) -> int:
     """Files a batch: one each for a few large files (progress file by file), BATCH for many small ones."""
     return BATCH if len(files) > MANY_FILES else 1
+
+
+def open_regular(path: Path) -> io.BufferedReader:
+    """Open for reading without following a link swapped in since the file was listed or written."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is no longer a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of one of the run's own files (its exports, pages, reports), read without following a link."""
+    with open_regular(path) as f:  # streamed: record exports are large
+        return hashlib.file_digest(f, "sha256").hexdigest()

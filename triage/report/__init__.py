@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.bundle.tree import sha256_of
 from triage.integrity.exclusive import write_text_exclusive
+from triage.integrity.file_hashes import sha256_of
 from triage.model.timeutil import iso, now_utc
 from triage.report.context import ReportContext
 from triage.report.display import DISPLAY_LIMITS

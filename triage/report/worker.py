@@ -53,9 +53,9 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from triage.bundle.tree import sha256_of
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError, created_files, journal_creations
+from triage.integrity.file_hashes import sha256_of
 from triage.report.pdf import pdf_unavailable
 from triage.store.forked_reader import fork_url
 
