@@ -404,6 +404,37 @@ def test_the_second_process_writes_the_other_exports_before_the_statement_is_ask
     assert done.hashes["findings.json"] == hashlib.sha256(b"{}\n").hexdigest()
 
 
+def test_a_second_process_started_early_reads_nothing_until_it_may_begin(tmp_path: Path) -> None:
+    """`begin=False` (triage run starts it with the run): the process is up and has loaded the PDF engine, but
+    opens no store and writes nothing until `begin`; then its exports are those of one that began at once."""
+    rs = ReportStore(tmp_path / "out")
+    rs.message(rs.source("/data/mmssms.db"), "hello")
+    rs.store.commit()
+    (rs.out / "findings.json").write_text("{}\n", encoding="utf-8")
+    worker = ReportWorker(rs.store, rs.out, begin=False)
+    try:
+        assert worker.child is not None
+        worker.pdf_unavailable()  # its first line: said once its modules and the engine are loaded
+        time.sleep(0.5)  # time enough to start on the exports, had it been asked
+        assert worker.child.poll() is None and not (rs.out / "records").exists()
+        assert worker.journal is not None and worker.journal.read_text(encoding="utf-8") == ""
+        worker.begin()
+        worker.begin()  # once only: a second request would be read as the hand-over
+        worker.hand_over(rs.out / "findings.json", None)
+        done = worker.finish()
+    finally:
+        worker.close()
+    at_once = tmp_path / "at-once"
+    at_once.mkdir()
+    (at_once / "findings.json").write_text("{}\n", encoding="utf-8")
+    with ReportWorker(rs.store, at_once) as other:
+        other.hand_over(at_once / "findings.json", None)
+        expected = other.finish()
+    rs.store.close()
+    assert done.fell_back is None and done.hashes == expected.hashes
+    assert "records/message.jsonl" in done.hashes
+
+
 def test_the_second_process_says_which_exports_are_final_before_it_lays_out_the_pdf(tmp_path: Path) -> None:
     """Once asked for the statement, the second process hashes every export and says which before report.pdf is
     laid out (the run zips them meanwhile: seal.py BundleZip); its answer then gives the same files' hashes."""

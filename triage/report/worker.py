@@ -12,9 +12,10 @@ writes its own files, so on a machine with two cores they share the work:
                     every export and report.pdf
 
 A message is final once parsing ends (the passes add parties, payments and findings, never change a message),
-so `triage run` starts the second process during the passes (`CaseStore.let_readers_in`; from the rules
+so `triage run` lets the second process begin during the passes (`CaseStore.let_readers_in`; from the rules
 pass on, triage/run/pipeline.py REPORT_WORKER_FROM): its exports of the bulk overlap the passes, which keep
-one core busy. The rest it reads on a new connection
+one core busy. It starts the process earlier, with the run (`ReportWorker(begin=False)`): loading its modules
+and WeasyPrint takes ~1.3 CPU-s, on the core the run's start leaves idle. The rest it reads on a new connection
 after the hand-over, when the report step has committed every record (the pages are the larger job: this
 split keeps both processes about equally busy).
 
@@ -161,10 +162,15 @@ class SecondProcessFailed(TriageError):
 
 
 class ReportWorker:
-    """The second process, started on the store (or, for a store it cannot open, this process later)."""
+    """The second process, started on the store (or, for a store it cannot open, this process later).
 
-    def __init__(self, store: CaseStore, out: Path) -> None:
+    `begin=False`: the process is started now but waits, its modules and WeasyPrint loaded, until `begin` says the
+    store may be read (`triage run` starts it with the run, when a core is idle, and lets it begin once the
+    messages are final)."""
+
+    def __init__(self, store: CaseStore, out: Path, begin: bool = True) -> None:
         self.store, self.out = store, out
+        self.first_request: dict[str, str] | None = None  # what `begin` sends, until it has
         self.child: subprocess.Popen[bytes] | None = None
         self.errors: IO[bytes] | None = None
         self.html: Path | None = None
@@ -193,7 +199,19 @@ class ReportWorker:
             except BaseException:
                 self.close()  # no process to be had: its temporary files go too
                 raise
-            self._send({"url": url, "out": str(out), "journal": name})
+            self.first_request = {"url": url, "out": str(out), "journal": name}
+            if begin:
+                self.begin()
+
+    def begin(self) -> None:
+        """Let the second process read the store: it writes the first exports from now on (once only)."""
+        request, self.first_request = self.first_request, None
+        if request is None:
+            return  # begun already, or no second process
+        try:
+            self._send(request)
+        except BrokenPipeError:
+            pass  # the child has stopped: `finish` says why
 
     def __enter__(self) -> ReportWorker:
         return self
@@ -229,6 +247,7 @@ class ReportWorker:
         self.first, self.rest = first, rest
         if self.child is None:
             return  # done here, in `finish`
+        self.begin()  # if it has not yet
         request = {"first": str(first.relative_to(self.out)), "rest": rest.to_json() if rest is not None else None}
         try:
             self._send(request)
@@ -411,9 +430,16 @@ def _exporting(url: str, write: Callable[[ReadStore], list[Path]]) -> list[Path]
         store.close()
 
 
+def _load_exporters() -> None:
+    """The modules the exports use, loaded before the first request: a process started early (ReportWorker's
+    `begin=False`) loads them while a core is idle, not while the passes keep both busy."""
+    from triage.report import case_export, export_columns, geo_export, tables  # noqa: F401
+
+
 def main() -> int:
     try:
         print(json.dumps({"pdf_unavailable": pdf_unavailable()}), flush=True)  # ReportWorker.pdf_unavailable
+        _load_exporters()
         answer = serve(sys.stdin, lambda line: print(json.dumps(line), flush=True))
     except Exception as e:  # noqa: BLE001 - said to the parent, which raises it in the run
         print(json.dumps({"error": type(e).__name__, "message": str(e)}), flush=True)

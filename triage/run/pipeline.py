@@ -93,8 +93,8 @@ class RunOptions:
 # what a fork that parsed a database counted: warnings, records the scope left out and links it cut, by type
 ForkTally = tuple[int, Counter, Counter]
 
-# the pass the report's second process starts with: the parties' fork has the other core until about then, and the
-# second process's exports are done long before the report step needs them
+# the pass the report's second process begins its exports with: the parties' fork has the other core until about
+# then, and the second process's exports are done long before the report step needs them
 REPORT_WORKER_FROM = "rules evaluated"
 
 
@@ -283,10 +283,14 @@ class Examination:
         self._recorded: dict[str, dict[str, str]] = {}  # evidence file hashes as recorded, "before"/"after"
         self._evidence_warnings_seen = 0
         self.scope = ScopeFilter(opts.scope)
+        self.report_worker: ReportWorker | None = None  # the report's second process, from the run's start
 
     def run(self) -> RunResult:
         try:
             self.custody.record("run started", **self._run_parameters())
+            # the report's second process starts now and loads its modules and WeasyPrint (~1.3 CPU-s) on the core
+            # the start leaves idle; it reads nothing until the messages are final (`begin`, triage/report/worker.py)
+            report_worker = self.report_worker = ReportWorker(self.store, self.opts.out, begin=False)
             for action, details in self.opts.prior_steps:
                 self.custody.record(action, **details)
             if self.work is not None and self.work.stale_removed:
@@ -360,11 +364,10 @@ class Examination:
                 texts = TextScanElsewhere.start(self.store, pack) if self._runs_any(TEXT_SCANNERS) else None
                 if texts is not None:
                     stack.callback(texts.stop)
-                workers: list[ReportWorker] = []
 
                 def start_report_worker(action: str) -> None:
-                    if action == REPORT_WORKER_FROM and not workers:
-                        workers.append(stack.enter_context(ReportWorker(self.store, self.opts.out)))
+                    if action == REPORT_WORKER_FROM:
+                        report_worker.begin()
 
                 with hashing_pool(files) as hashing:
                     # the evidence is closed: its files are hashed again on the other core while the passes run
@@ -374,7 +377,7 @@ class Examination:
                     if parties is not None:
                         self.custody.record(PARTIES_LINKED, **parties.merge(self.store))
                     self._verify_unchanged(item, files, after)
-                report_worker = workers[0] if workers else stack.enter_context(ReportWorker(self.store, self.opts.out))
+                report_worker.begin()  # if the passes did not (a pack without rules)
                 self.store.commit()
                 self._announce_seal()  # before the report, which shows the key from this entry
                 report = self._write_report(pack, self._make_thumbnails(), report_worker)
@@ -386,6 +389,8 @@ class Examination:
             self._record_failure(e)
             raise
         finally:
+            if self.report_worker is not None:
+                self.report_worker.close()  # stopped if the run failed before the report
             shutil.rmtree(self.workdir, ignore_errors=True)  # private SQLite copies: nothing left behind
         return RunResult(
             out=self.opts.out,
