@@ -30,27 +30,40 @@ class _Journal:
 
 
 def journal_creations(path: Path) -> None:
-    """From now on, name in `path` each file this process creates, a line of JSON each, written as soon as the file
-    is made (before its first byte): the report's second process does, so that the run can remove what it
-    created if it dies half-way (triage/report/worker.py). Only files made here (O_EXCL) are named: never one that
-    was already there."""
+    """From now on, name in `path` each file this process creates, a line of JSON each: the report's second process
+    does, so that the run can remove what it created if it dies half-way (triage/report/worker.py). A name is
+    written before the file is made, so that a death between the two leaves no file unnamed; when the file was
+    already there (O_EXCL refused), a second line takes the name back (`created_files` leaves it out), and the error
+    stops the report as everywhere. Only a death in the instant between that refusal and its line would leave a
+    file this process did not make named as its own."""
     with _Journal.lock:
         _Journal.file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: each name reaches the file
 
 
 def created_files(journal: Path) -> list[Path]:
-    """The files a process named in its creation journal (a last line cut short by its death is left out)."""
+    """The files a process named in its creation journal and did not take back (a last line cut short by its death
+    is left out): each was made by it, or was about to be when it died (then it may not exist)."""
     try:
         lines = journal.read_text(encoding="utf-8").split("\n")
     except FileNotFoundError:
         return []
-    return [Path(json.loads(line)) for line in lines[:-1]]  # every complete line ends with "\n"
+    named: dict[str, None] = {}
+    for line in lines[:-1]:  # every complete line ends with "\n"
+        entry = json.loads(line)
+        if isinstance(entry, dict):
+            named.pop(entry[NOT_MADE], None)
+        else:
+            named[entry] = None
+    return [Path(name) for name in named]
 
 
-def _journal(path: Path) -> None:
+NOT_MADE = "not made"  # a journal line taking a name back: the file was already there
+
+
+def _journal(entry: str | dict[str, str]) -> None:
     with _Journal.lock:
         if _Journal.file is not None:
-            _Journal.file.write(json.dumps(str(path)) + "\n")
+            _Journal.file.write(json.dumps(entry) + "\n")
 
 
 def create_exclusive(path: Path, mode: str = "wb", encoding: str | None = None, **kwargs: Any) -> IO[Any]:
@@ -59,13 +72,16 @@ def create_exclusive(path: Path, mode: str = "wb", encoding: str | None = None, 
         raise ValueError(f"create_exclusive is for writing new files, not mode {mode!r}")
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
+    _journal(str(path))  # before the file exists: a death right after its making leaves it named (journal_creations)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    except FileExistsError:
-        raise ExistingFileError(
-            f"{path} already exists; mobile-triage never replaces a file (choose a new output location)"
-        ) from None
-    _journal(path)
+    except OSError as e:
+        _journal({NOT_MADE: str(path)})  # nothing was made here: what is at `path` (if anything) is not ours
+        if isinstance(e, FileExistsError):
+            raise ExistingFileError(
+                f"{path} already exists; mobile-triage never replaces a file (choose a new output location)"
+            ) from None
+        raise
     return os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, **kwargs)
 
 
