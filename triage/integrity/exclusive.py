@@ -32,9 +32,9 @@ class _Journal:
 def journal_creations(path: Path) -> None:
     """From now on, name in `path` each file this process creates, a line of JSON each: the report's second process
     does, so that the run can remove what it created if it dies half-way (triage/report/worker.py). A name is
-    written before the file is made, so that a death between the two leaves no file unnamed; when the file was
-    already there (O_EXCL refused), a second line takes the name back (`created_files` leaves it out), and the error
-    stops the report as everywhere. Only a death in the instant between that refusal and its line would leave a
+    written before the file is made, so that a death between the two leaves no file unnamed; when the open fails (the
+    file already there: O_EXCL refused), a second line takes the name back (`created_files` leaves it out), and the
+    error stops the report as everywhere. Only a death in the instant between that refusal and its line would leave a
     file this process did not make named as its own."""
     with _Journal.lock:
         _Journal.file = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: each name reaches the file
@@ -57,7 +57,7 @@ def created_files(journal: Path) -> list[Path]:
     return [Path(name) for name in named]
 
 
-NOT_MADE = "not made"  # a journal line taking a name back: the file was already there
+NOT_MADE = "not made"  # a journal line taking a name back: the open failed (most often: the file was there already)
 
 
 def _journal(entry: str | dict[str, str]) -> None:
