@@ -21,17 +21,20 @@ bench/rss_by_stage.py is the older view (VmRSS of the run and of its descendants
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.rss_by_stage import stages  # noqa: E402 - the custody log's stages, read one way for both scripts
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -95,14 +98,7 @@ def sample(command: list[str], every: float) -> tuple[float, dict[int, Seen]]:
 
 def stage_ends(out: Path, started: float) -> list[tuple[float, str]]:
     """(end, in seconds from the command's start; stage name) from the custody log: a stage ends with its entry."""
-    log = next(p for p in (out / "data" / "custody.jsonl", out / "custody.jsonl") if p.is_file())
-    ends = []
-    for line in log.read_text(encoding="utf-8").split("\n"):
-        if line:
-            entry = json.loads(line)
-            at = datetime.fromisoformat(entry["time_utc"].replace("Z", "+00:00")).astimezone(UTC).timestamp()
-            ends.append((at - started, entry["action"]))
-    return ends
+    return [(at - started, name) for at, name in stages(out)]
 
 
 def stage_at(ends: list[tuple[float, str]], t: float) -> str:
@@ -122,7 +118,7 @@ def kind(process: Seen, run_command: str, ends: list[tuple[float, str]], main: b
     if "multiprocessing.forkserver" in command:
         return "photo workers (forkserver)"
     if "multiprocessing.spawn" in command:
-        return "spawned worker (hashing)"
+        return "spawned worker"  # the evidence files' hashing, the thumbnails …: told apart by when it ran
     if command == run_command:
         return f"fork made in the stage ending '{stage_at(ends, process.first)}'"
     return command.split(" ")[0].rsplit("/", 1)[-1] or "other"

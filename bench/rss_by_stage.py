@@ -63,7 +63,8 @@ def sample(args: argparse.Namespace) -> list[tuple[float, float, float]]:
 def stages(out: Path) -> list[tuple[float, str]]:
     """(end time, stage name) from the custody log: a stage ends with its entry."""
     log = next(p for p in (out / "data" / "custody.jsonl", out / "custody.jsonl") if p.is_file())
-    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    # entries end at "\n" only: splitlines() would also cut at a U+2028 inside a value
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").split("\n") if line]
     return [
         (datetime.fromisoformat(e["time_utc"].replace("Z", "+00:00")).astimezone(UTC).timestamp(), e["action"])
         for e in entries
