@@ -50,8 +50,9 @@ def phone(tmp_path_factory) -> Path:
     return root
 
 
-def run_parsers(root: Path, workdir: Path, workers: int | None):
-    """Parse the folder; records in store order as JSON lines (what the report would export)."""
+def run_parsers(root: Path, workdir: Path, workers: int | None, pool_factory=None, stats_seen: list | None = None):
+    """Parse the folder; records in store order as JSON lines (what the report would export). `pool_factory`:
+    the photos' pool (parse_in_order); its stats then go into `stats_seen`, unchecked."""
     store = CaseStore("sqlite://")
     warnings: list[str] = []
 
@@ -69,7 +70,9 @@ def run_parsers(root: Path, workdir: Path, workers: int | None):
     evidence = DirectoryEvidence(root)
     runner = ParseRunner(evidence, workdir, on_source, on_record, on_warning)
     candidates = runner.select()
-    if workers is None:
+    if pool_factory is not None:
+        stats_seen.append(parse_in_order(runner, candidates, pool_factory=pool_factory))  # type: ignore[union-attr]
+    elif workers is None:
         for cand in candidates:
             runner.parse(cand)
     else:
@@ -86,6 +89,38 @@ def test_parallel_output_equals_sequential(phone, tmp_path):
     assert dump(seq_store) == dump(par_store) and len(dump(seq_store)) == 19
     assert seq_warn == par_warn
     assert any("invalid marker 0xFF9F" in w for w in par_warn)  # one bad file is one warning
+
+
+@pytest.mark.parametrize("seen_before_the_first_batch", [True, False])
+def test_a_worker_that_died_costs_time_not_records(phone, tmp_path, seen_before_the_first_batch):
+    """The photos' pool breaks (its one worker killed): every photo is parsed here instead, the records and their
+    warnings those of a sequential run, and the warnings say so once, not once a photo. Before, a batch given to a
+    pool already known to be broken stopped the run (BrokenProcessPool out of submit)."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    from triage.process_pool import process_pool
+
+    def dead_pool():
+        pool = process_pool(1, multiprocessing.get_context("forkserver"))
+        os.kill(pool.submit(os.getpid).result(), signal.SIGKILL)
+        waited = time.monotonic() + 30
+        while seen_before_the_first_batch and not pool._broken and time.monotonic() < waited:
+            time.sleep(0.01)  # the pool's own thread marks it broken: submit then raises
+        return pool
+
+    seq_store, seq_warn = run_parsers(phone, tmp_path, None)
+    stats: list = []
+    par_store, par_warn = run_parsers(phone, tmp_path, None, pool_factory=dead_pool, stats_seen=stats)
+    dump = lambda s: [dumps(record_json(r, {})) for cls in (MediaFile, Location) for r in s.all(cls)]  # noqa: E731
+    assert dump(seq_store) == dump(par_store) and len(dump(seq_store)) == 19
+    assert seq_warn == par_warn
+    (stats,) = stats
+    assert stats.parallel_files == 0 and stats.sequential_files == 11 and stats.broken_pool_files == 9
+    (fallback,) = stats.fallbacks
+    assert "BrokenProcessPool" in fallback and fallback.endswith("this file and the 8 given to the workers after it")
 
 
 @pytest.mark.parametrize(("lookahead", "inflight"), [(1, 1), (2, 1 << 30), (1 << 20, 1)])

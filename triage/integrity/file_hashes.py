@@ -15,8 +15,10 @@ import io
 import multiprocessing
 import os
 import stat
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
+
+from triage.process_pool import process_pool
 
 # past this many files the evidence is a folder's tree: hashed in a process of its own, this many files a batch
 MANY_FILES = 64
@@ -47,7 +49,7 @@ def sha256_batch(paths: list[str]) -> list[tuple[str, int]]:
 def hashing_pool(files: list[str]) -> Executor:
     """Where `files` are hashed beside other work: a spawned process for many files, a thread for a few."""
     if len(files) > MANY_FILES:
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return process_pool(1, multiprocessing.get_context("spawn"))
     return ThreadPoolExecutor(1, thread_name_prefix="evidence-hash")
 
 

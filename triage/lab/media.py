@@ -50,6 +50,7 @@ from triage.lab.jobs import (
     now,
 )
 from triage.parsing.parallel import PreparedFile, default_workers, prepare_batch
+from triage.process_pool import process_pool, submitted
 
 log = logging.getLogger("triage.lab.media")
 
@@ -409,7 +410,7 @@ class SpreadMedia(Executor):
         self._next_local_look = time.monotonic() + POLL_SECONDS
         for chunk in self._flushed:
             if chunk.results is None and claim_chunk(self.lab, self.job, chunk.no, self.worker):
-                chunk.local = self._pool.submit(prepare_batch, chunk.items)
+                chunk.local = submitted(self._pool, prepare_batch, chunk.items)  # failed if a worker died: in line
                 return
 
     def _wait_local(self, chunk: _Chunk) -> None:
@@ -445,7 +446,7 @@ class SpreadMedia(Executor):
 def _local_pool(workers: int) -> ProcessPoolExecutor | None:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["parsers", "triage.parsing.parallel", "imagehash", "PIL.Image", "pillow_heif"])
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    pool = process_pool(workers, context)
     try:
         pool.submit(os.getpid).result()
     except Exception as e:  # noqa: BLE001 - no pool here: chunks are done in line or by other workers

@@ -32,6 +32,7 @@ from parsers import ParseContext
 from triage.evidence import FileEntry
 from triage.model.records import Base
 from triage.parsing import Candidate, ParseRunner
+from triage.process_pool import process_pool, submitted
 
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on the bytes read and sent to workers that they have not finished
@@ -104,6 +105,24 @@ class ParallelStats:
     sequential_files: int = 0
     fallbacks: list[str] = field(default_factory=list)
     forked_files: int = 0  # databases parsed in forks (triage/run/database_forks.py)
+    # files a pool that broke (a worker died) had been given, parsed here instead: one fallback says so for all
+    broken_pool_files: int = 0
+    broken_pool_first: str = ""  # the first of them, and the pool's error
+    broken_pool_error: str = ""
+
+    def pool_broke(self, provenance: str, error: BaseException) -> None:
+        """A file the pool had when it broke, parsed here instead."""
+        if not self.broken_pool_files:
+            self.broken_pool_first, self.broken_pool_error = provenance, f"{type(error).__name__}: {error}"
+        self.broken_pool_files += 1
+
+    def note_broken_pool(self) -> None:
+        """The one fallback of a pool that broke (after its files were parsed here)."""
+        if self.broken_pool_files:
+            self.fallbacks.append(
+                f"{self.broken_pool_first}: {self.broken_pool_error} — this file and the "
+                f"{self.broken_pool_files - 1} given to the workers after it"
+            )
 
 
 def default_workers() -> int:
@@ -182,7 +201,7 @@ def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
     context = multiprocessing.get_context("forkserver")
     # imported once in the fork server, not in every worker
     context.set_forkserver_preload(["parsers", "triage.parsing.parallel", "imagehash", "PIL.Image", "pillow_heif"])
-    pool = ProcessPoolExecutor(stats.workers, mp_context=context)
+    pool = process_pool(stats.workers, context)
     try:
         pool.submit(os.getpid).result()
     except Exception as e:  # noqa: BLE001 - any reason: every file is parsed here instead
@@ -216,7 +235,7 @@ def _run(
     def submit_batch() -> None:
         nonlocal batch_bytes
         if batch:
-            future = pool.submit(prepare_batch, [args for _, args in batch])
+            future = submitted(pool, prepare_batch, [args for _, args in batch])  # failed if a worker died
             for index, (entry, _) in enumerate(batch):
                 entry[1], entry[2] = future, index
             batch.clear()
@@ -286,8 +305,11 @@ def _run(
                 prepared = future.result()[index]
                 stats.parallel_files += 1
             except Exception as e:  # noqa: BLE001 - a dead worker or an unpicklable result: this file goes sequential
-                broken = broken or type(e).__name__ == "BrokenProcessPool"
-                stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
+                if type(e).__name__ == "BrokenProcessPool":  # every file the pool had: one fallback (note_broken_pool)
+                    stats.pool_broke(cand.entry.provenance, e)
+                    broken = True
+                else:
+                    stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
         if prepared is None:
             stats.sequential_files += 1
         at_turn(cand, prepared)
@@ -334,6 +356,7 @@ def _run(
     submit_batch()
     while pending:
         finish_head()
+    stats.note_broken_pool()
 
 
 def _eligible(cand: Candidate) -> bool:

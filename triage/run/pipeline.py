@@ -40,6 +40,7 @@ from triage.limits import ParseLimits
 from triage.model.records import Base, CustodyEvent, EvidenceItem, Finding, ParseWarning, SourceFile
 from triage.parsing import Candidate, ParseRunner
 from triage.parsing.parallel import ParallelStats, parse_in_order
+from triage.process_pool import submitted
 from triage.report.display import DISPLAY_LIMITS
 from triage.report.worker import ReportWorker
 from triage.run.database_forks import DatabaseForks, database_forks
@@ -226,7 +227,8 @@ class HashedBeside:
         self.done = 0
         size = batch_size(files)
         self.batches = [
-            (paths, _submitted(pool, paths)) for paths in (files[i : i + size] for i in range(0, len(files), size))
+            (paths, submitted(pool, sha256_batch, paths))  # failed at once when the pool is broken already
+            for paths in (files[i : i + size] for i in range(0, len(files), size))
         ]
 
     def result(self, bar: Tracker, total: int) -> dict[str, str]:
@@ -239,23 +241,14 @@ class HashedBeside:
             bar.update(self.done, total)
         return hashes
 
-    def _batch(self, paths: list[str], batch: Future | None, bar: Tracker, total: int) -> list[tuple[str, int]]:
-        while batch is not None:
+    def _batch(self, paths: list[str], batch: Future, bar: Tracker, total: int) -> list[tuple[str, int]]:
+        while True:
             try:
                 return batch.result(timeout=0.25)
             except TimeoutError:
                 bar.update(self.done, total)
             except BrokenExecutor:
-                break
-        return sha256_batch(paths)
-
-
-def _submitted(pool: Executor, paths: list[str]) -> Future | None:
-    """`paths` hashed on `pool`; None when the pool is broken already (hashed here instead, HashedBeside)."""
-    try:
-        return pool.submit(sha256_batch, paths)
-    except BrokenExecutor:
-        return None
+                return sha256_batch(paths)
 
 
 class Examination:
