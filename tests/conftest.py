@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +22,10 @@ from tests.evidence_guard import sha256_of, unchanged  # noqa: F401 - `unchanged
 
 THIRD_PARTY = Path(__file__).parent.parent / "fixtures" / "third_party"
 
-# Runs in tests never sign with (or create) the examiner's real key in the home folder.
+# Runs in tests never sign with (or create) the examiner's real key in the home folder; the keys made in the
+# session's own folder are removed with it when the session ends (they were left in the temp folder, one a session).
 os.environ["TRIAGE_KEY_DIR"] = tempfile.mkdtemp(prefix="triage-test-keys-")
+atexit.register(shutil.rmtree, os.environ["TRIAGE_KEY_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
