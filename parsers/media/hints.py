@@ -19,6 +19,11 @@ from typing import IO, Any
 PHASH_MAX_BYTES = 64 << 20  # larger files are not decoded for a hash (a hint is not worth the memory)
 DRAFT_SIZE = (256, 256)  # JPEG decode at reduced scale: pHash works on 32x32 anyway
 DECODED_CACHE_ENTRIES = 65_536  # image hints kept by SHA-256 (a few hundred bytes each)
+# Pixels a picture is decoded at, at most (a JPEG's after its reduced-scale decoding). A PNG, HEIC or WebP is decoded
+# whole, 3 to 4 bytes a pixel, and its header may claim any size: a 0.5 MB PNG of 13,000 x 13,000 black pixels took
+# the process to 0.9 GB for its hash and 1.3 GB for its thumbnail (Pillow only refuses past 179 million pixels).
+# 64 million holds a 48-50 MP camera's full picture; the file is still hashed, listed and its EXIF read.
+DECODE_MAX_PIXELS = 64_000_000
 
 _heif_registered = False
 
@@ -45,10 +50,28 @@ def image_hints(stream: IO[bytes]) -> dict[str, Any]:
             with Image.open(stream) as im:
                 width, height = im.size
                 im.draft("RGB", DRAFT_SIZE)  # only JPEG honours it; others decode in full
+                refuse_to_decode_if_too_large(im)
                 digest = str(imagehash.phash(im))
+    except TooLargeToDecode as e:
+        return {"phash_error": str(e), "pixel_width": width, "pixel_height": height}
     except Exception as e:  # noqa: BLE001 - Pillow raises many types on damaged or hostile input; kept as phash_error
         return {"phash_error": f"{type(e).__name__}: {e}"}
     return {"phash": digest, "pixel_width": width, "pixel_height": height}
+
+
+class TooLargeToDecode(ValueError):
+    """A picture whose pixels, as its header gives them, are more than DECODE_MAX_PIXELS."""
+
+
+def refuse_to_decode_if_too_large(im: Any) -> None:
+    """Raise TooLargeToDecode for an opened (and, for a JPEG, drafted) Pillow image larger than DECODE_MAX_PIXELS,
+    before any pixel is decoded."""
+    width, height = im.size
+    if width * height > DECODE_MAX_PIXELS:
+        raise TooLargeToDecode(
+            f"not decoded: {width} x {height} pixels is more than the {DECODE_MAX_PIXELS // 1_000_000} million "
+            "a picture is decoded at (an unusually large picture, or a file made to exhaust memory)"
+        )
 
 
 class DecodedImages:

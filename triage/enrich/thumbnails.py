@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from parsers.media.hints import TooLargeToDecode, refuse_to_decode_if_too_large
 from triage.integrity.exclusive import ExistingFileError, write_bytes_exclusive
 from triage.model.records import Finding, Location, MediaFile, SourceFile
 
@@ -204,6 +206,9 @@ def _thumb_one(evidence, entry, media: MediaFile, out: Path, result: Thumbnails)
     if name not in result.made.values():  # the same picture at two paths is drawn once
         try:
             small = shrink(data)
+        except TooLargeToDecode as e:  # listed without a picture, saying why
+            result.missing[media.id] = f"no thumbnail: {e}"
+            return
         except Exception as e:  # noqa: BLE001 - corrupt or unsupported image: listed without a picture
             result.missing[media.id] = f"no thumbnail: image not decodable ({type(e).__name__}: {e})"
             return
@@ -221,8 +226,13 @@ def shrink(data: bytes) -> bytes:
     from PIL import Image, ImageOps
 
     _register_heif()
-    with Image.open(io.BytesIO(data)) as image:
+    with warnings.catch_warnings():
+        # Pillow's warning past 89 million pixels: the budget below is smaller, and says why in the report
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data))
+    with image:
         image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale (fast for camera photos)
+        refuse_to_decode_if_too_large(image)
         upright = ImageOps.exif_transpose(image)
         upright.thumbnail((MAX_SIDE, MAX_SIDE))
         buf = io.BytesIO()
