@@ -4,10 +4,11 @@ that broke fails as the work it was doing did (`submitted`), on the caller's one
 A ProcessPoolExecutor sends work to its workers through a pipe, written by a feeder thread. When a worker dies
 (killed by the kernel for memory, by an operator, or by a decoder crashing on a hostile file) while that pipe is
 full — a batch of photos' bytes, or of a folder's paths, is larger than the pipe's 64 KiB — the feeder stays blocked
-in its write: nobody reads the pipe any more. Python up to 3.11.5 then waits for that thread forever when the pool
-is marked broken, and so does every shutdown after it: the run hangs instead of going on without the worker
-(CPython issue gh-94777; 3.12 and later close the pipe's reading end first, which ends the write with EPIPE).
-Debian 12's Python is 3.11.2, so the pools made here do the same on interpreters that lack the fix.
+in its write: nobody reads the pipe any more. Python 3.11 as Debian 12 ships it (3.11.2) then waits for that thread
+forever when the pool is marked broken, and so does every shutdown after it: the run hangs instead of going on
+without the worker (CPython issue gh-94777; the fix, in 3.12, closes the pipe's reading end first, which ends the
+write with EPIPE). The pools made here do the same on an interpreter without that fix
+(the cases of tests/run/test_process_pool.py time out on 3.11.2 without it).
 """
 
 from __future__ import annotations
