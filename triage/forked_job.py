@@ -25,6 +25,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError
+from triage.lifeline import exit_with
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class ForkedJob(Generic[T]):
     def __init__(self, job: Callable[[], T], what: str) -> None:
         self.what = what
         self.answers, sending = multiprocessing.Pipe(duplex=False)
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:  # no process to be had (a process limit, no memory): nothing left open
@@ -43,6 +45,7 @@ class ForkedJob(Generic[T]):
             sending.close()
             raise
         if pid == 0:
+            exit_with(parent)  # a run killed outright takes its job with it (triage/lifeline.py)
             _child(job, sending)  # never returns
         self.pid: int | None = pid
         sending.close()  # the child's end: this process only reads

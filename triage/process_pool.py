@@ -14,11 +14,14 @@ write with EPIPE). The pools made here do the same on an interpreter without tha
 from __future__ import annotations
 
 import multiprocessing.queues
+import os
 import weakref
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import _CallItem
 from typing import Any, TypeVar
+
+from triage.lifeline import exit_with
 
 T = TypeVar("T")
 
@@ -28,37 +31,41 @@ _FIXED_IN_PYTHON = hasattr(multiprocessing.queues.Queue, "_terminate_broken")
 
 def process_pool(workers: int, context: Any) -> ProcessPoolExecutor:
     """A ProcessPoolExecutor of `workers` processes made by `context` (a multiprocessing context) that, once a
-    worker has died, ends its shutdown instead of waiting for a write nobody will read."""
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    worker has died, ends its shutdown instead of waiting for a write nobody will read; its workers exit when this
+    process ends."""
+    # each worker ends with the process that made the pool, killed or not (triage/lifeline.py)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),))
     if not _FIXED_IN_PYTHON:
         _end_blocked_writes_when_broken(pool)
     return pool
 
 
 def _end_blocked_writes_when_broken(pool: ProcessPoolExecutor) -> None:
-    """What Python 3.12 does on a broken pool: the pool's own copy of the pipe's reading end is closed before its
-    feeder thread is waited for. The workers hold their own copies, so a live worker still reads what is sent; once
-    they are gone, a blocked write fails with EPIPE and the thread ends. Only the pipe's failure to deliver to a
-    worker that is gone is kept off stderr (what the pool meant to send no longer matters: it is broken)."""
+    """What Python 3.12 does on a broken pool: the pool's own copy of the pipe's reading end is closed before the
+    queue is closed and its feeder thread waited for. The workers hold their own copies, so a live worker still reads
+    what is sent; once they are gone, a blocked write fails with EPIPE and the thread ends. Closed before the queue
+    is: the feeder closes that end itself once the queue is closed, and two closes of one descriptor race (one failed
+    with EBADF; it could close a file opened meanwhile). Only the pipe's failure to deliver to a worker that is gone
+    is kept off stderr (what the pool meant to send no longer matters: it is broken)."""
     queue = getattr(pool, "_call_queue", None)
-    if queue is None or not hasattr(queue, "_reader") or not hasattr(queue, "join_thread"):
+    if queue is None or not hasattr(queue, "_reader") or not hasattr(queue, "close"):
         return  # an interpreter laid out otherwise: left as it is
     executor = weakref.ref(pool)
-    join_thread = queue.join_thread
+    close = queue.close
     on_error = queue._on_queue_feeder_error  # read when the feeder thread starts: the first submit, after this
 
-    def join_after_closing_if_broken() -> None:
+    def close_reading_end_first_if_broken() -> None:
         pool = executor()
         if pool is None or getattr(pool, "_broken", False):
             queue._reader.close()
-        join_thread()
+        close()
 
     def quiet_when_worker_gone(e: BaseException, obj: Any) -> None:
         if isinstance(e, BrokenPipeError) and not isinstance(obj, _CallItem):
             return  # a stop sentinel for a worker already dead
         on_error(e, obj)
 
-    queue.join_thread = join_after_closing_if_broken
+    queue.close = close_reading_end_first_if_broken
     queue._on_queue_feeder_error = quiet_when_worker_gone
 
 

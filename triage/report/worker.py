@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session
 from triage.errors import TriageError
 from triage.integrity.exclusive import ExistingFileError, created_files, journal_creations
 from triage.integrity.file_hashes import sha256_of
+from triage.lifeline import exit_with
 from triage.report.pdf import pdf_unavailable
 from triage.store.forked_reader import fork_url
 
@@ -437,6 +438,7 @@ def _load_exporters() -> None:
 
 
 def main() -> int:
+    exit_with(os.getppid())  # the run that started it killed outright: nothing more written (triage/lifeline.py)
     try:
         print(json.dumps({"pdf_unavailable": pdf_unavailable()}), flush=True)  # ReportWorker.pdf_unavailable
         _load_exporters()

@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 
 from parsers import SqliteParser
 from triage.errors import TriageError
+from triage.lifeline import exit_with
 from triage.parsing import Candidate, ParseRunner, SqliteCopy
 from triage.run.progress import Reporter
 from triage.store import CaseStore
@@ -200,8 +201,10 @@ class DatabaseForks:
 
     def _fork(self, share: _Share) -> None:
         answers, sending = multiprocessing.Pipe(duplex=False)
+        run = os.getpid()
         pid = os.fork()
         if pid == 0:
+            exit_with(run)  # a run killed outright takes its forks with it (triage/lifeline.py)
             answers.close()
             _child(self.runner, [(c, self.copies[id(c)]) for c in share.files], self.retarget, self.folder, sending)
         sending.close()
