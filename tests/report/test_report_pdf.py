@@ -311,3 +311,32 @@ def test_the_summary_gives_the_number_of_the_phones_own_account(bundle) -> None:
     assert "Phone number +447700900456" in page1 or "Phone number: +447700900456" in page1
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "telegram account: EWF demo.E01" in index and "userconfing.xml (table shared_prefs, row user)" in index
+
+
+def test_each_emoji_image_is_made_once_and_the_pages_are_those_weasyprint_draws(tmp_path: Path, monkeypatch) -> None:
+    """WeasyPrint makes (decodes and encodes again) an image for every colour emoji it draws; report.pdf makes one per
+    glyph (`_GlyphImages`): the same pages, pixel for pixel, as WeasyPrint's own way draws them."""
+    from weasyprint.draw import text
+
+    import triage.report.pdf as pdf
+
+    if (
+        not shutil.which("fc-list")
+        or "Noto Color Emoji" not in subprocess.run(["fc-list"], capture_output=True, text=True).stdout
+    ):
+        pytest.skip("no colour emoji font (fonts-noto-color-emoji): emoji are not drawn as images")
+    page = "<html><body>" + "".join(f"<p dir='auto'>boat {e * 150} قارب {e}</p>" for e in "😂🚤🌊") + "</body></html>"
+    own = text.RasterImage
+    weasyprint_own = own.make if isinstance(own, pdf._GlyphImages) else own
+    drawn = {}
+    for way in ("once", "every time"):
+        (tmp_path / way).mkdir()
+        if way == "every time":
+            monkeypatch.setattr(pdf, "_draw_each_emoji_image_once", lambda: None)
+            monkeypatch.setattr(text, "RasterImage", weasyprint_own)
+        assert pdf.make_pdf(page, tmp_path / way).written
+        if way == "once":
+            assert isinstance(text.RasterImage, pdf._GlyphImages) and len(text.RasterImage.made) == 3
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(tmp_path / way / "report.pdf"), str(tmp_path / way / "p")])
+        drawn[way] = {p.name: p.read_bytes() for p in sorted((tmp_path / way).glob("p*.png"))}
+    assert drawn["once"] == drawn["every time"] and len(drawn["once"]) >= 1
