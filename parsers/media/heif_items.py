@@ -14,6 +14,11 @@ from typing import BinaryIO
 from parsers.media.video_metadata import VideoMeta, iter_boxes
 
 MAX_ITEM_BYTES = 1 << 20  # an Exif item is a few KiB; a larger claim is not read
+# extents listed in `iloc`, all items together, at most: a photo's tiles are hundreds of items of one extent each.
+# An extent of zero-sized fields takes no bytes, so the box's size alone did not bound them: 658 bytes claiming 100
+# items of 65,535 extents each took 1.9 s, and 393 KB (65,535 such items) would take hours and more memory than any
+# machine has, in the photo worker and then in the run, which parses again what a dead worker had.
+MAX_EXTENTS = 65_536
 
 
 def heif_exif_block(f: BinaryIO, size: int) -> bytes | None:
@@ -76,6 +81,7 @@ def _item_extents(iloc: bytes) -> dict[int, list[tuple[int, int]]]:
     count = int.from_bytes(iloc[pos : pos + count_size], "big")
     pos += count_size
     out: dict[int, list[tuple[int, int]]] = {}
+    listed = 0
     for _ in range(count):
         id_size = 4 if version == 2 else 2
         item_id = int.from_bytes(iloc[pos : pos + id_size], "big")
@@ -89,6 +95,11 @@ def _item_extents(iloc: bytes) -> dict[int, list[tuple[int, int]]]:
         pos += base_size
         extents = int.from_bytes(iloc[pos : pos + 2], "big")
         pos += 2
+        if extents * (index_size + offset_size + length_size) > len(iloc) - pos:
+            raise ValueError("iloc extents run past the box")
+        listed += extents
+        if listed > MAX_EXTENTS:
+            raise ValueError(f"iloc lists more than {MAX_EXTENTS:,} extents")
         spans = []
         for _ in range(extents):
             pos += index_size

@@ -34,6 +34,9 @@ ENC_QT = "qt_1904_s"  # seconds since 1904-01-01 UTC (mvhd); not yet in triage.m
 ENC_ISO = "iso8601"  # text with its own UTC offset; utc None when the offset is missing
 MAX_SMALL_BOX = 1 << 20  # udta/meta children are small; anything larger is not metadata we read
 CONTAINERS = {b"moov", b"udta", b"trak", b"meta"}
+# boxes read at one level, at most: a long fragmented recording has a few thousand (moof + mdat a fragment); a
+# file made of 8-byte boxes has hundreds of millions (a 4 GB one: ~3.5 minutes of reading for nothing)
+MAX_BOXES_PER_LEVEL = 100_000
 KEY_LOCATION = "com.apple.quicktime.location.ISO6709"
 KEY_ACCURACY = "com.apple.quicktime.location.accuracy.horizontal"
 KEY_CREATED = "com.apple.quicktime.creationdate"
@@ -156,8 +159,15 @@ def read_video_meta(f: BinaryIO, size: int) -> VideoMeta:
 
 
 def iter_boxes(f: BinaryIO, start: int, end: int, meta: VideoMeta) -> Iterator[Box]:
-    pos = start
+    pos, boxes = start, 0
     while pos + 8 <= end:
+        if boxes == MAX_BOXES_PER_LEVEL:
+            meta.problems.append(
+                f"more than {MAX_BOXES_PER_LEVEL:,} boxes at one level (from offset {start}); "
+                f"the rest of the level, from offset {pos}, not read"
+            )
+            return
+        boxes += 1
         f.seek(pos)
         header = f.read(8)
         if len(header) < 8:

@@ -78,3 +78,22 @@ def test_iso6709_rejects(text):
 def test_creationdate_without_offset_is_not_converted():
     ts = decode_iso8601("2024-01-26T21:10:00")
     assert ts.utc is None and ts.raw == "2024-01-26T21:10:00"
+
+
+def test_a_file_of_countless_tiny_boxes_is_read_to_a_bound():
+    """Hundreds of millions of 8-byte boxes would be minutes of reading: a level stops at MAX_BOXES_PER_LEVEL, with
+    a problem saying where; what came before is kept (the brand)."""
+    import io
+    import struct
+
+    from parsers.media.video_metadata import MAX_BOXES_PER_LEVEL, read_video_meta
+
+    data = (
+        struct.pack(">I4s", 16, b"ftyp") + b"isom\0\0\0\0" + struct.pack(">I4s", 8, b"free") * (MAX_BOXES_PER_LEVEL + 5)
+    )
+    meta = read_video_meta(io.BytesIO(data), len(data))
+    assert meta.brand == b"isom"
+    stop = 16 + 8 * (MAX_BOXES_PER_LEVEL - 1)
+    assert meta.problems == [
+        f"more than 100,000 boxes at one level (from offset 0); the rest of the level, from offset {stop}, not read"
+    ]
