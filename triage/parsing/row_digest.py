@@ -17,8 +17,9 @@ import json
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from operator import length_hint
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,34 @@ def canonical_values(rowid: int, values: tuple[Any, ...]) -> bytes:
             ],
         ]
     ).encode("ascii")
+
+
+# A value longer than this (characters of text, bytes of a blob) is encoded and hashed a piece at a time. SQLite
+# holds values of up to 1 GB, and the encoding writes a letter outside ASCII as six bytes: a row whose body was 100
+# million Arabic letters was copied into 1.2 GB of encoding to be hashed (bench/RESULTS.md, 2026-12-07 late night).
+PIECE = 1 << 20
+
+
+def canonical_pieces(rowid: int, values: tuple[Any, ...]) -> Iterator[bytes]:
+    """`canonical_values`, a value longer than PIECE in pieces of at most PIECE characters or bytes: the same bytes
+    once joined (JSON escapes text character by character, and a piece never splits a character)."""
+    yield b"[" + str(rowid).encode("ascii") + b",["
+    for i, v in enumerate(values):
+        if i:
+            yield b","
+        if type(v) is str and len(v) > PIECE:
+            yield b'"'
+            for at in range(0, len(v), PIECE):
+                yield encode_basestring_ascii(v[at : at + PIECE])[1:-1].encode("ascii")
+            yield b'"'
+        elif type(v) is bytes and len(v) > PIECE:
+            yield b'{"blob":"'
+            for at in range(0, len(v), PIECE):
+                yield v[at : at + PIECE].hex().encode("ascii")
+            yield b'"}'
+        else:
+            yield canonical_values(0, (v,))[4:-2]  # '[0,[' + the value + ']]'
+    yield b"]]"
 
 
 def _escaped(raw: bytes) -> str:
@@ -129,7 +158,11 @@ class RowReader:
             if values is None:
                 return None
         h = plan.head.copy()  # the first line is the same for every row of the table: hashed once
-        h.update(canonical_values(rowid, values))
+        if max(map(length_hint, values), default=0) > PIECE:  # 0.5 us a row: text and blobs only have a length
+            for piece in canonical_pieces(rowid, values):
+                h.update(piece)
+        else:
+            h.update(canonical_values(rowid, values))
         return h.hexdigest()
 
     def point(self, plan: _TablePlan, rowid: int) -> tuple[Any, ...] | None:
