@@ -65,6 +65,7 @@ def test_every_second_process_ends_when_the_run_is_killed(tmp_path):
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    pids: dict[str, int] = {}
     try:
         pids = json.loads(run.stdout.readline())
         assert len(pids) == 5 and not any(ended(pid) for pid in pids.values())
@@ -76,7 +77,7 @@ def test_every_second_process_ends_when_the_run_is_killed(tmp_path):
         assert [what for what, pid in pids.items() if not ended(pid)] == []
     finally:
         run.kill()
-        for pid in pids.values() if "pids" in locals() else ():
+        for pid in pids.values():  # left by a failure: not to outlive the test
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

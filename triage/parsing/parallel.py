@@ -230,7 +230,6 @@ def _run(
     batch_bytes = 0  # the bytes of the files in `batch`
     sent: deque[Future] = deque()  # the batches submitted and not yet done, oldest first
     queued_enough = 2 * max(1, stats.workers) + 2  # batches the workers have ahead of them
-    broken = False
 
     def submit_batch() -> None:
         nonlocal batch_bytes
@@ -297,7 +296,6 @@ def _run(
         behind.join()
 
     def finish(entry: list) -> None:
-        nonlocal broken
         cand, future, index, _ = entry
         prepared = None
         if future is not None:
@@ -307,7 +305,6 @@ def _run(
             except Exception as e:  # noqa: BLE001 - a dead worker or an unpicklable result: this file goes sequential
                 if type(e).__name__ == "BrokenProcessPool":  # every file the pool had: one fallback (note_broken_pool)
                     stats.pool_broke(cand.entry.provenance, e)
-                    broken = True
                 else:
                     stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
         if prepared is None:
@@ -330,6 +327,7 @@ def _run(
         if cand is None:
             return False
         entry = [cand, None, 0, 0]
+        broken = stats.broken_pool_files > 0  # the rest is parsed here
         data = _read(runner, cand.entry) if not broken and _eligible(cand) else None
         pending.append(entry)
         if data is not None:
