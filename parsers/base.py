@@ -58,6 +58,9 @@ class ParseContext:
     header: bytes  # the first bytes of the file (for format checks)
     sqlite_copy: Callable[[], Path] | None = None  # a private copy (with -wal/-journal) to open with sqlite3
     warnings: list[str] = field(default_factory=list)
+    # why the image decoders (Pillow's and libheif's C code) must not read this file here, None when they may: a
+    # worker process died on it (triage/parsing/worker_deaths.py); the parser reads what Python code can and says
+    no_decoding: str | None = None
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

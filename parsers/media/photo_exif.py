@@ -117,7 +117,7 @@ class PhotoExifParser(Parser):
         except Exception as e:  # noqa: BLE001 - exifread raises many types on malformed input
             tags, error = {}, describe_error(e)
         if not tags and ctx.header[4:8] == b"ftyp":
-            heif_tags = heif_exif_tags(stream)
+            heif_tags = heif_exif_tags(stream) if ctx.no_decoding is None else {}
             if heif_tags:
                 return heif_tags, "libheif Exif item (pillow-heif), tags decoded by exifread"
             # libheif refuses some damaged files whose Exif item is intact: locate it through iinf/iloc
@@ -181,7 +181,9 @@ class PhotoExifParser(Parser):
             self._check_exif_structure(ctx, data, hints)
         elif sniff_mime(ctx.header) in ("image/heic", "image/heif", "image/avif"):
             self._record_problems(ctx, check_heif(stream, size), "heif_problems", hints)
-        if size <= PHASH_MAX_BYTES:
+        if ctx.no_decoding is not None:
+            hints["phash_error"] = f"not decoded: {ctx.no_decoding}"
+        elif size <= PHASH_MAX_BYTES:
             stream.seek(0)
             hints.update(DECODED.hints_of(ctx.sha256, stream))  # a copy of a picture already seen: not decoded again
         if "phash_error" in hints:

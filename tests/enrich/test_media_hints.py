@@ -93,9 +93,10 @@ def test_parallel_output_equals_sequential(phone, tmp_path):
 
 @pytest.mark.parametrize("seen_before_the_first_batch", [True, False])
 def test_a_worker_that_died_costs_time_not_records(phone, tmp_path, seen_before_the_first_batch):
-    """The photos' pool breaks (its one worker killed): every photo is parsed here instead, the records and their
-    warnings those of a sequential run, and the warnings say so once, not once a photo. Before, a batch given to a
-    pool already known to be broken stopped the run (BrokenProcessPool out of submit)."""
+    """The photos' pool breaks (its one worker killed): every photo it had is given to a worker again, alone (none
+    kills it), the records and their warnings those of a sequential run, and the warnings say so once, not once a
+    photo. Before, a batch given to a pool already known to be broken stopped the run (BrokenProcessPool out of
+    submit), then the photos were parsed in the run's own process (where a decoder that crashes would end the run)."""
     import multiprocessing
     import os
     import signal
@@ -118,9 +119,11 @@ def test_a_worker_that_died_costs_time_not_records(phone, tmp_path, seen_before_
     assert dump(seq_store) == dump(par_store) and len(dump(seq_store)) == 19
     assert seq_warn == par_warn
     (stats,) = stats
-    assert stats.parallel_files == 0 and stats.sequential_files == 11 and stats.broken_pool_files == 9
+    assert stats.parallel_files == 9 and stats.sequential_files == 2 and stats.broken_pool_files == 9
+    assert stats.worker_deaths == [] and stats.decoders_given_up == 0
     (fallback,) = stats.fallbacks
-    assert "BrokenProcessPool" in fallback and fallback.endswith("this file and the 8 given to the workers after it")
+    assert "BrokenProcessPool" in fallback
+    assert fallback.endswith("and the 8 given to the workers after it were given to a worker again one at a time")
 
 
 @pytest.mark.parametrize(("lookahead", "inflight"), [(1, 1), (2, 1 << 30), (1 << 20, 1)])

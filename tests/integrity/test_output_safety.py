@@ -22,7 +22,6 @@ import pytest
 from tests.bundle_layout import payload
 from tests.evidence_guard import sha256_of
 from triage.cli import main
-from triage.parsing.parallel import MIN_POOL_FILES
 
 ROOT = Path(__file__).parents[2]
 ENCRYPTED_BACKUP = ROOT / "fixtures" / "ios_backup_encrypted"
@@ -193,13 +192,16 @@ def test_a_run_leaves_no_working_copies(tmp_path):
     assert list(tmp.iterdir()) == []
 
 
+PHOTOS = 256
+
+
 def phone_with_photos(folder: Path) -> Path:
-    """tiny_phone with enough photos for the worker pool."""
+    """tiny_phone with photos (of one picture) for the worker pool."""
     evidence = tiny_phone(folder)
     camera = evidence / "media" / "0" / "DCIM" / "Camera"
     camera.mkdir(parents=True)
     photo = (ROOT / "fixtures" / "media" / "ne_dover.jpg").read_bytes()
-    for n in range(MIN_POOL_FILES):
+    for n in range(PHOTOS):
         (camera / f"IMG_{n:04d}.jpg").write_bytes(photo)
     return evidence
 
@@ -219,7 +221,7 @@ def test_a_run_with_a_photo_pool_leaves_nothing_and_says_nothing_more(tmp_path):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     parsed = [e for e in custody_entries(tmp_path / "out") if e["action"] == "parsing finished"][0]["details"]
-    assert parsed["files_parsed_in_workers"] == MIN_POOL_FILES
+    assert parsed["files_parsed_in_workers"] == PHOTOS
 
 
 def test_a_pool_that_cannot_start_is_a_warning_and_every_photo_is_parsed(tmp_path):
@@ -235,7 +237,7 @@ def test_a_pool_that_cannot_start_is_a_warning_and_every_photo_is_parsed(tmp_pat
     parsed = [e for e in custody_entries(out) if e["action"] == "parsing finished"][0]["details"]
     assert parsed["files_parsed_in_workers"] == 0
     with sqlite3.connect(payload(out) / "case.sqlite") as db:
-        assert db.execute("SELECT count(*) FROM media_file").fetchone() == (MIN_POOL_FILES,)
+        assert db.execute("SELECT count(*) FROM media_file").fetchone() == (PHOTOS,)
         warning = db.execute("SELECT message FROM parse_warning WHERE component = 'parallel media'").fetchone()[0]
     assert "no worker process could be started" in warning and "AF_UNIX path too long" in warning
 

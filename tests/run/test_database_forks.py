@@ -182,10 +182,7 @@ def test_files_parsed_while_waiting_for_a_fork_keep_their_place(
     """The run parses the files after a database whose fork has not answered into a case file of its own, and
     appends it after the database's: the store is the one a run in turn makes. The forks are made to look
     never ready, so the run goes behind at every forked database (the photos in a worker, as on a phone)."""
-    from triage.parsing import parallel
-
     in_turn = triage_run(phone, tmp_path / "in-turn", monkeypatch, min_bytes=NEVER)
-    monkeypatch.setattr(parallel, "MIN_POOL_FILES", 1)
     monkeypatch.setattr(database_forks.DatabaseForks, "ready", lambda self, cand: False)
     made: list[Path] = []
     real_behind = database_forks.DatabaseForks.behind

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from parsers.media.hints import TooLargeToDecode, refuse_to_decode_if_too_large
 from triage.integrity.exclusive import ExistingFileError, write_bytes_exclusive
 from triage.model.records import Finding, Location, MediaFile, SourceFile
+from triage.parsing.worker_deaths import Alone, Deaths, Died
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -174,51 +175,138 @@ def _read_and_shrink(
             continue
         by_place.setdefault((source.volume, source.path), []).append((m, source.inode))
     found: set[int] = set()
-    with open_evidence(evidence_path, options) as evidence:
+    matched: set[int] = set()  # read again and equal to their recorded SHA-256: given to be drawn
+    with open_evidence(evidence_path, options) as evidence, _Shrinking(out, result) as shrinking:
         for entry in evidence.walk():
             group = by_place.get((entry.volume, entry.path))
             if not group or entry.type != "file":
                 continue
             for m, inode in group:
-                if m.id in result.made or (inode is not None and entry.inode != inode):
+                if m.id in matched or (inode is not None and entry.inode != inode):
                     continue  # a deleted namesake or another file at the same path
                 found.add(m.id)
-                _thumb_one(evidence, entry, m, out, result)
+                if _read_one(evidence, entry, m, result, shrinking):
+                    matched.add(m.id)
     for group in by_place.values():
         for m, _ in group:
             if m.id not in found:
                 result.missing.setdefault(m.id, "no thumbnail: the file was not found again in the evidence")
 
 
-def _thumb_one(evidence, entry, media: MediaFile, out: Path, result: Thumbnails) -> None:  # noqa: ANN001
+def _read_one(evidence, entry, media: MediaFile, result: Thumbnails, shrinking: _Shrinking) -> bool:  # noqa: ANN001
+    """The file read again and, when its bytes are those recorded, given to be drawn (True); else why not, in
+    `result.missing` (another entry at the same path may still be the file)."""
     if entry.size and entry.size > MAX_SOURCE_BYTES:
         result.missing[media.id] = f"no thumbnail: file larger than {MAX_SOURCE_BYTES // (1024 * 1024)} MiB"
-        return
+        return False
     try:
         data = evidence.read_bytes(entry)
     except Exception as e:  # noqa: BLE001 - any reader's failure costs this picture only; listed in `missing`
         result.missing[media.id] = f"no thumbnail: file not readable ({type(e).__name__}: {e})"
-        return
-    if media.sha256 and hashlib.sha256(data).hexdigest() != media.sha256:
+        return False
+    digest = hashlib.sha256(data).hexdigest()
+    if media.sha256 and digest != media.sha256:
         result.missing[media.id] = "no thumbnail: bytes read again do not match the recorded SHA-256"
-        return
-    name = f"{THUMB_DIR}/{hashlib.sha256(data).hexdigest()}.jpg"
-    if name not in result.made.values():  # the same picture at two paths is drawn once
+        return False
+    shrinking.add(media.id, f"{THUMB_DIR}/{digest}.jpg", data)
+    return True
+
+
+# pictures sent to the decoding worker in one task, at most (a camera's photo is a few MB)
+BATCH_PICTURES = 16
+BATCH_BYTES = 16 << 20
+
+
+class _Shrinking:
+    """Pictures decoded and shrunk in a worker process, a batch at a time, and written here as they come back.
+
+    The decoders (Pillow, libheif) are C code reading the evidence's bytes: a file made to crash one would end the
+    run if it were decoded in the run's process. In a worker, its death costs that picture only: the batch is given
+    again a picture at a time (triage/parsing/worker_deaths.py) and the one that kills its worker is listed without
+    a picture, saying so. Where no worker process can be started at all, the pictures are decoded here, as before."""
+
+    def __init__(self, out: Path, result: Thumbnails) -> None:
+        from triage.parsing.parallel import start_pool  # the photo workers' pool: loads the parsers
+
+        self.out, self.result = out, result
+        self.worker = Alone(lambda: start_pool(1), Deaths())
+        self.batch: dict[str, tuple[bytes, list[int]]] = {}  # name -> (bytes, media ids shown by that picture)
+        self.size = 0
+        self.written: set[str] = set()
+
+    def __enter__(self) -> _Shrinking:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
         try:
-            small = shrink(data)
+            if kind is None:
+                self.flush()
+        finally:
+            self.worker.close()
+
+    def add(self, media_id: int, name: str, data: bytes) -> None:
+        if name in self.batch:  # the same picture at two paths is drawn once
+            self.batch[name][1].append(media_id)
+            return
+        if name in self.written:
+            self.result.made[media_id] = name
+            self.result.missing.pop(media_id, None)
+            return
+        self.batch[name] = (data, [media_id])
+        self.size += len(data)
+        if len(self.batch) >= BATCH_PICTURES or self.size >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        names = list(self.batch)
+        outcomes = self._shrunk([self.batch[name][0] for name in names])
+        for name, outcome in zip(names, outcomes, strict=True):
+            self._keep(name, outcome, self.batch[name][1])
+        self.batch.clear()
+        self.size = 0
+
+    def _shrunk(self, pictures: list[bytes]) -> list[Any]:
+        done = [] if self.worker.unavailable else self.worker.call_each(shrink_each, pictures)
+        if self.worker.unavailable:
+            return shrink_each(pictures)  # no process to be had on this machine: decoded here, as before
+        # None: the worker lived through the picture but its answer could not come back (it is safe to decode here)
+        return [shrink_each([p])[0] if d is None else d for p, d in zip(pictures, done, strict=True)]
+
+    def _keep(self, name: str, outcome: Any, media_ids: list[int]) -> None:
+        if isinstance(outcome, bytes):
+            try:
+                (self.out / THUMB_DIR).mkdir(exist_ok=True)
+                write_bytes_exclusive(self.out / name, outcome)  # a file already there is never replaced: run stops
+            except (OSError, ExistingFileError) as e:
+                raise OutputFailed(e) from e
+            self.written.add(name)
+            for media_id in media_ids:
+                self.result.made[media_id] = name
+                self.result.missing.pop(media_id, None)
+            return
+        if isinstance(outcome, Died) and outcome.tried:
+            why = f"no thumbnail: the process decoding this picture died ({outcome.why}); not decoded again"
+        elif isinstance(outcome, Died):
+            why = f"no thumbnail: {outcome.why}"
+        else:
+            why = outcome  # the reason shrink_each gave
+        for media_id in media_ids:
+            self.result.missing[media_id] = why
+
+
+def shrink_each(pictures: list[bytes]) -> list[bytes | str]:
+    """Worker side: each picture's thumbnail, or why it has none ("no thumbnail: …")."""
+    done: list[bytes | str] = []
+    for data in pictures:
+        try:
+            done.append(shrink(data))
         except TooLargeToDecode as e:  # listed without a picture, saying why
-            result.missing[media.id] = f"no thumbnail: {e}"
-            return
+            done.append(f"no thumbnail: {e}")
         except Exception as e:  # noqa: BLE001 - corrupt or unsupported image: listed without a picture
-            result.missing[media.id] = f"no thumbnail: image not decodable ({type(e).__name__}: {e})"
-            return
-        try:
-            (out / THUMB_DIR).mkdir(exist_ok=True)
-            write_bytes_exclusive(out / name, small)  # a file already there is never replaced: the run stops
-        except (OSError, ExistingFileError) as e:
-            raise OutputFailed(e) from e
-    result.made[media.id] = name
-    result.missing.pop(media.id, None)
+            done.append(f"no thumbnail: image not decodable ({type(e).__name__}: {e})")
+    return done
 
 
 def shrink(data: bytes) -> bytes:

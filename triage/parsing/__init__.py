@@ -138,20 +138,25 @@ class ParseRunner:
         return candidates
 
     def parse(
-        self, cand: Candidate, prepared: PreparedFile | None = None, copy: SqliteCopy | None = None
+        self,
+        cand: Candidate,
+        prepared: PreparedFile | None = None,
+        copy: SqliteCopy | None = None,
+        no_decoding: str | None = None,
     ) -> SourceFile | None:
         """Run every accepting parser on one file; the SourceFile is announced before its first record.
 
         `prepared`: the file's hash and parser output computed ahead in a worker (triage.parsing.parallel);
         `copy`: the file's private SQLite copy made ahead (`sqlite_copy`; a database parsed in a fork that never
-        reads the evidence itself, triage/run/database_forks.py). Removed when the file is parsed."""
+        reads the evidence itself, triage/run/database_forks.py). Removed when the file is parsed.
+        `no_decoding`: why the image decoders must not read this file in this process (ParseContext.no_decoding)."""
         entry = cand.entry
         copy = copy if copy is not None else self.sqlite_copy(entry)
         budget = copy.budget
         misfits: list[tuple[str, str]] = list(cand.refused)  # parsers named for this file that could not read it
         announced: list[SourceFile] = []
         try:
-            return self._parse(cand, prepared, budget, copy, misfits, announced)
+            return self._parse(cand, prepared, budget, copy, misfits, announced, no_decoding)
         finally:
             copy.remove()
             for source in announced:  # final, however the parse ended: what it read is kept
@@ -170,6 +175,7 @@ class ParseRunner:
         copy: SqliteCopy,
         misfits: list[tuple[str, str]],
         announced: list[SourceFile],
+        no_decoding: str | None = None,
     ) -> SourceFile | None:
         entry = cand.entry
         # the file's structure is read once for every SQLite parser (triage/parsing/db_shape.py)
@@ -214,6 +220,7 @@ class ParseRunner:
                     sha256=source.sha256,
                     header=cand.header,
                     sqlite_copy=copy.path,
+                    no_decoding=no_decoding,
                 )
                 done = prepared.replay(parser.name, ctx) if prepared is not None else None
                 self._run_parser(parser, ctx, source, copy, done, budget)

@@ -12,7 +12,9 @@ database's turn its rows join the store, so they too keep their place in the ord
 for such a database, the files after it are stored apart and join after it (`ParsedElsewhere.behind`).
 
 One bad file is one warning: a parser exception in a worker is carried back and reported exactly as
-the sequential runner reports it; a worker that dies takes the rest of the run back to sequential.
+the sequential runner reports it. A worker that dies costs time, never the run: the files its pool had are given to
+a worker again one at a time, the one that kills it too is parsed here without the image decoders, and the rest of
+the photos go to a new pool (triage/parsing/worker_deaths.py).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ import os
 import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from parsers import ParseContext
 from triage.evidence import FileEntry
 from triage.model.records import Base
 from triage.parsing import Candidate, ParseRunner
-from triage.process_pool import process_pool, submitted
+from triage.parsing.worker_deaths import Alone, Deaths, Died, Pools
+from triage.process_pool import process_pool
 
 MAX_FILE_BYTES = 64 << 20  # larger files are parsed in the main process (not copied to a worker)
 MAX_INFLIGHT_BYTES = 256 << 20  # memory bound on the bytes read and sent to workers that they have not finished
@@ -45,7 +48,6 @@ LOOKAHEAD_FILES = 16384
 # two threads of this process, the pool's manager and its queue feeder, each waiting its turn at the interpreter
 # beside the parsing main thread); a batch is sent before it is full only when the workers run short (`feed_before`)
 BATCH_FILES = 128
-MIN_POOL_FILES = 256  # photos below which the default run stays in this process
 BATCH_BYTES = 16 << 20
 
 
@@ -105,23 +107,41 @@ class ParallelStats:
     sequential_files: int = 0
     fallbacks: list[str] = field(default_factory=list)
     forked_files: int = 0  # databases parsed in forks (triage/run/database_forks.py)
-    # files a pool that broke (a worker died) had been given, parsed here instead: one fallback says so for all
+    # files a pool that broke (a worker died) had been given, given to a worker again one at a time: one fallback
+    # says so for all
     broken_pool_files: int = 0
     broken_pool_first: str = ""  # the first of them, and the pool's error
     broken_pool_error: str = ""
+    # files on which a worker died again when given alone, parsed here without the image decoders (each warns)
+    worker_deaths: list[str] = field(default_factory=list)
+    decoders_given_up: int = 0  # photos parsed here without the image decoders once no worker was left
 
     def pool_broke(self, provenance: str, error: BaseException) -> None:
-        """A file the pool had when it broke, parsed here instead."""
+        """A file the pool had when it broke, given to a worker again alone."""
         if not self.broken_pool_files:
             self.broken_pool_first, self.broken_pool_error = provenance, f"{type(error).__name__}: {error}"
         self.broken_pool_files += 1
 
     def note_broken_pool(self) -> None:
-        """The one fallback of a pool that broke (after its files were parsed here)."""
+        """The one fallback of the pools that broke (after their files were parsed)."""
         if self.broken_pool_files:
+            deaths = len(self.worker_deaths)
             self.fallbacks.append(
                 f"{self.broken_pool_first}: {self.broken_pool_error} — this file and the "
-                f"{self.broken_pool_files - 1} given to the workers after it"
+                f"{self.broken_pool_files - 1} given to the workers after it were given to a worker again one at a "
+                "time"
+                + (
+                    f"; {deaths} of them stopped that worker too and were parsed here without the image decoders "
+                    f"(each file's warning says so): {', '.join(self.worker_deaths[:5])}" + (" …" if deaths > 5 else "")
+                    if deaths
+                    else ""
+                )
+            )
+        if self.decoders_given_up:
+            self.fallbacks.append(
+                "no photo worker was left (workers died on other files, or a new one could not be started): the last "
+                f"{self.decoders_given_up} photo(s) were parsed here without the image decoders (no perceptual hash; "
+                "each file's warning says so)"
             )
 
 
@@ -145,7 +165,8 @@ def parse_in_order(
     spreads it over every worker, triage/lab/media.py); it takes `prepare_batch` batches like the pool.
     `forks`: the large databases being parsed in forks, whose rows are taken in at their turn."""
     # one core stays with the main process: it reads the evidence, unpickles results and stores records
-    stats = ParallelStats(workers if workers is not None else default_workers() - 1)
+    # (a single core still gets its worker: the decoders never run in this process, triage/parsing/worker_deaths.py)
+    stats = ParallelStats(workers if workers is not None else max(1, default_workers() - 1))
     try:
         _parse_all(runner, candidates, advance, workers, pool_factory, forks, stats)
     finally:
@@ -168,57 +189,93 @@ def _parse_all(
     eligible = sum(map(_eligible, candidates))
     if pool_factory is not None and eligible:  # the caller's pool: used for any number of photos
         with pool_factory() as given:
-            _run(at_turn, runner, candidates, advance, given, stats, forks)
+            _run_with(given, at_turn, runner, candidates, advance, stats, forks)
         return
-    # a pool costs a second or so to start: worth it for a phone's photos, not for a handful
-    too_few = stats.workers < 1 or eligible == 0 or (workers is None and eligible < MIN_POOL_FILES)
-    pool = None if too_few else _start_pool(stats)
+    # one photo is enough: the image decoders (C code reading the evidence's bytes) run in a worker, where a file
+    # made to crash one costs that file's decoding, not the run. The pool's fork server loads the decoders once
+    # (~0.7 s of a core; the demo's run ~1 s longer on a slow host, bench/RESULTS.md)
+    none_wanted = stats.workers < 1 or eligible == 0
+    pool = None if none_wanted else start_pool(stats.workers, stats.fallbacks)
     if pool is None:
         for cand in candidates:
-            at_turn(cand, None)
+            at_turn(cand, None, None)
             stats.sequential_files += 1
             advance()
         return
     with pool:
-        _run(at_turn, runner, candidates, advance, pool, stats, forks)
+        _run_with(pool, at_turn, runner, candidates, advance, stats, forks)
 
 
-def _turn(runner: ParseRunner, forks: ParsedElsewhere | None) -> Callable[[Candidate, PreparedFile | None], None]:
-    """What a file's turn does: take in a fork's rows for a database parsed in one, else parse it here."""
+def _run_with(
+    first: Executor,
+    at_turn: AtTurn,
+    runner: ParseRunner,
+    candidates: list[Candidate],
+    advance: Callable[[], None],
+    stats: ParallelStats,
+    forks: ParsedElsewhere | None,
+) -> None:
+    """`_run` with `first` as the photos' pool, new pools after a worker dies, and a pool of one for the files a
+    broken pool had (triage/parsing/worker_deaths.py)."""
+    deaths = Deaths()
+    pools = Pools(first, lambda: start_pool(max(1, stats.workers)), deaths)
+    alone = Alone(lambda: start_pool(1), deaths)
+    try:
+        _run(at_turn, runner, candidates, advance, pools, alone, stats, forks)
+    finally:
+        alone.close()
+        pools.close()
 
-    def at_turn(cand: Candidate, prepared: PreparedFile | None) -> None:
+
+AtTurn = Callable[[Candidate, "PreparedFile | None", "str | None"], None]
+
+
+def _turn(runner: ParseRunner, forks: ParsedElsewhere | None) -> AtTurn:
+    """What a file's turn does: take in a fork's rows for a database parsed in one, else parse it here (without
+    the image decoders when the third argument says why not)."""
+
+    def at_turn(cand: Candidate, prepared: PreparedFile | None, no_decoding: str | None) -> None:
         if forks is not None and forks.has(cand):
             forks.take(cand)
         else:
-            runner.parse(cand, prepared)
+            runner.parse(cand, prepared, no_decoding=no_decoding)
 
     return at_turn
 
 
-def _start_pool(stats: ParallelStats) -> ProcessPoolExecutor | None:
-    """The worker pool, started and answering; None (and why, in stats.fallbacks) when this machine cannot
-    start one (the fork server's socket path too long for a deep TMPDIR, no shared memory …)."""
+def _fork_server() -> Any:
     context = multiprocessing.get_context("forkserver")
     # imported once in the fork server, not in every worker
     context.set_forkserver_preload(["parsers", "triage.parsing.parallel", "imagehash", "PIL.Image", "pillow_heif"])
-    pool = process_pool(stats.workers, context)
+    return context
+
+
+def start_pool(workers: int, fallbacks: list[str] | None = None) -> ProcessPoolExecutor | None:
+    """A pool of `workers` processes, started and answering; None (and why, in `fallbacks` when given) when this
+    machine cannot start one (the fork server's socket path too long for a deep TMPDIR, no shared memory …)."""
+    pool = process_pool(workers, _fork_server())
     try:
         pool.submit(os.getpid).result()
     except Exception as e:  # noqa: BLE001 - any reason: every file is parsed here instead
         pool.shutdown(cancel_futures=True)
-        stats.fallbacks.append(
-            f"no worker process could be started ({type(e).__name__}: {e}); every file parsed in the main process"
-        )
+        if fallbacks is not None:
+            fallbacks.append(
+                f"no worker process could be started ({type(e).__name__}: {e}); every file parsed in the main process"
+            )
         return None
+    except BaseException:  # the run stopped meanwhile (SIGTERM, Ctrl-C): a worker left running keeps the fork
+        pool.shutdown(cancel_futures=True)  # server, and the run's exit waiting for it, alive (workdir.py)
+        raise
     return pool
 
 
 def _run(
-    at_turn: Callable[[Candidate, PreparedFile | None], None],
+    at_turn: AtTurn,
     runner: ParseRunner,
     candidates: list[Candidate],
     advance: Callable[[], None],
-    pool: Executor,
+    pools: Pools,
+    alone: Alone,
     stats: ParallelStats,
     forks: ParsedElsewhere | None,
 ) -> None:
@@ -234,7 +291,7 @@ def _run(
     def submit_batch() -> None:
         nonlocal batch_bytes
         if batch:
-            future = submitted(pool, prepare_batch, [args for _, args in batch])  # failed if a worker died
+            future = pools.submit(prepare_batch, [args for _, args in batch])  # failed if no worker is left
             for index, (entry, _) in enumerate(batch):
                 entry[1], entry[2] = future, index
             batch.clear()
@@ -297,20 +354,56 @@ def _run(
 
     def finish(entry: list) -> None:
         cand, future, index, _ = entry
-        prepared = None
+        prepared, no_decoding = None, None
         if future is not None:
             try:
                 prepared = future.result()[index]
+                pools.done_with(future)
                 stats.parallel_files += 1
-            except Exception as e:  # noqa: BLE001 - a dead worker or an unpicklable result: this file goes sequential
-                if type(e).__name__ == "BrokenProcessPool":  # every file the pool had: one fallback (note_broken_pool)
-                    stats.pool_broke(cand.entry.provenance, e)
-                else:
-                    stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}")
+            except BrokenExecutor as e:  # a worker died: every file the pool had is given again, alone
+                pools.died(future)
+                stats.pool_broke(cand.entry.provenance, e)
+                prepared, no_decoding = again_alone(cand)
+            except Exception as e:  # noqa: BLE001 - an unpicklable result: the worker lived through the file
+                stats.fallbacks.append(f"{cand.entry.provenance}: {type(e).__name__}: {e}; parsed in the main process")
+        else:
+            no_decoding = not_given_to_a_worker(cand)
         if prepared is None:
             stats.sequential_files += 1
-        at_turn(cand, prepared)
+        at_turn(cand, prepared, no_decoding)
         advance()
+
+    def not_given_to_a_worker(cand: Candidate) -> str | None:
+        """Why the image decoders do not read a photo parsed here (None for a file no parser decodes): they run
+        only in workers, and this one was not given to one."""
+        if not any(p.bytes_only for p in cand.parsers):
+            return None
+        if pools.gone:
+            stats.decoders_given_up += 1
+            return "no worker process was left to decode it in (workers died on other files)"
+        if not _eligible(cand):
+            return (
+                f"parsed in the run's own process (larger than {MAX_FILE_BYTES >> 20} MiB, or read by other parsers "
+                "too), where the image decoders do not run"
+            )
+        return "it could not be read to be given to a worker process, the only place the image decoders run"
+
+    def again_alone(cand: Candidate) -> tuple[PreparedFile | None, str | None]:
+        """A file whose pool broke, given alone to a worker: its result, or why it is parsed here without the
+        image decoders (its worker died on it too)."""
+        data = _read(runner, cand.entry) if not pools.gone else None
+        if data is None:
+            return None, "the worker process it was given to died, and it could not be given to another"
+        args = (replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers))
+        result = alone.call(prepare_batch, args)
+        if isinstance(result, Died) and not result.tried:
+            return None, result.why
+        if isinstance(result, Died):
+            stats.worker_deaths.append(cand.entry.provenance)
+            return None, f"the worker process parsing this file died ({result.why}), also when given it alone"
+        if result is not None:
+            stats.parallel_files += 1
+        return result, None
 
     def head_ready() -> bool:
         cand, future = pending[0][0], pending[0][1]
@@ -327,8 +420,7 @@ def _run(
         if cand is None:
             return False
         entry = [cand, None, 0, 0]
-        broken = stats.broken_pool_files > 0  # the rest is parsed here
-        data = _read(runner, cand.entry) if not broken and _eligible(cand) else None
+        data = _read(runner, cand.entry) if not pools.gone and _eligible(cand) else None
         pending.append(entry)
         if data is not None:
             entry[3] = len(data)

@@ -594,7 +594,7 @@ class Examination:
 
     def _parsed(self, evidence: Evidence, runner: ParseRunner, parallel: ParallelStats) -> None:
         for fallback in parallel.fallbacks:
-            self.warn("parser", "parallel media", "warning", f"worker failed, parsed in the main process: {fallback}")
+            self.warn("parser", "parallel media", "warning", f"worker failed: {fallback}")
         self._record_evidence_warnings(evidence)  # listing and reading add warnings of their own
         self.store.flush()
         self.custody.record(

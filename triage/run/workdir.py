@@ -91,6 +91,15 @@ def _forget_multiprocessing_state_in(folder: Path) -> None:
     server = forkserver._forkserver
     address = getattr(server, "_forkserver_address", None)
     if isinstance(address, str) and Path(address).is_relative_to(folder) and hasattr(server, "_stop"):
+        # `_stop` waits for the server to end, and the server waits for every worker it made (each holds its "alive"
+        # pipe): a pool left running by a run that failed would make that wait last for ever. Its workers end with
+        # this process (triage/lifeline.py); the server is told to end now
+        pid = getattr(server, "_forkserver_pid", None)
+        if isinstance(pid, int):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # already gone: _stop reaps it
         server._stop()
 
 
