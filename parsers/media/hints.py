@@ -28,14 +28,17 @@ DECODE_MAX_PIXELS = 64_000_000
 _heif_registered = False
 
 
-def _register_heif() -> None:
-    """HEIC/HEIF decoding for Pillow, registered once per process (each parallel worker too)."""
+def register_heif() -> None:
+    """HEIC/HEIF decoding for Pillow, registered once per process (each worker too). Without pillow-heif installed a
+    HEIF picture is not decoded: its decoding error is recorded (no hash, no thumbnail) as for any other."""
     global _heif_registered
     if not _heif_registered:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
         _heif_registered = True
+        try:
+            import pillow_heif
+        except ImportError:
+            return
+        pillow_heif.register_heif_opener()
 
 
 def image_hints(stream: IO[bytes]) -> dict[str, Any]:
@@ -43,7 +46,7 @@ def image_hints(stream: IO[bytes]) -> dict[str, Any]:
     import imagehash
     from PIL import Image
 
-    _register_heif()
+    register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's own notes on odd EXIF: the parser records its own

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from parsers.media.hints import TooLargeToDecode, refuse_to_decode_if_too_large
+from parsers.media.hints import TooLargeToDecode, refuse_to_decode_if_too_large, register_heif
 from triage.integrity.exclusive import ExistingFileError, write_bytes_exclusive
 from triage.model.records import Finding, Location, MediaFile, SourceFile
 from triage.parsing.worker_deaths import Alone, Deaths, Died
@@ -313,7 +313,7 @@ def shrink(data: bytes) -> bytes:
     """A small RGB JPEG without metadata, upright as the camera's orientation tag says."""
     from PIL import Image, ImageOps
 
-    _register_heif()
+    register_heif()
     with warnings.catch_warnings():
         # Pillow's warning past 89 million pixels: the budget below is smaller, and says why in the report
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -326,11 +326,3 @@ def shrink(data: bytes) -> bytes:
         buf = io.BytesIO()
         upright.convert("RGB").save(buf, "JPEG", quality=80, optimize=False, progressive=False)
     return buf.getvalue()
-
-
-def _register_heif() -> None:
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:  # HEIC photos are then listed without a picture (decode error named)
-        return
-    register_heif_opener()
