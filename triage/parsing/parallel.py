@@ -125,18 +125,18 @@ class ParallelStats:
     def note_broken_pool(self) -> None:
         """The one fallback of the pools that broke (after their files were parsed)."""
         if self.broken_pool_files:
-            deaths = len(self.worker_deaths)
-            self.fallbacks.append(
+            said = (
                 f"{self.broken_pool_first}: {self.broken_pool_error} — this file and the "
-                f"{self.broken_pool_files - 1} given to the workers after it were given to a worker again one at a "
-                "time"
-                + (
-                    f"; {deaths} of them stopped that worker too and were parsed here without the image decoders "
-                    f"(each file's warning says so): {', '.join(self.worker_deaths[:5])}" + (" …" if deaths > 5 else "")
-                    if deaths
-                    else ""
-                )
+                f"{self.broken_pool_files - 1} given to the workers after it were given to a worker again one at a time"
             )
+            if self.worker_deaths:
+                said += (
+                    f"; {len(self.worker_deaths)} of them stopped that worker too and were parsed here without the "
+                    f"image decoders (each file's warning says so): {', '.join(self.worker_deaths[:5])}"
+                )
+                if len(self.worker_deaths) > 5:
+                    said += " …"
+            self.fallbacks.append(said)
         if self.decoders_given_up:
             self.fallbacks.append(
                 "no photo worker was left (workers died on other files, or a new one could not be started): the last "
@@ -394,8 +394,7 @@ def _run(
         data = _read(runner, cand.entry) if not pools.gone else None
         if data is None:
             return None, "the worker process it was given to died, and it could not be given to another"
-        args = (replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers))
-        result = alone.call(prepare_batch, args)
+        result = alone.call(prepare_batch, _worker_args(cand, data))
         if isinstance(result, Died) and not result.tried:
             return None, result.why
         if isinstance(result, Died):
@@ -426,9 +425,7 @@ def _run(
             entry[3] = len(data)
             inflight += len(data)
             unfinished.append(entry)
-            batch.append(
-                (entry, (replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers)))
-            )
+            batch.append((entry, _worker_args(cand, data)))
             batch_bytes += len(data)
             if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
                 submit_batch()
@@ -452,6 +449,12 @@ def _run(
 def _eligible(cand: Candidate) -> bool:
     # `bytes_only` parsers need nothing but the file's bytes (parsers/base.py), so a worker can run them
     return all(p.bytes_only for p in cand.parsers) and (cand.entry.size or 0) <= MAX_FILE_BYTES
+
+
+def _worker_args(cand: Candidate, data: bytes) -> tuple:
+    """What `prepare_file` takes for a file: its entry without the reader's handle (not sent to a worker), first
+    bytes, bytes and parsers' names."""
+    return replace(cand.entry, handle=None), cand.header, data, tuple(p.name for p in cand.parsers)
 
 
 def _read(runner: ParseRunner, entry: FileEntry) -> bytes | None:
